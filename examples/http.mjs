@@ -1,0 +1,12 @@
+// A plain node:http app, unmodified: it knows nothing of baton.
+import http from 'node:http';
+
+const port = Number(process.env.PORT ?? 8080);
+const host = process.env.HOST;
+const delay = Number(process.env.DELAY_MS ?? 0);
+
+const server = http.createServer((req, res) => {
+  const wait = Number(new URL(req.url, 'http://x').searchParams.get('delay') ?? delay);
+  setTimeout(() => res.end(`${process.pid}\n`), wait);
+});
+server.listen(port, host, () => console.log(`listening on ${host ?? '*'}:${port} pid ${process.pid}`));

@@ -1,0 +1,33 @@
+/**
+ * HTTP/1.1 keep-alive drain: no idle connection is destroyed at the handover
+ * (a client may have its next request on the wire, and the destroy becomes a
+ * reset). Every later response carries `Connection: close` and ends its
+ * connection; connections that stay idle past a grace are closed, like an
+ * ordinary keep-alive timeout.
+ */
+import type http from 'node:http';
+import type net from 'node:net';
+import type { Tracked } from './track.js';
+
+type WithResponse = net.Socket & { _httpMessage?: http.ServerResponse | null; parser?: unknown };
+
+export function beginHttp1(t: Tracked): void {
+  t.server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.shouldKeepAlive = false;
+  });
+  for (const socket of t.httpSockets as Set<WithResponse>) {
+    const res = socket._httpMessage;
+    if (res && !res.headersSent) res.shouldKeepAlive = false;
+  }
+}
+
+/** Connections still speaking HTTP/1 (an upgraded socket has given up its parser). */
+export function openHttp1(t: Tracked): number {
+  let n = 0;
+  for (const socket of t.httpSockets as Set<WithResponse>) if (socket.parser) n++;
+  return n;
+}
+
+export function closeIdleHttp1(t: Tracked): void {
+  (t.server as http.Server).closeIdleConnections?.();
+}

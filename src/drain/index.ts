@@ -1,0 +1,72 @@
+/**
+ * The drain of one generation, in order:
+ *   1. stop accepting (the socket lives on in the next generation);
+ *   2. let HTTP/1 and HTTP/2 traffic finish (Connection: close, GOAWAY);
+ *   3. run the shutdown hooks, handing them what is left: upgraded (WebSocket)
+ *      and raw connections, which only the app knows how to end;
+ *   4. wait for those until the drain timeout, then destroy what remains.
+ */
+import type net from 'node:net';
+import { stopAccepting } from './accept.js';
+import { beginHttp1, closeIdleHttp1, openHttp1 } from './http1.js';
+import { beginHttp2, openHttp2 } from './http2.js';
+import { trackedOf } from './track.js';
+
+export interface DrainOptions {
+  timeoutMs: number;
+  /** How long an HTTP/1 keep-alive connection may sit idle before it is closed. */
+  idleGraceMs?: number;
+  runHooks: (connections: net.Socket[]) => Promise<void>;
+}
+
+export interface DrainResult {
+  /** Connections still open at the drain timeout, destroyed. */
+  destroyed: number;
+  durationMs: number;
+}
+
+const POLL_MS = 20;
+
+export function openConnections(servers: readonly net.Server[]): number {
+  return servers.reduce((n, s) => n + trackedOf(s).connections.size, 0);
+}
+
+export async function drain(servers: readonly net.Server[], options: DrainOptions): Promise<DrainResult> {
+  const started = Date.now();
+  const deadline = started + options.timeoutMs;
+  const all = servers.map(trackedOf);
+  for (const t of all) stopAccepting(t.server);
+  for (const t of all) {
+    if (t.protocol === 'http1') beginHttp1(t);
+    if (t.protocol === 'http2') beginHttp2(t);
+  }
+
+  const grace = options.idleGraceMs ?? 1000;
+  const idleTimer = setInterval(() => all.forEach((t) => t.protocol === 'http1' && closeIdleHttp1(t)), grace);
+  await until(() => all.every((t) => openHttp1(t) === 0 && openHttp2(t) === 0), deadline);
+  clearInterval(idleTimer);
+
+  await options.runHooks(all.flatMap((t) => [...t.connections]));
+  await until(() => all.every((t) => t.connections.size === 0), deadline);
+
+  let destroyed = 0;
+  for (const t of all) {
+    for (const session of t.sessions) session.destroy();
+    for (const socket of t.connections) {
+      socket.destroy();
+      destroyed++;
+    }
+  }
+  return { destroyed, durationMs: Date.now() - started };
+}
+
+function until(done: () => boolean, deadline: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (done() || Date.now() >= deadline) resolve();
+      else setTimeout(check, POLL_MS);
+    };
+    check();
+  });
+}
+

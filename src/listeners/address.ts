@@ -1,0 +1,133 @@
+/**
+ * Addresses: what `server.listen(...)` asks for, parsed the way Node parses it,
+ * and the normalized names that travel between generations.
+ *
+ *   tcp:127.0.0.1:8080   tcp:[::1]:8080   tcp:[::]:8080   tcp:0.0.0.0:8080
+ *   unix:/run/app.sock
+ */
+import net from 'node:net';
+import path from 'node:path';
+
+export type Address =
+  /** `host` is null when the app gave none: Node then binds `::` (or `0.0.0.0`). */
+  | { kind: 'tcp'; host: string | null; port: number }
+  | { kind: 'unix'; path: string };
+
+/** What a listen() call asked for; `address` is absent when baton leaves the call to Node. */
+export interface ListenRequest {
+  address?: Address;
+  backlog?: number;
+  callback?: (...args: unknown[]) => void;
+  /** The options object or positional arguments as the app gave them, minus the callback. */
+  options: Record<string, unknown>;
+}
+
+const toPort = (v: unknown): number | false => {
+  if (typeof v !== 'number' && typeof v !== 'string') return false;
+  if (typeof v === 'string' && v.trim() === '') return false;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : false;
+};
+
+/**
+ * Mirrors net.Server#listen's argument handling. Anything baton does not route
+ * (port 0, an fd, a handle, invalid input) comes back without `address`, so Node
+ * itself handles it, errors included, exactly as without baton.
+ */
+export function parseListenArgs(args: readonly unknown[], cwd: string): ListenRequest {
+  const list = [...args];
+  const callback = typeof list[list.length - 1] === 'function'
+    ? (list.pop() as (...a: unknown[]) => void)
+    : undefined;
+  const first = list[0];
+  let options: Record<string, unknown>;
+  let backlog: number | undefined;
+  if (typeof first === 'object' && first !== null) {
+    options = { ...(first as Record<string, unknown>) };
+    backlog = typeof list[1] === 'number' ? list[1] : undefined;
+  } else if (typeof first === 'string' && toPort(first) === false) {
+    options = { path: first };
+    backlog = typeof list[1] === 'number' ? list[1] : undefined;
+  } else {
+    options = { port: first };
+    if (typeof list[1] === 'string') {
+      options.host = list[1];
+      backlog = typeof list[2] === 'number' ? list[2] : undefined;
+    } else {
+      backlog = typeof list[1] === 'number' ? list[1] : undefined;
+    }
+  }
+  if (typeof options.backlog === 'number') backlog = options.backlog;
+  return { address: addressOf(options, cwd), backlog, callback, options };
+}
+
+function addressOf(o: Record<string, unknown>, cwd: string): Address | undefined {
+  if ('fd' in o || '_handle' in o || 'handle' in o) return undefined;
+  if (typeof o.path === 'string' && o.path !== '') {
+    return { kind: 'unix', path: normalizePath(o.path, cwd) };
+  }
+  if (o.port === undefined && o.host === undefined) return undefined;
+  const port = toPort(o.port ?? 0);
+  if (port === false || port === 0) return undefined;
+  const host = o.host === undefined || o.host === null || o.host === '' ? null : o.host;
+  if (host !== null && typeof host !== 'string') return undefined;
+  return { kind: 'tcp', host: host === null ? null : normalizeHost(host), port };
+}
+
+/** Linux abstract sockets (leading NUL) have no file system path to resolve. */
+function normalizePath(p: string, cwd: string): string {
+  return p.startsWith('\0') ? p : path.resolve(cwd, p);
+}
+
+/** IPs in canonical form (`[::1]` for every spelling of it); host names lower-cased. */
+export function normalizeHost(host: string): string {
+  const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (net.isIPv6(h)) return new URL(`http://[${h}]/`).hostname.slice(1, -1);
+  return h.toLowerCase();
+}
+
+export function isIP(host: string): boolean {
+  return net.isIP(host) !== 0;
+}
+
+export function nameOf(a: Address): string {
+  if (a.kind === 'unix') return `unix:${a.path}`;
+  const host = a.host === null ? '*' : net.isIPv6(a.host) ? `[${a.host}]` : a.host;
+  return `tcp:${host}:${a.port}`;
+}
+
+/** The inverse of nameOf(); a label that is not an address (a systemd FileDescriptorName) gives undefined. */
+export function parseName(name: string): Address | undefined {
+  if (name.startsWith('unix:') && name.length > 5) return { kind: 'unix', path: name.slice(5) };
+  const m = /^tcp:(\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(name);
+  if (!m) return undefined;
+  const port = toPort(m[2]);
+  if (port === false || port === 0) return undefined;
+  const host = m[1] === '*' ? null : normalizeHost(m[1]);
+  if (host !== null && !isIP(host)) return undefined;
+  return { kind: 'tcp', host, port };
+}
+
+/** The address a listening net.Server really holds (getsockname for TCP). */
+export function boundAddress(server: net.Server, fallback?: Address): Address | undefined {
+  const a = server.address();
+  if (a && typeof a === 'object') return { kind: 'tcp', host: normalizeHost(a.address), port: a.port };
+  if (typeof a === 'string' && a !== '') return { kind: 'unix', path: a };
+  return fallback;
+}
+
+const WILDCARDS = new Set(['::', '0.0.0.0']);
+
+/**
+ * Does a socket bound at `held` serve a request for `wanted`? Exact match, or a
+ * request with no host (Node's default) served by either wildcard socket. A host
+ * name must be resolved to IPs before it is matched.
+ */
+export function matches(wanted: Address, held: Address): boolean {
+  if (wanted.kind === 'unix' || held.kind === 'unix') {
+    return wanted.kind === 'unix' && held.kind === 'unix' && wanted.path === held.path;
+  }
+  if (wanted.port !== held.port) return false;
+  if (wanted.host === null) return held.host !== null && WILDCARDS.has(held.host);
+  return wanted.host === held.host;
+}

@@ -1,0 +1,59 @@
+/**
+ * The only place baton touches Node internals. Node has no public API that
+ * returns a listening socket's fd or opens a socket without listening on it;
+ * these two functions are what cluster's primary uses, present on Node 20–26.
+ */
+import net from 'node:net';
+import util from 'node:util';
+
+/** A libuv TCP or Pipe handle that is bound (or opened from an fd) but not watched by the loop. */
+export interface NativeHandle {
+  readonly fd: number;
+  close(callback?: () => void): void;
+  getsockname?(out: Record<string, unknown>): number;
+  fchmod?(mode: number): number;
+}
+
+type CreateServerHandle = (
+  address: string | null, port: number, addressType: number, fd?: number, flags?: number,
+) => NativeHandle | number;
+
+const createServerHandle = (net as unknown as { _createServerHandle?: CreateServerHandle })._createServerHandle;
+
+/** The fd of a listening server, or undefined (not listening, or a platform without fds). */
+export function fdOf(server: net.Server): number | undefined {
+  const fd = (server as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/** Wraps an inherited fd in a handle of the right type (TCP or Pipe) without listening on it. */
+export function openFd(fd: number): NativeHandle | Error {
+  return call(null, 0, 0, fd);
+}
+
+/** Binds a unix socket path without listening, so no server ever owns (and unlinks) the path. */
+export function bindPath(path: string): NativeHandle | Error {
+  return call(path, -1, -1);
+}
+
+/** Binds a TCP address without listening: connections queue once a worker listens on the fd. */
+export function bindTcp(host: string, port: number): NativeHandle | Error {
+  return call(host, port, net.isIPv6(host) ? 6 : 4);
+}
+
+function call(address: string | null, port: number, type: number, fd?: number): NativeHandle | Error {
+  if (!createServerHandle) return new Error('this Node.js has no net._createServerHandle; baton needs Node 20 or later');
+  const r = createServerHandle(address, port, type, fd);
+  if (typeof r === 'number') {
+    const err = new Error(`${util.getSystemErrorName(r)} ${address ?? `fd ${fd}`}${port > 0 ? `:${port}` : ''}`) as NodeJS.ErrnoException;
+    err.code = util.getSystemErrorName(r);
+    err.errno = r;
+    err.syscall = fd === undefined ? 'bind' : 'open';
+    return err;
+  }
+  return r;
+}
+
+/** libuv pipe modes for listen({ readableAll, writableAll }). */
+export const PIPE_READABLE = 1;
+export const PIPE_WRITABLE = 2;

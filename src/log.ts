@@ -1,0 +1,35 @@
+/**
+ * baton's own events: one line each on stderr, with time, pid and generation,
+ * as text or JSON lines (BATON_LOG_FORMAT=json). Writes are synchronous so a
+ * line is never lost to an exit that follows it.
+ */
+import { writeSync } from 'node:fs';
+
+export type LogFields = Record<string, string | number | boolean | undefined>;
+
+let generation = 1;
+let json = process.env.BATON_LOG_FORMAT === 'json';
+
+export function configureLog(options: { generation?: number; format?: 'text' | 'json' }): void {
+  if (options.generation !== undefined) generation = options.generation;
+  if (options.format !== undefined) json = options.format === 'json';
+}
+
+export function log(level: 'info' | 'warn' | 'error', msg: string, fields: LogFields = {}): void {
+  const time = new Date().toISOString();
+  let line: string;
+  if (json) {
+    line = JSON.stringify({ time, level, pid: process.pid, gen: generation, msg, ...fields });
+  } else {
+    const extra = Object.entries(fields)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => ` ${k}=${typeof v === 'string' && /[\s"]/.test(v) ? JSON.stringify(v) : String(v)}`)
+      .join('');
+    line = `${time} baton[${process.pid}] gen=${generation} ${level}: ${msg}${extra}`;
+  }
+  try {
+    writeSync(2, line + '\n');
+  } catch {
+    // stderr closed (EPIPE/EAGAIN): there is nowhere left to say it.
+  }
+}
