@@ -1,0 +1,25 @@
+// Runs every test against the built output: unit tests in parallel, then the
+// end-to-end files one at a time (they put real load on a 2-core machine).
+// `--e2e` runs only the end-to-end files (the extra pass on another Node).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const files = (dir) => fs.readdirSync(path.join(here, dir))
+  .filter((f) => f.endsWith('.test.mjs'))
+  .sort()
+  .map((f) => path.join(here, dir, f));
+
+const e2eOnly = process.argv.includes('--e2e');
+const runs = [
+  ...(e2eOnly ? [] : [['--test', ...files('unit')]]),
+  ['--test', '--test-concurrency=1', ...files('e2e')],
+];
+
+console.log(`node ${process.version}`);
+for (const args of runs) {
+  const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
