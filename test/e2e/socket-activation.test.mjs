@@ -1,0 +1,86 @@
+// Sockets handed over the way systemd socket activation does it (LISTEN_FDS,
+// LISTEN_FDNAMES, LISTEN_PID set by a shell that then execs node), and the
+// checks on them: wrong pid ignored, malformed or mismatched variables refused.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { test } from 'node:test';
+import { cleanup, examples, freePort, register, root, servingPid, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
+
+/** Binds without listening, as a .socket unit holds a socket before the service starts. */
+function holdPort(port) {
+  const handle = net._createServerHandle('127.0.0.1', port, 4);
+  assert.equal(typeof handle, 'object', 'bound a test socket');
+  return handle;
+}
+
+/** `sh -c 'LISTEN_PID=$$ exec node …'`: the pid systemd would set, without systemd. */
+function activate(script, { fd, env = {}, listenPid = '$$' }) {
+  const vars = Object.entries(env).map(([k, v]) => `${k}='${v}'`).join(' ');
+  const child = spawn('sh', ['-c', `LISTEN_PID=${listenPid} ${vars} exec "${process.execPath}" --import "${register}" "${script}"`], {
+    cwd: root,
+    env: { ...process.env, BATON_LOG_FORMAT: 'text' },
+    stdio: ['ignore', 'pipe', 'pipe', fd ?? 'ignore'],
+  });
+  const app = { child, pids: new Set([child.pid]), output: '' };
+  app.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  const onData = (d) => {
+    app.output += d;
+    for (const m of String(d).matchAll(/baton\[(\d+)\]|successor=(\d+)/g)) app.pids.add(Number(m[1] ?? m[2]));
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  return app;
+}
+
+test('a socket-activated app listens on the inherited socket (matched by its real address), and upgrades', async (t) => {
+  const port = await freePort();
+  const handle = holdPort(port);
+  t.after(() => handle.close());
+  const app = activate(path.join(examples, 'http.mjs'), {
+    fd: handle.fd,
+    env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'web', PORT: String(port), HOST: '127.0.0.1' },
+  });
+  t.after(() => cleanup(app));
+  const target = { protocol: 'http', host: '127.0.0.1', port };
+  // This process still holds the port, so a fresh bind would fail: serving proves the fd was used.
+  const pid = await waitFor(() => servingPid(target), { what: 'the activated app to serve' });
+  assert.equal(pid, app.child.pid, 'sh exec-ed into node, keeping the pid');
+  const successor = await upgrade(app, pid);
+  assert.equal(await servingPid(target), successor);
+});
+
+test('LISTEN_PID naming another process: the variables are ignored and removed from the app\'s environment', async (t) => {
+  const app = activate(path.join(root, 'test/fixtures/env-app.mjs'), { listenPid: '1', env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'web' } });
+  t.after(() => cleanup(app));
+  assert.equal(await app.exited, 0);
+  const seen = JSON.parse(app.output.trim().split('\n').pop());
+  assert.deepEqual(seen, { LISTEN_FDS: null, LISTEN_FDNAMES: null, LISTEN_PID: null, BATON_PARENT_PID: null });
+});
+
+test('inherited fds are checked before use: each bad case is a one-line error and exit 1', async (t) => {
+  const port = await freePort();
+  const handle = holdPort(port);
+  t.after(() => handle.close());
+  const file = path.join(tmpDir(), 'not-a-socket');
+  fs.writeFileSync(file, 'x');
+  const fileFd = fs.openSync(file, 'r');
+  t.after(() => fs.closeSync(fileFd));
+  const cases = [
+    { fd: handle.fd, env: { LISTEN_FDS: 'abc' }, says: /LISTEN_FDS='abc' is not a count/ },
+    { fd: handle.fd, env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'a:b' }, says: /LISTEN_FDNAMES='a:b' names 2 sockets but LISTEN_FDS=1/ },
+    { fd: handle.fd, env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'unix%3A/run/app.sock' }, says: new RegExp(`is really tcp:127\\.0\\.0\\.1:${port}`) },
+    { fd: fileFd, env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'web' }, says: /inherited fd 3 \('web'\) is not a socket/ },
+    { env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'web' }, says: /inherited fd 3 \('web'\) is not (open|a socket)/ },
+  ];
+  for (const c of cases) {
+    const app = activate(path.join(examples, 'http.mjs'), { fd: c.fd, env: { ...c.env, PORT: String(port), HOST: '127.0.0.1' } });
+    t.after(() => cleanup(app));
+    assert.equal(await app.exited, 1, `exit 1 for ${JSON.stringify(c.env)}`);
+    const errors = app.output.split('\n').filter((l) => / error: /.test(l));
+    assert.equal(errors.length, 1, `one error line: ${app.output}`);
+    assert.match(errors[0], c.says);
+  }
+});

@@ -1,0 +1,59 @@
+// Connections that outlive HTTP requests: WebSockets handed to the app's
+// onShutdown hook, and raw net connections ended at the drain timeout.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import path from 'node:path';
+import { test } from 'node:test';
+import WebSocket from 'ws';
+import { alive, cleanup, examples, freePort, servingPid, startStandalone, upgrade, waitFor } from '../helpers/proc.mjs';
+
+function openWs(port) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    const closed = new Promise((r) => ws.once('close', (code, reason) => r({ code, reason: String(reason) })));
+    ws.once('message', (m) => resolve({ ws, pid: Number(String(m)), closed }));
+    ws.once('error', reject);
+  });
+}
+
+test('WebSocket clients get 1012 from the old generation\'s onShutdown hook and reconnect to the new one', async (t) => {
+  const port = await freePort();
+  const app = startStandalone(path.join(examples, 'websocket.mjs'), { env: { PORT: String(port), HOST: '127.0.0.1' } });
+  t.after(() => cleanup(app));
+  const target = { protocol: 'http', host: '127.0.0.1', port };
+  const pid = await waitFor(() => servingPid(target), { what: 'the websocket app to serve' });
+  const clients = await Promise.all([openWs(port), openWs(port), openWs(port)]);
+  t.after(() => clients.forEach((c) => c.ws.terminate()));
+  assert.ok(clients.every((c) => c.pid === pid));
+  const successor = await upgrade(app, pid);
+  for (const c of clients) assert.deepEqual(await c.closed, { code: 1012, reason: 'service restart' });
+  const again = await openWs(port);
+  t.after(() => again.ws.terminate());
+  assert.equal(again.pid, successor);
+});
+
+test('a raw net connection the app never ends is closed at the drain timeout, and the old pid exits', async (t) => {
+  const port = await freePort();
+  const app = startStandalone(path.join(examples, 'net.mjs'), {
+    env: { PORT: String(port), HOST: '127.0.0.1', BATON_DRAIN_TIMEOUT: '1s' },
+  });
+  t.after(() => cleanup(app));
+  const ask = (socket) => new Promise((resolve) => {
+    socket.once('data', (d) => resolve(Number(String(d).trim())));
+    socket.write('who\n');
+  });
+  const socket = await waitFor(() => new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => resolve(s)).once('error', reject);
+  }), { what: 'the net app to accept' });
+  t.after(() => socket.destroy());
+  const closed = new Promise((r) => socket.once('close', r));
+  const pid = await ask(socket);
+  const mark = app.output.length;
+  const successor = await upgrade(app, pid);
+  await closed;
+  assert.match(app.output.slice(mark), new RegExp(`baton\\[${pid}\\].*drained, exiting .*destroyed=1`));
+  assert.equal(alive(pid), false);
+  const fresh = net.connect(port, '127.0.0.1');
+  t.after(() => fresh.destroy());
+  assert.equal(await ask(fresh), successor);
+});
