@@ -51,5 +51,5 @@ export function isDraining(): boolean {
 
 /** Starts a standalone upgrade, as SIGUSR2 does. Resolves true once a successor took over. */
 export function upgrade(): Promise<boolean> {
-  return current()?.upgrade() ?? Promise.resolve(false);
+  return current()?.standalone?.upgrade() ?? Promise.resolve(false);
 }

@@ -26,12 +26,20 @@ export interface LiveListener {
   ownsPath: boolean;
 }
 
+/** Where a socket comes from when no inherited one matches: the master's, when there is one. */
+export type Acquire = (address: Address) => Promise<{ handle: NativeHandle; address: Address } | { error: Error }>;
+
 export class Listeners {
   private readonly live = new Map<net.Server, LiveListener>();
   private readonly pending = new WeakMap<net.Server, () => void>();
   onListening: (server: net.Server) => void = () => {};
 
-  constructor(readonly inherited: readonly Inherited[], private readonly cwd: string) {}
+  /**
+   * Without `acquire` (standalone) this process binds what it did not inherit
+   * and owns the unix paths it serves; with it (a master's worker) every socket
+   * comes from the master, which owns the paths.
+   */
+  constructor(readonly inherited: readonly Inherited[], private readonly cwd: string, private readonly acquire?: Acquire) {}
 
   listen(server: net.Server, args: unknown[], original: ListenFn): net.Server {
     const req = parseListenArgs(args, this.cwd);
@@ -58,7 +66,15 @@ export class Listeners {
       this.listenOn(server, inherited.handle, req, inherited.address!, original);
       return;
     }
-    if (address.kind === 'unix') {
+    const taken = [...this.live.values()].some((l) => l.address && matches(address, l.address));
+    if (this.acquire && !taken) {
+      void this.acquire(address).then((r) => {
+        if ('error' in r) server.emit('error', r.error);
+        else this.listenOn(server, r.handle, req, r.address, original);
+      });
+      return;
+    }
+    if (address.kind === 'unix' && !taken) {
       const handle = bindPath(address.path);
       if (handle instanceof Error) {
         process.nextTick(() => server.emit('error', handle));
@@ -75,7 +91,7 @@ export class Listeners {
 
   /** listen(handle): Node adopts a TCP handle as is, and opens a Pipe handle's fd without owning its path. */
   private listenOn(server: net.Server, handle: NativeHandle, req: ListenRequest, address: Address, original: ListenFn): void {
-    this.expect(server, address, address.kind === 'unix');
+    this.expect(server, address, address.kind === 'unix' && !this.acquire);
     const signal = req.options.signal;
     if (signal instanceof AbortSignal) {
       if (signal.aborted) return;

@@ -18,6 +18,8 @@ export const ENV = {
    * if this is its parent, which rules out fds seen through a non-exec wrapper.
    */
   parentPid: 'BATON_PARENT_PID',
+  /** `worker` when a baton master started this process (no self-upgrade; sockets come from the master). */
+  role: 'BATON_ROLE',
   generation: 'BATON_GENERATION',
   waitReady: 'BATON_WAIT_READY',
   readyTimeout: 'BATON_READY_TIMEOUT',

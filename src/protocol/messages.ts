@@ -1,55 +1,108 @@
 /**
- * Control messages between generations, JSON over Node's IPC channel. Every
- * message carries the protocol version; anything malformed or unknown is
- * rejected by parseMessage(), never trusted.
+ * Control messages between generations and between the master and its
+ * workers: JSON over Node's IPC channel. Every message carries the protocol
+ * version; anything malformed or unknown is rejected by parseMessage(), never
+ * trusted.
  */
 export const PROTOCOL_VERSION = 1;
 
-/** A child tells its spawner it serves: the spawner may now drain. */
-export interface ReadyMessage {
+interface Base {
   baton: typeof PROTOCOL_VERSION;
-  type: 'ready';
-  pid: number;
 }
 
-/** A child that dies before it is ready says why, so the spawner can log it. */
-export interface FailedMessage {
-  baton: typeof PROTOCOL_VERSION;
+/** child → parent: it serves; the parent may now drain the previous generation. */
+export interface ReadyMessage extends Base {
+  type: 'ready';
+  pid: number;
+  /** The names of the sockets it listens on, so the master can close the ones nobody uses. */
+  listening: string[];
+}
+
+/** child → parent: it dies before it is ready, and says why. */
+export interface FailedMessage extends Base {
   type: 'failed';
   pid: number;
   error: string;
   stderrTail: string;
 }
 
-/** The spawner asks a child to drain and exit (used for rollback and stop). */
-export interface DrainMessage {
-  baton: typeof PROTOCOL_VERSION;
-  type: 'drain';
+/** worker → master: the app listens on an address no inherited socket serves. */
+export interface ListenRequestMessage extends Base {
+  type: 'listen';
+  id: number;
+  /** A normalized address name (`tcp:127.0.0.1:8080`, `tcp:*:8080`, `unix:/run/a.sock`). */
+  address: string;
 }
 
-export type Message = ReadyMessage | FailedMessage | DrainMessage;
+/** master → worker: the socket for a ListenRequest comes as the message's handle, or an errno code. */
+export interface ListenResultMessage extends Base {
+  type: 'listen-result';
+  id: number;
+  /** The bound address's name, when the socket came. */
+  name?: string;
+  /** The errno code (EADDRINUSE, EACCES…) when the master could not bind. */
+  code?: string;
+}
+
+/** master → worker: stop accepting, drain, run hooks and exit. */
+export interface DrainMessage extends Base {
+  type: 'drain';
+  reason: 'upgrade' | 'stop';
+}
+
+/** worker → master: draining has begun with this many connections open. */
+export interface DrainingMessage extends Base {
+  type: 'draining';
+  pid: number;
+  connections: number;
+}
+
+export type Message = ReadyMessage | FailedMessage | ListenRequestMessage | ListenResultMessage | DrainMessage | DrainingMessage;
 
 export type ParseResult = { ok: true; message: Message } | { ok: false; reason: string };
 
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+const isPid = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const isCount = isId;
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length <= 64 * 1024;
+const isShort = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 4096;
+const opt = (v: unknown, check: (x: unknown) => boolean): boolean => v === undefined || check(v);
 
 export function parseMessage(raw: unknown): ParseResult {
-  if (typeof raw !== 'object' || raw === null) return { ok: false, reason: 'not an object' };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'not an object' };
   const m = raw as Record<string, unknown>;
   if (m.baton !== PROTOCOL_VERSION) return { ok: false, reason: `protocol version ${String(m.baton)} is not ${PROTOCOL_VERSION}` };
+  const base = { baton: PROTOCOL_VERSION } as const;
   switch (m.type) {
     case 'ready':
-      return isInt(m.pid) ? { ok: true, message: { baton: PROTOCOL_VERSION, type: 'ready', pid: m.pid } } : bad('ready', 'pid');
+      if (!isPid(m.pid)) return bad('ready', 'pid');
+      if (!Array.isArray(m.listening) || m.listening.length > 1024 || !m.listening.every(isShort)) return bad('ready', 'listening');
+      return ok({ ...base, type: 'ready', pid: m.pid, listening: m.listening as string[] });
     case 'failed':
-      if (!isInt(m.pid)) return bad('failed', 'pid');
+      if (!isPid(m.pid)) return bad('failed', 'pid');
       if (!isStr(m.error) || !isStr(m.stderrTail)) return bad('failed', 'error/stderrTail');
-      return { ok: true, message: { baton: PROTOCOL_VERSION, type: 'failed', pid: m.pid, error: m.error, stderrTail: m.stderrTail } };
+      return ok({ ...base, type: 'failed', pid: m.pid, error: m.error, stderrTail: m.stderrTail });
+    case 'listen':
+      if (!isId(m.id)) return bad('listen', 'id');
+      return isShort(m.address) ? ok({ ...base, type: 'listen', id: m.id, address: m.address }) : bad('listen', 'address');
+    case 'listen-result':
+      if (!isId(m.id)) return bad('listen-result', 'id');
+      if (!opt(m.name, isShort) || !opt(m.code, isShort) || (m.name === undefined) === (m.code === undefined)) {
+        return bad('listen-result', 'name/code (exactly one)');
+      }
+      return ok({ ...base, type: 'listen-result', id: m.id, name: m.name as string | undefined, code: m.code as string | undefined });
     case 'drain':
-      return { ok: true, message: { baton: PROTOCOL_VERSION, type: 'drain' } };
+      return m.reason === 'upgrade' || m.reason === 'stop' ? ok({ ...base, type: 'drain', reason: m.reason }) : bad('drain', 'reason');
+    case 'draining':
+      if (!isPid(m.pid)) return bad('draining', 'pid');
+      return isCount(m.connections) ? ok({ ...base, type: 'draining', pid: m.pid, connections: m.connections }) : bad('draining', 'connections');
     default:
       return { ok: false, reason: `unknown type ${JSON.stringify(m.type)}` };
   }
+}
+
+function ok(message: Message): ParseResult {
+  return { ok: true, message };
 }
 
 function bad(type: string, field: string): ParseResult {
@@ -59,4 +112,11 @@ function bad(type: string, field: string): ParseResult {
 /** Messages that are not baton's (an app's own process.send traffic) are not errors. */
 export function isBatonMessage(raw: unknown): boolean {
   return typeof raw === 'object' && raw !== null && 'baton' in raw;
+}
+
+type Body<M> = M extends Message ? Omit<M, 'baton'> : never;
+
+/** Stamps the protocol version on an outgoing message. */
+export function message(body: Body<Message>): Message {
+  return { baton: PROTOCOL_VERSION, ...body } as Message;
 }

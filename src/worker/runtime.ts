@@ -1,34 +1,39 @@
 /**
  * The process-side runtime that `baton/register` and the `baton` API install:
- * inherited sockets, listen() routing, readiness, signals, and the standalone
- * upgrade and shutdown sequences.
+ * inherited sockets, listen() routing, readiness, signals and shutdown. A
+ * process runs standalone (it upgrades itself on a signal) or as a master's
+ * worker (sockets come from the master, which also orders the drain).
  */
 import cluster from 'node:cluster';
 import fs from 'node:fs';
 import net from 'node:net';
 import { ENV, LISTEN_VARS, type RuntimeSettings, readListenEnv, readSettings } from '../protocol/env.js';
-import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { message } from '../protocol/messages.js';
 import { configureLog, log } from '../log.js';
 import { inherit } from '../listeners/inherit.js';
 import { type ListenFn, Listeners } from '../listeners/route.js';
 import { drain, openConnections } from '../drain/index.js';
 import { track } from '../drain/track.js';
 import { errorLine, runHooks } from './hooks.js';
+import { MasterLink } from './master-link.js';
 import { removePidFile, writePidFile } from './pidfile.js';
 import { Readiness } from './readiness.js';
 import { captureStderr, stderrTail, stopCapture } from './stderr-tail.js';
-import { type Launch, spawnSuccessor } from './upgrade.js';
+import { Standalone } from './standalone.js';
 
 /** How long a process that inherited fewer sockets than it listens on waits for further listens. */
 const SETTLE_MS = 300;
+/** A worker whose master died drains this long at most: nobody will replace it. */
+const ORPHAN_DRAIN_MS = 1000;
 
 export interface Runtime {
   settings: RuntimeSettings;
   listeners: Listeners;
   readiness: Readiness;
   state: 'serving' | 'upgrading' | 'draining';
-  upgrade(): Promise<boolean>;
-  stop(): Promise<never>;
+  /** Standalone only: undefined for a master's worker. */
+  standalone: Standalone | undefined;
+  shutdown(reason: 'upgrade' | 'stop', timeoutMs?: number): Promise<never>;
 }
 
 let runtime: Runtime | undefined;
@@ -49,43 +54,43 @@ export function install(): Runtime | undefined {
     runtime = create();
     return runtime;
   } catch (err) {
-    fatal(errorLine(err).replace(/^Error: /, ''));
+    fatalError = errorLine(err).replace(/^Error: /, '');
+    log('error', fatalError);
+    process.exit(1);
   }
-}
-
-function fatal(message: string): never {
-  fatalError = message;
-  log('error', message);
-  process.exit(1);
 }
 
 function create(): Runtime {
   const settings = readSettings(process.env);
   configureLog({ generation: settings.generation });
-  const parentPid = process.env[ENV.parentPid];
-  const fromBaton = parentPid === String(process.ppid) && typeof process.send === 'function';
+  const fromBaton = process.env[ENV.parentPid] === String(process.ppid) && typeof process.send === 'function';
+  const supervised = fromBaton && process.env[ENV.role] === 'worker';
   let ready = false;
   if (fromBaton) reportFailureToParent(() => ready);
   const fds = readListenEnv(process.env, process.pid, process.ppid);
   // Like sd_listen_fds(unset=1): children the app starts must not take these for their own.
-  for (const key of [...LISTEN_VARS, ENV.parentPid]) delete process.env[key];
-  const launch: Launch = {
-    execPath: process.execPath,
-    args: [...process.execArgv, ...process.argv.slice(1)],
-    cwd: logicalCwd(),
-    env: { ...process.env },
-  };
-  const listeners = new Listeners(inherit(fds), launch.cwd);
+  for (const key of [...LISTEN_VARS, ENV.parentPid, ENV.role]) delete process.env[key];
+  const cwd = logicalCwd();
+  const inherited = inherit(fds);
+
+  let rt: Runtime;
+  const link = supervised
+    ? new MasterLink((reason) => void rt.shutdown(reason), () => {
+      log('warn', 'the master is gone: draining and exiting');
+      void rt.shutdown('stop', ORPHAN_DRAIN_MS);
+    })
+    : undefined;
+  const listeners = new Listeners(inherited, cwd, link && ((address) => link.acquire(address)));
 
   const readiness = new Readiness({
     waitReady: settings.waitReady,
     settleMs: SETTLE_MS,
-    inheritedCount: listeners.inherited.filter((i) => i.address).length,
+    inheritedCount: inherited.filter((i) => i.address).length,
     unadopted: () => listeners.unadopted().length,
     onReady: () => {
       ready = true;
       stopCapture();
-      if (fromBaton) sendToParent({ type: 'ready', pid: process.pid });
+      if (fromBaton) sendToParent({ type: 'ready', pid: process.pid, listening: listeners.passable().map((p) => p.name) });
       const unused = setTimeout(() => {
         const closed = listeners.closeUnadopted();
         if (closed.length) log('warn', 'closed inherited sockets the new code does not listen on', { sockets: closed.join(',') });
@@ -97,23 +102,35 @@ function create(): Runtime {
   patchListen(listeners);
   acceptPm2Ready(readiness);
 
-  const rt: Runtime = {
+  let draining: Promise<never> | undefined;
+  rt = {
     settings,
     listeners,
     readiness,
     state: 'serving',
-    upgrade: () => upgrade(rt, launch),
-    stop: () => stop(rt),
+    standalone: undefined,
+    shutdown: (reason, timeoutMs = settings.drainTimeoutMs) => {
+      draining ??= shutdown(rt, reason, timeoutMs, (connections) => link?.send({ type: 'draining', pid: process.pid, connections }));
+      return draining;
+    },
   };
+  if (!supervised) {
+    rt.standalone = new Standalone(rt, {
+      execPath: process.execPath,
+      args: [...process.execArgv, ...process.argv.slice(1)],
+      cwd,
+      env: { ...process.env },
+    });
+  }
   installSignals(rt);
-  if (process.pid === 1) {
+  if (process.pid === 1 && !supervised) {
     log('warn', 'running as PID 1: a standalone upgrade would end the container with this process; in containers use `baton run`');
   }
   if (settings.pidFile && !fromBaton) writePidFile(settings.pidFile, process.pid);
   return rt;
 }
 
-/** A successor that dies before it is ready tells its predecessor why, with its stderr tail. */
+/** A process that dies before it is ready tells its spawner why, with its stderr tail. */
 function reportFailureToParent(isReady: () => boolean): void {
   captureStderr();
   process.on('uncaughtExceptionMonitor', (err) => {
@@ -126,10 +143,10 @@ function reportFailureToParent(isReady: () => boolean): void {
   });
 }
 
-function sendToParent(message: Record<string, unknown>): void {
+function sendToParent(body: Parameters<typeof message>[0]): void {
   if (!process.connected) return;
   try {
-    process.send!({ baton: PROTOCOL_VERSION, ...message });
+    process.send!(message(body));
   } catch {
     // The parent is gone; nobody is waiting for this any more.
   }
@@ -158,12 +175,12 @@ function patchListen(listeners: Listeners): void {
 function acceptPm2Ready(readiness: Readiness): void {
   const send = process.send;
   if (typeof send !== 'function') return;
-  process.send = function (this: NodeJS.Process, message: unknown, ...rest: unknown[]): boolean {
-    if (message === 'ready') {
+  process.send = function (this: NodeJS.Process, msg: unknown, ...rest: unknown[]): boolean {
+    if (msg === 'ready') {
       readiness.declare();
       return true;
     }
-    return (send as (...a: unknown[]) => boolean).call(this, message, ...rest);
+    return (send as (...a: unknown[]) => boolean).call(this, msg, ...rest);
   } as typeof process.send;
 }
 
@@ -174,81 +191,35 @@ function installSignals(rt: Runtime): void {
       log('warn', 'second SIGINT: stopping at once');
       process.exit(130);
     }
-    void rt.stop();
+    if (rt.standalone) rt.standalone.stop();
+    else void rt.shutdown('stop');
   };
   process.on('SIGTERM', onStop);
   process.on('SIGINT', onStop);
-  process.on(rt.settings.upgradeSignal, () => void rt.upgrade());
+  const { standalone } = rt;
+  if (standalone) {
+    process.on(rt.settings.upgradeSignal, () => void standalone.upgrade());
+  } else {
+    // A terminal's SIGHUP reaches the whole process group; the master decides what it means.
+    for (const signal of ['SIGHUP', 'SIGUSR2'] as const) process.on(signal, () => {});
+  }
 }
 
-let pendingUpgrade = false;
-let successorPid: number | undefined;
-const stopping = new AbortController();
-
-/** One upgrade at a time; a request during one is coalesced into at most one more. */
-async function upgrade(rt: Runtime, launch: Launch): Promise<boolean> {
-  if (rt.state === 'draining') {
-    if (successorPid !== undefined && !stopping.signal.aborted) {
-      log('info', 'already handed over: passing the upgrade request on', { successor: successorPid });
-      process.kill(successorPid, rt.settings.upgradeSignal);
-    }
-    return false;
-  }
-  if (rt.state === 'upgrading') {
-    if (!pendingUpgrade) log('info', 'upgrade requested during an upgrade: one more will follow');
-    pendingUpgrade = true;
-    return false;
-  }
-  if (process.pid === 1) {
-    log('error', 'refusing a standalone upgrade as PID 1: this process exiting would end the container; use `baton run`');
-    return false;
-  }
-  rt.state = 'upgrading';
-  log('info', 'upgrade started');
-  const outcome = await spawnSuccessor(launch, rt.listeners, rt.settings, stopping.signal);
-  if (!outcome.ok) {
-    if (rt.state === 'upgrading') rt.state = 'serving';
-    log('error', `upgrade failed, still serving: ${outcome.reason}`);
-    for (const line of outcome.stderrTail.trimEnd().split('\n').filter(Boolean).slice(-20)) log('error', `successor stderr | ${line}`);
-    if (pendingUpgrade && !stopping.signal.aborted) {
-      pendingUpgrade = false;
-      return upgrade(rt, launch);
-    }
-    return false;
-  }
-  successorPid = outcome.pid;
-  log('info', 'successor ready', { successor: outcome.pid, readyMs: outcome.ms });
-  if (rt.settings.pidFile) writePidFile(rt.settings.pidFile, outcome.pid);
-  outcome.child.disconnect();
-  if (pendingUpgrade) {
-    pendingUpgrade = false;
-    process.kill(outcome.pid, rt.settings.upgradeSignal);
-  }
-  await shutdown(rt, 'upgrade');
-  return true;
-}
-
-async function stop(rt: Runtime): Promise<never> {
-  if (rt.state === 'draining') {
-    log('info', 'already draining');
-    return new Promise<never>(() => {});
-  }
-  stopping.abort();
-  return shutdown(rt, 'stop');
-}
-
-async function shutdown(rt: Runtime, reason: 'upgrade' | 'stop'): Promise<never> {
+async function shutdown(
+  rt: Runtime, reason: 'upgrade' | 'stop', timeoutMs: number, announce: (connections: number) => void,
+): Promise<never> {
   rt.state = 'draining';
   const servers = rt.listeners.servers();
-  const paths = reason === 'stop' ? rt.listeners.ownedPaths() : [];
-  log('info', 'draining', { reason, connections: openConnections(servers) });
-  const timeoutMs = rt.settings.drainTimeoutMs;
+  const paths = reason === 'stop' && rt.standalone ? rt.listeners.ownedPaths() : [];
+  const connections = openConnections(servers);
+  log('info', 'draining', { reason, connections });
+  announce(connections);
   const result = await drain(servers, {
     timeoutMs,
-    runHooks: (connections) => runHooks({ reason, connections }, timeoutMs),
+    runHooks: (open) => runHooks({ reason, connections: open }, timeoutMs),
   });
   for (const p of paths) fs.rmSync(p, { force: true });
-  if (reason === 'stop' && rt.settings.pidFile) removePidFile(rt.settings.pidFile);
+  if (reason === 'stop' && rt.settings.pidFile && rt.standalone) removePidFile(rt.settings.pidFile);
   log('info', 'drained, exiting', { ms: result.durationMs, destroyed: result.destroyed });
   process.exit(0);
 }

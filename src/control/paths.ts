@@ -1,0 +1,167 @@
+/**
+ * Where the control socket lives: `<dir>/<name>.sock`, in a private (0700)
+ * directory, `$XDG_RUNTIME_DIR/baton` or `<tmpdir>/baton-<uid>`. `--control
+ * PATH` overrides the whole path; `--name` picks one of several masters.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/** The name of a master started without `--name`. */
+export const DEFAULT_NAME = 'default';
+
+const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * The longest path a unix socket can have on Linux (sun_path is 108 bytes,
+ * NUL included). macOS allows 103: the bind error then says so.
+ */
+export const MAX_SOCKET_PATH = 107;
+
+type Env = Record<string, string | undefined>;
+
+export function defaultControlDir(env: Env = process.env): string {
+  const runtime = env.XDG_RUNTIME_DIR;
+  if (runtime !== undefined && runtime !== '') return path.join(runtime, 'baton');
+  return path.join(os.tmpdir(), `baton-${process.getuid?.() ?? 'user'}`);
+}
+
+/** Throws a one-line Error unless `name` is usable as a master's name (and file name). */
+export function validateName(name: string): string {
+  if (!NAME_RE.test(name) || name === '.' || name === '..') {
+    throw new Error(
+      `--name: '${name}' is not a valid name (use 1 to 64 letters, digits, '.', '_' or '-', e.g. --name api)`,
+    );
+  }
+  return name;
+}
+
+export function controlPath(name: string, dir: string = defaultControlDir()): string {
+  return path.join(dir, `${validateName(name)}.sock`);
+}
+
+const notWritable = (dir: string, code: string): Error =>
+  new Error(`control socket directory '${dir}' is not writable (${code}); pass --control PATH in a writable directory`);
+
+/**
+ * Makes `dir` (and its parents) exist as a private directory of this user:
+ * created 0700; an existing one of ours that others can read or write is set
+ * back to 0700; one owned by another user is refused (it could be a trap set in
+ * a shared /tmp). Meant for the default directory, which baton owns; a
+ * directory given with --control is the user's to choose and is left as it is.
+ * Throws a one-line Error.
+ */
+export function prepareControlDir(dir: string): void {
+  let st: fs.Stats;
+  try {
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      if (codeOf(err) !== 'EEXIST') throw err; // a file in the way: said below
+    }
+    st = fs.lstatSync(dir);
+  } catch (err) {
+    throw notWritable(dir, codeOf(err));
+  }
+  if (!st.isDirectory()) {
+    throw new Error(
+      `control socket directory '${dir}' is not a directory${st.isSymbolicLink() ? ' (it is a symbolic link)' : ''}; ` +
+        'remove it, or pass --control PATH in a private directory',
+    );
+  }
+  const uid = process.getuid?.();
+  if (uid === undefined) return; // Windows: no owners or modes to check.
+  if (st.uid !== uid) {
+    throw new Error(
+      `control socket directory '${dir}' belongs to uid ${st.uid}, not to this user (uid ${uid}); ` +
+        'remove it, or pass --control PATH in a directory of your own',
+    );
+  }
+  if ((st.mode & 0o077) !== 0) {
+    try {
+      fs.chmodSync(dir, 0o700);
+    } catch (err) {
+      throw notWritable(dir, codeOf(err));
+    }
+  }
+}
+
+/** The names (without `.sock`) of the control sockets in `dir`, sorted; [] if it does not exist. */
+export function findControlSockets(dir: string = defaultControlDir()): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => e.name.endsWith('.sock') && NAME_RE.test(e.name.slice(0, -5)) && e.isSocket())
+    .map((e) => e.name.slice(0, -5))
+    .sort();
+}
+
+/**
+ * Is something listening on the unix socket at `file`? `live` if a connect
+ * succeeds, `stale` if the file is a socket nobody listens on (ECONNREFUSED)
+ * or is gone (ENOENT), else the error code (EACCES: a socket of another user).
+ */
+export function probeSocket(file: string, timeoutMs = 2000): Promise<'live' | 'stale' | string> {
+  return new Promise((resolve) => {
+    const sock = net.connect(file);
+    const done = (result: string): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(result);
+    };
+    // Something that accepts but is too busy to complete the handshake is still alive.
+    const timer = setTimeout(() => done('live'), timeoutMs);
+    sock.once('connect', () => done('live'));
+    sock.once('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? 'EIO';
+      done(code === 'ECONNREFUSED' || code === 'ENOENT' ? 'stale' : code);
+    });
+  });
+}
+
+/**
+ * The socket a master (`baton run`) listens on: `--control` as given (its
+ * directory must exist), else `<default dir>/<name>.sock` with the default
+ * directory prepared. Throws a one-line Error.
+ */
+export function serverControlPath(options: { name?: string; control?: string }, env: Env = process.env): string {
+  if (options.control !== undefined) return path.resolve(options.control);
+  const dir = defaultControlDir(env);
+  prepareControlDir(dir);
+  return controlPath(options.name ?? DEFAULT_NAME, dir);
+}
+
+/**
+ * The socket `baton reload|stop|status` talks to: `--control`, else `--name`
+ * in the default directory, else the one master that answers there (several
+ * running → a one-line Error listing their names). With none running it gives
+ * the default name's path, so the client's "no master is running" message
+ * names the place it looked.
+ */
+export async function clientControlPath(
+  options: { name?: string; control?: string },
+  env: Env = process.env,
+): Promise<string> {
+  if (options.control !== undefined) return path.resolve(options.control);
+  const dir = defaultControlDir(env);
+  if (options.name !== undefined) return controlPath(options.name, dir);
+  const names = findControlSockets(dir);
+  const live: string[] = [];
+  for (const name of names) {
+    if ((await probeSocket(path.join(dir, `${name}.sock`))) !== 'stale') live.push(name);
+  }
+  if (live.length === 1) return controlPath(live[0]!, dir);
+  if (live.length > 1) {
+    throw new Error(`${live.length} baton masters are running (${live.join(', ')}); choose one with --name NAME`);
+  }
+  return controlPath(DEFAULT_NAME, dir);
+}
+
+function codeOf(err: unknown): string {
+  return (err as NodeJS.ErrnoException | undefined)?.code ?? String((err as Error | undefined)?.message ?? err);
+}
