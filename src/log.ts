@@ -33,3 +33,8 @@ export function log(level: 'info' | 'warn' | 'error', msg: string, fields: LogFi
     // stderr closed (EPIPE/EAGAIN): there is nowhere left to say it.
   }
 }
+
+/** The last lines of a failed process's stderr, one log line each, so they stay readable and greppable. */
+export function logTail(who: string, tail: string, max = 20): void {
+  for (const line of tail.trimEnd().split('\n').filter(Boolean).slice(-max)) log('error', `${who} stderr | ${line}`);
+}

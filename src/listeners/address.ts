@@ -45,7 +45,8 @@ export function parseListenArgs(args: readonly unknown[], cwd: string): ListenRe
   if (typeof first === 'object' && first !== null) {
     options = { ...(first as Record<string, unknown>) };
     backlog = typeof list[1] === 'number' ? list[1] : undefined;
-  } else if (typeof first === 'string' && toPort(first) === false) {
+  } else if (typeof first === 'string' && !(Number(first) >= 0)) {
+    // Node's rule: a string is a pipe path unless it reads as a non-negative number.
     options = { path: first };
     backlog = typeof list[1] === 'number' ? list[1] : undefined;
   } else {
@@ -63,7 +64,8 @@ export function parseListenArgs(args: readonly unknown[], cwd: string): ListenRe
 
 function addressOf(o: Record<string, unknown>, cwd: string): Address | undefined {
   if ('fd' in o || '_handle' in o || 'handle' in o) return undefined;
-  if (typeof o.path === 'string' && o.path !== '') {
+  // Node looks at the port before the path.
+  if ((o.port === undefined || o.port === null) && typeof o.path === 'string' && o.path !== '') {
     return { kind: 'unix', path: normalizePath(o.path, cwd) };
   }
   if (o.port === undefined && o.host === undefined) return undefined;
@@ -82,8 +84,11 @@ function normalizePath(p: string, cwd: string): string {
 /** IPs in canonical form (`[::1]` for every spelling of it); host names lower-cased. */
 export function normalizeHost(host: string): string {
   const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (net.isIPv6(h)) return new URL(`http://[${h}]/`).hostname.slice(1, -1);
-  return h.toLowerCase();
+  if (!net.isIPv6(h)) return h.toLowerCase();
+  // URL canonicalizes IPv6 but rejects a zone id (fe80::1%eth0): keep the zone as given.
+  const [ip, zone] = h.split('%');
+  const canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  return zone === undefined ? canonical : `${canonical}%${zone}`;
 }
 
 export function isIP(host: string): boolean {
@@ -130,4 +135,21 @@ export function matches(wanted: Address, held: Address): boolean {
   if (wanted.port !== held.port) return false;
   if (wanted.host === null) return held.host !== null && WILDCARDS.has(held.host);
   return wanted.host === held.host;
+}
+
+/**
+ * A `--listen` address: `8080` (all interfaces), `127.0.0.1:8080`, `[::1]:8080`,
+ * or a unix socket path (`/run/app.sock`, `./app.sock`). Undefined when invalid.
+ */
+export function parseListenSpec(spec: string, cwd: string): Address | undefined {
+  if (spec.startsWith('/') || spec.startsWith('./') || spec.startsWith('../')) {
+    return { kind: 'unix', path: path.resolve(cwd, spec) };
+  }
+  const m = /^(?:(\[[^\]]+\]|[^:[\]]+):)?(\d+)$/.exec(spec);
+  if (!m) return undefined;
+  const port = toPort(m[2]);
+  if (port === false || port === 0) return undefined;
+  if (m[1] === undefined) return { kind: 'tcp', host: null, port };
+  const host = normalizeHost(m[1]);
+  return isIP(host) ? { kind: 'tcp', host, port } : undefined;
 }

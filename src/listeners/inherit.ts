@@ -67,10 +67,19 @@ function unixPathOf(fd: number): string | undefined {
     if (!inode) return undefined;
     for (const line of fs.readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols[6] === inode && cols[7]) return cols[7].startsWith('@') ? `\0${cols[7].slice(1)}` : cols[7];
+      if (cols[6] === inode && cols[7]) return cols[7].startsWith('@') ? `\0${abstractName(cols[7])}` : cols[7];
     }
   } catch {
     // /proc unreadable (a sandbox): fall back to the name.
   }
   return undefined;
+}
+
+/**
+ * /proc shows an abstract name's NUL bytes as '@'. Node 20 binds abstract names
+ * padded with NULs to the full 108-byte sun_path, so that padding is dropped.
+ */
+function abstractName(shown: string): string {
+  const name = shown.slice(1);
+  return shown.length === 108 ? name.replace(/@+$/, '') : name;
 }

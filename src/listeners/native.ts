@@ -27,21 +27,21 @@ export function fdOf(server: net.Server): number | undefined {
 }
 
 /** Wraps an inherited fd in a handle of the right type (TCP or Pipe) without listening on it. */
-export function openFd(fd: number): NativeHandle | Error {
+export function openFd(fd: number): NativeHandle | NodeJS.ErrnoException {
   return call(null, 0, 0, fd);
 }
 
 /** Binds a unix socket path without listening, so no server ever owns (and unlinks) the path. */
-export function bindPath(path: string): NativeHandle | Error {
+export function bindPath(path: string): NativeHandle | NodeJS.ErrnoException {
   return call(path, -1, -1);
 }
 
 /** Binds a TCP address without listening: connections queue once a worker listens on the fd. */
-export function bindTcp(host: string, port: number): NativeHandle | Error {
+export function bindTcp(host: string, port: number): NativeHandle | NodeJS.ErrnoException {
   return call(host, port, net.isIPv6(host) ? 6 : 4);
 }
 
-function call(address: string | null, port: number, type: number, fd?: number): NativeHandle | Error {
+function call(address: string | null, port: number, type: number, fd?: number): NativeHandle | NodeJS.ErrnoException {
   if (!createServerHandle) return new Error('this Node.js has no net._createServerHandle; baton needs Node 20 or later');
   const r = createServerHandle(address, port, type, fd);
   if (typeof r === 'number') {

@@ -5,6 +5,7 @@
  * the same thing.
  */
 import { parseDuration } from './duration.js';
+import { quote } from './quote.js';
 
 export const FIRST_FD = 3;
 
@@ -55,13 +56,13 @@ export function readListenEnv(env: Env, pid: number, ppid: number): InheritedFd[
     : parentPid === String(ppid);
   if (!ours) return [];
   if (!/^\d+$/.test(count) || Number(count) > 1024) {
-    throw new Error(`${ENV.listenFds}='${count}' is not a count of descriptors (expected a whole number, e.g. 2)`);
+    throw new Error(`${ENV.listenFds}=${quote(count)} is not a count of descriptors (expected a whole number, e.g. 2)`);
   }
   const n = Number(count);
   const rawNames = env[ENV.listenFdNames];
   const names = rawNames ? rawNames.split(':').map(decodeName) : [];
   if (rawNames && names.length !== n) {
-    throw new Error(`${ENV.listenFdNames}='${rawNames}' names ${names.length} sockets but ${ENV.listenFds}=${n} (one name per descriptor, separated by ':')`);
+    throw new Error(`${ENV.listenFdNames}=${quote(rawNames)} names ${names.length} sockets but ${ENV.listenFds}=${n} (one name per descriptor, separated by ':')`);
   }
   return Array.from({ length: n }, (_, i) => ({ fd: FIRST_FD + i, name: names[i] || 'unknown' }));
 }
@@ -102,12 +103,12 @@ const SIGNALS = new Set(['SIGUSR1', 'SIGUSR2', 'SIGHUP', 'SIGWINCH', 'SIGURG']);
 export function readSettings(env: Env): RuntimeSettings {
   const gen = env[ENV.generation] ?? '1';
   if (!/^\d+$/.test(gen) || Number(gen) < 1) {
-    throw new Error(`${ENV.generation}='${gen}' is not a generation number (expected 1 or more)`);
+    throw new Error(`${ENV.generation}=${quote(gen)} is not a generation number (expected 1 or more)`);
   }
   const signal = (env[ENV.upgradeSignal] ?? 'SIGUSR2').toUpperCase();
   const fullSignal = signal.startsWith('SIG') ? signal : `SIG${signal}`;
   if (!SIGNALS.has(fullSignal)) {
-    throw new Error(`${ENV.upgradeSignal}='${env[ENV.upgradeSignal]}' is not usable (use one of ${[...SIGNALS].join(', ')})`);
+    throw new Error(`${ENV.upgradeSignal}=${quote(env[ENV.upgradeSignal])} is not usable (use one of ${[...SIGNALS].join(', ')})`);
   }
   return {
     generation: Number(gen),

@@ -35,6 +35,8 @@ export class MasterLink {
   /** Asks the master for the socket at `address`, binding it there if nobody has yet. */
   acquire(address: Address): Promise<Acquired> {
     const id = this.nextId++;
+    // While the answer is pending it is all that keeps the process alive.
+    process.channel?.ref();
     return new Promise((resolve) => {
       this.pending.set(id, { address, resolve });
       this.send({ type: 'listen', id, address: nameOf(address) });
@@ -61,6 +63,7 @@ export class MasterLink {
         return;
       }
       this.pending.delete(m.id);
+      if (this.pending.size === 0) process.channel?.unref();
       const bound = m.name ? parseName(m.name) : undefined;
       if (handle && bound) waiting.resolve({ handle, address: bound });
       else waiting.resolve({ error: listenError(m.code ?? 'EINVAL', waiting.address) });

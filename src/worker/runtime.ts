@@ -14,6 +14,7 @@ import { inherit } from '../listeners/inherit.js';
 import { type ListenFn, Listeners } from '../listeners/route.js';
 import { drain, openConnections } from '../drain/index.js';
 import { track } from '../drain/track.js';
+import { logicalCwd } from '../cwd.js';
 import { errorLine, runHooks } from './hooks.js';
 import { MasterLink } from './master-link.js';
 import { removePidFile, writePidFile } from './pidfile.js';
@@ -152,16 +153,6 @@ function sendToParent(body: Parameters<typeof message>[0]): void {
   }
 }
 
-/** getcwd() resolves symlinks; the shell's PWD keeps `current -> releases/vN` so the next start re-resolves it. */
-function logicalCwd(): string {
-  const pwd = process.env.PWD;
-  try {
-    if (pwd && fs.realpathSync(pwd) === fs.realpathSync(process.cwd())) return pwd;
-  } catch {
-    // PWD names a directory that is gone.
-  }
-  return process.cwd();
-}
 
 function patchListen(listeners: Listeners): void {
   const original = net.Server.prototype.listen as ListenFn;

@@ -3,7 +3,7 @@
  * into at most one more; a request after the hand-over is passed on to the
  * successor; a stop during an upgrade cancels it.
  */
-import { log } from '../log.js';
+import { log, logTail } from '../log.js';
 import { writePidFile } from './pidfile.js';
 import type { Runtime } from './runtime.js';
 import { type Launch, spawnSuccessor } from './upgrade.js';
@@ -39,7 +39,7 @@ export class Standalone {
     if (!outcome.ok) {
       if (rt.state === 'upgrading') rt.state = 'serving';
       log('error', `upgrade failed, still serving: ${outcome.reason}`);
-      for (const line of outcome.stderrTail.trimEnd().split('\n').filter(Boolean).slice(-20)) log('error', `successor stderr | ${line}`);
+      logTail('successor', outcome.stderrTail);
       if (this.pending && !this.stopping.signal.aborted) {
         this.pending = false;
         return this.upgrade();

@@ -1,0 +1,89 @@
+/**
+ * The master's listening sockets. The master binds them (on a worker's first
+ * listen, from --listen, or takes them from systemd) and never accepts on them:
+ * workers listen on the shared fd, and while no worker does, the kernel keeps
+ * queueing connections. The master owns the unix paths and removes them at stop.
+ */
+import fs from 'node:fs';
+import { type Address, matches, nameOf, normalizeHost } from '../listeners/address.js';
+import type { Inherited } from '../listeners/inherit.js';
+import { type NativeHandle, bindPath, bindTcp } from '../listeners/native.js';
+
+export interface Held {
+  /** The socket's address name, or the label systemd or `--listen name=ADDR` gave it. */
+  name: string;
+  address: Address;
+  handle: NativeHandle;
+  /** True when the master bound a unix path itself (systemd owns the paths of its sockets). */
+  ownsPath: boolean;
+}
+
+export class SocketTable {
+  private held: Held[] = [];
+
+  adopt(inherited: readonly Inherited[]): string[] {
+    const unusable: string[] = [];
+    for (const i of inherited) {
+      if (i.address) this.held.push({ name: i.name, address: i.address, handle: i.handle, ownsPath: false });
+      else {
+        unusable.push(i.name);
+        i.handle.close();
+      }
+    }
+    return unusable;
+  }
+
+  find(address: Address): Held | undefined {
+    return this.held.find((h) => matches(address, h.address));
+  }
+
+  /** The socket serving `address`, bound now if no socket does yet. */
+  acquire(address: Address, label?: string): Held | NodeJS.ErrnoException {
+    const found = this.find(address);
+    if (found) return found;
+    const handle = bind(address);
+    if (handle instanceof Error) return handle;
+    const bound = address.kind === 'tcp' ? tcpAddressOf(handle) ?? address : address;
+    const held = { name: label ?? nameOf(bound), address: bound, handle, ownsPath: address.kind === 'unix' };
+    this.held.push(held);
+    return held;
+  }
+
+  /** fd and name of every socket, in the order they go to a new worker. */
+  all(): readonly Held[] {
+    return this.held;
+  }
+
+  /** Closes the sockets whose names are not in `used`: no worker of the live generation listens there. */
+  closeUnused(used: ReadonlySet<string>): string[] {
+    const unused = this.held.filter((h) => !used.has(h.name) && !used.has(nameOf(h.address)));
+    for (const h of unused) close(h);
+    this.held = this.held.filter((h) => !unused.includes(h));
+    return unused.map((h) => h.name);
+  }
+
+  closeAll(): void {
+    for (const h of this.held) close(h);
+    this.held = [];
+  }
+}
+
+/** With no host, Node binds `::` (dual stack) and falls back to 0.0.0.0 where IPv6 is missing. */
+function bind(address: Address): NativeHandle | NodeJS.ErrnoException {
+  if (address.kind === 'unix') return bindPath(address.path);
+  if (address.host !== null) return bindTcp(address.host, address.port);
+  const v6 = bindTcp('::', address.port);
+  if (!(v6 instanceof Error) || !['EAFNOSUPPORT', 'EADDRNOTAVAIL'].includes(v6.code ?? '')) return v6;
+  return bindTcp('0.0.0.0', address.port);
+}
+
+function tcpAddressOf(handle: NativeHandle): Address | undefined {
+  const out: Record<string, unknown> = {};
+  if (handle.getsockname?.(out) !== 0 || typeof out.address !== 'string' || typeof out.port !== 'number') return undefined;
+  return { kind: 'tcp', host: normalizeHost(out.address), port: out.port };
+}
+
+function close(h: Held): void {
+  h.handle.close();
+  if (h.ownsPath && h.address.kind === 'unix' && !h.address.path.startsWith('\0')) fs.rmSync(h.address.path, { force: true });
+}

@@ -1,0 +1,36 @@
+// Unit tests for dist/protocol/duration.js.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseDuration } from '../../dist/protocol/duration.js';
+
+const good = [
+  ['500ms', 500],
+  ['2s', 2000],
+  ['1m', 60000],
+  ['250', 250],
+  ['0', 0],
+  ['0s', 0],
+  ['1.5s', 1500],
+  ['0.5m', 30000],
+  ['1.0004s', 1000],
+  ['2.5', 3],
+  [' 2s ', 2000],
+];
+for (const [value, ms] of good) {
+  test(`parseDuration(${JSON.stringify(value)}) = ${ms}`, () => {
+    assert.equal(parseDuration(value, 'X'), ms);
+  });
+}
+
+const bad = ['abc', '-5s', '', '   ', 's', '5 s', '5h', '5S', '1e3', '.5s', '5.s', '5ms5', 'Infinity', 'NaN', '0x10'];
+for (const value of bad) {
+  test(`parseDuration(${JSON.stringify(value)}) throws, naming the input, on one line`, () => {
+    assert.throws(() => parseDuration(value, '--ready-timeout'), (err) => {
+      assert.ok(err instanceof Error);
+      assert.ok(err.message.startsWith('--ready-timeout: '), err.message);
+      assert.ok(err.message.includes(`'${value}'`), err.message);
+      assert.doesNotMatch(err.message, /\n/);
+      return true;
+    });
+  });
+}

@@ -1,0 +1,176 @@
+// Unit tests for dist/worker/hooks.js: onShutdown hooks run in registration
+// order, each bounded by a timeout; a hook that throws or hangs is logged and
+// the rest still run.
+//
+// Hooks live in a module-level array that only grows, so in-process tests give
+// every hook a guard: it acts only for the context object of its own test and
+// returns at once for any later runHooks() call. Scenarios that check stderr
+// or need an empty hook list run in a fresh child process.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { addHook, runHooks, errorLine } from '../../dist/worker/hooks.js';
+
+const hooksUrl = new URL('../../dist/worker/hooks.js', import.meta.url).href;
+const ctx = () => ({ reason: 'stop', connections: [] });
+
+/** Runs ESM `code` in a fresh node; resolves { code, signal, stdout, stderr }; SIGKILLs it after `ms`. */
+function runNode(code, ms = 10_000) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BATON_LOG_FORMAT: 'text' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`child did not exit within ${ms} ms; stderr: ${stderr}`));
+    }, ms);
+    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+  });
+}
+
+describe('runHooks in process', () => {
+  test('hooks run in registration order, one at a time, with the context', async () => {
+    const mine = ctx();
+    const events = [];
+    const seen = [];
+    addHook(async (c) => {
+      if (c !== mine) return;
+      seen.push(c);
+      events.push('a:start');
+      await new Promise((r) => setTimeout(r, 20));
+      events.push('a:end');
+    });
+    addHook((c) => {
+      if (c !== mine) return;
+      seen.push(c);
+      events.push('b');
+    });
+    addHook(async (c) => {
+      if (c !== mine) return;
+      seen.push(c);
+      events.push('c');
+    });
+    await runHooks(mine, 5000);
+    assert.deepEqual(events, ['a:start', 'a:end', 'b', 'c'], 'each hook finishes before the next starts');
+    assert.equal(seen.length, 3);
+    for (const c of seen) assert.equal(c, mine, 'every hook gets the same context object');
+  });
+
+  test('a hook that throws (sync or async) does not stop the rest', async () => {
+    const mine = ctx();
+    const ran = [];
+    addHook((c) => { if (c !== mine) return; ran.push(1); throw new Error('sync boom'); });
+    addHook(async (c) => { if (c !== mine) return; ran.push(2); throw new Error('async boom'); });
+    addHook((c) => { if (c !== mine) return undefined; ran.push(3); return Promise.reject('a string'); });
+    addHook((c) => { if (c !== mine) return; ran.push(4); });
+    await assert.doesNotReject(runHooks(mine, 5000));
+    assert.deepEqual(ran, [1, 2, 3, 4]);
+  });
+
+  test('a hanging hook is cut at timeoutMs and the rest still run', async () => {
+    const mine = ctx();
+    const ran = [];
+    addHook((c) => { if (c !== mine) return undefined; ran.push('hang'); return new Promise(() => {}); });
+    addHook((c) => { if (c !== mine) return; ran.push('after'); });
+    const t0 = performance.now();
+    await runHooks(mine, 50);
+    const elapsed = performance.now() - t0;
+    assert.deepEqual(ran, ['hang', 'after']);
+    assert.ok(elapsed >= 45, `waited ${elapsed.toFixed(1)} ms for the hanging hook`);
+    assert.ok(elapsed < 2000, `but not much longer (${elapsed.toFixed(1)} ms)`);
+  });
+
+  test('a slow hook within the timeout is awaited to the end', async () => {
+    const mine = ctx();
+    let finished = false;
+    addHook(async (c) => {
+      if (c !== mine) return;
+      await new Promise((r) => setTimeout(r, 30));
+      finished = true;
+    });
+    await runHooks(mine, 5000);
+    assert.equal(finished, true);
+  });
+
+  test('context.reason and connections reach the hook unchanged', async () => {
+    const mine = { reason: 'upgrade', connections: Object.freeze([]) };
+    let got;
+    addHook((c) => { if (c === mine) got = { reason: c.reason, connections: c.connections }; });
+    await runHooks(mine, 5000);
+    assert.deepEqual(got, { reason: 'upgrade', connections: [] });
+    assert.equal(got.connections, mine.connections);
+  });
+
+  test('addHook(non-function) throws TypeError', () => {
+    for (const bad of [undefined, null, 'fn', 42, {}, [], Promise.resolve()]) {
+      assert.throws(() => addHook(bad), TypeError);
+    }
+  });
+});
+
+describe('runHooks in a fresh process', () => {
+  test('with no hooks, runHooks resolves at once and logs nothing', async () => {
+    const r = await runNode(`
+      import { runHooks } from ${JSON.stringify(hooksUrl)};
+      const t0 = performance.now();
+      await runHooks({ reason: 'stop', connections: [] }, 5000);
+      console.log(JSON.stringify({ elapsed: performance.now() - t0 }));
+    `);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.ok(JSON.parse(r.stdout).elapsed < 1000);
+  });
+
+  test('failures are logged one line each on stderr; the process is not held open by runHooks', async () => {
+    const r = await runNode(`
+      import { addHook, runHooks } from ${JSON.stringify(hooksUrl)};
+      const ran = [];
+      addHook(() => { ran.push(1); });
+      addHook(() => { ran.push(2); throw new Error('boom\\nsecond line of the message'); });
+      addHook(() => { ran.push(3); return new Promise(() => {}); });
+      addHook(async () => { ran.push(4); });
+      try { addHook('not a function'); } catch (err) { ran.push(err.constructor.name); }
+      const t0 = performance.now();
+      await runHooks({ reason: 'stop', connections: [] }, 50);
+      console.log(JSON.stringify({ ran, elapsed: performance.now() - t0 }));
+      // No explicit exit: the hanging hook's promise must not keep the process alive,
+      // and runHooks must not leave a timer behind.
+    `);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual(out.ran, ['TypeError', 1, 2, 3, 4], 'the rejected non-function was never registered (it would log a third line)');
+    assert.ok(out.elapsed >= 45 && out.elapsed < 2000, `elapsed ${out.elapsed}`);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 2, `two log lines, got:\n${r.stderr}`);
+    assert.match(lines[0], / error: shutdown hook threw hook=2 error="Error: boom"$/);
+    assert.doesNotMatch(r.stderr, /second line/);
+    assert.match(lines[1], / warn: shutdown hook did not finish within the drain timeout hook=3 timeoutMs=50$/);
+  });
+
+  test('each runHooks call runs every registered hook once', async () => {
+    const r = await runNode(`
+      import { addHook, runHooks } from ${JSON.stringify(hooksUrl)};
+      let n = 0;
+      addHook(() => { n += 1; });
+      await runHooks({ reason: 'stop', connections: [] }, 1000);
+      await runHooks({ reason: 'stop', connections: [] }, 1000);
+      console.log(n);
+    `);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '2', 'the one hook ran once per runHooks call');
+  });
+});
+
+describe('errorLine', () => {
+  test('name and first line of the message', () => {
+    assert.equal(errorLine(new TypeError('bad\nmore')), 'TypeError: bad');
+    assert.equal(errorLine('plain\nstring'), 'plain');
+    assert.equal(errorLine(42), '42');
+  });
+});
