@@ -1,37 +1,80 @@
 #!/usr/bin/env node
 /**
- * The `baton` command. Standalone mode needs no command (`node --import
- * baton/register app.js`, then SIGUSR2); this prints how to use it.
+ * The `baton` command: `run` starts a master in the foreground; `reload`,
+ * `stop` and `status` talk to a running one over its control socket. Exit
+ * codes: 0 success, 1 rollback or failure, 2 usage error or no master.
  */
 import fs from 'node:fs';
-
-const USAGE = `baton — zero-downtime restarts for Node.js servers
-
-Standalone (no supervisor):
-  node --import baton/register app.js      start the app; its listen() calls become hand-over-able
-  kill -USR2 <pid>                         upgrade onto the code on disk, with zero failed requests
-
-Environment (standalone):
-  BATON_READY_TIMEOUT=30s    how long a successor may take to become ready before rollback
-  BATON_DRAIN_TIMEOUT=30s    how long the old process drains before closing what is left
-  BATON_WAIT_READY=1         ready only when the app calls ready() or process.send('ready')
-  BATON_UPGRADE_SIGNAL=SIGUSR2, BATON_PID_FILE=path, BATON_LOG_FORMAT=text|json
-
-Options:
-  -h, --help      this text
-  -v, --version   baton's version`;
+import { UsageError, helpText, parseArgs } from './args.js';
+import { runCommand } from '../control/client.js';
+import { DEFAULT_NAME, clientControlPath, serverControlPath } from '../control/paths.js';
+import { run } from '../supervisor/run.js';
 
 function version(): string {
   const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-const [arg] = process.argv.slice(2);
-if (arg === undefined || arg === '-h' || arg === '--help') {
-  process.stdout.write(`${USAGE}\n`);
-} else if (arg === '-v' || arg === '--version') {
-  process.stdout.write(`${version()}\n`);
-} else {
-  process.stderr.write(`baton: unknown command or option '${arg}' (see baton --help)\n`);
-  process.exitCode = 2;
+function fail(message: string, code: number): void {
+  process.stderr.write(`baton: ${message.split('\n')[0]}\n`);
+  process.exitCode = code;
 }
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) return fail(err.message, 2);
+    throw err;
+  }
+  switch (parsed.cmd) {
+    case 'help':
+      process.stdout.write(`${helpText(parsed.topic)}\n`);
+      return;
+    case 'version':
+      process.stdout.write(`${version()}\n`);
+      return;
+    case 'run': {
+      if (process.platform === 'win32') {
+        return fail('baton run needs fd passing, which Windows lacks; run the app with node directly and restart it to deploy', 2);
+      }
+      let controlPath: string;
+      try {
+        controlPath = serverControlPath({ name: parsed.name, control: parsed.control });
+      } catch (err) {
+        return fail((err as Error).message, 2);
+      }
+      try {
+        await run({
+          name: parsed.name ?? DEFAULT_NAME,
+          workers: parsed.workers,
+          script: parsed.script,
+          args: parsed.args,
+          nodeArgs: parsed.nodeArgs,
+          controlPath,
+          readyTimeoutMs: parsed.readyTimeoutMs,
+          drainTimeoutMs: parsed.drainTimeoutMs,
+          waitReady: parsed.waitReady,
+          listen: parsed.listen.map((l) => ({ label: l.name, address: l.address })),
+          logFormat: parsed.logFormat ?? (process.env.BATON_LOG_FORMAT === 'json' ? 'json' : 'text'),
+        });
+      } catch (err) {
+        fail((err as Error).message, 1);
+        process.exit(1);
+      }
+      return;
+    }
+    default: {
+      let path: string;
+      try {
+        path = await clientControlPath(parsed);
+      } catch (err) {
+        return fail((err as Error).message, 2);
+      }
+      process.exitCode = await runCommand(path, parsed.cmd, { json: parsed.json });
+    }
+  }
+}
+
+await main(process.argv.slice(2));

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { quote } from '../protocol/quote.js';
 
 /** The name of a master started without `--name`. */
 export const DEFAULT_NAME = 'default';
@@ -31,7 +32,7 @@ export function defaultControlDir(env: Env = process.env): string {
 export function validateName(name: string): string {
   if (!NAME_RE.test(name) || name === '.' || name === '..') {
     throw new Error(
-      `--name: '${name}' is not a valid name (use 1 to 64 letters, digits, '.', '_' or '-', e.g. --name api)`,
+      `--name: ${quote(name)} is not a valid name (use 1 to 64 letters, digits, '.', '_' or '-', e.g. --name api)`,
     );
   }
   return name;
@@ -42,7 +43,7 @@ export function controlPath(name: string, dir: string = defaultControlDir()): st
 }
 
 const notWritable = (dir: string, code: string): Error =>
-  new Error(`control socket directory '${dir}' is not writable (${code}); pass --control PATH in a writable directory`);
+  new Error(`control socket directory ${quote(dir)} is not writable (${code}); pass --control PATH in a writable directory`);
 
 /**
  * Makes `dir` (and its parents) exist as a private directory of this user:
@@ -66,7 +67,7 @@ export function prepareControlDir(dir: string): void {
   }
   if (!st.isDirectory()) {
     throw new Error(
-      `control socket directory '${dir}' is not a directory${st.isSymbolicLink() ? ' (it is a symbolic link)' : ''}; ` +
+      `control socket directory ${quote(dir)} is not a directory${st.isSymbolicLink() ? ' (it is a symbolic link)' : ''}; ` +
         'remove it, or pass --control PATH in a private directory',
     );
   }
@@ -74,7 +75,7 @@ export function prepareControlDir(dir: string): void {
   if (uid === undefined) return; // Windows: no owners or modes to check.
   if (st.uid !== uid) {
     throw new Error(
-      `control socket directory '${dir}' belongs to uid ${st.uid}, not to this user (uid ${uid}); ` +
+      `control socket directory ${quote(dir)} belongs to uid ${st.uid}, not to this user (uid ${uid}); ` +
         'remove it, or pass --control PATH in a directory of your own',
     );
   }
@@ -157,9 +158,14 @@ export async function clientControlPath(
   }
   if (live.length === 1) return controlPath(live[0]!, dir);
   if (live.length > 1) {
-    throw new Error(`${live.length} baton masters are running (${live.join(', ')}); choose one with --name NAME`);
+    throw new Error(`${live.length} baton masters are running in ${oneLine(dir)} (${live.join(', ')}); choose one with --name NAME`);
   }
   return controlPath(DEFAULT_NAME, dir);
+}
+
+/** A path shown unquoted in a one-line message: JSON-escaped only if it holds control characters. */
+export function oneLine(p: string): string {
+  return /[\u0000-\u001f\u007f]/.test(p) ? JSON.stringify(p) : p;
 }
 
 function codeOf(err: unknown): string {

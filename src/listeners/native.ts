@@ -4,6 +4,7 @@
  * these two functions are what cluster's primary uses, present on Node 20–26.
  */
 import net from 'node:net';
+import os from 'node:os';
 import util from 'node:util';
 
 /** A libuv TCP or Pipe handle that is bound (or opened from an fd) but not watched by the loop. */
@@ -38,20 +39,31 @@ export function bindPath(path: string): NativeHandle | NodeJS.ErrnoException {
 
 /** Binds a TCP address without listening: connections queue once a worker listens on the fd. */
 export function bindTcp(host: string, port: number): NativeHandle | NodeJS.ErrnoException {
-  return call(host, port, net.isIPv6(host) ? 6 : 4);
+  const handle = call(host, port, net.isIPv6(host) ? 6 : 4);
+  if (handle instanceof Error) return handle;
+  // libuv defers a bind's EADDRINUSE to listen(); an unbound socket reports port 0.
+  const out: Record<string, unknown> = {};
+  if (handle.getsockname?.(out) !== 0 || out.port !== port) {
+    handle.close();
+    return errnoError(os.constants.errno.EADDRINUSE, `${host}:${port}`, 'bind');
+  }
+  return handle;
 }
 
 function call(address: string | null, port: number, type: number, fd?: number): NativeHandle | NodeJS.ErrnoException {
   if (!createServerHandle) return new Error('this Node.js has no net._createServerHandle; baton needs Node 20 or later');
   const r = createServerHandle(address, port, type, fd);
-  if (typeof r === 'number') {
-    const err = new Error(`${util.getSystemErrorName(r)} ${address ?? `fd ${fd}`}${port > 0 ? `:${port}` : ''}`) as NodeJS.ErrnoException;
-    err.code = util.getSystemErrorName(r);
-    err.errno = r;
-    err.syscall = fd === undefined ? 'bind' : 'open';
-    return err;
-  }
-  return r;
+  if (typeof r !== 'number') return r;
+  return errnoError(-Math.abs(r), `${address ?? `fd ${fd}`}${port > 0 ? `:${port}` : ''}`, fd === undefined ? 'bind' : 'open');
+}
+
+function errnoError(errno: number, where: string, syscall: string): NodeJS.ErrnoException {
+  const e = -Math.abs(errno);
+  const err = new Error(`${util.getSystemErrorName(e)} ${where}`) as NodeJS.ErrnoException;
+  err.code = util.getSystemErrorName(e);
+  err.errno = e;
+  err.syscall = syscall;
+  return err;
 }
 
 /** libuv pipe modes for listen({ readableAll, writableAll }). */

@@ -28,6 +28,11 @@ export interface MasterOptions extends Omit<WorkerSpec, 'script'> {
 type PhaseListener = (phase: Phase) => void;
 
 const HISTORY = 10;
+/**
+ * Reloads start at least this far apart: requests meanwhile join the queued
+ * one, so a burst of signals or commands starts at most two generations.
+ */
+const MIN_RELOAD_INTERVAL_MS = 1000;
 /** How long a reload waits for the old workers to report their open connections. */
 const DRAINING_REPORT_MS = 500;
 
@@ -42,6 +47,7 @@ export class Master {
   private readonly backoff: Backoff[] = [];
   private readonly respawns = new Set<NodeJS.Timeout>();
   private running: Promise<ReloadResult> | undefined;
+  private lastStart = 0;
   private queued: { listeners: Set<PhaseListener>; result: Promise<ReloadResult> } | undefined;
   private readonly history: Status['reloads'] = [];
   private readonly stopSignal = new AbortController();
@@ -81,8 +87,7 @@ export class Master {
     if (this.stopSignal.signal.aborted || this.live[slot] !== worker) return;
     this.live[slot] = undefined;
     if (!this.everReady) {
-      const why = worker.failed?.error ? `: ${worker.failed.error}` : '';
-      log('error', `the app failed to start: worker pid ${worker.pid} exited before it was ready (${signal ?? `code ${code}`})${why}`);
+      log('error', `the app failed to start: ${worker.describeExit(code, signal)}`);
       logTail('worker', worker.failed?.stderrTail ?? '');
       this.stop(1);
       return;
@@ -99,26 +104,35 @@ export class Master {
     this.respawns.add(timer);
   }
 
-  /** One reload at a time; a request during one joins at most one more, which follows it. */
+  /**
+   * One reload at a time. A request while one runs, or less than
+   * MIN_RELOAD_INTERVAL_MS after one started, joins the next reload, which
+   * starts when that is over; so a request is never lost, and never doubled.
+   */
   reload(onPhase: PhaseListener = () => {}): Promise<ReloadResult> {
     if (this.stopSignal.signal.aborted) {
       return Promise.resolve({ ok: false, generation: this.generation, ms: 0, reason: 'the master is stopping' });
     }
-    if (!this.running) return this.begin(new Set([onPhase]));
+    if (!this.queued && !this.running && Date.now() - this.lastStart >= MIN_RELOAD_INTERVAL_MS) {
+      return this.begin(new Set([onPhase]));
+    }
     if (!this.queued) {
       const listeners = new Set<PhaseListener>();
-      const result = this.running.then(() => {
-        this.queued = undefined;
-        return this.begin(listeners);
-      });
+      const result = (this.running ?? Promise.resolve())
+        .then(() => sleep(this.lastStart + MIN_RELOAD_INTERVAL_MS - Date.now()))
+        .then(() => {
+          this.queued = undefined;
+          return this.begin(listeners);
+        });
       this.queued = { listeners, result };
     }
     this.queued.listeners.add(onPhase);
-    onPhase({ phase: 'queued', reason: 'a reload is running; this one starts when it ends' });
+    onPhase({ phase: 'queued', reason: 'a reload is running or has just run; this one follows it' });
     return this.queued.result;
   }
 
   private begin(listeners: Set<PhaseListener>): Promise<ReloadResult> {
+    this.lastStart = Date.now();
     const run = this.runReload(listeners).finally(() => {
       if (this.running === run) this.running = undefined;
     });
@@ -193,11 +207,8 @@ export class Master {
         resolve(r);
       };
       Promise.all(workers.map((w) => w.ready)).then(() => settle(undefined), () => {});
-      for (const w of workers) {
-        w.ready.catch((err: Error) => settle({ reason: err.message, worker: w }));
-        // A worker that dies after it was ready but before its generation is live fails the reload too.
-        void w.exited.then(({ code, signal }) => settle({ reason: `worker pid ${w.pid} exited during the reload (${signal ?? `code ${code}`})`, worker: w }));
-      }
+      // Exiting fails the reload even after the worker was ready: its generation is not live yet.
+      for (const w of workers) void w.exited.then(({ code, signal }) => settle({ reason: w.describeExit(code, signal), worker: w }));
     });
   }
 
@@ -260,6 +271,10 @@ export class Master {
 
 function describe(a: Address): string {
   return a.kind === 'unix' ? a.path : `${a.host ?? '*'}:${a.port}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
 function until(done: () => boolean, timeoutMs: number): Promise<void> {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ENV, LISTEN_VARS, readListenEnv } from '../protocol/env.js';
 import { logicalCwd } from '../cwd.js';
 import { configureLog, log } from '../log.js';
-import { type Address, parseListenSpec } from '../listeners/address.js';
+import type { Address } from '../listeners/address.js';
 import { inherit } from '../listeners/inherit.js';
 import { startControlServer } from '../control/server.js';
 import { Master } from './master.js';
@@ -23,7 +23,7 @@ export interface RunOptions {
   readyTimeoutMs: number;
   drainTimeoutMs: number;
   waitReady: boolean;
-  listen: { label?: string; spec: string }[];
+  listen: { label?: string; address: Address }[];
   logFormat: 'text' | 'json';
 }
 
@@ -32,11 +32,6 @@ const register = fileURLToPath(new URL('../register.js', import.meta.url));
 export async function run(o: RunOptions): Promise<void> {
   configureLog({ format: o.logFormat });
   const cwd = logicalCwd();
-  const listen = o.listen.map(({ label, spec }) => {
-    const address: Address | undefined = parseListenSpec(spec, cwd);
-    if (!address) throw new Error(`--listen '${spec}' is not an address (use 8080, 127.0.0.1:8080, [::1]:8080 or /path/app.sock)`);
-    return { label, address };
-  });
   const inherited = inherit(readListenEnv(process.env, process.pid, process.ppid));
   for (const key of [...LISTEN_VARS, ENV.parentPid]) delete process.env[key];
 
@@ -59,7 +54,7 @@ export async function run(o: RunOptions): Promise<void> {
     readyTimeoutMs: o.readyTimeoutMs,
     drainTimeoutMs: o.drainTimeoutMs,
     logFormat: o.logFormat,
-    listen,
+    listen: o.listen,
     inherited,
   }, exit);
   control = await startControlServer(o.controlPath, master);

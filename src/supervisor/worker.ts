@@ -34,6 +34,7 @@ export class Worker {
   /** Sockets it listens on, reported when ready. */
   listening: string[] = [];
   failed: FailedMessage | undefined;
+  wasReady = false;
   drainingConnections: number | undefined;
   /** Resolves when it is ready; rejects with the reason if it exits first. */
   readonly ready: Promise<void>;
@@ -69,6 +70,7 @@ export class Worker {
         const m = this.parse(raw);
         if (m?.type === 'ready' && this.state === 'starting') {
           this.state = 'ready';
+          this.wasReady = true;
           this.listening = m.listening;
           resolve();
         } else if (m) {
@@ -76,10 +78,7 @@ export class Worker {
         }
       });
       this.child.once('error', (err) => reject(new Error(`cannot start a worker: ${err.message}`)));
-      void this.exited.then(({ code, signal }) => {
-        const why = this.failed?.error ? `: ${this.failed.error}` : '';
-        reject(new Error(`worker pid ${this.pid} exited before it was ready (${signal ?? `code ${code}`})${why}`));
-      });
+      void this.exited.then(({ code, signal }) => reject(new Error(this.describeExit(code, signal))));
     });
     this.ready.catch(() => {});
   }
@@ -138,6 +137,14 @@ export class Worker {
 
   kill(): void {
     if (this.state !== 'exited') this.child.kill('SIGKILL');
+  }
+
+  /** Why it exited, with the error it reported if it died before it was ready. */
+  describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+    const how = signal ?? `code ${code}`;
+    if (this.wasReady) return `worker pid ${this.pid} exited (${how})`;
+    const why = this.failed?.error ? `: ${this.failed.error}` : '';
+    return `worker pid ${this.pid} exited before it was ready (${how})${why}`;
   }
 
   rssBytes(): number | null {

@@ -1,0 +1,124 @@
+// The master over time: no leaks across 50 reloads, crashed workers replaced
+// with back-off, no orphans when the master dies, and bad input refused clearly.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { test } from 'node:test';
+import { baton, childrenOf, readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
+import { alive, examples, fdCount, freePort, root, servingPid, sleep, tmpDir, waitFor } from '../helpers/proc.mjs';
+
+async function service(t, script, extra = [], env = {}) {
+  const port = await freePort();
+  const master = startMaster([...extra, script], { env: { PORT: String(port), HOST: '127.0.0.1', ...env } });
+  t.after(() => stopMaster(master));
+  const target = { protocol: 'http', host: '127.0.0.1', port };
+  await waitFor(() => servingPid(target), { what: 'the service to answer' });
+  return { master, target, port };
+}
+
+test('50 reloads: the master\'s fd count and child count stay as after the first', async (t) => {
+  const { master } = await service(t, path.join(examples, 'http.mjs'), ['-w', '2']);
+  const reload = async () => {
+    const r = await baton(['reload', '--control', master.control]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  };
+  await reload();
+  await readyWorkers(master, 2);
+  await sleep(300);
+  const fds = fdCount(master.child.pid);
+  const children = childrenOf(master.child.pid).length;
+  for (let i = 1; i < 50; i++) await reload();
+  await readyWorkers(master, 2);
+  await sleep(300);
+  t.diagnostic(`master fds ${fds} -> ${fdCount(master.child.pid)}, children ${children} -> ${childrenOf(master.child.pid).length}`);
+  assert.equal(fdCount(master.child.pid), fds);
+  assert.equal(childrenOf(master.child.pid).length, children);
+  assert.equal(children, 2);
+});
+
+test('a worker killed with SIGKILL is replaced and the service keeps answering', async (t) => {
+  const { master, target } = await service(t, path.join(examples, 'http.mjs'), ['-w', '2']);
+  const [victim, other] = await readyWorkers(master, 2);
+  process.kill(victim, 'SIGKILL');
+  // servingPid throws on any error or non-200: the surviving worker answers while the victim is replaced.
+  for (let i = 0; i < 20; i++) assert.ok((await servingPid(target)) > 0);
+  const after = await waitFor(async () => {
+    const pids = await readyWorkers(master, 2);
+    return !pids.includes(victim) && pids;
+  }, { what: 'a replacement worker' });
+  assert.ok(after.includes(other));
+  assert.equal(alive(victim), false);
+  assert.match(master.output, new RegExp(`worker exited \\(SIGKILL\\); restarting it in \\d+ ms .*worker=${victim}`));
+});
+
+test('a crash-looping release backs off instead of spinning', async (t) => {
+  const { master } = await service(t, path.join(root, 'test/fixtures/crash-loop.mjs'));
+  await sleep(6000);
+  const delays = [...master.output.matchAll(/restarting it in (\d+) ms/g)].map((m) => Number(m[1]));
+  t.diagnostic(`restart delays over 6 s: ${delays.join(', ')}`);
+  assert.ok(delays.length >= 3 && delays.length <= 8, `${delays.length} restarts in 6 s`);
+  for (let i = 1; i < delays.length; i++) assert.ok(delays[i] > delays[i - 1], `delays grow: ${delays.join(', ')}`);
+  assert.match(master.output, /crashesInARow=3/);
+  assert.equal((await status(master)).masterPid, master.child.pid, 'the master stays up');
+});
+
+test('master killed with SIGKILL: every worker exits within 2 s', async (t) => {
+  const { master } = await service(t, path.join(examples, 'http.mjs'), ['-w', '2']);
+  const workers = await readyWorkers(master, 2);
+  process.kill(master.child.pid, 'SIGKILL');
+  const killedAt = Date.now();
+  await waitFor(() => workers.every((p) => !alive(p)), { timeoutMs: 2000, intervalMs: 20, what: 'orphaned workers to exit' });
+  t.diagnostic(`workers gone ${Date.now() - killedAt} ms after the master's SIGKILL`);
+});
+
+test('SIGTERM to the master drains the workers and exits 0', async (t) => {
+  const { master } = await service(t, path.join(examples, 'http.mjs'), ['-w', '2']);
+  const workers = await readyWorkers(master, 2);
+  process.kill(master.child.pid, 'SIGTERM');
+  assert.deepEqual(await master.exited, { code: 0, signal: null });
+  assert.ok(workers.every((p) => !alive(p)));
+  assert.equal(fs.existsSync(master.control), false, 'the control socket is removed');
+});
+
+test('bad input: a one-line error naming the problem and a non-zero exit', async (t) => {
+  const app = path.join(examples, 'http.mjs');
+  const cases = [
+    { args: ['run'], says: /script/ },
+    { args: ['run', 'no-such-app.js'], says: /no-such-app\.js/ },
+    { args: ['run', '-w', '0', app], says: /-w|--workers/ },
+    { args: ['run', '-w', 'abc', app], says: /abc/ },
+    { args: ['run', '--frobnicate', app], says: /--frobnicate/ },
+    { args: ['run', '--control', '/proc/baton-test/control.sock', app], says: /control/ },
+    { args: ['frobnicate'], says: /frobnicate/ },
+  ];
+  for (const c of cases) {
+    const r = await baton(c.args, { timeoutMs: 10_000 });
+    assert.notEqual(r.code, 0, `non-zero exit for ${c.args.join(' ')}`);
+    const lines = r.stderr.trim().split('\n').filter(Boolean);
+    assert.equal(lines.length, 1, `one line for ${c.args.join(' ')}: ${r.stderr}`);
+    assert.match(lines[0], c.says);
+  }
+
+  const port = await freePort();
+  const holder = net.createServer().listen(port, '127.0.0.1');
+  t.after(() => holder.close());
+  await new Promise((r) => holder.once('listening', r));
+  const taken = startMaster(['--listen', `127.0.0.1:${port}`, app]);
+  t.after(() => stopMaster(taken));
+  const { code } = await taken.exited;
+  assert.notEqual(code, 0);
+  assert.match(taken.output, new RegExp(`--listen 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
+
+  const inUse = startMaster([app], { env: { PORT: String(port), HOST: '127.0.0.1' } });
+  t.after(() => stopMaster(inUse));
+  assert.equal((await inUse.exited).code, 1);
+  assert.match(inUse.output, /the app failed to start: .*EADDRINUSE/);
+});
+
+test('baton reload with no master running: exit 2 and a one-line message', async () => {
+  const r = await baton(['reload', '--control', path.join(tmpDir(), 'nobody.sock')]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /no baton master is running/);
+});

@@ -1,0 +1,113 @@
+// `baton run` with 2 workers under load: reloads with zero failed requests,
+// rollback of broken releases, and a burst of reload signals.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { startLoad } from '../helpers/load.mjs';
+import { baton, readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
+import { examples, freePort, servingPid, sleep, tmpDir, waitFor } from '../helpers/proc.mjs';
+import { describeFailures } from '../helpers/scenario.mjs';
+
+async function startService(t, { extra = [], env = {} } = {}) {
+  const dir = tmpDir();
+  fs.copyFileSync(path.join(examples, 'http.mjs'), path.join(dir, 'app.mjs'));
+  const port = await freePort();
+  const master = startMaster(['-w', '2', ...extra, path.join(dir, 'app.mjs')], { env: { PORT: String(port), HOST: '127.0.0.1', ...env } });
+  t.after(() => stopMaster(master));
+  const target = { protocol: 'http', host: '127.0.0.1', port };
+  await waitFor(() => servingPid(target), { what: 'the service to answer' });
+  const pids = await readyWorkers(master, 2);
+  return { dir, master, target, pids };
+}
+
+function loads(target) {
+  return [startLoad({ target, mode: 'keepalive', concurrency: 16 }), startLoad({ target, mode: 'close', concurrency: 16 })];
+}
+
+async function stopLoads(running) {
+  for (const l of running) await l.stop();
+  const [k, c] = running.map((l) => l.stats);
+  assert.equal(k.failed, 0, describeFailures('keep-alive', k));
+  assert.equal(c.failed, 0, describeFailures('per-request', c));
+  assert.ok(k.ok > 0 && c.ok > 0);
+  return [k, c];
+}
+
+test('2 workers under load: 10 reloads, each exits 0 with new pids, 0 failed requests', async (t) => {
+  const { master, target, pids: first } = await startService(t);
+  const running = loads(target);
+  const seen = new Set(first);
+  const times = [];
+  try {
+    let before = first;
+    for (let i = 0; i < 10; i++) {
+      await sleep(200);
+      const r = await baton(['reload', '--control', master.control]);
+      assert.equal(r.code, 0, `reload ${i + 1} exits 0: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /spawned generation \d+/);
+      assert.match(r.stdout, /draining generation \d+ \(\d+ open connections?\)/);
+      times.push(Number(/reload took (\d+) ms/.exec(r.stdout)?.[1]));
+      const after = await readyWorkers(master, 2);
+      for (const pid of after) assert.ok(!before.includes(pid) && !seen.has(pid), `worker pid ${pid} is new after reload ${i + 1}`);
+      after.forEach((p) => seen.add(p));
+      before = after;
+    }
+    await sleep(200);
+  } finally {
+    const [k, c] = await stopLoads(running);
+    t.diagnostic(`keep-alive ${k.ok} ok / ${k.failed} failed; per-request ${c.ok} ok / ${c.failed} failed; reload times (ms): ${times.join(' ')}`);
+  }
+});
+
+test('rollback: a release that throws, exits or is never ready; old workers keep serving; then a good release reloads', async (t) => {
+  const { dir, master, target, pids } = await startService(t, { extra: ['--ready-timeout', '1500ms', '--drain-timeout', '2s'] });
+  const running = loads(target);
+  try {
+    const cases = [
+      { example: 'broken-throws.mjs', says: /exited before it was ready \(code 1\): Error: release is broken: missing config/ },
+      { example: 'broken-exits.mjs', says: /exited before it was ready \(code 3\)/, tail: /\| cannot connect to database/ },
+      { example: 'never-ready.mjs', says: /was not ready within 1500 ms/ },
+    ];
+    for (const c of cases) {
+      fs.copyFileSync(path.join(examples, c.example), path.join(dir, 'app.mjs'));
+      const r = await baton(['reload', '--control', master.control]);
+      assert.equal(r.code, 1, `reload of ${c.example} exits 1: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout + r.stderr, c.says);
+      if (c.tail) assert.match(r.stdout + r.stderr, c.tail);
+      assert.deepEqual(await readyWorkers(master, 2), pids, `the old workers still serve after ${c.example}`);
+      assert.ok(pids.includes(await servingPid(target)));
+    }
+    fs.copyFileSync(path.join(examples, 'http.mjs'), path.join(dir, 'app.mjs'));
+    const good = await baton(['reload', '--control', master.control]);
+    assert.equal(good.code, 0, good.stdout + good.stderr);
+    const s = await status(master);
+    assert.deepEqual(s.reloads.map((r) => r.ok), [false, false, false, true]);
+  } finally {
+    await stopLoads(running);
+  }
+});
+
+test('a burst of 20 reload signals in a second: the master stays healthy, at most 2 generations start, 0 failed', async (t) => {
+  const { master, target } = await startService(t);
+  const { generation: before } = await status(master);
+  const running = loads(target);
+  try {
+    for (let i = 0; i < 20; i++) {
+      process.kill(master.child.pid, i % 2 ? 'SIGHUP' : 'SIGUSR2');
+      await sleep(45);
+    }
+    const started = () => master.output.match(/reload: spawned/g)?.length ?? 0;
+    await waitFor(async () => started() >= 1 && (await status(master)).reloads.length === started(), {
+      timeoutMs: 20_000, what: 'every reload that started to finish',
+    });
+    await sleep(1000);
+    const s = await status(master);
+    const spawned = started();
+    assert.ok(spawned >= 1 && spawned <= 2, `${spawned} generations started`);
+    assert.ok(s.generation > before && s.generation <= before + 2, `generation ${before} -> ${s.generation}`);
+    assert.equal((await readyWorkers(master, 2)).length, 2);
+  } finally {
+    await stopLoads(running);
+  }
+});

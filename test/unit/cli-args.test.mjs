@@ -1,0 +1,274 @@
+// Unit tests for dist/cli/args.js: the `baton` command line.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  parseArgs,
+  parseListen,
+  UsageError,
+  HELP,
+  RUN_HELP,
+  CONTROL_HELP,
+  helpText,
+} from '../../dist/cli/args.js';
+
+let dir;
+let app;
+const parse = (argv) => parseArgs(argv, { cwd: dir });
+
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-args-'));
+  app = path.join(dir, 'app.js');
+  fs.writeFileSync(app, '');
+});
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const cpus = os.availableParallelism?.() ?? os.cpus().length;
+
+test('help and version', () => {
+  assert.deepEqual(parse([]), { cmd: 'help' });
+  assert.deepEqual(parse(['--help']), { cmd: 'help' });
+  assert.deepEqual(parse(['-h']), { cmd: 'help' });
+  assert.deepEqual(parse(['help']), { cmd: 'help' });
+  assert.deepEqual(parse(['help', 'run']), { cmd: 'help', topic: 'run' });
+  assert.deepEqual(parse(['help', 'status']), { cmd: 'help', topic: 'status' });
+  assert.deepEqual(parse(['--version']), { cmd: 'version' });
+  assert.deepEqual(parse(['-v']), { cmd: 'version' });
+  assert.deepEqual(parse(['run', '--help']), { cmd: 'help', topic: 'run' });
+  assert.deepEqual(parse(['run', '-w', '2', '-h', 'app.js']), { cmd: 'help', topic: 'run' });
+  assert.deepEqual(parse(['reload', '--help']), { cmd: 'help', topic: 'reload' });
+  assert.deepEqual(parse(['stop', '-h']), { cmd: 'help', topic: 'stop' });
+});
+
+test('run: defaults', () => {
+  assert.deepEqual(parse(['run', 'app.js']), {
+    cmd: 'run',
+    workers: 1,
+    readyTimeoutMs: 30000,
+    drainTimeoutMs: 30000,
+    waitReady: false,
+    listen: [],
+    nodeArgs: [],
+    script: app,
+    args: [],
+  });
+});
+
+test('run: the script is resolved against the working directory, and found with an absolute path', () => {
+  assert.equal(parseArgs(['run', app]).script, app);
+  fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'sub', 'server.mjs'), '');
+  assert.equal(parse(['run', './sub/server.mjs']).script, path.join(dir, 'sub', 'server.mjs'));
+});
+
+test('run: by default the script resolves against $PWD, keeping a current -> release symlink', () => {
+  const release = path.join(dir, 'releases', 'v1');
+  fs.mkdirSync(release, { recursive: true });
+  fs.writeFileSync(path.join(release, 'server.js'), '');
+  const current = path.join(dir, 'current');
+  fs.symlinkSync(release, current);
+  const saved = { cwd: process.cwd(), pwd: process.env.PWD };
+  try {
+    process.chdir(current);
+    process.env.PWD = current;
+    assert.equal(parseArgs(['run', 'server.js']).script, path.join(current, 'server.js'));
+    assert.deepEqual(parseArgs(['run', '--listen', './app.sock', 'server.js']).listen[0].address, {
+      kind: 'unix',
+      path: path.join(current, 'app.sock'),
+    });
+  } finally {
+    process.chdir(saved.cwd);
+    if (saved.pwd === undefined) delete process.env.PWD;
+    else process.env.PWD = saved.pwd;
+  }
+});
+
+test("run: the app's own arguments after the script are kept verbatim", () => {
+  const r = parse(['run', '-w', '2', 'app.js', '--port', '5', '-w', '9']);
+  assert.equal(r.workers, 2);
+  assert.equal(r.script, app);
+  assert.deepEqual(r.args, ['--port', '5', '-w', '9']);
+  assert.deepEqual(parse(['run', 'app.js', '--help', '--foo=bar', '--', 'x']).args, ['--help', '--foo=bar', '--', 'x']);
+  assert.deepEqual(parse(['run', '--', 'app.js', '-h']).args, ['-h']);
+  assert.deepEqual(parse(['run', 'app.js', '']).args, ['']);
+});
+
+const workerForms = [
+  [['-w', '4'], 4],
+  [['-w=4'], 4],
+  [['-w4'], 4],
+  [['--workers', '4'], 4],
+  [['--workers=4'], 4],
+  [['-w', '1'], 1],
+  [['-w', '1024'], 1024],
+  [['-w', 'auto'], Math.min(cpus, 1024)],
+  [['--workers=auto'], Math.min(cpus, 1024)],
+  [['-w', '3', '-w', '5'], 5],
+];
+for (const [opts, n] of workerForms) {
+  test(`run: ${opts.join(' ')} gives ${n} workers`, () => {
+    assert.equal(parse(['run', ...opts, 'app.js']).workers, n);
+  });
+}
+
+test('run: every value option, in both --opt value and --opt=value forms', () => {
+  const forms = [
+    [['--name', 'api'], { name: 'api' }],
+    [['--name=api'], { name: 'api' }],
+    [['--control', '/run/x/c.sock'], { control: '/run/x/c.sock' }],
+    [['--control=/run/x/c.sock'], { control: '/run/x/c.sock' }],
+    [['--ready-timeout', '5s'], { readyTimeoutMs: 5000 }],
+    [['--ready-timeout=1m'], { readyTimeoutMs: 60000 }],
+    [['--drain-timeout', '250ms'], { drainTimeoutMs: 250 }],
+    [['--drain-timeout=0'], { drainTimeoutMs: 0 }],
+    [['--wait-ready'], { waitReady: true }],
+    [['--log-format', 'json'], { logFormat: 'json' }],
+    [['--log-format=text'], { logFormat: 'text' }],
+    [['--node-args', '--inspect  --max-old-space-size=512'], { nodeArgs: ['--inspect', '--max-old-space-size=512'] }],
+    [['--node-args=--enable-source-maps'], { nodeArgs: ['--enable-source-maps'] }],
+    [['--node-args', '--a', '--node-args', '--b --c'], { nodeArgs: ['--a', '--b', '--c'] }],
+    [['--node-args', ''], { nodeArgs: [] }],
+  ];
+  for (const [opts, want] of forms) {
+    const r = parse(['run', ...opts, 'app.js']);
+    for (const [k, v] of Object.entries(want)) assert.deepEqual(r[k], v, `${opts.join(' ')} → ${k}`);
+    assert.equal(r.script, app);
+    assert.deepEqual(r.args, []);
+  }
+});
+
+test('run: --listen in every address form, repeatable, with optional names', () => {
+  const r = parse([
+    'run',
+    '--listen', '8080',
+    '--listen=127.0.0.1:8081',
+    '--listen', '[::1]:8082',
+    '--listen', '[::]:8084',
+    '--listen', '0.0.0.0:8085',
+    '--listen', '/tmp/baton-x.sock',
+    '--listen', './rel.sock',
+    '--listen', 'web=9000',
+    '--listen=admin=127.0.0.1:9001',
+    '--listen', 'api=/run/app.sock',
+    'app.js',
+  ]);
+  assert.deepEqual(r.listen, [
+    { spec: '8080', address: { kind: 'tcp', host: null, port: 8080 } },
+    { spec: '127.0.0.1:8081', address: { kind: 'tcp', host: '127.0.0.1', port: 8081 } },
+    { spec: '[::1]:8082', address: { kind: 'tcp', host: '::1', port: 8082 } },
+    { spec: '[::]:8084', address: { kind: 'tcp', host: '::', port: 8084 } },
+    { spec: '0.0.0.0:8085', address: { kind: 'tcp', host: '0.0.0.0', port: 8085 } },
+    { spec: '/tmp/baton-x.sock', address: { kind: 'unix', path: '/tmp/baton-x.sock' } },
+    { spec: './rel.sock', address: { kind: 'unix', path: path.join(dir, 'rel.sock') } },
+    { name: 'web', spec: '9000', address: { kind: 'tcp', host: null, port: 9000 } },
+    { name: 'admin', spec: '127.0.0.1:9001', address: { kind: 'tcp', host: '127.0.0.1', port: 9001 } },
+    { name: 'api', spec: '/run/app.sock', address: { kind: 'unix', path: '/run/app.sock' } },
+  ]);
+  // A path containing '=' is a path, not NAME=ADDR.
+  assert.deepEqual(parseListen('/run/a=b.sock', dir), { spec: '/run/a=b.sock', address: { kind: 'unix', path: '/run/a=b.sock' } });
+});
+
+test('reload, stop, status: options and defaults', () => {
+  assert.deepEqual(parse(['reload']), { cmd: 'reload', json: false });
+  assert.deepEqual(parse(['stop']), { cmd: 'stop', json: false });
+  assert.deepEqual(parse(['status']), { cmd: 'status', json: false });
+  assert.deepEqual(parse(['status', '--json']), { cmd: 'status', json: true });
+  assert.deepEqual(parse(['reload', '--json', '--name', 'api']), { cmd: 'reload', json: true, name: 'api' });
+  assert.deepEqual(parse(['reload', '--name=api']), { cmd: 'reload', json: false, name: 'api' });
+  assert.deepEqual(parse(['stop', '--control', '/run/a/c.sock']), { cmd: 'stop', json: false, control: '/run/a/c.sock' });
+  assert.deepEqual(parse(['status', '--control=/run/a/c.sock', '--name', 'x']), {
+    cmd: 'status',
+    json: false,
+    control: '/run/a/c.sock',
+    name: 'x',
+  });
+});
+
+// [argv, text the message must contain]
+const bad = [
+  [['run'], 'missing the script'],
+  [['run', '-w', '2'], 'missing the script'],
+  [['run', '--'], 'missing the script'],
+  [['run', '-w', '0', 'app.js'], "'0'"],
+  [['run', '-w', 'abc', 'app.js'], "'abc'"],
+  [['run', '-w', '1025', 'app.js'], "'1025'"],
+  [['run', '-w', '1.5', 'app.js'], "'1.5'"],
+  [['run', '--workers=2x', 'app.js'], "'2x'"],
+  [['run', '-w', '-1', 'app.js'], "'-w'"],
+  [['run', '--foo', 'app.js'], "unknown option '--foo' (see baton run --help)"],
+  [['run', '--foo=1', 'app.js'], "'--foo'"],
+  [['run', '-x', 'app.js'], "'-x'"],
+  [['run', '--workers'], "'--workers' needs a value"],
+  [['run', '--name'], "'--name' needs a value"],
+  [['run', '--name', '--wait-ready', 'app.js'], "'--name' needs a value"],
+  [['run', '--name=', 'app.js'], "'--name'"],
+  [['run', '--name', 'bad/name', 'app.js'], "'bad/name'"],
+  [['run', '--name', 'x'.repeat(65), 'app.js'], 'x'.repeat(65)],
+  [['run', '--control', 'app.js'], 'missing the script'],
+  [['run', '--ready-timeout', '5x', 'app.js'], "--ready-timeout: '5x'"],
+  [['run', '--ready-timeout=0', 'app.js'], "--ready-timeout: '0'"],
+  [['run', '--drain-timeout=abc', 'app.js'], "--drain-timeout: 'abc'"],
+  [['run', '--drain-timeout'], "'--drain-timeout' needs a value"],
+  [['run', '--log-format', 'xml', 'app.js'], "--log-format: 'xml'"],
+  [['run', '--wait-ready=yes', 'app.js'], "'--wait-ready' takes no value"],
+  [['run', '--listen', 'abc', 'app.js'], "--listen: 'abc'"],
+  [['run', '--listen', '70000', 'app.js'], "'70000'"],
+  [['run', '--listen', '0', 'app.js'], "--listen: '0'"],
+  [['run', '--listen', '::1:8080', 'app.js'], 'without brackets'],
+  [['run', '--listen', '[nope]:80', 'app.js'], "'[nope]:80'"],
+  [['run', '--listen', 'localhost:', 'app.js'], "'localhost:'"],
+  [['run', '--listen', '999.1.1.1:80', 'app.js'], "'999.1.1.1:80'"],
+  [['run', '--listen', 'bad host:80', 'app.js'], "'bad host:80'"],
+  [['run', '--listen', 'localhost:3000', 'app.js'], 'not an IP address'],
+  [['run', '--listen', '*:3000', 'app.js'], "'*:3000'"],
+  [['run', '--name', 'a\nb', 'app.js'], '"a\\nb"'],
+  [['run', 'mis\nsing.js'], '"mis\\nsing.js"'],
+  [['reload', '--bad\roption'], '"--bad\\roption"'],
+  [['run', '--listen', '=80', 'app.js'], "'=80'"],
+  [['run', '--listen', '9x=80', 'app.js'], "'9x=80'"],
+  [['run', '--listen', 'web=', 'app.js'], "'web='"],
+  [['run', '--listen', `/${'d'.repeat(120)}.sock`, 'app.js'], 'too long'],
+  [['run', '--listen', '8080', '--listen', '8080', 'app.js'], 'repeats'],
+  [['run', '--listen', 'a=8080', '--listen', 'a=8081', 'app.js'], "reuses the name 'a'"],
+  [['run', 'missing.js'], "script 'missing.js' not found (give the path to your server's entry file)"],
+  [['run', '-w', '2', 'missing.js', '--port', '1'], "'missing.js'"],
+  [['frobnicate'], "unknown command 'frobnicate'"],
+  [['app.js'], 'baton run app.js'],
+  [['--foo'], "unknown option '--foo'"],
+  [['help', 'foo'], "'foo'"],
+  [['reload', 'extra'], "unexpected argument 'extra'"],
+  [['reload', '--force'], "unknown option '--force' (see baton reload --help)"],
+  [['stop', '--json'], "unknown option '--json' (see baton stop --help)"],
+  [['status', '--name'], "'--name' needs a value"],
+  [['status', '--name', '../x'], "'../x'"],
+  [['status', '--control'], "'--control' needs a value"],
+  [['status', '--json=1'], "'--json' takes no value"],
+];
+for (const [argv, includes] of bad) {
+  test(`baton ${argv.join(' ')} → UsageError mentioning ${includes}`, () => {
+    assert.throws(() => parse(argv), (err) => {
+      assert.ok(err instanceof UsageError, `${err}`);
+      assert.ok(err instanceof Error);
+      assert.equal(err.name, 'UsageError');
+      assert.ok(err.message.includes(includes), err.message);
+      assert.doesNotMatch(err.message, /\n/);
+      assert.ok(err.message.length < 300, err.message);
+      return true;
+    });
+  });
+}
+
+test('help texts: one line per option, and the right one per topic', () => {
+  for (const opt of ['--workers', '--name', '--control', '--ready-timeout', '--drain-timeout', '--wait-ready', '--listen', '--node-args', '--log-format', '--help']) {
+    const lines = RUN_HELP.split('\n').filter((l) => l.trimStart().startsWith(opt) || l.includes(`, ${opt}`));
+    assert.equal(lines.length, 1, `${opt} in RUN_HELP`);
+    assert.ok(lines[0].replace(/^\s*\S.*?\s{2,}/, '').length >= 8, `${opt} has a description`);
+  }
+  for (const opt of ['--name', '--control', '--json']) assert.ok(CONTROL_HELP.includes(opt));
+  for (const cmd of ['run', 'reload', 'stop', 'status']) assert.ok(HELP.includes(`baton ${cmd}`), cmd);
+  assert.equal(helpText(), HELP);
+  assert.equal(helpText('run'), RUN_HELP);
+  assert.equal(helpText('status'), CONTROL_HELP);
+});

@@ -1,0 +1,546 @@
+// Unit tests for dist/control: paths, the control server and the client, run
+// against each other over a real unix socket with a fake master.
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  defaultControlDir,
+  controlPath,
+  validateName,
+  prepareControlDir,
+  findControlSockets,
+  probeSocket,
+  clientControlPath,
+  serverControlPath,
+} from '../../dist/control/paths.js';
+import { startControlServer, MAX_REQUEST_BYTES } from '../../dist/control/server.js';
+import { runCommand, formatPhase, formatStatus } from '../../dist/control/client.js';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Rejects when `p` takes longer than `ms`: no wait in this file is unbounded. */
+function bounded(p, ms, what) {
+  let timer;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    }),
+  ]);
+}
+
+async function waitFor(fn, ms, what) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (fn()) return;
+    await sleep(10);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+const STATUS = {
+  name: 'default',
+  masterPid: 4242,
+  uptimeMs: 192_000,
+  generation: 3,
+  workers: [
+    { pid: 5001, generation: 3, state: 'ready', uptimeMs: 61_000, rssBytes: 45 * 1048576 },
+    { pid: 5002, generation: 3, state: 'starting', uptimeMs: 800, rssBytes: null },
+  ],
+  listeners: ['tcp:*:8080', 'unix:/run/app.sock'],
+  reloads: [
+    { generation: 2, ok: false, ms: 30012, at: '2025-01-01T00:00:00.000Z', reason: 'worker 4990 exited with code 1' },
+    { generation: 3, ok: true, ms: 812, at: '2025-01-01T00:01:00.000Z' },
+  ],
+};
+
+const OK_PHASES = [
+  { phase: 'spawned', generation: 4, pids: [6001, 6002] },
+  { phase: 'ready', generation: 4, ms: 40 },
+  { phase: 'draining', generation: 3, connections: 2 },
+  { phase: 'done', generation: 4, ms: 95 },
+];
+const OK_LINES = [
+  'spawned generation 4: pids 6001, 6002',
+  'generation 4 ready after 40 ms',
+  'draining generation 3 (2 open connections)',
+  'done: generation 4 serving, reload took 95 ms',
+];
+
+/** A master as the control server sees it: reload streams its phases with small real delays. */
+class FakeMaster {
+  constructor({ phases = OK_PHASES, result = { ok: true, generation: 4, ms: 95 }, delayMs = 20, throws } = {}) {
+    Object.assign(this, { phases, result, delayMs, throws });
+    this.reloadsStarted = 0;
+    this.reloadsFinished = 0;
+    this.stopped = 0;
+  }
+  async reload(onPhase) {
+    this.reloadsStarted += 1;
+    for (const p of this.phases) {
+      await sleep(this.delayMs);
+      onPhase(p);
+    }
+    await sleep(this.delayMs);
+    this.reloadsFinished += 1;
+    if (this.throws) throw new Error(this.throws);
+    return this.result;
+  }
+  stop() {
+    this.stopped += 1;
+  }
+  status() {
+    return STATUS;
+  }
+}
+
+let root;
+let n = 0;
+const servers = [];
+
+before(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-ctl-'));
+});
+afterEach(async () => {
+  await bounded(Promise.all(servers.splice(0).map((s) => s.close())), 5000, 'closing servers');
+});
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+/** A fresh private directory and socket path for one test. */
+function freshPath() {
+  const dir = path.join(root, `d${++n}`);
+  prepareControlDir(dir);
+  return path.join(dir, 'default.sock');
+}
+
+async function start(file, master = new FakeMaster()) {
+  const server = await bounded(startControlServer(file, master), 5000, 'startControlServer');
+  servers.push(server);
+  return server;
+}
+
+async function client(file, cmd, opts = {}) {
+  const out = [];
+  const err = [];
+  const code = await bounded(
+    runCommand(file, cmd, { ...opts, out: (l) => out.push(l), err: (l) => err.push(l) }),
+    10_000,
+    `runCommand ${cmd}`,
+  );
+  return { code, out, err };
+}
+
+/** Sends raw bytes, optionally half-closes, and collects everything until the server ends. */
+function raw(file, data, { end = false } = {}) {
+  return bounded(
+    new Promise((resolve, reject) => {
+      const sock = net.connect(file);
+      let got = '';
+      sock.setEncoding('utf8');
+      sock.on('connect', () => (end ? sock.end(data) : sock.write(data)));
+      sock.on('data', (c) => (got += c));
+      sock.on('error', (e) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e)));
+      sock.on('close', () => resolve(got));
+    }),
+    15_000,
+    `raw request ${JSON.stringify(String(data).slice(0, 30))}`,
+  );
+}
+
+// ---- paths -----------------------------------------------------------------
+
+test('defaultControlDir: $XDG_RUNTIME_DIR/baton, else <tmpdir>/baton-<uid>', () => {
+  assert.equal(defaultControlDir({ XDG_RUNTIME_DIR: '/run/user/1000' }), '/run/user/1000/baton');
+  assert.equal(defaultControlDir({}), path.join(os.tmpdir(), `baton-${process.getuid()}`));
+  assert.equal(defaultControlDir({ XDG_RUNTIME_DIR: '' }), path.join(os.tmpdir(), `baton-${process.getuid()}`));
+});
+
+test('controlPath: <dir>/<name>.sock; invalid names throw a one-line error naming --name', () => {
+  assert.equal(controlPath('api', '/run/x'), '/run/x/api.sock');
+  assert.equal(controlPath('a.b_c-1', '/d'), '/d/a.b_c-1.sock');
+  assert.equal(controlPath('x').endsWith('/x.sock'), true);
+  for (const name of ['', 'a/b', '..', '.', 'a b', 'x'.repeat(65), 'é']) {
+    assert.throws(() => validateName(name), (err) => {
+      assert.match(err.message, /^--name: /);
+      assert.ok(err.message.includes(`'${name}'`), err.message);
+      assert.doesNotMatch(err.message, /\n/);
+      return true;
+    });
+  }
+});
+
+test('prepareControlDir: creates 0700, tightens a loose one of ours, refuses a file in the way', () => {
+  const dir = path.join(root, 'prep', 'a', 'b');
+  prepareControlDir(dir);
+  assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
+  fs.chmodSync(dir, 0o755);
+  prepareControlDir(dir);
+  assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
+  const file = path.join(root, 'prep', 'file');
+  fs.writeFileSync(file, '');
+  assert.throws(() => prepareControlDir(file), (err) => {
+    assert.ok(err.message.includes(`'${file}'`), err.message);
+    assert.ok(err.message.includes('--control'), err.message);
+    assert.doesNotMatch(err.message, /\n/);
+    return true;
+  });
+  assert.throws(() => prepareControlDir(path.join(file, 'sub')), (err) => {
+    assert.equal(
+      err.message,
+      `control socket directory '${path.join(file, 'sub')}' is not writable (ENOTDIR); pass --control PATH in a writable directory`,
+    );
+    return true;
+  });
+});
+
+test("prepareControlDir refuses a directory owned by another user", { skip: process.getuid() !== 0 && 'needs root to chown' }, () => {
+  const dir = path.join(root, 'theirs');
+  fs.mkdirSync(dir, { mode: 0o777 });
+  fs.chmodSync(dir, 0o777);
+  fs.chownSync(dir, 65534, 65534);
+  assert.throws(() => prepareControlDir(dir), (err) => {
+    assert.ok(err.message.includes('belongs to uid 65534'), err.message);
+    assert.ok(err.message.includes('--control'), err.message);
+    assert.doesNotMatch(err.message, /\n/);
+    return true;
+  });
+  assert.equal(fs.statSync(dir).mode & 0o777, 0o777, 'left as it was');
+});
+
+test('findControlSockets lists the *.sock sockets only; serverControlPath/clientControlPath pick them', async () => {
+  const dir = path.join(root, 'find');
+  const env = { XDG_RUNTIME_DIR: dir };
+  const ctl = path.join(dir, 'baton');
+  assert.deepEqual(findControlSockets(ctl), []);
+  assert.equal(await clientControlPath({}, env), path.join(ctl, 'default.sock'));
+  assert.equal(serverControlPath({ name: 'web' }, env), path.join(ctl, 'web.sock'));
+  assert.equal(fs.statSync(ctl).mode & 0o777, 0o700);
+  await start(path.join(ctl, 'web.sock'));
+  fs.writeFileSync(path.join(ctl, 'notes.sock'), ''); // not a socket
+  fs.writeFileSync(path.join(ctl, 'other.txt'), '');
+  assert.deepEqual(findControlSockets(ctl), ['web']);
+  assert.equal(await clientControlPath({}, env), path.join(ctl, 'web.sock'));
+  assert.equal(await clientControlPath({ name: 'api' }, env), path.join(ctl, 'api.sock'));
+  assert.equal(await clientControlPath({ control: 'rel/c.sock' }, env), path.resolve('rel/c.sock'));
+  await start(path.join(ctl, 'api.sock'));
+  await assert.rejects(clientControlPath({}, env), /2 baton masters are running in .* \(api, web\); choose one with --name NAME/);
+  assert.equal(await probeSocket(path.join(ctl, 'api.sock')), 'live');
+  assert.equal(await probeSocket(path.join(ctl, 'nope.sock')), 'stale');
+});
+
+// ---- server + client ---------------------------------------------------------
+
+test('socket is 0600 in a 0700 directory; close() removes it', { timeout: 10_000 }, async () => {
+  const file = freshPath();
+  const server = await start(file);
+  assert.equal(server.path, file);
+  const st = fs.statSync(file);
+  assert.ok(st.isSocket());
+  assert.equal(st.mode & 0o777, 0o600);
+  assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
+  assert.deepEqual(fs.readdirSync(path.dirname(file)), ['default.sock']); // no temporary name left behind
+  await bounded(server.close(), 5000, 'close');
+  await bounded(server.close(), 5000, 'second close');
+  assert.equal(fs.existsSync(file), false);
+});
+
+test('reload: phases printed in order as they arrive, exit 0', { timeout: 10_000 }, async () => {
+  const file = freshPath();
+  const master = new FakeMaster();
+  await start(file, master);
+  const seen = [];
+  const code = await bounded(
+    runCommand(file, 'reload', { out: (l) => seen.push([l, master.reloadsFinished]), err: (l) => assert.fail(l) }),
+    10_000,
+    'reload',
+  );
+  assert.equal(code, 0);
+  assert.deepEqual(seen.map(([l]) => l), OK_LINES);
+  // Streamed: the first phase was printed before the reload had finished.
+  assert.equal(seen[0][1], 0);
+  assert.equal(master.reloadsFinished, 1);
+});
+
+test('reload: a rollback prints the reason and the stderr tail, exit 1', { timeout: 10_000 }, async () => {
+  const file = freshPath();
+  const tail = 'Error: boom\n    at main (app.js:3:9)\n';
+  const master = new FakeMaster({
+    phases: [
+      { phase: 'queued', reason: 'a reload is already running' },
+      { phase: 'spawned', generation: 5, pids: [7001] },
+      { phase: 'rollback', generation: 5, reason: 'worker 7001 exited with code 1', stderrTail: tail },
+    ],
+    result: { ok: false, generation: 5, ms: 120, reason: 'worker 7001 exited with code 1', stderrTail: tail },
+  });
+  await start(file, master);
+  const { code, out, err } = await client(file, 'reload');
+  assert.equal(code, 1);
+  assert.deepEqual(out, [
+    'queued: a reload is already running',
+    'spawned generation 5: pid 7001',
+    'rollback: generation 5 failed: worker 7001 exited with code 1',
+    '  | Error: boom',
+    '  |     at main (app.js:3:9)',
+  ]);
+  assert.deepEqual(err, ['reload failed: worker 7001 exited with code 1']);
+});
+
+test('reload --json: the raw reply lines, exit code unchanged', { timeout: 10_000 }, async () => {
+  const file = freshPath();
+  await start(file, new FakeMaster());
+  const { code, out, err } = await client(file, 'reload', { json: true });
+  assert.equal(code, 0);
+  assert.deepEqual(err, []);
+  const replies = out.map((l) => JSON.parse(l));
+  assert.deepEqual(replies, [
+    ...OK_PHASES.map((data) => ({ type: 'phase', data })),
+    { type: 'reload', data: { ok: true, generation: 4, ms: 95 } },
+  ]);
+});
+
+test('reload that throws in the master: reported as a failed reload, server keeps serving', { timeout: 10_000 }, async () => {
+  const file = freshPath();
+  await start(file, new FakeMaster({ phases: [], throws: 'kaput' }));
+  const { code, err } = await client(file, 'reload');
+  assert.equal(code, 1);
+  assert.deepEqual(err, ['reload failed: internal error: kaput']);
+  assert.equal((await client(file, 'status')).code, 0);
+});
+
+test('status: human table and --json', { timeout: 10_000 }, async () => {
+  const file = freshPath();
+  await start(file);
+  const human = await client(file, 'status');
+  assert.equal(human.code, 0);
+  assert.deepEqual(human.err, []);
+  const text = human.out.join('\n');
+  assert.match(text, /pid 4242, up 3m 12s/);
+  assert.match(text, /generation\s+3/);
+  assert.match(text, /tcp:\*:8080, unix:\/run\/app\.sock/);
+  assert.match(text, /5001\s+3\s+ready\s+1m 1s\s+45\.0 MiB/);
+  assert.match(text, /5002\s+3\s+starting\s+800 ms\s+-/);
+  assert.match(text, /2\s+failed\s+30012 ms\s+2025-01-01T00:00:00.000Z\s+worker 4990 exited with code 1/);
+  assert.match(text, /3\s+ok\s+812 ms/);
+  assert.deepEqual(human.out, formatStatus(STATUS));
+
+  const json = await client(file, 'status', { json: true });
+  assert.equal(json.code, 0);
+  assert.equal(json.out.length, 1);
+  assert.deepEqual(JSON.parse(json.out[0]), STATUS);
+});
+
+test('stop: prints stopping, exit 0, then master.stop() is called', { timeout: 10_000 }, async () => {
+  const file = freshPath();
+  const master = new FakeMaster();
+  await start(file, master);
+  const { code, out, err } = await client(file, 'stop');
+  assert.equal(code, 0);
+  assert.deepEqual(out, ['stopping']);
+  assert.deepEqual(err, []);
+  await waitFor(() => master.stopped === 1, 3000, 'master.stop()');
+  await sleep(50);
+  assert.equal(master.stopped, 1);
+});
+
+test('a master whose stop() closes the control server: the client still gets its answer', { timeout: 10_000 }, async () => {
+  const file = freshPath();
+  const master = new FakeMaster();
+  let closed;
+  master.stop = () => {
+    master.stopped += 1;
+    closed = server.close();
+  };
+  const server = await start(file, master);
+  // Someone connected and silent must not hold the close up.
+  const idle = net.connect(file);
+  idle.on('error', () => {});
+  await bounded(new Promise((r) => idle.once('connect', r)), 3000, 'idle connect');
+  const { code, out } = await client(file, 'stop');
+  assert.equal(code, 0);
+  assert.deepEqual(out, ['stopping']);
+  await waitFor(() => closed !== undefined, 3000, 'stop() to close the server');
+  const t0 = Date.now();
+  await bounded(closed, 3000, 'close() after stop');
+  assert.ok(Date.now() - t0 < 1500, 'close() did not wait for the grace period');
+  assert.equal(fs.existsSync(file), false);
+  assert.equal((await client(file, 'status')).code, 2);
+  idle.destroy();
+});
+
+test('a second server on the same path is refused while the first runs', { timeout: 10_000 }, async () => {
+  const file = freshPath();
+  await start(file);
+  await assert.rejects(startControlServer(file, new FakeMaster()), (err) => {
+    assert.equal(
+      err.message,
+      `another baton master is already running at ${file} (stop it, or choose another --name/--control)`,
+    );
+    return true;
+  });
+  assert.equal((await client(file, 'status')).code, 0); // the first one still answers
+});
+
+test('a stale socket file is replaced; a file that is not a socket is left alone', { timeout: 10_000 }, async () => {
+  const file = freshPath();
+  // Leave a socket nobody listens on: bind elsewhere, move it into place, close.
+  const other = path.join(path.dirname(file), 'o.sock');
+  const s = net.createServer();
+  await bounded(new Promise((r) => s.listen(other, r)), 3000, 'listen');
+  fs.renameSync(other, file);
+  await bounded(new Promise((r) => s.close(r)), 3000, 'close');
+  assert.ok(fs.statSync(file).isSocket());
+  assert.equal(await probeSocket(file), 'stale');
+  await start(file);
+  assert.equal((await client(file, 'status')).code, 0);
+
+  const plain = path.join(path.dirname(file), 'plain.sock');
+  fs.writeFileSync(plain, 'keep me');
+  await assert.rejects(startControlServer(plain, new FakeMaster()), /exists and is not a socket/);
+  assert.equal(fs.readFileSync(plain, 'utf8'), 'keep me');
+});
+
+test('close() leaves alone a socket that has replaced ours at the path', { timeout: 10_000 }, async () => {
+  const file = freshPath();
+  const first = await start(file);
+  const moved = path.join(path.dirname(file), 'moved.sock');
+  fs.renameSync(file, moved); // someone took the path over…
+  const second = await start(file); // …and another master listens there now
+  await bounded(first.close(), 5000, 'first close');
+  assert.ok(fs.existsSync(file), 'the second master keeps its socket');
+  assert.equal((await client(file, 'status')).code, 0);
+  await bounded(second.close(), 5000, 'second close');
+  assert.equal(fs.existsSync(file), false);
+});
+
+test('bind errors are one line naming the path and --control', { timeout: 10_000 }, async () => {
+  const missing = path.join(root, 'no-such-dir', 'x.sock');
+  await assert.rejects(startControlServer(missing, new FakeMaster()), (err) => {
+    assert.ok(err.message.includes(missing), err.message);
+    assert.ok(err.message.includes('--control'), err.message);
+    assert.doesNotMatch(err.message, /\n/);
+    return true;
+  });
+  const long = path.join(root, 'x'.repeat(120) + '.sock');
+  await assert.rejects(startControlServer(long, new FakeMaster()), /too long for a unix socket.*--control/);
+});
+
+test('malformed requests get one error reply, then the connection ends', { timeout: 20_000 }, async () => {
+  const file = freshPath();
+  const master = new FakeMaster();
+  await start(file, master);
+  const cases = [
+    ['not json\n', /malformed request/],
+    ['[1,2]\n', /malformed request/],
+    ['"reload"\n', /malformed request/],
+    ['{"nocmd":1}\n', /unknown command none/],
+    ['{"cmd":"explode"}\n', /unknown command 'explode'/],
+    ['{"cmd":42}\n', /unknown command 42/],
+    ['x'.repeat(MAX_REQUEST_BYTES + 100), /longer than 4096 bytes/],
+    [`{"cmd":"status","pad":"${'y'.repeat(MAX_REQUEST_BYTES)}"}\n`, /longer than 4096 bytes/],
+  ];
+  for (const [data, re] of cases) {
+    const got = await raw(file, data);
+    const lines = got.split('\n').filter(Boolean);
+    assert.equal(lines.length, 1, `one reply to ${data.slice(0, 30)}: ${got}`);
+    const reply = JSON.parse(lines[0]);
+    assert.equal(reply.type, 'error');
+    assert.match(reply.message, re);
+  }
+  // Nothing at all, then a half-close: an error too.
+  assert.equal(JSON.parse(await raw(file, '', { end: true })).type, 'error');
+  // A request without its newline, then a half-close: still answered.
+  assert.deepEqual(JSON.parse(await raw(file, '{"cmd":"status"}', { end: true })), { type: 'status', data: STATUS });
+  // CRLF and extra fields are accepted; a second line on the same connection is ignored.
+  assert.equal(JSON.parse(await raw(file, '{"cmd":"status","v":1}\r\n{"cmd":"stop"}\n')).type, 'status');
+  assert.equal(master.stopped, 0);
+  assert.equal(master.reloadsStarted, 0);
+  assert.equal((await client(file, 'status')).code, 0);
+});
+
+test('client against a missing socket: exit 2 and one line', { timeout: 10_000 }, async () => {
+  const file = path.join(root, 'nobody-here.sock');
+  for (const cmd of ['reload', 'stop', 'status']) {
+    const { code, out, err } = await client(file, cmd);
+    assert.equal(code, 2);
+    assert.deepEqual(out, []);
+    assert.deepEqual(err, [
+      `no baton master is running at ${file} (start one with 'baton run', or pass --name/--control)`,
+    ]);
+  }
+});
+
+test('a client that disconnects mid-reload does not stop the reload or crash the server', { timeout: 10_000 }, async () => {
+  const file = freshPath();
+  const master = new FakeMaster({ delayMs: 60 });
+  await start(file, master);
+  const got = await bounded(
+    new Promise((resolve, reject) => {
+      const sock = net.connect(file, () => sock.write('{"cmd":"reload"}\n'));
+      sock.setEncoding('utf8');
+      sock.on('error', reject);
+      sock.once('data', (d) => {
+        sock.destroy(); // hang up after the first phase
+        resolve(d);
+      });
+    }),
+    5000,
+    'first phase',
+  );
+  assert.equal(JSON.parse(got.split('\n')[0]).type, 'phase');
+  await waitFor(() => master.reloadsFinished === 1, 5000, 'the reload to finish');
+  await sleep(100); // the remaining phases and the result were written to nobody
+  const { code, out } = await client(file, 'reload');
+  assert.equal(code, 0);
+  assert.deepEqual(out, OK_LINES);
+});
+
+test('client: the master hangs up without answering → exit 1; an error reply → exit 2', { timeout: 10_000 }, async () => {
+  const dir = path.dirname(freshPath());
+  const fake = (file, onLine) => {
+    const s = net.createServer((sock) => sock.once('data', () => onLine(sock)));
+    return bounded(new Promise((r) => s.listen(file, () => r(s))), 3000, 'fake listen');
+  };
+  const hangup = await fake(path.join(dir, 'h.sock'), (sock) => sock.end());
+  const errors = await fake(path.join(dir, 'e.sock'), (sock) =>
+    sock.end(`${JSON.stringify({ type: 'error', message: 'unknown command' })}\n`),
+  );
+  const garbage = await fake(path.join(dir, 'g.sock'), (sock) => sock.end('<html>\n'));
+  try {
+    let r = await client(path.join(dir, 'h.sock'), 'reload');
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.err, ['the master closed the connection before answering (did it stop?)']);
+    r = await client(path.join(dir, 'e.sock'), 'status');
+    assert.equal(r.code, 2);
+    assert.deepEqual(r.err, ['unknown command']);
+    r = await client(path.join(dir, 'g.sock'), 'status');
+    assert.equal(r.code, 1);
+    assert.match(r.err[0], /unexpected answer from the master: <html>/);
+  } finally {
+    for (const s of [hangup, errors, garbage]) s.close();
+  }
+});
+
+test('client: a master that never answers status is given up on after timeoutMs', { timeout: 10_000 }, async () => {
+  const file = path.join(path.dirname(freshPath()), 'silent.sock');
+  const conns = [];
+  const s = net.createServer((sock) => conns.push(sock));
+  await bounded(new Promise((r) => s.listen(file, r)), 3000, 'listen');
+  try {
+    const r = await client(file, 'status', { timeoutMs: 200 });
+    assert.equal(r.code, 1);
+    assert.match(r.err[0], /did not answer within 200 ms/);
+  } finally {
+    for (const c of conns) c.destroy();
+    s.close();
+  }
+});
+
+test('formatPhase: singulars', () => {
+  assert.deepEqual(formatPhase({ phase: 'draining', generation: 1, connections: 1 }), ['draining generation 1 (1 open connection)']);
+  assert.deepEqual(formatPhase({ phase: 'rollback', generation: 2, reason: 'not ready within 30000 ms', stderrTail: '' }), [
+    'rollback: generation 2 failed: not ready within 30000 ms',
+  ]);
+});
