@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import { cleanup, examples, freePort, register, root, servingPid, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
+import { cleanup, examples, follow, freePort, register, root, servingPid, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
 
 /** Binds without listening, as a .socket unit holds a socket before the service starts. */
 function holdPort(port) {
@@ -19,20 +19,11 @@ function holdPort(port) {
 /** `sh -c 'LISTEN_PID=$$ exec node …'`: the pid systemd would set, without systemd. */
 function activate(script, { fd, env = {}, listenPid = '$$' }) {
   const vars = Object.entries(env).map(([k, v]) => `${k}='${v}'`).join(' ');
-  const child = spawn('sh', ['-c', `LISTEN_PID=${listenPid} ${vars} exec "${process.execPath}" --import "${register}" "${script}"`], {
+  return follow(spawn('sh', ['-c', `LISTEN_PID=${listenPid} ${vars} exec "${process.execPath}" --import "${register}" "${script}"`], {
     cwd: root,
     env: { ...process.env, BATON_LOG_FORMAT: 'text' },
     stdio: ['ignore', 'pipe', 'pipe', fd ?? 'ignore'],
-  });
-  const app = { child, pids: new Set([child.pid]), output: '' };
-  app.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  const onData = (d) => {
-    app.output += d;
-    for (const m of String(d).matchAll(/baton\[(\d+)\]|successor=(\d+)/g)) app.pids.add(Number(m[1] ?? m[2]));
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  return app;
+  }));
 }
 
 test('a socket-activated app listens on the inherited socket (matched by its real address), and upgrades', async (t) => {
@@ -55,7 +46,7 @@ test('a socket-activated app listens on the inherited socket (matched by its rea
 test('LISTEN_PID naming another process: the variables are ignored and removed from the app\'s environment', async (t) => {
   const app = activate(path.join(root, 'test/fixtures/env-app.mjs'), { listenPid: '1', env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'web' } });
   t.after(() => cleanup(app));
-  assert.equal(await app.exited, 0);
+  assert.equal((await app.exited).code, 0);
   const seen = JSON.parse(app.output.trim().split('\n').pop());
   assert.deepEqual(seen, { LISTEN_FDS: null, LISTEN_FDNAMES: null, LISTEN_PID: null, BATON_PARENT_PID: null });
 });
@@ -78,7 +69,7 @@ test('inherited fds are checked before use: each bad case is a one-line error an
   for (const c of cases) {
     const app = activate(path.join(examples, 'http.mjs'), { fd: c.fd, env: { ...c.env, PORT: String(port), HOST: '127.0.0.1' } });
     t.after(() => cleanup(app));
-    assert.equal(await app.exited, 1, `exit 1 for ${JSON.stringify(c.env)}`);
+    assert.equal((await app.exited).code, 1, `exit 1 for ${JSON.stringify(c.env)}`);
     const errors = app.output.split('\n').filter((l) => / error: /.test(l));
     assert.equal(errors.length, 1, `one error line: ${app.output}`);
     assert.match(errors[0], c.says);

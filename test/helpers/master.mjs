@@ -3,11 +3,11 @@
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { alive, root, tmpDir, waitFor } from './proc.mjs';
+import { cleanup, follow, root, tmpDir, waitFor } from './proc.mjs';
 
 export const cli = path.join(root, 'dist/cli/main.js');
 
-/** Starts `baton run <args>`; every pid in its log is remembered for cleanup. */
+/** Starts `baton run <args>` with a private control socket. */
 export function startMaster(args, { env = {}, cwd = root } = {}) {
   const dir = tmpDir('baton-master-');
   const control = path.join(dir, 'control.sock');
@@ -16,23 +16,7 @@ export function startMaster(args, { env = {}, cwd = root } = {}) {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const master = {
-    child,
-    control,
-    dir,
-    output: '',
-    pids: new Set([child.pid]),
-    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
-  };
-  const onData = (d) => {
-    master.output += d;
-    for (const m of String(d).matchAll(/baton\[(\d+)\]|worker=(\d+)|pids=([\d,]+)/g)) {
-      for (const pid of (m[1] ?? m[2] ?? m[3]).split(',')) master.pids.add(Number(pid));
-    }
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  return master;
+  return Object.assign(follow(child), { control, dir });
 }
 
 /** Runs `baton <args>` to completion: { code, stdout, stderr }. */
@@ -72,15 +56,6 @@ export function childrenOf(pid) {
 }
 
 export async function stopMaster(master) {
-  for (const pid of master.pids) {
-    if (alive(pid)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Exited in between.
-      }
-    }
-  }
-  await waitFor(() => [...master.pids].every((p) => !alive(p)), { timeoutMs: 5000, what: 'master and workers to exit' }).catch(() => {});
+  await cleanup(master);
   fs.rmSync(master.dir, { recursive: true, force: true });
 }

@@ -75,15 +75,10 @@ export function zombies(pids) {
 }
 
 /**
- * Starts `script` with `node --import baton/register`. Every pid that serves a
- * request or appears in baton's log is remembered, so cleanup() can stop them all.
+ * Follows a spawned process's output; every pid in baton's log lines (the
+ * process itself, successors, workers) is remembered, so cleanup() can stop them all.
  */
-export function startStandalone(script, { env = {}, cwd = root, args = [], node = process.execPath } = {}) {
-  const child = spawn(node, ['--import', register, script, ...args], {
-    cwd,
-    env: { ...process.env, BATON_LOG_FORMAT: 'text', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function follow(child) {
   const app = {
     child,
     pids: new Set([child.pid]),
@@ -92,11 +87,22 @@ export function startStandalone(script, { env = {}, cwd = root, args = [], node 
   };
   const onData = (d) => {
     app.output += d;
-    for (const m of String(d).matchAll(/baton\[(\d+)\]|successor=(\d+)/g)) app.pids.add(Number(m[1] ?? m[2]));
+    for (const m of String(d).matchAll(/baton\[(\d+)\]|(?:successor|worker)=(\d+)|pids=([\d,]+)/g)) {
+      for (const pid of (m[1] ?? m[2] ?? m[3]).split(',')) app.pids.add(Number(pid));
+    }
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
   return app;
+}
+
+/** Starts `script` with `node --import baton/register`. */
+export function startStandalone(script, { env = {}, cwd = root, args = [], node = process.execPath } = {}) {
+  return follow(spawn(node, ['--import', register, script, ...args], {
+    cwd,
+    env: { ...process.env, BATON_LOG_FORMAT: 'text', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }));
 }
 
 /** The pid that answers a request now. */
