@@ -34,6 +34,15 @@ test('http2 (TLS): 10 upgrades under load, 0 failed requests', async (t) => {
   });
 });
 
+test('http2 cleartext (h2c): 10 upgrades under load, 0 failed requests', async (t) => {
+  const port = await freePort();
+  await handoverUnderLoad(t, {
+    script: path.join(examples, 'http2.mjs'),
+    env: { PORT: String(port), HOST: '127.0.0.1', H2C: '1' },
+    target: { protocol: 'http2', tls: false, host: '127.0.0.1', port },
+  });
+});
+
 test('unix socket: 10 upgrades under load, 0 failed requests, path kept until the final stop', async (t) => {
   const dir = tmpDir();
   const socketPath = path.join(dir, 'app.sock');

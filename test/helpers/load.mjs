@@ -93,12 +93,17 @@ function http1Client(target, mode) {
   };
 }
 
+function authorityOf(target) {
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  return `${target.tls === false ? 'http' : 'https'}://${host}:${target.port}`;
+}
+
 // HTTP/2 streams refused before the server processed them: RFC 9113 §8.7 says
 // the client may retry these; browsers do.
 const UNPROCESSED = new Set(['ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_INVALID_SESSION']);
 
 function http2Client(target, mode) {
-  const authority = `${target.tls === false ? 'http' : 'https'}://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
+  const authority = authorityOf(target);
   const sessions = new Map();
   const connect = () => {
     const s = http2.connect(authority, { rejectUnauthorized: false });
@@ -167,7 +172,7 @@ export function get(target, path = '/') {
   const base = target.socketPath ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
   if (target.protocol === 'http2') {
     return new Promise((resolve, reject) => {
-      const s = http2.connect(`https://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`, { rejectUnauthorized: false });
+      const s = http2.connect(authorityOf(target), { rejectUnauthorized: false });
       s.on('error', reject);
       const st = s.request({ ':path': path });
       let body = '';
