@@ -45,12 +45,18 @@ export function tmpDir(prefix = 'baton-test-') {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** Alive means running: a zombie is not. Without /proc (macOS), a signal 0 probe. */
 export function alive(pid) {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch (err) {
+    if (err.code !== 'ENOENT' || fs.existsSync('/proc/self')) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 

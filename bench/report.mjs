@@ -1,0 +1,283 @@
+// The report: the table on stdout, results/<date>.json, the SVG chart and
+// RESULTS.md, all from one result object. Every figure comes from the run;
+// the only fixed text is the explanation of how each one is measured.
+import fs from 'node:fs';
+import path from 'node:path';
+import { renderChart } from './chart.mjs';
+
+const MODE = { keepalive: 'keep-alive', close: 'new conn' };
+
+const num = (n, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? '–' : Number(n).toFixed(d));
+const ms = (n) => (n === null || n === undefined ? '–' : n < 10 ? n.toFixed(2) : n.toFixed(1));
+
+function rowName(r) {
+  return `${r.name}${r.scenario === 'restart' ? ', restart every 2 s' : ', steady'}`;
+}
+
+export const COLUMNS = [
+  'row', 'handler', 'load', 'requests', 'req/s', 'failed', 'refused', 'errors c/r/w/t/n', 'restarts', 'failed/restart',
+  'p50 ms', 'p99 ms', 'probe p99 restart/steady ms', 'reload ms loaded/idle', 'reload − app start loaded/idle',
+];
+
+export function tableRows(result) {
+  return result.rows.map((r) => [
+    rowName(r),
+    `${r.handlerMs} ms`,
+    MODE[r.mode],
+    String(r.requests),
+    num(r.rps),
+    String(r.failed),
+    String(r.refused),
+    `${r.errors.connect}/${r.errors.read}/${r.errors.write}/${r.errors.timeout}/${r.errors.non2xx}`,
+    r.restarts ? String(r.restarts) : '–',
+    r.restarts ? num(r.failedPerRestart, 1) : '–',
+    ms(r.latencyMs.p50),
+    ms(r.latencyMs.p99),
+    r.restarts ? `${ms(r.probe.restart.p99)} / ${ms(r.probe.steady.p99)}` : `– / ${ms(r.probe.steady.p99)}`,
+    r.reload ? `${num(r.reload.medianMs)} / ${num(r.reloadIdle?.medianMs)}` : '–',
+    r.reload ? `${num(r.reload.overheadMs)} / ${num(r.reloadIdle?.overheadMs)}` : '–',
+  ]);
+}
+
+function textTable(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function mdTable(header, rows) {
+  const esc = (c) => c.replace(/\|/g, '\\|');
+  return [
+    `| ${header.map(esc).join(' | ')} |`,
+    `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+/** The first soak sample at or after a fifth of the reloads: RSS there is past the heap's warm-up. */
+function warmSample(s) {
+  return s.samples.find((x) => x.reloads >= s.reloadsAsked / 5) ?? s.end;
+}
+
+const find = (result, group, scenario, mode, handlerMs = 0) =>
+  result.rows.find((r) => r.group === group && r.scenario === scenario && r.mode === mode && r.handlerMs === handlerMs);
+
+/**
+ * baton run -w 1 against bare node, per load mode, in % of bare's req/s: from
+ * the interleaved A/B measurement when the run made one, else the steady rows.
+ */
+function oneWorkerOverhead(result) {
+  if (result.overhead) {
+    return Object.entries(result.overhead.modes).map(([mode, m]) => ({ mode, pct: (m.ratio - 1) * 100 }));
+  }
+  return ['keepalive', 'close']
+    .map((mode) => [mode, find(result, 'bare', 'steady', mode), find(result, 'baton-run-1', 'steady', mode)])
+    .filter(([, bare, b1]) => bare && b1)
+    .map(([mode, bare, b1]) => ({ mode, pct: (b1.rps / bare.rps - 1) * 100 }));
+}
+
+/** The lead's targets, each with what was measured and whether it is met (undefined: not measured in this run). */
+export function targets(result) {
+  const out = [];
+  const batonRestart = result.rows.filter((r) => r.group.startsWith('baton') && r.scenario === 'restart');
+  if (batonRestart.length) {
+    const worst = batonRestart.reduce((a, r) => ({
+      failed: a.failed + r.failed + r.probe.failed,
+      refused: a.refused + r.refused + r.probe.refused,
+      restarts: a.restarts + r.restarts,
+      badRestarts: a.badRestarts + r.restartsFailed.length,
+    }), { failed: 0, refused: 0, restarts: 0, badRestarts: 0 });
+    const rowsWithFailures = batonRestart.filter((r) => r.failed || r.refused || r.probe.failed || r.probe.refused || r.restartsFailed.length);
+    out.push({
+      target: 'baton: 0 failed and 0 refused requests in every restart row (keep-alive included, 0 ms handler too)',
+      measured: `${worst.failed} failed, ${worst.refused} refused over ${worst.restarts} restarts in ${batonRestart.length} rows (load generator + probe)`
+        + `${worst.badRestarts ? `; ${worst.badRestarts} restarts failed` : ''}`
+        + `${rowsWithFailures.length ? `; rows with failures: ${rowsWithFailures.map((r) => r.id).join(', ')}` : ''}`,
+      met: worst.failed === 0 && worst.refused === 0 && worst.badRestarts === 0,
+    });
+  }
+  const diffs = oneWorkerOverhead(result);
+  if (diffs.length) {
+    const ab = result.overhead;
+    out.push({
+      target: 'steady state, 1 worker: throughput within 3 % of bare node (0 ms handler)',
+      measured: (ab ? `bare node and baton run -w 1 loaded in turn, ${ab.rounds} rounds of ${ab.durationS} s per mode, median of the per-round ratios: ` : 'steady rows: ')
+        + diffs.map((d) => `${MODE[d.mode]}: ${d.pct >= 0 ? '+' : ''}${num(d.pct, 1)} %`).join('; '),
+      met: diffs.every((d) => d.pct >= -3),
+    });
+  }
+  const b2 = find(result, 'baton-run-2', 'steady', 'close');
+  const p2 = find(result, 'pm2-cluster', 'steady', 'close');
+  if (b2 && p2) {
+    const ratio = b2.rps / p2.rps;
+    out.push({
+      target: 'steady state, 2 workers, new connection per request: at least 1.5× PM2 cluster ×2 (0 ms handler)',
+      measured: `${num(b2.rps)} vs ${num(p2.rps)} req/s (${num(ratio, 2)}×)`,
+      met: ratio >= 1.5,
+    });
+  }
+  if (result.soak) {
+    const s = result.soak;
+    const warm = warmSample(s);
+    const growth = (s.end.rssKb / warm.rssKb - 1) * 100;
+    out.push({
+      target: 'master fds, RSS and children flat over the soak',
+      measured: `${s.reloadsOk} reloads: fds ${s.start.fds} → ${s.end.fds}, children ${s.start.children} → ${s.end.children}, `
+        + `RSS ${num(s.start.rssKb / 1024, 1)} MB at the start, ${num(warm.rssKb / 1024, 1)} MB after ${warm.reloads} reloads (warm-up), ${num(s.end.rssKb / 1024, 1)} MB at the end `
+        + `(${growth >= 0 ? '+' : ''}${num(growth, 1)} % after the warm-up; met means fds and children unchanged and RSS within 10 % of the warm-up figure); ${s.failed} failed, ${s.refused} refused requests`,
+      met: s.end.fds <= s.start.fds && s.end.children === s.start.children && growth < 10 && s.reloadsOk === s.reloadsAsked,
+    });
+  }
+  const reloads = batonRestart.filter((r) => r.reload && r.reload.medianMs !== null);
+  const idle = new Map();
+  for (const r of batonRestart) if (r.reloadIdle?.medianMs != null) idle.set(`${r.name}, ${r.handlerMs} ms handler`, r.reloadIdle.overheadMs);
+  if (idle.size) {
+    const worst = Math.max(...idle.values());
+    out.push({
+      target: 'reload time (command to old generation gone) under 100 ms beyond the app\'s own start',
+      measured: `app start ${result.appStart.medianMs} ms (idle); reload − app start, idle: ${[...idle].map(([k, v]) => `${k} ${num(v)} ms`).join(', ')}`
+        + `; under load (the same 2 cores running the load generator): ${reloads.map((r) => `${r.name.replace('baton ', '')} ${r.handlerMs} ms ${MODE[r.mode]} ${num(r.reload.overheadMs)}`).join(', ')} ms`,
+      met: worst < 100,
+    });
+  }
+  return out;
+}
+
+/** Sentences for the top of RESULTS.md (and the README), each from measured numbers. */
+export function headline(result) {
+  const lines = [];
+  const baton = result.rows.filter((r) => r.group.startsWith('baton') && r.scenario === 'restart');
+  if (baton.length) {
+    const restarts = baton.reduce((n, r) => n + r.restarts, 0);
+    const failed = baton.reduce((n, r) => n + r.failed, 0);
+    const refused = baton.reduce((n, r) => n + r.refused, 0);
+    lines.push(`baton: ${failed} failed and ${refused} refused requests over ${restarts} restarts under load (a restart every 2 s; keep-alive and a new connection per request).`);
+  }
+  const peer = (group, label) => {
+    const k = find(result, group, 'restart', 'keepalive');
+    const c = find(result, group, 'restart', 'close');
+    if (!k && !c) return;
+    const parts = [];
+    if (k) parts.push(`${num(k.failedPerRestart, 0)} failed requests per restart with keep-alive`);
+    if (c) {
+      const refusedMs = c.probe.refusedMsPerRestart.length ? c.probe.refusedMsPerRestart.reduce((a, b) => a + b, 0) / c.probe.refusedMsPerRestart.length : 0;
+      parts.push(`${num(c.failedPerRestart, 0)} with a new connection per request${refusedMs ? `, plus ${num(refusedMs)} ms of refused connections per restart` : ''}`);
+    }
+    lines.push(`${label}: ${parts.join(', ')}.`);
+  };
+  peer('pm2-cluster', 'PM2 cluster ×2 (`pm2 reload`)');
+  peer('node-cluster', 'node:cluster ×2 (rolling restart)');
+  peer('naive', 'naive restart (SIGTERM + start)');
+  const one = oneWorkerOverhead(result);
+  if (one.length) lines.push(`Steady state, baton run with 1 worker against bare node: ${one.map((d) => `${num(100 + d.pct)} % of its req/s with ${MODE[d.mode]}`).join(', ')}.`);
+  const b2 = find(result, 'baton-run-2', 'steady', 'close');
+  const p2 = find(result, 'pm2-cluster', 'steady', 'close');
+  if (b2 && p2) lines.push(`Steady state, a new connection per request: baton with 2 workers serves ${num(b2.rps / p2.rps, 2)}× PM2 cluster ×2 (${num(b2.rps)} vs ${num(p2.rps)} req/s).`);
+  if (result.soak) {
+    const s = result.soak;
+    const warm = warmSample(s);
+    lines.push(`Soak: ${s.reloadsOk} reloads of baton run -w 2 under light load: ${s.failed} failed, ${s.refused} refused requests; master fds ${s.start.fds} → ${s.end.fds}, children ${s.start.children} → ${s.end.children}, RSS ${num(s.start.rssKb / 1024, 1)} MB at the start, ${num(warm.rssKb / 1024, 1)} MB after ${warm.reloads} reloads, ${num(s.end.rssKb / 1024, 1)} MB at the end.`);
+  }
+  return lines;
+}
+
+function markdown(result, files) {
+  const m = result.machine;
+  const invocation = result.argv.length ? `npm run bench -- ${result.argv.join(' ')}` : 'npm run bench';
+  const handlers = [...new Set(result.rows.map((r) => r.handlerMs))];
+  const t = targets(result);
+  const commands = new Map();
+  for (const r of result.rows) commands.set(r.group, { name: r.name, commands: r.group === 'bare' ? r.commands.slice(0, 1) : r.commands });
+  const loads = [...new Set(result.rows.map((r) => r.command.replace(/127\.0\.0\.1:\d+/, '127.0.0.1:$PORT')))];
+  const s = result.soak;
+  return `# baton benchmark results
+
+Written by \`${invocation}\` (bench/run.mjs) on ${result.date.slice(0, 10)}, in ${num(result.wallS / 60, 1)} min.${result.quick ? ` This is the **quick** version (${result.settings.durationS} s per row, the 0 ms handler plus one 50 ms row, a soak of ${result.settings.soakReloads} reloads); \`npm run bench\` runs the full one (20 s per row, both handlers, 1,000 reloads).` : ''}
+Every figure here comes from that run; none is written by hand. Raw data: [${files.json}](${files.json}).
+
+## Headline
+
+${headline(result).map((l) => `- ${l}`).join('\n')}
+
+## Targets
+
+| target | measured | met |
+| --- | --- | --- |
+${t.map((x) => `| ${x.target} | ${x.measured.replace(/\|/g, '\\|')} | ${x.met ? 'yes' : '**no**'} |`).join('\n')}
+
+## Machine
+
+- CPU: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB
+- ${m.kernel}, Node ${m.node}
+- load generator: ${m.loadGenerator}; ${m.pm2}; ${m.baton}
+- the load generator, the probe and the servers share these ${m.cores} cores
+
+## Results
+
+${handlers.map((h) => `### ${h} ms handler\n\n${mdTable(COLUMNS, tableRows({ ...result, rows: result.rows.filter((r) => r.handlerMs === h) }))}`).join('\n\n')}
+
+Columns: *failed* = requests a server accepted and then lost (connection reset while reading the response, timeout, or a non-2xx answer); *refused* = attempts that never reached a server (connection refused; the load generator retries at once, so this counts attempts, not requests); *errors c/r/w/t/n* = connect / read / write / timeout / non-2xx as the load generator reports them; *p50/p99* = the load generator's latency over the whole row; *probe p99 restart/steady* = p99 of the probe's requests that started inside a restart window against those outside; *reload ms loaded/idle* = median time from the restart command to the old generation gone, during the row and in ${result.quick ? 1 : 3} restart${result.quick ? '' : 's'} with no load just before the target's first row; *reload − app start* = those minus the app's own start time (${result.appStart.medianMs} ms: spawning \`node bench/app.mjs\` to its first 200 response with no load, median of ${result.appStart.samples.length}).
+
+${result.overhead ? `## 1 worker against bare node, in turn
+
+Bare \`node bench/app.mjs\` and \`baton run -w 1 bench/app.mjs\` (0 ms handler), both running side by side and loaded one after the other (A B, then B A) with the load above for ${result.overhead.durationS} s each, ${result.overhead.rounds} rounds per mode: the steady rows above are minutes apart, and on this shared machine the drift between them is larger than the 3 % compared here.
+
+| load | bare node req/s, per round | baton run -w 1 req/s, per round | median of the per-round ratios |
+| --- | ---: | ---: | ---: |
+${Object.entries(result.overhead.modes).map(([mode, x]) => `| ${MODE[mode]} | ${x.bare.map((v) => num(v)).join(', ')} | ${x.baton.map((v) => num(v)).join(', ')} | ${num(x.ratio, 3)} |`).join('\n')}
+
+` : ''}${s ? `## Soak
+
+${s.reloadsOk} of ${s.reloadsAsked} \`baton reload\`s of \`baton run -w 2 bench/app.mjs\` (0 ms handler), back to back (the master starts reloads at least 1 s apart), in ${num(s.wallS)} s, under light load (the probe: 2 keep-alive and 2 new-connection-per-request clients, 10 ms between requests): ${s.requests} requests, ${s.failed} failed, ${s.refused} refused${s.reloadFailures.length ? `; failed reloads: ${s.reloadFailures.join(' | ')}` : ''}. Reload time: median ${num(s.reloadMs.median)} ms, p99 ${num(s.reloadMs.p99)} ms, max ${num(s.reloadMs.max)} ms.
+
+| after reloads | master open fds | master RSS (MB) | master children |
+| ---: | ---: | ---: | ---: |
+${s.samples.map((x) => `| ${x.reloads} | ${x.fds} | ${num(x.rssKb / 1024, 1)} | ${x.children} |`).join('\n')}
+` : ''}
+## Chart
+
+![req/s and failed requests over time, restarts marked: baton run -w 2 and PM2 cluster ×2](${files.svg})
+
+Per second: responses counted by the load generator (blue), failed and refused requests of the probe (bars), restart windows shaded (from the restart command to the old generation gone). The first and last second of each row are left out (partial).
+
+## How each number is measured
+
+- **The app** (bench/app.mjs): node:http on 127.0.0.1, answers its pid after \`DELAY_MS\` (a timer even at 0 ms, so requests are in flight at every restart); after \`listen\` it calls \`process.send?.('ready')\` (PM2's \`wait_ready\`; baton accepts it).
+- **Load**: ${m.loadGenerator.startsWith('wrk') ? `wrk, one thread, ${result.settings.connections} connections, ${result.settings.durationS} s per row, 2 s timeout, with a Lua script whose \`response()\` counts responses and non-2xx per second per thread and whose \`done()\` gathers them and wrk's error counts. wrk reports a refused connect as a *write* error (the non-blocking connect's refusal shows on the first write), so refused = connect + write errors; failed = read + timeout + non-2xx.` : `autocannon (in its own process), ${result.settings.connections} connections, ${result.settings.durationS} s per row, 2 s timeout; each error is classified by its code (ECONNREFUSED: connect, EPIPE: write, timeout, else read); refused = connect + write, failed = read + timeout + non-2xx.`} A new connection per request is \`Connection: close\` on every request.
+- **Probe** (bench/probe.mjs): beside the load, ${result.settings.probe.concurrency} Node clients in the row's mode, each sending one request after another with ${result.settings.probe.gapMs} ms between them, timestamp every request. They give p99 inside the restart windows (a request that starts between the restart command and 100 ms after the old generation is gone) against outside, the failures per second in the chart, and how long connections were refused at each restart (the probe's first refused request to its last). Their own failures are counted apart from the load generator's, and in the baton target above.
+- **Restarts**: one every 2 s, from 1 s into the row while 1 s of load remains, each waiting for the previous to finish. *Old generation gone*: baton run, the \`done: … reload took X ms\` of \`baton reload\` (the master's clock from the command to the old workers' exit; the command's own wall time is in the JSON as \`wallMs\`); baton standalone, \`kill -USR2\` to the old pid having exited; naive, SIGTERM to the new process listening; PM2, \`pm2 reload\`'s wall time (its CLI's start-up included: PM2 tells no finer time); node:cluster, the primary's rolling restart (fork, wait for listening, SIGTERM the old worker, per worker).
+- **Steady rows** use the same started target, before its restart rows.
+- **Soak**: the master's open fds (\`/proc/PID/fd\`), RSS (\`VmRSS\`) and child processes (by parent pid in \`/proc\`) before the first reload and ${s && Math.round(s.reloadsAsked / 20) > 1 ? `every ${Math.round(s.reloadsAsked / 20)} reloads` : 'after each reload'}.
+
+## Exact commands
+
+\`\`\`sh
+${invocation}
+# the app, in every row (DELAY_MS is the handler's delay; PORT a free loopback port):
+PORT=$PORT HOST=127.0.0.1 DELAY_MS=0 node bench/app.mjs
+# the load, per row (bench.lua is written by bench/load.mjs):
+${loads.join('\n')}
+\`\`\`
+
+${[...commands.values()].map((c) => `- ${c.name}: ${c.commands.map((x) => `\`${x}\``).join('; ')}`).join('\n')}
+`;
+}
+
+/** Writes results/<date>[-quick].json, results/<date>[-quick].svg and RESULTS.md under outDir, and prints the table. */
+export function writeReport(result, { outDir, log = console.log }) {
+  const stamp = `${result.date.slice(0, 10)}${result.quick ? '-quick' : ''}`;
+  fs.mkdirSync(path.join(outDir, 'results'), { recursive: true });
+  const files = { json: `results/${stamp}.json`, svg: `results/${stamp}.svg`, md: 'RESULTS.md' };
+  fs.writeFileSync(path.join(outDir, files.json), `${JSON.stringify(result, null, 1)}\n`);
+  fs.writeFileSync(path.join(outDir, files.svg), renderChart(result));
+  fs.writeFileSync(path.join(outDir, files.md), markdown(result, files));
+
+  log('');
+  log(textTable(COLUMNS, tableRows(result)));
+  log('');
+  for (const l of headline(result)) log(l);
+  log('');
+  for (const x of targets(result)) log(`[${x.met ? 'met' : 'NOT MET'}] ${x.target}: ${x.measured}`);
+  log('');
+  return Object.fromEntries(Object.entries(files).map(([k, v]) => [k, path.join(outDir, v)]));
+}

@@ -1,0 +1,394 @@
+// `npm run bench` (about 30 min) and `npm run bench -- --quick` (1–2 min):
+// the same tiny app (bench/app.mjs) under bare node, baton (supervisor and
+// standalone), a naive restart, PM2 cluster mode and node:cluster, each
+// under the same load generator with keep-alive and with a new connection per
+// request, steady and with a restart every 2 s; then a soak of many baton
+// reloads. Prints the table, writes results/<date>.json, the SVG chart and
+// RESULTS.md. Loopback only; every process it starts is stopped, PM2's daemon
+// included, even on failure.
+//
+// Flags: --quick, --duration S (per row), --only a,b (groups, see GROUPS),
+// --handlers 0,50, --soak N (reloads; 0 skips), --out DIR (default bench/),
+// --connections N (50), --ab-rounds N (bare against baton run -w 1 in turn;
+// 0 skips, and so does --only unless this is given), --no-install (never
+// apt-get wrk); --from JSON only rewrites the report from an earlier run's results.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chooseLoadGen, classify, runLoad } from './load.mjs';
+import { analyseProbe, percentile, probePerSecond, startProbe } from './probe.mjs';
+import { writeReport } from './report.mjs';
+import { freePort, sleep } from '../test/helpers/proc.mjs';
+import {
+  live, measureAppStart, processFigures,
+  startBatonRun, startNode, startNodeCluster, startPm2, startStandalone,
+} from './targets.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Row groups: one target started once, then measured in each of its rows
+ * ([scenario, load mode]); `rows(quick)` says which. --quick keeps the
+ * required rows (and node:cluster's restart with keep-alive only).
+ */
+const BOTH = ['keepalive', 'close'];
+const each = (scenario, modes = BOTH) => modes.map((m) => [scenario, m]);
+const GROUPS = [
+  { id: 'bare', name: 'bare node', start: (o) => startNode(o), rows: () => each('steady') },
+  { id: 'baton-run-1', name: 'baton run -w 1', start: (o) => startBatonRun({ ...o, workers: 1 }), rows: () => [...each('steady'), ...each('restart')] },
+  { id: 'baton-run-2', name: 'baton run -w 2', start: (o) => startBatonRun({ ...o, workers: 2 }), rows: () => [...each('steady'), ...each('restart')] },
+  { id: 'baton-standalone', name: 'baton standalone (SIGUSR2)', start: (o) => startStandalone(o), rows: (quick) => [...(quick ? [] : each('steady')), ...each('restart')] },
+  { id: 'naive', name: 'naive restart (SIGTERM + start)', start: (o) => startNode(o), rows: () => each('restart') },
+  { id: 'pm2-cluster', name: 'PM2 cluster ×2', start: (o) => startPm2({ ...o, instances: 2 }), rows: () => [...each('steady'), ...each('restart')] },
+  { id: 'pm2-fork', name: 'PM2 fork mode', start: (o) => startPm2({ ...o, instances: 1, mode: 'fork' }), rows: (quick) => (quick ? [] : each('restart')) },
+  { id: 'node-cluster', name: 'node:cluster ×2', start: (o) => startNodeCluster({ ...o, workers: 2 }), rows: (quick) => [...each('steady'), ...each('restart', quick ? ['keepalive'] : BOTH)] },
+];
+
+function parseFlags(argv) {
+  const f = { quick: false, only: undefined, handlers: undefined, duration: undefined, soak: undefined, out: here, connections: 50, install: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') f.quick = true;
+    else if (a === '--only') f.only = val().split(',').filter(Boolean);
+    else if (a === '--handlers') f.handlers = val().split(',').map(Number);
+    else if (a === '--duration') f.duration = Number(val());
+    else if (a === '--soak') f.soak = Number(val());
+    else if (a === '--out') f.out = path.resolve(val());
+    else if (a === '--connections') f.connections = Number(val());
+    else if (a === '--ab-rounds') f.abRounds = Number(val());
+    else if (a === '--no-install') f.install = false;
+    else if (a === '--from') f.from = path.resolve(val());
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: node bench/run.mjs [--quick] [--duration S] [--only GROUP,..] [--handlers 0,50] [--soak N] [--out DIR] [--connections N] [--ab-rounds N] [--no-install]');
+      console.log('       node bench/run.mjs --from results/DATE.json [--out DIR]   (rewrites the table, chart and RESULTS.md from a run\'s JSON; measures nothing)');
+      console.log(`groups: ${GROUPS.map((g) => g.id).join(', ')}`);
+      process.exit(0);
+    } else throw new Error(`unknown flag ${a} (see --help)`);
+  }
+  for (const id of f.only ?? []) if (!GROUPS.some((g) => g.id === id)) throw new Error(`--only: unknown group ${id} (${GROUPS.map((g) => g.id).join(', ')})`);
+  f.duration ??= f.quick ? 4 : 20;
+  f.soak ??= f.quick ? 10 : 1000;
+  f.abRounds ??= f.only ? 0 : f.quick ? 2 : 5;
+  f.handlers ??= [0, 50];
+  if (!(f.duration >= 2)) throw new Error('--duration must be at least 2 (s)');
+  return f;
+}
+
+/** The rows to run: group × handler × scenario × mode; --quick keeps the 0 ms handler plus one 50 ms row. */
+function plan(f) {
+  const rows = [];
+  for (const handlerMs of f.handlers) {
+    for (const g of GROUPS) {
+      if (f.only && !f.only.includes(g.id)) continue;
+      for (const [scenario, mode] of g.rows(f.quick)) {
+        if (f.quick && handlerMs !== 0 && !(g.id === 'baton-run-2' && scenario === 'restart' && mode === 'keepalive')) continue;
+        rows.push({ group: g, handlerMs, scenario, mode });
+      }
+    }
+  }
+  return rows;
+}
+
+const median = (xs) => {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/**
+ * One measurement: probe + load for `durationS`; with restarts, one every
+ * 2 s from t = 1 s while a restart still has 1 s of load after it starts.
+ */
+async function measure({ target, port, row, durationS, connections, tmpDir, appStartMs }) {
+  const probe = startProbe({ port, mode: row.mode, concurrency: 4, gapMs: 5, maxMs: (durationS + 30) * 1000 });
+  await sleep(50);
+  const load = runLoad({ port, durationS, connections, mode: row.mode, tmpDir });
+  const windows = [];
+  const restarter = (async () => {
+    if (row.scenario !== 'restart') return;
+    const end = load.startedAt + durationS * 1000;
+    for (let k = 0; k < Math.floor(durationS / 2); k++) {
+      const at = load.startedAt + 1000 + 2000 * k;
+      if (at + 1000 > end) break;
+      await sleep(at - Date.now());
+      if (Date.now() + 500 > end) break;
+      const start = Date.now();
+      const r = await target.restart();
+      windows.push({ start, end: Date.now(), ...r });
+    }
+  })();
+  let result;
+  try {
+    result = await load.done;
+  } finally {
+    await restarter;
+    await sleep(100);
+    await probe.stop();
+  }
+  const { failed, refused } = classify(result.errors);
+  const probeStats = analyseProbe(probe.records, windows);
+  const okWindows = windows.filter((w) => w.ok);
+  const reloadMs = median(okWindows.map((w) => w.ms));
+  const startSec = Math.floor(result.startedAt / 1000);
+  const probeSeconds = probePerSecond(probe.records);
+  const seconds = Object.keys(result.perSecond).map(Number).concat(Object.keys(probeSeconds).map(Number));
+  const lastSec = seconds.length ? Math.max(...seconds) : startSec;
+  const timeline = [];
+  for (let s = startSec; s <= lastSec; s++) {
+    const [responses = 0, non2xx = 0] = result.perSecond[s] ?? [];
+    const full = s > startSec && (s + 1) * 1000 <= result.startedAt + result.durationMs;
+    timeline.push({ t: s - startSec, full, responses, non2xx, probeFailed: probeSeconds[s]?.failed ?? 0, probeRefused: probeSeconds[s]?.refused ?? 0 });
+  }
+  return {
+    id: `${row.group.id}/${row.handlerMs}ms/${row.scenario}/${row.mode}`,
+    group: row.group.id,
+    name: row.group.name,
+    handlerMs: row.handlerMs,
+    scenario: row.scenario,
+    mode: row.mode,
+    durationS,
+    connections,
+    tool: result.tool,
+    command: result.command,
+    requests: result.requests,
+    rps: result.requests / (result.durationMs / 1000),
+    errors: result.errors,
+    failed,
+    refused,
+    restarts: windows.length,
+    restartsFailed: windows.filter((w) => !w.ok).map((w) => w.detail),
+    failedPerRestart: windows.length ? failed / windows.length : null,
+    refusedPerRestart: windows.length ? refused / windows.length : null,
+    latencyMs: result.latencyMs,
+    probe: probeStats,
+    reload: windows.length ? {
+      ms: okWindows.map((w) => w.ms),
+      wallMs: okWindows.map((w) => w.wallMs),
+      medianMs: reloadMs,
+      overheadMs: reloadMs === null ? null : reloadMs - appStartMs,
+    } : null,
+    timeline: {
+      startedAt: result.startedAt,
+      perSecond: timeline,
+      windows: windows.map((w) => ({ start: (w.start - startSec * 1000) / 1000, end: (w.end - startSec * 1000) / 1000, ok: w.ok })),
+    },
+  };
+}
+
+/**
+ * Bare node against baton run -w 1 (0 ms handler), both started side by side
+ * and loaded in turn, A B then B A, `rounds` times per mode. The steady rows
+ * are minutes apart, and on a shared 2-core machine the drift between them is
+ * larger than the 3 % this compares; pairs measured seconds apart are not.
+ */
+async function overheadAB({ rounds, durationS, connections, tmpDir, log }) {
+  const started = [];
+  try {
+    for (const [name, start] of [['bare', startNode], ['baton', (o) => startBatonRun({ ...o, workers: 1 })]]) {
+      const port = await freePort();
+      started.push({ name, port, target: await start({ port, delayMs: 0 }) });
+    }
+    const modes = {};
+    for (const mode of ['keepalive', 'close']) {
+      const rps = { bare: [], baton: [] };
+      for (let i = 0; i < rounds; i++) {
+        for (const t of i % 2 ? [...started].reverse() : started) {
+          await sleep(200);
+          const r = await runLoad({ port: t.port, durationS, connections, mode, tmpDir }).done;
+          rps[t.name].push(r.requests / (r.durationMs / 1000));
+        }
+      }
+      const ratios = rps.bare.map((b, i) => rps.baton[i] / b);
+      modes[mode] = { ...rps, ratio: median(ratios) };
+      log(`bare node vs baton run -w 1, ${mode}, ${rounds} rounds of ${durationS} s: bare ${rps.bare.map(Math.round).join(', ')} req/s; baton ${rps.baton.map(Math.round).join(', ')} req/s; median ratio ${modes[mode].ratio.toFixed(3)}`);
+    }
+    return { rounds, durationS, connections, modes };
+  } finally {
+    for (const t of started) await t.target.stop();
+  }
+}
+
+/** `reloads` baton reloads of `baton run -w 2` under light load; the master's fds, RSS and children before and after. */
+async function soak({ reloads, log }) {
+  const port = await freePort();
+  const target = await startBatonRun({ port, delayMs: 0, workers: 2 });
+  const maxMs = reloads * 5000 + 60_000;
+  const probes = [
+    startProbe({ port, mode: 'keepalive', concurrency: 2, gapMs: 10, maxMs, keep: false }),
+    startProbe({ port, mode: 'close', concurrency: 2, gapMs: 10, maxMs, keep: false }),
+  ];
+  const started = Date.now();
+  const samples = [{ reloads: 0, ...processFigures(target.masterPid) }];
+  const every = Math.max(1, Math.round(reloads / 20));
+  const ms = [];
+  const failures = [];
+  try {
+    for (let i = 1; i <= reloads && Date.now() - started < maxMs; i++) {
+      const r = await target.restart();
+      if (r.ok) ms.push(r.ms);
+      else failures.push(r.detail);
+      if (failures.length >= 5) break;
+      if (i % every === 0 || i === reloads) {
+        const s = { reloads: i, ...processFigures(target.masterPid) };
+        samples.push(s);
+        log(`soak: ${i}/${reloads} reloads, master fds ${s.fds}, RSS ${Math.round(s.rssKb / 1024)} MB, children ${s.children}`);
+      }
+    }
+  } finally {
+    await Promise.all(probes.map((p) => p.stop()));
+    await target.stop();
+  }
+  const pids = [...target.pids];
+  const counts = { ok: 0, refused: 0, reset: 0, timeout: 0, non2xx: 0, other: 0 };
+  for (const p of probes) for (const [k, v] of Object.entries(p.counts)) counts[k] += v;
+  const sorted = [...ms].sort((a, b) => a - b);
+  return {
+    reloadsAsked: reloads,
+    reloadsOk: ms.length,
+    reloadFailures: failures,
+    wallS: (Date.now() - started) / 1000,
+    requests: Object.values(counts).reduce((a, b) => a + b, 0),
+    failed: counts.reset + counts.timeout + counts.non2xx + counts.other,
+    refused: counts.refused,
+    outcomes: counts,
+    reloadMs: { median: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? null },
+    start: samples[0],
+    end: samples.at(-1),
+    samples,
+    pids,
+  };
+}
+
+function emergencyCleanup() {
+  for (const t of live) {
+    try {
+      t.killSync();
+    } catch {
+      // Best effort on the way out.
+    }
+  }
+  live.clear();
+}
+
+async function main() {
+  const f = parseFlags(process.argv.slice(2));
+  if (f.from) {
+    const written = writeReport(JSON.parse(fs.readFileSync(f.from, 'utf8')), { outDir: f.out });
+    console.log(`wrote ${written.json}, ${written.svg}, ${written.md}`);
+    return;
+  }
+  const t0 = Date.now();
+  const log = (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${s}`);
+  const gen = chooseLoadGen({ install: f.install, log });
+  log(`load generator: ${gen.version}${gen.why ? ` (${gen.why})` : ''}; ${f.quick ? 'quick' : 'full'} run, ${f.duration} s per row, handlers ${f.handlers.join(', ')} ms, soak ${f.soak} reloads`);
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-bench-run-'));
+
+  const appStart = await measureAppStart({ port: await freePort() });
+  log(`app start (spawn to first 200), median of ${appStart.samples.length}: ${appStart.medianMs} ms (${appStart.samples.join(', ')})`);
+
+  const rows = [];
+  const todo = plan(f);
+  const groups = [];
+  for (const r of todo) {
+    const key = `${r.group.id}/${r.handlerMs}`;
+    if (!groups.length || groups.at(-1).key !== key) groups.push({ key, group: r.group, handlerMs: r.handlerMs, rows: [] });
+    groups.at(-1).rows.push(r);
+  }
+  try {
+    for (const g of groups) {
+      const port = await freePort();
+      const target = await g.group.start({ port, delayMs: g.handlerMs });
+      g.commands = target.commands;
+      try {
+        // The same restart with no load first: its time against the app's
+        // own start (also measured idle) is the reload overhead proper.
+        let idle = null;
+        if (g.rows.some((r) => r.scenario === 'restart')) {
+          const runs = [];
+          for (let i = 0; i < (f.quick ? 1 : 3); i++) runs.push(await target.restart());
+          const ok = runs.filter((r) => r.ok).map((r) => r.ms);
+          const med = median(ok);
+          idle = { ms: ok, failed: runs.filter((r) => !r.ok).map((r) => r.detail), medianMs: med, overheadMs: med === null ? null : med - appStart.medianMs };
+          log(`${g.group.name}, ${g.handlerMs} ms handler, restart with no load: ${ok.join(', ')} ms${idle.failed.length ? `; FAILED: ${idle.failed.join(' | ')}` : ''}`);
+        }
+        for (const row of g.rows) {
+          await sleep(200);
+          const m = await measure({ target, port, row, durationS: f.duration, connections: f.connections, tmpDir, appStartMs: appStart.medianMs });
+          m.commands = target.commands;
+          if (m.scenario === 'restart') m.reloadIdle = idle;
+          rows.push(m);
+          log(`${m.name}, ${m.handlerMs} ms handler, ${m.scenario}, ${m.mode}: ${m.requests} requests, ${Math.round(m.rps)} req/s, failed ${m.failed}, refused ${m.refused}`
+            + `${m.restarts ? `, ${m.restarts} restarts (${m.reload.medianMs} ms median)` : ''}${m.restartsFailed.length ? `, FAILED RESTARTS: ${m.restartsFailed.join(' | ')}` : ''}`);
+        }
+      } finally {
+        await target.stop();
+        for (const r of rows) if (r.group === g.group.id && r.handlerMs === g.handlerMs) r.pids = [...target.pids];
+      }
+    }
+    const overhead = f.abRounds > 0 ? await overheadAB({ rounds: f.abRounds, durationS: f.quick ? 2 : 5, connections: f.connections, tmpDir, log }) : null;
+    const soakResult = f.soak > 0 ? await soak({ reloads: f.soak, log }) : null;
+    if (soakResult) log(`soak: ${soakResult.reloadsOk}/${soakResult.reloadsAsked} reloads, ${soakResult.requests} requests, failed ${soakResult.failed}, refused ${soakResult.refused}`);
+
+    const result = {
+      date: new Date(t0).toISOString(),
+      quick: f.quick,
+      argv: process.argv.slice(2),
+      wallS: (Date.now() - t0) / 1000,
+      machine: machine(gen),
+      settings: { durationS: f.duration, connections: f.connections, handlers: f.handlers, restartEveryS: 2, probe: { concurrency: 4, gapMs: 5 }, soakReloads: f.soak, abRounds: f.abRounds },
+      appStart,
+      rows,
+      overhead,
+      soak: soakResult,
+    };
+    const written = writeReport(result, { outDir: f.out, log: (s) => console.log(s) });
+    log(`wrote ${written.json}, ${written.svg}, ${written.md}`);
+  } finally {
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+}
+
+function machine(gen) {
+  const cpus = os.cpus();
+  let commit;
+  try {
+    const head = fs.readFileSync(path.join(here, '../.git/HEAD'), 'utf8').trim();
+    commit = head.startsWith('ref: ') ? fs.readFileSync(path.join(here, '../.git', head.slice(5)), 'utf8').trim() : head;
+  } catch {
+    commit = undefined;
+  }
+  const version = (p) => JSON.parse(fs.readFileSync(path.join(here, '..', p), 'utf8')).version;
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    kernel: `${os.type()} ${os.release()}`,
+    loadGenerator: gen.version,
+    pm2: `pm2 ${version('node_modules/pm2/package.json')}`,
+    baton: `baton ${version('package.json')}${commit ? ` (${commit.slice(0, 10)})` : ''}`,
+  };
+}
+
+process.on('SIGINT', () => {
+  emergencyCleanup();
+  process.exit(130);
+});
+process.on('SIGTERM', () => {
+  emergencyCleanup();
+  process.exit(143);
+});
+process.on('exit', emergencyCleanup);
+
+main().catch((err) => {
+  console.error(`bench failed: ${err.stack ?? err.message}`);
+  emergencyCleanup();
+  process.exitCode = 1;
+});
