@@ -1,0 +1,113 @@
+// The benchmark harness (bench/run.mjs), run tiny: real processes, real load
+// (wrk if it is installed, else autocannon; never installed from here), and
+// the report files it writes. Asserts what the numbers must be, not speed.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { alive, root, tmpDir } from '../helpers/proc.mjs';
+
+function runBench(args, env = {}) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(root, 'bench/run.mjs'), ...args], {
+      cwd: root, env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 16 << 20,
+    }, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr }));
+  });
+}
+
+function readResult(out) {
+  const files = fs.readdirSync(path.join(out, 'results'));
+  const json = files.find((f) => f.endsWith('.json'));
+  const svg = files.find((f) => f.endsWith('.svg'));
+  assert.ok(json, `a results/<date>.json in ${files.join(', ')}`);
+  assert.ok(svg, `a results/<date>.svg in ${files.join(', ')}`);
+  assert.match(fs.readFileSync(path.join(out, 'results', svg), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"[\s\S]*<\/svg>\n$/);
+  return JSON.parse(fs.readFileSync(path.join(out, 'results', json), 'utf8'));
+}
+
+function assertNothingLeft(result) {
+  const pids = [...result.rows.flatMap((r) => r.pids ?? []), ...(result.soak?.pids ?? [])];
+  assert.ok(pids.length > 0, 'the result lists the pids the bench started');
+  const left = pids.filter(alive);
+  assert.deepEqual(left, [], `processes still alive after the bench: ${left.join(', ')}`);
+}
+
+test('bench: a tiny run of bare node, naive restart, baton run -w 2 and PM2 cluster, with a soak', { timeout: 150_000 }, async (t) => {
+  const out = tmpDir('baton-bench-test-');
+  t.after(() => fs.rmSync(out, { recursive: true, force: true }));
+  const r = await runBench(['--duration', '2', '--only', 'bare,naive,baton-run-2,pm2-cluster', '--handlers', '0', '--soak', '3', '--ab-rounds', '1', '--out', out, '--no-install']);
+  for (const line of r.stdout.split('\n').filter((l) => l.startsWith('['))) t.diagnostic(line);
+  assert.equal(r.code, 0, `bench exited ${r.code}: ${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
+  const result = readResult(out);
+
+  const ids = result.rows.map((row) => row.id).sort();
+  assert.deepEqual(ids, [
+    'bare/0ms/steady/close', 'bare/0ms/steady/keepalive',
+    'baton-run-2/0ms/restart/close', 'baton-run-2/0ms/restart/keepalive', 'baton-run-2/0ms/steady/close', 'baton-run-2/0ms/steady/keepalive',
+    'naive/0ms/restart/close', 'naive/0ms/restart/keepalive',
+    'pm2-cluster/0ms/restart/close', 'pm2-cluster/0ms/restart/keepalive', 'pm2-cluster/0ms/steady/close', 'pm2-cluster/0ms/steady/keepalive',
+  ]);
+  for (const row of result.rows) {
+    assert.ok(row.requests > 0 && row.rps > 0, `${row.id}: requests served (${row.requests})`);
+    assert.ok(row.probe.requests > 0, `${row.id}: the probe ran`);
+    assert.ok(row.timeline.perSecond.some((s) => s.responses > 0), `${row.id}: a per-second timeline`);
+    if (row.scenario === 'restart') {
+      assert.ok(row.restarts >= 1, `${row.id}: restarted under load`);
+      assert.deepEqual(row.restartsFailed, [], `${row.id}: every restart succeeded`);
+      assert.ok(row.reload.medianMs > 0, `${row.id}: a reload time`);
+    }
+  }
+  for (const row of result.rows.filter((x) => x.group === 'baton-run-2' && x.scenario === 'restart')) {
+    assert.equal(row.failed, 0, `${row.id}: failed ${JSON.stringify(row.errors)}`);
+    assert.equal(row.refused, 0, `${row.id}: refused ${JSON.stringify(row.errors)}`);
+    assert.equal(row.probe.failed + row.probe.refused, 0, `${row.id}: probe ${JSON.stringify(row.probe.failures)}`);
+  }
+  // The counters are not vacuous: killing the only process under load loses requests.
+  const naive = result.rows.filter((x) => x.group === 'naive');
+  assert.ok(naive.every((x) => x.failed + x.refused > 0), `naive restart loses requests: ${naive.map((x) => JSON.stringify(x.errors)).join(' ')}`);
+
+  for (const mode of ['keepalive', 'close']) {
+    const ab = result.overhead.modes[mode];
+    assert.ok(ab.bare.length === 1 && ab.baton.length === 1 && ab.bare[0] > 0 && ab.baton[0] > 0, `A/B ${mode}: ${JSON.stringify(ab)}`);
+    assert.equal(ab.ratio, ab.baton[0] / ab.bare[0]);
+  }
+  assert.equal(result.soak.reloadsOk, 3);
+  for (const k of ['fds', 'rssKb', 'children']) {
+    assert.ok(result.soak.start[k] > 0 && result.soak.end[k] > 0, `soak: master ${k} at start and end`);
+  }
+  assert.equal(result.soak.failed, 0, `soak: ${JSON.stringify(result.soak.outcomes)}`);
+  assert.ok(result.appStart.medianMs > 0);
+  assert.ok(result.machine.cpu && result.machine.node === process.version);
+
+  const md = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
+  for (const s of ['## Headline', '## Targets', '## Machine', '## 1 worker against bare node, in turn', '## Soak', '## Exact commands', '| baton run -w 2, restart every 2 s |', '](results/']) {
+    assert.ok(md.includes(s), `RESULTS.md has ${s}`);
+  }
+  assert.match(r.stdout, /req\/s\s+failed\s+refused/, 'the table is printed');
+  // PM2's daemon is among the pids checked below: two instances, their
+  // replacements after each reload, and the daemon.
+  const pm2Pids = new Set(result.rows.filter((x) => x.group === 'pm2-cluster').flatMap((x) => x.pids));
+  assert.ok(pm2Pids.size >= 3, `PM2's daemon and instances are tracked: ${[...pm2Pids].join(', ')}`);
+  assertNothingLeft(result);
+});
+
+test('bench: the autocannon fallback (BENCH_LOADGEN=autocannon)', { timeout: 90_000 }, async (t) => {
+  const out = tmpDir('baton-bench-test-');
+  t.after(() => fs.rmSync(out, { recursive: true, force: true }));
+  const r = await runBench(['--duration', '2', '--only', 'baton-run-2', '--handlers', '0', '--soak', '0', '--out', out], { BENCH_LOADGEN: 'autocannon' });
+  assert.equal(r.code, 0, `bench exited ${r.code}: ${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
+  const result = readResult(out);
+  assert.match(result.machine.loadGenerator, /^autocannon /);
+  assert.equal(result.rows.length, 4);
+  for (const row of result.rows) {
+    assert.equal(row.tool, 'autocannon');
+    assert.ok(row.requests > 0, `${row.id}: requests served`);
+    if (row.scenario === 'restart') {
+      assert.ok(row.restarts >= 1);
+      assert.equal(row.failed + row.refused, 0, `${row.id}: ${JSON.stringify(row.errors)}`);
+    }
+  }
+  assert.equal(result.soak, null);
+  assertNothingLeft(result);
+});
