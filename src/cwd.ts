@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 
 /**
  * The working directory as the user named it. getcwd() resolves symlinks; the
@@ -13,4 +14,16 @@ export function logicalCwd(): string {
     // PWD names a directory that is gone.
   }
   return process.cwd();
+}
+
+/**
+ * `file` seen through the logical working directory. Node resolves a relative
+ * script against the physical cwd (`releases/v1/app.js`), which would pin every
+ * successor to the release it was first started from; `current/app.js` follows
+ * the link.
+ */
+export function throughLogicalCwd(file: string, logical: string): string {
+  const physical = process.cwd();
+  if (logical === physical || !file.startsWith(physical + path.sep)) return file;
+  return path.join(logical, file.slice(physical.length + 1));
 }

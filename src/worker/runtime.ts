@@ -14,7 +14,7 @@ import { inherit } from '../listeners/inherit.js';
 import { type ListenFn, Listeners } from '../listeners/route.js';
 import { drain, openConnections } from '../drain/index.js';
 import { track } from '../drain/track.js';
-import { logicalCwd } from '../cwd.js';
+import { logicalCwd, throughLogicalCwd } from '../cwd.js';
 import { errorLine, runHooks } from './hooks.js';
 import { MasterLink } from './master-link.js';
 import { removePidFile, writePidFile } from './pidfile.js';
@@ -116,9 +116,10 @@ function create(): Runtime {
     },
   };
   if (!supervised) {
+    const [script, ...appArgs] = process.argv.slice(1);
     rt.standalone = new Standalone(rt, {
       execPath: process.execPath,
-      args: [...process.execArgv, ...process.argv.slice(1)],
+      args: [...process.execArgv, ...(script === undefined ? [] : [throughLogicalCwd(script, cwd)]), ...appArgs],
       cwd,
       env: { ...process.env },
     });
