@@ -8,10 +8,10 @@ import { cleanup, follow, root, tmpDir, waitFor } from './proc.mjs';
 export const cli = path.join(root, 'dist/cli/main.js');
 
 /** Starts `baton run <args>` with a private control socket. */
-export function startMaster(args, { env = {}, cwd = root } = {}) {
+export function startMaster(args, { env = {}, cwd = root, node = process.execPath } = {}) {
   const dir = tmpDir('baton-master-');
   const control = path.join(dir, 'control.sock');
-  const child = spawn(process.execPath, [cli, 'run', '--control', control, ...args], {
+  const child = spawn(node, [cli, 'run', '--control', control, ...args], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
