@@ -65,6 +65,10 @@ export async function run(o: RunOptions): Promise<void> {
     throw err;
   }
   log('info', 'control socket ready', { control: o.controlPath, pid: process.pid });
+  if (process.pid === 1) {
+    // Node reaps only the children it spawned; orphans re-parented to PID 1 would stay zombies.
+    log('info', 'running as PID 1: baton reaps its workers, but not processes the app orphans; if the app starts processes of its own, run the container with an init (docker run --init)');
+  }
 
   const reload = (signal: string): void => {
     log('info', `${signal}: reload requested`);
