@@ -2,7 +2,7 @@
 // (wrk if it is installed, else autocannon; never installed from here), and
 // the report files it writes. Asserts what the numbers must be, not speed.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -40,6 +40,8 @@ test('bench: a tiny run of bare node, naive restart, baton run -w 2 and PM2 clus
   for (const line of r.stdout.split('\n').filter((l) => l.startsWith('['))) t.diagnostic(line);
   assert.equal(r.code, 0, `bench exited ${r.code}: ${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
   const result = readResult(out);
+  const wrkInstalled = spawnSync('sh', ['-c', 'command -v wrk']).status === 0;
+  assert.match(result.machine.loadGenerator, wrkInstalled ? /^wrk / : /^autocannon /, 'wrk when it is installed (CI installs it)');
 
   const ids = result.rows.map((row) => row.id).sort();
   assert.deepEqual(ids, [
