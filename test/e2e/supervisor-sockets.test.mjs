@@ -2,9 +2,11 @@
 // it by systemd socket activation (LISTEN_FDS), matched by real address.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
+import { get } from '../helpers/load.mjs';
 import { baton, cli, readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
 import { examples, follow, freePort, root, servingPid, tmpDir, waitFor } from '../helpers/proc.mjs';
 
@@ -41,4 +43,31 @@ test('systemd socket activation: the master takes LISTEN_FDS and its workers ser
   const r = await baton(['reload', '--control', control]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.ok((await readyWorkers(master, 2)).includes(await servingPid(target)));
+});
+
+test('a socket the new generation no longer listens on is closed once the reload is done', async (t) => {
+  const [port, port2] = [await freePort(), await freePort()];
+  const dropFlag = path.join(root, 'test/fixtures/drop-port2');
+  const master = startMaster(['-w', '2', path.join(root, 'test/fixtures/api-app.mjs')], { env: { PORT: String(port), PORT2: String(port2) } });
+  t.after(async () => {
+    await stopMaster(master);
+    fs.rmSync(dropFlag, { force: true });
+  });
+  const target2 = { protocol: 'http', host: '127.0.0.1', port: port2 };
+  await waitFor(async () => (await get(target2)).status === 200, { what: 'the second port to answer' });
+  await readyWorkers(master, 2);
+  assert.equal((await status(master)).listeners.length, 2);
+
+  fs.writeFileSync(dropFlag, '');
+  const r = await baton(['reload', '--control', master.control]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual((await status(master)).listeners, [`tcp:127.0.0.1:${port}`]);
+  // The new workers close their inherited copies a moment after they are ready.
+  await waitFor(() => new Promise((resolve) => {
+    net.connect(port2, '127.0.0.1').once('connect', function () {
+      this.destroy();
+      resolve(false);
+    }).once('error', (err) => resolve(err.code === 'ECONNREFUSED'));
+  }), { what: 'the dropped port to refuse connections' });
+  assert.match(master.output, new RegExp(`closed sockets the new generation does not listen on sockets=tcp:127\\.0\\.0\\.1:${port2}`));
 });
