@@ -5,14 +5,22 @@
  * connection; connections that stay idle past a grace are closed, like an
  * ordinary keep-alive timeout.
  */
-import type http from 'node:http';
+import http from 'node:http';
 import type net from 'node:net';
 import type { Tracked } from './track.js';
 
 type WithResponse = net.Socket & { _httpMessage?: http.ServerResponse | null; parser?: unknown };
 
+const closeIdle = http.Server.prototype.closeIdleConnections;
+
 export function beginHttp1(t: Tracked): void {
-  t.server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+  const server = t.server as http.Server;
+  // http.Server#close() destroys idle connections at once through this method.
+  // Code that closes a server baton is draining (Fastify closes its other
+  // listeners when the first one closes) must not cause the resets this drain
+  // avoids: the idle ones are closed after the grace, below.
+  server.closeIdleConnections = () => {};
+  server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
     res.shouldKeepAlive = false;
   });
   for (const socket of t.httpSockets as Set<WithResponse>) {
@@ -29,5 +37,5 @@ export function openHttp1(t: Tracked): number {
 }
 
 export function closeIdleHttp1(t: Tracked): void {
-  (t.server as http.Server).closeIdleConnections?.();
+  closeIdle.call(t.server as http.Server);
 }

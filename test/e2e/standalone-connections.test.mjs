@@ -1,11 +1,12 @@
 // Connections that outlive HTTP requests: WebSockets handed to the app's
 // onShutdown hook, and raw net connections ended at the drain timeout.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import { alive, cleanup, examples, freePort, servingPid, startStandalone, upgrade, waitFor } from '../helpers/proc.mjs';
+import { alive, cleanup, examples, freePort, root, servingPid, sleep, startStandalone, upgrade, waitFor } from '../helpers/proc.mjs';
 
 function openWs(port) {
   return new Promise((resolve, reject) => {
@@ -56,4 +57,23 @@ test('a raw net connection the app never ends is closed at the drain timeout, an
   const fresh = net.connect(port, '127.0.0.1');
   t.after(() => fresh.destroy());
   assert.equal(await ask(fresh), successor);
+});
+
+test('an app that calls server.close() while baton drains (Fastify closes its other listeners so) does not reset idle keep-alive connections', async (t) => {
+  const [port, port2] = [await freePort(), await freePort()];
+  const app = startStandalone(path.join(root, 'test/fixtures/close-chain.mjs'), { env: { PORT: String(port), PORT2: String(port2) } });
+  t.after(() => cleanup(app));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const ask = () => new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: port2, agent }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d)).on('end', () => resolve({ pid: Number(body), connection: res.headers.connection }));
+    }).on('error', reject);
+  });
+  const { pid } = await waitFor(ask, { what: 'the app to serve on PORT2' });
+  // The kept-alive connection to PORT2 sits idle while the old process drains and its first server closes.
+  await upgrade(app, pid, { untilExit: false });
+  await sleep(300);
+  assert.deepEqual(await ask(), { pid, connection: 'close' }, 'the idle connection got one more answer, from the old pid, with Connection: close');
 });

@@ -120,9 +120,9 @@ export async function servingPid(target) {
 
 /**
  * Sends the upgrade signal to `pid` and waits until its successor is ready and
- * `pid` itself has exited. Returns the successor's pid.
+ * (unless `untilExit` is false) `pid` itself has exited. Returns the successor's pid.
  */
-export async function upgrade(app, pid, { timeoutMs = 20_000 } = {}) {
+export async function upgrade(app, pid, { timeoutMs = 20_000, untilExit = true } = {}) {
   const mark = app.output.length;
   process.kill(pid, 'SIGUSR2');
   const successor = await waitFor(() => {
@@ -130,7 +130,7 @@ export async function upgrade(app, pid, { timeoutMs = 20_000 } = {}) {
     return m && Number(m[1]);
   }, { timeoutMs, what: `a successor of pid ${pid} to be ready` });
   app.pids.add(successor);
-  await waitFor(() => !alive(pid), { timeoutMs, what: `pid ${pid} to exit after handing over` });
+  if (untilExit) await waitFor(() => !alive(pid), { timeoutMs, what: `pid ${pid} to exit after handing over` });
   return successor;
 }
 
