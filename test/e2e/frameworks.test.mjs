@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startLoad } from '../helpers/load.mjs';
-import { baton, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
+import { baton, readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
 import { cleanup, examples, freePort, gone, servingPid, sleep, startStandalone, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 
@@ -32,17 +32,30 @@ const namespaces = process.platform === 'linux' && process.getuid?.() === 0
   && spawnSync('unshare', ['--mount', 'true']).status === 0;
 const needsNamespaces = !namespaces && 'needs root and unshare(1) to give localhost two addresses';
 
-function startLoads(targets) {
-  return targets.flatMap((target) => ['keepalive', 'close'].map((mode) => ({ target, mode, load: startLoad({ target, mode, concurrency: 8 }) })));
-}
-
-async function stopLoads(t, loads) {
-  for (const l of loads) await l.load.stop();
+/** Runs `step` ROUNDS times under keep-alive and per-request load on `targets`; asserts that no request failed. */
+async function roundsUnderLoad(t, targets, step) {
+  const loads = targets.flatMap((target) => ['keepalive', 'close'].map((mode) => ({ target, mode, load: startLoad({ target, mode, concurrency: 8 }) })));
+  try {
+    for (let i = 0; i < ROUNDS; i++) {
+      await sleep(300);
+      await step();
+    }
+    await sleep(300);
+  } finally {
+    for (const l of loads) await l.load.stop();
+  }
   for (const { target, mode, load: { stats } } of loads) {
     t.diagnostic(`${target.host} ${mode}: ${stats.ok} ok, ${stats.failed} failed`);
     assert.equal(stats.failed, 0, describeFailures(`${target.host} ${mode}`, stats));
     assert.ok(stats.ok > 0, `${target.host} ${mode} was served`);
   }
+}
+
+/** `baton reload`, which must succeed; returns the new generation's workers. */
+async function reload(master) {
+  const r = await baton(['reload', '--control', master.control]);
+  assert.equal(r.code, 0, r.stderr);
+  return readyWorkers(master, 2);
 }
 
 const dualTargets = (port) => [
@@ -57,20 +70,11 @@ test('Express under baton run -w 2: reloads under load, 0 failed requests', asyn
   t.after(() => stopMaster(master));
   await waitFor(() => servingPid(target), { what: 'the Express app to serve' });
   let workers = await readyWorkers(master, 2);
-  const loads = startLoads([target]);
-  try {
-    for (let i = 0; i < ROUNDS; i++) {
-      await sleep(300);
-      const r = await baton(['reload', '--control', master.control]);
-      assert.equal(r.code, 0, r.stderr);
-      const next = await readyWorkers(master, 2);
-      assert.ok(next.every((pid) => !workers.includes(pid)), `new workers: ${next} after ${workers}`);
-      workers = next;
-    }
-    await sleep(300);
-  } finally {
-    await stopLoads(t, loads);
-  }
+  await roundsUnderLoad(t, [target], async () => {
+    const next = await reload(master);
+    assert.ok(next.every((pid) => !workers.includes(pid)), `new workers: ${next} after ${workers}`);
+    workers = next;
+  });
 });
 
 test('Fastify on localhost, standalone: 127.0.0.1 and ::1 both pass to each successor; 0 failed requests', { skip: needsNamespaces }, async (t) => {
@@ -80,19 +84,12 @@ test('Fastify on localhost, standalone: 127.0.0.1 and ::1 both pass to each succ
   t.after(() => cleanup(app));
   let pid = await waitFor(() => servingPid(targets[1]), { what: 'Fastify to serve on ::1' });
   assert.equal(await servingPid(targets[0]), pid, 'and on 127.0.0.1');
-  const loads = startLoads(targets);
-  try {
-    for (let i = 0; i < ROUNDS; i++) {
-      await sleep(300);
-      const old = pid;
-      pid = await upgrade(app, old);
-      for (const target of targets) assert.equal(await servingPid(target), pid, `${target.host} is served by the successor`);
-      await waitFor(() => gone(old), { what: `old pid ${old} to be reaped` });
-    }
-    await sleep(300);
-  } finally {
-    await stopLoads(t, loads);
-  }
+  await roundsUnderLoad(t, targets, async () => {
+    const old = pid;
+    pid = await upgrade(app, old);
+    for (const target of targets) assert.equal(await servingPid(target), pid, `${target.host} is served by the successor`);
+    await waitFor(() => gone(old), { what: `old pid ${old} to be reaped` });
+  });
   assert.doesNotMatch(app.output, /EADDRINUSE|closed inherited sockets/, 'no address was bound anew or left behind');
 });
 
@@ -103,19 +100,9 @@ test('Fastify on localhost under baton run: the master holds both addresses and 
   t.after(() => stopMaster(master));
   await waitFor(() => servingPid(targets[1]), { what: 'Fastify to serve on ::1' });
   await readyWorkers(master, 2);
-  const loads = startLoads(targets);
-  try {
-    for (let i = 0; i < ROUNDS; i++) {
-      await sleep(300);
-      const r = await baton(['reload', '--control', master.control]);
-      assert.equal(r.code, 0, r.stderr);
-      const workers = await readyWorkers(master, 2);
-      for (const target of targets) assert.ok(workers.includes(await servingPid(target)), `${target.host} is served by the new generation`);
-    }
-    await sleep(300);
-  } finally {
-    await stopLoads(t, loads);
-  }
-  const r = await baton(['status', '--json', '--control', master.control]);
-  assert.deepEqual(JSON.parse(r.stdout).listeners.sort(), [`tcp:127.0.0.1:${port}`, `tcp:[::1]:${port}`]);
+  await roundsUnderLoad(t, targets, async () => {
+    const workers = await reload(master);
+    for (const target of targets) assert.ok(workers.includes(await servingPid(target)), `${target.host} is served by the new generation`);
+  });
+  assert.deepEqual((await status(master)).listeners.sort(), [`tcp:127.0.0.1:${port}`, `tcp:[::1]:${port}`]);
 });

@@ -3,11 +3,10 @@
 // second SIGINT.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { get } from '../helpers/load.mjs';
-import { cleanup, freePort, root, sleep, startStandalone, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
+import { cleanup, freePort, refused, root, sleep, startStandalone, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
 
 const fixture = path.join(root, 'test/fixtures/api-app.mjs');
 const dropFlag = path.join(root, 'test/fixtures/drop-port2');
@@ -73,13 +72,7 @@ test('an address the new release no longer listens on is closed once it is ready
   await waitFor(() => /closed inherited sockets the new code does not listen on sockets=tcp:127\.0\.0\.1:\d+/.test(app.output), {
     what: 'the dropped socket to be closed',
   });
-  const refused = await new Promise((resolve) => {
-    net.connect(port2, '127.0.0.1').once('connect', function () {
-      this.destroy();
-      resolve(false);
-    }).once('error', (err) => resolve(err.code === 'ECONNREFUSED'));
-  });
-  assert.ok(refused, 'the dropped port refuses connections');
+  assert.ok(await refused(port2), 'the dropped port refuses connections');
 });
 
 test('a second SIGINT stops at once, without waiting for the drain', async (t) => {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { get } from '../helpers/load.mjs';
 import { baton, cli, readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
-import { examples, follow, freePort, root, servingPid, tmpDir, waitFor } from '../helpers/proc.mjs';
+import { examples, follow, freePort, refused, root, servingPid, tmpDir, waitFor } from '../helpers/proc.mjs';
 
 test('--listen NAME=ADDR is bound before the workers start and serves across a reload', async (t) => {
   const port = await freePort();
@@ -63,11 +63,6 @@ test('a socket the new generation no longer listens on is closed once the reload
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.deepEqual((await status(master)).listeners, [`tcp:127.0.0.1:${port}`]);
   // The new workers close their inherited copies a moment after they are ready.
-  await waitFor(() => new Promise((resolve) => {
-    net.connect(port2, '127.0.0.1').once('connect', function () {
-      this.destroy();
-      resolve(false);
-    }).once('error', (err) => resolve(err.code === 'ECONNREFUSED'));
-  }), { what: 'the dropped port to refuse connections' });
+  await waitFor(() => refused(port2), { what: 'the dropped port to refuse connections' });
   assert.match(master.output, new RegExp(`closed sockets the new generation does not listen on sockets=tcp:127\\.0\\.0\\.1:${port2}`));
 });

@@ -111,6 +111,16 @@ export function startStandalone(script, { env = {}, cwd = root, args = [], node 
   }));
 }
 
+/** True when a TCP connect to host:port is refused (nothing holds a listening socket there). */
+export function refused(port, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    net.connect(port, host).once('connect', function () {
+      this.destroy();
+      resolve(false);
+    }).once('error', (err) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
 /** The pid that answers a request now. */
 export async function servingPid(target) {
   const { status, body } = await get(target);
