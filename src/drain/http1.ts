@@ -23,7 +23,7 @@ export function beginHttp1(t: Tracked): void {
   server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
     res.shouldKeepAlive = false;
   });
-  for (const socket of t.httpSockets as Set<WithResponse>) {
+  for (const socket of t.httpSockets as Iterable<WithResponse>) {
     const res = socket._httpMessage;
     if (res && !res.headersSent) res.shouldKeepAlive = false;
   }
@@ -32,7 +32,7 @@ export function beginHttp1(t: Tracked): void {
 /** Connections still speaking HTTP/1 (an upgraded socket has given up its parser). */
 export function openHttp1(t: Tracked): number {
   let n = 0;
-  for (const socket of t.httpSockets as Set<WithResponse>) if (socket.parser) n++;
+  for (const socket of t.httpSockets as Iterable<WithResponse>) if (socket.parser) n++;
   return n;
 }
 

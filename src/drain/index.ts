@@ -52,7 +52,7 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   let destroyed = 0;
   for (const t of all) {
     for (const session of t.sessions) session.destroy();
-    for (const socket of t.connections) {
+    for (const socket of [...t.connections]) {
       socket.destroy();
       destroyed++;
     }

@@ -1,12 +1,13 @@
 /**
  * Connection bookkeeping, attached when a server starts listening: draining
  * needs to know which connections are open, and only the server sees them
- * arrive. The cost is one Set insert and one 'close' listener per connection.
+ * arrive. The cost per connection is what SocketList.add() costs.
  */
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import type http2 from 'node:http2';
+import { SocketList } from './socket-list.js';
 
 export type Protocol = 'http1' | 'http2' | 'net';
 
@@ -14,9 +15,9 @@ export interface Tracked {
   server: net.Server;
   protocol: Protocol;
   /** Every accepted TCP/unix connection. */
-  connections: Set<net.Socket>;
+  connections: SocketList;
   /** The sockets HTTP/1 runs on: the TLS sockets of an https server, else the connections. */
-  httpSockets: Set<net.Socket>;
+  httpSockets: SocketList;
   sessions: Set<http2.Http2Session>;
 }
 
@@ -29,25 +30,20 @@ export function protocolOf(server: net.Server): Protocol {
   return 'net';
 }
 
-function addUntilClose(set: Set<net.Socket>, socket: net.Socket): void {
-  set.add(socket);
-  socket.once('close', () => set.delete(socket));
-}
-
 export function track(server: net.Server): Tracked {
   const known = tracked.get(server);
   if (known) return known;
   const t: Tracked = {
     server,
     protocol: protocolOf(server),
-    connections: new Set(),
-    httpSockets: new Set(),
+    connections: new SocketList(),
+    httpSockets: new SocketList(),
     sessions: new Set(),
   };
   tracked.set(server, t);
-  server.on('connection', (socket: net.Socket) => addUntilClose(t.connections, socket));
+  server.on('connection', (socket: net.Socket) => t.connections.add(socket));
   if (server instanceof https.Server) {
-    server.on('secureConnection', (socket: net.Socket) => addUntilClose(t.httpSockets, socket));
+    server.on('secureConnection', (socket: net.Socket) => t.httpSockets.add(socket));
   } else if (t.protocol === 'http1') {
     t.httpSockets = t.connections;
   }
