@@ -12,10 +12,34 @@ import type { Tracked } from './track.js';
 const MAX_STREAM_ID = 2 ** 31 - 1;
 /** Bound on the PING round trip, for a client that never answers. */
 const PING_TIMEOUT_MS = 1000;
+/** How long a connection that has carried no request yet may take to send its first. */
+const FIRST_STREAM_MS = 1000;
 
 export function beginHttp2(t: Tracked): void {
-  for (const session of t.sessions) closeSession(session);
-  t.server.on('session', closeSession);
+  for (const session of t.sessions) closeAfterFirstStream(session);
+  t.server.on('session', closeAfterFirstStream);
+}
+
+/**
+ * A connection accepted as the listener closed has usually not sent its first
+ * request yet. Its client, with no GOAWAY in view, sends it anyway, and a
+ * GOAWAY that reached it first would have its own stack refuse the request
+ * (REFUSED_STREAM, to be retried elsewhere). So such a connection has its first
+ * requests served, as HTTP/1 answers the first request on a connection with
+ * `Connection: close`; one that has carried requests before hears GOAWAY at once.
+ */
+function closeAfterFirstStream(session: http2.Http2Session): void {
+  if ((session.state.lastProcStreamID ?? 0) > 0) {
+    closeSession(session);
+    return;
+  }
+  const go = (): void => {
+    clearTimeout(timer);
+    session.off('stream', go);
+    closeSession(session);
+  };
+  const timer = setTimeout(go, FIRST_STREAM_MS);
+  session.once('stream', go);
 }
 
 function closeSession(session: http2.Http2Session): void {
