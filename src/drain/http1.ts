@@ -7,9 +7,10 @@
  */
 import http from 'node:http';
 import type net from 'node:net';
+import { httpSockets } from '../listeners/native.js';
 import type { Tracked } from './track.js';
 
-type WithResponse = net.Socket & { _httpMessage?: http.ServerResponse | null; parser?: unknown };
+type WithResponse = net.Socket & { _httpMessage?: http.ServerResponse | null };
 
 const closeIdle = http.Server.prototype.closeIdleConnections;
 
@@ -23,17 +24,15 @@ export function beginHttp1(t: Tracked): void {
   server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
     res.shouldKeepAlive = false;
   });
-  for (const socket of t.httpSockets as Iterable<WithResponse>) {
+  for (const socket of httpSockets(server) as WithResponse[]) {
     const res = socket._httpMessage;
     if (res && !res.headersSent) res.shouldKeepAlive = false;
   }
 }
 
-/** Connections still speaking HTTP/1 (an upgraded socket has given up its parser). */
+/** Connections still speaking HTTP/1 (an upgraded socket has left Node's list). */
 export function openHttp1(t: Tracked): number {
-  let n = 0;
-  for (const socket of t.httpSockets as Iterable<WithResponse>) if (socket.parser) n++;
-  return n;
+  return httpSockets(t.server).length;
 }
 
 export function closeIdleHttp1(t: Tracked): void {

@@ -10,7 +10,7 @@ import type net from 'node:net';
 import { stopAccepting } from './accept.js';
 import { beginHttp1, closeIdleHttp1, openHttp1 } from './http1.js';
 import { beginHttp2, openHttp2 } from './http2.js';
-import { trackedOf } from './track.js';
+import { socketsOf, trackedOf } from './track.js';
 
 export interface DrainOptions {
   timeoutMs: number;
@@ -28,7 +28,7 @@ export interface DrainResult {
 const POLL_MS = 20;
 
 export function openConnections(servers: readonly net.Server[]): number {
-  return servers.reduce((n, s) => n + trackedOf(s).connections.size, 0);
+  return servers.reduce((n, s) => n + socketsOf(trackedOf(s)).length, 0);
 }
 
 export async function drain(servers: readonly net.Server[], options: DrainOptions): Promise<DrainResult> {
@@ -46,27 +46,25 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   await until(() => all.every((t) => openHttp1(t) === 0 && openHttp2(t) === 0), deadline);
   clearInterval(idleTimer);
 
-  await options.runHooks(all.flatMap((t) => [...t.connections]));
-  await until(() => all.every((t) => t.connections.size === 0), deadline);
+  await options.runHooks(all.flatMap(socketsOf));
+  await until(async () => (await Promise.all(servers.map(connectionCount))).every((n) => n === 0), deadline);
 
   let destroyed = 0;
   for (const t of all) {
+    const sockets = socketsOf(t);
     for (const session of t.sessions) session.destroy();
-    for (const socket of [...t.connections]) {
-      socket.destroy();
-      destroyed++;
-    }
+    for (const socket of sockets) socket.destroy();
+    destroyed += sockets.length;
   }
   return { destroyed, durationMs: Date.now() - started };
 }
 
-function until(done: () => boolean, deadline: number): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (done() || Date.now() >= deadline) resolve();
-      else setTimeout(check, POLL_MS);
-    };
-    check();
-  });
+/** Every connection the server has open, the ones baton cannot name included. */
+function connectionCount(server: net.Server): Promise<number> {
+  return new Promise((resolve) => server.getConnections((err, n) => resolve(err ? 0 : n)));
+}
+
+async function until(done: () => boolean | Promise<boolean>, deadline: number): Promise<void> {
+  while (!(await done()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
 }
 

@@ -1,7 +1,8 @@
 /**
  * The only place baton touches Node internals. Node has no public API that
- * returns a listening socket's fd or opens a socket without listening on it;
- * these two functions are what cluster's primary uses, present on Node 20–26.
+ * returns a listening socket's fd or opens a socket without listening on it
+ * (these two functions are what cluster's primary uses, present on Node 20–26),
+ * nor one that lists an HTTP server's open connections.
  */
 import net from 'node:net';
 import os from 'node:os';
@@ -25,6 +26,20 @@ const createServerHandle = (net as unknown as { _createServerHandle?: CreateServ
 export function fdOf(server: net.Server): number | undefined {
   const fd = (server as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+let kConnections: symbol | undefined;
+
+/**
+ * The sockets of an http or https server's open HTTP/1 connections (upgraded
+ * ones leave it), from the list Node keeps for closeIdleConnections() once the
+ * server listens. Reading Node's list at drain time spares every connection a
+ * bookkeeping step of baton's own.
+ */
+export function httpSockets(server: net.Server): net.Socket[] {
+  kConnections ??= Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connections');
+  const list = kConnections && (server as unknown as Record<symbol, { all(): { socket?: net.Socket | null }[] } | undefined>)[kConnections];
+  return list ? list.all().flatMap((c) => (c.socket ? [c.socket] : [])) : [];
 }
 
 /** Wraps an inherited fd in a handle of the right type (TCP or Pipe) without listening on it. */

@@ -77,3 +77,36 @@ test('an app that calls server.close() while baton drains (Fastify closes its ot
   await sleep(300);
   assert.deepEqual(await ask(), { pid, connection: 'close' }, 'the idle connection got one more answer, from the old pid, with Connection: close');
 });
+
+test('upgraded connections are handed to onShutdown; a server with no upgrade listener still answers Upgrade requests as Node does', async (t) => {
+  const [port, port2] = [await freePort(), await freePort()];
+  const app = startStandalone(path.join(root, 'test/fixtures/upgrade-app.mjs'), { env: { PORT: String(port), PORT2: String(port2) } });
+  t.after(() => cleanup(app));
+  const pid = await waitFor(() => servingPid({ protocol: 'http', host: '127.0.0.1', port }), { what: 'the app to serve' });
+
+  const upgradeRequest = (p) => new Promise((resolve, reject) => {
+    http.request({ host: '127.0.0.1', port: p, headers: { Connection: 'Upgrade', Upgrade: 'lines' } })
+      .on('upgrade', (res, socket) => resolve({ upgraded: true, socket }))
+      .on('response', (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d)).on('end', () => resolve({ upgraded: false, body }));
+      })
+      .on('error', reject)
+      .end();
+  });
+  const plain = await upgradeRequest(port2);
+  assert.deepEqual(plain, { upgraded: false, body: `plain ${pid}\n` }, 'no upgrade listener: a plain answer, as without baton');
+
+  const { upgraded, socket } = await upgradeRequest(port);
+  assert.ok(upgraded);
+  t.after(() => socket.destroy());
+  let received = '';
+  socket.on('data', (d) => (received += d));
+  const ended = new Promise((resolve) => socket.once('end', resolve));
+  socket.write('who\n');
+  await waitFor(() => received === `${pid}\n`, { what: 'an answer on the upgraded connection' });
+  await upgrade(app, pid);
+  await ended;
+  assert.equal(received, `${pid}\nbye\n`, 'the hook ended the upgraded connection');
+  assert.match(app.output, /hook got 1 connection\(s\)/);
+});
