@@ -24,7 +24,6 @@ function unlinkOnClose(this: Linked): void {
 
 export class SocketList implements Iterable<net.Socket> {
   private head: Linked | undefined;
-  size = 0;
 
   /** Keeps `socket` until it closes. */
   add(socket: net.Socket): void {
@@ -35,7 +34,6 @@ export class SocketList implements Iterable<net.Socket> {
     s[kNext] = this.head;
     if (this.head) this.head[kPrev] = s;
     this.head = s;
-    this.size++;
     s.on('close', unlinkOnClose);
   }
 
@@ -46,7 +44,6 @@ export class SocketList implements Iterable<net.Socket> {
     else this.head = s[kNext];
     if (s[kNext]) s[kNext][kPrev] = s[kPrev];
     s[kList] = s[kPrev] = s[kNext] = undefined;
-    this.size--;
   }
 
   *[Symbol.iterator](): Iterator<net.Socket> {
