@@ -1,17 +1,17 @@
 /**
- * The worker-side API, for apps that want control. Importing it installs the
- * same runtime as `baton/register`.
+ * The public API, for apps that want control. Importing it patches nothing
+ * and starts nothing: the runtime comes from `--import baton/register` (which
+ * `baton run` adds to every worker). Without it these calls are harmless, so
+ * an app's modules load in its own unit tests (see `baton/testing`).
  */
 import type net from 'node:net';
-import { current, install } from './worker/runtime.js';
+import { currentRuntime } from './worker/current.js';
 import { type ShutdownContext, type ShutdownHook, addHook } from './worker/hooks.js';
-
-install();
 
 export type { ShutdownContext, ShutdownHook };
 
 /** This process's generation: 1 for the first, one more at each upgrade. */
-export const generation: number = current()?.settings.generation ?? 1;
+export const generation: number = currentRuntime()?.generation ?? 1;
 
 /**
  * server.listen() through baton: on an inherited socket when one matches the
@@ -32,13 +32,13 @@ export function listen(server: net.Server, address: number | string | net.Listen
 
 /** Declares this process ready (needed with BATON_WAIT_READY=1 / --wait-ready). */
 export function ready(): void {
-  current()?.readiness.declare();
+  currentRuntime()?.ready();
 }
 
 /**
  * Runs `hook` once when this process shuts down (after an upgrade or at a stop),
  * after its listeners have stopped and HTTP traffic has drained. Hooks run in
- * registration order, each bounded by the drain timeout.
+ * registration order and share the drain's deadline: each is told the time left.
  */
 export function onShutdown(hook: ShutdownHook): void {
   addHook(hook);
@@ -46,10 +46,10 @@ export function onShutdown(hook: ShutdownHook): void {
 
 /** True once this process has handed over or is stopping: a good moment to stop taking long jobs. */
 export function isDraining(): boolean {
-  return current()?.state === 'draining';
+  return currentRuntime()?.isDraining() ?? false;
 }
 
 /** Starts a standalone upgrade, as SIGUSR2 does. Resolves true once a successor took over. */
 export function upgrade(): Promise<boolean> {
-  return current()?.standalone?.upgrade() ?? Promise.resolve(false);
+  return currentRuntime()?.upgrade() ?? Promise.resolve(false);
 }

@@ -1,16 +1,17 @@
 /**
  * baton's own events: one line each on stderr, with time, pid and generation,
- * as text or JSON lines (BATON_LOG_FORMAT=json). Writes are synchronous so a
+ * as text or JSON lines (the logFormat setting). Writes are synchronous so a
  * line is never lost to an exit that follows it.
  */
 import { writeSync } from 'node:fs';
+import type { LogFormat } from './protocol/settings.js';
 
 export type LogFields = Record<string, string | number | boolean | undefined>;
 
 let generation = 1;
-let json = process.env.BATON_LOG_FORMAT === 'json';
+let json = false;
 
-export function configureLog(options: { generation?: number; format?: 'text' | 'json' }): void {
+export function configureLog(options: { generation?: number; format?: LogFormat }): void {
   if (options.generation !== undefined) generation = options.generation;
   if (options.format !== undefined) json = options.format === 'json';
 }
@@ -37,4 +38,10 @@ export function log(level: 'info' | 'warn' | 'error', msg: string, fields: LogFi
 /** The last lines of a failed process's stderr, one log line each, so they stay readable and greppable. */
 export function logTail(who: string, tail: string, max = 20): void {
   for (const line of tail.trimEnd().split('\n').filter(Boolean).slice(-max)) log('error', `${who} stderr | ${line}`);
+}
+
+/** An error as one log line: its name and the first line of its message. */
+export function errorLine(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.split('\n')[0];
 }

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { logicalCwd } from '../cwd.js';
 import { type Address, nameOf, parseListenSpec } from '../listeners/address.js';
 import { quote } from '../protocol/quote.js';
-import { parseDuration } from '../protocol/duration.js';
+import { DEFAULTS, type LogFormat, parseDuration, parseLogFormat, parseReadyTimeout } from '../protocol/settings.js';
 import { MAX_SOCKET_PATH, oneLine, validateName } from '../control/paths.js';
 
 export class UsageError extends Error {
@@ -44,7 +44,7 @@ export interface RunCommand {
   listen: ListenOption[];
   nodeArgs: string[];
   /** Absent when not given: the caller falls back to BATON_LOG_FORMAT, then text. */
-  logFormat?: 'text' | 'json';
+  logFormat?: LogFormat;
   /** The script as an absolute path (it exists). */
   script: string;
   /** The app's own arguments, verbatim, even those that look like baton options. */
@@ -68,8 +68,6 @@ export type ParsedCommand =
   | { cmd: 'help'; topic?: HelpTopic }
   | { cmd: 'version' };
 
-export const DEFAULT_READY_TIMEOUT_MS = 30_000;
-export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 export const MAX_WORKERS = 1024;
 
 export const HELP = `baton — zero-downtime restarts for Node.js servers
@@ -268,8 +266,8 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
   const run: Omit<RunCommand, 'script' | 'args'> = {
     cmd: 'run',
     workers: 1,
-    readyTimeoutMs: DEFAULT_READY_TIMEOUT_MS,
-    drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+    readyTimeoutMs: DEFAULTS.readyTimeoutMs,
+    drainTimeoutMs: DEFAULTS.drainTimeoutMs,
     waitReady: false,
     listen: [],
     nodeArgs: [],
@@ -289,13 +287,10 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
         run.control = v;
         break;
       case '--ready-timeout':
-        run.readyTimeoutMs = duration(v, '--ready-timeout');
-        if (run.readyTimeoutMs === 0) {
-          throw new UsageError(`--ready-timeout: ${quote(v)} leaves no time to start (give more than 0, e.g. 30s)`);
-        }
+        run.readyTimeoutMs = usage(parseReadyTimeout, v, spec.long);
         break;
       case '--drain-timeout':
-        run.drainTimeoutMs = duration(v, '--drain-timeout');
+        run.drainTimeoutMs = usage(parseDuration, v, spec.long);
         break;
       case '--wait-ready':
         run.waitReady = true;
@@ -307,10 +302,7 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
         run.nodeArgs.push(...v.split(/\s+/).filter((a) => a !== ''));
         break;
       case '--log-format':
-        if (v !== 'text' && v !== 'json') {
-          throw new UsageError(`--log-format: ${quote(v)} is not a log format (use text or json)`);
-        }
-        run.logFormat = v;
+        run.logFormat = usage(parseLogFormat, v, spec.long);
         break;
     }
     return false;
@@ -367,16 +359,13 @@ function parseWorkers(v: string): number {
 }
 
 function parseName(v: string): string {
-  try {
-    return validateName(v);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  return usage(validateName, v);
 }
 
-function duration(v: string, what: string): number {
+/** A parser's one-line error, as a usage error. */
+function usage<T>(parse: (v: string, what: string) => T, v: string, what = ''): T {
   try {
-    return parseDuration(v, what);
+    return parse(v, what);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

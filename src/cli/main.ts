@@ -7,8 +7,9 @@
 import fs from 'node:fs';
 import { UsageError, helpText, parseArgs } from './args.js';
 import { runCommand } from '../control/client.js';
-import { DEFAULT_NAME, clientControlPath, serverControlPath } from '../control/paths.js';
-import { run } from '../supervisor/run.js';
+import { clientControlPath, serverControlPath } from '../control/paths.js';
+import { logFormatOf } from '../protocol/settings.js';
+import { run } from './run.js';
 
 function version(): string {
   const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -46,19 +47,7 @@ async function main(argv: string[]): Promise<void> {
         return fail((err as Error).message, 2);
       }
       try {
-        await run({
-          name: parsed.name ?? DEFAULT_NAME,
-          workers: parsed.workers,
-          script: parsed.script,
-          args: parsed.args,
-          nodeArgs: parsed.nodeArgs,
-          controlPath,
-          readyTimeoutMs: parsed.readyTimeoutMs,
-          drainTimeoutMs: parsed.drainTimeoutMs,
-          waitReady: parsed.waitReady,
-          listen: parsed.listen.map((l) => ({ label: l.name, address: l.address })),
-          logFormat: parsed.logFormat ?? (process.env.BATON_LOG_FORMAT === 'json' ? 'json' : 'text'),
-        });
+        await run(parsed, controlPath, parsed.logFormat ?? logFormatOf(process.env));
       } catch (err) {
         fail((err as Error).message, 1);
         process.exit(1);

@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { oneLine } from './paths.js';
-import type { Command, Phase, ReloadResult, Reply, Status } from './types.js';
+import { type Command, type Phase, type ReloadResult, type Status, parseReply } from '../protocol/control.js';
 
 export interface RunCommandOptions {
   /** Print the master's JSON instead of text: every reply line for reload, the status object for status. */
@@ -28,24 +28,19 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 export function runCommand(file: string, cmd: Command, opts: RunCommandOptions = {}): Promise<number> {
   const out = opts.out ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const err = opts.err ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  const json = opts.json === true;
   const timeoutMs = opts.timeoutMs ?? (cmd === 'reload' ? 0 : DEFAULT_TIMEOUT_MS);
+  const printer = new Printer(opts.json === true, out, err);
 
   return new Promise<number>((resolve) => {
     let settled = false;
     let connected = false;
-    let tailShown = false;
-    let doneShown = false;
-    let pending = '';
     const sock = net.connect(file);
-    const timer =
-      timeoutMs > 0
-        ? setTimeout(() => {
-            err(`the master at ${oneLine(file)} did not answer within ${formatMs(timeoutMs)}`);
-            finish(1);
-          }, timeoutMs)
-        : undefined;
-
+    const timer = timeoutMs > 0
+      ? setTimeout(() => {
+        err(`the master at ${oneLine(file)} did not answer within ${formatMs(timeoutMs)}`);
+        finish(1);
+      }, timeoutMs)
+      : undefined;
     function finish(code: number): void {
       if (settled) return;
       settled = true;
@@ -53,97 +48,112 @@ export function runCommand(file: string, cmd: Command, opts: RunCommandOptions =
       sock.destroy();
       resolve(code);
     }
-
-    sock.setEncoding('utf8');
     sock.on('connect', () => {
       connected = true;
       sock.write(`${JSON.stringify({ cmd })}\n`);
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
-      if (settled) return;
-      if (connected) return; // a reset after connecting: 'close' reports it
-      const code = e.code ?? e.message;
-      if (code === 'ENOENT' || code === 'ECONNREFUSED') {
-        err(`no baton master is running at ${oneLine(file)} (start one with 'baton run', or pass --name/--control)`);
-      } else if (code === 'EACCES' || code === 'EPERM') {
-        err(`permission denied on the control socket ${oneLine(file)} (${code}); run as the user that started the master, or pass --control`);
-      } else {
-        err(`cannot connect to the control socket ${oneLine(file)} (${code}); pass --name/--control to choose another master`);
-      }
+      // A reset after connecting: 'close' reports it.
+      if (settled || connected) return;
+      err(connectError(file, e.code ?? e.message));
       finish(2);
     });
-    sock.on('data', (chunk: string) => {
-      pending += chunk;
-      let nl: number;
-      while (!settled && (nl = pending.indexOf('\n')) !== -1) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        if (line.trim() !== '') onLine(line);
-      }
-    });
-    sock.on('end', () => {
-      if (!settled && pending.trim() !== '') onLine(pending);
-      pending = '';
+    readLines(sock, (line) => {
+      const code = printer.line(line);
+      if (code !== undefined) finish(code);
+      return settled;
     });
     sock.on('close', () => {
       if (settled) return;
       err('the master closed the connection before answering (did it stop?)');
       finish(1);
     });
+  });
+}
 
-    function onLine(line: string): void {
-      let reply: Reply;
-      try {
-        reply = JSON.parse(line) as Reply;
-        if (typeof reply !== 'object' || reply === null || typeof reply.type !== 'string') throw new Error('no type');
-      } catch {
-        err(`unexpected answer from the master: ${line.length > 200 ? `${line.slice(0, 200)}…` : line}`);
-        finish(1);
-        return;
-      }
-      switch (reply.type) {
-        case 'phase': {
-          if (json) out(line);
-          else {
-            for (const l of formatPhase(reply.data)) out(l);
-            if (reply.data.phase === 'rollback' && reply.data.stderrTail) tailShown = true;
-            if (reply.data.phase === 'done') doneShown = true;
-          }
-          return;
-        }
-        case 'reload': {
-          const result: ReloadResult = reply.data;
-          if (json) out(line);
-          else if (result.ok) {
-            if (!doneShown) out(`done: generation ${result.generation} serving, reload took ${result.ms} ms`);
-          } else {
-            err(`reload failed: ${result.reason ?? 'unknown reason'}`);
-            if (result.stderrTail && !tailShown) for (const l of tailLines(result.stderrTail)) err(l);
-          }
-          finish(result.ok ? 0 : 1);
-          return;
-        }
-        case 'status': {
-          if (json) out(JSON.stringify(reply.data));
-          else for (const l of formatStatus(reply.data)) out(l);
-          finish(0);
-          return;
-        }
-        case 'stopping': {
-          out(json ? line : 'stopping');
-          finish(0);
-          return;
-        }
-        case 'error': {
-          err(String(reply.message));
-          finish(2);
-          return;
-        }
-        default:
-          return; // a newer master's line this client does not know: skip it
-      }
+function connectError(file: string, code: string): string {
+  if (code === 'ENOENT' || code === 'ECONNREFUSED') {
+    return `no baton master is running at ${oneLine(file)} (start one with 'baton run', or pass --name/--control)`;
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return `permission denied on the control socket ${oneLine(file)} (${code}); run as the user that started the master, or pass --control`;
+  }
+  return `cannot connect to the control socket ${oneLine(file)} (${code}); pass --name/--control to choose another master`;
+}
+
+/** Calls `onLine` with each non-blank line, the last one even without its newline, until it returns true. */
+function readLines(sock: net.Socket, onLine: (line: string) => boolean): void {
+  let pending = '';
+  let done = false;
+  const take = (line: string): void => {
+    if (!done && line.trim() !== '') done = onLine(line);
+  };
+  sock.setEncoding('utf8');
+  sock.on('data', (chunk: string) => {
+    pending += chunk;
+    let nl: number;
+    while (!done && (nl = pending.indexOf('\n')) !== -1) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      take(line);
     }
   });
+  sock.on('end', () => {
+    take(pending);
+    pending = '';
+  });
+}
+
+/** Turns the master's reply lines into output; a final reply gives the exit code. */
+class Printer {
+  private tailShown = false;
+  private doneShown = false;
+
+  constructor(private readonly json: boolean, private readonly out: (line: string) => void, private readonly err: (line: string) => void) {}
+
+  line(line: string): number | undefined {
+    const parsed = parseReply(line);
+    if ('unknown' in parsed) return undefined; // a newer master's line this client does not know: skip it
+    if ('invalid' in parsed) {
+      this.err(`unexpected answer from the master: ${line.length > 200 ? `${line.slice(0, 200)}…` : line} (${parsed.invalid})`);
+      return 1;
+    }
+    const { reply } = parsed;
+    if (this.json && (reply.type === 'phase' || reply.type === 'reload' || reply.type === 'stopping')) this.out(line);
+    switch (reply.type) {
+      case 'phase':
+        if (!this.json) this.phase(reply.data);
+        return undefined;
+      case 'reload':
+        if (!this.json) this.result(reply.data);
+        return reply.data.ok ? 0 : 1;
+      case 'status':
+        if (this.json) this.out(JSON.stringify(reply.data));
+        else for (const l of formatStatus(reply.data)) this.out(l);
+        return 0;
+      case 'stopping':
+        if (!this.json) this.out('stopping');
+        return 0;
+      case 'error':
+        this.err(reply.message);
+        return 2;
+    }
+  }
+
+  private phase(p: Phase): void {
+    for (const l of formatPhase(p)) this.out(l);
+    if (p.phase === 'rollback' && p.stderrTail) this.tailShown = true;
+    if (p.phase === 'done') this.doneShown = true;
+  }
+
+  private result(r: ReloadResult): void {
+    if (r.ok) {
+      if (!this.doneShown) this.out(`done: generation ${r.generation} serving, reload took ${r.ms} ms`);
+      return;
+    }
+    this.err(`reload failed: ${r.reason ?? 'unknown reason'}`);
+    if (r.stderrTail && !this.tailShown) for (const l of tailLines(r.stderrTail)) this.err(l);
+  }
 }
 
 const plural = (n: number, one: string, many: string): string => (n === 1 ? one : many);

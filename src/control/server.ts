@@ -18,7 +18,7 @@ import path from 'node:path';
 import { log } from '../log.js';
 import { quote } from '../protocol/quote.js';
 import { MAX_SOCKET_PATH, oneLine, probeSocket } from './paths.js';
-import type { Command, Controllable, Phase, ReloadResult, Reply } from './types.js';
+import { type Command, type Controllable, type Phase, type ReloadResult, type Reply, parseRequest } from '../protocol/control.js';
 
 /** The longest request line accepted, newline excluded. */
 export const MAX_REQUEST_BYTES = 4096;
@@ -26,8 +26,6 @@ export const MAX_REQUEST_BYTES = 4096;
 const REQUEST_TIMEOUT_MS = 10_000;
 /** How long close() lets answers in flight finish before cutting them off. */
 const CLOSE_GRACE_MS = 2000;
-
-const COMMANDS: readonly Command[] = ['reload', 'stop', 'status'];
 
 export interface ControlServer {
   /** The absolute path of the socket. */
@@ -51,72 +49,14 @@ const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException | undefin
  */
 export async function startControlServer(file: string, master: Controllable): Promise<ControlServer> {
   const target = path.resolve(file);
-  const dir = path.dirname(target);
-  const fix = 'pass --control PATH in a writable directory';
   if (Buffer.byteLength(target) > MAX_SOCKET_PATH) {
     throw new Error(
       `control socket path ${quote(target)} is too long for a unix socket ` +
         `(${Buffer.byteLength(target)} bytes, at most ${MAX_SOCKET_PATH}); pass --control with a shorter PATH`,
     );
   }
-
-  await clearStale(target, fix);
-
-  // Bind under a temporary name next to the target when it fits (see above).
-  const tmp = path.join(dir, `.${crypto.randomBytes(4).toString('hex')}.tmp`);
-  const bindPath = Buffer.byteLength(tmp) <= MAX_SOCKET_PATH ? tmp : target;
-
-  const server = net.createServer({ allowHalfOpen: true });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      server.off('listening', onListening);
-      const code = codeOf(err);
-      if (code === 'EADDRINUSE') {
-        reject(new Error(`another baton master is already running at ${oneLine(target)} (stop it, or choose another --name/--control)`));
-      } else if (code === 'ENOENT') {
-        reject(new Error(`cannot create control socket ${quote(target)}: directory ${quote(dir)} does not exist (ENOENT); create it, or ${fix}`));
-      } else {
-        reject(new Error(`cannot create control socket ${quote(target)} (${code}); ${fix}`));
-      }
-    };
-    const onListening = (): void => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    // The socket file is created by bind() inside listen(): give it no group/other bits from the start.
-    let old: number | undefined;
-    try {
-      old = process.umask(0o177);
-    } catch {
-      // Worker threads cannot change the umask: the chmod below still applies before the rename.
-    }
-    try {
-      server.listen(bindPath);
-    } finally {
-      if (old !== undefined) process.umask(old);
-    }
-  });
-
-  let ino: number;
-  let dev: number;
-  try {
-    fs.chmodSync(bindPath, 0o600);
-    if (bindPath !== target) fs.renameSync(bindPath, target);
-    const st = fs.statSync(target);
-    ino = st.ino;
-    dev = st.dev;
-  } catch (err) {
-    server.close();
-    try {
-      if (bindPath !== target) fs.unlinkSync(bindPath);
-    } catch {
-      // already gone
-    }
-    throw new Error(`cannot create control socket ${quote(target)} (${codeOf(err)}); ${fix}`);
-  }
-
+  await clearStale(target);
+  const { server, ino, dev } = await bindPrivately(target);
   server.on('error', (err) => log('error', 'control socket error', { path: target, error: errMessage(err) }));
 
   const conns = new Set<Conn>();
@@ -134,38 +74,102 @@ export async function startControlServer(file: string, master: Controllable): Pr
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closing ??= new Promise<void>((resolve) => {
-      try {
-        const st = fs.statSync(target);
-        if (st.ino === ino && st.dev === dev) fs.unlinkSync(target);
-      } catch {
-        // gone already, or not ours to check
-      }
-      const timer = setTimeout(() => {
-        for (const c of conns) c.sock.destroy();
-      }, CLOSE_GRACE_MS);
-      timer.unref();
-      server.close(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-      // Nobody is waiting for an answer on a connection that has asked nothing yet.
-      for (const c of conns) if (c.state === 'waiting') c.sock.destroy();
+    closing ??= closeServer(server, conns, () => {
+      const st = fs.statSync(target);
+      if (st.ino === ino && st.dev === dev) fs.unlinkSync(target);
     });
     return closing;
   };
-
   return { path: target, close };
 }
 
+const FIX = 'pass --control PATH in a writable directory';
+
+/**
+ * Binds under a temporary name next to `target` when it fits, set to 0600 and
+ * renamed into place (see the top of this file). Returns the server and the
+ * socket file's identity, so that close() removes only a file that is still ours.
+ */
+async function bindPrivately(target: string): Promise<{ server: net.Server; ino: number; dev: number }> {
+  const tmp = path.join(path.dirname(target), `.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  const bindPath = Buffer.byteLength(tmp) <= MAX_SOCKET_PATH ? tmp : target;
+  const server = net.createServer({ allowHalfOpen: true });
+  await listenPrivately(server, bindPath, target);
+  try {
+    fs.chmodSync(bindPath, 0o600);
+    if (bindPath !== target) fs.renameSync(bindPath, target);
+    const { ino, dev } = fs.statSync(target);
+    return { server, ino, dev };
+  } catch (err) {
+    server.close();
+    if (bindPath !== target) fs.rmSync(bindPath, { force: true });
+    throw new Error(`cannot create control socket ${quote(target)} (${codeOf(err)}); ${FIX}`);
+  }
+}
+
+function listenPrivately(server: net.Server, bindPath: string, target: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      const code = codeOf(err);
+      if (code === 'EADDRINUSE') {
+        reject(new Error(`another baton master is already running at ${oneLine(target)} (stop it, or choose another --name/--control)`));
+      } else if (code === 'ENOENT') {
+        reject(new Error(`cannot create control socket ${quote(target)}: directory ${quote(path.dirname(target))} does not exist (ENOENT); create it, or ${FIX}`));
+      } else {
+        reject(new Error(`cannot create control socket ${quote(target)} (${code}); ${FIX}`));
+      }
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    // The socket file is created by bind() inside listen(): give it no group/other bits from the start.
+    let old: number | undefined;
+    try {
+      old = process.umask(0o177);
+    } catch {
+      // Worker threads cannot change the umask: the chmod that follows still applies before the rename.
+    }
+    try {
+      server.listen(bindPath);
+    } finally {
+      if (old !== undefined) process.umask(old);
+    }
+  });
+}
+
+/** Stops listening, lets answers in flight finish for a grace, and removes the socket file with `unlink`. */
+function closeServer(server: net.Server, conns: Set<Conn>, unlink: () => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    try {
+      unlink();
+    } catch {
+      // gone already, or not ours to check
+    }
+    const timer = setTimeout(() => {
+      for (const c of conns) c.sock.destroy();
+    }, CLOSE_GRACE_MS);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    // Nobody is waiting for an answer on a connection that has asked nothing yet.
+    for (const c of conns) if (c.state === 'waiting') c.sock.destroy();
+  });
+}
+
 /** Refuses a live socket at `target`, removes a stale one, refuses anything else in the way. */
-async function clearStale(target: string, fix: string): Promise<void> {
+async function clearStale(target: string): Promise<void> {
   let st: fs.Stats;
   try {
     st = fs.lstatSync(target);
   } catch (err) {
     if (codeOf(err) === 'ENOENT') return;
-    throw new Error(`cannot create control socket ${quote(target)} (${codeOf(err)}); ${fix}`);
+    throw new Error(`cannot create control socket ${quote(target)} (${codeOf(err)}); ${FIX}`);
   }
   if (!st.isSocket()) {
     throw new Error(`${quote(target)} exists and is not a socket; remove it, or pass --control PATH elsewhere`);
@@ -175,27 +179,62 @@ async function clearStale(target: string, fix: string): Promise<void> {
     throw new Error(`another baton master is already running at ${oneLine(target)} (stop it, or choose another --name/--control)`);
   }
   if (probe !== 'stale') {
-    throw new Error(`cannot check the existing control socket ${quote(target)} (${probe}); remove it, or ${fix}`);
+    throw new Error(`cannot check the existing control socket ${quote(target)} (${probe}); remove it, or ${FIX}`);
   }
   try {
     fs.unlinkSync(target);
     log('info', 'removed a stale control socket', { path: target });
   } catch (err) {
-    if (codeOf(err) !== 'ENOENT') throw new Error(`cannot remove the stale control socket ${quote(target)} (${codeOf(err)}); ${fix}`);
+    if (codeOf(err) !== 'ENOENT') throw new Error(`cannot remove the stale control socket ${quote(target)} (${codeOf(err)}); ${FIX}`);
   }
 }
 
 function serve(conn: Conn, master: Controllable): void {
   const { sock } = conn;
-  let buf: Buffer = Buffer.alloc(0);
-
   // EPIPE / ECONNRESET: the client went away. Whatever it asked for carries on.
   sock.on('error', () => sock.destroy());
-
-  const send = (reply: Reply): void => {
-    if (sock.destroyed || !sock.writable) return;
-    sock.write(`${JSON.stringify(reply)}\n`);
+  const reply = replier(conn);
+  sock.setTimeout(REQUEST_TIMEOUT_MS, () => {
+    if (conn.state === 'waiting') reply.refuse(`no request within ${REQUEST_TIMEOUT_MS / 1000} s (send one line like {"cmd":"status"})`);
+  });
+  const handleLine = (raw: Buffer): void => {
+    conn.state = 'busy';
+    sock.setTimeout(0);
+    const req = parseRequest(raw.toString('utf8').replace(/\r$/, ''));
+    if ('error' in req) return reply.refuse(req.error);
+    answer(req.cmd, master, reply).catch((err: unknown) => {
+      log('error', 'control command failed', { cmd: req.cmd, error: errMessage(err) });
+      if (conn.state !== 'done') reply.refuse(`${req.cmd} failed: ${errMessage(err)}`);
+    });
   };
+  let buf: Buffer = Buffer.alloc(0);
+  sock.on('data', (chunk: Buffer) => {
+    if (conn.state !== 'waiting') return; // one request per connection; the rest is ignored
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    const nl = buf.indexOf(10);
+    if (nl > MAX_REQUEST_BYTES || (nl === -1 && buf.length > MAX_REQUEST_BYTES)) {
+      reply.refuse(`request line longer than ${MAX_REQUEST_BYTES} bytes`);
+      return;
+    }
+    if (nl !== -1) handleLine(buf.subarray(0, nl));
+  });
+  sock.on('end', () => {
+    if (conn.state !== 'waiting') return; // busy: the answer is still written (allowHalfOpen)
+    if (buf.length > 0) handleLine(buf); // a request without its newline
+    else reply.finish({ type: 'error', message: 'no request (send one line like {"cmd":"status"})' });
+  });
+}
+
+interface Replier {
+  send(reply: Reply): void;
+  finish(reply: Reply, then?: () => void): void;
+  refuse(message: string): void;
+  /** Calls `fn` once the client has gone. */
+  onGone(fn: () => void): void;
+}
+
+function replier(conn: Conn): Replier {
+  const { sock } = conn;
   const finish = (reply: Reply, then?: () => void): void => {
     conn.state = 'done';
     if (sock.destroyed || !sock.writable) {
@@ -204,101 +243,71 @@ function serve(conn: Conn, master: Controllable): void {
     }
     sock.end(`${JSON.stringify(reply)}\n`, then);
   };
-  const refuse = (message: string): void => finish({ type: 'error', message });
+  return {
+    send: (reply) => {
+      if (!sock.destroyed && sock.writable) sock.write(`${JSON.stringify(reply)}\n`);
+    },
+    finish,
+    refuse: (message) => finish({ type: 'error', message }),
+    onGone: (fn) => sock.once('close', fn),
+  };
+}
 
-  sock.setTimeout(REQUEST_TIMEOUT_MS, () => {
-    if (conn.state === 'waiting') refuse(`no request within ${REQUEST_TIMEOUT_MS / 1000} s (send one line like {"cmd":"status"})`);
-  });
+async function answer(cmd: Command, master: Controllable, reply: Replier): Promise<void> {
+  if (cmd === 'status') answerStatus(master, reply);
+  else if (cmd === 'stop') answerStop(master, reply);
+  else await answerReload(master, reply);
+}
 
-  const handleLine = (raw: Buffer): void => {
-    conn.state = 'busy';
-    sock.setTimeout(0);
-    const line = raw.toString('utf8').replace(/\r$/, '');
-    let cmd: unknown;
+function answerStatus(master: Controllable, reply: Replier): void {
+  let line: Reply;
+  try {
+    line = { type: 'status', data: master.status() };
+    JSON.stringify(line); // fail here, not half-written
+  } catch (err) {
+    log('error', 'status failed', { error: errMessage(err) });
+    reply.refuse(`status failed: ${errMessage(err)}`);
+    return;
+  }
+  reply.finish(line);
+}
+
+function answerStop(master: Controllable, reply: Replier): void {
+  let called = false;
+  const stop = (): void => {
+    if (called) return;
+    called = true;
     try {
-      const req: unknown = JSON.parse(line);
-      if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new Error('not an object');
-      cmd = (req as Record<string, unknown>).cmd;
-    } catch {
-      refuse('malformed request: expected one JSON line like {"cmd":"status"}');
-      return;
+      master.stop();
+    } catch (err) {
+      log('error', 'stop failed', { error: errMessage(err) });
     }
-    if (typeof cmd !== 'string' || !(COMMANDS as readonly string[]).includes(cmd)) {
-      const shown = typeof cmd === 'string' ? quote(cmd.slice(0, 40)) : String(JSON.stringify(cmd) ?? 'none').slice(0, 40);
-      refuse(`unknown command ${shown} (expected reload, stop or status)`);
-      return;
-    }
-    run(cmd as Command).catch((err: unknown) => {
-      log('error', 'control command failed', { cmd: cmd as string, error: errMessage(err) });
-      if (conn.state !== 'done') refuse(`${cmd as string} failed: ${errMessage(err)}`);
+  };
+  // Stop once the answer is handed to the kernel, or once the client has gone.
+  reply.onGone(stop);
+  reply.finish({ type: 'stopping' }, stop);
+}
+
+async function answerReload(master: Controllable, reply: Replier): Promise<void> {
+  const started = Date.now();
+  let result: ReloadResult;
+  try {
+    result = await master.reload((phase: Phase) => {
+      try {
+        reply.send({ type: 'phase', data: phase });
+      } catch (err) {
+        log('error', 'cannot report a reload phase', { error: errMessage(err) });
+      }
     });
-  };
-
-  const run = async (cmd: Command): Promise<void> => {
-    if (cmd === 'status') {
-      let line: Reply;
-      try {
-        line = { type: 'status', data: master.status() };
-        JSON.stringify(line); // fail here, not half-written
-      } catch (err) {
-        log('error', 'status failed', { error: errMessage(err) });
-        refuse(`status failed: ${errMessage(err)}`);
-        return;
-      }
-      finish(line);
-    } else if (cmd === 'stop') {
-      let called = false;
-      const stop = (): void => {
-        if (called) return;
-        called = true;
-        try {
-          master.stop();
-        } catch (err) {
-          log('error', 'stop failed', { error: errMessage(err) });
-        }
-      };
-      // Stop once the answer is handed to the kernel, or once the client has gone.
-      sock.once('close', stop);
-      finish({ type: 'stopping' }, stop);
-    } else {
-      const started = Date.now();
-      let result: ReloadResult;
-      try {
-        result = await master.reload((phase: Phase) => {
-          try {
-            send({ type: 'phase', data: phase });
-          } catch (err) {
-            log('error', 'cannot report a reload phase', { error: errMessage(err) });
-          }
-        });
-      } catch (err) {
-        log('error', 'reload threw', { error: errMessage(err) });
-        let generation = 0;
-        try {
-          generation = master.status().generation;
-        } catch {
-          // keep 0
-        }
-        result = { ok: false, generation, ms: Date.now() - started, reason: `internal error: ${errMessage(err)}` };
-      }
-      finish({ type: 'reload', data: result });
+  } catch (err) {
+    log('error', 'reload threw', { error: errMessage(err) });
+    let generation = 0;
+    try {
+      generation = master.status().generation;
+    } catch {
+      // keep 0
     }
-  };
-
-  sock.on('data', (chunk: Buffer) => {
-    if (conn.state !== 'waiting') return; // one request per connection; the rest is ignored
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-    const nl = buf.indexOf(10);
-    if (nl > MAX_REQUEST_BYTES || (nl === -1 && buf.length > MAX_REQUEST_BYTES)) {
-      refuse(`request line longer than ${MAX_REQUEST_BYTES} bytes`);
-      return;
-    }
-    if (nl !== -1) handleLine(buf.subarray(0, nl));
-  });
-
-  sock.on('end', () => {
-    if (conn.state !== 'waiting') return; // busy: the answer is still written (allowHalfOpen)
-    if (buf.length > 0) handleLine(buf); // a request without its newline
-    else finish({ type: 'error', message: 'no request (send one line like {"cmd":"status"})' });
-  });
+    result = { ok: false, generation, ms: Date.now() - started, reason: `internal error: ${errMessage(err)}` };
+  }
+  reply.finish({ type: 'reload', data: result });
 }

@@ -1,31 +1,31 @@
 /**
- * The drain of one generation, in order:
+ * The drain of one generation, in order, all bounded by one deadline:
  *   1. stop accepting (the socket lives on in the next generation);
  *   2. let HTTP/1 and HTTP/2 traffic finish (Connection: close, GOAWAY);
  *   3. run the shutdown hooks, handing them what is left: upgraded (WebSocket)
  *      and raw connections, which only the app knows how to end;
- *   4. wait for those until the drain timeout, then destroy what remains.
+ *   4. wait for those until the deadline, then destroy what remains.
  */
 import type net from 'node:net';
+import { until } from '../time.js';
 import { stopAccepting } from './accept.js';
-import { beginHttp1, closeIdleHttp1, openHttp1 } from './http1.js';
+import { beginHttp1, openHttp1 } from './http1.js';
 import { beginHttp2, openHttp2 } from './http2.js';
 import { socketsOf, trackedOf } from './track.js';
 
 export interface DrainOptions {
-  timeoutMs: number;
+  /** When what is still open is destroyed (ms since the epoch). */
+  deadline: number;
   /** How long an HTTP/1 keep-alive connection may sit idle before it is closed. */
   idleGraceMs?: number;
   runHooks: (connections: net.Socket[]) => Promise<void>;
 }
 
 export interface DrainResult {
-  /** Connections still open at the drain timeout, destroyed. */
+  /** Connections still open at the deadline, destroyed. */
   destroyed: number;
   durationMs: number;
 }
-
-const POLL_MS = 20;
 
 export function openConnections(servers: readonly net.Server[]): number {
   return servers.reduce((n, s) => n + socketsOf(trackedOf(s)).length, 0);
@@ -33,16 +33,16 @@ export function openConnections(servers: readonly net.Server[]): number {
 
 export async function drain(servers: readonly net.Server[], options: DrainOptions): Promise<DrainResult> {
   const started = Date.now();
-  const deadline = started + options.timeoutMs;
+  const { deadline } = options;
   const all = servers.map(trackedOf);
   for (const t of all) stopAccepting(t.server);
+  const closeIdle: (() => void)[] = [];
   for (const t of all) {
-    if (t.protocol === 'http1') beginHttp1(t);
+    if (t.protocol === 'http1') closeIdle.push(beginHttp1(t));
     if (t.protocol === 'http2') beginHttp2(t);
   }
 
-  const grace = options.idleGraceMs ?? 1000;
-  const idleTimer = setInterval(() => all.forEach((t) => t.protocol === 'http1' && closeIdleHttp1(t)), grace);
+  const idleTimer = setInterval(() => closeIdle.forEach((close) => close()), options.idleGraceMs ?? 1000);
   await until(() => all.every((t) => openHttp1(t) === 0 && openHttp2(t) === 0), deadline);
   clearInterval(idleTimer);
 
@@ -63,8 +63,3 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
 function connectionCount(server: net.Server): Promise<number> {
   return new Promise((resolve) => server.getConnections((err, n) => resolve(err ? 0 : n)));
 }
-
-async function until(done: () => boolean | Promise<boolean>, deadline: number): Promise<void> {
-  while (!(await done()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-}
-

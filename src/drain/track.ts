@@ -6,11 +6,9 @@
  * connection. Keeping every HTTP connection in a list of baton's own cost
  * 5 % of the requests per second with a new connection per request.
  */
-import http from 'node:http';
-import https from 'node:https';
 import type net from 'node:net';
 import type http2 from 'node:http2';
-import { httpSockets } from '../listeners/native.js';
+import { checkHttpConnections, httpSockets } from '../internals/http.js';
 import { SocketList } from './socket-list.js';
 
 export type Protocol = 'http1' | 'http2' | 'net';
@@ -25,10 +23,16 @@ export interface Tracked {
 
 const tracked = new WeakMap<net.Server, Tracked>();
 
+/**
+ * Told apart by their public methods, so that neither http2 nor https (with
+ * tls and crypto) is loaded for a server that is neither: only HTTP/2 servers
+ * have updateSettings(); of the others, only HTTP/1 ones (http, https) have
+ * closeIdleConnections().
+ */
 export function protocolOf(server: net.Server): Protocol {
-  if (server instanceof http.Server || server instanceof https.Server) return 'http1';
-  const name = server.constructor?.name;
-  if (name === 'Http2Server' || name === 'Http2SecureServer') return 'http2';
+  const methods = server as unknown as Record<string, unknown>;
+  if (typeof methods.updateSettings === 'function') return 'http2';
+  if (typeof methods.closeIdleConnections === 'function') return 'http1';
   return 'net';
 }
 
@@ -38,7 +42,10 @@ export function track(server: net.Server): Tracked {
   const t: Tracked = { server, protocol: protocolOf(server), own: new SocketList(), sessions: new Set() };
   tracked.set(server, t);
   if (t.protocol === 'net') server.on('connection', (socket: net.Socket) => t.own.add(socket));
-  if (t.protocol === 'http1') for (const event of ['upgrade', 'connect']) followUpgrades(server, event, t.own);
+  if (t.protocol === 'http1') {
+    for (const event of ['upgrade', 'connect']) followUpgrades(server, event, t.own);
+    server.once('listening', () => checkHttpConnections(server));
+  }
   if (t.protocol === 'http2') {
     server.on('session', (session: http2.Http2Session) => {
       t.sessions.add(session);

@@ -4,9 +4,9 @@
  * its real address (not just its name) decides what it serves.
  */
 import fs from 'node:fs';
-import type { InheritedFd } from '../protocol/env.js';
+import type { InheritedFd } from '../protocol/fds.js';
 import { type Address, nameOf, normalizeHost, parseName } from './address.js';
-import { type NativeHandle, openFd } from './native.js';
+import { type NativeHandle, openFd } from '../internals/handles.js';
 
 export interface Inherited {
   fd: number;

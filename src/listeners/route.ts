@@ -14,9 +14,8 @@ import dns from 'node:dns';
 import net from 'node:net';
 import { type Address, type ListenRequest, boundAddress, isIP, matches, nameOf, normalizeHost, parseListenArgs } from './address.js';
 import type { Inherited } from './inherit.js';
-import { type NativeHandle, PIPE_READABLE, PIPE_WRITABLE, bindPath, fdOf } from './native.js';
-
-export type ListenFn = (this: net.Server, ...args: unknown[]) => net.Server;
+import { type NativeHandle, PIPE_READABLE, PIPE_WRITABLE, bindPath, fdOf } from '../internals/handles.js';
+import type { ListenFn } from '../internals/patches.js';
 
 export interface LiveListener {
   server: net.Server;

@@ -44,10 +44,19 @@ export interface ListenResultMessage extends Base {
   code?: string;
 }
 
-/** master → worker: stop accepting, drain, run hooks and exit. */
+export type DrainReason = 'upgrade' | 'stop';
+
+/** parent → child: stop accepting, drain, run hooks and exit by `deadline`. */
 export interface DrainMessage extends Base {
   type: 'drain';
-  reason: 'upgrade' | 'stop';
+  reason: DrainReason;
+  /** When what is still open is cut (ms since the epoch): one deadline for the drain, the hooks and the parent's kill. */
+  deadline: number;
+}
+
+/** predecessor → successor: an upgrade was asked of a process that has already handed over. */
+export interface UpgradeMessage extends Base {
+  type: 'upgrade';
 }
 
 /** worker → master: draining has begun with this many connections open. */
@@ -57,13 +66,15 @@ export interface DrainingMessage extends Base {
   connections: number;
 }
 
-export type Message = ReadyMessage | FailedMessage | ListenRequestMessage | ListenResultMessage | DrainMessage | DrainingMessage;
+export type Message =
+  | ReadyMessage | FailedMessage | ListenRequestMessage | ListenResultMessage | DrainMessage | DrainingMessage | UpgradeMessage;
 
 export type ParseResult = { ok: true; message: Message } | { ok: false; reason: string };
 
 const isPid = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 const isCount = isId;
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length <= 64 * 1024;
 const isShort = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 4096;
 const opt = (v: unknown, check: (x: unknown) => boolean): boolean => v === undefined || check(v);
@@ -92,7 +103,10 @@ export function parseMessage(raw: unknown): ParseResult {
       }
       return ok({ ...base, type: 'listen-result', id: m.id, name: m.name as string | undefined, code: m.code as string | undefined });
     case 'drain':
-      return m.reason === 'upgrade' || m.reason === 'stop' ? ok({ ...base, type: 'drain', reason: m.reason }) : bad('drain', 'reason');
+      if (m.reason !== 'upgrade' && m.reason !== 'stop') return bad('drain', 'reason');
+      return isTime(m.deadline) ? ok({ ...base, type: 'drain', reason: m.reason, deadline: m.deadline }) : bad('drain', 'deadline');
+    case 'upgrade':
+      return ok({ ...base, type: 'upgrade' });
     case 'draining':
       if (!isPid(m.pid)) return bad('draining', 'pid');
       return isCount(m.connections) ? ok({ ...base, type: 'draining', pid: m.pid, connections: m.connections }) : bad('draining', 'connections');

@@ -2,23 +2,25 @@
  * The master: owns the listening sockets, runs N workers of one generation,
  * replaces them on reload (new generation ready first, then the old one
  * drains), rolls back a generation that fails to start, and restarts crashed
- * workers with back-off. It never touches request traffic.
+ * workers with back-off. It never touches request traffic. Workers come from
+ * an injected spawner, so the rules here are tested without processes.
  */
-import path from 'node:path';
-import type { Phase, ReloadResult, Status, WorkerStatus } from '../control/types.js';
-import { configureLog, log, logTail } from '../log.js';
+import type { Phase, ReloadRecord, ReloadResult, Status, WorkerStatus } from '../protocol/control.js';
 import type { Address } from '../listeners/address.js';
 import type { Inherited } from '../listeners/inherit.js';
+import { awaitReady } from '../generation/parent.js';
+import { Coalescer } from '../generation/coalesce.js';
+import { configureLog, log, logTail } from '../log.js';
+import { sleep } from '../time.js';
 import { Backoff } from './backoff.js';
-import { SocketTable } from './sockets.js';
-import { Worker, type WorkerSpec } from './worker.js';
+import type { SocketTable } from './sockets.js';
+import type { Spawner, Worker } from './worker.js';
 
-export interface MasterOptions extends Omit<WorkerSpec, 'script'> {
+export interface MasterOptions {
   name: string;
   workers: number;
-  /** The script as given: resolved against the logical cwd at each spawn, so a symlink switch takes effect. */
-  script: string;
   readyTimeoutMs: number;
+  drainTimeoutMs: number;
   /** Pre-bound with --listen. */
   listen: { label?: string; address: Address }[];
   /** From systemd socket activation. */
@@ -37,7 +39,6 @@ const MIN_RELOAD_INTERVAL_MS = 1000;
 const DRAINING_REPORT_MS = 500;
 
 export class Master {
-  private readonly sockets = new SocketTable();
   private readonly startedAt = Date.now();
   private generation = 0;
   private nextGeneration = 1;
@@ -46,15 +47,18 @@ export class Master {
   private readonly draining = new Set<Worker>();
   private readonly backoff: Backoff[] = [];
   private readonly respawns = new Set<NodeJS.Timeout>();
-  private running: Promise<ReloadResult> | undefined;
-  private lastStart = 0;
-  private queued: { listeners: Set<PhaseListener>; result: Promise<ReloadResult> } | undefined;
-  private readonly history: Status['reloads'] = [];
+  private readonly reloads = new Coalescer<PhaseListener, ReloadResult>((listeners) => this.runReload(listeners), MIN_RELOAD_INTERVAL_MS);
+  private readonly history: ReloadRecord[] = [];
   private readonly stopSignal = new AbortController();
   /** Until some worker has been ready, a crash has no good generation to fall back on. */
   private everReady = false;
 
-  constructor(private readonly o: MasterOptions, private readonly exit: (code: number) => void) {}
+  constructor(
+    private readonly o: MasterOptions,
+    private readonly sockets: SocketTable,
+    private readonly spawnWorker: Spawner,
+    private readonly exit: (code: number) => void,
+  ) {}
 
   /** Binds the pre-declared sockets and starts the first generation. Throws a one-line error if a --listen address cannot be bound. */
   start(): void {
@@ -72,8 +76,7 @@ export class Master {
 
   /** A worker's exit counts as a crash only once its generation is live; before that it is the reload's business. */
   private spawn(generation: number, slot: number): Worker {
-    const spec: WorkerSpec = { ...this.o, script: path.resolve(this.o.cwd, this.o.script) };
-    const worker = new Worker(spec, generation, this.sockets);
+    const worker = this.spawnWorker(generation);
     void worker.exited.then(({ code, signal }) => this.onExit(worker, slot, code, signal));
     void worker.ready.then(() => {
       this.everReady = true;
@@ -87,7 +90,7 @@ export class Master {
     if (this.stopSignal.signal.aborted || this.live[slot] !== worker) return;
     this.live[slot] = undefined;
     if (!this.everReady) {
-      log('error', `the app failed to start: ${worker.describeExit(code, signal)}`);
+      log('error', `the app failed to start: ${worker.describeExit({ code, signal })}`);
       logTail('worker', worker.failed?.stderrTail ?? '');
       this.stop(1);
       return;
@@ -110,80 +113,33 @@ export class Master {
    * starts when that is over; so a request is never lost, and never doubled.
    */
   reload(onPhase: PhaseListener = () => {}): Promise<ReloadResult> {
-    if (this.stopSignal.signal.aborted) {
-      return Promise.resolve({ ok: false, generation: this.generation, ms: 0, reason: 'the master is stopping' });
-    }
-    if (!this.queued && !this.running && Date.now() - this.lastStart >= MIN_RELOAD_INTERVAL_MS) {
-      return this.begin(new Set([onPhase]));
-    }
-    if (!this.queued) {
-      const listeners = new Set<PhaseListener>();
-      const result = (this.running ?? Promise.resolve())
-        .then(() => sleep(this.lastStart + MIN_RELOAD_INTERVAL_MS - Date.now()))
-        .then(() => {
-          this.queued = undefined;
-          return this.begin(listeners);
-        });
-      this.queued = { listeners, result };
-    }
-    this.queued.listeners.add(onPhase);
-    onPhase({ phase: 'queued', reason: 'a reload is running or has just run; this one follows it' });
-    return this.queued.result;
+    if (this.stopSignal.signal.aborted) return Promise.resolve(this.stopping());
+    const { result, queued } = this.reloads.request(onPhase);
+    if (queued) onPhase({ phase: 'queued', reason: 'a reload is running or has just run; this one follows it' });
+    return result;
   }
 
-  private begin(listeners: Set<PhaseListener>): Promise<ReloadResult> {
-    this.lastStart = Date.now();
-    const run = this.runReload(listeners).finally(() => {
-      if (this.running === run) this.running = undefined;
-    });
-    this.running = run;
-    return run;
+  private stopping(): ReloadResult {
+    return { ok: false, generation: this.generation, ms: 0, reason: 'the master is stopping' };
   }
 
-  private async runReload(listeners: Set<PhaseListener>): Promise<ReloadResult> {
+  private async runReload(listeners: PhaseListener[]): Promise<ReloadResult> {
     const started = Date.now();
     const emit = (phase: Phase): void => listeners.forEach((l) => l(phase));
-    if (this.stopSignal.signal.aborted) return { ok: false, generation: this.generation, ms: 0, reason: 'the master is stopping' };
+    if (this.stopSignal.signal.aborted) return this.stopping();
     const generation = this.nextGeneration++;
     const next = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(generation, slot));
     this.starting = next;
     log('info', 'reload: spawned', { next: generation, pids: next.map((w) => w.pid).join(',') });
     emit({ phase: 'spawned', generation, pids: next.map((w) => w.pid) });
 
-    const failure = await this.waitReady(next);
-    if (failure) {
-      for (const w of next) w.drain('stop', this.o.drainTimeoutMs);
-      await Promise.all(next.map((w) => w.exited));
-      this.starting = [];
-      const stderrTail = failure.worker?.failed?.stderrTail ?? '';
-      log('error', `reload rolled back, generation ${this.generation} still serving: ${failure.reason}`, { failed: generation });
-      logTail('worker', stderrTail);
-      emit({ phase: 'rollback', generation, reason: failure.reason, stderrTail });
-      return this.record({ ok: false, generation, ms: Date.now() - started, reason: failure.reason, stderrTail });
-    }
+    const failure = await awaitReady(next, this.o.readyTimeoutMs, this.stopSignal.signal);
+    if (failure) return this.rollBack(next, failure, started, emit);
     const readyMs = Date.now() - started;
     log('info', 'reload: new generation ready', { next: generation, ms: readyMs });
     emit({ phase: 'ready', generation, ms: readyMs });
 
-    const old = this.live.filter((w): w is Worker => w !== undefined && w.state !== 'exited');
-    const oldGeneration = this.generation;
-    for (const t of this.respawns) clearTimeout(t);
-    this.respawns.clear();
-    this.live = next;
-    this.starting = [];
-    this.generation = generation;
-    this.backoff.forEach((b) => b.reset());
-    configureLog({ generation });
-    for (const w of old) {
-      this.draining.add(w);
-      w.drain('upgrade', this.o.drainTimeoutMs);
-    }
-    await until(() => old.every((w) => w.drainingConnections !== undefined || w.state === 'exited'), DRAINING_REPORT_MS);
-    const connections = old.reduce((n, w) => n + (w.drainingConnections ?? 0), 0);
-    log('info', 'reload: draining the old generation', { old: oldGeneration, connections });
-    emit({ phase: 'draining', generation: oldGeneration, connections });
-    await Promise.all(old.map((w) => w.exited));
-
+    await this.retire(this.promote(next), emit);
     const closed = this.sockets.closeUnused(new Set(next.flatMap((w) => w.listening)));
     if (closed.length) log('info', 'closed sockets the new generation does not listen on', { sockets: closed.join(',') });
     const ms = Date.now() - started;
@@ -192,24 +148,44 @@ export class Master {
     return this.record({ ok: true, generation, ms });
   }
 
-  /** Undefined once every worker is ready; else why not (the first to fail, the timeout, or a stop). */
-  private waitReady(workers: Worker[]): Promise<{ reason: string; worker?: Worker } | undefined> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        const late = workers.find((w) => w.state === 'starting');
-        resolve({ reason: `worker pid ${late?.pid} was not ready within ${this.o.readyTimeoutMs} ms`, worker: late });
-      }, this.o.readyTimeoutMs);
-      const onStop = (): void => resolve({ reason: 'cancelled: the master is stopping' });
-      this.stopSignal.signal.addEventListener('abort', onStop, { once: true });
-      const settle = (r: { reason: string; worker?: Worker } | undefined): void => {
-        clearTimeout(timer);
-        this.stopSignal.signal.removeEventListener('abort', onStop);
-        resolve(r);
-      };
-      Promise.all(workers.map((w) => w.ready)).then(() => settle(undefined), () => {});
-      // Exiting fails the reload even after the worker was ready: its generation is not live yet.
-      for (const w of workers) void w.exited.then(({ code, signal }) => settle({ reason: w.describeExit(code, signal), worker: w }));
-    });
+  private async rollBack(next: Worker[], failure: { reason: string; child?: Worker }, started: number, emit: PhaseListener): Promise<ReloadResult> {
+    const generation = next[0]!.generation;
+    const deadline = Date.now() + this.o.drainTimeoutMs;
+    for (const w of next) w.drain('stop', deadline);
+    await Promise.all(next.map((w) => w.exited));
+    this.starting = [];
+    const stderrTail = failure.child?.failed?.stderrTail ?? '';
+    log('error', `reload rolled back, generation ${this.generation} still serving: ${failure.reason}`, { failed: generation });
+    logTail('worker', stderrTail);
+    emit({ phase: 'rollback', generation, reason: failure.reason, stderrTail });
+    return this.record({ ok: false, generation, ms: Date.now() - started, reason: failure.reason, stderrTail });
+  }
+
+  /** The new generation serves from now on; returns the old one's workers, to be retired. */
+  private promote(next: Worker[]): { workers: Worker[]; generation: number } {
+    const old = { workers: this.live.filter((w): w is Worker => w !== undefined && w.state !== 'exited'), generation: this.generation };
+    for (const t of this.respawns) clearTimeout(t);
+    this.respawns.clear();
+    this.live = next;
+    this.starting = [];
+    this.generation = next[0]!.generation;
+    this.backoff.forEach((b) => b.reset());
+    configureLog({ generation: this.generation });
+    return old;
+  }
+
+  private async retire(old: { workers: Worker[]; generation: number }, emit: PhaseListener): Promise<void> {
+    const deadline = Date.now() + this.o.drainTimeoutMs;
+    for (const w of old.workers) {
+      this.draining.add(w);
+      w.drain('upgrade', deadline);
+    }
+    const reported = Promise.all(old.workers.map((w) => w.draining));
+    const counts = await Promise.race([reported, sleep(DRAINING_REPORT_MS).then(() => undefined)]);
+    const connections = (counts ?? []).reduce((n, c) => n + c, 0);
+    log('info', 'reload: draining the old generation', { old: old.generation, connections });
+    emit({ phase: 'draining', generation: old.generation, connections });
+    await Promise.all(old.workers.map((w) => w.exited));
   }
 
   private record(result: ReloadResult): ReloadResult {
@@ -225,7 +201,8 @@ export class Master {
     for (const t of this.respawns) clearTimeout(t);
     const all = this.workers();
     log('info', 'stopping: draining all workers', { workers: all.length });
-    for (const w of all) w.drain('stop', this.o.drainTimeoutMs);
+    const deadline = Date.now() + this.o.drainTimeoutMs;
+    for (const w of all) w.drain('stop', deadline);
     void Promise.all(all.map((w) => w.exited)).then(() => {
       this.sockets.closeAll();
       log('info', 'stopped');
@@ -271,19 +248,4 @@ export class Master {
 
 function describe(a: Address): string {
   return a.kind === 'unix' ? a.path : `${a.host ?? '*'}:${a.port}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
-
-function until(done: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (done() || Date.now() >= deadline) resolve();
-      else setTimeout(check, 20);
-    };
-    check();
-  });
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { type Address, matches, nameOf, normalizeHost } from '../listeners/address.js';
 import type { Inherited } from '../listeners/inherit.js';
-import { type NativeHandle, bindPath, bindTcp } from '../listeners/native.js';
+import { type NativeHandle, bindPath, bindTcp } from '../internals/handles.js';
 
 export interface Held {
   /** The socket's address name, or the label systemd or `--listen name=ADDR` gave it. */

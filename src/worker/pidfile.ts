@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { log } from '../log.js';
-import { errorLine } from './hooks.js';
+import { errorLine, log } from '../log.js';
 
 /** Atomic: a reader sees the old pid or the new one, never an empty or partial file. */
 export function writePidFile(file: string, pid: number): void {

@@ -1,217 +1,195 @@
 /**
- * The process-side runtime that `baton/register` and the `baton` API install:
- * inherited sockets, listen() routing, readiness, signals and shutdown. A
- * process runs standalone (it upgrades itself on a signal) or as a master's
- * worker (sockets come from the master, which also orders the drain).
+ * The process-side runtime that `baton/register` installs: inherited sockets,
+ * listen() routing, readiness, signals and shutdown. A process runs standalone
+ * (it upgrades itself on a signal) or as a master's worker (sockets come from
+ * the master, which also orders the drain); a process started by another
+ * baton process talks to it through one endpoint.
  */
 import cluster from 'node:cluster';
 import fs from 'node:fs';
-import net from 'node:net';
-import { ENV, LISTEN_VARS, type RuntimeSettings, readListenEnv, readSettings } from '../protocol/env.js';
-import { message } from '../protocol/messages.js';
-import { configureLog, log } from '../log.js';
+import { HANDOVER_VARS, type InheritedFd, readListenEnv } from '../protocol/fds.js';
+import type { DrainReason } from '../protocol/messages.js';
+import { type Origin, type Settings, originOf, readSettings } from '../protocol/settings.js';
+import { checkInternals } from '../internals/check.js';
+import { patchListen, patchProcessSend } from '../internals/patches.js';
 import { inherit } from '../listeners/inherit.js';
-import { type ListenFn, Listeners } from '../listeners/route.js';
+import { Listeners } from '../listeners/route.js';
 import { drain, openConnections } from '../drain/index.js';
 import { track } from '../drain/track.js';
+import { ParentEndpoint } from '../generation/endpoint.js';
 import { logicalCwd, throughLogicalCwd } from '../cwd.js';
-import { errorLine, runHooks } from './hooks.js';
-import { MasterLink } from './master-link.js';
+import { configureLog, errorLine, log } from '../log.js';
+import { onStopSignals } from '../signals.js';
+import { setRuntime } from './current.js';
+import { runHooks } from './hooks.js';
+import { Lifecycle } from './lifecycle.js';
 import { removePidFile, writePidFile } from './pidfile.js';
 import { Readiness } from './readiness.js';
-import { captureStderr, stderrTail, stopCapture } from './stderr-tail.js';
-import { Standalone } from './standalone.js';
+import { type Launch, Standalone } from './standalone.js';
 
 /** How long a process that inherited fewer sockets than it listens on waits for further listens. */
 const SETTLE_MS = 300;
 /** A worker whose master died drains this long at most: nobody will replace it. */
 const ORPHAN_DRAIN_MS = 1000;
 
-export interface Runtime {
-  settings: RuntimeSettings;
-  listeners: Listeners;
-  readiness: Readiness;
-  state: 'serving' | 'upgrading' | 'draining';
-  /** Standalone only: undefined for a master's worker. */
-  standalone: Standalone | undefined;
-  shutdown(reason: 'upgrade' | 'stop', timeoutMs?: number): Promise<never>;
-}
+let installed = false;
 
-let runtime: Runtime | undefined;
-let fatalError: string | undefined;
-
-export function current(): Runtime | undefined {
-  return runtime;
-}
-
-export function install(): Runtime | undefined {
-  if (runtime) return runtime;
+/** Installs the runtime once; a process that cannot start (bad settings, bad inherited fds) says why and exits 1. */
+export function install(): void {
+  if (installed || cluster.isWorker) return;
+  installed = true;
   if (process.platform === 'win32') {
     log('warn', 'socket hand-over needs fd passing, which Windows lacks: upgrades are off; restart the process to deploy (stop, then start)');
-    return undefined;
+    return;
   }
-  if (cluster.isWorker) return undefined;
+  let endpoint: ParentEndpoint | undefined;
   try {
-    runtime = create();
-    return runtime;
+    const settings = readSettings(process.env);
+    configureLog({ generation: settings.generation, format: settings.logFormat });
+    checkInternals();
+    const origin = originOf(process.env, process.ppid, typeof process.send === 'function');
+    const fds = readListenEnv(process.env, process.pid, process.ppid);
+    for (const key of HANDOVER_VARS) delete process.env[key];
+    let rt: Runtime | undefined;
+    if (origin !== 'first') endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', {
+      drain: (reason, deadline) => rt?.drainOrder(reason, deadline),
+      upgrade: () => rt?.upgradeOrder(),
+      disconnect: () => rt?.parentGone(),
+    });
+    rt = new Runtime(settings, origin, fds, endpoint);
   } catch (err) {
-    fatalError = errorLine(err).replace(/^Error: /, '');
-    log('error', fatalError);
+    const line = errorLine(err).replace(/^Error: /, '');
+    endpoint?.noteFatal(line);
+    log('error', line);
     process.exit(1);
   }
 }
 
-function create(): Runtime {
-  const settings = readSettings(process.env);
-  configureLog({ generation: settings.generation });
-  const fromBaton = process.env[ENV.parentPid] === String(process.ppid) && typeof process.send === 'function';
-  const supervised = fromBaton && process.env[ENV.role] === 'worker';
-  let ready = false;
-  if (fromBaton) reportFailureToParent(() => ready);
-  const fds = readListenEnv(process.env, process.pid, process.ppid);
-  // Like sd_listen_fds(unset=1): children the app starts must not take these for their own.
-  for (const key of [...LISTEN_VARS, ENV.parentPid, ENV.role]) delete process.env[key];
-  const cwd = logicalCwd();
-  const inherited = inherit(fds);
+class Runtime {
+  readonly lifecycle = new Lifecycle();
+  readonly listeners: Listeners;
+  readonly readiness: Readiness;
+  readonly standalone: Standalone | undefined;
+  private draining: Promise<never> | undefined;
 
-  let rt: Runtime;
-  const link = supervised
-    ? new MasterLink((reason) => void rt.shutdown(reason), () => {
-      log('warn', 'the master is gone: draining and exiting');
-      void rt.shutdown('stop', ORPHAN_DRAIN_MS);
-    })
-    : undefined;
-  const listeners = new Listeners(inherited, cwd, link && ((address) => link.acquire(address)));
+  constructor(readonly settings: Settings, readonly origin: Origin, fds: InheritedFd[], private readonly endpoint: ParentEndpoint | undefined) {
+    const cwd = logicalCwd();
+    const inherited = inherit(fds);
+    const supervised = origin === 'worker';
+    this.listeners = new Listeners(inherited, cwd, supervised ? (address) => endpoint!.acquire(address) : undefined);
+    this.readiness = new Readiness({
+      waitReady: settings.waitReady,
+      settleMs: SETTLE_MS,
+      inheritedCount: inherited.filter((i) => i.address).length,
+      unadopted: () => this.listeners.unadopted().length,
+      onReady: () => this.onReady(),
+    });
+    this.listeners.onListening = () => this.readiness.listened();
+    patchListen((server, args, original) => {
+      track(server);
+      return this.listeners.listen(server, args, original);
+    });
+    patchProcessSend(() => this.readiness.declare());
+    this.standalone = supervised ? undefined : new Standalone({
+      lifecycle: this.lifecycle,
+      listeners: this.listeners,
+      settings,
+      launch: launchOf(cwd),
+      shutdown: (reason, deadline) => this.shutdown(reason, deadline),
+    });
+    this.installSignals();
+    this.expose();
+    if (process.pid === 1 && !supervised) {
+      log('warn', 'running as PID 1: a standalone upgrade would end the container with this process; in containers use `baton run`');
+    }
+    if (settings.pidFile && origin === 'first') writePidFile(settings.pidFile, process.pid);
+  }
 
-  const readiness = new Readiness({
-    waitReady: settings.waitReady,
-    settleMs: SETTLE_MS,
-    inheritedCount: inherited.filter((i) => i.address).length,
-    unadopted: () => listeners.unadopted().length,
-    onReady: () => {
-      ready = true;
-      stopCapture();
-      if (fromBaton) sendToParent({ type: 'ready', pid: process.pid, listening: listeners.passable().map((p) => p.name) });
-      const unused = setTimeout(() => {
-        const closed = listeners.closeUnadopted();
-        if (closed.length) log('warn', 'closed inherited sockets the new code does not listen on', { sockets: closed.join(',') });
-      }, SETTLE_MS);
-      unused.unref();
-    },
-  });
-  listeners.onListening = () => readiness.listened();
-  patchListen(listeners);
-  acceptPm2Ready(readiness);
+  private onReady(): void {
+    this.endpoint?.ready(this.listeners.passable().map((p) => p.name));
+    const unused = setTimeout(() => {
+      const closed = this.listeners.closeUnadopted();
+      if (closed.length) log('warn', 'closed inherited sockets the new code does not listen on', { sockets: closed.join(',') });
+    }, SETTLE_MS);
+    unused.unref();
+  }
 
-  let draining: Promise<never> | undefined;
-  rt = {
-    settings,
-    listeners,
-    readiness,
-    state: 'serving',
-    standalone: undefined,
-    shutdown: (reason, timeoutMs = settings.drainTimeoutMs) => {
-      draining ??= shutdown(rt, reason, timeoutMs, (connections) => link?.send({ type: 'draining', pid: process.pid, connections }));
-      return draining;
-    },
-  };
-  if (!supervised) {
-    const [script, ...appArgs] = process.argv.slice(1);
-    rt.standalone = new Standalone(rt, {
-      execPath: process.execPath,
-      args: [...process.execArgv, ...(script === undefined ? [] : [throughLogicalCwd(script, cwd)]), ...appArgs],
-      cwd,
-      env: { ...process.env },
+  private installSignals(): void {
+    const { standalone } = this;
+    onStopSignals(() => this.stop(), () => process.exit(130));
+    if (standalone) {
+      process.on(this.settings.upgradeSignal, () => void standalone.upgrade());
+    } else {
+      // A terminal's SIGHUP reaches the whole process group; the master decides what it means.
+      for (const signal of ['SIGHUP', 'SIGUSR2'] as const) process.on(signal, () => {});
+    }
+  }
+
+  private expose(): void {
+    setRuntime({
+      generation: this.settings.generation,
+      ready: () => this.readiness.declare(),
+      isDraining: () => this.lifecycle.state === 'draining' || this.lifecycle.state === 'exited',
+      upgrade: () => this.standalone?.upgrade() ?? Promise.resolve(false),
     });
   }
-  installSignals(rt);
-  if (process.pid === 1 && !supervised) {
-    log('warn', 'running as PID 1: a standalone upgrade would end the container with this process; in containers use `baton run`');
+
+  drainOrder(reason: DrainReason, deadline: number): void {
+    if (reason === 'stop') this.stop(deadline);
+    else void this.shutdown(reason, deadline);
   }
-  if (settings.pidFile && !fromBaton) writePidFile(settings.pidFile, process.pid);
-  return rt;
-}
 
-/** A process that dies before it is ready tells its spawner why, with its stderr tail. */
-function reportFailureToParent(isReady: () => boolean): void {
-  captureStderr();
-  process.on('uncaughtExceptionMonitor', (err) => {
-    fatalError ??= errorLine(err);
-  });
-  process.on('exit', (code) => {
-    if (!isReady()) {
-      sendToParent({ type: 'failed', pid: process.pid, error: fatalError ?? `exit code ${code}`, stderrTail: stderrTail() });
+  upgradeOrder(): void {
+    if (this.standalone) void this.standalone.upgrade();
+    else log('warn', 'ignored an upgrade order: a master\'s worker does not upgrade itself');
+  }
+
+  parentGone(): void {
+    if (this.origin !== 'worker') return; // a predecessor exits once it has drained: that is the plan
+    log('warn', 'the master is gone: draining and exiting');
+    void this.shutdown('stop', Date.now() + ORPHAN_DRAIN_MS);
+  }
+
+  private stop(deadline?: number): void {
+    if (this.lifecycle.state === 'draining') log('info', 'already draining');
+    else if (this.standalone) this.standalone.stop(deadline);
+    else void this.shutdown('stop', deadline);
+  }
+
+  shutdown(reason: DrainReason, deadline = Date.now() + this.settings.drainTimeoutMs): Promise<never> {
+    if (!this.draining) {
+      this.lifecycle.to('draining');
+      this.draining = this.drainAndExit(reason, deadline);
     }
-  });
-}
+    return this.draining;
+  }
 
-function sendToParent(body: Parameters<typeof message>[0]): void {
-  if (!process.connected) return;
-  try {
-    process.send!(message(body));
-  } catch {
-    // The parent is gone; nobody is waiting for this any more.
+  private async drainAndExit(reason: DrainReason, deadline: number): Promise<never> {
+    const servers = this.listeners.servers();
+    const final = reason === 'stop' && this.standalone !== undefined;
+    const paths = final ? this.listeners.ownedPaths() : [];
+    const connections = openConnections(servers);
+    log('info', 'draining', { reason, connections, msLeft: deadline - Date.now() });
+    this.endpoint?.send({ type: 'draining', pid: process.pid, connections });
+    const result = await drain(servers, {
+      deadline,
+      runHooks: (open) => runHooks({ reason, connections: open, deadline }),
+    });
+    for (const p of paths) fs.rmSync(p, { force: true });
+    if (final && this.settings.pidFile) removePidFile(this.settings.pidFile);
+    log('info', 'drained, exiting', { ms: result.durationMs, destroyed: result.destroyed });
+    this.lifecycle.to('exited');
+    process.exit(0);
   }
 }
 
-
-function patchListen(listeners: Listeners): void {
-  const original = net.Server.prototype.listen as ListenFn;
-  net.Server.prototype.listen = function listen(this: net.Server, ...args: unknown[]): net.Server {
-    track(this);
-    return listeners.listen(this, args, original);
-  } as typeof net.Server.prototype.listen;
-}
-
-/** PM2's readiness convention, process.send('ready'), for apps migrating with --wait-ready. */
-function acceptPm2Ready(readiness: Readiness): void {
-  const send = process.send;
-  if (typeof send !== 'function') return;
-  process.send = function (this: NodeJS.Process, msg: unknown, ...rest: unknown[]): boolean {
-    if (msg === 'ready') {
-      readiness.declare();
-      return true;
-    }
-    return (send as (...a: unknown[]) => boolean).call(this, msg, ...rest);
-  } as typeof process.send;
-}
-
-function installSignals(rt: Runtime): void {
-  let interrupts = 0;
-  const onStop = (signal: NodeJS.Signals): void => {
-    if (signal === 'SIGINT' && ++interrupts > 1) {
-      log('warn', 'second SIGINT: stopping at once');
-      process.exit(130);
-    }
-    if (rt.standalone) rt.standalone.stop();
-    else void rt.shutdown('stop');
+/** The command that started this process, as its successor will be started. */
+function launchOf(cwd: string): Launch {
+  const [script, ...appArgs] = process.argv.slice(1);
+  return {
+    execPath: process.execPath,
+    args: [...process.execArgv, ...(script === undefined ? [] : [throughLogicalCwd(script, cwd)]), ...appArgs],
+    cwd,
+    env: { ...process.env },
   };
-  process.on('SIGTERM', onStop);
-  process.on('SIGINT', onStop);
-  const { standalone } = rt;
-  if (standalone) {
-    process.on(rt.settings.upgradeSignal, () => void standalone.upgrade());
-  } else {
-    // A terminal's SIGHUP reaches the whole process group; the master decides what it means.
-    for (const signal of ['SIGHUP', 'SIGUSR2'] as const) process.on(signal, () => {});
-  }
-}
-
-async function shutdown(
-  rt: Runtime, reason: 'upgrade' | 'stop', timeoutMs: number, announce: (connections: number) => void,
-): Promise<never> {
-  rt.state = 'draining';
-  const servers = rt.listeners.servers();
-  const paths = reason === 'stop' && rt.standalone ? rt.listeners.ownedPaths() : [];
-  const connections = openConnections(servers);
-  log('info', 'draining', { reason, connections });
-  announce(connections);
-  const result = await drain(servers, {
-    timeoutMs,
-    runHooks: (open) => runHooks({ reason, connections: open }, timeoutMs),
-  });
-  for (const p of paths) fs.rmSync(p, { force: true });
-  if (reason === 'stop' && rt.settings.pidFile && rt.standalone) removePidFile(rt.settings.pidFile);
-  log('info', 'drained, exiting', { ms: result.durationMs, destroyed: result.destroyed });
-  process.exit(0);
 }

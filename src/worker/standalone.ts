@@ -1,69 +1,104 @@
 /**
- * Standalone upgrades, one at a time: a request during an upgrade is coalesced
- * into at most one more; a request after the hand-over is passed on to the
- * successor; a stop during an upgrade cancels it.
+ * Standalone upgrades (no master): on the upgrade signal, start a successor
+ * with the same command and every listening socket, wait until it is ready,
+ * then drain. If it throws, exits or is not ready in time, it is stopped and
+ * this process keeps serving. One upgrade at a time (a request meanwhile
+ * joins the next); a request after the hand-over is passed on to the
+ * successor through its channel; a stop during an upgrade cancels it.
  */
+import type { DrainReason } from '../protocol/messages.js';
+import type { Settings } from '../protocol/settings.js';
+import type { Listeners } from '../listeners/route.js';
+import { Child, awaitReady } from '../generation/parent.js';
+import { Coalescer } from '../generation/coalesce.js';
 import { log, logTail } from '../log.js';
+import type { Lifecycle } from './lifecycle.js';
 import { writePidFile } from './pidfile.js';
-import type { Runtime } from './runtime.js';
-import { type Launch, spawnSuccessor } from './upgrade.js';
+
+export interface Launch {
+  execPath: string;
+  /** Node flags, script and app arguments, as this process was started. */
+  args: string[];
+  /** The logical working directory, so a `current -> releases/vN` switch takes effect. */
+  cwd: string;
+  /** The environment this process started with, minus the socket hand-over variables. */
+  env: Record<string, string | undefined>;
+}
+
+export interface StandaloneDeps {
+  lifecycle: Lifecycle;
+  listeners: Listeners;
+  settings: Settings;
+  launch: Launch;
+  shutdown(reason: DrainReason, deadline?: number): Promise<never>;
+}
 
 export class Standalone {
-  private pending = false;
-  private successor: number | undefined;
+  private successor: Child | undefined;
   private readonly stopping = new AbortController();
+  private readonly upgrades = new Coalescer<void, boolean>(() => this.run());
 
-  constructor(private readonly rt: Runtime, private readonly launch: Launch) {}
+  constructor(private readonly d: StandaloneDeps) {}
 
-  async upgrade(): Promise<boolean> {
-    const { rt } = this;
-    if (rt.state === 'draining') {
-      if (this.successor !== undefined && !this.stopping.signal.aborted) {
-        log('info', 'already handed over: passing the upgrade request on', { successor: this.successor });
-        process.kill(this.successor, rt.settings.upgradeSignal);
-      }
-      return false;
-    }
-    if (rt.state === 'upgrading') {
-      if (!this.pending) log('info', 'upgrade requested during an upgrade: one more will follow');
-      this.pending = true;
-      return false;
-    }
+  /** Resolves true once a successor has taken over, false if this request did not lead to one. */
+  upgrade(): Promise<boolean> {
+    const { result, queued } = this.upgrades.request();
+    if (queued) log('info', 'upgrade requested during an upgrade: one more will follow');
+    return result;
+  }
+
+  stop(deadline?: number): void {
+    this.stopping.abort();
+    void this.d.shutdown('stop', deadline);
+  }
+
+  private async run(): Promise<boolean> {
+    const { lifecycle, settings } = this.d;
+    if (this.stopping.signal.aborted) return false;
+    if (lifecycle.state === 'draining') return this.passOn();
     if (process.pid === 1) {
       log('error', 'refusing a standalone upgrade as PID 1: this process exiting would end the container; use `baton run`');
       return false;
     }
-    rt.state = 'upgrading';
+    lifecycle.to('upgrading');
     log('info', 'upgrade started');
-    const outcome = await spawnSuccessor(this.launch, rt.listeners, rt.settings, this.stopping.signal);
-    if (!outcome.ok) {
-      if (rt.state === 'upgrading') rt.state = 'serving';
-      log('error', `upgrade failed, still serving: ${outcome.reason}`);
-      logTail('successor', outcome.stderrTail);
-      if (this.pending && !this.stopping.signal.aborted) {
-        this.pending = false;
-        return this.upgrade();
-      }
+    const child = this.spawn();
+    const failure = await awaitReady([child], settings.readyTimeoutMs, this.stopping.signal);
+    if (failure) {
+      child.drain('stop', Date.now() + settings.drainTimeoutMs);
+      lifecycle.to('serving');
+      log('error', `upgrade failed, still serving: ${failure.reason}`);
+      logTail('successor', child.failed?.stderrTail ?? '');
       return false;
     }
-    this.successor = outcome.pid;
-    log('info', 'successor ready', { successor: outcome.pid, readyMs: outcome.ms });
-    if (rt.settings.pidFile) writePidFile(rt.settings.pidFile, outcome.pid);
-    outcome.child.disconnect();
-    if (this.pending) {
-      this.pending = false;
-      process.kill(outcome.pid, rt.settings.upgradeSignal);
-    }
-    await rt.shutdown('upgrade');
+    this.successor = child;
+    log('info', 'successor ready', { successor: child.pid, readyMs: Date.now() - child.startedAt });
+    if (settings.pidFile) writePidFile(settings.pidFile, child.pid);
+    void this.d.shutdown('upgrade');
     return true;
   }
 
-  stop(): void {
-    if (this.rt.state === 'draining') {
-      log('info', 'already draining');
-      return;
+  private spawn(): Child {
+    const { launch, listeners, settings } = this.d;
+    const sockets = listeners.passable();
+    const child = new Child({
+      ...launch,
+      sockets,
+      settings: { ...settings, generation: settings.generation + 1 },
+      role: 'successor',
+    });
+    log('info', 'successor spawned', { successor: child.pid, sockets: sockets.map((s) => s.name).join(',') });
+    return child;
+  }
+
+  /** After the hand-over an upgrade is the successor's to make; if it is gone, nobody's. */
+  private passOn(): boolean {
+    const successor = this.successor;
+    if (successor?.send({ type: 'upgrade' })) {
+      log('info', 'already handed over: passing the upgrade request on', { successor: successor.pid });
+    } else {
+      log('warn', 'already handed over, and the successor has exited: ignoring the upgrade request', { successor: successor?.pid });
     }
-    this.stopping.abort();
-    void this.rt.shutdown('stop');
+    return false;
   }
 }

@@ -1,7 +1,7 @@
-// Unit tests for dist/protocol/duration.js.
+// Unit tests for parseDuration in dist/protocol/settings.js.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDuration } from '../../dist/protocol/duration.js';
+import { parseDuration } from '../../dist/protocol/settings.js';
 
 const good = [
   ['500ms', 500],
@@ -34,3 +34,14 @@ for (const value of bad) {
     });
   });
 }
+
+test('a duration Node.js timers cannot hold (2^31 ms or more) is refused, naming the input and the ceiling', () => {
+  assert.equal(parseDuration('2147483647', 'X'), 2 ** 31 - 1);
+  for (const value of ['40000m', '2147483648', '2147484s']) {
+    assert.throws(() => parseDuration(value, '--drain-timeout'), (err) => {
+      assert.match(err.message, /^--drain-timeout: '\d+m?s?' is longer than Node\.js timers can wait \(at most 2147483647 ms/);
+      assert.doesNotMatch(err.message, /\n/);
+      return true;
+    });
+  }
+});

@@ -1,8 +1,9 @@
-// Unit tests for dist/protocol/env.js: LISTEN_FDS / LISTEN_FDNAMES (systemd's
+// Unit tests for dist/protocol/fds.js and settings.js: LISTEN_FDS / LISTEN_FDNAMES (systemd's
 // socket-activation variables), BATON_PARENT_PID, and the BATON_* settings.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readListenEnv, writeListenEnv, readSettings, FIRST_FD, ENV } from '../../dist/protocol/env.js';
+import { readListenEnv, writeListenEnv, FIRST_FD } from '../../dist/protocol/fds.js';
+import { readSettings, settingsEnv, ENV } from '../../dist/protocol/settings.js';
 
 const PID = 4242;
 const PPID = 4000;
@@ -138,7 +139,13 @@ describe('readSettings', () => {
       drainTimeoutMs: 30000,
       upgradeSignal: 'SIGUSR2',
       pidFile: undefined,
+      logFormat: 'text',
     });
+  });
+
+  test('settingsEnv() is what readSettings() reads back', () => {
+    const s = { generation: 4, waitReady: true, readyTimeoutMs: 1500, drainTimeoutMs: 2_147_483_647, upgradeSignal: 'SIGHUP', pidFile: '/run/a.pid', logFormat: 'json' };
+    assert.deepEqual(readSettings(settingsEnv(s)), s);
   });
 
   test('BATON_WAIT_READY', () => {
@@ -175,6 +182,8 @@ describe('readSettings', () => {
     ['BATON_READY_TIMEOUT', '-5s'],
     ['BATON_READY_TIMEOUT', ''],
     ['BATON_DRAIN_TIMEOUT', '10h'],
+    ['BATON_DRAIN_TIMEOUT', '40000m'],
+    ['BATON_READY_TIMEOUT', '0'],
     ['BATON_GENERATION', '0'],
     ['BATON_GENERATION', '-1'],
     ['BATON_GENERATION', '1.5'],

@@ -1,18 +1,19 @@
 // Unit tests for dist/worker/hooks.js: onShutdown hooks run in registration
-// order, each bounded by a timeout; a hook that throws or hangs is logged and
-// the rest still run.
+// order, sharing one deadline (each gets what is left); a hook that throws or
+// hangs is logged and the rest still run.
 //
 // Hooks live in a module-level array that only grows, so in-process tests give
-// every hook a guard: it acts only for the context object of its own test and
-// returns at once for any later runHooks() call. Scenarios that check stderr
+// every hook a guard: it acts only for the context of its own test (its `tag`)
+// and returns at once for any later runHooks() call. Scenarios that check stderr
 // or need an empty hook list run in a fresh child process.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { addHook, runHooks, errorLine } from '../../dist/worker/hooks.js';
+import { addHook, runHooks } from '../../dist/worker/hooks.js';
+import { errorLine } from '../../dist/log.js';
 
 const hooksUrl = new URL('../../dist/worker/hooks.js', import.meta.url).href;
-const ctx = () => ({ reason: 'stop', connections: [] });
+const ctx = (ms = 5000) => ({ reason: 'stop', connections: [], deadline: Date.now() + ms, tag: Symbol('test') });
 
 /** Runs ESM `code` in a fresh node; resolves { code, signal, stdout, stderr }; SIGKILLs it after `ms`. */
 function runNode(code, ms = 10_000) {
@@ -40,46 +41,46 @@ describe('runHooks in process', () => {
     const events = [];
     const seen = [];
     addHook(async (c) => {
-      if (c !== mine) return;
+      if (c.tag !== mine.tag) return;
       seen.push(c);
       events.push('a:start');
       await new Promise((r) => setTimeout(r, 20));
       events.push('a:end');
     });
     addHook((c) => {
-      if (c !== mine) return;
+      if (c.tag !== mine.tag) return;
       seen.push(c);
       events.push('b');
     });
     addHook(async (c) => {
-      if (c !== mine) return;
+      if (c.tag !== mine.tag) return;
       seen.push(c);
       events.push('c');
     });
-    await runHooks(mine, 5000);
+    await runHooks(mine);
     assert.deepEqual(events, ['a:start', 'a:end', 'b', 'c'], 'each hook finishes before the next starts');
     assert.equal(seen.length, 3);
-    for (const c of seen) assert.equal(c, mine, 'every hook gets the same context object');
+    for (const c of seen) assert.equal(c.deadline, mine.deadline, 'every hook gets the same deadline');
   });
 
   test('a hook that throws (sync or async) does not stop the rest', async () => {
     const mine = ctx();
     const ran = [];
-    addHook((c) => { if (c !== mine) return; ran.push(1); throw new Error('sync boom'); });
-    addHook(async (c) => { if (c !== mine) return; ran.push(2); throw new Error('async boom'); });
-    addHook((c) => { if (c !== mine) return undefined; ran.push(3); return Promise.reject('a string'); });
-    addHook((c) => { if (c !== mine) return; ran.push(4); });
-    await assert.doesNotReject(runHooks(mine, 5000));
+    addHook((c) => { if (c.tag !== mine.tag) return; ran.push(1); throw new Error('sync boom'); });
+    addHook(async (c) => { if (c.tag !== mine.tag) return; ran.push(2); throw new Error('async boom'); });
+    addHook((c) => { if (c.tag !== mine.tag) return undefined; ran.push(3); return Promise.reject('a string'); });
+    addHook((c) => { if (c.tag !== mine.tag) return; ran.push(4); });
+    await assert.doesNotReject(runHooks(mine));
     assert.deepEqual(ran, [1, 2, 3, 4]);
   });
 
-  test('a hanging hook is cut at timeoutMs and the rest still run', async () => {
-    const mine = ctx();
+  test('a hanging hook is cut at the deadline and the rest still run', async () => {
+    const mine = ctx(50);
     const ran = [];
-    addHook((c) => { if (c !== mine) return undefined; ran.push('hang'); return new Promise(() => {}); });
-    addHook((c) => { if (c !== mine) return; ran.push('after'); });
+    addHook((c) => { if (c.tag !== mine.tag) return undefined; ran.push('hang'); return new Promise(() => {}); });
+    addHook((c) => { if (c.tag !== mine.tag) return; ran.push('after'); });
     const t0 = performance.now();
-    await runHooks(mine, 50);
+    await runHooks(mine);
     const elapsed = performance.now() - t0;
     assert.deepEqual(ran, ['hang', 'after']);
     assert.ok(elapsed >= 45, `waited ${elapsed.toFixed(1)} ms for the hanging hook`);
@@ -90,21 +91,36 @@ describe('runHooks in process', () => {
     const mine = ctx();
     let finished = false;
     addHook(async (c) => {
-      if (c !== mine) return;
+      if (c.tag !== mine.tag) return;
       await new Promise((r) => setTimeout(r, 30));
       finished = true;
     });
-    await runHooks(mine, 5000);
+    await runHooks(mine);
     assert.equal(finished, true);
   });
 
   test('context.reason and connections reach the hook unchanged', async () => {
-    const mine = { reason: 'upgrade', connections: Object.freeze([]) };
+    const mine = { ...ctx(), reason: 'upgrade', connections: Object.freeze([]) };
     let got;
-    addHook((c) => { if (c === mine) got = { reason: c.reason, connections: c.connections }; });
-    await runHooks(mine, 5000);
+    addHook((c) => { if (c.tag === mine.tag) got = { reason: c.reason, connections: c.connections }; });
+    await runHooks(mine);
     assert.deepEqual(got, { reason: 'upgrade', connections: [] });
     assert.equal(got.connections, mine.connections);
+  });
+
+  test('each hook is told the time left of the one deadline, not a fresh span', async () => {
+    const mine = ctx(400);
+    const given = [];
+    addHook(async (c) => {
+      if (c.tag !== mine.tag) return;
+      given.push(c.msLeft);
+      await new Promise((r) => setTimeout(r, 150));
+    });
+    addHook((c) => { if (c.tag === mine.tag) given.push(c.msLeft); });
+    await runHooks(mine);
+    assert.equal(given.length, 2);
+    assert.ok(given[0] <= 400 && given[0] > 150, `the first hook was given ${given[0]} ms of 400`);
+    assert.ok(given[1] <= given[0] - 150, `the second was given what was left (${given[1]} ms), not 400`);
   });
 
   test('addHook(non-function) throws TypeError', () => {
@@ -119,7 +135,7 @@ describe('runHooks in a fresh process', () => {
     const r = await runNode(`
       import { runHooks } from ${JSON.stringify(hooksUrl)};
       const t0 = performance.now();
-      await runHooks({ reason: 'stop', connections: [] }, 5000);
+      await runHooks({ reason: 'stop', connections: [], deadline: Date.now() + 5000 });
       console.log(JSON.stringify({ elapsed: performance.now() - t0 }));
     `);
     assert.equal(r.code, 0, r.stderr);
@@ -137,7 +153,7 @@ describe('runHooks in a fresh process', () => {
       addHook(async () => { ran.push(4); });
       try { addHook('not a function'); } catch (err) { ran.push(err.constructor.name); }
       const t0 = performance.now();
-      await runHooks({ reason: 'stop', connections: [] }, 50);
+      await runHooks({ reason: 'stop', connections: [], deadline: Date.now() + 50 });
       console.log(JSON.stringify({ ran, elapsed: performance.now() - t0 }));
       // No explicit exit: the hanging hook's promise must not keep the process alive,
       // and runHooks must not leave a timer behind.
@@ -150,7 +166,7 @@ describe('runHooks in a fresh process', () => {
     assert.equal(lines.length, 2, `two log lines, got:\n${r.stderr}`);
     assert.match(lines[0], / error: shutdown hook threw hook=2 error="Error: boom"$/);
     assert.doesNotMatch(r.stderr, /second line/);
-    assert.match(lines[1], / warn: shutdown hook did not finish within the drain timeout hook=3 timeoutMs=50$/);
+    assert.match(lines[1], / warn: shutdown hook still running at the drain deadline hook=3 msGiven=\d+$/);
   });
 
   test('each runHooks call runs every registered hook once', async () => {
@@ -158,8 +174,8 @@ describe('runHooks in a fresh process', () => {
       import { addHook, runHooks } from ${JSON.stringify(hooksUrl)};
       let n = 0;
       addHook(() => { n += 1; });
-      await runHooks({ reason: 'stop', connections: [] }, 1000);
-      await runHooks({ reason: 'stop', connections: [] }, 1000);
+      await runHooks({ reason: 'stop', connections: [], deadline: Date.now() + 1000 });
+      await runHooks({ reason: 'stop', connections: [], deadline: Date.now() + 1000 });
       console.log(n);
     `);
     assert.equal(r.code, 0, r.stderr);

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 
 const inheritUrl = new URL('../../dist/listeners/inherit.js', import.meta.url).href;
-const envUrl = new URL('../../dist/protocol/env.js', import.meta.url).href;
+const fdsUrl = new URL('../../dist/protocol/fds.js', import.meta.url).href;
 const CHILD_MS = 10_000;
 
 /**
@@ -29,7 +29,7 @@ const CHILD = `
 import fs from 'node:fs';
 import net from 'node:net';
 import { inherit, InheritError } from ${JSON.stringify(inheritUrl)};
-import { readListenEnv } from ${JSON.stringify(envUrl)};
+import { readListenEnv } from ${JSON.stringify(fdsUrl)};
 const openFds = () => new Set(fs.readdirSync('/proc/self/fd').map(Number));
 let spec;
 if (process.env.SPEC === 'ENV') {
@@ -283,7 +283,7 @@ describe('inherit: descriptors that are not listening sockets', () => {
 
 describe('inherit: the whole path from writeListenEnv to inherit', () => {
   test('TCP at fd 3 and unix at fd 4, described by LISTEN_FDS / LISTEN_FDNAMES / BATON_PARENT_PID', async (t) => {
-    const { writeListenEnv } = await import(envUrl);
+    const { writeListenEnv } = await import(fdsUrl);
     const { server, fd: tcpFd } = await listening(t, 0, '127.0.0.1');
     const { port } = server.address();
     const sock = path.join(tmpDir(t), 'pair:with%odd.sock');
@@ -299,7 +299,7 @@ describe('inherit: the whole path from writeListenEnv to inherit', () => {
   });
 
   test('the variables meant for another parent are ignored: nothing is inherited', async (t) => {
-    const { writeListenEnv } = await import(envUrl);
+    const { writeListenEnv } = await import(fdsUrl);
     const { server, fd } = await listening(t, 0, '127.0.0.1');
     const env = writeListenEnv([`tcp:127.0.0.1:${server.address().port}`], process.pid + 100000);
     const out = await startChild(t, { fds: [fd], spec: 'ENV', env }).result();

@@ -44,9 +44,19 @@ describe('parseMessage', () => {
     assert.deepEqual(parseMessage(raw), { ok: true, message: raw });
   });
 
+  test('valid upgrade', () => {
+    assert.deepEqual(parseMessage({ baton: 1, type: 'upgrade' }), { ok: true, message: { baton: 1, type: 'upgrade' } });
+  });
+
+  test('drain without a valid deadline', () => {
+    for (const deadline of [undefined, -1, 'soon', Infinity, NaN]) {
+      assert.match(rejected({ baton: 1, type: 'drain', reason: 'stop', deadline }), /deadline/);
+    }
+  });
+
   test('valid drain, with its reason', () => {
     for (const reason of ['upgrade', 'stop']) {
-      assert.deepEqual(parseMessage({ baton: 1, type: 'drain', reason }), { ok: true, message: { baton: 1, type: 'drain', reason } });
+      assert.deepEqual(parseMessage({ baton: 1, type: 'drain', reason, deadline: 5 }), { ok: true, message: { baton: 1, type: 'drain', reason, deadline: 5 } });
     }
   });
 
@@ -108,7 +118,7 @@ describe('parseMessage', () => {
   test('message() stamps the version, and what it builds parses back', () => {
     const m = message({ type: 'ready', pid: 42, listening: ['tcp:*:80'] });
     assert.deepEqual(m, { baton: 1, type: 'ready', pid: 42, listening: ['tcp:*:80'] });
-    assert.deepEqual(parseMessage(message({ type: 'drain', reason: 'stop' })), { ok: true, message: { baton: 1, type: 'drain', reason: 'stop' } });
+    assert.deepEqual(parseMessage(message({ type: 'drain', reason: 'stop', deadline: 9 })), { ok: true, message: { baton: 1, type: 'drain', reason: 'stop', deadline: 9 } });
     assert.deepEqual(parseMessage(m), { ok: true, message: m });
   });
 

@@ -4,23 +4,17 @@
  * piped through a process that may exit first); the copy is kept only until the
  * process is ready, so serving traffic costs nothing.
  */
+import { teeStderr } from '../internals/patches.js';
+
 const LIMIT = 4096;
 
 let tail = '';
 let restore: (() => void) | undefined;
 
 export function captureStderr(): void {
-  if (restore) return;
-  const stream = process.stderr;
-  const original = stream.write;
-  stream.write = function (this: typeof stream, chunk: unknown, ...rest: unknown[]): boolean {
-    const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString() : '';
+  restore ??= teeStderr((text) => {
     tail = (tail + text).slice(-LIMIT);
-    return (original as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as typeof stream.write;
-  restore = () => {
-    stream.write = original;
-  };
+  });
 }
 
 export function stopCapture(): void {

@@ -1,8 +1,7 @@
 /**
- * The only place baton touches Node internals. Node has no public API that
- * returns a listening socket's fd or opens a socket without listening on it
- * (these two functions are what cluster's primary uses, present on Node 20–26),
- * nor one that lists an HTTP server's open connections.
+ * Socket handles below net.Server. Node has no public API that returns a
+ * listening socket's fd or opens a socket without listening on it: these are
+ * what cluster's primary uses, present on Node 20–26.
  */
 import net from 'node:net';
 import os from 'node:os';
@@ -28,20 +27,6 @@ export function fdOf(server: net.Server): number | undefined {
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
-let kConnections: symbol | undefined;
-
-/**
- * The sockets of an http or https server's open HTTP/1 connections (upgraded
- * ones leave it), from the list Node keeps for closeIdleConnections() once the
- * server listens. Reading Node's list at drain time spares every connection a
- * bookkeeping step of baton's own.
- */
-export function httpSockets(server: net.Server): net.Socket[] {
-  kConnections ??= Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connections');
-  const list = kConnections && (server as unknown as Record<symbol, { all(): { socket?: net.Socket | null }[] } | undefined>)[kConnections];
-  return list ? list.all().flatMap((c) => (c.socket ? [c.socket] : [])) : [];
-}
-
 /** Wraps an inherited fd in a handle of the right type (TCP or Pipe) without listening on it. */
 export function openFd(fd: number): NativeHandle | NodeJS.ErrnoException {
   return call(null, 0, 0, fd);
@@ -65,8 +50,13 @@ export function bindTcp(host: string, port: number): NativeHandle | NodeJS.Errno
   return handle;
 }
 
+/** Start-up check: what is missing of what these functions need, if anything. */
+export function checkHandles(): string | undefined {
+  return createServerHandle ? undefined : 'net._createServerHandle is gone: sockets cannot be inherited or passed on';
+}
+
 function call(address: string | null, port: number, type: number, fd?: number): NativeHandle | NodeJS.ErrnoException {
-  if (!createServerHandle) return new Error('this Node.js has no net._createServerHandle; baton needs Node 20 or later');
+  if (!createServerHandle) return new Error(checkHandles());
   const r = createServerHandle(address, port, type, fd);
   if (typeof r !== 'number') return r;
   return errnoError(-Math.abs(r), `${address ?? `fd ${fd}`}${port > 0 ? `:${port}` : ''}`, fd === undefined ? 'bind' : 'open');

@@ -1,0 +1,72 @@
+/**
+ * `baton run`, assembled: the socket table (systemd's sockets adopted), the
+ * workers' spawner, the master, its control socket, and the signals: SIGHUP
+ * and SIGUSR2 reload, SIGTERM and SIGINT drain and stop, a second SIGINT stops
+ * at once. The master's pid never changes, so it suits systemd and a
+ * container's PID 1.
+ */
+import { fileURLToPath } from 'node:url';
+import { HANDOVER_VARS, readListenEnv } from '../protocol/fds.js';
+import { DEFAULTS, type LogFormat } from '../protocol/settings.js';
+import { checkInternals } from '../internals/check.js';
+import { inherit } from '../listeners/inherit.js';
+import { DEFAULT_NAME } from '../control/paths.js';
+import { startControlServer } from '../control/server.js';
+import { Master } from '../supervisor/master.js';
+import { SocketTable } from '../supervisor/sockets.js';
+import { workerSpawner } from '../supervisor/worker.js';
+import { logicalCwd } from '../cwd.js';
+import { configureLog, log } from '../log.js';
+import { onStopSignals } from '../signals.js';
+import type { RunCommand } from './args.js';
+
+const register = fileURLToPath(new URL('../register.js', import.meta.url));
+
+export async function run(o: RunCommand, controlPath: string, logFormat: LogFormat): Promise<void> {
+  configureLog({ format: logFormat });
+  checkInternals();
+  const inherited = inherit(readListenEnv(process.env, process.pid, process.ppid));
+  for (const key of HANDOVER_VARS) delete process.env[key];
+  const sockets = new SocketTable();
+  const spawner = workerSpawner({
+    execPath: process.execPath,
+    nodeArgs: o.nodeArgs,
+    register,
+    script: o.script,
+    args: o.args,
+    cwd: logicalCwd(),
+    env: { ...process.env },
+    settings: { ...DEFAULTS, readyTimeoutMs: o.readyTimeoutMs, drainTimeoutMs: o.drainTimeoutMs, waitReady: o.waitReady, logFormat },
+  }, sockets);
+  let control: { close(): Promise<void> } | undefined;
+  const exit = (code: number): void => {
+    void (control?.close() ?? Promise.resolve()).finally(() => process.exit(code));
+  };
+  const master = new Master({
+    name: o.name ?? DEFAULT_NAME,
+    workers: o.workers,
+    readyTimeoutMs: o.readyTimeoutMs,
+    drainTimeoutMs: o.drainTimeoutMs,
+    listen: o.listen.map((l) => ({ label: l.name, address: l.address })),
+    inherited,
+  }, sockets, spawner, exit);
+  control = await startControlServer(controlPath, master);
+  try {
+    master.start();
+  } catch (err) {
+    await control.close();
+    throw err;
+  }
+  log('info', 'control socket ready', { control: controlPath, pid: process.pid });
+  if (process.pid === 1) {
+    // Node reaps only the children it spawned; orphans re-parented to PID 1 would stay zombies.
+    log('info', 'running as PID 1: baton reaps its workers, but not processes the app orphans; if the app starts processes of its own, run the container with an init (docker run --init)');
+  }
+  for (const signal of ['SIGHUP', 'SIGUSR2'] as const) {
+    process.on(signal, () => {
+      log('info', `${signal}: reload requested`);
+      void master.reload();
+    });
+  }
+  onStopSignals(() => master.stop(), () => master.kill());
+}

@@ -1,0 +1,103 @@
+/**
+ * The child side of a generation, for a master's worker and a standalone
+ * successor alike: the one endpoint of the channel to the process that started
+ * it. It says `ready`, or `failed` with the stderr tail if the process dies
+ * first; it asks a master for sockets; and it takes the orders that come back
+ * (drain by a deadline, pass on an upgrade).
+ */
+import os from 'node:os';
+import util from 'node:util';
+import type { DrainReason } from '../protocol/messages.js';
+import { type Address, nameOf, parseName } from '../listeners/address.js';
+import type { NativeHandle } from '../internals/handles.js';
+import { errorLine } from '../log.js';
+import { type Body, Channel } from './channel.js';
+import { captureStderr, stderrTail, stopCapture } from './stderr-tail.js';
+
+export type Acquired = { handle: NativeHandle; address: Address } | { error: NodeJS.ErrnoException };
+
+export interface Orders {
+  drain(reason: DrainReason, deadline: number): void;
+  /** An upgrade asked of the parent after it handed over to this process. */
+  upgrade(): void;
+  /** The parent is gone. */
+  disconnect(): void;
+}
+
+export class ParentEndpoint {
+  private readonly channel: Channel;
+  private nextId = 0;
+  private readonly pending = new Map<number, { address: Address; resolve: (r: Acquired) => void }>();
+  private isReady = false;
+  private fatal: string | undefined;
+
+  /** From now until ready(), dying is reported as `failed`, with the error and the stderr tail. */
+  constructor(peer: string, orders: Orders) {
+    captureStderr();
+    process.on('uncaughtExceptionMonitor', (err) => this.noteFatal(errorLine(err)));
+    process.on('exit', (code) => {
+      if (!this.isReady) this.send({ type: 'failed', pid: process.pid, error: this.fatal ?? `exit code ${code}`, stderrTail: stderrTail() });
+    });
+    this.channel = new Channel(process, peer, (m, handle) => {
+      if (m.type === 'drain') orders.drain(m.reason, m.deadline);
+      else if (m.type === 'upgrade') orders.upgrade();
+      else if (m.type === 'listen-result') this.settle(m.id, m.name, m.code, handle);
+    });
+    process.once('disconnect', () => orders.disconnect());
+    // The channel must not keep alive an app that would otherwise exit.
+    process.channel?.unref();
+  }
+
+  send(body: Body): void {
+    this.channel.send(body);
+  }
+
+  /** Why the process is about to die, if it knows better than its exit code. */
+  noteFatal(error: string): void {
+    this.fatal ??= error;
+  }
+
+  ready(listening: string[]): void {
+    this.isReady = true;
+    stopCapture();
+    this.send({ type: 'ready', pid: process.pid, listening });
+  }
+
+  /** Asks the master for the socket at `address`, bound there if nobody has yet. */
+  acquire(address: Address): Promise<Acquired> {
+    const id = this.nextId++;
+    // While the answer is pending it is all that keeps the process alive.
+    process.channel?.ref();
+    return new Promise((resolve) => {
+      this.pending.set(id, { address, resolve });
+      this.send({ type: 'listen', id, address: nameOf(address) });
+    });
+  }
+
+  private settle(id: number, name: string | undefined, code: string | undefined, handle: NativeHandle | undefined): void {
+    const waiting = this.pending.get(id);
+    if (!waiting) {
+      handle?.close();
+      return;
+    }
+    this.pending.delete(id);
+    if (this.pending.size === 0) process.channel?.unref();
+    const bound = name ? parseName(name) : undefined;
+    if (handle && bound) waiting.resolve({ handle, address: bound });
+    else waiting.resolve({ error: listenError(code ?? 'EINVAL', waiting.address) });
+  }
+}
+
+/** The error Node itself gives for a failed listen, so apps that check err.code see what they expect. */
+export function listenError(code: string, address: Address): NodeJS.ErrnoException {
+  const errno = -(os.constants.errno as Record<string, number>)[code] || -22;
+  const description = util.getSystemErrorMap().get(errno)?.[1] ?? code;
+  const where = address.kind === 'unix' ? address.path : `${address.host ?? '::'}:${address.port}`;
+  const err = new Error(`listen ${code}: ${description} ${where}`) as NodeJS.ErrnoException & { address?: string; port?: number };
+  err.code = code;
+  err.errno = errno;
+  err.syscall = 'listen';
+  err.address = address.kind === 'unix' ? address.path : address.host ?? '::';
+  if (address.kind === 'tcp') err.port = address.port;
+  return err;
+}

@@ -1,0 +1,184 @@
+/**
+ * The parent side of a generation, for the master and for a standalone
+ * process alike: start a child with the listening sockets (fd 3 on, described
+ * as systemd does) and an IPC channel; learn when it is ready or why it failed;
+ * ask it to drain by a deadline, and kill it if it outlives that deadline. A
+ * child is addressed through its process handle and channel, never by a bare
+ * pid, which may be reused once it has been reaped.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { writeListenEnv } from '../protocol/fds.js';
+import type { DrainReason, FailedMessage, Message } from '../protocol/messages.js';
+import { type Env, type Settings, settingsEnv, workerEnv } from '../protocol/settings.js';
+import type { NativeHandle } from '../internals/handles.js';
+import { log } from '../log.js';
+import { type Timer, at } from '../time.js';
+import { type Body, Channel } from './channel.js';
+
+/** A child that outlives its drain deadline by this much is killed. */
+export const KILL_GRACE_MS = 2000;
+
+export interface ChildSpec {
+  execPath: string;
+  /** Node flags, script and app arguments. */
+  args: string[];
+  cwd: string;
+  /** The environment before baton's own variables are added. */
+  env: Env;
+  sockets: readonly { name: string; fd: number }[];
+  settings: Settings;
+  /** A master's worker, or a standalone process's successor. */
+  role: 'worker' | 'successor';
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export type ChildState = 'starting' | 'ready' | 'draining' | 'exited';
+
+export class Child {
+  readonly pid: number;
+  /** `worker pid 42`, `successor pid 42`: how log lines and reasons name it. */
+  readonly name: string;
+  readonly generation: number;
+  readonly startedAt = Date.now();
+  state: ChildState = 'starting';
+  /** Sockets it listens on, reported when ready. */
+  listening: string[] = [];
+  /** What it said as it died before it was ready. */
+  failed: FailedMessage | undefined;
+  /** Resolves when it is ready; rejects with the reason if it exits first. */
+  readonly ready: Promise<void>;
+  readonly exited: Promise<Exit>;
+  /** The connections it had open as it began to drain (0 if it exited first). */
+  readonly draining: Promise<number>;
+  private readonly process: ChildProcess;
+  private readonly channel: Channel;
+  private wasReady = false;
+  private killTimer: Timer | undefined;
+  private reportDraining: (connections: number) => void = () => {};
+  private markReady: () => void = () => {};
+
+  /** `onRequest` receives what else the child asks (a worker's listen requests). */
+  constructor(spec: ChildSpec, onRequest: (child: Child, m: Message, handle: NativeHandle | undefined) => void = () => {}) {
+    this.process = spawn(spec.execPath, spec.args, {
+      cwd: spec.cwd,
+      env: childEnv(spec),
+      stdio: ['inherit', 'inherit', 'inherit', ...spec.sockets.map((s) => s.fd), 'ipc'],
+    });
+    this.pid = this.process.pid ?? 0;
+    this.generation = spec.settings.generation;
+    this.name = `${spec.role} pid ${this.pid}`;
+    this.channel = new Channel(this.process, this.name, (m, handle) => this.receive(m, handle, onRequest));
+    this.exited = new Promise((resolve) => {
+      // 'close', not 'exit': it comes after the IPC channel has delivered its last message.
+      this.process.once('close', (code, signal) => {
+        this.state = 'exited';
+        this.killTimer?.cancel();
+        this.reportDraining(0);
+        resolve({ code, signal });
+      });
+    });
+    this.draining = new Promise((resolve) => (this.reportDraining = resolve));
+    this.ready = new Promise((resolve, reject) => {
+      this.markReady = resolve;
+      this.process.once('error', (err) => reject(new Error(`cannot start the ${spec.role}: ${err.message}`)));
+      void this.exited.then((exit) => reject(new Error(this.describeExit(exit))));
+    });
+    this.ready.catch(() => {});
+  }
+
+  private receive(m: Message, handle: NativeHandle | undefined, onRequest: (child: Child, m: Message, handle: NativeHandle | undefined) => void): void {
+    if (m.type === 'ready' && this.state === 'starting') {
+      this.state = 'ready';
+      this.wasReady = true;
+      this.listening = m.listening;
+      this.markReady();
+    } else if (m.type === 'failed') {
+      this.failed = m;
+    } else if (m.type === 'draining') {
+      this.reportDraining(m.connections);
+    } else {
+      onRequest(this, m, handle);
+    }
+  }
+
+  send(body: Body, handle?: { fd: number }): boolean {
+    return this.channel.send(body, handle);
+  }
+
+  /**
+   * Asks it to stop accepting, drain and exit by `deadline`; kills it if it
+   * is still there KILL_GRACE_MS later. A child still starting may not read
+   * messages yet: it gets SIGTERM, which it drains on as well.
+   */
+  drain(reason: DrainReason, deadline: number): void {
+    if (this.state === 'exited' || this.state === 'draining') return;
+    const starting = this.state === 'starting';
+    this.state = 'draining';
+    if (starting || !this.send({ type: 'drain', reason, deadline })) this.process.kill('SIGTERM');
+    this.killTimer = at(deadline + KILL_GRACE_MS, () => {
+      log('warn', `${this.name} outlived its drain deadline: killing it`);
+      this.process.kill('SIGKILL');
+    });
+  }
+
+  kill(): void {
+    if (this.state !== 'exited') this.process.kill('SIGKILL');
+  }
+
+  /** Why it exited, with the error it reported if it died before it was ready. */
+  describeExit({ code, signal }: Exit): string {
+    const how = signal ?? `code ${code}`;
+    if (this.wasReady) return `${this.name} exited (${how})`;
+    const why = this.failed?.error ? `: ${this.failed.error}` : '';
+    return `${this.name} exited before it was ready (${how})${why}`;
+  }
+
+  rssBytes(): number | null {
+    try {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${this.pid}/status`, 'utf8'))?.[1];
+      return kb ? Number(kb) * 1024 : null;
+    } catch {
+      return null;
+    }
+  }
+}
+
+function childEnv(spec: ChildSpec): Env {
+  return {
+    ...spec.env,
+    ...settingsEnv(spec.settings),
+    ...(spec.role === 'worker' ? workerEnv() : {}),
+    ...writeListenEnv(spec.sockets.map((s) => s.name), process.pid),
+  };
+}
+
+/** What the waiting needs of a child: a master's tests give fakes of it. */
+export type Starting = Pick<Child, 'name' | 'state' | 'ready' | 'exited' | 'describeExit'>;
+
+/** Why `children` are not all ready by `timeoutMs`: the first to fail, the timeout, or `cancel`; undefined once all are ready. */
+export function awaitReady<C extends Starting>(
+  children: readonly C[], timeoutMs: number, cancel?: AbortSignal,
+): Promise<{ reason: string; child?: C } | undefined> {
+  return new Promise((resolve) => {
+    const settle = (r: { reason: string; child?: C } | undefined): void => {
+      timer.cancel();
+      cancel?.removeEventListener('abort', onCancel);
+      resolve(r);
+    };
+    const timer = at(Date.now() + timeoutMs, () => {
+      const late = children.find((c) => c.state === 'starting');
+      settle({ reason: `${late?.name ?? 'a child'} was not ready within ${timeoutMs} ms`, child: late });
+    });
+    const onCancel = (): void => settle({ reason: 'cancelled by a stop' });
+    if (cancel?.aborted) return onCancel();
+    cancel?.addEventListener('abort', onCancel, { once: true });
+    Promise.all(children.map((c) => c.ready)).then(() => settle(undefined), () => {});
+    // Exiting fails the wait even after the child was ready: it has not taken over yet.
+    for (const c of children) void c.exited.then((exit) => settle({ reason: c.describeExit(exit), child: c }));
+  });
+}

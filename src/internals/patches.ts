@@ -1,0 +1,67 @@
+/**
+ * Every place baton replaces a function it does not own, so that an
+ * unmodified app's calls reach baton: server.listen(), PM2's
+ * process.send('ready'), stderr (copied while starting, for a rollback's
+ * reason), and an HTTP server's closeIdleConnections() while it drains.
+ */
+import http from 'node:http';
+import net from 'node:net';
+
+export type ListenFn = (this: net.Server, ...args: unknown[]) => net.Server;
+
+/** Start-up check: what is missing of what the patches replace, if anything. */
+export function checkPatches(): string | undefined {
+  if (typeof net.Server.prototype.listen !== 'function') return 'net.Server.prototype.listen is gone: listen() cannot be routed to inherited sockets';
+  if (typeof http.Server.prototype.closeIdleConnections !== 'function') {
+    return 'http.Server.prototype.closeIdleConnections is gone: idle keep-alive connections end at the drain timeout';
+  }
+  return undefined;
+}
+
+/** Every server.listen() goes through `route`, which may call Node's own listen. */
+export function patchListen(route: (server: net.Server, args: unknown[], original: ListenFn) => net.Server): void {
+  const original = net.Server.prototype.listen as ListenFn;
+  net.Server.prototype.listen = function listen(this: net.Server, ...args: unknown[]): net.Server {
+    return route(this, args, original);
+  } as typeof net.Server.prototype.listen;
+}
+
+/** PM2's readiness convention, process.send('ready'), for apps migrating with --wait-ready. */
+export function patchProcessSend(onReady: () => void): void {
+  const send = process.send;
+  if (typeof send !== 'function') return;
+  process.send = function (this: NodeJS.Process, msg: unknown, ...rest: unknown[]): boolean {
+    if (msg === 'ready') {
+      onReady();
+      return true;
+    }
+    return (send as (...a: unknown[]) => boolean).call(this, msg, ...rest);
+  } as typeof process.send;
+}
+
+/** Copies what is written to stderr to `onText` (stderr itself stays as it is); returns the undo. */
+export function teeStderr(onText: (text: string) => void): () => void {
+  const stream = process.stderr;
+  const original = stream.write;
+  stream.write = function (this: typeof stream, chunk: unknown, ...rest: unknown[]): boolean {
+    onText(typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString() : '');
+    return (original as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as typeof stream.write;
+  return () => {
+    stream.write = original;
+  };
+}
+
+const closeIdle = http.Server.prototype.closeIdleConnections;
+
+/**
+ * http.Server#close() destroys idle connections at once through
+ * closeIdleConnections(). Code that closes a server baton is draining (Fastify
+ * closes its other listeners when the first one closes) must not cause the
+ * resets the drain avoids: that call is held back, and the returned function
+ * closes the idle connections for real, when the drain decides.
+ */
+export function holdIdleClose(server: http.Server): () => void {
+  server.closeIdleConnections = () => {};
+  return () => closeIdle.call(server);
+}

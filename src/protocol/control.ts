@@ -1,0 +1,148 @@
+/**
+ * What the control socket carries between `baton reload|stop|status` and the
+ * master: one JSON request line, answered by JSON lines (phases, then a
+ * result). Both ends validate what they read here: the master a request, the
+ * client every reply.
+ */
+import { quote } from './quote.js';
+
+export type Command = 'reload' | 'stop' | 'status';
+
+export const COMMANDS: readonly Command[] = ['reload', 'stop', 'status'];
+
+export interface Request {
+  cmd: Command;
+}
+
+/** One step of a reload, streamed to the client as it happens. */
+export type Phase =
+  | { phase: 'spawned'; generation: number; pids: number[] }
+  | { phase: 'ready'; generation: number; ms: number }
+  | { phase: 'draining'; generation: number; connections: number }
+  | { phase: 'done'; generation: number; ms: number }
+  | { phase: 'queued'; reason: string }
+  | { phase: 'rollback'; generation: number; reason: string; stderrTail: string };
+
+export interface ReloadResult {
+  ok: boolean;
+  generation: number;
+  /** Command to old generation gone (ok), or to rollback complete. */
+  ms: number;
+  reason?: string;
+  stderrTail?: string;
+}
+
+export type WorkerState = 'starting' | 'ready' | 'draining';
+
+export interface WorkerStatus {
+  pid: number;
+  generation: number;
+  state: WorkerState;
+  uptimeMs: number;
+  rssBytes: number | null;
+}
+
+export interface ReloadRecord {
+  generation: number;
+  ok: boolean;
+  ms: number;
+  at: string;
+  reason?: string;
+}
+
+export interface Status {
+  name: string;
+  masterPid: number;
+  uptimeMs: number;
+  generation: number;
+  workers: WorkerStatus[];
+  listeners: string[];
+  reloads: ReloadRecord[];
+}
+
+/** Lines the master writes back. */
+export type Reply =
+  | { type: 'phase'; data: Phase }
+  | { type: 'reload'; data: ReloadResult }
+  | { type: 'status'; data: Status }
+  | { type: 'stopping' }
+  | { type: 'error'; message: string };
+
+/** The master side, as the control server sees it. */
+export interface Controllable {
+  reload(onPhase: (phase: Phase) => void): Promise<ReloadResult>;
+  stop(): void;
+  status(): Status;
+}
+
+type Check = (v: unknown) => boolean;
+type Fields = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
+const num: Check = (v) => typeof v === 'number' && Number.isFinite(v);
+const str: Check = (v) => typeof v === 'string';
+const bool: Check = (v) => typeof v === 'boolean';
+const opt = (c: Check): Check => (v) => v === undefined || c(v);
+const nullable = (c: Check): Check => (v) => v === null || c(v);
+const list = (c: Check): Check => (v) => Array.isArray(v) && v.every(c);
+const oneOf = (...values: unknown[]): Check => (v) => values.includes(v);
+const shape = (fields: Record<string, Check>): Check => (v) => isObject(v) && Object.entries(fields).every(([k, c]) => c(v[k]));
+
+const PHASES: Record<Phase['phase'], Check> = {
+  spawned: shape({ generation: num, pids: list(num) }),
+  ready: shape({ generation: num, ms: num }),
+  draining: shape({ generation: num, connections: num }),
+  done: shape({ generation: num, ms: num }),
+  queued: shape({ reason: str }),
+  rollback: shape({ generation: num, reason: str, stderrTail: str }),
+};
+const isPhase: Check = (v) => isObject(v) && typeof v.phase === 'string' && Object.hasOwn(PHASES, v.phase) && PHASES[v.phase as Phase['phase']](v);
+const isReloadResult = shape({ ok: bool, generation: num, ms: num, reason: opt(str), stderrTail: opt(str) });
+const isStatus = shape({
+  name: str,
+  masterPid: num,
+  uptimeMs: num,
+  generation: num,
+  workers: list(shape({ pid: num, generation: num, state: oneOf('starting', 'ready', 'draining'), uptimeMs: num, rssBytes: nullable(num) })),
+  listeners: list(str),
+  reloads: list(shape({ generation: num, ok: bool, ms: num, at: str, reason: opt(str) })),
+});
+
+const REPLIES: Record<Reply['type'], Check> = {
+  phase: shape({ data: isPhase }),
+  reload: shape({ data: isReloadResult }),
+  status: shape({ data: isStatus }),
+  stopping: () => true,
+  error: shape({ message: str }),
+};
+
+/**
+ * A reply line as the client reads it: the reply, `unknown` for a type a newer
+ * master may send (skipped, not an error), or `invalid` with why.
+ */
+export function parseReply(line: string): { reply: Reply } | { unknown: string } | { invalid: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return { invalid: 'not JSON' };
+  }
+  if (!isObject(v) || typeof v.type !== 'string') return { invalid: 'no type' };
+  if (!Object.hasOwn(REPLIES, v.type)) return { unknown: v.type };
+  return REPLIES[v.type as Reply['type']](v) ? { reply: v as Reply } : { invalid: `a '${v.type}' reply of the wrong shape` };
+}
+
+/** A request line as the master reads it: the command, or the one-line answer for a client that sent something else. */
+export function parseRequest(line: string): { cmd: Command } | { error: string } {
+  let cmd: unknown;
+  try {
+    const req: unknown = JSON.parse(line);
+    if (!isObject(req)) throw new Error('not an object');
+    cmd = req.cmd;
+  } catch {
+    return { error: 'malformed request: expected one JSON line like {"cmd":"status"}' };
+  }
+  if (typeof cmd === 'string' && (COMMANDS as readonly string[]).includes(cmd)) return { cmd: cmd as Command };
+  const shown = typeof cmd === 'string' ? quote(cmd.slice(0, 40)) : String(JSON.stringify(cmd) ?? 'none').slice(0, 40);
+  return { error: `unknown command ${shown} (expected reload, stop or status)` };
+}

@@ -1,0 +1,143 @@
+/**
+ * Every setting of a baton process in one place: its default, how it is
+ * parsed (from the command line or the environment, with the same message),
+ * and how a parent hands it to its child in the environment. Every reader of a
+ * BATON_* variable goes through here.
+ */
+import { MAX_TIMER_MS } from '../time.js';
+import { quote } from './quote.js';
+
+export const ENV = {
+  /**
+   * A Node parent cannot know its child's pid before exec, so it cannot set
+   * LISTEN_PID. It sets its own pid here instead; the child accepts the fds only
+   * if this is its parent, which rules out fds seen through a non-exec wrapper.
+   */
+  parentPid: 'BATON_PARENT_PID',
+  /** `worker` when a baton master started this process (no self-upgrade; sockets come from the master). */
+  role: 'BATON_ROLE',
+  generation: 'BATON_GENERATION',
+  waitReady: 'BATON_WAIT_READY',
+  readyTimeout: 'BATON_READY_TIMEOUT',
+  drainTimeout: 'BATON_DRAIN_TIMEOUT',
+  upgradeSignal: 'BATON_UPGRADE_SIGNAL',
+  pidFile: 'BATON_PID_FILE',
+  logFormat: 'BATON_LOG_FORMAT',
+} as const;
+
+export type LogFormat = 'text' | 'json';
+
+export interface Settings {
+  generation: number;
+  waitReady: boolean;
+  readyTimeoutMs: number;
+  drainTimeoutMs: number;
+  upgradeSignal: NodeJS.Signals;
+  pidFile: string | undefined;
+  logFormat: LogFormat;
+}
+
+export const DEFAULTS: Readonly<Settings> = {
+  generation: 1,
+  waitReady: false,
+  readyTimeoutMs: 30_000,
+  drainTimeoutMs: 30_000,
+  upgradeSignal: 'SIGUSR2',
+  pidFile: undefined,
+  logFormat: 'text',
+};
+
+/** Parses `500ms`, `2s`, `1m` or bare milliseconds; `what` names the input in the error. */
+export function parseDuration(value: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  if (!m) {
+    throw new Error(`${what}: ${quote(value)} is not a duration (use e.g. 500ms, 2s, 1m or plain milliseconds)`);
+  }
+  const unit = m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1;
+  const ms = Math.round(Number(m[1]) * unit);
+  if (ms > MAX_TIMER_MS) {
+    throw new Error(`${what}: ${quote(value)} is longer than Node.js timers can wait (at most ${MAX_TIMER_MS} ms, about 24 days)`);
+  }
+  return ms;
+}
+
+/** A ready timeout of 0 would fail every start: refused. */
+export function parseReadyTimeout(value: string, what: string): number {
+  const ms = parseDuration(value, what);
+  if (ms === 0) throw new Error(`${what}: ${quote(value)} leaves no time to start (give more than 0, e.g. 30s)`);
+  return ms;
+}
+
+export function parseLogFormat(value: string, what: string): LogFormat {
+  if (value !== 'text' && value !== 'json') throw new Error(`${what}: ${quote(value)} is not a log format (use text or json)`);
+  return value;
+}
+
+const SIGNALS = new Set(['SIGUSR1', 'SIGUSR2', 'SIGHUP', 'SIGWINCH', 'SIGURG']);
+
+export function parseUpgradeSignal(value: string, what: string): NodeJS.Signals {
+  const upper = value.toUpperCase();
+  const signal = upper.startsWith('SIG') ? upper : `SIG${upper}`;
+  if (!SIGNALS.has(signal)) throw new Error(`${what}: ${quote(value)} is not usable (use one of ${[...SIGNALS].join(', ')})`);
+  return signal as NodeJS.Signals;
+}
+
+function parseGeneration(value: string, what: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new Error(`${what}: ${quote(value)} is not a generation number (expected 1 or more)`);
+  return Number(value);
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** The settings in `env`, each variable unset taking its default. Throws a one-line error naming the variable. */
+export function readSettings(env: Env): Settings {
+  const read = <T>(name: string, parse: (v: string, what: string) => T, fallback: T): T => {
+    const v = env[name];
+    return v === undefined ? fallback : parse(v, name);
+  };
+  return {
+    generation: read(ENV.generation, parseGeneration, DEFAULTS.generation),
+    waitReady: env[ENV.waitReady] === '1' || env[ENV.waitReady] === 'true',
+    readyTimeoutMs: read(ENV.readyTimeout, parseReadyTimeout, DEFAULTS.readyTimeoutMs),
+    drainTimeoutMs: read(ENV.drainTimeout, parseDuration, DEFAULTS.drainTimeoutMs),
+    upgradeSignal: read(ENV.upgradeSignal, parseUpgradeSignal, DEFAULTS.upgradeSignal),
+    pidFile: env[ENV.pidFile] || undefined,
+    logFormat: logFormatOf(env),
+  };
+}
+
+/** Lenient, unlike the other settings: a log line must be written somehow. */
+export function logFormatOf(env: Env): LogFormat {
+  return env[ENV.logFormat] === 'json' ? 'json' : 'text';
+}
+
+/** The inverse of readSettings(): the variables that give a child these settings. */
+export function settingsEnv(s: Settings): Record<string, string> {
+  const env: Record<string, string> = {
+    [ENV.generation]: String(s.generation),
+    [ENV.waitReady]: s.waitReady ? '1' : '0',
+    [ENV.readyTimeout]: `${s.readyTimeoutMs}ms`,
+    [ENV.drainTimeout]: `${s.drainTimeoutMs}ms`,
+    [ENV.upgradeSignal]: s.upgradeSignal,
+    [ENV.logFormat]: s.logFormat,
+  };
+  if (s.pidFile !== undefined) env[ENV.pidFile] = s.pidFile;
+  return env;
+}
+
+/**
+ * Who started this process: `worker` (a master, over IPC), `successor` (a
+ * standalone predecessor, over IPC), or `first` (anyone else: a shell,
+ * systemd). Only a parent that named itself in BATON_PARENT_PID counts.
+ */
+export type Origin = 'first' | 'successor' | 'worker';
+
+export function originOf(env: Env, ppid: number, hasIpc: boolean): Origin {
+  if (!hasIpc || env[ENV.parentPid] !== String(ppid)) return 'first';
+  return env[ENV.role] === 'worker' ? 'worker' : 'successor';
+}
+
+/** The variables that mark a child as a master's worker. */
+export function workerEnv(): Record<string, string> {
+  return { [ENV.role]: 'worker' };
+}

@@ -1,0 +1,37 @@
+/**
+ * Waiting, in one place. Deadlines are absolute (ms since the epoch) so that
+ * one deadline can pass from the master to a worker, and from the drain to
+ * each shutdown hook, each step getting what is left rather than a fresh span.
+ */
+
+/** Node's timers hold a signed 32-bit count of ms; a longer delay would fire after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+export const msLeft = (deadline: number): number => Math.max(0, deadline - Date.now());
+
+export interface Timer {
+  cancel(): void;
+}
+
+/** Calls `fn` at `deadline`, however far away (a long wait is taken in steps Node's timers can hold). */
+export function at(deadline: number, fn: () => void, options: { unref?: boolean } = {}): Timer {
+  let timer: NodeJS.Timeout;
+  const arm = (): void => {
+    const left = msLeft(deadline);
+    timer = setTimeout(left > MAX_TIMER_MS ? arm : fn, Math.min(left, MAX_TIMER_MS));
+    if (options.unref) timer.unref();
+  };
+  arm();
+  return { cancel: () => clearTimeout(timer) };
+}
+
+/** Resolves once `done()` holds or `deadline` has passed, looking every `pollMs`; true if it held. */
+export async function until(done: () => boolean | Promise<boolean>, deadline: number, pollMs = 20): Promise<boolean> {
+  for (;;) {
+    if (await done()) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(Math.min(pollMs, msLeft(deadline)));
+  }
+}
