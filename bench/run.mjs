@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { chooseLoadGen, classify, runLoad } from './load.mjs';
 import { analyseProbe, percentile, probePerSecond, startProbe } from './probe.mjs';
 import { writeReport } from './report.mjs';
-import { freePort, sleep } from '../test/helpers/proc.mjs';
+import { freePort, sleep } from '../dist/testing/harness.js';
 import {
   live, measureAppStart, processFigures,
   startBatonRun, startNode, startNodeCluster, startPm2, startStandalone,

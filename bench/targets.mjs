@@ -17,12 +17,11 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { alive, root, sleep, waitFor } from '../test/helpers/proc.mjs';
+import { alive, cliPath as cli, registerPath as register, sleep, waitFor } from '../dist/testing/harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const appScript = path.join(here, 'app.mjs');
-const cli = path.join(root, 'dist/cli/main.js');
-const register = path.join(root, 'dist/register.js');
+const root = path.resolve(here, '..');
 const pm2Bin = path.join(root, 'node_modules/pm2/bin/pm2');
 
 /** Targets started and not yet stopped. */
