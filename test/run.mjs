@@ -1,8 +1,8 @@
 // Runs every test against the built output: unit tests in parallel, then the
-// end-to-end files one at a time (they put real load on a 2-core machine).
-// `--e2e` runs only the end-to-end files and the canary of the Node internals
-// baton relies on (the extra passes on other Nodes, where those internals may
-// differ).
+// end-to-end files and the examples' own tests (how an app tests itself with
+// baton/testing) one at a time, as they put real load on a 2-core machine.
+// `--e2e` runs only those and the canary of the Node internals baton relies
+// on (the extra passes on other Nodes, where those internals may differ).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +20,7 @@ const unit = files('unit').filter((f) => !e2eOnly || f === canary);
 const runs = [
   // `node --test` given no file searches the whole tree, so no file, no run.
   ...(unit.length ? [['--test', ...unit]] : []),
-  ['--test', '--test-concurrency=1', ...files('e2e')],
+  ['--test', '--test-concurrency=1', ...files('e2e'), ...files('../examples')],
 ];
 
 console.log(`node ${process.version}`);
