@@ -27,6 +27,15 @@ export function fdOf(server: net.Server): number | undefined {
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
+/**
+ * A server listening on a Pipe handle it was given has no path of its own,
+ * so server.address() would be null (Fastify reads it at start-up): Node
+ * keeps the path of a server that bound it in `_pipeName`.
+ */
+export function namePipe(server: net.Server, path: string): void {
+  (server as unknown as { _pipeName?: string })._pipeName = path;
+}
+
 /** Wraps an inherited fd in a handle of the right type (TCP or Pipe) without listening on it. */
 export function openFd(fd: number): NativeHandle | NodeJS.ErrnoException {
   return call(null, 0, 0, fd);

@@ -14,7 +14,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import { type Address, type ListenRequest, boundAddress, isIP, matches, nameOf, normalizeHost, parseListenArgs } from './address.js';
 import type { Inherited } from './inherit.js';
-import { type NativeHandle, PIPE_READABLE, PIPE_WRITABLE, bindPath, fdOf } from '../internals/handles.js';
+import { type NativeHandle, PIPE_READABLE, PIPE_WRITABLE, bindPath, fdOf, namePipe } from '../internals/handles.js';
 import type { ListenFn } from '../internals/patches.js';
 
 export interface LiveListener {
@@ -44,7 +44,7 @@ export class Listeners {
     const req = parseListenArgs(args, this.cwd);
     const address = req.address;
     if (!address) {
-      this.expect(server, undefined, false);
+      this.expect(server, 'not passed on', false);
       return original.apply(server, args);
     }
     if (address.kind === 'tcp' && address.host !== null && !isIP(address.host)) {
@@ -84,7 +84,7 @@ export class Listeners {
       this.listenOn(server, handle, req, address, original);
       return;
     }
-    this.expect(server, undefined, false);
+    this.expect(server, 'as bound', false);
     original.apply(server, args);
   }
 
@@ -100,15 +100,22 @@ export class Listeners {
     if (req.backlog !== undefined) rest.push(req.backlog);
     if (req.callback) rest.push(req.callback);
     original.call(server, handle, ...rest);
+    if (address.kind === 'unix') namePipe(server, address.path);
   }
 
-  /** A failed listen never emits 'listening'; a retry replaces its stale watcher. */
-  private expect(server: net.Server, address: Address | undefined, ownsPath: boolean): void {
+  /**
+   * Records `server` once it listens, at `address`, at the address Node bound
+   * for it, or with none for what cannot be passed on (port 0, an fd or a
+   * handle the app brought). A failed listen never emits 'listening'; a retry
+   * replaces its stale watcher.
+   */
+  private expect(server: net.Server, address: Address | 'as bound' | 'not passed on', ownsPath: boolean): void {
     const stale = this.pending.get(server);
     if (stale) server.off('listening', stale);
     const onListening = (): void => {
       this.pending.delete(server);
-      this.live.set(server, { server, address: address ?? boundAddress(server), ownsPath });
+      const at = address === 'as bound' ? boundAddress(server) : address === 'not passed on' ? undefined : address;
+      this.live.set(server, { server, address: at, ownsPath });
       server.once('close', () => this.live.delete(server));
       this.onListening(server);
     };

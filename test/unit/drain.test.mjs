@@ -1,0 +1,390 @@
+// Unit tests for dist/drain/index.js: drain() with real servers and real
+// clients on 127.0.0.1. Each server is track()ed before it listens, as the
+// listen patch does.
+//
+// Deadlines are small where the deadline is the outcome (a raw connection that
+// nobody ends is destroyed at it) and generous where it is not (then the test
+// checks that nothing was destroyed). What a test decides on is an event or a
+// count (a response, a 'close', result.destroyed), never elapsed time. Every
+// server, agent and socket is closed in t.after().
+//
+// A test marked `todo` states what src/drain/http2.ts's own comment promises
+// and the code does not do yet (see its todo text); it is reported but does
+// not fail the run.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { once } from 'node:events';
+import { drain } from '../../dist/drain/index.js';
+import { track } from '../../dist/drain/track.js';
+
+const TEST_MS = 20_000;
+/** A deadline nobody should reach in a test that expects everything to end by itself. */
+const FAR_MS = 10_000;
+
+const noHooks = async () => {};
+
+/** Tracks `server`, listens on 127.0.0.1, and closes it and everything it holds in t.after(). */
+async function serve(t, server) {
+  track(server);
+  const sockets = new Set();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    if (server.listening) server.close();
+    for (const s of sockets) s.destroy();
+  });
+  return { port: server.address().port, sockets };
+}
+
+/** A keep-alive agent with one socket, destroyed in t.after(). */
+function agentFor(t) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  return agent;
+}
+
+/** GET / through `agent`; resolves { res, body, socket, reused }. */
+function get(port, agent, path = '/') {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ res, body, socket: req.socket, reused: req.reusedSocket }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+/** A raw TCP client, destroyed in t.after(). */
+async function connect(t, port) {
+  const socket = net.connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  return socket;
+}
+
+/** Resolves once `emitter` emits `event`, or rejects after `ms`: a bound on a wait, not a decision. */
+function eventually(emitter, event, ms = FAR_MS) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no '${event}' within ${ms} ms`)), ms);
+    emitter.once(event, (...args) => {
+      clearTimeout(timer);
+      resolve(args);
+    });
+  });
+}
+
+describe('drain: HTTP/1', () => {
+  test('an idle keep-alive connection is not destroyed at the start: its next request is served, with Connection: close', { timeout: TEST_MS }, async (t) => {
+    const server = http.createServer((req, res) => res.end(`hello ${req.url}`));
+    const { port, sockets } = await serve(t, server);
+    const agent = agentFor(t);
+    const first = await get(port, agent, '/1');
+    assert.equal(first.res.statusCode, 200);
+    assert.notEqual(first.res.headers.connection, 'close');
+    assert.equal(sockets.size, 1);
+    const [serverSide] = sockets;
+
+    const hooks = [];
+    const result = drain([server], {
+      deadline: Date.now() + FAR_MS,
+      idleGraceMs: FAR_MS,
+      runHooks: async (connections) => { hooks.push(connections.length); },
+    });
+    assert.equal(serverSide.destroyed, false, 'the idle connection is kept at the start');
+    assert.equal(server.listening, false, 'the server stops accepting at once');
+
+    // An app that closes its server meanwhile (http.Server#close) does not destroy it either.
+    server.close();
+    assert.equal(serverSide.destroyed, false, 'http.Server#close does not close idle connections during a drain');
+
+    const second = await get(port, agent, '/2');
+    assert.equal(second.reused, true, 'the same connection carried the next request');
+    assert.equal(second.socket, first.socket);
+    assert.equal(second.res.statusCode, 200);
+    assert.equal(second.body, 'hello /2');
+    assert.equal(second.res.headers.connection, 'close');
+
+    const r = await result;
+    assert.equal(r.destroyed, 0);
+    assert.deepEqual(hooks, [0], 'hooks ran once, with nothing left to hand them');
+    assert.equal(serverSide.destroyed, true);
+
+    // The listening socket is closed: a new connection is refused.
+    const refused = net.connect(port, '127.0.0.1');
+    t.after(() => refused.destroy());
+    const [err] = await eventually(refused, 'error');
+    assert.equal(err.code, 'ECONNREFUSED');
+  });
+
+  test('an idle keep-alive connection is closed after the idle grace', { timeout: TEST_MS }, async (t) => {
+    const server = http.createServer((_req, res) => res.end('ok'));
+    const { port, sockets } = await serve(t, server);
+    const agent = agentFor(t);
+    const { socket: client } = await get(port, agent);
+    const [serverSide] = sockets;
+    const clientClosed = eventually(client, 'close');
+
+    const result = drain([server], { deadline: Date.now() + FAR_MS, idleGraceMs: 100, runHooks: noHooks });
+    assert.equal(serverSide.destroyed, false, 'not destroyed at the start');
+
+    const r = await result;
+    assert.equal(r.destroyed, 0, 'closed by the idle grace, not destroyed at the deadline');
+    assert.equal(serverSide.destroyed, true);
+    await clientClosed;
+  });
+
+  test('a request in flight at the start completes with 200 and Connection: close', { timeout: TEST_MS }, async (t) => {
+    let release;
+    const released = new Promise((resolve) => (release = resolve));
+    const server = http.createServer(async (_req, res) => {
+      await released;
+      res.end('finished');
+    });
+    const { port } = await serve(t, server);
+    const agent = agentFor(t);
+    const arrived = eventually(server, 'request');
+    const response = get(port, agent);
+    await arrived;
+
+    const result = drain([server], { deadline: Date.now() + FAR_MS, idleGraceMs: 100, runHooks: noHooks });
+    release();
+    const { res, body } = await response;
+    assert.equal(res.statusCode, 200);
+    assert.equal(body, 'finished');
+    assert.equal(res.headers.connection, 'close');
+    const r = await result;
+    assert.equal(r.destroyed, 0);
+  });
+
+  test('a request whose headers went out before the start still closes its connection', { timeout: TEST_MS }, async (t) => {
+    let finish;
+    const finished = new Promise((resolve) => (finish = resolve));
+    const server = http.createServer(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('part 1, ');
+      await finished;
+      res.end('part 2');
+    });
+    const { port } = await serve(t, server);
+    const agent = agentFor(t);
+    let serverRes;
+    server.prependListener('request', (_req, res) => (serverRes = res));
+    const response = get(port, agent);
+    await until(() => serverRes?.headersSent, 'the response headers to be sent');
+
+    const result = drain([server], { deadline: Date.now() + FAR_MS, idleGraceMs: 100, runHooks: noHooks });
+    finish();
+    const { res, body } = await response;
+    assert.equal(res.statusCode, 200);
+    assert.equal(body, 'part 1, part 2');
+    const r = await result;
+    assert.equal(r.destroyed, 0);
+  });
+
+  test('hooks run after HTTP traffic has drained and get the upgraded connections', { timeout: TEST_MS }, async (t) => {
+    const events = [];
+    let release;
+    const released = new Promise((resolve) => (release = resolve));
+    const server = http.createServer(async (_req, res) => {
+      await released;
+      res.end('late');
+      res.on('finish', () => events.push('http response finished'));
+    });
+    let upgraded;
+    server.on('upgrade', (_req, socket) => {
+      upgraded = socket;
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n');
+    });
+    const { port, sockets } = await serve(t, server);
+
+    // An upgraded connection, open for as long as the app keeps it.
+    const ws = await connect(t, port);
+    ws.write('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n');
+    await eventually(ws, 'data');
+    assert.ok(upgraded);
+    const wsEnded = eventually(ws, 'end');
+
+    // An HTTP request in flight.
+    const agent = agentFor(t);
+    const arrived = eventually(server, 'request');
+    const response = get(port, agent);
+    await arrived;
+    const httpSide = [...sockets].find((s) => s !== upgraded);
+    httpSide.once('close', () => events.push('http connection closed'));
+
+    let handed;
+    const result = drain([server], {
+      deadline: Date.now() + FAR_MS,
+      idleGraceMs: 100,
+      runHooks: async (connections) => {
+        events.push('hooks');
+        handed = connections;
+        for (const c of connections) c.end();
+      },
+    });
+    release();
+    const { res } = await response;
+    assert.equal(res.statusCode, 200);
+    const r = await result;
+
+    assert.deepEqual(events, ['http response finished', 'http connection closed', 'hooks']);
+    assert.equal(handed.length, 1);
+    assert.equal(handed[0], upgraded, 'the hooks get the upgraded connection, not the HTTP one');
+    await wsEnded;
+    assert.equal(r.destroyed, 0, 'the hook ended it before the deadline');
+  });
+});
+
+describe('drain: raw connections', () => {
+  test('a raw net connection still open is handed to the hooks and destroyed at the deadline', { timeout: TEST_MS }, async (t) => {
+    const server = net.createServer();
+    const { port } = await serve(t, server);
+    const accepted = eventually(server, 'connection');
+    const client = await connect(t, port);
+    const [serverSide] = await accepted;
+    const clientClosed = eventually(client, 'close');
+
+    const handed = [];
+    const r = await drain([server], {
+      deadline: Date.now() + 300,
+      runHooks: async (connections) => { handed.push(connections); },
+    });
+    assert.equal(handed.length, 1, 'hooks ran once');
+    assert.equal(handed[0].length, 1);
+    assert.equal(handed[0][0], serverSide);
+    assert.equal(r.destroyed, 1);
+    assert.equal(serverSide.destroyed, true);
+    await clientClosed;
+  });
+
+  test('a raw connection a hook ends is not counted as destroyed', { timeout: TEST_MS }, async (t) => {
+    const server = net.createServer();
+    const { port } = await serve(t, server);
+    const accepted = eventually(server, 'connection');
+    const client = await connect(t, port);
+    await accepted;
+    let said = '';
+    client.setEncoding('utf8').on('data', (d) => (said += d));
+    const clientEnded = eventually(client, 'end');
+    const r = await drain([server], {
+      deadline: Date.now() + FAR_MS,
+      runHooks: async (connections) => { for (const c of connections) c.end('bye'); },
+    });
+    await clientEnded;
+    assert.equal(said, 'bye');
+    assert.equal(r.destroyed, 0);
+  });
+
+  test('several servers drain together: only what is left at the deadline is destroyed', { timeout: TEST_MS }, async (t) => {
+    const web = http.createServer((_req, res) => res.end('ok'));
+    const raw = net.createServer();
+    const { port: webPort } = await serve(t, web);
+    const { port: rawPort } = await serve(t, raw);
+    const agent = agentFor(t);
+    await get(webPort, agent);
+    const accepted = eventually(raw, 'connection');
+    await connect(t, rawPort);
+    await connect(t, rawPort);
+    await accepted;
+    await until(async () => (await new Promise((resolve) => raw.getConnections((_e, n) => resolve(n)))) === 2, 'two raw connections');
+
+    // The idle grace (20 ms) is far inside the deadline (2 s), so only the raw connections are left at it.
+    const r = await drain([web, raw], { deadline: Date.now() + 2000, idleGraceMs: 20, runHooks: noHooks });
+    assert.equal(r.destroyed, 2, 'the two raw connections; the idle HTTP one was closed by the grace');
+    assert.equal(web.listening, false);
+    assert.equal(raw.listening, false);
+  });
+});
+
+describe('drain: HTTP/2', () => {
+  test('an h2c session gets GOAWAY and its open stream completes', { timeout: TEST_MS }, async (t) => {
+    let release;
+    const released = new Promise((resolve) => (release = resolve));
+    const server = http2.createServer();
+    server.on('stream', async (stream) => {
+      await released;
+      stream.respond({ ':status': 200 });
+      stream.end('h2 done');
+    });
+    const { port } = await serve(t, server);
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    client.on('error', () => {});
+    t.after(() => client.destroy());
+
+    const arrived = eventually(server, 'stream');
+    const req = client.request({ ':path': '/' });
+    req.setEncoding('utf8');
+    let body = '';
+    req.on('data', (d) => (body += d));
+    const responded = eventually(req, 'response');
+    const ended = eventually(req, 'end');
+    await arrived;
+
+    const goaway = eventually(client, 'goaway');
+    const clientClosed = eventually(client, 'close');
+    const result = drain([server], { deadline: Date.now() + FAR_MS, runHooks: noHooks });
+    const [code] = await goaway;
+    assert.equal(code, http2.constants.NGHTTP2_NO_ERROR);
+
+    release();
+    const [headers] = await responded;
+    assert.equal(headers[':status'], 200);
+    await ended;
+    assert.equal(body, 'h2 done');
+    const r = await result;
+    assert.equal(r.destroyed, 0, 'the session closed by itself once its stream was done');
+    await clientClosed;
+  });
+});
+
+const H2_TODO = 'bug: once the first GOAWAY is out and no stream is open, nghttp2 wants no more reads and Node stops '
+  + 'reading the socket: the PING ack and a request already sent are never read, the session closes at the 1 s PING '
+  + 'timeout and that request is refused (REFUSED_STREAM, which clients retry); issue 15 (HTTP/2 in the bench) fixes it';
+
+describe('drain: HTTP/2, known bug', () => {
+  test('a request sent before the client saw the GOAWAY, on an idle session that carried requests, is served', { timeout: TEST_MS, todo: H2_TODO }, async (t) => {
+    const server = http2.createServer();
+    server.on('stream', (stream, headers) => {
+      stream.respond({ ':status': 200 });
+      stream.end(`ok ${headers[':path']}`);
+    });
+    const { port } = await serve(t, server);
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    client.on('error', () => {});
+    t.after(() => client.destroy());
+    const request = (path) => new Promise((resolve) => {
+      const req = client.request({ ':path': path });
+      req.resume();
+      req.on('response', (h) => resolve(h[':status']));
+      req.on('error', (err) => resolve(err.message));
+    });
+    assert.equal(await request('/1'), 200);
+
+    // The drain and the request start in the same turn: the client writes its
+    // HEADERS before it can read the server's GOAWAY.
+    const result = drain([server], { deadline: Date.now() + FAR_MS, runHooks: noHooks });
+    const second = request('/2');
+    assert.equal(await second, 200);
+    assert.equal((await result).destroyed, 0);
+  });
+});
+
+/** Waits until `cond()` holds, bounded. */
+async function until(cond, what, ms = FAR_MS) {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -1,0 +1,547 @@
+// Unit tests for dist/supervisor/master.js: the Master's rules, with an
+// injected spawner of fake workers (no processes) and a real SocketTable.
+//
+// A fake worker has every field of the Worker type; the test makes it ready,
+// fail or exit, and by default it reports its connections and exits as soon as
+// it is asked to drain (as a real worker with nothing open does). Nothing here
+// races a timer against the machine: reloads are driven by the test settling
+// the fakes, the crash back-off runs on node:test's mock timers, and the only
+// real timers are a ready timeout nobody can beat (the fakes never get ready)
+// and the master's 1 s minimum between reloads, which is only waited out.
+// Every wait is bounded by the test's timeout.
+//
+// The master logs to fd 2 (writeSync); those lines show in the test output.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { Master } from '../../dist/supervisor/master.js';
+import { SocketTable } from '../../dist/supervisor/sockets.js';
+
+const TEST_MS = 15_000;
+
+/** Lets pending promise callbacks run (setImmediate is never mocked here). */
+const flush = async (rounds = 5) => {
+  for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+let nextPid = 40_000;
+
+class FakeWorker {
+  constructor(generation, { autoExitOnDrain = true, connections = 0 } = {}) {
+    this.pid = nextPid++;
+    this.name = `worker pid ${this.pid}`;
+    this.generation = generation;
+    this.startedAt = Date.now();
+    this.state = 'starting';
+    this.listening = [];
+    this.failed = undefined;
+    this.drains = [];
+    this.kills = 0;
+    this.autoExitOnDrain = autoExitOnDrain;
+    this.connections = connections;
+    this.wasReady = false;
+    this.ready = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.ready.catch(() => {});
+    this.exited = new Promise((resolve) => (this.resolveExited = resolve));
+    this.draining = new Promise((resolve) => (this.resolveDraining = resolve));
+  }
+
+  makeReady(listening = []) {
+    if (this.state !== 'starting') return;
+    this.state = 'ready';
+    this.wasReady = true;
+    this.listening = listening;
+    this.resolveReady();
+  }
+
+  /** Dies before it is ready, saying why (as a worker's 'failed' message does). */
+  fail(error, stderrTail = `Error: ${error}\n    at app.js:1\n`) {
+    this.failed = { type: 'failed', pid: this.pid, error, stderrTail };
+    this.exit(1);
+  }
+
+  exit(code = 1, signal = null) {
+    if (this.state === 'exited') return;
+    this.state = 'exited';
+    const exit = { code, signal };
+    this.resolveDraining(0);
+    this.rejectReady(new Error(this.describeExit(exit)));
+    this.resolveExited(exit);
+  }
+
+  drain(reason, deadline) {
+    this.drains.push({ reason, deadline });
+    if (this.state === 'exited' || this.state === 'draining') return;
+    this.state = 'draining';
+    if (this.autoExitOnDrain) {
+      setImmediate(() => {
+        this.resolveDraining(this.connections);
+        this.exit(0);
+      });
+    }
+  }
+
+  kill() {
+    this.kills++;
+    this.exit(null, 'SIGKILL');
+  }
+
+  describeExit({ code, signal }) {
+    const how = signal ?? `code ${code}`;
+    if (this.wasReady) return `${this.name} exited (${how})`;
+    const why = this.failed?.error ? `: ${this.failed.error}` : '';
+    return `${this.name} exited before it was ready (${how})${why}`;
+  }
+
+  rssBytes() {
+    return null;
+  }
+}
+
+/**
+ * A master with `workers` fake workers. `onSpawn(worker)` runs for each new
+ * worker (e.g. to make it ready); `workerOptions(generation)` configures it.
+ */
+function setup(t, { workers = 2, readyTimeoutMs = 10_000, drainTimeoutMs = 5_000, listen = [], onSpawn = () => {}, workerOptions = () => ({}), sockets = new SocketTable() } = {}) {
+  const spawned = [];
+  const exits = [];
+  let exitCalled;
+  const exited = new Promise((resolve) => (exitCalled = resolve));
+  const spawner = (generation) => {
+    const w = new FakeWorker(generation, workerOptions(generation));
+    spawned.push(w);
+    onSpawn(w);
+    return w;
+  };
+  const master = new Master(
+    { name: 'test', workers, readyTimeoutMs, drainTimeoutMs, listen, inherited: [] },
+    sockets,
+    spawner,
+    (code) => {
+      exits.push(code);
+      exitCalled(code);
+    },
+  );
+  t.after(() => {
+    // Leave no respawn timer or socket behind, whatever the test did.
+    master.stop();
+    for (const w of spawned) w.exit(0);
+    sockets.closeAll();
+  });
+  const ofGeneration = (g) => spawned.filter((w) => w.generation === g);
+  return { master, spawned, exits, exited, sockets, ofGeneration };
+}
+
+/** Starts the master and makes the first generation ready. */
+async function startReady(m) {
+  m.master.start();
+  for (const w of m.spawned) w.makeReady();
+  await flush();
+}
+
+/** A phase listener that records phases in order. */
+function recorder() {
+  const phases = [];
+  const listener = (p) => phases.push(p);
+  return { phases, listener, names: () => phases.map((p) => p.phase) };
+}
+
+describe('Master: start', () => {
+  test('start spawns N workers of generation 1', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 3 });
+    m.master.start();
+    assert.equal(m.spawned.length, 3);
+    assert.deepEqual(m.spawned.map((w) => w.generation), [1, 1, 1]);
+    const status = m.master.status();
+    assert.equal(status.generation, 1);
+    assert.equal(status.name, 'test');
+    assert.deepEqual(status.workers.map((w) => w.pid), m.spawned.map((w) => w.pid));
+    assert.deepEqual(status.workers.map((w) => w.state), ['starting', 'starting', 'starting']);
+    for (const w of m.spawned) w.makeReady();
+    await flush();
+    assert.deepEqual(m.master.status().workers.map((w) => w.state), ['ready', 'ready', 'ready']);
+    assert.equal(m.spawned.length, 3, 'nothing else spawned');
+  });
+
+  test('start binds the --listen addresses into the socket table', { timeout: TEST_MS }, async (t) => {
+    const port = await freePort();
+    const m = setup(t, { workers: 1, listen: [{ label: 'web', address: { kind: 'tcp', host: '127.0.0.1', port } }] });
+    m.master.start();
+    assert.deepEqual(m.master.status().listeners, ['web']);
+    assert.equal(m.sockets.all()[0].address.port, port);
+  });
+
+  test('the first generation exiting before it was ever ready stops the master with exit(1)', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 2 });
+    m.master.start();
+    const [bad, other] = m.spawned;
+    bad.fail('Cannot find module ./app');
+    assert.equal(await m.exited, 1);
+    assert.deepEqual(m.exits, [1]);
+    assert.deepEqual(other.drains.map((d) => d.reason), ['stop'], 'the other worker is drained');
+    assert.equal(m.spawned.length, 2, 'nothing is respawned');
+  });
+});
+
+describe('Master: reload', () => {
+  test('reload spawns N of the next generation, waits for all to be ready, then drains the old ones with one deadline', { timeout: TEST_MS }, async (t) => {
+    const drainTimeoutMs = 4_000;
+    const m = setup(t, { workers: 2, drainTimeoutMs, workerOptions: (g) => ({ connections: g === 1 ? 3 : 0 }) });
+    await startReady(m);
+    const old = m.ofGeneration(1);
+    const rec = recorder();
+
+    const result = m.master.reload(rec.listener);
+    const next = m.ofGeneration(2);
+    assert.equal(next.length, 2, 'N workers of generation 2');
+    assert.equal(m.spawned.length, 4);
+    await flush();
+    assert.deepEqual(rec.names(), ['spawned']);
+    assert.deepEqual(rec.phases[0], { phase: 'spawned', generation: 2, pids: next.map((w) => w.pid) });
+
+    next[0].makeReady();
+    await flush();
+    assert.deepEqual(rec.names(), ['spawned'], 'one new worker ready is not enough');
+    assert.deepEqual(old.map((w) => w.drains.length), [0, 0], 'the old generation still serves');
+    assert.equal(m.master.status().generation, 1);
+
+    const before = Date.now();
+    next[1].makeReady();
+    const r = await result;
+    const after = Date.now();
+
+    assert.equal(r.ok, true);
+    assert.equal(r.generation, 2);
+    assert.equal(r.reason, undefined);
+    assert.deepEqual(rec.names(), ['spawned', 'ready', 'draining', 'done']);
+    assert.equal(rec.phases[1].generation, 2);
+    assert.deepEqual(rec.phases[2], { phase: 'draining', generation: 1, connections: 6 }, 'the old workers\' reported connections, summed');
+    assert.equal(rec.phases[3].generation, 2);
+
+    for (const w of old) assert.deepEqual(w.drains.map((d) => d.reason), ['upgrade']);
+    const deadline = old[0].drains[0].deadline;
+    assert.equal(old[1].drains[0].deadline, deadline, 'one shared deadline');
+    assert.ok(deadline >= before + drainTimeoutMs && deadline <= after + drainTimeoutMs, 'the deadline is drainTimeoutMs from the drain');
+    for (const w of next) assert.deepEqual(w.drains, [], 'the new generation is not drained');
+
+    const status = m.master.status();
+    assert.equal(status.generation, 2);
+    assert.deepEqual(status.workers.map((w) => w.pid), next.map((w) => w.pid));
+    assert.deepEqual(status.reloads.map((h) => ({ generation: h.generation, ok: h.ok })), [{ generation: 2, ok: true }]);
+    await flush();
+    assert.equal(m.spawned.length, 4, 'the old workers\' exits are not crashes: nothing respawned');
+  });
+
+  test('reload closes the sockets no worker of the new generation listens on, and keeps the rest', { timeout: TEST_MS }, async (t) => {
+    const [p1, p2] = [await freePort(), await freePort()];
+    const a = { kind: 'tcp', host: '127.0.0.1', port: p1 };
+    const b = { kind: 'tcp', host: '127.0.0.1', port: p2 };
+    const m = setup(t, {
+      workers: 1,
+      listen: [{ address: a }, { label: 'admin', address: b }],
+      onSpawn: (w) => w.generation === 2 && setImmediate(() => w.makeReady([`tcp:127.0.0.1:${p1}`])),
+    });
+    await startReady(m);
+    assert.deepEqual(m.master.status().listeners, [`tcp:127.0.0.1:${p1}`, 'admin']);
+    const r = await m.master.reload();
+    assert.equal(r.ok, true);
+    assert.deepEqual(m.master.status().listeners, [`tcp:127.0.0.1:${p1}`]);
+  });
+
+  test('coalescing: three reload() calls while one runs give exactly two generations', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 2 });
+    await startReady(m);
+    const [r1, r2, r3] = [recorder(), recorder(), recorder()];
+    const first = m.master.reload(r1.listener);
+    const second = m.master.reload(r2.listener);
+    const third = m.master.reload(r3.listener);
+    assert.deepEqual(r2.names(), ['queued']);
+    assert.deepEqual(r3.names(), ['queued']);
+    assert.deepEqual(r1.names(), ['spawned']);
+    assert.equal(m.ofGeneration(2).length, 2);
+    assert.equal(m.ofGeneration(3).length, 0, 'the queued reload waits');
+
+    for (const w of m.ofGeneration(2)) w.makeReady();
+    const a = await first;
+    assert.equal(a.ok, true);
+    assert.equal(a.generation, 2);
+
+    // The queued reload starts at least 1 s after the first one started; wait for its workers.
+    await until(() => m.ofGeneration(3).length === 2, 'generation 3 to be spawned');
+    for (const w of m.ofGeneration(3)) w.makeReady();
+    const [b, c] = await Promise.all([second, third]);
+    assert.deepEqual(b, c, 'both extra callers get the second run\'s result');
+    assert.equal(b.ok, true);
+    assert.equal(b.generation, 3);
+
+    await flush();
+    assert.deepEqual([...new Set(m.spawned.map((w) => w.generation))], [1, 2, 3], 'exactly two generations spawned by the reloads');
+    assert.equal(m.spawned.length, 6);
+    assert.deepEqual(r1.names(), ['spawned', 'ready', 'draining', 'done'], 'the first caller sees only its run');
+    assert.deepEqual(r2.names(), ['queued', 'spawned', 'ready', 'draining', 'done']);
+    assert.deepEqual(r3.names(), ['queued', 'spawned', 'ready', 'draining', 'done']);
+    assert.equal(r2.phases[1].generation, 3);
+    assert.equal(m.master.status().generation, 3);
+    for (const w of m.ofGeneration(2)) assert.deepEqual(w.drains.map((d) => d.reason), ['upgrade']);
+  });
+
+  test('rollback: a new worker that exits before it is ready; the old generation keeps serving', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 2 });
+    await startReady(m);
+    const old = m.ofGeneration(1);
+    const rec = recorder();
+    const result = m.master.reload(rec.listener);
+    const next = m.ofGeneration(2);
+    next[0].makeReady();
+    next[1].fail('EADDRINUSE 127.0.0.1:8080', 'Error: listen EADDRINUSE\n');
+    const r = await result;
+
+    assert.equal(r.ok, false);
+    assert.equal(r.generation, 2);
+    assert.equal(r.reason, `${next[1].name} exited before it was ready (code 1): EADDRINUSE 127.0.0.1:8080`);
+    assert.equal(r.stderrTail, 'Error: listen EADDRINUSE\n');
+    assert.deepEqual(rec.names(), ['spawned', 'rollback']);
+    assert.deepEqual(rec.phases[1], { phase: 'rollback', generation: 2, reason: r.reason, stderrTail: r.stderrTail });
+
+    assert.deepEqual(next[0].drains.map((d) => d.reason), ['stop'], 'the new generation is drained with stop');
+    for (const w of old) {
+      assert.deepEqual(w.drains, [], 'the old workers are not drained');
+      assert.equal(w.state, 'ready');
+    }
+    const status = m.master.status();
+    assert.equal(status.generation, 1);
+    assert.deepEqual(status.workers.map((w) => w.pid), old.map((w) => w.pid));
+    assert.deepEqual(status.reloads.map((h) => ({ generation: h.generation, ok: h.ok, reason: h.reason })), [{ generation: 2, ok: false, reason: r.reason }]);
+    await flush();
+    assert.equal(m.spawned.length, 4, 'the failed generation is not respawned');
+
+    // The next reload takes the next generation number and can succeed.
+    const again = m.master.reload();
+    await until(() => m.ofGeneration(3).length === 2, 'generation 3 to be spawned');
+    for (const w of m.ofGeneration(3)) w.makeReady();
+    const r2 = await again;
+    assert.equal(r2.ok, true);
+    assert.equal(r2.generation, 3);
+  });
+
+  test('rollback: a new generation not ready within readyTimeoutMs', { timeout: TEST_MS }, async (t) => {
+    const drainTimeoutMs = 3_000;
+    const m = setup(t, { workers: 2, readyTimeoutMs: 50, drainTimeoutMs });
+    await startReady(m);
+    const old = m.ofGeneration(1);
+    const rec = recorder();
+    const before = Date.now();
+    const result = m.master.reload(rec.listener);
+    const next = m.ofGeneration(2);
+    next[1].makeReady();
+    const r = await result;
+    const after = Date.now();
+    assert.equal(r.ok, false);
+    assert.match(r.reason, /was not ready within 50 ms/);
+    assert.equal(r.reason, `${next[0].name} was not ready within 50 ms`, 'names the worker still starting');
+    assert.deepEqual(rec.names(), ['spawned', 'rollback']);
+    for (const w of next) assert.deepEqual(w.drains.map((d) => d.reason), ['stop']);
+    const deadline = next[0].drains[0].deadline;
+    assert.equal(next[1].drains[0].deadline, deadline, 'one deadline for the rollback');
+    assert.ok(deadline >= before + 50 + drainTimeoutMs && deadline <= after + drainTimeoutMs, 'drainTimeoutMs from the timeout');
+    for (const w of old) assert.deepEqual(w.drains, []);
+    assert.equal(m.master.status().generation, 1);
+  });
+
+  test('a new worker that is ready and then exits before the others are ready rolls back too', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 2 });
+    await startReady(m);
+    const result = m.master.reload();
+    const next = m.ofGeneration(2);
+    next[0].makeReady();
+    await flush();
+    next[0].exit(1);
+    const r = await result;
+    assert.equal(r.ok, false);
+    assert.equal(r.reason, `${next[0].name} exited (code 1)`);
+    assert.deepEqual(next[1].drains.map((d) => d.reason), ['stop']);
+    assert.equal(m.master.status().generation, 1);
+  });
+});
+
+describe('Master: crash back-off', () => {
+  test('a live worker that exits is respawned in its slot after 100, 200, then 400 ms', { timeout: TEST_MS }, async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_700_000_000_000 });
+    const m = setup(t, { workers: 2 });
+    await startReady(m);
+    const slot0 = m.spawned[0];
+
+    const crashAndExpect = async (delayMs) => {
+      const crashed = m.spawned.at(-1);
+      const before = m.spawned.length;
+      crashed.exit(1);
+      await flush();
+      assert.deepEqual(m.master.status().workers.map((w) => w.pid), [slot0.pid], 'slot 1 is empty meanwhile');
+      t.mock.timers.tick(delayMs - 1);
+      await flush();
+      assert.equal(m.spawned.length, before, `not respawned ${delayMs - 1} ms after the crash`);
+      t.mock.timers.tick(1);
+      await flush();
+      assert.equal(m.spawned.length, before + 1, `respawned ${delayMs} ms after the crash`);
+      const fresh = m.spawned.at(-1);
+      assert.equal(fresh.generation, 1);
+      assert.deepEqual(m.master.status().workers.map((w) => w.pid), [slot0.pid, fresh.pid], 'in the same slot');
+      return fresh;
+    };
+
+    // The first crash: the worker in slot 1 has been up for a while.
+    t.mock.timers.tick(5_000);
+    await crashAndExpect(100);
+    await crashAndExpect(200);
+    const third = await crashAndExpect(400);
+    assert.deepEqual(slot0.drains, [], 'the other slot is untouched');
+
+    // A worker that stayed up a minute resets the count.
+    third.makeReady();
+    t.mock.timers.tick(60_000);
+    await flush();
+    await crashAndExpect(100);
+
+    // Each slot has its own count.
+    slot0.exit(1);
+    await flush();
+    t.mock.timers.tick(99);
+    await flush();
+    const count = m.spawned.length;
+    t.mock.timers.tick(1);
+    await flush();
+    assert.equal(m.spawned.length, count + 1);
+    assert.equal(m.master.status().workers[0].pid, m.spawned.at(-1).pid);
+  });
+
+  test('no respawn after stop', { timeout: TEST_MS }, async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_700_000_000_000 });
+    const m = setup(t, { workers: 2, workerOptions: () => ({ autoExitOnDrain: false }) });
+    await startReady(m);
+    m.spawned[1].exit(1);
+    await flush();
+    m.master.stop();
+    t.mock.timers.tick(10_000);
+    await flush();
+    assert.equal(m.spawned.length, 2, 'the pending respawn was cancelled');
+    m.spawned[0].exit(0);
+    assert.equal(await m.exited, 0);
+  });
+});
+
+describe('Master: stop', () => {
+  test('stop() drains every worker with stop and calls exit(0) once all have exited', { timeout: TEST_MS }, async (t) => {
+    const sockets = new SocketTable();
+    let closedAll = 0;
+    const closeAll = sockets.closeAll.bind(sockets);
+    sockets.closeAll = () => {
+      closedAll++;
+      closeAll();
+    };
+    const drainTimeoutMs = 3_000;
+    const m = setup(t, { workers: 3, drainTimeoutMs, sockets, workerOptions: () => ({ autoExitOnDrain: false }) });
+    await startReady(m);
+    const before = Date.now();
+    m.master.stop();
+    const after = Date.now();
+    for (const w of m.spawned) assert.deepEqual(w.drains.map((d) => d.reason), ['stop']);
+    const deadline = m.spawned[0].drains[0].deadline;
+    assert.ok(m.spawned.every((w) => w.drains[0].deadline === deadline), 'one shared deadline');
+    assert.ok(deadline >= before + drainTimeoutMs && deadline <= after + drainTimeoutMs);
+
+    m.spawned[0].exit(0);
+    m.spawned[1].exit(0);
+    await flush();
+    assert.deepEqual(m.exits, [], 'not before every worker has exited');
+    assert.equal(closedAll, 0);
+    m.spawned[2].exit(0);
+    assert.equal(await m.exited, 0);
+    assert.deepEqual(m.exits, [0]);
+    assert.equal(closedAll, 1, 'the sockets are closed before the exit');
+    assert.equal(m.spawned.length, 3, 'no worker respawned during the stop');
+
+    m.master.stop();
+    await flush();
+    assert.deepEqual(m.exits, [0], 'a second stop() does nothing');
+  });
+
+  test('stop() also drains the old generation still draining and a new one still starting', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 1, workerOptions: (g) => ({ autoExitOnDrain: g !== 1 }) });
+    await startReady(m);
+    const first = m.master.reload();
+    m.ofGeneration(2)[0].makeReady();
+    await until(() => m.ofGeneration(1)[0].drains.length === 1, 'generation 1 to be drained');
+    // Generation 1 is draining (it does not exit by itself); a reload is queued, then stop.
+    const queued = m.master.reload();
+    m.master.stop();
+    assert.deepEqual(m.ofGeneration(1)[0].drains.map((d) => d.reason), ['upgrade', 'stop']);
+    assert.deepEqual(m.ofGeneration(2)[0].drains.map((d) => d.reason), ['stop']);
+    m.ofGeneration(1)[0].exit(0);
+    assert.equal(await m.exited, 0);
+    assert.equal((await first).ok, true);
+    const q = await queued;
+    assert.equal(q.ok, false);
+    assert.equal(q.reason, 'the master is stopping');
+    assert.equal(m.ofGeneration(3).length, 0, 'the queued reload spawned nothing');
+  });
+
+  test('a stop during a reload cancels it: the new generation is drained, the reload reports the cancel', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 2 });
+    await startReady(m);
+    const rec = recorder();
+    const result = m.master.reload(rec.listener);
+    m.master.stop();
+    const r = await result;
+    assert.equal(r.ok, false);
+    assert.equal(r.reason, 'cancelled by a stop');
+    for (const w of m.spawned) assert.equal(w.drains[0].reason, 'stop');
+    assert.equal(await m.exited, 0);
+  });
+
+  test('reload during stop answers ok:false "the master is stopping" and spawns nothing', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 2, workerOptions: () => ({ autoExitOnDrain: false }) });
+    await startReady(m);
+    m.master.stop();
+    const rec = recorder();
+    const r = await m.master.reload(rec.listener);
+    assert.equal(r.ok, false);
+    assert.equal(r.reason, 'the master is stopping');
+    assert.equal(r.generation, 1);
+    assert.deepEqual(rec.phases, []);
+    assert.equal(m.spawned.length, 2);
+    for (const w of m.spawned) w.exit(0);
+    assert.equal(await m.exited, 0);
+  });
+
+  test('kill() kills every worker and exits 130 at once', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 2, workerOptions: () => ({ autoExitOnDrain: false }) });
+    await startReady(m);
+    m.master.kill();
+    assert.deepEqual(m.spawned.map((w) => w.kills), [1, 1]);
+    assert.deepEqual(m.exits, [130]);
+  });
+});
+
+/** Waits until `cond()` holds (real timers), bounded. */
+async function until(cond, what, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A TCP port free on 127.0.0.1 a moment ago (the master binds it again at once). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
