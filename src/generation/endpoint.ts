@@ -89,7 +89,7 @@ export class ParentEndpoint {
 }
 
 /** The error Node itself gives for a failed listen, so apps that check err.code see what they expect. */
-export function listenError(code: string, address: Address): NodeJS.ErrnoException {
+function listenError(code: string, address: Address): NodeJS.ErrnoException {
   const errno = -(os.constants.errno as Record<string, number>)[code] || -22;
   const description = util.getSystemErrorMap().get(errno)?.[1] ?? code;
   const where = address.kind === 'unix' ? address.path : `${address.host ?? '::'}:${address.port}`;

@@ -17,7 +17,7 @@ import { type Timer, at } from '../time.js';
 import { type Body, Channel } from './channel.js';
 
 /** A child that outlives its drain deadline by this much is killed. */
-export const KILL_GRACE_MS = 2000;
+const KILL_GRACE_MS = 2000;
 
 export interface ChildSpec {
   execPath: string;

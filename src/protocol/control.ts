@@ -8,7 +8,7 @@ import { quote } from './quote.js';
 
 export type Command = 'reload' | 'stop' | 'status';
 
-export const COMMANDS: readonly Command[] = ['reload', 'stop', 'status'];
+const COMMANDS: readonly Command[] = ['reload', 'stop', 'status'];
 
 export interface Request {
   cmd: Command;
