@@ -166,7 +166,9 @@ class Runtime {
 
   private async drainAndExit(reason: DrainReason, deadline: number): Promise<never> {
     const servers = this.listeners.servers();
-    const final = reason === 'stop' && this.standalone !== undefined;
+    // Only the serving standalone process owns its unix paths and pid file: a
+    // successor stopped before it was ready leaves them to its predecessor.
+    const final = reason === 'stop' && this.standalone !== undefined && (this.origin === 'first' || this.readiness.isReady);
     const paths = final ? this.listeners.ownedPaths() : [];
     const connections = openConnections(servers);
     log('info', 'draining', { reason, connections, msLeft: deadline - Date.now() });
