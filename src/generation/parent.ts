@@ -39,6 +39,9 @@ export interface Exit {
 
 export type ChildState = 'starting' | 'ready' | 'draining' | 'exited';
 
+/** What else a child asks of its parent (a worker's listen requests). */
+export type OnRequest = (child: Child, m: Message, handle: NativeHandle | undefined) => void;
+
 export class Child {
   readonly pid: number;
   /** `worker pid 42`, `successor pid 42`: how log lines and reasons name it. */
@@ -62,8 +65,7 @@ export class Child {
   private reportDraining: (connections: number) => void = () => {};
   private markReady: () => void = () => {};
 
-  /** `onRequest` receives what else the child asks (a worker's listen requests). */
-  constructor(spec: ChildSpec, onRequest: (child: Child, m: Message, handle: NativeHandle | undefined) => void = () => {}) {
+  constructor(spec: ChildSpec, onRequest: OnRequest = () => {}) {
     this.process = spawn(spec.execPath, spec.args, {
       cwd: spec.cwd,
       env: childEnv(spec),
@@ -91,7 +93,7 @@ export class Child {
     this.ready.catch(() => {});
   }
 
-  private receive(m: Message, handle: NativeHandle | undefined, onRequest: (child: Child, m: Message, handle: NativeHandle | undefined) => void): void {
+  private receive(m: Message, handle: NativeHandle | undefined, onRequest: OnRequest): void {
     if (m.type === 'ready' && this.state === 'starting') {
       this.state = 'ready';
       this.wasReady = true;
