@@ -11,22 +11,13 @@ import { test } from 'node:test';
 import { get } from '../helpers/load.mjs';
 import { baton, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
 import {
-  cleanup, freePort, gone, register, root, servingPid, startStandalone, upgrade, waitFor,
+  cleanup, freePort, gone, register, root, servingPid, startStandalone, upgrade, waitFor, within
 } from '../helpers/proc.mjs';
 
 const script = path.join(root, 'test/fixtures/deadline-app.mjs');
 const MAX_TIMER_MS = 2147483647;
 /** Per test: a hung process fails the test (and its t.after cleanup runs) instead of hanging the run. */
 const T = { timeout: 90_000 };
-
-/** `promise`, or a rejection naming `what` once `ms` have passed: every wait is bounded. */
-function within(promise, ms, what) {
-  let timer;
-  const late = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 /** The app's own lines (deadline-app.mjs) that `pid` wrote, with what follows `prefix`. */
 function appLines(output, pid, prefix) {

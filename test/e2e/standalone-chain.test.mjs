@@ -12,7 +12,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { waitForLine } from '../../dist/testing/harness.js';
 import {
-  alive, cleanup, freePort, gone, root, servingPid, startStandalone, upgrade, waitFor,
+  alive, cleanup, freePort, gone, root, servingPid, startStandalone, upgrade, waitFor, within
 } from '../helpers/proc.mjs';
 
 const script = path.join(root, 'test/fixtures/download-app.mjs');
@@ -31,15 +31,6 @@ function expectedSha256() {
 const EXPECTED = expectedSha256();
 /** Per test: a hung process fails the test (and its t.after cleanup runs) instead of hanging the run. */
 const T = { timeout: 90_000 };
-
-/** `promise`, or a rejection naming `what` once `ms` have passed: every wait is bounded. */
-function within(promise, ms, what) {
-  let timer;
-  const late = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Starts the download. `held` resolves once HOLD_AT bytes have arrived, with

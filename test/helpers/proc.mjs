@@ -64,3 +64,12 @@ export async function servingPid(target) {
   if (status !== 200) throw new Error(`status ${status}`);
   return Number(body.trim());
 }
+
+/** `promise`, or a rejection naming `what` once `ms` have passed: every wait is bounded. */
+export function within(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
