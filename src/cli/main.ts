@@ -16,6 +16,20 @@ function version(): string {
   return pkg.version;
 }
 
+/**
+ * A reader that hangs up early (`baton reload | head -1`, `| true`) has taken
+ * all it wanted: the lines after are dropped, and the command still runs to
+ * its end and exits with its own status. Without a listener Node would throw
+ * the EPIPE, exit 1 with a stack, and cut a reload's output short.
+ */
+function dropOutputOnHangUp(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+}
+
 function fail(message: string, code: number): void {
   process.stderr.write(`baton: ${message.split('\n')[0]}\n`);
   process.exitCode = code;
@@ -66,4 +80,5 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+dropOutputOnHangUp();
 await main(process.argv.slice(2));
