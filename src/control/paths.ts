@@ -65,6 +65,43 @@ export function prepareControlDir(dir: string): void {
   } catch (err) {
     throw notWritable(dir, codeOf(err));
   }
+  if (!othersHaveAccess(dir, st)) return;
+  try {
+    fs.chmodSync(dir, 0o700);
+  } catch (err) {
+    throw notWritable(dir, codeOf(err));
+  }
+}
+
+/**
+ * The client's side of prepareControlDir: in the default directory, a socket
+ * answers for this user's masters only if no one else could have put it there,
+ * so a directory another user owns or can write to is refused: a fake master
+ * in it would answer `baton reload` with success. The client changes nothing;
+ * a missing directory is fine (no master runs there). Throws a one-line Error.
+ */
+export function checkControlDir(dir: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(dir);
+  } catch (err) {
+    if (codeOf(err) === 'ENOENT') return;
+    throw new Error(`cannot check the control socket directory ${quote(dir)} (${codeOf(err)}); pass --control PATH to name the socket`);
+  }
+  if (!othersHaveAccess(dir, st)) return;
+  const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+  throw new Error(
+    `control socket directory ${quote(dir)} is open to other users (mode ${mode}), so a socket in it may not be your master's; ` +
+      'remove it (baton run makes it anew, private), or pass --control PATH',
+  );
+}
+
+/**
+ * Throws a one-line Error unless `st` (from lstat) is a directory (not a link
+ * to one) owned by this user; then tells whether group or others have any
+ * access to it.
+ */
+function othersHaveAccess(dir: string, st: fs.Stats): boolean {
   if (!st.isDirectory()) {
     throw new Error(
       `control socket directory ${quote(dir)} is not a directory${st.isSymbolicLink() ? ' (it is a symbolic link)' : ''}; ` +
@@ -72,20 +109,14 @@ export function prepareControlDir(dir: string): void {
     );
   }
   const uid = process.getuid?.();
-  if (uid === undefined) return; // Windows: no owners or modes to check.
+  if (uid === undefined) return false; // Windows: no owners or modes to check.
   if (st.uid !== uid) {
     throw new Error(
       `control socket directory ${quote(dir)} belongs to uid ${st.uid}, not to this user (uid ${uid}); ` +
         'remove it, or pass --control PATH in a directory of your own',
     );
   }
-  if ((st.mode & 0o077) !== 0) {
-    try {
-      fs.chmodSync(dir, 0o700);
-    } catch (err) {
-      throw notWritable(dir, codeOf(err));
-    }
-  }
+  return (st.mode & 0o077) !== 0;
 }
 
 /** The names (without `.sock`) of the control sockets in `dir`, sorted; [] if it does not exist. */
@@ -138,8 +169,9 @@ export function serverControlPath(options: { name?: string; control?: string }, 
 }
 
 /**
- * The socket `baton reload|stop|status` talks to: `--control`, else `--name`
- * in the default directory, else the one master that answers there (several
+ * The socket `baton reload|stop|status` talks to: `--control` (not checked:
+ * the user's choice), else `--name` in the default directory once it is
+ * checked to be private, else the one master that answers there (several
  * running → a one-line Error listing their names). With none running it gives
  * the default name's path, so the client's "no master is running" message
  * names the place it looked.
@@ -150,6 +182,7 @@ export async function clientControlPath(
 ): Promise<string> {
   if (options.control !== undefined) return path.resolve(options.control);
   const dir = defaultControlDir(env);
+  checkControlDir(dir);
   if (options.name !== undefined) return controlPath(options.name, dir);
   const names = findControlSockets(dir);
   const live: string[] = [];

@@ -231,6 +231,41 @@ test('findControlSockets lists the *.sock sockets only; serverControlPath/client
   assert.equal(await probeSocket(path.join(ctl, 'nope.sock')), 'stale');
 });
 
+test('clientControlPath refuses a default directory others can write to or own, even with a master answering there; --control is not checked', { timeout: 10_000 }, async () => {
+  const env = { XDG_RUNTIME_DIR: path.join(root, 'trap') };
+  const dir = path.join(env.XDG_RUNTIME_DIR, 'baton');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.chmodSync(dir, 0o777); // as someone else could have made it in a shared /tmp
+  const file = path.join(dir, 'default.sock');
+  await start(file); // a fake master that would answer `baton reload` with success
+  const refused = (re) => (err) => {
+    assert.match(err.message, re);
+    assert.ok(err.message.includes(`'${dir}'`), err.message);
+    assert.ok(err.message.includes('--control PATH'), err.message);
+    assert.doesNotMatch(err.message, /\n/);
+    return true;
+  };
+  const open = /is open to other users \(mode 0777\)/;
+  await assert.rejects(clientControlPath({}, env), refused(open));
+  await assert.rejects(clientControlPath({ name: 'default' }, env), refused(open));
+  assert.equal(fs.statSync(dir).mode & 0o777, 0o777, 'the client changes nothing');
+  assert.equal(await clientControlPath({ control: file }, env), file, 'a path given with --control is the user\'s choice');
+
+  if (process.getuid() === 0) {
+    fs.chmodSync(dir, 0o700);
+    fs.chownSync(dir, 12345, 12345);
+    await assert.rejects(clientControlPath({}, env), refused(/belongs to uid 12345, not to this user \(uid 0\)/));
+    fs.chownSync(dir, 0, 0);
+  }
+  fs.chmodSync(dir, 0o700);
+  assert.equal(await clientControlPath({}, env), file);
+
+  const linked = { XDG_RUNTIME_DIR: path.join(root, 'trap-link') };
+  fs.mkdirSync(linked.XDG_RUNTIME_DIR);
+  fs.symlinkSync(dir, path.join(linked.XDG_RUNTIME_DIR, 'baton'));
+  await assert.rejects(clientControlPath({}, linked), /is not a directory \(it is a symbolic link\)/);
+});
+
 // ---- server + client ---------------------------------------------------------
 
 test('socket is 0600 in a 0700 directory; close() removes it', { timeout: 10_000 }, async () => {
