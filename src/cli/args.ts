@@ -122,7 +122,7 @@ export const CONTROL_HELP = `Usage:
   baton status [--name NAME] [--control PATH] [--json]
 
 Talks to a running master over its control socket. Without --name or --control,
-the only master running in the default directory is used.
+the master named default (started without --name) is used, never another one.
 
 Options:
   --name NAME       the master started with 'baton run --name NAME'

@@ -170,11 +170,13 @@ export function serverControlPath(options: { name?: string; control?: string }, 
 
 /**
  * The socket `baton reload|stop|status` talks to: `--control` (not checked:
- * the user's choice), else `--name` in the default directory once it is
- * checked to be private, else the one master that answers there (several
- * running → a one-line Error listing their names). With none running it gives
- * the default name's path, so the client's "no master is running" message
- * names the place it looked.
+ * the user's choice), else `--name`, else the master named `default`, in the
+ * default directory once it is checked to be private. Without --name, another
+ * master is never chosen for being the only one running: `baton stop` meant
+ * for the default master must not stop `billing`. When no `default` runs but
+ * others do, a one-line Error lists them; with none running it gives the
+ * default path, so the client's "no master is running" message names the
+ * place it looked.
  */
 export async function clientControlPath(
   options: { name?: string; control?: string },
@@ -184,16 +186,20 @@ export async function clientControlPath(
   const dir = defaultControlDir(env);
   checkControlDir(dir);
   if (options.name !== undefined) return controlPath(options.name, dir);
-  const names = findControlSockets(dir);
+  const file = controlPath(DEFAULT_NAME, dir);
+  // Anything but stale (live, or EACCES) is the client's to report when it connects.
+  if ((await probeSocket(file)) !== 'stale') return file;
   const live: string[] = [];
-  for (const name of names) {
-    if ((await probeSocket(path.join(dir, `${name}.sock`))) !== 'stale') live.push(name);
+  for (const name of findControlSockets(dir)) {
+    if (name !== DEFAULT_NAME && (await probeSocket(path.join(dir, `${name}.sock`))) !== 'stale') live.push(name);
   }
-  if (live.length === 1) return controlPath(live[0]!, dir);
-  if (live.length > 1) {
-    throw new Error(`${live.length} baton masters are running in ${oneLine(dir)} (${live.join(', ')}); choose one with --name NAME`);
+  if (live.length > 0) {
+    throw new Error(
+      `no baton master named '${DEFAULT_NAME}' is running in ${oneLine(dir)}; masters running: ${live.join(', ')}; ` +
+        `pass --name NAME (e.g. --name ${live[0]})`,
+    );
   }
-  return controlPath(DEFAULT_NAME, dir);
+  return file;
 }
 
 /** A path shown unquoted in a one-line message: JSON-escaped only if it holds control characters. */

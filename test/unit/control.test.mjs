@@ -222,13 +222,37 @@ test('findControlSockets lists the *.sock sockets only; serverControlPath/client
   fs.writeFileSync(path.join(ctl, 'notes.sock'), ''); // not a socket
   fs.writeFileSync(path.join(ctl, 'other.txt'), '');
   assert.deepEqual(findControlSockets(ctl), ['web']);
-  assert.equal(await clientControlPath({}, env), path.join(ctl, 'web.sock'));
+  assert.equal(await clientControlPath({ name: 'web' }, env), path.join(ctl, 'web.sock'));
   assert.equal(await clientControlPath({ name: 'api' }, env), path.join(ctl, 'api.sock'));
   assert.equal(await clientControlPath({ control: 'rel/c.sock' }, env), path.resolve('rel/c.sock'));
-  await start(path.join(ctl, 'api.sock'));
-  await assert.rejects(clientControlPath({}, env), /2 baton masters are running in .* \(api, web\); choose one with --name NAME/);
-  assert.equal(await probeSocket(path.join(ctl, 'api.sock')), 'live');
+  assert.equal(await probeSocket(path.join(ctl, 'web.sock')), 'live');
   assert.equal(await probeSocket(path.join(ctl, 'nope.sock')), 'stale');
+});
+
+test('clientControlPath without --name: only the master named default, never another that happens to run alone', { timeout: 10_000 }, async () => {
+  const env = { XDG_RUNTIME_DIR: path.join(root, 'names') };
+  const ctl = path.join(env.XDG_RUNTIME_DIR, 'baton');
+  serverControlPath({}, env);
+  const others = (names) => (err) => {
+    assert.equal(
+      err.message,
+      `no baton master named 'default' is running in ${ctl}; masters running: ${names}; pass --name NAME (e.g. --name ${names.split(',')[0]})`,
+    );
+    return true;
+  };
+  await start(path.join(ctl, 'billing.sock'));
+  await assert.rejects(clientControlPath({}, env), others('billing'));
+  await start(path.join(ctl, 'api.sock'));
+  await assert.rejects(clientControlPath({}, env), others('api, billing'));
+  // A stale default.sock, left by a master that was killed, is not a master.
+  const stale = net.createServer();
+  await bounded(new Promise((r) => stale.listen(path.join(ctl, 'x.sock'), r)), 3000, 'listen');
+  fs.renameSync(path.join(ctl, 'x.sock'), path.join(ctl, 'default.sock'));
+  await bounded(new Promise((r) => stale.close(r)), 3000, 'close');
+  await assert.rejects(clientControlPath({}, env), others('api, billing'));
+  await start(path.join(ctl, 'default.sock'));
+  assert.equal(await clientControlPath({}, env), path.join(ctl, 'default.sock'));
+  assert.equal(await clientControlPath({ name: 'billing' }, env), path.join(ctl, 'billing.sock'));
 });
 
 test('clientControlPath refuses a default directory others can write to or own, even with a master answering there; --control is not checked', { timeout: 10_000 }, async () => {
