@@ -2,8 +2,9 @@
  * The master's end of the control socket. A client writes one JSON line
  * (`{"cmd":"reload"}`, `stop` or `status`) and reads JSON lines back: a reload
  * streams its phases, then its result. Nothing a client does (garbage, a huge
- * line, silence, hanging up mid-reload) can throw into the master or stop a
- * reload that has started.
+ * line, silence or a byte now and then, hanging up mid-reload, a flood of
+ * connections) can throw into the master, stop a reload that has started, or
+ * hold more than a bounded number of its fds for more than a few seconds.
  *
  * The socket is bound under a temporary name, set to 0600 and renamed into
  * place: a client never sees it with looser permissions, a stale socket is
@@ -22,8 +23,10 @@ import { type Command, type Controllable, type Phase, type ReloadResult, type Re
 
 /** The longest request line accepted, newline excluded. */
 export const MAX_REQUEST_BYTES = 4096;
-/** How long a client may take to send its request line. */
-const REQUEST_TIMEOUT_MS = 10_000;
+/** Connections served at once by default (ControlServerOptions.maxConnections). */
+const MAX_CONNECTIONS = 64;
+/** How long a client has by default, from connecting, to send its whole request line. */
+const REQUEST_DEADLINE_MS = 5000;
 /** How long close() lets answers in flight finish before cutting them off. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -32,6 +35,17 @@ export interface ControlServer {
   readonly path: string;
   /** Stops listening and removes the socket file (if it is still this server's); idempotent. */
   close(): Promise<void>;
+}
+
+export interface ControlServerOptions {
+  /**
+   * Connections served at once; over it a new one is answered with a one-line
+   * error and closed at once. Each holds an fd of the master's, which a reload
+   * needs to spawn workers.
+   */
+  maxConnections?: number;
+  /** How long a client has, from connecting, to send its whole request line. */
+  requestDeadlineMs?: number;
 }
 
 interface Conn {
@@ -47,7 +61,7 @@ const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException | undefin
  * one, call prepareControlDir first) and serves `master`. Rejects with a
  * one-line Error when another master answers there or the path is unusable.
  */
-export async function startControlServer(file: string, master: Controllable): Promise<ControlServer> {
+export async function startControlServer(file: string, master: Controllable, options: ControlServerOptions = {}): Promise<ControlServer> {
   const target = path.resolve(file);
   if (Buffer.byteLength(target) > MAX_SOCKET_PATH) {
     throw new Error(
@@ -60,12 +74,20 @@ export async function startControlServer(file: string, master: Controllable): Pr
   server.on('error', (err) => log('error', 'control socket error', { path: target, error: errMessage(err) }));
 
   const conns = new Set<Conn>();
+  const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  const deadlineMs = options.requestDeadlineMs ?? REQUEST_DEADLINE_MS;
   server.on('connection', (sock) => {
+    if (conns.size >= maxConnections) {
+      sock.on('error', () => sock.destroy());
+      sock.end(`${JSON.stringify({ type: 'error', message: `too many control connections (${maxConnections} open); try again shortly` })}\n`);
+      sock.destroySoon();
+      return;
+    }
     const conn: Conn = { sock, state: 'waiting' };
     conns.add(conn);
     sock.once('close', () => conns.delete(conn));
     try {
-      serve(conn, master);
+      serve(conn, master, deadlineMs);
     } catch (err) {
       log('error', 'control connection failed', { error: errMessage(err) });
       sock.destroy();
@@ -189,17 +211,21 @@ async function clearStale(target: string): Promise<void> {
   }
 }
 
-function serve(conn: Conn, master: Controllable): void {
+function serve(conn: Conn, master: Controllable, deadlineMs: number): void {
   const { sock } = conn;
   // EPIPE / ECONNRESET: the client went away. Whatever it asked for carries on.
   sock.on('error', () => sock.destroy());
   const reply = replier(conn);
-  sock.setTimeout(REQUEST_TIMEOUT_MS, () => {
-    if (conn.state === 'waiting') reply.refuse(`no request within ${REQUEST_TIMEOUT_MS / 1000} s (send one line like {"cmd":"status"})`);
-  });
+  // Counted from connecting, not from the last byte, so that a byte now and
+  // then cannot hold the connection. Once the request is in, a reload takes
+  // as long as it takes: the master bounds it.
+  const deadline = setTimeout(() => {
+    if (conn.state === 'waiting') reply.refuse(`no complete request within ${deadlineMs / 1000} s of connecting (send one line like {"cmd":"status"})`);
+  }, deadlineMs);
+  sock.once('close', () => clearTimeout(deadline));
   const handleLine = (raw: Buffer): void => {
     conn.state = 'busy';
-    sock.setTimeout(0);
+    clearTimeout(deadline);
     const req = parseRequest(raw.toString('utf8').replace(/\r$/, ''));
     if ('error' in req) return reply.refuse(req.error);
     answer(req.cmd, master, reply).catch((err: unknown) => {
@@ -241,7 +267,10 @@ function replier(conn: Conn): Replier {
       then?.();
       return;
     }
+    // The answer is the last thing on a connection: closed once flushed, since
+    // a client that never ends its side would otherwise keep it half-open.
     sock.end(`${JSON.stringify(reply)}\n`, then);
+    sock.destroySoon();
   };
   return {
     send: (reply) => {

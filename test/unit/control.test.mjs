@@ -72,14 +72,15 @@ const OK_LINES = [
 
 /** A master as the control server sees it: reload streams its phases with small real delays. */
 class FakeMaster {
-  constructor({ phases = OK_PHASES, result = { ok: true, generation: 4, ms: 95 }, delayMs = 20, throws } = {}) {
-    Object.assign(this, { phases, result, delayMs, throws });
+  constructor({ phases = OK_PHASES, result = { ok: true, generation: 4, ms: 95 }, delayMs = 20, throws, gate } = {}) {
+    Object.assign(this, { phases, result, delayMs, throws, gate });
     this.reloadsStarted = 0;
     this.reloadsFinished = 0;
     this.stopped = 0;
   }
   async reload(onPhase) {
     this.reloadsStarted += 1;
+    await this.gate; // a reload as long as the test wants
     for (const p of this.phases) {
       await sleep(this.delayMs);
       onPhase(p);
@@ -116,8 +117,8 @@ function freshPath() {
   return path.join(dir, 'default.sock');
 }
 
-async function start(file, master = new FakeMaster()) {
-  const server = await bounded(startControlServer(file, master), 5000, 'startControlServer');
+async function start(file, master = new FakeMaster(), options = undefined) {
+  const server = await bounded(startControlServer(file, master, options), 5000, 'startControlServer');
   servers.push(server);
   return server;
 }
@@ -517,6 +518,111 @@ test('malformed requests get one error reply, then the connection ends', { timeo
   assert.equal(master.stopped, 0);
   assert.equal(master.reloadsStarted, 0);
   assert.equal((await client(file, 'status')).code, 0);
+});
+
+/**
+ * A client that sends its request a byte at a time, one every 25 ms (never a
+ * newline, so never a whole request), until the server closes the connection
+ * or 400 bytes have gone. `closed` resolves with what the server said, the
+ * error the socket met if any, and whether the server closed it while the
+ * trickle still ran.
+ */
+async function trickler(file) {
+  const sock = net.connect(file);
+  sock.setEncoding('utf8');
+  let got = '';
+  let error;
+  let sent = 0;
+  sock.on('data', (c) => (got += c));
+  sock.on('error', (e) => (error = e.code));
+  const timer = setInterval(() => {
+    if (sent < 400) sock.write('x', () => {});
+    sent += 1;
+  }, 25);
+  const closed = new Promise((resolve) => sock.once('close', () => {
+    clearInterval(timer);
+    resolve({ got, error, whileTrickling: sent < 400 });
+  }));
+  await bounded(new Promise((r, reject) => sock.once('connect', r).once('error', reject)), 5000, 'connect');
+  return { sock, closed, stop: () => { clearInterval(timer); sock.destroy(); } };
+}
+
+/**
+ * The one error line a trickling connection was closed with, or undefined when
+ * the test's own next byte met the closed socket (EPIPE) before Node read the
+ * answer waiting for it, which Node then drops: a race of the test's client,
+ * not of the server, so the messages are checked on quiet clients too.
+ */
+function closedWith({ got, error, whileTrickling }) {
+  assert.ok(whileTrickling, 'the server closed it, not the end of the trickle');
+  if (got === '') {
+    assert.ok(error === 'EPIPE' || error === 'ECONNRESET', `closed with no answer and ${error}`);
+    return undefined;
+  }
+  const lines = got.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, got);
+  const { type, message } = JSON.parse(lines[0]);
+  assert.equal(type, 'error');
+  return message;
+}
+
+const tooMany = /^too many control connections \(64 open\); try again shortly$/;
+
+test('at most 64 control connections: over the cap, a new one gets a one-line error and is closed at once', { timeout: 30_000 }, async () => {
+  const file = freshPath();
+  await start(file, new FakeMaster(), { requestDeadlineMs: 60_000 });
+  const conns = [];
+  try {
+    for (let i = 0; i < 100; i++) conns.push(await trickler(file));
+    const ends = await bounded(Promise.all(conns.slice(64).map((c) => c.closed)), 10_000, 'the 36 over the cap to be closed');
+    for (const end of ends) assert.match(closedWith(end) ?? 'too many control connections (64 open); try again shortly', tooMany);
+    const { code, out, err } = await client(file, 'status');
+    assert.equal(code, 2);
+    assert.deepEqual(out, []);
+    assert.equal(err.length, 1);
+    assert.match(err[0], tooMany);
+    assert.equal(conns.slice(0, 64).filter((c) => c.sock.destroyed).length, 0, 'the first 64 are still served');
+  } finally {
+    for (const c of conns) c.stop();
+  }
+});
+
+test('100 trickling connections are all closed by the request deadline (not reset by each byte); then status answers', { timeout: 30_000 }, async () => {
+  const file = freshPath();
+  await start(file, new FakeMaster(), { requestDeadlineMs: 300 });
+  // Half a request, then quiet: it reads the deadline's answer with no write of its own to race it.
+  const quiet = raw(file, '{"cmd":');
+  const conns = [];
+  try {
+    for (let i = 0; i < 99; i++) conns.push(await trickler(file));
+    const ends = await bounded(Promise.all(conns.map((c) => c.closed)), 15_000, 'every trickling connection to be closed');
+    const deadline = 'no complete request within 0.3 s of connecting (send one line like {"cmd":"status"})';
+    for (const end of ends) {
+      const message = closedWith(end);
+      if (message !== undefined && !tooMany.test(message)) assert.equal(message, deadline);
+    }
+    assert.deepEqual(JSON.parse(await quiet), { type: 'error', message: deadline });
+    const r = await client(file, 'status');
+    assert.equal(r.code, 0, r.err.join('\n'));
+  } finally {
+    for (const c of conns) c.stop();
+  }
+});
+
+test('a request that has arrived is not cut by the deadline, however long the reload takes', { timeout: 20_000 }, async () => {
+  const file = freshPath();
+  let open;
+  const master = new FakeMaster({ gate: new Promise((r) => (open = r)) });
+  await start(file, master, { requestDeadlineMs: 100 });
+  const reload = client(file, 'reload');
+  await waitFor(() => master.reloadsStarted === 1, 5000, 'the reload request to arrive');
+  // Connected after the reload's request, so its deadline comes later than the reload connection's would.
+  const later = await trickler(file);
+  closedWith(await bounded(later.closed, 10_000, 'the later connection to reach its deadline'));
+  open();
+  const { code, out, err } = await reload;
+  assert.equal(code, 0, err.join('\n'));
+  assert.deepEqual(out, OK_LINES);
 });
 
 test('client against a missing socket: exit 2 and one line', { timeout: 10_000 }, async () => {
