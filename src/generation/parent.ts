@@ -7,12 +7,14 @@
  * pid, which may be reused once it has been reaped.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { writeListenEnv } from '../protocol/fds.js';
 import type { DrainReason, FailedMessage, Message } from '../protocol/messages.js';
 import { type Env, type Settings, settingsEnv, workerEnv } from '../protocol/settings.js';
 import type { NativeHandle } from '../internals/handles.js';
 import { log } from '../log.js';
+import { quote } from '../protocol/quote.js';
 import { type Timer, at } from '../time.js';
 import { type Body, Channel } from './channel.js';
 
@@ -53,6 +55,8 @@ export class Child {
   listening: string[] = [];
   /** What it said as it died before it was ready. */
   failed: FailedMessage | undefined;
+  /** Why it never started: the spawn error, said with what to do about it. */
+  private spawnFailure: string | undefined;
   /** Resolves when it is ready; rejects with the reason if it exits first. */
   readonly ready: Promise<void>;
   readonly exited: Promise<Exit>;
@@ -66,14 +70,15 @@ export class Child {
   private markReady: () => void = () => {};
 
   constructor(spec: ChildSpec, onRequest: OnRequest = () => {}) {
-    this.process = spawn(spec.execPath, spec.args, {
-      cwd: spec.cwd,
-      env: childEnv(spec),
-      stdio: ['inherit', 'inherit', 'inherit', ...spec.sockets.map((s) => s.fd), 'ipc'],
-    });
+    this.process = spawnChild(spec);
     this.pid = this.process.pid ?? 0;
     this.generation = spec.settings.generation;
     this.name = `${spec.role} pid ${this.pid}`;
+    // Not once: an 'error' with no listener (a failed kill, say) would throw in the master.
+    this.process.on('error', (err: Error) => {
+      if (isSpawnError(err)) this.spawnFailure ??= describeSpawnError(err, spec);
+      else log('warn', `${this.name}: ${err.message}`);
+    });
     this.channel = new Channel(this.process, this.name, (m, handle) => this.receive(m, handle, onRequest));
     this.exited = new Promise((resolve) => {
       // 'close', not 'exit': it comes after the IPC channel has delivered its last message.
@@ -87,7 +92,7 @@ export class Child {
     this.draining = new Promise((resolve) => (this.reportDraining = resolve));
     this.ready = new Promise((resolve, reject) => {
       this.markReady = resolve;
-      this.process.once('error', (err) => reject(new Error(`cannot start the ${spec.role}: ${err.message}`)));
+      // A failed spawn ends in 'close' too (code: the negative errno), after the 'error' that says why.
       void this.exited.then((exit) => reject(new Error(this.describeExit(exit))));
     });
     this.ready.catch(() => {});
@@ -134,6 +139,7 @@ export class Child {
 
   /** Why it exited, with the error it reported if it died before it was ready. */
   describeExit({ code, signal }: Exit): string {
+    if (this.spawnFailure) return this.spawnFailure;
     const how = signal ?? `code ${code}`;
     if (this.wasReady) return `${this.name} exited (${how})`;
     const why = this.failed?.error ? `: ${this.failed.error}` : '';
@@ -148,6 +154,61 @@ export class Child {
       return null;
     }
   }
+}
+
+/**
+ * Node reports most failed spawns (ENOENT, EACCES, EMFILE…) as an 'error'
+ * event, then a 'close' whose code is the negative errno, but throws others
+ * (ENOTDIR for a working directory that is a file, E2BIG): a thrown one is
+ * replayed the same way, so that a failed spawn is always a child that
+ * exited, and never an exception in the master's timers or reloads.
+ */
+function spawnChild(spec: ChildSpec): ChildProcess {
+  try {
+    return spawn(spec.execPath, spec.args, {
+      cwd: spec.cwd,
+      env: childEnv(spec),
+      stdio: ['inherit', 'inherit', 'inherit', ...spec.sockets.map((s) => s.fd), 'ipc'],
+    });
+  } catch (err) {
+    if (!isSpawnError(err)) throw err;
+    const unspawned = Object.assign(new EventEmitter(), { pid: undefined, connected: false, kill: () => false });
+    process.nextTick(() => {
+      unspawned.emit('error', err);
+      unspawned.emit('close', err.errno ?? -1, null);
+    });
+    return unspawned as unknown as ChildProcess;
+  }
+}
+
+function isSpawnError(err: unknown): err is NodeJS.ErrnoException {
+  const syscall = (err as NodeJS.ErrnoException | undefined)?.syscall;
+  return typeof syscall === 'string' && syscall.startsWith('spawn');
+}
+
+/** `cannot start the worker: spawn EMFILE (…)`: the errno, and the fix for the usual ones. */
+function describeSpawnError(err: NodeJS.ErrnoException, spec: ChildSpec): string {
+  const code = err.code ?? String(err.errno);
+  let cwdIsDir = false;
+  try {
+    cwdIsDir = fs.statSync(spec.cwd).isDirectory();
+  } catch {
+    // missing: said below
+  }
+  const missing = cwdIsDir
+    ? `${quote(spec.execPath)} not found`
+    : `the working directory ${quote(spec.cwd)} does not exist or is not a directory`;
+  const hints: Record<string, string> = {
+    EMFILE: 'too many open files; raise the limit with ulimit -n, or LimitNOFILE= under systemd',
+    ENFILE: 'the system has too many open files; close some, or raise fs.file-max',
+    EAGAIN: 'too many processes, or too little memory; raise the limit with ulimit -u, or LimitNPROC= under systemd',
+    ENOENT: missing,
+    ENOTDIR: missing,
+    EACCES: `permission denied to run ${quote(spec.execPath)} in ${quote(spec.cwd)}`,
+    E2BIG: 'the arguments and environment are too long',
+  };
+  const hint = hints[code];
+  return `cannot start the ${spec.role}: spawn ${code}${hint ? ` (${hint})` : ''}`;
 }
 
 function childEnv(spec: ChildSpec): Env {
