@@ -97,7 +97,7 @@ export class Master {
     }
     const backoff = (this.backoff[slot] ??= new Backoff());
     const { delayMs, crashes } = backoff.next(Date.now() - worker.startedAt);
-    log(crashes > 1 ? 'error' : 'warn', `worker exited (${signal ?? `code ${code}`}); restarting it in ${delayMs} ms`, {
+    log(crashes > 1 ? 'error' : 'warn', `${worker.describeExit({ code, signal })}; restarting it in ${delayMs} ms`, {
       worker: worker.pid, crashesInARow: crashes,
     });
     const timer = setTimeout(() => {

@@ -49,7 +49,7 @@ test('a worker killed with SIGKILL is replaced and the service keeps answering',
   }, { what: 'a replacement worker' });
   assert.ok(after.includes(other));
   assert.equal(alive(victim), false);
-  assert.match(master.output, new RegExp(`worker exited \\(SIGKILL\\); restarting it in \\d+ ms .*worker=${victim}`));
+  assert.match(master.output, new RegExp(`worker pid ${victim} exited \\(SIGKILL\\); restarting it in \\d+ ms .*worker=${victim}`));
 });
 
 test('a crash-looping release backs off instead of spinning', async (t) => {

@@ -13,6 +13,8 @@
 // The master logs to fd 2 (writeSync); those lines show in the test output.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
 import { Master } from '../../dist/supervisor/master.js';
 import { SocketTable } from '../../dist/supervisor/sockets.js';
@@ -27,7 +29,7 @@ const flush = async (rounds = 5) => {
 let nextPid = 40_000;
 
 class FakeWorker {
-  constructor(generation, { autoExitOnDrain = true, connections = 0 } = {}) {
+  constructor(generation, { autoExitOnDrain = true, connections = 0, spawnFailure } = {}) {
     this.pid = nextPid++;
     this.name = `worker pid ${this.pid}`;
     this.generation = generation;
@@ -40,6 +42,7 @@ class FakeWorker {
     this.autoExitOnDrain = autoExitOnDrain;
     this.connections = connections;
     this.wasReady = false;
+    this.spawnFailure = spawnFailure;
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -90,6 +93,7 @@ class FakeWorker {
   }
 
   describeExit({ code, signal }) {
+    if (this.spawnFailure) return this.spawnFailure;
     const how = signal ?? `code ${code}`;
     if (this.wasReady) return `${this.name} exited (${how})`;
     const why = this.failed?.error ? `: ${this.failed.error}` : '';
@@ -140,6 +144,19 @@ async function startReady(m) {
   m.master.start();
   for (const w of m.spawned) w.makeReady();
   await flush();
+}
+
+/** The master's log lines from now until the test ends (log.js writes them with fs.writeSync to fd 2). */
+function captureLog(t) {
+  const lines = [];
+  const real = fs.writeSync;
+  fs.writeSync = (fd, data, ...rest) => (fd === 2 ? (lines.push(String(data)), String(data).length) : real(fd, data, ...rest));
+  syncBuiltinESMExports();
+  t.after(() => {
+    fs.writeSync = real;
+    syncBuiltinESMExports();
+  });
+  return lines;
 }
 
 /** A phase listener that records phases in order. */
@@ -415,6 +432,27 @@ describe('Master: crash back-off', () => {
     await flush();
     assert.equal(m.spawned.length, count + 1);
     assert.equal(m.master.status().workers[0].pid, m.spawned.at(-1).pid);
+  });
+
+  test('the crash line says why the worker exited, a spawn error included', { timeout: TEST_MS }, async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_700_000_000_000 });
+    const emfile = 'cannot start the worker: spawn EMFILE (too many open files; raise the limit with ulimit -n)';
+    let spawns = 0;
+    const m = setup(t, { workers: 1, workerOptions: () => (spawns++ === 0 ? {} : { spawnFailure: emfile }) });
+    await startReady(m);
+    const lines = captureLog(t);
+    const first = m.spawned[0];
+    first.exit(1);
+    await flush();
+    t.mock.timers.tick(100);
+    await flush();
+    assert.equal(m.spawned.length, 2);
+    m.spawned[1].exit(-24);
+    await flush();
+    const crashes = lines.filter((l) => l.includes('restarting it in'));
+    assert.equal(crashes.length, 2, lines.join(''));
+    assert.match(crashes[0], new RegExp(`: worker pid ${first.pid} exited \\(code 1\\); restarting it in 100 ms`));
+    assert.ok(crashes[1].includes(`: ${emfile}; restarting it in 200 ms`), crashes[1]);
   });
 
   test('no respawn after stop', { timeout: TEST_MS }, async (t) => {
