@@ -157,12 +157,39 @@ export function probeSocket(file: string, timeoutMs = 2000): Promise<'live' | 's
 }
 
 /**
+ * What is wrong with the directory that is to hold the socket `file`, in one
+ * line with the fix; undefined if it is a directory. bind() cannot say: libuv
+ * reports its ENOENT as EACCES.
+ */
+export function controlDirProblem(file: string): string | undefined {
+  const dir = path.dirname(file);
+  let code: string;
+  try {
+    if (fs.statSync(dir).isDirectory()) return undefined;
+    code = 'ENOTDIR';
+  } catch (err) {
+    code = codeOf(err);
+  }
+  const head = `cannot create control socket ${quote(file)}:`;
+  if (code === 'ENOENT') {
+    return `${head} directory ${quote(dir)} does not exist; create it (mkdir -p ${quote(dir)}), or pass --control PATH in an existing directory`;
+  }
+  if (code === 'ENOTDIR') return `${head} ${quote(dir)} is not a directory; pass --control PATH in an existing directory`;
+  return undefined; // EACCES and the like: the bind says so, with the path
+}
+
+/**
  * The socket a master (`baton run`) listens on: `--control` as given (its
  * directory must exist), else `<default dir>/<name>.sock` with the default
  * directory prepared. Throws a one-line Error.
  */
 export function serverControlPath(options: { name?: string; control?: string }, env: Env = process.env): string {
-  if (options.control !== undefined) return path.resolve(options.control);
+  if (options.control !== undefined) {
+    const file = path.resolve(options.control);
+    const problem = controlDirProblem(file);
+    if (problem) throw new Error(problem);
+    return file;
+  }
   const dir = defaultControlDir(env);
   prepareControlDir(dir);
   return controlPath(options.name ?? DEFAULT_NAME, dir);

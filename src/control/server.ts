@@ -18,7 +18,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { log } from '../log.js';
 import { quote } from '../protocol/quote.js';
-import { MAX_SOCKET_PATH, oneLine, probeSocket } from './paths.js';
+import { MAX_SOCKET_PATH, controlDirProblem, oneLine, probeSocket } from './paths.js';
 import { type Command, type Controllable, type Phase, type ReloadResult, type Reply, parseRequest } from '../protocol/control.js';
 
 /** The longest request line accepted, newline excluded. */
@@ -136,10 +136,8 @@ function listenPrivately(server: net.Server, bindPath: string, target: string): 
       const code = codeOf(err);
       if (code === 'EADDRINUSE') {
         reject(new Error(`another baton master is already running at ${oneLine(target)} (stop it, or choose another --name/--control)`));
-      } else if (code === 'ENOENT') {
-        reject(new Error(`cannot create control socket ${quote(target)}: directory ${quote(path.dirname(target))} does not exist (ENOENT); create it, or ${FIX}`));
       } else {
-        reject(new Error(`cannot create control socket ${quote(target)} (${code}); ${FIX}`));
+        reject(new Error(controlDirProblem(target) ?? `cannot create control socket ${quote(target)} (${code}); ${FIX}`));
       }
     };
     const onListening = (): void => {

@@ -291,6 +291,22 @@ test('clientControlPath refuses a default directory others can write to or own, 
   await assert.rejects(clientControlPath({}, linked), /is not a directory \(it is a symbolic link\)/);
 });
 
+test('serverControlPath: --control in a missing directory, or under a file, is refused in one line with the fix', () => {
+  const missing = path.join(root, 'nonexistent', 'dir', 'x.sock');
+  const dir = path.dirname(missing);
+  assert.throws(() => serverControlPath({ control: missing }), {
+    message: `cannot create control socket '${missing}': directory '${dir}' does not exist; ` +
+      `create it (mkdir -p '${dir}'), or pass --control PATH in an existing directory`,
+  });
+  const file = path.join(root, 'plain-file');
+  fs.writeFileSync(file, '');
+  assert.throws(() => serverControlPath({ control: path.join(file, 'x.sock') }), {
+    message: `cannot create control socket '${path.join(file, 'x.sock')}': '${file}' is not a directory; ` +
+      'pass --control PATH in an existing directory',
+  });
+  assert.equal(serverControlPath({ control: path.join(root, 'x.sock') }), path.join(root, 'x.sock'));
+});
+
 // ---- server + client ---------------------------------------------------------
 
 test('socket is 0600 in a 0700 directory; close() removes it', { timeout: 10_000 }, async () => {
@@ -479,6 +495,8 @@ test('bind errors are one line naming the path and --control', { timeout: 10_000
   const missing = path.join(root, 'no-such-dir', 'x.sock');
   await assert.rejects(startControlServer(missing, new FakeMaster()), (err) => {
     assert.ok(err.message.includes(missing), err.message);
+    // Not EACCES, which is what libuv makes of bind()'s ENOENT.
+    assert.ok(err.message.includes(`directory '${path.dirname(missing)}' does not exist`), err.message);
     assert.ok(err.message.includes('--control'), err.message);
     assert.doesNotMatch(err.message, /\n/);
     return true;
