@@ -177,6 +177,12 @@ interface OptionSpec {
   example?: string;
   /** The value may itself start with '-' (--node-args "--inspect"). */
   dashValue?: boolean;
+  /**
+   * The value is a number (a count, a duration, a port): a negative one
+   * (-w -1) is read as the value, to be refused as such, since no option
+   * looks like a number.
+   */
+  numeric?: boolean;
 }
 
 function lookup(table: readonly OptionSpec[], aliases: Record<string, string>, flag: string): OptionSpec | undefined {
@@ -185,13 +191,13 @@ function lookup(table: readonly OptionSpec[], aliases: Record<string, string>, f
 }
 
 const RUN_OPTIONS: readonly OptionSpec[] = [
-  { long: '--workers', value: true, example: '4' },
+  { long: '--workers', value: true, example: '4', numeric: true },
   { long: '--name', value: true, example: 'api' },
   { long: '--control', value: true, example: '/run/app/baton.sock' },
-  { long: '--ready-timeout', value: true, example: '30s' },
-  { long: '--drain-timeout', value: true, example: '30s' },
+  { long: '--ready-timeout', value: true, example: '30s', numeric: true },
+  { long: '--drain-timeout', value: true, example: '30s', numeric: true },
   { long: '--wait-ready', value: false },
-  { long: '--listen', value: true, example: '8080' },
+  { long: '--listen', value: true, example: '8080', numeric: true },
   { long: '--node-args', value: true, example: '"--max-old-space-size=512"', dashValue: true },
   { long: '--log-format', value: true, example: 'json' },
   { long: '--help', value: false },
@@ -248,7 +254,9 @@ function readOptions(
       value = inline;
     } else {
       value = argv[i + 1];
-      if (value === undefined || (!spec.dashValue && value.startsWith('-') && value.length > 1)) {
+      const nextOption = value !== undefined && value.startsWith('-') && value.length > 1
+        && !spec.dashValue && !(spec.numeric && /^-\.?\d/.test(value));
+      if (value === undefined || nextOption) {
         throw new UsageError(`option ${quote(flag)} needs a value (e.g. ${spec.long} ${spec.example ?? 'VALUE'})`);
       }
       i += 1;
