@@ -320,11 +320,26 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
   if (script === undefined || script === '') {
     throw new UsageError('missing the script to run (baton run [options] <script> [args...], e.g. baton run server.js)');
   }
+  return { ...run, script: resolveScript(script, cwd), args: argv.slice(at + 1) };
+}
+
+/** Entry files a directory given as the script is likely to hold, for the example in the error. */
+const ENTRY_FILES = ['index.js', 'index.mjs', 'index.cjs', 'server.js', 'app.js', 'main.js'];
+
+/** The script as an absolute path; refused unless it is a file (node cannot --import a directory). */
+function resolveScript(script: string, cwd: string): string {
   const resolved = path.resolve(cwd, script);
-  if (!fs.existsSync(resolved)) {
+  let isDir: boolean;
+  try {
+    isDir = fs.statSync(resolved).isDirectory();
+  } catch {
     throw new UsageError(`script ${quote(script)} not found (give the path to your server's entry file)`);
   }
-  return { ...run, script: resolved, args: argv.slice(at + 1) };
+  if (isDir) {
+    const entry = ENTRY_FILES.find((f) => fs.existsSync(path.join(resolved, f))) ?? 'server.js';
+    throw new UsageError(`script ${quote(script)} is a directory (give the server's entry file in it, e.g. baton run ${oneLine(path.join(script, entry))})`);
+  }
+  return resolved;
 }
 
 function parseControl(cmd: ControlCommandName, argv: readonly string[]): ControlCommand | { cmd: 'help'; topic: HelpTopic } {

@@ -22,6 +22,9 @@ before(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-args-'));
   app = path.join(dir, 'app.js');
   fs.writeFileSync(app, '');
+  fs.mkdirSync(path.join(dir, 'site'));
+  fs.mkdirSync(path.join(dir, 'api'));
+  fs.writeFileSync(path.join(dir, 'api', 'index.mjs'), '');
 });
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -240,6 +243,9 @@ const bad = [
   [['run', '--listen', 'a=8080', '--listen', 'a=8081', 'app.js'], "reuses the name 'a'"],
   [['run', 'missing.js'], "script 'missing.js' not found (give the path to your server's entry file)"],
   [['run', '-w', '2', 'missing.js', '--port', '1'], "'missing.js'"],
+  [['run', 'site'], "script 'site' is a directory (give the server's entry file in it, e.g. baton run site/server.js)"],
+  [['run', './api/', '--port', '1'], "script './api/' is a directory (give the server's entry file in it, e.g. baton run api/index.mjs)"],
+  [['run', '.'], "script '.' is a directory (give the server's entry file in it, e.g. baton run app.js)"],
   [['frobnicate'], "unknown command 'frobnicate'"],
   [['app.js'], 'baton run app.js'],
   [['--foo'], "unknown option '--foo'"],
