@@ -10,6 +10,12 @@ export function writePidFile(file: string, pid: number): void {
     fs.renameSync(tmp, file);
   } catch (err) {
     log('error', 'cannot write the pid file', { file, error: errorLine(err) });
+    // Left here, it would outlive this process: nothing else ever removes it.
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      // Never created.
+    }
   }
 }
 
