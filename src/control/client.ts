@@ -205,6 +205,12 @@ function table(rows: string[][]): string[] {
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 
+/**
+ * A reason as one table cell: a worker's error may span lines (or hold tabs),
+ * which would split its row in two and misalign the rest.
+ */
+const oneCell = (text: string): string => text.replace(/\s*[\u0000-\u001f\u007f]+\s*/g, ' ').trim();
+
 /** How many past reloads `baton status` shows. */
 const RELOADS_SHOWN = 5;
 
@@ -229,7 +235,7 @@ export function formatStatus(s: Status): string[] {
     const reasons = recent.some((r) => !r.ok);
     const rows = recent.map((r) => {
       const row = [String(r.generation), r.ok ? 'ok' : 'failed', `${r.ms} ms`, r.at];
-      return reasons ? [...row, r.ok ? '' : (r.reason ?? '')] : row;
+      return reasons ? [...row, r.ok ? '' : oneCell(r.reason ?? '')] : row;
     });
     const head = ['GEN', 'RESULT', 'TIME', 'AT', ...(reasons ? ['REASON'] : [])];
     lines.push(...table([head, ...rows]).map((l) => `  ${l}`));

@@ -727,3 +727,19 @@ test('formatPhase: singulars', () => {
     'rollback: generation 2 failed: not ready within 30000 ms',
   ]);
 });
+
+test('formatStatus: a failed reload whose reason spans lines stays one row, its reason one line', () => {
+  const reason = 'worker pid 7 exited before it was ready (code 1):\tError: broken\n    at app.js:1\r\n\tat x\n';
+  const lines = formatStatus({
+    ...STATUS,
+    reloads: [
+      { generation: 2, ok: false, ms: 30, at: '2025-01-01T00:00:00.000Z', reason },
+      { generation: 3, ok: true, ms: 812, at: '2025-01-01T00:01:00.000Z' },
+    ],
+  });
+  for (const l of lines) assert.doesNotMatch(l, /[\u0000-\u001f\u007f]/, JSON.stringify(l));
+  const rows = lines.slice(lines.indexOf('last 2 reloads') + 1);
+  assert.equal(rows.length, 3, rows.join('\n'));
+  assert.match(rows[1], /^ {2}2\s+failed\s+30 ms\s+\S+\s+worker pid 7 exited before it was ready \(code 1\): Error: broken at app\.js:1 at x$/);
+  assert.match(rows[2], /^ {2}3\s+ok\s+812 ms/);
+});
