@@ -52,6 +52,8 @@ export class Master {
   private readonly stopSignal = new AbortController();
   /** Until some worker has been ready, a crash has no good generation to fall back on. */
   private everReady = false;
+  /** Spawns a worker of the serving generation, on the code that generation started with; set by start(). */
+  private launch!: () => Worker;
 
   constructor(
     private readonly o: MasterOptions,
@@ -70,13 +72,14 @@ export class Master {
     }
     this.generation = this.nextGeneration++;
     configureLog({ generation: this.generation });
-    this.live = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(this.generation, slot));
+    this.launch = this.spawnWorker(this.generation);
+    this.live = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(this.launch, slot));
     log('info', 'started', { workers: this.o.workers, pids: this.live.map((w) => w!.pid).join(','), sockets: this.listenerNames().join(',') });
   }
 
   /** A worker's exit counts as a crash only once its generation is live; before that it is the reload's business. */
-  private spawn(generation: number, slot: number): Worker {
-    const worker = this.spawnWorker(generation);
+  private spawn(launch: () => Worker, slot: number): Worker {
+    const worker = launch();
     void worker.exited.then(({ code, signal }) => this.onExit(worker, slot, code, signal));
     void worker.ready.then(() => {
       this.everReady = true;
@@ -102,7 +105,7 @@ export class Master {
     });
     const timer = setTimeout(() => {
       this.respawns.delete(timer);
-      if (!this.stopSignal.signal.aborted && this.live[slot] === undefined) this.live[slot] = this.spawn(this.generation, slot);
+      if (!this.stopSignal.signal.aborted && this.live[slot] === undefined) this.live[slot] = this.spawn(this.launch, slot);
     }, delayMs);
     this.respawns.add(timer);
   }
@@ -128,7 +131,8 @@ export class Master {
     const emit = (phase: Phase): void => listeners.forEach((l) => l(phase));
     if (this.stopSignal.signal.aborted) return this.stopping();
     const generation = this.nextGeneration++;
-    const next = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(generation, slot));
+    const launch = this.spawnWorker(generation);
+    const next = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(launch, slot));
     this.starting = next;
     log('info', 'reload: spawned', { next: generation, pids: next.map((w) => w.pid).join(',') });
     emit({ phase: 'spawned', generation, pids: next.map((w) => w.pid) });
@@ -139,7 +143,7 @@ export class Master {
     log('info', 'reload: new generation ready', { next: generation, ms: readyMs });
     emit({ phase: 'ready', generation, ms: readyMs });
 
-    await this.retire(this.promote(next), emit);
+    await this.retire(this.promote(next, launch), emit);
     const closed = this.sockets.closeUnused(new Set(next.flatMap((w) => w.listening)));
     if (closed.length) log('info', 'closed sockets the new generation does not listen on', { sockets: closed.join(',') });
     const ms = Date.now() - started;
@@ -162,11 +166,12 @@ export class Master {
   }
 
   /** The new generation serves from now on; returns the old one's workers, to be retired. */
-  private promote(next: Worker[]): { workers: Worker[]; generation: number } {
+  private promote(next: Worker[], launch: () => Worker): { workers: Worker[]; generation: number } {
     const old = { workers: this.live.filter((w): w is Worker => w !== undefined && w.state !== 'exited'), generation: this.generation };
     for (const t of this.respawns) clearTimeout(t);
     this.respawns.clear();
     this.live = next;
+    this.launch = launch;
     this.starting = [];
     this.generation = next[0]!.generation;
     this.backoff.forEach((b) => b.reset());

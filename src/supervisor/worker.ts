@@ -3,6 +3,7 @@
  * `--import baton/register` and every socket the master holds, whose requests
  * for sockets it did not inherit the master answers from its table.
  */
+import fs from 'node:fs';
 import { Child } from '../generation/parent.js';
 import { parseName } from '../listeners/address.js';
 import type { Message } from '../protocol/messages.js';
@@ -27,18 +28,36 @@ export interface WorkerSpec {
 export type Worker = Pick<Child,
   'pid' | 'name' | 'generation' | 'startedAt' | 'state' | 'listening' | 'failed' | 'ready' | 'exited' | 'draining' | 'drain' | 'kill' | 'describeExit' | 'rssBytes'>;
 
-export type Spawner = (generation: number) => Worker;
+/** Called once as a generation starts; what it returns spawns each of that generation's workers, respawns included. */
+export type Spawner = (generation: number) => () => Worker;
 
+/**
+ * The script and working directory are resolved through their links once per
+ * generation: a respawn then runs the release its generation started with,
+ * even after `current` was switched to a release that was rolled back.
+ */
 export function workerSpawner(spec: WorkerSpec, sockets: SocketTable): Spawner {
-  return (generation) => new Child({
-    execPath: spec.execPath,
-    args: [...spec.nodeArgs, '--import', spec.register, spec.script, ...spec.args],
-    cwd: spec.cwd,
-    env: spec.env,
-    sockets: sockets.all().map((h) => ({ name: h.name, fd: h.handle.fd })),
-    settings: { ...spec.settings, generation },
-    role: 'worker',
-  }, (child, m) => answerListen(child, m, sockets));
+  return (generation) => {
+    const script = physical(spec.script);
+    const cwd = physical(spec.cwd);
+    return () => new Child({
+      execPath: spec.execPath,
+      args: [...spec.nodeArgs, '--import', spec.register, script, ...spec.args],
+      cwd,
+      env: spec.env,
+      sockets: sockets.all().map((h) => ({ name: h.name, fd: h.handle.fd })),
+      settings: { ...spec.settings, generation },
+      role: 'worker',
+    }, (child, m) => answerListen(child, m, sockets));
+  };
+}
+
+function physical(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return file; // gone: the worker's failure to start names it as given
+  }
 }
 
 /** A worker listens on an address no socket it inherited serves: the master binds it (once) and passes it over. */

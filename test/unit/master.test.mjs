@@ -111,10 +111,16 @@ class FakeWorker {
  */
 function setup(t, { workers = 2, readyTimeoutMs = 10_000, drainTimeoutMs = 5_000, listen = [], onSpawn = () => {}, workerOptions = () => ({}), sockets = new SocketTable() } = {}) {
   const spawned = [];
+  /** The generation of each launcher the master asked for: one per generation, respawns included. */
+  const launches = [];
   const exits = [];
   let exitCalled;
   const exited = new Promise((resolve) => (exitCalled = resolve));
   const spawner = (generation) => {
+    launches.push(generation);
+    return () => spawn(generation);
+  };
+  const spawn = (generation) => {
     const w = new FakeWorker(generation, workerOptions(generation));
     spawned.push(w);
     onSpawn(w);
@@ -136,7 +142,7 @@ function setup(t, { workers = 2, readyTimeoutMs = 10_000, drainTimeoutMs = 5_000
     sockets.closeAll();
   });
   const ofGeneration = (g) => spawned.filter((w) => w.generation === g);
-  return { master, spawned, exits, exited, sockets, ofGeneration };
+  return { master, spawned, launches, exits, exited, sockets, ofGeneration };
 }
 
 /** Starts the master and makes the first generation ready. */
@@ -334,6 +340,13 @@ describe('Master: reload', () => {
     assert.deepEqual(status.reloads.map((h) => ({ generation: h.generation, ok: h.ok, reason: h.reason })), [{ generation: 2, ok: false, reason: r.reason }]);
     await flush();
     assert.equal(m.spawned.length, 4, 'the failed generation is not respawned');
+
+    // A crash after the rollback respawns through generation 1's own launcher, on the code it started with.
+    old[0].exit(1);
+    await until(() => m.spawned.length === 5, 'the crashed worker to be respawned');
+    assert.equal(m.spawned[4].generation, 1);
+    assert.deepEqual(m.launches, [1, 2], 'the respawn launched no new generation');
+    m.spawned[4].makeReady();
 
     // The next reload takes the next generation number and can succeed.
     const again = m.master.reload();

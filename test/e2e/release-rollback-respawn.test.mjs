@@ -1,0 +1,63 @@
+// A generation's workers run the code it started with: after `current` was
+// switched to a release that fails and the reload was rolled back, a crashed
+// worker of the serving generation is respawned on its own release, not on the
+// broken one the link now names.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { waitForLine } from '../../dist/testing/harness.js';
+import { get } from '../helpers/load.mjs';
+import { baton, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
+import { freePort, root, servingPid, tmpDir, waitFor } from '../helpers/proc.mjs';
+
+/** releases v1 and v3 (good), v2 (throws at start), and `current` pointing at v1. */
+function deployDir(t) {
+  const dir = tmpDir('baton-rollback-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const v of ['v1', 'v2', 'v3']) fs.mkdirSync(path.join(dir, 'releases', v), { recursive: true });
+  for (const v of ['v1', 'v3']) fs.copyFileSync(path.join(root, 'test/fixtures/release-app.mjs'), path.join(dir, 'releases', v, 'app.mjs'));
+  fs.writeFileSync(path.join(dir, 'releases/v2/app.mjs'), "throw new Error('release v2 is broken');\n");
+  fs.symlinkSync('releases/v1', path.join(dir, 'current'));
+  return { dir, current: path.join(dir, 'current') };
+}
+
+/** Re-points `current` atomically, as a deploy tool does. */
+function switchTo(dir, release) {
+  fs.symlinkSync(`releases/${release}`, path.join(dir, 'current.new'));
+  fs.renameSync(path.join(dir, 'current.new'), path.join(dir, 'current'));
+}
+
+const releaseOf = async (target) => (await get(target, '/release')).body.trim();
+
+test('baton run: a worker that crashes after a rolled-back reload is respawned on its generation\'s release', async (t) => {
+  const { dir, current } = deployDir(t);
+  const port = await freePort();
+  const target = { protocol: 'http', host: '127.0.0.1', port };
+  const master = startMaster(['-w', '2', 'app.mjs'], { cwd: current, env: { PORT: String(port), PWD: current } });
+  t.after(() => stopMaster(master));
+  await waitFor(() => servingPid(target), { what: 'release v1 to serve' });
+  const [victim, other] = await readyWorkers(master, 2);
+
+  switchTo(dir, 'v2');
+  const failed = await baton(['reload', '--control', master.control]);
+  assert.equal(failed.code, 1, failed.stdout + failed.stderr);
+  assert.match(failed.stdout + failed.stderr, /release v2 is broken/);
+
+  // The respawn either becomes ready, or dies before it is (the crash loop on v2).
+  const outcome = waitForLine(master, (l) => {
+    if (l.pid !== master.child.pid) return undefined;
+    if (/^worker ready /.test(l.text) && !l.related.includes(other)) return 'ready';
+    return /exited before it was ready.*restarting it/.test(l.text) ? `crashed: ${l.text}` : undefined;
+  }, { what: 'the respawned worker to be ready or to crash' });
+  process.kill(victim, 'SIGKILL');
+  assert.equal(await outcome, 'ready');
+  const pids = await readyWorkers(master, 2);
+  assert.ok(pids.includes(other) && !pids.includes(victim), `replaced: ${pids.join(',')}`);
+  for (let i = 0; i < 10; i++) assert.equal(await releaseOf(target), 'v1', 'both workers run v1, the serving generation\'s release');
+
+  switchTo(dir, 'v3');
+  const r = await baton(['reload', '--control', master.control]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  for (let i = 0; i < 10; i++) assert.equal(await releaseOf(target), 'v3', 'a reload still takes the release the link names');
+});
