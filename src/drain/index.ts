@@ -18,6 +18,8 @@ export interface DrainOptions {
   deadline: number;
   /** How long an HTTP/1 keep-alive connection may sit idle before it is closed. */
   idleGraceMs?: number;
+  /** Called once this process has stopped accepting. */
+  stopped?: () => void;
   runHooks: (connections: net.Socket[]) => Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   const { deadline } = options;
   const all = servers.map(trackedOf);
   for (const t of all) stopAccepting(t.server);
+  options.stopped?.();
   const closeIdle: (() => void)[] = [];
   for (const t of all) {
     if (t.protocol === 'http1') closeIdle.push(beginHttp1(t));

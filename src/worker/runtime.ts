@@ -29,8 +29,6 @@ import { type Launch, Standalone } from './standalone.js';
 
 /** How long a process that inherited fewer sockets than it listens on waits for further listens. */
 const SETTLE_MS = 300;
-/** A worker whose master died drains this long at most: nobody will replace it. */
-const ORPHAN_DRAIN_MS = 1000;
 
 let installed = false;
 
@@ -146,8 +144,9 @@ class Runtime {
 
   parentGone(): void {
     if (this.origin !== 'worker') return; // a predecessor exits once it has drained: that is the plan
+    // Stopping accepting at once frees the address for a new master; what is in flight still gets the drain timeout.
     log('warn', 'the master is gone: draining and exiting');
-    void this.shutdown('stop', Date.now() + ORPHAN_DRAIN_MS);
+    void this.shutdown('stop');
   }
 
   private stop(deadline?: number): void {
@@ -171,10 +170,13 @@ class Runtime {
     const final = reason === 'stop' && this.standalone !== undefined && (this.origin === 'first' || this.readiness.isReady);
     const paths = final ? this.listeners.ownedPaths() : [];
     const connections = openConnections(servers);
-    log('info', 'draining', { reason, connections, msLeft: deadline - Date.now() });
-    this.endpoint?.send({ type: 'draining', pid: process.pid, connections });
     const result = await drain(servers, {
       deadline,
+      // Said once nothing new is accepted, so whoever reads it may bind the address.
+      stopped: () => {
+        log('info', 'draining', { reason, connections, msLeft: deadline - Date.now() });
+        this.endpoint?.send({ type: 'draining', pid: process.pid, connections });
+      },
       runHooks: (open) => runHooks({ reason, connections: open, deadline }),
     });
     for (const p of paths) fs.rmSync(p, { force: true });
