@@ -4,9 +4,9 @@
  * PATH` overrides the whole path; `--name` picks one of several masters.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { probeSocket } from '../listeners/unix-path.js';
 import { quote } from '../protocol/quote.js';
 
 /** The name of a master started without `--name`. */
@@ -131,29 +131,6 @@ export function findControlSockets(dir: string = defaultControlDir()): string[] 
     .filter((e) => e.name.endsWith('.sock') && NAME_RE.test(e.name.slice(0, -5)) && e.isSocket())
     .map((e) => e.name.slice(0, -5))
     .sort();
-}
-
-/**
- * Is something listening on the unix socket at `file`? `live` if a connect
- * succeeds, `stale` if the file is a socket nobody listens on (ECONNREFUSED)
- * or is gone (ENOENT), else the error code (EACCES: a socket of another user).
- */
-export function probeSocket(file: string, timeoutMs = 2000): Promise<'live' | 'stale' | string> {
-  return new Promise((resolve) => {
-    const sock = net.connect(file);
-    const done = (result: string): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(result);
-    };
-    // Something that accepts but is too busy to complete the handshake is still alive.
-    const timer = setTimeout(() => done('live'), timeoutMs);
-    sock.once('connect', () => done('live'));
-    sock.once('error', (err: NodeJS.ErrnoException) => {
-      const code = err.code ?? 'EIO';
-      done(code === 'ECONNREFUSED' || code === 'ENOENT' ? 'stale' : code);
-    });
-  });
 }
 
 /**

@@ -18,7 +18,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { log } from '../log.js';
 import { quote } from '../protocol/quote.js';
-import { MAX_SOCKET_PATH, controlDirProblem, oneLine, probeSocket } from './paths.js';
+import { probeSocket } from '../listeners/unix-path.js';
+import { MAX_SOCKET_PATH, controlDirProblem, oneLine } from './paths.js';
 import { type Command, type Controllable, type Phase, type ReloadResult, type Reply, parseRequest } from '../protocol/control.js';
 
 /** The longest request line accepted, newline excluded. */

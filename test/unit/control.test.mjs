@@ -12,10 +12,10 @@ import {
   validateName,
   prepareControlDir,
   findControlSockets,
-  probeSocket,
   clientControlPath,
   serverControlPath,
 } from '../../dist/control/paths.js';
+import { probeSocket } from '../../dist/listeners/unix-path.js';
 import { startControlServer, MAX_REQUEST_BYTES } from '../../dist/control/server.js';
 import { runCommand, formatPhase, formatStatus } from '../../dist/control/client.js';
 
