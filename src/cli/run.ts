@@ -52,7 +52,7 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
   }, sockets, spawner, exit);
   control = await startControlServer(controlPath, master);
   try {
-    master.start();
+    await master.start();
   } catch (err) {
     await control.close();
     throw err;

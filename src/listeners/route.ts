@@ -16,6 +16,7 @@ import { type Address, type ListenRequest, boundAddress, isIP, matches, nameOf, 
 import type { Inherited } from './inherit.js';
 import { type NativeHandle, PIPE_READABLE, PIPE_WRITABLE, bindPath, fdOf, namePipe } from '../internals/handles.js';
 import type { ListenFn } from '../internals/patches.js';
+import { rebindStale } from './unix-path.js';
 
 export interface LiveListener {
   server: net.Server;
@@ -74,18 +75,24 @@ export class Listeners {
       return;
     }
     if (address.kind === 'unix' && !taken) {
+      // A first bind that succeeds listens at once, as Node does (server.address() right after listen()).
       const handle = bindPath(address.path);
-      if (handle instanceof Error) {
-        process.nextTick(() => server.emit('error', handle));
-        return;
-      }
-      const mode = (req.options.readableAll ? PIPE_READABLE : 0) | (req.options.writableAll ? PIPE_WRITABLE : 0);
-      if (mode) handle.fchmod?.(mode);
-      this.listenOn(server, handle, req, address, original);
+      if (handle instanceof Error) void rebindStale(address.path, handle).then((h) => this.listenOnPath(server, h, req, address, original));
+      else this.listenOnPath(server, handle, req, address, original);
       return;
     }
     this.expect(server, 'as bound', false);
     original.apply(server, args);
+  }
+
+  private listenOnPath(server: net.Server, handle: NativeHandle | Error, req: ListenRequest, address: Address, original: ListenFn): void {
+    if (handle instanceof Error) {
+      server.emit('error', handle);
+      return;
+    }
+    const mode = (req.options.readableAll ? PIPE_READABLE : 0) | (req.options.writableAll ? PIPE_WRITABLE : 0);
+    if (mode) handle.fchmod?.(mode);
+    this.listenOn(server, handle, req, address, original);
   }
 
   /** listen(handle): Node adopts a TCP handle as is, and opens a Pipe handle's fd without owning its path. */

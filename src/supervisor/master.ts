@@ -62,12 +62,12 @@ export class Master {
     private readonly exit: (code: number) => void,
   ) {}
 
-  /** Binds the pre-declared sockets and starts the first generation. Throws a one-line error if a --listen address cannot be bound. */
-  start(): void {
+  /** Binds the pre-declared sockets and starts the first generation. Rejects with a one-line error if a --listen address cannot be bound. */
+  async start(): Promise<void> {
     const unusable = this.sockets.adopt(this.o.inherited);
     if (unusable.length) log('warn', 'closed inherited sockets whose address cannot be told', { sockets: unusable.join(',') });
     for (const { label, address } of this.o.listen) {
-      const held = this.sockets.acquire(address, label);
+      const held = await this.sockets.acquire(address, label);
       if (held instanceof Error) throw new Error(`--listen ${label ? `${label}=` : ''}${describe(address)}: ${held.code ?? held.message}`);
     }
     this.generation = this.nextGeneration++;

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { type Address, matches, nameOf, normalizeHost } from '../listeners/address.js';
 import type { Inherited } from '../listeners/inherit.js';
+import { rebindStale } from '../listeners/unix-path.js';
 import { type NativeHandle, bindPath, bindTcp } from '../internals/handles.js';
 
 export interface Held {
@@ -20,6 +21,7 @@ export interface Held {
 
 export class SocketTable {
   private held: Held[] = [];
+  private readonly binding = new Map<string, Promise<Held | NodeJS.ErrnoException>>();
 
   adopt(inherited: readonly Inherited[]): string[] {
     const unusable: string[] = [];
@@ -38,10 +40,19 @@ export class SocketTable {
   }
 
   /** The socket serving `address`, bound now if no socket does yet. */
-  acquire(address: Address, label?: string): Held | NodeJS.ErrnoException {
+  acquire(address: Address, label?: string): Promise<Held | NodeJS.ErrnoException> {
     const found = this.find(address);
-    if (found) return found;
-    const handle = bind(address);
+    if (found) return Promise.resolve(found);
+    const key = nameOf(address);
+    // Workers asking for a stale path at once wait for the one removal and bind instead of racing to unlink.
+    const pending = this.binding.get(key) ?? this.bindNew(address, label).finally(() => this.binding.delete(key));
+    this.binding.set(key, pending);
+    return pending;
+  }
+
+  private async bindNew(address: Address, label?: string): Promise<Held | NodeJS.ErrnoException> {
+    let handle = bind(address);
+    if (handle instanceof Error && address.kind === 'unix') handle = await rebindStale(address.path, handle);
     if (handle instanceof Error) return handle;
     const bound = address.kind === 'tcp' ? tcpAddressOf(handle) ?? address : address;
     const held = { name: label ?? nameOf(bound), address: bound, handle, ownsPath: address.kind === 'unix' };

@@ -68,11 +68,12 @@ function answerListen(child: Child, m: Message, sockets: SocketTable): void {
     child.send({ type: 'listen-result', id: m.id, code: 'EINVAL' });
     return;
   }
-  const held = sockets.acquire(address);
-  if (held instanceof Error) {
-    log('error', `cannot bind ${m.address} for ${child.name}: ${held.code ?? held.message}`);
-    child.send({ type: 'listen-result', id: m.id, code: held.code ?? 'EINVAL' });
-  } else {
-    child.send({ type: 'listen-result', id: m.id, name: held.name }, held.handle);
-  }
+  void sockets.acquire(address).then((held) => {
+    if (held instanceof Error) {
+      log('error', `cannot bind ${m.address} for ${child.name}: ${held.code ?? held.message}`);
+      child.send({ type: 'listen-result', id: m.id, code: held.code ?? 'EINVAL' });
+    } else {
+      child.send({ type: 'listen-result', id: m.id, name: held.name }, held.handle);
+    }
+  });
 }

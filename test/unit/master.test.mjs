@@ -147,7 +147,7 @@ function setup(t, { workers = 2, readyTimeoutMs = 10_000, drainTimeoutMs = 5_000
 
 /** Starts the master and makes the first generation ready. */
 async function startReady(m) {
-  m.master.start();
+  await m.master.start();
   for (const w of m.spawned) w.makeReady();
   await flush();
 }
@@ -192,7 +192,7 @@ describe('Master: start', () => {
   test('start binds the --listen addresses into the socket table', { timeout: TEST_MS }, async (t) => {
     const port = await freePort();
     const m = setup(t, { workers: 1, listen: [{ label: 'web', address: { kind: 'tcp', host: '127.0.0.1', port } }] });
-    m.master.start();
+    await m.master.start();
     assert.deepEqual(m.master.status().listeners, ['web']);
     assert.equal(m.sockets.all()[0].address.port, port);
   });
