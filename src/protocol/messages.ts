@@ -66,8 +66,16 @@ export interface DrainingMessage extends Base {
   connections: number;
 }
 
+/** child → parent, as it exits after a drain: this many connections were still open at the deadline, and were cut. */
+export interface DrainedMessage extends Base {
+  type: 'drained';
+  pid: number;
+  cut: number;
+}
+
 export type Message =
-  | ReadyMessage | FailedMessage | ListenRequestMessage | ListenResultMessage | DrainMessage | DrainingMessage | UpgradeMessage;
+  | ReadyMessage | FailedMessage | ListenRequestMessage | ListenResultMessage | DrainMessage | DrainingMessage | DrainedMessage
+  | UpgradeMessage;
 
 export type ParseResult = { ok: true; message: Message } | { ok: false; reason: string };
 
@@ -110,6 +118,9 @@ export function parseMessage(raw: unknown): ParseResult {
     case 'draining':
       if (!isPid(m.pid)) return bad('draining', 'pid');
       return isCount(m.connections) ? ok({ ...base, type: 'draining', pid: m.pid, connections: m.connections }) : bad('draining', 'connections');
+    case 'drained':
+      if (!isPid(m.pid)) return bad('drained', 'pid');
+      return isCount(m.cut) ? ok({ ...base, type: 'drained', pid: m.pid, cut: m.cut }) : bad('drained', 'cut');
     default:
       return { ok: false, reason: `unknown type ${JSON.stringify(m.type)}` };
   }

@@ -115,6 +115,19 @@ describe('parseMessage', () => {
     }
   });
 
+  test('valid drained, extra fields dropped', () => {
+    assert.deepEqual(parseMessage({ baton: 1, type: 'drained', pid: 7, cut: 3, extra: true }), {
+      ok: true, message: { baton: 1, type: 'drained', pid: 7, cut: 3 },
+    });
+  });
+
+  test('drained with a bad pid or cut count', () => {
+    assert.match(rejected({ baton: 1, type: 'drained', pid: -2, cut: 0 }), /pid/);
+    for (const cut of [-1, 2.5, '3', null, undefined]) {
+      assert.match(rejected({ baton: 1, type: 'drained', pid: 7, cut }), /cut/);
+    }
+  });
+
   test('message() stamps the version, and what it builds parses back', () => {
     const m = message({ type: 'ready', pid: 42, listening: ['tcp:*:80'] });
     assert.deepEqual(m, { baton: 1, type: 'ready', pid: 42, listening: ['tcp:*:80'] });
