@@ -62,11 +62,14 @@ export class Child {
   readonly exited: Promise<Exit>;
   /** The connections it had open as it began to drain (0 if it exited first). */
   readonly draining: Promise<number>;
+  /** The connections it cut at its drain deadline, as it said before exiting (0 if it did not say). */
+  readonly cut: Promise<number>;
   private readonly process: ChildProcess;
   private readonly channel: Channel;
   private wasReady = false;
   private killTimer: Timer | undefined;
   private reportDraining: (connections: number) => void = () => {};
+  private reportCut: (cut: number) => void = () => {};
   private markReady: () => void = () => {};
 
   constructor(spec: ChildSpec, onRequest: OnRequest = () => {}) {
@@ -86,10 +89,12 @@ export class Child {
         this.state = 'exited';
         this.killTimer?.cancel();
         this.reportDraining(0);
+        this.reportCut(0);
         resolve({ code, signal });
       });
     });
     this.draining = new Promise((resolve) => (this.reportDraining = resolve));
+    this.cut = new Promise((resolve) => (this.reportCut = resolve));
     this.ready = new Promise((resolve, reject) => {
       this.markReady = resolve;
       // A failed spawn ends in 'close' too (code: the negative errno), after the 'error' that says why.
@@ -108,6 +113,8 @@ export class Child {
       this.failed = m;
     } else if (m.type === 'draining') {
       this.reportDraining(m.connections);
+    } else if (m.type === 'drained') {
+      this.reportCut(m.cut);
     } else {
       onRequest(this, m, handle);
     }

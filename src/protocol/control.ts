@@ -32,6 +32,11 @@ export interface ReloadResult {
   stderrTail?: string;
 }
 
+/** `3 connections cut at the drain timeout`: the worker's warning and `baton reload`'s line say it alike. */
+export function cutLine(n: number): string {
+  return `${n} ${n === 1 ? 'connection' : 'connections'} cut at the drain timeout`;
+}
+
 export type WorkerState = 'starting' | 'ready' | 'draining';
 
 export interface WorkerStatus {

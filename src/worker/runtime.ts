@@ -8,6 +8,7 @@
 import cluster from 'node:cluster';
 import fs from 'node:fs';
 import { HANDOVER_VARS, type InheritedFd, readListenEnv } from '../protocol/fds.js';
+import { cutLine } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
 import { type Origin, type Settings, originOf, readSettings } from '../protocol/settings.js';
 import { checkInternals } from '../internals/check.js';
@@ -181,6 +182,9 @@ class Runtime {
     });
     for (const p of paths) fs.rmSync(p, { force: true });
     if (final && this.settings.pidFile) removePidFile(this.settings.pidFile);
+    // Cut connections are failed clients: a warning here, and a count the parent adds up and reports.
+    if (result.destroyed > 0) log('warn', cutLine(result.destroyed));
+    this.endpoint?.send({ type: 'drained', pid: process.pid, cut: result.destroyed });
     log('info', 'drained, exiting', { ms: result.durationMs, destroyed: result.destroyed });
     this.lifecycle.to('exited');
     process.exit(0);
