@@ -30,6 +30,8 @@ export interface ReloadResult {
   ms: number;
   reason?: string;
   stderrTail?: string;
+  /** Connections the old generation still had open at the drain timeout, cut (a reload that got that far). */
+  cut?: number;
 }
 
 /** `3 connections cut at the drain timeout`: the worker's warning and `baton reload`'s line say it alike. */
@@ -53,6 +55,7 @@ export interface ReloadRecord {
   ms: number;
   at: string;
   reason?: string;
+  cut?: number;
 }
 
 export interface Status {
@@ -102,7 +105,7 @@ const PHASES: Record<Phase['phase'], Check> = {
   rollback: shape({ generation: num, reason: str, stderrTail: str }),
 };
 const isPhase: Check = (v) => isObject(v) && typeof v.phase === 'string' && Object.hasOwn(PHASES, v.phase) && PHASES[v.phase as Phase['phase']](v);
-const isReloadResult = shape({ ok: bool, generation: num, ms: num, reason: opt(str), stderrTail: opt(str) });
+const isReloadResult = shape({ ok: bool, generation: num, ms: num, reason: opt(str), stderrTail: opt(str), cut: opt(num) });
 const isStatus = shape({
   name: str,
   masterPid: num,
@@ -110,7 +113,7 @@ const isStatus = shape({
   generation: num,
   workers: list(shape({ pid: num, generation: num, state: oneOf('starting', 'ready', 'draining'), uptimeMs: num, rssBytes: nullable(num) })),
   listeners: list(str),
-  reloads: list(shape({ generation: num, ok: bool, ms: num, at: str, reason: opt(str) })),
+  reloads: list(shape({ generation: num, ok: bool, ms: num, at: str, reason: opt(str), cut: opt(num) })),
 });
 
 const REPLIES: Record<Reply['type'], Check> = {

@@ -143,13 +143,13 @@ export class Master {
     log('info', 'reload: new generation ready', { next: generation, ms: readyMs });
     emit({ phase: 'ready', generation, ms: readyMs });
 
-    await this.retire(this.promote(next, launch), emit);
+    const cut = await this.retire(this.promote(next, launch), emit);
     const closed = this.sockets.closeUnused(new Set(next.flatMap((w) => w.listening)));
     if (closed.length) log('info', 'closed sockets the new generation does not listen on', { sockets: closed.join(',') });
     const ms = Date.now() - started;
-    log('info', 'reload: done', { ms });
+    log('info', 'reload: done', { ms, cut });
     emit({ phase: 'done', generation, ms });
-    return this.record({ ok: true, generation, ms });
+    return this.record({ ok: true, generation, ms, cut });
   }
 
   private async rollBack(next: Worker[], failure: { reason: string; child?: Worker }, started: number, emit: PhaseListener): Promise<ReloadResult> {
@@ -179,7 +179,8 @@ export class Master {
     return old;
   }
 
-  private async retire(old: { workers: Worker[]; generation: number }, emit: PhaseListener): Promise<void> {
+  /** Drains the old generation's workers until they are gone; returns the connections they cut at the deadline. */
+  private async retire(old: { workers: Worker[]; generation: number }, emit: PhaseListener): Promise<number> {
     const deadline = Date.now() + this.o.drainTimeoutMs;
     for (const w of old.workers) {
       this.draining.add(w);
@@ -191,10 +192,12 @@ export class Master {
     log('info', 'reload: draining the old generation', { old: old.generation, connections });
     emit({ phase: 'draining', generation: old.generation, connections });
     await Promise.all(old.workers.map((w) => w.exited));
+    return cutBy(old.workers);
   }
 
   private record(result: ReloadResult): ReloadResult {
-    this.history.push({ generation: result.generation, ok: result.ok, ms: result.ms, at: new Date().toISOString(), reason: result.reason });
+    const { generation, ok, ms, reason, cut } = result;
+    this.history.push({ generation, ok, ms, at: new Date().toISOString(), reason, cut });
     if (this.history.length > HISTORY) this.history.shift();
     return result;
   }
@@ -208,9 +211,9 @@ export class Master {
     log('info', 'stopping: draining all workers', { workers: all.length });
     const deadline = Date.now() + this.o.drainTimeoutMs;
     for (const w of all) w.drain('stop', deadline);
-    void Promise.all(all.map((w) => w.exited)).then(() => {
+    void Promise.all(all.map((w) => w.exited)).then(async () => {
       this.sockets.closeAll();
-      log('info', 'stopped');
+      log('info', 'stopped', { cut: await cutBy(all) });
       this.exit(code);
     });
   }
@@ -249,6 +252,11 @@ export class Master {
       reloads: [...this.history],
     };
   }
+}
+
+/** The connections `workers`, all exited, cut at their drain deadline. */
+async function cutBy(workers: readonly Worker[]): Promise<number> {
+  return (await Promise.all(workers.map((w) => w.cut))).reduce((n, c) => n + c, 0);
 }
 
 function describe(a: Address): string {

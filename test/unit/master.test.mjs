@@ -2,8 +2,9 @@
 // injected spawner of fake workers (no processes) and a real SocketTable.
 //
 // A fake worker has every field of the Worker type; the test makes it ready,
-// fail or exit, and by default it reports its connections and exits as soon as
-// it is asked to drain (as a real worker with nothing open does). Nothing here
+// fail or exit, and by default it reports its connections (and those it cut)
+// and exits as soon as it is asked to drain (as a real worker with nothing
+// open does). Nothing here
 // races a timer against the machine: reloads are driven by the test settling
 // the fakes, the crash back-off runs on node:test's mock timers, and the only
 // real timers are a ready timeout nobody can beat (the fakes never get ready)
@@ -29,7 +30,7 @@ const flush = async (rounds = 5) => {
 let nextPid = 40_000;
 
 class FakeWorker {
-  constructor(generation, { autoExitOnDrain = true, connections = 0, spawnFailure } = {}) {
+  constructor(generation, { autoExitOnDrain = true, connections = 0, cut = 0, spawnFailure } = {}) {
     this.pid = nextPid++;
     this.name = `worker pid ${this.pid}`;
     this.generation = generation;
@@ -41,6 +42,7 @@ class FakeWorker {
     this.kills = 0;
     this.autoExitOnDrain = autoExitOnDrain;
     this.connections = connections;
+    this.cutCount = cut;
     this.wasReady = false;
     this.spawnFailure = spawnFailure;
     this.ready = new Promise((resolve, reject) => {
@@ -50,6 +52,7 @@ class FakeWorker {
     this.ready.catch(() => {});
     this.exited = new Promise((resolve) => (this.resolveExited = resolve));
     this.draining = new Promise((resolve) => (this.resolveDraining = resolve));
+    this.cut = new Promise((resolve) => (this.resolveCut = resolve));
   }
 
   makeReady(listening = []) {
@@ -71,6 +74,7 @@ class FakeWorker {
     this.state = 'exited';
     const exit = { code, signal };
     this.resolveDraining(0);
+    this.resolveCut(0);
     this.rejectReady(new Error(this.describeExit(exit)));
     this.resolveExited(exit);
   }
@@ -82,6 +86,7 @@ class FakeWorker {
     if (this.autoExitOnDrain) {
       setImmediate(() => {
         this.resolveDraining(this.connections);
+        this.resolveCut(this.cutCount);
         this.exit(0);
       });
     }
@@ -394,6 +399,51 @@ describe('Master: reload', () => {
     assert.equal(r.reason, `${next[0].name} exited (code 1)`);
     assert.deepEqual(next[1].drains.map((d) => d.reason), ['stop']);
     assert.equal(m.master.status().generation, 1);
+  });
+});
+
+describe('Master: connections cut at the drain timeout', () => {
+  test('a reload adds up the old workers\' cut connections into its result and its history', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 2, workerOptions: (g) => ({ cut: g === 1 ? 2 : 0 }) });
+    await startReady(m);
+    const result = m.master.reload();
+    for (const w of m.ofGeneration(2)) w.makeReady();
+    const r = await result;
+    assert.equal(r.ok, true);
+    assert.equal(r.cut, 4, 'two from each old worker');
+    assert.equal(m.master.status().reloads.at(-1).cut, 4);
+  });
+
+  test('old workers that exit without saying count as 0 cut', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 1, workerOptions: () => ({ autoExitOnDrain: false }) });
+    await startReady(m);
+    const result = m.master.reload();
+    m.ofGeneration(2)[0].makeReady();
+    await until(() => m.ofGeneration(1)[0].drains.length === 1, 'generation 1 to be drained');
+    m.ofGeneration(1)[0].kill();
+    assert.equal((await result).cut, 0);
+  });
+
+  test('a rolled-back reload drained no old worker: no cut', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 1 });
+    await startReady(m);
+    const result = m.master.reload();
+    m.ofGeneration(2)[0].fail('boom');
+    const r = await result;
+    assert.equal(r.ok, false);
+    assert.equal(r.cut, undefined);
+    assert.equal(m.master.status().reloads.at(-1).cut, undefined);
+  });
+
+  test('stop() logs the connections its workers cut in the stopped line', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 3, workerOptions: () => ({ cut: 1 }) });
+    await startReady(m);
+    const lines = captureLog(t);
+    m.master.stop();
+    assert.equal(await m.exited, 0);
+    const stopped = lines.filter((l) => / info: stopped/.test(l));
+    assert.equal(stopped.length, 1, lines.join(''));
+    assert.match(stopped[0], / info: stopped cut=3$/m);
   });
 });
 
