@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { oneLine } from './paths.js';
-import { type Command, type Phase, type ReloadResult, type Status, parseReply } from '../protocol/control.js';
+import { type Command, type Phase, type ReloadResult, type Status, cutLine, parseReply } from '../protocol/control.js';
 
 export interface RunCommandOptions {
   /** Print the master's JSON instead of text: every reply line for reload, the status object for status. */
@@ -149,6 +149,8 @@ class Printer {
   private result(r: ReloadResult): void {
     if (r.ok) {
       if (!this.doneShown) this.out(`done: generation ${r.generation} serving, reload took ${r.ms} ms`);
+      // Still a success (exit 0): the new generation serves; the cut clients are the old one's.
+      if (r.cut) this.out(cutLine(r.cut));
       return;
     }
     this.err(`reload failed: ${r.reason ?? 'unknown reason'}`);
@@ -233,11 +235,13 @@ export function formatStatus(s: Status): string[] {
   } else {
     lines.push(`last ${plural(recent.length, 'reload', `${recent.length} reloads`)}`);
     const reasons = recent.some((r) => !r.ok);
-    const rows = recent.map((r) => {
-      const row = [String(r.generation), r.ok ? 'ok' : 'failed', `${r.ms} ms`, r.at];
-      return reasons ? [...row, r.ok ? '' : oneCell(r.reason ?? '')] : row;
-    });
-    const head = ['GEN', 'RESULT', 'TIME', 'AT', ...(reasons ? ['REASON'] : [])];
+    const cuts = recent.some((r) => r.cut);
+    const rows = recent.map((r) => [
+      String(r.generation), r.ok ? 'ok' : 'failed', `${r.ms} ms`, r.at,
+      ...(cuts ? [r.cut ? String(r.cut) : ''] : []),
+      ...(reasons ? [r.ok ? '' : oneCell(r.reason ?? '')] : []),
+    ]);
+    const head = ['GEN', 'RESULT', 'TIME', 'AT', ...(cuts ? ['CUT'] : []), ...(reasons ? ['REASON'] : [])];
     lines.push(...table([head, ...rows]).map((l) => `  ${l}`));
   }
   return lines;

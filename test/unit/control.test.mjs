@@ -18,6 +18,7 @@ import {
 import { probeSocket } from '../../dist/listeners/unix-path.js';
 import { startControlServer, MAX_REQUEST_BYTES } from '../../dist/control/server.js';
 import { runCommand, formatPhase, formatStatus } from '../../dist/control/client.js';
+import { parseReply } from '../../dist/protocol/control.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -362,6 +363,27 @@ test('reload: a rollback prints the reason and the stderr tail, exit 1', { timeo
     '  |     at main (app.js:3:9)',
   ]);
   assert.deepEqual(err, ['reload failed: worker 7001 exited with code 1']);
+});
+
+test('reload: connections cut at the drain timeout get a line after done, exit 0; none, no line', { timeout: 10_000 }, async () => {
+  for (const [cut, line] of [[3, '3 connections cut at the drain timeout'], [1, '1 connection cut at the drain timeout'], [0, undefined]]) {
+    const file = freshPath();
+    await start(file, new FakeMaster({ result: { ok: true, generation: 4, ms: 95, cut } }));
+    const { code, out, err } = await client(file, 'reload');
+    assert.equal(code, 0, `cut ${cut}`);
+    assert.deepEqual(err, []);
+    assert.deepEqual(out, line ? [...OK_LINES, line] : OK_LINES);
+  }
+});
+
+test('parseReply: cut, when there, is a number in a reload result and in the status history', () => {
+  const reload = (cut) => JSON.stringify({ type: 'reload', data: { ok: true, generation: 2, ms: 5, cut } });
+  assert.deepEqual(parseReply(reload(3)), { reply: { type: 'reload', data: { ok: true, generation: 2, ms: 5, cut: 3 } } });
+  assert.ok('reply' in parseReply(reload(undefined)));
+  assert.ok('invalid' in parseReply(reload('3')));
+  const status = (cut) => JSON.stringify({ type: 'status', data: { ...STATUS, reloads: [{ ...STATUS.reloads[1], cut }] } });
+  assert.ok('reply' in parseReply(status(2)));
+  assert.ok('invalid' in parseReply(status('2')));
 });
 
 test('reload --json: the raw reply lines, exit code unchanged', { timeout: 10_000 }, async () => {
@@ -742,4 +764,19 @@ test('formatStatus: a failed reload whose reason spans lines stays one row, its 
   assert.equal(rows.length, 3, rows.join('\n'));
   assert.match(rows[1], /^ {2}2\s+failed\s+30 ms\s+\S+\s+worker pid 7 exited before it was ready \(code 1\): Error: broken at app\.js:1 at x$/);
   assert.match(rows[2], /^ {2}3\s+ok\s+812 ms/);
+});
+
+test('formatStatus: a CUT column when a shown reload cut connections, blank for the others', () => {
+  const lines = formatStatus({
+    ...STATUS,
+    reloads: [
+      { generation: 2, ok: true, ms: 1003, at: '2025-01-01T00:00:00.000Z', cut: 3 },
+      { generation: 3, ok: true, ms: 812, at: '2025-01-01T00:01:00.000Z', cut: 0 },
+    ],
+  });
+  const rows = lines.slice(lines.indexOf('last 2 reloads') + 1);
+  assert.match(rows[0], /^ {2}GEN\s+RESULT\s+TIME\s+AT\s+CUT$/);
+  assert.match(rows[1], /^ {2}2\s+ok\s+1003 ms\s+\S+\s+3$/);
+  assert.match(rows[2], /^ {2}3\s+ok\s+812 ms\s+\S+$/);
+  assert.doesNotMatch(formatStatus(STATUS).join('\n'), /CUT/, 'no column when nothing was cut');
 });
