@@ -3,35 +3,14 @@
 // worker of the serving generation is respawned on its own release, not on the
 // broken one the link now names.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
 import { waitForLine } from '../../dist/testing/harness.js';
-import { get } from '../helpers/load.mjs';
+import { deployDir, releaseOf, switchTo } from '../helpers/releases.mjs';
 import { baton, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
-import { freePort, root, servingPid, tmpDir, waitFor } from '../helpers/proc.mjs';
-
-/** releases v1 and v3 (good), v2 (throws at start), and `current` pointing at v1. */
-function deployDir(t) {
-  const dir = tmpDir('baton-rollback-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  for (const v of ['v1', 'v2', 'v3']) fs.mkdirSync(path.join(dir, 'releases', v), { recursive: true });
-  for (const v of ['v1', 'v3']) fs.copyFileSync(path.join(root, 'test/fixtures/release-app.mjs'), path.join(dir, 'releases', v, 'app.mjs'));
-  fs.writeFileSync(path.join(dir, 'releases/v2/app.mjs'), "throw new Error('release v2 is broken');\n");
-  fs.symlinkSync('releases/v1', path.join(dir, 'current'));
-  return { dir, current: path.join(dir, 'current') };
-}
-
-/** Re-points `current` atomically, as a deploy tool does. */
-function switchTo(dir, release) {
-  fs.symlinkSync(`releases/${release}`, path.join(dir, 'current.new'));
-  fs.renameSync(path.join(dir, 'current.new'), path.join(dir, 'current'));
-}
-
-const releaseOf = async (target) => (await get(target, '/release')).body.trim();
+import { freePort, servingPid, waitFor } from '../helpers/proc.mjs';
 
 test('baton run: a worker that crashes after a rolled-back reload is respawned on its generation\'s release', async (t) => {
-  const { dir, current } = deployDir(t);
+  const { dir, current } = deployDir(t, { good: ['v1', 'v3'], broken: ['v2'] });
   const port = await freePort();
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const master = startMaster(['-w', '2', 'app.mjs'], { cwd: current, env: { PORT: String(port), PWD: current } });

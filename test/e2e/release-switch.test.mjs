@@ -5,29 +5,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { get } from '../helpers/load.mjs';
+import { deployDir, releaseOf, switchTo } from '../helpers/releases.mjs';
 import { baton, startMaster, stopMaster } from '../helpers/master.mjs';
-import { cleanup, freePort, root, servingPid, startStandalone, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
+import { cleanup, freePort, servingPid, startStandalone, upgrade, waitFor } from '../helpers/proc.mjs';
 
-/** A deploy directory with releases v1 and v2 and `current` pointing at v1. */
-function deployDir(t) {
-  const dir = tmpDir('baton-releases-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  for (const v of ['v1', 'v2']) {
-    fs.mkdirSync(path.join(dir, 'releases', v), { recursive: true });
-    fs.copyFileSync(path.join(root, 'test/fixtures/release-app.mjs'), path.join(dir, 'releases', v, 'app.mjs'));
-  }
-  fs.symlinkSync('releases/v1', path.join(dir, 'current'));
-  return { dir, current: path.join(dir, 'current') };
-}
-
-/** Re-points `current` atomically, as a deploy tool does (new link, then rename over the old one). */
-function switchTo(dir, release) {
-  fs.symlinkSync(`releases/${release}`, path.join(dir, 'current.new'));
-  fs.renameSync(path.join(dir, 'current.new'), path.join(dir, 'current'));
-}
-
-const releaseOf = async (target) => (await get(target, '/release')).body.trim();
 const cwdOf = (pid) => fs.readlinkSync(`/proc/${pid}/cwd`);
 
 test('standalone: after the link switch, SIGUSR2 starts the new release (relative script, cwd through the link)', async (t) => {

@@ -1,0 +1,28 @@
+// The deploy layout `current -> releases/vN` for the tests that switch releases.
+import fs from 'node:fs';
+import path from 'node:path';
+import { get } from './load.mjs';
+import { root, tmpDir } from './proc.mjs';
+
+/**
+ * A deploy directory with a release per name in `good` (the fixture that
+ * answers /release with its directory's name) and in `broken` (one that throws
+ * at start), and `current` pointing at the first good one.
+ */
+export function deployDir(t, { good = ['v1', 'v2'], broken = [] } = {}) {
+  const dir = tmpDir('baton-releases-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const v of [...good, ...broken]) fs.mkdirSync(path.join(dir, 'releases', v), { recursive: true });
+  for (const v of good) fs.copyFileSync(path.join(root, 'test/fixtures/release-app.mjs'), path.join(dir, 'releases', v, 'app.mjs'));
+  for (const v of broken) fs.writeFileSync(path.join(dir, 'releases', v, 'app.mjs'), `throw new Error('release ${v} is broken');\n`);
+  fs.symlinkSync(`releases/${good[0]}`, path.join(dir, 'current'));
+  return { dir, current: path.join(dir, 'current') };
+}
+
+/** Re-points `current` atomically, as a deploy tool does (new link, then rename over the old one). */
+export function switchTo(dir, release) {
+  fs.symlinkSync(`releases/${release}`, path.join(dir, 'current.new'));
+  fs.renameSync(path.join(dir, 'current.new'), path.join(dir, 'current'));
+}
+
+export const releaseOf = async (target) => (await get(target, '/release')).body.trim();
