@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startControlServer } from '../../dist/control/server.js';
+import { within } from '../helpers/proc.mjs';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
 
@@ -24,16 +25,6 @@ const PHASES = [
   { phase: 'done', generation: 2, ms: 95 },
 ];
 
-/** Rejects when `p` takes longer than `ms`: no wait in this file is unbounded. */
-function bounded(p, ms, what) {
-  let timer;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]);
-}
 
 function deferred() {
   let resolve;
@@ -76,12 +67,12 @@ test('baton reload | head -1: the reload runs to its end, exit 0, no EPIPE on st
     stop() {},
     status: () => STATUS,
   };
-  const server = await bounded(startControlServer(file, master), 5000, 'startControlServer');
+  const server = await within(startControlServer(file, master), 5000, 'startControlServer');
   try {
     const { child, stdoutClosed, done } = batonCli(['reload', '--control', file]);
     let first = '';
     child.stdout.setEncoding('utf8');
-    await bounded(new Promise((resolve) => {
+    await within(new Promise((resolve) => {
       child.stdout.on('data', (c) => {
         first += c;
         if (first.includes('\n')) resolve();
@@ -89,14 +80,14 @@ test('baton reload | head -1: the reload runs to its end, exit 0, no EPIPE on st
     }), 10_000, 'the first line of reload');
     assert.equal(first.split('\n')[0], 'spawned generation 2: pid 6001');
     child.stdout.destroy(); // head -1 exits
-    await bounded(stdoutClosed, 5000, 'closing the read end');
+    await within(stdoutClosed, 5000, 'closing the read end');
     gate.resolve();
-    const r = await bounded(done, 10_000, 'baton reload to exit');
+    const r = await within(done, 10_000, 'baton reload to exit');
     assert.equal(r.stderr, '');
     assert.equal(r.code, 0);
   } finally {
     gate.resolve();
-    await bounded(server.close(), 5000, 'close');
+    await within(server.close(), 5000, 'close');
   }
 });
 
@@ -107,12 +98,12 @@ test('baton status | true: exit 0, nothing on stderr', { timeout: 20_000 }, asyn
   const server = net.createServer((sock) => sock.once('data', () => {
     void stdoutGone.promise.then(() => sock.end(`${JSON.stringify({ type: 'status', data: STATUS })}\n`));
   }));
-  await bounded(new Promise((r) => server.listen(file, r)), 5000, 'listen');
+  await within(new Promise((r) => server.listen(file, r)), 5000, 'listen');
   try {
     const { child, stdoutClosed, done } = batonCli(['status', '--control', file]);
     void stdoutClosed.then(stdoutGone.resolve);
     child.stdout.destroy(); // true exits without reading
-    const r = await bounded(done, 10_000, 'baton status to exit');
+    const r = await within(done, 10_000, 'baton status to exit');
     assert.equal(r.stderr, '');
     assert.equal(r.code, 0);
   } finally {

@@ -19,19 +19,10 @@ import { probeSocket } from '../../dist/listeners/unix-path.js';
 import { startControlServer, MAX_REQUEST_BYTES } from '../../dist/control/server.js';
 import { runCommand, formatPhase, formatStatus } from '../../dist/control/client.js';
 import { parseReply } from '../../dist/protocol/control.js';
+import { within } from '../helpers/proc.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Rejects when `p` takes longer than `ms`: no wait in this file is unbounded. */
-function bounded(p, ms, what) {
-  let timer;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]);
-}
 
 async function waitFor(fn, ms, what) {
   const deadline = Date.now() + ms;
@@ -107,7 +98,7 @@ before(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-ctl-'));
 });
 afterEach(async () => {
-  await bounded(Promise.all(servers.splice(0).map((s) => s.close())), 5000, 'closing servers');
+  await within(Promise.all(servers.splice(0).map((s) => s.close())), 5000, 'closing servers');
 });
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -119,7 +110,7 @@ function freshPath() {
 }
 
 async function start(file, master = new FakeMaster(), options = undefined) {
-  const server = await bounded(startControlServer(file, master, options), 5000, 'startControlServer');
+  const server = await within(startControlServer(file, master, options), 5000, 'startControlServer');
   servers.push(server);
   return server;
 }
@@ -127,7 +118,7 @@ async function start(file, master = new FakeMaster(), options = undefined) {
 async function client(file, cmd, opts = {}) {
   const out = [];
   const err = [];
-  const code = await bounded(
+  const code = await within(
     runCommand(file, cmd, { ...opts, out: (l) => out.push(l), err: (l) => err.push(l) }),
     10_000,
     `runCommand ${cmd}`,
@@ -137,7 +128,7 @@ async function client(file, cmd, opts = {}) {
 
 /** Sends raw bytes, optionally half-closes, and collects everything until the server ends. */
 function raw(file, data, { end = false } = {}) {
-  return bounded(
+  return within(
     new Promise((resolve, reject) => {
       const sock = net.connect(file);
       let got = '';
@@ -248,9 +239,9 @@ test('clientControlPath without --name: only the master named default, never ano
   await assert.rejects(clientControlPath({}, env), others('api, billing'));
   // A stale default.sock, left by a master that was killed, is not a master.
   const stale = net.createServer();
-  await bounded(new Promise((r) => stale.listen(path.join(ctl, 'x.sock'), r)), 3000, 'listen');
+  await within(new Promise((r) => stale.listen(path.join(ctl, 'x.sock'), r)), 3000, 'listen');
   fs.renameSync(path.join(ctl, 'x.sock'), path.join(ctl, 'default.sock'));
-  await bounded(new Promise((r) => stale.close(r)), 3000, 'close');
+  await within(new Promise((r) => stale.close(r)), 3000, 'close');
   await assert.rejects(clientControlPath({}, env), others('api, billing'));
   await start(path.join(ctl, 'default.sock'));
   assert.equal(await clientControlPath({}, env), path.join(ctl, 'default.sock'));
@@ -319,8 +310,8 @@ test('socket is 0600 in a 0700 directory; close() removes it', { timeout: 10_000
   assert.equal(st.mode & 0o777, 0o600);
   assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
   assert.deepEqual(fs.readdirSync(path.dirname(file)), ['default.sock']); // no temporary name left behind
-  await bounded(server.close(), 5000, 'close');
-  await bounded(server.close(), 5000, 'second close');
+  await within(server.close(), 5000, 'close');
+  await within(server.close(), 5000, 'second close');
   assert.equal(fs.existsSync(file), false);
 });
 
@@ -329,7 +320,7 @@ test('reload: phases printed in order as they arrive, exit 0', { timeout: 10_000
   const master = new FakeMaster();
   await start(file, master);
   const seen = [];
-  const code = await bounded(
+  const code = await within(
     runCommand(file, 'reload', { out: (l) => seen.push([l, master.reloadsFinished]), err: (l) => assert.fail(l) }),
     10_000,
     'reload',
@@ -455,13 +446,13 @@ test('a master whose stop() closes the control server: the client still gets its
   // Someone connected and silent must not hold the close up.
   const idle = net.connect(file);
   idle.on('error', () => {});
-  await bounded(new Promise((r) => idle.once('connect', r)), 3000, 'idle connect');
+  await within(new Promise((r) => idle.once('connect', r)), 3000, 'idle connect');
   const { code, out } = await client(file, 'stop');
   assert.equal(code, 0);
   assert.deepEqual(out, ['stopping']);
   await waitFor(() => closed !== undefined, 3000, 'stop() to close the server');
   const t0 = Date.now();
-  await bounded(closed, 3000, 'close() after stop');
+  await within(closed, 3000, 'close() after stop');
   assert.ok(Date.now() - t0 < 1500, 'close() did not wait for the grace period');
   assert.equal(fs.existsSync(file), false);
   assert.equal((await client(file, 'status')).code, 2);
@@ -486,9 +477,9 @@ test('a stale socket file is replaced; a file that is not a socket is left alone
   // Leave a socket nobody listens on: bind elsewhere, move it into place, close.
   const other = path.join(path.dirname(file), 'o.sock');
   const s = net.createServer();
-  await bounded(new Promise((r) => s.listen(other, r)), 3000, 'listen');
+  await within(new Promise((r) => s.listen(other, r)), 3000, 'listen');
   fs.renameSync(other, file);
-  await bounded(new Promise((r) => s.close(r)), 3000, 'close');
+  await within(new Promise((r) => s.close(r)), 3000, 'close');
   assert.ok(fs.statSync(file).isSocket());
   assert.equal(await probeSocket(file), 'stale');
   await start(file);
@@ -506,10 +497,10 @@ test('close() leaves alone a socket that has replaced ours at the path', { timeo
   const moved = path.join(path.dirname(file), 'moved.sock');
   fs.renameSync(file, moved); // someone took the path over…
   const second = await start(file); // …and another master listens there now
-  await bounded(first.close(), 5000, 'first close');
+  await within(first.close(), 5000, 'first close');
   assert.ok(fs.existsSync(file), 'the second master keeps its socket');
   assert.equal((await client(file, 'status')).code, 0);
-  await bounded(second.close(), 5000, 'second close');
+  await within(second.close(), 5000, 'second close');
   assert.equal(fs.existsSync(file), false);
 });
 
@@ -583,7 +574,7 @@ async function trickler(file) {
     clearInterval(timer);
     resolve({ got, error, whileTrickling: sent < 400 });
   }));
-  await bounded(new Promise((r, reject) => sock.once('connect', r).once('error', reject)), 5000, 'connect');
+  await within(new Promise((r, reject) => sock.once('connect', r).once('error', reject)), 5000, 'connect');
   return { sock, closed, stop: () => { clearInterval(timer); sock.destroy(); } };
 }
 
@@ -614,7 +605,7 @@ test('at most 64 control connections: over the cap, a new one gets a one-line er
   const conns = [];
   try {
     for (let i = 0; i < 100; i++) conns.push(await trickler(file));
-    const ends = await bounded(Promise.all(conns.slice(64).map((c) => c.closed)), 10_000, 'the 36 over the cap to be closed');
+    const ends = await within(Promise.all(conns.slice(64).map((c) => c.closed)), 10_000, 'the 36 over the cap to be closed');
     for (const end of ends) assert.match(closedWith(end) ?? 'too many control connections (64 open); try again shortly', tooMany);
     const { code, out, err } = await client(file, 'status');
     assert.equal(code, 2);
@@ -635,7 +626,7 @@ test('100 trickling connections are all closed by the request deadline (not rese
   const conns = [];
   try {
     for (let i = 0; i < 99; i++) conns.push(await trickler(file));
-    const ends = await bounded(Promise.all(conns.map((c) => c.closed)), 15_000, 'every trickling connection to be closed');
+    const ends = await within(Promise.all(conns.map((c) => c.closed)), 15_000, 'every trickling connection to be closed');
     const deadline = 'no complete request within 0.3 s of connecting (send one line like {"cmd":"status"})';
     for (const end of ends) {
       const message = closedWith(end);
@@ -658,7 +649,7 @@ test('a request that has arrived is not cut by the deadline, however long the re
   await waitFor(() => master.reloadsStarted === 1, 5000, 'the reload request to arrive');
   // Connected after the reload's request, so its deadline comes later than the reload connection's would.
   const later = await trickler(file);
-  closedWith(await bounded(later.closed, 10_000, 'the later connection to reach its deadline'));
+  closedWith(await within(later.closed, 10_000, 'the later connection to reach its deadline'));
   open();
   const { code, out, err } = await reload;
   assert.equal(code, 0, err.join('\n'));
@@ -681,7 +672,7 @@ test('a client that disconnects mid-reload does not stop the reload or crash the
   const file = freshPath();
   const master = new FakeMaster({ delayMs: 60 });
   await start(file, master);
-  const got = await bounded(
+  const got = await within(
     new Promise((resolve, reject) => {
       const sock = net.connect(file, () => sock.write('{"cmd":"reload"}\n'));
       sock.setEncoding('utf8');
@@ -706,7 +697,7 @@ test('client: the master hangs up without answering → exit 1; an error reply �
   const dir = path.dirname(freshPath());
   const fake = (file, onLine) => {
     const s = net.createServer((sock) => sock.once('data', () => onLine(sock)));
-    return bounded(new Promise((r) => s.listen(file, () => r(s))), 3000, 'fake listen');
+    return within(new Promise((r) => s.listen(file, () => r(s))), 3000, 'fake listen');
   };
   const hangup = await fake(path.join(dir, 'h.sock'), (sock) => sock.end());
   const errors = await fake(path.join(dir, 'e.sock'), (sock) =>
@@ -732,7 +723,7 @@ test('client: a master that never answers status is given up on after timeoutMs'
   const file = path.join(path.dirname(freshPath()), 'silent.sock');
   const conns = [];
   const s = net.createServer((sock) => conns.push(sock));
-  await bounded(new Promise((r) => s.listen(file, r)), 3000, 'listen');
+  await within(new Promise((r) => s.listen(file, r)), 3000, 'listen');
   try {
     const r = await client(file, 'status', { timeoutMs: 200 });
     assert.equal(r.code, 1);
