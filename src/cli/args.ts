@@ -13,8 +13,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { logicalCwd } from '../cwd.js';
 import { type Address, nameOf, parseListenSpec } from '../listeners/address.js';
+import { HEARTBEAT_MS } from '../protocol/messages.js';
 import { quote } from '../protocol/quote.js';
-import { DEFAULTS, type LogFormat, parseDuration, parseLogFormat, parseReadyTimeout } from '../protocol/settings.js';
+import {
+  DEFAULTS, type LogFormat, SUPERVISOR_DEFAULTS, type SupervisorSettings, parseDuration, parseLogFormat, parseReadyTimeout,
+} from '../protocol/settings.js';
 import { MAX_SOCKET_PATH, oneLine, validateName } from '../control/paths.js';
 
 export class UsageError extends Error {
@@ -41,6 +44,7 @@ export interface RunCommand {
   readyTimeoutMs: number;
   drainTimeoutMs: number;
   waitReady: boolean;
+  supervisor: SupervisorSettings;
   listen: ListenOption[];
   nodeArgs: string[];
   /** Absent when not given: the caller falls back to BATON_LOG_FORMAT, then text. */
@@ -108,6 +112,11 @@ Options:
   --ready-timeout DUR       how long a new worker may take to become ready before rollback (default 30s)
   --drain-timeout DUR       how long old workers finish open requests before they are closed (default 30s)
   --wait-ready              a worker is ready only when it calls ready() or process.send('ready')
+  --crash-window DUR        after a reload's workers are ready, how long a crash still rolls the reload back to
+                            the previous code (default 3s; 0 = off)
+  --max-draining N          old generations that may drain at once; beyond it the oldest is ended (default 3)
+  --unresponsive-after DUR  report a worker whose event loop has not answered this long (default 10s; 0 = off)
+  --replace-unresponsive    and replace it: a new worker first, then the silent one is killed
   --listen [NAME=]ADDR      bind ADDR in the master before the workers start (PORT, HOST:PORT, [IPv6]:PORT,
                             or a unix socket path starting with / or ./); repeatable
   --node-args "ARGS"        options for node in each worker, e.g. --node-args "--max-old-space-size=512"
@@ -197,6 +206,10 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { long: '--ready-timeout', value: true, example: '30s', numeric: true },
   { long: '--drain-timeout', value: true, example: '30s', numeric: true },
   { long: '--wait-ready', value: false },
+  { long: '--crash-window', value: true, example: '3s', numeric: true },
+  { long: '--max-draining', value: true, example: '3', numeric: true },
+  { long: '--unresponsive-after', value: true, example: '10s', numeric: true },
+  { long: '--replace-unresponsive', value: false },
   { long: '--listen', value: true, example: '8080', numeric: true },
   { long: '--node-args', value: true, example: '"--max-old-space-size=512"', dashValue: true },
   { long: '--log-format', value: true, example: 'json' },
@@ -277,6 +290,7 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
     readyTimeoutMs: DEFAULTS.readyTimeoutMs,
     drainTimeoutMs: DEFAULTS.drainTimeoutMs,
     waitReady: false,
+    supervisor: { ...SUPERVISOR_DEFAULTS },
     listen: [],
     nodeArgs: [],
   };
@@ -312,6 +326,8 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
       case '--log-format':
         run.logFormat = usage(parseLogFormat, v, spec.long);
         break;
+      default:
+        readSupervisorOption(spec.long, v, run.supervisor);
     }
     return false;
   });
@@ -379,6 +395,42 @@ function parseWorkers(v: string): number {
     throw new UsageError(`--workers: ${quote(v)} is not a worker count (use a whole number from 1 to ${MAX_WORKERS}, or auto)`);
   }
   return n;
+}
+
+/** The options of the master's own rules: the crash window, draining generations, silent workers. */
+function readSupervisorOption(long: string, v: string, into: SupervisorSettings): void {
+  switch (long) {
+    case '--crash-window':
+      into.crashWindowMs = usage(parseDuration, v, long);
+      break;
+    case '--max-draining':
+      into.maxDraining = parseMaxDraining(v);
+      break;
+    case '--unresponsive-after':
+      into.unresponsiveMs = parseUnresponsive(v);
+      break;
+    case '--replace-unresponsive':
+      into.replaceUnresponsive = true;
+      break;
+  }
+}
+
+function parseMaxDraining(v: string): number {
+  const n = /^\d{1,4}$/.test(v) ? Number(v) : NaN;
+  if (!(n >= 1 && n <= MAX_WORKERS)) {
+    throw new UsageError(`--max-draining: ${quote(v)} is not a count of generations (use a whole number from 1 to ${MAX_WORKERS})`);
+  }
+  return n;
+}
+
+/** Shorter than a few heartbeats, a busy moment would read as a frozen worker. */
+function parseUnresponsive(v: string): number {
+  const ms = usage(parseDuration, v, '--unresponsive-after');
+  const least = 3 * HEARTBEAT_MS;
+  if (ms !== 0 && ms < least) {
+    throw new UsageError(`--unresponsive-after: ${quote(v)} is shorter than 3 heartbeats (give at least ${least / 1000}s, or 0 to turn it off)`);
+  }
+  return ms;
 }
 
 function parseName(v: string): string {

@@ -47,6 +47,7 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
     workers: o.workers,
     readyTimeoutMs: o.readyTimeoutMs,
     drainTimeoutMs: o.drainTimeoutMs,
+    ...o.supervisor,
     listen: o.listen.map((l) => ({ label: l.name, address: l.address })),
     inherited,
   }, sockets, spawner, exit);

@@ -213,6 +213,16 @@ function table(rows: string[][]): string[] {
  */
 const oneCell = (text: string): string => text.replace(/\s*[\u0000-\u001f\u007f]+\s*/g, ' ').trim();
 
+/** Each old generation still draining, with the connections its workers last reported open (null: none reported yet). */
+function drainingGenerations(s: Status): Map<number, number | null> {
+  const gens = new Map<number, number | null>();
+  for (const w of s.workers.filter((w) => w.state === 'draining')) {
+    const known = gens.get(w.generation) ?? null;
+    gens.set(w.generation, w.connections === null ? known : (known ?? 0) + w.connections);
+  }
+  return gens;
+}
+
 /** How many past reloads `baton status` shows. */
 const RELOADS_SHOWN = 5;
 
@@ -226,8 +236,17 @@ export function formatStatus(s: Status): string[] {
     ['workers', s.workers.length === 0 ? '(none)' : String(s.workers.length)],
   ]);
   if (s.workers.length > 0) {
-    const rows = s.workers.map((w) => [String(w.pid), String(w.generation), w.state, formatMs(w.uptimeMs), mib(w.rssBytes)]);
-    lines.push(...table([['PID', 'GEN', 'STATE', 'UPTIME', 'RSS'], ...rows]).map((l) => `  ${l}`));
+    const rows = s.workers.map((w) => [
+      String(w.pid), String(w.generation), w.unresponsive ? 'UNRESPONSIVE' : w.state, formatMs(w.uptimeMs), mib(w.rssBytes),
+      w.connections === null ? '-' : String(w.connections),
+      w.delayMs === null ? '-' : `${w.delayMs} ms`,
+      w.heartbeatAgeMs === null ? '-' : `${formatMs(w.heartbeatAgeMs)} ago`,
+    ]);
+    lines.push(...table([['PID', 'GEN', 'STATE', 'UPTIME', 'RSS', 'CONNS', 'LOOP DELAY', 'HEARTBEAT'], ...rows]).map((l) => `  ${l}`));
+  }
+  for (const [generation, connections] of drainingGenerations(s)) {
+    const open = connections === null ? 'connections not reported yet' : `${connections} open ${plural(connections, 'connection', 'connections')}`;
+    lines.push(`draining    generation ${generation} (${open})`);
   }
   const recent = s.reloads.slice(-RELOADS_SHOWN);
   if (recent.length === 0) {

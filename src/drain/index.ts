@@ -52,14 +52,19 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   await options.runHooks(all.flatMap(socketsOf));
   await until(async () => (await Promise.all(servers.map(connectionCount))).every((n) => n === 0), deadline);
 
+  return { destroyed: cutAll(servers), durationMs: Date.now() - started };
+}
+
+/** Destroys every connection still open: at the deadline, or when the parent moves the deadline up. Returns how many. */
+export function cutAll(servers: readonly net.Server[]): number {
   let destroyed = 0;
-  for (const t of all) {
+  for (const t of servers.map(trackedOf)) {
     const sockets = socketsOf(t);
     for (const session of t.sessions) session.destroy();
     for (const socket of sockets) socket.destroy();
     destroyed += sockets.length;
   }
-  return { destroyed, durationMs: Date.now() - started };
+  return destroyed;
 }
 
 /** Every connection the server has open, the ones baton cannot name included. */

@@ -53,6 +53,10 @@ export class Child {
   state: ChildState = 'starting';
   /** Sockets it listens on, reported when ready. */
   listening: string[] = [];
+  /** When it said it was ready. */
+  readyAt: number | undefined;
+  /** Its last heartbeat (a master's worker beats every HEARTBEAT_MS). */
+  heartbeat: { at: number; delayMs: number; connections: number } | undefined;
   /** What it said as it died before it was ready. */
   failed: FailedMessage | undefined;
   /** Why it never started: the spawn error, said with what to do about it. */
@@ -68,6 +72,7 @@ export class Child {
   private readonly channel: Channel;
   private wasReady = false;
   private killTimer: Timer | undefined;
+  private deadline = Infinity;
   private reportDraining: (connections: number) => void = () => {};
   private reportCut: (cut: number) => void = () => {};
   private markReady: () => void = () => {};
@@ -107,10 +112,13 @@ export class Child {
     if (m.type === 'ready' && this.state === 'starting') {
       this.state = 'ready';
       this.wasReady = true;
+      this.readyAt = Date.now();
       this.listening = m.listening;
       this.markReady();
     } else if (m.type === 'failed') {
       this.failed = m;
+    } else if (m.type === 'heartbeat') {
+      this.heartbeat = { at: Date.now(), delayMs: m.delayMs, connections: m.connections };
     } else if (m.type === 'draining') {
       this.reportDraining(m.connections);
     } else if (m.type === 'drained') {
@@ -127,13 +135,17 @@ export class Child {
   /**
    * Asks it to stop accepting, drain and exit by `deadline`; kills it if it
    * is still there KILL_GRACE_MS later. A child still starting may not read
-   * messages yet: it gets SIGTERM, which it drains on as well.
+   * messages yet: it gets SIGTERM, which it drains on as well. Asked again
+   * with an earlier deadline, it is told so (it cuts what is open at once),
+   * and killed that much sooner.
    */
   drain(reason: DrainReason, deadline: number): void {
-    if (this.state === 'exited' || this.state === 'draining') return;
+    if (this.state === 'exited' || deadline >= this.deadline) return;
     const starting = this.state === 'starting';
     this.state = 'draining';
+    this.deadline = deadline;
     if (starting || !this.send({ type: 'drain', reason, deadline })) this.process.kill('SIGTERM');
+    this.killTimer?.cancel();
     this.killTimer = at(deadline + KILL_GRACE_MS, () => {
       log('warn', `${this.name} outlived its drain deadline: killing it`);
       this.process.kill('SIGKILL');

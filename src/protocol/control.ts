@@ -47,6 +47,14 @@ export interface WorkerStatus {
   state: WorkerState;
   uptimeMs: number;
   rssBytes: number | null;
+  /** Open connections, as of its last heartbeat. */
+  connections: number | null;
+  /** Since its last heartbeat; null before the first. */
+  heartbeatAgeMs: number | null;
+  /** How late its last heartbeat ran: the event loop's delay. */
+  delayMs: number | null;
+  /** A ready worker silent past --unresponsive-after. */
+  unresponsive: boolean;
 }
 
 export interface ReloadRecord {
@@ -111,7 +119,9 @@ const isStatus = shape({
   masterPid: num,
   uptimeMs: num,
   generation: num,
-  workers: list(shape({ pid: num, generation: num, state: oneOf('starting', 'ready', 'draining'), uptimeMs: num, rssBytes: nullable(num) })),
+  workers: list(shape({ pid: num, generation: num, state: oneOf('starting', 'ready', 'draining'), uptimeMs: num, rssBytes: nullable(num),
+    connections: nullable(num), heartbeatAgeMs: nullable(num), delayMs: nullable(num), unresponsive: bool,
+  })),
   listeners: list(str),
   reloads: list(shape({ generation: num, ok: bool, ms: num, at: str, reason: opt(str), cut: opt(num) })),
 });

@@ -46,7 +46,11 @@ export interface ListenResultMessage extends Base {
 
 export type DrainReason = 'upgrade' | 'stop';
 
-/** parent → child: stop accepting, drain, run hooks and exit by `deadline`. */
+/**
+ * parent → child: stop accepting, drain, run hooks and exit by `deadline`.
+ * Sent again with an earlier deadline to a child already draining (a master
+ * ending its oldest draining generation): what is still open is cut at once.
+ */
 export interface DrainMessage extends Base {
   type: 'drain';
   reason: DrainReason;
@@ -73,9 +77,21 @@ export interface DrainedMessage extends Base {
   cut: number;
 }
 
+/** How often a worker tells its master that its event loop runs. */
+export const HEARTBEAT_MS = 1000;
+
+/** worker → master, every HEARTBEAT_MS: its event loop runs, this late, with this many connections open. */
+export interface HeartbeatMessage extends Base {
+  type: 'heartbeat';
+  pid: number;
+  /** How late this beat's timer ran: the event loop's delay. */
+  delayMs: number;
+  connections: number;
+}
+
 export type Message =
   | ReadyMessage | FailedMessage | ListenRequestMessage | ListenResultMessage | DrainMessage | DrainingMessage | DrainedMessage
-  | UpgradeMessage;
+  | UpgradeMessage | HeartbeatMessage;
 
 export type ParseResult = { ok: true; message: Message } | { ok: false; reason: string };
 
@@ -118,6 +134,10 @@ export function parseMessage(raw: unknown): ParseResult {
     case 'draining':
       if (!isPid(m.pid)) return bad('draining', 'pid');
       return isCount(m.connections) ? ok({ ...base, type: 'draining', pid: m.pid, connections: m.connections }) : bad('draining', 'connections');
+    case 'heartbeat':
+      if (!isPid(m.pid)) return bad('heartbeat', 'pid');
+      if (!isTime(m.delayMs) || !isCount(m.connections)) return bad('heartbeat', 'delayMs/connections');
+      return ok({ ...base, type: 'heartbeat', pid: m.pid, delayMs: m.delayMs, connections: m.connections });
     case 'drained':
       if (!isPid(m.pid)) return bad('drained', 'pid');
       return isCount(m.cut) ? ok({ ...base, type: 'drained', pid: m.pid, cut: m.cut }) : bad('drained', 'cut');

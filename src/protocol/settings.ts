@@ -47,6 +47,25 @@ export const DEFAULTS: Readonly<Settings> = {
   logFormat: 'text',
 };
 
+/** What only a master decides: how it watches a reload through, and its workers. */
+export interface SupervisorSettings {
+  /** After a reload's new generation is ready, how long a crash still rolls it back (0: not at all). */
+  crashWindowMs: number;
+  /** How many old generations may drain at once; beyond it the oldest is ended (its connections cut). */
+  maxDraining: number;
+  /** A ready worker whose heartbeat is silent this long is reported (0: never). */
+  unresponsiveMs: number;
+  /** And replaced: a new worker first, then the silent one is stopped. */
+  replaceUnresponsive: boolean;
+}
+
+export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
+  crashWindowMs: 3000,
+  maxDraining: 3,
+  unresponsiveMs: 10_000,
+  replaceUnresponsive: false,
+};
+
 /** Parses `500ms`, `2s`, `1m` or bare milliseconds; `what` names the input in the error. */
 export function parseDuration(value: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());

@@ -7,16 +7,19 @@
  */
 import type { Phase, ReloadRecord, ReloadResult, Status, WorkerStatus } from '../protocol/control.js';
 import type { Address } from '../listeners/address.js';
+import { HEARTBEAT_MS } from '../protocol/messages.js';
+import type { SupervisorSettings } from '../protocol/settings.js';
 import type { Inherited } from '../listeners/inherit.js';
-import { awaitReady } from '../generation/parent.js';
+import { type Exit, awaitReady } from '../generation/parent.js';
 import { Coalescer } from '../generation/coalesce.js';
 import { configureLog, log, logTail } from '../log.js';
 import { sleep } from '../time.js';
 import { Backoff } from './backoff.js';
 import type { SocketTable } from './sockets.js';
+import { Watchdog } from './watchdog.js';
 import type { Spawner, Worker } from './worker.js';
 
-export interface MasterOptions {
+export interface MasterOptions extends SupervisorSettings {
   name: string;
   workers: number;
   readyTimeoutMs: number;
@@ -28,6 +31,24 @@ export interface MasterOptions {
 }
 
 type PhaseListener = (phase: Phase) => void;
+
+/** A generation's number and what spawns its workers (on the code it started with). */
+interface Code {
+  generation: number;
+  launch: () => Worker;
+}
+
+/** A worker of a generation in its crash window that exited. */
+interface Crash {
+  worker: Worker;
+  slot: number;
+  exit: Exit;
+}
+
+/** A reload that has put its generation in service; its result comes once the old generation has drained. */
+interface InService {
+  result: Promise<ReloadResult>;
+}
 
 const HISTORY = 10;
 /**
@@ -44,12 +65,21 @@ export class Master {
   private nextGeneration = 1;
   private live: (Worker | undefined)[] = [];
   private starting: Worker[] = [];
-  private readonly draining = new Set<Worker>();
+  /** Old generations still draining, oldest first. */
+  private readonly retiring: { generation: number; workers: Worker[] }[] = [];
+  /** Silent workers whose replacement is starting, and that replacement. */
+  private readonly replacing = new Map<Worker, Worker>();
+  /** Silent workers replaced, draining (or being killed). */
+  private readonly replaced = new Set<Worker>();
   private readonly backoff: Backoff[] = [];
   private readonly respawns = new Set<NodeJS.Timeout>();
-  private readonly reloads = new Coalescer<PhaseListener, ReloadResult>((listeners) => this.runReload(listeners), MIN_RELOAD_INTERVAL_MS);
+  private readonly reloads = new Coalescer<PhaseListener, InService>((listeners) => this.runReload(listeners), MIN_RELOAD_INTERVAL_MS);
   private readonly history: ReloadRecord[] = [];
   private readonly stopSignal = new AbortController();
+  private readonly watchdog: Watchdog;
+  private heartbeatCheck: NodeJS.Timeout | undefined;
+  /** The generation in its crash window: an exit there rolls the reload back, instead of a respawn. */
+  private probation: { generation: number; crashed: (crash: Crash) => void } | undefined;
   /** Until some worker has been ready, a crash has no good generation to fall back on. */
   private everReady = false;
   /** Spawns a worker of the serving generation, on the code that generation started with; set by start(). */
@@ -60,7 +90,9 @@ export class Master {
     private readonly sockets: SocketTable,
     private readonly spawnWorker: Spawner,
     private readonly exit: (code: number) => void,
-  ) {}
+  ) {
+    this.watchdog = new Watchdog(o.unresponsiveMs);
+  }
 
   /** Binds the pre-declared sockets and starts the first generation. Rejects with a one-line error if a --listen address cannot be bound. */
   async start(): Promise<void> {
@@ -74,13 +106,17 @@ export class Master {
     configureLog({ generation: this.generation });
     this.launch = this.spawnWorker(this.generation);
     this.live = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(this.launch, slot));
+    if (this.o.unresponsiveMs > 0) {
+      this.heartbeatCheck = setInterval(() => this.checkHeartbeats(), HEARTBEAT_MS);
+      this.heartbeatCheck.unref();
+    }
     log('info', 'started', { workers: this.o.workers, pids: this.live.map((w) => w!.pid).join(','), sockets: this.listenerNames().join(',') });
   }
 
   /** A worker's exit counts as a crash only once its generation is live; before that it is the reload's business. */
   private spawn(launch: () => Worker, slot: number): Worker {
     const worker = launch();
-    void worker.exited.then(({ code, signal }) => this.onExit(worker, slot, code, signal));
+    void worker.exited.then((exit) => this.onExit(worker, slot, exit));
     void worker.ready.then(() => {
       this.everReady = true;
       log('info', 'worker ready', { worker: worker.pid, ms: Date.now() - worker.startedAt });
@@ -88,19 +124,32 @@ export class Master {
     return worker;
   }
 
-  private onExit(worker: Worker, slot: number, code: number | null, signal: NodeJS.Signals | null): void {
-    this.draining.delete(worker);
+  private onExit(worker: Worker, slot: number, exit: Exit): void {
+    this.replaced.delete(worker);
     if (this.stopSignal.signal.aborted || this.live[slot] !== worker) return;
     this.live[slot] = undefined;
     if (!this.everReady) {
-      log('error', `the app failed to start: ${worker.describeExit({ code, signal })}`);
+      log('error', `the app failed to start: ${worker.describeExit(exit)}`);
       logTail('worker', worker.failed?.stderrTail ?? '');
       this.stop(1);
+    } else if (this.probation?.generation === worker.generation) {
+      this.probation.crashed({ worker, slot, exit });
+    } else {
+      this.respawnLater(worker, slot, exit);
+    }
+  }
+
+  private respawnLater(worker: Worker, slot: number, exit: Exit): void {
+    const replacement = this.replacing.get(worker);
+    if (replacement) {
+      // A silent worker that died while its replacement was starting: the replacement takes its slot.
+      this.replacing.delete(worker);
+      this.live[slot] = replacement;
       return;
     }
     const backoff = (this.backoff[slot] ??= new Backoff());
     const { delayMs, crashes } = backoff.next(Date.now() - worker.startedAt);
-    log(crashes > 1 ? 'error' : 'warn', `${worker.describeExit({ code, signal })}; restarting it in ${delayMs} ms`, {
+    log(crashes > 1 ? 'error' : 'warn', `${worker.describeExit(exit)}; restarting it in ${delayMs} ms`, {
       worker: worker.pid, crashesInARow: crashes,
     });
     const timer = setTimeout(() => {
@@ -111,25 +160,27 @@ export class Master {
   }
 
   /**
-   * One reload at a time. A request while one runs, or less than
-   * MIN_RELOAD_INTERVAL_MS after one started, joins the next reload, which
-   * starts when that is over; so a request is never lost, and never doubled.
+   * One reload at a time, until its generation is in service (ready, and
+   * through its crash window); the old generation's drain goes on behind it,
+   * so a hotfix never waits for a slow drain. A request while one runs, or
+   * less than MIN_RELOAD_INTERVAL_MS after one started, joins the next
+   * reload: a request is never lost, and never doubled.
    */
   reload(onPhase: PhaseListener = () => {}): Promise<ReloadResult> {
     if (this.stopSignal.signal.aborted) return Promise.resolve(this.stopping());
     const { result, queued } = this.reloads.request(onPhase);
     if (queued) onPhase({ phase: 'queued', reason: 'a reload is running or has just run; this one follows it' });
-    return result;
+    return result.then((r) => r.result);
   }
 
   private stopping(): ReloadResult {
     return { ok: false, generation: this.generation, ms: 0, reason: 'the master is stopping' };
   }
 
-  private async runReload(listeners: PhaseListener[]): Promise<ReloadResult> {
+  private async runReload(listeners: PhaseListener[]): Promise<InService> {
     const started = Date.now();
     const emit = (phase: Phase): void => listeners.forEach((l) => l(phase));
-    if (this.stopSignal.signal.aborted) return this.stopping();
+    if (this.stopSignal.signal.aborted) return { result: Promise.resolve(this.stopping()) };
     const generation = this.nextGeneration++;
     const launch = this.spawnWorker(generation);
     const next = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(launch, slot));
@@ -138,16 +189,26 @@ export class Master {
     emit({ phase: 'spawned', generation, pids: next.map((w) => w.pid) });
 
     const failure = await awaitReady(next, this.o.readyTimeoutMs, this.stopSignal.signal);
-    if (failure) return this.rollBack(next, failure, started, emit);
+    if (failure) return { result: Promise.resolve(await this.rollBack(next, failure, started, emit)) };
     const readyMs = Date.now() - started;
     log('info', 'reload: new generation ready', { next: generation, ms: readyMs });
     emit({ phase: 'ready', generation, ms: readyMs });
 
-    const cut = await this.retire(this.promote(next, launch), emit);
-    const closed = this.sockets.closeUnused(new Set(next.flatMap((w) => w.listening)));
-    if (closed.length) log('info', 'closed sockets the new generation does not listen on', { sockets: closed.join(',') });
+    const previous: Code = { generation: this.generation, launch: this.launch };
+    const retired = this.retire(this.promote({ generation, launch }, next), emit);
+    const crash = await this.watch(generation);
+    if (crash) return { result: Promise.resolve(await this.revert(previous, crash, started, emit)) };
+    return { result: retired.then((cut) => this.done(generation, started, cut, emit)) };
+  }
+
+  private done(generation: number, started: number, cut: number, emit: PhaseListener): ReloadResult {
+    // A later reload may already serve: it closes what its own generation leaves unused.
+    if (generation === this.generation) {
+      const closed = this.sockets.closeUnused(new Set(this.live.flatMap((w) => w?.listening ?? [])));
+      if (closed.length) log('info', 'closed sockets the new generation does not listen on', { sockets: closed.join(',') });
+    }
     const ms = Date.now() - started;
-    log('info', 'reload: done', { ms, cut });
+    log('info', 'reload: done', { next: generation, ms, cut });
     emit({ phase: 'done', generation, ms });
     return this.record({ ok: true, generation, ms, cut });
   }
@@ -165,34 +226,139 @@ export class Master {
     return this.record({ ok: false, generation, ms: Date.now() - started, reason: failure.reason, stderrTail });
   }
 
-  /** The new generation serves from now on; returns the old one's workers, to be retired. */
-  private promote(next: Worker[], launch: () => Worker): { workers: Worker[]; generation: number } {
+  /**
+   * Resolves with the first worker of `generation` to exit within the crash
+   * window, or undefined once the window has passed (or the master stops).
+   */
+  private watch(generation: number): Promise<Crash | undefined> {
+    if (this.o.crashWindowMs === 0) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const end = (crash: Crash | undefined): void => {
+        clearTimeout(timer);
+        this.stopSignal.signal.removeEventListener('abort', onStop);
+        this.probation = undefined;
+        resolve(crash);
+      };
+      const onStop = (): void => end(undefined);
+      const timer = setTimeout(onStop, this.o.crashWindowMs);
+      this.stopSignal.signal.addEventListener('abort', onStop, { once: true });
+      this.probation = { generation, crashed: end };
+    });
+  }
+
+  /**
+   * A crash in the crash window: the previous generation's code serves again,
+   * in new workers (its old ones may have run their shutdown hooks, and
+   * finish their drain), and then the failed generation is drained.
+   */
+  private async revert(previous: Code, crash: Crash, started: number, emit: PhaseListener): Promise<ReloadResult> {
+    const failed = this.generation;
+    const after = Date.now() - (crash.worker.readyAt ?? crash.worker.startedAt);
+    const crashed = `${crash.worker.describeExit(crash.exit)} ${after} ms after it was ready (crash window ${this.o.crashWindowMs} ms)`;
+    log('error', `generation ${failed} failed: ${crashed}; starting generation ${previous.generation} again`);
+    const revived = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(previous.launch, slot));
+    this.starting = revived;
+    const failure = await awaitReady(revived, this.o.readyTimeoutMs, this.stopSignal.signal);
+    let reason = crashed;
+    if (failure) {
+      for (const w of revived) w.drain('stop', Date.now() + this.o.drainTimeoutMs);
+      this.starting = [];
+      reason = `${crashed}; generation ${previous.generation} could not start again (${failure.reason}), so ${failed} serves on`;
+      this.respawnLater(crash.worker, crash.slot, crash.exit);
+    } else {
+      const bad = this.promote(previous, revived);
+      const deadline = Date.now() + this.o.drainTimeoutMs;
+      for (const w of bad.workers) w.drain('stop', deadline);
+      await Promise.all(bad.workers.map((w) => w.exited));
+    }
+    log('error', `reload rolled back: ${reason}`, { failed, serving: this.generation });
+    emit({ phase: 'rollback', generation: failed, reason, stderrTail: '' });
+    return this.record({ ok: false, generation: failed, ms: Date.now() - started, reason });
+  }
+
+  /** `code`'s generation serves from now on, in `workers`; returns the workers it replaces, to be retired. */
+  private promote(code: Code, workers: Worker[]): { workers: Worker[]; generation: number } {
     const old = { workers: this.live.filter((w): w is Worker => w !== undefined && w.state !== 'exited'), generation: this.generation };
     for (const t of this.respawns) clearTimeout(t);
     this.respawns.clear();
-    this.live = next;
-    this.launch = launch;
+    this.live = workers;
+    this.launch = code.launch;
     this.starting = [];
-    this.generation = next[0]!.generation;
+    this.generation = code.generation;
     this.backoff.forEach((b) => b.reset());
     configureLog({ generation: this.generation });
     return old;
   }
 
-  /** Drains the old generation's workers until they are gone; returns the connections they cut at the deadline. */
+  /**
+   * Drains the old generation's workers; resolves, once they are gone, with
+   * the connections they cut at the deadline. Past the cap on draining
+   * generations, the oldest is ended now.
+   */
   private async retire(old: { workers: Worker[]; generation: number }, emit: PhaseListener): Promise<number> {
     const deadline = Date.now() + this.o.drainTimeoutMs;
-    for (const w of old.workers) {
-      this.draining.add(w);
-      w.drain('upgrade', deadline);
-    }
+    for (const w of old.workers) w.drain('upgrade', deadline);
+    this.retiring.push(old);
+    this.endOldest();
     const reported = Promise.all(old.workers.map((w) => w.draining));
     const counts = await Promise.race([reported, sleep(DRAINING_REPORT_MS).then(() => undefined)]);
     const connections = (counts ?? []).reduce((n, c) => n + c, 0);
     log('info', 'reload: draining the old generation', { old: old.generation, connections });
     emit({ phase: 'draining', generation: old.generation, connections });
     await Promise.all(old.workers.map((w) => w.exited));
+    this.retiring.splice(this.retiring.indexOf(old), 1);
     return cutBy(old.workers);
+  }
+
+  private endOldest(): void {
+    const over = this.retiring.length - this.o.maxDraining;
+    for (const oldest of this.retiring.slice(0, Math.max(0, over))) {
+      const connections = oldest.workers.reduce((n, w) => n + (w.heartbeat?.connections ?? 0), 0);
+      log('warn', `more than ${this.o.maxDraining} generations draining: ending generation ${oldest.generation}'s drain now`, {
+        old: oldest.generation, connections,
+      });
+      for (const w of oldest.workers) w.drain('upgrade', Date.now());
+    }
+  }
+
+  /** Reports workers whose heartbeat fell silent (and those that answer again); replaces them if told to. */
+  private checkHeartbeats(): void {
+    const now = Date.now();
+    const { silent, answering } = this.watchdog.check(this.live.filter((w): w is Worker => w !== undefined), now);
+    for (const w of answering) log('info', `${w.name} answers again`, { worker: w.pid });
+    for (const w of silent) {
+      const what = this.o.replaceUnresponsive ? 'replacing it' : 'not replacing it (--replace-unresponsive would)';
+      log('warn', `${w.name} has sent no heartbeat for ${Watchdog.silentFor(w, now)} ms: its event loop is blocked, or it is stopped; ${what}`, {
+        worker: w.pid,
+      });
+      if (this.o.replaceUnresponsive) this.replace(w);
+    }
+  }
+
+  /** A new worker first; once it is ready, the silent one is killed (or drained, if it has answered meanwhile). */
+  private replace(silent: Worker): void {
+    const slot = this.live.indexOf(silent);
+    if (slot < 0) return;
+    const fresh = this.spawn(this.launch, slot);
+    this.replacing.set(silent, fresh);
+    fresh.ready.then(() => {
+      if (!this.replacing.delete(silent)) return; // it took the slot of the silent one, which died meanwhile
+      if (this.live[slot] !== silent || this.stopSignal.signal.aborted) {
+        fresh.drain('stop', Date.now() + this.o.drainTimeoutMs);
+        return;
+      }
+      this.live[slot] = fresh;
+      this.replaced.add(silent);
+      if (this.watchdog.isSilent(silent)) {
+        log('warn', `killing ${silent.name}: ${fresh.name} has replaced it`, { worker: silent.pid });
+        silent.kill();
+      } else {
+        silent.drain('stop', Date.now() + this.o.drainTimeoutMs);
+      }
+    }, (err: Error) => {
+      this.replacing.delete(silent);
+      log('error', `could not replace ${silent.name}: ${err.message}`);
+    });
   }
 
   private record(result: ReloadResult): ReloadResult {
@@ -207,6 +373,7 @@ export class Master {
     if (this.stopSignal.signal.aborted) return;
     this.stopSignal.abort();
     for (const t of this.respawns) clearTimeout(t);
+    clearInterval(this.heartbeatCheck);
     const all = this.workers();
     log('info', 'stopping: draining all workers', { workers: all.length });
     const deadline = Date.now() + this.o.drainTimeoutMs;
@@ -226,7 +393,7 @@ export class Master {
   }
 
   private workers(): Worker[] {
-    const all = [...this.live, ...this.starting, ...this.draining];
+    const all = [...this.live, ...this.starting, ...this.replacing.values(), ...this.replaced, ...this.retiring.flatMap((r) => r.workers)];
     return [...new Set(all)].filter((w): w is Worker => w !== undefined && w.state !== 'exited');
   }
 
@@ -235,17 +402,22 @@ export class Master {
   }
 
   status(): Status {
+    const now = Date.now();
     const workers: WorkerStatus[] = this.workers().map((w) => ({
       pid: w.pid,
       generation: w.generation,
       state: w.state === 'exited' ? 'draining' : w.state,
-      uptimeMs: Date.now() - w.startedAt,
+      uptimeMs: now - w.startedAt,
       rssBytes: w.rssBytes(),
+      connections: w.heartbeat?.connections ?? null,
+      heartbeatAgeMs: w.heartbeat ? now - w.heartbeat.at : null,
+      delayMs: w.heartbeat?.delayMs ?? null,
+      unresponsive: this.watchdog.isSilent(w),
     }));
     return {
       name: this.o.name,
       masterPid: process.pid,
-      uptimeMs: Date.now() - this.startedAt,
+      uptimeMs: now - this.startedAt,
       generation: this.generation,
       workers,
       listeners: this.listenerNames(),

@@ -26,7 +26,8 @@ export interface WorkerSpec {
 
 /** What the master needs of a worker: unit tests give fakes of it. */
 export type Worker = Pick<Child,
-  'pid' | 'name' | 'generation' | 'startedAt' | 'state' | 'listening' | 'failed' | 'ready' | 'exited' | 'draining' | 'cut' | 'drain' | 'kill' | 'describeExit' | 'rssBytes'>;
+  'pid' | 'name' | 'generation' | 'startedAt' | 'readyAt' | 'heartbeat' | 'state' | 'listening' | 'failed' | 'ready' | 'exited' | 'draining' | 'cut'
+  | 'drain' | 'kill' | 'describeExit' | 'rssBytes'>;
 
 /** Called once as a generation starts; what it returns spawns each of that generation's workers, respawns included. */
 export type Spawner = (generation: number) => () => Worker;

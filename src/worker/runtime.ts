@@ -15,13 +15,14 @@ import { checkInternals } from '../internals/check.js';
 import { patchListen, patchProcessSend } from '../internals/patches.js';
 import { inherit } from '../listeners/inherit.js';
 import { Listeners } from '../listeners/route.js';
-import { drain, openConnections } from '../drain/index.js';
+import { cutAll, drain, openConnections } from '../drain/index.js';
 import { track } from '../drain/track.js';
 import { ParentEndpoint } from '../generation/endpoint.js';
 import { logicalCwd, throughLogicalCwd } from '../cwd.js';
 import { configureLog, errorLine, log } from '../log.js';
 import { onStopSignals } from '../signals.js';
 import { setRuntime } from './current.js';
+import { startHeartbeat } from './heartbeat.js';
 import { runHooks } from './hooks.js';
 import { Lifecycle } from './lifecycle.js';
 import { removePidFile, writePidFile } from './pidfile.js';
@@ -70,6 +71,9 @@ class Runtime {
   readonly readiness: Readiness;
   readonly standalone: Standalone | undefined;
   private draining: Promise<never> | undefined;
+  private deadline = Infinity;
+  /** Connections cut before the deadline, when the parent moved it up. */
+  private cutEarly = 0;
 
   constructor(readonly settings: Settings, readonly origin: Origin, fds: InheritedFd[], private readonly endpoint: ParentEndpoint | undefined) {
     const cwd = logicalCwd();
@@ -98,6 +102,7 @@ class Runtime {
     });
     this.installSignals();
     this.expose();
+    if (supervised) startHeartbeat(endpoint!, () => openConnections(this.listeners.servers()));
     if (process.pid === 1 && !supervised) {
       log('warn', 'running as PID 1: a standalone upgrade would end the container with this process; in containers use `baton run`');
     }
@@ -134,8 +139,21 @@ class Runtime {
   }
 
   drainOrder(reason: DrainReason, deadline: number): void {
-    if (reason === 'stop') this.stop(deadline);
+    if (this.draining && deadline < this.deadline) this.endNow();
+    else if (reason === 'stop') this.stop(deadline);
     else void this.shutdown(reason, deadline);
+  }
+
+  /**
+   * The parent ends this drain early (a master with too many generations
+   * draining): what is open is cut now; the drain then finds nothing left
+   * and exits, and a hook still running is the parent's to kill.
+   */
+  private endNow(): void {
+    this.deadline = Date.now();
+    const cut = cutAll(this.listeners.servers());
+    this.cutEarly += cut;
+    log('warn', 'the drain was ended early by the master', { cut });
   }
 
   upgradeOrder(): void {
@@ -158,6 +176,7 @@ class Runtime {
 
   shutdown(reason: DrainReason, deadline = Date.now() + this.settings.drainTimeoutMs): Promise<never> {
     if (!this.draining) {
+      this.deadline = deadline;
       this.lifecycle.to('draining');
       this.draining = this.drainAndExit(reason, deadline);
     }
@@ -183,8 +202,9 @@ class Runtime {
     for (const p of paths) fs.rmSync(p, { force: true });
     if (final && this.settings.pidFile) removePidFile(this.settings.pidFile);
     // Cut connections are failed clients: a warning here, and a count the parent adds up and reports.
-    if (result.destroyed > 0) log('warn', cutLine(result.destroyed));
-    this.endpoint?.send({ type: 'drained', pid: process.pid, cut: result.destroyed });
+    const cut = result.destroyed + this.cutEarly;
+    if (cut > 0) log('warn', cutLine(cut));
+    this.endpoint?.send({ type: 'drained', pid: process.pid, cut });
     log('info', 'drained, exiting', { ms: result.durationMs, destroyed: result.destroyed });
     this.lifecycle.to('exited');
     process.exit(0);

@@ -52,6 +52,7 @@ test('run: defaults', () => {
     readyTimeoutMs: 30000,
     drainTimeoutMs: 30000,
     waitReady: false,
+    supervisor: { crashWindowMs: 3000, maxDraining: 3, unresponsiveMs: 10000, replaceUnresponsive: false },
     listen: [],
     nodeArgs: [],
     script: app,

@@ -39,8 +39,12 @@ const STATUS = {
   uptimeMs: 192_000,
   generation: 3,
   workers: [
-    { pid: 5001, generation: 3, state: 'ready', uptimeMs: 61_000, rssBytes: 45 * 1048576 },
-    { pid: 5002, generation: 3, state: 'starting', uptimeMs: 800, rssBytes: null },
+    { pid: 5001, generation: 3, state: 'ready', uptimeMs: 61_000, rssBytes: 45 * 1048576, connections: 7, heartbeatAgeMs: 400, delayMs: 2, unresponsive: false },
+    { pid: 5002, generation: 3, state: 'starting', uptimeMs: 800, rssBytes: null, connections: null, heartbeatAgeMs: null, delayMs: null, unresponsive: false },
+    { pid: 5003, generation: 3, state: 'ready', uptimeMs: 61_000, rssBytes: null, connections: 1, heartbeatAgeMs: 12_000, delayMs: 0, unresponsive: true },
+    { pid: 4001, generation: 2, state: 'draining', uptimeMs: 90_000, rssBytes: null, connections: 2, heartbeatAgeMs: 300, delayMs: 1, unresponsive: false },
+    { pid: 4002, generation: 2, state: 'draining', uptimeMs: 90_000, rssBytes: null, connections: 1, heartbeatAgeMs: 300, delayMs: 1, unresponsive: false },
+    { pid: 3001, generation: 1, state: 'draining', uptimeMs: 99_000, rssBytes: null, connections: null, heartbeatAgeMs: null, delayMs: null, unresponsive: false },
   ],
   listeners: ['tcp:*:8080', 'unix:/run/app.sock'],
   reloads: [
@@ -409,8 +413,11 @@ test('status: human table and --json', { timeout: 10_000 }, async () => {
   assert.match(text, /pid 4242, up 3m 12s/);
   assert.match(text, /generation\s+3/);
   assert.match(text, /tcp:\*:8080, unix:\/run\/app\.sock/);
-  assert.match(text, /5001\s+3\s+ready\s+1m 1s\s+45\.0 MiB/);
-  assert.match(text, /5002\s+3\s+starting\s+800 ms\s+-/);
+  assert.match(text, /5001\s+3\s+ready\s+1m 1s\s+45\.0 MiB\s+7\s+2 ms\s+400 ms ago/);
+  assert.match(text, /5002\s+3\s+starting\s+800 ms\s+-\s+-\s+-\s+-/);
+  assert.match(text, /5003\s+3\s+UNRESPONSIVE\s+1m 1s\s+-\s+1\s+0 ms\s+12s ago/);
+  assert.match(text, /draining\s+generation 2 \(3 open connections\)/);
+  assert.match(text, /draining\s+generation 1 \(connections not reported yet\)/);
   assert.match(text, /2\s+failed\s+30012 ms\s+2025-01-01T00:00:00.000Z\s+worker 4990 exited with code 1/);
   assert.match(text, /3\s+ok\s+812 ms/);
   assert.deepEqual(human.out, formatStatus(STATUS));

@@ -36,6 +36,8 @@ class FakeWorker {
     this.generation = generation;
     this.startedAt = Date.now();
     this.state = 'starting';
+    this.readyAt = undefined;
+    this.heartbeat = undefined;
     this.listening = [];
     this.failed = undefined;
     this.drains = [];
@@ -58,6 +60,7 @@ class FakeWorker {
   makeReady(listening = []) {
     if (this.state !== 'starting') return;
     this.state = 'ready';
+    this.readyAt = Date.now();
     this.wasReady = true;
     this.listening = listening;
     this.resolveReady();
@@ -77,6 +80,11 @@ class FakeWorker {
     this.resolveCut(0);
     this.rejectReady(new Error(this.describeExit(exit)));
     this.resolveExited(exit);
+  }
+
+  /** As a worker's heartbeat message does. */
+  beat(connections = this.connections, delayMs = 0) {
+    this.heartbeat = { at: Date.now(), delayMs, connections };
   }
 
   drain(reason, deadline) {
@@ -114,7 +122,10 @@ class FakeWorker {
  * A master with `workers` fake workers. `onSpawn(worker)` runs for each new
  * worker (e.g. to make it ready); `workerOptions(generation)` configures it.
  */
-function setup(t, { workers = 2, readyTimeoutMs = 10_000, drainTimeoutMs = 5_000, listen = [], onSpawn = () => {}, workerOptions = () => ({}), sockets = new SocketTable() } = {}) {
+function setup(t, {
+  workers = 2, readyTimeoutMs = 10_000, drainTimeoutMs = 5_000, listen = [], onSpawn = () => {}, workerOptions = () => ({}), sockets = new SocketTable(),
+  crashWindowMs = 0, maxDraining = 3, unresponsiveMs = 0, replaceUnresponsive = false,
+} = {}) {
   const spawned = [];
   /** The generation of each launcher the master asked for: one per generation, respawns included. */
   const launches = [];
@@ -132,7 +143,7 @@ function setup(t, { workers = 2, readyTimeoutMs = 10_000, drainTimeoutMs = 5_000
     return w;
   };
   const master = new Master(
-    { name: 'test', workers, readyTimeoutMs, drainTimeoutMs, listen, inherited: [] },
+    { name: 'test', workers, readyTimeoutMs, drainTimeoutMs, crashWindowMs, maxDraining, unresponsiveMs, replaceUnresponsive, listen, inherited: [] },
     sockets,
     spawner,
     (code) => {
@@ -623,6 +634,143 @@ describe('Master: stop', () => {
     m.master.kill();
     assert.deepEqual(m.spawned.map((w) => w.kills), [1, 1]);
     assert.deepEqual(m.exits, [130]);
+  });
+});
+
+describe('Master: draining generations', () => {
+  test('a reload while the previous generation still drains starts without waiting for that drain', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 1, workerOptions: (g) => ({ autoExitOnDrain: g > 1 }), onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()) });
+    await startReady(m);
+    const [slow] = m.ofGeneration(1);
+    const first = m.master.reload();
+    let firstDone = false;
+    void first.then(() => (firstDone = true));
+    await until(() => slow.drains.length === 1, 'generation 1 to drain');
+    const second = await m.master.reload();
+    assert.equal(second.ok, true);
+    assert.equal(second.generation, 3, 'the hotfix serves while generation 1 still drains');
+    assert.equal(slow.state, 'draining');
+    assert.equal(firstDone, false, 'the first reload reports once its old generation is gone');
+    assert.deepEqual(m.master.status().workers.map((w) => [w.generation, w.state]), [[3, 'ready'], [1, 'draining']]);
+    slow.exit(0);
+    assert.equal((await first).ok, true);
+    assert.equal(m.master.status().workers.length, 1);
+  });
+
+  test('past --max-draining, the oldest draining generation is ended: drained again with a deadline of now', { timeout: TEST_MS }, async (t) => {
+    const drainTimeoutMs = 60_000;
+    const m = setup(t, {
+      workers: 2, drainTimeoutMs, maxDraining: 1,
+      workerOptions: (g) => ({ autoExitOnDrain: g > 2 }), onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()),
+    });
+    await startReady(m);
+    const lines = captureLog(t);
+    const first = m.master.reload();
+    await until(() => m.ofGeneration(1).every((w) => w.drains.length === 1), 'generation 1 to drain');
+    assert.equal(m.ofGeneration(1)[0].drains[0].deadline >= Date.now() + drainTimeoutMs - 5_000, true);
+    const before = Date.now();
+    const second = m.master.reload();
+    await until(() => m.ofGeneration(2).every((w) => w.drains.length === 1), 'generation 2 to drain');
+    for (const w of m.ofGeneration(1)) {
+      assert.equal(w.drains.length, 2, 'generation 1 is told again');
+      assert.ok(w.drains[1].deadline >= before && w.drains[1].deadline <= Date.now(), 'with a deadline of now');
+    }
+    for (const w of m.ofGeneration(2)) assert.equal(w.drains.length, 1, 'generation 2 drains with its full time');
+    assert.ok(lines.some((l) => /warn: more than 1 generations draining: ending generation 1's drain now/.test(l)), 'said in the log');
+    for (const w of m.ofGeneration(1)) w.exit(0);
+    for (const w of m.ofGeneration(2)) w.exit(0);
+    assert.deepEqual([(await first).ok, (await second).ok], [true, true]);
+  });
+});
+
+describe('Master: crash window', () => {
+  test('a new worker that exits within the crash window: the previous code serves again, the reload fails', { timeout: TEST_MS }, async (t) => {
+    let started = false;
+    const m = setup(t, { workers: 2, crashWindowMs: 5_000, onSpawn: (w) => started && setImmediate(() => w.makeReady()) });
+    await startReady(m);
+    started = true;
+    const lines = captureLog(t);
+    const rec = recorder();
+    const result = m.master.reload(rec.listener);
+    await until(() => m.ofGeneration(2).every((w) => w.state === 'ready') && m.ofGeneration(1).every((w) => w.state !== 'ready'), 'generation 2 to serve');
+    const [bad, other] = m.ofGeneration(2);
+    bad.exit(1);
+    const r = await result;
+    assert.equal(r.ok, false);
+    assert.equal(r.generation, 2);
+    assert.match(r.reason, new RegExp(`worker pid ${bad.pid} exited \\(code 1\\) \\d+ ms after it was ready \\(crash window 5000 ms\\)`));
+    assert.deepEqual(rec.names(), ['spawned', 'ready', 'draining', 'rollback']);
+    assert.deepEqual(m.launches, [1, 2], 'no new launcher: generation 1\'s code, resolved when it started, runs again');
+    const revived = m.ofGeneration(1).slice(2);
+    assert.equal(revived.length, 2, 'two new workers of generation 1');
+    assert.deepEqual(other.drains.map((d) => d.reason), ['stop'], 'the rest of generation 2 is drained');
+    const status = m.master.status();
+    assert.equal(status.generation, 1);
+    assert.deepEqual(status.workers.map((w) => w.pid), revived.map((w) => w.pid));
+    assert.deepEqual(status.reloads.map((h) => [h.generation, h.ok]), [[2, false]]);
+    assert.ok(lines.some((l) => /error: generation 2 failed: .* starting generation 1 again/.test(l)));
+    await flush();
+    assert.equal(m.spawned.length, 6, 'the crash was not respawned on generation 2\'s code');
+  });
+
+  test('a generation that outlives its crash window is a success; a crash after it is respawned as usual', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 1, crashWindowMs: 200, onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()) });
+    await startReady(m);
+    const r = await m.master.reload();
+    assert.equal(r.ok, true);
+    const [next] = m.ofGeneration(2);
+    next.exit(1);
+    await until(() => m.ofGeneration(2).length === 2, 'the respawn');
+    assert.equal(m.master.status().generation, 2);
+  });
+});
+
+describe('Master: heartbeats', () => {
+  test('a ready worker silent past --unresponsive-after is reported, and beats again are noticed', { timeout: TEST_MS }, async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: 1_700_000_000_000 });
+    const m = setup(t, { workers: 2, unresponsiveMs: 5_000 });
+    await startReady(m);
+    const lines = captureLog(t);
+    const [quiet, busy] = m.spawned;
+    for (let s = 0; s < 6; s++) {
+      busy.beat(4, 3);
+      t.mock.timers.tick(1_000);
+    }
+    await flush();
+    const status = m.master.status();
+    assert.deepEqual(status.workers.map((w) => w.unresponsive), [true, false]);
+    assert.deepEqual(status.workers.map((w) => w.connections), [null, 4]);
+    assert.equal(status.workers[1].delayMs, 3);
+    assert.equal(status.workers[1].heartbeatAgeMs, 1_000);
+    assert.equal(lines.filter((l) => l.includes(`worker pid ${quiet.pid} has sent no heartbeat`)).length, 1, 'reported once');
+    assert.ok(lines.some((l) => /not replacing it/.test(l)));
+    assert.equal(m.spawned.length, 2, 'not replaced without --replace-unresponsive');
+    quiet.beat();
+    t.mock.timers.tick(1_000);
+    assert.deepEqual(m.master.status().workers.map((w) => w.unresponsive), [false, false]);
+    assert.ok(lines.some((l) => l.includes(`worker pid ${quiet.pid} answers again`)));
+  });
+
+  test('--replace-unresponsive: a new worker first, then the silent one is killed', { timeout: TEST_MS }, async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: 1_700_000_000_000 });
+    const m = setup(t, { workers: 2, unresponsiveMs: 5_000, replaceUnresponsive: true });
+    await startReady(m);
+    const [quiet, busy] = m.spawned;
+    for (let s = 0; s < 6; s++) {
+      busy.beat();
+      t.mock.timers.tick(1_000);
+    }
+    await flush();
+    assert.equal(m.spawned.length, 3, 'a replacement is started');
+    const fresh = m.spawned[2];
+    assert.equal(fresh.generation, 1);
+    assert.equal(quiet.kills, 0, 'the silent one stays until its replacement is ready');
+    fresh.makeReady();
+    await flush();
+    assert.equal(quiet.kills, 1);
+    assert.deepEqual(m.master.status().workers.map((w) => w.pid), [fresh.pid, busy.pid]);
+    await flush();
+    assert.equal(m.spawned.length, 3, 'the kill is not a crash: nothing respawned');
   });
 });
 
