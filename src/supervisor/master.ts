@@ -195,19 +195,19 @@ export class Master {
     emit({ phase: 'ready', generation, ms: readyMs });
 
     const previous: Code = { generation: this.generation, launch: this.launch };
-    const retired = this.retire(this.promote({ generation, launch }, next), emit);
+    const retired = this.retire(this.promote({ generation, launch }, next), emit).then((cut) => ({ cut, ms: Date.now() - started }));
     const crash = await this.watch(generation);
     if (crash) return { result: Promise.resolve(await this.revert(previous, crash, started, emit)) };
-    return { result: retired.then((cut) => this.done(generation, started, cut, emit)) };
+    return { result: retired.then(({ cut, ms }) => this.done(generation, ms, cut, emit)) };
   }
 
-  private done(generation: number, started: number, cut: number, emit: PhaseListener): ReloadResult {
+  /** `ms`: from the command to the old generation gone, which the crash window may outlast. */
+  private done(generation: number, ms: number, cut: number, emit: PhaseListener): ReloadResult {
     // A later reload may already serve: it closes what its own generation leaves unused.
     if (generation === this.generation) {
       const closed = this.sockets.closeUnused(new Set(this.live.flatMap((w) => w?.listening ?? [])));
       if (closed.length) log('info', 'closed sockets the new generation does not listen on', { sockets: closed.join(',') });
     }
-    const ms = Date.now() - started;
     log('info', 'reload: done', { next: generation, ms, cut });
     emit({ phase: 'done', generation, ms });
     return this.record({ ok: true, generation, ms, cut });
