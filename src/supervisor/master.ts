@@ -249,7 +249,7 @@ export class Master {
   /**
    * A crash in the crash window: the previous generation's code serves again,
    * in new workers (its old ones may have run their shutdown hooks, and
-   * finish their drain), and then the failed generation is drained.
+   * finish their drain), and then the failed generation drains.
    */
   private async revert(previous: Code, crash: Crash, started: number, emit: PhaseListener): Promise<ReloadResult> {
     const failed = this.generation;
@@ -264,12 +264,10 @@ export class Master {
       for (const w of revived) w.drain('stop', Date.now() + this.o.drainTimeoutMs);
       this.starting = [];
       reason = `${crashed}; generation ${previous.generation} could not start again (${failure.reason}), so ${failed} serves on`;
-      this.respawnLater(crash.worker, crash.slot, crash.exit);
+      if (!this.stopSignal.signal.aborted) this.respawnLater(crash.worker, crash.slot, crash.exit);
     } else {
-      const bad = this.promote(previous, revived);
-      const deadline = Date.now() + this.o.drainTimeoutMs;
-      for (const w of bad.workers) w.drain('stop', deadline);
-      await Promise.all(bad.workers.map((w) => w.exited));
+      // Drains behind the next reload, as any old generation does.
+      void this.retire(this.promote(previous, revived), () => {});
     }
     log('error', `reload rolled back: ${reason}`, { failed, serving: this.generation });
     emit({ phase: 'rollback', generation: failed, reason, stderrTail: '' });

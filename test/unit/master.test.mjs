@@ -703,7 +703,7 @@ describe('Master: crash window', () => {
     assert.deepEqual(m.launches, [1, 2], 'no new launcher: generation 1\'s code, resolved when it started, runs again');
     const revived = m.ofGeneration(1).slice(2);
     assert.equal(revived.length, 2, 'two new workers of generation 1');
-    assert.deepEqual(other.drains.map((d) => d.reason), ['stop'], 'the rest of generation 2 is drained');
+    assert.deepEqual(other.drains.map((d) => d.reason), ['upgrade'], 'the rest of generation 2 drains, as an old generation does');
     const status = m.master.status();
     assert.equal(status.generation, 1);
     assert.deepEqual(status.workers.map((w) => w.pid), revived.map((w) => w.pid));

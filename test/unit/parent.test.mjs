@@ -85,3 +85,34 @@ test('EMFILE names the errno and the limit to raise', { skip: process.platform =
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'cannot start the worker: spawn EMFILE (too many open files; raise the limit with ulimit -n, or LimitNOFILE= under systemd)');
 });
+
+test('drain: a later deadline changes nothing; an earlier one is sent again, and heartbeats are kept', { timeout: 20_000 }, async () => {
+  // Beats once; at the second drain order it exits 0 if that order moved the deadline up, else 3.
+  const script = `
+    const deadlines = [];
+    process.on('message', (m) => {
+      if (m.type !== 'drain') return;
+      deadlines.push(m.deadline);
+      if (deadlines.length === 2) process.exit(deadlines[1] < deadlines[0] ? 0 : 3);
+    });
+    process.send({ baton: 1, type: 'ready', pid: process.pid, listening: [] });
+    process.send({ baton: 1, type: 'heartbeat', pid: process.pid, delayMs: 7, connections: 3 });
+  `;
+  const c = new Child({
+    execPath: process.execPath, args: ['-e', script], cwd: dir, env: {}, sockets: [],
+    settings: { ...DEFAULTS, generation: 1 }, role: 'worker',
+  });
+  await c.ready;
+  await new Promise((resolve) => {
+    const check = setInterval(() => c.heartbeat && (clearInterval(check), resolve()), 10);
+  });
+  assert.equal(c.heartbeat.delayMs, 7);
+  assert.equal(c.heartbeat.connections, 3);
+  assert.ok(c.readyAt > 0);
+  const far = Date.now() + 60_000;
+  c.drain('upgrade', far);
+  c.drain('upgrade', far + 1000);
+  c.drain('upgrade', Date.now());
+  const exit = await c.exited;
+  assert.deepEqual(exit, { code: 0, signal: null }, 'the second order it got had the earlier deadline (the later one was not sent)');
+});
