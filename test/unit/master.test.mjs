@@ -704,6 +704,7 @@ describe('Master: crash window', () => {
     const revived = m.ofGeneration(1).slice(2);
     assert.equal(revived.length, 2, 'two new workers of generation 1');
     assert.deepEqual(other.drains.map((d) => d.reason), ['upgrade'], 'the rest of generation 2 drains, as an old generation does');
+    await flush();
     const status = m.master.status();
     assert.equal(status.generation, 1);
     assert.deepEqual(status.workers.map((w) => w.pid), revived.map((w) => w.pid));
