@@ -205,6 +205,9 @@ function isSpawnError(err: unknown): err is NodeJS.ErrnoException {
   return typeof syscall === 'string' && syscall.startsWith('spawn');
 }
 
+/** The fix for a process out of file descriptors, wherever baton meets one. */
+export const RAISE_FD_LIMIT = 'raise the limit with ulimit -n, or LimitNOFILE= under systemd';
+
 /** `cannot start the worker: spawn EMFILE (…)`: the errno, and the fix for the usual ones. */
 function describeSpawnError(err: NodeJS.ErrnoException, spec: ChildSpec): string {
   const code = err.code ?? String(err.errno);
@@ -218,7 +221,7 @@ function describeSpawnError(err: NodeJS.ErrnoException, spec: ChildSpec): string
     ? `${quote(spec.execPath)} not found`
     : `the working directory ${quote(spec.cwd)} does not exist or is not a directory`;
   const hints: Record<string, string> = {
-    EMFILE: 'too many open files; raise the limit with ulimit -n, or LimitNOFILE= under systemd',
+    EMFILE: `too many open files; ${RAISE_FD_LIMIT}`,
     ENFILE: 'the system has too many open files; close some, or raise fs.file-max',
     EAGAIN: 'too many processes, or too little memory; raise the limit with ulimit -u, or LimitNPROC= under systemd',
     ENOENT: missing,
