@@ -22,6 +22,7 @@ import { logicalCwd, throughLogicalCwd } from '../cwd.js';
 import { configureLog, errorLine, log } from '../log.js';
 import { onStopSignals } from '../signals.js';
 import { setRuntime } from './current.js';
+import { watchFds } from './fd-watch.js';
 import { startHeartbeat } from './heartbeat.js';
 import { runHooks } from './hooks.js';
 import { Lifecycle } from './lifecycle.js';
@@ -70,6 +71,7 @@ class Runtime {
   readonly listeners: Listeners;
   readonly readiness: Readiness;
   readonly standalone: Standalone | undefined;
+  private readonly fdWatch = watchFds();
   private draining: Promise<never> | undefined;
   private deadline = Infinity;
   /** Connections cut before the deadline, when the parent moved it up. */
@@ -178,6 +180,7 @@ class Runtime {
     if (!this.draining) {
       this.deadline = deadline;
       this.lifecycle.to('draining');
+      this.fdWatch.stop();
       this.draining = this.drainAndExit(reason, deadline);
     }
     return this.draining;
