@@ -141,7 +141,9 @@ Options:
 
 reload prints each phase (spawned, ready, draining, done) as it happens and exits
 0 when the new generation serves, 1 when it was rolled back (with the reason and
-the tail of the failed worker's stderr), 2 when no master answers.`;
+the tail of the failed worker's stderr; a worker that crashes within the master's
+--crash-window after it was ready rolls it back too), 2 when no master answers.
+It answers once the crash window has passed and the old generation is gone.`;
 
 /** The help text for a topic (none: the overview). */
 export function helpText(topic?: HelpTopic): string {
