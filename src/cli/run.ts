@@ -15,6 +15,7 @@ import { startControlServer } from '../control/server.js';
 import { Master } from '../supervisor/master.js';
 import { SocketTable } from '../supervisor/sockets.js';
 import { workerSpawner } from '../supervisor/worker.js';
+import { systemdNotifier } from '../systemd/notify.js';
 import { logicalCwd } from '../cwd.js';
 import { configureLog, log } from '../log.js';
 import { onStopSignals } from '../signals.js';
@@ -27,6 +28,8 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
   checkInternals();
   const inherited = inherit(readListenEnv(process.env, process.pid, process.ppid));
   for (const key of HANDOVER_VARS) delete process.env[key];
+  // The master alone speaks for the service: its pid never changes, and only it knows a reload's outcome.
+  const notify = systemdNotifier(process.env, { unset: true });
   const sockets = new SocketTable();
   const spawner = workerSpawner({
     execPath: process.execPath,
@@ -40,7 +43,8 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
   }, sockets);
   let control: { close(): Promise<void> } | undefined;
   const exit = (code: number): void => {
-    void (control?.close() ?? Promise.resolve()).finally(() => process.exit(code));
+    // STOPPING=1 may still be on its way: it goes out before the master does, not from an orphan.
+    void Promise.all([control?.close(), notify.flushed()]).finally(() => process.exit(code));
   };
   const master = new Master({
     name: o.name ?? DEFAULT_NAME,
@@ -50,7 +54,7 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
     ...o.supervisor,
     listen: o.listen.map((l) => ({ label: l.name, address: l.address })),
     inherited,
-  }, sockets, spawner, exit);
+  }, sockets, spawner, exit, notify);
   control = await startControlServer(controlPath, master);
   try {
     await master.start();

@@ -13,6 +13,7 @@ import type { Inherited } from '../listeners/inherit.js';
 import { type Exit, awaitReady } from '../generation/parent.js';
 import { Coalescer } from '../generation/coalesce.js';
 import { configureLog, log, logTail } from '../log.js';
+import type { Notifier, Serving } from '../systemd/notify.js';
 import { sleep } from '../time.js';
 import { Backoff } from './backoff.js';
 import type { SocketTable } from './sockets.js';
@@ -82,6 +83,8 @@ export class Master {
   private probation: { generation: number; crashed: (crash: Crash) => void } | undefined;
   /** Until some worker has been ready, a crash has no good generation to fall back on. */
   private everReady = false;
+  /** Whether systemd has been told that a generation serves (READY=1). */
+  private announced = false;
   /** Spawns a worker of the serving generation, on the code that generation started with; set by start(). */
   private launch!: () => Worker;
 
@@ -90,6 +93,7 @@ export class Master {
     private readonly sockets: SocketTable,
     private readonly spawnWorker: Spawner,
     private readonly exit: (code: number) => void,
+    private readonly notify: Notifier,
   ) {
     this.watchdog = new Watchdog(o.unresponsiveMs);
   }
@@ -120,6 +124,8 @@ export class Master {
     void worker.ready.then(() => {
       this.everReady = true;
       log('info', 'worker ready', { worker: worker.pid, ms: Date.now() - worker.startedAt });
+      // The first generation serves once every slot has a ready worker (one may have been respawned meanwhile).
+      if (!this.announced && this.live.every((w) => w?.state === 'ready')) this.serving();
     }, () => {});
     return worker;
   }
@@ -182,6 +188,7 @@ export class Master {
     const emit = (phase: Phase): void => listeners.forEach((l) => l(phase));
     if (this.stopSignal.signal.aborted) return { result: Promise.resolve(this.stopping()) };
     const generation = this.nextGeneration++;
+    this.notify.reloading(generation, this.generation);
     const launch = this.spawnWorker(generation);
     const next = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(launch, slot));
     this.starting = next;
@@ -198,6 +205,7 @@ export class Master {
     const retired = this.retire(this.promote({ generation, launch }, next), emit).then((cut) => ({ cut, ms: Date.now() - started }));
     const crash = await this.watch(generation);
     if (crash) return { result: Promise.resolve(await this.revert(previous, crash, started, emit)) };
+    this.serving();
     return { result: retired.then(({ cut, ms }) => this.done(generation, ms, cut, emit)) };
   }
 
@@ -223,6 +231,7 @@ export class Master {
     log('error', `reload rolled back, generation ${this.generation} still serving: ${failure.reason}`, { failed: generation });
     logTail('worker', stderrTail);
     emit({ phase: 'rollback', generation, reason: failure.reason, stderrTail });
+    this.serving({ generation, reason: failure.reason });
     return this.record({ ok: false, generation, ms: Date.now() - started, reason: failure.reason, stderrTail });
   }
 
@@ -271,7 +280,14 @@ export class Master {
     }
     log('error', `reload rolled back: ${reason}`, { failed, serving: this.generation });
     emit({ phase: 'rollback', generation: failed, reason, stderrTail: '' });
+    this.serving({ generation: failed, reason });
     return this.record({ ok: false, generation: failed, ms: Date.now() - started, reason });
+  }
+
+  /** READY=1 for the generation serving now: the first one ready, or a reload over, whichever way it went. */
+  private serving(failed?: Serving['failed']): void {
+    this.announced = true;
+    this.notify.serving(this.generation, { failed });
   }
 
   /** `code`'s generation serves from now on, in `workers`; returns the workers it replaces, to be retired. */
@@ -370,6 +386,7 @@ export class Master {
   stop(code = 0): void {
     if (this.stopSignal.signal.aborted) return;
     this.stopSignal.abort();
+    this.notify.stopping();
     for (const t of this.respawns) clearTimeout(t);
     clearInterval(this.heartbeatCheck);
     const all = this.workers();

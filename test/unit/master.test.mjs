@@ -118,6 +118,19 @@ class FakeWorker {
   }
 }
 
+/** Records what the master would tell systemd, one entry per call, in order. */
+function notifier() {
+  const said = [];
+  return {
+    said,
+    // Through JSON, as a field left undefined is no field at all.
+    serving: (generation, o = {}) => said.push(JSON.parse(JSON.stringify({ serving: generation, ...o }))),
+    reloading: (next, serving) => said.push({ reloading: next, serving }),
+    stopping: () => said.push({ stopping: true }),
+    flushed: () => Promise.resolve(),
+  };
+}
+
 /**
  * A master with `workers` fake workers. `onSpawn(worker)` runs for each new
  * worker (e.g. to make it ready); `workerOptions(generation)` configures it.
@@ -130,6 +143,7 @@ function setup(t, {
   /** The generation of each launcher the master asked for: one per generation, respawns included. */
   const launches = [];
   const exits = [];
+  const notify = notifier();
   let exitCalled;
   const exited = new Promise((resolve) => (exitCalled = resolve));
   const spawner = (generation) => {
@@ -150,6 +164,7 @@ function setup(t, {
       exits.push(code);
       exitCalled(code);
     },
+    notify,
   );
   t.after(() => {
     // Leave no respawn timer or socket behind, whatever the test did.
@@ -158,7 +173,7 @@ function setup(t, {
     sockets.closeAll();
   });
   const ofGeneration = (g) => spawned.filter((w) => w.generation === g);
-  return { master, spawned, launches, exits, exited, sockets, ofGeneration };
+  return { master, spawned, launches, exits, exited, sockets, ofGeneration, said: notify.said };
 }
 
 /** Starts the master and makes the first generation ready. */
@@ -723,6 +738,66 @@ describe('Master: crash window', () => {
     next.exit(1);
     await until(() => m.ofGeneration(2).length === 2, 'the respawn');
     assert.equal(m.master.status().generation, 2);
+  });
+});
+
+describe('Master: what systemd is told', () => {
+  test('READY=1 once every worker of the first generation is ready, after a respawn too; nothing more until a reload', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 2 });
+    await m.master.start();
+    const [a, b] = m.spawned;
+    a.makeReady();
+    await flush();
+    assert.deepEqual(m.said, [], 'one worker of two is not the generation');
+    b.makeReady();
+    await flush();
+    b.exit(1);
+    await until(() => m.spawned.length === 3, 'the respawn');
+    m.spawned[2].makeReady();
+    await flush();
+    assert.deepEqual(m.said, [{ serving: 1 }]);
+  });
+
+  test('a reload: RELOADING=1, then READY=1 for the new generation once it is through its crash window', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 2, crashWindowMs: 200, onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()) });
+    await startReady(m);
+    const rec = recorder();
+    const result = m.master.reload(rec.listener);
+    await until(() => rec.names().includes('ready'), 'generation 2 to be ready');
+    assert.deepEqual(m.said, [{ serving: 1 }, { reloading: 2, serving: 1 }], 'ready is not yet in service');
+    assert.equal((await result).ok, true);
+    assert.deepEqual(m.said, [{ serving: 1 }, { reloading: 2, serving: 1 }, { serving: 2 }]);
+  });
+
+  test('a rollback, and a crash in the crash window: READY=1 for the generation that serves, saying which one failed and why', { timeout: TEST_MS }, async (t) => {
+    let started = false;
+    // Generation 1's code, started again after the crash, gets ready by itself.
+    const m = setup(t, { workers: 1, crashWindowMs: 5_000, onSpawn: (w) => started && w.generation === 1 && setImmediate(() => w.makeReady()) });
+    await startReady(m);
+    started = true;
+    const failed = m.master.reload();
+    const [bad] = m.ofGeneration(2);
+    bad.fail('boom');
+    const r1 = await failed;
+    assert.deepEqual(m.said.slice(1), [{ reloading: 2, serving: 1 }, { serving: 1, failed: { generation: 2, reason: r1.reason } }]);
+
+    const crashed = m.master.reload();
+    await until(() => m.ofGeneration(3).length === 1, 'generation 3 to be spawned (reloads start 1 s apart)');
+    const [next] = m.ofGeneration(3);
+    next.makeReady();
+    await until(() => m.master.status().generation === 3, 'generation 3 to serve');
+    next.exit(1);
+    const r2 = await crashed;
+    assert.equal(r2.ok, false);
+    assert.deepEqual(m.said.slice(3), [{ reloading: 3, serving: 1 }, { serving: 1, failed: { generation: 3, reason: r2.reason } }]);
+  });
+
+  test('stop: STOPPING=1', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 1 });
+    await startReady(m);
+    m.master.stop();
+    assert.equal(await m.exited, 0);
+    assert.deepEqual(m.said, [{ serving: 1 }, { stopping: true }]);
   });
 });
 
