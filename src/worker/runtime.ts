@@ -21,6 +21,7 @@ import { ParentEndpoint } from '../generation/endpoint.js';
 import { logicalCwd, throughLogicalCwd } from '../cwd.js';
 import { configureLog, errorLine, log } from '../log.js';
 import { onStopSignals } from '../signals.js';
+import { type Notifier, systemdNotifier } from '../systemd/notify.js';
 import { setRuntime } from './current.js';
 import { watchFds } from './fd-watch.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -72,6 +73,12 @@ class Runtime {
   readonly readiness: Readiness;
   readonly standalone: Standalone | undefined;
   private readonly fdWatch = watchFds();
+  /**
+   * What a standalone process tells systemd: it is the service's main process
+   * while it serves, so its successor keeps NOTIFY_SOCKET. A master's worker
+   * says nothing (the master speaks for the service and unsets the variable).
+   */
+  private readonly notify: Notifier = systemdNotifier(process.env, { unset: false });
   private draining: Promise<never> | undefined;
   private deadline = Infinity;
   /** Connections cut before the deadline, when the parent moved it up. */
@@ -100,6 +107,7 @@ class Runtime {
       listeners: this.listeners,
       settings,
       launch: launchOf(cwd),
+      notify: this.notify,
       shutdown: (reason, deadline) => this.shutdown(reason, deadline),
     });
     this.installSignals();
@@ -113,6 +121,8 @@ class Runtime {
 
   private onReady(): void {
     this.endpoint?.ready(this.listeners.passable().map((p) => p.name));
+    // A successor's READY=1 comes from its predecessor, with MAINPID=, while systemd still takes that one for the main process.
+    if (this.origin === 'first') this.notify.serving(this.settings.generation);
     const unused = setTimeout(() => {
       const closed = this.listeners.closeUnadopted();
       if (closed.length) log('warn', 'closed inherited sockets the new code does not listen on', { sockets: closed.join(',') });
@@ -192,6 +202,7 @@ class Runtime {
     // successor stopped before it was ready leaves them to its predecessor.
     const final = reason === 'stop' && this.standalone !== undefined && (this.origin === 'first' || this.readiness.isReady);
     const paths = final ? this.listeners.ownedPaths() : [];
+    if (final) this.notify.stopping();
     const connections = openConnections(servers);
     const result = await drain(servers, {
       deadline,
@@ -210,6 +221,8 @@ class Runtime {
     this.endpoint?.send({ type: 'drained', pid: process.pid, cut });
     log('info', 'drained, exiting', { ms: result.durationMs, destroyed: result.destroyed });
     this.lifecycle.to('exited');
+    // After a hand-over: systemd must have read MAINPID= before the main process it knows exits.
+    await this.notify.flushed();
     process.exit(0);
   }
 }

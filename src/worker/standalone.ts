@@ -12,6 +12,7 @@ import type { Listeners } from '../listeners/route.js';
 import { Child, awaitReady } from '../generation/parent.js';
 import { Coalescer } from '../generation/coalesce.js';
 import { log, logTail } from '../log.js';
+import type { Notifier } from '../systemd/notify.js';
 import type { Lifecycle } from './lifecycle.js';
 import { writePidFile } from './pidfile.js';
 
@@ -30,6 +31,7 @@ export interface StandaloneDeps {
   listeners: Listeners;
   settings: Settings;
   launch: Launch;
+  notify: Notifier;
   shutdown(reason: DrainReason, deadline?: number): Promise<never>;
 }
 
@@ -53,7 +55,7 @@ export class Standalone {
   }
 
   private async run(): Promise<boolean> {
-    const { lifecycle, settings } = this.d;
+    const { lifecycle, settings, notify } = this.d;
     if (this.stopping.signal.aborted) return false;
     if (lifecycle.state === 'draining') return this.passOn();
     if (process.pid === 1) {
@@ -63,17 +65,21 @@ export class Standalone {
     lifecycle.to('upgrading');
     log('info', 'upgrade started');
     const child = this.spawn();
+    notify.reloading(child.generation, settings.generation);
     const failure = await awaitReady([child], settings.readyTimeoutMs, this.stopping.signal);
     if (failure) {
       child.drain('stop', Date.now() + settings.drainTimeoutMs);
       lifecycle.to('serving');
       log('error', `upgrade failed, still serving: ${failure.reason}`);
       logTail('successor', child.failed?.stderrTail ?? '');
+      notify.serving(settings.generation, { failed: { generation: child.generation, reason: failure.reason } });
       return false;
     }
     this.successor = child;
     log('info', 'successor ready', { successor: child.pid, readyMs: Date.now() - child.startedAt });
     if (settings.pidFile) writePidFile(settings.pidFile, child.pid);
+    // Said by this process, the main pid until systemd reads this message; drainAndExit() waits for it to go out.
+    notify.serving(child.generation, { mainPid: child.pid });
     void this.d.shutdown('upgrade');
     return true;
   }
