@@ -3,12 +3,16 @@
 // The socket is the test's own (test/helpers/notify-socket.mjs); each step
 // waits for its datagrams to arrive and asserts every one that came.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { baton, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
+import { get } from '../helpers/load.mjs';
+import { baton, cli, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
 import { notifySocket, received } from '../helpers/notify-socket.mjs';
-import { alive, cleanup, freePort, startStandalone, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
+import {
+  alive, cleanup, examples, follow, freePort, root, startStandalone, tmpDir, upgrade, waitFor, within,
+} from '../helpers/proc.mjs';
 import { deployDir, switchTo } from '../helpers/releases.mjs';
 
 const fieldsOf = (messages) => messages.map((m) => m.fields);
@@ -92,4 +96,35 @@ test('standalone, on an abstract socket: READY=1; a failed upgrade, then MAINPID
   assert.deepEqual(all[5].fields, { STOPPING: '1', STATUS: 'stopping: draining' });
   assert.equal(sock.messages.length, 6, 'nothing after STOPPING=1');
   t.diagnostic(`datagrams (sender pid ${all.map((m) => m.pid).join(', ')}; first ${first}, successor ${successor}): ${JSON.stringify(all.map((m) => m.text))}`);
+});
+
+test('the socket-unit variant, under systemd-socket-activate: the first connection starts the master, which serves it, says READY=1, reloads and stops', async (t) => {
+  const dir = tmpDir();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sock = await notifySocket(t, path.join(dir, 'notify.sock'));
+  const port = await freePort();
+  const control = path.join(dir, 'control.sock');
+  // Like a .socket unit: systemd-socket-activate binds, and on the first connection execs the service with LISTEN_FDS and only the -E variables.
+  const vars = { PORT: port, HOST: '127.0.0.1', NOTIFY_SOCKET: sock.address, BATON_LOG_FORMAT: 'text' };
+  const child = spawn('systemd-socket-activate', [
+    '-l', `127.0.0.1:${port}`, ...Object.entries(vars).flatMap(([k, v]) => ['-E', `${k}=${v}`]),
+    process.execPath, cli, 'run', '-w', '2', '--control', control, path.join(examples, 'http.mjs'),
+  ], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const master = Object.assign(follow(child), { control, dir });
+  t.after(() => stopMaster(master));
+  await within(new Promise((resolve) => child.stderr.on('data', () => master.output.includes('Listening on') && resolve())), 20_000, 'systemd-socket-activate to listen');
+
+  const first = await get({ protocol: 'http', host: '127.0.0.1', port });
+  assert.equal(first.status, 200, 'the connection that started the service waited in the queue and was served');
+  assert.deepEqual(fieldsOf(await received(sock, 1, 'READY=1 at start')), [{ READY: '1', STATUS: 'generation 1 serving' }]);
+  const r = await baton(['reload', '--control', control]);
+  assert.equal(r.code, 0, r.stderr);
+  const [, reloading, ready] = await received(sock, 3, 'RELOADING=1 and READY=1 around the reload');
+  assertReloading(reloading, 'reloading: generation 2 starting, generation 1 serving');
+  assert.deepEqual(ready.fields, { READY: '1', STATUS: 'generation 2 serving' });
+  child.kill('SIGTERM');
+  assert.equal((await master.exited).code, 0, 'the master, exec-ed by systemd-socket-activate, drained and exited 0');
+  const all = await received(sock, 4, 'STOPPING=1');
+  assert.deepEqual(all[3].fields, { STOPPING: '1', STATUS: 'stopping: draining' });
+  assert.equal(sock.messages.length, 4);
 });
