@@ -6,10 +6,11 @@
  *
  * NOTIFY_SOCKET names a unix datagram socket, which Node cannot write to
  * (node:dgram is UDP only, node:net streams only), so each message is sent by
- * systemd's own `systemd-notify`, which comes with systemd. It waits until
- * systemd has read the message (its barrier), so one runs at a time: messages
- * arrive in order, and a process about to exit can wait for them (flushed()).
- * Nothing else waits: a slow or stuck systemd-notify never holds up a reload.
+ * systemd's own `systemd-notify`, which comes with systemd. One runs at a
+ * time, so messages arrive in order; each waits until systemd has read its
+ * message (its barrier), so a process about to exit can wait for what it said
+ * (flushed()). Nothing else waits: a slow or stuck systemd-notify never holds
+ * up a reload.
  * systemd sees the message come from systemd-notify's pid unless it may pass
  * itself off as its parent (root, CAP_SYS_ADMIN): units set NotifyAccess=all
  * (docs/systemd.md).
