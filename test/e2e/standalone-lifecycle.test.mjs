@@ -39,7 +39,9 @@ test('a 2 s request in flight when the upgrade starts completes with 200 from th
 });
 
 // A release that throws or exits is decided by its exit, so its ready timeout is long: a busy machine
-// must not turn the exit into a timeout. Only the release that is never ready waits out a short one.
+// must not turn the exit into a timeout. Only the release that is never ready waits out a short one,
+// and under that timeout no good release is started afterwards: on a busy machine its start could
+// take longer than 1.5 s, and a rollback of it would be the machine's doing, not baton's.
 const ROLLBACKS = [
   {
     name: 'a release that throws or exits',
@@ -49,10 +51,13 @@ const ROLLBACKS = [
       { example: 'broken-exits.mjs', says: /exited before it was ready \(code 3\)/, tail: /successor stderr \| cannot connect to database/ },
     ],
   },
-  { name: 'a release that never becomes ready', readyTimeout: '1500ms', cases: [{ example: 'never-ready.mjs', says: /was not ready within 1500 ms/ }] },
+  {
+    name: 'a release that never becomes ready', readyTimeout: '1500ms', goodAfter: false,
+    cases: [{ example: 'never-ready.mjs', says: /was not ready within 1500 ms/ }],
+  },
 ];
 
-for (const { name, readyTimeout, cases } of ROLLBACKS) {
+for (const { name, readyTimeout, cases, goodAfter = true } of ROLLBACKS) {
   test(`${name} is rolled back; the old pid serves throughout`, async (t) => {
     const { dir, target, app, pid } = await startApp(t, { BATON_READY_TIMEOUT: readyTimeout, BATON_DRAIN_TIMEOUT: '2s' });
     const load = startLoad({ target, mode: 'keepalive', concurrency: 16 });
@@ -71,16 +76,18 @@ for (const { name, readyTimeout, cases } of ROLLBACKS) {
         await waitFor(() => gone(failed), { what: `failed successor ${failed} to be reaped` });
         assert.equal(await servingPid(target), pid, `old pid still serves after ${c.example}`);
       }
-      release(dir, 'http.mjs');
-      const successor = await upgrade(app, pid);
-      assert.equal(await servingPid(target), successor, 'a good release upgrades fine after the rollbacks');
+      if (goodAfter) {
+        release(dir, 'http.mjs');
+        const successor = await upgrade(app, pid);
+        assert.equal(await servingPid(target), successor, 'a good release upgrades fine after the rollbacks');
+      }
     } finally {
       await load.stop();
       await perRequest.stop();
     }
     assert.equal(load.stats.failed, 0, describeFailures('keep-alive', load.stats));
     assert.equal(perRequest.stats.failed, 0, describeFailures('per-request', perRequest.stats));
-    t.diagnostic(`${load.stats.ok + perRequest.stats.ok} requests, 0 failed, across ${cases.length} rollbacks and 1 upgrade`);
+    t.diagnostic(`${load.stats.ok + perRequest.stats.ok} requests, 0 failed, across ${cases.length} rollbacks${goodAfter ? ' and 1 upgrade' : ''}`);
   });
 }
 
