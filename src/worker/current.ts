@@ -1,8 +1,11 @@
 /**
  * The runtime the public API talks to: the one `baton/register` installed, a
  * stub from `baton/testing`, or none (the API then does nothing harmful, so an
- * app's modules can be imported by its own tests).
+ * app's modules can be imported by its own tests). Shared by every copy of
+ * baton in the process.
  */
+import { processSlot } from './shared.js';
+
 export interface ApiRuntime {
   readonly generation: number;
   ready(): void;
@@ -10,12 +13,12 @@ export interface ApiRuntime {
   upgrade(): Promise<boolean>;
 }
 
-let installed: ApiRuntime | undefined;
+const slot = processSlot('runtime.v1', (): { runtime?: ApiRuntime } => ({}));
 
 export function currentRuntime(): ApiRuntime | undefined {
-  return installed;
+  return slot.runtime;
 }
 
 export function setRuntime(runtime: ApiRuntime | undefined): void {
-  installed = runtime;
+  slot.runtime = runtime;
 }

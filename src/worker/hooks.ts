@@ -7,6 +7,7 @@ import type net from 'node:net';
 import type { DrainReason } from '../protocol/messages.js';
 import { errorLine, log } from '../log.js';
 import { type Timer, at, msLeft } from '../time.js';
+import { processSlot } from './shared.js';
 
 export interface ShutdownContext {
   /** 'upgrade': a successor took over; 'stop': the service is stopping. */
@@ -21,7 +22,9 @@ export interface ShutdownContext {
 
 export type ShutdownHook = (context: ShutdownContext) => void | Promise<void>;
 
-const hooks: ShutdownHook[] = [];
+/** Shared by every copy of baton in the process, so hooks added through the app's own copy run too. */
+const hooks = processSlot('shutdown-hooks.v1', (): ShutdownHook[] => []);
+
 
 export function addHook(hook: ShutdownHook): void {
   if (typeof hook !== 'function') throw new TypeError('onShutdown(hook): hook must be a function');
