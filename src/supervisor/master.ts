@@ -29,6 +29,17 @@ export interface MasterOptions extends SupervisorSettings {
   listen: { label?: string; address: Address }[];
   /** From systemd socket activation. */
   inherited: readonly Inherited[];
+  /** Told of what the master does, for counting (the admin listener's metrics). */
+  events?: MasterEvents;
+}
+
+export interface MasterEvents {
+  /** A reload ended, in service or rolled back (once per reload, however many requests joined it). */
+  reloaded(result: ReloadResult): void;
+  /** A crashed worker was started again. */
+  respawned(): void;
+  /** A worker cut this many connections at its drain deadline. */
+  cut(connections: number): void;
 }
 
 type PhaseListener = (phase: Phase) => void;
@@ -121,6 +132,7 @@ export class Master {
   private spawn(launch: () => Worker, slot: number): Worker {
     const worker = launch();
     void worker.exited.then((exit) => this.onExit(worker, slot, exit));
+    void worker.cut.then((n) => this.o.events?.cut(n));
     void worker.ready.then(() => {
       this.everReady = true;
       log('info', 'worker ready', { worker: worker.pid, ms: Date.now() - worker.startedAt });
@@ -160,7 +172,9 @@ export class Master {
     });
     const timer = setTimeout(() => {
       this.respawns.delete(timer);
-      if (!this.stopSignal.signal.aborted && this.live[slot] === undefined) this.live[slot] = this.spawn(this.launch, slot);
+      if (this.stopSignal.signal.aborted || this.live[slot] !== undefined) return;
+      this.live[slot] = this.spawn(this.launch, slot);
+      this.o.events?.respawned();
     }, delayMs);
     this.respawns.add(timer);
   }
@@ -379,7 +393,18 @@ export class Master {
     const { generation, ok, ms, reason, cut } = result;
     this.history.push({ generation, ok, ms, at: new Date().toISOString(), reason, cut });
     if (this.history.length > HISTORY) this.history.shift();
+    this.o.events?.reloaded(result);
     return result;
+  }
+
+  /** stop() has been called: the master drains and exits. */
+  isStopping(): boolean {
+    return this.stopSignal.signal.aborted;
+  }
+
+  /** A worker of the serving generation is ready. */
+  isServing(): boolean {
+    return this.live.some((w) => w?.state === 'ready');
   }
 
   /** Drains every worker, then closes the sockets and exits with `code`. */
