@@ -19,6 +19,8 @@ import {
   DEFAULTS, type LogFormat, SUPERVISOR_DEFAULTS, type SupervisorSettings, parseDuration, parseLogFormat, parseReadyTimeout,
 } from '../protocol/settings.js';
 import { MAX_SOCKET_PATH, oneLine, validateName } from '../control/paths.js';
+import type { AdminOptions } from '../admin/server.js';
+import { readTokenFile } from '../admin/token-file.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -49,6 +51,8 @@ export interface RunCommand {
   nodeArgs: string[];
   /** Absent when not given: the caller falls back to BATON_LOG_FORMAT, then text. */
   logFormat?: LogFormat;
+  /** --admin: the admin listener, its token read from --admin-token-file. */
+  admin?: AdminOptions;
   /** The script as an absolute path (it exists). */
   script: string;
   /** The app's own arguments, verbatim, even those that look like baton options. */
@@ -121,6 +125,9 @@ Options:
                             or a unix socket path starting with / or ./); repeatable
   --node-args "ARGS"        options for node in each worker, e.g. --node-args "--max-old-space-size=512"
   --log-format text|json    format of baton's own log lines on stderr (default text, or $BATON_LOG_FORMAT)
+  --admin [HOST:]PORT       serve the admin HTTP API, probes and metrics there (default host 127.0.0.1; off by default)
+  --admin-token-file FILE   the API's bearer token, read from FILE (mode 600); required off loopback
+  --admin-metrics-public    /metrics answers without the token
   -h, --help                this text
 
 Durations: 500ms, 2s, 1m, or plain milliseconds. Both '--opt value' and '--opt=value' work.`;
@@ -215,6 +222,9 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { long: '--listen', value: true, example: '8080', numeric: true },
   { long: '--node-args', value: true, example: '"--max-old-space-size=512"', dashValue: true },
   { long: '--log-format', value: true, example: 'json' },
+  { long: '--admin', value: true, example: '127.0.0.1:9090', numeric: true },
+  { long: '--admin-token-file', value: true, example: '/etc/baton/token' },
+  { long: '--admin-metrics-public', value: false },
   { long: '--help', value: false },
 ];
 const RUN_ALIASES: Record<string, string> = { '-w': '--workers', '-h': '--help' };
@@ -296,6 +306,7 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
     listen: [],
     nodeArgs: [],
   };
+  const admin: AdminFlags = { metricsPublic: false };
   const at = readOptions(argv, RUN_OPTIONS, RUN_ALIASES, 'see baton run --help', (spec, value) => {
     const v = value ?? '';
     switch (spec.long) {
@@ -329,16 +340,70 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
         run.logFormat = usage(parseLogFormat, v, spec.long);
         break;
       default:
-        readSupervisorOption(spec.long, v, run.supervisor);
+        if (!readAdminOption(spec.long, v, admin)) readSupervisorOption(spec.long, v, run.supervisor);
     }
     return false;
   });
   if (at === -1) return { cmd: 'help', topic: 'run' };
+  const adminListener = adminOptions(admin);
+  if (adminListener) run.admin = adminListener;
   const script = argv[at];
   if (script === undefined || script === '') {
     throw new UsageError('missing the script to run (baton run [options] <script> [args...], e.g. baton run server.js)');
   }
   return { ...run, script: resolveScript(script, cwd), args: argv.slice(at + 1) };
+}
+
+/** The --admin options as given. */
+interface AdminFlags {
+  address?: { host: string; port: number };
+  tokenFile?: string;
+  metricsPublic: boolean;
+}
+
+/** Reads an --admin* option into `into`; false for any other option. */
+function readAdminOption(long: string, v: string, into: AdminFlags): boolean {
+  if (long === '--admin') into.address = parseAdminAddress(v);
+  else if (long === '--admin-token-file') into.tokenFile = v;
+  else if (long === '--admin-metrics-public') into.metricsPublic = true;
+  else return false;
+  return true;
+}
+
+/** PORT (on 127.0.0.1), IPv4:PORT, localhost:PORT or [IPv6]:PORT. */
+function parseAdminAddress(v: string): { host: string; port: number } {
+  const m = /^(?:(?:\[([^\]]+)\]|([^:[\]]+)):)?(\d{1,5})$/.exec(v);
+  const host = m?.[1] ?? (m?.[2] === 'localhost' ? '127.0.0.1' : m?.[2]) ?? '127.0.0.1';
+  const port = Number(m?.[3]);
+  const valid = m !== null && (m[1] !== undefined ? net.isIPv6(host) : net.isIPv4(host));
+  if (!valid || !(port >= 1 && port <= 65535)) {
+    throw new UsageError(`--admin: ${quote(v)} is not an address (use PORT, HOST:PORT or [IPv6]:PORT with an IP address and a port from 1 to 65535, e.g. --admin 127.0.0.1:9090)`);
+  }
+  return { host, port };
+}
+
+const isLoopback = (host: string): boolean => /^127\./.test(host) || host === '::1' || /^::ffff:127\./i.test(host);
+
+/**
+ * The admin listener's options, its token read now, at start. Off loopback
+ * a token is required: anyone who reaches the address could otherwise stop
+ * the service.
+ */
+function adminOptions(flags: AdminFlags): AdminOptions | undefined {
+  const { address, tokenFile, metricsPublic } = flags;
+  if (address === undefined) {
+    const stray = tokenFile !== undefined ? '--admin-token-file' : metricsPublic ? '--admin-metrics-public' : undefined;
+    if (stray) throw new UsageError(`${stray} needs --admin [HOST:]PORT (e.g. --admin 127.0.0.1:9090)`);
+    return undefined;
+  }
+  const token = tokenFile === undefined ? undefined : usage(readTokenFile, tokenFile);
+  if (token === undefined && !isLoopback(address.host)) {
+    throw new UsageError(
+      `--admin ${address.host}:${address.port} is not a loopback address, and anyone reaching it could reload or stop this service: ` +
+        'give --admin-token-file FILE (a file of mode 600 holding a long random token), or listen on 127.0.0.1',
+    );
+  }
+  return { ...address, metricsPublic, ...(token === undefined ? {} : { token }) };
 }
 
 /** Entry files a directory given as the script is likely to hold, for the example in the error. */

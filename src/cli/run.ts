@@ -1,6 +1,7 @@
 /**
  * `baton run`, assembled: the socket table (systemd's sockets adopted), the
- * workers' spawner, the master, its control socket, and the signals: SIGHUP
+ * workers' spawner, the master, its control socket, the admin listener (with
+ * --admin), and the signals: SIGHUP
  * and SIGUSR2 reload, SIGTERM and SIGINT drain and stop, a second SIGINT stops
  * at once. The master's pid never changes, so it suits systemd and a
  * container's PID 1.
@@ -20,6 +21,8 @@ import { logicalCwd } from '../cwd.js';
 import { configureLog, log } from '../log.js';
 import { onStopSignals } from '../signals.js';
 import type { RunCommand } from './args.js';
+
+type Closable = { close(): Promise<void> };
 
 const register = fileURLToPath(new URL('../register.js', import.meta.url));
 
@@ -41,10 +44,13 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
     env: { ...process.env },
     settings: { ...DEFAULTS, readyTimeoutMs: o.readyTimeoutMs, drainTimeoutMs: o.drainTimeoutMs, waitReady: o.waitReady, logFormat },
   }, sockets);
-  let control: { close(): Promise<void> } | undefined;
+  // Loaded only with --admin: a master without it loads none of the admin listener's code.
+  const admin = o.admin && { options: o.admin, module: await import('../admin/index.js') };
+  const metrics = admin && new admin.module.Metrics();
+  const closing: Closable[] = [];
   const exit = (code: number): void => {
     // STOPPING=1 may still be on its way: it goes out before the master does, not from an orphan.
-    void Promise.all([control?.close(), notify.flushed()]).finally(() => process.exit(code));
+    void Promise.allSettled([...closing.map((c) => c.close()), notify.flushed()]).finally(() => process.exit(code));
   };
   const master = new Master({
     name: o.name ?? DEFAULT_NAME,
@@ -54,12 +60,14 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
     ...o.supervisor,
     listen: o.listen.map((l) => ({ label: l.name, address: l.address })),
     inherited,
+    events: metrics,
   }, sockets, spawner, exit, notify);
-  control = await startControlServer(controlPath, master);
   try {
+    closing.push(await startControlServer(controlPath, master));
+    if (admin && metrics) closing.push(await admin.module.startAdminServer(admin.options, master, metrics));
     await master.start();
   } catch (err) {
-    await control.close();
+    await Promise.allSettled(closing.map((c) => c.close()));
     throw err;
   }
   log('info', 'control socket ready', { control: controlPath, pid: process.pid });

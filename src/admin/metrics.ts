@@ -1,0 +1,89 @@
+/**
+ * The admin listener's /metrics: counters fed by the master's events, gauges
+ * read from its status when scraped, in the Prometheus text exposition format
+ * (version 0.0.4), named and united as Prometheus' conventions say. The
+ * process_* names are those of Prometheus' own process collector, so
+ * dashboards made for it work unchanged.
+ */
+import fs from 'node:fs';
+import type { ReloadResult, Status, WorkerState } from '../protocol/control.js';
+
+export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Upper bounds, in seconds: a reload lasts from its new workers' start to its old ones' drain, which the drain timeout (30 s by default) bounds. */
+const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const STATES: readonly WorkerState[] = ['starting', 'ready', 'draining'];
+
+type Sample = [labels: string, value: number];
+
+function family(name: string, type: 'counter' | 'gauge' | 'histogram', help: string, samples: Sample[]): string {
+  const lines = samples.map(([labels, value]) => `${name}${labels} ${value}`);
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines].join('\n');
+}
+
+/** Open fds of this process, where /proc tells them (the listing's own fd not counted). */
+function openFds(): number | undefined {
+  try {
+    return fs.readdirSync('/proc/self/fd').length - 1;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Implements the master's MasterEvents. */
+export class Metrics {
+  private readonly reloads = { ok: 0, failed: 0 };
+  private readonly buckets = DURATION_BUCKETS.map(() => 0);
+  private durationSum = 0;
+  private restarts = 0;
+  private cutTotal = 0;
+
+  reloaded(result: ReloadResult): void {
+    this.reloads[result.ok ? 'ok' : 'failed'] += 1;
+    const seconds = result.ms / 1000;
+    this.durationSum += seconds;
+    DURATION_BUCKETS.forEach((le, i) => {
+      if (seconds <= le) this.buckets[i]! += 1;
+    });
+  }
+
+  respawned(): void {
+    this.restarts += 1;
+  }
+
+  cut(connections: number): void {
+    this.cutTotal += connections;
+  }
+
+  /** The exposition, with the master's `status` of now. */
+  render(status: Status): string {
+    const count = this.reloads.ok + this.reloads.failed;
+    const families = [
+      family('baton_reloads_total', 'counter', 'Reloads ended, by outcome: ok (the new generation serves) or failed (rolled back).',
+        [['{outcome="ok"}', this.reloads.ok], ['{outcome="failed"}', this.reloads.failed]]),
+      family('baton_reload_duration_seconds', 'histogram', 'Time from a reload\'s start to the old generation gone, or to its rollback done.', [
+        ...DURATION_BUCKETS.map((le, i): Sample => [`_bucket{le="${le}"}`, this.buckets[i]!]),
+        ['_bucket{le="+Inf"}', count], ['_sum', this.durationSum], ['_count', count],
+      ]),
+      family('baton_generation', 'gauge', 'The generation serving.', [['', status.generation]]),
+      family('baton_workers', 'gauge', 'Worker processes, by state.',
+        STATES.map((s): Sample => [`{state="${s}"}`, status.workers.filter((w) => w.state === s).length])),
+      family('baton_worker_restarts_total', 'counter', 'Workers started again after a crash.', [['', this.restarts]]),
+      family('baton_drain_cut_connections_total', 'counter', 'Connections still open at a drain deadline, closed by baton.', [['', this.cutTotal]]),
+      family('baton_open_connections', 'gauge', 'Open connections per generation, as its workers last reported them.', connectionsByGeneration(status)),
+      family('process_resident_memory_bytes', 'gauge', 'Resident memory size of the master in bytes.', [['', process.memoryUsage.rss()]]),
+    ];
+    const fds = openFds();
+    if (fds !== undefined) families.push(family('process_open_fds', 'gauge', 'Number of open file descriptors of the master.', [['', fds]]));
+    return `${families.join('\n')}\n`;
+  }
+}
+
+/** Generations with at least one worker that has reported its connections. */
+function connectionsByGeneration(status: Status): Sample[] {
+  const sums = new Map<number, number>();
+  for (const w of status.workers) {
+    if (w.connections !== null) sums.set(w.generation, (sums.get(w.generation) ?? 0) + w.connections);
+  }
+  return [...sums].sort(([a], [b]) => a - b).map(([g, n]) => [`{generation="${g}"}`, n]);
+}

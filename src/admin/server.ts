@@ -1,0 +1,251 @@
+/**
+ * The admin listener, in the master (so a reload never takes it down): a
+ * JSON API over HTTP for fleet tooling, probes for orchestrators, and
+ * Prometheus metrics. It reaches the master only through what the control
+ * socket serves (Controllable) and two probes of its state.
+ *
+ *   GET  /healthz       200 ok                        no token: the master is alive
+ *   GET  /readyz        200 ready | 503 not ready     no token
+ *   GET  /metrics       Prometheus text               token unless metricsPublic
+ *   GET  /api/status    the status, as `baton status --json`
+ *   POST /api/reload    the reload's result; Accept: text/event-stream streams the phases first
+ *   POST /api/stop      202, then the master drains and exits
+ *
+ * No action is ever taken on GET: a link, a prefetch or an image tag cannot
+ * reload or stop. What a client can make the master hold is bounded: a request
+ * must arrive whole within a deadline and with a small body, and the
+ * connections served at once are capped.
+ */
+import http from 'node:http';
+import type { Controllable, Phase, ReloadResult } from '../protocol/control.js';
+import { quote } from '../protocol/quote.js';
+import { log } from '../log.js';
+import { Guard } from './auth.js';
+import { CONTENT_TYPE } from './metrics.js';
+
+export interface AdminOptions {
+  host: string;
+  port: number;
+  /** Absent: no token is asked (the command line allows that only on a loopback address). */
+  token?: string;
+  /** /metrics answers without the token too: scrapers often run inside the network, with none. */
+  metricsPublic: boolean;
+}
+
+/** The master as the admin listener sees it. */
+export interface AdminTarget extends Controllable {
+  isServing(): boolean;
+  isStopping(): boolean;
+}
+
+export interface AdminServer {
+  /** The port bound (the one asked for, or the kernel's pick for 0). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** The largest request body read. */
+export const MAX_BODY_BYTES = 16 * 1024;
+/** From connecting, how long a client has to send its whole request. */
+const REQUEST_DEADLINE_MS = 5000;
+const MAX_CONNECTIONS = 64;
+
+type Access = 'open' | 'token' | 'metrics';
+interface Route {
+  method: 'GET' | 'POST';
+  access: Access;
+  handle: (c: Call) => void | Promise<void>;
+}
+interface Call {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  master: AdminTarget;
+  render: (status: ReturnType<Controllable['status']>) => string;
+}
+
+const ROUTES: Record<string, Route> = {
+  '/healthz': { method: 'GET', access: 'open', handle: ({ res }) => text(res, 200, 'ok') },
+  '/readyz': {
+    method: 'GET', access: 'open',
+    handle: ({ res, master }) => (master.isServing() && !master.isStopping() ? text(res, 200, 'ready') : text(res, 503, 'not ready')),
+  },
+  '/metrics': {
+    method: 'GET', access: 'metrics',
+    handle: ({ res, master, render }) => send(res, 200, CONTENT_TYPE, render(master.status())),
+  },
+  '/api/status': { method: 'GET', access: 'token', handle: ({ res, master }) => json(res, 200, master.status()) },
+  '/api/reload': { method: 'POST', access: 'token', handle: reload },
+  '/api/stop': { method: 'POST', access: 'token', handle: stop },
+};
+
+/** Listens on o.host:o.port and serves `master`. Rejects with a one-line error when the address cannot be bound. */
+export async function startAdminServer(
+  o: AdminOptions, master: AdminTarget, metrics: { render: Call['render'] },
+): Promise<AdminServer> {
+  const guard = o.token === undefined ? undefined : new Guard(o.token);
+  // The deadline is checked every connectionsCheckingInterval: at the default 30 s, a 5 s deadline would be 30 s.
+  const server = http.createServer({ requestTimeout: REQUEST_DEADLINE_MS, headersTimeout: REQUEST_DEADLINE_MS, connectionsCheckingInterval: 1000 });
+  server.maxConnections = MAX_CONNECTIONS;
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    serve({ req, res, master, render: metrics.render.bind(metrics) }, guard, o.metricsPublic).catch((err: unknown) => {
+      log('error', 'admin request failed', { path: req.url, error: (err as Error).message });
+      if (!res.headersSent) json(res, 500, { error: `internal error: ${(err as Error).message}` });
+      else res.destroy();
+    });
+  });
+  await listen(server, o);
+  const port = (server.address() as { port: number }).port;
+  if (guard === undefined) {
+    log('warn', `admin API on ${o.host}:${port} without a token: any local user can reload and stop (give --admin-token-file)`);
+  }
+  log('info', 'admin API listening', { admin: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}` });
+  return {
+    port,
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+function listen(server: http.Server, o: AdminOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const hint = err.code === 'EADDRINUSE' ? 'another process listens there; choose another port' : 'choose another address';
+      reject(new Error(`--admin ${o.host}:${o.port}: cannot listen (${err.code ?? err.message}); ${hint}`));
+    });
+    server.listen(o.port, o.host, () => {
+      server.removeAllListeners('error');
+      server.on('error', (err) => log('error', 'admin listener error', { error: err.message }));
+      resolve();
+    });
+  });
+}
+
+async function serve(c: Call, guard: Guard | undefined, metricsPublic: boolean): Promise<void> {
+  const { req, res } = c;
+  res.setHeader('Cache-Control', 'no-store');
+  const path = new URL(req.url ?? '/', 'http://admin').pathname;
+  const route = Object.hasOwn(ROUTES, path) ? ROUTES[path]! : undefined;
+  if (route === undefined) return json(res, 404, { error: `no endpoint ${quote(path.slice(0, 100))} (see baton's README, Admin API)` });
+  const methods = route.method === 'GET' ? ['GET', 'HEAD'] : ['POST'];
+  if (!methods.includes(req.method ?? '')) {
+    res.setHeader('Allow', methods.join(', '));
+    const why = route.method === 'POST' ? ' (an action is never taken on GET)' : '';
+    return json(res, 405, { error: `${path} takes ${methods.join(' or ')}${why}` });
+  }
+  const open = route.access === 'open' || (route.access === 'metrics' && metricsPublic);
+  if (!open && guard !== undefined && !authorized(c, guard, path)) return;
+  if (route.method === 'POST' && !(await emptyBody(c))) return;
+  await route.handle(c);
+}
+
+function authorized({ req, res }: Call, guard: Guard, path: string): boolean {
+  const client = req.socket.remoteAddress ?? 'unknown';
+  const wait = guard.retryAfter(client);
+  if (wait > 0) {
+    res.setHeader('Retry-After', String(wait));
+    json(res, 429, { error: `too many failed attempts from ${client}; try again in ${wait} s` });
+    return false;
+  }
+  if (guard.accepts(req.headers.authorization)) return true;
+  guard.failed(client);
+  log('warn', 'admin: refused a request without the right token', { client, path });
+  res.setHeader('WWW-Authenticate', 'Bearer realm="baton"');
+  json(res, 401, { error: 'missing or wrong token (send Authorization: Bearer <token>)' });
+  return false;
+}
+
+/**
+ * Reads the body, at most MAX_BODY_BYTES. The actions take no parameter yet:
+ * one given anyway is refused rather than ignored, so that a client asking
+ * for something this version cannot do is told so and nothing happens.
+ */
+async function emptyBody({ req, res }: Call): Promise<boolean> {
+  const refuse = (status: number, error: string): false => {
+    res.setHeader('Connection', 'close');
+    json(res, status, { error });
+    return false;
+  };
+  const tooLarge = `request body over ${MAX_BODY_BYTES} bytes`;
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return refuse(413, tooLarge);
+  const body = await readBody(req);
+  if (body === 'gone') return false;
+  if (body === 'too large') return refuse(413, tooLarge);
+  if (body.trim() === '' || body.trim() === '{}') return true;
+  return refuse(400, 'this endpoint takes no parameters (send no body, or {})');
+}
+
+/** Not by async iteration: leaving its loop early would destroy the socket before the 413 is written. */
+function readBody(req: http.IncomingMessage): Promise<string | 'too large' | 'gone'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      chunks.push(chunk);
+      if (size <= MAX_BODY_BYTES) return;
+      req.off('data', onData);
+      req.pause();
+      resolve('too large');
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('close', () => resolve('gone'));
+  });
+}
+
+async function reload({ req, res, master }: Call): Promise<void> {
+  const stream = (req.headers.accept ?? '').includes('text/event-stream');
+  const event = (name: string, data: unknown): void => {
+    if (!res.destroyed) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  if (stream) {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
+    res.flushHeaders();
+  }
+  const result = await reloadResult(master, stream ? (p) => event('phase', p) : () => {});
+  if (stream) {
+    event('result', result);
+    res.end();
+  } else {
+    json(res, result.ok ? 200 : master.isStopping() ? 409 : 500, result);
+  }
+}
+
+/** The reload's result; a throw (a bug) becomes a failed result, as on the control socket. */
+async function reloadResult(master: AdminTarget, onPhase: (p: Phase) => void): Promise<ReloadResult> {
+  const started = Date.now();
+  try {
+    return await master.reload(onPhase);
+  } catch (err) {
+    log('error', 'reload threw', { error: (err as Error).message });
+    return { ok: false, generation: master.status().generation, ms: Date.now() - started, reason: `internal error: ${(err as Error).message}` };
+  }
+}
+
+function stop({ res, master }: Call): void {
+  let called = false;
+  const once = (): void => {
+    if (called) return;
+    called = true;
+    master.stop();
+  };
+  // Stop once the answer is handed to the kernel, or once the client has gone: the answer is not lost to the exit.
+  res.once('finish', once);
+  res.once('close', once);
+  json(res, 202, { stopping: true });
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function json(res: http.ServerResponse, status: number, value: unknown): void {
+  send(res, status, 'application/json', `${JSON.stringify(value)}\n`);
+}
+
+function text(res: http.ServerResponse, status: number, word: string): void {
+  send(res, status, 'text/plain; charset=utf-8', `${word}\n`);
+}
