@@ -34,14 +34,15 @@ function openFds(): number | undefined {
 export class Metrics {
   private readonly reloads = { ok: 0, failed: 0 };
   private readonly buckets = DURATION_BUCKETS.map(() => 0);
-  private durationSum = 0;
+  /** In ms, whole numbers, so the sum does not drift as floats would. */
+  private durationMs = 0;
   private restarts = 0;
   private cutTotal = 0;
 
   reloaded(result: ReloadResult): void {
     this.reloads[result.ok ? 'ok' : 'failed'] += 1;
     const seconds = result.ms / 1000;
-    this.durationSum += seconds;
+    this.durationMs += result.ms;
     DURATION_BUCKETS.forEach((le, i) => {
       if (seconds <= le) this.buckets[i]! += 1;
     });
@@ -63,7 +64,7 @@ export class Metrics {
         [['{outcome="ok"}', this.reloads.ok], ['{outcome="failed"}', this.reloads.failed]]),
       family('baton_reload_duration_seconds', 'histogram', 'Time from a reload\'s start to the old generation gone, or to its rollback done.', [
         ...DURATION_BUCKETS.map((le, i): Sample => [`_bucket{le="${le}"}`, this.buckets[i]!]),
-        ['_bucket{le="+Inf"}', count], ['_sum', this.durationSum], ['_count', count],
+        ['_bucket{le="+Inf"}', count], ['_sum', this.durationMs / 1000], ['_count', count],
       ]),
       family('baton_generation', 'gauge', 'The generation serving.', [['', status.generation]]),
       family('baton_workers', 'gauge', 'Worker processes, by state.',

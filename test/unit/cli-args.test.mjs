@@ -285,3 +285,39 @@ test('help texts: one line per option, and the right one per topic', () => {
   assert.equal(helpText('run'), RUN_HELP);
   assert.equal(helpText('status'), CONTROL_HELP);
 });
+
+test('run --admin: [HOST:]PORT, loopback by default; the token read from --admin-token-file at parse time', () => {
+  const tokenFile = path.join(dir, 'token');
+  fs.writeFileSync(tokenFile, 'tok-123\n', { mode: 0o600 });
+  assert.equal(parse(['run', 'app.js']).admin, undefined, 'off by default');
+  assert.deepEqual(parse(['run', '--admin', '9090', 'app.js']).admin, { host: '127.0.0.1', port: 9090, metricsPublic: false });
+  assert.deepEqual(parse(['run', '--admin=localhost:9090', 'app.js']).admin, { host: '127.0.0.1', port: 9090, metricsPublic: false });
+  assert.deepEqual(parse(['run', '--admin', '[::1]:9090', '--admin-metrics-public', 'app.js']).admin, { host: '::1', port: 9090, metricsPublic: true });
+  assert.deepEqual(parse(['run', '--admin', '127.0.0.2:9090', '--admin-token-file', tokenFile, 'app.js']).admin,
+    { host: '127.0.0.2', port: 9090, metricsPublic: false, token: 'tok-123' });
+  assert.deepEqual(parse(['run', '--admin', '0.0.0.0:9090', '--admin-token-file', tokenFile, 'app.js']).admin,
+    { host: '0.0.0.0', port: 9090, metricsPublic: false, token: 'tok-123' });
+  assert.deepEqual(parse(['run', '--admin', '[::]:9090', '--admin-token-file', tokenFile, 'app.js']).admin.host, '::');
+});
+
+test('run --admin refusals: off loopback without a token, a bad address, a stray option, an open token file', () => {
+  const refused = (argv, includes) => assert.throws(() => parse(argv), (err) => {
+    assert.ok(err instanceof UsageError, `${err}`);
+    assert.ok(err.message.includes(includes), err.message);
+    assert.doesNotMatch(err.message, /\n/);
+    assert.ok(err.message.length < 300, err.message);
+    return true;
+  });
+  for (const host of ['0.0.0.0', '[::]', '10.1.2.3', '[2001:db8::1]']) {
+    refused(['run', '--admin', `${host}:9090`, 'app.js'], 'is not a loopback address, and anyone reaching it could reload or stop this service: give --admin-token-file FILE');
+  }
+  for (const v of ['x', 'example.com:80', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', '::1:9090', '[127.0.0.1]:9090', '1.2.3:80']) {
+    refused(['run', '--admin', v, 'app.js'], `--admin: '${v}' is not an address`);
+  }
+  refused(['run', '--admin-token-file', '/x', 'app.js'], '--admin-token-file needs --admin [HOST:]PORT');
+  refused(['run', '--admin-metrics-public', 'app.js'], '--admin-metrics-public needs --admin [HOST:]PORT');
+  const open = path.join(dir, 'open-token');
+  fs.writeFileSync(open, 'tok', { mode: 0o644 });
+  fs.chmodSync(open, 0o644);
+  refused(['run', '--admin', '9090', '--admin-token-file', open, 'app.js'], 'chmod 600');
+});

@@ -137,7 +137,7 @@ function notifier() {
  */
 function setup(t, {
   workers = 2, readyTimeoutMs = 10_000, drainTimeoutMs = 5_000, listen = [], onSpawn = () => {}, workerOptions = () => ({}), sockets = new SocketTable(),
-  crashWindowMs = 0, maxDraining = 3, unresponsiveMs = 0, replaceUnresponsive = false,
+  crashWindowMs = 0, maxDraining = 3, unresponsiveMs = 0, replaceUnresponsive = false, events,
 } = {}) {
   const spawned = [];
   /** The generation of each launcher the master asked for: one per generation, respawns included. */
@@ -157,7 +157,7 @@ function setup(t, {
     return w;
   };
   const master = new Master(
-    { name: 'test', workers, readyTimeoutMs, drainTimeoutMs, crashWindowMs, maxDraining, unresponsiveMs, replaceUnresponsive, listen, inherited: [] },
+    { name: 'test', workers, readyTimeoutMs, drainTimeoutMs, crashWindowMs, maxDraining, unresponsiveMs, replaceUnresponsive, listen, inherited: [], events },
     sockets,
     spawner,
     (code) => {
@@ -870,3 +870,53 @@ function freePort() {
     });
   });
 }
+
+describe('Master: events and probes (for the admin listener)', () => {
+  /** The events a master reports, in order. */
+  const eventLog = () => {
+    const seen = [];
+    return { seen, reloaded: (r) => seen.push(['reloaded', r.ok]), respawned: () => seen.push(['respawned']), cut: (n) => seen.push(['cut', n]) };
+  };
+
+  test('a reload is reported once, in service or rolled back, however many requests joined it; cut connections per worker', { timeout: TEST_MS }, async (t) => {
+    const events = eventLog();
+    const m = setup(t, { workers: 2, events, workerOptions: (g) => ({ cut: g === 1 ? 2 : 0 }) });
+    await startReady(m);
+    const first = m.master.reload();
+    const joined = m.master.reload();
+    for (const w of m.ofGeneration(2)) w.makeReady();
+    assert.equal((await first).ok, true);
+    await until(() => m.ofGeneration(3).length === 2, 'the joined reload to spawn');
+    m.ofGeneration(3)[0].fail('boom');
+    assert.equal((await joined).ok, false);
+    assert.deepEqual(events.seen.filter(([e]) => e === 'reloaded'), [['reloaded', true], ['reloaded', false]]);
+    assert.deepEqual(events.seen.filter(([e, n]) => e === 'cut' && n > 0), [['cut', 2], ['cut', 2]], 'each old worker\'s cut');
+  });
+
+  test('a crashed worker started again is reported as a respawn', { timeout: TEST_MS }, async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_700_000_000_000 });
+    const events = eventLog();
+    const m = setup(t, { workers: 1, events });
+    await startReady(m);
+    t.mock.timers.tick(5_000);
+    m.spawned[0].exit(1);
+    await flush();
+    const respawns = () => events.seen.filter(([e]) => e === 'respawned').length;
+    assert.equal(respawns(), 0, 'not yet: the back-off runs');
+    t.mock.timers.tick(100);
+    await flush();
+    assert.equal(respawns(), 1);
+  });
+
+  test('isServing(): a ready worker of the serving generation; isStopping() once stop() is called', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 2 });
+    await m.master.start();
+    assert.equal(m.master.isServing(), false, 'none ready yet');
+    m.spawned[0].makeReady();
+    assert.equal(m.master.isServing(), true);
+    assert.equal(m.master.isStopping(), false);
+    m.master.stop();
+    assert.equal(m.master.isStopping(), true);
+    assert.equal(m.master.isServing(), false, 'its workers drain');
+  });
+});
