@@ -4,7 +4,6 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import { Guard, MAX_FAILURES, FAILURE_WINDOW_MS } from '../../dist/admin/auth.js
 import { Metrics } from '../../dist/admin/metrics.js';
 import { readTokenFile } from '../../dist/admin/token-file.js';
 import { within } from '../helpers/proc.mjs';
+import { request, reloadEvents } from '../helpers/http.mjs';
 
 const TOKEN = 'a-long-random-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -79,19 +79,6 @@ async function start({ master = new FakeMaster(), token = TOKEN, metricsPublic =
   return { master, server, metrics, port: server.port };
 }
 
-/** One request on a new connection: { status, headers, body }. */
-function request(port, method, urlPath, { headers = {}, body, localAddress } = {}) {
-  return within(new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, agent: false, localAddress }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  }), 10_000, `${method} ${urlPath}`);
-}
 const json = (r) => JSON.parse(r.body);
 
 describe('admin: probes', () => {
@@ -240,28 +227,12 @@ describe('admin: the API', () => {
     // The last phase waits until the client has seen the first: streamed, not buffered.
     const master = new FakeMaster({ gate: (p) => (p.phase === 'done' ? held : undefined) });
     const { port } = await start({ master });
-    const events = [];
-    const status = await within(new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/reload', agent: false,
-        headers: { ...AUTH, accept: 'text/event-stream' } }, (res) => {
-        assert.equal(res.headers['content-type'], 'text/event-stream');
-        let buf = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => {
-          buf += d;
-          const blocks = buf.split('\n\n');
-          buf = blocks.pop();
-          for (const b of blocks) {
-            const [, name, data] = /^event: (\w+)\ndata: (.*)$/.exec(b);
-            events.push({ name, data: JSON.parse(data), finishedYet: master.reloadsFinished });
-            if (events.length === 1) release();
-          }
-        });
-        res.on('end', () => resolve(res.statusCode));
-      });
-      req.on('error', reject);
-      req.end();
-    }), 10_000, 'the event stream');
+    let seen = 0;
+    const { status, type, events } = await reloadEvents(port, AUTH, (e) => {
+      e.finishedYet = master.reloadsFinished;
+      if (++seen === 1) release();
+    });
+    assert.equal(type, 'text/event-stream');
     assert.equal(status, 200);
     assert.deepEqual(events.map((e) => e.name), ['phase', 'phase', 'phase', 'phase', 'result']);
     assert.deepEqual(events.slice(0, 4).map((e) => e.data), PHASES);

@@ -1,0 +1,47 @@
+// One HTTP request on a fresh connection, for tests of baton's admin listener.
+import http from 'node:http';
+import { within } from './proc.mjs';
+
+/** { status, headers, body } of `method path` on 127.0.0.1:`port`; `localAddress` picks the client's loopback address. */
+export function request(port, method, path, { headers = {}, body, localAddress } = {}) {
+  return within(new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false, localAddress }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  }), 90_000, `${method} ${path}`);
+}
+
+/**
+ * POST /api/reload with Accept: text/event-stream: the events in order, each
+ * { name, data }, and the response's status. `onEvent` sees each as it arrives.
+ */
+export function reloadEvents(port, headers, onEvent = () => {}) {
+  return within(new Promise((resolve, reject) => {
+    const events = [];
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/reload', agent: false,
+      headers: { ...headers, accept: 'text/event-stream' } }, (res) => {
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        buf += d;
+        const blocks = buf.split('\n\n');
+        buf = blocks.pop();
+        for (const b of blocks) {
+          const m = /^event: (\w+)\ndata: (.*)$/.exec(b);
+          if (!m) return reject(new Error(`not an event: ${JSON.stringify(b)}`));
+          const e = { name: m[1], data: JSON.parse(m[2]) };
+          events.push(e);
+          onEvent(e);
+        }
+      });
+      res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], events }));
+    });
+    req.on('error', reject);
+    req.end();
+  }), 90_000, 'the reload\'s event stream');
+}
