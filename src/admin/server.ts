@@ -229,7 +229,11 @@ function stop({ res, master }: Call): void {
   const once = (): void => {
     if (called) return;
     called = true;
-    master.stop();
+    try {
+      master.stop();
+    } catch (err) {
+      log('error', 'stop failed', { error: (err as Error).message });
+    }
   };
   // Stop once the answer is handed to the kernel, or once the client has gone: the answer is not lost to the exit.
   res.once('finish', once);
