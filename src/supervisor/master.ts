@@ -137,7 +137,7 @@ export class Master {
       this.everReady = true;
       log('info', 'worker ready', { worker: worker.pid, ms: Date.now() - worker.startedAt });
       // The first generation serves once every slot has a ready worker (one may have been respawned meanwhile).
-      if (!this.announced && this.live.every((w) => w?.state === 'ready')) this.serving();
+      if (!this.announced && this.live.every((w) => w?.state === 'ready')) this.announceServing();
     }, () => {});
     return worker;
   }
@@ -219,7 +219,7 @@ export class Master {
     const retired = this.retire(this.promote({ generation, launch }, next), emit).then((cut) => ({ cut, ms: Date.now() - started }));
     const crash = await this.watch(generation);
     if (crash) return { result: Promise.resolve(await this.revert(previous, crash, started, emit)) };
-    this.serving();
+    this.announceServing();
     return { result: retired.then(({ cut, ms }) => this.done(generation, ms, cut, emit)) };
   }
 
@@ -245,7 +245,7 @@ export class Master {
     log('error', `reload rolled back, generation ${this.generation} still serving: ${failure.reason}`, { failed: generation });
     logTail('worker', stderrTail);
     emit({ phase: 'rollback', generation, reason: failure.reason, stderrTail });
-    this.serving({ generation, reason: failure.reason });
+    this.announceServing({ generation, reason: failure.reason });
     return this.record({ ok: false, generation, ms: Date.now() - started, reason: failure.reason, stderrTail });
   }
 
@@ -294,12 +294,12 @@ export class Master {
     }
     log('error', `reload rolled back: ${reason}`, { failed, serving: this.generation });
     emit({ phase: 'rollback', generation: failed, reason, stderrTail: '' });
-    this.serving({ generation: failed, reason });
+    this.announceServing({ generation: failed, reason });
     return this.record({ ok: false, generation: failed, ms: Date.now() - started, reason });
   }
 
   /** READY=1 for the generation serving now: the first one ready, or a reload over, whichever way it went. */
-  private serving(failed?: Serving['failed']): void {
+  private announceServing(failed?: Serving['failed']): void {
     this.announced = true;
     this.notify.serving(this.generation, { failed });
   }
