@@ -230,7 +230,7 @@ const RELOADS_SHOWN = 5;
 export function formatStatus(s: Status): string[] {
   const lines = table([
     ['name', s.name],
-    ['master', `pid ${s.masterPid}, up ${formatMs(s.uptimeMs)}`],
+    ['master', `pid ${s.masterPid}, up ${formatMs(s.uptimeMs)}${s.master ? `, rss ${mib(s.master.rssBytes)}, heap ${mib(s.master.heapUsedBytes)}` : ''}`],
     ['generation', String(s.generation)],
     ['listeners', s.listeners.length === 0 ? '(none yet)' : s.listeners.join(', ')],
     ['workers', s.workers.length === 0 ? '(none)' : String(s.workers.length)],

@@ -66,10 +66,24 @@ export interface ReloadRecord {
   cut?: number;
 }
 
+/** The master process's own memory, as process.memoryUsage() tells it. */
+export interface MasterMemory {
+  rssBytes: number;
+  heapTotalBytes: number;
+  /** Garbage included unless `afterGc`: only then comparable from one status to the next. */
+  heapUsedBytes: number;
+  /** Buffers and other memory held outside the heap by JS objects. */
+  externalBytes: number;
+  /** Measured right after a full collection, which only a master run with `node --expose-gc` makes. */
+  afterGc: boolean;
+}
+
 export interface Status {
   name: string;
   masterPid: number;
   uptimeMs: number;
+  /** Absent from a master older than this client. */
+  master?: MasterMemory;
   generation: number;
   workers: WorkerStatus[];
   listeners: string[];
@@ -118,6 +132,7 @@ const isStatus = shape({
   name: str,
   masterPid: num,
   uptimeMs: num,
+  master: opt(shape({ rssBytes: num, heapTotalBytes: num, heapUsedBytes: num, externalBytes: num, afterGc: bool })),
   generation: num,
   workers: list(shape({ pid: num, generation: num, state: oneOf('starting', 'ready', 'draining'), uptimeMs: num, rssBytes: nullable(num),
     connections: nullable(num), heartbeatAgeMs: nullable(num), delayMs: nullable(num), unresponsive: bool,

@@ -5,7 +5,7 @@
  * workers with back-off. It never touches request traffic. Workers come from
  * an injected spawner, so the rules here are tested without processes.
  */
-import type { Phase, ReloadRecord, ReloadResult, Status, WorkerStatus } from '../protocol/control.js';
+import type { MasterMemory, Phase, ReloadRecord, ReloadResult, Status, WorkerStatus } from '../protocol/control.js';
 import type { Address } from '../listeners/address.js';
 import { HEARTBEAT_MS } from '../protocol/messages.js';
 import type { SupervisorSettings } from '../protocol/settings.js';
@@ -458,6 +458,7 @@ export class Master {
       name: this.o.name,
       masterPid: process.pid,
       uptimeMs: now - this.startedAt,
+      master: ownMemory(),
       generation: this.generation,
       workers,
       listeners: this.listenerNames(),
@@ -469,6 +470,19 @@ export class Master {
 /** The connections `workers`, all exited, cut at their drain deadline. */
 async function cutBy(workers: readonly Worker[]): Promise<number> {
   return (await Promise.all(workers.map((w) => w.cut))).reduce((n, c) => n + c, 0);
+}
+
+/**
+ * Heap used counts garbage until the next full collection, which V8 runs when
+ * it likes: two readings minutes apart can differ by megabytes with nothing
+ * retained. A master run with `node --expose-gc` (the bench's soak) collects
+ * first, on a status request only, so that the figure is what is live.
+ */
+function ownMemory(): MasterMemory {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapTotalBytes: m.heapTotal, heapUsedBytes: m.heapUsed, externalBytes: m.external, afterGc: gc !== undefined };
 }
 
 function describe(a: Address): string {

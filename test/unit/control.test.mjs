@@ -37,6 +37,7 @@ const STATUS = {
   name: 'default',
   masterPid: 4242,
   uptimeMs: 192_000,
+  master: { rssBytes: 48 * 1048576, heapTotalBytes: 12 * 1048576, heapUsedBytes: 7.5 * 1048576, externalBytes: 1048576, afterGc: false },
   generation: 3,
   workers: [
     { pid: 5001, generation: 3, state: 'ready', uptimeMs: 61_000, rssBytes: 45 * 1048576, connections: 7, heartbeatAgeMs: 400, delayMs: 2, unresponsive: false },
@@ -381,6 +382,14 @@ test('parseReply: cut, when there, is a number in a reload result and in the sta
   assert.ok('invalid' in parseReply(status('2')));
 });
 
+test('parseReply: a status without the master\'s memory (a master older than the client) is read, and printed without it', () => {
+  const { master, ...older } = STATUS;
+  const parsed = parseReply(JSON.stringify({ type: 'status', data: older }));
+  assert.ok('reply' in parsed, JSON.stringify(parsed));
+  assert.match(formatStatus(older).join('\n'), /master\s+pid 4242, up 3m 12s\n/);
+  assert.ok('invalid' in parseReply(JSON.stringify({ type: 'status', data: { ...STATUS, master: { ...master, heapUsedBytes: '7' } } })));
+});
+
 test('reload --json: the raw reply lines, exit code unchanged', { timeout: 10_000 }, async () => {
   const file = freshPath();
   await start(file, new FakeMaster());
@@ -410,7 +419,7 @@ test('status: human table and --json', { timeout: 10_000 }, async () => {
   assert.equal(human.code, 0);
   assert.deepEqual(human.err, []);
   const text = human.out.join('\n');
-  assert.match(text, /pid 4242, up 3m 12s/);
+  assert.match(text, /pid 4242, up 3m 12s, rss 48\.0 MiB, heap 7\.5 MiB/);
   assert.match(text, /generation\s+3/);
   assert.match(text, /tcp:\*:8080, unix:\/run\/app\.sock/);
   assert.match(text, /5001\s+3\s+ready\s+1m 1s\s+45\.0 MiB\s+7\s+2 ms\s+400 ms ago/);

@@ -220,6 +220,21 @@ describe('Master: start', () => {
     assert.equal(m.spawned.length, 3, 'nothing else spawned');
   });
 
+  test('status tells the master\'s own memory, collected first only when gc is exposed (node --expose-gc)', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 1 });
+    await m.master.start();
+    const exposed = globalThis.gc;
+    t.after(() => (globalThis.gc = exposed));
+    globalThis.gc = undefined;
+    const plain = m.master.status().master;
+    assert.equal(plain.afterGc, false);
+    for (const k of ['rssBytes', 'heapTotalBytes', 'heapUsedBytes', 'externalBytes']) assert.ok(plain[k] > 0, `${k}: ${plain[k]}`);
+    let collections = 0;
+    globalThis.gc = () => collections++;
+    assert.equal(m.master.status().master.afterGc, true);
+    assert.equal(collections, 1);
+  });
+
   test('start binds the --listen addresses into the socket table', { timeout: TEST_MS }, async (t) => {
     const port = await freePort();
     const m = setup(t, { workers: 1, listen: [{ label: 'web', address: { kind: 'tcp', host: '127.0.0.1', port } }] });
