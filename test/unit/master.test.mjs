@@ -17,6 +17,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Master } from '../../dist/supervisor/master.js';
 import { SocketTable } from '../../dist/supervisor/sockets.js';
 
@@ -864,6 +866,48 @@ describe('Master: heartbeats', () => {
     assert.equal(m.spawned.length, 3, 'the kill is not a crash: nothing respawned');
   });
 });
+
+describe('Master: memory', () => {
+  // The soak's master heap stays flat over 1,000 reloads (bench/RESULTS.md); this keeps it so.
+  test('nothing keeps the workers that reloads retired or rolled back, or that crashed', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 2 });
+    await startReady(m);
+    m.spawned[0].exit(1);
+    await until(() => m.spawned.length === 3, 'the crashed worker to be respawned');
+    m.spawned[2].makeReady();
+    assert.equal((await reloadWhere(m, 2, (next) => next.forEach((w) => w.makeReady()))).ok, true);
+    assert.equal((await reloadWhere(m, 3, (next) => next[0].fail('boom'))).ok, false);
+    assert.equal((await reloadWhere(m, 4, (next) => next.forEach((w) => w.makeReady()))).ok, true);
+    await flush();
+
+    const serving = new Set(m.master.status().workers.map((w) => w.pid));
+    const refs = m.spawned.map((w) => ({ pid: w.pid, serving: serving.has(w.pid), ref: new WeakRef(w) }));
+    m.spawned.length = 0; // the test's own references
+    // A WeakRef holds its target until the job that made it ends.
+    await flush();
+    collectGarbage();
+    assert.equal(refs.filter((r) => r.serving).length, 2);
+    assert.deepEqual(refs.filter((r) => r.serving && !r.ref.deref()).map((r) => r.pid), [], 'the serving workers are still there (the check is not vacuous)');
+    assert.deepEqual(refs.filter((r) => !r.serving && r.ref.deref()).map((r) => r.pid), [], 'no worker that no longer serves is kept');
+  });
+});
+
+/**
+ * Reloads into `generation` and settles its workers with `settle`, from a
+ * frame of its own: the workers are not kept by the caller's locals.
+ */
+async function reloadWhere(m, generation, settle) {
+  const result = m.master.reload();
+  await until(() => m.ofGeneration(generation).length === 2, `generation ${generation} to be spawned`);
+  settle(m.ofGeneration(generation));
+  return result;
+}
+
+/** A full collection: `node --test` runs without --expose-gc, so the flag is set now and gc taken from a fresh context. */
+function collectGarbage() {
+  v8.setFlagsFromString('--expose-gc');
+  vm.runInNewContext('gc')();
+}
 
 /** Waits until `cond()` holds (real timers), bounded. */
 async function until(cond, what, ms = 10_000) {
