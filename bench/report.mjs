@@ -59,6 +59,17 @@ function warmSample(s) {
   return s.samples.find((x) => x.reloads >= s.reloadsAsked / 5) ?? s.end;
 }
 
+/** The soak's heap figures: the reference sample and the last, or undefined for a soak that did not measure the heap. */
+function soakHeap(s) {
+  const ref = s.samples.find((x) => x.reloads === s.heapReferenceAt);
+  if (ref?.heapUsedBytes === undefined || s.end.heapUsedBytes === undefined) return undefined;
+  return { ref, end: s.end, growthBytes: s.end.heapUsedBytes - ref.heapUsedBytes };
+}
+
+/** The heap target's margin. */
+const HEAP_GROWTH_BYTES = 2 * 2 ** 20;
+const mb = (bytes, d = 1) => num(bytes / 2 ** 20, d);
+
 const find = (result, group, scenario, mode, handlerMs = 0) =>
   result.rows.find((r) => r.group === group && r.scenario === scenario && r.mode === mode && r.handlerMs === handlerMs);
 
@@ -127,6 +138,15 @@ export function targets(result) {
         + `(${growth >= 0 ? '+' : ''}${num(growth, 1)} % after the warm-up; met means fds and children unchanged and RSS within 10 % of the warm-up figure); ${s.failed} failed, ${s.refused} refused requests`,
       met: s.end.fds <= s.start.fds && s.end.children === s.start.children && growth < 10 && s.reloadsOk === s.reloadsAsked,
     });
+    const heap = soakHeap(s);
+    if (heap) {
+      out.push({
+        target: `master heap used after ${s.reloadsAsked} reloads within ${mb(HEAP_GROWTH_BYTES, 0)} MB of its value after ${s.heapReferenceAt} (after a full GC)`,
+        measured: `${mb(heap.ref.heapUsedBytes, 2)} MB after ${heap.ref.reloads} reloads, ${mb(heap.end.heapUsedBytes, 2)} MB after ${heap.end.reloads} `
+          + `(${heap.growthBytes >= 0 ? '+' : ''}${mb(heap.growthBytes, 2)} MB); heap total ${mb(heap.ref.heapTotalBytes)} → ${mb(heap.end.heapTotalBytes)} MB`,
+        met: Math.abs(heap.growthBytes) <= HEAP_GROWTH_BYTES && heap.end.reloads === s.reloadsAsked,
+      });
+    }
   }
   const reloads = batonRestart.filter((r) => r.reload && r.reload.medianMs !== null);
   const idle = new Map();
@@ -176,7 +196,9 @@ export function headline(result) {
   if (result.soak) {
     const s = result.soak;
     const warm = warmSample(s);
-    lines.push(`Soak: ${s.reloadsOk} reloads of baton run -w 2 under light load: ${s.failed} failed, ${s.refused} refused requests; master fds ${s.start.fds} → ${s.end.fds}, children ${s.start.children} → ${s.end.children}, RSS ${num(s.start.rssKb / 1024, 1)} MB at the start, ${num(warm.rssKb / 1024, 1)} MB after ${warm.reloads} reloads, ${num(s.end.rssKb / 1024, 1)} MB at the end.`);
+    const heap = soakHeap(s);
+    lines.push(`Soak: ${s.reloadsOk} reloads of baton run -w 2 under light load: ${s.failed} failed, ${s.refused} refused requests; master fds ${s.start.fds} → ${s.end.fds}, children ${s.start.children} → ${s.end.children}, RSS ${num(s.start.rssKb / 1024, 1)} MB at the start, ${num(warm.rssKb / 1024, 1)} MB after ${warm.reloads} reloads, ${num(s.end.rssKb / 1024, 1)} MB at the end`
+      + `${heap ? `; heap used (after a full GC) ${mb(heap.ref.heapUsedBytes, 2)} MB after ${heap.ref.reloads} reloads, ${mb(heap.end.heapUsedBytes, 2)} MB at the end` : ''}.`);
   }
   return lines;
 }
@@ -190,10 +212,13 @@ function markdown(result, files) {
   for (const r of result.rows) commands.set(r.group, { name: r.name, commands: r.group === 'bare' ? r.commands.slice(0, 1) : r.commands });
   const loads = [...new Set(result.rows.map((r) => r.command.replace(/127\.0\.0\.1:\d+/, '127.0.0.1:$PORT')))];
   const s = result.soak;
+  const soakRun = result.soakRun;
+  const soakInvocation = soakRun && `npm run bench -- ${soakRun.argv.join(' ')}`;
+  const heaps = s?.samples.some((x) => x.heapUsedBytes !== undefined);
   return `# baton benchmark results
 
-Written by \`${invocation}\` (bench/run.mjs) on ${result.date.slice(0, 10)}, in ${num(result.wallS / 60, 1)} min.${result.quick ? ` This is the **quick** version (${result.settings.durationS} s per row, the 0 ms handler plus one 50 ms row, a soak of ${result.settings.soakReloads} reloads); \`npm run bench\` runs the full one (20 s per row, both handlers, 1,000 reloads).` : ''}
-Every figure here comes from that run; none is written by hand. Raw data: [${files.json}](${files.json}).
+Written by \`${invocation}\` (bench/run.mjs) on ${result.date.slice(0, 10)}, in ${num(result.wallS / 60, 1)} min.${soakRun ? ` The soak is from a later run, \`${soakInvocation}\` on ${soakRun.date.slice(0, 10)} (${soakRun.machine.baton}, in ${num(soakRun.wallS / 60, 1)} min), which put it in place of that run's.` : ''}${result.quick ? ` This is the **quick** version (${result.settings.durationS} s per row, the 0 ms handler plus one 50 ms row, a soak of ${result.settings.soakReloads} reloads); \`npm run bench\` runs the full one (20 s per row, both handlers, 1,000 reloads).` : ''}
+Every figure here comes from ${soakRun ? 'those runs' : 'that run'}; none is written by hand. Raw data: [${files.json}](${files.json}).
 
 ## Headline
 
@@ -211,7 +236,7 @@ ${t.map((x) => `| ${x.target} | ${x.measured.replace(/\|/g, '\\|')} | ${x.met ? 
 - ${m.kernel}, Node ${m.node}
 - load generator: ${m.loadGenerator}; ${m.pm2}; ${m.baton}
 - the load generator, the probe and the servers share these ${m.cores} cores
-
+${soakRun ? `- the soak: ${soakRun.machine.cpu}, ${soakRun.machine.cores} cores, ${soakRun.machine.memoryGiB} GiB; ${soakRun.machine.kernel}, Node ${soakRun.machine.node}; ${soakRun.machine.baton}\n` : ''}
 ## Results
 
 ${handlers.map((h) => `### ${h} ms handler\n\n${mdTable(COLUMNS, tableRows({ ...result, rows: result.rows.filter((r) => r.handlerMs === h) }))}`).join('\n\n')}
@@ -228,11 +253,12 @@ ${Object.entries(result.overhead.modes).map(([mode, x]) => `| ${MODE[mode]} | ${
 
 ` : ''}${s ? `## Soak
 
-${s.reloadsOk} of ${s.reloadsAsked} \`baton reload\`s of \`baton run -w 2 bench/app.mjs\` (0 ms handler), back to back (the master starts reloads at least 1 s apart), in ${num(s.wallS)} s, under light load (the probe: 2 keep-alive and 2 new-connection-per-request clients, 10 ms between requests): ${s.requests} requests, ${s.failed} failed, ${s.refused} refused${s.reloadFailures.length ? `; failed reloads: ${s.reloadFailures.join(' | ')}` : ''}. Reload time: median ${num(s.reloadMs.median)} ms, p99 ${num(s.reloadMs.p99)} ms, max ${num(s.reloadMs.max)} ms.
+${s.reloadsOk} of ${s.reloadsAsked} \`baton reload\`s of \`${heaps ? 'node --expose-gc ' : ''}baton run -w 2 bench/app.mjs\` (0 ms handler), back to back (the master starts reloads at least 1 s apart), in ${num(s.wallS)} s, under light load (the probe: 2 keep-alive and 2 new-connection-per-request clients, 10 ms between requests): ${s.requests} requests, ${s.failed} failed, ${s.refused} refused${s.reloadFailures.length ? `; failed reloads: ${s.reloadFailures.join(' | ')}` : ''}. Reload time: median ${num(s.reloadMs.median)} ms, p99 ${num(s.reloadMs.p99)} ms, max ${num(s.reloadMs.max)} ms.
 
-| after reloads | master open fds | master RSS (MB) | master children |
-| ---: | ---: | ---: | ---: |
-${s.samples.map((x) => `| ${x.reloads} | ${x.fds} | ${num(x.rssKb / 1024, 1)} | ${x.children} |`).join('\n')}
+${mdTable(
+    ['after reloads', 'master open fds', 'master RSS (MB)', ...(heaps ? ['master heap used (MB)', 'master heap total (MB)'] : []), 'master children'],
+    s.samples.map((x) => [String(x.reloads), String(x.fds), num(x.rssKb / 1024, 1), ...(heaps ? [mb(x.heapUsedBytes, 2), mb(x.heapTotalBytes, 2)] : []), String(x.children)]),
+  )}
 ` : ''}
 ## Chart
 
@@ -247,12 +273,12 @@ Per second: responses counted by the load generator (blue), failed and refused r
 - **Probe** (bench/probe.mjs): beside the load, ${result.settings.probe.concurrency} Node clients in the row's mode, each sending one request after another with ${result.settings.probe.gapMs} ms between them, timestamp every request. They give p99 inside the restart windows (a request that starts between the restart command and 100 ms after the old generation is gone) against outside, the failures per second in the chart, and how long connections were refused at each restart (the probe's first refused request to its last). Their own failures are counted apart from the load generator's, and in the baton target above.
 - **Restarts**: one every 2 s, from 1 s into the row while 1 s of load remains, each waiting for the previous to finish. *Old generation gone*: baton run, the \`done: … reload took X ms\` of \`baton reload\` (the master's clock from the command to the old workers' exit; the command's own wall time is in the JSON as \`wallMs\`); baton standalone, \`kill -USR2\` to the old pid having exited; naive, SIGTERM to the new process listening; PM2, \`pm2 reload\`'s wall time (its CLI's start-up included: PM2 tells no finer time); node:cluster, the primary's rolling restart (fork, wait for listening, SIGTERM the old worker, per worker).
 - **Steady rows** use the same started target, before its restart rows.
-- **Soak**: the master's open fds (\`/proc/PID/fd\`), RSS (\`VmRSS\`) and child processes (by parent pid in \`/proc\`) before the first reload and ${s && Math.round(s.reloadsAsked / 20) > 1 ? `every ${Math.round(s.reloadsAsked / 20)} reloads` : 'after each reload'}.
+- **Soak**: the master's open fds (\`/proc/PID/fd\`), RSS (\`VmRSS\`) and child processes (by parent pid in \`/proc\`) before the first reload and ${s && Math.round(s.reloadsAsked / 20) > 1 ? `every ${Math.round(s.reloadsAsked / 20)} reloads` : 'after each reload'}${heaps ? `, and after ${s.heapReferenceAt}, the heap's reference (past the warm-up of V8's compiled code); then its heap used and total, from \`baton status --json\` (\`master.heapUsedBytes\`, \`master.heapTotalBytes\`), which collects garbage first in a master run with \`node --expose-gc\`: without a full collection, heap used counts garbage by whenever V8 last collected, megabytes either way. RSS is read before that collection` : ''}.
 
 ## Exact commands
 
 \`\`\`sh
-${invocation}
+${invocation}${soakRun ? `\n${soakInvocation}   # the soak` : ''}
 # the app, in every row (DELAY_MS is the handler's delay; PORT a free loopback port):
 PORT=$PORT HOST=127.0.0.1 DELAY_MS=0 node bench/app.mjs
 # the load, per row (bench.lua is written by bench/load.mjs):
@@ -265,7 +291,7 @@ ${[...commands.values()].map((c) => `- ${c.name}: ${c.commands.map((x) => `\`${x
 
 /** Writes results/<date>[-quick].json, results/<date>[-quick].svg and RESULTS.md under outDir, and prints the table. */
 export function writeReport(result, { outDir, log = console.log }) {
-  const stamp = `${result.date.slice(0, 10)}${result.quick ? '-quick' : ''}`;
+  const stamp = `${result.date.slice(0, 10)}${result.quick ? '-quick' : ''}${result.soakRun ? `-soak-${result.soakRun.date.slice(0, 10)}` : ''}`;
   fs.mkdirSync(path.join(outDir, 'results'), { recursive: true });
   const files = { json: `results/${stamp}.json`, svg: `results/${stamp}.svg`, md: 'RESULTS.md' };
   fs.writeFileSync(path.join(outDir, files.json), `${JSON.stringify(result, null, 1)}\n`);

@@ -7,11 +7,17 @@
 // RESULTS.md. Loopback only; every process it starts is stopped, PM2's daemon
 // included, even on failure.
 //
-// Flags: --quick, --duration S (per row), --only a,b (groups, see GROUPS),
-// --handlers 0,50, --soak N (reloads; 0 skips), --out DIR (default bench/),
-// --connections N (50), --ab-rounds N (bare against baton run -w 1 in turn;
-// 0 skips, and so does --only unless this is given), --no-install (never
-// apt-get wrk); --from JSON only rewrites the report from an earlier run's results.
+// Flags: --quick, --duration S (per row), --only a,b (groups, see GROUPS;
+// `--only soak`: no rows, the soak alone, merged with --merge), --handlers 0,50,
+// --soak N (reloads; 0 skips), --out DIR (default bench/), --connections N
+// (50), --ab-rounds N (bare against baton run -w 1 in turn; 0 skips, and so
+// does --only unless this is given), --no-install (never apt-get wrk); --from
+// JSON only rewrites the report from an earlier run's results; --merge JSON
+// puts a soak-only run into an earlier run's results (its soak replaced, the
+// rest kept, RESULTS.md saying which run measured what), so that the soak is
+// measured again without the half hour of rows, whose throughput would not
+// compare on a machine that is busy meanwhile.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +39,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * required rows (and node:cluster's restart with keep-alive only).
  */
 const BOTH = ['keepalive', 'close'];
+/** What `--only` takes, alone, for the soak without any group. */
+const SOAK = 'soak';
 const each = (scenario, modes = BOTH) => modes.map((m) => [scenario, m]);
 const GROUPS = [
   { id: 'bare', name: 'bare node', start: (o) => startNode(o), rows: () => each('steady') },
@@ -64,19 +72,27 @@ function parseFlags(argv) {
     else if (a === '--ab-rounds') f.abRounds = Number(val());
     else if (a === '--no-install') f.install = false;
     else if (a === '--from') f.from = path.resolve(val());
+    else if (a === '--merge') f.merge = val();
     else if (a === '--help' || a === '-h') {
       console.log('usage: node bench/run.mjs [--quick] [--duration S] [--only GROUP,..] [--handlers 0,50] [--soak N] [--out DIR] [--connections N] [--ab-rounds N] [--no-install]');
       console.log('       node bench/run.mjs --from results/DATE.json [--out DIR]   (rewrites the table, chart and RESULTS.md from a run\'s JSON; measures nothing)');
-      console.log(`groups: ${GROUPS.map((g) => g.id).join(', ')}`);
+      console.log('       node bench/run.mjs --only soak --merge results/DATE.json [--soak N] [--out DIR]   (the soak alone, put into that run\'s results)');
+      console.log(`groups: ${GROUPS.map((g) => g.id).join(', ')}, or soak alone`);
       process.exit(0);
     } else throw new Error(`unknown flag ${a} (see --help)`);
   }
-  for (const id of f.only ?? []) if (!GROUPS.some((g) => g.id === id)) throw new Error(`--only: unknown group ${id} (${GROUPS.map((g) => g.id).join(', ')})`);
+  for (const id of f.only ?? []) {
+    if (id !== SOAK && !GROUPS.some((g) => g.id === id)) throw new Error(`--only: unknown group ${id} (${GROUPS.map((g) => g.id).join(', ')}, or ${SOAK} alone)`);
+  }
+  const soakOnly = f.only?.length === 1 && f.only[0] === SOAK;
+  if (f.only?.includes(SOAK) && !soakOnly) throw new Error(`--only ${SOAK} runs the soak alone; the soak runs after any groups anyway (--soak N)`);
+  if (soakOnly !== (f.merge !== undefined)) throw new Error(`--only ${SOAK} and --merge go together: a soak alone is merged into an earlier run's results`);
   f.duration ??= f.quick ? 4 : 20;
   f.soak ??= f.quick ? 10 : 1000;
   f.abRounds ??= f.only ? 0 : f.quick ? 2 : 5;
   f.handlers ??= [0, 50];
   if (!(f.duration >= 2)) throw new Error('--duration must be at least 2 (s)');
+  if (soakOnly && !(f.soak > 0)) throw new Error(`--only ${SOAK} needs --soak N above 0`);
   return f;
 }
 
@@ -215,18 +231,33 @@ async function overheadAB({ rounds, durationS, connections, tmpDir, log }) {
   }
 }
 
-/** `reloads` baton reloads of `baton run -w 2` under light load; the master's fds, RSS and children before and after. */
+/**
+ * `reloads` baton reloads of `baton run -w 2` under light load; the master's
+ * fds, RSS, children and heap used before, every twentieth of the way, and
+ * after a tenth: the heap's reference, past the warm-up of V8's compiled code.
+ * The master runs with --expose-gc, so that `baton status` collects before it
+ * measures the heap: otherwise the figure would count garbage by whenever V8
+ * last collected, megabytes either way.
+ */
 async function soak({ reloads, log }) {
   const port = await freePort();
-  const target = await startBatonRun({ port, delayMs: 0, workers: 2 });
+  const target = await startBatonRun({ port, delayMs: 0, workers: 2, nodeFlags: ['--expose-gc'] });
+  // RSS is read before the collection that status makes, as the master runs when nobody asks.
+  const figures = async (n) => {
+    const proc = processFigures(target.masterPid);
+    const { master } = await target.status();
+    if (!master?.afterGc) throw new Error(`baton status measured the master's heap without a full collection first: ${JSON.stringify(master)}`);
+    return { reloads: n, ...proc, heapUsedBytes: master.heapUsedBytes, heapTotalBytes: master.heapTotalBytes };
+  };
   const maxMs = reloads * 5000 + 60_000;
   const probes = [
     startProbe({ port, mode: 'keepalive', concurrency: 2, gapMs: 10, maxMs, keep: false }),
     startProbe({ port, mode: 'close', concurrency: 2, gapMs: 10, maxMs, keep: false }),
   ];
   const started = Date.now();
-  const samples = [{ reloads: 0, ...processFigures(target.masterPid) }];
+  const samples = [await figures(0)];
   const every = Math.max(1, Math.round(reloads / 20));
+  const heapReferenceAt = Math.max(1, Math.round(reloads / 10));
   const ms = [];
   const failures = [];
   try {
@@ -235,10 +266,10 @@ async function soak({ reloads, log }) {
       if (r.ok) ms.push(r.ms);
       else failures.push(r.detail);
       if (failures.length >= 5) break;
-      if (i % every === 0 || i === reloads) {
-        const s = { reloads: i, ...processFigures(target.masterPid) };
+      if (i % every === 0 || i === heapReferenceAt || i === reloads) {
+        const s = await figures(i);
         samples.push(s);
-        log(`soak: ${i}/${reloads} reloads, master fds ${s.fds}, RSS ${Math.round(s.rssKb / 1024)} MB, children ${s.children}`);
+        log(`soak: ${i}/${reloads} reloads, master fds ${s.fds}, RSS ${Math.round(s.rssKb / 1024)} MB, heap used ${(s.heapUsedBytes / 2 ** 20).toFixed(2)} MB, children ${s.children}`);
       }
     }
   } finally {
@@ -261,6 +292,7 @@ async function soak({ reloads, log }) {
     reloadMs: { median: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? null },
     start: samples[0],
     end: samples.at(-1),
+    heapReferenceAt,
     samples,
     pids,
   };
@@ -286,12 +318,20 @@ async function main() {
   }
   const t0 = Date.now();
   const log = (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${s}`);
-  const gen = chooseLoadGen({ install: f.install, log });
-  log(`load generator: ${gen.version}${gen.why ? ` (${gen.why})` : ''}; ${f.quick ? 'quick' : 'full'} run, ${f.duration} s per row, handlers ${f.handlers.join(', ')} ms, soak ${f.soak} reloads`);
+  // The soak alone loads with the probe only, and the earlier run's app start stays next to its rows.
+  const base = f.merge ? JSON.parse(fs.readFileSync(f.merge, 'utf8')) : undefined;
+  let gen;
+  let appStart = null;
+  if (base) {
+    if (base.quick !== f.quick) throw new Error(`--merge: a ${f.quick ? 'quick' : 'full'} soak into a ${base.quick ? 'quick' : 'full'} run`);
+    log(`the soak alone, ${f.soak} reloads, into the results of ${f.merge} (${base.date})`);
+  } else {
+    gen = chooseLoadGen({ install: f.install, log });
+    log(`load generator: ${gen.version}${gen.why ? ` (${gen.why})` : ''}; ${f.quick ? 'quick' : 'full'} run, ${f.duration} s per row, handlers ${f.handlers.join(', ')} ms, soak ${f.soak} reloads`);
+    appStart = await measureAppStart({ port: await freePort() });
+    log(`app start (spawn to first 200), median of ${appStart.samples.length}: ${appStart.medianMs} ms (${appStart.samples.join(', ')})`);
+  }
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-bench-run-'));
-
-  const appStart = await measureAppStart({ port: await freePort() });
-  log(`app start (spawn to first 200), median of ${appStart.samples.length}: ${appStart.medianMs} ms (${appStart.samples.join(', ')})`);
 
   const rows = [];
   const todo = plan(f);
@@ -348,22 +388,32 @@ async function main() {
       overhead,
       soak: soakResult,
     };
-    const written = writeReport(result, { outDir: f.out, log: (s) => console.log(s) });
+    const written = writeReport(base ? withSoakOf(base, result) : result, { outDir: f.out, log: (s) => console.log(s) });
     log(`wrote ${written.json}, ${written.svg}, ${written.md}`);
   } finally {
     fs.rmSync(tmpDir, { recursive: true, force: true });
   }
 }
 
+/**
+ * The earlier run `base` with the soak of `run` (a soak-only run) in place of
+ * its own, and what RESULTS.md needs to say so: when, how, and on which
+ * machine and code it was measured.
+ */
+function withSoakOf(base, run) {
+  return {
+    ...base,
+    settings: { ...base.settings, soakReloads: run.settings.soakReloads },
+    soak: run.soak,
+    soakRun: { date: run.date, argv: run.argv, wallS: run.wallS, machine: run.machine },
+  };
+}
+
 function machine(gen) {
   const cpus = os.cpus();
-  let commit;
-  try {
-    const head = fs.readFileSync(path.join(here, '../.git/HEAD'), 'utf8').trim();
-    commit = head.startsWith('ref: ') ? fs.readFileSync(path.join(here, '../.git', head.slice(5)), 'utf8').trim() : head;
-  } catch {
-    commit = undefined;
-  }
+  // git itself, not .git/HEAD read by hand: in a worktree .git is a file, and a ref may be packed.
+  const git = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: here, encoding: 'utf8', timeout: 5000 });
+  const commit = git.status === 0 ? git.stdout.trim() : undefined;
   const version = (p) => JSON.parse(fs.readFileSync(path.join(here, '..', p), 'utf8')).version;
   return {
     cpu: cpus[0]?.model ?? 'unknown',
@@ -371,7 +421,7 @@ function machine(gen) {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     kernel: `${os.type()} ${os.release()}`,
-    loadGenerator: gen.version,
+    loadGenerator: gen?.version,
     pm2: `pm2 ${version('node_modules/pm2/package.json')}`,
     baton: `baton ${version('package.json')}${commit ? ` (${commit.slice(0, 10)})` : ''}`,
   };

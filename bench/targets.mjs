@@ -161,12 +161,13 @@ export async function startNode({ port, delayMs }) {
  * `baton run -w N bench/app.mjs` with its own control socket; restart() is
  * `baton reload`. Without the crash window: it changes nothing in the hand-over,
  * but `baton reload` would answer 3 s after the new generation is ready, too
- * late for a restart every 2 s (and PM2's reload has none either).
+ * late for a restart every 2 s (and PM2's reload has none either). `nodeFlags`
+ * are the master's own (the workers get none).
  */
-export async function startBatonRun({ port, delayMs, workers }) {
+export async function startBatonRun({ port, delayMs, workers, nodeFlags = [] }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-bench-'));
   const control = path.join(dir, 'control.sock');
-  const child = spawn(process.execPath, [cli, 'run', '-w', String(workers), '--crash-window', '0', '--control', control, appScript], {
+  const child = spawn(process.execPath, [...nodeFlags, cli, 'run', '-w', String(workers), '--crash-window', '0', '--control', control, appScript], {
     env: appEnv(port, delayMs), stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pids = new Set([child.pid]);
@@ -194,7 +195,7 @@ export async function startBatonRun({ port, delayMs, workers }) {
   const target = track({
     kind: 'baton-run',
     label: `baton run -w ${workers}`,
-    commands: [`baton run -w ${workers} --crash-window 0 --control <sock> bench/app.mjs`, 'restart: baton reload --control <sock>'],
+    commands: [`${nodeFlags.length ? `node ${nodeFlags.join(' ')} ` : ''}baton run -w ${workers} --crash-window 0 --control <sock> bench/app.mjs`, 'restart: baton reload --control <sock>'],
     pids,
     masterPid: child.pid,
     status,

@@ -33,7 +33,7 @@ function assertNothingLeft(result) {
   assert.deepEqual(left, [], `processes still alive after the bench: ${left.join(', ')}`);
 }
 
-test('bench: a tiny run of bare node, naive restart, baton run -w 2 and PM2 cluster, with a soak', { timeout: 150_000 }, async (t) => {
+test('bench: a tiny run of bare node, naive restart, baton run -w 2 and PM2 cluster, with a soak; then a soak alone merged into it', { timeout: 240_000 }, async (t) => {
   const out = tmpDir('baton-bench-test-');
   t.after(() => fs.rmSync(out, { recursive: true, force: true }));
   const r = await runBench(['--duration', '2', '--only', 'bare,naive,baton-run-2,pm2-cluster', '--handlers', '0', '--soak', '3', '--ab-rounds', '1', '--out', out, '--no-install']);
@@ -78,12 +78,16 @@ test('bench: a tiny run of bare node, naive restart, baton run -w 2 and PM2 clus
   for (const k of ['fds', 'rssKb', 'children']) {
     assert.ok(result.soak.start[k] > 0 && result.soak.end[k] > 0, `soak: master ${k} at start and end`);
   }
+  for (const k of ['heapUsedBytes', 'heapTotalBytes']) {
+    assert.ok(result.soak.start[k] > 0 && result.soak.end[k] > 0, `soak: master ${k} at start and end`);
+  }
+  assert.ok(result.soak.samples.some((x) => x.reloads === result.soak.heapReferenceAt), `soak: a sample at the heap's reference, ${result.soak.heapReferenceAt} reloads`);
   assert.equal(result.soak.failed, 0, `soak: ${JSON.stringify(result.soak.outcomes)}`);
   assert.ok(result.appStart.medianMs > 0);
   assert.ok(result.machine.cpu && result.machine.node === process.version);
 
   const md = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
-  for (const s of ['## Headline', '## Targets', '## Machine', '## 1 worker against bare node, in turn', '## Soak', '## Exact commands', '| baton run -w 2, restart every 2 s |', '](results/']) {
+  for (const s of ['## Headline', '## Targets', '## Machine', '## 1 worker against bare node, in turn', '## Soak', '## Exact commands', '| baton run -w 2, restart every 2 s |', '](results/', '| master heap used after 3 reloads within 2 MB of its value after 1 (after a full GC) |']) {
     assert.ok(md.includes(s), `RESULTS.md has ${s}`);
   }
   assert.match(r.stdout, /req\/s\s+failed\s+refused/, 'the table is printed');
@@ -92,6 +96,26 @@ test('bench: a tiny run of bare node, naive restart, baton run -w 2 and PM2 clus
   const pm2Pids = new Set(result.rows.filter((x) => x.group === 'pm2-cluster').flatMap((x) => x.pids));
   assert.ok(pm2Pids.size >= 3, `PM2's daemon and instances are tracked: ${[...pm2Pids].join(', ')}`);
   assertNothingLeft(result);
+
+  // The soak alone, into that run's results: its rows kept, the soak replaced, RESULTS.md naming both runs.
+  const base = fs.readdirSync(path.join(out, 'results')).find((f) => f.endsWith('.json'));
+  const m = await runBench(['--only', 'soak', '--soak', '2', '--merge', path.join(out, 'results', base), '--out', out]);
+  assert.equal(m.code, 0, `soak-only bench exited ${m.code}: ${m.stderr.slice(-2000)}${m.stdout.slice(-2000)}`);
+  const mergedFile = fs.readdirSync(path.join(out, 'results')).find((f) => f.startsWith(`${path.basename(base, '.json')}-soak-`) && f.endsWith('.json'));
+  assert.ok(mergedFile, 'the merged results beside the earlier ones');
+  const merged = JSON.parse(fs.readFileSync(path.join(out, 'results', mergedFile), 'utf8'));
+  assert.deepEqual(merged.rows, result.rows);
+  assert.deepEqual(merged.overhead, result.overhead);
+  assert.equal(merged.soak.reloadsOk, 2);
+  assert.equal(merged.settings.soakReloads, 2);
+  assert.deepEqual(merged.soakRun.argv.slice(0, 4), ['--only', 'soak', '--soak', '2']);
+  const mergedMd = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
+  assert.ok(mergedMd.includes('The soak is from a later run, `npm run bench -- --only soak --soak 2 --merge '), 'RESULTS.md names the soak\'s run');
+  assert.ok(mergedMd.includes('| baton run -w 2, restart every 2 s |'), 'RESULTS.md keeps the rows');
+  assert.ok(mergedMd.includes(`](results/${mergedFile})`), 'RESULTS.md links the merged results');
+  assertNothingLeft(merged);
+  const refused = await runBench(['--only', 'soak', '--out', out]);
+  assert.notEqual(refused.code, 0, 'a soak alone without --merge is refused');
 });
 
 test('bench: the autocannon fallback (BENCH_LOADGEN=autocannon)', { timeout: 90_000 }, async (t) => {
