@@ -289,7 +289,7 @@ ${[...commands.values()].map((c) => `- ${c.name}: ${c.commands.map((x) => `\`${x
 `;
 }
 
-/** Writes results/<date>[-quick].json, results/<date>[-quick].svg and RESULTS.md under outDir, and prints the table. */
+/** Writes results/<date>[-quick][-soak-<date>].json, the .svg beside it and RESULTS.md under outDir, and prints the table. */
 export function writeReport(result, { outDir, log = console.log }) {
   const stamp = `${result.date.slice(0, 10)}${result.quick ? '-quick' : ''}${result.soakRun ? `-soak-${result.soakRun.date.slice(0, 10)}` : ''}`;
   fs.mkdirSync(path.join(outDir, 'results'), { recursive: true });
