@@ -6,10 +6,12 @@
  * GOAWAY, lets open streams finish and closes. The client opens later requests
  * on a new connection, which the next generation accepts.
  */
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import type { Tracked } from './track.js';
 
 const MAX_STREAM_ID = 2 ** 31 - 1;
+/** RFC 9113 §7 (http2.constants.NGHTTP2_NO_ERROR), spelled here so that http2 is loaded only by apps that use it. */
+const NO_ERROR = 0;
 /** Bound on the PING round trip, for a client that never answers. */
 const PING_TIMEOUT_MS = 1000;
 /** How long a connection that has carried no request yet may take to send its first. */
@@ -52,7 +54,7 @@ function closeSession(session: http2.Http2Session): void {
     session.close();
   };
   const timer = setTimeout(close, PING_TIMEOUT_MS);
-  session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID);
+  session.goaway(NO_ERROR, MAX_STREAM_ID);
   if (!session.ping(close)) close();
 }
 

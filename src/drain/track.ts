@@ -8,7 +8,8 @@
  */
 import type net from 'node:net';
 import type http2 from 'node:http2';
-import { checkHttpConnections, httpSockets } from '../internals/http.js';
+import { checkListening } from '../internals/check.js';
+import { httpSockets } from '../internals/http.js';
 import { SocketList } from './socket-list.js';
 
 export type Protocol = 'http1' | 'http2' | 'net';
@@ -42,10 +43,8 @@ export function track(server: net.Server): Tracked {
   const t: Tracked = { server, protocol: protocolOf(server), own: new SocketList(), sessions: new Set() };
   tracked.set(server, t);
   if (t.protocol === 'net') server.on('connection', (socket: net.Socket) => t.own.add(socket));
-  if (t.protocol === 'http1') {
-    for (const event of ['upgrade', 'connect']) followUpgrades(server, event, t.own);
-    server.once('listening', () => checkHttpConnections(server));
-  }
+  if (t.protocol === 'http1') for (const event of ['upgrade', 'connect']) followUpgrades(server, event, t.own);
+  server.once('listening', () => checkListening(server, t.protocol === 'http1'));
   if (t.protocol === 'http2') {
     server.on('session', (session: http2.Http2Session) => {
       t.sessions.add(session);

@@ -6,12 +6,13 @@
  * child is addressed through its process handle and channel, never by a bare
  * pid, which may be reused once it has been reaped.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { writeListenEnv } from '../protocol/fds.js';
 import type { DrainReason, FailedMessage, Message } from '../protocol/messages.js';
 import { type Env, type Settings, settingsEnv, workerEnv } from '../protocol/settings.js';
+import { builtin } from '../internals/builtins.js';
 import type { NativeHandle } from '../internals/handles.js';
 import { log } from '../log.js';
 import { quote } from '../protocol/quote.js';
@@ -184,7 +185,7 @@ export class Child {
  */
 function spawnChild(spec: ChildSpec): ChildProcess {
   try {
-    return spawn(spec.execPath, spec.args, {
+    return builtin('child_process').spawn(spec.execPath, spec.args, {
       cwd: spec.cwd,
       env: childEnv(spec),
       stdio: ['inherit', 'inherit', 'inherit', ...spec.sockets.map((s) => s.fd), 'ipc'],

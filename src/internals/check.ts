@@ -1,15 +1,26 @@
 /**
- * The start-up check of every Node internal baton relies on: each one that is
- * missing is said once, in one line, instead of failing silently later. (The
- * HTTP/1 connection list exists only once a server listens: it is checked then.)
+ * The check of every Node internal baton relies on: each one that is missing
+ * is said once, in one line, instead of failing silently later. Most are
+ * checked at start-up; what exists only once a server listens (the HTTP/1
+ * connection list), or belongs to http, which an app serving HTTP has loaded
+ * by then, is checked as each server starts listening.
  */
+import type net from 'node:net';
+import { checkBuiltins } from './builtins.js';
 import { checkHandles } from './handles.js';
-import { checkPatches } from './patches.js';
+import { checkHttpConnections } from './http.js';
+import { checkIdleClose, checkPatches } from './patches.js';
 import { warnOnce } from './warn.js';
 
 export function checkInternals(): void {
-  for (const [key, check] of [['handles', checkHandles], ['patches', checkPatches]] as const) {
-    const missing = check();
-    if (missing) warnOnce(key, `this Node.js is not one baton knows: ${missing}`);
-  }
+  for (const [key, check] of [['builtins', checkBuiltins], ['handles', checkHandles], ['patches', checkPatches]] as const) say(key, check());
+}
+
+export function checkListening(server: net.Server, http1: boolean): void {
+  say('idle-close', checkIdleClose());
+  if (http1) checkHttpConnections(server);
+}
+
+function say(key: string, missing: string | undefined): void {
+  if (missing) warnOnce(key, `this Node.js is not one baton knows: ${missing}`);
 }

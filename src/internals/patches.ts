@@ -4,18 +4,22 @@
  * process.send('ready'), stderr (copied while starting, for a rollback's
  * reason), and an HTTP server's closeIdleConnections() while it drains.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import net from 'node:net';
+import { loaded } from './builtins.js';
 
 export type ListenFn = (this: net.Server, ...args: unknown[]) => net.Server;
 
 /** Start-up check: what is missing of what the patches replace, if anything. */
 export function checkPatches(): string | undefined {
-  if (typeof net.Server.prototype.listen !== 'function') return 'net.Server.prototype.listen is gone: listen() cannot be routed to inherited sockets';
-  if (typeof http.Server.prototype.closeIdleConnections !== 'function') {
-    return 'http.Server.prototype.closeIdleConnections is gone: idle keep-alive connections end at the drain timeout';
-  }
-  return undefined;
+  return typeof net.Server.prototype.listen === 'function' ? undefined : 'net.Server.prototype.listen is gone: listen() cannot be routed to inherited sockets';
+}
+
+/** The same for holdIdleClose, once the app has loaded http (an app that never does has no HTTP/1 server to drain). */
+export function checkIdleClose(): string | undefined {
+  const http = loaded('http');
+  return !http || typeof http.Server.prototype.closeIdleConnections === 'function' ? undefined
+    : 'http.Server.prototype.closeIdleConnections is gone: idle keep-alive connections end at the drain timeout';
 }
 
 /** Every server.listen() goes through `route`, which may call Node's own listen. */
@@ -52,8 +56,6 @@ export function teeStderr(onText: (text: string) => void): () => void {
   };
 }
 
-const closeIdle = http.Server.prototype.closeIdleConnections;
-
 /**
  * http.Server#close() destroys idle connections at once through
  * closeIdleConnections(). Code that closes a server baton is draining (Fastify
@@ -62,6 +64,7 @@ const closeIdle = http.Server.prototype.closeIdleConnections;
  * closes the idle connections for real, when the drain decides.
  */
 export function holdIdleClose(server: http.Server): () => void {
+  const closeIdle = server.closeIdleConnections;
   server.closeIdleConnections = () => {};
   return () => closeIdle.call(server);
 }

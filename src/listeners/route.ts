@@ -10,10 +10,10 @@
  * port. Each inherited socket serves one server; a second server asking for the
  * same address binds anew and gets Node's EADDRINUSE, as without baton.
  */
-import dns from 'node:dns';
-import net from 'node:net';
+import type net from 'node:net';
 import { type Address, type ListenRequest, boundAddress, isIP, matches, nameOf, normalizeHost, parseListenArgs } from './address.js';
 import type { Inherited } from './inherit.js';
+import { builtin } from '../internals/builtins.js';
 import { type NativeHandle, PIPE_READABLE, PIPE_WRITABLE, bindPath, fdOf, namePipe } from '../internals/handles.js';
 import type { ListenFn } from '../internals/patches.js';
 import { rebindStale } from './unix-path.js';
@@ -49,7 +49,7 @@ export class Listeners {
       return original.apply(server, args);
     }
     if (address.kind === 'tcp' && address.host !== null && !isIP(address.host)) {
-      dns.lookup(address.host, (err, ip) => {
+      builtin('dns').lookup(address.host, (err, ip) => {
         if (err) original.apply(server, args);
         else this.route(server, req, { ...address, host: normalizeHost(ip) }, args, original);
       });

@@ -5,12 +5,12 @@
  * the master, which also orders the drain); a process started by another
  * baton process talks to it through one endpoint.
  */
-import cluster from 'node:cluster';
 import fs from 'node:fs';
 import { HANDOVER_VARS, type InheritedFd, readListenEnv } from '../protocol/fds.js';
 import { cutLine } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
 import { type Origin, type Settings, originOf, readSettings } from '../protocol/settings.js';
+import { isClusterWorker } from '../internals/builtins.js';
 import { checkInternals } from '../internals/check.js';
 import { patchListen, patchProcessSend } from '../internals/patches.js';
 import { inherit } from '../listeners/inherit.js';
@@ -38,7 +38,7 @@ let installed = false;
 
 /** Installs the runtime once; a process that cannot start (bad settings, bad inherited fds) says why and exits 1. */
 export function install(): void {
-  if (installed || cluster.isWorker) return;
+  if (installed || isClusterWorker()) return;
   installed = true;
   if (process.platform === 'win32') {
     log('warn', 'socket hand-over needs fd passing, which Windows lacks: upgrades are off; restart the process to deploy (stop, then start)');

@@ -19,7 +19,7 @@ import { describe, test } from 'node:test';
 import tls from 'node:tls';
 import { bindPath, bindTcp, checkHandles, fdOf } from '../../dist/internals/handles.js';
 import { httpSockets, responseOf } from '../../dist/internals/http.js';
-import { checkPatches, holdIdleClose } from '../../dist/internals/patches.js';
+import { checkIdleClose, checkPatches, holdIdleClose } from '../../dist/internals/patches.js';
 import { protocolOf } from '../../dist/drain/track.js';
 
 const T = { timeout: 10_000 };
@@ -290,6 +290,7 @@ describe('patches.ts: listen, process.send, stderr, closeIdleConnections', () =>
     assert.equal(typeof net.Server.prototype.listen, 'function');
     assert.equal(typeof http.Server.prototype.closeIdleConnections, 'function', 'http.Server.prototype.closeIdleConnections is gone');
     assert.equal(checkPatches(), undefined);
+    assert.equal(checkIdleClose(), undefined);
   });
 
   test('patchListen: every kind of server listens through net.Server.prototype.listen', T, async (t) => {
@@ -383,18 +384,53 @@ describe('patches.ts: listen, process.send, stderr, closeIdleConnections', () =>
   });
 });
 
-describe('check.ts: the start-up check', () => {
-  test('checkInternals() and the HTTP/1 connections check log nothing on this Node', T, async (t) => {
+describe('builtins.ts: process.moduleLoadList', () => {
+  test('loaded() is undefined until something loads the built-in, then it is the built-in; checkBuiltins finds the list', T, async (t) => {
+    const code = `
+      import { checkBuiltins, loaded } from ${JSON.stringify(distUrl('internals/builtins.js'))};
+      const before = loaded('dns');
+      const dns = await import('node:dns');
+      console.log(JSON.stringify({ before: before === undefined, after: loaded('dns') === dns.default, check: checkBuiltins() ?? null }));
+    `;
+    const r = await runNode(t, code).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { before: true, after: true, check: null },
+      'process.moduleLoadList no longer lists a built-in as \'NativeModule <id>\' once it is loaded: baton would load the ones it looks at, or miss them');
+  });
+
+  test('isClusterWorker(): false in a primary, true in a worker, as a preload sees it (Node loads cluster before preloads run)', T, async (t) => {
+    const dir = tmpDir(t);
+    fs.writeFileSync(path.join(dir, 'preload.mjs'), `
+      import { isClusterWorker } from ${JSON.stringify(distUrl('internals/builtins.js'))};
+      console.log(JSON.stringify({ worker: isClusterWorker() }));
+    `);
+    fs.writeFileSync(path.join(dir, 'app.mjs'), `
+      import cluster from 'node:cluster';
+      if (cluster.isPrimary) cluster.fork();
+      else process.exit(0);
+    `);
+    const child = spawn(process.execPath, ['--import', path.join(dir, 'preload.mjs'), path.join(dir, 'app.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.after(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    const [code] = await once(child, 'close');
+    assert.equal(code, 0);
+    assert.deepEqual(stdout.trim().split('\n').map((l) => JSON.parse(l)), [{ worker: false }, { worker: true }],
+      'a preload in a node:cluster worker no longer finds cluster loaded and isWorker set: baton would run its runtime in cluster workers');
+  });
+});
+
+describe('check.ts: the start-up check, and the one as a server listens', () => {
+  test('checkInternals() and checkListening() log nothing on this Node', T, async (t) => {
     const code = `
       import http from 'node:http';
       import https from 'node:https';
-      import { checkInternals } from ${JSON.stringify(distUrl('internals/check.js'))};
-      import { checkHttpConnections } from ${JSON.stringify(distUrl('internals/http.js'))};
+      import { checkInternals, checkListening } from ${JSON.stringify(distUrl('internals/check.js'))};
       checkInternals();
       const servers = [http.createServer(), https.createServer()];
       let n = 0;
       for (const s of servers) s.listen(0, '127.0.0.1', () => {
-        checkHttpConnections(s);
+        checkListening(s, true);
         if (++n === servers.length) servers.forEach((x) => x.close());
       });
     `;
@@ -415,6 +451,26 @@ describe('check.ts: the start-up check', () => {
     const lines = r.stderr.split('\n').filter(Boolean);
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], /warn: this Node\.js is not one baton knows: net\._createServerHandle is gone/);
+  });
+
+  test('the listening check is not vacuous: without closeIdleConnections it says so once http is loaded, and loads no http itself', T, async (t) => {
+    const code = `
+      import net from 'node:net';
+      const { checkListening } = await import(${JSON.stringify(distUrl('internals/check.js'))});
+      checkListening(net.createServer(), false);
+      const loadedHttp = process.moduleLoadList.includes('NativeModule http');
+      const http = await import('node:http');
+      delete http.Server.prototype.closeIdleConnections;
+      checkListening(net.createServer(), false);
+      checkListening(net.createServer(), false);
+      console.log(JSON.stringify({ loadedHttp }));
+    `;
+    const r = await runNode(t, code).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { loadedHttp: false });
+    const lines = r.stderr.split('\n').filter(Boolean);
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /warn: this Node\.js is not one baton knows: http\.Server\.prototype\.closeIdleConnections is gone/);
   });
 });
 
