@@ -1,0 +1,141 @@
+// What `--import baton/register` adds to every process's start, by count, not
+// by time (timings on a shared machine vary; bench/run.mjs times it as its own
+// row): the built-ins only some apps use load only when the app uses them, and
+// still work then; and once `npm run build` has bundled the preload, it loads
+// no module of baton's own that the API does not share.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import http2 from 'node:http2';
+import https from 'node:https';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const T = { timeout: 20_000 };
+const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist');
+const register = path.join(dist, 'register.js');
+const tlsDir = new URL('../fixtures/tls/', import.meta.url);
+
+/** Built-ins a plain HTTP app never loads, and the preload must not load for it. */
+const ONLY_SOME_APPS = ['http2', 'https', 'tls', 'crypto', 'dgram', 'child_process', 'dns', 'cluster'];
+
+/** Runs ESM `code` in a fresh node, with `nodeArgs` before it; resolves its exit and output. */
+function runNode(t, nodeArgs, code, { onStdout, env = {} } = {}) {
+  const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', code], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BATON_LOG_FORMAT: 'text', ...env },
+  });
+  t.after(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => {
+    stdout += d;
+    onStdout?.(stdout, child);
+  });
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+/** The built-ins loaded after running `code`, as `NativeModule <id>` lines; with `preload`, under baton/register. */
+async function builtinsLoaded(t, code, preload) {
+  const print = `${code}\nconsole.log(JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule '))));`;
+  const r = await runNode(t, preload ? ['--import', register] : [], print);
+  assert.equal(r.code, 0, r.stderr);
+  return new Set(JSON.parse(r.stdout));
+}
+
+/** What the preload loads for `code` that the same code without it does not. */
+async function addedByPreload(t, code) {
+  const [bare, preloaded] = await Promise.all([builtinsLoaded(t, code, false), builtinsLoaded(t, code, true)]);
+  return [...preloaded].filter((m) => !bare.has(m)).map((m) => m.slice('NativeModule '.length));
+}
+
+describe('built-ins the preload loads', () => {
+  test(`a one-line script loads none of ${ONLY_SOME_APPS.join(', ')}, nor http`, T, async (t) => {
+    const added = await addedByPreload(t, 'void 0;');
+    const wrong = added.filter((id) => [...ONLY_SOME_APPS, 'http'].includes(id));
+    assert.deepEqual(wrong, [], `the preload loads ${wrong.join(', ')} for a script that never uses them (it adds: ${added.join(', ')})`);
+  });
+
+  test('a plain http server that listens loads none of them either', T, async (t) => {
+    const app = `import http from 'node:http';
+      const s = http.createServer();
+      await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+      s.close();`;
+    const added = await addedByPreload(t, app);
+    const wrong = added.filter((id) => ONLY_SOME_APPS.includes(id));
+    assert.deepEqual(wrong, [], `the preload loads ${wrong.join(', ')} for an http app (it adds: ${added.join(', ')})`);
+  });
+
+  test('an app that uses https and http2 has them, and baton recognises and drains its servers (HTTP/1 connections list, GOAWAY)', T, async (t) => {
+    const app = `import fs from 'node:fs';
+      import http2 from 'node:http2';
+      import https from 'node:https';
+      const tls = { key: fs.readFileSync(${JSON.stringify(fileURLToPath(new URL('key.pem', tlsDir)))}), cert: fs.readFileSync(${JSON.stringify(fileURLToPath(new URL('cert.pem', tlsDir)))}) };
+      const servers = [https.createServer(tls, (req, res) => res.end('h1')), http2.createSecureServer(tls, (req, res) => res.end('h2'))];
+      const ports = await Promise.all(servers.map((s) => new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve(s.address().port)))));
+      console.log(JSON.stringify(ports));`;
+    let goaway;
+    let clients;
+    const onStdout = (out, child) => {
+      if (clients || !out.includes('\n')) return;
+      const [h1Port, h2Port] = JSON.parse(out.slice(0, out.indexOf('\n')));
+      const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
+      const session = http2.connect(`https://127.0.0.1:${h2Port}`, { rejectUnauthorized: false });
+      t.after(() => {
+        agent.destroy();
+        session.destroy();
+      });
+      goaway = once(session, 'goaway');
+      session.on('error', () => {});
+      const h1 = new Promise((resolve, reject) => https.get({ host: '127.0.0.1', port: h1Port, agent }, (res) => res.resume().once('end', resolve)).once('error', reject));
+      const h2 = new Promise((resolve) => session.request({ ':path': '/' }).once('end', resolve).resume());
+      // Both connections open and idle, then the stop: baton drains what it recognised.
+      clients = Promise.all([h1, h2]).then(() => child.kill('SIGTERM'));
+    };
+    const r = await runNode(t, ['--import', register], app, { onStdout });
+    await clients;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /draining reason=stop connections=2 /, 'baton did not count the https and the h2 connection: a server went unrecognised');
+    const [code] = await goaway;
+    assert.equal(code, http2.constants.NGHTTP2_NO_ERROR);
+    assert.match(r.stderr, /drained, exiting .*destroyed=0/);
+  });
+});
+
+/** The files of baton's own that `file` imports, itself included, followed statically. */
+function ownModules(file, seen = new Set()) {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const text = fs.readFileSync(file, 'utf8');
+  for (const m of text.matchAll(/^\s*(?:import|export)\b[^'"]*?['"](\.{1,2}\/[^'"]+)['"]/gm)) ownModules(path.resolve(path.dirname(file), m[1]), seen);
+  return seen;
+}
+
+const unbundled = fs.readFileSync(register, 'utf8').includes('./worker/runtime.js');
+
+test('the API and the preload share one runtime, one list of hooks and one log (bundled or not)', T, async (t) => {
+  const app = `import { generation, onShutdown } from ${JSON.stringify(path.join(dist, 'index.js'))};
+    onShutdown(() => { throw new Error('from the hook'); });
+    setInterval(() => {}, 1000);
+    console.log(generation);`;
+  const onStdout = (out, child) => out.includes('\n') && child.kill('SIGTERM');
+  const r = await runNode(t, ['--import', register], app, { onStdout, env: { BATON_GENERATION: '3', BATON_LOG_FORMAT: 'json' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '3\n', 'the API does not see the runtime the preload installed');
+  const threw = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'shutdown hook threw');
+  assert.deepEqual({ gen: threw?.gen, error: threw?.error }, { gen: 3, error: 'Error: from the hook' },
+    `the hook the API added did not run, or logged through another log than the runtime's: ${r.stderr}`);
+});
+
+test('the preload is one file, plus the modules it shares with the API and baton/testing', {
+  ...T,
+  skip: unbundled && 'dist/register.js is tsc\'s own output: `npm run build` bundles it',
+}, () => {
+  const shared = new Set([...ownModules(path.join(dist, 'index.js')), ...ownModules(path.join(dist, 'testing/index.js'))]);
+  const own = [...ownModules(register)].filter((f) => f !== register);
+  const unshared = own.filter((f) => !shared.has(f)).map((f) => path.relative(dist, f));
+  assert.deepEqual(unshared, [], 'the bundled preload imports modules of its own again: each file is a step of the ESM loader at every start');
+});
