@@ -5,10 +5,9 @@
  * first; it asks a master for sockets; and it takes the orders that come back
  * (drain by a deadline, pass on an upgrade).
  */
-import os from 'node:os';
-import util from 'node:util';
 import type { DrainReason } from '../protocol/messages.js';
 import { type Address, nameOf, parseName } from '../listeners/address.js';
+import { builtin } from '../internals/builtins.js';
 import type { NativeHandle } from '../internals/handles.js';
 import { errorLine } from '../log.js';
 import { type Body, Channel } from './channel.js';
@@ -90,8 +89,8 @@ export class ParentEndpoint {
 
 /** The error Node itself gives for a failed listen, so apps that check err.code see what they expect. */
 function listenError(code: string, address: Address): NodeJS.ErrnoException {
-  const errno = -(os.constants.errno as Record<string, number>)[code] || -22;
-  const description = util.getSystemErrorMap().get(errno)?.[1] ?? code;
+  const errno = -(builtin('os').constants.errno as Record<string, number>)[code] || -22;
+  const description = builtin('util').getSystemErrorMap().get(errno)?.[1] ?? code;
   const where = address.kind === 'unix' ? address.path : `${address.host ?? '::'}:${address.port}`;
   const err = new Error(`listen ${code}: ${description} ${where}`) as NodeJS.ErrnoException & { address?: string; port?: number };
   err.code = code;

@@ -4,8 +4,7 @@
  * what cluster's primary uses, present on Node 20–26.
  */
 import net from 'node:net';
-import os from 'node:os';
-import util from 'node:util';
+import { builtin } from './builtins.js';
 
 /** A libuv TCP or Pipe handle that is bound (or opened from an fd) but not watched by the loop. */
 export interface NativeHandle {
@@ -54,7 +53,7 @@ export function bindTcp(host: string, port: number): NativeHandle | NodeJS.Errno
   const out: Record<string, unknown> = {};
   if (handle.getsockname?.(out) !== 0 || out.port !== port) {
     handle.close();
-    return errnoError(os.constants.errno.EADDRINUSE, `${host}:${port}`, 'bind');
+    return errnoError(builtin('os').constants.errno.EADDRINUSE, `${host}:${port}`, 'bind');
   }
   return handle;
 }
@@ -73,8 +72,9 @@ function call(address: string | null, port: number, type: number, fd?: number): 
 
 function errnoError(errno: number, where: string, syscall: string): NodeJS.ErrnoException {
   const e = -Math.abs(errno);
-  const err = new Error(`${util.getSystemErrorName(e)} ${where}`) as NodeJS.ErrnoException;
-  err.code = util.getSystemErrorName(e);
+  const code = builtin('util').getSystemErrorName(e);
+  const err = new Error(`${code} ${where}`) as NodeJS.ErrnoException;
+  err.code = code;
   err.errno = e;
   err.syscall = syscall;
   return err;
