@@ -17,11 +17,13 @@ interface Lazy {
   util: typeof import('node:util');
 }
 
-const require = createRequire(import.meta.url);
+let load: ((id: string) => unknown) | undefined;
 
 /** A built-in, loaded at this first use if nothing has loaded it yet. */
 export function builtin<K extends keyof Lazy>(id: K): Lazy[K] {
-  return require(`node:${id}`) as Lazy[K];
+  // process.getBuiltinModule (Node 20.16) costs nothing to reach; a require function, made at the first call, costs a little.
+  load ??= typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule.bind(process) : createRequire(import.meta.url);
+  return load(`node:${id}`) as Lazy[K];
 }
 
 /**

@@ -398,6 +398,18 @@ describe('builtins.ts: process.moduleLoadList', () => {
       'process.moduleLoadList no longer lists a built-in as \'NativeModule <id>\' once it is loaded: baton would load the ones it looks at, or miss them');
   });
 
+  test('builtin() loads through a require function on a Node without process.getBuiltinModule (before 20.16)', T, async (t) => {
+    const code = `
+      delete process.getBuiltinModule;
+      const { builtin } = await import(${JSON.stringify(distUrl('internals/builtins.js'))});
+      const dns = await import('node:dns');
+      console.log(JSON.stringify({ withRequire: builtin('dns') === dns.default }));
+    `;
+    const r = await runNode(t, code).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { withRequire: true });
+  });
+
   test('isClusterWorker(): false in a primary, true in a worker, as a preload sees it (Node loads cluster before preloads run)', T, async (t) => {
     const dir = tmpDir(t);
     fs.writeFileSync(path.join(dir, 'preload.mjs'), `
