@@ -18,4 +18,6 @@ const server = http.createServer((req, res) => {
 });
 server.listen(port, host, () => {
   process.send?.('ready');
+  // The preload's start-up row times the start to here (bench/targets.mjs).
+  if (process.env.SAY_LISTENING) console.log('listening');
 });

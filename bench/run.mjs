@@ -3,20 +3,23 @@
 // standalone), a naive restart, PM2 cluster mode and node:cluster, each
 // under the same load generator with keep-alive and with a new connection per
 // request, steady and with a restart every 2 s; then a soak of many baton
-// reloads. Prints the table, writes results/<date>.json, the SVG chart and
-// RESULTS.md. Loopback only; every process it starts is stopped, PM2's daemon
-// included, even on failure.
+// reloads. First, the preload's own start-up cost: the app started with and
+// without `--import baton/register`, in turn. Prints the table, writes
+// results/<date>.json, the SVG chart and RESULTS.md. Loopback only; every
+// process it starts is stopped, PM2's daemon included, even on failure.
 //
 // Flags: --quick, --duration S (per row), --only a,b (groups, see GROUPS;
 // `--only soak`: no rows, the soak alone, merged with --merge), --handlers 0,50,
 // --soak N (reloads; 0 skips), --out DIR (default bench/), --connections N
 // (50), --ab-rounds N (bare against baton run -w 1 in turn; 0 skips, and so
-// does --only unless this is given), --no-install (never apt-get wrk); --from
-// JSON only rewrites the report from an earlier run's results; --merge JSON
-// puts a soak-only run into an earlier run's results (its soak replaced, the
-// rest kept, RESULTS.md saying which run measured what), so that the soak is
-// measured again without the half hour of rows, whose throughput would not
-// compare on a machine that is busy meanwhile.
+// does --only unless this is given), --preload-pairs N (app starts without and
+// with the preload, in turn; 0 skips, and so does --only unless it names
+// `preload`), --no-install (never apt-get wrk); --from JSON only rewrites the
+// report from an earlier run's results; --merge JSON puts a soak-only run into
+// an earlier run's results (its soak replaced, the rest kept, RESULTS.md saying
+// which run measured what), so that the soak is measured again without the
+// half hour of rows, whose throughput would not compare on a machine that is
+// busy meanwhile. The preload's row alone: --only preload --soak 0 --out DIR.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,7 +30,7 @@ import { analyseProbe, percentile, probePerSecond, startProbe } from './probe.mj
 import { writeReport } from './report.mjs';
 import { freePort, sleep } from '../dist/testing/harness.js';
 import {
-  live, measureAppStart, processFigures,
+  live, measureAppStart, measurePreloadCost, processFigures,
   startBatonRun, startNode, startNodeCluster, startPm2, startStandalone,
 } from './targets.mjs';
 
@@ -42,6 +45,8 @@ const BOTH = ['keepalive', 'close'];
 /** What `--only` takes, alone, for the soak without any group. */
 const SOAK = 'soak';
 const each = (scenario, modes = BOTH) => modes.map((m) => [scenario, m]);
+/** --only's name for the preload's start-up row, which is no load group. */
+const PRELOAD = 'preload';
 const GROUPS = [
   { id: 'bare', name: 'bare node', start: (o) => startNode(o), rows: () => each('steady') },
   { id: 'baton-run-1', name: 'baton run -w 1', start: (o) => startBatonRun({ ...o, workers: 1 }), rows: () => [...each('steady'), ...each('restart')] },
@@ -70,26 +75,27 @@ function parseFlags(argv) {
     else if (a === '--out') f.out = path.resolve(val());
     else if (a === '--connections') f.connections = Number(val());
     else if (a === '--ab-rounds') f.abRounds = Number(val());
+    else if (a === '--preload-pairs') f.preloadPairs = Number(val());
     else if (a === '--no-install') f.install = false;
     else if (a === '--from') f.from = path.resolve(val());
     else if (a === '--merge') f.merge = val();
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--quick] [--duration S] [--only GROUP,..] [--handlers 0,50] [--soak N] [--out DIR] [--connections N] [--ab-rounds N] [--no-install]');
+      console.log('usage: node bench/run.mjs [--quick] [--duration S] [--only GROUP,..] [--handlers 0,50] [--soak N] [--out DIR] [--connections N] [--ab-rounds N] [--preload-pairs N] [--no-install]');
       console.log('       node bench/run.mjs --from results/DATE.json [--out DIR]   (rewrites the table, chart and RESULTS.md from a run\'s JSON; measures nothing)');
       console.log('       node bench/run.mjs --only soak --merge results/DATE.json [--soak N] [--out DIR]   (the soak alone, put into that run\'s results)');
-      console.log(`groups: ${GROUPS.map((g) => g.id).join(', ')}, or soak alone`);
+      console.log(`groups: ${GROUPS.map((g) => g.id).join(', ')}; ${PRELOAD}, the preload's start-up cost; or ${SOAK} alone`);
       process.exit(0);
     } else throw new Error(`unknown flag ${a} (see --help)`);
   }
-  for (const id of f.only ?? []) {
-    if (id !== SOAK && !GROUPS.some((g) => g.id === id)) throw new Error(`--only: unknown group ${id} (${GROUPS.map((g) => g.id).join(', ')}, or ${SOAK} alone)`);
-  }
+  const known = [...GROUPS.map((g) => g.id), PRELOAD, SOAK];
+  for (const id of f.only ?? []) if (!known.includes(id)) throw new Error(`--only: unknown group ${id} (${known.join(', ')})`);
   const soakOnly = f.only?.length === 1 && f.only[0] === SOAK;
   if (f.only?.includes(SOAK) && !soakOnly) throw new Error(`--only ${SOAK} runs the soak alone; the soak runs after any groups anyway (--soak N)`);
   if (soakOnly !== (f.merge !== undefined)) throw new Error(`--only ${SOAK} and --merge go together: a soak alone is merged into an earlier run's results`);
   f.duration ??= f.quick ? 4 : 20;
   f.soak ??= f.quick ? 10 : 1000;
   f.abRounds ??= f.only ? 0 : f.quick ? 2 : 5;
+  f.preloadPairs ??= f.only && !f.only.includes(PRELOAD) ? 0 : f.quick ? 7 : 21;
   f.handlers ??= [0, 50];
   if (!(f.duration >= 2)) throw new Error('--duration must be at least 2 (s)');
   if (soakOnly && !(f.soak > 0)) throw new Error(`--only ${SOAK} needs --soak N above 0`);
@@ -333,6 +339,12 @@ async function main() {
   }
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-bench-run-'));
 
+  const preload = f.preloadPairs > 0 && !base ? await measurePreloadCost({ port: await freePort(), pairs: f.preloadPairs }) : null;
+  if (preload) {
+    const said = (x) => `median ${x.medianDiff} ms (${Math.min(...x.diff)} to ${Math.max(...x.diff)}; ${x.medianBare} ms without, ${x.medianPreload} ms with)`;
+    log(`preload cost (app start with --import baton/register minus without, ${preload.pairs} pairs in turn): wall ${said(preload.wallMs)}; CPU ${said(preload.cpuMs)}`);
+  }
+
   const rows = [];
   const todo = plan(f);
   const groups = [];
@@ -382,8 +394,9 @@ async function main() {
       argv: process.argv.slice(2),
       wallS: (Date.now() - t0) / 1000,
       machine: machine(gen),
-      settings: { durationS: f.duration, connections: f.connections, handlers: f.handlers, restartEveryS: 2, probe: { concurrency: 4, gapMs: 5 }, soakReloads: f.soak, abRounds: f.abRounds },
+      settings: { durationS: f.duration, connections: f.connections, handlers: f.handlers, restartEveryS: 2, probe: { concurrency: 4, gapMs: 5 }, soakReloads: f.soak, abRounds: f.abRounds, preloadPairs: f.preloadPairs },
       appStart,
+      preload,
       rows,
       overhead,
       soak: soakResult,

@@ -108,6 +108,63 @@ export async function measureAppStart({ port, times = 9 }) {
   return { medianMs: samples[Math.floor(samples.length / 2)], samples };
 }
 
+/** CPU time (ms) a live process's threads have had, from /proc: steadier than wall time on a shared machine. */
+function cpuMsOf(pid) {
+  let ns = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  return ns / 1e6;
+}
+
+/**
+ * From spawning `node [nodeArgs] bench/app.mjs` to its listen callback, which
+ * it says on stdout (SAY_LISTENING): the wall time, and the CPU time the app
+ * had by then; the app is then killed. Polling the port, as measureAppStart
+ * does, would load what it times: on this machine it added tens of ms to the
+ * app's own CPU time, and more the longer the start.
+ */
+function startToListening(port, nodeArgs) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [...nodeArgs, appScript], { env: appEnv(port, 0, { SAY_LISTENING: '1' }), stdio: ['ignore', 'pipe', 'ignore'] });
+    let figures;
+    child.once('error', reject);
+    child.stdout.once('data', () => {
+      figures = { wallMs: performance.now() - t0, cpuMs: cpuMsOf(child.pid) };
+      child.kill('SIGKILL');
+    });
+    child.once('exit', (code) => (figures ? resolve(figures) : reject(new Error(`the app exited (${code}) before it listened`))));
+  });
+}
+
+const middle = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * What `--import baton/register` adds to the app's start: the app started
+ * without it and with it in turn (A B, then B A), `pairs` times, after one
+ * uncounted start of each. Pairs a moment apart cancel the drift of a shared
+ * machine, which starts far apart would not; each figure is the median of the
+ * per-pair differences, for the wall time and for the CPU time.
+ */
+export async function measurePreloadCost({ port, pairs }) {
+  const withPreload = ['--import', register];
+  await startToListening(port, []);
+  await startToListening(port, withPreload);
+  const bare = [];
+  const preloaded = [];
+  for (let i = 0; i < pairs; i++) {
+    const order = i % 2 ? [[preloaded, withPreload], [bare, []]] : [[bare, []], [preloaded, withPreload]];
+    for (const [samples, nodeArgs] of order) samples.push(await startToListening(port, nodeArgs));
+  }
+  const figure = (key) => {
+    const round = (xs) => xs.map((x) => Number(x.toFixed(1)));
+    const b = round(bare.map((s) => s[key]));
+    const p = round(preloaded.map((s) => s[key]));
+    const diff = round(p.map((x, i) => x - b[i]));
+    return { bare: b, preload: p, diff, medianBare: middle(b), medianPreload: middle(p), medianDiff: middle(diff) };
+  };
+  return { pairs, wallMs: figure('wallMs'), cpuMs: figure('cpuMs') };
+}
+
 function spawnApp(port, delayMs) {
   const child = spawn(process.execPath, [appScript], { env: appEnv(port, delayMs), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   child.stderr.resume();
