@@ -12,7 +12,7 @@ interface Lazy {
   cluster: typeof import('node:cluster').default;
   dns: typeof import('node:dns');
   http: typeof import('node:http');
-  /** Loaded by Node or cheap, but read only to describe an error: importing them costs the ESM namespace (util's loads parseArgs and MIMEType). */
+  // Read only to describe an error; importing them would cost each start their ESM namespaces (util's loads parseArgs and MIMEType).
   os: typeof import('node:os');
   util: typeof import('node:util');
 }
