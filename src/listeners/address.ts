@@ -84,20 +84,39 @@ function normalizePath(p: string, cwd: string): string {
 /** IPs in canonical form (`[::1]` for every spelling of it); host names lower-cased. */
 export function normalizeHost(host: string): string {
   const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (!net.isIPv6(h)) return h.toLowerCase();
-  // URL canonicalizes IPv6 but rejects a zone id (fe80::1%eth0): keep the zone as given.
-  const [ip, zone] = h.split('%');
-  const canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
-  return zone === undefined ? canonical : `${canonical}%${zone}`;
+  return canonicalIPv6(h) ?? h.toLowerCase();
+}
+
+const IPV6_CHARS = /^[0-9a-fA-F:.]+$/;
+const ZONE = /^[0-9a-zA-Z-.:]+$/;
+
+/**
+ * An IPv6 address in canonical form, its zone id (fe80::1%eth0) kept as given,
+ * or undefined for anything else: the addresses net.isIPv6 accepts. Its first
+ * calls compile a regular expression that cost each process some 15 ms, for
+ * the `::` of an app's listen(port); URL parses and canonicalizes in a tenth
+ * of a millisecond, but rejects a zone id.
+ */
+function canonicalIPv6(host: string): string | undefined {
+  const cut = host.indexOf('%');
+  const ip = cut < 0 ? host : host.slice(0, cut);
+  const zone = cut < 0 ? undefined : host.slice(cut + 1);
+  if (!ip.includes(':') || !IPV6_CHARS.test(ip) || (zone !== undefined && !ZONE.test(zone))) return undefined;
+  try {
+    const canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+    return zone === undefined ? canonical : `${canonical}%${zone}`;
+  } catch {
+    return undefined;
+  }
 }
 
 export function isIP(host: string): boolean {
-  return net.isIP(host) !== 0;
+  return net.isIPv4(host) || canonicalIPv6(host) !== undefined;
 }
 
 export function nameOf(a: Address): string {
   if (a.kind === 'unix') return `unix:${a.path}`;
-  const host = a.host === null ? '*' : net.isIPv6(a.host) ? `[${a.host}]` : a.host;
+  const host = a.host === null ? '*' : canonicalIPv6(a.host) !== undefined ? `[${a.host}]` : a.host;
   return `tcp:${host}:${a.port}`;
 }
 
