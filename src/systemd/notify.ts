@@ -15,9 +15,9 @@
  * itself off as its parent (root, CAP_SYS_ADMIN): units set NotifyAccess=all
  * (docs/systemd.md).
  */
-import { spawn } from 'node:child_process';
 import type { Env } from '../protocol/settings.js';
 import { log } from '../log.js';
+import { builtin } from '../internals/builtins.js';
 
 const NOTIFY_SOCKET = 'NOTIFY_SOCKET';
 const COMMAND = 'systemd-notify';
@@ -99,7 +99,7 @@ class SystemdNotify implements Notifier {
     if (this.missing) return Promise.resolve();
     return new Promise((resolve) => {
       const env: Env = { ...process.env, [NOTIFY_SOCKET]: this.socket };
-      const child = spawn(COMMAND, fields, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = builtin('child_process').spawn(COMMAND, fields, { env, stdio: ['ignore', 'ignore', 'pipe'] });
       let said = '';
       child.stderr?.setEncoding('utf8').on('data', (d: string) => (said += d));
       let failure: string | undefined;
