@@ -61,7 +61,9 @@ test('2 workers under load: 10 reloads, each exits 0 with new pids, 0 failed req
 });
 
 // A release that throws or exits is decided by its exit, so its ready timeout is long: a busy machine
-// must not turn the exit into a timeout. Only the release that is never ready waits out a short one.
+// must not turn the exit into a timeout. Only the release that is never ready waits out a short one,
+// and under that timeout no good release is reloaded afterwards: on a busy machine its start could
+// take longer than 1.5 s, and a rollback of it would be the machine's doing, not baton's.
 const ROLLBACKS = [
   {
     name: 'a release that throws or exits',
@@ -71,11 +73,14 @@ const ROLLBACKS = [
       { example: 'broken-exits.mjs', says: /exited before it was ready \(code 3\)/, tail: /\| cannot connect to database/ },
     ],
   },
-  { name: 'a release that is never ready', readyTimeout: '1500ms', cases: [{ example: 'never-ready.mjs', says: /was not ready within 1500 ms/ }] },
+  {
+    name: 'a release that is never ready', readyTimeout: '1500ms', goodAfter: false,
+    cases: [{ example: 'never-ready.mjs', says: /was not ready within 1500 ms/ }],
+  },
 ];
 
-for (const { name, readyTimeout, cases } of ROLLBACKS) {
-  test(`rollback: ${name}; old workers keep serving; then a good release reloads`, async (t) => {
+for (const { name, readyTimeout, cases, goodAfter = true } of ROLLBACKS) {
+  test(`rollback: ${name}; old workers keep serving${goodAfter ? '; then a good release reloads' : ''}`, async (t) => {
     const { dir, master, target, pids } = await startService(t, { extra: ['--ready-timeout', readyTimeout, '--drain-timeout', '2s'] });
     const running = loads(target);
     try {
@@ -88,11 +93,13 @@ for (const { name, readyTimeout, cases } of ROLLBACKS) {
         assert.deepEqual(await readyWorkers(master, 2), pids, `the old workers still serve after ${c.example}`);
         assert.ok(pids.includes(await servingPid(target)));
       }
-      fs.copyFileSync(path.join(examples, 'http.mjs'), path.join(dir, 'app.mjs'));
-      const good = await baton(['reload', '--control', master.control]);
-      assert.equal(good.code, 0, good.stdout + good.stderr);
+      if (goodAfter) {
+        fs.copyFileSync(path.join(examples, 'http.mjs'), path.join(dir, 'app.mjs'));
+        const good = await baton(['reload', '--control', master.control]);
+        assert.equal(good.code, 0, good.stdout + good.stderr);
+      }
       const s = await status(master);
-      assert.deepEqual(s.reloads.map((r) => r.ok), [...cases.map(() => false), true]);
+      assert.deepEqual(s.reloads.map((r) => r.ok), [...cases.map(() => false), ...(goodAfter ? [true] : [])]);
     } finally {
       await stopLoads(running);
     }
