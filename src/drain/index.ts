@@ -55,12 +55,17 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   return { destroyed: cutAll(servers), durationMs: Date.now() - started };
 }
 
-/** Destroys every connection still open: at the deadline, or when the parent moves the deadline up. Returns how many. */
+/**
+ * Destroys every connection still open: at the deadline, or when the parent
+ * moves the deadline up. Returns how many. An HTTP/2 connection is dropped
+ * whole, after the GOAWAY it already had, rather than each of its streams reset
+ * with NO_ERROR: gRPC clients read a dropped connection as UNAVAILABLE, which
+ * they retry, and a reset stream without a status as INTERNAL, which they do not.
+ */
 export function cutAll(servers: readonly net.Server[]): number {
   let destroyed = 0;
   for (const t of servers.map(trackedOf)) {
     const sockets = socketsOf(t);
-    for (const session of t.sessions) session.destroy();
     for (const socket of sockets) socket.destroy();
     destroyed += sockets.length;
   }

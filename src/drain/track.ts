@@ -2,9 +2,10 @@
  * Connection bookkeeping, attached when a server starts listening: draining
  * needs the open connections. An HTTP/1 server costs nothing per connection
  * (Node keeps the list; baton keeps only the upgraded ones), an HTTP/2 server
- * one Set entry per session, a raw net server one SocketList entry per
- * connection. Keeping every HTTP connection in a list of baton's own cost
- * 5 % of the requests per second with a new connection per request.
+ * one Set entry per session and one SocketList entry per connection, a raw net
+ * server one SocketList entry per connection. Keeping every HTTP/1 connection
+ * in a list of baton's own cost 5 % of the requests per second with a new
+ * connection per request; HTTP/2 connections are few and long.
  */
 import type net from 'node:net';
 import type http2 from 'node:http2';
@@ -17,7 +18,12 @@ export type Protocol = 'http1' | 'http2' | 'net';
 export interface Tracked {
   server: net.Server;
   protocol: Protocol;
-  /** The connections baton keeps itself: a net server's, or the upgraded (WebSocket, CONNECT) ones of an HTTP/1 server. */
+  /**
+   * The connections baton keeps itself: a net server's; the upgraded
+   * (WebSocket, CONNECT) ones of an HTTP/1 server; an HTTP/2 server's TCP
+   * connections, which its sessions only show through a proxy that may not be
+   * destroyed.
+   */
   own: SocketList;
   sessions: Set<http2.Http2Session>;
 }
@@ -42,7 +48,7 @@ export function track(server: net.Server): Tracked {
   if (known) return known;
   const t: Tracked = { server, protocol: protocolOf(server), own: new SocketList(), sessions: new Set() };
   tracked.set(server, t);
-  if (t.protocol === 'net') server.on('connection', (socket: net.Socket) => t.own.add(socket));
+  if (t.protocol !== 'http1') server.on('connection', (socket: net.Socket) => t.own.add(socket));
   if (t.protocol === 'http1') for (const event of ['upgrade', 'connect']) followUpgrades(server, event, t.own);
   server.once('listening', () => checkListening(server, t.protocol === 'http1'));
   if (t.protocol === 'http2') {
@@ -75,7 +81,6 @@ function followUpgrades(server: net.Server, event: string, own: SocketList): voi
 /** The open connections baton can name; Node also counts ones it cannot, such as TLS handshakes under way. */
 export function socketsOf(t: Tracked): net.Socket[] {
   if (t.protocol === 'http1') return [...httpSockets(t.server), ...t.own];
-  if (t.protocol === 'http2') return [...t.sessions].flatMap((s) => (s.socket ? [s.socket] : []));
   return [...t.own];
 }
 

@@ -348,6 +348,31 @@ describe('drain: HTTP/2', () => {
   });
 });
 
+describe('drain: HTTP/2 at the deadline', () => {
+  test('a stream still open is cut by dropping its connection, not by a stream reset with NO_ERROR', { timeout: TEST_MS }, async (t) => {
+    const server = http2.createServer();
+    server.on('stream', (stream) => {
+      stream.respond({ ':status': 200 });
+      stream.write('first part');
+    });
+    const { port } = await serve(t, server);
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    client.on('error', () => {});
+    t.after(() => client.destroy());
+    const req = client.request({ ':path': '/' });
+    req.on('error', () => {});
+    await eventually(req, 'data');
+    const streamClosed = eventually(req, 'close');
+    const clientClosed = eventually(client, 'close');
+
+    const r = await drain([server], { deadline: Date.now() + 300, runHooks: noHooks });
+    assert.equal(r.destroyed, 1, 'the one connection');
+    await streamClosed;
+    assert.notEqual(req.rstCode, http2.constants.NGHTTP2_NO_ERROR, 'no RST_STREAM(NO_ERROR), which gRPC clients read as INTERNAL');
+    await clientClosed;
+  });
+});
+
 const H2_TODO = 'bug: once the first GOAWAY is out and no stream is open, nghttp2 wants no more reads and Node stops '
   + 'reading the socket: the PING ack and a request already sent are never read, the session closes at the 1 s PING '
   + 'timeout and that request is refused (REFUSED_STREAM, which clients retry); issue 15 (HTTP/2 in the bench) fixes it';
