@@ -6,9 +6,9 @@
  */
 import type net from 'node:net';
 import { currentRuntime } from './worker/current.js';
-import { type ShutdownContext, type ShutdownHook, addHook } from './worker/hooks.js';
+import { type DrainContext, type DrainHook, type ShutdownContext, type ShutdownHook, addDrainHook, addHook } from './worker/hooks.js';
 
-export type { ShutdownContext, ShutdownHook };
+export type { DrainContext, DrainHook, ShutdownContext, ShutdownHook };
 
 /** This process's generation: 1 for the first, one more at each upgrade. */
 export const generation: number = currentRuntime()?.generation ?? 1;
@@ -33,6 +33,18 @@ export function listen(server: net.Server, address: number | string | net.Listen
 /** Declares this process ready (needed with BATON_WAIT_READY=1 / --wait-ready). */
 export function ready(): void {
   currentRuntime()?.ready();
+}
+
+/**
+ * Runs `hook` once as this process starts to drain (after an upgrade or at a
+ * stop), as soon as it has stopped accepting: the moment to end what would
+ * otherwise hold the drain until its deadline, such as gRPC streams (end them
+ * with UNAVAILABLE, which clients retry). Drain hooks start together, are
+ * told the deadline and the time left, and are cut at the deadline; the
+ * onShutdown hooks wait for them.
+ */
+export function onDrain(hook: DrainHook): void {
+  addDrainHook(hook);
 }
 
 /**

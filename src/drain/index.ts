@@ -1,10 +1,12 @@
 /**
  * The drain of one generation, in order, all bounded by one deadline:
  *   1. stop accepting (the socket lives on in the next generation);
- *   2. let HTTP/1 and HTTP/2 traffic finish (Connection: close, GOAWAY);
- *   3. run the shutdown hooks, handing them what is left: upgraded (WebSocket)
- *      and raw connections, which only the app knows how to end;
- *   4. wait for those until the deadline, then destroy what remains.
+ *   2. let HTTP/1 and HTTP/2 traffic finish (Connection: close, GOAWAY), and
+ *      run the drain hooks, which end what only the app knows how to end
+ *      early (gRPC streams);
+ *   3. then run the shutdown hooks, handing them what is left: upgraded and
+ *      raw connections;
+ *   4. wait for those until the deadline, then cut what remains.
  */
 import type net from 'node:net';
 import { until } from '../time.js';
@@ -20,6 +22,8 @@ export interface DrainOptions {
   idleGraceMs?: number;
   /** Called once this process has stopped accepting. */
   stopped?: () => void;
+  /** Started with the drain; the shutdown hooks wait for them. */
+  runDrainHooks?: () => Promise<void>;
   runHooks: (connections: net.Socket[]) => Promise<void>;
 }
 
@@ -44,10 +48,12 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
     if (t.protocol === 'http1') closeIdle.push(beginHttp1(t));
     if (t.protocol === 'http2') beginHttp2(t);
   }
+  const drainHooks = options.runDrainHooks?.();
 
   const idleTimer = setInterval(() => closeIdle.forEach((close) => close()), options.idleGraceMs ?? 1000);
   await until(() => all.every((t) => openHttp1(t) === 0 && openHttp2(t) === 0), deadline);
   clearInterval(idleTimer);
+  await drainHooks;
 
   await options.runHooks(all.flatMap(socketsOf));
   await until(async () => (await Promise.all(servers.map(connectionCount))).every((n) => n === 0), deadline);

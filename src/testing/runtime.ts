@@ -2,17 +2,20 @@
  * A stand-in for baton's runtime in an app's own unit tests. It patches
  * nothing, adds no signal handler and never exits the process; it lets a test
  * see what the app does with the API: call ready(), flip isDraining(), and run
- * the onShutdown hooks against a deadline, each told the time left.
+ * the onDrain and onShutdown hooks against a deadline, each told the time left.
  */
 import type net from 'node:net';
 import type { DrainReason } from '../protocol/messages.js';
 import { setRuntime } from '../worker/current.js';
-import { clearHooks, runHooks } from '../worker/hooks.js';
+import { clearHooks, runDrainHooks, runHooks } from '../worker/hooks.js';
 
-export interface ShutdownOptions {
+export interface DrainOptions {
   reason?: DrainReason;
   /** How long the hooks have, from now (default 30 s, as --drain-timeout). */
   deadlineMs?: number;
+}
+
+export interface ShutdownOptions extends DrainOptions {
   /** What the hooks are handed as still open: upgraded or raw connections. */
   connections?: net.Socket[];
 }
@@ -25,13 +28,18 @@ export interface TestRuntime {
   readonly upgradeRequests: number;
   /** Resolves when the app calls ready(). */
   readonly whenReady: Promise<void>;
-  /** Turns isDraining() true and runs the hooks registered so far, in order, until they finish or the deadline passes. */
+  /** Turns isDraining() true and starts the onDrain hooks registered so far, together; resolves when they finish or the deadline passes. */
+  drain(options?: DrainOptions): Promise<void>;
+  /**
+   * As baton's drain goes on: the onDrain hooks unless drain() ran them, then
+   * the onShutdown hooks in order, until they finish or the deadline passes.
+   */
   shutdown(options?: ShutdownOptions): Promise<void>;
   /** Takes the stub away and forgets the hooks registered so far, for the next test. */
   restore(): void;
 }
 
-/** Installs the stub behind `ready`, `isDraining`, `upgrade` and `onShutdown` until restore(). */
+/** Installs the stub behind `ready`, `isDraining`, `upgrade`, `onDrain` and `onShutdown` until restore(). */
 export function installTestRuntime({ generation = 1 }: { generation?: number } = {}): TestRuntime {
   let isReady = false;
   let draining = false;
@@ -59,9 +67,17 @@ export function installTestRuntime({ generation = 1 }: { generation?: number } =
       return upgradeRequests;
     },
     whenReady,
-    async shutdown({ reason = 'stop', deadlineMs = 30_000, connections = [] } = {}) {
+    async drain({ reason = 'stop', deadlineMs = 30_000 } = {}) {
       draining = true;
-      await runHooks({ reason, connections, deadline: Date.now() + deadlineMs });
+      await runDrainHooks({ reason, deadline: Date.now() + deadlineMs });
+    },
+    async shutdown({ reason = 'stop', deadlineMs = 30_000, connections = [] } = {}) {
+      const deadline = Date.now() + deadlineMs;
+      if (!draining) {
+        draining = true;
+        await runDrainHooks({ reason, deadline });
+      }
+      await runHooks({ reason, connections, deadline });
     },
     restore() {
       setRuntime(undefined);

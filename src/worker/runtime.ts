@@ -25,7 +25,7 @@ import { type Notifier, systemdNotifier } from '../systemd/notify.js';
 import { setRuntime } from './current.js';
 import { watchFds } from './fd-watch.js';
 import { startHeartbeat } from './heartbeat.js';
-import { runHooks } from './hooks.js';
+import { runDrainHooks, runHooks } from './hooks.js';
 import { Lifecycle } from './lifecycle.js';
 import { removePidFile, writePidFile } from './pidfile.js';
 import { Readiness } from './readiness.js';
@@ -211,6 +211,7 @@ class Runtime {
         log('info', 'draining', { reason, connections, msLeft: deadline - Date.now() });
         this.endpoint?.send({ type: 'draining', pid: process.pid, connections });
       },
+      runDrainHooks: () => runDrainHooks({ reason, deadline }),
       runHooks: (open) => runHooks({ reason, connections: open, deadline }),
     });
     for (const p of paths) fs.rmSync(p, { force: true });

@@ -244,6 +244,39 @@ describe('drain: HTTP/1', () => {
     await wsEnded;
     assert.equal(r.destroyed, 0, 'the hook ended it before the deadline');
   });
+
+  test('drain hooks start with the drain, while a request is in flight; the shutdown hooks wait for them', { timeout: TEST_MS }, async (t) => {
+    const events = [];
+    let release;
+    const released = new Promise((resolve) => (release = resolve));
+    const server = http.createServer(async (_req, res) => {
+      await released;
+      res.on('finish', () => events.push('http response finished'));
+      res.end('late');
+    });
+    const { port } = await serve(t, server);
+    const agent = agentFor(t);
+    const arrived = eventually(server, 'request');
+    const response = get(port, agent);
+    await arrived;
+    let finishDrainHook;
+    const drainHookWaits = new Promise((resolve) => (finishDrainHook = resolve));
+    const result = drain([server], {
+      deadline: Date.now() + FAR_MS,
+      runDrainHooks: async () => {
+        events.push('drain hook');
+        release();
+        await drainHookWaits;
+        events.push('drain hook done');
+      },
+      runHooks: async () => { events.push('shutdown hooks'); },
+    });
+    assert.equal((await response).res.statusCode, 200);
+    await until(() => events.includes('http response finished'), 'the response to finish');
+    finishDrainHook();
+    assert.equal((await result).destroyed, 0);
+    assert.deepEqual(events, ['drain hook', 'http response finished', 'drain hook done', 'shutdown hooks']);
+  });
 });
 
 describe('drain: raw connections', () => {

@@ -1,6 +1,6 @@
 // Unit tests for dist/worker/hooks.js: onShutdown hooks run in registration
-// order, sharing one deadline (each gets what is left); a hook that throws or
-// hangs is logged and the rest still run.
+// order, sharing one deadline (each gets what is left); onDrain hooks start
+// together; a hook that throws or hangs is logged and the rest still run.
 //
 // Hooks live in a module-level array that only grows, so in-process tests give
 // every hook a guard: it acts only for the context of its own test (its `tag`)
@@ -9,7 +9,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { addHook, runHooks } from '../../dist/worker/hooks.js';
+import { addDrainHook, addHook, runDrainHooks, runHooks } from '../../dist/worker/hooks.js';
 import { errorLine } from '../../dist/log.js';
 
 const hooksUrl = new URL('../../dist/worker/hooks.js', import.meta.url).href;
@@ -129,7 +129,62 @@ describe('runHooks in process', () => {
   });
 });
 
+describe('runDrainHooks in process', () => {
+  test('drain hooks start together, each told the reason, the deadline and the time left', async () => {
+    const mine = { ...ctx(), reason: 'upgrade' };
+    const events = [];
+    let release;
+    const released = new Promise((resolve) => (release = resolve));
+    addDrainHook(async (c) => {
+      if (c.tag !== mine.tag) return;
+      events.push(['a', c.reason, c.deadline, c.msLeft > 0 && c.msLeft <= 5000]);
+      await released;
+      events.push('a:end');
+    });
+    addDrainHook((c) => {
+      if (c.tag !== mine.tag) return;
+      events.push(['b', c.reason, c.deadline, c.msLeft > 0 && c.msLeft <= 5000]);
+      release();
+    });
+    await runDrainHooks(mine);
+    assert.deepEqual(events, [['a', 'upgrade', mine.deadline, true], ['b', 'upgrade', mine.deadline, true], 'a:end'],
+      'the second started while the first was still waiting, and runDrainHooks waited for both');
+  });
+
+  test('runHooks runs the onShutdown hooks only, runDrainHooks the onDrain hooks only', async () => {
+    const mine = ctx();
+    const ran = [];
+    addDrainHook((c) => { if (c.tag === mine.tag) ran.push('drain'); });
+    addHook((c) => { if (c.tag === mine.tag) ran.push('shutdown'); });
+    await runDrainHooks(mine);
+    await runHooks(mine);
+    assert.deepEqual(ran, ['drain', 'shutdown']);
+  });
+
+  test('addDrainHook(non-function) throws TypeError naming onDrain', () => {
+    for (const bad of [undefined, 'fn', {}]) assert.throws(() => addDrainHook(bad), { name: 'TypeError', message: /onDrain/ });
+  });
+});
+
 describe('runHooks in a fresh process', () => {
+  test('a drain hook that throws or hangs is logged as a drain hook; the others finish', async () => {
+    const r = await runNode(`
+      import { addDrainHook, runDrainHooks } from ${JSON.stringify(hooksUrl)};
+      const ran = [];
+      addDrainHook(() => { throw new Error('drain boom'); });
+      addDrainHook(() => new Promise(() => {}));
+      addDrainHook(async () => { ran.push(3); });
+      await runDrainHooks({ reason: 'upgrade', deadline: Date.now() + 50 });
+      console.log(JSON.stringify(ran));
+    `);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '[3]');
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 2, `two log lines, got:\n${r.stderr}`);
+    assert.match(lines[0], / error: drain hook threw hook=1 error="Error: drain boom"$/);
+    assert.match(lines[1], / warn: drain hook still running at the drain deadline hook=2 msGiven=\d+$/);
+  });
+
   test('with no hooks, runHooks resolves at once and logs nothing', async () => {
     const r = await runNode(`
       import { runHooks } from ${JSON.stringify(hooksUrl)};

@@ -108,7 +108,8 @@ describe('built-ins the preload loads', () => {
 const unbundled = fs.readFileSync(register, 'utf8').includes('./worker/runtime.js');
 
 test('the API and the preload share one runtime and one list of hooks (bundled or not)', T, async (t) => {
-  const app = `import { generation, onShutdown } from ${JSON.stringify(path.join(dist, 'index.js'))};
+  const app = `import { generation, onDrain, onShutdown } from ${JSON.stringify(path.join(dist, 'index.js'))};
+    onDrain(() => { throw new Error('from the drain hook'); });
     onShutdown(() => { throw new Error('from the hook'); });
     setInterval(() => {}, 1000);
     console.log(generation);`;
@@ -116,9 +117,12 @@ test('the API and the preload share one runtime and one list of hooks (bundled o
   const r = await runNode(t, ['--import', register], app, { onStdout, env: { BATON_GENERATION: '3', BATON_LOG_FORMAT: 'json' } });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '3\n', 'the API does not see the runtime the preload installed');
-  const threw = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'shutdown hook threw');
-  assert.deepEqual({ gen: threw?.gen, error: threw?.error }, { gen: 3, error: 'Error: from the hook' },
-    `the hook the API added did not run, or not as the runtime's: ${r.stderr}`);
+  const lines = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  for (const [msg, error] of [['drain hook threw', 'Error: from the drain hook'], ['shutdown hook threw', 'Error: from the hook']]) {
+    const threw = lines.find((l) => l.msg === msg);
+    assert.deepEqual({ gen: threw?.gen, error: threw?.error }, { gen: 3, error },
+      `the hook the API added did not run, or not as the runtime's: ${r.stderr}`);
+  }
 });
 
 test('the preload is one file', {
