@@ -46,6 +46,7 @@ export interface RunCommand {
   readyTimeoutMs: number;
   drainTimeoutMs: number;
   waitReady: boolean;
+  closeWebSockets: boolean;
   supervisor: SupervisorSettings;
   listen: ListenOption[];
   nodeArgs: string[];
@@ -97,6 +98,7 @@ Environment (standalone):
   BATON_READY_TIMEOUT=30s    how long a successor may take to become ready before rollback
   BATON_DRAIN_TIMEOUT=30s    how long the old process drains before closing what is left
   BATON_WAIT_READY=1         ready only when the app calls ready() or process.send('ready')
+  BATON_CLOSE_WEBSOCKETS=0   leave WebSockets open when draining (default 1: clients are told 1012, service restart)
   BATON_UPGRADE_SIGNAL=SIGUSR2, BATON_PID_FILE=path, BATON_LOG_FORMAT=text|json
 
 Options:
@@ -116,6 +118,8 @@ Options:
   --ready-timeout DUR       how long a new worker may take to become ready before rollback (default 30s)
   --drain-timeout DUR       how long old workers finish open requests before they are closed (default 30s)
   --wait-ready              a worker is ready only when it calls ready() or process.send('ready')
+  --no-close-websockets     leave WebSockets open when a worker drains, for an app that closes them itself
+                            (default: clients are told 1012, service restart, as the drain starts)
   --crash-window DUR        after a reload's workers are ready, how long a crash still rolls the reload back to
                             the previous code (default 3s; 0 = off)
   --max-draining N          old generations that may drain at once; beyond it the oldest is ended (default 3)
@@ -215,6 +219,7 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { long: '--ready-timeout', value: true, example: '30s', numeric: true },
   { long: '--drain-timeout', value: true, example: '30s', numeric: true },
   { long: '--wait-ready', value: false },
+  { long: '--no-close-websockets', value: false },
   { long: '--crash-window', value: true, example: '3s', numeric: true },
   { long: '--max-draining', value: true, example: '3', numeric: true },
   { long: '--unresponsive-after', value: true, example: '10s', numeric: true },
@@ -295,17 +300,23 @@ function readOptions(
   return i;
 }
 
-function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'help'; topic: 'run' } {
-  const run: Omit<RunCommand, 'script' | 'args'> = {
+/** `baton run` with no option given. */
+function runDefaults(): Omit<RunCommand, 'script' | 'args'> {
+  return {
     cmd: 'run',
     workers: 1,
     readyTimeoutMs: DEFAULTS.readyTimeoutMs,
     drainTimeoutMs: DEFAULTS.drainTimeoutMs,
     waitReady: false,
+    closeWebSockets: DEFAULTS.closeWebSockets,
     supervisor: { ...SUPERVISOR_DEFAULTS },
     listen: [],
     nodeArgs: [],
   };
+}
+
+function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'help'; topic: 'run' } {
+  const run = runDefaults();
   const admin: AdminFlags = { metricsPublic: false };
   const at = readOptions(argv, RUN_OPTIONS, RUN_ALIASES, 'see baton run --help', (spec, value) => {
     const v = value ?? '';
@@ -329,6 +340,9 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
         break;
       case '--wait-ready':
         run.waitReady = true;
+        break;
+      case '--no-close-websockets':
+        run.closeWebSockets = false;
         break;
       case '--listen':
         run.listen.push(parseListen(v, cwd, run.listen));

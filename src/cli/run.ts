@@ -42,7 +42,9 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
     args: o.args,
     cwd: logicalCwd(),
     env: { ...process.env },
-    settings: { ...DEFAULTS, readyTimeoutMs: o.readyTimeoutMs, drainTimeoutMs: o.drainTimeoutMs, waitReady: o.waitReady, logFormat },
+    settings: {
+      ...DEFAULTS, readyTimeoutMs: o.readyTimeoutMs, drainTimeoutMs: o.drainTimeoutMs, waitReady: o.waitReady, closeWebSockets: o.closeWebSockets, logFormat,
+    },
   }, sockets);
   // Loaded only with --admin: a master without it loads none of the admin listener's code.
   const admin = o.admin && { options: o.admin, module: await import('../admin/index.js') };

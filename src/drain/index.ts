@@ -1,9 +1,9 @@
 /**
  * The drain of one generation, in order, all bounded by one deadline:
  *   1. stop accepting (the socket lives on in the next generation);
- *   2. let HTTP/1 and HTTP/2 traffic finish (Connection: close, GOAWAY), and
- *      run the drain hooks, which end what only the app knows how to end
- *      early (gRPC streams);
+ *   2. let HTTP/1 and HTTP/2 traffic finish (Connection: close, GOAWAY), tell
+ *      WebSocket clients to reconnect, and run the drain hooks, which end what
+ *      only the app knows how to end early (gRPC streams);
  *   3. then run the shutdown hooks, handing them what is left: upgraded and
  *      raw connections;
  *   4. wait for those until the deadline, then cut what remains.
@@ -14,6 +14,7 @@ import { stopAccepting } from './accept.js';
 import { beginHttp1, openHttp1 } from './http1.js';
 import { beginHttp2, openHttp2 } from './http2.js';
 import { socketsOf, trackedOf } from './track.js';
+import { type CloseFrame, closeWebSocket } from './websocket.js';
 
 export interface DrainOptions {
   /** When what is still open is destroyed (ms since the epoch). */
@@ -22,6 +23,8 @@ export interface DrainOptions {
   idleGraceMs?: number;
   /** Called once this process has stopped accepting. */
   stopped?: () => void;
+  /** What WebSocket clients are told as the drain starts; none: they are left to the hooks. */
+  webSocketClose?: CloseFrame;
   /** Started with the drain; the shutdown hooks wait for them. */
   runDrainHooks?: () => Promise<void>;
   runHooks: (connections: net.Socket[]) => Promise<void>;
@@ -47,6 +50,8 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   for (const t of all) {
     if (t.protocol === 'http1') closeIdle.push(beginHttp1(t));
     if (t.protocol === 'http2') beginHttp2(t);
+    t.webSocketClose = options.webSocketClose;
+    if (t.webSocketClose) for (const socket of t.own) closeWebSocket(socket, t.webSocketClose);
   }
   const drainHooks = options.runDrainHooks?.();
 

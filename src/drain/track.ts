@@ -7,11 +7,13 @@
  * in a list of baton's own cost 5 % of the requests per second with a new
  * connection per request; HTTP/2 connections are few and long.
  */
+import type http from 'node:http';
 import type net from 'node:net';
 import type http2 from 'node:http2';
 import { checkListening } from '../internals/check.js';
 import { httpSockets } from '../internals/http.js';
 import { SocketList } from './socket-list.js';
+import { type CloseFrame, closeWebSocket, watchHandshake } from './websocket.js';
 
 export type Protocol = 'http1' | 'http2' | 'net';
 
@@ -26,6 +28,8 @@ export interface Tracked {
    */
   own: SocketList;
   sessions: Set<http2.Http2Session>;
+  /** Set as the drain starts when WebSockets are to be told to reconnect: one opened later is told at once. */
+  webSocketClose?: CloseFrame;
 }
 
 const tracked = new WeakMap<net.Server, Tracked>();
@@ -49,7 +53,7 @@ export function track(server: net.Server): Tracked {
   const t: Tracked = { server, protocol: protocolOf(server), own: new SocketList(), sessions: new Set() };
   tracked.set(server, t);
   if (t.protocol !== 'http1') server.on('connection', (socket: net.Socket) => t.own.add(socket));
-  if (t.protocol === 'http1') for (const event of ['upgrade', 'connect']) followUpgrades(server, event, t.own);
+  if (t.protocol === 'http1') for (const event of ['upgrade', 'connect']) followUpgrades(server, event, t);
   server.once('listening', () => checkListening(server, t.protocol === 'http1'));
   if (t.protocol === 'http2') {
     server.on('session', (session: http2.Http2Session) => {
@@ -64,8 +68,11 @@ export function track(server: net.Server): Tracked {
  * Node treats a request as an upgrade (or CONNECT) only while the app listens
  * for that event, so baton's listener joins the app's and leaves with it.
  */
-function followUpgrades(server: net.Server, event: string, own: SocketList): void {
-  const keep = (_req: unknown, socket: net.Socket): void => own.add(socket);
+function followUpgrades(server: net.Server, event: string, t: Tracked): void {
+  const keep = (req: http.IncomingMessage, socket: net.Socket): void => {
+    t.own.add(socket);
+    watchHandshake(req, socket, () => t.webSocketClose && closeWebSocket(socket, t.webSocketClose));
+  };
   const sync = (): void => {
     const listeners = server.listeners(event);
     const theirs = listeners.filter((l) => l !== keep).length;

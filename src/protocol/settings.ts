@@ -23,6 +23,7 @@ export const ENV = {
   upgradeSignal: 'BATON_UPGRADE_SIGNAL',
   pidFile: 'BATON_PID_FILE',
   logFormat: 'BATON_LOG_FORMAT',
+  closeWebSockets: 'BATON_CLOSE_WEBSOCKETS',
 } as const;
 
 export type LogFormat = 'text' | 'json';
@@ -35,6 +36,8 @@ export interface Settings {
   upgradeSignal: NodeJS.Signals;
   pidFile: string | undefined;
   logFormat: LogFormat;
+  /** Tell WebSocket clients "service restart" (1012) as the drain starts; off for apps that close their sockets themselves. */
+  closeWebSockets: boolean;
 }
 
 export const DEFAULTS: Readonly<Settings> = {
@@ -45,6 +48,7 @@ export const DEFAULTS: Readonly<Settings> = {
   upgradeSignal: 'SIGUSR2',
   pidFile: undefined,
   logFormat: 'text',
+  closeWebSockets: true,
 };
 
 /** What only a master decides: how it watches a reload through, and its workers. */
@@ -101,6 +105,12 @@ export function parseUpgradeSignal(value: string, what: string): NodeJS.Signals 
   return signal as NodeJS.Signals;
 }
 
+function parseSwitch(value: string, what: string): boolean {
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw new Error(`${what}: ${quote(value)} is neither on nor off (use 1 or 0)`);
+}
+
 function parseGeneration(value: string, what: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new Error(`${what}: ${quote(value)} is not a generation number (expected 1 or more)`);
   return Number(value);
@@ -122,6 +132,7 @@ export function readSettings(env: Env): Settings {
     upgradeSignal: read(ENV.upgradeSignal, parseUpgradeSignal, DEFAULTS.upgradeSignal),
     pidFile: env[ENV.pidFile] || undefined,
     logFormat: logFormatOf(env),
+    closeWebSockets: read(ENV.closeWebSockets, parseSwitch, DEFAULTS.closeWebSockets),
   };
 }
 
@@ -139,6 +150,7 @@ export function settingsEnv(s: Settings): Record<string, string> {
     [ENV.drainTimeout]: `${s.drainTimeoutMs}ms`,
     [ENV.upgradeSignal]: s.upgradeSignal,
     [ENV.logFormat]: s.logFormat,
+    [ENV.closeWebSockets]: s.closeWebSockets ? '1' : '0',
   };
   if (s.pidFile !== undefined) env[ENV.pidFile] = s.pidFile;
   return env;

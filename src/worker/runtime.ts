@@ -17,6 +17,7 @@ import { inherit } from '../listeners/inherit.js';
 import { Listeners } from '../listeners/route.js';
 import { cutAll, drain, openConnections } from '../drain/index.js';
 import { track } from '../drain/track.js';
+import { closeFrameFor } from '../drain/websocket.js';
 import { ParentEndpoint } from '../generation/endpoint.js';
 import { logicalCwd, throughLogicalCwd } from '../cwd.js';
 import { configureLog, errorLine, log } from '../log.js';
@@ -211,6 +212,7 @@ class Runtime {
         log('info', 'draining', { reason, connections, msLeft: deadline - Date.now() });
         this.endpoint?.send({ type: 'draining', pid: process.pid, connections });
       },
+      webSocketClose: this.settings.closeWebSockets ? closeFrameFor(reason) : undefined,
       runDrainHooks: () => runDrainHooks({ reason, deadline }),
       runHooks: (open) => runHooks({ reason, connections: open, deadline }),
     });

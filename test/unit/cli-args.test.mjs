@@ -52,6 +52,7 @@ test('run: defaults', () => {
     readyTimeoutMs: 30000,
     drainTimeoutMs: 30000,
     waitReady: false,
+    closeWebSockets: true,
     supervisor: { crashWindowMs: 3000, maxDraining: 3, unresponsiveMs: 10000, replaceUnresponsive: false },
     listen: [],
     nodeArgs: [],
@@ -128,6 +129,7 @@ test('run: every value option, in both --opt value and --opt=value forms', () =>
     [['--drain-timeout', '250ms'], { drainTimeoutMs: 250 }],
     [['--drain-timeout=0'], { drainTimeoutMs: 0 }],
     [['--wait-ready'], { waitReady: true }],
+    [['--no-close-websockets'], { closeWebSockets: false }],
     [['--log-format', 'json'], { logFormat: 'json' }],
     [['--log-format=text'], { logFormat: 'text' }],
     [['--node-args', '--inspect  --max-old-space-size=512'], { nodeArgs: ['--inspect', '--max-old-space-size=512'] }],
@@ -223,6 +225,7 @@ const bad = [
   [['run', '--drain-timeout'], "'--drain-timeout' needs a value"],
   [['run', '--log-format', 'xml', 'app.js'], "--log-format: 'xml'"],
   [['run', '--wait-ready=yes', 'app.js'], "'--wait-ready' takes no value"],
+  [['run', '--no-close-websockets=1', 'app.js'], "'--no-close-websockets' takes no value"],
   [['run', '--listen', 'abc', 'app.js'], "--listen: 'abc'"],
   [['run', '--listen', '70000', 'app.js'], "'70000'"],
   [['run', '--listen', '0', 'app.js'], "--listen: '0'"],
@@ -274,7 +277,7 @@ for (const [argv, includes] of bad) {
 }
 
 test('help texts: one line per option, and the right one per topic', () => {
-  for (const opt of ['--workers', '--name', '--control', '--ready-timeout', '--drain-timeout', '--wait-ready', '--listen', '--node-args', '--log-format', '--help']) {
+  for (const opt of ['--workers', '--name', '--control', '--ready-timeout', '--drain-timeout', '--wait-ready', '--no-close-websockets', '--listen', '--node-args', '--log-format', '--help']) {
     const lines = RUN_HELP.split('\n').filter((l) => l.trimStart().startsWith(opt) || l.includes(`, ${opt}`));
     assert.equal(lines.length, 1, `${opt} in RUN_HELP`);
     assert.ok(lines[0].replace(/^\s*\S.*?\s{2,}/, '').length >= 8, `${opt} has a description`);

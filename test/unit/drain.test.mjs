@@ -17,8 +17,11 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { once } from 'node:events';
+import crypto from 'node:crypto';
+import WebSocket, { WebSocketServer } from 'ws';
 import { drain } from '../../dist/drain/index.js';
 import { track } from '../../dist/drain/track.js';
+import { closeFrameFor } from '../../dist/drain/websocket.js';
 
 const TEST_MS = 20_000;
 /** A deadline nobody should reach in a test that expects everything to end by itself. */
@@ -435,6 +438,127 @@ describe('drain: HTTP/2, known bug', () => {
     const second = request('/2');
     assert.equal(await second, 200);
     assert.equal((await result).destroyed, 0);
+  });
+});
+
+const RESTART = closeFrameFor('upgrade');
+
+/** A WebSocket client of `port`, closed in t.after(); resolves once open, with a promise of its close code and reason. */
+async function wsClient(t, port, options = {}) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, options);
+  t.after(() => ws.terminate());
+  const closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  ws.on('error', () => {});
+  await eventually(ws, 'open');
+  return { ws, closed };
+}
+
+/** An HTTP server that answers WebSocket upgrades by hand, and reads what comes, with no library attached; `onOpen` gets each socket. */
+function handMadeWebSocketServer(onOpen = () => {}) {
+  const server = http.createServer((_req, res) => res.end('plain'));
+  server.on('upgrade', (req, socket) => {
+    const accept = crypto.createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    socket.resume();
+    onOpen(socket);
+  });
+  return server;
+}
+
+/** One unmasked binary frame of `length` bytes of `fill`, as a server writes it (64-bit length). */
+function binaryFrame(length, fill) {
+  const header = Buffer.alloc(10);
+  header[0] = 0x82;
+  header[1] = 127;
+  header.writeBigUInt64BE(BigInt(length), 2);
+  return Buffer.concat([header, Buffer.alloc(length, fill)]);
+}
+
+describe('drain: WebSockets', () => {
+  test('ws clients are told 1012 through the library, which learns its sockets are closing; nothing is cut', { timeout: TEST_MS }, async (t) => {
+    const server = http.createServer();
+    const wss = new WebSocketServer({ server });
+    const serverCloses = [];
+    wss.on('connection', (ws) => ws.on('close', (code) => serverCloses.push(code)));
+    const { port } = await serve(t, server);
+    const clients = await Promise.all([1, 2, 3].map(() => wsClient(t, port)));
+    await until(() => wss.clients.size === 3, 'three server-side WebSockets');
+
+    const r = await drain([server], { deadline: Date.now() + FAR_MS, webSocketClose: RESTART, runHooks: noHooks });
+    for (const c of clients) assert.deepEqual(await c.closed, { code: 1012, reason: 'service restart' });
+    assert.deepEqual(serverCloses, [1012, 1012, 1012], "ws's own WebSockets closed with the code");
+    assert.equal(r.destroyed, 0);
+  });
+
+  test('with no library attached, baton writes the close frame, after a large frame the app is still writing, and ends the connection', { timeout: TEST_MS }, async (t) => {
+    const big = 16 * 1024 * 1024;
+    let serverSide;
+    const server = handMadeWebSocketServer((socket) => (serverSide = socket));
+    const { port } = await serve(t, server);
+    const client = await wsClient(t, port);
+    const messages = [];
+    client.ws.on('message', (m) => messages.push(m.length));
+    client.ws.pause();
+    serverSide.write(binaryFrame(big, 7));
+    assert.ok(serverSide.writableLength > 0, 'part of the frame is still queued: the client is not reading');
+
+    const result = drain([server], { deadline: Date.now() + FAR_MS, webSocketClose: RESTART, runHooks: noHooks });
+    client.ws.resume();
+    assert.deepEqual(await client.closed, { code: 1012, reason: 'service restart' }, 'not 1002: no frame was corrupted');
+    assert.deepEqual(messages, [big], 'the whole frame came first');
+    assert.equal((await result).destroyed, 0, 'baton ended the connection after the close handshake');
+  });
+
+  test('a WebSocket opened after the drain started is told at once', { timeout: TEST_MS }, async (t) => {
+    const server = http.createServer();
+    const wss = new WebSocketServer({ server });
+    const { port } = await serve(t, server);
+    const accepted = eventually(server, 'connection');
+    const socket = await connect(t, port);
+    await accepted;
+    const result = drain([server], { deadline: Date.now() + FAR_MS, webSocketClose: RESTART, runHooks: noHooks });
+    let received = Buffer.alloc(0);
+    socket.on('data', (d) => (received = Buffer.concat([received, d])));
+    const key = crypto.randomBytes(16).toString('base64');
+    socket.write(`GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`);
+    await eventually(wss, 'connection');
+    const ended = eventually(socket, 'end');
+    await until(() => received.includes(Buffer.from('service restart')), 'the close frame');
+    const frame = received.subarray(received.indexOf('\r\n\r\n') + 4);
+    assert.deepEqual([...frame.subarray(0, 4)], [0x88, 17, 0x03, 0xf4], 'a close frame with 1012');
+    socket.end(Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xf4])); // the client's masked answer
+    await ended;
+    assert.equal((await result).destroyed, 0);
+  });
+
+  test('an upgrade to another protocol is left to the hooks', { timeout: TEST_MS }, async (t) => {
+    const server = http.createServer();
+    server.on('upgrade', (_req, socket) => socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\n'));
+    const { port } = await serve(t, server);
+    const lines = await connect(t, port);
+    lines.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\n');
+    await eventually(lines, 'data');
+    const handed = [];
+    const r = await drain([server], { deadline: Date.now() + 300, webSocketClose: RESTART, runHooks: async (c) => { handed.push(c.length); } });
+    assert.deepEqual(handed, [1], 'the hooks got it');
+    assert.equal(r.destroyed, 1, 'and it was cut at the deadline');
+  });
+
+  test('with the close turned off, WebSockets are left to the hooks', { timeout: TEST_MS }, async (t) => {
+    const server = http.createServer();
+    const wss = new WebSocketServer({ server });
+    const { port } = await serve(t, server);
+    const client = await wsClient(t, port);
+    await until(() => wss.clients.size === 1, 'the server-side WebSocket');
+    const r = await drain([server], {
+      deadline: Date.now() + FAR_MS,
+      runHooks: async (connections) => {
+        assert.equal(connections.length, 1);
+        for (const ws of wss.clients) ws.close(4000, 'closed by the app');
+      },
+    });
+    assert.deepEqual(await client.closed, { code: 4000, reason: 'closed by the app' });
+    assert.equal(r.destroyed, 0);
   });
 });
 

@@ -140,12 +140,19 @@ describe('readSettings', () => {
       upgradeSignal: 'SIGUSR2',
       pidFile: undefined,
       logFormat: 'text',
+      closeWebSockets: true,
     });
   });
 
   test('settingsEnv() is what readSettings() reads back', () => {
-    const s = { generation: 4, waitReady: true, readyTimeoutMs: 1500, drainTimeoutMs: 2_147_483_647, upgradeSignal: 'SIGHUP', pidFile: '/run/a.pid', logFormat: 'json' };
+    const s = { generation: 4, waitReady: true, readyTimeoutMs: 1500, drainTimeoutMs: 2_147_483_647, upgradeSignal: 'SIGHUP', pidFile: '/run/a.pid', logFormat: 'json', closeWebSockets: false };
     assert.deepEqual(readSettings(settingsEnv(s)), s);
+    assert.deepEqual(readSettings(settingsEnv({ ...s, closeWebSockets: true })), { ...s, closeWebSockets: true });
+  });
+
+  test('BATON_CLOSE_WEBSOCKETS', () => {
+    for (const on of ['1', 'true']) assert.equal(readSettings({ BATON_CLOSE_WEBSOCKETS: on }).closeWebSockets, true);
+    for (const off of ['0', 'false']) assert.equal(readSettings({ BATON_CLOSE_WEBSOCKETS: off }).closeWebSockets, false);
   });
 
   test('BATON_WAIT_READY', () => {
@@ -192,6 +199,8 @@ describe('readSettings', () => {
     ['BATON_UPGRADE_SIGNAL', 'SIGTERM'],
     ['BATON_UPGRADE_SIGNAL', 'nope'],
     ['BATON_UPGRADE_SIGNAL', ''],
+    ['BATON_CLOSE_WEBSOCKETS', 'no'],
+    ['BATON_CLOSE_WEBSOCKETS', ''],
   ];
   for (const [name, value] of bad) {
     test(`${name}=${JSON.stringify(value)} throws one line naming it`, () => {
