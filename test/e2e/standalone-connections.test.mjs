@@ -1,37 +1,12 @@
-// Connections that outlive HTTP requests: WebSockets handed to the app's
-// onShutdown hook, and raw net connections ended at the drain timeout.
+// Connections that outlive HTTP requests: upgraded ones handed to the app's
+// onShutdown hook, and raw net connections ended at the drain timeout
+// (WebSockets: websocket.test.mjs).
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import WebSocket from 'ws';
 import { alive, cleanup, examples, freePort, root, servingPid, sleep, startStandalone, upgrade, waitFor } from '../helpers/proc.mjs';
-
-function openWs(port) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
-    const closed = new Promise((r) => ws.once('close', (code, reason) => r({ code, reason: String(reason) })));
-    ws.once('message', (m) => resolve({ ws, pid: Number(String(m)), closed }));
-    ws.once('error', reject);
-  });
-}
-
-test('WebSocket clients get 1012 from the old generation\'s onShutdown hook and reconnect to the new one', async (t) => {
-  const port = await freePort();
-  const app = startStandalone(path.join(examples, 'websocket.mjs'), { env: { PORT: String(port), HOST: '127.0.0.1' } });
-  t.after(() => cleanup(app));
-  const target = { protocol: 'http', host: '127.0.0.1', port };
-  const pid = await waitFor(() => servingPid(target), { what: 'the websocket app to serve' });
-  const clients = await Promise.all([openWs(port), openWs(port), openWs(port)]);
-  t.after(() => clients.forEach((c) => c.ws.terminate()));
-  assert.ok(clients.every((c) => c.pid === pid));
-  const successor = await upgrade(app, pid);
-  for (const c of clients) assert.deepEqual(await c.closed, { code: 1012, reason: 'service restart' });
-  const again = await openWs(port);
-  t.after(() => again.ws.terminate());
-  assert.equal(again.pid, successor);
-});
 
 test('a raw net connection the app never ends is closed at the drain timeout, and the old pid exits', async (t) => {
   const port = await freePort();
