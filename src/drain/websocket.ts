@@ -44,7 +44,7 @@ interface Marked extends net.Socket {
  * WebSocket; `onOpen` runs once the app's library has taken it over. Only the
  * first write is looked at: the answer to the upgrade request.
  */
-export function watchHandshake(req: http.IncomingMessage, socket: net.Socket, onOpen: (socket: net.Socket) => void): void {
+export function watchHandshake(req: http.IncomingMessage, socket: net.Socket, onOpen: () => void): void {
   if (String(req.headers.upgrade).trim().toLowerCase() !== 'websocket') return;
   const s = socket as Marked;
   const write = s.write;
@@ -53,7 +53,7 @@ export function watchHandshake(req: http.IncomingMessage, socket: net.Socket, on
     if (isSwitchingProtocols(chunk)) {
       s[kOpened] = true;
       // ws writes the 101 and then attaches itself, in the same tick.
-      setImmediate(onOpen, socket);
+      setImmediate(onOpen);
     }
     return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
   } as typeof s.write;
