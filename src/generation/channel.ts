@@ -28,11 +28,15 @@ export class Channel {
     return this.port.connected === true;
   }
 
-  /** False when the peer is gone (the message is dropped, as there is nobody to read it). */
-  send(body: Body, handle?: { fd: number }): boolean {
+  /**
+   * False when the peer is gone (the message is dropped, as there is nobody to
+   * read it). `sent` is called once the message is written, or lost.
+   */
+  send(body: Body, handle?: { fd: number }, sent: () => void = () => {}): boolean {
     if (!this.connected || typeof this.port.send !== 'function') return false;
     const lost = (err: Error | null): void => {
       if (err) log('warn', `a message to ${this.peer} was lost`, { type: body.type, error: err.message });
+      sent();
     };
     try {
       (this.port.send as (m: unknown, h: unknown, cb: (err: Error | null) => void) => boolean)(message(body), handle, lost);

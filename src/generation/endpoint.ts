@@ -13,6 +13,9 @@ import { errorLine } from '../log.js';
 import { type Body, Channel } from './channel.js';
 import { captureStderr, stderrTail, stopCapture } from './stderr-tail.js';
 
+/** How long a process about to exit waits for its last message to be written. */
+const LAST_WORD_MS = 1000;
+
 export type Acquired = { handle: NativeHandle; address: Address } | { error: NodeJS.ErrnoException };
 
 export interface Orders {
@@ -49,6 +52,17 @@ export class ParentEndpoint {
 
   send(body: Body): void {
     this.channel.send(body);
+  }
+
+  /**
+   * Sends `body` and resolves once it is written: a process about to exit
+   * waits for its last word, but not for a parent that has stopped reading.
+   */
+  sendLast(body: Body): Promise<void> {
+    return new Promise((resolve) => {
+      setTimeout(resolve, LAST_WORD_MS).unref();
+      if (!this.channel.send(body, undefined, resolve)) resolve();
+    });
   }
 
   /** Why the process is about to die, if it knows better than its exit code. */

@@ -221,7 +221,8 @@ class Runtime {
     // Cut connections are failed clients: a warning here, and a count the parent adds up and reports.
     const cut = result.destroyed + this.cutEarly;
     if (cut > 0) log('warn', cutLine(cut));
-    this.endpoint?.send({ type: 'drained', pid: process.pid, cut });
+    // Waited for: exiting at once could lose it, and with it the count the parent reports.
+    await this.endpoint?.sendLast({ type: 'drained', pid: process.pid, cut });
     log('info', 'drained, exiting', { ms: result.durationMs, destroyed: result.destroyed });
     this.lifecycle.to('exited');
     // After a hand-over: systemd must have read MAINPID= before the main process it knows exits.
