@@ -14,13 +14,12 @@
 // The master logs to fd 2 (writeSync); those lines show in the test output.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Master } from '../../dist/supervisor/master.js';
 import { SocketTable } from '../../dist/supervisor/sockets.js';
+import { captureLog } from '../helpers/log.mjs';
 
 const TEST_MS = 15_000;
 
@@ -185,18 +184,6 @@ async function startReady(m) {
   await flush();
 }
 
-/** The master's log lines from now until the test ends (log.js writes them with fs.writeSync to fd 2). */
-function captureLog(t) {
-  const lines = [];
-  const real = fs.writeSync;
-  fs.writeSync = (fd, data, ...rest) => (fd === 2 ? (lines.push(String(data)), String(data).length) : real(fd, data, ...rest));
-  syncBuiltinESMExports();
-  t.after(() => {
-    fs.writeSync = real;
-    syncBuiltinESMExports();
-  });
-  return lines;
-}
 
 /** A phase listener that records phases in order. */
 function recorder() {

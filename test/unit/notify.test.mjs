@@ -5,27 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { systemdNotifier } from '../../dist/systemd/notify.js';
 import { notifySocket, received } from '../helpers/notify-socket.mjs';
+import { captureLog } from '../helpers/log.mjs';
 
 const TEST_MS = 60_000;
 const abstract = () => `@baton-notify-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
 
-/** baton's log lines from now until the test ends (log.js writes them with fs.writeSync to fd 2). */
-function captureLog(t) {
-  const lines = [];
-  const real = fs.writeSync;
-  fs.writeSync = (fd, data, ...rest) => (fd === 2 ? (lines.push(String(data)), String(data).length) : real(fd, data, ...rest));
-  syncBuiltinESMExports();
-  t.after(() => {
-    fs.writeSync = real;
-    syncBuiltinESMExports();
-  });
-  return lines;
-}
 
 test('each message in order, one line per field, to an abstract socket; nothing after STOPPING=1', { timeout: TEST_MS }, async (t) => {
   const sock = await notifySocket(t, abstract());
