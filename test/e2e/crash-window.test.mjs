@@ -22,7 +22,7 @@ test('baton run: a new generation that crashes 500 ms after it is ready is rolle
   fs.writeFileSync(path.join(dir, 'releases', 'v2', 'app.mjs'), CRASHES_LATER);
   const port = await freePort();
   const target = { protocol: 'http', host: '127.0.0.1', port };
-  const master = startMaster(['-w', '2', 'app.mjs'], { cwd: current, env: { PORT: String(port), PWD: current } });
+  const master = startMaster(['-w', '2', '--crash-window', '3s', 'app.mjs'], { cwd: current, env: { PORT: String(port), PWD: current } });
   t.after(() => stopMaster(master));
   await waitFor(() => servingPid(target), { what: 'release v1 to serve' });
   const before = await readyWorkers(master, 2);

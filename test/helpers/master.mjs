@@ -11,9 +11,14 @@ export { readyWorkers, status } from '../../dist/testing/harness.js';
 
 export const cli = cliPath;
 
-/** Starts `baton run <args>` with a private control socket. */
+/**
+ * Starts `baton run <args>` with a private control socket. Without the crash
+ * window unless `args` set one: it only delays each `baton reload`'s answer by
+ * 3 s, which over the suite's reloads is minutes; its own tests set it.
+ */
 export function startMaster(args, options = {}) {
-  return startRun(args, { cwd: root, ...options });
+  const window = args.some((a) => a.startsWith('--crash-window')) ? [] : ['--crash-window', '0'];
+  return startRun([...window, ...args], { cwd: root, ...options });
 }
 
 /** Runs `baton <args>` to completion: { code, stdout, stderr }. */
