@@ -6,7 +6,7 @@ import path from 'node:path';
 import { renderChart } from './chart.mjs';
 
 const MODE = { keepalive: 'keep-alive', close: 'new conn' };
-/** The most `--import baton/register` may add to an app's start. */
+/** The most `--import batonjs/register` may add to an app's start. */
 const PRELOAD_TARGET_MS = 10;
 
 const num = (n, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? '–' : Number(n).toFixed(d));
@@ -202,7 +202,7 @@ export function headline(result) {
   peer('naive', 'naive restart (SIGTERM + start)');
   if (result.preload) {
     const { pairs, wallMs: w, cpuMs: c } = result.preload;
-    lines.push(`Start-up: \`--import baton/register\` adds ${num(w.medianDiff, 1)} ms to the app's start (${num(w.medianBare)} ms without it) and ${num(c.medianDiff, 1)} ms to its CPU time; medians of ${pairs} pairs started in turn.`);
+    lines.push(`Start-up: \`--import batonjs/register\` adds ${num(w.medianDiff, 1)} ms to the app's start (${num(w.medianBare)} ms without it) and ${num(c.medianDiff, 1)} ms to its CPU time; medians of ${pairs} pairs started in turn.`);
   }
   const one = oneWorkerOverhead(result);
   if (one.length) lines.push(`Steady state, baton run with 1 worker against bare node: ${one.map((d) => `${num(100 + d.pct)} % of its req/s with ${MODE[d.mode]}`).join(', ')}.`);
@@ -269,7 +269,7 @@ ${Object.entries(result.overhead.modes).map(([mode, x]) => `| ${MODE[mode]} | ${
 
 ` : ''}${result.preload ? `## The preload's start-up cost
 
-\`node bench/app.mjs\` and \`node --import baton/register bench/app.mjs\`, each from its spawn to its listen callback (which it says on stdout), then killed, started in turn (A B, then B A) ${result.preload.pairs} times after one uncounted start of each: starts a moment apart share the machine's state, which starts minutes apart would not. *Wall*: spawn to listening; *CPU*: the time the app's threads ran until then (\`/proc/PID/task/*/schedstat\`), which other processes on the machine disturb less.
+\`node bench/app.mjs\` and \`node --import batonjs/register bench/app.mjs\`, each from its spawn to its listen callback (which it says on stdout), then killed, started in turn (A B, then B A) ${result.preload.pairs} times after one uncounted start of each: starts a moment apart share the machine's state, which starts minutes apart would not. *Wall*: spawn to listening; *CPU*: the time the app's threads ran until then (\`/proc/PID/task/*/schedstat\`), which other processes on the machine disturb less.
 
 | | ms, per pair | median |
 | --- | ---: | ---: |

@@ -4,7 +4,7 @@
 // under the same load generator with keep-alive and with a new connection per
 // request, steady and with a restart every 2 s; then a soak of many baton
 // reloads. First, the preload's own start-up cost: the app started with and
-// without `--import baton/register`, in turn. Prints the table, writes
+// without `--import batonjs/register`, in turn. Prints the table, writes
 // results/<date>.json, the SVG chart and RESULTS.md. Loopback only; every
 // process it starts is stopped, PM2's daemon included, even on failure.
 //
@@ -342,7 +342,7 @@ async function main() {
   const preload = f.preloadPairs > 0 && !base ? await measurePreloadCost({ port: await freePort(), pairs: f.preloadPairs }) : null;
   if (preload) {
     const said = (x) => `median ${x.medianDiff} ms (${Math.min(...x.diff)} to ${Math.max(...x.diff)}; ${x.medianBare} ms without, ${x.medianPreload} ms with)`;
-    log(`preload cost (app start with --import baton/register minus without, ${preload.pairs} pairs in turn): wall ${said(preload.wallMs)}; CPU ${said(preload.cpuMs)}`);
+    log(`preload cost (app start with --import batonjs/register minus without, ${preload.pairs} pairs in turn): wall ${said(preload.wallMs)}; CPU ${said(preload.cpuMs)}`);
   }
 
   const rows = [];

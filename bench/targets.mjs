@@ -2,7 +2,7 @@
 //   node         bare `node bench/app.mjs`; its restart is the naive one
 //                (SIGTERM, wait for the exit, start again, until it listens)
 //   baton-run    `baton run -w N bench/app.mjs`; restart: `baton reload`
-//   standalone   `node --import baton/register bench/app.mjs`; restart: SIGUSR2
+//   standalone   `node --import batonjs/register bench/app.mjs`; restart: SIGUSR2
 //   pm2-cluster  PM2 cluster mode, N instances, wait_ready; restart: `pm2 reload`
 //   pm2-fork     PM2 fork mode, 1 instance (its reload is a restart)
 //   node-cluster bench/node-cluster.mjs (node:cluster, round-robin); restart: rolling
@@ -139,7 +139,7 @@ function startToListening(port, nodeArgs) {
 const middle = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
- * What `--import baton/register` adds to the app's start: the app started
+ * What `--import batonjs/register` adds to the app's start: the app started
  * without it and with it in turn (A B, then B A), `pairs` times, after one
  * uncounted start of each. Pairs a moment apart cancel the drift of a shared
  * machine, which starts far apart would not; each figure is the median of the
@@ -292,7 +292,7 @@ export async function startBatonRun({ port, delayMs, workers, nodeFlags = [] }) 
   return target;
 }
 
-/** `node --import baton/register bench/app.mjs`; restart() is SIGUSR2, done when the old pid has exited. */
+/** `node --import batonjs/register bench/app.mjs`; restart() is SIGUSR2, done when the old pid has exited. */
 export async function startStandalone({ port, delayMs }) {
   const child = spawn(process.execPath, ['--import', register, appScript], {
     env: appEnv(port, delayMs, { BATON_LOG_FORMAT: 'text' }), stdio: ['ignore', 'ignore', 'pipe'],
@@ -307,8 +307,8 @@ export async function startStandalone({ port, delayMs }) {
   });
   const target = track({
     kind: 'standalone',
-    label: 'node --import baton/register',
-    commands: ['node --import baton/register bench/app.mjs', 'restart: kill -USR2 <pid>; done when <pid> has exited'],
+    label: 'node --import batonjs/register',
+    commands: ['node --import batonjs/register bench/app.mjs', 'restart: kill -USR2 <pid>; done when <pid> has exited'],
     pids,
     get mainPid() {
       return current;

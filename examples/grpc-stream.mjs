@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
 import loader from '@grpc/proto-loader';
-import { onDrain } from 'baton';
+import { onDrain } from 'batonjs';
 
 const { ticker } = grpc.loadPackageDefinition(loader.loadSync(fileURLToPath(new URL('./ticker.proto', import.meta.url))));
 const port = Number(process.env.PORT ?? 50051);

@@ -3,10 +3,10 @@
 // writes out the outbox within the time baton says is left, and once it is
 // draining it writes each new item at once instead of queueing it (requests
 // on connections that were open at the hand-over still arrive). Its test, outbox.test.mjs, shows
-// baton/testing at both levels: the hook in a unit test, the app under load.
+// batonjs/testing at both levels: the hook in a unit test, the app under load.
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { isDraining, onShutdown } from 'baton';
+import { isDraining, onShutdown } from 'batonjs';
 
 /** Accepted but not yet written out. */
 export const outbox = [];

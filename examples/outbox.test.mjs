@@ -1,11 +1,11 @@
-// How an app tests itself with baton/testing: `node --test examples/outbox.test.mjs`.
+// How an app tests itself with batonjs/testing: `node --test examples/outbox.test.mjs`.
 // The unit test runs the app's shutdown hook against a deadline with the stub
 // runtime (nothing patched, no process started); the end-to-end test runs the
 // app under `baton run -w 2`, reloads it under load and counts failed requests.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { cleanup, freePort, installTestRuntime, reloadUnderLoad, startSupervised } from 'baton/testing';
+import { cleanup, freePort, installTestRuntime, reloadUnderLoad, startSupervised } from 'batonjs/testing';
 import { createServer, outbox, written } from './outbox.mjs';
 
 test('the shutdown hook writes out the outbox within the time it is given; later work is written at once', async (t) => {

@@ -1,8 +1,8 @@
 /**
  * The public API, for apps that want control. Importing it patches nothing
- * and starts nothing: the runtime comes from `--import baton/register` (which
+ * and starts nothing: the runtime comes from `--import batonjs/register` (which
  * `baton run` adds to every worker). Without it these calls are harmless, so
- * an app's modules load in its own unit tests (see `baton/testing`).
+ * an app's modules load in its own unit tests (see `batonjs/testing`).
  */
 import type net from 'node:net';
 import { currentRuntime } from './worker/current.js';

@@ -1,5 +1,5 @@
 /**
- * `node --import baton/register app.js`: an unmodified app's server.listen()
+ * `node --import batonjs/register app.js`: an unmodified app's server.listen()
  * calls use the sockets the previous generation passed on, and the process
  * upgrades itself onto new code on SIGUSR2 (BATON_UPGRADE_SIGNAL).
  */

@@ -1,6 +1,6 @@
 // Runs every test against the built output: unit tests in parallel, then the
 // end-to-end files and the examples' own tests (how an app tests itself with
-// baton/testing) one at a time, as they put real load on a 2-core machine.
+// batonjs/testing) one at a time, as they put real load on a 2-core machine.
 // `--e2e` runs only those and the canary of the Node internals baton relies
 // on (the extra passes on other Nodes, where those internals may differ).
 import { spawnSync } from 'node:child_process';

@@ -91,7 +91,7 @@ Usage:
 Exit codes: 0 done, 1 reload failed (rolled back: the old workers keep serving), 2 usage error or no master.
 
 Standalone (no supervisor):
-  node --import baton/register app.js      start the app; its listen() calls become hand-over-able
+  node --import batonjs/register app.js      start the app; its listen() calls become hand-over-able
   kill -USR2 <pid>                         upgrade onto the code on disk, with zero failed requests
 
 Environment (standalone):

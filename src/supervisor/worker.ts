@@ -1,6 +1,6 @@
 /**
  * The master's workers: each a child of one generation, started with
- * `--import baton/register` and every socket the master holds, whose requests
+ * `--import batonjs/register` and every socket the master holds, whose requests
  * for sockets it did not inherit the master answers from its table.
  */
 import fs from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * The harness baton's own end-to-end tests and bench use: start an app under
- * baton (standalone `node --import baton/register app.js`, or supervised
+ * baton (standalone `node --import batonjs/register app.js`, or supervised
  * `baton run -w N app.js`), put load on it, reload it, count failed requests.
  *
  *   const app = startSupervised('app.js', { workers: 2, env: { PORT: '8080' } });
@@ -236,7 +236,7 @@ function spawnFollowed(node: string, argv: string[], cwd: string | undefined, en
   return follow(spawn(node, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
-/** `node --import baton/register <script> [args]`; the log format is text unless `env` says otherwise. */
+/** `node --import batonjs/register <script> [args]`; the log format is text unless `env` says otherwise. */
 export function startStandalone(script: string, { env = {}, cwd, args = [], node = process.execPath }: StartOptions = {}): StandaloneApp {
   const f = spawnFollowed(node, ['--import', registerPath, script, ...args], cwd, { ...process.env, BATON_LOG_FORMAT: 'text', ...env });
   return Object.assign(f, { kind: 'standalone' as const, serving: f.child.pid ?? 0 });

@@ -1,5 +1,5 @@
 /**
- * `baton/testing`: for an app's own tests, and baton's. Importing it patches
+ * `batonjs/testing`: for an app's own tests, and baton's. Importing it patches
  * nothing and starts nothing.
  *   - installTestRuntime(): a stub runtime for unit tests of the app's use of
  *     the API (ready, isDraining, onDrain and onShutdown hooks with a deadline);

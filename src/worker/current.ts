@@ -1,6 +1,6 @@
 /**
- * The runtime the public API talks to: the one `baton/register` installed, a
- * stub from `baton/testing`, or none (the API then does nothing harmful, so an
+ * The runtime the public API talks to: the one `batonjs/register` installed, a
+ * stub from `batonjs/testing`, or none (the API then does nothing harmful, so an
  * app's modules can be imported by its own tests). Shared by every copy of
  * baton in the process.
  */

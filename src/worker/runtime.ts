@@ -1,5 +1,5 @@
 /**
- * The process-side runtime that `baton/register` installs: inherited sockets,
+ * The process-side runtime that `batonjs/register` installs: inherited sockets,
  * listen() routing, readiness, signals and shutdown. A process runs standalone
  * (it upgrades itself on a signal) or as a master's worker (sockets come from
  * the master, which also orders the drain); a process started by another

@@ -113,7 +113,7 @@ test('baton run --drain-timeout / --ready-timeout 40000m: exit 2, one line namin
   }
 });
 
-test('BATON_DRAIN_TIMEOUT=40000m node --import baton/register: exit 1, one line naming the variable, no stack; the app never runs', T, async (t) => {
+test('BATON_DRAIN_TIMEOUT=40000m node --import batonjs/register: exit 1, one line naming the variable, no stack; the app never runs', T, async (t) => {
   const child = spawn(process.execPath, ['--import', register, script], {
     cwd: root,
     env: { ...process.env, PORT: String(await freePort()), BATON_LOG_FORMAT: 'text', BATON_DRAIN_TIMEOUT: '40000m' },

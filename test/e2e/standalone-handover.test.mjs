@@ -1,4 +1,4 @@
-// Standalone upgrades (node --import baton/register + SIGUSR2) of unmodified
+// Standalone upgrades (node --import batonjs/register + SIGUSR2) of unmodified
 // http, https, http2 and unix-socket apps under load: zero failed requests.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -10,7 +10,7 @@ import { baton, readyWorkers, startMaster, stopMaster } from '../helpers/master.
 import { freePort, root, tmpDir, waitFor } from '../helpers/proc.mjs';
 
 const APP = `import http from 'node:http';
-import { onShutdown, ready } from 'baton';
+import { onShutdown, ready } from 'batonjs';
 onShutdown(() => console.log('hook ran in ' + process.pid));
 http.createServer((req, res) => res.end(process.pid + '\\n')).listen(Number(process.env.PORT), '127.0.0.1', () => ready());
 `;

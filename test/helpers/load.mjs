@@ -1,4 +1,4 @@
-// The load client is baton/testing's (src/testing/load.ts). The tests' apps
+// The load client is batonjs/testing's (src/testing/load.ts). The tests' apps
 // answer with their pid, so here a good response is one whose body is the pid,
 // counted per pid in stats.pids.
 import { startLoad as start } from '../../dist/testing/load.js';

@@ -1,5 +1,5 @@
 // Helpers for supervisor tests: `baton run` as a real master process, and the
-// `baton` client commands against its control socket, from baton/testing
+// `baton` client commands against its control socket, from batonjs/testing
 // (src/testing/harness.ts), run from the repository's root.
 import fs from 'node:fs';
 import {

@@ -1,5 +1,5 @@
 // Process helpers for end-to-end tests. The harness itself (start an app under
-// baton, follow its generations, upgrade, clean up by pid) is baton/testing's
+// baton, follow its generations, upgrade, clean up by pid) is batonjs/testing's
 // (src/testing/harness.ts); what stays here is test-specific: the repository's
 // paths, /proc inspections, and probes that rely on the test apps answering
 // with their pid.
@@ -19,7 +19,7 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const register = path.join(root, 'dist/register.js');
 export const examples = path.join(root, 'examples');
 
-/** Starts `script` with `node --import baton/register`, from the repository's root unless `cwd` says otherwise. */
+/** Starts `script` with `node --import batonjs/register`, from the repository's root unless `cwd` says otherwise. */
 export function startStandalone(script, options = {}) {
   return start(script, { cwd: root, ...options });
 }

@@ -9,7 +9,7 @@ export function describeFailures(name, s) {
 
 /**
  * Runs `upgrades` SIGUSR2 upgrades of `script` under keep-alive and
- * connection-per-request load (baton/testing's reloadUnderLoad); asserts zero
+ * connection-per-request load (batonjs/testing's reloadUnderLoad); asserts zero
  * failures, a new pid per upgrade, each serving, and every old pid gone.
  * Returns the totals for the report.
  */

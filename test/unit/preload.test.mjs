@@ -1,4 +1,4 @@
-// What `--import baton/register` adds to every process's start, by count, not
+// What `--import batonjs/register` adds to every process's start, by count, not
 // by time (timings on a shared machine vary; bench/run.mjs times it as its own
 // row): the built-ins only some apps use load only when the app uses them, and
 // still work then; once `npm run build` has bundled it, the preload is one
@@ -38,7 +38,7 @@ function runNode(t, nodeArgs, code, { onStdout, env = {} } = {}) {
   return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
 }
 
-/** The built-ins loaded after running `code`, as `NativeModule <id>` lines; with `preload`, under baton/register. */
+/** The built-ins loaded after running `code`, as `NativeModule <id>` lines; with `preload`, under batonjs/register. */
 async function builtinsLoaded(t, code, preload) {
   const print = `${code}\nconsole.log(JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule '))));`;
   const r = await runNode(t, preload ? ['--import', register] : [], print);

@@ -1,7 +1,7 @@
 // Unit tests for dist/listeners/route.js: the listen router (Listeners), with
 // real net/http servers on loopback and real listen calls. Node's own
 // net.Server.prototype.listen is passed as `original` (nothing here imports
-// baton/register, so it is unpatched). Inherited sockets are real bound, not
+// batonjs/register, so it is unpatched). Inherited sockets are real bound, not
 // listening, handles from bindTcp()/bindPath(), in the shape inherit() gives.
 //
 // What the tests decide on is observable: server.address(), the fds and names

@@ -1,4 +1,4 @@
-// Unit tests for dist/testing/runtime.js, baton/testing's stub runtime: an
+// Unit tests for dist/testing/runtime.js, batonjs/testing's stub runtime: an
 // app's onDrain and onShutdown hooks run as baton would run them, against a
 // deadline, and isDraining() turns true.
 import { test } from 'node:test';
