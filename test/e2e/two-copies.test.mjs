@@ -18,7 +18,7 @@ http.createServer((req, res) => res.end(process.pid + '\\n')).listen(Number(proc
 test('baton run --wait-ready with the app\'s own copy of baton: its ready() and onShutdown() reach the preloaded runtime', { timeout: 60_000 }, async (t) => {
   const dir = tmpDir('baton-two-copies-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const copy = path.join(dir, 'node_modules', 'baton');
+  const copy = path.join(dir, 'node_modules', 'batonjs');
   fs.cpSync(path.join(root, 'dist'), path.join(copy, 'dist'), { recursive: true });
   fs.copyFileSync(path.join(root, 'package.json'), path.join(copy, 'package.json'));
   fs.writeFileSync(path.join(dir, 'app.mjs'), APP);
