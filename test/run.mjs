@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const files = (dir) => fs.readdirSync(path.join(here, dir))
+const files = (dir) => (fs.existsSync(path.join(here, dir)) ? fs.readdirSync(path.join(here, dir)) : [])
   .filter((f) => f.endsWith('.test.mjs'))
   .sort()
   .map((f) => path.join(here, dir, f));
@@ -20,7 +20,7 @@ const unit = files('unit').filter((f) => !e2eOnly || f === canary);
 const runs = [
   // `node --test` given no file searches the whole tree, so no file, no run.
   ...(unit.length ? [['--test', ...unit]] : []),
-  ['--test', '--test-concurrency=1', ...files('e2e'), ...files('../examples')],
+  ['--test', '--test-concurrency=1', ...files('e2e'), ...files('../examples'), ...(e2eOnly ? [] : files('integration'))],
 ];
 
 console.log(`node ${process.version}`);
