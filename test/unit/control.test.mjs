@@ -547,6 +547,8 @@ test('malformed requests get one error reply, then the connection ends', { timeo
     ['{"cmd":42}\n', /unknown command 42/],
     ['x'.repeat(MAX_REQUEST_BYTES + 100), /longer than 4096 bytes/],
     [`{"cmd":"status","pad":"${'y'.repeat(MAX_REQUEST_BYTES)}"}\n`, /longer than 4096 bytes/],
+    ['{"cmd":"status","release":"v2"}\n', /only reload takes a release/],
+    ['{"cmd":"reload","release":["v2"]}\n', /only reload takes a release, a string/],
   ];
   for (const [data, re] of cases) {
     const got = await raw(file, data);
