@@ -34,7 +34,7 @@ export class ReloadRefused extends Error {
 
 /** `baton releases`, `GET /api/releases`: the admin page's release picker reads exactly this. */
 export interface ReleaseList {
-  /** As given to --releases. */
+  /** --releases DIR, as an absolute path. */
   dir: string;
   /** The release `DIR/current` points to; null when it is missing or points to none. */
   current: string | null;

@@ -5,6 +5,7 @@
  * workers with back-off. It never touches request traffic. Workers come from
  * an injected spawner, so the rules here are tested without processes.
  */
+import path from 'node:path';
 import {
   type MasterMemory, NO_RELEASES, type Phase, type ReleaseList, ReloadRefused, type ReloadRecord, type ReloadResult, type Status, type WorkerStatus,
 } from '../protocol/control.js';
@@ -18,7 +19,7 @@ import { configureLog, log, logTail } from '../log.js';
 import type { Notifier, Serving } from '../systemd/notify.js';
 import { sleep } from '../time.js';
 import { Backoff } from './backoff.js';
-import { currentRelease, listReleases, pointCurrent, releasePath } from './releases.js';
+import { CURRENT, currentRelease, listReleases, pointCurrent, releasePath } from './releases.js';
 import type { SocketTable } from './sockets.js';
 import { Watchdog } from './watchdog.js';
 import type { Spawner, Worker } from './worker.js';
@@ -267,7 +268,7 @@ export class Master {
     return { generation, release, launch: this.launcher(generation, release) };
   }
 
-  /** The release named could not be found as the reload began (it went since it was asked for): nothing was started. */
+  /** The release could not be found as the reload began (`current` dangling, or the one named gone since): nothing was started. */
   private refused(generation: number, reason: string, started: number, emit: PhaseListener): ReloadResult {
     log('error', `reload refused, generation ${this.generation} still serving: ${reason}`, { failed: generation });
     emit({ phase: 'rollback', generation, reason, stderrTail: '' });
@@ -279,7 +280,7 @@ export class Master {
     try {
       pointCurrent(this.o.releases!, release);
     } catch (err) {
-      log('error', `release ${release} serves, but ${this.o.releases}/current could not be pointed at it (${(err as NodeJS.ErrnoException).code}): the next start would run the release it names`);
+      log('error', `release ${release} serves, but ${path.join(this.o.releases!, CURRENT)} could not be pointed at it (${(err as NodeJS.ErrnoException).code}): the next start would run the release it names`);
     }
   }
 
@@ -521,8 +522,8 @@ export class Master {
       uptimeMs: now - this.startedAt,
       master: ownMemory(),
       generation: this.generation,
-      workers,
       ...(this.release === undefined ? {} : { release: this.release }),
+      workers,
       listeners: this.listenerNames(),
       reloads: [...this.history],
     };

@@ -15,14 +15,14 @@ import { quote } from '../protocol/quote.js';
 
 /** The link baton manages in DIR; never a release itself. */
 export const CURRENT = 'current';
-/** Longer than a file name can be (NAME_MAX). */
+/** The longest a file name can be (NAME_MAX). */
 const MAX_NAME_BYTES = 255;
 
 /** Why `name` cannot name a release, by its spelling alone; undefined when it can. */
 function badName(name: string): string | undefined {
   if (name === '') return 'is empty';
   if (path.isAbsolute(name)) return 'is an absolute path';
-  if (name.includes('/') || name.includes('\\')) return `holds a '/'`;
+  if (name.includes('/')) return `holds a '/'`;
   if (name.startsWith('.')) return `starts with '.'`;
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'holds a control character';
   if (Buffer.byteLength(name) > MAX_NAME_BYTES) return `is longer than ${MAX_NAME_BYTES} bytes`;
@@ -30,7 +30,7 @@ function badName(name: string): string | undefined {
   return undefined;
 }
 
-/** The real path of release `name` of `dir`, or why it is not one (to follow "release 'v9' "). */
+/** The real path of release `name` of `dir`, or why it is not one (a phrase to follow "release 'v9'"). */
 function lookUp(dir: string, name: string): { real: string } | { why: string } {
   const bad = badName(name);
   if (bad) return { why: bad };
