@@ -5,7 +5,7 @@
  * workers with back-off. It never touches request traffic. Workers come from
  * an injected spawner, so the rules here are tested without processes.
  */
-import type { MasterMemory, Phase, ReloadRecord, ReloadResult, Status, WorkerStatus } from '../protocol/control.js';
+import type { MasterMemory, Phase, ReloadRecord, ReloadResult, Status, Stopping, WorkerStatus } from '../protocol/control.js';
 import type { Address } from '../listeners/address.js';
 import { HEARTBEAT_MS } from '../protocol/messages.js';
 import type { SupervisorSettings } from '../protocol/settings.js';
@@ -88,6 +88,10 @@ export class Master {
   private readonly reloads = new Coalescer<PhaseListener, InService>((listeners) => this.runReload(listeners), MIN_RELOAD_INTERVAL_MS);
   private readonly history: ReloadRecord[] = [];
   private readonly stopSignal = new AbortController();
+  /** A stop under --shutdown-delay: when the drain starts, and the timer that starts it. */
+  private delay: { until: number; timer: NodeJS.Timeout } | undefined;
+  /** The stop's drain deadline, once the drain has started. */
+  private drainDeadline: number | undefined;
   private readonly watchdog: Watchdog;
   private heartbeatCheck: NodeJS.Timeout | undefined;
   /** The generation in its crash window: an exit there rolls the reload back, instead of a respawn. */
@@ -187,7 +191,7 @@ export class Master {
    * reload: a request is never lost, and never doubled.
    */
   reload(onPhase: PhaseListener = () => {}): Promise<ReloadResult> {
-    if (this.stopSignal.signal.aborted) return Promise.resolve(this.stopping());
+    if (this.isStopping()) return Promise.resolve(this.stopping());
     const { result, queued } = this.reloads.request(onPhase);
     if (queued) onPhase({ phase: 'queued', reason: 'a reload is running or has just run; this one follows it' });
     return result.then((r) => r.result);
@@ -200,7 +204,7 @@ export class Master {
   private async runReload(listeners: PhaseListener[]): Promise<InService> {
     const started = Date.now();
     const emit = (phase: Phase): void => listeners.forEach((l) => l(phase));
-    if (this.stopSignal.signal.aborted) return { result: Promise.resolve(this.stopping()) };
+    if (this.isStopping()) return { result: Promise.resolve(this.stopping()) };
     const generation = this.nextGeneration++;
     this.notify.reloading(generation, this.generation);
     const launch = this.spawnWorker(generation);
@@ -397,9 +401,9 @@ export class Master {
     return result;
   }
 
-  /** stop() has been called: the master drains and exits. */
+  /** stop() has been called: the master waits out its shutdown delay, or drains, and exits. */
   isStopping(): boolean {
-    return this.stopSignal.signal.aborted;
+    return this.delay !== undefined || this.stopSignal.signal.aborted;
   }
 
   /** A worker of the serving generation is ready. */
@@ -407,16 +411,34 @@ export class Master {
     return this.live.some((w) => w?.state === 'ready');
   }
 
-  /** Drains every worker, then closes the sockets and exits with `code`. */
+  /**
+   * Drains every worker, then closes the sockets and exits with `code`. With
+   * a shutdown delay, a stop first only reports not ready and serves on for
+   * the delay; a second stop meanwhile drains at once. A master whose app
+   * could not start (code 1) has nothing to serve on: it drains at once.
+   */
   stop(code = 0): void {
     if (this.stopSignal.signal.aborted) return;
-    this.stopSignal.abort();
+    if (this.delay) {
+      log('info', 'stop requested again: ending the shutdown delay, draining now');
+      return this.drainAll(code);
+    }
     this.notify.stopping();
+    const delayMs = this.o.shutdownDelayMs;
+    if (code !== 0 || delayMs === 0) return this.drainAll(code);
+    log('info', `stopping: reporting not ready, serving on for the shutdown delay (${delayMs} ms), then draining`);
+    this.delay = { until: Date.now() + delayMs, timer: setTimeout(() => this.drainAll(code), delayMs) };
+  }
+
+  private drainAll(code: number): void {
+    clearTimeout(this.delay?.timer);
+    this.stopSignal.abort();
     for (const t of this.respawns) clearTimeout(t);
     clearInterval(this.heartbeatCheck);
     const all = this.workers();
     log('info', 'stopping: draining all workers', { workers: all.length });
     const deadline = Date.now() + this.o.drainTimeoutMs;
+    this.drainDeadline = deadline;
     for (const w of all) w.drain('stop', deadline);
     void Promise.all(all.map((w) => w.exited)).then(async () => {
       this.sockets.closeAll();
@@ -427,6 +449,7 @@ export class Master {
 
   /** The second SIGINT: no drain. */
   kill(): void {
+    clearTimeout(this.delay?.timer);
     for (const w of this.workers()) w.kill();
     this.sockets.closeAll();
     this.exit(130);
@@ -463,7 +486,13 @@ export class Master {
       workers,
       listeners: this.listenerNames(),
       reloads: [...this.history],
+      ...(this.isStopping() ? { stopping: this.stoppingStatus(now) } : {}),
     };
+  }
+
+  private stoppingStatus(now: number): Stopping {
+    if (this.drainDeadline !== undefined) return { phase: 'draining', msLeft: Math.max(0, this.drainDeadline - now) };
+    return { phase: 'delay', msLeft: Math.max(0, (this.delay?.until ?? now) - now) };
   }
 }
 

@@ -787,3 +787,11 @@ test('formatStatus: a CUT column when a shown reload cut connections, blank for 
   assert.match(rows[2], /^ {2}3\s+ok\s+812 ms\s+\S+$/);
   assert.doesNotMatch(formatStatus(STATUS).join('\n'), /CUT/, 'no column when nothing was cut');
 });
+
+test('formatStatus: a stopping master says whether it waits out its shutdown delay or drains', () => {
+  const delay = formatStatus({ ...STATUS, stopping: { phase: 'delay', msLeft: 2500 } });
+  assert.ok(delay.some((l) => /^stopping\s+not ready \(\/readyz 503\), serving on; draining in 2s \(shutdown delay\)$/.test(l)), delay.join('\n'));
+  const draining = formatStatus({ ...STATUS, stopping: { phase: 'draining', msLeft: 28_000 } });
+  assert.ok(draining.some((l) => /^stopping\s+draining all workers \(deadline in 28s\)$/.test(l)), draining.join('\n'));
+  assert.ok(!formatStatus(STATUS).some((l) => l.startsWith('stopping')), 'nothing while it runs');
+});
