@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { get } from './load.mjs';
-import { sleep, tmpDir, waitFor, within } from './proc.mjs';
+import { sleep, tmpDir, waitFor, waitForLine, within } from './proc.mjs';
 
 const TEMP_PATHS = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'];
 
@@ -129,6 +129,13 @@ export function endpointsController(nginx, backends, { periodMs = 100, maxMs = 3
       await loop;
     },
   };
+}
+
+/** Resolves with the time a `baton run` master starts to drain for its stop. */
+export function drainStart(master, timeoutMs) {
+  return waitForLine(master, (l) => (l.text.startsWith('stopping: draining all workers') ? Date.now() : undefined), {
+    timeoutMs, what: 'the master to start draining',
+  });
 }
 
 /**

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startLoad } from '../helpers/load.mjs';
 import { readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
-import { describeTransitions, endpointsController, startNginx } from '../helpers/nginx.mjs';
+import { describeTransitions, drainStart, endpointsController, startNginx } from '../helpers/nginx.mjs';
 import { examples, freePort, waitFor, within } from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 
@@ -37,10 +37,7 @@ test('a pod stopped with --shutdown-delay behind nginx and a /readyz endpoints c
   await waitFor(() => served() > 500, { timeoutMs: 30_000, what: 'load to flow through nginx' });
 
   const [a] = backends;
-  let drainAt;
-  a.master.watchers.add((line) => {
-    if (drainAt === undefined && line.text.startsWith('stopping: draining all workers')) drainAt = Date.now();
-  });
+  const drained = drainStart(a.master, GRACE_MS);
   const sigterm = Date.now();
   a.master.child.kill('SIGTERM');
   // The kubelet: SIGKILL once the grace period is over.
@@ -49,6 +46,7 @@ test('a pod stopped with --shutdown-delay behind nginx and a /readyz endpoints c
     throw err;
   });
   const exitedAt = Date.now();
+  const drainAt = await drained;
   await controller.removed('a');
   const before = served();
   await waitFor(() => served() > before + 500, { timeoutMs: 30_000, what: 'load to flow to the other backend' });
