@@ -88,10 +88,8 @@ export class Master {
   private readonly reloads = new Coalescer<PhaseListener, InService>((listeners) => this.runReload(listeners), MIN_RELOAD_INTERVAL_MS);
   private readonly history: ReloadRecord[] = [];
   private readonly stopSignal = new AbortController();
-  /** A stop under --shutdown-delay: when the drain starts, and the timer that starts it. */
-  private delay: { until: number; timer: NodeJS.Timeout } | undefined;
-  /** The stop's drain deadline, once the drain has started. */
-  private drainDeadline: number | undefined;
+  /** Once stopped: waiting out --shutdown-delay (until when, and the timer that ends it), then draining by a deadline. */
+  private stopState: { phase: 'delay'; until: number; timer: NodeJS.Timeout } | { phase: 'draining'; deadline: number } | undefined;
   private readonly watchdog: Watchdog;
   private heartbeatCheck: NodeJS.Timeout | undefined;
   /** The generation in its crash window: an exit there rolls the reload back, instead of a respawn. */
@@ -403,7 +401,7 @@ export class Master {
 
   /** stop() has been called: the master waits out its shutdown delay, or drains, and exits. */
   isStopping(): boolean {
-    return this.delay !== undefined || this.stopSignal.signal.aborted;
+    return this.stopState !== undefined;
   }
 
   /** A worker of the serving generation is ready. */
@@ -418,8 +416,8 @@ export class Master {
    * could not start (code 1) has nothing to serve on: it drains at once.
    */
   stop(code = 0): void {
-    if (this.stopSignal.signal.aborted) return;
-    if (this.delay) {
+    if (this.stopState?.phase === 'draining') return;
+    if (this.stopState?.phase === 'delay') {
       log('info', 'stop requested again: ending the shutdown delay, draining now');
       return this.drainAll(code);
     }
@@ -427,18 +425,18 @@ export class Master {
     const delayMs = this.o.shutdownDelayMs;
     if (code !== 0 || delayMs === 0) return this.drainAll(code);
     log('info', `stopping: reporting not ready, serving on for the shutdown delay (${delayMs} ms), then draining`);
-    this.delay = { until: Date.now() + delayMs, timer: setTimeout(() => this.drainAll(code), delayMs) };
+    this.stopState = { phase: 'delay', until: Date.now() + delayMs, timer: setTimeout(() => this.drainAll(code), delayMs) };
   }
 
   private drainAll(code: number): void {
-    clearTimeout(this.delay?.timer);
+    this.endDelay();
     this.stopSignal.abort();
     for (const t of this.respawns) clearTimeout(t);
     clearInterval(this.heartbeatCheck);
     const all = this.workers();
     log('info', 'stopping: draining all workers', { workers: all.length });
     const deadline = Date.now() + this.o.drainTimeoutMs;
-    this.drainDeadline = deadline;
+    this.stopState = { phase: 'draining', deadline };
     for (const w of all) w.drain('stop', deadline);
     void Promise.all(all.map((w) => w.exited)).then(async () => {
       this.sockets.closeAll();
@@ -447,9 +445,13 @@ export class Master {
     });
   }
 
+  private endDelay(): void {
+    if (this.stopState?.phase === 'delay') clearTimeout(this.stopState.timer);
+  }
+
   /** The second SIGINT: no drain. */
   kill(): void {
-    clearTimeout(this.delay?.timer);
+    this.endDelay();
     for (const w of this.workers()) w.kill();
     this.sockets.closeAll();
     this.exit(130);
@@ -486,14 +488,13 @@ export class Master {
       workers,
       listeners: this.listenerNames(),
       reloads: [...this.history],
-      ...(this.isStopping() ? { stopping: this.stoppingStatus(now) } : {}),
+      ...(this.stopState ? { stopping: stoppingAt(this.stopState, now) } : {}),
     };
   }
+}
 
-  private stoppingStatus(now: number): Stopping {
-    if (this.drainDeadline !== undefined) return { phase: 'draining', msLeft: Math.max(0, this.drainDeadline - now) };
-    return { phase: 'delay', msLeft: Math.max(0, (this.delay?.until ?? now) - now) };
-  }
+function stoppingAt(state: { phase: 'delay'; until: number } | { phase: 'draining'; deadline: number }, now: number): Stopping {
+  return { phase: state.phase, msLeft: Math.max(0, (state.phase === 'delay' ? state.until : state.deadline) - now) };
 }
 
 /** The connections `workers`, all exited, cut at their drain deadline. */

@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { get } from './load.mjs';
-import { sleep, tmpDir, waitFor, waitForLine, within } from './proc.mjs';
+import { get, startLoad } from './load.mjs';
+import { freePort, sleep, tmpDir, waitFor, waitForLine, within } from './proc.mjs';
 
 const TEMP_PATHS = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'];
 
@@ -127,6 +127,31 @@ export function endpointsController(nginx, backends, { periodMs = 100, maxMs = 3
     async stop() {
       stopped = true;
       await loop;
+    },
+  };
+}
+
+/**
+ * nginx in front of `backends`, the endpoints controller beside it, and load
+ * through nginx, keep-alive and a new connection per request (`loads`, in that
+ * order), all stopped when the test ends. Closes by nginx's own reloads are
+ * counted apart (retryClosedReused). `flowing(what)` resolves once 300 more
+ * requests have been served.
+ */
+export async function loadBalanced(t, backends) {
+  const nginx = await startNginx(t, { port: await freePort(), servers: backends.map((b) => b.server) });
+  const controller = endpointsController(nginx, backends);
+  t.after(() => controller.stop());
+  const loads = ['keepalive', 'close'].map((mode) => startLoad({ target: nginx.target, mode, concurrency: 8, retryClosedReused: true }));
+  t.after(() => Promise.all(loads.map((l) => l.stop())));
+  const served = () => loads.reduce((n, l) => n + l.stats.ok, 0);
+  return {
+    nginx,
+    controller,
+    loads,
+    async flowing(what) {
+      const before = served();
+      await waitFor(() => served() > before + 300, { timeoutMs: 30_000, what });
     },
   };
 }

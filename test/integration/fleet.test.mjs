@@ -15,11 +15,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { request } from '../helpers/http.mjs';
-import { get, startLoad } from '../helpers/load.mjs';
+import { get } from '../helpers/load.mjs';
 import { readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
-import { describeTransitions, drainStart, endpointsController, startNginx } from '../helpers/nginx.mjs';
+import { describeTransitions, drainStart, loadBalanced } from '../helpers/nginx.mjs';
 import { deployDir, switchTo } from '../helpers/releases.mjs';
-import { examples, freePort, tmpDir, waitFor, within } from '../helpers/proc.mjs';
+import { examples, tmpDir, within } from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 
 const TOKEN = 'fleet-admin-token-5b0c2e9a41';
@@ -109,16 +109,7 @@ test('a fleet of two hosts behind nginx: rolling reload, a broken release stoppe
   fs.writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
   const hosts = await Promise.all(makeHosts(t, 2).map((h) => startHost(t, h, dir, tokenFile)));
   const urls = hosts.map((h) => h.url);
-  const nginx = await startNginx(t, { port: await freePort(), servers: hosts.map((h) => h.server) });
-  const controller = endpointsController(nginx, hosts);
-  t.after(() => controller.stop());
-  const loads = ['keepalive', 'close'].map((mode) => startLoad({ target: nginx.target, mode, concurrency: 8, retryClosedReused: true }));
-  t.after(() => Promise.all(loads.map((l) => l.stop())));
-  const served = () => loads.reduce((n, l) => n + l.stats.ok, 0);
-  const flowing = async (what) => {
-    const before = served();
-    await waitFor(() => served() > before + 300, { timeoutMs: 30_000, what });
-  };
+  const { controller, loads, flowing } = await loadBalanced(t, hosts);
 
   // Counts per scenario: the loads' totals at each scenario's end, minus those at its start.
   const scenarios = [];

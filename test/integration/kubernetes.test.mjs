@@ -7,10 +7,9 @@
 // request fails while one backend goes away.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startLoad } from '../helpers/load.mjs';
 import { readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
-import { describeTransitions, drainStart, endpointsController, startNginx } from '../helpers/nginx.mjs';
-import { examples, freePort, waitFor, within } from '../helpers/proc.mjs';
+import { describeTransitions, drainStart, loadBalanced } from '../helpers/nginx.mjs';
+import { examples, freePort, within } from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 
 const SHUTDOWN_DELAY_MS = 3000;
@@ -28,13 +27,8 @@ async function startBackend(t, name) {
 
 test('a pod stopped with --shutdown-delay behind nginx and a /readyz endpoints controller: 0 failed requests', { timeout: 180_000 }, async (t) => {
   const backends = [await startBackend(t, 'a'), await startBackend(t, 'b')];
-  const nginx = await startNginx(t, { port: await freePort(), servers: backends.map((b) => b.server) });
-  const controller = endpointsController(nginx, backends);
-  t.after(() => controller.stop());
-  const loads = ['keepalive', 'close'].map((mode) => startLoad({ target: nginx.target, mode, concurrency: 8, retryClosedReused: true }));
-  t.after(() => Promise.all(loads.map((l) => l.stop())));
-  const served = () => loads.reduce((n, l) => n + l.stats.ok, 0);
-  await waitFor(() => served() > 500, { timeoutMs: 30_000, what: 'load to flow through nginx' });
+  const { controller, loads, flowing } = await loadBalanced(t, backends);
+  await flowing('load to flow through nginx');
 
   const [a] = backends;
   const drained = drainStart(a.master, GRACE_MS);
@@ -48,8 +42,7 @@ test('a pod stopped with --shutdown-delay behind nginx and a /readyz endpoints c
   const exitedAt = Date.now();
   const drainAt = await drained;
   await controller.removed('a');
-  const before = served();
-  await waitFor(() => served() > before + 500, { timeoutMs: 30_000, what: 'load to flow to the other backend' });
+  await flowing('load to flow to the other backend');
   const stats = await Promise.all(loads.map((l) => l.stop()));
   await controller.stop();
 
