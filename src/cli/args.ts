@@ -132,6 +132,8 @@ Options:
   --max-draining N          old generations that may drain at once; beyond it the oldest is ended (default 3)
   --unresponsive-after DUR  report a worker whose event loop has not answered this long (default 10s; 0 = off)
   --replace-unresponsive    and replace it: a new worker first, then the silent one is killed
+  --shutdown-delay DUR      on a stop, report not ready (/readyz 503) and serve on for DUR before draining, so that
+                            load balancers stop sending first (default 0); a second stop request drains at once
   --listen [NAME=]ADDR      bind ADDR in the master before the workers start (PORT, HOST:PORT, [IPv6]:PORT,
                             or a unix socket path starting with / or ./); repeatable
   --node-args "ARGS"        options for node in each worker, e.g. --node-args "--max-old-space-size=512"
@@ -237,6 +239,7 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { long: '--max-draining', value: true, example: '3', numeric: true },
   { long: '--unresponsive-after', value: true, example: '10s', numeric: true },
   { long: '--replace-unresponsive', value: false },
+  { long: '--shutdown-delay', value: true, example: '5s', numeric: true },
   { long: '--listen', value: true, example: '8080', numeric: true },
   { long: '--node-args', value: true, example: '"--max-old-space-size=512"', dashValue: true },
   { long: '--log-format', value: true, example: 'json' },
@@ -522,7 +525,7 @@ function parseWorkers(v: string): number {
   return n;
 }
 
-/** The options of the master's own rules: the crash window, draining generations, silent workers. */
+/** The options of the master's own rules: the crash window, draining generations, silent workers, the shutdown delay. */
 function readSupervisorOption(long: string, v: string, into: SupervisorSettings): void {
   switch (long) {
     case '--crash-window':
@@ -536,6 +539,9 @@ function readSupervisorOption(long: string, v: string, into: SupervisorSettings)
       break;
     case '--replace-unresponsive':
       into.replaceUnresponsive = true;
+      break;
+    case '--shutdown-delay':
+      into.shutdownDelayMs = usage(parseDuration, v, long);
       break;
   }
 }

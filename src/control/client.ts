@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { oneLine } from './paths.js';
-import { type Command, type Phase, type ReleaseList, type ReloadResult, type Request, type Status, cutLine, parseReply } from '../protocol/control.js';
+import { type Command, type Phase, type ReleaseList, type ReloadResult, type Request, type Status, type Stopping, cutLine, parseReply } from '../protocol/control.js';
 
 export interface RunCommandOptions {
   /** Print the master's JSON instead of text: every reply line for reload, the object for status and releases. */
@@ -230,6 +230,12 @@ function drainingGenerations(s: Status): Map<number, number | null> {
   return gens;
 }
 
+function stoppingLine({ phase, msLeft }: Stopping): string {
+  return phase === 'delay'
+    ? `not ready (/readyz 503), serving on; draining in ${formatMs(msLeft)} (shutdown delay)`
+    : `draining all workers (deadline in ${formatMs(msLeft)})`;
+}
+
 /** How many past reloads `baton status` shows. */
 const RELOADS_SHOWN = 5;
 
@@ -242,6 +248,7 @@ export function formatStatus(s: Status): string[] {
     ...(s.release === undefined ? [] : [['release', s.release]]),
     ['listeners', s.listeners.length === 0 ? '(none yet)' : s.listeners.join(', ')],
     ['workers', s.workers.length === 0 ? '(none)' : String(s.workers.length)],
+    ...(s.stopping ? [['stopping', stoppingLine(s.stopping)]] : []),
   ]);
   if (s.workers.length > 0) {
     const rows = s.workers.map((w) => [

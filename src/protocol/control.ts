@@ -108,6 +108,16 @@ export interface MasterMemory {
   afterGc: boolean;
 }
 
+/**
+ * A master that was told to stop: 'delay' while it reports not ready and still
+ * serves (--shutdown-delay), 'draining' once its workers drain. `msLeft`: until
+ * the delay ends, or until the drain's deadline.
+ */
+export interface Stopping {
+  phase: 'delay' | 'draining';
+  msLeft: number;
+}
+
 export interface Status {
   name: string;
   masterPid: number;
@@ -120,6 +130,8 @@ export interface Status {
   workers: WorkerStatus[];
   listeners: string[];
   reloads: ReloadRecord[];
+  /** Absent while the master runs (and from a master older than this client). */
+  stopping?: Stopping;
 }
 
 /** Lines the master writes back. */
@@ -176,6 +188,7 @@ const isStatus = shape({
   })),
   listeners: list(str),
   reloads: list(shape({ generation: num, ok: bool, ms: num, at: str, reason: opt(str), cut: opt(num) })),
+  stopping: opt(shape({ phase: oneOf('delay', 'draining'), msLeft: num })),
 });
 
 const REPLIES: Record<Reply['type'], Check> = {

@@ -61,6 +61,12 @@ export interface SupervisorSettings {
   unresponsiveMs: number;
   /** And replaced: a new worker first, then the silent one is stopped. */
   replaceUnresponsive: boolean;
+  /**
+   * On a stop, how long the master reports not ready (/readyz 503) and serves
+   * on before it drains: a load balancer or Kubernetes' endpoints take a
+   * moment to stop sending to it, and until then new connections must be served.
+   */
+  shutdownDelayMs: number;
 }
 
 export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
@@ -68,6 +74,7 @@ export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
   maxDraining: 3,
   unresponsiveMs: 10_000,
   replaceUnresponsive: false,
+  shutdownDelayMs: 0,
 };
 
 /** Parses `500ms`, `2s`, `1m` or bare milliseconds; `what` names the input in the error. */

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import {
-  type MasterMemory, NO_RELEASES, type Phase, type ReleaseList, ReloadRefused, type ReloadRecord, type ReloadResult, type Status, type WorkerStatus,
+  type MasterMemory, NO_RELEASES, type Phase, type ReleaseList, ReloadRefused, type ReloadRecord, type ReloadResult, type Status, type Stopping, type WorkerStatus,
 } from '../protocol/control.js';
 import type { Address } from '../listeners/address.js';
 import { HEARTBEAT_MS } from '../protocol/messages.js';
@@ -101,6 +101,8 @@ export class Master {
   private readonly reloads = new Coalescer<ReloadRequest, InService>((requests) => this.runReload(requests), MIN_RELOAD_INTERVAL_MS);
   private readonly history: ReloadRecord[] = [];
   private readonly stopSignal = new AbortController();
+  /** Once stopped: waiting out --shutdown-delay (until when, and the timer that ends it), then draining by a deadline. */
+  private stopState: { phase: 'delay'; until: number; timer: NodeJS.Timeout } | { phase: 'draining'; deadline: number } | undefined;
   private readonly watchdog: Watchdog;
   private heartbeatCheck: NodeJS.Timeout | undefined;
   /** The generation in its crash window: an exit there rolls the reload back, instead of a respawn. */
@@ -211,7 +213,7 @@ export class Master {
    */
   reload(onPhase: PhaseListener = () => {}, release?: string): Promise<ReloadResult> {
     if (release !== undefined) this.checkRelease(release);
-    if (this.stopSignal.signal.aborted) return Promise.resolve(this.stopping());
+    if (this.isStopping()) return Promise.resolve(this.stopping());
     const { result, queued } = this.reloads.request({ onPhase, release });
     if (queued) onPhase({ phase: 'queued', reason: 'a reload is running or has just run; this one follows it' });
     return result.then((r) => r.result);
@@ -232,7 +234,7 @@ export class Master {
   private async runReload(requests: ReloadRequest[]): Promise<InService> {
     const started = Date.now();
     const emit = (phase: Phase): void => requests.forEach((r) => r.onPhase(phase));
-    if (this.stopSignal.signal.aborted) return { result: Promise.resolve(this.stopping()) };
+    if (this.isStopping()) return { result: Promise.resolve(this.stopping()) };
     const generation = this.nextGeneration++;
     let code: Code;
     try {
@@ -459,9 +461,9 @@ export class Master {
     return result;
   }
 
-  /** stop() has been called: the master drains and exits. */
+  /** stop() has been called: the master waits out its shutdown delay, or drains, and exits. */
   isStopping(): boolean {
-    return this.stopSignal.signal.aborted;
+    return this.stopState !== undefined;
   }
 
   /** A worker of the serving generation is ready. */
@@ -469,16 +471,34 @@ export class Master {
     return this.live.some((w) => w?.state === 'ready');
   }
 
-  /** Drains every worker, then closes the sockets and exits with `code`. */
+  /**
+   * Drains every worker, then closes the sockets and exits with `code`. With
+   * a shutdown delay, a stop first only reports not ready and serves on for
+   * the delay; a second stop meanwhile drains at once. A master whose app
+   * could not start (code 1) has nothing to serve on: it drains at once.
+   */
   stop(code = 0): void {
-    if (this.stopSignal.signal.aborted) return;
-    this.stopSignal.abort();
+    if (this.stopState?.phase === 'draining') return;
+    if (this.stopState?.phase === 'delay') {
+      log('info', 'stop requested again: ending the shutdown delay, draining now');
+      return this.drainAll(code);
+    }
     this.notify.stopping();
+    const delayMs = this.o.shutdownDelayMs;
+    if (code !== 0 || delayMs === 0) return this.drainAll(code);
+    log('info', `stopping: reporting not ready, serving on for the shutdown delay (${delayMs} ms), then draining`);
+    this.stopState = { phase: 'delay', until: Date.now() + delayMs, timer: setTimeout(() => this.drainAll(code), delayMs) };
+  }
+
+  private drainAll(code: number): void {
+    this.endDelay();
+    this.stopSignal.abort();
     for (const t of this.respawns) clearTimeout(t);
     clearInterval(this.heartbeatCheck);
     const all = this.workers();
     log('info', 'stopping: draining all workers', { workers: all.length });
     const deadline = Date.now() + this.o.drainTimeoutMs;
+    this.stopState = { phase: 'draining', deadline };
     for (const w of all) w.drain('stop', deadline);
     void Promise.all(all.map((w) => w.exited)).then(async () => {
       this.sockets.closeAll();
@@ -487,8 +507,13 @@ export class Master {
     });
   }
 
+  private endDelay(): void {
+    if (this.stopState?.phase === 'delay') clearTimeout(this.stopState.timer);
+  }
+
   /** The second SIGINT: no drain. */
   kill(): void {
+    this.endDelay();
     for (const w of this.workers()) w.kill();
     this.sockets.closeAll();
     this.exit(130);
@@ -526,12 +551,17 @@ export class Master {
       workers,
       listeners: this.listenerNames(),
       reloads: [...this.history],
+      ...(this.stopState ? { stopping: stoppingAt(this.stopState, now) } : {}),
     };
   }
 
   releases(): ReleaseList | undefined {
     return this.o.releases === undefined ? undefined : listReleases(this.o.releases, this.release ?? null);
   }
+}
+
+function stoppingAt(state: { phase: 'delay'; until: number } | { phase: 'draining'; deadline: number }, now: number): Stopping {
+  return { phase: state.phase, msLeft: Math.max(0, (state.phase === 'delay' ? state.until : state.deadline) - now) };
 }
 
 /** The connections `workers`, all exited, cut at their drain deadline. */

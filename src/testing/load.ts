@@ -51,6 +51,16 @@ export interface LoadOptions {
   expect?: Expect;
   /** A request without a complete response after this long is a failure, kind 'timeout' (default 10 000). */
   timeoutMs?: number;
+  /**
+   * HTTP/1: a request whose reused keep-alive connection closed before any of
+   * its response came is counted in `retried`, not `failed`, and the next
+   * request goes out, as browsers retry such a request (RFC 9112 §9.3.1). For
+   * load through a proxy that closes its idle client connections when it
+   * reloads (nginx does): that close is the proxy's, and a backend's failure
+   * still reaches the client as a status (502). Off by default: a server's own
+   * close of a connection a request was sent on is a failure.
+   */
+  retryClosedReused?: boolean;
 }
 
 /** One failed request, with the ms since the load started. */
@@ -71,7 +81,7 @@ export interface LoadStats {
   samples: FailureSample[];
   /** With expect 'pid': ok responses by serving pid. */
   pids: Map<number, number>;
-  /** HTTP/2 streams refused unprocessed (not failures: a client may retry them). */
+  /** HTTP/2 streams refused unprocessed, and with retryClosedReused closed reused connections (not failures: a client may retry them). */
   retried: number;
   retries: Record<string, number>;
 }
@@ -112,7 +122,9 @@ export function startLoad(options: LoadOptions): Load {
   let stopped = false;
   let issued = 0;
   const more = () => !stopped && Date.now() - started < maxMs && issued < maxRequests;
-  const client = isHttp2(target) ? http2Client(target, mode, judge, timeoutMs) : http1Client(target, mode, judge, timeoutMs);
+  const client = isHttp2(target)
+    ? http2Client(target, mode, judge, timeoutMs)
+    : http1Client(target, mode, judge, timeoutMs, options.retryClosedReused === true);
   const loops = Array.from({ length: Math.max(1, concurrency) }, async (_, slot) => {
     while (more()) {
       issued++;
@@ -179,7 +191,7 @@ function http1Base(target: Target): http.RequestOptions {
   return 'socketPath' in target ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
 }
 
-function errorOutcome(err: NodeJS.ErrnoException, suffix = ''): Outcome {
+function errorOutcome(err: NodeJS.ErrnoException, suffix = ''): Outcome & { ok: false } {
   return { ok: false, kind: `${err.code ?? 'error'}${suffix}`, detail: err.message };
 }
 
@@ -195,7 +207,7 @@ function once<T>(body: (settle: (v: T) => void) => void): Promise<T> {
   });
 }
 
-function http1Client(target: Target, mode: LoadMode, judge: Judge, timeoutMs: number): Client {
+function http1Client(target: Target, mode: LoadMode, judge: Judge, timeoutMs: number, retryClosedReused: boolean): Client {
   const lib = target.protocol === 'https' ? https : http;
   const agent = mode === 'keepalive' ? new lib.Agent({ keepAlive: true, maxSockets: Infinity }) : false;
   const base = http1Base(target);
@@ -214,7 +226,11 @@ function http1Client(target: Target, mode: LoadMode, judge: Judge, timeoutMs: nu
         settle({ ok: false, kind: 'timeout' });
         req.destroy();
       });
-      req.on('error', (err) => settle(errorOutcome(err, req.reusedSocket ? '(reused)' : '')));
+      req.on('error', (err) => {
+        // No response has begun: a connection lost mid-response is the response's error, above.
+        const outcome = errorOutcome(err, req.reusedSocket ? '(reused)' : '');
+        settle(req.reusedSocket && retryClosedReused ? { ...outcome, retry: true } : outcome);
+      });
       req.end();
     }),
     close() {

@@ -1,6 +1,6 @@
 // The options of `baton run` beyond the defaults, each seen from outside:
 // JSON logs beside the app's own untouched output, --wait-ready, --node-args,
-// -w auto, and --drain-timeout cutting off what outlives it.
+// -w auto, --drain-timeout cutting off what outlives it, and --shutdown-delay.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -79,4 +79,18 @@ test('--drain-timeout: an old worker\'s request that outlives it is cut off, and
   assert.equal(await slow, 'ECONNRESET', 'the request still open at the drain timeout was cut off');
   await waitFor(() => gone(old), { what: `old worker ${old} to be reaped` });
   assert.notEqual(await servingPid(target), old);
+});
+
+test('--shutdown-delay: after baton stop the master serves on and baton status says so; a second baton stop drains at once', { timeout: 60_000 }, async (t) => {
+  const { master, target } = await start(t, ['-w', '2', '--shutdown-delay', '10m', path.join(examples, 'http.mjs')]);
+  const workers = await readyWorkers(master, 2);
+  const stop = () => baton(['stop', '--control', master.control]);
+  assert.equal((await stop()).code, 0);
+  const shown = await baton(['status', '--control', master.control]);
+  assert.match(shown.stdout, /^stopping\s+not ready \(\/readyz 503\), serving on; draining in \d+m \d+s \(shutdown delay\)$/m, shown.stdout);
+  assert.ok(workers.includes(await servingPid(target)), 'the workers still serve');
+  assert.equal((await stop()).code, 0);
+  // A 10 minute delay not cut short would outlast the test's 60 s timeout.
+  assert.deepEqual(await master.exited, { code: 0, signal: null });
+  assert.match(master.output, /stop requested again: ending the shutdown delay, draining now/);
 });

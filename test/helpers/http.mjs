@@ -2,10 +2,10 @@
 import http from 'node:http';
 import { within } from './proc.mjs';
 
-/** { status, headers, body } of `method path` on 127.0.0.1:`port`; `localAddress` picks the client's loopback address. */
-export function request(port, method, path, { headers = {}, body, localAddress } = {}) {
+/** { status, headers, body } of `method path` on `host` (127.0.0.1):`port`; `localAddress` picks the client's loopback address. */
+export function request(port, method, path, { headers = {}, body, localAddress, host = '127.0.0.1' } = {}) {
   return within(new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false, localAddress }, (res) => {
+    const req = http.request({ host, port, method, path, headers, agent: false, localAddress }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (text += d));

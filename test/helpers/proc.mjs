@@ -12,7 +12,7 @@ import { startStandalone as start } from '../../dist/testing/harness.js';
 import { get } from './load.mjs';
 
 export {
-  alive, cleanup, follow, freePort, reload, reloadUnderLoad, sleep, upgrade, waitFor,
+  alive, cleanup, follow, freePort, reload, reloadUnderLoad, sleep, upgrade, waitFor, waitForLine,
 } from '../../dist/testing/harness.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

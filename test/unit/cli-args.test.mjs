@@ -53,7 +53,7 @@ test('run: defaults', () => {
     drainTimeoutMs: 30000,
     waitReady: false,
     closeWebSockets: true,
-    supervisor: { crashWindowMs: 3000, maxDraining: 3, unresponsiveMs: 10000, replaceUnresponsive: false },
+    supervisor: { crashWindowMs: 3000, maxDraining: 3, unresponsiveMs: 10000, replaceUnresponsive: false, shutdownDelayMs: 0 },
     listen: [],
     nodeArgs: [],
     script: app,
@@ -145,6 +145,11 @@ test('run: every value option, in both --opt value and --opt=value forms', () =>
   }
 });
 
+test('run --shutdown-delay: a duration, parsed as the others', () => {
+  assert.equal(parse(['run', '--shutdown-delay', '5s', 'app.js']).supervisor.shutdownDelayMs, 5000);
+  assert.equal(parse(['run', '--shutdown-delay=1500', 'app.js']).supervisor.shutdownDelayMs, 1500);
+});
+
 test('run: --listen in every address form, repeatable, with optional names', () => {
   const r = parse([
     'run',
@@ -208,6 +213,7 @@ const bad = [
   [['run', '--ready-timeout', '-5s', 'app.js'], "--ready-timeout: '-5s' is not a duration"],
   [['run', '--drain-timeout', '-1', 'app.js'], "--drain-timeout: '-1' is not a duration"],
   [['run', '--drain-timeout', '-.5s', 'app.js'], "--drain-timeout: '-.5s' is not a duration"],
+  [['run', '--shutdown-delay', '-3s', 'app.js'], "--shutdown-delay: '-3s' is not a duration (use e.g. 500ms, 2s, 1m or plain milliseconds)"],
   [['run', '--listen', '-8080', 'app.js'], "--listen: '-8080' is not an address"],
   [['run', '--foo', 'app.js'], "unknown option '--foo' (see baton run --help)"],
   [['run', '--foo=1', 'app.js'], "'--foo'"],

@@ -826,3 +826,11 @@ test('releases: reload --release and baton releases; refused in one line with ex
   assert.equal((await client(file, 'reload', { release: 'v2' })).code, 0);
   assert.deepEqual([master.reloadsStarted, master.releasesAsked], [1, ['v2']]);
 });
+
+test('formatStatus: a stopping master says whether it waits out its shutdown delay or drains', () => {
+  const delay = formatStatus({ ...STATUS, stopping: { phase: 'delay', msLeft: 2500 } });
+  assert.ok(delay.some((l) => /^stopping\s+not ready \(\/readyz 503\), serving on; draining in 2s \(shutdown delay\)$/.test(l)), delay.join('\n'));
+  const draining = formatStatus({ ...STATUS, stopping: { phase: 'draining', msLeft: 28_000 } });
+  assert.ok(draining.some((l) => /^stopping\s+draining all workers \(deadline in 28s\)$/.test(l)), draining.join('\n'));
+  assert.ok(!formatStatus(STATUS).some((l) => l.startsWith('stopping')), 'nothing while it runs');
+});

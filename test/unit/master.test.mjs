@@ -142,7 +142,7 @@ function notifier() {
  */
 function setup(t, {
   workers = 2, readyTimeoutMs = 10_000, drainTimeoutMs = 5_000, listen = [], onSpawn = () => {}, workerOptions = () => ({}), sockets = new SocketTable(),
-  crashWindowMs = 0, maxDraining = 3, unresponsiveMs = 0, replaceUnresponsive = false, events, releases,
+  crashWindowMs = 0, maxDraining = 3, unresponsiveMs = 0, replaceUnresponsive = false, shutdownDelayMs = 0, events, releases,
 } = {}) {
   const spawned = [];
   /** The generation of each launcher the master asked for: one per generation, respawns included. */
@@ -165,7 +165,9 @@ function setup(t, {
     return w;
   };
   const master = new Master(
-    { name: 'test', workers, readyTimeoutMs, drainTimeoutMs, crashWindowMs, maxDraining, unresponsiveMs, replaceUnresponsive, listen, inherited: [], events, releases },
+    {
+      name: 'test', workers, readyTimeoutMs, drainTimeoutMs, crashWindowMs, maxDraining, unresponsiveMs, replaceUnresponsive, shutdownDelayMs, listen, inherited: [], events, releases,
+    },
     sockets,
     spawner,
     (code) => {
@@ -652,6 +654,48 @@ describe('Master: stop', () => {
     assert.equal(m.spawned.length, 2);
     for (const w of m.spawned) w.exit(0);
     assert.equal(await m.exited, 0);
+  });
+
+  test('--shutdown-delay: a stop reports not ready and serves on for the delay (crashed workers restarted, reloads refused), then drains', { timeout: TEST_MS }, async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_700_000_000_000 });
+    const m = setup(t, { workers: 2, shutdownDelayMs: 5_000, onSpawn: (w) => setImmediate(() => w.makeReady()) });
+    await startReady(m);
+    m.master.stop();
+    assert.equal(m.master.isStopping(), true, '/readyz answers 503 from now');
+    assert.equal(m.master.isServing(), true, 'the workers still serve');
+    assert.deepEqual(m.said, [{ serving: 1 }, { stopping: true }]);
+    assert.deepEqual(m.master.status().stopping, { phase: 'delay', msLeft: 5_000 });
+    assert.deepEqual(m.spawned.flatMap((w) => w.drains), [], 'nobody drains during the delay');
+    const r = await m.master.reload();
+    assert.equal(r.reason, 'the master is stopping');
+    t.mock.timers.tick(1_000);
+    m.spawned[0].exit(1);
+    await flush();
+    t.mock.timers.tick(100);
+    await flush();
+    assert.equal(m.spawned.length, 3, 'a worker that crashes during the delay is restarted');
+    t.mock.timers.tick(3_899);
+    assert.deepEqual(m.spawned.flatMap((w) => w.drains), [], 'not before the delay is over');
+    t.mock.timers.tick(1);
+    assert.deepEqual(m.spawned.slice(1).map((w) => w.drains.map((d) => d.reason)), [['stop'], ['stop']]);
+    assert.deepEqual(m.master.status().stopping, { phase: 'draining', msLeft: 5_000 });
+    assert.equal(await m.exited, 0);
+    assert.deepEqual(m.said, [{ serving: 1 }, { stopping: true }], 'STOPPING=1 once');
+  });
+
+  test('--shutdown-delay: a second stop during the delay drains at once; a master whose app failed to start does not wait', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 2, shutdownDelayMs: 600_000 });
+    await startReady(m);
+    m.master.stop();
+    assert.deepEqual(m.spawned.flatMap((w) => w.drains), []);
+    m.master.stop();
+    for (const w of m.spawned) assert.deepEqual(w.drains.map((d) => d.reason), ['stop']);
+    assert.equal(await m.exited, 0);
+
+    const failing = setup(t, { workers: 1, shutdownDelayMs: 600_000 });
+    await failing.master.start();
+    failing.spawned[0].exit(1);
+    assert.equal(await failing.exited, 1, 'stop(1) drains at once');
   });
 
   test('kill() kills every worker and exits 130 at once', { timeout: TEST_MS }, async (t) => {
