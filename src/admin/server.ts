@@ -32,11 +32,14 @@ export interface AdminOptions {
   metricsPublic: boolean;
 }
 
-/** The master as the admin listener sees it. */
+/** The master, or a standalone process, as the admin listener sees it. */
 export interface AdminTarget extends Controllable {
   isServing(): boolean;
   isStopping(): boolean;
 }
+
+/** Makes `server` listen; the default binds o.host:o.port, a standalone process listens on the socket it holds. */
+export type Listen = (server: http.Server, o: AdminOptions) => Promise<void>;
 
 export interface AdminServer {
   /** The port bound (the one asked for, or the kernel's pick for 0). */
@@ -80,7 +83,7 @@ const ROUTES: Record<string, Route> = {
 
 /** Listens on o.host:o.port and serves `master`. Rejects with a one-line error when the address cannot be bound. */
 export async function startAdminServer(
-  o: AdminOptions, master: AdminTarget, metrics: { render: Call['render'] },
+  o: AdminOptions, master: AdminTarget, metrics: { render: Call['render'] }, listen: Listen = listenAt,
 ): Promise<AdminServer> {
   const guard = o.token === undefined ? undefined : new Guard(o.token);
   // The deadline is checked every connectionsCheckingInterval: at the default 30 s, a 5 s deadline would be 30 s.
@@ -108,7 +111,7 @@ export async function startAdminServer(
   };
 }
 
-function listen(server: http.Server, o: AdminOptions): Promise<void> {
+function listenAt(server: http.Server, o: AdminOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       const hint = err.code === 'EADDRINUSE' ? 'another process listens there; choose another port' : 'choose another address';

@@ -336,9 +336,9 @@ describe('admin: the token file', () => {
   };
 
   test('read once, trimmed; an empty, open, missing or non-file one refused in one line naming the file and the fix', () => {
-    assert.equal(readTokenFile(write('ok', `  ${TOKEN}\n`, 0o600)), TOKEN);
-    assert.equal(readTokenFile(write('group', `${TOKEN}\n`, 0o640)), TOKEN, 'a service group may read it');
-    const refused = (file, re) => assert.throws(() => readTokenFile(file), (err) => {
+    assert.equal(readTokenFile(write('ok', `  ${TOKEN}\n`, 0o600), '--admin-token-file'), TOKEN);
+    assert.equal(readTokenFile(write('group', `${TOKEN}\n`, 0o640), '--admin-token-file'), TOKEN, 'a service group may read it');
+    const refused = (file, re) => assert.throws(() => readTokenFile(file, '--admin-token-file'), (err) => {
       assert.match(err.message, re);
       assert.ok(err.message.startsWith('--admin-token-file: '), err.message);
       assert.ok(err.message.includes(`'${file}'`), err.message);
