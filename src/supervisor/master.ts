@@ -5,7 +5,7 @@
  * workers with back-off. It never touches request traffic. Workers come from
  * an injected spawner, so the rules here are tested without processes.
  */
-import type { MasterMemory, Phase, ReloadRecord, ReloadResult, Status, WorkerStatus } from '../protocol/control.js';
+import { type MasterMemory, type Phase, type ReloadRecord, type ReloadResult, type Status, type WorkerStatus, remember } from '../protocol/control.js';
 import type { Address } from '../listeners/address.js';
 import { HEARTBEAT_MS } from '../protocol/messages.js';
 import type { SupervisorSettings } from '../protocol/settings.js';
@@ -62,7 +62,6 @@ interface InService {
   result: Promise<ReloadResult>;
 }
 
-const HISTORY = 10;
 /**
  * Reloads start at least this far apart: requests meanwhile join the queued
  * one, so a burst of signals or commands starts at most two generations.
@@ -390,9 +389,7 @@ export class Master {
   }
 
   private record(result: ReloadResult): ReloadResult {
-    const { generation, ok, ms, reason, cut } = result;
-    this.history.push({ generation, ok, ms, at: new Date().toISOString(), reason, cut });
-    if (this.history.length > HISTORY) this.history.shift();
+    remember(this.history, result);
     this.o.events?.reloaded(result);
     return result;
   }

@@ -13,8 +13,9 @@
  */
 import type http from 'node:http';
 import type net from 'node:net';
-import type { ReloadRecord, ReloadResult, Status, WorkerState } from '../protocol/control.js';
+import { type ReloadCounters, type ReloadRecord, type ReloadResult, type Status, type WorkerState, remember } from '../protocol/control.js';
 import { ADMIN_FD_NAME, type InheritedFd } from '../protocol/fds.js';
+import type { Body } from '../generation/channel.js';
 import { ENV, type Settings } from '../protocol/settings.js';
 import type { AdminOptions, AdminTarget } from '../admin/server.js';
 import { type NativeHandle, bindTcp } from '../internals/handles.js';
@@ -24,10 +25,8 @@ import { drain } from '../drain/index.js';
 import { track } from '../drain/track.js';
 import { log } from '../log.js';
 
-/** How many upgrades the status lists, the latest last (as a master lists its reloads). */
-const HISTORY = 10;
-
 type AdminModule = typeof import('../admin/index.js');
+type HistoryBody = Extract<Body, { type: 'history' }>;
 
 /** What the admin API asks of the process. */
 export interface AdminProcess {
@@ -47,7 +46,10 @@ export interface AdminProcess {
 
 export class StandaloneAdmin implements AdminTarget {
   private readonly handle: NativeHandle;
+  /** The upgrades so far, the latest last: its predecessors' too, as each passed them on. */
   private readonly history: ReloadRecord[] = [];
+  /** A predecessor's counters, taken over before the metrics were loaded. */
+  private counters: ReloadCounters | undefined;
   private server: http.Server | undefined;
   private metrics: InstanceType<AdminModule['Metrics']> | undefined;
   private accept: () => void = () => {};
@@ -75,11 +77,19 @@ export class StandaloneAdmin implements AdminTarget {
     if (this.server?.listening) await drain([this.server], { deadline, runHooks: async () => {} });
   }
 
-  upgraded(result: ReloadResult): void {
+  /** Counts and records an upgrade; hands the record on to the successor that took over, if one did. */
+  upgraded(result: ReloadResult, successor: { send(body: HistoryBody): boolean } | undefined): void {
     this.metrics?.reloaded(result);
-    const { generation, ok, ms, reason } = result;
-    this.history.push({ generation, ok, ms, at: new Date().toISOString(), ...(reason === undefined ? {} : { reason }) });
-    if (this.history.length > HISTORY) this.history.shift();
+    remember(this.history, result);
+    const counters = this.metrics?.reloadCounters();
+    if (counters) successor?.send({ type: 'history', reloads: this.history, counters });
+  }
+
+  /** The record and counters of the predecessor this process takes over from. */
+  takeOver(reloads: ReloadRecord[], counters: ReloadCounters): void {
+    this.history.splice(0, this.history.length, ...reloads);
+    this.counters = counters;
+    this.metrics?.takeOver(counters);
   }
 
   reload: AdminTarget['reload'] = (onPhase) => this.p.reload(onPhase);
@@ -120,6 +130,7 @@ export class StandaloneAdmin implements AdminTarget {
     // Its own copy of the log, when the preload is bundled: it says what the preload's says.
     admin.configureLog({ generation: settings.generation, format: settings.logFormat });
     this.metrics = new admin.Metrics();
+    if (this.counters) this.metrics.takeOver(this.counters);
     await admin.startAdminServer(this.options, this, this.metrics, (server) => this.listenOnSocket(server));
   }
 

@@ -63,6 +63,7 @@ export function install(adminModule: URL): void {
     if (origin !== 'first') endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', {
       drain: (reason, deadline) => rt?.drainOrder(reason, deadline),
       upgrade: () => rt?.upgradeOrder(),
+      history: (reloads, counters) => rt?.admin?.takeOver(reloads, counters),
       disconnect: () => rt?.parentGone(),
     });
     rt = new Runtime(settings, origin, fds, endpoint, adminModule);
@@ -79,7 +80,7 @@ class Runtime {
   readonly listeners: Listeners;
   readonly readiness: Readiness;
   readonly standalone: Standalone | undefined;
-  private readonly admin: StandaloneAdmin | undefined;
+  readonly admin: StandaloneAdmin | undefined;
   private readonly fdWatch = watchFds();
   /**
    * What a standalone process tells systemd: it is the service's main process
@@ -121,7 +122,7 @@ class Runtime {
       notify: this.notify,
       moreSockets: () => this.admin?.passable() ?? [],
       connections: () => openConnections(this.listeners.servers()),
-      upgraded: (result) => this.admin?.upgraded(result),
+      upgraded: (result, successor) => this.admin?.upgraded(result, successor),
       shutdown: (reason, deadline) => this.shutdown(reason, deadline),
     });
     this.admin = supervised ? undefined : this.startAdmin(adminFd, adminModule, listen);

@@ -39,8 +39,8 @@ export interface StandaloneDeps {
   moreSockets(): { fd: number; name: string }[];
   /** The app's open connections, as the drain begins. */
   connections(): number;
-  /** Once per upgrade that started a successor, however many requests joined it. */
-  upgraded(result: ReloadResult): void;
+  /** Once per upgrade that started a successor, however many requests joined it; with the successor when it took over. */
+  upgraded(result: ReloadResult, successor: Child | undefined): void;
   shutdown(reason: DrainReason, deadline?: number): Promise<never>;
 }
 
@@ -95,7 +95,7 @@ export class Standalone {
       logTail('successor', stderrTail);
       notify.serving(settings.generation, { failed: { generation: child.generation, reason: failure.reason } });
       say({ phase: 'rollback', generation: child.generation, reason: failure.reason, stderrTail });
-      return this.outcome(end({ ok: false, generation: child.generation, reason: failure.reason, stderrTail }));
+      return this.outcome(end({ ok: false, generation: child.generation, reason: failure.reason, stderrTail }), undefined);
     }
     this.successor = child;
     log('info', 'successor ready', { successor: child.pid, readyMs: Date.now() - child.startedAt });
@@ -106,11 +106,11 @@ export class Standalone {
     say({ phase: 'draining', generation: settings.generation, connections: this.d.connections() });
     void this.d.shutdown('upgrade');
     say({ phase: 'done', generation: child.generation, ms: Date.now() - started });
-    return this.outcome(end({ ok: true, generation: child.generation }));
+    return this.outcome(end({ ok: true, generation: child.generation }), child);
   }
 
-  private outcome(result: ReloadResult): ReloadResult {
-    this.d.upgraded(result);
+  private outcome(result: ReloadResult, successor: Child | undefined): ReloadResult {
+    this.d.upgraded(result, successor);
     return result;
   }
 

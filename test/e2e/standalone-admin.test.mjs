@@ -5,9 +5,11 @@
 // successor with the app's; each answer names the new generation, and the
 // status then names the pid that serves the app. A release that throws is
 // rolled back: the answer says why, and the old process serves app and admin
-// on. Without the token, 401 and nothing happens.
+// on. The status's record of upgrades and /metrics' counters pass from each
+// process to the next. Without the token, 401 and nothing happens.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import parsePrometheus from 'parse-prometheus-text-format';
 import { startLoad } from '../helpers/load.mjs';
 import { deployDir, switchTo } from '../helpers/releases.mjs';
 import { cleanup, freePort, servingPid, startStandalone, waitFor, within } from '../helpers/proc.mjs';
@@ -91,7 +93,10 @@ test('standalone BATON_ADMIN: 3 upgrades through the API under load, the admin p
   assert.deepEqual([(await request(adminPort, 'GET', '/readyz')).status, (await request(adminPort, 'GET', '/healthz')).status], [200, 200]);
   s = await status(adminPort);
   assert.deepEqual([s.generation, s.workers[0].pid], [4, pid]);
-  assert.deepEqual(s.reloads.map((x) => [x.generation, x.ok]), [[5, false]]);
+  assert.deepEqual(s.reloads.map((x) => [x.generation, x.ok]), [[2, true], [3, true], [4, true], [5, false]], 'each successor took over the record');
+  const metrics = await request(adminPort, 'GET', '/metrics', { headers: AUTH });
+  const reloads = parsePrometheus(metrics.body).find((f) => f.name === 'baton_reloads_total').metrics;
+  assert.deepEqual(reloads.map((m) => [m.labels.outcome, m.value]), [['ok', '3'], ['failed', '1']], 'the counters count on across upgrades');
 });
 
 test('standalone BATON_ADMIN off loopback without a token: one line naming the variable, exit 1', { timeout: 60_000 }, async (t) => {
