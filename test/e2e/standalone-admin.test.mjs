@@ -6,13 +6,14 @@
 // status then names the pid that serves the app. A release that throws is
 // rolled back: the answer says why, and the old process serves app and admin
 // on. The status's record of upgrades and /metrics' counters pass from each
-// process to the next. Without the token, 401 and nothing happens.
+// process to the next. POST /api/stop stops it. Without the token, 401 and
+// nothing happens.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { startLoad } from '../helpers/load.mjs';
 import { deployDir, switchTo } from '../helpers/releases.mjs';
-import { cleanup, freePort, servingPid, startStandalone, waitFor, within } from '../helpers/proc.mjs';
+import { alive, cleanup, freePort, servingPid, startStandalone, waitFor, within } from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 import { reloadEvents, request, writeTokenFile } from '../helpers/http.mjs';
 
@@ -97,6 +98,10 @@ test('standalone BATON_ADMIN: 3 upgrades through the API under load, the admin p
   const metrics = await request(adminPort, 'GET', '/metrics', { headers: AUTH });
   const reloads = parsePrometheus(metrics.body).find((f) => f.name === 'baton_reloads_total').metrics;
   assert.deepEqual(reloads.map((m) => [m.labels.outcome, m.value]), [['ok', '3'], ['failed', '1']], 'the counters count on across upgrades');
+
+  const stopped = await request(adminPort, 'POST', '/api/stop', { headers: AUTH });
+  assert.deepEqual([stopped.status, JSON.parse(stopped.body)], [202, { stopping: true }]);
+  await waitFor(() => !alive(pid), { what: 'the process to stop' });
 });
 
 test('standalone BATON_ADMIN off loopback without a token: one line naming the variable, exit 1', { timeout: 60_000 }, async (t) => {
