@@ -9,8 +9,16 @@
 import net from 'node:net';
 import { ENV, type Env } from '../protocol/settings.js';
 import { quote } from '../protocol/quote.js';
-import type { AdminOptions } from './server.js';
 import { readTokenFile } from './token-file.js';
+
+export interface AdminOptions {
+  host: string;
+  port: number;
+  /** Absent: no token is asked (allowed only on a loopback address). */
+  token?: string;
+  /** /metrics answers without the token too: scrapers often run inside the network, with none. */
+  metricsPublic: boolean;
+}
 
 /** The admin inputs as given: the address and the token file unparsed. */
 export interface AdminInput {
@@ -55,6 +63,12 @@ export function adminOptions(input: AdminInput, names: AdminNames): AdminOptions
 /** A standalone process's admin listener, from BATON_ADMIN and BATON_ADMIN_TOKEN_FILE. */
 export function adminFromEnv(env: Env): AdminOptions | undefined {
   return adminOptions({ address: env[ENV.admin] || undefined, tokenFile: env[ENV.adminTokenFile] || undefined, metricsPublic: false }, ADMIN_VARIABLES);
+}
+
+/** Why the admin address `what` (`--admin 127.0.0.1:9090`) cannot be listened on, and what to do. */
+export function cannotListen(what: string, err: NodeJS.ErrnoException): Error {
+  const hint = err.code === 'EADDRINUSE' ? 'another process listens there; choose another port' : 'choose another address';
+  return new Error(`${what}: cannot listen (${err.code ?? err.message}); ${hint}`);
 }
 
 /** PORT (on 127.0.0.1), IPv4:PORT, localhost:PORT or [IPv6]:PORT. */

@@ -21,16 +21,8 @@ import type { Controllable, Phase, ReloadResult } from '../protocol/control.js';
 import { quote } from '../protocol/quote.js';
 import { log } from '../log.js';
 import { Guard } from './auth.js';
+import { type AdminOptions, cannotListen } from './options.js';
 import { CONTENT_TYPE } from './metrics.js';
-
-export interface AdminOptions {
-  host: string;
-  port: number;
-  /** Absent: no token is asked (the command line allows that only on a loopback address). */
-  token?: string;
-  /** /metrics answers without the token too: scrapers often run inside the network, with none. */
-  metricsPublic: boolean;
-}
 
 /** The master, or a standalone process, as the admin listener sees it. */
 export interface AdminTarget extends Controllable {
@@ -114,8 +106,7 @@ export async function startAdminServer(
 function listenAt(server: http.Server, o: AdminOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      const hint = err.code === 'EADDRINUSE' ? 'another process listens there; choose another port' : 'choose another address';
-      reject(new Error(`--admin ${o.host}:${o.port}: cannot listen (${err.code ?? err.message}); ${hint}`));
+      reject(cannotListen(`--admin ${o.host}:${o.port}`, err));
     });
     server.listen(o.port, o.host, () => {
       server.removeAllListeners('error');

@@ -19,8 +19,7 @@ import {
   DEFAULTS, type LogFormat, SUPERVISOR_DEFAULTS, type SupervisorSettings, parseDuration, parseLogFormat, parseReadyTimeout,
 } from '../protocol/settings.js';
 import { MAX_SOCKET_PATH, oneLine, validateName } from '../control/paths.js';
-import type { AdminOptions } from '../admin/server.js';
-import { ADMIN_FLAGS, type AdminInput, adminOptions } from '../admin/options.js';
+import { ADMIN_FLAGS, type AdminInput, type AdminOptions, adminOptions } from '../admin/options.js';
 
 export class UsageError extends Error {
   constructor(message: string) {

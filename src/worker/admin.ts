@@ -15,9 +15,10 @@ import type http from 'node:http';
 import type net from 'node:net';
 import { type ReloadCounters, type ReloadRecord, type ReloadResult, type Status, type WorkerState, remember } from '../protocol/control.js';
 import { ADMIN_FD_NAME, type InheritedFd } from '../protocol/fds.js';
-import type { Body } from '../generation/channel.js';
 import { ENV, type Settings } from '../protocol/settings.js';
-import type { AdminOptions, AdminTarget } from '../admin/server.js';
+import { type AdminOptions, cannotListen } from '../admin/options.js';
+import type { AdminTarget } from '../admin/server.js';
+import type { Child } from '../generation/parent.js';
 import { type NativeHandle, bindTcp } from '../internals/handles.js';
 import type { ListenFn } from '../internals/patches.js';
 import { inherit } from '../listeners/inherit.js';
@@ -26,7 +27,6 @@ import { track } from '../drain/track.js';
 import { log } from '../log.js';
 
 type AdminModule = typeof import('../admin/index.js');
-type HistoryBody = Extract<Body, { type: 'history' }>;
 
 /** What the admin API asks of the process. */
 export interface AdminProcess {
@@ -78,7 +78,7 @@ export class StandaloneAdmin implements AdminTarget {
   }
 
   /** Counts and records an upgrade; hands the record on to the successor that took over, if one did. */
-  upgraded(result: ReloadResult, successor: { send(body: HistoryBody): boolean } | undefined): void {
+  upgraded(result: ReloadResult, successor: Pick<Child, 'send'> | undefined): void {
     this.metrics?.reloaded(result);
     remember(this.history, result);
     const counters = this.metrics?.reloadCounters();
@@ -145,8 +145,7 @@ export class StandaloneAdmin implements AdminTarget {
 function boundHandle(o: AdminOptions): NativeHandle {
   const handle = bindTcp(o.host, o.port);
   if (!(handle instanceof Error)) return handle;
-  const hint = handle.code === 'EADDRINUSE' ? 'another process listens there; choose another port' : 'choose another address';
-  throw new Error(`${ENV.admin} ${o.host}:${o.port}: cannot listen (${handle.code ?? handle.message}); ${hint}`);
+  throw cannotListen(`${ENV.admin} ${o.host}:${o.port}`, handle);
 }
 
 function inheritedHandle(fd: InheritedFd): NativeHandle {
