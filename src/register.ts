@@ -5,4 +5,5 @@
  */
 import { install } from './worker/runtime.js';
 
-install();
+// Beside this file, bundled or not; loaded only when BATON_ADMIN asks for the admin listener.
+install(new URL('./admin/index.js', import.meta.url));

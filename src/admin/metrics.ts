@@ -6,7 +6,7 @@
  * dashboards made for it work unchanged.
  */
 import fs from 'node:fs';
-import type { ReloadResult, Status, WorkerState } from '../protocol/control.js';
+import type { ReloadCounters, ReloadResult, Status, WorkerState } from '../protocol/control.js';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -32,20 +32,28 @@ function openFds(): number | undefined {
 
 /** Implements the master's MasterEvents. */
 export class Metrics {
-  private readonly reloads = { ok: 0, failed: 0 };
-  private readonly buckets = DURATION_BUCKETS.map(() => 0);
-  /** In ms, whole numbers, so the sum does not drift as floats would. */
-  private durationMs = 0;
+  private reloads: ReloadCounters = { ok: 0, failed: 0, buckets: DURATION_BUCKETS.map(() => 0), durationMs: 0 };
   private restarts = 0;
   private cutTotal = 0;
 
   reloaded(result: ReloadResult): void {
-    this.reloads[result.ok ? 'ok' : 'failed'] += 1;
+    const r = this.reloads;
+    r[result.ok ? 'ok' : 'failed'] += 1;
     const seconds = result.ms / 1000;
-    this.durationMs += result.ms;
+    r.durationMs += result.ms;
     DURATION_BUCKETS.forEach((le, i) => {
-      if (seconds <= le) this.buckets[i]! += 1;
+      if (seconds <= le) r.buckets[i]! += 1;
     });
+  }
+
+  /** The reload counters, to pass to a standalone successor. */
+  reloadCounters(): ReloadCounters {
+    return { ...this.reloads, buckets: [...this.reloads.buckets] };
+  }
+
+  /** A standalone predecessor's counters, as this process takes over from it; ignored from a version with other buckets. */
+  takeOver(counters: ReloadCounters): void {
+    if (counters.buckets.length === DURATION_BUCKETS.length) this.reloads = { ...counters, buckets: [...counters.buckets] };
   }
 
   respawned(): void {
@@ -58,13 +66,14 @@ export class Metrics {
 
   /** The exposition, with the master's `status` of now. */
   render(status: Status): string {
-    const count = this.reloads.ok + this.reloads.failed;
+    const { ok, failed, buckets, durationMs } = this.reloads;
+    const count = ok + failed;
     const families = [
       family('baton_reloads_total', 'counter', 'Reloads ended, by outcome: ok (the new generation serves) or failed (rolled back).',
-        [['{outcome="ok"}', this.reloads.ok], ['{outcome="failed"}', this.reloads.failed]]),
+        [['{outcome="ok"}', ok], ['{outcome="failed"}', failed]]),
       family('baton_reload_duration_seconds', 'histogram', 'Time from a reload\'s start to the old generation gone, or to its rollback done.', [
-        ...DURATION_BUCKETS.map((le, i): Sample => [`_bucket{le="${le}"}`, this.buckets[i]!]),
-        ['_bucket{le="+Inf"}', count], ['_sum', this.durationMs / 1000], ['_count', count],
+        ...DURATION_BUCKETS.map((le, i): Sample => [`_bucket{le="${le}"}`, buckets[i]!]),
+        ['_bucket{le="+Inf"}', count], ['_sum', durationMs / 1000], ['_count', count],
       ]),
       family('baton_generation', 'gauge', 'The generation serving.', [['', status.generation]]),
       family('baton_workers', 'gauge', 'Worker processes, by state.',

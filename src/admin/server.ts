@@ -23,22 +23,17 @@ import { type Controllable, NO_RELEASES, ReloadRefused, type ReloadResult } from
 import { quote } from '../protocol/quote.js';
 import { log } from '../log.js';
 import { Guard } from './auth.js';
+import { type AdminOptions, cannotListen } from './options.js';
 import { CONTENT_TYPE } from './metrics.js';
 
-export interface AdminOptions {
-  host: string;
-  port: number;
-  /** Absent: no token is asked (the command line allows that only on a loopback address). */
-  token?: string;
-  /** /metrics answers without the token too: scrapers often run inside the network, with none. */
-  metricsPublic: boolean;
-}
-
-/** The master as the admin listener sees it. */
+/** The master, or a standalone process, as the admin listener sees it. */
 export interface AdminTarget extends Controllable {
   isServing(): boolean;
   isStopping(): boolean;
 }
+
+/** Makes `server` listen; the default binds o.host:o.port, a standalone process listens on the socket it holds. */
+export type Listen = (server: http.Server, o: AdminOptions) => Promise<void>;
 
 export interface AdminServer {
   /** The port bound (the one asked for, or the kernel's pick for 0). */
@@ -96,7 +91,7 @@ const ROUTES: Record<string, Route> = {
 
 /** Listens on o.host:o.port and serves `master`. Rejects with a one-line error when the address cannot be bound. */
 export async function startAdminServer(
-  o: AdminOptions, master: AdminTarget, metrics: { render: Call['render'] },
+  o: AdminOptions, master: AdminTarget, metrics: { render: Call['render'] }, listen: Listen = listenAt,
 ): Promise<AdminServer> {
   const guard = o.token === undefined ? undefined : new Guard(o.token);
   // The deadline is checked every connectionsCheckingInterval: at the default 30 s, a 5 s deadline would be 30 s.
@@ -124,11 +119,10 @@ export async function startAdminServer(
   };
 }
 
-function listen(server: http.Server, o: AdminOptions): Promise<void> {
+function listenAt(server: http.Server, o: AdminOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      const hint = err.code === 'EADDRINUSE' ? 'another process listens there; choose another port' : 'choose another address';
-      reject(new Error(`--admin ${o.host}:${o.port}: cannot listen (${err.code ?? err.message}); ${hint}`));
+      reject(cannotListen(`--admin ${o.host}:${o.port}`, err));
     });
     server.listen(o.port, o.host, () => {
       server.removeAllListeners('error');

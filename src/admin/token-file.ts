@@ -6,28 +6,26 @@
 import fs from 'node:fs';
 import { quote } from '../protocol/quote.js';
 
-const WHAT = '--admin-token-file';
-
-/** The token in `file`, trimmed. Throws a one-line error naming the file and the fix. */
-export function readTokenFile(file: string): string {
+/** The token in `file`, trimmed. Throws a one-line error naming the input (`what`), the file and the fix. */
+export function readTokenFile(file: string, what: string): string {
   let st: fs.Stats;
   let text: string;
   try {
     st = fs.statSync(file);
-    if (!st.isFile()) throw new Error(`${WHAT}: ${quote(file)} is not a file (give a file holding the token)`);
+    if (!st.isFile()) throw new Error(`${what}: ${quote(file)} is not a file (give a file holding the token)`);
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === undefined) throw err;
-    throw new Error(`${WHAT}: cannot read ${quote(file)} (${code}); give a file holding the token, readable by this user`);
+    throw new Error(`${what}: cannot read ${quote(file)} (${code}); give a file holding the token, readable by this user`);
   }
   if ((st.mode & 0o007) !== 0) {
     const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    throw new Error(`${WHAT}: ${quote(file)} is open to other users (mode ${mode}); make it private: chmod 600 ${quote(file)}`);
+    throw new Error(`${what}: ${quote(file)} is open to other users (mode ${mode}); make it private: chmod 600 ${quote(file)}`);
   }
   const token = text.trim();
   if (token === '') {
-    throw new Error(`${WHAT}: ${quote(file)} is empty; write a long random token into it (e.g. openssl rand -hex 32 > ${quote(file)})`);
+    throw new Error(`${what}: ${quote(file)} is empty; write a long random token into it (e.g. openssl rand -hex 32 > ${quote(file)})`);
   }
   return token;
 }

@@ -19,8 +19,7 @@ import {
   DEFAULTS, type LogFormat, SUPERVISOR_DEFAULTS, type SupervisorSettings, parseDuration, parseLogFormat, parseReadyTimeout,
 } from '../protocol/settings.js';
 import { MAX_SOCKET_PATH, oneLine, validateName } from '../control/paths.js';
-import type { AdminOptions } from '../admin/server.js';
-import { readTokenFile } from '../admin/token-file.js';
+import { ADMIN_FLAGS, type AdminInput, type AdminOptions, adminOptions } from '../admin/options.js';
 import { CURRENT, currentRelease, releasePath } from '../supervisor/releases.js';
 
 export class UsageError extends Error {
@@ -339,7 +338,7 @@ function runDefaults(): Omit<RunCommand, 'script' | 'args'> {
 
 function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'help'; topic: 'run' } {
   const run = runDefaults();
-  const admin: AdminFlags = { metricsPublic: false };
+  const admin: AdminInput = { metricsPublic: false };
   const at = readOptions(argv, RUN_OPTIONS, RUN_ALIASES, 'see baton run --help', (spec, value) => {
     const v = value ?? '';
     switch (spec.long) {
@@ -384,7 +383,7 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
     return false;
   });
   if (at === -1) return { cmd: 'help', topic: 'run' };
-  const adminListener = adminOptions(admin);
+  const adminListener = usage(() => adminOptions(admin, ADMIN_FLAGS), '');
   if (adminListener) run.admin = adminListener;
   const script = argv[at];
   if (script === undefined || script === '') {
@@ -412,56 +411,13 @@ function scriptInRelease(script: string, dir: string): string {
   return script;
 }
 
-/** The --admin options as given. */
-interface AdminFlags {
-  address?: { host: string; port: number };
-  tokenFile?: string;
-  metricsPublic: boolean;
-}
-
 /** Reads an --admin* option into `into`; false for any other option. */
-function readAdminOption(long: string, v: string, into: AdminFlags): boolean {
-  if (long === '--admin') into.address = parseAdminAddress(v);
-  else if (long === '--admin-token-file') into.tokenFile = v;
-  else if (long === '--admin-metrics-public') into.metricsPublic = true;
+function readAdminOption(long: string, v: string, into: AdminInput): boolean {
+  if (long === ADMIN_FLAGS.address) into.address = v;
+  else if (long === ADMIN_FLAGS.tokenFile) into.tokenFile = v;
+  else if (long === ADMIN_FLAGS.metricsPublic) into.metricsPublic = true;
   else return false;
   return true;
-}
-
-/** PORT (on 127.0.0.1), IPv4:PORT, localhost:PORT or [IPv6]:PORT. */
-function parseAdminAddress(v: string): { host: string; port: number } {
-  const m = /^(?:(?:\[([^\]]+)\]|([^:[\]]+)):)?(\d{1,5})$/.exec(v);
-  const host = m?.[1] ?? (m?.[2] === 'localhost' ? '127.0.0.1' : m?.[2]) ?? '127.0.0.1';
-  const port = Number(m?.[3]);
-  const valid = m !== null && (m[1] !== undefined ? net.isIPv6(host) : net.isIPv4(host));
-  if (!valid || !(port >= 1 && port <= 65535)) {
-    throw new UsageError(`--admin: ${quote(v)} is not an address (use PORT, HOST:PORT or [IPv6]:PORT with an IP address and a port from 1 to 65535, e.g. --admin 127.0.0.1:9090)`);
-  }
-  return { host, port };
-}
-
-const isLoopback = (host: string): boolean => /^127\./.test(host) || host === '::1' || /^::ffff:127\./i.test(host);
-
-/**
- * The admin listener's options, its token read now, at start. Off loopback
- * a token is required: anyone who reaches the address could otherwise stop
- * the service.
- */
-function adminOptions(flags: AdminFlags): AdminOptions | undefined {
-  const { address, tokenFile, metricsPublic } = flags;
-  if (address === undefined) {
-    const stray = tokenFile !== undefined ? '--admin-token-file' : metricsPublic ? '--admin-metrics-public' : undefined;
-    if (stray) throw new UsageError(`${stray} needs --admin [HOST:]PORT (e.g. --admin 127.0.0.1:9090)`);
-    return undefined;
-  }
-  const token = tokenFile === undefined ? undefined : usage(readTokenFile, tokenFile);
-  if (token === undefined && !isLoopback(address.host)) {
-    throw new UsageError(
-      `--admin ${address.host}:${address.port} is not a loopback address, and anyone reaching it could reload or stop this service: ` +
-        'give --admin-token-file FILE (a file of mode 600 holding a long random token), or listen on 127.0.0.1',
-    );
-  }
-  return { ...address, metricsPublic, ...(token === undefined ? {} : { token }) };
 }
 
 /** Entry files a directory given as the script is likely to hold, for the example in the error. */

@@ -5,6 +5,7 @@
  * first; it asks a master for sockets; and it takes the orders that come back
  * (drain by a deadline, pass on an upgrade).
  */
+import type { ReloadCounters, ReloadRecord } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
 import { type Address, nameOf, parseName } from '../listeners/address.js';
 import { builtin } from '../internals/builtins.js';
@@ -22,6 +23,8 @@ export interface Orders {
   drain(reason: DrainReason, deadline: number): void;
   /** An upgrade asked of the parent after it handed over to this process. */
   upgrade(): void;
+  /** The upgrades before this process took over, that one last, and their counters. */
+  history(reloads: ReloadRecord[], counters: ReloadCounters): void;
   /** The parent is gone. */
   disconnect(): void;
 }
@@ -43,6 +46,7 @@ export class ParentEndpoint {
     this.channel = new Channel(process, peer, (m, handle) => {
       if (m.type === 'drain') orders.drain(m.reason, m.deadline);
       else if (m.type === 'upgrade') orders.upgrade();
+      else if (m.type === 'history') orders.history(m.reloads, m.counters);
       else if (m.type === 'listen-result') this.settle(m.id, m.name, m.code, handle);
     });
     process.once('disconnect', () => orders.disconnect());

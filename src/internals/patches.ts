@@ -22,12 +22,13 @@ export function checkIdleClose(): string | undefined {
     : 'http.Server.prototype.closeIdleConnections is gone: idle keep-alive connections end at the drain timeout';
 }
 
-/** Every server.listen() goes through `route`, which may call Node's own listen. */
-export function patchListen(route: (server: net.Server, args: unknown[], original: ListenFn) => net.Server): void {
+/** Every server.listen() goes through `route`, which may call Node's own listen; returns Node's own, for baton's own servers. */
+export function patchListen(route: (server: net.Server, args: unknown[], original: ListenFn) => net.Server): ListenFn {
   const original = net.Server.prototype.listen as ListenFn;
   net.Server.prototype.listen = function listen(this: net.Server, ...args: unknown[]): net.Server {
     return route(this, args, original);
   } as typeof net.Server.prototype.listen;
+  return original;
 }
 
 /** PM2's readiness convention, process.send('ready'), for apps migrating with --wait-ready. */

@@ -96,6 +96,30 @@ export interface ReloadRecord {
   cut?: number;
 }
 
+/** How many reloads a status lists, the latest last. */
+export const HISTORY = 10;
+
+/**
+ * The reload counters behind /metrics (baton_reloads_total and the duration
+ * histogram): a standalone process passes them to its successor, so that they
+ * count on across upgrades as a master's do.
+ */
+export interface ReloadCounters {
+  ok: number;
+  failed: number;
+  /** Reloads per duration bucket, each counting those at most its bound. */
+  buckets: number[];
+  /** Their durations' sum, in whole ms, so the sum does not drift as floats would. */
+  durationMs: number;
+}
+
+/** Adds `result` to `history`, which keeps the latest HISTORY. */
+export function remember(history: ReloadRecord[], result: ReloadResult): void {
+  const { generation, ok, ms, reason, cut } = result;
+  history.push({ generation, ok, ms, at: new Date().toISOString(), reason, cut });
+  if (history.length > HISTORY) history.shift();
+}
+
 /** The master process's own memory, as process.memoryUsage() tells it. */
 export interface MasterMemory {
   rssBytes: number;

@@ -16,6 +16,12 @@ const LISTEN_PID = 'LISTEN_PID';
 /** Like sd_listen_fds(unset=1), a process that took its fds removes these, so children the app starts do not take them too. */
 export const HANDOVER_VARS = [LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID, ENV.parentPid, ENV.role] as const;
 
+/**
+ * The name a standalone process gives its admin listener's socket among those
+ * it passes on: its successor serves the admin API on it, never the app.
+ */
+export const ADMIN_FD_NAME = 'baton-admin';
+
 export interface InheritedFd {
   fd: number;
   /** The normalized address (`tcp:127.0.0.1:8080`) or a user-chosen label. */

@@ -4,6 +4,8 @@
  * version; anything malformed or unknown is rejected by parseMessage(), never
  * trusted.
  */
+import { HISTORY, type ReloadCounters, type ReloadRecord } from './control.js';
+
 export const PROTOCOL_VERSION = 1;
 
 interface Base {
@@ -63,6 +65,13 @@ export interface UpgradeMessage extends Base {
   type: 'upgrade';
 }
 
+/** predecessor → successor, once it has handed over: the upgrades so far, that one last, and their counters, for the admin API. */
+export interface HistoryMessage extends Base {
+  type: 'history';
+  reloads: ReloadRecord[];
+  counters: ReloadCounters;
+}
+
 /** worker → master: draining has begun with this many connections open. */
 export interface DrainingMessage extends Base {
   type: 'draining';
@@ -91,7 +100,7 @@ export interface HeartbeatMessage extends Base {
 
 export type Message =
   | ReadyMessage | FailedMessage | ListenRequestMessage | ListenResultMessage | DrainMessage | DrainingMessage | DrainedMessage
-  | UpgradeMessage | HeartbeatMessage;
+  | UpgradeMessage | HistoryMessage | HeartbeatMessage;
 
 export type ParseResult = { ok: true; message: Message } | { ok: false; reason: string };
 
@@ -131,6 +140,10 @@ export function parseMessage(raw: unknown): ParseResult {
       return isTime(m.deadline) ? ok({ ...base, type: 'drain', reason: m.reason, deadline: m.deadline }) : bad('drain', 'deadline');
     case 'upgrade':
       return ok({ ...base, type: 'upgrade' });
+    case 'history':
+      if (!Array.isArray(m.reloads) || m.reloads.length > HISTORY || !m.reloads.every(isRecord)) return bad('history', 'reloads');
+      if (!isCounters(m.counters)) return bad('history', 'counters');
+      return ok({ ...base, type: 'history', reloads: m.reloads.map(recordOf), counters: countersOf(m.counters) });
     case 'draining':
       if (!isPid(m.pid)) return bad('draining', 'pid');
       return isCount(m.connections) ? ok({ ...base, type: 'draining', pid: m.pid, connections: m.connections }) : bad('draining', 'connections');
@@ -144,6 +157,29 @@ export function parseMessage(raw: unknown): ParseResult {
     default:
       return { ok: false, reason: `unknown type ${JSON.stringify(m.type)}` };
   }
+}
+
+function isRecord(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return isPid(r.generation) && typeof r.ok === 'boolean' && isTime(r.ms) && isShort(r.at) && opt(r.reason, isStr) && opt(r.cut, isCount);
+}
+
+/** Only the fields a record has. */
+function recordOf(v: unknown): ReloadRecord {
+  const { generation, ok, ms, at, reason, cut } = v as ReloadRecord;
+  return { generation, ok, ms, at, ...(reason === undefined ? {} : { reason }), ...(cut === undefined ? {} : { cut }) };
+}
+
+function isCounters(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const c = v as Record<string, unknown>;
+  return isCount(c.ok) && isCount(c.failed) && isCount(c.durationMs) && Array.isArray(c.buckets) && c.buckets.length <= 64 && c.buckets.every(isCount);
+}
+
+function countersOf(v: unknown): ReloadCounters {
+  const { ok, failed, buckets, durationMs } = v as ReloadCounters;
+  return { ok, failed, buckets, durationMs };
 }
 
 function ok(message: Message): ParseResult {

@@ -24,6 +24,9 @@ export const ENV = {
   pidFile: 'BATON_PID_FILE',
   logFormat: 'BATON_LOG_FORMAT',
   closeWebSockets: 'BATON_CLOSE_WEBSOCKETS',
+  /** A standalone process's admin listener, [HOST:]PORT, and its token's file (read by admin/options.ts; successors inherit both). */
+  admin: 'BATON_ADMIN',
+  adminTokenFile: 'BATON_ADMIN_TOKEN_FILE',
 } as const;
 
 export type LogFormat = 'text' | 'json';

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import {
-  type MasterMemory, NO_RELEASES, type Phase, type ReleaseList, ReloadRefused, type ReloadRecord, type ReloadResult, type Status, type Stopping, type WorkerStatus,
+  type MasterMemory, NO_RELEASES, type Phase, type ReleaseList, ReloadRefused, type ReloadRecord, type ReloadResult, type Status, type Stopping, type WorkerStatus, remember,
 } from '../protocol/control.js';
 import type { Address } from '../listeners/address.js';
 import { HEARTBEAT_MS } from '../protocol/messages.js';
@@ -75,7 +75,6 @@ interface InService {
   result: Promise<ReloadResult>;
 }
 
-const HISTORY = 10;
 /**
  * Reloads start at least this far apart: requests meanwhile join the queued
  * one, so a burst of signals or commands starts at most two generations.
@@ -454,9 +453,7 @@ export class Master {
   }
 
   private record(result: ReloadResult): ReloadResult {
-    const { generation, ok, ms, reason, cut } = result;
-    this.history.push({ generation, ok, ms, at: new Date().toISOString(), reason, cut });
-    if (this.history.length > HISTORY) this.history.shift();
+    remember(this.history, result);
     this.o.events?.reloaded(result);
     return result;
   }

@@ -6,13 +6,14 @@
  * baton process talks to it through one endpoint.
  */
 import fs from 'node:fs';
-import { HANDOVER_VARS, type InheritedFd, readListenEnv } from '../protocol/fds.js';
+import { ADMIN_FD_NAME, HANDOVER_VARS, type InheritedFd, readListenEnv } from '../protocol/fds.js';
 import { cutLine } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
 import { type Origin, type Settings, originOf, readSettings } from '../protocol/settings.js';
 import { isClusterWorker } from '../internals/builtins.js';
+import { adminFromEnv } from '../admin/options.js';
 import { checkInternals } from '../internals/check.js';
-import { patchListen, patchProcessSend } from '../internals/patches.js';
+import { type ListenFn, patchListen, patchProcessSend } from '../internals/patches.js';
 import { inherit } from '../listeners/inherit.js';
 import { Listeners } from '../listeners/route.js';
 import { cutAll, drain, openConnections } from '../drain/index.js';
@@ -23,6 +24,7 @@ import { logicalCwd, throughLogicalCwd } from '../cwd.js';
 import { configureLog, errorLine, log } from '../log.js';
 import { onStopSignals } from '../signals.js';
 import { type Notifier, systemdNotifier } from '../systemd/notify.js';
+import { StandaloneAdmin } from './admin.js';
 import { setRuntime } from './current.js';
 import { watchFds } from './fd-watch.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -37,8 +39,12 @@ const SETTLE_MS = 300;
 
 let installed = false;
 
-/** Installs the runtime once; a process that cannot start (bad settings, bad inherited fds) says why and exits 1. */
-export function install(): void {
+/**
+ * Installs the runtime once; a process that cannot start (bad settings, bad
+ * inherited fds) says why and exits 1. `adminModule` is the admin listener's
+ * code, loaded only with BATON_ADMIN.
+ */
+export function install(adminModule: URL): void {
   if (installed || isClusterWorker()) return;
   installed = true;
   if (process.platform === 'win32') {
@@ -57,9 +63,10 @@ export function install(): void {
     if (origin !== 'first') endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', {
       drain: (reason, deadline) => rt?.drainOrder(reason, deadline),
       upgrade: () => rt?.upgradeOrder(),
+      history: (reloads, counters) => rt?.admin?.takeOver(reloads, counters),
       disconnect: () => rt?.parentGone(),
     });
-    rt = new Runtime(settings, origin, fds, endpoint);
+    rt = new Runtime(settings, origin, fds, endpoint, adminModule);
   } catch (err) {
     const line = errorLine(err).replace(/^Error: /, '');
     endpoint?.noteFatal(line);
@@ -73,6 +80,7 @@ class Runtime {
   readonly listeners: Listeners;
   readonly readiness: Readiness;
   readonly standalone: Standalone | undefined;
+  readonly admin: StandaloneAdmin | undefined;
   private readonly fdWatch = watchFds();
   /**
    * What a standalone process tells systemd: it is the service's main process
@@ -85,9 +93,12 @@ class Runtime {
   /** Connections cut before the deadline, when the parent moved it up. */
   private cutEarly = 0;
 
-  constructor(readonly settings: Settings, readonly origin: Origin, fds: InheritedFd[], private readonly endpoint: ParentEndpoint | undefined) {
+  constructor(
+    readonly settings: Settings, readonly origin: Origin, fds: InheritedFd[], private readonly endpoint: ParentEndpoint | undefined, adminModule: URL,
+  ) {
     const cwd = logicalCwd();
-    const inherited = inherit(fds);
+    const adminFd = fds.find((f) => f.name === ADMIN_FD_NAME);
+    const inherited = inherit(fds.filter((f) => f !== adminFd));
     const supervised = origin === 'worker';
     this.listeners = new Listeners(inherited, cwd, supervised ? (address) => endpoint!.acquire(address) : undefined);
     this.readiness = new Readiness({
@@ -98,7 +109,7 @@ class Runtime {
       onReady: () => this.onReady(),
     });
     this.listeners.onListening = () => this.readiness.listened();
-    patchListen((server, args, original) => {
+    const listen = patchListen((server, args, original) => {
       track(server);
       return this.listeners.listen(server, args, original);
     });
@@ -109,8 +120,12 @@ class Runtime {
       settings,
       launch: launchOf(cwd),
       notify: this.notify,
+      moreSockets: () => this.admin?.passable() ?? [],
+      connections: () => openConnections(this.listeners.servers()),
+      upgraded: (result, successor) => this.admin?.upgraded(result, successor),
       shutdown: (reason, deadline) => this.shutdown(reason, deadline),
     });
+    this.admin = supervised ? undefined : this.startAdmin(adminFd, adminModule, listen);
     this.installSignals();
     this.expose();
     if (supervised) startHeartbeat(endpoint!, () => openConnections(this.listeners.servers()));
@@ -120,7 +135,29 @@ class Runtime {
     if (settings.pidFile && origin === 'first') writePidFile(settings.pidFile, process.pid);
   }
 
+  /** BATON_ADMIN's listener, on the socket a predecessor passed on or bound now; the first process serves at once. */
+  private startAdmin(inherited: InheritedFd | undefined, module: URL, listen: ListenFn): StandaloneAdmin | undefined {
+    const options = adminFromEnv(process.env);
+    if (!options) return undefined;
+    const draining = (): boolean => this.lifecycle.state === 'draining' || this.lifecycle.state === 'exited';
+    const admin = new StandaloneAdmin(options, inherited, {
+      settings: this.settings,
+      module,
+      listen,
+      state: () => (draining() ? 'draining' : this.readiness.isReady ? 'ready' : 'starting'),
+      isServing: () => this.readiness.isReady && !draining(),
+      isStopping: draining,
+      listeners: () => this.listeners.passable().map((p) => p.name),
+      connections: () => openConnections(this.listeners.servers()),
+      reload: (onPhase) => this.standalone!.upgrade(onPhase),
+      stop: () => this.stop(),
+    });
+    if (this.origin === 'first') admin.serve();
+    return admin;
+  }
+
   private onReady(): void {
+    this.admin?.serve();
     this.endpoint?.ready(this.listeners.passable().map((p) => p.name));
     // A successor's READY=1 comes from its predecessor, with MAINPID=, while systemd still takes that one for the main process.
     if (this.origin === 'first') this.notify.serving(this.settings.generation);
@@ -147,7 +184,7 @@ class Runtime {
       generation: this.settings.generation,
       ready: () => this.readiness.declare(),
       isDraining: () => this.lifecycle.state === 'draining' || this.lifecycle.state === 'exited',
-      upgrade: () => this.standalone?.upgrade() ?? Promise.resolve(false),
+      upgrade: () => this.standalone?.upgrade().then((r) => r.ok) ?? Promise.resolve(false),
     });
   }
 
@@ -205,6 +242,8 @@ class Runtime {
     const paths = final ? this.listeners.ownedPaths() : [];
     if (final) this.notify.stopping();
     const connections = openConnections(servers);
+    // The successor serves the admin API from now on; what this process took is answered, not cut.
+    const admin = reason === 'upgrade' ? this.admin?.handOver(deadline) : undefined;
     const result = await drain(servers, {
       deadline,
       // Said once nothing new is accepted, so whoever reads it may bind the address.
@@ -216,6 +255,7 @@ class Runtime {
       runDrainHooks: () => runDrainHooks({ reason, deadline }),
       runHooks: (open) => runHooks({ reason, connections: open, deadline }),
     });
+    await admin;
     for (const p of paths) fs.rmSync(p, { force: true });
     if (final && this.settings.pidFile) removePidFile(this.settings.pidFile);
     // Cut connections are failed clients: a warning here, and a count the parent adds up and reports.

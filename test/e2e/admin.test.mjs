@@ -5,8 +5,6 @@
 // without a token and readyz turns 503 once the master stops. And off
 // loopback without a token, baton run refuses to start.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { waitForLine } from '../../dist/testing/harness.js';
@@ -14,20 +12,13 @@ import { describeFailures } from '../helpers/scenario.mjs';
 import { startLoad } from '../helpers/load.mjs';
 import { deployDir, releaseOf, switchTo } from '../helpers/releases.mjs';
 import { baton, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
-import { freePort, root, servingPid, sleep, tmpDir, waitFor, within } from '../helpers/proc.mjs';
-import { reloadEvents, request } from '../helpers/http.mjs';
+import { freePort, root, servingPid, sleep, waitFor, within } from '../helpers/proc.mjs';
+import { reloadEvents, request, writeTokenFile } from '../helpers/http.mjs';
 
 const TOKEN = 'e2e-admin-token-4f0c2d9a8b7e';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
-function tokenFile(t, text = `${TOKEN}\n`, mode = 0o600) {
-  const dir = tmpDir('baton-admin-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const file = path.join(dir, 'token');
-  fs.writeFileSync(file, text);
-  fs.chmodSync(file, mode);
-  return file;
-}
+const tokenFile = (t, text = `${TOKEN}\n`, mode) => writeTokenFile(t, text, mode);
 
 /** The samples of /metrics by family name, parsed by a Prometheus text-format parser. */
 async function metrics(port) {

@@ -1,6 +1,18 @@
 // One HTTP request on a fresh connection, for tests of baton's admin listener.
+import fs from 'node:fs';
 import http from 'node:http';
-import { within } from './proc.mjs';
+import path from 'node:path';
+import { tmpDir, within } from './proc.mjs';
+
+/** A token file holding `text`, of `mode` (private by default), removed after the test. */
+export function writeTokenFile(t, text, mode = 0o600) {
+  const dir = tmpDir('baton-admin-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'token');
+  fs.writeFileSync(file, text);
+  fs.chmodSync(file, mode);
+  return file;
+}
 
 /** { status, headers, body } of `method path` on `host` (127.0.0.1):`port`; `localAddress` picks the client's loopback address. */
 export function request(port, method, path, { headers = {}, body, localAddress, host = '127.0.0.1' } = {}) {

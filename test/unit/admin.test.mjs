@@ -13,6 +13,7 @@ import { Guard, MAX_FAILURES, FAILURE_WINDOW_MS } from '../../dist/admin/auth.js
 import { Metrics } from '../../dist/admin/metrics.js';
 import { NO_RELEASES, ReloadRefused } from '../../dist/protocol/control.js';
 import { readTokenFile } from '../../dist/admin/token-file.js';
+import { adminFromEnv } from '../../dist/admin/options.js';
 import { within } from '../helpers/proc.mjs';
 import { request, reloadEvents } from '../helpers/http.mjs';
 
@@ -387,9 +388,9 @@ describe('admin: the token file', () => {
   };
 
   test('read once, trimmed; an empty, open, missing or non-file one refused in one line naming the file and the fix', () => {
-    assert.equal(readTokenFile(write('ok', `  ${TOKEN}\n`, 0o600)), TOKEN);
-    assert.equal(readTokenFile(write('group', `${TOKEN}\n`, 0o640)), TOKEN, 'a service group may read it');
-    const refused = (file, re) => assert.throws(() => readTokenFile(file), (err) => {
+    assert.equal(readTokenFile(write('ok', `  ${TOKEN}\n`, 0o600), '--admin-token-file'), TOKEN);
+    assert.equal(readTokenFile(write('group', `${TOKEN}\n`, 0o640), '--admin-token-file'), TOKEN, 'a service group may read it');
+    const refused = (file, re) => assert.throws(() => readTokenFile(file, '--admin-token-file'), (err) => {
       assert.match(err.message, re);
       assert.ok(err.message.startsWith('--admin-token-file: '), err.message);
       assert.ok(err.message.includes(`'${file}'`), err.message);
@@ -401,5 +402,17 @@ describe('admin: the token file', () => {
     refused(write('writable', TOKEN, 0o602), /mode 0602/);
     refused(path.join(dir, 'missing'), /cannot read .* \(ENOENT\)/);
     refused(dir, /is not a file/);
+  });
+
+  test('a standalone process reads BATON_ADMIN and BATON_ADMIN_TOKEN_FILE by the --admin rules, its errors naming the variables', () => {
+    const file = write('env', `${TOKEN}\n`, 0o600);
+    assert.equal(adminFromEnv({}), undefined, 'off by default');
+    assert.deepEqual(adminFromEnv({ BATON_ADMIN: '9090' }), { host: '127.0.0.1', port: 9090, metricsPublic: false });
+    assert.deepEqual(adminFromEnv({ BATON_ADMIN: '0.0.0.0:9090', BATON_ADMIN_TOKEN_FILE: file }), { host: '0.0.0.0', port: 9090, metricsPublic: false, token: TOKEN });
+    const refused = (env, message) => assert.throws(() => adminFromEnv(env), (err) => err.message.startsWith(message) && !err.message.includes('\n'));
+    refused({ BATON_ADMIN: '0.0.0.0:9090' }, 'BATON_ADMIN=0.0.0.0:9090 is not a loopback address, and anyone reaching it could reload or stop this service: give BATON_ADMIN_TOKEN_FILE=FILE');
+    refused({ BATON_ADMIN: 'admin:x' }, "BATON_ADMIN: 'admin:x' is not an address");
+    refused({ BATON_ADMIN_TOKEN_FILE: file }, 'BATON_ADMIN_TOKEN_FILE needs BATON_ADMIN=[HOST:]PORT (e.g. BATON_ADMIN=127.0.0.1:9090)');
+    refused({ BATON_ADMIN: '9090', BATON_ADMIN_TOKEN_FILE: write('env-open', TOKEN, 0o644) }, 'BATON_ADMIN_TOKEN_FILE: ');
   });
 });

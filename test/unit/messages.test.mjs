@@ -48,6 +48,24 @@ describe('parseMessage', () => {
     assert.deepEqual(parseMessage({ baton: 1, type: 'upgrade' }), { ok: true, message: { baton: 1, type: 'upgrade' } });
   });
 
+  test('history: a successor takes its predecessors\' upgrade records (only their fields, at most 10) and reload counters', () => {
+    const reloads = [
+      { generation: 2, ok: true, ms: 180, at: '2026-11-28T09:35:54.265Z' },
+      { generation: 3, ok: false, ms: 950, at: '2026-11-28T09:36:10.001Z', reason: 'successor pid 7 exited before it was ready (code 1)' },
+    ];
+    const counters = { ok: 1, failed: 1, buckets: [0, 1, 1, 2], durationMs: 1130 };
+    assert.deepEqual(parseMessage({ baton: 1, type: 'history', reloads: [{ ...reloads[0], extra: 'dropped' }, reloads[1]], counters: { ...counters, x: 1 } }),
+      { ok: true, message: { baton: 1, type: 'history', reloads, counters } });
+    assert.equal(parseMessage({ baton: 1, type: 'history', reloads: [], counters }).ok, true);
+    for (const bad of [undefined, {}, [null], [{ ...reloads[0], ok: 'yes' }], [{ ...reloads[0], generation: 0 }], [{ ...reloads[0], at: '' }],
+      [{ ...reloads[1], reason: 7 }], Array.from({ length: 11 }, () => reloads[0])]) {
+      assert.match(rejected({ baton: 1, type: 'history', reloads: bad, counters }), /reloads/);
+    }
+    for (const bad of [undefined, { ...counters, ok: -1 }, { ...counters, buckets: [0.5] }, { ...counters, durationMs: 'x' }]) {
+      assert.match(rejected({ baton: 1, type: 'history', reloads, counters: bad }), /counters/);
+    }
+  });
+
   test('drain without a valid deadline', () => {
     for (const deadline of [undefined, -1, 'soon', Infinity, NaN]) {
       assert.match(rejected({ baton: 1, type: 'drain', reason: 'stop', deadline }), /deadline/);
