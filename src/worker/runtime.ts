@@ -11,8 +11,8 @@ import { cutLine } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
 import { type Origin, type Settings, originOf, readSettings } from '../protocol/settings.js';
 import { isClusterWorker } from '../internals/builtins.js';
-import { checkInternals } from '../internals/check.js';
-import { patchListen, patchProcessSend } from '../internals/patches.js';
+import { checkDatagram, checkInternals } from '../internals/check.js';
+import { patchBind, patchListen, patchProcessSend } from '../internals/patches.js';
 import { inherit } from '../listeners/inherit.js';
 import { Listeners } from '../listeners/route.js';
 import { cutAll, drain, openConnections } from '../drain/index.js';
@@ -101,6 +101,10 @@ class Runtime {
     patchListen((server, args, original) => {
       track(server);
       return this.listeners.listen(server, args, original);
+    });
+    patchBind((socket, args, original) => {
+      checkDatagram(socket);
+      return this.listeners.bind(socket, args, original);
     });
     patchProcessSend(() => this.readiness.declare());
     this.standalone = supervised ? undefined : new Standalone({
@@ -207,6 +211,7 @@ class Runtime {
     const connections = openConnections(servers);
     const result = await drain(servers, {
       deadline,
+      datagramSockets: this.listeners.datagramSockets(),
       // Said once nothing new is accepted, so whoever reads it may bind the address.
       stopped: () => {
         log('info', 'draining', { reason, connections, msLeft: deadline - Date.now() });
