@@ -22,12 +22,17 @@ interface UdpHandle extends NativeHandle {
 interface State {
   handle: UdpHandle | null;
   receiving: boolean;
+  bindState: number;
 }
+
+/** Node's bind states (lib/dgram.js). */
+const UNBOUND = 0;
+const BINDING = 1;
 
 function stateOf(socket: dgram.Socket): State | undefined {
   const key = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
   const state: unknown = key && (socket as unknown as Record<symbol, unknown>)[key];
-  return typeof state === 'object' && state !== null && 'handle' in state && 'receiving' in state ? (state as State) : undefined;
+  return typeof state === 'object' && state !== null && 'handle' in state && 'receiving' in state && 'bindState' in state ? (state as State) : undefined;
 }
 
 /** The family the socket was created for: Node keeps it as `type`, which @types/node does not declare. */
@@ -39,6 +44,25 @@ export function socketType(socket: dgram.Socket): 'udp4' | 'udp6' {
 export function datagramFdOf(socket: dgram.Socket): number | undefined {
   const fd = stateOf(socket)?.handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/**
+ * Marks an unbound socket as binding, as Node does while its bind() looks up
+ * the address, until the returned function is called (just before the real
+ * bind): meanwhile the app's send() queues instead of binding a port of its
+ * own, as without baton. The function says whether the socket is still open
+ * (the app may close it meanwhile). False for a socket that is binding or
+ * bound already (Node's bind() throws for it).
+ */
+export function holdBinding(socket: dgram.Socket): (() => boolean) | false {
+  const state = stateOf(socket);
+  if (!state) return () => true;
+  if (state.bindState !== UNBOUND) return false;
+  state.bindState = BINDING;
+  return () => {
+    if (state.bindState === BINDING) state.bindState = UNBOUND;
+    return state.handle !== null;
+  };
 }
 
 /** Stops reading without closing: the socket can still send, and what arrives waits in its queue for the other holders of the fd. */

@@ -16,7 +16,7 @@ import net from 'node:net';
 import { type Address, type ListenRequest, boundAddress, isIP, matches, nameOf, normalizeHost, parseBindArgs, parseListenArgs } from './address.js';
 import type { Inherited } from './inherit.js';
 import { builtin } from '../internals/builtins.js';
-import { datagramFdOf, socketType } from '../internals/dgram.js';
+import { datagramFdOf, holdBinding, socketType } from '../internals/dgram.js';
 import { type NativeHandle, PIPE_READABLE, PIPE_WRITABLE, bindPath, fdOf, namePipe } from '../internals/handles.js';
 import type { BindFn, ListenFn } from '../internals/patches.js';
 import { rebindStale } from './unix-path.js';
@@ -61,21 +61,30 @@ export class Listeners {
   bind(socket: dgram.Socket, args: unknown[], original: BindFn): dgram.Socket {
     const type = socketType(socket);
     const { address, callback } = parseBindArgs(args, type);
-    const asCalled = (): void => void original.apply(socket, args);
     if (!address) {
       this.expect(socket, 'not passed on', false);
-      asCalled();
-      return socket;
+      return original.apply(socket, args);
     }
+    const release = holdBinding(socket);
+    // Binding or bound already: Node's bind() throws, as without baton.
+    if (!release) return original.apply(socket, args);
+    const bindNow = (a: unknown[], handle?: NativeHandle): void => {
+      if (release()) original.apply(socket, a);
+      else handle?.close(); // closed by the app meanwhile, as Node's own lookup allows
+    };
     const onHandle = (handle: NativeHandle, at: Address): void => {
       this.expect(socket, at, false);
-      original.call(socket, handle, ...(callback ? [callback] : []));
+      bindNow([handle, ...(callback ? [callback] : [])], handle);
+    };
+    const onError = (err: Error): void => {
+      release();
+      socket.emit('error', err);
     };
     this.withIp(address, type === 'udp4' ? 4 : 6, (resolved) => {
-      if (this.take(socket, resolved, onHandle)) return;
+      if (this.take(socket, resolved, onHandle, onError)) return;
       this.expect(socket, 'as bound', false);
-      asCalled();
-    }, asCalled);
+      bindNow(args);
+    }, () => bindNow(args));
     return socket;
   }
 
@@ -109,7 +118,10 @@ export class Listeners {
    * master's (bound there if need be); false when neither applies and the
    * caller binds it itself.
    */
-  private take(target: Target, address: Address, onHandle: (handle: NativeHandle, address: Address) => void): boolean {
+  private take(
+    target: Target, address: Address, onHandle: (handle: NativeHandle, address: Address) => void,
+    onError = (err: Error): void => void target.emit('error', err),
+  ): boolean {
     const inherited = this.inherited.find((i) => !i.adopted && i.address && matches(address, i.address));
     if (inherited) {
       inherited.adopted = true;
@@ -118,7 +130,7 @@ export class Listeners {
     }
     if (!this.acquire || this.isTaken(address)) return false;
     void this.acquire(address).then((r) => {
-      if ('error' in r) target.emit('error', r.error);
+      if ('error' in r) onError(r.error);
       else onHandle(r.handle, r.address);
     });
     return true;

@@ -586,6 +586,51 @@ describe('Listeners: dgram sockets', () => {
     assert.equal(await ask(t, b.port), 'hi');
   });
 
+  test('a send() while the master is asked waits for the bind, as in Node: it goes out from the bound port, not one of its own', { timeout: TEST_MS }, async (t) => {
+    const b = await boundUdp(t);
+    let answer;
+    const l = new Listeners([], cwd, () => new Promise((resolve) => (answer = resolve)));
+    const client = dgram.createSocket('udp4');
+    t.after(() => client.close());
+    await new Promise((resolve) => client.bind(0, '127.0.0.1', resolve));
+    const got = once(client, 'message');
+    const s = echo(t);
+    l.bind(s, [b.port, '127.0.0.1'], bind);
+    s.send('early', client.address().port, '127.0.0.1');
+    assert.throws(() => l.bind(s, [b.port, '127.0.0.1'], bind), { code: 'ERR_SOCKET_ALREADY_BOUND' });
+    answer({ handle: b.handle, address: b.address });
+    const [msg, from] = await got;
+    assert.equal(String(msg), 'early');
+    assert.equal(from.port, b.port);
+  });
+
+  test('a socket the app closes while the master is asked is left closed, and the socket it was given is closed too', { timeout: TEST_MS }, async (t) => {
+    const b = await boundUdp(t);
+    let answer;
+    const l = new Listeners([], cwd, () => new Promise((resolve) => (answer = resolve)));
+    const s = dgram.createSocket('udp4');
+    l.bind(s, [b.port, '127.0.0.1'], bind);
+    const closed = once(s, 'close');
+    s.close();
+    await closed;
+    let closedHandle = 0;
+    answer({ handle: { ...b.handle, fd: b.handle.fd, close: () => closedHandle++ }, address: b.address });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(closedHandle, 1);
+    assert.deepEqual(l.passable(), []);
+  });
+
+  test('acquire\'s error reaches the socket\'s error event, and the socket may bind again', { timeout: TEST_MS }, async (t) => {
+    const failure = Object.assign(new Error('bind EACCES: the master cannot bind'), { code: 'EACCES' });
+    const l = new Listeners([], cwd, async () => ({ error: failure }));
+    const s = echo(t);
+    const error = once(s, 'error');
+    l.bind(s, [await freePort(), '127.0.0.1'], bind);
+    assert.equal((await error)[0], failure);
+    await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+    assert.deepEqual(l.passable(), []);
+  });
+
   test('a socket Node binds itself (standalone, no inherited socket) is passable once bound; port 0 is not', { timeout: TEST_MS }, async (t) => {
     const l = new Listeners([], cwd);
     const [named, any] = [echo(t), echo(t)];
