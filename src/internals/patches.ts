@@ -1,8 +1,9 @@
 /**
  * Every place baton replaces a function it does not own, so that an
- * unmodified app's calls reach baton: server.listen(), a dgram socket's bind(), PM2's
- * process.send('ready'), stderr (copied while starting, for a rollback's
- * reason), and an HTTP server's closeIdleConnections() while it drains.
+ * unmodified app's calls reach baton: server.listen(), a dgram socket's
+ * bind(), PM2's process.send('ready'), stderr (copied while starting, for a
+ * rollback's reason), and an HTTP server's closeIdleConnections() while it
+ * drains.
  */
 import type dgram from 'node:dgram';
 import { subscribe } from 'node:diagnostics_channel';

@@ -77,8 +77,7 @@ export class Listeners {
       bindNow([handle, ...(callback ? [callback] : [])], handle);
     };
     const onError = (err: Error): void => {
-      release();
-      socket.emit('error', err);
+      if (release()) socket.emit('error', err);
     };
     this.withIp(address, type === 'udp4' ? 4 : 6, (resolved) => {
       if (this.take(socket, resolved, onHandle, onError)) return;

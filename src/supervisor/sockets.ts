@@ -2,7 +2,8 @@
  * The master's listening sockets. The master binds them (on a worker's first
  * listen or bind, from --listen, or takes them from systemd) and never accepts
  * on them, nor reads a UDP one: workers listen on (or read) the shared fd, and
- * while no worker does, the kernel keeps queueing connections and datagrams. The master owns the unix paths and removes them at stop.
+ * while no worker does, the kernel keeps queueing connections and datagrams.
+ * The master owns the unix paths and removes them at stop.
  */
 import fs from 'node:fs';
 import { type Address, matches, nameOf } from '../listeners/address.js';
