@@ -30,8 +30,9 @@ async function udpClient(t, port) {
   const socket = dgram.createSocket('udp4');
   t.after(() => socket.close());
   await new Promise((resolve) => socket.bind(0, HOST, resolve));
-  const c = { sent: 0, answers: new Map(), fromPorts: new Set(), port: socket.address().port };
+  const c = { sent: 0, received: 0, answers: new Map(), fromPorts: new Set(), port: socket.address().port };
   socket.on('message', (msg, from) => {
+    c.received++;
     const [seq, pid] = String(msg).split(' ').map(Number);
     c.answers.set(seq, pid);
     c.fromPorts.add(from.port);
@@ -64,6 +65,7 @@ async function settle(t, c, port, generations) {
   t.diagnostic(`${c.sent} datagrams sent, ${c.answers.size} answered, ${unanswered.length} unanswered, kernel drops ${drops}; answered per generation: ${byGeneration.join(', ')}`);
   assert.equal(drops, 0, 'the kernel dropped no datagram on loopback');
   assert.deepEqual(unanswered.slice(0, 20), [], `${unanswered.length} of ${c.sent} datagrams were never answered`);
+  assert.equal(c.received, c.answers.size, 'no datagram was answered twice (read by two generations)');
   assert.ok(byGeneration.every((n) => n > 0), `every generation answered some: ${byGeneration.join(', ')}`);
   assert.deepEqual([...c.fromPorts], [port], 'every answer came from the one bound port');
 }
