@@ -1,6 +1,7 @@
 /**
  * The drain of one generation, in order, all bounded by one deadline:
- *   1. stop accepting (the socket lives on in the next generation);
+ *   1. stop accepting, and stop reading datagrams (the sockets live on in the
+ *      next generation, which reads what they queue);
  *   2. let HTTP/1 and HTTP/2 traffic finish (Connection: close, GOAWAY), tell
  *      WebSocket clients to reconnect, and run the drain hooks, which end what
  *      only the app knows how to end early (gRPC streams);
@@ -8,7 +9,9 @@
  *      raw connections;
  *   4. wait for those until the deadline, then cut what remains.
  */
+import type dgram from 'node:dgram';
 import type net from 'node:net';
+import { stopReceiving } from '../internals/dgram.js';
 import { until } from '../time.js';
 import { stopAccepting } from './accept.js';
 import { beginHttp1, openHttp1 } from './http1.js';
@@ -19,6 +22,8 @@ import { type CloseFrame, closeWebSocket } from './websocket.js';
 export interface DrainOptions {
   /** When what is still open is destroyed (ms since the epoch). */
   deadline: number;
+  /** Bound dgram sockets: they stop reading, and stay open for the app's replies until the process exits. */
+  datagramSockets?: readonly dgram.Socket[];
   /** How long an HTTP/1 keep-alive connection may sit idle before it is closed. */
   idleGraceMs?: number;
   /** Called once this process has stopped accepting. */
@@ -45,6 +50,7 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   const { deadline } = options;
   const all = servers.map(trackedOf);
   for (const t of all) stopAccepting(t.server);
+  for (const socket of options.datagramSockets ?? []) stopReceiving(socket);
   options.stopped?.();
   const closeIdle: (() => void)[] = [];
   for (const t of all) {

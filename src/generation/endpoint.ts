@@ -110,11 +110,12 @@ function listenError(code: string, address: Address): NodeJS.ErrnoException {
   const errno = -(builtin('os').constants.errno as Record<string, number>)[code] || -22;
   const description = builtin('util').getSystemErrorMap().get(errno)?.[1] ?? code;
   const where = address.kind === 'unix' ? address.path : `${address.host ?? '::'}:${address.port}`;
-  const err = new Error(`listen ${code}: ${description} ${where}`) as NodeJS.ErrnoException & { address?: string; port?: number };
+  const syscall = address.kind === 'udp' ? 'bind' : 'listen';
+  const err = new Error(`${syscall} ${code}: ${description} ${where}`) as NodeJS.ErrnoException & { address?: string; port?: number };
   err.code = code;
   err.errno = errno;
-  err.syscall = 'listen';
+  err.syscall = syscall;
   err.address = address.kind === 'unix' ? address.path : address.host ?? '::';
-  if (address.kind === 'tcp') err.port = address.port;
+  if (address.kind !== 'unix') err.port = address.port;
   return err;
 }

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 interface Lazy {
   child_process: typeof import('node:child_process');
   cluster: typeof import('node:cluster').default;
+  dgram: typeof import('node:dgram');
   dns: typeof import('node:dns');
   http: typeof import('node:http');
   // Read only to describe an error; importing them would cost each start their ESM namespaces (util's loads parseArgs and MIMEType).

@@ -3,10 +3,13 @@
  * is said once, in one line, instead of failing silently later. Most are
  * checked at start-up; what exists only once a server listens (the HTTP/1
  * connection list), or belongs to http, which an app serving HTTP has loaded
- * by then, is checked as each server starts listening.
+ * by then, is checked as each server starts listening, and dgram's as each
+ * socket binds.
  */
+import type dgram from 'node:dgram';
 import type net from 'node:net';
 import { checkBuiltins } from './builtins.js';
+import { checkDgramSocket } from './dgram.js';
 import { checkHandles } from './handles.js';
 import { checkHttpConnections } from './http.js';
 import { checkIdleClose, checkPatches } from './patches.js';
@@ -19,6 +22,11 @@ export function checkInternals(): void {
 export function checkListening(server: net.Server, http1: boolean): void {
   say('idle-close', checkIdleClose());
   if (http1) checkHttpConnections(server);
+}
+
+/** dgram's internals, once the app binds a socket (an app that never does has none to hand over). */
+export function checkDatagram(socket: dgram.Socket): void {
+  say('dgram', checkDgramSocket(socket));
 }
 
 function say(key: string, missing: string | undefined): void {

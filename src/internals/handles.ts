@@ -70,7 +70,7 @@ function call(address: string | null, port: number, type: number, fd?: number): 
   return errnoError(-Math.abs(r), `${address ?? `fd ${fd}`}${port > 0 ? `:${port}` : ''}`, fd === undefined ? 'bind' : 'open');
 }
 
-function errnoError(errno: number, where: string, syscall: string): NodeJS.ErrnoException {
+export function errnoError(errno: number, where: string, syscall: string): NodeJS.ErrnoException {
   const e = -Math.abs(errno);
   const code = builtin('util').getSystemErrorName(e);
   const err = new Error(`${code} ${where}`) as NodeJS.ErrnoException;

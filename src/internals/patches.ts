@@ -1,14 +1,18 @@
 /**
  * Every place baton replaces a function it does not own, so that an
- * unmodified app's calls reach baton: server.listen(), PM2's
- * process.send('ready'), stderr (copied while starting, for a rollback's
- * reason), and an HTTP server's closeIdleConnections() while it drains.
+ * unmodified app's calls reach baton: server.listen(), a dgram socket's
+ * bind(), PM2's process.send('ready'), stderr (copied while starting, for a
+ * rollback's reason), and an HTTP server's closeIdleConnections() while it
+ * drains.
  */
+import type dgram from 'node:dgram';
+import { subscribe } from 'node:diagnostics_channel';
 import type http from 'node:http';
 import net from 'node:net';
-import { loaded } from './builtins.js';
+import { builtin, loaded } from './builtins.js';
 
 export type ListenFn = (this: net.Server, ...args: unknown[]) => net.Server;
+export type BindFn = (this: dgram.Socket, ...args: unknown[]) => dgram.Socket;
 
 /** Start-up check: what is missing of what the patches replace, if anything. */
 export function checkPatches(): string | undefined {
@@ -29,6 +33,25 @@ export function patchListen(route: (server: net.Server, args: unknown[], origina
     return route(this, args, original);
   } as typeof net.Server.prototype.listen;
   return original;
+}
+
+/**
+ * Every dgram socket's bind() goes through `route`. Loading dgram up front
+ * would slow every start for the few apps that use it, so the patch is made
+ * when the app creates its first socket: Node announces each one on the
+ * `udp.socket` diagnostics channel as it is constructed, before it can bind.
+ */
+export function patchBind(route: (socket: dgram.Socket, args: unknown[], original: BindFn) => dgram.Socket): void {
+  let patched = false;
+  subscribe('udp.socket', () => {
+    if (patched) return;
+    patched = true;
+    const proto = builtin('dgram').Socket.prototype;
+    const original = proto.bind as BindFn;
+    proto.bind = function bind(this: dgram.Socket, ...args: unknown[]): dgram.Socket {
+      return route(this, args, original);
+    } as typeof proto.bind;
+  });
 }
 
 /** PM2's readiness convention, process.send('ready'), for apps migrating with --wait-ready. */

@@ -3,15 +3,18 @@
  * and the normalized names that travel between generations.
  *
  *   tcp:127.0.0.1:8080   tcp:[::1]:8080   tcp:[::]:8080   tcp:0.0.0.0:8080
- *   unix:/run/app.sock
+ *   unix:/run/app.sock   udp:0.0.0.0:5353   udp:[::]:5353
  */
+import type dgram from 'node:dgram';
 import net from 'node:net';
 import path from 'node:path';
 
 export type Address =
   /** `host` is null when the app gave none: Node then binds `::` (or `0.0.0.0`). */
   | { kind: 'tcp'; host: string | null; port: number }
-  | { kind: 'unix'; path: string };
+  | { kind: 'unix'; path: string }
+  /** A dgram socket's address: `host` is always an IP, as a socket of one family binds `0.0.0.0` or `::` when given none. */
+  | { kind: 'udp'; host: string; port: number };
 
 /** What a listen() call asked for; `address` is absent when baton leaves the call to Node. */
 export interface ListenRequest {
@@ -76,6 +79,25 @@ function addressOf(o: Record<string, unknown>, cwd: string): Address | undefined
   return { kind: 'tcp', host: host === null ? null : normalizeHost(host), port };
 }
 
+/**
+ * Mirrors dgram.Socket#bind's arguments: `(port, address, callback)` or
+ * `({ port, address }, callback)`. A handle, an fd, port 0 or invalid input
+ * come back without `address`: Node binds them itself, as without baton.
+ */
+export function parseBindArgs(args: readonly unknown[], type: 'udp4' | 'udp6'): { address?: Address; callback?: () => void } {
+  const last = args[args.length - 1];
+  const callback = typeof last === 'function' ? (last as () => void) : undefined;
+  const first = args[0];
+  const o = typeof first === 'object' && first !== null
+    ? (first as Record<string, unknown>)
+    : { port: first, address: typeof args[1] === 'function' ? undefined : args[1] };
+  if ('fd' in o || typeof o.recvStart === 'function') return { callback };
+  const port = toPort(o.port ?? 0);
+  if (port === false || port === 0 || (o.address != null && typeof o.address !== 'string')) return { callback };
+  const host = typeof o.address === 'string' && o.address !== '' ? normalizeHost(o.address) : type === 'udp4' ? '0.0.0.0' : '::';
+  return { address: { kind: 'udp', host, port }, callback };
+}
+
 /** Linux abstract sockets (leading NUL) have no file system path to resolve. */
 function normalizePath(p: string, cwd: string): string {
   return p.startsWith('\0') ? p : path.resolve(cwd, p);
@@ -117,25 +139,26 @@ export function isIP(host: string): boolean {
 export function nameOf(a: Address): string {
   if (a.kind === 'unix') return `unix:${a.path}`;
   const host = a.host === null ? '*' : canonicalIPv6(a.host) !== undefined ? `[${a.host}]` : a.host;
-  return `tcp:${host}:${a.port}`;
+  return `${a.kind}:${host}:${a.port}`;
 }
 
 /** The inverse of nameOf(); a label that is not an address (a systemd FileDescriptorName) gives undefined. */
 export function parseName(name: string): Address | undefined {
   if (name.startsWith('unix:') && name.length > 5) return { kind: 'unix', path: name.slice(5) };
-  const m = /^tcp:(\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(name);
+  const m = /^(tcp|udp):(\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(name);
   if (!m) return undefined;
-  const port = toPort(m[2]);
+  const port = toPort(m[3]);
   if (port === false || port === 0) return undefined;
-  const host = m[1] === '*' ? null : normalizeHost(m[1]);
+  const host = m[2] === '*' ? null : normalizeHost(m[2]);
   if (host !== null && !isIP(host)) return undefined;
-  return { kind: 'tcp', host, port };
+  if (m[1] === 'tcp') return { kind: 'tcp', host, port };
+  return host === null ? undefined : { kind: 'udp', host, port };
 }
 
-/** The address a listening net.Server really holds (getsockname for TCP). */
-export function boundAddress(server: net.Server, fallback?: Address): Address | undefined {
-  const a = server.address();
-  if (a && typeof a === 'object') return { kind: 'tcp', host: normalizeHost(a.address), port: a.port };
+/** The address a listening net.Server or a bound dgram socket really holds (getsockname for TCP and UDP). */
+export function boundAddress(target: net.Server | dgram.Socket, fallback?: Address): Address | undefined {
+  const a = target.address();
+  if (a && typeof a === 'object') return { kind: target instanceof net.Server ? 'tcp' : 'udp', host: normalizeHost(a.address), port: a.port };
   if (typeof a === 'string' && a !== '') return { kind: 'unix', path: a };
   return fallback;
 }
@@ -151,7 +174,7 @@ export function matches(wanted: Address, held: Address): boolean {
   if (wanted.kind === 'unix' || held.kind === 'unix') {
     return wanted.kind === 'unix' && held.kind === 'unix' && wanted.path === held.path;
   }
-  if (wanted.port !== held.port) return false;
+  if (wanted.kind !== held.kind || wanted.port !== held.port) return false;
   if (wanted.host === null) return held.host !== null && WILDCARDS.has(held.host);
   return wanted.host === held.host;
 }

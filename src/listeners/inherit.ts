@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import type { InheritedFd } from '../protocol/fds.js';
 import { type Address, nameOf, normalizeHost, parseName } from './address.js';
+import { isUdpHandle, openUdpFd } from '../internals/dgram.js';
 import { type NativeHandle, openFd } from '../internals/handles.js';
 
 export interface Inherited {
@@ -34,29 +35,38 @@ function inspect(fd: number, name: string): Inherited {
   if (!isSocket) {
     throw new InheritError(`${what} is not a socket: the process that passed LISTEN_FDS must start node directly or through a wrapper that execs`);
   }
-  const handle = openFd(fd);
+  const handle = openSocket(fd);
   if (handle instanceof Error) {
-    throw new InheritError(`${what} is not a TCP or unix stream socket (${handle.message}); baton passes only those`);
+    throw new InheritError(`${what} is not a TCP, UDP or unix stream socket (${handle.message}); baton passes only those`);
   }
   const named = parseName(name);
   const actual = actualAddress(handle, fd);
-  const mismatch = named && actual && (named.kind !== actual.kind || (named.kind === 'tcp' && actual.kind === 'tcp' && named.port !== actual.port));
+  const mismatch = named && actual && (named.kind !== actual.kind || (named.kind !== 'unix' && actual.kind !== 'unix' && named.port !== actual.port));
   if (mismatch) {
     throw new InheritError(`${what} is really ${nameOf(actual)}: LISTEN_FDNAMES does not describe LISTEN_FDS`);
   }
   return { fd, name, address: actual ?? named, handle, adopted: false };
 }
 
+/** A TCP or Pipe handle, else (Node says EINVAL for any other type) a UDP one, so dgram loads only for an fd that needs it. */
+function openSocket(fd: number): NativeHandle | NodeJS.ErrnoException {
+  const stream = openFd(fd);
+  if (!(stream instanceof Error) || stream.code !== 'EINVAL') return stream;
+  const udp = openUdpFd(fd);
+  return udp instanceof Error ? stream : udp;
+}
+
 function actualAddress(handle: NativeHandle, fd: number): Address | undefined {
-  if (handle.getsockname) {
-    const out: Record<string, unknown> = {};
-    if (handle.getsockname(out) === 0 && typeof out.address === 'string' && typeof out.port === 'number') {
-      return { kind: 'tcp', host: normalizeHost(out.address), port: out.port };
-    }
-    return undefined;
-  }
+  if (handle.getsockname) return handleAddress(handle);
   const path = unixPathOf(fd);
   return path === undefined ? undefined : { kind: 'unix', path };
+}
+
+/** The TCP or UDP address a handle is bound at. */
+export function handleAddress(handle: NativeHandle): Address | undefined {
+  const out: Record<string, unknown> = {};
+  if (handle.getsockname?.(out) !== 0 || typeof out.address !== 'string' || typeof out.port !== 'number') return undefined;
+  return { kind: isUdpHandle(handle) ? 'udp' : 'tcp', host: normalizeHost(out.address), port: out.port };
 }
 
 /** A Pipe handle has no getsockname(); on Linux the socket's inode leads to its path. */

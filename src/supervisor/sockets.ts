@@ -1,13 +1,15 @@
 /**
  * The master's listening sockets. The master binds them (on a worker's first
- * listen, from --listen, or takes them from systemd) and never accepts on them:
- * workers listen on the shared fd, and while no worker does, the kernel keeps
- * queueing connections. The master owns the unix paths and removes them at stop.
+ * listen or bind, from --listen, or takes them from systemd) and never accepts
+ * on them, nor reads a UDP one: workers listen on (or read) the shared fd, and
+ * while no worker does, the kernel keeps queueing connections and datagrams.
+ * The master owns the unix paths and removes them at stop.
  */
 import fs from 'node:fs';
-import { type Address, matches, nameOf, normalizeHost } from '../listeners/address.js';
-import type { Inherited } from '../listeners/inherit.js';
+import { type Address, matches, nameOf } from '../listeners/address.js';
+import { type Inherited, handleAddress } from '../listeners/inherit.js';
 import { rebindStale } from '../listeners/unix-path.js';
+import { bindUdp } from '../internals/dgram.js';
 import { type NativeHandle, bindPath, bindTcp } from '../internals/handles.js';
 
 export interface Held {
@@ -54,7 +56,7 @@ export class SocketTable {
     let handle = bind(address);
     if (handle instanceof Error && address.kind === 'unix') handle = await rebindStale(address.path, handle);
     if (handle instanceof Error) return handle;
-    const bound = address.kind === 'tcp' ? tcpAddressOf(handle) ?? address : address;
+    const bound = address.kind === 'unix' ? address : handleAddress(handle) ?? address;
     const held = { name: label ?? nameOf(bound), address: bound, handle, ownsPath: address.kind === 'unix' };
     this.held.push(held);
     return held;
@@ -82,16 +84,11 @@ export class SocketTable {
 /** With no host, Node binds `::` (dual stack) and falls back to 0.0.0.0 where IPv6 is missing. */
 function bind(address: Address): NativeHandle | NodeJS.ErrnoException {
   if (address.kind === 'unix') return bindPath(address.path);
+  if (address.kind === 'udp') return bindUdp(address.host, address.port);
   if (address.host !== null) return bindTcp(address.host, address.port);
   const v6 = bindTcp('::', address.port);
   if (!(v6 instanceof Error) || !['EAFNOSUPPORT', 'EADDRNOTAVAIL'].includes(v6.code ?? '')) return v6;
   return bindTcp('0.0.0.0', address.port);
-}
-
-function tcpAddressOf(handle: NativeHandle): Address | undefined {
-  const out: Record<string, unknown> = {};
-  if (handle.getsockname?.(out) !== 0 || typeof out.address !== 'string' || typeof out.port !== 'number') return undefined;
-  return { kind: 'tcp', host: normalizeHost(out.address), port: out.port };
 }
 
 function close(h: Held): void {

@@ -12,8 +12,8 @@ import type { DrainReason } from '../protocol/messages.js';
 import { type Origin, type Settings, originOf, readSettings } from '../protocol/settings.js';
 import { isClusterWorker } from '../internals/builtins.js';
 import { adminFromEnv } from '../admin/options.js';
-import { checkInternals } from '../internals/check.js';
-import { type ListenFn, patchListen, patchProcessSend } from '../internals/patches.js';
+import { checkDatagram, checkInternals } from '../internals/check.js';
+import { type ListenFn, patchBind, patchListen, patchProcessSend } from '../internals/patches.js';
 import { inherit } from '../listeners/inherit.js';
 import { Listeners } from '../listeners/route.js';
 import { cutAll, drain, openConnections } from '../drain/index.js';
@@ -112,6 +112,10 @@ class Runtime {
     const listen = patchListen((server, args, original) => {
       track(server);
       return this.listeners.listen(server, args, original);
+    });
+    patchBind((socket, args, original) => {
+      checkDatagram(socket);
+      return this.listeners.bind(socket, args, original);
     });
     patchProcessSend(() => this.readiness.declare());
     this.standalone = supervised ? undefined : new Standalone({
@@ -246,6 +250,7 @@ class Runtime {
     const admin = reason === 'upgrade' ? this.admin?.handOver(deadline) : undefined;
     const result = await drain(servers, {
       deadline,
+      datagramSockets: this.listeners.datagramSockets(),
       // Said once nothing new is accepted, so whoever reads it may bind the address.
       stopped: () => {
         log('info', 'draining', { reason, connections, msLeft: deadline - Date.now() });

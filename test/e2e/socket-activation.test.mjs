@@ -3,10 +3,13 @@
 // checks on them: wrong pid ignored, malformed or mismatched variables refused.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
+import { bindUdp } from '../../dist/internals/dgram.js';
 import { cleanup, examples, follow, freePort, register, root, servingPid, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
 
 /** Binds without listening, as a .socket unit holds a socket before the service starts. */
@@ -41,6 +44,30 @@ test('a socket-activated app listens on the inherited socket (matched by its rea
   assert.equal(pid, app.child.pid, 'sh exec-ed into node, keeping the pid');
   const successor = await upgrade(app, pid);
   assert.equal(await servingPid(target), successor);
+});
+
+test('a socket-activated UDP socket (ListenDatagram=) is read by the app, then by its successor', async (t) => {
+  const port = await freePort();
+  const handle = bindUdp('127.0.0.1', port);
+  assert.ok(!(handle instanceof Error), handle?.message);
+  t.after(() => handle.close());
+  const app = activate(path.join(examples, 'udp.mjs'), {
+    fd: handle.fd,
+    env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'dns', PORT: String(port), HOST: '127.0.0.1' },
+  });
+  t.after(() => cleanup(app));
+  const client = dgram.createSocket('udp4');
+  t.after(() => client.close());
+  const ask = async (text) => {
+    const answer = once(client, 'message');
+    client.send(text, port, '127.0.0.1');
+    return String((await answer)[0]);
+  };
+  // This process still holds the port, so a fresh bind would fail: an answer proves the fd was used.
+  await waitFor(() => app.output.includes('udp bound'), { what: 'the activated app to bind' });
+  assert.equal(await ask('1'), `1 ${app.child.pid}`);
+  const successor = await upgrade(app, app.child.pid);
+  assert.equal(await ask('2'), `2 ${successor}`);
 });
 
 test('LISTEN_PID naming another process: the variables are ignored and removed from the app\'s environment', async (t) => {

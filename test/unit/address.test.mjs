@@ -1,17 +1,18 @@
-// Unit tests for dist/listeners/address.js: how server.listen() arguments are
-// read (mirroring net.Server#listen), host normalisation, names that travel
+// Unit tests for dist/listeners/address.js: how server.listen() and a dgram
+// socket's bind() arguments are read (mirroring Node), host normalisation, names that travel
 // between generations, and the matching rule.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
 import {
-  parseListenArgs, normalizeHost, nameOf, parseName, matches, isIP,
+  parseListenArgs, parseBindArgs, normalizeHost, nameOf, parseName, matches, isIP,
 } from '../../dist/listeners/address.js';
 
 const CWD = '/srv/app';
 const tcp = (host, port) => ({ kind: 'tcp', host, port });
 const unix = (p) => ({ kind: 'unix', path: p });
+const udp = (host, port) => ({ kind: 'udp', host, port });
 const cb = () => {};
 
 describe('parseListenArgs: TCP signatures', () => {
@@ -257,6 +258,9 @@ describe('nameOf / parseName', () => {
     ['unix:/run/app.sock', unix('/run/app.sock')],
     ['unix:/tmp/a:b%c.sock', unix('/tmp/a:b%c.sock')],
     ['unix:\0abstract', unix('\0abstract')],
+    ['udp:0.0.0.0:5353', udp('0.0.0.0', 5353)],
+    ['udp:[::]:5353', udp('::', 5353)],
+    ['udp:127.0.0.1:53', udp('127.0.0.1', 53)],
   ];
   for (const [name, address] of roundTrips) {
     test(`round trip ${JSON.stringify(name)}`, () => {
@@ -287,7 +291,9 @@ describe('nameOf / parseName', () => {
     'tcp:::1:80',
     'tcp:[::1:80',
     'tcp:[not-ip]:80',
-    'udp:1.2.3.4:53',
+    'udp:*:53',
+    'udp:localhost:53',
+    'udp:1.2.3.4:0',
     'unix:',
     'unix',
     'TCP:1.2.3.4:80',
@@ -328,10 +334,40 @@ describe('matches', () => {
     assert.equal(matches(tcp(null, 8080), tcp('::', 8081)), false);
   });
 
+  test('UDP by exact address, never TCP on the same port', () => {
+    assert.equal(matches(udp('0.0.0.0', 5353), udp('0.0.0.0', 5353)), true);
+    assert.equal(matches(udp('0.0.0.0', 5353), udp('::', 5353)), false);
+    assert.equal(matches(udp('127.0.0.1', 5353), tcp('127.0.0.1', 5353)), false);
+    assert.equal(matches(tcp(null, 5353), udp('0.0.0.0', 5353)), false);
+  });
+
   test('unix vs unix by path, unix vs tcp never', () => {
     assert.equal(matches(unix('/run/a.sock'), unix('/run/a.sock')), true);
     assert.equal(matches(unix('/run/a.sock'), unix('/run/b.sock')), false);
     assert.equal(matches(unix('/run/a.sock'), tcp('::', 8080)), false);
     assert.equal(matches(tcp(null, 8080), unix('/run/a.sock')), false);
+  });
+});
+
+describe('parseBindArgs: dgram signatures', () => {
+  test('bind(port) binds the wildcard of the socket\'s family', () => {
+    assert.deepEqual(parseBindArgs([5353], 'udp4'), { address: udp('0.0.0.0', 5353), callback: undefined });
+    assert.deepEqual(parseBindArgs([5353], 'udp6'), { address: udp('::', 5353), callback: undefined });
+  });
+
+  test("bind(port, address, cb) and bind(port, cb)", () => {
+    assert.deepEqual(parseBindArgs([5353, '127.0.0.1', cb], 'udp4'), { address: udp('127.0.0.1', 5353), callback: cb });
+    assert.deepEqual(parseBindArgs(['5353', cb], 'udp4'), { address: udp('0.0.0.0', 5353), callback: cb });
+    assert.deepEqual(parseBindArgs([5353, '0:0::1'], 'udp6').address, udp('::1', 5353));
+  });
+
+  test('bind({ port, address }, cb); a host name is kept for the router to resolve', () => {
+    assert.deepEqual(parseBindArgs([{ port: 53, address: 'LocalHost', exclusive: true }, cb], 'udp4'), { address: udp('localhost', 53), callback: cb });
+  });
+
+  test('port 0, no port, an fd, a handle or a bad address are left to Node', () => {
+    for (const args of [[], [cb], [0], [{ port: 0 }], [{ fd: 5 }], [{ recvStart() {} }], [70000], [53, 42]]) {
+      assert.equal(parseBindArgs(args, 'udp4').address, undefined, JSON.stringify(args));
+    }
   });
 });

@@ -8,6 +8,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -139,6 +140,38 @@ function assertInheritError(out, re) {
   assert.doesNotMatch(out.message, /\n/, 'one line');
   assert.match(out.message, re);
 }
+
+/** A dgram socket bound on 127.0.0.1 (random port); closed after the test. */
+async function boundUdp(t, type = 'udp4', host = '127.0.0.1') {
+  const socket = dgram.createSocket(type);
+  t.after(() => socket.close());
+  await new Promise((resolve) => socket.bind(0, host, resolve));
+  const { datagramFdOf } = await import('../../dist/internals/dgram.js');
+  return { port: socket.address().port, fd: datagramFdOf(socket) };
+}
+
+describe('inherit: UDP', () => {
+  test('a bound UDP socket at fd 3 gives its real address, as udp', async (t) => {
+    const { port, fd } = await boundUdp(t);
+    const name = `udp:127.0.0.1:${port}`;
+    const out = await startChild(t, { fds: [fd], spec: [{ fd: 3, name }] }).result();
+    assert.equal(out.ok, true, out.message);
+    assert.deepEqual(out.entries[0], { fd: 3, name, address: { kind: 'udp', host: '127.0.0.1', port }, adopted: false, handleFd: 3 });
+  });
+
+  test('an IPv6 one too, under a label that is not an address (systemd ListenDatagram=)', async (t) => {
+    const { port, fd } = await boundUdp(t, 'udp6', '::1');
+    const out = await startChild(t, { fds: [fd], spec: [{ fd: 3, name: 'dns' }] }).result();
+    assert.equal(out.ok, true, out.message);
+    assert.deepEqual(out.entries[0].address, { kind: 'udp', host: '::1', port });
+  });
+
+  test('a tcp name for a UDP socket throws InheritError naming the real address', async (t) => {
+    const { port, fd } = await boundUdp(t);
+    const out = await startChild(t, { fds: [fd], spec: [{ fd: 3, name: `tcp:127.0.0.1:${port}` }] }).result();
+    assertInheritError(out, new RegExp(`is really udp:127\\.0\\.0\\.1:${port}`));
+  });
+});
 
 describe('inherit: TCP', () => {
   test('a listening 127.0.0.1 socket at fd 3 gives its real address', async (t) => {

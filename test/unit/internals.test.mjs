@@ -7,6 +7,7 @@
 // checks) runs in a child of its own.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -17,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import tls from 'node:tls';
+import { bindUdp, checkDgramSocket, datagramFdOf, stopReceiving } from '../../dist/internals/dgram.js';
 import { bindPath, bindTcp, checkHandles, fdOf } from '../../dist/internals/handles.js';
 import { httpSockets, responseOf } from '../../dist/internals/http.js';
 import { holdStreamEnd, openStreams } from '../../dist/internals/http2.js';
@@ -221,6 +223,101 @@ describe('handles.ts: net._createServerHandle, server._handle.fd', () => {
     assert.equal(await answerAt(sock), 'unix child\n');
     child.child.kill('SIGKILL');
     await child.done;
+  });
+});
+
+/** Sends `text` to 127.0.0.1:`port` from a socket of its own, and resolves its first answer. */
+async function udpAsk(t, port, text) {
+  const s = dgram.createSocket('udp4');
+  t.after(() => s.close());
+  const answer = once(s, 'message').then(([m]) => String(m));
+  s.send(text, port, '127.0.0.1');
+  return answer;
+}
+
+describe('dgram.ts: a dgram socket\'s UDP handle under Symbol(state symbol)', () => {
+  test('checkDgramSocket finds the handle; datagramFdOf reads its fd once bound', T, async (t) => {
+    const s = dgram.createSocket('udp4');
+    t.after(() => s.close());
+    assert.equal(checkDgramSocket(s), undefined, 'a dgram socket keeps no UDP handle (with recvStop and fd) under Symbol(state symbol)');
+    await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+    assert.equal(typeof datagramFdOf(s), 'number');
+  });
+
+  test('bindUdp binds without reading; a child opens the inherited fd (openUdpFd) and bind(handle) reads what queued meanwhile', T, async (t) => {
+    const port = await freePort();
+    const handle = bindUdp('127.0.0.1', port);
+    assert.ok(!(handle instanceof Error), handle?.message);
+    t.after(() => handle.close());
+    const early = dgram.createSocket('udp4');
+    t.after(() => early.close());
+    const answered = once(early, 'message').then(([m]) => String(m));
+    early.send('queued', port, '127.0.0.1');
+    const code = `
+      import dgram from 'node:dgram';
+      import { openUdpFd } from ${JSON.stringify(distUrl('internals/dgram.js'))};
+      const handle = openUdpFd(3);
+      if (handle instanceof Error) throw handle;
+      const s = dgram.createSocket('udp4', (m, from) => s.send('child got ' + m, from.port, from.address));
+      s.bind(handle, () => console.log(JSON.stringify(s.address())));
+    `;
+    const child = runNode(t, code, { extraStdio: [handle.fd] });
+    assert.equal(JSON.parse(await child.firstLine).port, port);
+    assert.equal(await answered, 'child got queued', 'the datagram sent before anyone read waited in the socket for the child');
+    child.child.kill('SIGKILL');
+    await child.done;
+  });
+
+  test('stopReceiving: the socket reads no more, another holder of the fd does, and it can still send', T, async (t) => {
+    const s = dgram.createSocket('udp4');
+    t.after(() => s.close());
+    let read = 0;
+    s.on('message', () => read++);
+    await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+    const { port } = s.address();
+    const code = `
+      import dgram from 'node:dgram';
+      const s = dgram.createSocket('udp4', (m, from) => s.send('child', from.port, from.address));
+      s.bind({ fd: 3 }, () => console.log('bound'));
+    `;
+    const child = runNode(t, code, { extraStdio: [datagramFdOf(s)] });
+    await child.firstLine;
+    stopReceiving(s);
+    for (let i = 0; i < 5; i++) assert.equal(await udpAsk(t, port, String(i)), 'child');
+    assert.equal(read, 0, 'the socket read after stopReceiving');
+    const client = dgram.createSocket('udp4');
+    t.after(() => client.close());
+    await new Promise((resolve) => client.bind(0, '127.0.0.1', resolve));
+    const got = once(client, 'message');
+    s.send('still sends', client.address().port, '127.0.0.1');
+    assert.equal(String((await got)[0]), 'still sends');
+    child.child.kill('SIGKILL');
+    await child.done;
+  });
+
+  test('patchBind: the first socket an app creates, ESM or CommonJS, announces itself on udp.socket before it binds; dgram is not loaded before', T, async (t) => {
+    const code = `
+      import { createRequire } from 'node:module';
+      import { patchBind } from ${JSON.stringify(distUrl('internals/patches.js'))};
+      const routed = [];
+      patchBind((socket, args, original) => {
+        routed.push(args[0]);
+        return original.apply(socket, args);
+      });
+      const before = process.moduleLoadList.includes('NativeModule dgram');
+      const { default: dgram } = await import('node:dgram');
+      const cjs = createRequire(import.meta.url)('dgram');
+      const sockets = [dgram.createSocket('udp4'), cjs.createSocket('udp6'), new dgram.Socket('udp4')];
+      let bound = 0;
+      for (const s of sockets) s.bind(0, () => {
+        if (++bound < sockets.length) return;
+        console.log(JSON.stringify({ before, routed }));
+        for (const x of sockets) x.close();
+      });
+    `;
+    const r = await runNode(t, code).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { before: false, routed: [0, 0, 0] }, 'dgram.Socket#bind is no longer reached through the udp.socket channel');
   });
 });
 

@@ -1,5 +1,5 @@
 // Unit tests for dist/listeners/route.js: the listen router (Listeners), with
-// real net/http servers on loopback and real listen calls. Node's own
+// real net/http servers and dgram sockets on loopback and real listen and bind calls. Node's own
 // net.Server.prototype.listen is passed as `original` (nothing here imports
 // batonjs/register, so it is unpatched). Inherited sockets are real bound, not
 // listening, handles from bindTcp()/bindPath(), in the shape inherit() gives.
@@ -9,6 +9,7 @@
 // open or closed. Every server and handle is closed in t.after().
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import dns from 'node:dns';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -18,6 +19,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { Listeners } from '../../dist/listeners/route.js';
 import { bindPath, bindTcp, fdOf } from '../../dist/internals/handles.js';
+import { bindUdp, datagramFdOf } from '../../dist/internals/dgram.js';
 
 const original = net.Server.prototype.listen;
 const cwd = process.cwd();
@@ -522,5 +524,121 @@ describe('Listeners: supervised (with acquire)', () => {
     assert.deepEqual(spy.calls, [{ kind: 'unix', path: sock }]);
     assert.deepEqual(l.passable(), [{ fd: handle.fd, name: `unix:${sock}` }]);
     assert.deepEqual(l.ownedPaths(), [], 'the master owns the path');
+  });
+});
+
+describe('Listeners: dgram sockets', () => {
+  const bind = dgram.Socket.prototype.bind;
+
+  /** A UDP socket bound (not reading) on 127.0.0.1 at a free port, as a master or a predecessor passes it. */
+  async function boundUdp(t) {
+    for (let i = 0; i < 20; i++) {
+      const port = await freePort();
+      const handle = bindUdp('127.0.0.1', port);
+      if (handle instanceof Error) continue;
+      t.after(() => handle.close());
+      return { handle, port, address: { kind: 'udp', host: '127.0.0.1', port } };
+    }
+    throw new Error('no free UDP port');
+  }
+
+  /** A socket that answers 'hi' to each datagram, closed when the test ends. */
+  function echo(t) {
+    const s = dgram.createSocket('udp4', (_m, from) => s.send('hi', from.port, from.address));
+    t.after(() => s.close());
+    return s;
+  }
+
+  async function ask(t, port) {
+    const c = dgram.createSocket('udp4');
+    t.after(() => c.close());
+    const answer = once(c, 'message');
+    c.send('?', port, '127.0.0.1');
+    return String((await answer)[0]);
+  }
+
+  test('a bind() that an inherited UDP socket serves reads from it, with its callback; passable() lists its fd as udp:', { timeout: TEST_MS }, async (t) => {
+    const b = await boundUdp(t);
+    const l = new Listeners([{ fd: b.handle.fd, name: `udp:127.0.0.1:${b.port}`, address: b.address, handle: b.handle, adopted: false }], cwd);
+    const s = echo(t);
+    await new Promise((resolve) => l.bind(s, [b.port, '127.0.0.1', resolve], bind));
+    assert.equal(datagramFdOf(s), b.handle.fd);
+    assert.deepEqual(l.passable(), [{ fd: b.handle.fd, name: `udp:127.0.0.1:${b.port}` }]);
+    assert.deepEqual(l.unadopted(), []);
+    assert.equal(await ask(t, b.port), 'hi');
+  });
+
+  test('under a master, a bind() is asked of acquire ({ port, address } options), and a TCP socket on the same port is not taken for it', { timeout: TEST_MS }, async (t) => {
+    const b = await boundUdp(t);
+    const tcp = bindTcp('127.0.0.1', b.port);
+    assert.ok(!(tcp instanceof Error), `TCP port ${b.port} is taken by another process: ${tcp.message}`);
+    t.after(() => tcp.close());
+    const calls = [];
+    const inherited = [{ fd: tcp.fd, name: `tcp:127.0.0.1:${b.port}`, address: { kind: 'tcp', host: '127.0.0.1', port: b.port }, handle: tcp, adopted: false }];
+    const l = new Listeners(inherited, cwd, async (address) => {
+      calls.push(address);
+      return { handle: b.handle, address: b.address };
+    });
+    const s = echo(t);
+    await new Promise((resolve) => l.bind(s, [{ port: b.port, address: '127.0.0.1' }, resolve], bind));
+    assert.deepEqual(calls, [b.address]);
+    assert.equal(inherited[0].adopted, false);
+    assert.equal(await ask(t, b.port), 'hi');
+  });
+
+  test('a send() while the master is asked waits for the bind, as in Node: it goes out from the bound port, not one of its own', { timeout: TEST_MS }, async (t) => {
+    const b = await boundUdp(t);
+    let answer;
+    const l = new Listeners([], cwd, () => new Promise((resolve) => (answer = resolve)));
+    const client = dgram.createSocket('udp4');
+    t.after(() => client.close());
+    await new Promise((resolve) => client.bind(0, '127.0.0.1', resolve));
+    const got = once(client, 'message');
+    const s = echo(t);
+    l.bind(s, [b.port, '127.0.0.1'], bind);
+    s.send('early', client.address().port, '127.0.0.1');
+    assert.throws(() => l.bind(s, [b.port, '127.0.0.1'], bind), { code: 'ERR_SOCKET_ALREADY_BOUND' });
+    answer({ handle: b.handle, address: b.address });
+    const [msg, from] = await got;
+    assert.equal(String(msg), 'early');
+    assert.equal(from.port, b.port);
+  });
+
+  test('a socket the app closes while the master is asked is left closed, and the socket it was given is closed too', { timeout: TEST_MS }, async (t) => {
+    const b = await boundUdp(t);
+    let answer;
+    const l = new Listeners([], cwd, () => new Promise((resolve) => (answer = resolve)));
+    const s = dgram.createSocket('udp4');
+    l.bind(s, [b.port, '127.0.0.1'], bind);
+    const closed = once(s, 'close');
+    s.close();
+    await closed;
+    let closedHandle = 0;
+    answer({ handle: { ...b.handle, fd: b.handle.fd, close: () => closedHandle++ }, address: b.address });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(closedHandle, 1);
+    assert.deepEqual(l.passable(), []);
+  });
+
+  test('acquire\'s error reaches the socket\'s error event, and the socket may bind again', { timeout: TEST_MS }, async (t) => {
+    const failure = Object.assign(new Error('bind EACCES: the master cannot bind'), { code: 'EACCES' });
+    const l = new Listeners([], cwd, async () => ({ error: failure }));
+    const s = echo(t);
+    const error = once(s, 'error');
+    l.bind(s, [await freePort(), '127.0.0.1'], bind);
+    assert.equal((await error)[0], failure);
+    await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+    assert.deepEqual(l.passable(), []);
+  });
+
+  test('a socket Node binds itself (standalone, no inherited socket) is passable once bound; port 0 is not', { timeout: TEST_MS }, async (t) => {
+    const l = new Listeners([], cwd);
+    const [named, any] = [echo(t), echo(t)];
+    const port = await freePort();
+    await new Promise((resolve) => l.bind(named, [port, '127.0.0.1', resolve], bind));
+    await new Promise((resolve) => l.bind(any, [0, resolve], bind));
+    assert.deepEqual(l.passable(), [{ fd: datagramFdOf(named), name: `udp:127.0.0.1:${port}` }]);
+    assert.deepEqual(l.datagramSockets(), [named, any]);
+    assert.deepEqual(l.servers(), []);
   });
 });
