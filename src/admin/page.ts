@@ -50,7 +50,9 @@ h2 { font-size: 14px; font-weight: 600; margin: 0 0 12px; color: var(--muted); t
 .summary { display: grid; grid-template-columns: repeat(auto-fit, minmax(220px, 1fr)); gap: 20px; margin-bottom: 20px; }
 .summary .card { margin: 0; }
 .label { display: block; font-size: 13px; color: var(--muted); margin-bottom: 4px; }
+.sub { display: block; font-size: 13px; color: var(--muted); margin-top: 2px; }
 .big { font-size: 34px; font-weight: 600; line-height: 1.1; font-variant-numeric: tabular-nums; }
+.mid { display: block; font-size: 20px; font-weight: 600; line-height: 1.3; margin-top: 6px; font-variant-numeric: tabular-nums; }
 .muted { color: var(--muted); }
 ul.plain { list-style: none; margin: 0; padding: 0; }
 code, .mono, td.num { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }
@@ -59,7 +61,7 @@ th { text-align: left; font-size: 12px; font-weight: 500; color: var(--muted); p
 td { padding: 9px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
 tr:last-child td { border-bottom: 0; }
 td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.reason { color: var(--muted); word-break: break-word; }
+td.reason { color: var(--muted); font-size: 13px; word-break: break-word; }
 .pill { display: inline-block; padding: 1px 9px; border-radius: 999px; font-size: 12px; font-weight: 500; background: var(--info-bg); color: var(--info); }
 .pill.ready, .pill.ok { background: var(--ok-bg); color: var(--ok); }
 .pill.draining { background: var(--warn-bg); color: var(--warn); }
@@ -87,7 +89,7 @@ ol.phases .at { margin-left: auto; color: var(--muted); font-size: 13px; font-va
 .signin h1 { font-size: 22px; margin: 0 0 6px; }
 .signin p { color: var(--muted); margin: 0 0 16px; }
 .signin input { width: 100%; margin-bottom: 12px; }
-.error { color: var(--bad); min-height: 1.5em; margin: 10px 0 0; }
+.signin p.error { color: var(--bad); min-height: 1.5em; margin: 10px 0 0; }
 dialog { border: 1px solid var(--line); border-radius: 12px; padding: 22px 24px; max-width: 440px; background: var(--card); color: var(--text); }
 dialog::backdrop { background: rgba(10, 14, 22, .45); }
 dialog h2 { text-transform: none; letter-spacing: 0; font-size: 18px; color: var(--text); }
@@ -112,11 +114,15 @@ function h(tag, props, ...children) {
     if (k.startsWith('data-')) e.setAttribute(k, v);
     else e[k] = v;
   }
-  e.append(...children.filter((c) => c !== null && c !== undefined));
+  e.append(...children);
   return e;
 }
 const mib = (b) => (b === null ? '–' : (b / 1048576).toFixed(1) + ' MiB');
 const count = (n, one, many) => n + ' ' + (n === 1 ? one : many);
+const when = (iso) => {
+  const at = new Date(iso);
+  return at.toDateString() === new Date().toDateString() ? at.toLocaleTimeString() : at.toLocaleString();
+};
 const cell = (text, className) => h('td', className ? { className } : {}, text);
 
 async function errorOf(r) {
@@ -172,10 +178,12 @@ function render(s) {
   $('name').textContent = s.name;
   $('generation').textContent = String(s.generation);
   const by = (state) => s.workers.filter((w) => w.state === state).length;
-  const draining = by('draining');
-  $('worker-count').textContent = by('ready') + ' ready' + (by('starting') ? ' · ' + by('starting') + ' starting' : '')
-    + (draining ? ' · ' + draining + ' draining' : '');
-  $('master').textContent = 'pid ' + s.masterPid + ' · up ' + formatMs(s.uptimeMs) + (s.master ? ' · ' + mib(s.master.rssBytes) : '');
+  $('worker-count').textContent = String(by('ready'));
+  $('worker-more').textContent = 'ready · ' + by('starting') + ' starting · ' + by('draining') + ' draining';
+  $('master').textContent = 'pid ' + s.masterPid;
+  $('master-more').textContent = 'up ' + formatMs(s.uptimeMs) + (s.master ? ' · ' + mib(s.master.rssBytes) : '');
+  const last = s.reloads.filter((r) => r.ok).pop();
+  $('generation-more').textContent = last ? 'since ' + when(last.at) : 'since start';
   $('listeners').replaceChildren(...(s.listeners.length ? s.listeners.map((l) => h('li', { className: 'mono' }, l)) : [h('li', { className: 'muted' }, 'none yet')]));
   $('workers').replaceChildren(...(s.workers.length ? s.workers.map(workerRow) : [h('tr', {}, h('td', { colSpan: 8, className: 'muted' }, 'No workers.'))]));
   $('reloads').replaceChildren(...(s.reloads.length ? s.reloads.slice().reverse().map(reloadRow) : [h('tr', {}, h('td', { colSpan: 5, className: 'muted' }, 'No reloads yet.'))]));
@@ -198,7 +206,7 @@ function reloadRow(r) {
     cell(String(r.generation), 'num'),
     h('td', {}, h('span', { className: 'pill ' + (r.ok ? 'ok' : 'failed') }, r.ok ? 'ok' : 'rolled back')),
     cell(formatMs(r.ms), 'num'),
-    h('td', { className: 'num', title: r.at }, new Date(r.at).toLocaleString()),
+    h('td', { className: 'num', title: r.at }, when(r.at)),
     cell(r.ok ? cut : r.reason || '', 'reason'));
 }
 
@@ -241,8 +249,8 @@ function busy(on) {
 function outcome(ok, title, text, details) {
   const o = $('outcome');
   o.dataset.ok = String(ok);
-  o.replaceChildren(h('strong', {}, title), text ? h('p', {}, text) : null,
-    details ? h('details', {}, h('summary', {}, 'What the worker wrote to stderr'), h('pre', {}, details)) : null);
+  o.replaceChildren(...[h('strong', {}, title), text && h('p', {}, text),
+    details && h('details', {}, h('summary', {}, 'What the worker wrote to stderr'), h('pre', {}, details))].filter(Boolean));
   o.hidden = false;
 }
 
@@ -387,9 +395,9 @@ const BODY = `
   </section>
   <section id="dashboard" hidden>
     <div class="summary">
-      <div class="card"><span class="label">Generation</span><span class="big" id="generation"></span></div>
-      <div class="card"><span class="label">Workers</span><span id="worker-count"></span></div>
-      <div class="card"><span class="label">Master</span><span id="master"></span></div>
+      <div class="card"><span class="label">Generation</span><span class="big" id="generation"></span><span class="sub" id="generation-more"></span></div>
+      <div class="card"><span class="label">Workers</span><span class="big" id="worker-count"></span><span class="sub" id="worker-more"></span></div>
+      <div class="card"><span class="label">Master</span><span class="mid" id="master"></span><span class="sub" id="master-more"></span></div>
       <div class="card"><span class="label">Listeners</span><ul class="plain" id="listeners"></ul></div>
     </div>
     <div class="card">
