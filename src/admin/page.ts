@@ -105,6 +105,8 @@ const $ = (id) => document.getElementById(id);
 const PAGE = { '${PAGE_HEADER}': '1' };
 const signInNeeded = document.body.dataset.signIn === 'yes';
 let timer = 0;
+/** Only the latest poll renders and schedules the next: one started meanwhile (after a reload) takes over. */
+let polls = 0;
 let serving = null;
 let releasesAsked = false;
 
@@ -139,6 +141,7 @@ function view(name) {
   $('signout').hidden = !(signInNeeded && name === 'dashboard');
   if (name === 'signin') {
     clearTimeout(timer);
+    polls += 1; // a poll still on its way would show the dashboard again
     live('idle', 'signed out');
     $('token').focus();
   }
@@ -151,21 +154,23 @@ function live(state, text) {
 
 async function poll() {
   clearTimeout(timer);
-  let r;
+  const mine = ++polls;
+  let status;
+  let body;
   try {
-    r = await fetch('/api/status', { headers: PAGE, cache: 'no-store' });
+    const r = await fetch('/api/status', { headers: PAGE, cache: 'no-store' });
+    [status, body] = [r.status, r.ok ? await r.json() : await errorOf(r)];
   } catch {
-    live('down', 'no answer; retrying');
+    [status, body] = [0, 'no answer; retrying'];
+  }
+  if (mine !== polls) return;
+  if (status === 401) return view('signin');
+  if (status !== 200) {
+    live('down', body);
     timer = setTimeout(poll, 2000);
     return;
   }
-  if (r.status === 401) return view('signin');
-  if (!r.ok) {
-    live('down', await errorOf(r));
-    timer = setTimeout(poll, 2000);
-    return;
-  }
-  render(await r.json());
+  render(body);
   live('up', 'live');
   view('dashboard');
   if (!releasesAsked) loadReleases();
@@ -290,8 +295,7 @@ function showResult(r, rolledBack) {
     return outcome(true, 'Reloaded: generation ' + r.generation + ' serves.', 'The reload took ' + formatMs(r.ms) + '.' + cut);
   }
   if (!rolledBack) return outcome(false, 'Not reloaded: ' + r.reason + '.');
-  outcome(false, 'The reload failed and was rolled back: generation ' + r.generation + ' never served, the previous one serves on.',
-    'Why: ' + r.reason, r.stderrTail);
+  outcome(false, 'The reload failed and was rolled back.', 'Generation ' + r.generation + ' did not take over. Why: ' + r.reason, r.stderrTail);
 }
 
 async function reload() {
@@ -333,18 +337,11 @@ async function stop() {
   const text = 'Every worker finishes its requests in flight and exits, then the master exits. Nothing serves until baton is started again.';
   if (!(await confirmed('Stop baton?', text, 'Stop', 'danger'))) return;
   busy(true);
-  try {
-    const r = await fetch('/api/stop', { method: 'POST', headers: PAGE });
-    if (r.status === 401) return view('signin');
-    if (!r.ok) {
-      busy(false);
-      return outcome(false, 'Not stopped.', await errorOf(r));
-    }
-    outcome(true, 'Stopping: the workers drain, then the master exits.');
-  } catch (err) {
-    busy(false);
-    outcome(false, 'Not stopped.', err.message);
-  }
+  const r = await fetch('/api/stop', { method: 'POST', headers: PAGE }).catch((err) => err);
+  if (r.ok) return outcome(true, 'Stopping: the workers drain, then the master exits.');
+  busy(false);
+  if (r.status === 401) return view('signin');
+  outcome(false, 'Not stopped.', r instanceof Error ? r.message : await errorOf(r));
 }
 
 $('signin-form').addEventListener('submit', async (e) => {

@@ -160,7 +160,7 @@ async function serve(c: Call, guard: Guard | undefined, metricsPublic: boolean):
  */
 function authorized(c: Call, guard: Guard | undefined, path: string): boolean {
   const { req, res, sessions } = c;
-  if (guard === undefined || sessions === undefined) return sameSite(c, false, path);
+  if (guard === undefined || sessions === undefined) return fromPage(c, false, path);
   const client = req.socket.remoteAddress ?? 'unknown';
   const wait = guard.retryAfter(client);
   if (wait > 0) {
@@ -170,7 +170,7 @@ function authorized(c: Call, guard: Guard | undefined, path: string): boolean {
   }
   if (guard.accepts(req.headers.authorization)) return true;
   const session = sessions.check(req.headers.cookie);
-  if (session === 'live') return sameSite(c, true, path);
+  if (session === 'live') return fromPage(c, true, path);
   if (session === 'wrong' || req.headers.authorization !== undefined) guard.failed(client);
   log('warn', 'admin: refused a request without the right token', { client, path });
   res.setHeader('WWW-Authenticate', 'Bearer realm="baton"');
@@ -179,11 +179,11 @@ function authorized(c: Call, guard: Guard | undefined, path: string): boolean {
 }
 
 /** A POST that no token authenticates must come from the page itself (session.ts's crossSite). */
-function sameSite({ req, res }: Call, cookie: boolean, path: string): boolean {
+function fromPage({ req, res }: Call, cookie: boolean, path: string): boolean {
   const forged = req.method === 'POST' ? crossSite(req, cookie) : undefined;
   if (forged === undefined) return true;
   log('warn', 'admin: refused a cross-site request', { client: req.socket.remoteAddress, path, why: forged });
-  json(res, 403, { error: `${forged}, refused as a possible cross-site request forgery (use the admin page, or send Authorization: Bearer <token>)` });
+  json(res, 403, { error: `${forged}, refused as a possible cross-site request forgery: act from the admin page itself` });
   return false;
 }
 
