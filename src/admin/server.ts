@@ -155,7 +155,7 @@ async function serve(c: Call, guard: Guard | undefined, metricsPublic: boolean):
 /**
  * By the bearer token, or the page's session cookie. Without a token anyone
  * who reaches the (loopback) address may act, except a browser sent by
- * another site. Only a credential shown and wrong counts as a failure: a page
+ * another site, or led there under another site's name. Only a credential shown and wrong counts as a failure: a page
  * asking whether it is signed in is not guessing.
  */
 function authorized(c: Call, guard: Guard | undefined, path: string): boolean {
@@ -178,12 +178,12 @@ function authorized(c: Call, guard: Guard | undefined, path: string): boolean {
   return false;
 }
 
-/** A POST that no token authenticates must come from the page itself (session.ts's crossSite). */
+/** A request that no token authenticates must come from the page itself, or at least not from another site (session.ts's crossSite). */
 function fromPage({ req, res }: Call, cookie: boolean, path: string): boolean {
-  const forged = req.method === 'POST' ? crossSite(req, cookie) : undefined;
+  const forged = crossSite(req, cookie ? 'cookie' : 'nothing');
   if (forged === undefined) return true;
   log('warn', 'admin: refused a cross-site request', { client: req.socket.remoteAddress, path, why: forged });
-  json(res, 403, { error: `${forged}, refused as a possible cross-site request forgery: act from the admin page itself` });
+  json(res, 403, { error: `${forged}: refused as a possible cross-site request forgery; act from the admin page itself` });
   return false;
 }
 

@@ -10,6 +10,8 @@
  */
 import crypto from 'node:crypto';
 import type http from 'node:http';
+import { isLoopback } from '../listeners/address.js';
+import { quote } from '../protocol/quote.js';
 
 /** How long a sign-in lasts, from the moment it was made. */
 export const SESSION_TTL_MS = 12 * 3600_000;
@@ -69,19 +71,36 @@ export class Sessions {
 }
 
 /**
- * Why a request that no bearer token authenticates may not act, or undefined
- * when it may: it must come from a page of this very origin (Sec-Fetch-Site,
- * Origin) and carry PAGE_HEADER, which a cross-site form cannot set and a
- * cross-site script could set only after a CORS preflight, never answered
- * here. `mustBePage`: it rides on a cookie, so even a request from a client
- * that sends neither Origin nor Sec-Fetch-Site needs the header.
+ * Why a request that no bearer token authenticates may not be answered, or
+ * undefined when it may. `on`: what it rides on, the page's session `cookie`,
+ * or `nothing` (no token is set: the listener is on loopback, open to this
+ * machine).
+ *
+ * A POST must come from a page of this very origin (Sec-Fetch-Site, Origin)
+ * and carry PAGE_HEADER, which a cross-site form cannot set and a cross-site
+ * script could set only after a CORS preflight, never answered here. On a
+ * cookie, even a client that sends neither Origin nor Sec-Fetch-Site needs
+ * the header. On nothing, the request must name a loopback host: a site that
+ * points a name of its own at 127.0.0.1 (DNS rebinding) is of the same origin
+ * as its page, but names itself in Host.
  */
-export function crossSite(req: http.IncomingMessage, mustBePage: boolean): string | undefined {
+export function crossSite(req: http.IncomingMessage, on: 'cookie' | 'nothing'): string | undefined {
+  if (on === 'nothing' && !loopbackName(req.headers.host)) return `a request for host ${quote(req.headers.host)}, not a loopback address or localhost`;
+  if (req.method !== 'POST') return undefined;
   const site = req.headers['sec-fetch-site'];
   const origin = req.headers.origin;
   if (site !== undefined && site !== 'same-origin') return `a request from another site (Sec-Fetch-Site: ${site})`;
   if (origin !== undefined && origin !== `http://${req.headers.host}`) return `a request from another origin (${origin})`;
-  const fromBrowser = mustBePage || site !== undefined || origin !== undefined;
+  const fromBrowser = on === 'cookie' || site !== undefined || origin !== undefined;
   if (fromBrowser && req.headers[PAGE_HEADER] === undefined) return `a browser request without the ${PAGE_HEADER} header the admin page sends`;
   return undefined;
+}
+
+function loopbackName(host: string | undefined): boolean {
+  try {
+    const name = new URL(`http://${host}`).hostname.replace(/^\[(.*)\]$/, '$1');
+    return name === 'localhost' || isLoopback(name);
+  } catch {
+    return false;
+  }
 }

@@ -12,7 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { logicalCwd } from '../cwd.js';
-import { type Address, nameOf, parseListenSpec } from '../listeners/address.js';
+import { type Address, isLoopback, nameOf, parseListenSpec } from '../listeners/address.js';
 import { HEARTBEAT_MS } from '../protocol/messages.js';
 import { quote } from '../protocol/quote.js';
 import {
@@ -395,8 +395,6 @@ function parseAdminAddress(v: string): { host: string; port: number } {
   }
   return { host, port };
 }
-
-const isLoopback = (host: string): boolean => /^127\./.test(host) || host === '::1' || /^::ffff:127\./i.test(host);
 
 /**
  * The admin listener's options, its token read now, at start. Off loopback

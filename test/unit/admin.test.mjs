@@ -443,13 +443,23 @@ describe('admin: the page, its sign-in and cross-site requests', () => {
     assert.equal(master.reloadsStarted, 2);
   });
 
-  test('without a token: a POST from a browser on another site → 403; the page and non-browser clients act', async () => {
+  test('without a token: a POST from a browser on another site, or any request for a host that is not loopback → 403; the page and non-browser clients act', async () => {
     const { master, port } = await start({ token: null });
     for (const headers of [{ origin: 'http://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { origin: `http://127.0.0.1:${port}` }]) {
       const r = await request(port, 'POST', '/api/stop', { headers });
       assert.equal(r.status, 403, JSON.stringify(headers));
     }
+    // DNS rebinding: the forger's own name, pointed at 127.0.0.1, makes its page same-origin, but is in Host.
+    const rebound = { host: `rebind.example:${port}`, origin: `http://rebind.example:${port}`, 'sec-fetch-site': 'same-origin', ...PAGE };
+    for (const [method, p] of [['POST', '/api/stop'], ['POST', '/api/reload'], ['GET', '/api/status']]) {
+      const r = await request(port, method, p, { headers: rebound });
+      assert.equal(r.status, 403, `${method} ${p}`);
+      assert.match(json(r).error, /^a request for host 'rebind\.example:\d+', not a loopback address or localhost: refused/);
+    }
     assert.equal(master.stopped, 0);
+    for (const host of [`localhost:${port}`, `[::1]:${port}`, `127.0.0.2:${port}`]) {
+      assert.equal((await request(port, 'GET', '/api/status', { headers: { host } })).status, 200, host);
+    }
     let r = await request(port, 'POST', '/api/reload', { headers: { ...PAGE, origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' } });
     assert.equal(r.status, 200, 'the page');
     r = await request(port, 'POST', '/api/reload');
