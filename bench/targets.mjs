@@ -219,13 +219,14 @@ export async function startNode({ port, delayMs }) {
  * `baton reload`. Without the crash window: it changes nothing in the hand-over,
  * but `baton reload` would answer 3 s after the new generation is ready, too
  * late for a restart every 2 s (and PM2's reload has none either). `nodeFlags`
- * are the master's own (the workers get none).
+ * are the master's own (the workers get none); `app`, `env` and `serving` (which
+ * resolves once the app answers on `port`) are for apps other than bench/app.mjs.
  */
-export async function startBatonRun({ port, delayMs, workers, nodeFlags = [] }) {
+export async function startBatonRun({ port, delayMs, workers, nodeFlags = [], app = appScript, env = {}, serving = serves }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-bench-'));
   const control = path.join(dir, 'control.sock');
-  const child = spawn(process.execPath, [...nodeFlags, cli, 'run', '-w', String(workers), '--crash-window', '0', '--control', control, appScript], {
-    env: appEnv(port, delayMs), stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, [...nodeFlags, cli, 'run', '-w', String(workers), '--crash-window', '0', '--control', control, app], {
+    env: appEnv(port, delayMs, env), stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pids = new Set([child.pid]);
   let tail = '';
@@ -252,7 +253,7 @@ export async function startBatonRun({ port, delayMs, workers, nodeFlags = [] }) 
   const target = track({
     kind: 'baton-run',
     label: `baton run -w ${workers}`,
-    commands: [`${nodeFlags.length ? `node ${nodeFlags.join(' ')} ` : ''}baton run -w ${workers} --crash-window 0 --control <sock> bench/app.mjs`, 'restart: baton reload --control <sock>'],
+    commands: [`${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}${nodeFlags.length ? `node ${nodeFlags.join(' ')} ` : ''}baton run -w ${workers} --crash-window 0 --control <sock> ${path.relative(root, app)}`, 'restart: baton reload --control <sock>'],
     pids,
     masterPid: child.pid,
     status,
@@ -284,7 +285,7 @@ export async function startBatonRun({ port, delayMs, workers, nodeFlags = [] }) 
       const s = await status();
       return s.workers.filter((w) => w.state === 'ready' && w.generation === s.generation).length === workers;
     }, { timeoutMs: 20_000, intervalMs: 50, what: `${workers} ready baton workers` });
-    await serves(port);
+    await serving(port);
   } catch (err) {
     await target.stop();
     throw err;

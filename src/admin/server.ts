@@ -9,7 +9,9 @@
  *   GET  /readyz        200 ready | 503 not ready     no token
  *   GET  /metrics       Prometheus text               token unless metricsPublic
  *   GET  /api/status    the status, as `baton status --json`
- *   POST /api/reload    the reload's result; Accept: text/event-stream streams the phases first
+ *   GET  /api/releases  the releases, as `baton releases --json` (404 without --releases)
+ *   POST /api/reload    the reload's result; Accept: text/event-stream streams the phases first;
+ *                       a body {"release":"NAME"} names the release to start
  *   POST /api/stop      202, then the master drains and exits
  *   POST /signin        the token as a bearer token: a session cookie for the page; /signout ends it
  *
@@ -19,7 +21,7 @@
  * connections served at once are capped.
  */
 import http from 'node:http';
-import type { Controllable, Phase, ReloadResult } from '../protocol/control.js';
+import { type Controllable, NO_RELEASES, ReloadRefused, type ReloadResult } from '../protocol/control.js';
 import { quote } from '../protocol/quote.js';
 import { log } from '../log.js';
 import { Guard } from './auth.js';
@@ -58,7 +60,9 @@ type Access = 'open' | 'token' | 'metrics';
 interface Route {
   method: 'GET' | 'POST';
   access: Access;
-  handle: (c: Call) => void | Promise<void>;
+  /** What a POST's JSON body may hold (nothing, by default). */
+  params?: readonly (keyof Params)[];
+  handle: (c: Call, params: Params) => void | Promise<void>;
 }
 interface Call {
   req: http.IncomingMessage;
@@ -67,6 +71,10 @@ interface Call {
   render: (status: ReturnType<Controllable['status']>) => string;
   /** The page's sign-ins; absent without a token, when there is nothing to sign in with. */
   sessions?: Sessions;
+}
+/** A POST's parameters, from its JSON body. */
+interface Params {
+  release?: string;
 }
 
 const ROUTES: Record<string, Route> = {
@@ -83,7 +91,15 @@ const ROUTES: Record<string, Route> = {
     handle: ({ res, master, render }) => send(res, 200, CONTENT_TYPE, render(master.status())),
   },
   '/api/status': { method: 'GET', access: 'token', handle: ({ res, master }) => json(res, 200, master.status()) },
-  '/api/reload': { method: 'POST', access: 'token', handle: reload },
+  '/api/releases': {
+    method: 'GET', access: 'token',
+    handle: ({ res, master }) => {
+      const list = master.releases();
+      if (list) json(res, 200, list);
+      else json(res, 404, { error: NO_RELEASES });
+    },
+  },
+  '/api/reload': { method: 'POST', access: 'token', params: ['release'], handle: reload },
   '/api/stop': { method: 'POST', access: 'token', handle: stop },
 };
 
@@ -148,15 +164,16 @@ async function serve(c: Call, guard: Guard | undefined, metricsPublic: boolean):
   }
   const open = route.access === 'open' || (route.access === 'metrics' && metricsPublic);
   if (!open && !authorized(c, guard, path)) return;
-  if (route.method === 'POST' && !(await emptyBody(c))) return;
-  await route.handle(c);
+  const params = route.method === 'POST' ? await readParams(c, route.params ?? []) : {};
+  if (params) await route.handle(c, params);
 }
 
 /**
  * By the bearer token, or the page's session cookie. Without a token anyone
  * who reaches the (loopback) address may act, except a browser sent by
- * another site, or led there under another site's name. Only a credential shown and wrong counts as a failure: a page
- * asking whether it is signed in is not guessing.
+ * another site, or led there under another site's name. Only a credential
+ * shown and wrong counts as a failure: a page asking whether it is signed in
+ * is not guessing.
  */
 function authorized(c: Call, guard: Guard | undefined, path: string): boolean {
   const { req, res, sessions } = c;
@@ -188,23 +205,33 @@ function fromPage({ req, res }: Call, cookie: boolean, path: string): boolean {
 }
 
 /**
- * Reads the body, at most MAX_BODY_BYTES. The actions take no parameter yet:
- * one given anyway is refused rather than ignored, so that a client asking
- * for something this version cannot do is told so and nothing happens.
+ * Reads the body, at most MAX_BODY_BYTES: none, or a JSON object of the
+ * string parameters in `allowed`. Anything else is refused rather than
+ * ignored, so that a client asking for something this version cannot do is
+ * told so and nothing happens. Undefined once refused.
  */
-async function emptyBody({ req, res }: Call): Promise<boolean> {
-  const refuse = (status: number, error: string): false => {
+async function readParams({ req, res }: Call, allowed: readonly (keyof Params)[]): Promise<Params | undefined> {
+  const refuse = (status: number, error: string): undefined => {
     res.setHeader('Connection', 'close');
     json(res, status, { error });
-    return false;
+    return undefined;
   };
   const tooLarge = `request body over ${MAX_BODY_BYTES} bytes`;
   if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return refuse(413, tooLarge);
   const body = await readBody(req);
-  if (body === 'gone') return false;
+  if (body === 'gone') return undefined;
   if (body === 'too large') return refuse(413, tooLarge);
-  if (body.trim() === '' || body.trim() === '{}') return true;
-  return refuse(400, 'this endpoint takes no parameters (send no body, or {})');
+  if (body.trim() === '') return {};
+  const takes = allowed.length === 0 ? 'takes no parameters (send no body, or {})' : `takes only ${allowed.map((k) => `{"${k}":"..."}`).join(', ')}, or no body`;
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    return refuse(400, `the body is not JSON: this endpoint ${takes}`);
+  }
+  const fields = typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.entries(v) : undefined;
+  if (!fields?.every(([k, x]) => (allowed as readonly string[]).includes(k) && typeof x === 'string')) return refuse(400, `this endpoint ${takes}`);
+  return Object.fromEntries(fields) as Params;
 }
 
 /** Not by async iteration: leaving its loop early would destroy the socket before the 413 is written. */
@@ -226,32 +253,37 @@ function readBody(req: http.IncomingMessage): Promise<string | 'too large' | 'go
   });
 }
 
-async function reload({ req, res, master }: Call): Promise<void> {
+async function reload({ req, res, master }: Call, { release }: Params): Promise<void> {
   const stream = (req.headers.accept ?? '').includes('text/event-stream');
-  const event = (name: string, data: unknown): void => {
-    if (!res.destroyed) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
-  if (stream) {
+  // Opened at the first event at the latest (a queued reload's phase comes at once), and only once a release is not refused.
+  const open = (): void => {
+    if (res.headersSent) return;
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
     res.flushHeaders();
+  };
+  const event = (name: string, data: unknown): void => {
+    open();
+    if (!res.destroyed) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  const started = Date.now();
+  let pending: Promise<ReloadResult>;
+  try {
+    pending = master.reload(stream ? (p) => event('phase', p) : () => {}, release);
+  } catch (err) {
+    if (err instanceof ReloadRefused) return json(res, err.busy ? 409 : 400, { error: err.message });
+    pending = Promise.reject(err);
   }
-  const result = await reloadResult(master, stream ? (p) => event('phase', p) : () => {});
+  if (stream) open();
+  const result = await pending.catch((err: Error): ReloadResult => {
+    // A throw (a bug) becomes a failed result, as on the control socket.
+    log('error', 'reload threw', { error: err.message });
+    return { ok: false, generation: master.status().generation, ms: Date.now() - started, reason: `internal error: ${err.message}` };
+  });
   if (stream) {
     event('result', result);
     res.end();
   } else {
     json(res, result.ok ? 200 : master.isStopping() ? 409 : 500, result);
-  }
-}
-
-/** The reload's result; a throw (a bug) becomes a failed result, as on the control socket. */
-async function reloadResult(master: AdminTarget, onPhase: (p: Phase) => void): Promise<ReloadResult> {
-  const started = Date.now();
-  try {
-    return await master.reload(onPhase);
-  } catch (err) {
-    log('error', 'reload threw', { error: (err as Error).message });
-    return { ok: false, generation: master.status().generation, ms: Date.now() - started, reason: `internal error: ${(err as Error).message}` };
   }
 }
 

@@ -4,7 +4,7 @@
  * prints it and exits 2.
  *
  *   baton run [options] <script> [args...]    everything after <script> is the app's
- *   baton reload|stop|status [--name NAME] [--control PATH] [--json]
+ *   baton reload|stop|status|releases [--name NAME] [--control PATH] [--json] [--release NAME]
  *   baton help [command] | --help | --version
  */
 import fs from 'node:fs';
@@ -21,6 +21,7 @@ import {
 import { MAX_SOCKET_PATH, oneLine, validateName } from '../control/paths.js';
 import type { AdminOptions } from '../admin/server.js';
 import { readTokenFile } from '../admin/token-file.js';
+import { CURRENT, currentRelease, releasePath } from '../supervisor/releases.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -54,19 +55,23 @@ export interface RunCommand {
   logFormat?: LogFormat;
   /** --admin: the admin listener, its token read from --admin-token-file. */
   admin?: AdminOptions;
-  /** The script as an absolute path (it exists). */
+  /** --releases: the directory of releases, absolute; `current` in it names the one to start. */
+  releases?: string;
+  /** The script as an absolute path (it exists); with `releases`, a path inside each release (it exists in the current one). */
   script: string;
   /** The app's own arguments, verbatim, even those that look like baton options. */
   args: string[];
 }
 
-export type ControlCommandName = 'reload' | 'stop' | 'status';
+export type ControlCommandName = 'reload' | 'stop' | 'status' | 'releases';
 
 export interface ControlCommand {
   cmd: ControlCommandName;
   name?: string;
   control?: string;
   json: boolean;
+  /** reload --release NAME */
+  release?: string;
 }
 
 export type HelpTopic = 'run' | ControlCommandName;
@@ -83,9 +88,11 @@ export const HELP = `baton — zero-downtime restarts for Node.js servers
 
 Usage:
   baton run [options] <script> [args...]   run <script> under a master that keeps its sockets open
-  baton reload [--name NAME] [--json]      start new workers on the code on disk, then retire the old ones
+  baton reload [--name NAME] [--json] [--release NAME]
+                                           start new workers on the code on disk, then retire the old ones
   baton stop [--name NAME]                 drain every worker, then stop the master
   baton status [--name NAME] [--json]      generation, workers, listeners, last reloads
+  baton releases [--name NAME] [--json]    the releases of a master run with --releases, current and serving
   baton help [command]                     help on one command (e.g. baton help run)
 
 Exit codes: 0 done, 1 reload failed (rolled back: the old workers keep serving), 2 usage error or no master.
@@ -132,14 +139,18 @@ Options:
   --admin [HOST:]PORT       serve the admin HTTP API, probes and metrics there (default host 127.0.0.1; off by default)
   --admin-token-file FILE   the API's bearer token, read from FILE (mode 600); required off loopback
   --admin-metrics-public    /metrics answers without the token
+  --releases DIR            DIR holds one directory per release and a link DIR/current to the one to run; <script>
+                            is then a path inside a release (e.g. server.js); baton reload --release NAME starts
+                            DIR/NAME and points current at it once it serves
   -h, --help                this text
 
 Durations: 500ms, 2s, 1m, or plain milliseconds. Both '--opt value' and '--opt=value' work.`;
 
 export const CONTROL_HELP = `Usage:
-  baton reload [--name NAME] [--control PATH] [--json]
-  baton stop   [--name NAME] [--control PATH]
-  baton status [--name NAME] [--control PATH] [--json]
+  baton reload   [--name NAME] [--control PATH] [--json] [--release NAME]
+  baton stop     [--name NAME] [--control PATH]
+  baton status   [--name NAME] [--control PATH] [--json]
+  baton releases [--name NAME] [--control PATH] [--json]
 
 Talks to a running master over its control socket. Without --name or --control,
 the master named default (started without --name) is used, never another one.
@@ -147,7 +158,9 @@ the master named default (started without --name) is used, never another one.
 Options:
   --name NAME       the master started with 'baton run --name NAME'
   --control PATH    the control socket path given to 'baton run --control PATH'
-  --json            print the master's JSON answers instead of text (reload, status)
+  --json            print the master's JSON answers instead of text (reload, status, releases)
+  --release NAME    reload: start the release DIR/NAME of a master run with --releases DIR (default: the one
+                    DIR/current points to); current is pointed at it once it serves, and left as it was on a rollback
   -h, --help        this text
 
 reload prints each phase (spawned, ready, draining, done) as it happens and exits
@@ -162,7 +175,7 @@ export function helpText(topic?: HelpTopic): string {
   return topic === 'run' ? RUN_HELP : CONTROL_HELP;
 }
 
-const CONTROL_COMMANDS: readonly ControlCommandName[] = ['reload', 'stop', 'status'];
+const CONTROL_COMMANDS: readonly ControlCommandName[] = ['reload', 'stop', 'status', 'releases'];
 
 /**
  * Parses the arguments after `baton` (process.argv.slice(2)). `cwd` resolves
@@ -180,7 +193,7 @@ export function parseArgs(argv: readonly string[], options: { cwd?: string } = {
     if (topic === 'run' || (CONTROL_COMMANDS as readonly string[]).includes(topic)) {
       return { cmd: 'help', topic: topic as HelpTopic };
     }
-    throw new UsageError(`no help on ${quote(topic)} (commands: run, reload, stop, status; see baton --help)`);
+    throw new UsageError(`no help on ${quote(topic)} (commands: run, reload, stop, status, releases; see baton --help)`);
   }
   if (first === 'run') return parseRun(rest, cwd);
   if ((CONTROL_COMMANDS as readonly string[]).includes(first)) return parseControl(first as ControlCommandName, rest);
@@ -188,7 +201,7 @@ export function parseArgs(argv: readonly string[], options: { cwd?: string } = {
   if (/\.(c|m)?[jt]s$/.test(first) || fs.existsSync(path.resolve(cwd, first))) {
     throw new UsageError(`unknown command ${quote(first)} (to run a script: baton run ${oneLine(first)}; see baton --help)`);
   }
-  throw new UsageError(`unknown command ${quote(first)} (commands: run, reload, stop, status, help; see baton --help)`);
+  throw new UsageError(`unknown command ${quote(first)} (commands: run, reload, stop, status, releases, help; see baton --help)`);
 }
 
 interface OptionSpec {
@@ -230,6 +243,7 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { long: '--admin', value: true, example: '127.0.0.1:9090', numeric: true },
   { long: '--admin-token-file', value: true, example: '/etc/baton/token' },
   { long: '--admin-metrics-public', value: false },
+  { long: '--releases', value: true, example: '/srv/app/releases' },
   { long: '--help', value: false },
 ];
 const RUN_ALIASES: Record<string, string> = { '-w': '--workers', '-h': '--help' };
@@ -238,8 +252,13 @@ const CONTROL_OPTIONS: readonly OptionSpec[] = [
   { long: '--name', value: true, example: 'api' },
   { long: '--control', value: true, example: '/run/app/baton.sock' },
   { long: '--json', value: false },
+  { long: '--release', value: true, example: 'v2' },
   { long: '--help', value: false },
 ];
+/** The options each control command takes beyond --name, --control and --help. */
+const CONTROL_EXTRAS: Record<ControlCommandName, readonly string[]> = {
+  reload: ['--json', '--release'], stop: [], status: ['--json'], releases: ['--json'],
+};
 const CONTROL_ALIASES: Record<string, string> = { '-h': '--help' };
 
 /**
@@ -353,6 +372,9 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
       case '--log-format':
         run.logFormat = usage(parseLogFormat, v, spec.long);
         break;
+      case '--releases':
+        run.releases = path.resolve(cwd, v);
+        break;
       default:
         if (!readAdminOption(spec.long, v, admin)) readSupervisorOption(spec.long, v, run.supervisor);
     }
@@ -365,7 +387,26 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
   if (script === undefined || script === '') {
     throw new UsageError('missing the script to run (baton run [options] <script> [args...], e.g. baton run server.js)');
   }
-  return { ...run, script: resolveScript(script, cwd), args: argv.slice(at + 1) };
+  if (run.releases === undefined) return { ...run, script: resolveScript(script, cwd), args: argv.slice(at + 1) };
+  return { ...run, script: scriptInRelease(script, run.releases), args: argv.slice(at + 1) };
+}
+
+/**
+ * With --releases, the script is named inside a release: it must be found in
+ * the one `current` points to, which the master starts first.
+ */
+function scriptInRelease(script: string, dir: string): string {
+  if (path.isAbsolute(script) || path.normalize(script).split(path.sep)[0] === '..') {
+    throw new UsageError(`script ${quote(script)} is not inside a release: with --releases, give its path in each release (e.g. server.js)`);
+  }
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--releases ${quote(dir)} is not a directory (give the directory that holds one directory per release)`);
+  }
+  const release = usage((d) => releasePath(d, currentRelease(d)), dir);
+  if (!fs.statSync(path.join(release, script), { throwIfNoEntry: false })?.isFile()) {
+    throw new UsageError(`script ${quote(script)} is not a file in ${release}, the release ${path.join(dir, CURRENT)} points to (give the entry file's path inside a release)`);
+  }
+  return script;
 }
 
 /** The --admin options as given. */
@@ -440,7 +481,7 @@ function resolveScript(script: string, cwd: string): string {
 function parseControl(cmd: ControlCommandName, argv: readonly string[]): ControlCommand | { cmd: 'help'; topic: HelpTopic } {
   const parsed: ControlCommand = { cmd, json: false };
   const seeHelp = `see baton ${cmd} --help`;
-  const table = cmd === 'stop' ? CONTROL_OPTIONS.filter((o) => o.long !== '--json') : CONTROL_OPTIONS;
+  const table = CONTROL_OPTIONS.filter((o) => ['--name', '--control', '--help', ...CONTROL_EXTRAS[cmd]].includes(o.long));
   const at = readOptions(argv, table, CONTROL_ALIASES, seeHelp, (spec, value) => {
     switch (spec.long) {
       case '--help':
@@ -453,6 +494,9 @@ function parseControl(cmd: ControlCommandName, argv: readonly string[]): Control
         break;
       case '--json':
         parsed.json = true;
+        break;
+      case '--release':
+        parsed.release = value;
         break;
     }
     return false;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `baton` command: `run` starts a master in the foreground; `reload`,
- * `stop` and `status` talk to a running one over its control socket. Exit
+ * `stop`, `status` and `releases` talk to a running one over its control socket. Exit
  * codes: 0 success, 1 rollback or failure, 2 usage error or no master.
  */
 import fs from 'node:fs';
@@ -75,7 +75,7 @@ async function main(argv: string[]): Promise<void> {
       } catch (err) {
         return fail((err as Error).message, 2);
       }
-      process.exitCode = await runCommand(path, parsed.cmd, { json: parsed.json });
+      process.exitCode = await runCommand(path, parsed.cmd, { json: parsed.json, release: parsed.release });
     }
   }
 }

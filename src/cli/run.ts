@@ -62,6 +62,7 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
     ...o.supervisor,
     listen: o.listen.map((l) => ({ label: l.name, address: l.address })),
     inherited,
+    releases: o.releases,
     events: metrics,
   }, sockets, spawner, exit, notify);
   try {

@@ -1,16 +1,18 @@
 /**
- * The client end of the control socket: `baton reload|stop|status`. Sends one
+ * The client end of the control socket: `baton reload|stop|status|releases`. Sends one
  * request line, prints the answers as they arrive, and returns the exit code:
  * 0 done, 1 the reload failed (rolled back) or the master went away, 2 no
  * master / refused request.
  */
 import net from 'node:net';
 import { oneLine } from './paths.js';
-import { type Command, type Phase, type ReloadResult, type Status, cutLine, parseReply } from '../protocol/control.js';
+import { type Command, type Phase, type ReleaseList, type ReloadResult, type Request, type Status, cutLine, parseReply } from '../protocol/control.js';
 
 export interface RunCommandOptions {
-  /** Print the master's JSON instead of text: every reply line for reload, the status object for status. */
+  /** Print the master's JSON instead of text: every reply line for reload, the object for status and releases. */
   json?: boolean;
+  /** reload: the release to start. */
+  release?: string;
   /** One line of normal output (default: stdout). */
   out?: (line: string) => void;
   /** One line of error output (default: stderr). */
@@ -26,6 +28,7 @@ export interface RunCommandOptions {
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 export function runCommand(file: string, cmd: Command, opts: RunCommandOptions = {}): Promise<number> {
+  const request: Request = opts.release === undefined ? { cmd } : { cmd, release: opts.release };
   const out = opts.out ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const err = opts.err ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const timeoutMs = opts.timeoutMs ?? (cmd === 'reload' ? 0 : DEFAULT_TIMEOUT_MS);
@@ -50,7 +53,7 @@ export function runCommand(file: string, cmd: Command, opts: RunCommandOptions =
     }
     sock.on('connect', () => {
       connected = true;
-      sock.write(`${JSON.stringify({ cmd })}\n`);
+      sock.write(`${JSON.stringify(request)}\n`);
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       // A reset after connecting: 'close' reports it.
@@ -131,6 +134,10 @@ class Printer {
         if (this.json) this.out(JSON.stringify(reply.data));
         else for (const l of formatStatus(reply.data)) this.out(l);
         return 0;
+      case 'releases':
+        if (this.json) this.out(JSON.stringify(reply.data));
+        else for (const l of formatReleases(reply.data)) this.out(l);
+        return 0;
       case 'stopping':
         if (!this.json) this.out('stopping');
         return 0;
@@ -164,7 +171,7 @@ const plural = (n: number, one: string, many: string): string => (n === 1 ? one 
 export function formatPhase(p: Phase): string[] {
   switch (p.phase) {
     case 'spawned':
-      return [`spawned generation ${p.generation}: ${plural(p.pids.length, 'pid', 'pids')} ${p.pids.join(', ')}`];
+      return [`spawned generation ${p.generation}${p.release === undefined ? '' : ` (release ${p.release})`}: ${plural(p.pids.length, 'pid', 'pids')} ${p.pids.join(', ')}`];
     case 'ready':
       return [`generation ${p.generation} ready after ${p.ms} ms`];
     case 'draining':
@@ -232,6 +239,7 @@ export function formatStatus(s: Status): string[] {
     ['name', s.name],
     ['master', `pid ${s.masterPid}, up ${formatMs(s.uptimeMs)}${s.master ? `, rss ${mib(s.master.rssBytes)}, heap ${mib(s.master.heapUsedBytes)}` : ''}`],
     ['generation', String(s.generation)],
+    ...(s.release === undefined ? [] : [['release', s.release]]),
     ['listeners', s.listeners.length === 0 ? '(none yet)' : s.listeners.join(', ')],
     ['workers', s.workers.length === 0 ? '(none)' : String(s.workers.length)],
   ]);
@@ -264,4 +272,10 @@ export function formatStatus(s: Status): string[] {
     lines.push(...table([head, ...rows]).map((l) => `  ${l}`));
   }
   return lines;
+}
+
+/** `baton releases`: one line per release, marking the one `current` points to and the one serving. */
+export function formatReleases(r: ReleaseList): string[] {
+  if (r.releases.length === 0) return [`no releases in ${r.dir}`];
+  return table(r.releases.map((x) => [x.name, [x.current ? 'current' : '', x.serving ? 'serving' : ''].filter(Boolean).join(', ')]));
 }

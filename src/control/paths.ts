@@ -173,7 +173,7 @@ export function serverControlPath(options: { name?: string; control?: string }, 
 }
 
 /**
- * The socket `baton reload|stop|status` talks to: `--control` (not checked:
+ * The socket `baton reload|stop|status|releases` talks to: `--control` (not checked:
  * the user's choice), else `--name`, else the master named `default`, in the
  * default directory once it is checked to be private. Without --name, another
  * master is never chosen for being the only one running: `baton stop` meant

@@ -20,7 +20,9 @@ import { log } from '../log.js';
 import { quote } from '../protocol/quote.js';
 import { probeSocket } from '../listeners/unix-path.js';
 import { MAX_SOCKET_PATH, controlDirProblem, oneLine } from './paths.js';
-import { type Command, type Controllable, type Phase, type ReloadResult, type Reply, parseRequest } from '../protocol/control.js';
+import {
+  type Controllable, NO_RELEASES, type Phase, ReloadRefused, type ReloadResult, type Reply, type Request, parseRequest,
+} from '../protocol/control.js';
 
 /** The longest request line accepted, newline excluded. */
 export const MAX_REQUEST_BYTES = 4096;
@@ -227,7 +229,7 @@ function serve(conn: Conn, master: Controllable, deadlineMs: number): void {
     clearTimeout(deadline);
     const req = parseRequest(raw.toString('utf8').replace(/\r$/, ''));
     if ('error' in req) return reply.refuse(req.error);
-    answer(req.cmd, master, reply).catch((err: unknown) => {
+    answer(req, master, reply).catch((err: unknown) => {
       log('error', 'control command failed', { cmd: req.cmd, error: errMessage(err) });
       if (conn.state !== 'done') reply.refuse(`${req.cmd} failed: ${errMessage(err)}`);
     });
@@ -281,10 +283,16 @@ function replier(conn: Conn): Replier {
   };
 }
 
-async function answer(cmd: Command, master: Controllable, reply: Replier): Promise<void> {
-  if (cmd === 'status') answerStatus(master, reply);
-  else if (cmd === 'stop') answerStop(master, reply);
-  else await answerReload(master, reply);
+async function answer(req: Request, master: Controllable, reply: Replier): Promise<void> {
+  if (req.cmd === 'status') answerStatus(master, reply);
+  else if (req.cmd === 'stop') answerStop(master, reply);
+  else if (req.cmd === 'releases') answerReleases(master, reply);
+  else await answerReload(master, reply, req.release);
+}
+
+function answerReleases(master: Controllable, reply: Replier): void {
+  const list = master.releases();
+  reply.finish(list ? { type: 'releases', data: list } : { type: 'error', message: NO_RELEASES });
 }
 
 function answerStatus(master: Controllable, reply: Replier): void {
@@ -316,7 +324,7 @@ function answerStop(master: Controllable, reply: Replier): void {
   reply.finish({ type: 'stopping' }, stop);
 }
 
-async function answerReload(master: Controllable, reply: Replier): Promise<void> {
+async function answerReload(master: Controllable, reply: Replier, release: string | undefined): Promise<void> {
   const started = Date.now();
   let result: ReloadResult;
   try {
@@ -326,8 +334,9 @@ async function answerReload(master: Controllable, reply: Replier): Promise<void>
       } catch (err) {
         log('error', 'cannot report a reload phase', { error: errMessage(err) });
       }
-    });
+    }, release);
   } catch (err) {
+    if (err instanceof ReloadRefused) return reply.refuse(err.message);
     log('error', 'reload threw', { error: errMessage(err) });
     let generation = 0;
     try {

@@ -5,8 +5,19 @@
  * saw the GOAWAY has arrived), Http2Session#close(), which sends the final
  * GOAWAY, lets open streams finish and closes. The client opens later requests
  * on a new connection, which the next generation accepts.
+ *
+ * Node's HTTP/2 (nghttp2) stops reading a session that has sent a GOAWAY and
+ * has no stream open: the PING ack, and the requests the client sent before it
+ * saw the GOAWAY, would never be read, and the final GOAWAY would exclude them
+ * (the client must send them again: measured, 10 a connection at each reload
+ * under load). So the first GOAWAY goes out with a stream open that stays open
+ * until the PING is back: the streams open at that moment, or else the
+ * session's next one, their end (END_STREAM, or the trailers) held for that
+ * one round trip. A session that opens no stream within IDLE_MS is idle: it
+ * gets the final GOAWAY at once, as an idle HTTP/1 connection is closed.
  */
 import type http2 from 'node:http2';
+import { holdStreamEnd, openStreams } from '../internals/http2.js';
 import type { Tracked } from './track.js';
 
 const MAX_STREAM_ID = 2 ** 31 - 1;
@@ -14,48 +25,47 @@ const MAX_STREAM_ID = 2 ** 31 - 1;
 const NO_ERROR = 0;
 /** Bound on the PING round trip, for a client that never answers. */
 const PING_TIMEOUT_MS = 1000;
-/** How long a connection that has carried no request yet may take to send its first. */
-const FIRST_STREAM_MS = 1000;
+/** How long a session may go without a new stream before it counts as idle. */
+const IDLE_MS = 1000;
 
 export function beginHttp2(t: Tracked): void {
-  for (const session of t.sessions) closeAfterFirstStream(session);
-  t.server.on('session', closeAfterFirstStream);
-}
-
-/**
- * A connection accepted as the listener closed has usually not sent its first
- * request yet. Its client, with no GOAWAY in view, sends it anyway, and a
- * GOAWAY that reached it first would have its own stack refuse the request
- * (REFUSED_STREAM, to be retried elsewhere). So such a connection has its first
- * requests served, as HTTP/1 answers the first request on a connection with
- * `Connection: close`; one that has carried requests before hears GOAWAY at once.
- */
-function closeAfterFirstStream(session: http2.Http2Session): void {
-  if ((session.state.lastProcStreamID ?? 0) > 0) {
-    closeSession(session);
-    return;
-  }
-  const go = (): void => {
-    clearTimeout(timer);
-    session.off('stream', go);
-    closeSession(session);
-  };
-  const timer = setTimeout(go, FIRST_STREAM_MS);
-  session.once('stream', go);
+  for (const session of t.sessions) closeSession(session);
+  t.server.on('session', closeSession);
 }
 
 function closeSession(session: http2.Http2Session): void {
   if (session.closed || session.destroyed) return;
-  let closed = false;
+  const open = openStreams(session);
+  if (open === undefined || open.length > 0) return twoStepGoaway(session, open ?? []);
+  const idle = setTimeout(() => {
+    session.off('stream', begin);
+    closeNow(session);
+  }, IDLE_MS);
+  // Before the app's own listener, which may end the stream at once.
+  const begin = (stream: http2.ServerHttp2Stream): void => {
+    clearTimeout(idle);
+    twoStepGoaway(session, [stream]);
+  };
+  session.prependOnceListener('stream', begin);
+}
+
+function twoStepGoaway(session: http2.Http2Session, open: http2.Http2Stream[]): void {
+  const releases = open.map(holdStreamEnd);
+  let done = false;
   const close = (): void => {
-    if (closed || session.closed || session.destroyed) return;
-    closed = true;
+    if (done) return;
+    done = true;
     clearTimeout(timer);
-    session.close();
+    for (const release of releases) release();
+    closeNow(session);
   };
   const timer = setTimeout(close, PING_TIMEOUT_MS);
   session.goaway(NO_ERROR, MAX_STREAM_ID);
   if (!session.ping(close)) close();
+}
+
+function closeNow(session: http2.Http2Session): void {
+  if (!session.closed && !session.destroyed) session.close();
 }
 
 export function openHttp2(t: Tracked): number {

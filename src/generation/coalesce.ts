@@ -33,6 +33,11 @@ export class Coalescer<A, T> {
     return { result: this.queued.result, queued: true };
   }
 
+  /** The arguments of the requests waiting for the next run. */
+  waiting(): readonly A[] {
+    return this.queued?.args ?? [];
+  }
+
   private start(args: A[]): Promise<T> {
     this.lastStart = Date.now();
     const run = this.run(args).finally(() => {

@@ -1,22 +1,52 @@
 /**
- * What the control socket carries between `baton reload|stop|status` and the
+ * What the control socket carries between `baton reload|stop|status|releases` and the
  * master: one JSON request line, answered by JSON lines (phases, then a
  * result). Both ends validate what they read here: the master a request, the
  * client every reply.
  */
 import { quote } from './quote.js';
 
-export type Command = 'reload' | 'stop' | 'status';
+export type Command = 'reload' | 'stop' | 'status' | 'releases';
 
-const COMMANDS: readonly Command[] = ['reload', 'stop', 'status'];
+const COMMANDS: readonly Command[] = ['reload', 'stop', 'status', 'releases'];
 
 export interface Request {
   cmd: Command;
+  /** reload only: the release to start (a master run with --releases); absent, the one `current` points to. */
+  release?: string;
+}
+
+/** The answer to naming a release, or listing them, on a master run without --releases. */
+export const NO_RELEASES = 'baton run was started without --releases (start it with --releases DIR, a directory of releases, to name them)';
+
+/**
+ * A reload refused before anything started: a release that is not one, or
+ * none to name. Thrown by Controllable.reload() itself, not through its
+ * promise, so that a server can answer before it has sent anything else.
+ */
+export class ReloadRefused extends Error {
+  /** `busy`: the request is sound, but conflicts with a reload already queued. */
+  constructor(message: string, readonly busy = false) {
+    super(message);
+    this.name = 'ReloadRefused';
+  }
+}
+
+/** `baton releases`, `GET /api/releases`: the admin page's release picker reads exactly this. */
+export interface ReleaseList {
+  /** --releases DIR, as an absolute path. */
+  dir: string;
+  /** The release `DIR/current` points to; null when it is missing or points to none. */
+  current: string | null;
+  /** The release the serving generation runs; null before the first one started. */
+  serving: string | null;
+  /** Sorted by name. */
+  releases: { name: string; current: boolean; serving: boolean }[];
 }
 
 /** One step of a reload, streamed to the client as it happens. */
 export type Phase =
-  | { phase: 'spawned'; generation: number; pids: number[] }
+  | { phase: 'spawned'; generation: number; pids: number[]; release?: string }
   | { phase: 'ready'; generation: number; ms: number }
   | { phase: 'draining'; generation: number; connections: number }
   | { phase: 'done'; generation: number; ms: number }
@@ -85,6 +115,8 @@ export interface Status {
   /** Absent from a master older than this client. */
   master?: MasterMemory;
   generation: number;
+  /** With --releases: the release the serving generation runs. */
+  release?: string;
   workers: WorkerStatus[];
   listeners: string[];
   reloads: ReloadRecord[];
@@ -95,14 +127,18 @@ export type Reply =
   | { type: 'phase'; data: Phase }
   | { type: 'reload'; data: ReloadResult }
   | { type: 'status'; data: Status }
+  | { type: 'releases'; data: ReleaseList }
   | { type: 'stopping' }
   | { type: 'error'; message: string };
 
 /** The master side, as the control server sees it. */
 export interface Controllable {
-  reload(onPhase: (phase: Phase) => void): Promise<ReloadResult>;
+  /** Throws ReloadRefused when `release` cannot be started, before anything starts. */
+  reload(onPhase: (phase: Phase) => void, release?: string): Promise<ReloadResult>;
   stop(): void;
   status(): Status;
+  /** Undefined on a master run without --releases. */
+  releases(): ReleaseList | undefined;
 }
 
 type Check = (v: unknown) => boolean;
@@ -119,7 +155,7 @@ const oneOf = (...values: unknown[]): Check => (v) => values.includes(v);
 const shape = (fields: Record<string, Check>): Check => (v) => isObject(v) && Object.entries(fields).every(([k, c]) => c(v[k]));
 
 const PHASES: Record<Phase['phase'], Check> = {
-  spawned: shape({ generation: num, pids: list(num) }),
+  spawned: shape({ generation: num, pids: list(num), release: opt(str) }),
   ready: shape({ generation: num, ms: num }),
   draining: shape({ generation: num, connections: num }),
   done: shape({ generation: num, ms: num }),
@@ -134,6 +170,7 @@ const isStatus = shape({
   uptimeMs: num,
   master: opt(shape({ rssBytes: num, heapTotalBytes: num, heapUsedBytes: num, externalBytes: num, afterGc: bool })),
   generation: num,
+  release: opt(str),
   workers: list(shape({ pid: num, generation: num, state: oneOf('starting', 'ready', 'draining'), uptimeMs: num, rssBytes: nullable(num),
     connections: nullable(num), heartbeatAgeMs: nullable(num), delayMs: nullable(num), unresponsive: bool,
   })),
@@ -145,6 +182,9 @@ const REPLIES: Record<Reply['type'], Check> = {
   phase: shape({ data: isPhase }),
   reload: shape({ data: isReloadResult }),
   status: shape({ data: isStatus }),
+  releases: shape({ data: shape({
+    dir: str, current: nullable(str), serving: nullable(str), releases: list(shape({ name: str, current: bool, serving: bool })),
+  }) }),
   stopping: () => true,
   error: shape({ message: str }),
 };
@@ -165,17 +205,22 @@ export function parseReply(line: string): { reply: Reply } | { unknown: string }
   return REPLIES[v.type as Reply['type']](v) ? { reply: v as Reply } : { invalid: `a '${v.type}' reply of the wrong shape` };
 }
 
-/** A request line as the master reads it: the command, or the one-line answer for a client that sent something else. */
-export function parseRequest(line: string): { cmd: Command } | { error: string } {
-  let cmd: unknown;
+/** A request line as the master reads it: the request, or the one-line answer for a client that sent something else. */
+export function parseRequest(line: string): Request | { error: string } {
+  let req: Fields;
   try {
-    const req: unknown = JSON.parse(line);
-    if (!isObject(req)) throw new Error('not an object');
-    cmd = req.cmd;
+    const v: unknown = JSON.parse(line);
+    if (!isObject(v)) throw new Error('not an object');
+    req = v;
   } catch {
     return { error: 'malformed request: expected one JSON line like {"cmd":"status"}' };
   }
-  if (typeof cmd === 'string' && (COMMANDS as readonly string[]).includes(cmd)) return { cmd: cmd as Command };
-  const shown = typeof cmd === 'string' ? quote(cmd.slice(0, 40)) : String(JSON.stringify(cmd) ?? 'none').slice(0, 40);
-  return { error: `unknown command ${shown} (expected reload, stop or status)` };
+  const { cmd, release } = req;
+  if (typeof cmd !== 'string' || !(COMMANDS as readonly string[]).includes(cmd)) {
+    const shown = typeof cmd === 'string' ? quote(cmd.slice(0, 40)) : String(JSON.stringify(cmd) ?? 'none').slice(0, 40);
+    return { error: `unknown command ${shown} (expected reload, stop, status or releases)` };
+  }
+  if (release === undefined) return { cmd: cmd as Command };
+  if (cmd !== 'reload' || typeof release !== 'string') return { error: 'malformed request: only reload takes a release, a string like {"cmd":"reload","release":"v2"}' };
+  return { cmd, release };
 }

@@ -5,7 +5,10 @@
  * workers with back-off. It never touches request traffic. Workers come from
  * an injected spawner, so the rules here are tested without processes.
  */
-import type { MasterMemory, Phase, ReloadRecord, ReloadResult, Status, WorkerStatus } from '../protocol/control.js';
+import path from 'node:path';
+import {
+  type MasterMemory, NO_RELEASES, type Phase, type ReleaseList, ReloadRefused, type ReloadRecord, type ReloadResult, type Status, type WorkerStatus,
+} from '../protocol/control.js';
 import type { Address } from '../listeners/address.js';
 import { HEARTBEAT_MS } from '../protocol/messages.js';
 import type { SupervisorSettings } from '../protocol/settings.js';
@@ -16,6 +19,7 @@ import { configureLog, log, logTail } from '../log.js';
 import type { Notifier, Serving } from '../systemd/notify.js';
 import { sleep } from '../time.js';
 import { Backoff } from './backoff.js';
+import { CURRENT, currentRelease, listReleases, pointCurrent, releasePath } from './releases.js';
 import type { SocketTable } from './sockets.js';
 import { Watchdog } from './watchdog.js';
 import type { Spawner, Worker } from './worker.js';
@@ -29,6 +33,8 @@ export interface MasterOptions extends SupervisorSettings {
   listen: { label?: string; address: Address }[];
   /** From systemd socket activation. */
   inherited: readonly Inherited[];
+  /** --releases: the directory of releases; each generation runs one, and `current` follows the one in service. */
+  releases?: string;
   /** Told of what the master does, for counting (the admin listener's metrics). */
   events?: MasterEvents;
 }
@@ -44,9 +50,16 @@ export interface MasterEvents {
 
 type PhaseListener = (phase: Phase) => void;
 
-/** A generation's number and what spawns its workers (on the code it started with). */
+/** One reload request: who hears its phases, and the release it names (none: the one `current` points to). */
+interface ReloadRequest {
+  onPhase: PhaseListener;
+  release?: string;
+}
+
+/** A generation's number, its release (with --releases), and what spawns its workers (on the code it started with). */
 interface Code {
   generation: number;
+  release?: string;
   launch: () => Worker;
 }
 
@@ -85,7 +98,7 @@ export class Master {
   private readonly replaced = new Set<Worker>();
   private readonly backoff: Backoff[] = [];
   private readonly respawns = new Set<NodeJS.Timeout>();
-  private readonly reloads = new Coalescer<PhaseListener, InService>((listeners) => this.runReload(listeners), MIN_RELOAD_INTERVAL_MS);
+  private readonly reloads = new Coalescer<ReloadRequest, InService>((requests) => this.runReload(requests), MIN_RELOAD_INTERVAL_MS);
   private readonly history: ReloadRecord[] = [];
   private readonly stopSignal = new AbortController();
   private readonly watchdog: Watchdog;
@@ -98,6 +111,8 @@ export class Master {
   private announced = false;
   /** Spawns a worker of the serving generation, on the code that generation started with; set by start(). */
   private launch!: () => Worker;
+  /** The release the serving generation runs (with --releases); set by start(). */
+  private release: string | undefined;
 
   constructor(
     private readonly o: MasterOptions,
@@ -119,13 +134,21 @@ export class Master {
     }
     this.generation = this.nextGeneration++;
     configureLog({ generation: this.generation });
-    this.launch = this.spawnWorker(this.generation);
+    this.release = this.o.releases === undefined ? undefined : currentRelease(this.o.releases);
+    this.launch = this.launcher(this.generation, this.release);
     this.live = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(this.launch, slot));
     if (this.o.unresponsiveMs > 0) {
       this.heartbeatCheck = setInterval(() => this.checkHeartbeats(), HEARTBEAT_MS);
       this.heartbeatCheck.unref();
     }
-    log('info', 'started', { workers: this.o.workers, pids: this.live.map((w) => w!.pid).join(','), sockets: this.listenerNames().join(',') });
+    log('info', 'started', {
+      workers: this.o.workers, pids: this.live.map((w) => w!.pid).join(','), sockets: this.listenerNames().join(','), release: this.release,
+    });
+  }
+
+  /** What spawns `generation`'s workers: from `release`'s directory with --releases, else as the command line said. */
+  private launcher(generation: number, release: string | undefined): () => Worker {
+    return this.spawnWorker(generation, release === undefined ? undefined : releasePath(this.o.releases!, release));
   }
 
   /** A worker's exit counts as a crash only once its generation is live; before that it is the reload's business. */
@@ -186,28 +209,43 @@ export class Master {
    * less than MIN_RELOAD_INTERVAL_MS after one started, joins the next
    * reload: a request is never lost, and never doubled.
    */
-  reload(onPhase: PhaseListener = () => {}): Promise<ReloadResult> {
+  reload(onPhase: PhaseListener = () => {}, release?: string): Promise<ReloadResult> {
+    if (release !== undefined) this.checkRelease(release);
     if (this.stopSignal.signal.aborted) return Promise.resolve(this.stopping());
-    const { result, queued } = this.reloads.request(onPhase);
+    const { result, queued } = this.reloads.request({ onPhase, release });
     if (queued) onPhase({ phase: 'queued', reason: 'a reload is running or has just run; this one follows it' });
     return result.then((r) => r.result);
+  }
+
+  /** Throws ReloadRefused unless `release` can be started now: it names a release, and no other one is queued. */
+  private checkRelease(release: string): void {
+    if (this.o.releases === undefined) throw new ReloadRefused(NO_RELEASES);
+    releasePath(this.o.releases, release);
+    const other = this.reloads.waiting().find((r) => r.release !== undefined && r.release !== release);
+    if (other) throw new ReloadRefused(`a reload of release ${other.release} is queued; ask for ${release} once it has run`, true);
   }
 
   private stopping(): ReloadResult {
     return { ok: false, generation: this.generation, ms: 0, reason: 'the master is stopping' };
   }
 
-  private async runReload(listeners: PhaseListener[]): Promise<InService> {
+  private async runReload(requests: ReloadRequest[]): Promise<InService> {
     const started = Date.now();
-    const emit = (phase: Phase): void => listeners.forEach((l) => l(phase));
+    const emit = (phase: Phase): void => requests.forEach((r) => r.onPhase(phase));
     if (this.stopSignal.signal.aborted) return { result: Promise.resolve(this.stopping()) };
     const generation = this.nextGeneration++;
+    let code: Code;
+    try {
+      code = this.codeOf(generation, requests.find((r) => r.release !== undefined)?.release);
+    } catch (err) {
+      return { result: Promise.resolve(this.refused(generation, (err as Error).message, started, emit)) };
+    }
+    const { release, launch } = code;
     this.notify.reloading(generation, this.generation);
-    const launch = this.spawnWorker(generation);
     const next = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(launch, slot));
     this.starting = next;
-    log('info', 'reload: spawned', { next: generation, pids: next.map((w) => w.pid).join(',') });
-    emit({ phase: 'spawned', generation, pids: next.map((w) => w.pid) });
+    log('info', 'reload: spawned', { next: generation, pids: next.map((w) => w.pid).join(','), release });
+    emit({ phase: 'spawned', generation, pids: next.map((w) => w.pid), ...(release === undefined ? {} : { release }) });
 
     const failure = await awaitReady(next, this.o.readyTimeoutMs, this.stopSignal.signal);
     if (failure) return { result: Promise.resolve(await this.rollBack(next, failure, started, emit)) };
@@ -215,12 +253,35 @@ export class Master {
     log('info', 'reload: new generation ready', { next: generation, ms: readyMs });
     emit({ phase: 'ready', generation, ms: readyMs });
 
-    const previous: Code = { generation: this.generation, launch: this.launch };
-    const retired = this.retire(this.promote({ generation, launch }, next), emit).then((cut) => ({ cut, ms: Date.now() - started }));
+    const previous: Code = { generation: this.generation, release: this.release, launch: this.launch };
+    const retired = this.retire(this.promote(code, next), emit).then((cut) => ({ cut, ms: Date.now() - started }));
     const crash = await this.watch(generation);
     if (crash) return { result: Promise.resolve(await this.revert(previous, crash, started, emit)) };
+    if (release !== undefined) this.pointCurrent(release);
     this.announceServing();
     return { result: retired.then(({ cut, ms }) => this.done(generation, ms, cut, emit)) };
+  }
+
+  /** The code `generation` runs: `named`, or what `current` points to now (with --releases), else the command line's. */
+  private codeOf(generation: number, named: string | undefined): Code {
+    const release = this.o.releases === undefined ? undefined : named ?? currentRelease(this.o.releases);
+    return { generation, release, launch: this.launcher(generation, release) };
+  }
+
+  /** The release could not be found as the reload began (`current` dangling, or the one named gone since): nothing was started. */
+  private refused(generation: number, reason: string, started: number, emit: PhaseListener): ReloadResult {
+    log('error', `reload refused, generation ${this.generation} still serving: ${reason}`, { failed: generation });
+    emit({ phase: 'rollback', generation, reason, stderrTail: '' });
+    return this.record({ ok: false, generation, ms: Date.now() - started, reason });
+  }
+
+  /** `current` follows the release in service; failing that, it is said, and the next start would run the old one. */
+  private pointCurrent(release: string): void {
+    try {
+      pointCurrent(this.o.releases!, release);
+    } catch (err) {
+      log('error', `release ${release} serves, but ${path.join(this.o.releases!, CURRENT)} could not be pointed at it (${(err as NodeJS.ErrnoException).code}): the next start would run the release it names`);
+    }
   }
 
   /** `ms`: from the command to the old generation gone, which the crash window may outlast. */
@@ -311,6 +372,7 @@ export class Master {
     this.respawns.clear();
     this.live = workers;
     this.launch = code.launch;
+    this.release = code.release;
     this.starting = [];
     this.generation = code.generation;
     this.backoff.forEach((b) => b.reset());
@@ -460,10 +522,15 @@ export class Master {
       uptimeMs: now - this.startedAt,
       master: ownMemory(),
       generation: this.generation,
+      ...(this.release === undefined ? {} : { release: this.release }),
       workers,
       listeners: this.listenerNames(),
       reloads: [...this.history],
     };
+  }
+
+  releases(): ReleaseList | undefined {
+    return this.o.releases === undefined ? undefined : listReleases(this.o.releases, this.release ?? null);
   }
 }
 

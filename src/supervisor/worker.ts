@@ -4,6 +4,7 @@
  * for sockets it did not inherit the master answers from its table.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { Child } from '../generation/parent.js';
 import { parseName } from '../listeners/address.js';
 import type { Message } from '../protocol/messages.js';
@@ -16,7 +17,7 @@ export interface WorkerSpec {
   nodeArgs: string[];
   /** The preload that installs the worker runtime. */
   register: string;
-  /** Absolute. */
+  /** Absolute; with releases, relative to the release's directory. */
   script: string;
   args: string[];
   cwd: string;
@@ -29,18 +30,23 @@ export type Worker = Pick<Child,
   'pid' | 'name' | 'generation' | 'startedAt' | 'readyAt' | 'heartbeat' | 'state' | 'listening' | 'failed' | 'ready' | 'exited' | 'draining' | 'cut'
   | 'drain' | 'kill' | 'describeExit' | 'rssBytes'>;
 
-/** Called once as a generation starts; what it returns spawns each of that generation's workers, respawns included. */
-export type Spawner = (generation: number) => () => Worker;
+/**
+ * Called once as a generation starts, with the directory of the release it
+ * runs (with --releases); what it returns spawns each of that generation's
+ * workers, respawns included.
+ */
+export type Spawner = (generation: number, release?: string) => () => Worker;
 
 /**
  * The script and working directory are resolved through their links once per
  * generation: a respawn then runs the release its generation started with,
- * even after `current` was switched to a release that was rolled back.
+ * even after `current` was switched to a release that was rolled back. A
+ * release's workers run the script inside it, from its directory.
  */
 export function workerSpawner(spec: WorkerSpec, sockets: SocketTable): Spawner {
-  return (generation) => {
-    const script = physical(spec.script);
-    const cwd = physical(spec.cwd);
+  return (generation, release) => {
+    const script = physical(release === undefined ? spec.script : path.join(release, spec.script));
+    const cwd = physical(release ?? spec.cwd);
     return () => new Child({
       execPath: spec.execPath,
       args: [...spec.nodeArgs, '--import', spec.register, script, ...spec.args],

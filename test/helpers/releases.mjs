@@ -26,3 +26,15 @@ export function switchTo(dir, release) {
 }
 
 export const releaseOf = async (target) => (await get(target, '/release')).body.trim();
+
+/**
+ * A directory for `baton run --releases DIR`: a release per name, as
+ * deployDir makes them, directly in DIR, and DIR/current pointing at the
+ * first good one.
+ */
+export function releasesDir(t, options = {}) {
+  const { dir, current } = deployDir(t, options);
+  const releases = path.join(dir, 'releases');
+  fs.symlinkSync(path.basename(fs.readlinkSync(current)), path.join(releases, 'current'));
+  return releases;
+}

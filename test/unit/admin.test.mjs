@@ -13,6 +13,7 @@ import parsePrometheus from 'parse-prometheus-text-format';
 import { startAdminServer, MAX_BODY_BYTES } from '../../dist/admin/server.js';
 import { Guard, MAX_FAILURES, FAILURE_WINDOW_MS } from '../../dist/admin/auth.js';
 import { Metrics } from '../../dist/admin/metrics.js';
+import { NO_RELEASES, ReloadRefused } from '../../dist/protocol/control.js';
 import { readTokenFile } from '../../dist/admin/token-file.js';
 import { Sessions, SESSION_TTL_MS } from '../../dist/admin/session.js';
 import { within } from '../helpers/proc.mjs';
@@ -39,16 +40,33 @@ const PHASES = [
   { phase: 'done', generation: 4, ms: 95 },
 ];
 
-/** The master as the admin listener sees it; counts what it was asked to do. */
+const RELEASES = {
+  dir: '/srv/app/releases', current: 'v2', serving: 'v1',
+  releases: [{ name: 'v1', current: false, serving: true }, { name: 'v2', current: true, serving: false }],
+};
+
+/** The master as the admin listener sees it; counts what it was asked to do. `releases`: as if run with --releases. */
 class FakeMaster {
-  constructor({ result = { ok: true, generation: 4, ms: 95, cut: 0 }, phases = PHASES, throws, gate } = {}) {
-    Object.assign(this, { result, phases, throws, gate });
+  constructor({ result = { ok: true, generation: 4, ms: 95, cut: 0 }, phases = PHASES, throws, gate, releases } = {}) {
+    Object.assign(this, { result, phases, throws, gate, releaseList: releases });
+    this.releasesAsked = [];
     this.reloadsStarted = 0;
     this.reloadsFinished = 0;
     this.stopped = 0;
     this.ready = true;
   }
-  async reload(onPhase) {
+  /** Refuses a release as the master does: before anything starts, by a throw. */
+  reload(onPhase, release) {
+    if (release !== undefined && !this.releaseList) throw new ReloadRefused(NO_RELEASES);
+    if (release === 'busy') throw new ReloadRefused('a reload of release v1 is queued', true);
+    if (release !== undefined && !this.releaseList.releases.some((r) => r.name === release)) throw new ReloadRefused(`release '${release}' is not in ${RELEASES.dir}`);
+    this.releasesAsked.push(release);
+    return this.run(onPhase);
+  }
+  releases() {
+    return this.releaseList;
+  }
+  async run(onPhase) {
     this.reloadsStarted += 1;
     for (const p of this.phases) {
       await this.gate?.(p);
@@ -186,7 +204,7 @@ describe('admin: the API', () => {
     assert.deepEqual([r.status, r.headers.allow], [405, 'GET, HEAD']);
     r = await request(port, 'POST', '/healthz');
     assert.deepEqual([r.status, r.headers.allow], [405, 'GET, HEAD']);
-    for (const p of ['/index.html', '/api', '/api/reload/x', '/constructor', '/__proto__', '/api/releases']) {
+    for (const p of ['/index.html', '/api', '/api/reload/x', '/constructor', '/__proto__', '/api/release']) {
       r = await request(port, 'GET', p, { headers: AUTH });
       assert.equal(r.status, 404, p);
       assert.equal(r.headers['content-type'], 'application/json');
@@ -251,7 +269,7 @@ describe('admin: the API', () => {
     assert.equal(master.stopped, 1);
   });
 
-  test(`bodies: over ${MAX_BODY_BYTES} bytes → 413, a parameter → 400; neither acts`, async () => {
+  test(`bodies: over ${MAX_BODY_BYTES} bytes → 413, a parameter other than release → 400; neither acts`, async () => {
     const { master, port } = await start();
     let r = await request(port, 'POST', '/api/reload', { headers: AUTH, body: 'x'.repeat(MAX_BODY_BYTES + 1) });
     assert.equal(r.status, 413);
@@ -259,10 +277,43 @@ describe('admin: the API', () => {
     // Without a Content-Length: read until the bound, then refused.
     r = await request(port, 'POST', '/api/stop', { headers: { ...AUTH, 'transfer-encoding': 'chunked' }, body: 'x'.repeat(MAX_BODY_BYTES * 2) });
     assert.equal(r.status, 413);
-    r = await request(port, 'POST', '/api/reload', { headers: AUTH, body: '{"release":"../etc"}' });
+    for (const body of ['{"release":"v2","x":"y"}', '{"release":5}', '{"release":null}', '["v2"]', '"v2"', 'release=v2', '{"path":"/bin"}']) {
+      r = await request(port, 'POST', '/api/reload', { headers: AUTH, body });
+      assert.equal(r.status, 400, body);
+      assert.match(json(r).error, /takes only \{"release":"\.\.\."\}, or no body/, body);
+    }
+    r = await request(port, 'POST', '/api/stop', { headers: AUTH, body: '{"release":"v2"}' });
     assert.equal(r.status, 400);
     assert.match(json(r).error, /takes no parameters/);
+    // A master without --releases: naming one is refused, as an event stream too.
+    for (const accept of ['application/json', 'text/event-stream']) {
+      r = await request(port, 'POST', '/api/reload', { headers: { ...AUTH, accept }, body: '{"release":"../etc"}' });
+      assert.deepEqual([r.status, r.headers['content-type'], json(r).error], [400, 'application/json', NO_RELEASES], accept);
+    }
     assert.deepEqual([master.reloadsStarted, master.stopped], [0, 0]);
+  });
+
+  test('releases: GET /api/releases lists them (404 without --releases); a reload names one, refused 400 (409 busy) before anything starts', async () => {
+    let { port } = await start();
+    let r = await request(port, 'GET', '/api/releases', { headers: AUTH });
+    assert.deepEqual([r.status, json(r)], [404, { error: NO_RELEASES }]);
+
+    const master = new FakeMaster({ releases: RELEASES });
+    ({ port } = await start({ master }));
+    r = await request(port, 'GET', '/api/releases', { headers: AUTH });
+    assert.deepEqual([r.status, json(r)], [200, RELEASES]);
+    r = await request(port, 'GET', '/api/releases');
+    assert.equal(r.status, 401);
+    r = await request(port, 'POST', '/api/reload', { headers: AUTH, body: '{"release":"v2"}' });
+    assert.deepEqual([r.status, json(r).ok], [200, true]);
+    r = await request(port, 'POST', '/api/reload', { headers: AUTH, body: ' {} ' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(master.releasesAsked, ['v2', undefined]);
+    r = await request(port, 'POST', '/api/reload', { headers: AUTH, body: '{"release":"v9"}' });
+    assert.deepEqual([r.status, json(r).error], [400, "release 'v9' is not in /srv/app/releases"]);
+    r = await request(port, 'POST', '/api/reload', { headers: AUTH, body: '{"release":"busy"}' });
+    assert.equal(r.status, 409);
+    assert.equal(master.reloadsStarted, 2);
   });
 
   test('a client that never finishes its request is cut at the deadline', { timeout: 20_000 }, async () => {

@@ -324,3 +324,34 @@ test('run --admin refusals: off loopback without a token, a bad address, a stray
   fs.chmodSync(open, 0o644);
   refused(['run', '--admin', '9090', '--admin-token-file', open, 'app.js'], 'chmod 600');
 });
+
+test('run --releases DIR: the script is a path inside a release, found in the one current points to', (t) => {
+  const releases = path.join(dir, 'releases');
+  t.after(() => fs.rmSync(releases, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(releases, 'v1', 'lib'), { recursive: true });
+  fs.writeFileSync(path.join(releases, 'v1', 'lib', 'server.js'), '');
+  fs.symlinkSync('v1', path.join(releases, 'current'));
+  const r = parse(['run', '--releases', 'releases', 'lib/server.js', '--port', '1']);
+  assert.deepEqual([r.releases, r.script, r.args], [releases, 'lib/server.js', ['--port', '1']]);
+  assert.equal(parse(['run', 'app.js']).releases, undefined);
+
+  const refused = (argv, message) => assert.throws(() => parse(argv), (err) => err instanceof UsageError && message.test(err.message) && !err.message.includes('\n'));
+  refused(['run', '--releases', 'nowhere', 'server.js'], /^--releases '.*nowhere' is not a directory \(give the directory that holds one directory per release\)$/);
+  refused(['run', '--releases', 'releases', path.join(releases, 'v1', 'lib', 'server.js')], /is not inside a release: with --releases, give its path in each release/);
+  refused(['run', '--releases', 'releases', '../app.js'], /is not inside a release/);
+  refused(['run', '--releases', 'releases', 'app.js'], /^script 'app\.js' is not a file in .*v1, the release .*current points to/);
+  fs.rmSync(path.join(releases, 'current'));
+  refused(['run', '--releases', 'releases', 'lib/server.js'], /^--releases .*releases: .*current is missing; point it at a release: ln -sfn v1 /);
+});
+
+test('reload --release NAME, releases [--json]: only where they apply', () => {
+  assert.deepEqual(parse(['reload', '--release', 'v2']), { cmd: 'reload', json: false, release: 'v2' });
+  assert.deepEqual(parse(['releases', '--json', '--name', 'api']), { cmd: 'releases', json: true, name: 'api' });
+  assert.deepEqual(parse(['help', 'releases']), { cmd: 'help', topic: 'releases' });
+  for (const cmd of ['status', 'stop', 'releases']) assert.throws(() => parse([cmd, '--release', 'v2']), /unknown option '--release'/);
+  assert.throws(() => parse(['reload', '--release']), /option '--release' needs a value \(e\.g\. --release v2\)/);
+  assert.throws(() => parse(['reload', '--release=']), /needs a value, got an empty one/);
+  assert.ok(CONTROL_HELP.includes('--release NAME'));
+  assert.ok(HELP.includes('baton releases'));
+  assert.ok(RUN_HELP.includes('--releases DIR'));
+});

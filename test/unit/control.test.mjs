@@ -18,7 +18,7 @@ import {
 import { probeSocket } from '../../dist/listeners/unix-path.js';
 import { startControlServer, MAX_REQUEST_BYTES } from '../../dist/control/server.js';
 import { runCommand, formatPhase, formatStatus } from '../../dist/control/client.js';
-import { parseReply } from '../../dist/protocol/control.js';
+import { NO_RELEASES, ReloadRefused, parseReply } from '../../dist/protocol/control.js';
 import { within } from '../helpers/proc.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -67,15 +67,29 @@ const OK_LINES = [
   'done: generation 4 serving, reload took 95 ms',
 ];
 
-/** A master as the control server sees it: reload streams its phases with small real delays. */
+/**
+ * A master as the control server sees it: reload streams its phases with
+ * small real delays. `releases`: as if run with --releases (a release named
+ * must be in it); without, naming one is refused as the master refuses it.
+ */
 class FakeMaster {
-  constructor({ phases = OK_PHASES, result = { ok: true, generation: 4, ms: 95 }, delayMs = 20, throws, gate } = {}) {
-    Object.assign(this, { phases, result, delayMs, throws, gate });
+  constructor({ phases = OK_PHASES, result = { ok: true, generation: 4, ms: 95 }, delayMs = 20, throws, gate, releases } = {}) {
+    Object.assign(this, { phases, result, delayMs, throws, gate, releaseList: releases });
     this.reloadsStarted = 0;
     this.reloadsFinished = 0;
     this.stopped = 0;
+    this.releasesAsked = [];
   }
-  async reload(onPhase) {
+  reload(onPhase, release) {
+    if (release !== undefined && !this.releaseList) throw new ReloadRefused(NO_RELEASES);
+    if (release !== undefined && !this.releaseList.releases.some((r) => r.name === release)) throw new ReloadRefused(`release '${release}' is not in ${this.releaseList.dir}`);
+    this.releasesAsked.push(release);
+    return this.run(onPhase);
+  }
+  releases() {
+    return this.releaseList;
+  }
+  async run(onPhase) {
     this.reloadsStarted += 1;
     await this.gate; // a reload as long as the test wants
     for (const p of this.phases) {
@@ -547,6 +561,8 @@ test('malformed requests get one error reply, then the connection ends', { timeo
     ['{"cmd":42}\n', /unknown command 42/],
     ['x'.repeat(MAX_REQUEST_BYTES + 100), /longer than 4096 bytes/],
     [`{"cmd":"status","pad":"${'y'.repeat(MAX_REQUEST_BYTES)}"}\n`, /longer than 4096 bytes/],
+    ['{"cmd":"status","release":"v2"}\n', /only reload takes a release/],
+    ['{"cmd":"reload","release":["v2"]}\n', /only reload takes a release, a string/],
   ];
   for (const [data, re] of cases) {
     const got = await raw(file, data);
@@ -786,4 +802,27 @@ test('formatStatus: a CUT column when a shown reload cut connections, blank for 
   assert.match(rows[1], /^ {2}2\s+ok\s+1003 ms\s+\S+\s+3$/);
   assert.match(rows[2], /^ {2}3\s+ok\s+812 ms\s+\S+$/);
   assert.doesNotMatch(formatStatus(STATUS).join('\n'), /CUT/, 'no column when nothing was cut');
+});
+
+test('releases: reload --release and baton releases; refused in one line with exit 2, nothing started, without --releases', { timeout: 20_000 }, async () => {
+  let file = freshPath();
+  const plain = new FakeMaster();
+  await start(file, plain);
+  assert.deepEqual(await client(file, 'releases'), { code: 2, out: [], err: [NO_RELEASES] });
+  assert.deepEqual(await client(file, 'reload', { release: 'v2' }), { code: 2, out: [], err: [NO_RELEASES] });
+  assert.equal(plain.reloadsStarted, 0);
+
+  const list = {
+    dir: '/srv/app/releases', current: 'v2', serving: 'v1',
+    releases: [{ name: 'v1', current: false, serving: true }, { name: 'v2', current: true, serving: false }],
+  };
+  file = freshPath();
+  const master = new FakeMaster({ releases: list });
+  await start(file, master);
+  assert.deepEqual(await client(file, 'releases'), { code: 0, out: ['v1  serving', 'v2  current'], err: [] });
+  const json = await client(file, 'releases', { json: true });
+  assert.deepEqual(JSON.parse(json.out[0]), list);
+  assert.deepEqual(await client(file, 'reload', { release: 'v9' }), { code: 2, out: [], err: ["release 'v9' is not in /srv/app/releases"] });
+  assert.equal((await client(file, 'reload', { release: 'v2' })).code, 0);
+  assert.deepEqual([master.reloadsStarted, master.releasesAsked], [1, ['v2']]);
 });

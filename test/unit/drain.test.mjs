@@ -7,10 +7,6 @@
 // checks that nothing was destroyed). What a test decides on is an event or a
 // count (a response, a 'close', result.destroyed), never elapsed time. Every
 // server, agent and socket is closed in t.after().
-//
-// A test marked `todo` states what src/drain/http2.ts's own comment promises
-// and the code does not do yet (see its todo text); it is reported but does
-// not fail the run.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -409,12 +405,8 @@ describe('drain: HTTP/2 at the deadline', () => {
   });
 });
 
-const H2_TODO = 'bug: once the first GOAWAY is out and no stream is open, nghttp2 wants no more reads and Node stops '
-  + 'reading the socket: the PING ack and a request already sent are never read, the session closes at the 1 s PING '
-  + 'timeout and that request is refused (REFUSED_STREAM, which clients retry); issue 15 (HTTP/2 in the bench) fixes it';
-
-describe('drain: HTTP/2, known bug', () => {
-  test('a request sent before the client saw the GOAWAY, on an idle session that carried requests, is served', { timeout: TEST_MS, todo: H2_TODO }, async (t) => {
+describe('drain: HTTP/2, the two-step GOAWAY on a session that carried requests', () => {
+  test('a request sent before the client saw the GOAWAY, on an idle session, is served: Node stops reading a session with a GOAWAY out and no stream open, so that stream is held open until the PING is back', { timeout: TEST_MS }, async (t) => {
     const server = http2.createServer();
     server.on('stream', (stream, headers) => {
       stream.respond({ ':status': 200 });
@@ -438,6 +430,45 @@ describe('drain: HTTP/2, known bug', () => {
     const second = request('/2');
     assert.equal(await second, 200);
     assert.equal((await result).destroyed, 0);
+  });
+});
+
+describe('drain: HTTP/2 under load', () => {
+  test('requests on three lanes of one session with pauses between them, the drain starting among them: every request sent before the GOAWAY was seen is served, none refused', { timeout: TEST_MS }, async (t) => {
+    const server = http2.createServer();
+    server.on('stream', (stream) => setImmediate(() => {
+      stream.respond({ ':status': 200 });
+      stream.end('ok');
+    }));
+    const { port } = await serve(t, server);
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    client.on('error', () => {});
+    t.after(() => client.destroy());
+    let goneAway = false;
+    client.on('goaway', () => (goneAway = true));
+    const outcomes = { served: 0, other: [] };
+    const lane = async () => {
+      // A real client opens no stream once it has seen the GOAWAY; 500 requests bound the loop.
+      for (let i = 0; i < 500 && !goneAway; i++) {
+        // A pause between requests, as a client with work of its own makes: the session has moments with no stream open.
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await new Promise((resolve) => {
+          const req = client.request({ ':path': '/' });
+          req.resume();
+          req.on('response', (h) => (h[':status'] === 200 ? outcomes.served++ : outcomes.other.push(h[':status'])));
+          req.on('error', (err) => outcomes.other.push(err.code ?? err.message));
+          req.on('close', resolve);
+        });
+      }
+    };
+    const lanes = Array.from({ length: 3 }, lane);
+    await eventually(server, 'stream');
+    const result = await drain([server], { deadline: Date.now() + FAR_MS, runHooks: noHooks });
+    await Promise.all(lanes);
+    assert.deepEqual(outcomes.other, [], 'no request refused or failed');
+    assert.ok(goneAway, 'the client was told GOAWAY');
+    assert.ok(outcomes.served > 0);
+    assert.equal(result.destroyed, 0);
   });
 });
 

@@ -19,6 +19,7 @@ import { describe, test } from 'node:test';
 import tls from 'node:tls';
 import { bindPath, bindTcp, checkHandles, fdOf } from '../../dist/internals/handles.js';
 import { httpSockets, responseOf } from '../../dist/internals/http.js';
+import { holdStreamEnd, openStreams } from '../../dist/internals/http2.js';
 import { checkIdleClose, checkPatches, holdIdleClose } from '../../dist/internals/patches.js';
 import { protocolOf } from '../../dist/drain/track.js';
 
@@ -283,6 +284,71 @@ describe('http.ts: the http.server.connections list, socket._httpMessage', () =>
     assert.equal(closed.length, 1);
     await closed[0];
   });
+});
+
+describe('http2.ts: a session\'s open streams (state.streams); a stream\'s native handle (kHandle) and its shutdown()', () => {
+  test('openStreams(): the stream in progress while it is open, none once it has closed', T, async (t) => {
+    const server = http2.createServer();
+    const seen = [];
+    let session;
+    server.on('stream', (stream) => {
+      session = stream.session;
+      seen.push(openStreams(session)?.includes(stream));
+      stream.respond({ ':status': 200 });
+      stream.end('ok');
+    });
+    await listening(server, 0, '127.0.0.1');
+    const client = http2.connect(`http://127.0.0.1:${server.address().port}`);
+    t.after(() => {
+      client.destroy();
+      server.close();
+    });
+    const req = client.request({ ':path': '/' });
+    req.resume();
+    await once(req, 'close');
+    await new Promise((resolve) => client.ping(resolve));
+    assert.deepEqual(seen, [true], 'the stream in progress is not among openStreams(): the HTTP/2 drain would wait for a next stream instead');
+    assert.deepEqual(openStreams(session), [], 'a closed stream is still among openStreams()');
+  });
+
+  for (const [how, respond] of [
+    ['end(data)', (stream) => stream.end('body')],
+    ['write(data), then end()', (stream) => {
+      stream.write('body');
+      setImmediate(() => stream.end());
+    }],
+    ['trailers (waitForTrailers)', (stream) => stream.end('body')],
+  ]) {
+    test(`holdStreamEnd(): the client has the body but no end until the release, ${how}`, T, async (t) => {
+      const server = http2.createServer();
+      let release;
+      server.on('stream', (stream) => {
+        release = holdStreamEnd(stream);
+        const trailers = how.startsWith('trailers');
+        stream.respond({ ':status': 200 }, { waitForTrailers: trailers });
+        if (trailers) stream.once('wantTrailers', () => stream.sendTrailers({ 'x-done': '1' }));
+        respond(stream);
+      });
+      await listening(server, 0, '127.0.0.1');
+      const client = http2.connect(`http://127.0.0.1:${server.address().port}`);
+      t.after(() => {
+        client.destroy();
+        server.close();
+      });
+      const req = client.request({ ':path': '/' });
+      let body = '';
+      let ended = false;
+      req.on('data', (d) => (body += d));
+      req.on('end', () => (ended = true));
+      await once(req, 'data');
+      // A round trip on the same connection: had the end been sent, it would have arrived before the ack.
+      await new Promise((resolve) => client.ping(resolve));
+      assert.deepEqual([body, ended], ['body', false], 'the stream ended before the release: the hold did nothing');
+      release();
+      await once(req, 'end');
+      assert.equal(body, 'body');
+    });
+  }
 });
 
 describe('patches.ts: listen, process.send, stderr, closeIdleConnections', () => {

@@ -14,12 +14,16 @@
 // The master logs to fd 2 (writeSync); those lines show in the test output.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Master } from '../../dist/supervisor/master.js';
 import { SocketTable } from '../../dist/supervisor/sockets.js';
+import { NO_RELEASES, ReloadRefused } from '../../dist/protocol/control.js';
 import { captureLog } from '../helpers/log.mjs';
+import { tmpDir } from '../helpers/proc.mjs';
 
 const TEST_MS = 15_000;
 
@@ -138,17 +142,20 @@ function notifier() {
  */
 function setup(t, {
   workers = 2, readyTimeoutMs = 10_000, drainTimeoutMs = 5_000, listen = [], onSpawn = () => {}, workerOptions = () => ({}), sockets = new SocketTable(),
-  crashWindowMs = 0, maxDraining = 3, unresponsiveMs = 0, replaceUnresponsive = false, events,
+  crashWindowMs = 0, maxDraining = 3, unresponsiveMs = 0, replaceUnresponsive = false, events, releases,
 } = {}) {
   const spawned = [];
   /** The generation of each launcher the master asked for: one per generation, respawns included. */
   const launches = [];
+  /** The release directory each launcher was given (with `releases`). */
+  const roots = [];
   const exits = [];
   const notify = notifier();
   let exitCalled;
   const exited = new Promise((resolve) => (exitCalled = resolve));
-  const spawner = (generation) => {
+  const spawner = (generation, root) => {
     launches.push(generation);
+    roots.push(root);
     return () => spawn(generation);
   };
   const spawn = (generation) => {
@@ -158,7 +165,7 @@ function setup(t, {
     return w;
   };
   const master = new Master(
-    { name: 'test', workers, readyTimeoutMs, drainTimeoutMs, crashWindowMs, maxDraining, unresponsiveMs, replaceUnresponsive, listen, inherited: [], events },
+    { name: 'test', workers, readyTimeoutMs, drainTimeoutMs, crashWindowMs, maxDraining, unresponsiveMs, replaceUnresponsive, listen, inherited: [], events, releases },
     sockets,
     spawner,
     (code) => {
@@ -174,7 +181,7 @@ function setup(t, {
     sockets.closeAll();
   });
   const ofGeneration = (g) => spawned.filter((w) => w.generation === g);
-  return { master, spawned, launches, exits, exited, sockets, ofGeneration, said: notify.said };
+  return { master, spawned, launches, roots, exits, exited, sockets, ofGeneration, said: notify.said };
 }
 
 /** Starts the master and makes the first generation ready. */
@@ -964,5 +971,84 @@ describe('Master: events and probes (for the admin listener)', () => {
     m.master.stop();
     assert.equal(m.master.isStopping(), true);
     assert.equal(m.master.isServing(), false, 'its workers drain');
+  });
+});
+
+describe('Master: releases', () => {
+  /** A directory of releases v1, v2 and v3, current -> v1. */
+  function releasesDir(t) {
+    const dir = tmpDir('baton-master-releases-');
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    for (const v of ['v1', 'v2', 'v3']) fs.mkdirSync(path.join(dir, v));
+    fs.symlinkSync('v1', path.join(dir, 'current'));
+    return dir;
+  }
+  const current = (dir) => fs.readlinkSync(path.join(dir, 'current'));
+
+  test('each generation runs its release; current follows it once in service; a crash in the window leaves current as it was', { timeout: TEST_MS }, async (t) => {
+    const dir = releasesDir(t);
+    let started = false;
+    const m = setup(t, { workers: 1, crashWindowMs: 5_000, releases: dir, onSpawn: (w) => started && setImmediate(() => w.makeReady()) });
+    await startReady(m);
+    started = true;
+    assert.deepEqual([m.roots, m.master.status().release], [[fs.realpathSync(path.join(dir, 'v1'))], 'v1']);
+    const rec = recorder();
+    const crashed = m.master.reload(rec.listener, 'v2');
+    await until(() => m.ofGeneration(2)[0]?.state === 'ready', 'generation 2 to be ready');
+    assert.equal(current(dir), 'v1', 'not switched while in the crash window');
+    m.ofGeneration(2)[0].exit(1);
+    assert.equal((await crashed).ok, false);
+    assert.equal(rec.phases[0].release, 'v2');
+    assert.deepEqual([current(dir), m.master.status().release], ['v1', 'v1'], 'rolled back: current as it was');
+    assert.deepEqual(m.roots.map((root) => path.basename(root)), ['v1', 'v2']);
+
+    const n = setup(t, { workers: 1, releases: dir, onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()) });
+    await startReady(n);
+    const r = await n.master.reload(undefined, 'v3');
+    assert.equal(r.ok, true, r.reason);
+    assert.deepEqual([current(dir), n.master.status().release], ['v3', 'v3']);
+    assert.deepEqual(n.master.releases().releases.map((x) => [x.name, x.current, x.serving]), [['v1', false, false], ['v2', false, false], ['v3', true, true]]);
+    fs.rmSync(path.join(dir, 'current'));
+    fs.symlinkSync('v2', path.join(dir, 'current'));
+    assert.equal((await n.master.reload()).ok, true);
+    assert.equal(n.master.status().release, 'v2', 'a reload naming none runs what current points to now');
+    assert.deepEqual(n.roots.map((root) => path.basename(root)), ['v1', 'v3', 'v2']);
+  });
+
+  test('a release that is none, without --releases, or not the one queued: refused by a throw, before anything starts', { timeout: TEST_MS }, async (t) => {
+    const plain = setup(t, { workers: 1 });
+    await startReady(plain);
+    assert.throws(() => plain.master.reload(undefined, 'v2'), { name: 'ReloadRefused', message: NO_RELEASES });
+    assert.equal(plain.master.releases(), undefined);
+
+    const dir = releasesDir(t);
+    let started = false;
+    const m = setup(t, { workers: 1, releases: dir, onSpawn: (w) => started && setImmediate(() => w.makeReady()) });
+    await startReady(m);
+    for (const name of ['..', 'a/b', '/etc', '', 'v9', 'current']) {
+      assert.throws(() => m.master.reload(undefined, name), (err) => err instanceof ReloadRefused && !err.busy, name);
+    }
+    assert.deepEqual([m.launches, m.master.status().reloads], [[1], []], 'nothing started');
+
+    started = true;
+    const running = m.master.reload(undefined, 'v2');
+    const queued = m.master.reload(undefined, 'v3');
+    assert.throws(() => m.master.reload(undefined, 'v2'), (err) => err instanceof ReloadRefused && err.busy && /release v3 is queued/.test(err.message));
+    const joined = m.master.reload();
+    assert.deepEqual((await Promise.all([running, queued, joined])).map((r) => r.ok), [true, true, true]);
+    assert.deepEqual([m.launches, m.master.status().release], [[1, 2, 3], 'v3'], 'the unnamed request joined the queued v3');
+  });
+
+  test('current gone when a reload naming none begins: it fails with the reason, nothing started', { timeout: TEST_MS }, async (t) => {
+    const dir = releasesDir(t);
+    const m = setup(t, { workers: 1, releases: dir });
+    await startReady(m);
+    fs.rmSync(path.join(dir, 'current'));
+    const rec = recorder();
+    const r = await m.master.reload(rec.listener);
+    assert.equal(r.ok, false);
+    assert.match(r.reason, /current is missing; point it at a release/);
+    assert.deepEqual(rec.names(), ['rollback']);
+    assert.deepEqual([m.launches, m.master.status().generation, m.master.status().release], [[1], 1, 'v1']);
   });
 });
