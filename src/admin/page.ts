@@ -188,7 +188,7 @@ function render(s) {
   $('master').textContent = 'pid ' + s.masterPid;
   $('master-more').textContent = 'up ' + formatMs(s.uptimeMs) + (s.master ? ' · ' + mib(s.master.rssBytes) : '');
   const last = s.reloads.filter((r) => r.ok).pop();
-  $('generation-more').textContent = last ? 'since ' + when(last.at) : 'since start';
+  $('generation-more').textContent = (s.release ? 'release ' + s.release + ' · ' : '') + (last ? 'since ' + when(last.at) : 'since start');
   $('listeners').replaceChildren(...(s.listeners.length ? s.listeners.map((l) => h('li', { className: 'mono' }, l)) : [h('li', { className: 'muted' }, 'none yet')]));
   $('workers').replaceChildren(...(s.workers.length ? s.workers.map(workerRow) : [h('tr', {}, h('td', { colSpan: 8, className: 'muted' }, 'No workers.'))]));
   $('reloads').replaceChildren(...(s.reloads.length ? s.reloads.slice().reverse().map(reloadRow) : [h('tr', {}, h('td', { colSpan: 5, className: 'muted' }, 'No reloads yet.'))]));
@@ -223,8 +223,10 @@ async function loadReleases() {
   } catch {
     return;
   }
-  $('release-picker').hidden = r.status !== 200;
-  if (r.status !== 200) return;
+  if (r.status !== 200) {
+    $('release-picker').hidden = true;
+    return;
+  }
   const list = await r.json();
   const select = $('release');
   const chosen = select.value;
@@ -232,6 +234,7 @@ async function loadReleases() {
   select.replaceChildren(h('option', { value: '' }, onDisk),
     ...list.releases.map((x) => h('option', { value: x.name }, x.name + (x.serving ? ' (serving)' : ''))));
   if (list.releases.some((x) => x.name === chosen)) select.value = chosen;
+  $('release-picker').hidden = false;
 }
 
 function confirmed(title, text, action, className) {
@@ -262,7 +265,8 @@ function outcome(ok, title, text, details) {
 function phaseText(p) {
   switch (p.phase) {
     case 'queued': return 'Waiting: ' + p.reason;
-    case 'spawned': return 'Started generation ' + p.generation + ': ' + (p.pids.length === 1 ? 'pid ' : 'pids ') + p.pids.join(', ');
+    case 'spawned': return 'Started generation ' + p.generation + (p.release ? ' (release ' + p.release + ')' : '') + ': '
+      + (p.pids.length === 1 ? 'pid ' : 'pids ') + p.pids.join(', ');
     case 'ready': return 'Generation ' + p.generation + ' ready after ' + formatMs(p.ms);
     case 'draining': return 'Draining generation ' + p.generation + ' (' + count(p.connections, 'open connection', 'open connections') + ')';
     case 'done': return 'Done: generation ' + p.generation + ' serves';

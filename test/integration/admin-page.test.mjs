@@ -1,11 +1,12 @@
 // The admin page in a real browser (Debian's chromium, driven by
-// playwright-core) against a real `baton run -w 2 --admin ... --admin-token-file`:
-// a wrong token does not sign in, the right one does; the page shows the
-// workers; Reload (confirmed) shows each phase as it happens, then the new
-// generation and its new pids; a broken release shows its rollback reason; a
-// form that another origin's page submits to /api/reload and /api/stop changes
-// nothing; Stop (confirmed) stops the master. With BATON_SCREENSHOT=docs/admin.png
-// the signed-in page is saved there.
+// playwright-core) against a real `baton run -w 2 --admin ... --admin-token-file
+// --releases DIR`: a wrong token does not sign in, the right one does; the
+// page shows the workers; a release picked and Reload (confirmed) shows each
+// phase as it happens, then the new generation and its new pids; a broken
+// release shows its rollback reason; a form that another origin's page
+// submits to /api/reload and /api/stop changes nothing; Stop (confirmed) stops
+// the master. With BATON_SCREENSHOT=docs/admin.png the signed-in page is saved
+// there.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -15,7 +16,7 @@ import { chromium } from 'playwright-core';
 import { request } from '../helpers/http.mjs';
 import { startMaster, stopMaster } from '../helpers/master.mjs';
 import { alive, freePort, root, servingPid, tmpDir, waitFor, within } from '../helpers/proc.mjs';
-import { deployDir, releaseOf, switchTo } from '../helpers/releases.mjs';
+import { releaseOf, releasesDir } from '../helpers/releases.mjs';
 
 const TOKEN = 'browser-test-token-7d1e9c40b2a5';
 const CHROMIUM = '/usr/bin/chromium';
@@ -57,10 +58,10 @@ async function forgerSite(t) {
   return server.address().port;
 }
 
-test('the admin page in headless Chromium: sign-in, workers, reload phases, rollback reason, no cross-site action, stop',
+test('the admin page in headless Chromium: sign-in, workers, a release picked, reload phases, rollback reason, no cross-site action, stop',
   { skip: process.platform !== 'linux' && 'Debian\'s chromium is the browser this test drives', timeout: 300_000 }, async (t) => {
-    const { dir, current } = deployDir(t, { good: ['v1', 'v2'], broken: ['v3'], app: 'test/fixtures/gated-release-app.mjs' });
-    fs.writeFileSync(path.join(dir, 'releases/v1/go'), '');
+    const dir = releasesDir(t, { good: ['v1', 'v2'], broken: ['v3'], app: 'test/fixtures/gated-release-app.mjs' });
+    fs.writeFileSync(path.join(dir, 'v1/go'), '');
     const tokenDir = tmpDir('baton-admin-page-');
     t.after(() => fs.rmSync(tokenDir, { recursive: true, force: true }));
     const tokenFile = path.join(tokenDir, 'token');
@@ -68,8 +69,8 @@ test('the admin page in headless Chromium: sign-in, workers, reload phases, roll
     const [port, adminPort] = [await freePort(), await freePort()];
     const target = { protocol: 'http', host: '127.0.0.1', port };
     const admin = `http://127.0.0.1:${adminPort}`;
-    const master = startMaster(['-w', '2', '--wait-ready', '--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', tokenFile, 'app.mjs'],
-      { cwd: current, env: { PORT: String(port), PWD: current } });
+    const master = startMaster(['-w', '2', '--wait-ready', '--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', tokenFile,
+      '--releases', dir, 'app.mjs'], { env: { PORT: String(port) } });
     t.after(() => stopMaster(master));
     await waitFor(() => servingPid(target), { what: 'release v1 to serve', timeoutMs: 30_000 });
     const status = async () => JSON.parse((await request(adminPort, 'GET', '/api/status', { headers: { authorization: `Bearer ${TOKEN}` } })).body);
@@ -99,16 +100,23 @@ test('the admin page in headless Chromium: sign-in, workers, reload phases, roll
     assert.deepEqual([cookie.name, cookie.httpOnly, cookie.sameSite, cookie.path], [`baton_session_${adminPort}`, true, 'Strict', '/']);
     assert.ok(cookie.expires > Date.now() / 1000 && !cookie.value.includes(TOKEN));
     assert.deepEqual(first, (await status()).workers.map((w) => w.pid).sort((a, b) => a - b), 'the page shows the master\'s workers');
-    assert.equal(await page.isVisible('#release-picker'), false, 'no --releases: no release picker');
 
-    // Reload onto v2: held before its workers are ready, the page already shows them spawned; then the rest.
-    switchTo(dir, 'v2');
-    await clickAndAnswer(page, '#reload', 'ok');
+    // The release picker (--releases): v2 picked, then Reload, held before its workers are ready: the page
+    // already shows them spawned; then the rest.
+    await page.waitForSelector('#release-picker:not([hidden])');
+    const options = () => page.$$eval('#release option', (os) => os.map((o) => [o.value, o.textContent]));
+    assert.deepEqual(await options(), [['', 'as on disk (current: v1)'], ['v1', 'v1 (serving)'], ['v2', 'v2'], ['v3', 'v3']]);
+    await page.selectOption('#release', 'v2');
+    await page.click('#reload');
+    await page.waitForSelector('#confirm[open]');
+    assert.equal(await page.textContent('#confirm-title'), 'Reload onto release v2?');
+    await page.click('#confirm button[value="ok"]');
     await page.waitForSelector('#phases li[data-phase="spawned"]');
+    assert.match(await page.textContent('#phases li[data-phase="spawned"]'), /^Started generation 2 \(release v2\): pids \d+, \d+/);
     assert.deepEqual(await page.$$eval('#phases li', (lis) => lis.map((li) => li.dataset.phase).filter((p) => p !== 'queued')), ['spawned'],
       'the spawned phase is shown while the reload waits for the new workers');
     assert.equal(await page.isVisible('#outcome'), false);
-    fs.writeFileSync(path.join(dir, 'releases/v2/go'), '');
+    fs.writeFileSync(path.join(dir, 'v2/go'), '');
     await page.waitForSelector('#outcome[data-ok="true"]', { timeout: 60_000 });
     assert.deepEqual(await page.$$eval('#phases li', (lis) => lis.map((li) => li.dataset.phase).filter((p) => p !== 'queued')),
       ['spawned', 'ready', 'draining', 'done']);
@@ -116,9 +124,11 @@ test('the admin page in headless Chromium: sign-in, workers, reload phases, roll
     const second = await readyOnPage(page, 2, 2);
     assert.equal(second.filter((pid) => first.includes(pid)).length, 0, 'new pids');
     assert.equal(await releaseOf(target), 'v2');
+    await page.waitForFunction(() => document.querySelector('#release option[value="v2"]').textContent === 'v2 (serving)');
+    assert.equal(fs.readlinkSync(path.join(dir, 'current')), 'v2');
 
     // A release that throws at start: the page says it was rolled back, and why, in words; generation 2 serves on.
-    switchTo(dir, 'v3');
+    await page.selectOption('#release', 'v3');
     await clickAndAnswer(page, '#reload', 'ok');
     await page.waitForSelector('#outcome[data-ok="false"]', { timeout: 60_000 });
     const said = await page.textContent('#outcome');
@@ -128,6 +138,7 @@ test('the admin page in headless Chromium: sign-in, workers, reload phases, roll
     assert.match(await page.textContent('#reloads tr[data-generation="3"]'), /rolled back.*exited before it was ready/);
     assert.deepEqual(await readyOnPage(page, 2, 2), second, 'the same workers serve');
     assert.equal(await releaseOf(target), 'v2');
+    assert.equal(fs.readlinkSync(path.join(dir, 'current')), 'v2', 'current stays');
 
     const screenshot = await page.screenshot({ fullPage: true });
     assert.deepEqual([...screenshot.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
