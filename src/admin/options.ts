@@ -9,6 +9,7 @@
 import net from 'node:net';
 import { ENV, type Env } from '../protocol/settings.js';
 import { quote } from '../protocol/quote.js';
+import { isLoopback } from '../listeners/address.js';
 import { readTokenFile } from './token-file.js';
 
 export interface AdminOptions {
@@ -83,4 +84,3 @@ function parseAdminAddress(v: string, what: string): { host: string; port: numbe
   return { host, port };
 }
 
-const isLoopback = (host: string): boolean => /^127\./.test(host) || host === '::1' || /^::ffff:127\./i.test(host);

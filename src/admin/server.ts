@@ -4,6 +4,7 @@
  * Prometheus metrics. It reaches the master only through what the control
  * socket serves (Controllable) and two probes of its state.
  *
+ *   GET  /              the admin page (page.ts), signed in to with the token (session.ts)
  *   GET  /healthz       200 ok                        no token: the master is alive
  *   GET  /readyz        200 ready | 503 not ready     no token
  *   GET  /metrics       Prometheus text               token unless metricsPublic
@@ -12,6 +13,7 @@
  *   POST /api/reload    the reload's result; Accept: text/event-stream streams the phases first;
  *                       a body {"release":"NAME"} names the release to start
  *   POST /api/stop      202, then the master drains and exits
+ *   POST /signin        the token as a bearer token: a session cookie for the page; /signout ends it
  *
  * No action is ever taken on GET: a link, a prefetch or an image tag cannot
  * reload or stop. What a client can make the master hold is bounded: a request
@@ -25,6 +27,8 @@ import { log } from '../log.js';
 import { Guard } from './auth.js';
 import { type AdminOptions, cannotListen } from './options.js';
 import { CONTENT_TYPE } from './metrics.js';
+import { SECURITY_HEADERS, servePage } from './page.js';
+import { crossSite, Sessions } from './session.js';
 
 /** The master, or a standalone process, as the admin listener sees it. */
 export interface AdminTarget extends Controllable {
@@ -60,6 +64,8 @@ interface Call {
   res: http.ServerResponse;
   master: AdminTarget;
   render: (status: ReturnType<Controllable['status']>) => string;
+  /** The page's sign-ins; absent without a token, when there is nothing to sign in with. */
+  sessions?: Sessions;
 }
 /** A POST's parameters, from its JSON body. */
 interface Params {
@@ -67,6 +73,9 @@ interface Params {
 }
 
 const ROUTES: Record<string, Route> = {
+  '/': { method: 'GET', access: 'open', handle: ({ res, sessions }) => servePage(res, sessions !== undefined) },
+  '/signin': { method: 'POST', access: 'token', handle: signIn },
+  '/signout': { method: 'POST', access: 'token', handle: signOut },
   '/healthz': { method: 'GET', access: 'open', handle: ({ res }) => text(res, 200, 'ok') },
   '/readyz': {
     method: 'GET', access: 'open',
@@ -97,8 +106,9 @@ export async function startAdminServer(
   // The deadline is checked every connectionsCheckingInterval: at the default 30 s, a 5 s deadline would be 30 s.
   const server = http.createServer({ requestTimeout: REQUEST_DEADLINE_MS, headersTimeout: REQUEST_DEADLINE_MS, connectionsCheckingInterval: 1000 });
   server.maxConnections = MAX_CONNECTIONS;
+  let sessions: Sessions | undefined;
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    serve({ req, res, master, render: metrics.render.bind(metrics) }, guard, o.metricsPublic).catch((err: unknown) => {
+    serve({ req, res, master, render: metrics.render.bind(metrics), sessions }, guard, o.metricsPublic).catch((err: unknown) => {
       log('error', 'admin request failed', { path: req.url, error: (err as Error).message });
       if (!res.headersSent) json(res, 500, { error: `internal error: ${(err as Error).message}` });
       else res.destroy();
@@ -106,6 +116,7 @@ export async function startAdminServer(
   });
   await listen(server, o);
   const port = (server.address() as { port: number }).port;
+  if (guard !== undefined) sessions = new Sessions(port);
   if (guard === undefined) {
     log('warn', `admin API on ${o.host}:${port} without a token: any local user can reload and stop (give --admin-token-file)`);
   }
@@ -135,6 +146,7 @@ function listenAt(server: http.Server, o: AdminOptions): Promise<void> {
 async function serve(c: Call, guard: Guard | undefined, metricsPublic: boolean): Promise<void> {
   const { req, res } = c;
   res.setHeader('Cache-Control', 'no-store');
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
   const path = new URL(req.url ?? '/', 'http://admin').pathname;
   const route = Object.hasOwn(ROUTES, path) ? ROUTES[path]! : undefined;
   if (route === undefined) return json(res, 404, { error: `no endpoint ${quote(path.slice(0, 100))} (see baton's README, Admin API)` });
@@ -145,12 +157,21 @@ async function serve(c: Call, guard: Guard | undefined, metricsPublic: boolean):
     return json(res, 405, { error: `${path} takes ${methods.join(' or ')}${why}` });
   }
   const open = route.access === 'open' || (route.access === 'metrics' && metricsPublic);
-  if (!open && guard !== undefined && !authorized(c, guard, path)) return;
+  if (!open && !authorized(c, guard, path)) return;
   const params = route.method === 'POST' ? await readParams(c, route.params ?? []) : {};
   if (params) await route.handle(c, params);
 }
 
-function authorized({ req, res }: Call, guard: Guard, path: string): boolean {
+/**
+ * By the bearer token, or the page's session cookie. Without a token anyone
+ * who reaches the (loopback) address may act, except a browser sent by
+ * another site, or led there under another site's name. Only a credential
+ * shown and wrong counts as a failure: a page asking whether it is signed in
+ * is not guessing.
+ */
+function authorized(c: Call, guard: Guard | undefined, path: string): boolean {
+  const { req, res, sessions } = c;
+  if (guard === undefined || sessions === undefined) return fromPage(c, false, path);
   const client = req.socket.remoteAddress ?? 'unknown';
   const wait = guard.retryAfter(client);
   if (wait > 0) {
@@ -159,10 +180,21 @@ function authorized({ req, res }: Call, guard: Guard, path: string): boolean {
     return false;
   }
   if (guard.accepts(req.headers.authorization)) return true;
-  guard.failed(client);
+  const session = sessions.check(req.headers.cookie);
+  if (session === 'live') return fromPage(c, true, path);
+  if (session === 'wrong' || req.headers.authorization !== undefined) guard.failed(client);
   log('warn', 'admin: refused a request without the right token', { client, path });
   res.setHeader('WWW-Authenticate', 'Bearer realm="baton"');
   json(res, 401, { error: 'missing or wrong token (send Authorization: Bearer <token>)' });
+  return false;
+}
+
+/** A request that no token authenticates must come from the page itself, or at least not from another site (session.ts's crossSite). */
+function fromPage({ req, res }: Call, cookie: boolean, path: string): boolean {
+  const forged = crossSite(req, cookie ? 'cookie' : 'nothing');
+  if (forged === undefined) return true;
+  log('warn', 'admin: refused a cross-site request', { client: req.socket.remoteAddress, path, why: forged });
+  json(res, 403, { error: `${forged}: refused as a possible cross-site request forgery; act from the admin page itself` });
   return false;
 }
 
@@ -247,6 +279,19 @@ async function reload({ req, res, master }: Call, { release }: Params): Promise<
   } else {
     json(res, result.ok ? 200 : master.isStopping() ? 409 : 500, result);
   }
+}
+
+function signIn({ req, res, sessions }: Call): void {
+  if (sessions !== undefined) {
+    res.setHeader('Set-Cookie', sessions.start());
+    log('info', 'admin: signed in', { client: req.socket.remoteAddress });
+  }
+  json(res, 200, { signedIn: true });
+}
+
+function signOut({ req, res, sessions }: Call): void {
+  if (sessions !== undefined) res.setHeader('Set-Cookie', sessions.end(req.headers.cookie));
+  json(res, 200, { signedIn: false });
 }
 
 function stop({ res, master }: Call): void {

@@ -132,6 +132,9 @@ function canonicalIPv6(host: string): string | undefined {
   }
 }
 
+/** 127.0.0.0/8, ::1, or 127.x mapped into IPv6: addresses only this machine reaches. */
+export const isLoopback = (host: string): boolean => /^127\./.test(host) || host === '::1' || /^::ffff:127\./i.test(host);
+
 export function isIP(host: string): boolean {
   return net.isIPv4(host) || canonicalIPv6(host) !== undefined;
 }

@@ -5,15 +5,15 @@ import { get } from './load.mjs';
 import { root, tmpDir } from './proc.mjs';
 
 /**
- * A deploy directory with a release per name in `good` (the fixture that
- * answers /release with its directory's name) and in `broken` (one that throws
- * at start), and `current` pointing at the first good one.
+ * A deploy directory with a release per name in `good` (`app`, by default the
+ * fixture that answers /release with its directory's name) and in `broken`
+ * (one that throws at start), and `current` pointing at the first good one.
  */
-export function deployDir(t, { good = ['v1', 'v2'], broken = [] } = {}) {
+export function deployDir(t, { good = ['v1', 'v2'], broken = [], app = 'test/fixtures/release-app.mjs' } = {}) {
   const dir = tmpDir('baton-releases-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   for (const v of [...good, ...broken]) fs.mkdirSync(path.join(dir, 'releases', v), { recursive: true });
-  for (const v of good) fs.copyFileSync(path.join(root, 'test/fixtures/release-app.mjs'), path.join(dir, 'releases', v, 'app.mjs'));
+  for (const v of good) fs.copyFileSync(path.join(root, app), path.join(dir, 'releases', v, 'app.mjs'));
   for (const v of broken) fs.writeFileSync(path.join(dir, 'releases', v, 'app.mjs'), `throw new Error('release ${v} is broken');\n`);
   fs.symlinkSync(`releases/${good[0]}`, path.join(dir, 'current'));
   return { dir, current: path.join(dir, 'current') };

@@ -1,8 +1,10 @@
 // Unit tests for dist/admin: the admin listener over real HTTP on loopback,
 // serving a fake master; its guard (token, failures per address), its
-// metrics (parsed by a Prometheus text-format parser), and the token file.
+// metrics (parsed by a Prometheus text-format parser), the token file, and
+// the page's document, sessions and refusal of cross-site requests.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -14,6 +16,7 @@ import { Metrics } from '../../dist/admin/metrics.js';
 import { NO_RELEASES, ReloadRefused } from '../../dist/protocol/control.js';
 import { readTokenFile } from '../../dist/admin/token-file.js';
 import { adminFromEnv } from '../../dist/admin/options.js';
+import { Sessions, SESSION_TTL_MS } from '../../dist/admin/session.js';
 import { within } from '../helpers/proc.mjs';
 import { request, reloadEvents } from '../helpers/http.mjs';
 
@@ -92,8 +95,9 @@ class FakeMaster {
 const servers = [];
 after(() => within(Promise.all(servers.map((s) => s.close())), 5000, 'closing admin servers'));
 
+/** `token: null`: none, as on loopback without --admin-token-file. */
 async function start({ master = new FakeMaster(), token = TOKEN, metricsPublic = false, metrics = new Metrics() } = {}) {
-  const server = await within(startAdminServer({ host: '127.0.0.1', port: 0, token, metricsPublic }, master, metrics), 5000, 'startAdminServer');
+  const server = await within(startAdminServer({ host: '127.0.0.1', port: 0, token: token ?? undefined, metricsPublic }, master, metrics), 5000, 'startAdminServer');
   servers.push(server);
   return { master, server, metrics, port: server.port };
 }
@@ -201,7 +205,7 @@ describe('admin: the API', () => {
     assert.deepEqual([r.status, r.headers.allow], [405, 'GET, HEAD']);
     r = await request(port, 'POST', '/healthz');
     assert.deepEqual([r.status, r.headers.allow], [405, 'GET, HEAD']);
-    for (const p of ['/', '/api', '/api/reload/x', '/constructor', '/__proto__', '/api/release']) {
+    for (const p of ['/index.html', '/api', '/api/reload/x', '/constructor', '/__proto__', '/api/release']) {
       r = await request(port, 'GET', p, { headers: AUTH });
       assert.equal(r.status, 404, p);
       assert.equal(r.headers['content-type'], 'application/json');
@@ -414,5 +418,148 @@ describe('admin: the token file', () => {
     refused({ BATON_ADMIN: 'admin:x' }, "BATON_ADMIN: 'admin:x' is not an address");
     refused({ BATON_ADMIN_TOKEN_FILE: file }, 'BATON_ADMIN_TOKEN_FILE needs BATON_ADMIN=[HOST:]PORT (e.g. BATON_ADMIN=127.0.0.1:9090)');
     refused({ BATON_ADMIN: '9090', BATON_ADMIN_TOKEN_FILE: write('env-open', TOKEN, 0o644) }, 'BATON_ADMIN_TOKEN_FILE: ');
+  });
+});
+
+describe('admin: the page, its sign-in and cross-site requests', () => {
+  const PAGE = { 'x-baton-page': '1' };
+  const signIn = async (port, headers = AUTH) => {
+    const r = await request(port, 'POST', '/signin', { headers: { ...headers, ...PAGE } });
+    return [r, r.headers['set-cookie']?.[0]];
+  };
+  const cookieOf = (setCookie) => setCookie.split(';')[0];
+
+  test('GET /: one self-contained document whose CSP allows only its own script and style, by hash; every answer carries the security headers', async () => {
+    const { port } = await start();
+    const r = await request(port, 'GET', '/');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
+    const csp = Object.fromEntries(r.headers['content-security-policy'].split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1)]));
+    const sha = (text) => `'sha256-${crypto.createHash('sha256').update(text).digest('base64')}'`;
+    const script = [...r.body.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+    const style = [...r.body.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]);
+    assert.deepEqual([script.length, style.length], [1, 1]);
+    assert.deepEqual(csp, {
+      'default-src': ["'none'"], 'script-src': [sha(script[0])], 'style-src': [sha(style[0])], 'img-src': ['data:'],
+      'connect-src': ["'self'"], 'base-uri': ["'none'"], 'form-action': ["'self'"], 'frame-ancestors': ["'none'"],
+    });
+    assert.doesNotMatch(r.body, /<script [^>]*src=|<link [^>]*rel="stylesheet"|https?:\/\/(?!www\.w3\.org)/, 'no outside asset');
+    assert.match(r.body, /data-sign-in="yes"/);
+    assert.doesNotMatch(r.body, new RegExp(TOKEN), 'the token is not in the page');
+    for (const [method, p, headers] of [['GET', '/', {}], ['GET', '/api/status', {}], ['GET', '/api/status', AUTH], ['GET', '/nowhere', {}], ['GET', '/healthz', {}]]) {
+      const a = await request(port, method, p, { headers });
+      assert.equal(a.headers['x-content-type-options'], 'nosniff', p);
+      assert.equal(a.headers['referrer-policy'], 'no-referrer', p);
+      assert.match(a.headers['content-security-policy'], /^default-src 'none'; .*frame-ancestors 'none'$/, p);
+    }
+    const open = await start({ token: null });
+    assert.match((await request(open.port, 'GET', '/')).body, /data-sign-in="no"/, 'without a token, no sign-in');
+  });
+
+  test('sign-in: the token as a bearer token gives an HttpOnly, SameSite=Strict, expiring session cookie (not the token), which authenticates the API; a wrong token gets none', async () => {
+    const { master, port } = await start();
+    const [wrong, none] = await signIn(port, { authorization: 'Bearer nope' });
+    assert.deepEqual([wrong.status, none], [401, undefined]);
+    const [ok, setCookie] = await signIn(port);
+    assert.equal(ok.status, 200);
+    assert.match(setCookie, new RegExp(`^baton_session_${port}=[\\w-]{43}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_TTL_MS / 1000}$`));
+    assert.ok(!setCookie.includes(TOKEN));
+    const [, another] = await signIn(port);
+    assert.notEqual(cookieOf(another), cookieOf(setCookie), 'each session its own random id');
+    const cookie = { cookie: cookieOf(setCookie) };
+    let r = await request(port, 'GET', '/api/status', { headers: cookie });
+    assert.deepEqual([r.status, json(r)], [200, STATUS]);
+    r = await request(port, 'POST', '/api/reload', { headers: { ...cookie, ...PAGE } });
+    assert.deepEqual([r.status, master.reloadsStarted], [200, 1]);
+    assert.equal((await request(port, 'GET', '/api/status', { headers: { cookie: `baton_session_${port}=made-up` } })).status, 401);
+    r = await request(port, 'POST', '/signout', { headers: { ...cookie, ...PAGE } });
+    assert.match(r.headers['set-cookie'][0], new RegExp(`^baton_session_${port}=; .*Max-Age=0$`));
+    assert.equal((await request(port, 'GET', '/api/status', { headers: cookie })).status, 401, 'signed out');
+  });
+
+  test('a POST on a session cookie must come from the page: another origin, another site, or no page header → 403 and no action; a bearer token is unaffected', async () => {
+    const { master, port } = await start();
+    const [, setCookie] = await signIn(port);
+    const cookie = { cookie: cookieOf(setCookie) };
+    const self = { origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' };
+    const forged = [
+      [{ ...cookie }, /without the x-baton-page header/],
+      [{ ...cookie, origin: self.origin, 'sec-fetch-site': 'same-origin' }, /without the x-baton-page header/],
+      [{ ...cookie, ...PAGE, origin: 'http://evil.example' }, /from another origin \(http:\/\/evil\.example\)/],
+      [{ ...cookie, ...PAGE, 'sec-fetch-site': 'cross-site' }, /from another site \(Sec-Fetch-Site: cross-site\)/],
+      [{ ...cookie, ...PAGE, 'sec-fetch-site': 'same-site' }, /from another site/],
+      [{ ...cookie, ...PAGE, origin: 'null' }, /from another origin/],
+    ];
+    for (const [headers, why] of forged) {
+      for (const p of ['/api/reload', '/api/stop', '/signout']) {
+        const r = await request(port, 'POST', p, { headers });
+        assert.equal(r.status, 403, `${p} ${JSON.stringify(headers)}`);
+        assert.match(json(r).error, why);
+        assert.match(json(r).error, /cross-site request forgery/);
+      }
+    }
+    assert.deepEqual([master.reloadsStarted, master.stopped], [0, 0], 'nothing was done');
+    assert.equal((await request(port, 'GET', '/api/status', { headers: cookie })).status, 200, 'the session lives on');
+    let r = await request(port, 'POST', '/api/reload', { headers: { ...cookie, ...PAGE, ...self } });
+    assert.equal(r.status, 200);
+    r = await request(port, 'POST', '/api/reload', { headers: { ...AUTH, origin: 'http://elsewhere.example', 'sec-fetch-site': 'cross-site' } });
+    assert.equal(r.status, 200, 'a bearer token needs no proof of origin');
+    assert.equal(master.reloadsStarted, 2);
+  });
+
+  test('without a token: a POST from a browser on another site, or any request for a host that is not loopback → 403; the page and non-browser clients act', async () => {
+    const { master, port } = await start({ token: null });
+    for (const headers of [{ origin: 'http://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { origin: `http://127.0.0.1:${port}` }]) {
+      const r = await request(port, 'POST', '/api/stop', { headers });
+      assert.equal(r.status, 403, JSON.stringify(headers));
+    }
+    // DNS rebinding: the forger's own name, pointed at 127.0.0.1, makes its page same-origin, but is in Host.
+    const rebound = { host: `rebind.example:${port}`, origin: `http://rebind.example:${port}`, 'sec-fetch-site': 'same-origin', ...PAGE };
+    for (const [method, p] of [['POST', '/api/stop'], ['POST', '/api/reload'], ['GET', '/api/status']]) {
+      const r = await request(port, method, p, { headers: rebound });
+      assert.equal(r.status, 403, `${method} ${p}`);
+      assert.match(json(r).error, /^a request for host 'rebind\.example:\d+', not a loopback address or localhost: refused/);
+    }
+    assert.equal(master.stopped, 0);
+    for (const host of [`localhost:${port}`, `[::1]:${port}`, `127.0.0.2:${port}`]) {
+      assert.equal((await request(port, 'GET', '/api/status', { headers: { host } })).status, 200, host);
+    }
+    let r = await request(port, 'POST', '/api/reload', { headers: { ...PAGE, origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' } });
+    assert.equal(r.status, 200, 'the page');
+    r = await request(port, 'POST', '/api/reload');
+    assert.equal(r.status, 200, 'curl');
+    assert.equal(master.reloadsStarted, 2);
+  });
+
+  test('only a credential shown and wrong counts toward the limit: a page asking whether it is signed in does not', async () => {
+    const { port } = await start();
+    const from = '127.0.0.4';
+    for (let i = 0; i < MAX_FAILURES * 2; i++) assert.equal((await request(port, 'GET', '/api/status', { localAddress: from })).status, 401);
+    assert.equal((await request(port, 'GET', '/api/status', { headers: AUTH, localAddress: from })).status, 200);
+    for (let i = 0; i < MAX_FAILURES; i++) {
+      assert.equal((await request(port, 'GET', '/api/status', { headers: { cookie: `baton_session_${port}=guess${i}` }, localAddress: from })).status, 401);
+    }
+    assert.equal((await request(port, 'GET', '/api/status', { headers: AUTH, localAddress: from })).status, 429, 'made-up session ids count');
+  });
+
+  test('Sessions: a session ends at its expiry, at sign-out, or as the oldest past the cap', () => {
+    let now = 1_000_000;
+    const sessions = new Sessions(9090, () => now);
+    const cookie = (setCookie) => setCookie.split(';')[0];
+    const a = cookie(sessions.start());
+    assert.equal(sessions.check(a), 'live');
+    assert.equal(sessions.check(`other=1; ${a}; more=2`), 'live');
+    assert.equal(sessions.check('baton_session_9091=x'), 'none', 'another master\'s cookie');
+    assert.equal(sessions.check(undefined), 'none');
+    now += SESSION_TTL_MS - 1;
+    assert.equal(sessions.check(a), 'live');
+    now += 1;
+    assert.equal(sessions.check(a), 'wrong', 'expired');
+    const b = cookie(sessions.start());
+    sessions.end(b);
+    assert.equal(sessions.check(b), 'wrong', 'signed out');
+    const first = cookie(sessions.start());
+    for (let i = 0; i < 300; i++) sessions.start();
+    assert.equal(sessions.check(first), 'wrong', 'the oldest is ended past the cap');
   });
 });
