@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { get } from '../helpers/load.mjs';
-import { cleanup, freePort, refused, root, sleep, startStandalone, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
+import { cleanup, freePort, refused, root, startStandalone, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
 
 const fixture = path.join(root, 'test/fixtures/api-app.mjs');
 const dropFlag = path.join(root, 'test/fixtures/drop-port2');
@@ -42,8 +42,8 @@ test('PM2\'s process.send(\'ready\') counts as ready', async (t) => {
 
 test('isDraining() is true in the old process while it finishes a request', async (t) => {
   const { app, target, first } = await startApi(t);
-  const slow = get(target, '/?delay=1200');
-  await sleep(200);
+  const slow = get(target, '/?until=draining');
+  await waitFor(() => app.output.includes(`waiting until draining in ${first.pid}`), { what: 'the request to reach the first process' });
   await upgrade(app, first.pid);
   assert.deepEqual(JSON.parse((await slow).body), { pid: first.pid, generation: 1, draining: true });
 });
@@ -77,8 +77,8 @@ test('an address the new release no longer listens on is closed once it is ready
 
 test('a second SIGINT stops at once, without waiting for the drain', async (t) => {
   const { app, target, first } = await startApi(t);
-  const slow = get(target, '/?delay=5000').catch((err) => err);
-  await sleep(200);
+  const slow = get(target, '/?until=cut').catch((err) => err);
+  await waitFor(() => app.output.includes(`waiting until cut in ${first.pid}`), { what: 'the request to reach the process' });
   process.kill(first.pid, 'SIGINT');
   await waitFor(() => /draining reason=stop/.test(app.output), { what: 'the drain to start' });
   process.kill(first.pid, 'SIGINT');
