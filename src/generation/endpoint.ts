@@ -3,7 +3,7 @@
  * successor alike: the one endpoint of the channel to the process that started
  * it. It says `ready`, or `failed` with the stderr tail if the process dies
  * first; it asks a master for sockets; and it takes the orders that come back
- * (drain by a deadline, pass on an upgrade).
+ * (drain by a deadline).
  */
 import type { DrainReason } from '../protocol/messages.js';
 import { type Address, nameOf, parseName } from '../listeners/address.js';
@@ -20,8 +20,6 @@ export type Acquired = { handle: NativeHandle; address: Address } | { error: Nod
 
 export interface Orders {
   drain(reason: DrainReason, deadline: number): void;
-  /** An upgrade asked of the parent after it handed over to this process. */
-  upgrade(): void;
   /** The parent is gone. */
   disconnect(): void;
 }
@@ -42,7 +40,6 @@ export class ParentEndpoint {
     });
     this.channel = new Channel(process, peer, (m, handle) => {
       if (m.type === 'drain') orders.drain(m.reason, m.deadline);
-      else if (m.type === 'upgrade') orders.upgrade();
       else if (m.type === 'listen-result') this.settle(m.id, m.name, m.code, handle);
     });
     process.once('disconnect', () => orders.disconnect());

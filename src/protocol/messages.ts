@@ -58,11 +58,6 @@ export interface DrainMessage extends Base {
   deadline: number;
 }
 
-/** predecessor → successor: an upgrade was asked of a process that has already handed over. */
-export interface UpgradeMessage extends Base {
-  type: 'upgrade';
-}
-
 /** worker → master: draining has begun with this many connections open. */
 export interface DrainingMessage extends Base {
   type: 'draining';
@@ -91,7 +86,7 @@ export interface HeartbeatMessage extends Base {
 
 export type Message =
   | ReadyMessage | FailedMessage | ListenRequestMessage | ListenResultMessage | DrainMessage | DrainingMessage | DrainedMessage
-  | UpgradeMessage | HeartbeatMessage;
+  | HeartbeatMessage;
 
 export type ParseResult = { ok: true; message: Message } | { ok: false; reason: string };
 
@@ -129,8 +124,6 @@ export function parseMessage(raw: unknown): ParseResult {
     case 'drain':
       if (m.reason !== 'upgrade' && m.reason !== 'stop') return bad('drain', 'reason');
       return isTime(m.deadline) ? ok({ ...base, type: 'drain', reason: m.reason, deadline: m.deadline }) : bad('drain', 'deadline');
-    case 'upgrade':
-      return ok({ ...base, type: 'upgrade' });
     case 'draining':
       if (!isPid(m.pid)) return bad('draining', 'pid');
       return isCount(m.connections) ? ok({ ...base, type: 'draining', pid: m.pid, connections: m.connections }) : bad('draining', 'connections');

@@ -2,15 +2,16 @@
  * Standalone upgrades (no master): on the upgrade signal, start a successor
  * with the same command and every listening socket, wait until it is ready,
  * then drain. If it throws, exits or is not ready in time, it is stopped and
- * this process keeps serving. One upgrade at a time (a request meanwhile
- * joins the next); a request after the hand-over is passed on to the
- * successor through its channel; a stop during an upgrade cancels it.
+ * this process keeps serving. One upgrade signal gives one upgrade: a request
+ * while an upgrade is under way or after the hand-over is not a new one (an
+ * app's own handler may re-raise the signal at itself, as NestJS's shutdown
+ * hooks do), and the upgrade after a hand-over is the successor's to make, on
+ * its own signal. A stop during an upgrade cancels it.
  */
 import type { DrainReason } from '../protocol/messages.js';
 import type { Settings } from '../protocol/settings.js';
 import type { Listeners } from '../listeners/route.js';
 import { Child, awaitReady } from '../generation/parent.js';
-import { Coalescer } from '../generation/coalesce.js';
 import { log, logTail } from '../log.js';
 import type { Notifier } from '../systemd/notify.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -32,21 +33,28 @@ export interface StandaloneDeps {
   settings: Settings;
   launch: Launch;
   notify: Notifier;
+  /** Runs the app's own listeners for the upgrade signal, held back until the hand-over. */
+  runAppSignalListeners(): void;
   shutdown(reason: DrainReason, deadline?: number): Promise<never>;
 }
 
 export class Standalone {
   private successor: Child | undefined;
   private readonly stopping = new AbortController();
-  private readonly upgrades = new Coalescer<void, boolean>(() => this.run());
 
   constructor(private readonly d: StandaloneDeps) {}
 
   /** Resolves true once a successor has taken over, false if this request did not lead to one. */
   upgrade(): Promise<boolean> {
-    const { result, queued } = this.upgrades.request();
-    if (queued) log('info', 'upgrade requested during an upgrade: one more will follow');
-    return result;
+    const { state } = this.d.lifecycle;
+    if (state === 'upgrading') {
+      log('info', 'upgrade requested while one is under way: ignored, it is part of that one');
+    } else if (state !== 'serving') {
+      log('info', 'already handed over: ignoring the upgrade request; send it to the successor', { successor: this.successor?.pid });
+    } else {
+      return this.run();
+    }
+    return Promise.resolve(false);
   }
 
   stop(deadline?: number): void {
@@ -57,7 +65,6 @@ export class Standalone {
   private async run(): Promise<boolean> {
     const { lifecycle, settings, notify } = this.d;
     if (this.stopping.signal.aborted) return false;
-    if (lifecycle.state === 'draining') return this.passOn();
     if (process.pid === 1) {
       log('error', 'refusing a standalone upgrade as PID 1: this process exiting would end the container; use `baton run`');
       return false;
@@ -81,6 +88,7 @@ export class Standalone {
     // Said by this process, the main pid until systemd reads this message; drainAndExit() waits for it to go out.
     notify.serving(child.generation, { mainPid: child.pid });
     void this.d.shutdown('upgrade');
+    this.d.runAppSignalListeners();
     return true;
   }
 
@@ -95,16 +103,5 @@ export class Standalone {
     });
     log('info', 'successor spawned', { successor: child.pid, sockets: sockets.map((s) => s.name).join(',') });
     return child;
-  }
-
-  /** After the hand-over an upgrade is the successor's to make; if it is gone, nobody's. */
-  private passOn(): boolean {
-    const successor = this.successor;
-    if (successor?.send({ type: 'upgrade' })) {
-      log('info', 'already handed over: passing the upgrade request on', { successor: successor.pid });
-    } else {
-      log('warn', 'already handed over, and the successor has exited: ignoring the upgrade request', { successor: successor?.pid });
-    }
-    return false;
   }
 }

@@ -44,10 +44,6 @@ describe('parseMessage', () => {
     assert.deepEqual(parseMessage(raw), { ok: true, message: raw });
   });
 
-  test('valid upgrade', () => {
-    assert.deepEqual(parseMessage({ baton: 1, type: 'upgrade' }), { ok: true, message: { baton: 1, type: 'upgrade' } });
-  });
-
   test('drain without a valid deadline', () => {
     for (const deadline of [undefined, -1, 'soon', Infinity, NaN]) {
       assert.match(rejected({ baton: 1, type: 'drain', reason: 'stop', deadline }), /deadline/);
