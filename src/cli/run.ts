@@ -6,6 +6,7 @@
  * at once. The master's pid never changes, so it suits systemd and a
  * container's PID 1.
  */
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HANDOVER_VARS, readListenEnv } from '../protocol/fds.js';
 import { DEFAULTS, type LogFormat } from '../protocol/settings.js';
@@ -15,6 +16,7 @@ import { DEFAULT_NAME } from '../control/paths.js';
 import { startControlServer } from '../control/server.js';
 import { Master } from '../supervisor/master.js';
 import { SocketTable } from '../supervisor/sockets.js';
+import { warnStickySessions } from '../supervisor/sticky.js';
 import { workerSpawner } from '../supervisor/worker.js';
 import { systemdNotifier } from '../systemd/notify.js';
 import { logicalCwd } from '../cwd.js';
@@ -34,6 +36,7 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
   // The master alone speaks for the service: its pid never changes, and only it knows a reload's outcome.
   const notify = systemdNotifier(process.env, { unset: true });
   const sockets = new SocketTable();
+  warnStickySessions(path.resolve(logicalCwd(), o.script), o.workers);
   const spawner = workerSpawner({
     execPath: process.execPath,
     nodeArgs: o.nodeArgs,
