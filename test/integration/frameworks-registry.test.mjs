@@ -6,10 +6,14 @@
 // signal must still give exactly one upgrade, and the old process must drain
 // and exit 0.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
-import { alive, cleanup, examples, freePort, reloadUnderLoad, startStandalone, waitFor, within } from '../helpers/proc.mjs';
+import { startLoad } from '../helpers/load.mjs';
+import {
+  alive, cleanup, examples, freePort, reloadUnderLoad, servingPid, sleep, startStandalone, tmpDir, upgrade, waitFor, within,
+} from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 
 const RELOADS = 3;
@@ -73,3 +77,39 @@ for (const name of ['koa', 'hono', 'nest']) {
     assert.equal(s.workers.filter((w) => w.state === 'ready').length, 2);
   });
 }
+
+test('nest, standalone: an upgrade to a release that throws is rolled back and Nest, not told to shut down, serves on; 0 failed requests', T, async (t) => {
+  const dir = tmpDir('baton-nest-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // A link, as a deploy switches releases: Node runs the file it points at, whose imports resolve from examples/.
+  const link = path.join(dir, 'app.mjs');
+  const pointTo = (example) => {
+    fs.rmSync(link, { force: true });
+    fs.symlinkSync(path.join(examples, example), link);
+  };
+  pointTo('nest.mjs');
+  const port = await freePort();
+  const target = { protocol: 'http', host: '127.0.0.1', port };
+  const app = startStandalone(link, { env: { PORT: String(port), HOST: '127.0.0.1' } });
+  t.after(() => cleanup(app));
+  const first = await waitFor(() => servingPid(target), { timeoutMs: 60_000, what: 'Nest to serve' });
+  const loads = ['keepalive', 'close'].map((mode) => ({ mode, load: startLoad({ target, mode, concurrency: 8 }) }));
+  try {
+    pointTo('broken-throws.mjs');
+    await assert.rejects(upgrade(app, first, { timeoutMs: 60_000 }), /upgrade failed, still serving: .*release is broken/);
+    await sleep(300);
+    assert.equal(await servingPid(target), first, 'the first process serves on');
+    pointTo('nest.mjs');
+    const second = await upgrade(app, first, { timeoutMs: 60_000 });
+    assert.equal(await servingPid(target), second);
+    await sleep(300);
+  } finally {
+    for (const { load } of loads) await load.stop();
+  }
+  for (const { mode, load: { stats } } of loads) {
+    t.diagnostic(`${mode}: ${stats.ok} ok, ${stats.failed} failed`);
+    assert.equal(stats.failed, 0, describeFailures(mode, stats));
+  }
+  assert.deepEqual(await within(app.exited, 30_000, 'the first process to exit'), { code: 0, signal: null });
+  assert.equal(linesOf(app, first, 'successor spawned').length, 2, 'two signals, two successors: the broken one and the good one');
+});
