@@ -14,7 +14,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { waitForLine } from '../../dist/testing/harness.js';
 import {
-  alive, cleanup, freePort, gone, root, servingPid, startStandalone, upgrade, waitFor, within
+  alive, cleanup, freePort, gone, linesOf, root, servingPid, startStandalone, upgrade, waitFor, within
 } from '../helpers/proc.mjs';
 
 const script = path.join(root, 'test/fixtures/download-app.mjs');
@@ -89,11 +89,6 @@ async function startApp(t) {
   t.after(() => cleanup(app));
   const pid = await waitFor(() => servingPid(target), { what: 'generation 1 to serve' });
   return { app, target, pid };
-}
-
-/** baton's lines written by `pid` so far whose message starts with `prefix`. */
-function linesOf(app, pid, prefix) {
-  return app.output.split('\n').filter((l) => l.includes(` baton[${pid}] `) && l.split(': ').slice(1).join(': ').startsWith(prefix));
 }
 
 /** The sockets (inodes) `pid` holds open now, from /proc. */

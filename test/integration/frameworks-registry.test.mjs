@@ -12,17 +12,12 @@ import { test } from 'node:test';
 import { readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
 import { startLoad } from '../helpers/load.mjs';
 import {
-  alive, cleanup, examples, freePort, reloadUnderLoad, servingPid, sleep, startStandalone, tmpDir, upgrade, waitFor, within,
+  alive, cleanup, examples, freePort, linesOf, reloadUnderLoad, servingPid, sleep, startStandalone, tmpDir, upgrade, waitFor, within,
 } from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 
 const RELOADS = 3;
 const T = { timeout: 180_000 };
-
-/** baton's lines by `pid` whose message starts with `prefix`. */
-function linesOf(app, pid, prefix) {
-  return app.output.split('\n').filter((l) => l.includes(` baton[${pid}] `) && l.split(': ').slice(1).join(': ').startsWith(prefix));
-}
 
 /** RELOADS reloads under both loads: every request served, every reload exits 0. */
 async function reloadsUnderLoad(t, app, port) {
