@@ -6,6 +6,7 @@
  * at once. The master's pid never changes, so it suits systemd and a
  * container's PID 1.
  */
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HANDOVER_VARS, readListenEnv } from '../protocol/fds.js';
 import { DEFAULTS, type LogFormat } from '../protocol/settings.js';
@@ -15,6 +16,7 @@ import { DEFAULT_NAME } from '../control/paths.js';
 import { startControlServer } from '../control/server.js';
 import { Master } from '../supervisor/master.js';
 import { SocketTable } from '../supervisor/sockets.js';
+import { warnStickySessions } from '../supervisor/sticky.js';
 import { workerSpawner } from '../supervisor/worker.js';
 import { systemdNotifier } from '../systemd/notify.js';
 import { logicalCwd } from '../cwd.js';
@@ -26,15 +28,9 @@ type Closable = { close(): Promise<void> };
 
 const register = fileURLToPath(new URL('../register.js', import.meta.url));
 
-export async function run(o: RunCommand, controlPath: string, logFormat: LogFormat): Promise<void> {
-  configureLog({ format: logFormat });
-  checkInternals();
-  const inherited = inherit(readListenEnv(process.env, process.pid, process.ppid));
-  for (const key of HANDOVER_VARS) delete process.env[key];
-  // The master alone speaks for the service: its pid never changes, and only it knows a reload's outcome.
-  const notify = systemdNotifier(process.env, { unset: true });
-  const sockets = new SocketTable();
-  const spawner = workerSpawner({
+/** Workers of `o.script` with the preload, on the master's sockets. */
+function spawnerFor(o: RunCommand, sockets: SocketTable, logFormat: LogFormat): ReturnType<typeof workerSpawner> {
+  return workerSpawner({
     execPath: process.execPath,
     nodeArgs: o.nodeArgs,
     register,
@@ -46,6 +42,18 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
       ...DEFAULTS, readyTimeoutMs: o.readyTimeoutMs, drainTimeoutMs: o.drainTimeoutMs, waitReady: o.waitReady, closeWebSockets: o.closeWebSockets, logFormat,
     },
   }, sockets);
+}
+
+export async function run(o: RunCommand, controlPath: string, logFormat: LogFormat): Promise<void> {
+  configureLog({ format: logFormat });
+  checkInternals();
+  const inherited = inherit(readListenEnv(process.env, process.pid, process.ppid));
+  for (const key of HANDOVER_VARS) delete process.env[key];
+  // The master alone speaks for the service: its pid never changes, and only it knows a reload's outcome.
+  const notify = systemdNotifier(process.env, { unset: true });
+  const sockets = new SocketTable();
+  warnStickySessions(path.resolve(logicalCwd(), o.script), o.workers);
+  const spawner = spawnerFor(o, sockets, logFormat);
   // Loaded only with --admin: a master without it loads none of the admin listener's code.
   const admin = o.admin && { options: o.admin, module: await import('../admin/index.js') };
   const metrics = admin && new admin.module.Metrics();

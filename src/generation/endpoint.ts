@@ -3,7 +3,7 @@
  * successor alike: the one endpoint of the channel to the process that started
  * it. It says `ready`, or `failed` with the stderr tail if the process dies
  * first; it asks a master for sockets; and it takes the orders that come back
- * (drain by a deadline, pass on an upgrade).
+ * (drain by a deadline).
  */
 import type { ReloadCounters, ReloadRecord } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
@@ -21,8 +21,6 @@ export type Acquired = { handle: NativeHandle; address: Address } | { error: Nod
 
 export interface Orders {
   drain(reason: DrainReason, deadline: number): void;
-  /** An upgrade asked of the parent after it handed over to this process. */
-  upgrade(): void;
   /** The upgrades before this process took over, that one last, and their counters. */
   history(reloads: ReloadRecord[], counters: ReloadCounters): void;
   /** The parent is gone. */
@@ -45,7 +43,6 @@ export class ParentEndpoint {
     });
     this.channel = new Channel(process, peer, (m, handle) => {
       if (m.type === 'drain') orders.drain(m.reason, m.deadline);
-      else if (m.type === 'upgrade') orders.upgrade();
       else if (m.type === 'history') orders.history(m.reloads, m.counters);
       else if (m.type === 'listen-result') this.settle(m.id, m.name, m.code, handle);
     });

@@ -60,11 +60,6 @@ export interface DrainMessage extends Base {
   deadline: number;
 }
 
-/** predecessor → successor: an upgrade was asked of a process that has already handed over. */
-export interface UpgradeMessage extends Base {
-  type: 'upgrade';
-}
-
 /** predecessor → successor, once it has handed over: the upgrades so far, that one last, and their counters, for the admin API. */
 export interface HistoryMessage extends Base {
   type: 'history';
@@ -100,7 +95,7 @@ export interface HeartbeatMessage extends Base {
 
 export type Message =
   | ReadyMessage | FailedMessage | ListenRequestMessage | ListenResultMessage | DrainMessage | DrainingMessage | DrainedMessage
-  | UpgradeMessage | HistoryMessage | HeartbeatMessage;
+  | HistoryMessage | HeartbeatMessage;
 
 export type ParseResult = { ok: true; message: Message } | { ok: false; reason: string };
 
@@ -138,8 +133,6 @@ export function parseMessage(raw: unknown): ParseResult {
     case 'drain':
       if (m.reason !== 'upgrade' && m.reason !== 'stop') return bad('drain', 'reason');
       return isTime(m.deadline) ? ok({ ...base, type: 'drain', reason: m.reason, deadline: m.deadline }) : bad('drain', 'deadline');
-    case 'upgrade':
-      return ok({ ...base, type: 'upgrade' });
     case 'history':
       if (!Array.isArray(m.reloads) || m.reloads.length > HISTORY || !m.reloads.every(isRecord)) return bad('history', 'reloads');
       if (!isCounters(m.counters)) return bad('history', 'counters');

@@ -22,7 +22,7 @@ import { closeFrameFor } from '../drain/websocket.js';
 import { ParentEndpoint } from '../generation/endpoint.js';
 import { logicalCwd, throughLogicalCwd } from '../cwd.js';
 import { configureLog, errorLine, log } from '../log.js';
-import { onStopSignals } from '../signals.js';
+import { onStopSignals, onUpgradeSignal } from '../signals.js';
 import { type Notifier, systemdNotifier } from '../systemd/notify.js';
 import { StandaloneAdmin } from './admin.js';
 import { setRuntime } from './current.js';
@@ -62,7 +62,6 @@ export function install(adminModule: URL): void {
     let rt: Runtime | undefined;
     if (origin !== 'first') endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', {
       drain: (reason, deadline) => rt?.drainOrder(reason, deadline),
-      upgrade: () => rt?.upgradeOrder(),
       history: (reloads, counters) => rt?.admin?.takeOver(reloads, counters),
       disconnect: () => rt?.parentGone(),
     });
@@ -89,6 +88,7 @@ class Runtime {
    */
   private readonly notify: Notifier = systemdNotifier(process.env, { unset: false });
   private draining: Promise<never> | undefined;
+  private appSignalListeners: () => void = () => {};
   private deadline = Infinity;
   /** Connections cut before the deadline, when the parent moved it up. */
   private cutEarly = 0;
@@ -127,6 +127,7 @@ class Runtime {
       moreSockets: () => this.admin?.passable() ?? [],
       connections: () => openConnections(this.listeners.servers()),
       upgraded: (result, successor) => this.admin?.upgraded(result, successor),
+      runAppSignalListeners: () => this.appSignalListeners(),
       shutdown: (reason, deadline) => this.shutdown(reason, deadline),
     });
     this.admin = supervised ? undefined : this.startAdmin(adminFd, adminModule, listen);
@@ -176,7 +177,7 @@ class Runtime {
     const { standalone } = this;
     onStopSignals(() => this.stop(), () => process.exit(130));
     if (standalone) {
-      process.on(this.settings.upgradeSignal, () => void standalone.upgrade());
+      this.appSignalListeners = onUpgradeSignal(this.settings.upgradeSignal, () => void standalone.upgrade());
     } else {
       // A terminal's SIGHUP reaches the whole process group; the master decides what it means.
       for (const signal of ['SIGHUP', 'SIGUSR2'] as const) process.on(signal, () => {});
@@ -208,11 +209,6 @@ class Runtime {
     const cut = cutAll(this.listeners.servers());
     this.cutEarly += cut;
     log('warn', 'the drain was ended early by the master', { cut });
-  }
-
-  upgradeOrder(): void {
-    if (this.standalone) void this.standalone.upgrade();
-    else log('warn', 'ignored an upgrade order: a master\'s worker does not upgrade itself');
   }
 
   parentGone(): void {

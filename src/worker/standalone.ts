@@ -2,18 +2,19 @@
  * Standalone upgrades (no master): on the upgrade signal, start a successor
  * with the same command and every listening socket, wait until it is ready,
  * then drain. If it throws, exits or is not ready in time, it is stopped and
- * this process keeps serving. One upgrade at a time (a request meanwhile
- * joins the next); a request after the hand-over is passed on to the
- * successor through its channel; a stop during an upgrade cancels it. Each
- * upgrade's phases and outcome are said as a master says a reload's, for the
- * admin API.
+ * this process keeps serving. One upgrade signal gives one upgrade: a request
+ * while an upgrade is under way joins it, and one after the hand-over is not
+ * a new one (an app's own handler may re-raise the signal at itself, as
+ * NestJS's shutdown hooks do): the upgrade after a hand-over is the
+ * successor's to make, on its own signal. A stop during an upgrade cancels it.
+ * Each upgrade's phases and outcome are said as a master says a reload's, for
+ * the admin API.
  */
 import type { Phase, ReloadResult } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
 import type { Settings } from '../protocol/settings.js';
 import type { Listeners } from '../listeners/route.js';
 import { Child, awaitReady } from '../generation/parent.js';
-import { Coalescer } from '../generation/coalesce.js';
 import { log, logTail } from '../log.js';
 import type { Notifier } from '../systemd/notify.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -41,6 +42,8 @@ export interface StandaloneDeps {
   connections(): number;
   /** Once per upgrade that started a successor, however many requests joined it; with the successor when it took over. */
   upgraded(result: ReloadResult, successor: Child | undefined): void;
+  /** Runs the app's own listeners for the upgrade signal, held back until the hand-over. */
+  runAppSignalListeners(): void;
   shutdown(reason: DrainReason, deadline?: number): Promise<never>;
 }
 
@@ -49,17 +52,21 @@ type PhaseListener = (phase: Phase) => void;
 export class Standalone {
   private successor: Child | undefined;
   private readonly stopping = new AbortController();
-  private readonly upgrades = new Coalescer<PhaseListener, ReloadResult>((listeners) => this.run(listeners));
+  /** The upgrade under way: who hears its phases, and its outcome. */
+  private current: { listeners: PhaseListener[]; result: Promise<ReloadResult> } | undefined;
 
   constructor(private readonly d: StandaloneDeps) {}
 
   /** Resolves `ok` once a successor has taken over; else why not (rolled back, stopping, handed over already). */
   upgrade(onPhase: PhaseListener = () => {}): Promise<ReloadResult> {
-    const { result, queued } = this.upgrades.request(onPhase);
-    if (queued) {
-      log('info', 'upgrade requested during an upgrade: one more will follow');
-      onPhase({ phase: 'queued', reason: 'an upgrade is running; this one follows it' });
+    if (this.current) {
+      log('info', 'upgrade requested while one is under way: it is part of that one');
+      this.current.listeners.push(onPhase);
+      return this.current.result;
     }
+    const listeners = [onPhase];
+    const result = this.run(listeners).finally(() => (this.current = undefined));
+    this.current = { listeners, result };
     return result;
   }
 
@@ -75,7 +82,10 @@ export class Standalone {
     const end = (r: Omit<ReloadResult, 'ms'>): ReloadResult => ({ ...r, ms: Date.now() - started });
     const refused = (reason: string): ReloadResult => end({ ok: false, generation: settings.generation, reason });
     if (this.stopping.signal.aborted) return refused('stopping');
-    if (lifecycle.state === 'draining') return refused(this.passOn());
+    if (lifecycle.state !== 'serving') {
+      log('info', 'already handed over: ignoring the upgrade request; send it to the successor', { successor: this.successor?.pid });
+      return refused(`already handed over${this.successor ? ` to pid ${this.successor.pid}` : ''}: send the upgrade to the process serving now`);
+    }
     if (process.pid === 1) {
       const reason = 'refusing a standalone upgrade as PID 1: this process exiting would end the container; use `baton run`';
       log('error', reason);
@@ -105,6 +115,7 @@ export class Standalone {
     notify.serving(child.generation, { mainPid: child.pid });
     say({ phase: 'draining', generation: settings.generation, connections: this.d.connections() });
     void this.d.shutdown('upgrade');
+    this.d.runAppSignalListeners();
     say({ phase: 'done', generation: child.generation, ms: Date.now() - started });
     return this.outcome(end({ ok: true, generation: child.generation }), child);
   }
@@ -125,16 +136,5 @@ export class Standalone {
     });
     log('info', 'successor spawned', { successor: child.pid, sockets: sockets.map((s) => s.name).join(',') });
     return child;
-  }
-
-  /** After the hand-over an upgrade is the successor's to make; if it is gone, nobody's. Returns what was done. */
-  private passOn(): string {
-    const successor = this.successor;
-    if (successor?.send({ type: 'upgrade' })) {
-      log('info', 'already handed over: passing the upgrade request on', { successor: successor.pid });
-      return `already handed over to pid ${successor.pid}: the upgrade request was passed on to it`;
-    }
-    log('warn', 'already handed over, and the successor has exited: ignoring the upgrade request', { successor: successor?.pid });
-    return 'already handed over, and the successor has exited: nothing to upgrade';
   }
 }

@@ -65,6 +65,11 @@ export async function servingPid(target) {
   return Number(body.trim());
 }
 
+/** baton's lines written by `pid` so far whose message starts with `prefix`. */
+export function linesOf(app, pid, prefix) {
+  return app.output.split('\n').filter((l) => l.includes(` baton[${pid}] `) && l.split(': ').slice(1).join(': ').startsWith(prefix));
+}
+
 /** `promise`, or a rejection naming `what` once `ms` have passed: every wait is bounded. */
 export function within(promise, ms, what) {
   let timer;

@@ -44,10 +44,6 @@ describe('parseMessage', () => {
     assert.deepEqual(parseMessage(raw), { ok: true, message: raw });
   });
 
-  test('valid upgrade', () => {
-    assert.deepEqual(parseMessage({ baton: 1, type: 'upgrade' }), { ok: true, message: { baton: 1, type: 'upgrade' } });
-  });
-
   test('history: a successor takes its predecessors\' upgrade records (only their fields, at most 10) and reload counters', () => {
     const reloads = [
       { generation: 2, ok: true, ms: 180, at: '2026-11-28T09:35:54.265Z' },
