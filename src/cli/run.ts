@@ -16,6 +16,7 @@ import { startControlServer } from '../control/server.js';
 import { Master } from '../supervisor/master.js';
 import { SocketTable } from '../supervisor/sockets.js';
 import { workerSpawner } from '../supervisor/worker.js';
+import { compileCacheDir, compileCacheEnv } from '../supervisor/compile-cache.js';
 import { systemdNotifier } from '../systemd/notify.js';
 import { logicalCwd } from '../cwd.js';
 import { configureLog, log } from '../log.js';
@@ -41,7 +42,7 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
     script: o.script,
     args: o.args,
     cwd: logicalCwd(),
-    env: { ...process.env },
+    env: { ...process.env, ...compileCacheEnv(process.env, o.compileCache ? compileCacheDir(controlPath) : undefined) },
     settings: {
       ...DEFAULTS, readyTimeoutMs: o.readyTimeoutMs, drainTimeoutMs: o.drainTimeoutMs, waitReady: o.waitReady, closeWebSockets: o.closeWebSockets, logFormat,
     },
