@@ -236,7 +236,8 @@ export function headline(result) {
   }
   const heavy = result.rows.filter((r) => r.app === 'heavy' && r.scenario === 'restart' && r.reload);
   if (heavy.length) {
-    lines.push(`Heavy app (NestJS, ${result.heavyApp.start.medianMs} ms from spawn to first response): reload − app start under load ${heavy.map((r) => `${num(r.reload.overheadMs)} ms (${r.name.replace(/^heavy app \(NestJS\), (baton )?/, '')}, ${MODE[r.mode]})`).join(', ')}; ${heavy.reduce((n, r) => n + r.failed + r.refused, 0)} failed or refused requests over ${heavy.reduce((n, r) => n + r.restarts, 0)} restarts.`);
+    const said = (r) => `${r.name.replace(/^heavy app \(NestJS\), (baton )?/, '')}, ${MODE[r.mode]}: ${num(r.reload.medianMs)} ms (${num(r.reload.afterReadyMs)} ms beyond its start)`;
+    lines.push(`Heavy app (NestJS, ${Object.entries(result.heavyApp.starts).map(([v, s]) => `${s.medianMs} ms to start idle on ${v}`).join(', ')}): reload under load ${heavy.map(said).join('; ')}; ${heavy.reduce((n, r) => n + r.failed + r.refused, 0)} failed or refused requests over ${heavy.reduce((n, r) => n + r.restarts, 0)} restarts.`);
   }
   const cc = result.heavyApp?.compileCache;
   if (cc) lines.push(`Node's module compile cache (${cc.node}, warm) takes ${num(-cc.wallMs.medianDiff)} ms off the heavy app's start (${num(cc.wallMs.medianBare)} ms without it) and ${num(-cc.cpuMs.medianDiff)} ms off its CPU time; medians of ${cc.pairs} pairs started in turn. baton run turns it on for its workers.`);
@@ -281,7 +282,7 @@ ${byNode.flatMap(([node, ab]) => Object.entries(ab.modes).map(([mode, x]) => `| 
 
 ` : ''}${h ? `## The heavy app
 
-bench/apps/heavy: NestJS (Express platform) with 40 generated feature modules (each a controller with five routes, a service and a repository, injected), built by \`bench/apps/heavy/generate.mjs\` before the run. GET / answers as bench/app.mjs does.${h.start ? ` Its start, from spawn to the first 200 response with no load: median ${h.start.medianMs} ms of ${h.start.samples.length} (${h.start.samples.join(', ')}; load average as its run ended: ${loadOf('the heavy app\'s start')}); its restart rows are in the table above, their *reload − app start* against this.` : ''}
+bench/apps/heavy: NestJS (Express platform) with 40 generated feature modules (each a controller with five routes, a service and a repository, injected), built by \`bench/apps/heavy/generate.mjs\` before the run. GET / answers as bench/app.mjs does.${Object.entries(h.starts ?? {}).map(([v, st]) => ` Its start on ${v}, from spawn to the first 200 response with no load: median ${st.medianMs} ms of ${st.samples.length} (${st.samples.join(', ')}; load average as its run ended: ${loadOf(`the heavy app's start on ${v}`)}).`).join('')} Its restart rows are in the table above, their *reload − app start* against its start on their node.
 ${cc ? `
 Node's module compile cache: the heavy app started with \`NODE_COMPILE_CACHE\` pointing at a warm cache (written by one start before) and without, in turn, as the preload's cost is measured, on ${cc.node} (load average as its run ended: ${loadOf(`the compile cache on ${cc.node}`)}):
 

@@ -469,7 +469,7 @@ async function main() {
       // A/B on another node is kept by version, beside the run's own.
       overhead: node ? null : overhead,
       overheadByNode: node && overhead ? { [node.version]: overhead } : {},
-      heavyApp: appStarts.heavy || compileCache ? { start: appStarts.heavy ?? null, compileCache } : undefined,
+      heavyApp: appStarts.heavy || compileCache ? { starts: appStarts.heavy ? { [node?.version ?? process.version]: appStarts.heavy } : {}, compileCache } : undefined,
       soak: soakResult,
     };
     const written = writeReport(base ? mergeInto(base, result) : result, { outDir: f.out, log: (s) => console.log(s) });
@@ -498,7 +498,7 @@ function mergeInto(base, run) {
     ...Object.keys(run.overheadByNode).map((v) => `1 worker against bare node on ${v}`),
     ...(run.overhead ? ['1 worker against bare node'] : []),
     ...(run.preload ? ['the preload\'s start-up cost'] : []),
-    ...(run.heavyApp?.start ? ['the heavy app\'s start'] : []),
+    ...Object.keys(run.heavyApp?.starts ?? {}).map((v) => `the heavy app's start on ${v}`),
     ...(run.heavyApp?.compileCache ? [`the compile cache on ${run.heavyApp.compileCache.node}`] : []),
   ];
   if (!measured.length) return merged;
@@ -506,7 +506,7 @@ function mergeInto(base, run) {
   merged.overheadByNode = { ...base.overheadByNode, ...run.overheadByNode };
   merged.overhead = run.overhead ?? base.overhead;
   merged.preload = run.preload ?? base.preload;
-  if (run.heavyApp) merged.heavyApp = { start: run.heavyApp.start ?? base.heavyApp?.start ?? null, compileCache: run.heavyApp.compileCache ?? base.heavyApp?.compileCache ?? null };
+  if (run.heavyApp) merged.heavyApp = { starts: { ...base.heavyApp?.starts, ...run.heavyApp.starts }, compileCache: run.heavyApp.compileCache ?? base.heavyApp?.compileCache ?? null };
   merged.runs = [...(base.runs ?? []), { date: run.date, argv: run.argv, wallS: run.wallS, machine: run.machine, measured }];
   return merged;
 }

@@ -158,17 +158,18 @@ async function startCostOf({ port, pairs, app, node, change }) {
   const changed = { ...plain, ...change };
   await startToListening(plain);
   await startToListening(changed);
-  const bare = [];
-  const preloaded = [];
+  const without = [];
+  const withIt = [];
   for (let i = 0; i < pairs; i++) {
-    const order = i % 2 ? [[preloaded, changed], [bare, plain]] : [[bare, plain], [preloaded, changed]];
+    const order = i % 2 ? [[withIt, changed], [without, plain]] : [[without, plain], [withIt, changed]];
     for (const [samples, how] of order) samples.push(await startToListening(how));
   }
   const figure = (key) => {
     const round = (xs) => xs.map((x) => Number(x.toFixed(1)));
-    const b = round(bare.map((s) => s[key]));
-    const p = round(preloaded.map((s) => s[key]));
+    const b = round(without.map((s) => s[key]));
+    const p = round(withIt.map((s) => s[key]));
     const diff = round(p.map((x, i) => x - b[i]));
+    // Named as the preload's first were, which earlier results and the report read: bare is without the change, preload with it.
     return { bare: b, preload: p, diff, medianBare: middle(b), medianPreload: middle(p), medianDiff: middle(diff) };
   };
   return { pairs, wallMs: figure('wallMs'), cpuMs: figure('cpuMs') };
