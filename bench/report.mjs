@@ -203,11 +203,18 @@ export function targets(result) {
 export function headline(result) {
   const lines = [];
   const baton = result.rows.filter((r) => isBaton(r) && r.scenario === 'restart');
-  if (baton.length) {
-    const restarts = baton.reduce((n, r) => n + r.restarts, 0);
-    const failed = baton.reduce((n, r) => n + r.failed, 0);
-    const refused = baton.reduce((n, r) => n + r.refused, 0);
-    lines.push(`baton: ${failed} failed and ${refused} refused requests over ${restarts} restarts under load (a restart every 2 s; keep-alive and a new connection per request).`);
+  const sum = (rows, f) => rows.reduce((n, r) => n + f(r), 0);
+  // Rows merged in from later runs (all those run with --node are) are told apart: another day, another load.
+  const later = (r) => r.mergedFrom !== undefined || r.node !== undefined;
+  const own = baton.filter((r) => !later(r));
+  if (own.length) {
+    lines.push(`baton: ${sum(own, (r) => r.failed)} failed and ${sum(own, (r) => r.refused)} refused requests over ${sum(own, (r) => r.restarts)} restarts under load (a restart every 2 s; keep-alive and a new connection per request).`);
+  }
+  const merged = baton.filter(later);
+  if (merged.length) {
+    const loads = merged.map((r) => r.loadAverage).filter((x) => x !== undefined);
+    lines.push(`baton, in the rows of later runs (the heavy app, other Node versions; load average ${num(Math.min(...loads), 1)} to ${num(Math.max(...loads), 1)} on these ${result.machine.cores} cores as they ended): `
+      + `${sum(merged, (r) => r.failed)} failed (${sum(merged, (r) => r.errors.timeout)} of them the load generator's 2 s timeout, ${sum(merged, (r) => r.errors.read)} reset) and ${sum(merged, (r) => r.refused)} refused requests over ${sum(merged, (r) => r.restarts)} restarts.`);
   }
   const peer = (group, label) => {
     const k = find(result, group, 'restart', 'keepalive');
@@ -232,7 +239,8 @@ export function headline(result) {
   if (one.length) lines.push(`Steady state, baton run with 1 worker against bare node: ${one.map((d) => `${num(100 + d.pct)} % of its req/s with ${MODE[d.mode]}`).join(', ')}.`);
   const others = Object.entries(result.overheadByNode ?? {});
   if (others.length) {
-    lines.push(`The same on other Node versions (in turn, on the same day): ${others.map(([node, ab]) => `${node} ${Object.entries(ab.modes).map(([mode, m]) => `${num(m.ratio * 100)} % (${MODE[mode]})`).join(', ')}`).join('; ')}.`);
+    const loadOf = (node) => result.runs?.findLast((r) => r.measured.includes(`1 worker against bare node on ${node}`))?.machine.loadAverage.split(',')[0];
+    lines.push(`The same on other Node versions, each in a later run: ${others.map(([node, ab]) => `${node} ${Object.entries(ab.modes).map(([mode, m]) => `${num(m.ratio * 100)} % (${MODE[mode]})`).join(', ')}${loadOf(node) ? ` at load average ${loadOf(node)}` : ''}`).join('; ')} (on ${result.machine.cores} cores: where the load average is far above that, the rounds measure the other processes more than baton).`);
   }
   const heavy = result.rows.filter((r) => r.app === 'heavy' && r.scenario === 'restart' && r.reload);
   if (heavy.length) {
@@ -240,7 +248,9 @@ export function headline(result) {
     lines.push(`Heavy app (NestJS, ${Object.entries(result.heavyApp.starts).map(([v, s]) => `${s.medianMs} ms to start idle on ${v}`).join(', ')}): reload under load ${heavy.map(said).join('; ')}; ${heavy.reduce((n, r) => n + r.failed + r.refused, 0)} failed or refused requests over ${heavy.reduce((n, r) => n + r.restarts, 0)} restarts.`);
   }
   const cc = result.heavyApp?.compileCache;
-  if (cc) lines.push(`Node's module compile cache (${cc.node}, warm) takes ${num(-cc.wallMs.medianDiff)} ms off the heavy app's start (${num(cc.wallMs.medianBare)} ms without it) and ${num(-cc.cpuMs.medianDiff)} ms off its CPU time; medians of ${cc.pairs} pairs started in turn. baton run turns it on for its workers.`);
+  if (cc) {
+    lines.push(`Node's module compile cache (${cc.node}, warm): the heavy app's CPU time to listening ${num(-cc.cpuMs.medianDiff)} ms less (${num(cc.cpuMs.medianBare)} ms without it), its wall time ${num(-cc.wallMs.medianDiff)} ms less (${num(cc.wallMs.medianBare)} ms without it; the pairs' differences spread from ${spread(cc.wallMs)} ms); medians of ${cc.pairs} pairs started in turn. baton run turns it on for its workers.`);
+  }
   const b2 = find(result, 'baton-run-2', 'steady', 'close');
   const p2 = find(result, 'pm2-cluster', 'steady', 'close');
   if (b2 && p2) lines.push(`Steady state, a new connection per request: baton with 2 workers serves ${num(b2.rps / p2.rps, 2)}× PM2 cluster ×2 (${num(b2.rps)} vs ${num(p2.rps)} req/s).`);

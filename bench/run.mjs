@@ -502,7 +502,7 @@ function mergeInto(base, run) {
     ...(run.heavyApp?.compileCache ? [`the compile cache on ${run.heavyApp.compileCache.node}`] : []),
   ];
   if (!measured.length) return merged;
-  merged.rows = [...base.rows.filter((r) => !ids.has(r.id)), ...run.rows];
+  merged.rows = [...base.rows.filter((r) => !ids.has(r.id)), ...run.rows.map((r) => ({ ...r, mergedFrom: run.date }))];
   merged.overheadByNode = { ...base.overheadByNode, ...run.overheadByNode };
   merged.overhead = run.overhead ?? base.overhead;
   merged.preload = run.preload ?? base.preload;
