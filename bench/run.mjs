@@ -507,7 +507,10 @@ function mergeInto(base, run) {
   merged.overhead = run.overhead ?? base.overhead;
   merged.preload = run.preload ?? base.preload;
   if (run.heavyApp) merged.heavyApp = { starts: { ...base.heavyApp?.starts, ...run.heavyApp.starts }, compileCache: run.heavyApp.compileCache ?? base.heavyApp?.compileCache ?? null };
-  merged.runs = [...(base.runs ?? []), { date: run.date, argv: run.argv, wallS: run.wallS, machine: run.machine, measured }];
+  // An earlier merged run keeps only what this one did not measure again.
+  const again = new Set(measured);
+  const kept = (base.runs ?? []).map((r) => ({ ...r, measured: r.measured.filter((m) => !again.has(m)) })).filter((r) => r.measured.length);
+  merged.runs = [...kept, { date: run.date, argv: run.argv, wallS: run.wallS, machine: run.machine, measured }];
   return merged;
 }
 
