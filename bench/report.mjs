@@ -96,7 +96,7 @@ function oneWorkerOverhead(result) {
 function oneWorkerByNode(result) {
   const own = oneWorkerOverhead(result);
   return [
-    ...(own.length ? [{ node: result.machine.node, ab: result.overhead, diffs: own }] : []),
+    ...(own.length ? [{ node: `${result.machine.node} in the results' own run`, ab: result.overhead, diffs: own }] : []),
     ...Object.entries(result.overheadByNode ?? {}).map(([node, ab]) => ({ node, ab, diffs: Object.entries(ab.modes).map(([mode, m]) => ({ mode, pct: (m.ratio - 1) * 100 })) })),
   ];
 }
@@ -292,7 +292,7 @@ ${byNode.flatMap(([node, ab]) => Object.entries(ab.modes).map(([mode, x]) => `| 
 
 ` : ''}${h ? `## The heavy app
 
-bench/apps/heavy: NestJS (Express platform) with 40 generated feature modules (each a controller with five routes, a service and a repository, injected), built by \`bench/apps/heavy/generate.mjs\` before the run. GET / answers as bench/app.mjs does.${Object.entries(h.starts ?? {}).map(([v, st]) => ` Its start on ${v}, from spawn to the first 200 response with no load: median ${st.medianMs} ms of ${st.samples.length} (${st.samples.join(', ')}; load average as its run ended: ${loadOf(`the heavy app's start on ${v}`)}).`).join('')} Its restart rows are in the table above, their *reload − app start* against its start on their node.
+bench/apps/heavy: NestJS (Express platform) with 40 generated feature modules (each a controller with five routes, a service and a repository, injected), built by \`bench/apps/heavy/generate.mjs\` before the run. GET / answers as bench/app.mjs does.${Object.entries(h.starts ?? {}).map(([v, st]) => ` Its start on ${v}, from spawn to the first 200 response with no load: median ${st.medianMs} ms of ${st.samples.length} (${st.samples.join(', ')}; load average as its run ended: ${loadOf(`the heavy app's start on ${v}`)}).`).join('')} Its restart rows are in the table above, their *reload − app start* against its start on their node (measured without a compile cache; under \`baton run\` on Node 22.1 and later the workers have one, baton's default, and the standalone rows none).
 ${cc ? `
 Node's module compile cache: the heavy app started with \`NODE_COMPILE_CACHE\` pointing at a warm cache (written by one start before) and without, in turn, as the preload's cost is measured, on ${cc.node} (load average as its run ended: ${loadOf(`the compile cache on ${cc.node}`)}):
 
