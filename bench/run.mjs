@@ -15,11 +15,17 @@
 // does --only unless this is given), --preload-pairs N (app starts without and
 // with the preload, in turn; 0 skips, and so does --only unless it names
 // `preload`), --no-install (never apt-get wrk); --from JSON only rewrites the
-// report from an earlier run's results; --merge JSON puts a soak-only run into
-// an earlier run's results (its soak replaced, the rest kept, RESULTS.md saying
-// which run measured what), so that the soak is measured again without the
-// half hour of rows, whose throughput would not compare on a machine that is
-// busy meanwhile. The preload's row alone: --only preload --soak 0 --out DIR.
+// report from an earlier run's results; --merge JSON puts this run into an
+// earlier run's results (its soak, rows and A/B replaced or added, the rest
+// kept, RESULTS.md saying which run measured what), so that a few rows or the
+// soak are measured again without the half hour of rows, whose throughput
+// would not compare on a machine that is busy meanwhile. The preload's row
+// alone: --only preload --soak 0 --out DIR. --node PATH runs the targets (and
+// the A/B) on that node binary, the rows labelled with its version;
+// --modes keepalive and --scenarios restart keep only those rows. The heavy
+// app (bench/apps/heavy, NestJS) has its groups (heavy-*), and
+// `--only compile-cache` times its start with and without Node's module
+// compile cache (--cache-pairs N, in turn), on --node (Node 22.1 or later).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,9 +36,10 @@ import { analyseProbe, percentile, probePerSecond, startProbe } from './probe.mj
 import { writeReport } from './report.mjs';
 import { freePort, sleep } from '../dist/testing/harness.js';
 import {
-  live, measureAppStart, measurePreloadCost, processFigures,
+  appScript, live, measureAppStart, measureCompileCache, measurePreloadCost, processFigures,
   startBatonRun, startNode, startNodeCluster, startPm2, startStandalone,
 } from './targets.mjs';
+import { generate as generateHeavyApp } from './apps/heavy/generate.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -47,6 +54,15 @@ const SOAK = 'soak';
 const each = (scenario, modes = BOTH) => modes.map((m) => [scenario, m]);
 /** --only's name for the preload's start-up row, which is no load group. */
 const PRELOAD = 'preload';
+/** --only's name for the heavy app's start with and without Node's compile cache. */
+const COMPILE_CACHE = 'compile-cache';
+/** The apps a group runs: the tiny one, or NestJS with 40 generated modules (built by generate.mjs first). */
+const APPS = {
+  tiny: { script: appScript },
+  heavy: { script: path.join(here, 'apps/heavy/main.mjs'), build: generateHeavyApp },
+};
+/** The heavy app's groups: the 0 ms handler only, restarts only (its steady throughput is Nest's, not baton's). */
+const heavy = (id, name, start) => ({ id, name, app: 'heavy', handlers: [0], start, rows: () => each('restart') });
 const GROUPS = [
   { id: 'bare', name: 'bare node', start: (o) => startNode(o), rows: () => each('steady') },
   { id: 'baton-run-1', name: 'baton run -w 1', start: (o) => startBatonRun({ ...o, workers: 1 }), rows: () => [...each('steady'), ...each('restart')] },
@@ -56,6 +72,9 @@ const GROUPS = [
   { id: 'pm2-cluster', name: 'PM2 cluster ×2', start: (o) => startPm2({ ...o, instances: 2 }), rows: () => [...each('steady'), ...each('restart')] },
   { id: 'pm2-fork', name: 'PM2 fork mode', start: (o) => startPm2({ ...o, instances: 1, mode: 'fork' }), rows: (quick) => (quick ? [] : each('restart')) },
   { id: 'node-cluster', name: 'node:cluster ×2', start: (o) => startNodeCluster({ ...o, workers: 2 }), rows: (quick) => [...each('steady'), ...each('restart', quick ? ['keepalive'] : BOTH)] },
+  heavy('heavy-run-1', 'heavy app (NestJS), baton run -w 1', (o) => startBatonRun({ ...o, workers: 1 })),
+  heavy('heavy-run-2', 'heavy app (NestJS), baton run -w 2', (o) => startBatonRun({ ...o, workers: 2 })),
+  heavy('heavy-standalone', 'heavy app (NestJS), baton standalone (SIGUSR2)', (o) => startStandalone(o)),
 ];
 
 function parseFlags(argv) {
@@ -79,23 +98,31 @@ function parseFlags(argv) {
     else if (a === '--no-install') f.install = false;
     else if (a === '--from') f.from = path.resolve(val());
     else if (a === '--merge') f.merge = val();
+    else if (a === '--node') f.node = path.resolve(val());
+    else if (a === '--modes') f.modes = val().split(',').filter(Boolean);
+    else if (a === '--scenarios') f.scenarios = val().split(',').filter(Boolean);
+    else if (a === '--cache-pairs') f.cachePairs = Number(val());
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--quick] [--duration S] [--only GROUP,..] [--handlers 0,50] [--soak N] [--out DIR] [--connections N] [--ab-rounds N] [--preload-pairs N] [--no-install]');
+      console.log('usage: node bench/run.mjs [--quick] [--duration S] [--only GROUP,..] [--handlers 0,50] [--modes keepalive,close] [--scenarios steady,restart] [--soak N] [--out DIR] [--connections N] [--ab-rounds N] [--preload-pairs N] [--cache-pairs N] [--node PATH] [--merge results/DATE.json] [--no-install]');
       console.log('       node bench/run.mjs --from results/DATE.json [--out DIR]   (rewrites the table, chart and RESULTS.md from a run\'s JSON; measures nothing)');
       console.log('       node bench/run.mjs --only soak --merge results/DATE.json [--soak N] [--out DIR]   (the soak alone, put into that run\'s results)');
-      console.log(`groups: ${GROUPS.map((g) => g.id).join(', ')}; ${PRELOAD}, the preload's start-up cost; or ${SOAK} alone`);
+      console.log(`groups: ${GROUPS.map((g) => g.id).join(', ')}; ${PRELOAD}, the preload's start-up cost; ${COMPILE_CACHE}, the heavy app's start with and without Node's compile cache; or ${SOAK} alone`);
       process.exit(0);
     } else throw new Error(`unknown flag ${a} (see --help)`);
   }
-  const known = [...GROUPS.map((g) => g.id), PRELOAD, SOAK];
+  const known = [...GROUPS.map((g) => g.id), PRELOAD, COMPILE_CACHE, SOAK];
   for (const id of f.only ?? []) if (!known.includes(id)) throw new Error(`--only: unknown group ${id} (${known.join(', ')})`);
+  for (const m of f.modes ?? []) if (!BOTH.includes(m)) throw new Error(`--modes: unknown load mode ${m} (${BOTH.join(', ')})`);
+  for (const sc of f.scenarios ?? []) if (!['steady', 'restart'].includes(sc)) throw new Error(`--scenarios: unknown scenario ${sc} (steady, restart)`);
   const soakOnly = f.only?.length === 1 && f.only[0] === SOAK;
   if (f.only?.includes(SOAK) && !soakOnly) throw new Error(`--only ${SOAK} runs the soak alone; the soak runs after any groups anyway (--soak N)`);
-  if (soakOnly !== (f.merge !== undefined)) throw new Error(`--only ${SOAK} and --merge go together: a soak alone is merged into an earlier run's results`);
+  if (soakOnly && f.merge === undefined) throw new Error(`--only ${SOAK} needs --merge: a soak alone is merged into an earlier run's results`);
+  if (f.node !== undefined && !fs.existsSync(f.node)) throw new Error(`--node: ${f.node} does not exist (give the path of a node binary)`);
   f.duration ??= f.quick ? 4 : 20;
   f.soak ??= f.quick ? 10 : 1000;
   f.abRounds ??= f.only ? 0 : f.quick ? 2 : 5;
   f.preloadPairs ??= f.only && !f.only.includes(PRELOAD) ? 0 : f.quick ? 7 : 21;
+  f.cachePairs ??= !f.only?.includes(COMPILE_CACHE) ? 0 : f.quick ? 5 : 15;
   f.handlers ??= [0, 50];
   if (!(f.duration >= 2)) throw new Error('--duration must be at least 2 (s)');
   if (soakOnly && !(f.soak > 0)) throw new Error(`--only ${SOAK} needs --soak N above 0`);
@@ -108,7 +135,9 @@ function plan(f) {
   for (const handlerMs of f.handlers) {
     for (const g of GROUPS) {
       if (f.only && !f.only.includes(g.id)) continue;
+      if (g.handlers && !g.handlers.includes(handlerMs)) continue;
       for (const [scenario, mode] of g.rows(f.quick)) {
+        if ((f.modes && !f.modes.includes(mode)) || (f.scenarios && !f.scenarios.includes(scenario))) continue;
         if (f.quick && handlerMs !== 0 && !(g.id === 'baton-run-2' && scenario === 'restart' && mode === 'keepalive')) continue;
         rows.push({ group: g, handlerMs, scenario, mode });
       }
@@ -195,6 +224,7 @@ async function measure({ target, port, row, durationS, connections, tmpDir, appS
       wallMs: okWindows.map((w) => w.wallMs),
       medianMs: reloadMs,
       overheadMs: reloadMs === null ? null : reloadMs - appStartMs,
+      ...afterReady(okWindows),
     } : null,
     timeline: {
       startedAt: result.startedAt,
@@ -205,17 +235,28 @@ async function measure({ target, port, row, durationS, connections, tmpDir, appS
 }
 
 /**
+ * A restart's time beyond the new generation's own start in that restart
+ * (spawn to ready, as baton measured it): under load the start slows with
+ * the restart, and the app start measured idle no longer tells them apart.
+ */
+function afterReady(restarts) {
+  const timed = restarts.filter((r) => r.readyMs !== undefined);
+  if (!timed.length) return {};
+  return { readyMs: timed.map((r) => r.readyMs), afterReadyMs: median(timed.map((r) => r.ms - r.readyMs)) };
+}
+
+/**
  * Bare node against baton run -w 1 (0 ms handler), both started side by side
  * and loaded in turn, A B then B A, `rounds` times per mode. The steady rows
  * are minutes apart, and on a shared 2-core machine the drift between them is
  * larger than the 3 % this compares; pairs measured seconds apart are not.
  */
-async function overheadAB({ rounds, durationS, connections, tmpDir, log }) {
+async function overheadAB({ rounds, durationS, connections, tmpDir, log, node }) {
   const started = [];
   try {
     for (const [name, start] of [['bare', startNode], ['baton', (o) => startBatonRun({ ...o, workers: 1 })]]) {
       const port = await freePort();
-      started.push({ name, port, target: await start({ port, delayMs: 0 }) });
+      started.push({ name, port, target: await start({ port, delayMs: 0, node }) });
     }
     const modes = {};
     for (const mode of ['keepalive', 'close']) {
@@ -315,6 +356,14 @@ function emergencyCleanup() {
   live.clear();
 }
 
+/** --node's binary and its version, or undefined for this node. */
+function nodeOf(bin) {
+  if (bin === undefined) return undefined;
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0) throw new Error(`--node: ${bin} --version failed (${r.error?.message ?? r.stderr.trim()}); give the path of a node binary`);
+  return { path: bin, version: r.stdout.trim() };
+}
+
 async function main() {
   const f = parseFlags(process.argv.slice(2));
   if (f.from) {
@@ -324,29 +373,42 @@ async function main() {
   }
   const t0 = Date.now();
   const log = (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${s}`);
-  // The soak alone loads with the probe only, and the earlier run's app start stays next to its rows.
+  const node = nodeOf(f.node);
+  const nodeBin = node?.path ?? process.execPath;
   const base = f.merge ? JSON.parse(fs.readFileSync(f.merge, 'utf8')) : undefined;
+  if (base?.quick !== undefined && base.quick !== f.quick) throw new Error(`--merge: a ${f.quick ? 'quick' : 'full'} run into a ${base.quick ? 'quick' : 'full'} run`);
+  const soakOnly = f.only?.length === 1 && f.only[0] === SOAK;
+  const todo = plan(f);
+  // The soak alone loads with the probe only, and the earlier run's app start stays next to its rows.
   let gen;
-  let appStart = null;
-  if (base) {
-    if (base.quick !== f.quick) throw new Error(`--merge: a ${f.quick ? 'quick' : 'full'} soak into a ${base.quick ? 'quick' : 'full'} run`);
+  const appStarts = {};
+  const appStartOf = async (id) => {
+    if (appStarts[id]) return appStarts[id];
+    APPS[id].build?.();
+    const s = await measureAppStart({ port: await freePort(), app: APPS[id].script, node: nodeBin });
+    log(`app start (${id}, spawn to first 200), median of ${s.samples.length}: ${s.medianMs} ms (${s.samples.join(', ')})`);
+    return (appStarts[id] = s);
+  };
+  if (soakOnly) {
     log(`the soak alone, ${f.soak} reloads, into the results of ${f.merge} (${base.date})`);
   } else {
     gen = chooseLoadGen({ install: f.install, log });
-    log(`load generator: ${gen.version}${gen.why ? ` (${gen.why})` : ''}; ${f.quick ? 'quick' : 'full'} run, ${f.duration} s per row, handlers ${f.handlers.join(', ')} ms, soak ${f.soak} reloads`);
-    appStart = await measureAppStart({ port: await freePort() });
-    log(`app start (spawn to first 200), median of ${appStart.samples.length}: ${appStart.medianMs} ms (${appStart.samples.join(', ')})`);
+    log(`load generator: ${gen.version}${gen.why ? ` (${gen.why})` : ''}; ${f.quick ? 'quick' : 'full'} run, ${f.duration} s per row, handlers ${f.handlers.join(', ')} ms, soak ${f.soak} reloads${node ? `; targets on ${node.path} (${node.version})` : ''}`);
+    if (!base) await appStartOf('tiny'); // the run's own rows' reference; a merged run's rows each carry theirs
   }
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-bench-run-'));
 
-  const preload = f.preloadPairs > 0 && !base ? await measurePreloadCost({ port: await freePort(), pairs: f.preloadPairs }) : null;
-  if (preload) {
-    const said = (x) => `median ${x.medianDiff} ms (${Math.min(...x.diff)} to ${Math.max(...x.diff)}; ${x.medianBare} ms without, ${x.medianPreload} ms with)`;
-    log(`preload cost (app start with --import batonjs/register minus without, ${preload.pairs} pairs in turn): wall ${said(preload.wallMs)}; CPU ${said(preload.cpuMs)}`);
+  const preload = f.preloadPairs > 0 && !soakOnly ? await measurePreloadCost({ port: await freePort(), pairs: f.preloadPairs, node: nodeBin }) : null;
+  const said = (x) => `median ${x.medianDiff} ms (${Math.min(...x.diff)} to ${Math.max(...x.diff)}; ${x.medianBare} ms without, ${x.medianPreload} ms with)`;
+  if (preload) log(`preload cost (app start with --import batonjs/register minus without, ${preload.pairs} pairs in turn): wall ${said(preload.wallMs)}; CPU ${said(preload.cpuMs)}`);
+  let compileCache = null;
+  if (f.cachePairs > 0) {
+    APPS.heavy.build();
+    compileCache = { node: node?.version ?? process.version, ...await measureCompileCache({ port: await freePort(), pairs: f.cachePairs, app: APPS.heavy.script, node: nodeBin }) };
+    log(`compile cache (the heavy app's start with a warm NODE_COMPILE_CACHE minus without, ${compileCache.pairs} pairs in turn, ${compileCache.node}): wall ${said(compileCache.wallMs)}; CPU ${said(compileCache.cpuMs)}`);
   }
 
   const rows = [];
-  const todo = plan(f);
   const groups = [];
   for (const r of todo) {
     const key = `${r.group.id}/${r.handlerMs}`;
@@ -355,8 +417,10 @@ async function main() {
   }
   try {
     for (const g of groups) {
+      const app = g.group.app ?? 'tiny';
+      const appStart = await appStartOf(app);
       const port = await freePort();
-      const target = await g.group.start({ port, delayMs: g.handlerMs });
+      const target = await g.group.start({ port, delayMs: g.handlerMs, app: APPS[app].script, node: nodeBin });
       g.commands = target.commands;
       try {
         // The same restart with no load first: its time against the app's
@@ -367,16 +431,20 @@ async function main() {
           for (let i = 0; i < (f.quick ? 1 : 3); i++) runs.push(await target.restart());
           const ok = runs.filter((r) => r.ok).map((r) => r.ms);
           const med = median(ok);
-          idle = { ms: ok, failed: runs.filter((r) => !r.ok).map((r) => r.detail), medianMs: med, overheadMs: med === null ? null : med - appStart.medianMs };
+          idle = { ms: ok, failed: runs.filter((r) => !r.ok).map((r) => r.detail), medianMs: med, overheadMs: med === null ? null : med - appStart.medianMs, ...afterReady(runs.filter((r) => r.ok)) };
           log(`${g.group.name}, ${g.handlerMs} ms handler, restart with no load: ${ok.join(', ')} ms${idle.failed.length ? `; FAILED: ${idle.failed.join(' | ')}` : ''}`);
         }
         for (const row of g.rows) {
           await sleep(200);
           const m = await measure({ target, port, row, durationS: f.duration, connections: f.connections, tmpDir, appStartMs: appStart.medianMs });
           m.commands = target.commands;
+          m.app = app;
+          m.appStartMs = appStart.medianMs;
+          m.loadAverage = os.loadavg()[0];
+          if (node) Object.assign(m, { id: `${m.id}@node-${node.version}`, name: `${m.name} (Node ${node.version})`, node: node.version });
           if (m.scenario === 'restart') m.reloadIdle = idle;
           rows.push(m);
-          log(`${m.name}, ${m.handlerMs} ms handler, ${m.scenario}, ${m.mode}: ${m.requests} requests, ${Math.round(m.rps)} req/s, failed ${m.failed}, refused ${m.refused}`
+          log(`${m.name}, ${m.handlerMs} ms handler, ${m.scenario}, ${m.mode}: ${m.requests} requests, ${Math.round(m.rps)} req/s, failed ${m.failed}, refused ${m.refused}, load average ${m.loadAverage.toFixed(2)}`
             + `${m.restarts ? `, ${m.restarts} restarts (${m.reload.medianMs} ms median)` : ''}${m.restartsFailed.length ? `, FAILED RESTARTS: ${m.restartsFailed.join(' | ')}` : ''}`);
         }
       } finally {
@@ -384,7 +452,7 @@ async function main() {
         for (const r of rows) if (r.group === g.group.id && r.handlerMs === g.handlerMs) r.pids = [...target.pids];
       }
     }
-    const overhead = f.abRounds > 0 ? await overheadAB({ rounds: f.abRounds, durationS: f.quick ? 2 : 5, connections: f.connections, tmpDir, log }) : null;
+    const overhead = f.abRounds > 0 ? await overheadAB({ rounds: f.abRounds, durationS: f.quick ? 2 : 5, connections: f.connections, tmpDir, log, node: nodeBin }) : null;
     const soakResult = f.soak > 0 ? await soak({ reloads: f.soak, log }) : null;
     if (soakResult) log(`soak: ${soakResult.reloadsOk}/${soakResult.reloadsAsked} reloads, ${soakResult.requests} requests, failed ${soakResult.failed}, refused ${soakResult.refused}`);
 
@@ -393,15 +461,18 @@ async function main() {
       quick: f.quick,
       argv: process.argv.slice(2),
       wallS: (Date.now() - t0) / 1000,
-      machine: machine(gen),
+      machine: machine(gen, node),
       settings: { durationS: f.duration, connections: f.connections, handlers: f.handlers, restartEveryS: 2, probe: { concurrency: 4, gapMs: 5 }, soakReloads: f.soak, abRounds: f.abRounds, preloadPairs: f.preloadPairs },
-      appStart,
+      appStart: appStarts.tiny ?? null,
       preload,
       rows,
-      overhead,
+      // A/B on another node is kept by version, beside the run's own.
+      overhead: node ? null : overhead,
+      overheadByNode: node && overhead ? { [node.version]: overhead } : {},
+      heavyApp: appStarts.heavy || compileCache ? { starts: appStarts.heavy ? { [node?.version ?? process.version]: appStarts.heavy } : {}, compileCache } : undefined,
       soak: soakResult,
     };
-    const written = writeReport(base ? withSoakOf(base, result) : result, { outDir: f.out, log: (s) => console.log(s) });
+    const written = writeReport(base ? mergeInto(base, result) : result, { outDir: f.out, log: (s) => console.log(s) });
     log(`wrote ${written.json}, ${written.svg}, ${written.md}`);
   } finally {
     fs.rmSync(tmpDir, { recursive: true, force: true });
@@ -409,20 +480,41 @@ async function main() {
 }
 
 /**
- * The earlier run `base` with the soak of `run` (a soak-only run) in place of
- * its own, and what RESULTS.md needs to say so: when, how, and on which
- * machine and code it was measured.
+ * The earlier run `base` with what `run` measured in place of its own: the
+ * soak (a soak-only run), rows by id, the A/B, the preload's and the heavy
+ * app's figures; and what RESULTS.md needs to say so: when, how, and on
+ * which machine and code each was measured.
  */
-function withSoakOf(base, run) {
-  return {
-    ...base,
-    settings: { ...base.settings, soakReloads: run.settings.soakReloads },
-    soak: run.soak,
-    soakRun: { date: run.date, argv: run.argv, wallS: run.wallS, machine: run.machine },
-  };
+function mergeInto(base, run) {
+  const merged = { ...base };
+  if (run.soak) {
+    merged.settings = { ...base.settings, soakReloads: run.settings.soakReloads };
+    merged.soak = run.soak;
+    merged.soakRun = { date: run.date, argv: run.argv, wallS: run.wallS, machine: run.machine };
+  }
+  const ids = new Set(run.rows.map((r) => r.id));
+  const measured = [
+    ...run.rows.map((r) => r.id),
+    ...Object.keys(run.overheadByNode).map((v) => `1 worker against bare node on ${v}`),
+    ...(run.overhead ? ['1 worker against bare node'] : []),
+    ...(run.preload ? ['the preload\'s start-up cost'] : []),
+    ...Object.keys(run.heavyApp?.starts ?? {}).map((v) => `the heavy app's start on ${v}`),
+    ...(run.heavyApp?.compileCache ? [`the compile cache on ${run.heavyApp.compileCache.node}`] : []),
+  ];
+  if (!measured.length) return merged;
+  merged.rows = [...base.rows.filter((r) => !ids.has(r.id)), ...run.rows.map((r) => ({ ...r, mergedFrom: run.date }))];
+  merged.overheadByNode = { ...base.overheadByNode, ...run.overheadByNode };
+  merged.overhead = run.overhead ?? base.overhead;
+  merged.preload = run.preload ?? base.preload;
+  if (run.heavyApp) merged.heavyApp = { starts: { ...base.heavyApp?.starts, ...run.heavyApp.starts }, compileCache: run.heavyApp.compileCache ?? base.heavyApp?.compileCache ?? null };
+  // An earlier merged run keeps only what this one did not measure again.
+  const again = new Set(measured);
+  const kept = (base.runs ?? []).map((r) => ({ ...r, measured: r.measured.filter((m) => !again.has(m)) })).filter((r) => r.measured.length);
+  merged.runs = [...kept, { date: run.date, argv: run.argv, wallS: run.wallS, machine: run.machine, measured }];
+  return merged;
 }
 
-function machine(gen) {
+function machine(gen, node) {
   const cpus = os.cpus();
   // git itself, not .git/HEAD read by hand: in a worktree .git is a file, and a ref may be packed.
   const git = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: here, encoding: 'utf8', timeout: 5000 });
@@ -432,7 +524,9 @@ function machine(gen) {
     cpu: cpus[0]?.model ?? 'unknown',
     cores: cpus.length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
+    node: node?.version ?? process.version,
+    // 1, 5 and 15 min, as the run ends: how busy the machine was meanwhile.
+    loadAverage: os.loadavg().map((x) => x.toFixed(2)).join(', '),
     kernel: `${os.type()} ${os.release()}`,
     loadGenerator: gen?.version,
     pm2: `pm2 ${version('node_modules/pm2/package.json')}`,

@@ -1,4 +1,6 @@
-// What the benchmark starts, restarts and stops, one kind per row:
+// What the benchmark starts, restarts and stops, one kind per row, each on
+// an app (bench/app.mjs unless `app` says otherwise: the heavy app,
+// bench/apps/heavy/main.mjs) and a node binary (this one unless `node`):
 //   node         bare `node bench/app.mjs`; its restart is the naive one
 //                (SIGTERM, wait for the exit, start again, until it listens)
 //   baton-run    `baton run -w N bench/app.mjs`; restart: `baton reload`
@@ -7,7 +9,10 @@
 //   pm2-fork     PM2 fork mode, 1 instance (its reload is a restart)
 //   node-cluster bench/node-cluster.mjs (node:cluster, round-robin); restart: rolling
 // Each start() resolves once the app serves, to
-//   { kind, label, commands, pids, restart(): Promise<{ok, ms, wallMs, detail}>, stop(), killSync() }
+//   { kind, label, commands, pids, restart(): Promise<{ok, ms, wallMs, readyMs, detail}>, stop(), killSync() }
+// where readyMs, from baton's targets, is the new generation's start in that
+// restart as baton measured it (to ready), which load slows as it slows the
+// restart.
 // Only pids these functions started (or that their own children reported) are
 // ever signalled, and every target is in `live` until stopped, so that the
 // runner can clean up on any exit.
@@ -22,6 +27,8 @@ import { alive, cliPath as cli, registerPath as register, sleep, waitFor } from 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const appScript = path.join(here, 'app.mjs');
 const root = path.resolve(here, '..');
+/** How an app is named in the commands the report prints. */
+const shown = (app) => path.relative(root, app);
 const pm2Bin = path.join(root, 'node_modules/pm2/bin/pm2');
 
 /** Targets started and not yet stopped. */
@@ -86,17 +93,17 @@ function track(target) {
 }
 
 /**
- * Median ms from spawning `node bench/app.mjs` to its first 200 response,
- * after one start that is not counted (it warms the page cache, as the
- * restarts that this is compared with find it warm).
+ * Median ms from spawning `node bench/app.mjs` (or `app`) to its first 200
+ * response, after one start that is not counted (it warms the page cache, as
+ * the restarts that this is compared with find it warm).
  */
-export async function measureAppStart({ port, times = 9 }) {
+export async function measureAppStart({ port, times = 9, app = appScript, node = process.execPath }) {
   const samples = [];
   for (let i = -1; i < times; i++) {
     const t0 = Date.now();
-    const child = spawn(process.execPath, [appScript], { env: appEnv(port, 0), stdio: 'ignore' });
+    const child = spawn(node, [app], { env: appEnv(port, 0), stdio: 'ignore' });
     try {
-      await waitFor(async () => (await getOnce(port)) === 200, { timeoutMs: 10_000, intervalMs: 2, what: 'the app to serve' });
+      await waitFor(async () => (await getOnce(port)) === 200, { timeoutMs: 30_000, intervalMs: 2, what: 'the app to serve' });
       if (i >= 0) samples.push(Date.now() - t0);
     } finally {
       const exited = new Promise((r) => child.once('exit', r));
@@ -116,16 +123,17 @@ function cpuMsOf(pid) {
 }
 
 /**
- * From spawning `node [nodeArgs] bench/app.mjs` to its listen callback, which
- * it says on stdout (SAY_LISTENING): the wall time, and the CPU time the app
- * had by then; the app is then killed. Polling the port, as measureAppStart
- * does, would load what it times: on this machine it added tens of ms to the
- * app's own CPU time, and more the longer the start.
+ * From spawning `node [nodeArgs] bench/app.mjs` (or `app`, with `env` added)
+ * to its listen callback, which it says on stdout (SAY_LISTENING): the wall
+ * time, and the CPU time the app had by then; the app is then killed. Polling
+ * the port, as measureAppStart does, would load what it times: on this
+ * machine it added tens of ms to the app's own CPU time, and more the longer
+ * the start.
  */
-function startToListening(port, nodeArgs) {
+function startToListening({ port, app, node, nodeArgs = [], env = {} }) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [...nodeArgs, appScript], { env: appEnv(port, 0, { SAY_LISTENING: '1' }), stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(node, [...nodeArgs, app], { env: appEnv(port, 0, { SAY_LISTENING: '1', ...env }), stdio: ['ignore', 'pipe', 'ignore'] });
     let figures;
     child.once('error', reject);
     child.stdout.once('data', () => {
@@ -139,34 +147,60 @@ function startToListening(port, nodeArgs) {
 const middle = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
- * What `--import batonjs/register` adds to the app's start: the app started
- * without it and with it in turn (A B, then B A), `pairs` times, after one
- * uncounted start of each. Pairs a moment apart cancel the drift of a shared
- * machine, which starts far apart would not; each figure is the median of the
- * per-pair differences, for the wall time and for the CPU time.
+ * What a change to the app's start (`change`: nodeArgs, env) adds to it: the
+ * app started without it and with it in turn (A B, then B A), `pairs` times,
+ * after one uncounted start of each. Pairs a moment apart cancel the drift of
+ * a shared machine, which starts far apart would not; each figure is the
+ * median of the per-pair differences, for the wall time and for the CPU time.
  */
-export async function measurePreloadCost({ port, pairs }) {
-  const withPreload = ['--import', register];
-  await startToListening(port, []);
-  await startToListening(port, withPreload);
-  const bare = [];
-  const preloaded = [];
+async function startCostOf({ port, pairs, app, node, change }) {
+  const plain = { port, app, node };
+  const changed = { ...plain, ...change };
+  await startToListening(plain);
+  await startToListening(changed);
+  const without = [];
+  const withIt = [];
   for (let i = 0; i < pairs; i++) {
-    const order = i % 2 ? [[preloaded, withPreload], [bare, []]] : [[bare, []], [preloaded, withPreload]];
-    for (const [samples, nodeArgs] of order) samples.push(await startToListening(port, nodeArgs));
+    const order = i % 2 ? [[withIt, changed], [without, plain]] : [[without, plain], [withIt, changed]];
+    for (const [samples, how] of order) samples.push(await startToListening(how));
   }
   const figure = (key) => {
     const round = (xs) => xs.map((x) => Number(x.toFixed(1)));
-    const b = round(bare.map((s) => s[key]));
-    const p = round(preloaded.map((s) => s[key]));
+    const b = round(without.map((s) => s[key]));
+    const p = round(withIt.map((s) => s[key]));
     const diff = round(p.map((x, i) => x - b[i]));
+    // Named as the preload's first were, which earlier results and the report read: bare is without the change, preload with it.
     return { bare: b, preload: p, diff, medianBare: middle(b), medianPreload: middle(p), medianDiff: middle(diff) };
   };
   return { pairs, wallMs: figure('wallMs'), cpuMs: figure('cpuMs') };
 }
 
-function spawnApp(port, delayMs) {
-  const child = spawn(process.execPath, [appScript], { env: appEnv(port, delayMs), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+/** What `--import batonjs/register` adds to the app's start (startCostOf). */
+export function measurePreloadCost({ port, pairs, app = appScript, node = process.execPath }) {
+  return startCostOf({ port, pairs, app, node, change: { nodeArgs: ['--import', register] } });
+}
+
+/**
+ * What Node's module compile cache (NODE_COMPILE_CACHE, Node 22.1 and later)
+ * takes off the app's start, the cache warm: as a worker of a later
+ * generation finds it, written by the earlier one. Node writes the cache when
+ * a process exits (never when it is killed) or is told to flush, so one start
+ * writes it first, and it is removed after. The figures are with minus without.
+ */
+export async function measureCompileCache({ port, pairs, app, node }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-bench-compile-cache-'));
+  try {
+    const fill = `await import(${JSON.stringify(app)}); const m = await import('node:module'); m.flushCompileCache(); process.exit(m.getCompileCacheDir() ? 0 : 3);`;
+    const r = spawnSync(node, ['--input-type=module', '-e', fill], { env: appEnv(port, 0, { NODE_COMPILE_CACHE: dir }), stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${node} did not write a compile cache (exit ${r.status ?? r.signal}): ${r.stderr.slice(-400)}`);
+    return { dir: 'a private temporary directory', ...await startCostOf({ port, pairs, app, node, change: { env: { NODE_COMPILE_CACHE: dir } } }) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function spawnApp({ port, delayMs, app, node }) {
+  const child = spawn(node, [app], { env: appEnv(port, delayMs), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   child.stderr.resume();
   const ready = new Promise((resolve, reject) => {
     child.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(`unexpected message ${JSON.stringify(m)}`))));
@@ -177,14 +211,15 @@ function spawnApp(port, delayMs) {
 }
 
 /** Bare node; restart() is the naive restart: SIGTERM, wait for the exit, start a new one, wait until it listens. */
-export async function startNode({ port, delayMs }) {
-  let app = spawnApp(port, delayMs);
+export async function startNode({ port, delayMs, app: script = appScript, node = process.execPath }) {
+  const how = { port, delayMs, app: script, node };
+  let app = spawnApp(how);
   const pids = new Set([app.child.pid]);
   await app.ready;
   return track({
     kind: 'node',
-    label: 'node bench/app.mjs',
-    commands: ['node bench/app.mjs   # spawned with an IPC channel, on which it says it is ready', 'restart (naive): kill -TERM <pid>; wait for its exit; node bench/app.mjs; wait until it listens'],
+    label: `node ${shown(script)}`,
+    commands: [`node ${shown(script)}   # spawned with an IPC channel, on which it says it is ready`, `restart (naive): kill -TERM <pid>; wait for its exit; node ${shown(script)}; wait until it listens`],
     pids,
     get mainPid() {
       return app.child.pid;
@@ -193,7 +228,7 @@ export async function startNode({ port, delayMs }) {
       const t0 = Date.now();
       app.child.kill('SIGTERM');
       await app.exited;
-      app = spawnApp(port, delayMs);
+      app = spawnApp(how);
       pids.add(app.child.pid);
       try {
         await app.ready;
@@ -219,13 +254,14 @@ export async function startNode({ port, delayMs }) {
  * `baton reload`. Without the crash window: it changes nothing in the hand-over,
  * but `baton reload` would answer 3 s after the new generation is ready, too
  * late for a restart every 2 s (and PM2's reload has none either). `nodeFlags`
- * are the master's own (the workers get none); `app`, `env` and `serving` (which
- * resolves once the app answers on `port`) are for apps other than bench/app.mjs.
+ * are the master's own (the workers get none), and the workers run on the
+ * master's `node`; `app`, `env` and `serving` (which resolves once the app
+ * answers on `port`) are for apps other than bench/app.mjs.
  */
-export async function startBatonRun({ port, delayMs, workers, nodeFlags = [], app = appScript, env = {}, serving = serves }) {
+export async function startBatonRun({ port, delayMs, workers, nodeFlags = [], app = appScript, node = process.execPath, env = {}, serving = serves }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-bench-'));
   const control = path.join(dir, 'control.sock');
-  const child = spawn(process.execPath, [...nodeFlags, cli, 'run', '-w', String(workers), '--crash-window', '0', '--control', control, app], {
+  const child = spawn(node, [...nodeFlags, cli, 'run', '-w', String(workers), '--crash-window', '0', '--control', control, app], {
     env: appEnv(port, delayMs, env), stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pids = new Set([child.pid]);
@@ -253,17 +289,19 @@ export async function startBatonRun({ port, delayMs, workers, nodeFlags = [], ap
   const target = track({
     kind: 'baton-run',
     label: `baton run -w ${workers}`,
-    commands: [`${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}${nodeFlags.length ? `node ${nodeFlags.join(' ')} ` : ''}baton run -w ${workers} --crash-window 0 --control <sock> ${path.relative(root, app)}`, 'restart: baton reload --control <sock>'],
+    commands: [`${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}${nodeFlags.length ? `node ${nodeFlags.join(' ')} ` : ''}baton run -w ${workers} --crash-window 0 --control <sock> ${shown(app)}`, 'restart: baton reload --control <sock>'],
     pids,
     masterPid: child.pid,
     status,
     async restart() {
       const r = await run(process.execPath, [cli, 'reload', '--control', control], { timeoutMs: 60_000 });
       const m = /reload took (\d+) ms/.exec(r.stdout);
+      const ready = /ready after (\d+) ms/.exec(r.stdout);
       return {
         ok: r.code === 0 && Boolean(m),
         ms: m ? Number(m[1]) : r.wallMs,
         wallMs: r.wallMs,
+        readyMs: ready ? Number(ready[1]) : undefined,
         detail: r.code === 0 ? undefined : `baton reload exited ${r.code}: ${(r.stdout + r.stderr).trim().slice(-400)}`,
       };
     },
@@ -294,8 +332,8 @@ export async function startBatonRun({ port, delayMs, workers, nodeFlags = [], ap
 }
 
 /** `node --import batonjs/register bench/app.mjs`; restart() is SIGUSR2, done when the old pid has exited. */
-export async function startStandalone({ port, delayMs }) {
-  const child = spawn(process.execPath, ['--import', register, appScript], {
+export async function startStandalone({ port, delayMs, app = appScript, node = process.execPath }) {
+  const child = spawn(node, ['--import', register, app], {
     env: appEnv(port, delayMs, { BATON_LOG_FORMAT: 'text' }), stdio: ['ignore', 'ignore', 'pipe'],
   });
   const pids = new Set([child.pid]);
@@ -309,7 +347,7 @@ export async function startStandalone({ port, delayMs }) {
   const target = track({
     kind: 'standalone',
     label: 'node --import batonjs/register',
-    commands: ['node --import batonjs/register bench/app.mjs', 'restart: kill -USR2 <pid>; done when <pid> has exited'],
+    commands: [`node --import batonjs/register ${shown(app)}`, 'restart: kill -USR2 <pid>; done when <pid> has exited'],
     pids,
     get mainPid() {
       return current;
@@ -319,9 +357,11 @@ export async function startStandalone({ port, delayMs }) {
       const old = current;
       const mark = log.length;
       kill(old, 'SIGUSR2');
+      let readyMs;
       try {
         const successor = await waitFor(() => {
-          const m = new RegExp(`baton\\[${old}\\].*successor ready successor=(\\d+)`).exec(log.slice(Math.max(0, mark - 200)));
+          const m = new RegExp(`baton\\[${old}\\].*successor ready successor=(\\d+) readyMs=(\\d+)`).exec(log.slice(Math.max(0, mark - 200)));
+          if (m) readyMs = Number(m[2]);
           return m && Number(m[1]);
         }, { timeoutMs: 30_000, intervalMs: 2, what: `a successor of ${old}` });
         pids.add(successor);
@@ -331,7 +371,7 @@ export async function startStandalone({ port, delayMs }) {
         return { ok: false, ms: Date.now() - t0, wallMs: Date.now() - t0, detail: `${err.message}: ${log.slice(mark).slice(-400)}` };
       }
       const ms = Date.now() - t0;
-      return { ok: true, ms, wallMs: ms };
+      return { ok: true, ms, wallMs: ms, readyMs };
     },
     async stop() {
       kill(current, 'SIGTERM');

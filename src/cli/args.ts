@@ -47,6 +47,8 @@ export interface RunCommand {
   drainTimeoutMs: number;
   waitReady: boolean;
   closeWebSockets: boolean;
+  /** Node's module compile cache for the workers, where Node has one (--no-compile-cache: off). */
+  compileCache: boolean;
   supervisor: SupervisorSettings;
   listen: ListenOption[];
   nodeArgs: string[];
@@ -126,6 +128,8 @@ Options:
   --wait-ready              a worker is ready only when it calls ready() or process.send('ready')
   --no-close-websockets     leave WebSockets open when a worker drains, for an app that closes them itself
                             (default: clients are told 1012, service restart, as the drain starts)
+  --no-compile-cache        no module compile cache for the workers (default: on with Node 22.1 or later, in
+                            a directory beside the control socket, unless NODE_COMPILE_CACHE is set)
   --crash-window DUR        after a reload's workers are ready, how long a crash still rolls the reload back to
                             the previous code (default 3s; 0 = off)
   --max-draining N          old generations that may drain at once; beyond it the oldest is ended (default 3)
@@ -234,6 +238,7 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { long: '--drain-timeout', value: true, example: '30s', numeric: true },
   { long: '--wait-ready', value: false },
   { long: '--no-close-websockets', value: false },
+  { long: '--no-compile-cache', value: false },
   { long: '--crash-window', value: true, example: '3s', numeric: true },
   { long: '--max-draining', value: true, example: '3', numeric: true },
   { long: '--unresponsive-after', value: true, example: '10s', numeric: true },
@@ -330,6 +335,7 @@ function runDefaults(): Omit<RunCommand, 'script' | 'args'> {
     drainTimeoutMs: DEFAULTS.drainTimeoutMs,
     waitReady: false,
     closeWebSockets: DEFAULTS.closeWebSockets,
+    compileCache: true,
     supervisor: { ...SUPERVISOR_DEFAULTS },
     listen: [],
     nodeArgs: [],
@@ -364,6 +370,9 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
         break;
       case '--no-close-websockets':
         run.closeWebSockets = false;
+        break;
+      case '--no-compile-cache':
+        run.compileCache = false;
         break;
       case '--listen':
         run.listen.push(parseListen(v, cwd, run.listen));

@@ -18,6 +18,7 @@ import { Master } from '../supervisor/master.js';
 import { SocketTable } from '../supervisor/sockets.js';
 import { warnStickySessions } from '../supervisor/sticky.js';
 import { workerSpawner } from '../supervisor/worker.js';
+import { compileCacheDir, compileCacheEnv } from '../supervisor/compile-cache.js';
 import { systemdNotifier } from '../systemd/notify.js';
 import { logicalCwd } from '../cwd.js';
 import { configureLog, log } from '../log.js';
@@ -29,7 +30,7 @@ type Closable = { close(): Promise<void> };
 const register = fileURLToPath(new URL('../register.js', import.meta.url));
 
 /** Workers of `o.script` with the preload, on the master's sockets. */
-function spawnerFor(o: RunCommand, sockets: SocketTable, logFormat: LogFormat): ReturnType<typeof workerSpawner> {
+function spawnerFor(o: RunCommand, sockets: SocketTable, controlPath: string, logFormat: LogFormat): ReturnType<typeof workerSpawner> {
   return workerSpawner({
     execPath: process.execPath,
     nodeArgs: o.nodeArgs,
@@ -37,7 +38,7 @@ function spawnerFor(o: RunCommand, sockets: SocketTable, logFormat: LogFormat): 
     script: o.script,
     args: o.args,
     cwd: logicalCwd(),
-    env: { ...process.env },
+    env: { ...process.env, ...compileCacheEnv(process.env, o.compileCache ? compileCacheDir(controlPath) : undefined) },
     settings: {
       ...DEFAULTS, readyTimeoutMs: o.readyTimeoutMs, drainTimeoutMs: o.drainTimeoutMs, waitReady: o.waitReady, closeWebSockets: o.closeWebSockets, logFormat,
     },
@@ -53,7 +54,7 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
   const notify = systemdNotifier(process.env, { unset: true });
   const sockets = new SocketTable();
   warnStickySessions(path.resolve(logicalCwd(), o.script), o.workers);
-  const spawner = spawnerFor(o, sockets, logFormat);
+  const spawner = spawnerFor(o, sockets, controlPath, logFormat);
   // Loaded only with --admin: a master without it loads none of the admin listener's code.
   const admin = o.admin && { options: o.admin, module: await import('../admin/index.js') };
   const metrics = admin && new admin.module.Metrics();

@@ -25,6 +25,7 @@ import { configureLog, errorLine, log } from '../log.js';
 import { onStopSignals, onUpgradeSignal } from '../signals.js';
 import { type Notifier, systemdNotifier } from '../systemd/notify.js';
 import { StandaloneAdmin } from './admin.js';
+import { flushCompileCache } from './compile-cache.js';
 import { setRuntime } from './current.js';
 import { watchFds } from './fd-watch.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -164,6 +165,7 @@ class Runtime {
   private onReady(): void {
     this.admin?.serve();
     this.endpoint?.ready(this.listeners.passable().map((p) => p.name));
+    flushCompileCache();
     // A successor's READY=1 comes from its predecessor, with MAINPID=, while systemd still takes that one for the main process.
     if (this.origin === 'first') this.notify.serving(this.settings.generation);
     const unused = setTimeout(() => {

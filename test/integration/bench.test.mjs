@@ -11,7 +11,7 @@ import { alive, root, tmpDir } from '../helpers/proc.mjs';
 function runBench(args, env = {}) {
   return new Promise((resolve) => {
     execFile(process.execPath, [path.join(root, 'bench/run.mjs'), ...args], {
-      cwd: root, env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 16 << 20,
+      cwd: root, env: { ...process.env, ...env }, timeout: 300_000, maxBuffer: 16 << 20,
     }, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr }));
   });
 }
@@ -33,7 +33,7 @@ function assertNothingLeft(result) {
   assert.deepEqual(left, [], `processes still alive after the bench: ${left.join(', ')}`);
 }
 
-test('bench: a tiny run of bare node, naive restart, baton run -w 2 and PM2 cluster, with a soak; then a soak alone merged into it', { timeout: 240_000 }, async (t) => {
+test('bench: a tiny run of bare node, naive restart, baton run -w 2 and PM2 cluster, with a soak; then a soak alone merged into it, then rows on the heavy app and a named node', { timeout: 900_000 }, async (t) => {
   const out = tmpDir('baton-bench-test-');
   t.after(() => fs.rmSync(out, { recursive: true, force: true }));
   const r = await runBench(['--duration', '2', '--only', 'bare,naive,baton-run-2,pm2-cluster', '--handlers', '0', '--soak', '3', '--ab-rounds', '1', '--out', out, '--no-install']);
@@ -87,7 +87,7 @@ test('bench: a tiny run of bare node, naive restart, baton run -w 2 and PM2 clus
   assert.ok(result.machine.cpu && result.machine.node === process.version);
 
   const md = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
-  for (const s of ['## Headline', '## Targets', '## Machine', '## 1 worker against bare node, in turn', '## Soak', '## Exact commands', '| baton run -w 2, restart every 2 s |', '](results/', '| master heap used after 3 reloads within 2 MB of its value after 1 (after a full GC) |']) {
+  for (const s of ['## Headline', '## Targets', '## Machine', '## 1 worker against bare node, in turn', '## Soak', '## Exact commands', '| baton run -w 2, restart every 2 s |', '](results/', '| master heap used at the end of the soak within 2 MB of its value after a tenth of it (after a full GC) |']) {
     assert.ok(md.includes(s), `RESULTS.md has ${s}`);
   }
   assert.match(r.stdout, /req\/s\s+failed\s+refused/, 'the table is printed');
@@ -116,9 +116,35 @@ test('bench: a tiny run of bare node, naive restart, baton run -w 2 and PM2 clus
   assertNothingLeft(merged);
   const refused = await runBench(['--only', 'soak', '--out', out]);
   assert.notEqual(refused.code, 0, 'a soak alone without --merge is refused');
+
+  // Rows of another run merged in: the heavy app's and baton run -w 1's keep-alive restart, on a node named with --node.
+  const rowsRun = await runBench(['--duration', '2', '--only', 'heavy-run-1,baton-run-1', '--handlers', '0', '--modes', 'keepalive', '--scenarios', 'restart',
+    '--soak', '0', '--node', process.execPath, '--merge', path.join(out, 'results', mergedFile), '--out', out, '--no-install']);
+  assert.equal(rowsRun.code, 0, `rows bench exited ${rowsRun.code}: ${rowsRun.stderr.slice(-2000)}${rowsRun.stdout.slice(-2000)}`);
+  const plusFile = fs.readdirSync(path.join(out, 'results')).find((f) => f.startsWith(`${path.basename(mergedFile, '.json')}-plus-`) && f.endsWith('.json'));
+  assert.ok(plusFile, 'the results with the rows merged in, beside the earlier ones');
+  const plus = JSON.parse(fs.readFileSync(path.join(out, 'results', plusFile), 'utf8'));
+  const added = [`baton-run-1/0ms/restart/keepalive@node-${process.version}`, `heavy-run-1/0ms/restart/keepalive@node-${process.version}`];
+  assert.deepEqual(plus.rows.map((row) => row.id), [...result.rows.map((row) => row.id), ...added]);
+  assert.deepEqual(plus.soak, merged.soak, 'the soak kept');
+  for (const row of plus.rows.slice(-2)) {
+    assert.equal(row.node, process.version);
+    assert.ok(row.restarts >= 1 && row.restartsFailed.length === 0, `${row.id}: restarted`);
+    assert.equal(row.failed + row.refused + row.probe.failed + row.probe.refused, 0, `${row.id}: ${JSON.stringify(row.errors)} ${JSON.stringify(row.probe.failures)}`);
+    assert.ok(row.reload.readyMs.length >= 1 && row.reload.afterReadyMs >= 0, `${row.id}: the new generation's start, as baton timed it: ${JSON.stringify(row.reload)}`);
+  }
+  assert.equal(plus.rows.at(-1).app, 'heavy');
+  const heavyStart = plus.heavyApp.starts[process.version];
+  assert.ok(heavyStart.medianMs > 0 && plus.rows.at(-1).appStartMs === heavyStart.medianMs, 'the heavy app\'s own start, against which its reloads count');
+  assert.deepEqual(plus.runs.map((x) => x.measured), [[...added, `the heavy app's start on ${process.version}`]]);
+  const plusMd = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
+  for (const s of ['Merged in from a later run, `npm run bench -- --duration 2 --only heavy-run-1,baton-run-1', '## The heavy app', `| heavy app (NestJS), baton run -w 1 (Node ${process.version}), restart every 2 s |`]) {
+    assert.ok(plusMd.includes(s), `RESULTS.md has ${s}`);
+  }
+  assertNothingLeft(plus);
 });
 
-test('bench: the autocannon fallback (BENCH_LOADGEN=autocannon)', { timeout: 90_000 }, async (t) => {
+test('bench: the autocannon fallback (BENCH_LOADGEN=autocannon)', { timeout: 360_000 }, async (t) => {
   const out = tmpDir('baton-bench-test-');
   t.after(() => fs.rmSync(out, { recursive: true, force: true }));
   const r = await runBench(['--duration', '2', '--only', 'baton-run-2', '--handlers', '0', '--soak', '0', '--out', out], { BENCH_LOADGEN: 'autocannon' });

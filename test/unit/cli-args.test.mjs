@@ -53,6 +53,7 @@ test('run: defaults', () => {
     drainTimeoutMs: 30000,
     waitReady: false,
     closeWebSockets: true,
+    compileCache: true,
     supervisor: { crashWindowMs: 3000, maxDraining: 3, unresponsiveMs: 10000, replaceUnresponsive: false, shutdownDelayMs: 0 },
     listen: [],
     nodeArgs: [],
@@ -130,6 +131,7 @@ test('run: every value option, in both --opt value and --opt=value forms', () =>
     [['--drain-timeout=0'], { drainTimeoutMs: 0 }],
     [['--wait-ready'], { waitReady: true }],
     [['--no-close-websockets'], { closeWebSockets: false }],
+    [['--no-compile-cache'], { compileCache: false }],
     [['--log-format', 'json'], { logFormat: 'json' }],
     [['--log-format=text'], { logFormat: 'text' }],
     [['--node-args', '--inspect  --max-old-space-size=512'], { nodeArgs: ['--inspect', '--max-old-space-size=512'] }],
@@ -283,7 +285,7 @@ for (const [argv, includes] of bad) {
 }
 
 test('help texts: one line per option, and the right one per topic', () => {
-  for (const opt of ['--workers', '--name', '--control', '--ready-timeout', '--drain-timeout', '--wait-ready', '--no-close-websockets', '--listen', '--node-args', '--log-format', '--help']) {
+  for (const opt of ['--workers', '--name', '--control', '--ready-timeout', '--drain-timeout', '--wait-ready', '--no-close-websockets', '--no-compile-cache', '--listen', '--node-args', '--log-format', '--help']) {
     const lines = RUN_HELP.split('\n').filter((l) => l.trimStart().startsWith(opt) || l.includes(`, ${opt}`));
     assert.equal(lines.length, 1, `${opt} in RUN_HELP`);
     assert.ok(lines[0].replace(/^\s*\S.*?\s{2,}/, '').length >= 8, `${opt} has a description`);

@@ -1,0 +1,15 @@
+// Every threshold the bench judges, in one table: bench/report.mjs judges
+// each against a run's figures (its judge of the same id) and RESULTS.md
+// lists each, measured or not, with what was measured and whether it is met.
+// A new target is a row here and a judge there.
+const MB = 2 ** 20;
+
+export const THRESHOLDS = [
+  { id: 'restart-failures', limit: 0, text: (n) => `baton: ${n} failed and ${n} refused requests in every restart row (keep-alive included, 0 ms handler too, the heavy app too)` },
+  { id: 'one-worker', limit: 3, text: (pct) => `steady state, 1 worker: throughput within ${pct} % of bare node (0 ms handler), on every Node version measured` },
+  { id: 'two-workers-vs-pm2', limit: 1.5, text: (x) => `steady state, 2 workers, new connection per request: at least ${x}× PM2 cluster ×2 (0 ms handler)` },
+  { id: 'soak-flat', limit: 10, text: (pct) => `master fds, RSS and children flat over the soak (fds and children unchanged, RSS within ${pct} % of its value after the warm-up)` },
+  { id: 'soak-heap', limit: 2 * MB, text: (bytes) => `master heap used at the end of the soak within ${bytes / MB} MB of its value after a tenth of it (after a full GC)` },
+  { id: 'preload', limit: 10, text: (ms) => `preload cost: app start with the preload minus without, alternating pairs, under ${ms} ms` },
+  { id: 'reload-overhead', limit: 100, text: (ms) => `reload time (command to old generation gone) under ${ms} ms beyond the app's own start (the new generation's, in that reload), under load, in every baton restart row, the heavy app included` },
+];
