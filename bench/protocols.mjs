@@ -6,19 +6,13 @@
 //                  a second each (bench/ws-wave.mjs), reloaded 3 times: the
 //                  reconnect wave after each
 //
-//   node bench/protocols.mjs [--quick] [--duration S] [--clients N] [--merge results/DATE.json] [--out DIR]
-//
-// With --merge the figures go into that run's results (as `protocols`) and
-// RESULTS.md is written again; alone they are printed. `npm run bench` runs
-// this after its rows.
-import fs from 'node:fs';
+// `npm run bench` runs them after its rows; alone, into an earlier run's
+// results: `node bench/run.mjs --only protocols --soak 0 --merge results/DATE.json`.
 import http2 from 'node:http2';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { runH2Load } from './h2-load.mjs';
-import { writeReport } from './report.mjs';
-import { live, startBatonRun } from './targets.mjs';
+import { startBatonRun } from './targets.mjs';
 import { startClients } from './ws-wave.mjs';
 import { freePort, sleep, waitFor } from '../dist/testing/harness.js';
 
@@ -120,36 +114,4 @@ export async function runProtocols({ quick, durationS = quick ? 4 : 20, clients 
   const ws = await wsReloads({ clients, log });
   log(`WebSockets: ${ws.sent} sent, ${ws.echoed} echoed, ${ws.resent} sent again after a reconnect, ${ws.lost} lost, ${ws.failedReconnects} failed reconnects`);
   return { h2, ws };
-}
-
-async function main() {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, duration: { type: 'string' }, clients: { type: 'string' }, merge: { type: 'string' }, out: { type: 'string' } } });
-  const t0 = Date.now();
-  const log = (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${s}`);
-  const base = values.merge ? JSON.parse(fs.readFileSync(values.merge, 'utf8')) : undefined;
-  const protocols = await runProtocols({
-    quick: Boolean(values.quick),
-    durationS: values.duration ? Number(values.duration) : undefined,
-    clients: values.clients ? Number(values.clients) : undefined,
-    log,
-  });
-  protocols.measuredAt = new Date(t0).toISOString();
-  if (!base) return console.log(JSON.stringify(protocols, null, 2));
-  const written = writeReport({ ...base, protocols }, { outDir: values.out ? path.resolve(values.out) : here, log: (s) => console.log(s) });
-  log(`wrote ${written.json}, ${written.md}`);
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const cleanup = () => {
-    for (const t of live) t.killSync();
-  };
-  process.on('SIGINT', () => {
-    cleanup();
-    process.exit(130);
-  });
-  main().catch((err) => {
-    cleanup();
-    console.error(err);
-    process.exit(1);
-  });
 }

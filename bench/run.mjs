@@ -33,6 +33,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chooseLoadGen, classify, runLoad } from './load.mjs';
 import { analyseProbe, percentile, probePerSecond, startProbe } from './probe.mjs';
+import { runProtocols } from './protocols.mjs';
 import { writeReport } from './report.mjs';
 import { freePort, sleep } from '../dist/testing/harness.js';
 import {
@@ -56,6 +57,8 @@ const each = (scenario, modes = BOTH) => modes.map((m) => [scenario, m]);
 const PRELOAD = 'preload';
 /** --only's name for the heavy app's start with and without Node's compile cache. */
 const COMPILE_CACHE = 'compile-cache';
+/** --only's name for HTTP/2 and WebSockets under their own clients (bench/protocols.mjs). */
+const PROTOCOLS = 'protocols';
 /** The apps a group runs: the tiny one, or NestJS with 40 generated modules (built by generate.mjs first). */
 const APPS = {
   tiny: { script: appScript },
@@ -110,7 +113,7 @@ function parseFlags(argv) {
       process.exit(0);
     } else throw new Error(`unknown flag ${a} (see --help)`);
   }
-  const known = [...GROUPS.map((g) => g.id), PRELOAD, COMPILE_CACHE, SOAK];
+  const known = [...GROUPS.map((g) => g.id), PRELOAD, COMPILE_CACHE, PROTOCOLS, SOAK];
   for (const id of f.only ?? []) if (!known.includes(id)) throw new Error(`--only: unknown group ${id} (${known.join(', ')})`);
   for (const m of f.modes ?? []) if (!BOTH.includes(m)) throw new Error(`--modes: unknown load mode ${m} (${BOTH.join(', ')})`);
   for (const sc of f.scenarios ?? []) if (!['steady', 'restart'].includes(sc)) throw new Error(`--scenarios: unknown scenario ${sc} (steady, restart)`);
@@ -455,6 +458,7 @@ async function main() {
     const overhead = f.abRounds > 0 ? await overheadAB({ rounds: f.abRounds, durationS: f.quick ? 2 : 5, connections: f.connections, tmpDir, log, node: nodeBin }) : null;
     const soakResult = f.soak > 0 ? await soak({ reloads: f.soak, log }) : null;
     if (soakResult) log(`soak: ${soakResult.reloadsOk}/${soakResult.reloadsAsked} reloads, ${soakResult.requests} requests, failed ${soakResult.failed}, refused ${soakResult.refused}`);
+    const protocols = !f.only || f.only.includes(PROTOCOLS) ? await runProtocols({ quick: f.quick, log }) : undefined;
 
     const result = {
       date: new Date(t0).toISOString(),
@@ -471,6 +475,7 @@ async function main() {
       overheadByNode: node && overhead ? { [node.version]: overhead } : {},
       heavyApp: appStarts.heavy || compileCache ? { starts: appStarts.heavy ? { [node?.version ?? process.version]: appStarts.heavy } : {}, compileCache } : undefined,
       soak: soakResult,
+      protocols,
     };
     const written = writeReport(base ? mergeInto(base, result) : result, { outDir: f.out, log: (s) => console.log(s) });
     log(`wrote ${written.json}, ${written.svg}, ${written.md}`);
@@ -500,12 +505,14 @@ function mergeInto(base, run) {
     ...(run.preload ? ['the preload\'s start-up cost'] : []),
     ...Object.keys(run.heavyApp?.starts ?? {}).map((v) => `the heavy app's start on ${v}`),
     ...(run.heavyApp?.compileCache ? [`the compile cache on ${run.heavyApp.compileCache.node}`] : []),
+    ...(run.protocols ? ['HTTP/2 and WebSockets'] : []),
   ];
   if (!measured.length) return merged;
   merged.rows = [...base.rows.filter((r) => !ids.has(r.id)), ...run.rows.map((r) => ({ ...r, mergedFrom: run.date }))];
   merged.overheadByNode = { ...base.overheadByNode, ...run.overheadByNode };
   merged.overhead = run.overhead ?? base.overhead;
   merged.preload = run.preload ?? base.preload;
+  merged.protocols = run.protocols ?? base.protocols;
   if (run.heavyApp) merged.heavyApp = { starts: { ...base.heavyApp?.starts, ...run.heavyApp.starts }, compileCache: run.heavyApp.compileCache ?? base.heavyApp?.compileCache ?? null };
   // An earlier merged run keeps only what this one did not measure again.
   const again = new Set(measured);
