@@ -11,10 +11,11 @@
  * saw the GOAWAY, would never be read, and the final GOAWAY would exclude them
  * (the client must send them again: measured, 10 a connection at each reload
  * under load). So the first GOAWAY goes out with a stream open that stays open
- * until the PING is back: the streams open at that moment, or else the
- * session's next one, their end (END_STREAM, or the trailers) held for that
- * one round trip. A session that opens no stream within IDLE_MS is idle: it
- * gets the final GOAWAY at once, as an idle HTTP/1 connection is closed.
+ * until the PING is back: the streams open at that moment whose app has not
+ * ended them yet, or else the session's next one, their end (END_STREAM, or
+ * the trailers) held for that one round trip. A session that opens no stream
+ * within IDLE_MS is idle: it gets the final GOAWAY at once, as an idle HTTP/1
+ * connection is closed.
  */
 import type http2 from 'node:http2';
 import { holdStreamEnd, openStreams } from '../internals/http2.js';
@@ -36,7 +37,9 @@ export function beginHttp2(t: Tracked): void {
 function closeSession(session: http2.Http2Session): void {
   if (session.closed || session.destroyed) return;
   const open = openStreams(session);
-  if (open === undefined || open.length > 0) return twoStepGoaway(session, open ?? []);
+  // A stream whose app has called end() may have sent its END_STREAM already: it cannot keep the session readable.
+  const holdable = open?.filter((s) => !s.destroyed && !s.writableEnded);
+  if (holdable === undefined || holdable.length > 0) return twoStepGoaway(session, holdable ?? []);
   const idle = setTimeout(() => {
     session.off('stream', begin);
     closeNow(session);
