@@ -383,22 +383,28 @@ describe('http.ts: the http.server.connections list, socket._httpMessage', () =>
   });
 });
 
+/** An h2c server answering with `onStream` and a client of it, both closed in t.after(); resolves the client. */
+async function h2Pair(t, onStream) {
+  const server = http2.createServer();
+  server.on('stream', onStream);
+  await listening(server, 0, '127.0.0.1');
+  const client = http2.connect(`http://127.0.0.1:${server.address().port}`);
+  t.after(() => {
+    client.destroy();
+    server.close();
+  });
+  return client;
+}
+
 describe('http2.ts: a session\'s open streams (state.streams); a stream\'s native handle (kHandle) and its shutdown()', () => {
   test('openStreams(): the stream in progress while it is open, none once it has closed', T, async (t) => {
-    const server = http2.createServer();
     const seen = [];
     let session;
-    server.on('stream', (stream) => {
+    const client = await h2Pair(t, (stream) => {
       session = stream.session;
       seen.push(openStreams(session)?.includes(stream));
       stream.respond({ ':status': 200 });
       stream.end('ok');
-    });
-    await listening(server, 0, '127.0.0.1');
-    const client = http2.connect(`http://127.0.0.1:${server.address().port}`);
-    t.after(() => {
-      client.destroy();
-      server.close();
     });
     const req = client.request({ ':path': '/' });
     req.resume();
@@ -417,20 +423,13 @@ describe('http2.ts: a session\'s open streams (state.streams); a stream\'s nativ
     ['trailers (waitForTrailers)', (stream) => stream.end('body')],
   ]) {
     test(`holdStreamEnd(): the client has the body but no end until the release, ${how}`, T, async (t) => {
-      const server = http2.createServer();
       let release;
-      server.on('stream', (stream) => {
+      const client = await h2Pair(t, (stream) => {
         release = holdStreamEnd(stream);
         const trailers = how.startsWith('trailers');
         stream.respond({ ':status': 200 }, { waitForTrailers: trailers });
         if (trailers) stream.once('wantTrailers', () => stream.sendTrailers({ 'x-done': '1' }));
         respond(stream);
-      });
-      await listening(server, 0, '127.0.0.1');
-      const client = http2.connect(`http://127.0.0.1:${server.address().port}`);
-      t.after(() => {
-        client.destroy();
-        server.close();
       });
       const req = client.request({ ':path': '/' });
       let body = '';
