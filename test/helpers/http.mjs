@@ -1,8 +1,10 @@
-// One HTTP request on a fresh connection, for tests of baton's admin listener.
+// One HTTP request on a fresh connection, and the token file and fleet tool
+// around them, for tests of baton's admin listener.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { tmpDir, within } from './proc.mjs';
+import { examples, tmpDir, within } from './proc.mjs';
 
 /** A token file holding `text`, of `mode` (private by default), removed after the test. */
 export function writeTokenFile(t, text, mode = 0o600) {
@@ -12,6 +14,15 @@ export function writeTokenFile(t, text, mode = 0o600) {
   fs.writeFileSync(file, text);
   fs.chmodSync(file, mode);
   return file;
+}
+
+/** `node examples/rolling-reload.mjs ARGS`: resolves { code, stdout, stderr } once it exits (at most 120 s). */
+export function rollingReload(args) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(examples, 'rolling-reload.mjs'), ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr });
+    });
+  });
 }
 
 /** { status, headers, body } of `method path` on `host` (127.0.0.1):`port`; `localAddress` picks the client's loopback address. */

@@ -13,9 +13,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { request } from '../helpers/http.mjs';
+import { request, writeTokenFile } from '../helpers/http.mjs';
 import { startMaster, stopMaster } from '../helpers/master.mjs';
-import { alive, freePort, root, servingPid, tmpDir, waitFor, within } from '../helpers/proc.mjs';
+import { alive, freePort, root, servingPid, waitFor, within } from '../helpers/proc.mjs';
 import { releaseOf, releasesDir } from '../helpers/releases.mjs';
 
 const TOKEN = 'browser-test-token-7d1e9c40b2a5';
@@ -62,10 +62,7 @@ test('the admin page in headless Chromium: sign-in, workers, a release picked, r
   { skip: process.platform !== 'linux' && 'Debian\'s chromium is the browser this test drives', timeout: 300_000 }, async (t) => {
     const dir = releasesDir(t, { good: ['v1', 'v2'], broken: ['v3'], app: 'test/fixtures/gated-release-app.mjs' });
     fs.writeFileSync(path.join(dir, 'v1/go'), '');
-    const tokenDir = tmpDir('baton-admin-page-');
-    t.after(() => fs.rmSync(tokenDir, { recursive: true, force: true }));
-    const tokenFile = path.join(tokenDir, 'token');
-    fs.writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+    const tokenFile = writeTokenFile(t, `${TOKEN}\n`);
     const [port, adminPort] = [await freePort(), await freePort()];
     const target = { protocol: 'http', host: '127.0.0.1', port };
     const admin = `http://127.0.0.1:${adminPort}`;

@@ -9,17 +9,16 @@
 // maintenance with --shutdown-delay while the controller takes it out of
 // nginx. Each: 0 failed requests.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
-import { request } from '../helpers/http.mjs';
+import { request, rollingReload, writeTokenFile } from '../helpers/http.mjs';
 import { get } from '../helpers/load.mjs';
 import { readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
 import { describeTransitions, drainStart, loadBalanced } from '../helpers/nginx.mjs';
 import { deployDir, switchTo } from '../helpers/releases.mjs';
-import { examples, tmpDir, within } from '../helpers/proc.mjs';
+import { tmpDir, within } from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 
 const TOKEN = 'fleet-admin-token-5b0c2e9a41';
@@ -93,11 +92,6 @@ async function startHost(t, h, dir, tokenFile) {
   };
 }
 
-function rollingReload(args) {
-  return promisify(execFile)(process.execPath, [path.join(examples, 'rolling-reload.mjs'), ...args], { timeout: 120_000 })
-    .then(({ stdout }) => ({ code: 0, stdout }), (err) => ({ code: err.code, stdout: `${err.stdout}${err.stderr}` }));
-}
-
 const release = async (target) => (await get(target, '/release')).body.trim();
 
 test('a fleet of two hosts behind nginx: rolling reload, a broken release stopped at the first host, a host stopped for maintenance; 0 failed requests', {
@@ -105,8 +99,7 @@ test('a fleet of two hosts behind nginx: rolling reload, a broken release stoppe
 }, async (t) => {
   const dir = tmpDir('baton-fleet-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const tokenFile = path.join(dir, 'token');
-  fs.writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+  const tokenFile = writeTokenFile(t, `${TOKEN}\n`);
   const hosts = await Promise.all(makeHosts(t, 2).map((h) => startHost(t, h, dir, tokenFile)));
   const urls = hosts.map((h) => h.url);
   const { controller, loads, flowing } = await loadBalanced(t, hosts);
@@ -128,7 +121,7 @@ test('a fleet of two hosts behind nginx: rolling reload, a broken release stoppe
     for (const h of hosts) switchTo(h.dir, 'v2');
     return rollingReload(['--token-file', tokenFile, ...urls]);
   });
-  assert.equal(good.code, 0, good.stdout);
+  assert.equal(good.code, 0, good.stdout + good.stderr);
   assert.match(good.stdout, /^2 of 2 nodes reloaded$/m);
   for (const h of hosts) assert.equal(await release(h.app), 'v2', `${h.ns} serves v2`);
 
@@ -136,7 +129,7 @@ test('a fleet of two hosts behind nginx: rolling reload, a broken release stoppe
     for (const h of hosts) switchTo(h.dir, 'v3');
     return rollingReload(['--token-file', tokenFile, ...urls]);
   });
-  assert.equal(broken.code, 1, broken.stdout);
+  assert.equal(broken.code, 1, broken.stdout + broken.stderr);
   assert.match(broken.stdout, new RegExp(`^FAIL  ${urls[0]}: rolled back: .*exited before it was ready`, 'm'));
   assert.match(broken.stdout, new RegExp(`0 of 2 nodes reloaded; stopped at ${urls[0]}; not touched: ${urls[1]}`));
   const outcomes = await Promise.all(hosts.map(async (h) => (await status(h.master)).reloads.map((r) => r.ok)));

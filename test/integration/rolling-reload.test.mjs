@@ -3,23 +3,15 @@
 // failed; a broken one stops at the first node, which rolls back, and the
 // second node is never touched.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
+import { rollingReload, writeTokenFile } from '../helpers/http.mjs';
 import { startLoad } from '../helpers/load.mjs';
 import { deployDir, releaseOf, switchTo } from '../helpers/releases.mjs';
 import { readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
-import { examples, freePort, servingPid, tmpDir, waitFor } from '../helpers/proc.mjs';
+import { freePort, servingPid, waitFor } from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 
 const TOKEN = 'rolling-reload-token-7d1e0c';
-
-function rollingReload(args) {
-  return promisify(execFile)(process.execPath, [path.join(examples, 'rolling-reload.mjs'), ...args], { timeout: 120_000 })
-    .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }), (err) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }));
-}
 
 async function startNode(t, tokenFile) {
   const deploy = deployDir(t, { good: ['v1', 'v2'], broken: ['v3'] });
@@ -34,10 +26,7 @@ async function startNode(t, tokenFile) {
 }
 
 test('examples/rolling-reload.mjs: one node at a time, 0 failed requests; a broken release stops at the first node', { timeout: 180_000 }, async (t) => {
-  const dir = tmpDir('baton-rolling-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const tokenFile = path.join(dir, 'token');
-  fs.writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+  const tokenFile = writeTokenFile(t, `${TOKEN}\n`);
   const nodes = [await startNode(t, tokenFile), await startNode(t, tokenFile)];
   const urls = nodes.map((n) => n.url);
 
