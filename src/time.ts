@@ -27,11 +27,25 @@ export function at(deadline: number, fn: () => void, options: { unref?: boolean 
   return { cancel: () => clearTimeout(timer) };
 }
 
-/** Resolves once `done()` holds or `deadline` has passed, looking every `pollMs`; true if it held. */
-export async function until(done: () => boolean | Promise<boolean>, deadline: number, pollMs = 20): Promise<boolean> {
+/**
+ * Resolves once `done()` holds or `deadline` has passed, looking every `pollMs`
+ * and whenever `wake` calls the function it is given (an event that may have
+ * made it hold: a wait on events ends with the event, not up to a poll later);
+ * true if it held.
+ */
+export async function until(done: () => boolean | Promise<boolean>, deadline: number, { pollMs = 20, wake }: { pollMs?: number; wake?: (look: () => void) => void } = {}): Promise<boolean> {
+  let look = (): void => {};
+  wake?.(() => look());
   for (;;) {
     if (await done()) return true;
     if (Date.now() >= deadline) return false;
-    await sleep(Math.min(pollMs, msLeft(deadline)));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.min(pollMs, msLeft(deadline)));
+      look = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    look = () => {};
   }
 }

@@ -62,7 +62,12 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   const drainHooks = options.runDrainHooks?.();
 
   const idleTimer = setInterval(() => closeIdle.forEach((close) => close()), options.idleGraceMs ?? 1000);
-  await until(() => all.every((t) => openHttp1(t) === 0 && openHttp2(t) === 0), deadline);
+  await until(() => all.every((t) => openHttp1(t) === 0 && openHttp2(t) === 0), deadline, {
+    wake: (look) => {
+      // Node's own 'close' listeners, added first, have taken each one off their lists by the time this runs.
+      for (const t of all) for (const c of [...socketsOf(t), ...t.sessions]) c.once('close', look);
+    },
+  });
   clearInterval(idleTimer);
   await drainHooks;
 
