@@ -241,11 +241,18 @@ async function measure({ target, port, row, durationS, connections, tmpDir, appS
  * A restart's time beyond the new generation's own start in that restart
  * (spawn to ready, as baton measured it): under load the start slows with
  * the restart, and the app start measured idle no longer tells them apart.
+ * Split in two where baton said when the old generation had drained: the
+ * hand-over and drain, and then its processes' exit.
  */
 function afterReady(restarts) {
   const timed = restarts.filter((r) => r.readyMs !== undefined);
   if (!timed.length) return {};
-  return { readyMs: timed.map((r) => r.readyMs), afterReadyMs: median(timed.map((r) => r.ms - r.readyMs)) };
+  const drained = timed.filter((r) => r.drainedMs !== undefined);
+  return {
+    readyMs: timed.map((r) => r.readyMs),
+    afterReadyMs: median(timed.map((r) => r.ms - r.readyMs)),
+    ...(drained.length ? { drainedAfterReadyMs: median(drained.map((r) => r.drainedMs - r.readyMs)), exitMs: median(drained.map((r) => r.ms - r.drainedMs)) } : {}),
+  };
 }
 
 /**

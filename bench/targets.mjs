@@ -9,10 +9,11 @@
 //   pm2-fork     PM2 fork mode, 1 instance (its reload is a restart)
 //   node-cluster bench/node-cluster.mjs (node:cluster, round-robin); restart: rolling
 // Each start() resolves once the app serves, to
-//   { kind, label, commands, pids, restart(): Promise<{ok, ms, wallMs, readyMs, detail}>, stop(), killSync() }
+//   { kind, label, commands, pids, restart(): Promise<{ok, ms, wallMs, readyMs, drainedMs, detail}>, stop(), killSync() }
 // where readyMs, from baton's targets, is the new generation's start in that
 // restart as baton measured it (to ready), which load slows as it slows the
-// restart.
+// restart, and drainedMs the moment the old generation had closed its last
+// connection (its processes' exit, which ends ms, comes after).
 // Only pids these functions started (or that their own children reported) are
 // ever signalled, and every target is in `live` until stopped, so that the
 // runner can clean up on any exit.
@@ -297,11 +298,13 @@ export async function startBatonRun({ port, delayMs, workers, nodeFlags = [], ap
       const r = await run(process.execPath, [cli, 'reload', '--control', control], { timeoutMs: 60_000 });
       const m = /reload took (\d+) ms/.exec(r.stdout);
       const ready = /ready after (\d+) ms/.exec(r.stdout);
+      const drained = /drained after (\d+) ms/.exec(r.stdout);
       return {
         ok: r.code === 0 && Boolean(m),
         ms: m ? Number(m[1]) : r.wallMs,
         wallMs: r.wallMs,
         readyMs: ready ? Number(ready[1]) : undefined,
+        drainedMs: drained ? Number(drained[1]) : undefined,
         detail: r.code === 0 ? undefined : `baton reload exited ${r.code}: ${(r.stdout + r.stderr).trim().slice(-400)}`,
       };
     },
@@ -358,6 +361,7 @@ export async function startStandalone({ port, delayMs, app = appScript, node = p
       const mark = log.length;
       kill(old, 'SIGUSR2');
       let readyMs;
+      let drainedMs;
       try {
         const successor = await waitFor(() => {
           const m = new RegExp(`baton\\[${old}\\].*successor ready successor=(\\d+) readyMs=(\\d+)`).exec(log.slice(Math.max(0, mark - 200)));
@@ -366,12 +370,17 @@ export async function startStandalone({ port, delayMs, app = appScript, node = p
         }, { timeoutMs: 30_000, intervalMs: 2, what: `a successor of ${old}` });
         pids.add(successor);
         current = successor;
-        await waitFor(() => !alive(old), { timeoutMs: 30_000, intervalMs: 2, what: `pid ${old} to exit` });
+        // Its last line, said once its last connection closed: then only its exit is left.
+        const drained = new RegExp(`baton\\[${old}\\].*drained, exiting`);
+        await waitFor(() => {
+          drainedMs ??= drained.test(log.slice(Math.max(0, mark - 200))) ? Date.now() - t0 : undefined;
+          return !alive(old);
+        }, { timeoutMs: 30_000, intervalMs: 2, what: `pid ${old} to exit` });
       } catch (err) {
         return { ok: false, ms: Date.now() - t0, wallMs: Date.now() - t0, detail: `${err.message}: ${log.slice(mark).slice(-400)}` };
       }
       const ms = Date.now() - t0;
-      return { ok: true, ms, wallMs: ms, readyMs };
+      return { ok: true, ms, wallMs: ms, readyMs, drainedMs };
     },
     async stop() {
       kill(current, 'SIGTERM');

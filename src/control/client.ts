@@ -155,7 +155,7 @@ class Printer {
 
   private result(r: ReloadResult): void {
     if (r.ok) {
-      if (!this.doneShown) this.out(`done: generation ${r.generation} serving, reload took ${r.ms} ms`);
+      if (!this.doneShown) this.out(doneLine(r));
       // Still a success (exit 0): the new generation serves; the cut clients are the old one's.
       if (r.cut) this.out(cutLine(r.cut));
       return;
@@ -177,7 +177,7 @@ export function formatPhase(p: Phase): string[] {
     case 'draining':
       return [`draining generation ${p.generation} (${p.connections} open ${plural(p.connections, 'connection', 'connections')})`];
     case 'done':
-      return [`done: generation ${p.generation} serving, reload took ${p.ms} ms`];
+      return [doneLine(p)];
     case 'queued':
       return [`queued: ${p.reason}`];
     case 'rollback':
@@ -285,4 +285,10 @@ export function formatStatus(s: Status): string[] {
 export function formatReleases(r: ReleaseList): string[] {
   if (r.releases.length === 0) return [`no releases in ${r.dir}`];
   return table(r.releases.map((x) => [x.name, [x.current ? 'current' : '', x.serving ? 'serving' : ''].filter(Boolean).join(', ')]));
+}
+
+/** `done: generation 2 serving, reload took 186 ms (old generation drained after 170 ms)` */
+function doneLine({ generation, ms, drainedMs }: { generation: number; ms: number; drainedMs?: number }): string {
+  const drained = drainedMs === undefined ? '' : ` (old generation drained after ${drainedMs} ms)`;
+  return `done: generation ${generation} serving, reload took ${ms} ms${drained}`;
 }

@@ -49,7 +49,8 @@ export type Phase =
   | { phase: 'spawned'; generation: number; pids: number[]; release?: string }
   | { phase: 'ready'; generation: number; ms: number }
   | { phase: 'draining'; generation: number; connections: number }
-  | { phase: 'done'; generation: number; ms: number }
+  /** `drainedMs`: from the command to the old generation's last connection closed (its exit ends `ms`). */
+  | { phase: 'done'; generation: number; ms: number; drainedMs?: number }
   | { phase: 'queued'; reason: string }
   | { phase: 'rollback'; generation: number; reason: string; stderrTail: string };
 
@@ -58,6 +59,8 @@ export interface ReloadResult {
   generation: number;
   /** Command to old generation gone (ok), or to rollback complete. */
   ms: number;
+  /** Command to the old generation's last connection closed, before its processes exited (a supervised reload that got that far). */
+  drainedMs?: number;
   reason?: string;
   stderrTail?: string;
   /** Connections the old generation still had open at the drain timeout, cut (a reload that got that far). */

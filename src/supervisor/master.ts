@@ -255,12 +255,12 @@ export class Master {
     emit({ phase: 'ready', generation, ms: readyMs });
 
     const previous: Code = { generation: this.generation, release: this.release, launch: this.launch };
-    const retired = this.retire(this.promote(code, next), emit).then((cut) => ({ cut, ms: Date.now() - started }));
+    const retired = this.retire(this.promote(code, next), emit).then(({ cut, drainedAt }) => ({ cut, ms: Date.now() - started, drainedMs: drainedAt - started }));
     const crash = await this.watch(generation);
     if (crash) return { result: Promise.resolve(await this.revert(previous, crash, started, emit)) };
     if (release !== undefined) this.pointCurrent(release);
     this.announceServing();
-    return { result: retired.then(({ cut, ms }) => this.done(generation, ms, cut, emit)) };
+    return { result: retired.then(({ cut, ms, drainedMs }) => this.done(generation, { ms, drainedMs, cut }, emit)) };
   }
 
   /** The code `generation` runs: `named`, or what `current` points to now (with --releases), else the command line's. */
@@ -286,15 +286,15 @@ export class Master {
   }
 
   /** `ms`: from the command to the old generation gone, which the crash window may outlast. */
-  private done(generation: number, ms: number, cut: number, emit: PhaseListener): ReloadResult {
+  private done(generation: number, { ms, drainedMs, cut }: { ms: number; drainedMs: number; cut: number }, emit: PhaseListener): ReloadResult {
     // A later reload may already serve: it closes what its own generation leaves unused.
     if (generation === this.generation) {
       const closed = this.sockets.closeUnused(new Set(this.live.flatMap((w) => w?.listening ?? [])));
       if (closed.length) log('info', 'closed sockets the new generation does not listen on', { sockets: closed.join(',') });
     }
-    log('info', 'reload: done', { next: generation, ms, cut });
-    emit({ phase: 'done', generation, ms });
-    return this.record({ ok: true, generation, ms, cut });
+    log('info', 'reload: done', { next: generation, ms, drainedMs, cut });
+    emit({ phase: 'done', generation, ms, drainedMs });
+    return this.record({ ok: true, generation, ms, drainedMs, cut });
   }
 
   private async rollBack(next: Worker[], failure: { reason: string; child?: Worker }, started: number, emit: PhaseListener): Promise<ReloadResult> {
@@ -383,14 +383,17 @@ export class Master {
 
   /**
    * Drains the old generation's workers; resolves, once they are gone, with
-   * the connections they cut at the deadline. Past the cap on draining
-   * generations, the oldest is ended now.
+   * the connections they cut at the deadline and when the last of them had
+   * closed its last connection (a process's exit, the kernel reclaiming its
+   * memory, comes after that and takes tens of ms for a large app). Past the
+   * cap on draining generations, the oldest is ended now.
    */
-  private async retire(old: { workers: Worker[]; generation: number }, emit: PhaseListener): Promise<number> {
+  private async retire(old: { workers: Worker[]; generation: number }, emit: PhaseListener): Promise<{ cut: number; drainedAt: number }> {
     const deadline = Date.now() + this.o.drainTimeoutMs;
     for (const w of old.workers) w.drain('upgrade', deadline);
     this.retiring.push(old);
     this.endOldest();
+    const drainedAt = Promise.all(old.workers.map((w) => w.cut)).then(() => Date.now());
     const reported = Promise.all(old.workers.map((w) => w.draining));
     const counts = await Promise.race([reported, sleep(DRAINING_REPORT_MS).then(() => undefined)]);
     const connections = (counts ?? []).reduce((n, c) => n + c, 0);
@@ -398,7 +401,7 @@ export class Master {
     emit({ phase: 'draining', generation: old.generation, connections });
     await Promise.all(old.workers.map((w) => w.exited));
     this.retiring.splice(this.retiring.indexOf(old), 1);
-    return cutBy(old.workers);
+    return { cut: await cutBy(old.workers), drainedAt: await drainedAt };
   }
 
   private endOldest(): void {

@@ -58,13 +58,13 @@ const OK_PHASES = [
   { phase: 'spawned', generation: 4, pids: [6001, 6002] },
   { phase: 'ready', generation: 4, ms: 40 },
   { phase: 'draining', generation: 3, connections: 2 },
-  { phase: 'done', generation: 4, ms: 95 },
+  { phase: 'done', generation: 4, ms: 95, drainedMs: 80 },
 ];
 const OK_LINES = [
   'spawned generation 4: pids 6001, 6002',
   'generation 4 ready after 40 ms',
   'draining generation 3 (2 open connections)',
-  'done: generation 4 serving, reload took 95 ms',
+  'done: generation 4 serving, reload took 95 ms (old generation drained after 80 ms)',
 ];
 
 /**
@@ -73,7 +73,7 @@ const OK_LINES = [
  * must be in it); without, naming one is refused as the master refuses it.
  */
 class FakeMaster {
-  constructor({ phases = OK_PHASES, result = { ok: true, generation: 4, ms: 95 }, delayMs = 20, throws, gate, releases } = {}) {
+  constructor({ phases = OK_PHASES, result = { ok: true, generation: 4, ms: 95, drainedMs: 80 }, delayMs = 20, throws, gate, releases } = {}) {
     Object.assign(this, { phases, result, delayMs, throws, gate, releaseList: releases });
     this.reloadsStarted = 0;
     this.reloadsFinished = 0;
@@ -413,7 +413,7 @@ test('reload --json: the raw reply lines, exit code unchanged', { timeout: 10_00
   const replies = out.map((l) => JSON.parse(l));
   assert.deepEqual(replies, [
     ...OK_PHASES.map((data) => ({ type: 'phase', data })),
-    { type: 'reload', data: { ok: true, generation: 4, ms: 95 } },
+    { type: 'reload', data: { ok: true, generation: 4, ms: 95, drainedMs: 80 } },
   ]);
 });
 

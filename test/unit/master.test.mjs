@@ -453,6 +453,31 @@ describe('Master: connections cut at the drain timeout', () => {
     assert.equal(m.master.status().reloads.at(-1).cut, 4);
   });
 
+  test('a reload says when the last old worker had drained, apart from the old generation\'s exit', { timeout: TEST_MS }, async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: 1_700_000_000_000 });
+    const m = setup(t, { workers: 2, workerOptions: () => ({ autoExitOnDrain: false }) });
+    await startReady(m);
+    const rec = recorder();
+    const result = m.master.reload(rec.listener);
+    for (const w of m.ofGeneration(2)) w.makeReady();
+    const old = m.ofGeneration(1);
+    await until(() => old.every((w) => w.drains.length === 1), 'generation 1 to be drained');
+    for (const w of old) w.resolveDraining(3);
+    t.mock.timers.tick(30);
+    old[0].resolveCut(0);
+    await flush();
+    t.mock.timers.tick(20);
+    old[1].resolveCut(0);
+    await flush();
+    t.mock.timers.tick(70);
+    for (const w of old) w.exit(0);
+    const r = await result;
+    assert.equal(r.ok, true);
+    assert.equal(r.drainedMs, 50, 'drained when the second old worker said so');
+    assert.equal(r.ms, 120, 'gone when both had exited');
+    assert.deepEqual(rec.phases.at(-1), { phase: 'done', generation: 2, ms: 120, drainedMs: 50 });
+  });
+
   test('old workers that exit without saying count as 0 cut', { timeout: TEST_MS }, async (t) => {
     const m = setup(t, { workers: 1, workerOptions: () => ({ autoExitOnDrain: false }) });
     await startReady(m);
