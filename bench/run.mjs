@@ -38,7 +38,7 @@ import { writeReport } from './report.mjs';
 import { freePort, sleep } from '../dist/testing/harness.js';
 import {
   appScript, live, measureAppStart, measureCompileCache, measurePreloadCost, processFigures,
-  startBatonRun, startNode, startNodeCluster, startPm2, startStandalone,
+  startBatonRun, startNode, startNodeCluster, startPm2, startStandalone, targetCpuMs,
 } from './targets.mjs';
 import { generate as generateHeavyApp } from './apps/heavy/generate.mjs';
 
@@ -257,9 +257,13 @@ function afterReady(restarts) {
 
 /**
  * Bare node against baton run -w 1 (0 ms handler), both started side by side
- * and loaded in turn, A B then B A, `rounds` times per mode. The steady rows
- * are minutes apart, and on a shared 2-core machine the drift between them is
- * larger than the 3 % this compares; pairs measured seconds apart are not.
+ * and loaded in turn, A B then B A, `rounds` times per mode, after one
+ * uncounted round each (V8's warm-up). The steady rows are minutes apart, and
+ * on a shared 2-core machine the drift between them is larger than the 3 %
+ * this compares; pairs measured seconds apart are not. Each round also counts
+ * the CPU time the server's processes spent per request (a baton master's and
+ * worker's together), which other processes on the machine disturb less than
+ * the requests per second.
  */
 async function overheadAB({ rounds, durationS, connections, tmpDir, log, node }) {
   const started = [];
@@ -271,16 +275,21 @@ async function overheadAB({ rounds, durationS, connections, tmpDir, log, node })
     const modes = {};
     for (const mode of ['keepalive', 'close']) {
       const rps = { bare: [], baton: [] };
+      const cpuUs = { bare: [], baton: [] };
+      for (const t of started) await runLoad({ port: t.port, durationS: 2, connections, mode, tmpDir }).done;
       for (let i = 0; i < rounds; i++) {
         for (const t of i % 2 ? [...started].reverse() : started) {
           await sleep(200);
+          const cpuBefore = targetCpuMs(t.target);
           const r = await runLoad({ port: t.port, durationS, connections, mode, tmpDir }).done;
           rps[t.name].push(r.requests / (r.durationMs / 1000));
+          cpuUs[t.name].push(((targetCpuMs(t.target) - cpuBefore) * 1000) / r.requests);
         }
       }
       const ratios = rps.bare.map((b, i) => rps.baton[i] / b);
-      modes[mode] = { ...rps, ratio: median(ratios) };
-      log(`bare node vs baton run -w 1, ${mode}, ${rounds} rounds of ${durationS} s: bare ${rps.bare.map(Math.round).join(', ')} req/s; baton ${rps.baton.map(Math.round).join(', ')} req/s; median ratio ${modes[mode].ratio.toFixed(3)}`);
+      const cpuRatios = cpuUs.bare.map((b, i) => cpuUs.baton[i] / b);
+      modes[mode] = { ...rps, ratio: median(ratios), cpu: { usPerRequest: cpuUs, bareUs: median(cpuUs.bare), batonUs: median(cpuUs.baton), ratio: median(cpuRatios) } };
+      log(`bare node vs baton run -w 1, ${mode}, ${rounds} rounds of ${durationS} s: bare ${rps.bare.map(Math.round).join(', ')} req/s; baton ${rps.baton.map(Math.round).join(', ')} req/s; median ratio ${modes[mode].ratio.toFixed(3)}; CPU per request, median ratio ${modes[mode].cpu.ratio.toFixed(3)}`);
     }
     return { rounds, durationS, connections, modes };
   } finally {

@@ -123,6 +123,11 @@ function cpuMsOf(pid) {
   return ns / 1e6;
 }
 
+/** The CPU time (ms) of a target's live processes, added up (a baton master's and its workers'). */
+export function targetCpuMs(target) {
+  return [...target.pids].filter(alive).reduce((ms, pid) => ms + cpuMsOf(pid), 0);
+}
+
 /**
  * From spawning `node [nodeArgs] bench/app.mjs` (or `app`, with `env` added)
  * to its listen callback, which it says on stdout (SAY_LISTENING): the wall
