@@ -500,8 +500,11 @@ export class Master {
     const deadline = Date.now() + this.o.drainTimeoutMs;
     this.stopState = { phase: 'draining', deadline };
     for (const w of all) w.drain('stop', deadline);
+    // The master's copies go now, so that once the workers have stopped accepting, the listening sockets are
+    // closed: a client is refused (and a load balancer tries another node) instead of queued where no process
+    // will accept, to be reset at the master's exit. A socket systemd passed stays open in systemd.
+    this.sockets.closeAll();
     void Promise.all(all.map((w) => w.exited)).then(async () => {
-      this.sockets.closeAll();
       log('info', 'stopped', { cut: await cutBy(all) });
       this.exit(code);
     });

@@ -2,11 +2,12 @@
 // with back-off, no orphans when the master dies, and bad input refused clearly.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { baton, childrenOf, readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
-import { alive, examples, fdCount, freePort, root, servingPid, sleep, tmpDir, waitFor } from '../helpers/proc.mjs';
+import { alive, examples, fdCount, freePort, refused, root, servingPid, sleep, tmpDir, waitFor } from '../helpers/proc.mjs';
 
 async function service(t, script, extra = [], env = {}) {
   const port = await freePort();
@@ -79,6 +80,19 @@ test('SIGTERM to the master drains the workers and exits 0', async (t) => {
   assert.deepEqual(await master.exited, { code: 0, signal: null });
   assert.ok(workers.every((p) => !alive(p)));
   assert.equal(fs.existsSync(master.control), false, 'the control socket is removed');
+});
+
+test('a stop: once the workers have stopped accepting, a new connection is refused, not queued to be reset at the exit', async (t) => {
+  const { master, port } = await service(t, path.join(root, 'test/fixtures/slow-request-app.mjs'), ['-w', '1', '--drain-timeout', '60s']);
+  const [worker] = await readyWorkers(master, 1);
+  // A request in flight for longer than the test keeps the worker draining (and the master up) throughout.
+  const inFlight = http.get({ host: '127.0.0.1', port, path: '/?delay=50000', agent: false });
+  inFlight.on('error', () => {}); // cut by the cleanup
+  await waitFor(() => master.output.includes(`request arrived pid ${worker} delay 50000`), { what: 'the request to be in flight' });
+  process.kill(master.child.pid, 'SIGTERM');
+  await waitFor(() => new RegExp(`baton\\[${worker}\\].*draining reason=stop`).test(master.output), { what: 'the worker to stop accepting' });
+  assert.equal(await refused(port), true, 'a connection after the workers stopped accepting is refused');
+  assert.ok(alive(master.child.pid) && alive(worker), 'the master and worker are still there, draining the request in flight');
 });
 
 test('bad input: a one-line error naming the problem and a non-zero exit', async (t) => {
