@@ -132,6 +132,7 @@ test('bench: a tiny run of bare node, naive restart, baton run -w 2 and PM2 clus
     assert.ok(row.restarts >= 1 && row.restartsFailed.length === 0, `${row.id}: restarted`);
     assert.equal(row.failed + row.refused + row.probe.failed + row.probe.refused, 0, `${row.id}: ${JSON.stringify(row.errors)} ${JSON.stringify(row.probe.failures)}`);
     assert.ok(row.reload.readyMs.length >= 1 && row.reload.afterReadyMs >= 0, `${row.id}: the new generation's start, as baton timed it: ${JSON.stringify(row.reload)}`);
+    assert.ok(row.reload.drainedAfterReadyMs >= 0 && row.reload.exitMs >= 0, `${row.id}: the old generation drained, then exited, as baton timed it: ${JSON.stringify(row.reload)}`);
   }
   assert.equal(plus.rows.at(-1).app, 'heavy');
   const heavyStart = plus.heavyApp.starts[process.version];
