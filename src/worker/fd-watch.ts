@@ -38,7 +38,10 @@ export function watchFds(): FdWatch {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let warnedAt = -Infinity;
-  const sample = async (known: number): Promise<void> => {
+  // The first sample reads the limit: a process pays nothing for the watch as it starts.
+  const sample = async (known: number | undefined): Promise<void> => {
+    known ??= await readLimit();
+    if (known === undefined) return;
     const open = await countOpen(known);
     let limit = known;
     // The limit may have been raised since (prlimit), so it is read again when it matters;
@@ -52,14 +55,12 @@ export function watchFds(): FdWatch {
     schedule(limit);
   };
   // One sample at a time, however slow a busy thread pool makes one.
-  const schedule = (limit: number): void => {
+  const schedule = (limit?: number): void => {
     if (stopped) return;
     timer = setTimeout(() => void sample(limit), SAMPLE_EVERY_MS);
     timer.unref();
   };
-  void readLimit().then((limit) => {
-    if (limit !== undefined) schedule(limit);
-  });
+  schedule();
   return {
     stop: () => {
       stopped = true;
