@@ -38,7 +38,7 @@ export function watchFds(): FdWatch {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let warnedAt = -Infinity;
-  // The first sample reads the limit: a process pays nothing for the watch as it starts.
+  // The first sample reads the limit, so that a process reads nothing for the watch as it starts.
   const sample = async (known: number | undefined): Promise<void> => {
     known ??= await readLimit();
     if (known === undefined) return;
