@@ -38,10 +38,7 @@ export function watchFds(): FdWatch {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let warnedAt = -Infinity;
-  // The first sample reads the limit, so that a process reads nothing for the watch as it starts.
-  const sample = async (known: number | undefined): Promise<void> => {
-    known ??= await readLimit();
-    if (known === undefined) return;
+  const sample = async (known: number): Promise<void> => {
     const open = await countOpen(known);
     let limit = known;
     // The limit may have been raised since (prlimit), so it is read again when it matters;
@@ -55,12 +52,14 @@ export function watchFds(): FdWatch {
     schedule(limit);
   };
   // One sample at a time, however slow a busy thread pool makes one.
-  const schedule = (limit?: number): void => {
+  const schedule = (limit: number): void => {
     if (stopped) return;
     timer = setTimeout(() => void sample(limit), SAMPLE_EVERY_MS);
     timer.unref();
   };
-  schedule();
+  void readLimit().then((limit) => {
+    if (limit !== undefined) schedule(limit);
+  });
   return {
     stop: () => {
       stopped = true;
