@@ -6,5 +6,5 @@
 import { install } from './worker/runtime.js';
 
 // Beside this file, bundled or not; loaded only when BATON_ADMIN asks for the admin listener
-// (and only then is import.meta made, which costs a start a third of a millisecond).
+// (and only then is import.meta made, which costs a start about 0.3 ms).
 install(() => new URL('./admin/index.js', import.meta.url));

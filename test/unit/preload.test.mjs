@@ -13,7 +13,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { request, writeTokenFile } from '../helpers/http.mjs';
-import { freePort, tmpDir } from '../helpers/proc.mjs';
+import { freePort, tmpDir, waitFor } from '../helpers/proc.mjs';
 
 const T = { timeout: 20_000 };
 const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist');
@@ -123,15 +123,11 @@ describe('what the preload loads only when it is used', () => {
     let status;
     const onStdout = (out, child) => {
       if (status || !out.includes('\n')) return;
-      // The first process serves its admin API at once, loading its code as it starts: polled until it answers, at most 100 times.
-      status = (async () => {
-        for (let i = 0; i < 100; i++) {
-          const r = await request(adminPort, 'GET', '/api/status', { headers: { authorization: `Bearer ${TOKEN}` } }).catch(() => undefined);
-          if (r?.status === 200) return JSON.parse(r.body);
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-        throw new Error('the admin API never answered');
-      })().finally(() => child.kill('SIGTERM'));
+      // The first process serves its admin API at once; its code loads as the process starts.
+      status = waitFor(async () => {
+        const r = await request(adminPort, 'GET', '/api/status', { headers: { authorization: `Bearer ${TOKEN}` } });
+        return r.status === 200 && JSON.parse(r.body);
+      }, { timeoutMs: 15_000, intervalMs: 50, what: 'the admin API to answer' }).finally(() => child.kill('SIGTERM'));
     };
     const r = await runNode(t, ['--import', register], udpApp, { onStdout, env });
     assert.deepEqual((await status).listeners, [`udp:127.0.0.1:${udpPort}`], r.stderr);
@@ -148,10 +144,18 @@ describe('what the preload loads only when it is used', () => {
     // Stopped once it has said so and bound its socket, in whichever order those come.
     let out = '';
     let err = '';
-    const stopWhenBoth = (child) => out.includes('\n') && /the admin API could not start/.test(err) && child.kill('SIGTERM');
+    const stopWhenBoth = (child) => {
+      if (out.includes('\n') && /the admin API could not start/.test(err)) child.kill('SIGTERM');
+    };
     const r = await runNode(t, ['--import', path.join(dir, 'register.js')], udpApp, {
-      onStdout: (o, child) => stopWhenBoth(child, (out = o)),
-      onStderr: (e, child) => stopWhenBoth(child, (err = e)),
+      onStdout: (o, child) => {
+        out = o;
+        stopWhenBoth(child);
+      },
+      onStderr: (e, child) => {
+        err = e;
+        stopWhenBoth(child);
+      },
       env,
     });
     assert.match(r.stderr, /error: the admin API could not start .*admin\/index\.js/);
