@@ -8,12 +8,15 @@ import path from 'node:path';
  */
 export function logicalCwd(): string {
   const pwd = process.env.PWD;
+  const physical = process.cwd();
+  // Most processes start where no link is in the way: no path to resolve then.
+  if (pwd === physical) return pwd;
   try {
-    if (pwd && fs.realpathSync(pwd) === fs.realpathSync(process.cwd())) return pwd;
+    if (pwd && fs.realpathSync(pwd) === fs.realpathSync(physical)) return pwd;
   } catch {
     // PWD names a directory that is gone.
   }
-  return process.cwd();
+  return physical;
 }
 
 /**

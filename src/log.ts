@@ -3,7 +3,7 @@
  * as text or JSON lines (the logFormat setting). Writes are synchronous so a
  * line is never lost to an exit that follows it.
  */
-import { writeSync } from 'node:fs';
+import fs from 'node:fs';
 import type { LogFormat } from './protocol/settings.js';
 
 export type LogFields = Record<string, string | number | boolean | undefined>;
@@ -29,7 +29,7 @@ export function log(level: 'info' | 'warn' | 'error', msg: string, fields: LogFi
     line = `${time} baton[${process.pid}] gen=${generation} ${level}: ${msg}${extra}`;
   }
   try {
-    writeSync(2, line + '\n');
+    fs.writeSync(2, line + '\n');
   } catch {
     // stderr closed (EPIPE/EAGAIN): there is nowhere left to say it.
   }

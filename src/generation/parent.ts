@@ -7,7 +7,7 @@
  * pid, which may be reused once it has been reaped.
  */
 import type { ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
+import events from 'node:events';
 import fs from 'node:fs';
 import { writeListenEnv } from '../protocol/fds.js';
 import type { DrainReason, FailedMessage, Message } from '../protocol/messages.js';
@@ -192,7 +192,7 @@ function spawnChild(spec: ChildSpec): ChildProcess {
     });
   } catch (err) {
     if (!isSpawnError(err)) throw err;
-    const unspawned = Object.assign(new EventEmitter(), { pid: undefined, connected: false, kill: () => false });
+    const unspawned = Object.assign(new events.EventEmitter(), { pid: undefined, connected: false, kill: () => false });
     process.nextTick(() => {
       unspawned.emit('error', err);
       unspawned.emit('close', err.errno ?? -1, null);

@@ -5,7 +5,7 @@
  * slowed every start for what most apps never use: baton loads one when it
  * first uses it, or looks at one only once the app has loaded it.
  */
-import { createRequire } from 'node:module';
+import module from 'node:module';
 
 interface Lazy {
   child_process: typeof import('node:child_process');
@@ -23,7 +23,7 @@ let load: ((id: string) => unknown) | undefined;
 /** A built-in, loaded at this first use if nothing has loaded it yet. */
 export function builtin<K extends keyof Lazy>(id: K): Lazy[K] {
   // process.getBuiltinModule (Node 20.16) costs nothing to reach; a require function, made at the first call, costs a little.
-  load ??= typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule.bind(process) : createRequire(import.meta.url);
+  load ??= typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule.bind(process) : module.createRequire(import.meta.url);
   return load(`node:${id}`) as Lazy[K];
 }
 

@@ -6,7 +6,7 @@
  * drains.
  */
 import type dgram from 'node:dgram';
-import { subscribe } from 'node:diagnostics_channel';
+import diagnostics from 'node:diagnostics_channel';
 import type http from 'node:http';
 import net from 'node:net';
 import { builtin, loaded } from './builtins.js';
@@ -43,7 +43,7 @@ export function patchListen(route: (server: net.Server, args: unknown[], origina
  */
 export function patchBind(route: (socket: dgram.Socket, args: unknown[], original: BindFn) => dgram.Socket): void {
   let patched = false;
-  subscribe('udp.socket', () => {
+  diagnostics.subscribe('udp.socket', () => {
     if (patched) return;
     patched = true;
     const proto = builtin('dgram').Socket.prototype;

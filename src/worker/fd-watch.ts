@@ -5,7 +5,7 @@
  * neither Node nor the app says a word. Linux only, where /proc gives the count
  * and the limit cheaply; where the limit cannot be read, nothing is watched.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import fs from 'node:fs';
 import { RAISE_FD_LIMIT } from '../generation/parent.js';
 import { log } from '../log.js';
 
@@ -70,7 +70,7 @@ export function watchFds(): FdWatch {
 
 async function readLimit(): Promise<number | undefined> {
   try {
-    return parseOpenFilesLimit(await readFile('/proc/self/limits', 'utf8'));
+    return parseOpenFilesLimit(await fs.promises.readFile('/proc/self/limits', 'utf8'));
   } catch {
     return undefined;
   }
@@ -80,7 +80,7 @@ async function readLimit(): Promise<number | undefined> {
 async function countOpen(limit: number): Promise<number | undefined> {
   try {
     // The listing holds an fd of its own, and lists it.
-    return (await readdir('/proc/self/fd')).length - 1;
+    return (await fs.promises.readdir('/proc/self/fd')).length - 1;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EMFILE' ? limit : undefined;
   }

@@ -42,10 +42,10 @@ let installed = false;
 
 /**
  * Installs the runtime once; a process that cannot start (bad settings, bad
- * inherited fds) says why and exits 1. `adminModule` is the admin listener's
- * code, loaded only with BATON_ADMIN.
+ * inherited fds) says why and exits 1. `adminModule` gives where the admin
+ * listener's code is, loaded only with BATON_ADMIN.
  */
-export function install(adminModule: URL): void {
+export function install(adminModule: () => URL): void {
   if (installed || isClusterWorker()) return;
   installed = true;
   if (process.platform === 'win32') {
@@ -95,7 +95,7 @@ class Runtime {
   private cutEarly = 0;
 
   constructor(
-    readonly settings: Settings, readonly origin: Origin, fds: InheritedFd[], private readonly endpoint: ParentEndpoint | undefined, adminModule: URL,
+    readonly settings: Settings, readonly origin: Origin, fds: InheritedFd[], private readonly endpoint: ParentEndpoint | undefined, adminModule: () => URL,
   ) {
     const cwd = logicalCwd();
     const adminFd = fds.find((f) => f.name === ADMIN_FD_NAME);
@@ -142,13 +142,13 @@ class Runtime {
   }
 
   /** BATON_ADMIN's listener, on the socket a predecessor passed on or bound now; the first process serves at once. */
-  private startAdmin(inherited: InheritedFd | undefined, module: URL, listen: ListenFn): StandaloneAdmin | undefined {
+  private startAdmin(inherited: InheritedFd | undefined, module: () => URL, listen: ListenFn): StandaloneAdmin | undefined {
     const options = adminFromEnv(process.env);
     if (!options) return undefined;
     const draining = (): boolean => this.lifecycle.state === 'draining' || this.lifecycle.state === 'exited';
     const admin = new StandaloneAdmin(options, inherited, {
       settings: this.settings,
-      module,
+      module: module(),
       listen,
       state: () => (draining() ? 'draining' : this.readiness.isReady ? 'ready' : 'starting'),
       isServing: () => this.readiness.isReady && !draining(),

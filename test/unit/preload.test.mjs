@@ -12,6 +12,8 @@ import https from 'node:https';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { request, writeTokenFile } from '../helpers/http.mjs';
+import { freePort, tmpDir, waitFor } from '../helpers/proc.mjs';
 
 const T = { timeout: 20_000 };
 const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist');
@@ -22,7 +24,7 @@ const tlsDir = new URL('../fixtures/tls/', import.meta.url);
 const ONLY_SOME_APPS = ['http2', 'https', 'tls', 'crypto', 'dgram', 'child_process', 'dns', 'cluster'];
 
 /** Runs ESM `code` in a fresh node, with `nodeArgs` before it; resolves its exit and output. */
-function runNode(t, nodeArgs, code, { onStdout, env = {} } = {}) {
+function runNode(t, nodeArgs, code, { onStdout, onStderr, env = {} } = {}) {
   const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', code], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BATON_LOG_FORMAT: 'text', ...env },
@@ -34,7 +36,10 @@ function runNode(t, nodeArgs, code, { onStdout, env = {} } = {}) {
     stdout += d;
     onStdout?.(stdout, child);
   });
-  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    stderr += d;
+    onStderr?.(stderr, child);
+  });
   return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
 }
 
@@ -105,6 +110,60 @@ describe('built-ins the preload loads', () => {
   });
 });
 
+describe('what the preload loads only when it is used', () => {
+  const TOKEN = 'preload-deferred-admin-token-3f9a';
+  /** An app that binds a UDP socket on UDP_PORT (a port of its own: port 0 is never passed on) and prints it. */
+  const udpApp = `import dgram from 'node:dgram';
+    const s = dgram.createSocket('udp4');
+    s.bind(Number(process.env.UDP_PORT), '127.0.0.1', () => console.log(s.address().port));`;
+
+  test('BATON_ADMIN\'s API is served, and it lists a dgram socket the app bound (routed through baton)', T, async (t) => {
+    const [adminPort, udpPort] = [await freePort(), await freePort()];
+    const env = { UDP_PORT: String(udpPort), BATON_ADMIN: `127.0.0.1:${adminPort}`, BATON_ADMIN_TOKEN_FILE: writeTokenFile(t, `${TOKEN}\n`) };
+    let status;
+    const onStdout = (out, child) => {
+      if (status || !out.includes('\n')) return;
+      // The first process serves its admin API at once; its code loads as the process starts.
+      status = waitFor(async () => {
+        const r = await request(adminPort, 'GET', '/api/status', { headers: { authorization: `Bearer ${TOKEN}` } });
+        return r.status === 200 && JSON.parse(r.body);
+      }, { timeoutMs: 15_000, intervalMs: 50, what: 'the admin API to answer' }).finally(() => child.kill('SIGTERM'));
+    };
+    const r = await runNode(t, ['--import', register], udpApp, { onStdout, env });
+    assert.deepEqual((await status).listeners, [`udp:127.0.0.1:${udpPort}`], r.stderr);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('a preload whose admin code is missing says so in a line, and the app serves on', T, async (t) => {
+    // The bundle alone, without the dist/admin/ it loads BATON_ADMIN's API from.
+    const dir = tmpDir('baton-preload-alone-');
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+    fs.copyFileSync(register, path.join(dir, 'register.js'));
+    const env = { UDP_PORT: String(await freePort()), BATON_ADMIN: `127.0.0.1:${await freePort()}`, BATON_ADMIN_TOKEN_FILE: writeTokenFile(t, `${TOKEN}\n`) };
+    // Stopped once it has said so and bound its socket, in whichever order those come.
+    let out = '';
+    let err = '';
+    const stopWhenBoth = (child) => {
+      if (out.includes('\n') && /the admin API could not start/.test(err)) child.kill('SIGTERM');
+    };
+    const r = await runNode(t, ['--import', path.join(dir, 'register.js')], udpApp, {
+      onStdout: (o, child) => {
+        out = o;
+        stopWhenBoth(child);
+      },
+      onStderr: (e, child) => {
+        err = e;
+        stopWhenBoth(child);
+      },
+      env,
+    });
+    assert.match(r.stderr, /error: the admin API could not start .*admin\/index\.js/);
+    assert.match(r.stdout, /^\d+\n$/, 'the app did not bind its socket');
+    assert.equal(r.code, 0, r.stderr);
+  });
+});
+
 const unbundled = fs.readFileSync(register, 'utf8').includes('./worker/runtime.js');
 
 test('the API and the preload share one runtime and one list of hooks (bundled or not)', T, async (t) => {
@@ -129,6 +188,7 @@ test('the preload is one file', {
   ...T,
   skip: unbundled && 'dist/register.js is tsc\'s own output: `npm run build` bundles it',
 }, () => {
-  const imports = [...fs.readFileSync(register, 'utf8').matchAll(/^\s*(?:import|export)\b[^'"]*?['"](\.{1,2}\/[^'"]+)['"]/gm)].map((m) => m[1]);
+  // Static imports and re-exports of a relative path, wherever they stand (the bundle is one line).
+  const imports = [...fs.readFileSync(register, 'utf8').matchAll(/(?:^|[;}\s])(?:import|export)\s*(?:[\w$*{},\s]+from\s*)?['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]);
   assert.deepEqual(imports, [], 'the bundled preload imports modules of its own: each is a step of the ESM loader at every start');
 });
