@@ -105,6 +105,8 @@ Standalone (no supervisor):
 Environment (standalone):
   BATON_READY_TIMEOUT=30s    how long a successor may take to become ready before rollback
   BATON_DRAIN_TIMEOUT=30s    how long the old process drains before closing what is left
+  BATON_CRASH_WINDOW=3s      how long a ready successor serves beside the old process before it drains;
+                             an exit meanwhile rolls the upgrade back (0 = off)
   BATON_WAIT_READY=1         ready only when the app calls ready() or process.send('ready')
   BATON_CLOSE_WEBSOCKETS=0   leave WebSockets open when draining (default 1: clients are told 1012, service restart)
   BATON_UPGRADE_SIGNAL=SIGUSR2, BATON_PID_FILE=path, BATON_LOG_FORMAT=text|json
@@ -130,8 +132,8 @@ Options:
                             (default: clients are told 1012, service restart, as the drain starts)
   --no-compile-cache        no module compile cache for the workers (default: on with Node 22.1 or later, in
                             a directory beside the control socket, unless NODE_COMPILE_CACHE is set)
-  --crash-window DUR        after a reload's workers are ready, how long a crash still rolls the reload back to
-                            the previous code (default 3s; 0 = off)
+  --crash-window DUR        after a reload's workers are ready, how long they serve beside the old ones, which
+                            drain only then; an exit meanwhile rolls the reload back (default 3s; 0 = off)
   --max-draining N          old generations that may drain at once; beyond it the oldest is ended (default 3)
   --unresponsive-after DUR  report a worker whose event loop has not answered this long (default 10s; 0 = off)
   --replace-unresponsive    and replace it: a new worker first, then the silent one is killed

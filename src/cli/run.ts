@@ -40,7 +40,13 @@ function spawnerFor(o: RunCommand, sockets: SocketTable, controlPath: string, lo
     cwd: logicalCwd(),
     env: { ...process.env, ...compileCacheEnv(process.env, o.compileCache ? compileCacheDir(controlPath) : undefined) },
     settings: {
-      ...DEFAULTS, readyTimeoutMs: o.readyTimeoutMs, drainTimeoutMs: o.drainTimeoutMs, waitReady: o.waitReady, closeWebSockets: o.closeWebSockets, logFormat,
+      ...DEFAULTS,
+      readyTimeoutMs: o.readyTimeoutMs,
+      drainTimeoutMs: o.drainTimeoutMs,
+      crashWindowMs: o.supervisor.crashWindowMs,
+      waitReady: o.waitReady,
+      closeWebSockets: o.closeWebSockets,
+      logFormat,
     },
   }, sockets);
 }

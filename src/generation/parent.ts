@@ -157,13 +157,10 @@ export class Child {
     if (this.state !== 'exited') this.process.kill('SIGKILL');
   }
 
-  /** Why it exited, with the error it reported if it died before it was ready. */
-  describeExit({ code, signal }: Exit): string {
+  /** Why it exited, with the error it reported. */
+  describeExit(exit: Exit): string {
     if (this.spawnFailure) return this.spawnFailure;
-    const how = signal ?? `code ${code}`;
-    if (this.wasReady) return `${this.name} exited (${how})`;
-    const why = this.failed?.error ? `: ${this.failed.error}` : '';
-    return `${this.name} exited before it was ready (${how})${why}`;
+    return `${this.name} exited ${this.wasReady ? '' : 'before it was ready '}(${how(exit)})${errorOf(this)}`;
   }
 
   rssBytes(): number | null {
@@ -267,4 +264,39 @@ export function awaitReady<C extends Starting>(
     // Exiting fails the wait even after the child was ready: it has not taken over yet.
     for (const c of children) void c.exited.then((exit) => settle({ reason: c.describeExit(exit), child: c }));
   });
+}
+
+/**
+ * The first of `children` to exit within `windowMs` (they are ready and on
+ * probation), or undefined once it has passed or on `cancel`.
+ */
+export function firstExit<C extends Starting>(
+  children: readonly C[], windowMs: number, cancel?: AbortSignal,
+): Promise<{ child: C; exit: Exit } | undefined> {
+  if (windowMs === 0 || cancel?.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const settle = (r: { child: C; exit: Exit } | undefined): void => {
+      timer.cancel();
+      cancel?.removeEventListener('abort', onCancel);
+      resolve(r);
+    };
+    const timer = at(Date.now() + windowMs, () => settle(undefined));
+    const onCancel = (): void => settle(undefined);
+    cancel?.addEventListener('abort', onCancel, { once: true });
+    for (const child of children) void child.exited.then((exit) => settle({ child, exit }));
+  });
+}
+
+/** Why a child that exited in its crash window failed, with the error it reported. */
+export function crashReason(child: Pick<Child, 'name' | 'readyAt' | 'startedAt' | 'failed'>, exit: Exit, windowMs: number): string {
+  const after = Date.now() - (child.readyAt ?? child.startedAt);
+  return `${child.name} exited (${how(exit)}) ${after} ms after it was ready (crash window ${windowMs} ms)${errorOf(child)}`;
+}
+
+function how({ code, signal }: Exit): string {
+  return signal ?? `code ${code}`;
+}
+
+function errorOf(child: Pick<Child, 'failed'>): string {
+  return child.failed?.error ? `: ${child.failed.error}` : '';
 }

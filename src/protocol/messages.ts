@@ -20,7 +20,7 @@ export interface ReadyMessage extends Base {
   listening: string[];
 }
 
-/** child → parent: it dies before it is ready, and says why. */
+/** child → parent: it dies without having been told to drain, and says why ('' when it knows no more than its exit code). */
 export interface FailedMessage extends Base {
   type: 'failed';
   pid: number;

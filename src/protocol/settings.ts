@@ -20,6 +20,7 @@ export const ENV = {
   waitReady: 'BATON_WAIT_READY',
   readyTimeout: 'BATON_READY_TIMEOUT',
   drainTimeout: 'BATON_DRAIN_TIMEOUT',
+  crashWindow: 'BATON_CRASH_WINDOW',
   upgradeSignal: 'BATON_UPGRADE_SIGNAL',
   pidFile: 'BATON_PID_FILE',
   logFormat: 'BATON_LOG_FORMAT',
@@ -36,6 +37,12 @@ export interface Settings {
   waitReady: boolean;
   readyTimeoutMs: number;
   drainTimeoutMs: number;
+  /**
+   * After a new generation is ready, how long it still only serves beside the
+   * old one, which drains once it has passed (0: at once); an exit meanwhile
+   * rolls it back. The new process keeps its stderr's tail that long, to say why.
+   */
+  crashWindowMs: number;
   upgradeSignal: NodeJS.Signals;
   pidFile: string | undefined;
   logFormat: LogFormat;
@@ -48,6 +55,7 @@ export const DEFAULTS: Readonly<Settings> = {
   waitReady: false,
   readyTimeoutMs: 30_000,
   drainTimeoutMs: 30_000,
+  crashWindowMs: 3000,
   upgradeSignal: 'SIGUSR2',
   pidFile: undefined,
   logFormat: 'text',
@@ -56,7 +64,7 @@ export const DEFAULTS: Readonly<Settings> = {
 
 /** What only a master decides: how it watches a reload through, and its workers. */
 export interface SupervisorSettings {
-  /** After a reload's new generation is ready, how long a crash still rolls it back (0: not at all). */
+  /** The workers' Settings.crashWindowMs, which the master watches. */
   crashWindowMs: number;
   /** How many old generations may drain at once; beyond it the oldest is ended (its connections cut). */
   maxDraining: number;
@@ -73,7 +81,7 @@ export interface SupervisorSettings {
 }
 
 export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
-  crashWindowMs: 3000,
+  crashWindowMs: DEFAULTS.crashWindowMs,
   maxDraining: 3,
   unresponsiveMs: 10_000,
   replaceUnresponsive: false,
@@ -139,6 +147,7 @@ export function readSettings(env: Env): Settings {
     waitReady: env[ENV.waitReady] === '1' || env[ENV.waitReady] === 'true',
     readyTimeoutMs: read(ENV.readyTimeout, parseReadyTimeout, DEFAULTS.readyTimeoutMs),
     drainTimeoutMs: read(ENV.drainTimeout, parseDuration, DEFAULTS.drainTimeoutMs),
+    crashWindowMs: read(ENV.crashWindow, parseDuration, DEFAULTS.crashWindowMs),
     upgradeSignal: read(ENV.upgradeSignal, parseUpgradeSignal, DEFAULTS.upgradeSignal),
     pidFile: env[ENV.pidFile] || undefined,
     logFormat: logFormatOf(env),
@@ -158,6 +167,7 @@ export function settingsEnv(s: Settings): Record<string, string> {
     [ENV.waitReady]: s.waitReady ? '1' : '0',
     [ENV.readyTimeout]: `${s.readyTimeoutMs}ms`,
     [ENV.drainTimeout]: `${s.drainTimeoutMs}ms`,
+    [ENV.crashWindow]: `${s.crashWindowMs}ms`,
     [ENV.upgradeSignal]: s.upgradeSignal,
     [ENV.logFormat]: s.logFormat,
     [ENV.closeWebSockets]: s.closeWebSockets ? '1' : '0',

@@ -61,7 +61,7 @@ export function install(adminModule: () => URL): void {
     const fds = readListenEnv(process.env, process.pid, process.ppid);
     for (const key of HANDOVER_VARS) delete process.env[key];
     let rt: Runtime | undefined;
-    if (origin !== 'first') endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', {
+    if (origin !== 'first') endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', settings.crashWindowMs, {
       drain: (reason, deadline) => rt?.drainOrder(reason, deadline),
       history: (reloads, counters) => rt?.admin?.takeOver(reloads, counters),
       disconnect: () => rt?.parentGone(),
