@@ -86,6 +86,11 @@ export class ParentEndpoint {
     this.send({ type: 'ready', pid: process.pid, listening });
   }
 
+  /** Where it listens since ready, and whether that is settled (see ListeningMessage). */
+  listening(listening: string[], settled: boolean): void {
+    this.send({ type: 'listening', pid: process.pid, listening, settled });
+  }
+
   /** Asks the master for the socket at `address`, bound there if nobody has yet. */
   acquire(address: Address): Promise<Acquired> {
     const id = this.nextId++;

@@ -52,8 +52,12 @@ export class Child {
   readonly generation: number;
   readonly startedAt = Date.now();
   state: ChildState = 'starting';
-  /** Sockets it listens on, reported when ready. */
+  /** Sockets it listens on, reported when ready and as that changes. */
   listening: string[] = [];
+  /** It has given up the inherited sockets it did not take: `listening` is where it serves (see ListeningMessage). */
+  isSettled = false;
+  /** Resolves when it is settled. */
+  readonly settled: Promise<void>;
   /** When it said it was ready. */
   readyAt: number | undefined;
   /** Its last heartbeat (a master's worker beats every HEARTBEAT_MS). */
@@ -77,6 +81,7 @@ export class Child {
   private reportDraining: (connections: number) => void = () => {};
   private reportCut: (cut: number) => void = () => {};
   private markReady: () => void = () => {};
+  private markSettled: () => void = () => {};
 
   constructor(spec: ChildSpec, onRequest: OnRequest = () => {}) {
     this.process = spawnChild(spec);
@@ -101,6 +106,7 @@ export class Child {
     });
     this.draining = new Promise((resolve) => (this.reportDraining = resolve));
     this.cut = new Promise((resolve) => (this.reportCut = resolve));
+    this.settled = new Promise((resolve) => (this.markSettled = resolve));
     this.ready = new Promise((resolve, reject) => {
       this.markReady = resolve;
       // A failed spawn ends in 'close' too (code: the negative errno), after the 'error' that says why.
@@ -116,6 +122,10 @@ export class Child {
       this.readyAt = Date.now();
       this.listening = m.listening;
       this.markReady();
+    } else if (m.type === 'listening') {
+      this.listening = m.listening;
+      this.isSettled ||= m.settled;
+      if (m.settled) this.markSettled();
     } else if (m.type === 'failed') {
       this.failed = m;
     } else if (m.type === 'heartbeat') {

@@ -148,6 +148,7 @@ export class Master {
     const worker = launch();
     void worker.exited.then((exit) => this.onExit(worker, slot, exit));
     void worker.cut.then((n) => this.o.events?.cut(n));
+    void worker.settled.then(() => this.closeUnused('closed sockets the serving generation does not listen on'));
     void worker.ready.then(() => {
       this.everReady = true;
       log('info', 'worker ready', { worker: worker.pid, ms: Date.now() - worker.startedAt });
@@ -281,7 +282,7 @@ export class Master {
   /** `ms`: from the command to the old generation gone, which the crash window may outlast. */
   private done(generation: number, { ms, drainedMs, cut }: { ms: number; drainedMs: number; cut: number }, emit: PhaseListener): ReloadResult {
     // A later reload may already serve: it closes what its own generation leaves unused.
-    if (generation === this.generation) this.closeUnused('closed sockets the new generation does not listen on');
+    if (generation === this.generation) this.closeUnused('closed sockets the serving generation does not listen on');
     log('info', 'reload: done', { next: generation, ms, drainedMs, cut });
     emit({ phase: 'done', generation, ms, drainedMs });
     return this.record({ ok: true, generation, ms, drainedMs, cut });
@@ -313,12 +314,12 @@ export class Master {
   }
 
   /**
-   * Closes the sockets no worker of the serving generation listens on. Only
-   * with every slot's worker ready: one still starting (a respawn) has not
-   * said yet where it listens.
+   * Closes the sockets no worker of the serving generation listens on: only
+   * once each has settled where it listens (an app may listen late), and
+   * with no other generation starting, which may listen where they do not.
    */
   private closeUnused(why: string): void {
-    if (!this.live.every((w) => w?.state === 'ready')) return;
+    if (this.starting.length > 0 || !this.live.every((w) => w?.state === 'ready' && w.isSettled)) return;
     const closed = this.sockets.closeUnused(new Set(this.live.flatMap((w) => w?.listening ?? [])));
     if (closed.length) log('info', why, { sockets: closed.join(',') });
   }

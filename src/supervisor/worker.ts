@@ -27,7 +27,8 @@ export interface WorkerSpec {
 
 /** What the master needs of a worker: unit tests give fakes of it. */
 export type Worker = Pick<Child,
-  'pid' | 'name' | 'generation' | 'startedAt' | 'readyAt' | 'heartbeat' | 'state' | 'listening' | 'failed' | 'ready' | 'exited' | 'draining' | 'cut'
+  'pid' | 'name' | 'generation' | 'startedAt' | 'readyAt' | 'heartbeat' | 'state' | 'listening' | 'isSettled' | 'settled' | 'failed' | 'ready' | 'exited'
+  | 'draining' | 'cut'
   | 'drain' | 'kill' | 'describeExit' | 'rssBytes'>;
 
 /**

@@ -60,15 +60,26 @@ class FakeWorker {
     this.exited = new Promise((resolve) => (this.resolveExited = resolve));
     this.draining = new Promise((resolve) => (this.resolveDraining = resolve));
     this.cut = new Promise((resolve) => (this.resolveCut = resolve));
+    this.isSettled = false;
+    this.settled = new Promise((resolve) => (this.resolveSettled = resolve));
   }
 
-  makeReady(listening = []) {
+  /** Ready, and settled where it listens unless told `settled: false` (as a worker says once in service). */
+  makeReady(listening = [], { settled = true } = {}) {
     if (this.state !== 'starting') return;
     this.state = 'ready';
     this.readyAt = Date.now();
     this.wasReady = true;
     this.listening = listening;
     this.resolveReady();
+    if (settled) this.settle(listening);
+  }
+
+  /** As a worker's `listening` message does. */
+  settle(listening = this.listening) {
+    this.listening = listening;
+    this.isSettled = true;
+    this.resolveSettled();
   }
 
   /** Dies before it is ready, saying why (as a worker's 'failed' message does). */
@@ -302,20 +313,44 @@ describe('Master: reload', () => {
     assert.equal(m.spawned.length, 4, 'the old workers\' exits are not crashes: nothing respawned');
   });
 
-  test('reload closes the sockets no worker of the new generation listens on, and keeps the rest', { timeout: TEST_MS }, async (t) => {
+  test('sockets are closed only once the serving generation has settled where it listens, and none of it listens there', { timeout: TEST_MS }, async (t) => {
     const [p1, p2] = [await freePort(), await freePort()];
-    const a = { kind: 'tcp', host: '127.0.0.1', port: p1 };
-    const b = { kind: 'tcp', host: '127.0.0.1', port: p2 };
+    const a = `tcp:127.0.0.1:${p1}`;
     const m = setup(t, {
       workers: 1,
-      listen: [{ address: a }, { label: 'admin', address: b }],
-      onSpawn: (w) => w.generation === 2 && setImmediate(() => w.makeReady([`tcp:127.0.0.1:${p1}`])),
+      listen: [{ address: { kind: 'tcp', host: '127.0.0.1', port: p1 } }, { label: 'admin', address: { kind: 'tcp', host: '127.0.0.1', port: p2 } }],
+      onSpawn: (w) => w.generation === 2 && setImmediate(() => w.makeReady([a], { settled: false })),
     });
-    await startReady(m);
-    assert.deepEqual(m.master.status().listeners, [`tcp:127.0.0.1:${p1}`, 'admin']);
+    await m.master.start();
+    m.spawned[0].makeReady([a], { settled: false });
+    await flush();
+    m.spawned[0].settle([a, 'admin']);
+    await flush();
+    assert.deepEqual(m.master.status().listeners, [a, 'admin'], 'generation 1 listened on admin late: both stay');
     const r = await m.master.reload();
     assert.equal(r.ok, true);
-    assert.deepEqual(m.master.status().listeners, [`tcp:127.0.0.1:${p1}`]);
+    assert.deepEqual(m.master.status().listeners, [a, 'admin'], 'in service, but not settled: nothing is closed');
+    const [next] = m.ofGeneration(2);
+    next.settle([a]);
+    await flush();
+    assert.deepEqual(m.master.status().listeners, [a], 'settled without admin: closed');
+  });
+
+  test('a rolled-back generation that listened on a port of its own: the port is closed, the rest stay', { timeout: TEST_MS }, async (t) => {
+    const port = await freePort();
+    const a = `tcp:127.0.0.1:${port}`;
+    const extra = { kind: 'tcp', host: '127.0.0.1', port: await freePort() };
+    const m = setup(t, { workers: 1, listen: [{ address: { kind: 'tcp', host: '127.0.0.1', port } }] });
+    await m.master.start();
+    m.spawned[0].makeReady([a]);
+    await flush();
+    const result = m.master.reload();
+    const [next] = m.ofGeneration(2);
+    await m.sockets.acquire(extra);
+    assert.equal(m.master.status().listeners.length, 2, 'generation 2 asked for a port of its own');
+    next.exit(1);
+    assert.equal((await result).ok, false);
+    assert.deepEqual(m.master.status().listeners, [a]);
   });
 
   test('coalescing: three reload() calls while one runs give exactly two generations', { timeout: TEST_MS }, async (t) => {
