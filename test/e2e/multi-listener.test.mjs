@@ -1,8 +1,11 @@
 // An app with four listeners (two TCP ports, a unix socket, a UDP socket),
-// opened as apps open them: at once, after an `await`, and after a 500 ms
-// start-up delay (test/fixtures/multi-listener-app.mjs). Every address stays
-// held and served across reloads, supervised and standalone, under load on
-// each: no failed request, no datagram unanswered, every listener in status.
+// opened as apps open them: at once, after an `await`, and after an 800 ms
+// start-up delay (test/fixtures/multi-listener-app.mjs), well after the
+// process is ready by the settle rule. Every address stays held and served
+// across reloads, supervised and standalone, under load on each: no failed
+// request, no datagram unanswered, every listener in status. A listener opened
+// late is kept when it is opened before the generation is in service: the
+// crash window is 1 s here.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -17,6 +20,7 @@ import {
 
 const APP = path.join(root, 'test/fixtures/multi-listener-app.mjs');
 const RELOADS = 5;
+const WINDOW = '1s';
 /** One datagram each SEND_MS, and at most MAX_SENT whatever happens. */
 const SEND_MS = 10;
 const MAX_SENT = 5000;
@@ -24,7 +28,9 @@ const MAX_SENT = 5000;
 async function addresses(t) {
   const dir = tmpDir('baton-multi-');
   const a = { port: await freePort(), port2: await freePort(), udp: await freePort(), sock: path.join(dir, 'app.sock'), dir };
-  const env = { PORT: String(a.port), PORT2: String(a.port2), UDP_PORT: String(a.udp), SOCK: a.sock };
+  const env = {
+    PORT: String(a.port), PORT2: String(a.port2), UDP_PORT: String(a.udp), SOCK: a.sock, DELAY_MS: '800', BATON_CRASH_WINDOW: WINDOW,
+  };
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   return { a, env };
 }
@@ -71,7 +77,7 @@ const ORDER = (names) => [...names].sort();
 
 test('baton run -w 2: two TCP ports, a unix socket and a UDP socket all stay held and served across reloads', { timeout: 90_000 }, async (t) => {
   const { a, env } = await addresses(t);
-  const master = startMaster(['-w', '2', APP], { cwd: a.dir, env });
+  const master = startMaster(['-w', '2', '--crash-window', WINDOW, APP], { cwd: a.dir, env });
   t.after(() => stopMaster(master));
   const all = ORDER([`tcp:127.0.0.1:${a.port}`, `tcp:127.0.0.1:${a.port2}`, `unix:${a.sock}`, `udp:127.0.0.1:${a.udp}`]);
   await waitFor(async () => ORDER((await status(master)).listeners).join() === all.join(), { what: 'every listener of generation 1' });
