@@ -6,10 +6,9 @@
  * Off loopback a token is required: anyone who reaches the address could
  * otherwise stop the service.
  */
-import net from 'node:net';
 import { ENV, type Env } from '../protocol/settings.js';
 import { quote } from '../protocol/quote.js';
-import { isLoopback } from '../listeners/address.js';
+import { isLoopback, parseAddress } from '../listeners/address.js';
 import { readTokenFile } from './token-file.js';
 
 export interface AdminOptions {
@@ -74,13 +73,9 @@ export function cannotListen(what: string, err: NodeJS.ErrnoException): Error {
 
 /** PORT (on 127.0.0.1), IPv4:PORT, localhost:PORT or [IPv6]:PORT. */
 function parseAdminAddress(v: string, what: string): { host: string; port: number } {
-  const m = /^(?:(?:\[([^\]]+)\]|([^:[\]]+)):)?(\d{1,5})$/.exec(v);
-  const host = m?.[1] ?? (m?.[2] === 'localhost' ? '127.0.0.1' : m?.[2]) ?? '127.0.0.1';
-  const port = Number(m?.[3]);
-  const valid = m !== null && (m[1] !== undefined ? net.isIPv6(host) : net.isIPv4(host));
-  if (!valid || !(port >= 1 && port <= 65535)) {
+  const a = parseAddress(v.replace(/^localhost:/, '127.0.0.1:'), '', { tcpOnly: true });
+  if ('reason' in a || a.kind !== 'tcp') {
     throw new Error(`${what}: ${quote(v)} is not an address (use PORT, HOST:PORT or [IPv6]:PORT with an IP address and a port from 1 to 65535, e.g. ${give(what, '127.0.0.1:9090')})`);
   }
-  return { host, port };
+  return { host: a.host ?? '127.0.0.1', port: a.port };
 }
-

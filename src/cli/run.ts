@@ -9,7 +9,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HANDOVER_VARS, readListenEnv } from '../protocol/fds.js';
-import { DEFAULTS, type LogFormat } from '../protocol/settings.js';
 import { checkInternals } from '../internals/check.js';
 import { inherit } from '../listeners/inherit.js';
 import { DEFAULT_NAME } from '../control/paths.js';
@@ -20,47 +19,42 @@ import { warnStickySessions } from '../supervisor/sticky.js';
 import { workerSpawner } from '../supervisor/worker.js';
 import { compileCacheDir, compileCacheEnv } from '../supervisor/compile-cache.js';
 import { systemdNotifier } from '../systemd/notify.js';
-import { logicalCwd } from '../cwd.js';
 import { configureLog, log } from '../log.js';
 import { onStopSignals } from '../signals.js';
-import type { RunCommand } from './args.js';
+import type { RunCommand } from './resolve.js';
 
 type Closable = { close(): Promise<void> };
 
 const register = fileURLToPath(new URL('../register.js', import.meta.url));
 
 /** Workers of `o.script` with the preload, on the master's sockets. */
-function spawnerFor(o: RunCommand, sockets: SocketTable, controlPath: string, logFormat: LogFormat): ReturnType<typeof workerSpawner> {
+function spawnerFor(o: RunCommand, sockets: SocketTable, controlPath: string): ReturnType<typeof workerSpawner> {
+  const { options } = o;
   return workerSpawner({
     execPath: process.execPath,
-    nodeArgs: o.nodeArgs,
+    nodeArgs: options.nodeArgs,
     register,
     script: o.script,
     args: o.args,
-    cwd: logicalCwd(),
-    env: { ...process.env, ...compileCacheEnv(process.env, o.compileCache ? compileCacheDir(controlPath) : undefined) },
-    settings: {
-      ...DEFAULTS,
-      readyTimeoutMs: o.readyTimeoutMs,
-      drainTimeoutMs: o.drainTimeoutMs,
-      crashWindowMs: o.supervisor.crashWindowMs,
-      waitReady: o.waitReady,
-      closeWebSockets: o.closeWebSockets,
-      logFormat,
-    },
+    cwd: o.cwd,
+    env: { ...process.env, ...o.env, ...compileCacheEnv(process.env, options.compileCache ? compileCacheDir(controlPath) : undefined) },
+    settings: o.settings,
   }, sockets);
 }
 
-export async function run(o: RunCommand, controlPath: string, logFormat: LogFormat): Promise<void> {
-  configureLog({ format: logFormat });
+export async function run(o: RunCommand, controlPath: string): Promise<void> {
+  const { options } = o;
+  configureLog({ format: o.settings.logFormat });
   checkInternals();
   const inherited = inherit(readListenEnv(process.env, process.pid, process.ppid));
   for (const key of HANDOVER_VARS) delete process.env[key];
   // The master alone speaks for the service: its pid never changes, and only it knows a reload's outcome.
   const notify = systemdNotifier(process.env, { unset: true });
   const sockets = new SocketTable();
-  warnStickySessions(path.resolve(logicalCwd(), o.script), o.workers);
-  const spawner = spawnerFor(o, sockets, controlPath, logFormat);
+  warnStickySessions(path.resolve(o.cwd, o.script), options.workers);
+  const spawner = spawnerFor(o, sockets, controlPath);
+  if (o.config) log('info', `settings from ${o.config.label}`);
+  for (const line of o.config?.warnings ?? []) log('warn', line);
   // Loaded only with --admin: a master without it loads none of the admin listener's code.
   const admin = o.admin && { options: o.admin, module: await import('../admin/index.js') };
   const metrics = admin && new admin.module.Metrics();
@@ -69,16 +63,19 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
     // STOPPING=1 may still be on its way: it goes out before the master does, not from an orphan.
     void Promise.allSettled([...closing.map((c) => c.close()), notify.flushed()]).finally(() => process.exit(code));
   };
+  const { readyTimeoutMs, drainTimeoutMs, crashWindowMs } = o.settings;
   const master = new Master({
-    name: o.name ?? DEFAULT_NAME,
-    workers: o.workers,
-    readyTimeoutMs: o.readyTimeoutMs,
-    drainTimeoutMs: o.drainTimeoutMs,
+    name: options.name ?? DEFAULT_NAME,
+    workers: options.workers,
+    readyTimeoutMs,
+    drainTimeoutMs,
+    crashWindowMs,
     ...o.supervisor,
-    listen: o.listen.map((l) => ({ label: l.name, address: l.address })),
+    listen: options.listen.map((l) => ({ label: l.name, address: l.address })),
     inherited,
-    releases: o.releases,
+    releases: options.releases,
     events: metrics,
+    sources: o.sources,
   }, sockets, spawner, exit, notify);
   try {
     closing.push(await startControlServer(controlPath, master));

@@ -310,3 +310,13 @@ function how({ code, signal }: Exit): string {
 function errorOf(child: Pick<Child, 'failed'>): string {
   return child.failed?.error ? `: ${child.failed.error}` : '';
 }
+
+/**
+ * Stops a failed generation: what is ready drains by `deadline`; what never
+ * became ready (it may be stuck) gets SIGTERM and is killed KILL_GRACE_MS
+ * later, not a whole drain timeout later, so that one which took requests
+ * before it said ready (--wait-ready) still answers them.
+ */
+export function stopNew(children: readonly Pick<Child, 'state' | 'drain'>[], deadline: number): void {
+  for (const c of children) c.drain('stop', c.state === 'starting' ? Date.now() : deadline);
+}

@@ -64,8 +64,6 @@ export const DEFAULTS: Readonly<Settings> = {
 
 /** What only a master decides: how it watches a reload through, and its workers. */
 export interface SupervisorSettings {
-  /** The workers' Settings.crashWindowMs, which the master watches. */
-  crashWindowMs: number;
   /** How many old generations may drain at once; beyond it the oldest is ended (its connections cut). */
   maxDraining: number;
   /** A ready worker whose heartbeat is silent this long is reported (0: never). */
@@ -81,7 +79,6 @@ export interface SupervisorSettings {
 }
 
 export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
-  crashWindowMs: DEFAULTS.crashWindowMs,
   maxDraining: 3,
   unresponsiveMs: 10_000,
   replaceUnresponsive: false,
@@ -100,6 +97,13 @@ export function parseDuration(value: string, what: string): number {
     throw new Error(`${what}: ${quote(value)} is longer than Node.js timers can wait (at most ${MAX_TIMER_MS} ms, about 24 days)`);
   }
   return ms;
+}
+
+/** A duration as parseDuration() reads it back: `30s`, `1m`, `1500ms`, `0`. */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0';
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 /** A ready timeout of 0 would fail every start: refused. */

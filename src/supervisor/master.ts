@@ -7,13 +7,13 @@
  */
 import path from 'node:path';
 import {
-  type MasterMemory, NO_RELEASES, type Phase, type ReleaseList, ReloadRefused, type ReloadRecord, type ReloadResult, type Status, type Stopping, type WorkerStatus, remember,
+  type MasterMemory, NO_RELEASES, type Phase, type Source, type ReleaseList, ReloadRefused, type ReloadRecord, type ReloadResult, type Status, type Stopping, type WorkerStatus, remember,
 } from '../protocol/control.js';
 import type { Address } from '../listeners/address.js';
 import { HEARTBEAT_MS } from '../protocol/messages.js';
-import type { SupervisorSettings } from '../protocol/settings.js';
+import type { Settings, SupervisorSettings } from '../protocol/settings.js';
 import type { Inherited } from '../listeners/inherit.js';
-import { type Exit, awaitReady, crashReason, firstExit } from '../generation/parent.js';
+import { type Exit, awaitReady, crashReason, firstExit, stopNew } from '../generation/parent.js';
 import { Coalescer } from '../generation/coalesce.js';
 import { configureLog, log, logTail } from '../log.js';
 import type { Notifier, Serving } from '../systemd/notify.js';
@@ -24,11 +24,9 @@ import type { SocketTable } from './sockets.js';
 import { Watchdog } from './watchdog.js';
 import type { Spawner, Worker } from './worker.js';
 
-export interface MasterOptions extends SupervisorSettings {
+export interface MasterOptions extends SupervisorSettings, Pick<Settings, 'readyTimeoutMs' | 'drainTimeoutMs' | 'crashWindowMs'> {
   name: string;
   workers: number;
-  readyTimeoutMs: number;
-  drainTimeoutMs: number;
   /** Pre-bound with --listen. */
   listen: { label?: string; address: Address }[];
   /** From systemd socket activation. */
@@ -37,6 +35,8 @@ export interface MasterOptions extends SupervisorSettings {
   releases?: string;
   /** Told of what the master does, for counting (the admin listener's metrics). */
   events?: MasterEvents;
+  /** The options not at their default, and where each came from, for status. */
+  sources?: readonly Source[];
 }
 
 export interface MasterEvents {
@@ -290,18 +290,14 @@ export class Master {
 
   /**
    * The new generation is stopped and the serving one, never told to drain,
-   * serves on: a worker that never became ready is killed (it may be stuck),
-   * a ready one drains what it took in its window. Then the sockets only the
-   * failed generation listened on are closed, so their clients are refused
-   * rather than queued where nobody accepts.
+   * serves on: a ready worker drains what it took in its window, one that
+   * never became ready has its drain's deadline now (see stopNew). Then the
+   * sockets only the failed generation listened on are closed, so their
+   * clients are refused rather than queued where nobody accepts.
    */
   private async rollBack(next: Worker[], failure: { reason: string; child?: Worker }, started: number, emit: PhaseListener): Promise<ReloadResult> {
     const generation = next[0]!.generation;
-    const deadline = this.deadline();
-    for (const w of next) {
-      if (w.state === 'starting') w.kill();
-      else w.drain('stop', deadline);
-    }
+    stopNew(next, this.deadline());
     await Promise.all(next.map((w) => w.exited));
     this.starting = [];
     this.closeUnused('closed sockets only the failed generation listened on');
@@ -524,6 +520,7 @@ export class Master {
       listeners: this.listenerNames(),
       reloads: [...this.history],
       ...(this.stopState ? { stopping: stoppingAt(this.stopState, now) } : {}),
+      ...(this.o.sources?.length ? { settings: [...this.o.sources] } : {}),
     };
   }
 

@@ -15,7 +15,7 @@ import type { Phase, ReloadResult } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
 import type { Settings } from '../protocol/settings.js';
 import type { Listeners } from '../listeners/route.js';
-import { Child, awaitReady, crashReason, firstExit } from '../generation/parent.js';
+import { Child, awaitReady, crashReason, firstExit, stopNew } from '../generation/parent.js';
 import { log, logTail } from '../log.js';
 import type { Notifier } from '../systemd/notify.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -117,11 +117,10 @@ export class Standalone {
     return this.outcome(end({ ok: true, generation: child.generation }), child);
   }
 
-  /** The successor is stopped (killed if it never became ready) and this process serves on. */
+  /** The successor is stopped (as a master stops a failed generation) and this process serves on. */
   private rollBack(child: Child, reason: string, say: PhaseListener, end: (r: Omit<ReloadResult, 'ms'>) => ReloadResult): ReloadResult {
     const { lifecycle, settings, notify } = this.d;
-    if (child.state === 'starting') child.kill();
-    else child.drain('stop', Date.now() + settings.drainTimeoutMs);
+    stopNew([child], Date.now() + settings.drainTimeoutMs);
     lifecycle.to('serving');
     log('error', `upgrade failed, still serving: ${reason}`);
     const stderrTail = child.failed?.stderrTail ?? '';
