@@ -142,8 +142,11 @@ Options:
   --node-args "ARGS"        options for node in each worker, e.g. --node-args "--max-old-space-size=512"
   --log-format text|json    format of baton's own log lines on stderr (default text, or $BATON_LOG_FORMAT)
   --admin [HOST:]PORT       serve the admin HTTP API, probes and metrics there (default host 127.0.0.1; off by default)
-  --admin-token-file FILE   the API's bearer token, read from FILE (mode 600); required off loopback
+  --admin-token-file FILE   the API's bearer token, read from FILE (mode 600; 32 or more random hex characters:
+                            openssl rand -hex 32); required off loopback
   --admin-metrics-public    /metrics answers without the token
+  --admin-tls-cert FILE     serve the admin API over HTTPS with this PEM certificate (read again at each reload)
+  --admin-tls-key FILE      and this private key; warned of off loopback without them
   --releases DIR            DIR holds one directory per release and a link DIR/current to the one to run; <script>
                             is then a path inside a release (e.g. server.js); baton reload --release NAME starts
                             DIR/NAME and points current at it once it serves
@@ -250,6 +253,8 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { long: '--admin', value: true, example: '127.0.0.1:9090', numeric: true },
   { long: '--admin-token-file', value: true, example: '/etc/baton/token' },
   { long: '--admin-metrics-public', value: false },
+  { long: '--admin-tls-cert', value: true, example: '/etc/baton/admin.crt' },
+  { long: '--admin-tls-key', value: true, example: '/etc/baton/admin.key' },
   { long: '--releases', value: true, example: '/srv/app/releases' },
   { long: '--help', value: false },
 ];
@@ -425,6 +430,8 @@ function readAdminOption(long: string, v: string, into: AdminInput): boolean {
   if (long === ADMIN_FLAGS.address) into.address = v;
   else if (long === ADMIN_FLAGS.tokenFile) into.tokenFile = v;
   else if (long === ADMIN_FLAGS.metricsPublic) into.metricsPublic = true;
+  else if (long === ADMIN_FLAGS.tlsCert) into.tlsCert = v;
+  else if (long === ADMIN_FLAGS.tlsKey) into.tlsKey = v;
   else return false;
   return true;
 }

@@ -14,7 +14,7 @@ import { checkInternals } from '../internals/check.js';
 import { inherit } from '../listeners/inherit.js';
 import { DEFAULT_NAME } from '../control/paths.js';
 import { startControlServer } from '../control/server.js';
-import { Master } from '../supervisor/master.js';
+import { Master, type MasterEvents } from '../supervisor/master.js';
 import { SocketTable } from '../supervisor/sockets.js';
 import { warnStickySessions } from '../supervisor/sticky.js';
 import { workerSpawner } from '../supervisor/worker.js';
@@ -23,6 +23,7 @@ import { systemdNotifier } from '../systemd/notify.js';
 import { logicalCwd } from '../cwd.js';
 import { configureLog, log } from '../log.js';
 import { onStopSignals } from '../signals.js';
+import type { AdminServer } from '../admin/server.js';
 import type { RunCommand } from './args.js';
 
 type Closable = { close(): Promise<void> };
@@ -58,6 +59,16 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
   // Loaded only with --admin: a master without it loads none of the admin listener's code.
   const admin = o.admin && { options: o.admin, module: await import('../admin/index.js') };
   const metrics = admin && new admin.module.Metrics();
+  let adminServer: AdminServer | undefined;
+  // A reload also takes up a renewed certificate for the admin listener.
+  const events: MasterEvents | undefined = metrics && {
+    reloaded: (result) => {
+      metrics.reloaded(result);
+      adminServer?.reloadCertificate();
+    },
+    respawned: () => metrics.respawned(),
+    cut: (n) => metrics.cut(n),
+  };
   const closing: Closable[] = [];
   const exit = (code: number): void => {
     // STOPPING=1 may still be on its way: it goes out before the master does, not from an orphan.
@@ -72,11 +83,11 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
     listen: o.listen.map((l) => ({ label: l.name, address: l.address })),
     inherited,
     releases: o.releases,
-    events: metrics,
+    events,
   }, sockets, spawner, exit, notify);
   try {
     closing.push(await startControlServer(controlPath, master));
-    if (admin && metrics) closing.push(await admin.module.startAdminServer(admin.options, master, metrics));
+    if (admin && metrics) closing.push(adminServer = await admin.module.startAdminServer(admin.options, master, metrics));
     await master.start();
   } catch (err) {
     await Promise.allSettled(closing.map((c) => c.close()));

@@ -15,7 +15,7 @@ import { baton, readyWorkers, startMaster, stopMaster } from '../helpers/master.
 import { freePort, root, servingPid, sleep, waitFor, within } from '../helpers/proc.mjs';
 import { reloadEvents, request, writeTokenFile } from '../helpers/http.mjs';
 
-const TOKEN = 'e2e-admin-token-4f0c2d9a8b7e';
+const TOKEN = 'e2e-admin-token-4f0c2d9a8b7e6c5d4e3f';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 const tokenFile = (t, text = `${TOKEN}\n`, mode) => writeTokenFile(t, text, mode);

@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { examples, tmpDir, within } from './proc.mjs';
 
@@ -25,14 +26,19 @@ export function rollingReload(args) {
   });
 }
 
-/** { status, headers, body } of `method path` on `host` (127.0.0.1):`port`; `localAddress` picks the client's loopback address. */
-export function request(port, method, path, { headers = {}, body, localAddress, host = '127.0.0.1' } = {}) {
+/**
+ * { status, headers, body } of `method path` on `host` (127.0.0.1):`port`; `localAddress` picks the client's loopback address.
+ * `ca`: over HTTPS, verifying the server's certificate against this one (and `cert`: the certificate it showed).
+ */
+export function request(port, method, path, { headers = {}, body, localAddress, host = '127.0.0.1', ca } = {}) {
+  const client = ca === undefined ? http : https;
   return within(new Promise((resolve, reject) => {
-    const req = http.request({ host, port, method, path, headers, agent: false, localAddress }, (res) => {
+    const req = client.request({ host, port, method, path, headers, agent: false, localAddress, ca }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text }));
+      const cert = ca === undefined ? undefined : res.socket.getPeerCertificate();
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text, cert }));
     });
     req.on('error', reject);
     req.end(body);

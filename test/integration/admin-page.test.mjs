@@ -18,7 +18,7 @@ import { startMaster, stopMaster } from '../helpers/master.mjs';
 import { alive, freePort, root, servingPid, waitFor, within } from '../helpers/proc.mjs';
 import { releaseOf, releasesDir } from '../helpers/releases.mjs';
 
-const TOKEN = 'browser-test-token-7d1e9c40b2a5';
+const TOKEN = 'browser-test-token-7d1e9c40b2a5f3e1';
 const CHROMIUM = '/usr/bin/chromium';
 
 /** What the page shows: the generation, and each worker row's pid, generation and state. */
