@@ -18,7 +18,7 @@ import { Master, type MasterEvents } from '../supervisor/master.js';
 import { SocketTable } from '../supervisor/sockets.js';
 import { warnStickySessions } from '../supervisor/sticky.js';
 import { workerSpawner } from '../supervisor/worker.js';
-import { compileCacheDir, compileCacheEnv } from '../supervisor/compile-cache.js';
+import { compileCacheDir, compileCacheEnv, prepareCompileCacheDir } from '../supervisor/compile-cache.js';
 import { systemdNotifier } from '../systemd/notify.js';
 import { logicalCwd } from '../cwd.js';
 import { configureLog, log } from '../log.js';
@@ -30,8 +30,10 @@ type Closable = { close(): Promise<void> };
 
 const register = fileURLToPath(new URL('../register.js', import.meta.url));
 
-/** Workers of `o.script` with the preload, on the master's sockets. */
+/** Workers of `o.script` with the preload, on the master's sockets. Throws a one-line error when the compile cache is not private. */
 function spawnerFor(o: RunCommand, sockets: SocketTable, controlPath: string, logFormat: LogFormat): ReturnType<typeof workerSpawner> {
+  const cache = compileCacheEnv(process.env, o.compileCache ? compileCacheDir(controlPath) : undefined);
+  if (cache.NODE_COMPILE_CACHE !== undefined) prepareCompileCacheDir(cache.NODE_COMPILE_CACHE);
   return workerSpawner({
     execPath: process.execPath,
     nodeArgs: o.nodeArgs,
@@ -39,7 +41,7 @@ function spawnerFor(o: RunCommand, sockets: SocketTable, controlPath: string, lo
     script: o.script,
     args: o.args,
     cwd: logicalCwd(),
-    env: { ...process.env, ...compileCacheEnv(process.env, o.compileCache ? compileCacheDir(controlPath) : undefined) },
+    env: { ...process.env, ...cache },
     settings: {
       ...DEFAULTS, readyTimeoutMs: o.readyTimeoutMs, drainTimeoutMs: o.drainTimeoutMs, waitReady: o.waitReady, closeWebSockets: o.closeWebSockets, logFormat,
     },
