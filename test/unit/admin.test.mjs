@@ -4,7 +4,6 @@
 // the page's document, sessions and refusal of cross-site requests.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -21,8 +20,8 @@ import { Sessions, SESSION_IDLE_MS } from '../../dist/admin/session.js';
 import { clientOf } from '../../dist/admin/client.js';
 import { MAX_PER_CLIENT } from '../../dist/admin/connections.js';
 import { RefusalLog } from '../../dist/admin/refusals.js';
-import { root, within } from '../helpers/proc.mjs';
-import { request, reloadEvents } from '../helpers/http.mjs';
+import { within } from '../helpers/proc.mjs';
+import { request, reloadEvents, selfSignedCertificate, testCertificate } from '../helpers/http.mjs';
 import { captureLog } from '../helpers/log.mjs';
 
 const TOKEN = 'a-long-random-token-0123456789abcdef';
@@ -668,11 +667,10 @@ describe('admin: the page, its sign-in and cross-site requests', () => {
 });
 
 describe('admin: TLS', () => {
-  const fixture = (name) => path.join(root, 'test/fixtures/tls', name);
-  const CA = fs.readFileSync(fixture('cert.pem'));
+  const CA = fs.readFileSync(testCertificate.cert);
 
   test('over HTTPS a verifying client is served; the page\'s cookie is __Host-, Secure, Path=/; a plain-HTTP client and one that trusts no such certificate are not', async () => {
-    const { master, port } = await start({ tls: { cert: fixture('cert.pem'), key: fixture('key.pem') } });
+    const { master, port } = await start({ tls: testCertificate });
     let r = await request(port, 'GET', '/healthz', { ca: CA });
     assert.deepEqual([r.status, r.body, r.cert.subject.CN], [200, 'ok\n', 'localhost']);
     await assert.rejects(request(port, 'GET', '/healthz', { ca: [] }), /self[- ]signed certificate/);
@@ -692,11 +690,11 @@ describe('admin: TLS', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-tls-'));
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
     const files = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
-    fs.copyFileSync(fixture('cert.pem'), files.cert);
-    fs.copyFileSync(fixture('key.pem'), files.key);
+    fs.copyFileSync(testCertificate.cert, files.cert);
+    fs.copyFileSync(testCertificate.key, files.key);
     const { server, port } = await start({ tls: files });
     const before = (await request(port, 'GET', '/healthz', { ca: CA })).cert.fingerprint256;
-    const renewed = selfSigned(dir);
+    const renewed = selfSignedCertificate(dir);
     fs.copyFileSync(renewed.cert, files.cert);
     fs.copyFileSync(renewed.key, files.key);
     server.reloadCertificate();
@@ -713,21 +711,14 @@ describe('admin: TLS', () => {
     fs.writeFileSync(token, TOKEN, { mode: 0o600 });
     const env = { BATON_ADMIN: '0.0.0.0:9090', BATON_ADMIN_TOKEN_FILE: token };
     assert.match(adminFromEnv(env).warning, /^BATON_ADMIN=0\.0\.0\.0:9090 without TLS: .*; give BATON_ADMIN_TLS_CERT=FILE BATON_ADMIN_TLS_KEY=FILE$/);
-    const tls = { BATON_ADMIN_TLS_CERT: fixture('cert.pem'), BATON_ADMIN_TLS_KEY: fixture('key.pem') };
-    assert.deepEqual(adminFromEnv({ ...env, ...tls }).tls, { cert: fixture('cert.pem'), key: fixture('key.pem') });
+    const tls = { BATON_ADMIN_TLS_CERT: testCertificate.cert, BATON_ADMIN_TLS_KEY: testCertificate.key };
+    assert.deepEqual(adminFromEnv({ ...env, ...tls }).tls, testCertificate);
     assert.equal(adminFromEnv({ ...env, ...tls }).warning, undefined);
     assert.equal(adminFromEnv({ BATON_ADMIN: '9090' }).warning, undefined, 'on loopback');
     const refused = (extra, message) => assert.throws(() => adminFromEnv({ ...env, ...extra }), (err) => err.message.startsWith(message) && !err.message.includes('\n'));
-    refused({ BATON_ADMIN_TLS_CERT: fixture('cert.pem') }, 'BATON_ADMIN_TLS_CERT needs BATON_ADMIN_TLS_KEY=FILE too');
-    refused({ ...tls, BATON_ADMIN_TLS_KEY: fixture('missing.pem') }, 'BATON_ADMIN_TLS_CERT, BATON_ADMIN_TLS_KEY: cannot read the key');
-    refused({ ...tls, BATON_ADMIN_TLS_KEY: fixture('cert.pem') }, 'BATON_ADMIN_TLS_CERT, BATON_ADMIN_TLS_KEY: ');
+    refused({ BATON_ADMIN_TLS_CERT: testCertificate.cert }, 'BATON_ADMIN_TLS_CERT needs BATON_ADMIN_TLS_KEY=FILE too');
+    refused({ ...tls, BATON_ADMIN_TLS_KEY: `${testCertificate.key}.missing` }, 'BATON_ADMIN_TLS_CERT, BATON_ADMIN_TLS_KEY: cannot read the key');
+    refused({ ...tls, BATON_ADMIN_TLS_KEY: testCertificate.cert }, 'BATON_ADMIN_TLS_CERT, BATON_ADMIN_TLS_KEY: ');
   });
 });
 
-/** A new self-signed certificate for 127.0.0.1, made by openssl in `dir`. */
-function selfSigned(dir) {
-  const out = { cert: path.join(dir, 'new-cert.pem'), key: path.join(dir, 'new-key.pem') };
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', out.key, '-out', out.cert,
-    '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-  return out;
-}

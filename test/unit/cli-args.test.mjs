@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { root } from '../helpers/proc.mjs';
+import { testCertificate } from '../helpers/http.mjs';
 import {
   parseArgs,
   parseListen,
@@ -310,7 +310,7 @@ test('run --admin: [HOST:]PORT, loopback by default; the token read from --admin
   const { warning, ...open } = parse(['run', '--admin', '0.0.0.0:9090', '--admin-token-file', tokenFile, 'app.js']).admin;
   assert.deepEqual(open, { host: '0.0.0.0', port: 9090, metricsPublic: false, token: 'tok-0123456789abcdef0123456789abcdef' });
   assert.match(warning, /^--admin 0\.0\.0\.0:9090 without TLS: .*give --admin-tls-cert FILE --admin-tls-key FILE$/);
-  const tls = { cert: path.join(root, 'test/fixtures/tls/cert.pem'), key: path.join(root, 'test/fixtures/tls/key.pem') };
+  const tls = testCertificate;
   const secure = parse(['run', '--admin', '0.0.0.0:9090', '--admin-token-file', tokenFile, '--admin-tls-cert', tls.cert, '--admin-tls-key', tls.key, 'app.js']).admin;
   assert.deepEqual(secure, { host: '0.0.0.0', port: 9090, metricsPublic: false, token: 'tok-0123456789abcdef0123456789abcdef', tls });
   assert.deepEqual(parse(['run', '--admin', '[::]:9090', '--admin-token-file', tokenFile, 'app.js']).admin.host, '::');
