@@ -60,8 +60,8 @@ export interface AdminServer {
 export const MAX_BODY_BYTES = 16 * 1024;
 /** From connecting, how long a client has to send its whole request. */
 const REQUEST_DEADLINE_MS = 5000;
-/** An idle keep-alive connection is closed after this: a slot is held only while it is used. */
-const KEEP_ALIVE_MS = 1000;
+/** An idle keep-alive connection is closed after this: a slot is held only while it is used (the page polls every second). */
+const KEEP_ALIVE_MS = 2000;
 
 type Access = 'open' | 'token' | 'metrics';
 interface Route {

@@ -5,7 +5,7 @@
  * certificate is taken up without a restart.
  */
 import fs from 'node:fs';
-import tls from 'node:tls';
+import { builtin } from '../internals/builtins.js';
 import { quote } from '../protocol/quote.js';
 
 /** The files, as given. */
@@ -30,7 +30,7 @@ export function loadCertificate(files: TlsFiles): Certificate {
   };
   const loaded = { cert: read(files.cert, 'certificate'), key: read(files.key, 'key') };
   try {
-    tls.createSecureContext(loaded);
+    builtin('tls').createSecureContext(loaded);
   } catch (err) {
     const reason = (err as Error).message.split('\n')[0];
     throw new Error(`${quote(files.cert)} and ${quote(files.key)} are not a PEM certificate and its private key (${reason})`);
