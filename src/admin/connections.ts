@@ -12,7 +12,7 @@ import { clientOf } from './client.js';
 /** Connections one client (an IPv4 address, an IPv6 /64) holds at once: a browser's page, a scraper, probes. */
 export const MAX_PER_CLIENT = 8;
 /** Connections held at once by all clients. */
-export const MAX_CONNECTIONS = 128;
+const MAX_CONNECTIONS = 128;
 
 export function limitConnections(server: net.Server): void {
   const held = new Map<string, number>();

@@ -6,12 +6,12 @@
  */
 import { log } from '../log.js';
 
-export const REFUSALS_WINDOW_MS = 60_000;
+const REFUSALS_WINDOW_MS = 60_000;
 /** Clients followed at once; past it a refusal is counted for no one, under this name. */
 const MAX_CLIENTS = 4096;
 const OTHERS = 'others';
 
-export type Say = (client: string, count: number, why: string) => void;
+type Say = (client: string, count: number, why: string) => void;
 
 const sayInLog: Say = (client, count, why) => log('warn', 'admin: refused requests', { client, count, why });
 

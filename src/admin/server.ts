@@ -153,7 +153,8 @@ export async function startAdminServer(
 function createServer(o: AdminOptions): http.Server | https.Server {
   // The deadline is checked every connectionsCheckingInterval: at the default 30 s, a 5 s deadline would be 30 s.
   const bounds = { requestTimeout: REQUEST_DEADLINE_MS, headersTimeout: REQUEST_DEADLINE_MS, connectionsCheckingInterval: 1000 };
-  const server = o.tls ? https.createServer({ ...bounds, ...loadCertificate(o.tls) }) : http.createServer(bounds);
+  // A TLS handshake is bounded by the same deadline (Node's default is 120 s).
+  const server = o.tls ? https.createServer({ ...bounds, handshakeTimeout: REQUEST_DEADLINE_MS, ...loadCertificate(o.tls) }) : http.createServer(bounds);
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   limitConnections(server);
   return server;

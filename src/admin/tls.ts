@@ -14,7 +14,7 @@ export interface TlsFiles {
   key: string;
 }
 
-export interface Certificate {
+interface Certificate {
   cert: Buffer;
   key: Buffer;
 }

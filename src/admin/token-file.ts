@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { quote } from '../protocol/quote.js';
 
 /** The shortest token taken: 32 hex characters are 128 bits. */
-export const MIN_TOKEN_CHARS = 32;
+const MIN_TOKEN_CHARS = 32;
 
 /** The token in `file`, trimmed. Throws a one-line error naming the input (`what`), the file and the fix. */
 export function readTokenFile(file: string, what: string): string {

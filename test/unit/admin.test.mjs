@@ -398,17 +398,18 @@ describe('admin: the API', () => {
     assert.equal(master.reloadsStarted, 2);
   });
 
-  test('a client that never finishes its request is cut at the deadline', { timeout: 20_000 }, async () => {
-    const { port } = await start();
+  test('a client that never finishes its request, or its TLS handshake, is cut at the deadline', { timeout: 20_000 }, async () => {
+    const [plain, tls] = [await start(), await start({ tls: testCertificate })];
     const started = Date.now();
-    const got = await within(new Promise((resolve) => {
-      const sock = net.connect(port, '127.0.0.1', () => sock.write('GET /api/status HTTP/1.1\r\nHost: x\r\n'));
+    const cut = (port, request) => within(new Promise((resolve) => {
+      const sock = net.connect(port, '127.0.0.1', () => sock.write(request));
       let text = '';
       sock.setEncoding('utf8');
       sock.on('data', (d) => (text += d));
       sock.on('error', () => {});
       sock.on('close', () => resolve(text));
     }), 15_000, 'the server to cut a slow client');
+    const [got] = await Promise.all([cut(plain.port, 'GET /api/status HTTP/1.1\r\nHost: x\r\n'), cut(tls.port, '')]);
     const ms = Date.now() - started;
     assert.ok(ms >= 4000, `cut after ${ms} ms, not before the 5 s deadline`);
     assert.match(got, /^HTTP\/1\.1 408 /);
