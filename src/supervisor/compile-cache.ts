@@ -38,7 +38,7 @@ export function compileCacheEnv(env: Env, dir: string | undefined): Record<strin
   return { [NODE_COMPILE_CACHE]: dir };
 }
 
-/** Makes `dir` exist as this user's private directory (0700), or throws a one-line error naming it and the fix. */
+/** Makes `dir` exist as this user's private directory (0700), or throws a one-line error naming it and the fix when someone else could have written it. */
 export function prepareCompileCacheDir(dir: string): void {
   const fix = `remove it (baton makes it anew, private), or run with --no-compile-cache`;
   let st: fs.Stats;
@@ -54,7 +54,12 @@ export function prepareCompileCacheDir(dir: string): void {
   }
   const privacy = privacyOf(st);
   if (privacy === 'private') return;
+  // Only readable by others (as Node made it before baton did, by the umask): nobody else could have written it.
+  if (privacy === 'open' && (st.mode & 0o022) === 0) {
+    fs.chmodSync(dir, 0o700);
+    return;
+  }
   const why = typeof privacy === 'object' ? `belongs to uid ${privacy.owner}, not to this user`
-    : privacy === 'open' ? `is open to other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})` : `is a ${privacy === 'link' ? 'symbolic link' : 'file'}, not a directory`;
+    : privacy === 'open' ? `is writable by other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})` : `is a ${privacy === 'link' ? 'symbolic link' : 'file'}, not a directory`;
   throw new Error(`the compile cache ${quote(dir)} ${why}, and its code would run in the workers: ${fix}`);
 }

@@ -24,7 +24,7 @@ test('set for the workers unless off, already decided by the environment, or unk
   assert.deepEqual(compileCacheEnv({ NODE_DISABLE_COMPILE_CACHE: '1' }, dir), {}, 'Node\'s own switch stays off');
 });
 
-test('the cache directory is made private, and one that is not this user\'s alone is refused, never used', (t) => {
+test('the cache directory is made private, and one that someone else could have written is refused, never used', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-cache-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const fresh = path.join(dir, 'fresh.compile-cache');
@@ -38,9 +38,12 @@ test('the cache directory is made private, and one that is not this user\'s alon
   const open = path.join(dir, 'open.compile-cache');
   fs.mkdirSync(open);
   fs.chmodSync(open, 0o777);
-  refused(open, 'is open to other users (mode 0777)');
-  fs.chmodSync(open, 0o750);
-  refused(open, 'is open to other users (mode 0750)');
+  refused(open, 'is writable by other users (mode 0777)');
+  fs.chmodSync(open, 0o770);
+  refused(open, 'is writable by other users (mode 0770)');
+  fs.chmodSync(open, 0o755);
+  prepareCompileCacheDir(open);
+  assert.equal(fs.statSync(open).mode & 0o777, 0o700, 'one of ours only others could read (as Node made it by the umask) is made private');
   const link = path.join(dir, 'link.compile-cache');
   fs.symlinkSync(fresh, link);
   refused(link, 'is a symbolic link, not a directory');
