@@ -54,6 +54,8 @@ export interface RunOptions {
   admin: string | undefined;
   adminTokenFile: string | undefined;
   adminMetricsPublic: boolean;
+  adminTlsCert: string | undefined;
+  adminTlsKey: string | undefined;
   releases: string | undefined;
 }
 
@@ -178,9 +180,18 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   }),
   def({
     key: 'adminTokenFile', flag: '--admin-token-file', arg: 'FILE', example: '/etc/baton/token', parse: (t, c) => path.resolve(c.base, t),
-    default: undefined, env: ENV.adminTokenFile, help: 'the API\'s bearer token, read from FILE (mode 600); required off loopback',
+    default: undefined, env: ENV.adminTokenFile,
+    help: 'the API\'s bearer token, read from FILE (mode 600; 32 or more random hex characters: openssl rand -hex 32); required off loopback',
   }),
   def({ key: 'adminMetricsPublic', flag: '--admin-metrics-public', sets: true, default: false, help: '/metrics answers without the token' }),
+  def({
+    key: 'adminTlsCert', flag: '--admin-tls-cert', arg: 'FILE', example: '/etc/baton/admin.crt', parse: (t, c) => path.resolve(c.base, t),
+    default: undefined, env: ENV.adminTlsCert, help: 'serve the admin API over HTTPS with this PEM certificate (read again at each reload)',
+  }),
+  def({
+    key: 'adminTlsKey', flag: '--admin-tls-key', arg: 'FILE', example: '/etc/baton/admin.key', parse: (t, c) => path.resolve(c.base, t),
+    default: undefined, env: ENV.adminTlsKey, help: 'and this private key; warned of off loopback without them',
+  }),
   def({
     key: 'releases', flag: '--releases', arg: 'DIR', example: '/srv/app/releases', parse: (t, c) => path.resolve(c.base, t), default: undefined,
     help: 'DIR holds one directory per release and a link DIR/current to the one to run; <script> is then a path inside a release (e.g. server.js); baton reload --release NAME starts DIR/NAME and points current at it once it serves',

@@ -74,7 +74,9 @@ export async function resolveRun(a: RunArgs, cwd: string, env: Env = process.env
   }
   const scriptBase = a.script === undefined ? file!.base : cwd;
   const script = options.releases === undefined ? resolveScript(scriptText, scriptBase) : scriptInRelease(scriptText, options.releases);
-  const admin = usage(() => adminOptions({ address: options.admin, tokenFile: options.adminTokenFile, metricsPublic: options.adminMetricsPublic }, ADMIN_FLAGS), '');
+  const admin = usage(() => adminOptions({
+    address: options.admin, tokenFile: options.adminTokenFile, metricsPublic: options.adminMetricsPublic, tlsCert: options.adminTlsCert, tlsKey: options.adminTlsKey,
+  }, ADMIN_FLAGS), '');
   return {
     cmd: 'run',
     options,

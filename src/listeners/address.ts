@@ -133,8 +133,17 @@ function canonicalIPv6(host: string): string | undefined {
   }
 }
 
-/** 127.0.0.0/8, ::1, or 127.x mapped into IPv6: addresses only this machine reaches. */
-export const isLoopback = (host: string): boolean => /^127\./.test(host) || host === '::1' || /^::ffff:127\./i.test(host);
+/**
+ * 127.0.0.0/8, ::1, or 127.x mapped into IPv6: addresses only this machine
+ * reaches. `host` must be an IP address, parsed as one: a name is never
+ * loopback, however it starts (127.0.0.1.attacker.example is a DNS name).
+ */
+export function isLoopback(host: string): boolean {
+  if (net.isIPv4(host)) return host.startsWith('127.');
+  if (host.includes('%')) return false;
+  const v6 = canonicalIPv6(host);
+  return v6 === '::1' || (v6 !== undefined && /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(v6));
+}
 
 export function isIP(host: string): boolean {
   return net.isIPv4(host) || canonicalIPv6(host) !== undefined;

@@ -25,9 +25,11 @@ export const ENV = {
   pidFile: 'BATON_PID_FILE',
   logFormat: 'BATON_LOG_FORMAT',
   closeWebSockets: 'BATON_CLOSE_WEBSOCKETS',
-  /** A standalone process's admin listener, [HOST:]PORT, and its token's file (read by admin/options.ts; successors inherit both). */
+  /** A standalone process's admin listener, [HOST:]PORT, its token's file and TLS files (read by admin/options.ts; successors inherit them). */
   admin: 'BATON_ADMIN',
   adminTokenFile: 'BATON_ADMIN_TOKEN_FILE',
+  adminTlsCert: 'BATON_ADMIN_TLS_CERT',
+  adminTlsKey: 'BATON_ADMIN_TLS_KEY',
 } as const;
 
 export type LogFormat = 'text' | 'json';

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { testCertificate } from '../helpers/http.mjs';
 import {
   parseArgs,
   UsageError,
@@ -75,6 +76,8 @@ test('run: defaults', async () => {
       admin: undefined,
       adminTokenFile: undefined,
       adminMetricsPublic: false,
+      adminTlsCert: undefined,
+      adminTlsKey: undefined,
       releases: undefined,
     },
     settings: {
@@ -329,15 +332,19 @@ test('help texts: one line per option, and the right one per topic', () => {
 
 test('run --admin: [HOST:]PORT, loopback by default; the token read from --admin-token-file at parse time', async () => {
   const tokenFile = path.join(dir, 'token');
-  fs.writeFileSync(tokenFile, 'tok-123\n', { mode: 0o600 });
+  fs.writeFileSync(tokenFile, 'tok-0123456789abcdef0123456789abcdef\n', { mode: 0o600 });
   assert.equal((await parse(['run', 'app.js'])).admin, undefined, 'off by default');
   assert.deepEqual((await parse(['run', '--admin', '9090', 'app.js'])).admin, { host: '127.0.0.1', port: 9090, metricsPublic: false });
   assert.deepEqual((await parse(['run', '--admin=localhost:9090', 'app.js'])).admin, { host: '127.0.0.1', port: 9090, metricsPublic: false });
   assert.deepEqual((await parse(['run', '--admin', '[::1]:9090', '--admin-metrics-public', 'app.js'])).admin, { host: '::1', port: 9090, metricsPublic: true });
   assert.deepEqual((await parse(['run', '--admin', '127.0.0.2:9090', '--admin-token-file', tokenFile, 'app.js'])).admin,
-    { host: '127.0.0.2', port: 9090, metricsPublic: false, token: 'tok-123' });
-  assert.deepEqual((await parse(['run', '--admin', '0.0.0.0:9090', '--admin-token-file', tokenFile, 'app.js'])).admin,
-    { host: '0.0.0.0', port: 9090, metricsPublic: false, token: 'tok-123' });
+    { host: '127.0.0.2', port: 9090, metricsPublic: false, token: 'tok-0123456789abcdef0123456789abcdef' });
+  const { warning, ...open } = (await parse(['run', '--admin', '0.0.0.0:9090', '--admin-token-file', tokenFile, 'app.js'])).admin;
+  assert.deepEqual(open, { host: '0.0.0.0', port: 9090, metricsPublic: false, token: 'tok-0123456789abcdef0123456789abcdef' });
+  assert.match(warning, /^--admin 0\.0\.0\.0:9090 without TLS: .*give --admin-tls-cert FILE --admin-tls-key FILE$/);
+  const tls = testCertificate;
+  const secure = (await parse(['run', '--admin', '0.0.0.0:9090', '--admin-token-file', tokenFile, '--admin-tls-cert', tls.cert, '--admin-tls-key', tls.key, 'app.js'])).admin;
+  assert.deepEqual(secure, { host: '0.0.0.0', port: 9090, metricsPublic: false, token: 'tok-0123456789abcdef0123456789abcdef', tls });
   assert.deepEqual((await parse(['run', '--admin', '[::]:9090', '--admin-token-file', tokenFile, 'app.js'])).admin.host, '::');
 });
 
@@ -355,8 +362,11 @@ test('run --admin refusals: off loopback without a token, a bad address, a stray
   for (const v of ['x', 'example.com:80', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', '::1:9090', '[127.0.0.1]:9090', '1.2.3:80']) {
     await refused(['run', '--admin', v, 'app.js'], `--admin: '${v}' `);
   }
-  await refused(['run', '--admin-token-file', '/x', 'app.js'], '--admin-token-file needs --admin [HOST:]PORT');
+  refused(['run', '--admin-token-file', '/x', 'app.js'], '--admin-token-file needs --admin [HOST:]PORT');
   await refused(['run', '--admin-metrics-public', 'app.js'], '--admin-metrics-public needs --admin [HOST:]PORT');
+  await refused(['run', '--admin-tls-cert', '/x', 'app.js'], '--admin-tls-cert needs --admin [HOST:]PORT');
+  await refused(['run', '--admin', '9090', '--admin-tls-key', '/x', 'app.js'], '--admin-tls-key needs --admin-tls-cert FILE too');
+  await refused(['run', '--admin', '9090', '--admin-tls-cert', '/x', '--admin-tls-key', '/y', 'app.js'], "--admin-tls-cert, --admin-tls-key: cannot read the certificate '/x' (ENOENT)");
   const open = path.join(dir, 'open-token');
   fs.writeFileSync(open, 'tok', { mode: 0o644 });
   fs.chmodSync(open, 0o644);
