@@ -10,9 +10,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { logicalCwd } from '../cwd.js';
-import { quote } from '../protocol/quote.js';
+import { oneLine, quote } from '../protocol/quote.js';
 import { DEFAULTS, ENV } from '../protocol/settings.js';
-import { oneLine, validateName } from '../control/paths.js';
+import { validateName } from '../control/paths.js';
 import { type OptionDef, RUN_OPTIONS, SOURCE_OPTIONS, UsageError, showValue, usage } from './options.js';
 import type { GivenFlag, RunArgs } from './resolve.js';
 

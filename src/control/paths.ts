@@ -7,19 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { probeSocket } from '../listeners/unix-path.js';
-import { quote } from '../protocol/quote.js';
+import { oneLine, quote } from '../protocol/quote.js';
 import { privacyOf } from '../private-dir.js';
 
 /** The name of a master started without `--name`. */
 export const DEFAULT_NAME = 'default';
 
 const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
-
-/**
- * The longest path a unix socket can have on Linux (sun_path is 108 bytes,
- * NUL included). macOS allows 103: the bind error then says so.
- */
-export const MAX_SOCKET_PATH = 107;
 
 type Env = Record<string, string | undefined>;
 
@@ -204,11 +198,6 @@ export async function clientControlPath(
     );
   }
   return file;
-}
-
-/** A path shown unquoted in a one-line message: JSON-escaped only if it holds control characters. */
-export function oneLine(p: string): string {
-  return /[\u0000-\u001f\u007f]/.test(p) ? JSON.stringify(p) : p;
 }
 
 function codeOf(err: unknown): string {

@@ -192,7 +192,10 @@ export function matches(wanted: Address, held: Address): boolean {
   return wanted.host === held.host;
 }
 
-/** The longest unix socket path the kernel takes (sun_path, less its NUL). */
+/**
+ * The longest path a unix socket can have on Linux (sun_path is 108 bytes,
+ * NUL included). macOS allows 103: the bind error then says so.
+ */
 export const MAX_SOCKET_PATH = 107;
 
 /**
