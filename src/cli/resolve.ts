@@ -99,6 +99,7 @@ async function loadConfig(file: string, pick: Pick): Promise<FileConfig> {
 /** A config file's values, each checked by its option's parser; `what` names the file and the key. */
 function applyFile(options: RunOptions, file: FileConfig, from: Map<string, string>): void {
   for (const [key, raw] of Object.entries(file.values)) {
+    if (raw === undefined) continue; // a module's `key: undefined` is no value at all, as in JSON
     const def = RUN_OPTIONS.find((d) => d.key === key)!;
     const what = `${file.label}: ${key}`;
     const set = options as unknown as Record<string, unknown>;
@@ -140,9 +141,9 @@ function parseAs(def: OptionDef, text: string, what: string, base: string, sofar
   try {
     return parse(text, { what, base, sofar });
   } catch (err) {
-    // A parser names its flag; said of a file, the file and key lead instead.
+    // Some parsers name their flag: said of a file, the file and key lead instead.
     const message = (err as Error).message;
-    throw new UsageError(what === def.flag ? message : `${what}: ${message.replace(new RegExp(`^${def.flag}: `), '')}`);
+    throw new UsageError(message.startsWith(what) ? message : `${what}: ${message.replace(new RegExp(`^${def.flag}: `), '')}`);
   }
 }
 
