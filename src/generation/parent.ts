@@ -14,7 +14,8 @@ import type { DrainReason, FailedMessage, Message } from '../protocol/messages.j
 import { type Env, type Settings, settingsEnv, workerEnv } from '../protocol/settings.js';
 import { builtin } from '../internals/builtins.js';
 import type { NativeHandle } from '../internals/handles.js';
-import { log } from '../log.js';
+import { log, logTail } from '../log.js';
+import type { Phase, ReloadResult } from '../protocol/control.js';
 import { quote } from '../protocol/quote.js';
 import { type Timer, at } from '../time.js';
 import { type Body, Channel } from './channel.js';
@@ -319,4 +320,20 @@ function errorOf(child: Pick<Child, 'failed'>): string {
  */
 export function stopNew(children: readonly Pick<Child, 'state' | 'drain'>[], deadline: number): void {
   for (const c of children) c.drain('stop', c.state === 'starting' ? Date.now() : deadline);
+}
+
+/**
+ * A failed generation said alike by a master and a standalone process: the
+ * line `said` with the reason, the failed child's stderr tail, the rollback
+ * phase, and the result's fields; each then tells systemd who serves.
+ */
+export function rolledBack(
+  failed: { generation: number; reason: string; child?: Pick<Child, 'failed'> }, said: string, who: string, onPhase: (phase: Phase) => void,
+): Omit<ReloadResult, 'ms'> & { ok: false; reason: string; stderrTail: string } {
+  const { generation, reason } = failed;
+  const stderrTail = failed.child?.failed?.stderrTail ?? '';
+  log('error', `${said}: ${reason}`, { failed: generation });
+  logTail(who, stderrTail);
+  onPhase({ phase: 'rollback', generation, reason, stderrTail });
+  return { ok: false, generation, reason, stderrTail };
 }

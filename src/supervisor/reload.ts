@@ -9,9 +9,9 @@
 import path from 'node:path';
 import { NO_RELEASES, type Phase, ReloadRefused, type ReloadRecord, type ReloadResult, remember } from '../protocol/control.js';
 import type { Settings } from '../protocol/settings.js';
-import { awaitReady, crashReason, firstExit, stopNew } from '../generation/parent.js';
+import { awaitReady, crashReason, firstExit, rolledBack, stopNew } from '../generation/parent.js';
 import { Coalescer } from '../generation/coalesce.js';
-import { log, logTail } from '../log.js';
+import { log } from '../log.js';
 import type { Serving } from '../systemd/notify.js';
 import { deadlineIn, sleep } from '../time.js';
 import { CURRENT, currentRelease, pointCurrent, releasePath } from './releases.js';
@@ -194,12 +194,9 @@ export class Reloads {
     await Promise.all(next.map((w) => w.exited));
     this.fleet.startingGone();
     this.fleet.closeUnused('closed sockets only the failed generation listened on');
-    const stderrTail = failure.child?.failed?.stderrTail ?? '';
-    log('error', `reload rolled back, generation ${this.fleet.generation} still serving: ${failure.reason}`, { failed: generation });
-    logTail('worker', stderrTail);
-    emit({ phase: 'rollback', generation, reason: failure.reason, stderrTail });
+    const said = rolledBack({ generation, ...failure }, `reload rolled back, generation ${this.fleet.generation} still serving`, 'worker', emit);
     this.fleet.announceServing({ generation, reason: failure.reason });
-    return this.record({ ok: false, generation, ms: Date.now() - started, reason: failure.reason, stderrTail });
+    return this.record({ ...said, ms: Date.now() - started });
   }
 
   /**

@@ -25,6 +25,7 @@ import { logicalCwd, throughLogicalCwd } from '../cwd.js';
 import { configureLog, errorLine, log } from '../log.js';
 import { onStopSignals, onUpgradeSignal } from '../signals.js';
 import { type Notifier, systemdNotifier } from '../systemd/notify.js';
+import { deadlineIn } from '../time.js';
 import { StandaloneAdmin } from './admin.js';
 import { flushCompileCache } from './compile-cache.js';
 import { setRuntime } from './current.js';
@@ -240,7 +241,7 @@ class Runtime {
     else void this.shutdown('stop', deadline);
   }
 
-  shutdown(reason: DrainReason, deadline = Date.now() + this.settings.drainTimeoutMs): Promise<never> {
+  shutdown(reason: DrainReason, deadline = deadlineIn(this.settings.drainTimeoutMs)): Promise<never> {
     if (!this.draining) {
       this.deadline = deadline;
       this.lifecycle.to('draining');

@@ -15,9 +15,10 @@ import type { Phase, ReloadResult } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
 import type { Settings } from '../protocol/settings.js';
 import type { Listeners } from '../listeners/route.js';
-import { type Child, type ChildSpec, awaitReady, crashReason, firstExit, stopNew } from '../generation/parent.js';
-import { log, logTail } from '../log.js';
+import { type Child, type ChildSpec, awaitReady, crashReason, firstExit, rolledBack, stopNew } from '../generation/parent.js';
+import { log } from '../log.js';
 import type { Notifier } from '../systemd/notify.js';
+import { deadlineIn } from '../time.js';
 import type { Lifecycle } from './lifecycle.js';
 import { writePidFile } from './pidfile.js';
 
@@ -128,14 +129,11 @@ export class Standalone {
   /** The successor is stopped (as a master stops a failed generation) and this process serves on. */
   private rollBack(child: Successor, reason: string, say: PhaseListener, end: (r: Omit<ReloadResult, 'ms'>) => ReloadResult): ReloadResult {
     const { lifecycle, settings, notify } = this.d;
-    stopNew([child], Date.now() + settings.drainTimeoutMs);
+    stopNew([child], deadlineIn(settings.drainTimeoutMs));
     lifecycle.to('serving');
-    log('error', `upgrade failed, still serving: ${reason}`);
-    const stderrTail = child.failed?.stderrTail ?? '';
-    logTail('successor', stderrTail);
+    const said = rolledBack({ generation: child.generation, reason, child }, 'upgrade failed, still serving', 'successor', say);
     notify.serving(settings.generation, { failed: { generation: child.generation, reason } });
-    say({ phase: 'rollback', generation: child.generation, reason, stderrTail });
-    return this.outcome(end({ ok: false, generation: child.generation, reason, stderrTail }), undefined);
+    return this.outcome(end(said), undefined);
   }
 
   private outcome(result: ReloadResult, successor: Successor | undefined): ReloadResult {
