@@ -93,6 +93,8 @@ class Runtime {
   private deadline = Infinity;
   /** Connections cut before the deadline, when the parent moved it up. */
   private cutEarly = 0;
+  /** A successor told to stop by its predecessor was rolled back (even when ready): the predecessor serves on. */
+  private rolledBack = false;
 
   constructor(
     readonly settings: Settings, readonly origin: Origin, fds: InheritedFd[], private readonly endpoint: ParentEndpoint | undefined, adminModule: () => URL,
@@ -138,7 +140,10 @@ class Runtime {
     if (process.pid === 1 && !supervised) {
       log('warn', 'running as PID 1: a standalone upgrade would end the container with this process; in containers use `baton run`');
     }
-    if (settings.pidFile && origin === 'first') writePidFile(settings.pidFile, process.pid);
+    if (settings.pidFile && origin === 'first') {
+      const failed = writePidFile(settings.pidFile, process.pid);
+      if (failed) log('error', failed);
+    }
   }
 
   /** BATON_ADMIN's listener, on the socket a predecessor passed on or bound now; the first process serves at once. */
@@ -196,6 +201,7 @@ class Runtime {
   }
 
   drainOrder(reason: DrainReason, deadline: number): void {
+    if (this.origin === 'successor') this.rolledBack = true;
     if (this.draining && deadline < this.deadline) this.endNow();
     else if (reason === 'stop') this.stop(deadline);
     else void this.shutdown(reason, deadline);
@@ -239,8 +245,8 @@ class Runtime {
   private async drainAndExit(reason: DrainReason, deadline: number): Promise<never> {
     const servers = this.listeners.servers();
     // Only the serving standalone process owns its unix paths and pid file: a
-    // successor stopped before it was ready leaves them to its predecessor.
-    const final = reason === 'stop' && this.standalone !== undefined && (this.origin === 'first' || this.readiness.isReady);
+    // successor stopped before it was ready, or rolled back, leaves them to its predecessor.
+    const final = reason === 'stop' && this.standalone !== undefined && !this.rolledBack && (this.origin === 'first' || this.readiness.isReady);
     const paths = final ? this.listeners.ownedPaths() : [];
     if (final) this.notify.stopping();
     const connections = openConnections(servers);

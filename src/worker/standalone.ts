@@ -97,20 +97,13 @@ export class Standalone {
     say({ phase: 'spawned', generation: child.generation, pids: [child.pid] });
     notify.reloading(child.generation, settings.generation);
     const failure = await awaitReady([child], settings.readyTimeoutMs, this.stopping.signal);
-    if (failure) {
-      child.drain('stop', Date.now() + settings.drainTimeoutMs);
-      lifecycle.to('serving');
-      log('error', `upgrade failed, still serving: ${failure.reason}`);
-      const stderrTail = child.failed?.stderrTail ?? '';
-      logTail('successor', stderrTail);
-      notify.serving(settings.generation, { failed: { generation: child.generation, reason: failure.reason } });
-      say({ phase: 'rollback', generation: child.generation, reason: failure.reason, stderrTail });
-      return this.outcome(end({ ok: false, generation: child.generation, reason: failure.reason, stderrTail }), undefined);
-    }
-    this.successor = child;
+    if (failure) return this.rollBack(child, failure.reason, say, end);
     log('info', 'successor ready', { successor: child.pid, readyMs: Date.now() - child.startedAt });
+    // Before the hand-over: a pid file naming an exited process would send the next signal nowhere.
+    const unwritten = settings.pidFile ? writePidFile(settings.pidFile, child.pid) : undefined;
+    if (unwritten) return this.rollBack(child, unwritten, say, end);
+    this.successor = child;
     say({ phase: 'ready', generation: child.generation, ms: Date.now() - started });
-    if (settings.pidFile) writePidFile(settings.pidFile, child.pid);
     // Said by this process, the main pid until systemd reads this message; drainAndExit() waits for it to go out.
     notify.serving(child.generation, { mainPid: child.pid });
     say({ phase: 'draining', generation: settings.generation, connections: this.d.connections() });
@@ -118,6 +111,19 @@ export class Standalone {
     this.d.runAppSignalListeners();
     say({ phase: 'done', generation: child.generation, ms: Date.now() - started });
     return this.outcome(end({ ok: true, generation: child.generation }), child);
+  }
+
+  /** The successor is stopped and this process serves on. */
+  private rollBack(child: Child, reason: string, say: (p: Phase) => void, end: (r: Omit<ReloadResult, 'ms'>) => ReloadResult): ReloadResult {
+    const { lifecycle, settings, notify } = this.d;
+    child.drain('stop', Date.now() + settings.drainTimeoutMs);
+    lifecycle.to('serving');
+    log('error', `upgrade failed, still serving: ${reason}`);
+    const stderrTail = child.failed?.stderrTail ?? '';
+    logTail('successor', stderrTail);
+    notify.serving(settings.generation, { failed: { generation: child.generation, reason } });
+    say({ phase: 'rollback', generation: child.generation, reason, stderrTail });
+    return this.outcome(end({ ok: false, generation: child.generation, reason, stderrTail }), undefined);
   }
 
   private outcome(result: ReloadResult, successor: Child | undefined): ReloadResult {
