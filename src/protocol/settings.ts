@@ -14,6 +14,12 @@ export const ENV = {
    * if this is its parent, which rules out fds seen through a non-exec wrapper.
    */
   parentPid: 'BATON_PARENT_PID',
+  /**
+   * Set by a baton process to its own pid, for its children to see: one that
+   * has it and was not started as a worker or successor is the app's own
+   * (child_process.fork() passes the preload and the environment on).
+   */
+  ownerPid: 'BATON_OWNER_PID',
   /** `worker` when a baton master started this process (no self-upgrade; sockets come from the master). */
   role: 'BATON_ROLE',
   generation: 'BATON_GENERATION',
@@ -168,13 +174,14 @@ export function settingsEnv(s: Settings): Record<string, string> {
 
 /**
  * Who started this process: `worker` (a master, over IPC), `successor` (a
- * standalone predecessor, over IPC), or `first` (anyone else: a shell,
- * systemd). Only a parent that named itself in BATON_PARENT_PID counts.
+ * standalone predecessor, over IPC), `app` (the app in a baton process: not a
+ * baton process itself), or `first` (anyone else: a shell, systemd). Only a
+ * parent that named itself in BATON_PARENT_PID counts.
  */
-export type Origin = 'first' | 'successor' | 'worker';
+export type Origin = 'first' | 'successor' | 'worker' | 'app';
 
 export function originOf(env: Env, ppid: number, hasIpc: boolean): Origin {
-  if (!hasIpc || env[ENV.parentPid] !== String(ppid)) return 'first';
+  if (!hasIpc || env[ENV.parentPid] !== String(ppid)) return env[ENV.ownerPid] ? 'app' : 'first';
   return env[ENV.role] === 'worker' ? 'worker' : 'successor';
 }
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { ADMIN_FD_NAME, HANDOVER_VARS, type InheritedFd, readListenEnv } from '../protocol/fds.js';
 import { cutLine } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
-import { type Origin, type Settings, originOf, readSettings } from '../protocol/settings.js';
+import { ENV, type Origin, type Settings, originOf, readSettings } from '../protocol/settings.js';
 import { isClusterWorker } from '../internals/builtins.js';
 import { adminFromEnv } from '../admin/options.js';
 import { checkDatagram, checkInternals } from '../internals/check.js';
@@ -52,14 +52,17 @@ export function install(adminModule: () => URL): void {
     log('warn', 'socket hand-over needs fd passing, which Windows lacks: upgrades are off; restart the process to deploy (stop, then start)');
     return;
   }
+  const origin = originOf(process.env, process.ppid, typeof process.send === 'function');
+  // The app's own child (a fork() passes the preload on) runs as it would without baton.
+  if (origin === 'app') return;
   let endpoint: ParentEndpoint | undefined;
   try {
     const settings = readSettings(process.env);
     configureLog({ generation: settings.generation, format: settings.logFormat });
     checkInternals();
-    const origin = originOf(process.env, process.ppid, typeof process.send === 'function');
     const fds = readListenEnv(process.env, process.pid, process.ppid);
     for (const key of HANDOVER_VARS) delete process.env[key];
+    process.env[ENV.ownerPid] = String(process.pid);
     let rt: Runtime | undefined;
     if (origin !== 'first') endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', {
       drain: (reason, deadline) => rt?.drainOrder(reason, deadline),
