@@ -1,16 +1,17 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { errorLine } from '../log.js';
 
 /**
  * Atomic: a reader sees the old pid or the new one, never an empty or partial
- * file. The temporary file has a random name and is created exclusively ('wx'),
- * so a link planted at a name another user could guess is never followed.
+ * file. The temporary file is created exclusively ('wx'), so a link planted at
+ * its name is never followed; its name is random, so no one can plant a file
+ * there beforehand to make the write fail. Math.random, not node:crypto,
+ * which the preload would load in every process for this alone.
  * Returns why it could not be written, or undefined once it is.
  */
 export function writePidFile(file: string, pid: number): string | undefined {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${crypto.randomBytes(8).toString('hex')}.tmp`);
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${Math.random().toString(36).slice(2)}.tmp`);
   let created = false;
   try {
     const fd = fs.openSync(tmp, 'wx', 0o644);
