@@ -149,7 +149,7 @@ Options:
                             DIR/NAME and points current at it once it serves
   -h, --help                this text
 
-Durations: 500ms, 2s, 1m, or plain milliseconds. Both '--opt value' and '--opt=value' work.`;
+Durations: 500ms, 2s, 1m, or plain milliseconds from 1000 (a bare 30 is refused: write 30ms or 30s). Both '--opt value' and '--opt=value' work.`;
 
 export const CONTROL_HELP = `Usage:
   baton reload   [--name NAME] [--control PATH] [--json] [--release NAME]

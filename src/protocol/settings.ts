@@ -86,12 +86,18 @@ export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
   shutdownDelayMs: 0,
 };
 
-/** Parses `500ms`, `2s`, `1m` or bare milliseconds; `what` names the input in the error. */
+/**
+ * Parses `500ms`, `2s`, `1m` or bare milliseconds; `what` names the input in
+ * the error. A bare number under 1000 (other than 0) is refused: `30` is far
+ * more often meant as seconds than as 30 ms.
+ */
 export function parseDuration(value: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
   if (!m) {
     throw new Error(`${what}: ${quote(value)} is not a duration (use e.g. 500ms, 2s, 1m or plain milliseconds)`);
   }
+  const bare = Number(m[1]);
+  if (m[2] === undefined && bare > 0 && bare < 1000) throw new Error(`${what}: ${m[1]} is ${m[1]} ms; write ${m[1]}ms or ${m[1]}s`);
   const unit = m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1;
   const ms = Math.round(Number(m[1]) * unit);
   if (ms > MAX_TIMER_MS) {

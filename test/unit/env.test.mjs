@@ -166,7 +166,7 @@ describe('readSettings', () => {
     assert.equal(readSettings({ BATON_READY_TIMEOUT: '2s' }).readyTimeoutMs, 2000);
     assert.equal(readSettings({ BATON_READY_TIMEOUT: '500ms' }).readyTimeoutMs, 500);
     assert.equal(readSettings({ BATON_READY_TIMEOUT: '1m' }).readyTimeoutMs, 60000);
-    assert.equal(readSettings({ BATON_READY_TIMEOUT: '250' }).readyTimeoutMs, 250);
+    assert.equal(readSettings({ BATON_READY_TIMEOUT: '2500' }).readyTimeoutMs, 2500);
     assert.equal(readSettings({ BATON_DRAIN_TIMEOUT: '5s' }).drainTimeoutMs, 5000);
     assert.equal(readSettings({ BATON_DRAIN_TIMEOUT: '5s' }).readyTimeoutMs, 30000, 'the other keeps its default');
   });
@@ -190,6 +190,8 @@ describe('readSettings', () => {
     ['BATON_READY_TIMEOUT', ''],
     ['BATON_DRAIN_TIMEOUT', '10h'],
     ['BATON_DRAIN_TIMEOUT', '40000m'],
+    ['BATON_DRAIN_TIMEOUT', '30'],
+    ['BATON_READY_TIMEOUT', '30'],
     ['BATON_READY_TIMEOUT', '0'],
     ['BATON_GENERATION', '0'],
     ['BATON_GENERATION', '-1'],
