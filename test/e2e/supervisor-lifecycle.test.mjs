@@ -136,3 +136,20 @@ test('baton reload with no master running: exit 2 and a one-line message', async
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.match(r.stderr, /no baton master is running/);
 });
+
+test('baton reload to a frozen master gives up in one line, exit 2, after 10 s; the reload it left is not run when the master resumes', { timeout: 60_000 }, async (t) => {
+  const { master } = await service(t, path.join(examples, 'http.mjs'));
+  const pid = master.child.pid;
+  process.kill(pid, 'SIGSTOP');
+  let r;
+  try {
+    r = await baton(['reload', '--control', master.control]);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^the master at \S+ did not answer within 10s \(is it stopped or frozen\?\); the reload will not run when it resumes\n$/);
+  await waitFor(() => master.output.includes('reload not run: its client left before it started'), { what: 'the master to drop the reload' });
+  assert.equal((await status(master)).generation, 1);
+});
