@@ -5,7 +5,8 @@
  * master, no answer from it (FIRST_ANSWER_MS), or a refused request.
  */
 import net from 'node:net';
-import { oneLine } from './paths.js';
+import { oneLine } from '../protocol/quote.js';
+import { formatMs, mib } from '../format.js';
 import { type Command, type Phase, type ReleaseList, type ReloadResult, type Request, type Status, type Stopping, cutLine, parseReply } from '../protocol/control.js';
 
 export interface RunCommandOptions {
@@ -195,20 +196,7 @@ function tailLines(tail: string | undefined): string[] {
   return tail.replace(/\n+$/, '').split('\n').map((l) => `  | ${l.replace(/\r$/, '')}`);
 }
 
-/** `850 ms`, `12s`, `3m 12s`, `2h 5m`, `3d 4h`. */
-export function formatMs(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '-';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h ${m % 60}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
-}
 
-const mib = (bytes: number | null): string => (bytes === null ? '-' : `${(bytes / 1048576).toFixed(1)} MiB`);
 
 /** Pads columns to their widest cell. */
 function table(rows: string[][]): string[] {
@@ -252,6 +240,7 @@ export function formatStatus(s: Status): string[] {
     ['listeners', s.listeners.length === 0 ? '(none yet)' : s.listeners.join(', ')],
     ['workers', s.workers.length === 0 ? '(none)' : String(s.workers.length)],
     ...(s.stopping ? [['stopping', stoppingLine(s.stopping)]] : []),
+    ...(s.settings?.length ? [['settings', s.settings.map((x) => `${x.key}=${x.value} (${x.from})`).join(', ')]] : []),
   ]);
   if (s.workers.length > 0) {
     const rows = s.workers.map((w) => [

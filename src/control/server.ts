@@ -19,7 +19,9 @@ import path from 'node:path';
 import { log } from '../log.js';
 import { quote } from '../protocol/quote.js';
 import { probeSocket } from '../listeners/unix-path.js';
-import { MAX_SOCKET_PATH, controlDirProblem, oneLine } from './paths.js';
+import { controlDirProblem } from './paths.js';
+import { MAX_SOCKET_PATH } from '../listeners/address.js';
+import { oneLine } from '../protocol/quote.js';
 import {
   type Controllable, NO_RELEASES, type Phase, ReloadRefused, type ReloadResult, type Reply, type Request, parseRequest,
 } from '../protocol/control.js';
