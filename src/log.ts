@@ -46,3 +46,8 @@ export function errorLine(err: unknown): string {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return text.split('\n')[0];
 }
+
+/** An error's message alone, for a log field or a reply. */
+export function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -26,7 +26,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
-import { type Controllable, NO_RELEASES, ReloadRefused, type ReloadResult } from '../protocol/control.js';
+import { type Controllable, NO_RELEASES } from '../protocol/control.js';
+import { askReload, stopOnce } from '../control/answers.js';
 import { quote } from '../protocol/quote.js';
 import { log } from '../log.js';
 import { Guard } from './auth.js';
@@ -304,20 +305,10 @@ async function reload({ req, res, master }: Call, { release }: Params): Promise<
     open();
     if (!res.destroyed) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
   };
-  const started = Date.now();
-  let pending: Promise<ReloadResult>;
-  try {
-    pending = master.reload(stream ? (p) => event('phase', p) : () => {}, release);
-  } catch (err) {
-    if (err instanceof ReloadRefused) return json(res, err.busy ? 409 : 400, { error: err.message });
-    pending = Promise.reject(err);
-  }
+  const asked = askReload(master, stream ? (p) => event('phase', p) : () => {}, release);
+  if ('refused' in asked) return json(res, asked.refused.busy ? 409 : 400, { error: asked.refused.message });
   if (stream) open();
-  const result = await pending.catch((err: Error): ReloadResult => {
-    // A throw (a bug) becomes a failed result, as on the control socket.
-    log('error', 'reload threw', { error: err.message });
-    return { ok: false, generation: master.status().generation, ms: Date.now() - started, reason: `internal error: ${err.message}` };
-  });
+  const result = await asked.result;
   if (stream) {
     event('result', result);
     res.end();
@@ -340,16 +331,7 @@ function signOut({ req, res, sessions }: Call): void {
 }
 
 function stop({ res, master }: Call): void {
-  let called = false;
-  const once = (): void => {
-    if (called) return;
-    called = true;
-    try {
-      master.stop();
-    } catch (err) {
-      log('error', 'stop failed', { error: (err as Error).message });
-    }
-  };
+  const once = stopOnce(master);
   // Stop once the answer is handed to the kernel, or once the client has gone: the answer is not lost to the exit.
   res.once('finish', once);
   res.once('close', once);

@@ -16,15 +16,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { log } from '../log.js';
-import { quote } from '../protocol/quote.js';
-import { probeSocket } from '../listeners/unix-path.js';
-import { controlDirProblem } from './paths.js';
+import { errMessage, log } from '../log.js';
+import { oneLine, quote } from '../protocol/quote.js';
+import { type Controllable, NO_RELEASES, type Reply, type Request, parseRequest } from '../protocol/control.js';
 import { MAX_SOCKET_PATH } from '../listeners/address.js';
-import { oneLine } from '../protocol/quote.js';
-import {
-  type Controllable, NO_RELEASES, type Phase, ReloadRefused, type ReloadResult, type Reply, type Request, parseRequest,
-} from '../protocol/control.js';
+import { probeSocket } from '../listeners/unix-path.js';
+import { askReload, stopOnce } from './answers.js';
+import { controlDirProblem } from './paths.js';
 
 /** The longest request line accepted, newline excluded. */
 export const MAX_REQUEST_BYTES = 4096;
@@ -58,7 +56,6 @@ interface Conn {
   state: 'waiting' | 'busy' | 'done';
 }
 
-const errMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException | undefined)?.code ?? errMessage(err);
 
 /**
@@ -314,16 +311,7 @@ function answerStatus(master: Controllable, reply: Replier): void {
 }
 
 function answerStop(master: Controllable, reply: Replier): void {
-  let called = false;
-  const stop = (): void => {
-    if (called) return;
-    called = true;
-    try {
-      master.stop();
-    } catch (err) {
-      log('error', 'stop failed', { error: errMessage(err) });
-    }
-  };
+  const stop = stopOnce(master);
   // Stop once the answer is handed to the kernel, or once the client has gone.
   reply.onGone(stop);
   reply.finish({ type: 'stopping' }, stop);
@@ -340,26 +328,7 @@ async function answerReload(master: Controllable, reply: Replier, release: strin
     log('warn', 'reload not run: its client left before it started');
     return;
   }
-  const started = Date.now();
-  let result: ReloadResult;
-  try {
-    result = await master.reload((phase: Phase) => {
-      try {
-        reply.send({ type: 'phase', data: phase });
-      } catch (err) {
-        log('error', 'cannot report a reload phase', { error: errMessage(err) });
-      }
-    }, release);
-  } catch (err) {
-    if (err instanceof ReloadRefused) return reply.refuse(err.message);
-    log('error', 'reload threw', { error: errMessage(err) });
-    let generation = 0;
-    try {
-      generation = master.status().generation;
-    } catch {
-      // keep 0
-    }
-    result = { ok: false, generation, ms: Date.now() - started, reason: `internal error: ${errMessage(err)}` };
-  }
-  reply.finish({ type: 'reload', data: result });
+  const asked = askReload(master, (phase) => reply.send({ type: 'phase', data: phase }), release);
+  if ('refused' in asked) return reply.refuse(asked.refused.message);
+  reply.finish({ type: 'reload', data: await asked.result });
 }

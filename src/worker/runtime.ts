@@ -20,6 +20,7 @@ import { cutAll, drain, openConnections } from '../drain/index.js';
 import { track } from '../drain/track.js';
 import { closeFrameFor } from '../drain/websocket.js';
 import { ParentEndpoint } from '../generation/endpoint.js';
+import { Child } from '../generation/parent.js';
 import { logicalCwd, throughLogicalCwd } from '../cwd.js';
 import { configureLog, errorLine, log } from '../log.js';
 import { onStopSignals, onUpgradeSignal } from '../signals.js';
@@ -140,6 +141,7 @@ class Runtime {
       upgraded: (result, successor) => this.admin?.upgraded(result, successor),
       runAppSignalListeners: () => this.appSignalListeners(),
       shutdown: (reason, deadline) => this.shutdown(reason, deadline),
+      spawn: (spec) => new Child(spec),
     });
     this.admin = supervised ? undefined : this.startAdmin(adminFd, adminModule, listen);
     this.installSignals();

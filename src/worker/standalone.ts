@@ -15,7 +15,7 @@ import type { Phase, ReloadResult } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
 import type { Settings } from '../protocol/settings.js';
 import type { Listeners } from '../listeners/route.js';
-import { Child, awaitReady, crashReason, firstExit, stopNew } from '../generation/parent.js';
+import { type Child, type ChildSpec, awaitReady, crashReason, firstExit, stopNew } from '../generation/parent.js';
 import { log, logTail } from '../log.js';
 import type { Notifier } from '../systemd/notify.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -31,6 +31,13 @@ export interface Launch {
   env: Record<string, string | undefined>;
 }
 
+/** What an upgrade needs of its successor: unit tests give fakes of it. */
+export type Successor = Pick<Child,
+  'pid' | 'name' | 'generation' | 'startedAt' | 'readyAt' | 'state' | 'failed' | 'ready' | 'exited' | 'describeExit' | 'drain' | 'send'>;
+
+/** Starts a successor: a process (new Child), or a fake in unit tests. */
+export type SpawnSuccessor = (spec: ChildSpec) => Successor;
+
 export interface StandaloneDeps {
   lifecycle: Lifecycle;
   listeners: Listeners;
@@ -42,16 +49,17 @@ export interface StandaloneDeps {
   /** The app's open connections, as the drain begins. */
   connections(): number;
   /** Once per upgrade that started a successor, however many requests joined it; with the successor when it took over. */
-  upgraded(result: ReloadResult, successor: Child | undefined): void;
+  upgraded(result: ReloadResult, successor: Successor | undefined): void;
   /** Runs the app's own listeners for the upgrade signal, held back until the hand-over. */
   runAppSignalListeners(): void;
   shutdown(reason: DrainReason, deadline?: number): Promise<never>;
+  spawn: SpawnSuccessor;
 }
 
 type PhaseListener = (phase: Phase) => void;
 
 export class Standalone {
-  private successor: Child | undefined;
+  private successor: Successor | undefined;
   private readonly stopping = new AbortController();
   /** The upgrade under way: who hears its phases, and its outcome. */
   private current: { listeners: PhaseListener[]; result: Promise<ReloadResult> } | undefined;
@@ -120,7 +128,7 @@ export class Standalone {
   }
 
   /** The successor is stopped (as a master stops a failed generation) and this process serves on. */
-  private rollBack(child: Child, reason: string, say: PhaseListener, end: (r: Omit<ReloadResult, 'ms'>) => ReloadResult): ReloadResult {
+  private rollBack(child: Successor, reason: string, say: PhaseListener, end: (r: Omit<ReloadResult, 'ms'>) => ReloadResult): ReloadResult {
     const { lifecycle, settings, notify } = this.d;
     stopNew([child], Date.now() + settings.drainTimeoutMs);
     lifecycle.to('serving');
@@ -132,15 +140,15 @@ export class Standalone {
     return this.outcome(end({ ok: false, generation: child.generation, reason, stderrTail }), undefined);
   }
 
-  private outcome(result: ReloadResult, successor: Child | undefined): ReloadResult {
+  private outcome(result: ReloadResult, successor: Successor | undefined): ReloadResult {
     this.d.upgraded(result, successor);
     return result;
   }
 
-  private spawn(): Child {
-    const { launch, listeners, settings } = this.d;
+  private spawn(): Successor {
+    const { launch, listeners, settings, spawn } = this.d;
     const sockets = [...listeners.passable(), ...this.d.moreSockets()];
-    const child = new Child({
+    const child = spawn({
       ...launch,
       sockets,
       settings: { ...settings, generation: settings.generation + 1 },
