@@ -22,8 +22,9 @@ export function log(level: 'info' | 'warn' | 'error', msg: string, fields: LogFi
   if (json) {
     line = JSON.stringify({ time, level, pid: process.pid, gen: generation, msg, ...fields });
   } else {
+    // An empty field (`sockets=` before any listen) reads as a value gone missing: left out.
     const extra = Object.entries(fields)
-      .filter(([, v]) => v !== undefined)
+      .filter(([, v]) => v !== undefined && v !== '')
       .map(([k, v]) => ` ${k}=${typeof v === 'string' && /[\s"]/.test(v) ? JSON.stringify(v) : String(v)}`)
       .join('');
     line = `${time} baton[${process.pid}] gen=${generation} ${level}: ${msg}${extra}`;

@@ -120,7 +120,7 @@ Options:
 ${[...RUN_OPTIONS.map((d) => helpLine(optionHead(d), optionText(d))), ...Object.values(SOURCE_OPTIONS).map((d) => helpLine(optionHead(d), d.help)), helpLine('-h, --help', 'this text')].join('\n')}
 
 Every option is also a key of the config file, named as in \`baton status\` (e.g. drainTimeout); see the README.
-Durations: 500ms, 2s, 1m, or plain milliseconds. Both '--opt value' and '--opt=value' work.`;
+Durations: 500ms, 2s, 1m, or plain milliseconds from 1000 (a bare 30 is refused: write 30ms or 30s). Both '--opt value' and '--opt=value' work.`;
 
 export const CONTROL_HELP = `Usage:
   baton reload   [--name NAME] [--control PATH] [--json] [--release NAME]

@@ -6,6 +6,7 @@
  * at once. The master's pid never changes, so it suits systemd and a
  * container's PID 1.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HANDOVER_VARS, readListenEnv } from '../protocol/fds.js';
@@ -81,6 +82,15 @@ function masterOptions(o: RunCommand, inherited: MasterOptions['inherited'], eve
   };
 }
 
+/** Past this many workers per CPU they only compete for it: every start and reload takes longer, for no more throughput. */
+const WORKERS_PER_CPU = 4;
+
+function warnManyWorkers(workers: number): void {
+  const cpus = os.availableParallelism();
+  if (workers <= WORKERS_PER_CPU * cpus) return;
+  log('warn', `-w ${workers} is more than ${WORKERS_PER_CPU} workers per CPU (${cpus} ${cpus === 1 ? 'CPU' : 'CPUs'}): they compete for the CPUs, and every start and reload takes longer; -w auto starts one per CPU`);
+}
+
 export async function run(o: RunCommand, controlPath: string): Promise<void> {
   const { options } = o;
   configureLog({ format: o.settings.logFormat });
@@ -91,6 +101,7 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
   const notify = systemdNotifier(process.env, { unset: true });
   const sockets = new SocketTable();
   warnStickySessions(path.resolve(o.cwd, o.script), options.workers);
+  warnManyWorkers(options.workers);
   const spawner = spawnerFor(o, sockets, controlPath);
   if (o.config) log('info', `settings from ${o.config.label}`);
   for (const line of o.config?.warnings ?? []) log('warn', line);
@@ -101,6 +112,14 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
     void Promise.allSettled([...closing.map((c) => c.close()), notify.flushed()]).finally(() => process.exit(code));
   };
   const master = new Master(masterOptions(o, inherited, admin?.events), sockets, spawner, exit, notify);
+  // Before the first workers start: a stop or a reload asked while they do (-w 64 takes seconds) is answered, not fatal.
+  for (const signal of ['SIGHUP', 'SIGUSR2'] as const) {
+    process.on(signal, () => {
+      log('info', `${signal}: reload requested`);
+      void master.reload();
+    });
+  }
+  onStopSignals(() => master.stop(), () => master.kill());
   try {
     closing.push(await startControlServer(controlPath, master));
     if (admin) closing.push(await admin.start(master));
@@ -114,11 +133,4 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
     // Node reaps only the children it spawned; orphans re-parented to PID 1 would stay zombies.
     log('info', 'running as PID 1: baton reaps its workers, but not processes the app orphans; if the app starts processes of its own, run the container with an init (docker run --init)');
   }
-  for (const signal of ['SIGHUP', 'SIGUSR2'] as const) {
-    process.on(signal, () => {
-      log('info', `${signal}: reload requested`);
-      void master.reload();
-    });
-  }
-  onStopSignals(() => master.stop(), () => master.kill());
 }

@@ -2,7 +2,7 @@
  * The client end of the control socket: `baton reload|stop|status|releases`. Sends one
  * request line, prints the answers as they arrive, and returns the exit code:
  * 0 done, 1 the reload failed (rolled back) or the master went away, 2 no
- * master / refused request.
+ * master, no answer from it (FIRST_ANSWER_MS), or a refused request.
  */
 import net from 'node:net';
 import { oneLine } from '../protocol/quote.js';
@@ -18,37 +18,37 @@ export interface RunCommandOptions {
   out?: (line: string) => void;
   /** One line of error output (default: stderr). */
   err?: (line: string) => void;
-  /**
-   * Give up when no final answer came within this many ms (0: wait for ever).
-   * Default: 10 s for status and stop; none for reload, which the master
-   * itself bounds with --ready-timeout and --drain-timeout.
-   */
-  timeoutMs?: number;
+  /** How long to wait for the master's first answer (default FIRST_ANSWER_MS). */
+  firstAnswerMs?: number;
 }
 
-const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * How long the client waits for the master's first answer before it gives up
+ * (exit 2): a master that has not answered by then is frozen (SIGSTOP, a
+ * blocked event loop) or overwhelmed. Once it has answered, a reload is waited
+ * for to its end: the master bounds it with --ready-timeout and --drain-timeout.
+ */
+const FIRST_ANSWER_MS = 10_000;
 
 export function runCommand(file: string, cmd: Command, opts: RunCommandOptions = {}): Promise<number> {
   const request: Request = opts.release === undefined ? { cmd } : { cmd, release: opts.release };
   const out = opts.out ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const err = opts.err ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  const timeoutMs = opts.timeoutMs ?? (cmd === 'reload' ? 0 : DEFAULT_TIMEOUT_MS);
   const printer = new Printer(opts.json === true, out, err);
+  const firstAnswerMs = opts.firstAnswerMs ?? FIRST_ANSWER_MS;
 
   return new Promise<number>((resolve) => {
     let settled = false;
     let connected = false;
     const sock = net.connect(file);
-    const timer = timeoutMs > 0
-      ? setTimeout(() => {
-        err(`the master at ${oneLine(file)} did not answer within ${formatMs(timeoutMs)}`);
-        finish(1);
-      }, timeoutMs)
-      : undefined;
+    const timer = setTimeout(() => {
+      err(`the master at ${oneLine(file)} did not answer within ${formatMs(firstAnswerMs)} (is it stopped or frozen?)${cmd === 'reload' ? '; the reload will not run when it resumes' : ''}`);
+      finish(2);
+    }, firstAnswerMs);
     function finish(code: number): void {
       if (settled) return;
       settled = true;
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
       sock.destroy();
       resolve(code);
     }
@@ -63,6 +63,7 @@ export function runCommand(file: string, cmd: Command, opts: RunCommandOptions =
       finish(2);
     });
     readLines(sock, (line) => {
+      clearTimeout(timer);
       const code = printer.line(line);
       if (code !== undefined) finish(code);
       return settled;
@@ -125,6 +126,8 @@ class Printer {
     const { reply } = parsed;
     if (this.json && (reply.type === 'phase' || reply.type === 'reload' || reply.type === 'stopping')) this.out(line);
     switch (reply.type) {
+      case 'accepted':
+        return undefined;
       case 'phase':
         if (!this.json) this.phase(reply.data);
         return undefined;

@@ -253,6 +253,8 @@ function serve(conn: Conn, master: Controllable, deadlineMs: number): void {
 
 interface Replier {
   send(reply: Reply): void;
+  /** True once writing to the client has failed, or the connection is closed. */
+  gone(): boolean;
   finish(reply: Reply, then?: () => void): void;
   refuse(message: string): void;
   /** Calls `fn` once the client has gone. */
@@ -276,6 +278,7 @@ function replier(conn: Conn): Replier {
     send: (reply) => {
       if (!sock.destroyed && sock.writable) sock.write(`${JSON.stringify(reply)}\n`);
     },
+    gone: () => sock.destroyed,
     finish,
     refuse: (message) => finish({ type: 'error', message }),
     onGone: (fn) => sock.once('close', fn),
@@ -315,6 +318,16 @@ function answerStop(master: Controllable, reply: Replier): void {
 }
 
 async function answerReload(master: Controllable, reply: Replier, release: string | undefined): Promise<void> {
+  // A client gives up on a master that does not answer (one frozen by SIGSTOP,
+  // say): its request may be read only when the master resumes. On a unix
+  // socket, writing to a peer that has closed fails at once (EPIPE), so the
+  // first line tells, a turn later, whether anyone still waits for this reload.
+  reply.send({ type: 'accepted' });
+  await new Promise(setImmediate);
+  if (reply.gone()) {
+    log('warn', 'reload not run: its client left before it started');
+    return;
+  }
   const asked = askReload(master, (phase) => reply.send({ type: 'phase', data: phase }), release);
   if ('refused' in asked) return reply.refuse(asked.refused.message);
   reply.finish({ type: 'reload', data: await asked.result });

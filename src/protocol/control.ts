@@ -172,6 +172,8 @@ export interface Status {
 
 /** Lines the master writes back. */
 export type Reply =
+  /** A reload request read, the first line before it starts: a client that left while the master was frozen is found gone by it. */
+  | { type: 'accepted' }
   | { type: 'phase'; data: Phase }
   | { type: 'reload'; data: ReloadResult }
   | { type: 'status'; data: Status }
@@ -229,6 +231,7 @@ const isStatus = shape({
 });
 
 const REPLIES: Record<Reply['type'], Check> = {
+  accepted: () => true,
   phase: shape({ data: isPhase }),
   reload: shape({ data: isReloadResult }),
   status: shape({ data: isStatus }),

@@ -14,6 +14,12 @@ export const ENV = {
    * if this is its parent, which rules out fds seen through a non-exec wrapper.
    */
   parentPid: 'BATON_PARENT_PID',
+  /**
+   * Set by a baton process to its own pid, for its children to see: one that
+   * has it and was not started as a worker or successor is the app's own
+   * (child_process.fork() passes the preload and the environment on).
+   */
+  ownerPid: 'BATON_OWNER_PID',
   /** `worker` when a baton master started this process (no self-upgrade; sockets come from the master). */
   role: 'BATON_ROLE',
   generation: 'BATON_GENERATION',
@@ -87,12 +93,18 @@ export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
   shutdownDelayMs: 0,
 };
 
-/** Parses `500ms`, `2s`, `1m` or bare milliseconds; `what` names the input in the error. */
+/**
+ * Parses `500ms`, `2s`, `1m` or bare milliseconds; `what` names the input in
+ * the error. A bare number under 1000 (other than 0) is refused: `30` is far
+ * more often meant as seconds than as 30 ms.
+ */
 export function parseDuration(value: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
   if (!m) {
     throw new Error(`${what}: ${quote(value)} is not a duration (use e.g. 500ms, 2s, 1m or plain milliseconds)`);
   }
+  const bare = Number(m[1]);
+  if (m[2] === undefined && bare > 0 && bare < 1000) throw new Error(`${what}: ${m[1]} is ${m[1]} ms; write ${m[1]}ms or ${m[1]}s`);
   const unit = m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1;
   const ms = Math.round(Number(m[1]) * unit);
   if (ms > MAX_TIMER_MS) {
@@ -184,13 +196,14 @@ export function settingsEnv(s: Settings): Record<string, string> {
 
 /**
  * Who started this process: `worker` (a master, over IPC), `successor` (a
- * standalone predecessor, over IPC), or `first` (anyone else: a shell,
- * systemd). Only a parent that named itself in BATON_PARENT_PID counts.
+ * standalone predecessor, over IPC), `app` (the app in a baton process: not a
+ * baton process itself), or `first` (anyone else: a shell, systemd). Only a
+ * parent that named itself in BATON_PARENT_PID counts.
  */
-export type Origin = 'first' | 'successor' | 'worker';
+export type Origin = 'first' | 'successor' | 'worker' | 'app';
 
 export function originOf(env: Env, ppid: number, hasIpc: boolean): Origin {
-  if (!hasIpc || env[ENV.parentPid] !== String(ppid)) return 'first';
+  if (!hasIpc || env[ENV.parentPid] !== String(ppid)) return env[ENV.ownerPid] ? 'app' : 'first';
   return env[ENV.role] === 'worker' ? 'worker' : 'successor';
 }
 

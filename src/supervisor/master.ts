@@ -45,6 +45,13 @@ export interface MasterEvents {
   cut(connections: number): void;
 }
 
+/**
+ * The first generation's workers are spawned this many at a time, the event
+ * loop turning between: each spawn is a fork and exec that blocks it, and
+ * under `-w 64` status requests and signals must still be answered.
+ */
+const SPAWN_BATCH = 4;
+
 export class Master {
   private readonly startedAt = Date.now();
   private generation = 0;
@@ -67,6 +74,8 @@ export class Master {
   private everReady = false;
   /** Whether systemd has been told that a generation serves (READY=1). */
   private announced = false;
+  /** While the first generation's workers are being spawned: a reload waits for it. */
+  private spawning: Promise<void> | undefined;
   /** Spawns a worker of the serving generation, on the code that generation started with; set by start(). */
   private launch!: () => Worker;
   /** The release the serving generation runs (with --releases); set by start(). */
@@ -89,6 +98,9 @@ export class Master {
     return {
       get generation() {
         return master.generation;
+      },
+      get spawning() {
+        return master.spawning;
       },
       stopped: this.stopSignal.signal,
       isStopping: () => this.isStopping(),
@@ -117,14 +129,25 @@ export class Master {
     configureLog({ generation: this.generation });
     this.release = this.o.releases === undefined ? undefined : currentRelease(this.o.releases);
     this.launch = this.launcher(this.generation, this.release);
-    this.live = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(this.launch, slot));
     if (this.o.unresponsiveMs > 0) {
       this.heartbeatCheck = setInterval(() => this.checkHeartbeats(), HEARTBEAT_MS);
       this.heartbeatCheck.unref();
     }
+    this.spawning = this.spawnFirst().finally(() => (this.spawning = undefined));
+    await this.spawning;
+    if (this.stopSignal.signal.aborted) return;
     log('info', 'started', {
       workers: this.o.workers, pids: this.live.map((w) => w!.pid).join(','), sockets: this.listenerNames().join(','), release: this.release,
     });
+  }
+
+  /** The first generation, SPAWN_BATCH at a time; none more once stopping. */
+  private async spawnFirst(): Promise<void> {
+    for (let slot = 0; slot < this.o.workers; slot++) {
+      if (slot > 0 && slot % SPAWN_BATCH === 0) await new Promise(setImmediate);
+      if (this.stopSignal.signal.aborted) return;
+      this.live[slot] = this.spawn(this.launch, slot);
+    }
   }
 
   /** What spawns `generation`'s workers: from `release`'s directory with --releases, else as the command line said. */
@@ -142,7 +165,7 @@ export class Master {
       this.everReady = true;
       log('info', 'worker ready', { worker: worker.pid, ms: Date.now() - worker.startedAt });
       // The first generation serves once every slot has a ready worker (one may have been respawned meanwhile).
-      if (!this.announced && this.live.every((w) => w?.state === 'ready')) this.announceServing();
+      if (!this.announced && this.live.length === this.o.workers && this.live.every((w) => w?.state === 'ready')) this.announceServing();
     }, () => {});
     return worker;
   }
@@ -316,6 +339,7 @@ export class Master {
   /** The second SIGINT: no drain. */
   kill(): void {
     this.endDelay();
+    this.stopSignal.abort();
     for (const w of this.workers()) w.kill();
     this.sockets.closeAll();
     this.exit(130);

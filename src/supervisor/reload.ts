@@ -43,6 +43,8 @@ export interface ReloadOptions extends Pick<Settings, 'readyTimeoutMs' | 'drainT
 export interface Fleet {
   /** The generation serving now. */
   readonly generation: number;
+  /** While the first generation is being spawned (`-w 64` takes seconds): a reload waits for it. */
+  readonly spawning: Promise<void> | undefined;
   readonly stopped: AbortSignal;
   isStopping(): boolean;
   /** The next generation's number, taken. */
@@ -119,6 +121,7 @@ export class Reloads {
     const started = Date.now();
     const emit = (phase: Phase): void => requests.forEach((r) => r.onPhase(phase));
     const now = (result: ReloadResult): InService => ({ result: Promise.resolve(result) });
+    if (fleet.spawning) await fleet.spawning;
     if (fleet.isStopping()) return now(this.stopping());
     const generation = fleet.takeGeneration();
     let code: Code;

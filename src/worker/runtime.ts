@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { ADMIN_FD_NAME, HANDOVER_VARS, type InheritedFd, readListenEnv } from '../protocol/fds.js';
 import { cutLine } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
-import { type Origin, type Settings, originOf, readSettings } from '../protocol/settings.js';
+import { ENV, type Origin, type Settings, originOf, readSettings } from '../protocol/settings.js';
 import { isClusterWorker } from '../internals/builtins.js';
 import { adminFromEnv } from '../admin/options.js';
 import { checkDatagram, checkInternals } from '../internals/check.js';
@@ -54,14 +54,17 @@ export function install(adminModule: () => URL): void {
     log('warn', 'socket hand-over needs fd passing, which Windows lacks: upgrades are off; restart the process to deploy (stop, then start)');
     return;
   }
+  const origin = originOf(process.env, process.ppid, typeof process.send === 'function');
+  // The app's own child (a fork() passes the preload on) runs as it would without baton.
+  if (origin === 'app') return;
   let endpoint: ParentEndpoint | undefined;
   try {
     const settings = readSettings(process.env);
     configureLog({ generation: settings.generation, format: settings.logFormat });
     checkInternals();
-    const origin = originOf(process.env, process.ppid, typeof process.send === 'function');
     const fds = readListenEnv(process.env, process.pid, process.ppid);
     for (const key of HANDOVER_VARS) delete process.env[key];
+    process.env[ENV.ownerPid] = String(process.pid);
     let rt: Runtime | undefined;
     if (origin !== 'first') endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', settings.crashWindowMs, {
       drain: (reason, deadline) => rt?.drainOrder(reason, deadline),
@@ -95,6 +98,8 @@ class Runtime {
   private deadline = Infinity;
   /** Connections cut before the deadline, when the parent moved it up. */
   private cutEarly = 0;
+  /** A successor told to stop by its predecessor was rolled back (even when ready): the predecessor serves on. */
+  private rolledBack = false;
   /** The inherited sockets it did not take have been given up (see ListeningMessage). */
   private settled = false;
 
@@ -146,7 +151,10 @@ class Runtime {
     if (process.pid === 1 && !supervised) {
       log('warn', 'running as PID 1: a standalone upgrade would end the container with this process; in containers use `baton run`');
     }
-    if (settings.pidFile && origin === 'first') writePidFile(settings.pidFile, process.pid);
+    if (settings.pidFile && origin === 'first') {
+      const failed = writePidFile(settings.pidFile, process.pid);
+      if (failed) log('error', failed);
+    }
   }
 
   /** BATON_ADMIN's listener, on the socket a predecessor passed on or bound now; the first process serves at once. */
@@ -211,6 +219,7 @@ class Runtime {
   }
 
   drainOrder(reason: DrainReason, deadline: number): void {
+    if (this.origin === 'successor') this.rolledBack = true;
     if (this.draining && deadline < this.deadline) this.endNow();
     else if (reason === 'stop') this.stop(deadline);
     else void this.shutdown(reason, deadline);
@@ -254,8 +263,8 @@ class Runtime {
   private async drainAndExit(reason: DrainReason, deadline: number): Promise<never> {
     const servers = this.listeners.servers();
     // Only the serving standalone process owns its unix paths and pid file: a
-    // successor stopped before it was ready leaves them to its predecessor.
-    const final = reason === 'stop' && this.standalone !== undefined && (this.origin === 'first' || this.readiness.isReady);
+    // successor stopped before it was ready, or rolled back, leaves them to its predecessor.
+    const final = reason === 'stop' && this.standalone !== undefined && !this.rolledBack && (this.origin === 'first' || this.readiness.isReady);
     const paths = final ? this.listeners.ownedPaths() : [];
     if (final) this.notify.stopping();
     const connections = openConnections(servers);

@@ -114,9 +114,11 @@ export class Standalone {
     const crash = await firstExit([child], settings.crashWindowMs, this.stopping.signal);
     if (crash) return this.rollBack(child, crashReason(child, crash.exit, settings.crashWindowMs), say, end);
     if (this.stopping.signal.aborted) return this.rollBack(child, 'cancelled by a stop', say, end);
+    // Before the hand-over: a pid file naming an exited process would send the next signal nowhere.
+    const unwritten = settings.pidFile ? writePidFile(settings.pidFile, child.pid) : undefined;
+    if (unwritten) return this.rollBack(child, unwritten, say, end);
     this.successor = child;
     log('info', 'handing over: the successor is in service', { successor: child.pid });
-    if (settings.pidFile) writePidFile(settings.pidFile, child.pid);
     // Said by this process, the main pid until systemd reads this message; drainAndExit() waits for it to go out.
     notify.serving(child.generation, { mainPid: child.pid });
     say({ phase: 'draining', generation: settings.generation, connections: this.d.connections() });

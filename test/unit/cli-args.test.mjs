@@ -249,6 +249,7 @@ const bad = [
   [['run', '--drain-timeout', '-1', 'app.js'], "--drain-timeout: '-1' is not a duration"],
   [['run', '--drain-timeout', '-.5s', 'app.js'], "--drain-timeout: '-.5s' is not a duration"],
   [['run', '--shutdown-delay', '-3s', 'app.js'], "--shutdown-delay: '-3s' is not a duration (use e.g. 500ms, 2s, 1m or plain milliseconds)"],
+  ...['--ready-timeout', '--drain-timeout', '--crash-window', '--shutdown-delay', '--unresponsive-after'].map((o) => [['run', o, '30', 'app.js'], `${o}: 30 is 30 ms; write 30ms or 30s`]),
   [['run', '--listen', '-8080', 'app.js'], "--listen: '-8080' is not an address"],
   [['run', '--foo', 'app.js'], "unknown option '--foo' (see baton run --help)"],
   [['run', '--foo=1', 'app.js'], "'--foo'"],

@@ -73,6 +73,7 @@ test('bad config files: one line naming the file, the key and the fix, nothing s
     [{ workers: true }, /^baton\.config\.json: workers must be a string or a number, not true \(e\.g\. "4"\)$/],
     [{ workers: [2] }, /^baton\.config\.json: workers must be a string or a number, not \[2\]/],
     [{ drainTimeout: '10 parsecs' }, /^baton\.config\.json: drainTimeout: '10 parsecs' is not a duration/],
+    [{ drainTimeout: 30 }, /^baton\.config\.json: drainTimeout: 30 is 30 ms; write 30ms or 30s$/],
     [{ waitReady: 'yes' }, /^baton\.config\.json: waitReady must be true or false, not "yes"/],
     [{ listen: ['8080', '8080'] }, /^baton\.config\.json: listen: '8080' repeats an address/],
     [{ script: 7 }, /^baton\.config\.json: script must be a string/],

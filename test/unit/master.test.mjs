@@ -264,6 +264,33 @@ describe('Master: start', () => {
   });
 });
 
+describe('Master: many workers', () => {
+  test('-w 64: spawned a few at a time, status answered between; a stop meanwhile spawns no more and drains those there', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 64 });
+    const started = m.master.start();
+    const first = m.spawned.length;
+    assert.ok(first > 0 && first < 64, `${first} spawned before the event loop turns`);
+    assert.equal(m.master.status().workers.length, first);
+    m.master.stop();
+    await started;
+    assert.equal(m.spawned.length, first, 'nothing spawned after the stop');
+    for (const w of m.spawned) assert.deepEqual(w.drains.map((d) => d.reason), ['stop']);
+  });
+
+  test('-w 64: a reload asked while the first generation is spawned waits for it', { timeout: TEST_MS }, async (t) => {
+    const m = setup(t, { workers: 64 });
+    const started = m.master.start();
+    const result = m.master.reload();
+    await started;
+    assert.deepEqual(m.ofGeneration(1).length, 64);
+    for (const w of m.ofGeneration(1)) w.makeReady();
+    await flush();
+    assert.equal(m.ofGeneration(2).length, 64, 'the reload spawned its generation once the first was whole');
+    for (const w of m.ofGeneration(2)) w.makeReady();
+    assert.equal((await result).ok, true);
+  });
+});
+
 describe('Master: reload', () => {
   test('reload spawns N of the next generation, waits for all to be ready, then drains the old ones with one deadline', { timeout: TEST_MS }, async (t) => {
     const drainTimeoutMs = 4_000;
