@@ -16,6 +16,7 @@ import { until } from '../time.js';
 import { stopAccepting } from './accept.js';
 import { beginHttp1, openHttp1 } from './http1.js';
 import { beginHttp2, openHttp2 } from './http2.js';
+import { type HandOver, handOverIdle } from './handoff.js';
 import { socketsOf, trackedOf } from './track.js';
 import { type CloseFrame, closeWebSocket } from './websocket.js';
 
@@ -24,8 +25,12 @@ export interface DrainOptions {
   deadline: number;
   /** Bound dgram sockets: they stop reading, and stay open for the app's replies until the process exits. */
   datagramSockets?: readonly dgram.Socket[];
-  /** How long an HTTP/1 keep-alive connection may sit idle before it is closed. */
-  idleGraceMs?: number;
+  /**
+   * At an upgrade: where idle HTTP/1 connections move; those that cannot stay
+   * open until the deadline. Without it (a stop) they are closed once idle
+   * for IDLE_GRACE_MS.
+   */
+  handOver?: HandOver;
   /** Called once this process has stopped accepting. */
   stopped?: () => void;
   /** What WebSocket clients are told as the drain starts; none: they are left to the hooks. */
@@ -35,9 +40,14 @@ export interface DrainOptions {
   runHooks: (connections: net.Socket[]) => Promise<void>;
 }
 
+/** How long an HTTP/1 keep-alive connection may sit idle in a stop before it is closed. */
+const IDLE_GRACE_MS = 1000;
+
 export interface DrainResult {
   /** Connections still open at the deadline, destroyed. */
   destroyed: number;
+  /** Idle connections handed to the new generation. */
+  handedOver: number;
   durationMs: number;
 }
 
@@ -59,9 +69,11 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
     t.webSocketClose = options.webSocketClose;
     if (t.webSocketClose) for (const socket of t.own) closeWebSocket(socket, t.webSocketClose);
   }
+  const { handOver } = options;
+  const handedOver = handOver ? Promise.all(all.map((t) => handOverIdle(t, handOver))) : Promise.resolve([]);
   const drainHooks = options.runDrainHooks?.();
 
-  const idleTimer = setInterval(() => closeIdle.forEach((close) => close()), options.idleGraceMs ?? 1000);
+  const idleTimer = handOver ? undefined : setInterval(() => closeIdle.forEach((close) => close()), IDLE_GRACE_MS);
   await until(() => all.every((t) => openHttp1(t) === 0 && openHttp2(t) === 0), deadline, {
     wake: (look) => {
       // Node's own 'close' listeners, added first, have taken each one off their lists by the time this runs.
@@ -74,7 +86,8 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   await options.runHooks(all.flatMap(socketsOf));
   await until(async () => (await Promise.all(servers.map(connectionCount))).every((n) => n === 0), deadline);
 
-  return { destroyed: cutAll(servers), durationMs: Date.now() - started };
+  const destroyed = cutAll(servers);
+  return { destroyed, handedOver: (await handedOver).reduce((n, m) => n + m, 0), durationMs: Date.now() - started };
 }
 
 /**

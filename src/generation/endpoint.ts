@@ -25,6 +25,8 @@ export interface Orders {
   history(reloads: ReloadRecord[], counters: ReloadCounters): void;
   /** The parent is gone. */
   disconnect(): void;
+  /** An idle connection handed over, from a predecessor (or returned by the master), to the server on `address`. */
+  connection(address: string, handle: NativeHandle): void;
 }
 
 export class ParentEndpoint {
@@ -45,6 +47,7 @@ export class ParentEndpoint {
       if (m.type === 'drain') orders.drain(m.reason, m.deadline);
       else if (m.type === 'history') orders.history(m.reloads, m.counters);
       else if (m.type === 'listen-result') this.settle(m.id, m.name, m.code, handle);
+      else if (m.type === 'connection' && handle) orders.connection(m.address, handle);
     });
     process.once('disconnect', () => orders.disconnect());
     // The channel must not keep alive an app that would otherwise exit.
@@ -55,6 +58,11 @@ export class ParentEndpoint {
     this.channel.send(body);
   }
 
+  /** An idle connection on `address` to the master, for the serving generation; see Channel.sendHandle. */
+  handOver(address: string, handle: NativeHandle): Promise<boolean> {
+    return this.channel.sendHandle({ type: 'connection', address }, handle);
+  }
+
   /**
    * Sends `body` and resolves once it is written: a process about to exit
    * waits for its last word, but not for a parent that has stopped reading.
@@ -62,7 +70,7 @@ export class ParentEndpoint {
   sendLast(body: Body): Promise<void> {
     return new Promise((resolve) => {
       setTimeout(resolve, LAST_WORD_MS).unref();
-      if (!this.channel.send(body, undefined, resolve)) resolve();
+      if (!this.channel.send(body, undefined, () => resolve())) resolve();
     });
   }
 

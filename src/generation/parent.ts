@@ -133,6 +133,11 @@ export class Child {
     return this.channel.send(body, handle);
   }
 
+  /** An idle connection on `address`, to serve from now on; see Channel.sendHandle. */
+  handOver(address: string, handle: NativeHandle): Promise<boolean> {
+    return this.channel.sendHandle({ type: 'connection', address }, handle);
+  }
+
   /**
    * Asks it to stop accepting, drain and exit by `deadline`; kills it if it
    * is still there KILL_GRACE_MS later. A child still starting may not read

@@ -81,6 +81,20 @@ export interface DrainedMessage extends Base {
   cut: number;
 }
 
+/**
+ * An idle HTTP/1 connection moving to the new generation, its socket as the
+ * message's handle: old worker → master → a ready worker of the serving
+ * generation (or back to the old worker when none listens there), or
+ * standalone process → successor. Sent only once the sender has stopped
+ * reading it, so what the client sends next waits in the kernel for the
+ * receiver.
+ */
+export interface ConnectionMessage extends Base {
+  type: 'connection';
+  /** The name of the listening socket it came in on (`tcp:127.0.0.1:8080`). */
+  address: string;
+}
+
 /** How often a worker tells its master that its event loop runs. */
 export const HEARTBEAT_MS = 1000;
 
@@ -95,7 +109,7 @@ export interface HeartbeatMessage extends Base {
 
 export type Message =
   | ReadyMessage | FailedMessage | ListenRequestMessage | ListenResultMessage | DrainMessage | DrainingMessage | DrainedMessage
-  | HistoryMessage | HeartbeatMessage;
+  | HistoryMessage | HeartbeatMessage | ConnectionMessage;
 
 export type ParseResult = { ok: true; message: Message } | { ok: false; reason: string };
 
@@ -144,6 +158,8 @@ export function parseMessage(raw: unknown): ParseResult {
       if (!isPid(m.pid)) return bad('heartbeat', 'pid');
       if (!isTime(m.delayMs) || !isCount(m.connections)) return bad('heartbeat', 'delayMs/connections');
       return ok({ ...base, type: 'heartbeat', pid: m.pid, delayMs: m.delayMs, connections: m.connections });
+    case 'connection':
+      return isShort(m.address) ? ok({ ...base, type: 'connection', address: m.address }) : bad('connection', 'address');
     case 'drained':
       if (!isPid(m.pid)) return bad('drained', 'pid');
       return isCount(m.cut) ? ok({ ...base, type: 'drained', pid: m.pid, cut: m.cut }) : bad('drained', 'cut');

@@ -10,6 +10,7 @@ import { parseName } from '../listeners/address.js';
 import type { Message } from '../protocol/messages.js';
 import type { Env, Settings } from '../protocol/settings.js';
 import { log } from '../log.js';
+import { Handoff } from './handoff.js';
 import type { SocketTable } from './sockets.js';
 
 export interface WorkerSpec {
@@ -44,10 +45,11 @@ export type Spawner = (generation: number, release?: string) => () => Worker;
  * release's workers run the script inside it, from its directory.
  */
 export function workerSpawner(spec: WorkerSpec, sockets: SocketTable): Spawner {
+  const handoff = new Handoff();
   return (generation, release) => {
     const script = physical(release === undefined ? spec.script : path.join(release, spec.script));
     const cwd = physical(release ?? spec.cwd);
-    return () => new Child({
+    return () => handoff.add(new Child({
       execPath: spec.execPath,
       args: [...spec.nodeArgs, '--import', spec.register, script, ...spec.args],
       cwd,
@@ -55,7 +57,10 @@ export function workerSpawner(spec: WorkerSpec, sockets: SocketTable): Spawner {
       sockets: sockets.all().map((h) => ({ name: h.name, fd: h.handle.fd })),
       settings: { ...spec.settings, generation },
       role: 'worker',
-    }, (child, m) => answerListen(child, m, sockets));
+    }, (child, m, handle) => {
+      if (m.type !== 'connection') answerListen(child, m, sockets);
+      else if (handle) handoff.forward(child, m.address, handle);
+    }));
   };
 }
 

@@ -15,6 +15,7 @@ import type { DrainReason } from '../protocol/messages.js';
 import type { Settings } from '../protocol/settings.js';
 import type { Listeners } from '../listeners/route.js';
 import { Child, awaitReady } from '../generation/parent.js';
+import type { NativeHandle } from '../internals/handles.js';
 import { log, logTail } from '../log.js';
 import type { Notifier } from '../systemd/notify.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -68,6 +69,11 @@ export class Standalone {
     const result = this.run(listeners).finally(() => (this.current = undefined));
     this.current = { listeners, result };
     return result;
+  }
+
+  /** An idle connection on `address`, to the successor that has taken over; false if none has. */
+  handOver(address: string, handle: NativeHandle): Promise<boolean> {
+    return this.successor?.state === 'ready' ? this.successor.handOver(address, handle) : Promise.resolve(false);
   }
 
   stop(deadline?: number): void {
