@@ -39,6 +39,16 @@ describe('parseMessage', () => {
     assert.equal(parseMessage({ baton: 1, type: 'ready', pid: 5, listening: max }).ok, true, '1024 names is the limit');
   });
 
+  test('connection: the name of the socket a handed-over connection came in on, and nothing else', () => {
+    assert.deepEqual(parseMessage({ baton: 1, type: 'connection', address: 'tcp:127.0.0.1:8080', extra: 1 }), {
+      ok: true,
+      message: { baton: 1, type: 'connection', address: 'tcp:127.0.0.1:8080' },
+    });
+    for (const address of [undefined, '', 8080, 'x'.repeat(4097)]) {
+      assert.match(rejected({ baton: 1, type: 'connection', address }), /'connection' message with a missing or invalid address/);
+    }
+  });
+
   test('valid failed', () => {
     const raw = { baton: 1, type: 'failed', pid: 99, error: 'Error: boom', stderrTail: 'line1\nline2\n' };
     assert.deepEqual(parseMessage(raw), { ok: true, message: raw });
