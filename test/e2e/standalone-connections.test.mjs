@@ -47,10 +47,11 @@ test('an app that calls server.close() while baton drains (Fastify closes its ot
     }).on('error', reject);
   });
   const { pid } = await waitFor(ask, { what: 'the app to serve on PORT2' });
-  // The kept-alive connection to PORT2 sits idle while the old process drains and its first server closes.
-  await upgrade(app, pid, { untilExit: false });
+  // The kept-alive connection to PORT2 sits idle while the old process drains and its first server closes:
+  // it moves to the successor, unclosed.
+  const successor = await upgrade(app, pid, { untilExit: false });
   await sleep(300);
-  assert.deepEqual(await ask(), { pid, connection: 'close' }, 'the idle connection got one more answer, from the old pid, with Connection: close');
+  assert.deepEqual(await ask(), { pid: successor, connection: 'keep-alive' }, 'the idle connection was answered by the successor, on the same connection');
 });
 
 test('upgraded connections are handed to onShutdown; a server with no upgrade listener still answers Upgrade requests as Node does', async (t) => {
