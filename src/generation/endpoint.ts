@@ -25,7 +25,7 @@ export interface Orders {
   history(reloads: ReloadRecord[], counters: ReloadCounters): void;
   /** The parent is gone. */
   disconnect(): void;
-  /** An idle connection handed over, from a predecessor (or returned by the master), to the server on `address`. */
+  /** An idle connection handed over (by a predecessor, or the master from an old worker), for the server on `address`. */
   connection(address: string, handle: NativeHandle): void;
 }
 
@@ -33,6 +33,8 @@ export class ParentEndpoint {
   private readonly channel: Channel;
   private nextId = 0;
   private readonly pending = new Map<number, { address: Address; resolve: (r: Acquired) => void }>();
+  /** Connections handed to the master, waiting for its word that a worker of the serving generation took them. */
+  private readonly handing = new Map<number, (taken: boolean) => void>();
   private isReady = false;
   private fatal: string | undefined;
 
@@ -48,8 +50,12 @@ export class ParentEndpoint {
       else if (m.type === 'history') orders.history(m.reloads, m.counters);
       else if (m.type === 'listen-result') this.settle(m.id, m.name, m.code, handle);
       else if (m.type === 'connection' && handle) orders.connection(m.address, handle);
+      else if (m.type === 'connection-taken') this.taken(m.id, m.taken);
     });
-    process.once('disconnect', () => orders.disconnect());
+    process.once('disconnect', () => {
+      for (const id of this.handing.keys()) this.taken(id, false);
+      orders.disconnect();
+    });
     // The channel must not keep alive an app that would otherwise exit.
     process.channel?.unref();
   }
@@ -58,9 +64,22 @@ export class ParentEndpoint {
     this.channel.send(body);
   }
 
-  /** An idle connection on `address` to the master, for the serving generation; see Channel.sendHandle. */
+  /**
+   * An idle connection on `address` to the master, for a worker of the
+   * serving generation: resolves true once one holds it, false when none
+   * took it (or the master is gone), and this process keeps it.
+   */
   handOver(address: string, handle: NativeHandle): Promise<boolean> {
-    return this.channel.sendHandle({ type: 'connection', address }, handle);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.handing.set(id, resolve);
+      void this.channel.sendHandle({ type: 'connection', id, address }, handle).then((sent) => sent || this.taken(id, false));
+    });
+  }
+
+  private taken(id: number, taken: boolean): void {
+    this.handing.get(id)?.(taken);
+    this.handing.delete(id);
   }
 
   /**

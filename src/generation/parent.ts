@@ -133,9 +133,9 @@ export class Child {
     return this.channel.send(body, handle);
   }
 
-  /** An idle connection on `address`, to serve from now on; see Channel.sendHandle. */
-  handOver(address: string, handle: NativeHandle): Promise<boolean> {
-    return this.channel.sendHandle({ type: 'connection', address }, handle);
+  /** An idle connection on `address`, to serve from now on: resolves true once it holds it (see Channel.sendHandle). */
+  handOver(address: string, handle: NativeHandle, id = 0): Promise<boolean> {
+    return this.channel.sendHandle({ type: 'connection', id, address }, handle);
   }
 
   /**

@@ -1,15 +1,15 @@
 /**
  * The master's part in moving idle connections at a reload: a draining worker
  * hands one over, and it goes on, unread, to a ready worker of the newest
- * generation that listens on its address (in turn), or back to the worker
- * that sent it when none does, which then keeps it to its drain deadline. A
- * worker receives only connections for a socket it listens on. The master
- * closes its own copy once the receiver holds one.
+ * generation that listens on its address (in turn); a worker receives only
+ * connections for a socket it listens on. The sender is told whether one
+ * took it: it keeps its own copy, unread, until then, and serves the
+ * connection on if none did. The master closes its copy either way.
  */
 import type { Child } from '../generation/parent.js';
 import type { NativeHandle } from '../internals/handles.js';
 
-export type Receiver = Pick<Child, 'state' | 'generation' | 'listening' | 'exited' | 'handOver'>;
+export type Receiver = Pick<Child, 'state' | 'generation' | 'listening' | 'exited' | 'handOver' | 'send'>;
 
 export class Handoff {
   private readonly workers = new Set<Receiver>();
@@ -22,13 +22,14 @@ export class Handoff {
     return worker;
   }
 
-  forward(from: Receiver, address: string, handle: NativeHandle): void {
+  forward(from: Receiver, id: number, address: string, handle: NativeHandle): void {
     const ready = [...this.workers].filter((w) => w !== from && w.state === 'ready' && w.listening.includes(address));
     const newest = Math.max(...ready.map((w) => w.generation));
     const receivers = ready.filter((w) => w.generation === newest);
-    const to = receivers[this.turn++ % Math.max(1, receivers.length)] ?? from;
-    void to.handOver(address, handle)
-      .then((sent) => sent || (to !== from && from.handOver(address, handle)))
-      .finally(() => handle.close());
+    const to = receivers[this.turn++ % Math.max(1, receivers.length)];
+    void (to?.handOver(address, handle, id) ?? Promise.resolve(false)).then((taken) => {
+      handle.close();
+      from.send({ type: 'connection-taken', id, taken });
+    });
   }
 }

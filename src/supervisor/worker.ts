@@ -59,7 +59,7 @@ export function workerSpawner(spec: WorkerSpec, sockets: SocketTable): Spawner {
       role: 'worker',
     }, (child, m, handle) => {
       if (m.type !== 'connection') answerListen(child, m, sockets);
-      else if (handle) handoff.forward(child, m.address, handle);
+      else if (handle) handoff.forward(child, m.id, m.address, handle);
     }));
   };
 }

@@ -217,7 +217,7 @@ class Runtime {
     log('warn', 'the drain was ended early by the master', { cut });
   }
 
-  /** A connection handed over (or returned by a master with no worker to take it) joins the server on `address`. */
+  /** A connection handed over by the predecessor or the master joins the server on `address`. */
   adoptConnection(address: string, handle: NativeHandle): void {
     const server = this.listeners.serverAt(address);
     if (server && protocolOf(server) === 'http1') return adopt(server, handle);

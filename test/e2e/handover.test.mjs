@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { startLoad } from '../helpers/load.mjs';
 import { baton, readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
 import {
-  cleanup, examples, freePort, reload, servingPid, startStandalone, upgrade, waitFor, waitForLine, within,
+  cleanup, examples, freePort, reload, root, servingPid, startStandalone, upgrade, waitFor, waitForLine, within,
 } from '../helpers/proc.mjs';
 
 const T = { timeout: 60_000 };
@@ -111,6 +111,25 @@ test('a request on the wire as the old worker lets its connection go is answered
   const pids = (await Promise.all(answers)).map((a) => a.pid);
   assert.equal(pids.length, 10);
   assert.equal((await reloaded).code, 0, master.output.slice(mark));
+  assert.equal((await status(master)).reloads.at(-1).cut, 0);
+});
+
+test('baton run: an idle connection to an address the new generation does not listen on stays with the old worker, and is told Connection: close', T, async (t) => {
+  const [port, port2] = [await freePort(), await freePort()];
+  const master = startMaster(['-w', '1', '--drain-timeout', '5s', path.join(root, 'test/fixtures/dropped-port-app.mjs')], {
+    env: { PORT: String(port), PORT2: String(port2) },
+  });
+  t.after(() => stopMaster(master));
+  const [old] = await readyWorkers(master, 1);
+  const [kept, moved] = [...await preconnect(port2, 1), ...await preconnect(port, 1)];
+  t.after(() => [kept, moved].forEach((s) => s.destroy()));
+
+  const reloaded = baton(['reload', '--control', master.control]);
+  await waitForLine(master, (l) => (l.pid === old && l.text.startsWith('draining')) || undefined, { what: 'the old worker to drain' });
+  const [fresh] = await readyWorkers(master, 1);
+  assert.deepEqual(await ask(moved), { pid: fresh, close: false });
+  assert.deepEqual(await ask(kept), { pid: old, close: true });
+  assert.equal((await reloaded).code, 0);
   assert.equal((await status(master)).reloads.at(-1).cut, 0);
 });
 

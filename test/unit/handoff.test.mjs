@@ -7,16 +7,20 @@ import { Handoff } from '../../dist/supervisor/handoff.js';
 const A = 'tcp:127.0.0.1:8080';
 const B = 'unix:/run/app.sock';
 
-/** A fake worker: what it was handed, and whether its channel takes it. */
+/** A fake worker: what it was handed and told, and whether its channel takes a handle. */
 function worker(generation, state, listening, takes = true) {
   let exit;
   return {
-    generation, state, listening, got: [],
+    generation, state, listening, got: [], told: [],
     exited: new Promise((resolve) => (exit = resolve)),
     exit: () => exit({ code: 0, signal: null }),
-    handOver(address, handle) {
-      this.got.push([address, handle.fd]);
+    handOver(address, handle, id) {
+      this.got.push([address, handle.fd, id]);
       return Promise.resolve(takes);
+    },
+    send(body) {
+      this.told.push(body);
+      return true;
     },
   };
 }
@@ -25,34 +29,36 @@ function worker(generation, state, listening, takes = true) {
 const handle = (fd) => ({ fd, closed: 0, close() { this.closed++; } });
 const settled = () => new Promise((resolve) => setImmediate(resolve));
 
-test('a connection goes to the ready workers of the newest generation that listen on its address, in turn; the master closes its copy', async () => {
+test('a connection goes to the ready workers of the newest generation that listen on its address, in turn; the sender is told; the master closes its copy', async () => {
   const h = new Handoff();
   const old = h.add(worker(1, 'draining', [A]));
-  const elsewhere = h.add(worker(3, 'ready', [B]));
-  const starting = h.add(worker(3, 'starting', [A]));
-  const older = h.add(worker(2, 'ready', [A]));
+  const others = [h.add(worker(3, 'ready', [B])), h.add(worker(3, 'starting', [A])), h.add(worker(2, 'ready', [A]))];
   const [x, y] = [h.add(worker(3, 'ready', [A, B])), h.add(worker(3, 'ready', [A]))];
   const handles = [handle(10), handle(11), handle(12)];
-  for (const hd of handles) h.forward(old, A, hd);
+  handles.forEach((hd, id) => h.forward(old, id, A, hd));
   await settled();
-  assert.deepEqual([...x.got, ...y.got].map(([, fd]) => fd).sort(), [10, 11, 12]);
+  assert.deepEqual([...x.got, ...y.got].sort(), [[A, 10, 0], [A, 11, 1], [A, 12, 2]]);
   assert.ok(x.got.length >= 1 && y.got.length >= 1, 'not taken in turn');
-  assert.deepEqual([old, elsewhere, starting, older].map((w) => w.got.length), [0, 0, 0, 0]);
+  assert.deepEqual(others.map((w) => w.got.length), [0, 0, 0]);
+  assert.deepEqual(old.told, [0, 1, 2].map((id) => ({ type: 'connection-taken', id, taken: true })));
   assert.deepEqual(handles.map((hd) => hd.closed), [1, 1, 1]);
 });
 
-test('with no ready worker listening there, or one whose channel fails, the connection goes back to its sender; an exited worker receives none', async () => {
+test('with no ready worker listening there, or one whose channel fails, the sender is told it was not taken (it keeps it); an exited worker receives none', async () => {
   const h = new Handoff();
   const old = h.add(worker(1, 'draining', [A]));
   const other = h.add(worker(2, 'ready', [B]));
-  h.forward(old, A, handle(20));
+  h.forward(old, 0, A, handle(20));
   const broken = h.add(worker(2, 'ready', [A], false));
-  h.forward(old, A, handle(21));
+  h.forward(old, 1, A, handle(21));
+  await settled();
   broken.exit();
   await settled();
-  h.forward(old, A, handle(22));
+  const last = handle(22);
+  h.forward(old, 2, A, last);
   await settled();
-  assert.deepEqual(old.got, [[A, 20], [A, 21], [A, 22]]);
-  assert.deepEqual(broken.got, [[A, 21]]);
+  assert.deepEqual(old.told, [0, 1, 2].map((id) => ({ type: 'connection-taken', id, taken: false })));
+  assert.deepEqual(broken.got, [[A, 21, 1]]);
   assert.deepEqual(other.got, []);
+  assert.equal(last.closed, 1);
 });
