@@ -4,6 +4,7 @@
 // wire as the old process lets go is answered; TLS connections, which cannot
 // move, stay open and are told `Connection: close` on their next response.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
@@ -11,16 +12,17 @@ import { test } from 'node:test';
 import { startLoad } from '../helpers/load.mjs';
 import { baton, readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
 import {
-  cleanup, examples, freePort, reload, root, servingPid, startStandalone, upgrade, waitFor, waitForLine, within,
+  cleanup, examples, freePort, reload, root, servingPid, startStandalone, tmpDir, upgrade, waitFor, waitForLine, within,
 } from '../helpers/proc.mjs';
 
 const T = { timeout: 60_000 };
 const app = path.join(examples, 'http.mjs');
 
-/** `count` connections to `port`, opened and left silent, as a browser's or a pool's preconnects. */
-async function preconnect(port, count) {
+/** `count` connections to `where` (a port on 127.0.0.1, or a unix path), opened and left silent, as a browser's or a pool's preconnects. */
+async function preconnect(where, count) {
   const sockets = await Promise.all(Array.from({ length: count }, () => new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(s)).once('error', reject);
+    const s = typeof where === 'number' ? net.connect(where, '127.0.0.1') : net.connect(where);
+    s.once('connect', () => resolve(s)).once('error', reject);
   })));
   for (const s of sockets) s.closes = 0;
   for (const s of sockets) s.on('close', () => s.closes++);
@@ -82,6 +84,21 @@ test('standalone: preconnected and idle connections move to the successor, and t
   await waitFor(() => drained.test(standalone.output), { what: `the old process's drained line: ${standalone.output}` });
   const pids = await askAll(sockets);
   assert.deepEqual(new Set(pids), new Set([successor]), `served by ${pids}`);
+  assert.equal(sockets.reduce((n, s) => n + s.closes, 0), 0);
+});
+
+test('standalone on a unix socket: idle connections move to the successor too', T, async (t) => {
+  const dir = tmpDir();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const socketPath = path.join(dir, 'app.sock');
+  const standalone = startStandalone(path.join(examples, 'unix.mjs'), { env: { SOCKET: socketPath, BATON_DRAIN_TIMEOUT: '5s' } });
+  t.after(() => cleanup(standalone));
+  const old = await waitFor(() => servingPid({ socketPath }), { what: 'the app to serve' });
+  const sockets = await preconnect(socketPath, 3);
+  t.after(() => sockets.forEach((s) => s.destroy()));
+  await ask(sockets[0]);
+  const successor = await upgrade(standalone, old);
+  assert.deepEqual(await askAll(sockets), [successor, successor, successor]);
   assert.equal(sockets.reduce((n, s) => n + s.closes, 0), 0);
 });
 
