@@ -187,13 +187,13 @@ test('TLS connections cannot move: idle ones stay open through the drain, and th
   assert.equal((await status(master)).reloads.at(-1).cut, 0);
 });
 
-/** 1,000 clients, each on a keep-alive connection of its own, pausing 1–2.5 s between requests, through 3 reloads. */
-async function pausedClientsThroughReloads(target, running) {
-  const load = startLoad({ target, concurrency: 1000, pauseMs: { min: 1000, max: 2500 }, maxMs: 40_000 });
+/** `clients` (1,000 by default), each on a keep-alive connection of its own, pausing 1–2.5 s between requests, through 3 reloads. */
+async function pausedClientsThroughReloads(target, running, clients = 1000) {
+  const load = startLoad({ target, concurrency: clients, pauseMs: { min: 1000, max: 2500 }, maxMs: 40_000 });
   try {
     for (let i = 0; i < 3; i++) {
       const answered = load.stats.ok;
-      await waitFor(() => load.stats.ok >= answered + 1000, { timeoutMs: 15_000, what: '1,000 more answers' });
+      await waitFor(() => load.stats.ok >= answered + clients, { timeoutMs: 15_000, what: `${clients} more answers` });
       const r = await reload(running);
       assert.ok(r.ok, r.output);
     }
@@ -222,4 +222,15 @@ test('standalone: 1,000 clients pausing 1–2.5 s on their own connections, 3 up
   const stats = await pausedClientsThroughReloads({ host: '127.0.0.1', port }, standalone);
   assert.equal(stats.failed, 0, JSON.stringify({ failures: stats.failures, samples: stats.samples }));
   assert.ok(stats.ok > 3000, `${stats.ok} answered`);
+});
+
+test('baton run -w 2, HTTPS: 300 clients pausing 1–2.5 s on their own connections, 3 reloads: 0 failed (they cannot move: Connection: close)', T, async (t) => {
+  const port = await freePort();
+  const master = startMaster(['-w', '2', path.join(examples, 'https.mjs')], { env: { PORT: String(port), HOST: '127.0.0.1' } });
+  t.after(() => stopMaster(master));
+  await readyWorkers(master, 2);
+  const stats = await pausedClientsThroughReloads({ protocol: 'https', host: '127.0.0.1', port }, master, 300);
+  assert.equal(stats.failed, 0, JSON.stringify({ failures: stats.failures, samples: stats.samples }));
+  assert.ok(stats.ok > 900, `${stats.ok} answered`);
+  assert.equal((await status(master)).reloads.reduce((n, r) => n + (r.cut ?? 0), 0), 0);
 });
