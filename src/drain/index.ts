@@ -2,7 +2,8 @@
  * The drain of one generation, in order, all bounded by one deadline:
  *   1. stop accepting, and stop reading datagrams (the sockets live on in the
  *      next generation, which reads what they queue);
- *   2. let HTTP/1 and HTTP/2 traffic finish (Connection: close, GOAWAY), tell
+ *   2. hand idle HTTP/1 connections to the new generation (an upgrade), let
+ *      HTTP/1 and HTTP/2 traffic finish (Connection: close, GOAWAY), tell
  *      WebSocket clients to reconnect, and run the drain hooks, which end what
  *      only the app knows how to end early (gRPC streams);
  *   3. then run the shutdown hooks, handing them what is left: upgraded and
