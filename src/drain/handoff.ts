@@ -16,15 +16,16 @@ import type { Tracked } from './track.js';
 /** Sends a connection of `server`'s on; resolves true once the receiver holds it. */
 export type HandOver = (server: net.Server, handle: NativeHandle) => Promise<boolean>;
 
-/** Resolves with how many of `t`'s idle connections moved. */
-export async function handOverIdle(t: Tracked, handOver: HandOver): Promise<number> {
-  if (t.protocol !== 'http1') return 0;
-  const moved = await Promise.all(idleHttpSockets(t.server).map(async (socket) => {
+/** Starts moving `t`'s idle connections; `moved` is called for each one the receiver holds. */
+export function handOverIdle(t: Tracked, handOver: HandOver, moved: () => void): void {
+  if (t.protocol !== 'http1') return;
+  for (const socket of idleHttpSockets(t.server)) {
     const handle = detach(socket);
-    if (!handle) return false;
-    if (await handOver(t.server, handle)) release(socket, handle);
-    else reattach(handle);
-    return socket.destroyed;
-  }));
-  return moved.filter(Boolean).length;
+    if (!handle) continue;
+    void handOver(t.server, handle).then((taken) => {
+      if (!taken) return reattach(handle);
+      release(socket, handle);
+      moved();
+    });
+  }
 }

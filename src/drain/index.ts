@@ -63,15 +63,16 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   for (const t of all) stopAccepting(t.server);
   for (const socket of options.datagramSockets ?? []) stopReceiving(socket);
   options.stopped?.();
+  const { handOver } = options;
   const closeIdle: (() => void)[] = [];
+  let handedOver = 0;
   for (const t of all) {
     if (t.protocol === 'http1') closeIdle.push(beginHttp1(t));
+    if (handOver) handOverIdle(t, handOver, () => handedOver++);
     if (t.protocol === 'http2') beginHttp2(t);
     t.webSocketClose = options.webSocketClose;
     if (t.webSocketClose) for (const socket of t.own) closeWebSocket(socket, t.webSocketClose);
   }
-  const { handOver } = options;
-  const handedOver = handOver ? Promise.all(all.map((t) => handOverIdle(t, handOver))) : Promise.resolve([]);
   const drainHooks = options.runDrainHooks?.();
 
   const idleTimer = handOver ? undefined : setInterval(() => closeIdle.forEach((close) => close()), IDLE_GRACE_MS);
@@ -87,8 +88,7 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   await options.runHooks(all.flatMap(socketsOf));
   await until(async () => (await Promise.all(servers.map(connectionCount))).every((n) => n === 0), deadline);
 
-  const destroyed = cutAll(servers);
-  return { destroyed, handedOver: (await handedOver).reduce((n, m) => n + m, 0), durationMs: Date.now() - started };
+  return { destroyed: cutAll(servers), handedOver, durationMs: Date.now() - started };
 }
 
 /**
