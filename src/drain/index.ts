@@ -26,10 +26,12 @@ export interface DrainOptions {
   deadline: number;
   /** Bound dgram sockets: they stop reading, and stay open for the app's replies until the process exits. */
   datagramSockets?: readonly dgram.Socket[];
+  /** How long an HTTP/1 keep-alive connection may sit idle in a stop before it is closed. */
+  idleGraceMs?: number;
   /**
-   * At an upgrade: where idle HTTP/1 connections move; those that cannot stay
-   * open until the deadline. Without it (a stop) they are closed once idle
-   * for IDLE_GRACE_MS.
+   * At an upgrade: where idle HTTP/1 connections move; those that cannot are
+   * never closed idle, only at the deadline. Without it (a stop) they are
+   * closed after the idle grace.
    */
   handOver?: HandOver;
   /** Called once this process has stopped accepting. */
@@ -40,9 +42,6 @@ export interface DrainOptions {
   runDrainHooks?: () => Promise<void>;
   runHooks: (connections: net.Socket[]) => Promise<void>;
 }
-
-/** How long an HTTP/1 keep-alive connection may sit idle in a stop before it is closed. */
-const IDLE_GRACE_MS = 1000;
 
 export interface DrainResult {
   /** Connections still open at the deadline, destroyed. */
@@ -75,7 +74,7 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   }
   const drainHooks = options.runDrainHooks?.();
 
-  const idleTimer = handOver ? undefined : setInterval(() => closeIdle.forEach((close) => close()), IDLE_GRACE_MS);
+  const idleTimer = handOver ? undefined : setInterval(() => closeIdle.forEach((close) => close()), options.idleGraceMs ?? 1000);
   await until(() => all.every((t) => openHttp1(t) === 0 && openHttp2(t) === 0), deadline, {
     wake: (look) => {
       // Node's own 'close' listeners, added first, have taken each one off their lists by the time this runs.
