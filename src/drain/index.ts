@@ -67,7 +67,7 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   let handedOver = 0;
   for (const t of all) {
     if (t.protocol === 'http1') closeIdle.push(beginHttp1(t));
-    if (handOver) handOverIdle(t, handOver, () => handedOver++);
+    if (handOver) void handOverIdle(t, handOver, () => handedOver++);
     if (t.protocol === 'http2') beginHttp2(t);
     t.webSocketClose = options.webSocketClose;
     if (t.webSocketClose) for (const socket of t.own) closeWebSocket(socket, t.webSocketClose);
