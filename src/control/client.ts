@@ -249,6 +249,7 @@ export function formatStatus(s: Status): string[] {
     ['listeners', s.listeners.length === 0 ? '(none yet)' : s.listeners.join(', ')],
     ['workers', s.workers.length === 0 ? '(none)' : String(s.workers.length)],
     ...(s.stopping ? [['stopping', stoppingLine(s.stopping)]] : []),
+    ...(s.settings?.length ? [['settings', s.settings.map((x) => `${x.key}=${x.value} (${x.from})`).join(', ')]] : []),
   ]);
   if (s.workers.length > 0) {
     const rows = s.workers.map((w) => [

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { probeSocket } from '../listeners/unix-path.js';
 import { quote } from '../protocol/quote.js';
+import { privacyOf } from '../private-dir.js';
 
 /** The name of a master started without `--name`. */
 export const DEFAULT_NAME = 'default';
@@ -102,21 +103,20 @@ export function checkControlDir(dir: string): void {
  * access to it.
  */
 function othersHaveAccess(dir: string, st: fs.Stats): boolean {
-  if (!st.isDirectory()) {
+  const privacy = privacyOf(st);
+  if (privacy === 'link' || privacy === 'not a directory') {
     throw new Error(
-      `control socket directory ${quote(dir)} is not a directory${st.isSymbolicLink() ? ' (it is a symbolic link)' : ''}; ` +
+      `control socket directory ${quote(dir)} is not a directory${privacy === 'link' ? ' (it is a symbolic link)' : ''}; ` +
         'remove it, or pass --control PATH in a private directory',
     );
   }
-  const uid = process.getuid?.();
-  if (uid === undefined) return false; // Windows: no owners or modes to check.
-  if (st.uid !== uid) {
+  if (typeof privacy === 'object') {
     throw new Error(
-      `control socket directory ${quote(dir)} belongs to uid ${st.uid}, not to this user (uid ${uid}); ` +
+      `control socket directory ${quote(dir)} belongs to uid ${privacy.owner}, not to this user (uid ${process.getuid?.()}); ` +
         'remove it, or pass --control PATH in a directory of your own',
     );
   }
-  return (st.mode & 0o077) !== 0;
+  return privacy === 'open';
 }
 
 /** The names (without `.sock`) of the control sockets in `dir`, sorted; [] if it does not exist. */

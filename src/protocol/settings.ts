@@ -20,13 +20,16 @@ export const ENV = {
   waitReady: 'BATON_WAIT_READY',
   readyTimeout: 'BATON_READY_TIMEOUT',
   drainTimeout: 'BATON_DRAIN_TIMEOUT',
+  crashWindow: 'BATON_CRASH_WINDOW',
   upgradeSignal: 'BATON_UPGRADE_SIGNAL',
   pidFile: 'BATON_PID_FILE',
   logFormat: 'BATON_LOG_FORMAT',
   closeWebSockets: 'BATON_CLOSE_WEBSOCKETS',
-  /** A standalone process's admin listener, [HOST:]PORT, and its token's file (read by admin/options.ts; successors inherit both). */
+  /** A standalone process's admin listener, [HOST:]PORT, its token's file and TLS files (read by admin/options.ts; successors inherit them). */
   admin: 'BATON_ADMIN',
   adminTokenFile: 'BATON_ADMIN_TOKEN_FILE',
+  adminTlsCert: 'BATON_ADMIN_TLS_CERT',
+  adminTlsKey: 'BATON_ADMIN_TLS_KEY',
 } as const;
 
 export type LogFormat = 'text' | 'json';
@@ -36,6 +39,12 @@ export interface Settings {
   waitReady: boolean;
   readyTimeoutMs: number;
   drainTimeoutMs: number;
+  /**
+   * After a new generation is ready, how long it still only serves beside the
+   * old one, which drains once it has passed (0: at once); an exit meanwhile
+   * rolls it back. The new process keeps its stderr's tail that long, to say why.
+   */
+  crashWindowMs: number;
   upgradeSignal: NodeJS.Signals;
   pidFile: string | undefined;
   logFormat: LogFormat;
@@ -48,6 +57,7 @@ export const DEFAULTS: Readonly<Settings> = {
   waitReady: false,
   readyTimeoutMs: 30_000,
   drainTimeoutMs: 30_000,
+  crashWindowMs: 3000,
   upgradeSignal: 'SIGUSR2',
   pidFile: undefined,
   logFormat: 'text',
@@ -56,8 +66,6 @@ export const DEFAULTS: Readonly<Settings> = {
 
 /** What only a master decides: how it watches a reload through, and its workers. */
 export interface SupervisorSettings {
-  /** After a reload's new generation is ready, how long a crash still rolls it back (0: not at all). */
-  crashWindowMs: number;
   /** How many old generations may drain at once; beyond it the oldest is ended (its connections cut). */
   maxDraining: number;
   /** A ready worker whose heartbeat is silent this long is reported (0: never). */
@@ -73,7 +81,6 @@ export interface SupervisorSettings {
 }
 
 export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
-  crashWindowMs: 3000,
   maxDraining: 3,
   unresponsiveMs: 10_000,
   replaceUnresponsive: false,
@@ -92,6 +99,13 @@ export function parseDuration(value: string, what: string): number {
     throw new Error(`${what}: ${quote(value)} is longer than Node.js timers can wait (at most ${MAX_TIMER_MS} ms, about 24 days)`);
   }
   return ms;
+}
+
+/** A duration as parseDuration() reads it back: `30s`, `1m`, `1500ms`, `0`. */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0';
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 /** A ready timeout of 0 would fail every start: refused. */
@@ -139,6 +153,7 @@ export function readSettings(env: Env): Settings {
     waitReady: env[ENV.waitReady] === '1' || env[ENV.waitReady] === 'true',
     readyTimeoutMs: read(ENV.readyTimeout, parseReadyTimeout, DEFAULTS.readyTimeoutMs),
     drainTimeoutMs: read(ENV.drainTimeout, parseDuration, DEFAULTS.drainTimeoutMs),
+    crashWindowMs: read(ENV.crashWindow, parseDuration, DEFAULTS.crashWindowMs),
     upgradeSignal: read(ENV.upgradeSignal, parseUpgradeSignal, DEFAULTS.upgradeSignal),
     pidFile: env[ENV.pidFile] || undefined,
     logFormat: logFormatOf(env),
@@ -158,6 +173,7 @@ export function settingsEnv(s: Settings): Record<string, string> {
     [ENV.waitReady]: s.waitReady ? '1' : '0',
     [ENV.readyTimeout]: `${s.readyTimeoutMs}ms`,
     [ENV.drainTimeout]: `${s.drainTimeoutMs}ms`,
+    [ENV.crashWindow]: `${s.crashWindowMs}ms`,
     [ENV.upgradeSignal]: s.upgradeSignal,
     [ENV.logFormat]: s.logFormat,
     [ENV.closeWebSockets]: s.closeWebSockets ? '1' : '0',

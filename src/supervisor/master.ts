@@ -7,13 +7,13 @@
  */
 import path from 'node:path';
 import {
-  type MasterMemory, NO_RELEASES, type Phase, type ReleaseList, ReloadRefused, type ReloadRecord, type ReloadResult, type Status, type Stopping, type WorkerStatus, remember,
+  type MasterMemory, NO_RELEASES, type Phase, type Source, type ReleaseList, ReloadRefused, type ReloadRecord, type ReloadResult, type Status, type Stopping, type WorkerStatus, remember,
 } from '../protocol/control.js';
 import type { Address } from '../listeners/address.js';
 import { HEARTBEAT_MS } from '../protocol/messages.js';
-import type { SupervisorSettings } from '../protocol/settings.js';
+import type { Settings, SupervisorSettings } from '../protocol/settings.js';
 import type { Inherited } from '../listeners/inherit.js';
-import { type Exit, awaitReady } from '../generation/parent.js';
+import { type Exit, awaitReady, crashReason, firstExit, stopNew } from '../generation/parent.js';
 import { Coalescer } from '../generation/coalesce.js';
 import { configureLog, log, logTail } from '../log.js';
 import type { Notifier, Serving } from '../systemd/notify.js';
@@ -24,11 +24,9 @@ import type { SocketTable } from './sockets.js';
 import { Watchdog } from './watchdog.js';
 import type { Spawner, Worker } from './worker.js';
 
-export interface MasterOptions extends SupervisorSettings {
+export interface MasterOptions extends SupervisorSettings, Pick<Settings, 'readyTimeoutMs' | 'drainTimeoutMs' | 'crashWindowMs'> {
   name: string;
   workers: number;
-  readyTimeoutMs: number;
-  drainTimeoutMs: number;
   /** Pre-bound with --listen. */
   listen: { label?: string; address: Address }[];
   /** From systemd socket activation. */
@@ -37,6 +35,8 @@ export interface MasterOptions extends SupervisorSettings {
   releases?: string;
   /** Told of what the master does, for counting (the admin listener's metrics). */
   events?: MasterEvents;
+  /** The options not at their default, and where each came from, for status. */
+  sources?: readonly Source[];
 }
 
 export interface MasterEvents {
@@ -61,13 +61,6 @@ interface Code {
   generation: number;
   release?: string;
   launch: () => Worker;
-}
-
-/** A worker of a generation in its crash window that exited. */
-interface Crash {
-  worker: Worker;
-  slot: number;
-  exit: Exit;
 }
 
 /** A reload that has put its generation in service; its result comes once the old generation has drained. */
@@ -104,8 +97,6 @@ export class Master {
   private stopState: { phase: 'delay'; until: number; timer: NodeJS.Timeout } | { phase: 'draining'; deadline: number } | undefined;
   private readonly watchdog: Watchdog;
   private heartbeatCheck: NodeJS.Timeout | undefined;
-  /** The generation in its crash window: an exit there rolls the reload back, instead of a respawn. */
-  private probation: { generation: number; crashed: (crash: Crash) => void } | undefined;
   /** Until some worker has been ready, a crash has no good generation to fall back on. */
   private everReady = false;
   /** Whether systemd has been told that a generation serves (READY=1). */
@@ -157,6 +148,7 @@ export class Master {
     const worker = launch();
     void worker.exited.then((exit) => this.onExit(worker, slot, exit));
     void worker.cut.then((n) => this.o.events?.cut(n));
+    void worker.settled.then(() => this.closeUnused('closed sockets the serving generation does not listen on'));
     void worker.ready.then(() => {
       this.everReady = true;
       log('info', 'worker ready', { worker: worker.pid, ms: Date.now() - worker.startedAt });
@@ -168,14 +160,13 @@ export class Master {
 
   private onExit(worker: Worker, slot: number, exit: Exit): void {
     this.replaced.delete(worker);
+    // A new generation's exits before it is in service are its reload's to judge.
     if (this.stopSignal.signal.aborted || this.live[slot] !== worker) return;
     this.live[slot] = undefined;
     if (!this.everReady) {
       log('error', `the app failed to start: ${worker.describeExit(exit)}`);
       logTail('worker', worker.failed?.stderrTail ?? '');
       this.stop(1);
-    } else if (this.probation?.generation === worker.generation) {
-      this.probation.crashed({ worker, slot, exit });
     } else {
       this.respawnLater(worker, slot, exit);
     }
@@ -233,13 +224,14 @@ export class Master {
   private async runReload(requests: ReloadRequest[]): Promise<InService> {
     const started = Date.now();
     const emit = (phase: Phase): void => requests.forEach((r) => r.onPhase(phase));
-    if (this.isStopping()) return { result: Promise.resolve(this.stopping()) };
+    const now = (result: ReloadResult): InService => ({ result: Promise.resolve(result) });
+    if (this.isStopping()) return now(this.stopping());
     const generation = this.nextGeneration++;
     let code: Code;
     try {
       code = this.codeOf(generation, requests.find((r) => r.release !== undefined)?.release);
     } catch (err) {
-      return { result: Promise.resolve(this.refused(generation, (err as Error).message, started, emit)) };
+      return now(this.refused(generation, (err as Error).message, started, emit));
     }
     const { release, launch } = code;
     this.notify.reloading(generation, this.generation);
@@ -249,15 +241,17 @@ export class Master {
     emit({ phase: 'spawned', generation, pids: next.map((w) => w.pid), ...(release === undefined ? {} : { release }) });
 
     const failure = await awaitReady(next, this.o.readyTimeoutMs, this.stopSignal.signal);
-    if (failure) return { result: Promise.resolve(await this.rollBack(next, failure, started, emit)) };
+    if (failure) return now(await this.rollBack(next, failure, started, emit));
     const readyMs = Date.now() - started;
     log('info', 'reload: new generation ready', { next: generation, ms: readyMs });
     emit({ phase: 'ready', generation, ms: readyMs });
 
-    const previous: Code = { generation: this.generation, release: this.release, launch: this.launch };
+    // Both generations serve through the window; the old one is told to drain only once the new one is in service,
+    // so a crash here leaves it serving as if nothing had happened, whatever the files on disk now hold.
+    const crash = await firstExit(next, this.o.crashWindowMs, this.stopSignal.signal);
+    if (crash) return now(await this.rollBack(next, { reason: crashReason(crash.child, crash.exit, this.o.crashWindowMs), child: crash.child }, started, emit));
+    if (this.stopSignal.signal.aborted) return now(this.stopping());
     const retired = this.retire(this.promote(code, next), emit).then(({ cut, drainedAt }) => ({ cut, ms: Date.now() - started, drainedMs: drainedAt - started }));
-    const crash = await this.watch(generation);
-    if (crash) return { result: Promise.resolve(await this.revert(previous, crash, started, emit)) };
     if (release !== undefined) this.pointCurrent(release);
     this.announceServing();
     return { result: retired.then(({ cut, ms, drainedMs }) => this.done(generation, { ms, drainedMs, cut }, emit)) };
@@ -288,21 +282,25 @@ export class Master {
   /** `ms`: from the command to the old generation gone, which the crash window may outlast. */
   private done(generation: number, { ms, drainedMs, cut }: { ms: number; drainedMs: number; cut: number }, emit: PhaseListener): ReloadResult {
     // A later reload may already serve: it closes what its own generation leaves unused.
-    if (generation === this.generation) {
-      const closed = this.sockets.closeUnused(new Set(this.live.flatMap((w) => w?.listening ?? [])));
-      if (closed.length) log('info', 'closed sockets the new generation does not listen on', { sockets: closed.join(',') });
-    }
+    if (generation === this.generation) this.closeUnused('closed sockets the serving generation does not listen on');
     log('info', 'reload: done', { next: generation, ms, drainedMs, cut });
     emit({ phase: 'done', generation, ms, drainedMs });
     return this.record({ ok: true, generation, ms, drainedMs, cut });
   }
 
+  /**
+   * The new generation is stopped and the serving one, never told to drain,
+   * serves on: a ready worker drains what it took in its window, one that
+   * never became ready has its drain's deadline now (see stopNew). Then the
+   * sockets only the failed generation listened on are closed, so their
+   * clients are refused rather than queued where nobody accepts.
+   */
   private async rollBack(next: Worker[], failure: { reason: string; child?: Worker }, started: number, emit: PhaseListener): Promise<ReloadResult> {
     const generation = next[0]!.generation;
-    const deadline = Date.now() + this.o.drainTimeoutMs;
-    for (const w of next) w.drain('stop', deadline);
+    stopNew(next, this.deadline());
     await Promise.all(next.map((w) => w.exited));
     this.starting = [];
+    this.closeUnused('closed sockets only the failed generation listened on');
     const stderrTail = failure.child?.failed?.stderrTail ?? '';
     log('error', `reload rolled back, generation ${this.generation} still serving: ${failure.reason}`, { failed: generation });
     logTail('worker', stderrTail);
@@ -312,52 +310,19 @@ export class Master {
   }
 
   /**
-   * Resolves with the first worker of `generation` to exit within the crash
-   * window, or undefined once the window has passed (or the master stops).
+   * Closes the sockets no worker of the serving generation listens on: only
+   * once each has settled where it listens (an app may listen late), and
+   * with no other generation starting, which may listen where they do not.
    */
-  private watch(generation: number): Promise<Crash | undefined> {
-    if (this.o.crashWindowMs === 0) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      const end = (crash: Crash | undefined): void => {
-        clearTimeout(timer);
-        this.stopSignal.signal.removeEventListener('abort', onStop);
-        this.probation = undefined;
-        resolve(crash);
-      };
-      const onStop = (): void => end(undefined);
-      const timer = setTimeout(onStop, this.o.crashWindowMs);
-      this.stopSignal.signal.addEventListener('abort', onStop, { once: true });
-      this.probation = { generation, crashed: end };
-    });
+  private closeUnused(why: string): void {
+    if (this.starting.length > 0 || !this.live.every((w) => w?.state === 'ready' && w.isSettled)) return;
+    const closed = this.sockets.closeUnused(new Set(this.live.flatMap((w) => w?.listening ?? [])));
+    if (closed.length) log('info', why, { sockets: closed.join(',') });
   }
 
-  /**
-   * A crash in the crash window: the previous generation's code serves again,
-   * in new workers (its old ones may have run their shutdown hooks, and
-   * finish their drain), and then the failed generation drains.
-   */
-  private async revert(previous: Code, crash: Crash, started: number, emit: PhaseListener): Promise<ReloadResult> {
-    const failed = this.generation;
-    const after = Date.now() - (crash.worker.readyAt ?? crash.worker.startedAt);
-    const crashed = `${crash.worker.describeExit(crash.exit)} ${after} ms after it was ready (crash window ${this.o.crashWindowMs} ms)`;
-    log('error', `generation ${failed} failed: ${crashed}; starting generation ${previous.generation} again`);
-    const revived = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(previous.launch, slot));
-    this.starting = revived;
-    const failure = await awaitReady(revived, this.o.readyTimeoutMs, this.stopSignal.signal);
-    let reason = crashed;
-    if (failure) {
-      for (const w of revived) w.drain('stop', Date.now() + this.o.drainTimeoutMs);
-      this.starting = [];
-      reason = `${crashed}; generation ${previous.generation} could not start again (${failure.reason}), so ${failed} serves on`;
-      if (!this.stopSignal.signal.aborted) this.respawnLater(crash.worker, crash.slot, crash.exit);
-    } else {
-      // Drains behind the next reload, as any old generation does.
-      void this.retire(this.promote(previous, revived), () => {});
-    }
-    log('error', `reload rolled back: ${reason}`, { failed, serving: this.generation });
-    emit({ phase: 'rollback', generation: failed, reason, stderrTail: '' });
-    this.announceServing({ generation: failed, reason });
-    return this.record({ ok: false, generation: failed, ms: Date.now() - started, reason });
+  /** When a drain ordered now must have ended. */
+  private deadline(): number {
+    return Date.now() + this.o.drainTimeoutMs;
   }
 
   /** READY=1 for the generation serving now: the first one ready, or a reload over, whichever way it went. */
@@ -389,7 +354,7 @@ export class Master {
    * cap on draining generations, the oldest is ended now.
    */
   private async retire(old: { workers: Worker[]; generation: number }, emit: PhaseListener): Promise<{ cut: number; drainedAt: number }> {
-    const deadline = Date.now() + this.o.drainTimeoutMs;
+    const deadline = this.deadline();
     for (const w of old.workers) w.drain('upgrade', deadline);
     this.retiring.push(old);
     this.endOldest();
@@ -438,7 +403,7 @@ export class Master {
     fresh.ready.then(() => {
       if (!this.replacing.delete(silent)) return; // it took the slot of the silent one, which died meanwhile
       if (this.live[slot] !== silent || this.stopSignal.signal.aborted) {
-        fresh.drain('stop', Date.now() + this.o.drainTimeoutMs);
+        fresh.drain('stop', this.deadline());
         return;
       }
       this.live[slot] = fresh;
@@ -447,7 +412,7 @@ export class Master {
         log('warn', `killing ${silent.name}: ${fresh.name} has replaced it`, { worker: silent.pid });
         silent.kill();
       } else {
-        silent.drain('stop', Date.now() + this.o.drainTimeoutMs);
+        silent.drain('stop', this.deadline());
       }
     }, (err: Error) => {
       this.replacing.delete(silent);
@@ -497,7 +462,7 @@ export class Master {
     clearInterval(this.heartbeatCheck);
     const all = this.workers();
     log('info', 'stopping: draining all workers', { workers: all.length });
-    const deadline = Date.now() + this.o.drainTimeoutMs;
+    const deadline = this.deadline();
     this.stopState = { phase: 'draining', deadline };
     for (const w of all) w.drain('stop', deadline);
     // The master's copies go now, so that once the workers have stopped accepting, the listening sockets are
@@ -555,6 +520,7 @@ export class Master {
       listeners: this.listenerNames(),
       reloads: [...this.history],
       ...(this.stopState ? { stopping: stoppingAt(this.stopState, now) } : {}),
+      ...(this.o.sources?.length ? { settings: [...this.o.sources] } : {}),
     };
   }
 

@@ -64,7 +64,7 @@ export function install(adminModule: () => URL): void {
     const fds = readListenEnv(process.env, process.pid, process.ppid);
     for (const key of HANDOVER_VARS) delete process.env[key];
     let rt: Runtime | undefined;
-    if (origin !== 'first') endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', {
+    if (origin !== 'first') endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', settings.crashWindowMs, {
       drain: (reason, deadline) => rt?.drainOrder(reason, deadline),
       history: (reloads, counters) => rt?.admin?.takeOver(reloads, counters),
       disconnect: () => rt?.parentGone(),
@@ -97,6 +97,8 @@ class Runtime {
   private deadline = Infinity;
   /** Connections cut before the deadline, when the parent moved it up. */
   private cutEarly = 0;
+  /** The inherited sockets it did not take have been given up (see ListeningMessage). */
+  private settled = false;
 
   constructor(
     readonly settings: Settings, readonly origin: Origin, fds: InheritedFd[], private readonly endpoint: ParentEndpoint | undefined, adminModule: () => URL,
@@ -113,7 +115,10 @@ class Runtime {
       unadopted: () => this.listeners.unadopted().length,
       onReady: () => this.onReady(),
     });
-    this.listeners.onListening = () => this.readiness.listened();
+    this.listeners.onListening = () => {
+      if (!this.readiness.isReady) this.readiness.listened();
+      else this.endpoint?.listening(this.listening(), this.settled);
+    };
     const listen = patchListen((server, args, original) => {
       track(server);
       return this.listeners.listen(server, args, original);
@@ -168,15 +173,22 @@ class Runtime {
 
   private onReady(): void {
     this.admin?.serve();
-    this.endpoint?.ready(this.listeners.passable().map((p) => p.name));
+    this.endpoint?.ready(this.listening());
     flushCompileCache();
     // A successor's READY=1 comes from its predecessor, with MAINPID=, while systemd still takes that one for the main process.
     if (this.origin === 'first') this.notify.serving(this.settings.generation);
+    // An app may listen after an `await` or a delay, past readiness: what it inherited stays open for it until it is in service.
     const unused = setTimeout(() => {
+      this.settled = true;
       const closed = this.listeners.closeUnadopted();
       if (closed.length) log('warn', 'closed inherited sockets the new code does not listen on', { sockets: closed.join(',') });
-    }, SETTLE_MS);
+      this.endpoint?.listening(this.listening(), true);
+    }, Math.max(SETTLE_MS, this.settings.crashWindowMs));
     unused.unref();
+  }
+
+  private listening(): string[] {
+    return this.listeners.passable().map((p) => p.name);
   }
 
   private installSignals(): void {

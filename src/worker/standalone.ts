@@ -1,8 +1,9 @@
 /**
  * Standalone upgrades (no master): on the upgrade signal, start a successor
- * with the same command and every listening socket, wait until it is ready,
- * then drain. If it throws, exits or is not ready in time, it is stopped and
- * this process keeps serving. One upgrade signal gives one upgrade: a request
+ * with the same command and every listening socket, wait until it is ready
+ * and through its crash window (both serve meanwhile), then drain. If it
+ * throws, exits or is not ready in time, it is stopped and this process,
+ * never told to drain, keeps serving. One upgrade signal gives one upgrade: a request
  * while an upgrade is under way joins it, and one after the hand-over is not
  * a new one (an app's own handler may re-raise the signal at itself, as
  * NestJS's shutdown hooks do): the upgrade after a hand-over is the
@@ -14,7 +15,7 @@ import type { Phase, ReloadResult } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
 import type { Settings } from '../protocol/settings.js';
 import type { Listeners } from '../listeners/route.js';
-import { Child, awaitReady } from '../generation/parent.js';
+import { Child, awaitReady, crashReason, firstExit, stopNew } from '../generation/parent.js';
 import type { NativeHandle } from '../internals/handles.js';
 import { log, logTail } from '../log.js';
 import type { Notifier } from '../systemd/notify.js';
@@ -104,19 +105,15 @@ export class Standalone {
     say({ phase: 'spawned', generation: child.generation, pids: [child.pid] });
     notify.reloading(child.generation, settings.generation);
     const failure = await awaitReady([child], settings.readyTimeoutMs, this.stopping.signal);
-    if (failure) {
-      child.drain('stop', Date.now() + settings.drainTimeoutMs);
-      lifecycle.to('serving');
-      log('error', `upgrade failed, still serving: ${failure.reason}`);
-      const stderrTail = child.failed?.stderrTail ?? '';
-      logTail('successor', stderrTail);
-      notify.serving(settings.generation, { failed: { generation: child.generation, reason: failure.reason } });
-      say({ phase: 'rollback', generation: child.generation, reason: failure.reason, stderrTail });
-      return this.outcome(end({ ok: false, generation: child.generation, reason: failure.reason, stderrTail }), undefined);
-    }
-    this.successor = child;
+    if (failure) return this.rollBack(child, failure.reason, say, end);
     log('info', 'successor ready', { successor: child.pid, readyMs: Date.now() - child.startedAt });
     say({ phase: 'ready', generation: child.generation, ms: Date.now() - started });
+    // Both serve through the window: this process drains only once its successor has proven itself.
+    const crash = await firstExit([child], settings.crashWindowMs, this.stopping.signal);
+    if (crash) return this.rollBack(child, crashReason(child, crash.exit, settings.crashWindowMs), say, end);
+    if (this.stopping.signal.aborted) return this.rollBack(child, 'cancelled by a stop', say, end);
+    this.successor = child;
+    log('info', 'handing over: the successor is in service', { successor: child.pid });
     if (settings.pidFile) writePidFile(settings.pidFile, child.pid);
     // Said by this process, the main pid until systemd reads this message; drainAndExit() waits for it to go out.
     notify.serving(child.generation, { mainPid: child.pid });
@@ -125,6 +122,19 @@ export class Standalone {
     this.d.runAppSignalListeners();
     say({ phase: 'done', generation: child.generation, ms: Date.now() - started });
     return this.outcome(end({ ok: true, generation: child.generation }), child);
+  }
+
+  /** The successor is stopped (as a master stops a failed generation) and this process serves on. */
+  private rollBack(child: Child, reason: string, say: PhaseListener, end: (r: Omit<ReloadResult, 'ms'>) => ReloadResult): ReloadResult {
+    const { lifecycle, settings, notify } = this.d;
+    stopNew([child], Date.now() + settings.drainTimeoutMs);
+    lifecycle.to('serving');
+    log('error', `upgrade failed, still serving: ${reason}`);
+    const stderrTail = child.failed?.stderrTail ?? '';
+    logTail('successor', stderrTail);
+    notify.serving(settings.generation, { failed: { generation: child.generation, reason } });
+    say({ phase: 'rollback', generation: child.generation, reason, stderrTail });
+    return this.outcome(end({ ok: false, generation: child.generation, reason, stderrTail }), undefined);
   }
 
   private outcome(result: ReloadResult, successor: Child | undefined): ReloadResult {

@@ -19,9 +19,13 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const register = path.join(root, 'dist/register.js');
 export const examples = path.join(root, 'examples');
 
-/** Starts `script` with `node --import batonjs/register`, from the repository's root unless `cwd` says otherwise. */
+/**
+ * Starts `script` with `node --import batonjs/register`, from the repository's
+ * root unless `cwd` says otherwise. Without the crash window unless `env` sets
+ * one, as startMaster does: it only delays each hand-over by 3 s.
+ */
 export function startStandalone(script, options = {}) {
-  return start(script, { cwd: root, ...options });
+  return start(script, { cwd: root, ...options, env: { BATON_CRASH_WINDOW: '0', ...options.env } });
 }
 
 export function tmpDir(prefix = 'baton-test-') {

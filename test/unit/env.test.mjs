@@ -137,6 +137,7 @@ describe('readSettings', () => {
       waitReady: false,
       readyTimeoutMs: 30000,
       drainTimeoutMs: 30000,
+      crashWindowMs: 3000,
       upgradeSignal: 'SIGUSR2',
       pidFile: undefined,
       logFormat: 'text',
@@ -145,7 +146,7 @@ describe('readSettings', () => {
   });
 
   test('settingsEnv() is what readSettings() reads back', () => {
-    const s = { generation: 4, waitReady: true, readyTimeoutMs: 1500, drainTimeoutMs: 2_147_483_647, upgradeSignal: 'SIGHUP', pidFile: '/run/a.pid', logFormat: 'json', closeWebSockets: false };
+    const s = { generation: 4, waitReady: true, readyTimeoutMs: 1500, drainTimeoutMs: 2_147_483_647, crashWindowMs: 0, upgradeSignal: 'SIGHUP', pidFile: '/run/a.pid', logFormat: 'json', closeWebSockets: false };
     assert.deepEqual(readSettings(settingsEnv(s)), s);
     assert.deepEqual(readSettings(settingsEnv({ ...s, closeWebSockets: true })), { ...s, closeWebSockets: true });
   });
