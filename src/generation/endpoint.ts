@@ -12,6 +12,7 @@ import { builtin } from '../internals/builtins.js';
 import type { NativeHandle } from '../internals/handles.js';
 import { errorLine } from '../log.js';
 import { type Body, Channel } from './channel.js';
+import { Handing } from './handing.js';
 import { addToTail, captureStderr, stderrTail, stopCapture } from './stderr-tail.js';
 
 /** How long a process about to exit waits for its last message to be written. */
@@ -25,8 +26,8 @@ export interface Orders {
   history(reloads: ReloadRecord[], counters: ReloadCounters): void;
   /** The parent is gone. */
   disconnect(): void;
-  /** An idle connection handed over (by a predecessor, or the master from an old worker), for the server on `address`. */
-  connection(address: string, handle: NativeHandle): void;
+  /** An idle connection handed over (by a predecessor, or the master from an old worker), for the server on `address`: whether one took it. */
+  connection(address: string, handle: NativeHandle): boolean;
 }
 
 export class ParentEndpoint {
@@ -34,7 +35,7 @@ export class ParentEndpoint {
   private nextId = 0;
   private readonly pending = new Map<number, { address: Address; resolve: (r: Acquired) => void }>();
   /** Connections handed to the master, waiting for its word that a worker of the serving generation took them. */
-  private readonly handing = new Map<number, (taken: boolean) => void>();
+  private readonly handing = new Handing();
   private drainOrdered = false;
   private fatal: string | undefined;
 
@@ -59,11 +60,11 @@ export class ParentEndpoint {
         orders.drain(m.reason, m.deadline);
       } else if (m.type === 'history') orders.history(m.reloads, m.counters);
       else if (m.type === 'listen-result') this.settle(m.id, m.name, m.code, handle);
-      else if (m.type === 'connection' && handle) orders.connection(m.address, handle);
-      else if (m.type === 'connection-taken') this.taken(m.id, m.taken);
+      else if (m.type === 'connection' && handle) this.send({ type: 'connection-taken', id: m.id, taken: orders.connection(m.address, handle) });
+      else if (m.type === 'connection-taken') this.handing.answer(m.id, m.taken);
     });
     process.once('disconnect', () => {
-      for (const id of this.handing.keys()) this.taken(id, false);
+      this.handing.end();
       orders.disconnect();
     });
     // The channel must not keep alive an app that would otherwise exit.
@@ -80,16 +81,7 @@ export class ParentEndpoint {
    * took it (or the master is gone), and this process keeps it.
    */
   handOver(address: string, handle: NativeHandle): Promise<boolean> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.handing.set(id, resolve);
-      void this.channel.sendHandle({ type: 'connection', id, address }, handle).then((sent) => sent || this.taken(id, false));
-    });
-  }
-
-  private taken(id: number, taken: boolean): void {
-    this.handing.get(id)?.(taken);
-    this.handing.delete(id);
+    return this.handing.send(this.channel, address, handle);
   }
 
   /**

@@ -104,16 +104,17 @@ export interface DrainedMessage extends Base {
  */
 export interface ConnectionMessage extends Base {
   type: 'connection';
-  /** The old worker's number for it, which the master's answer names. */
+  /** The sender's number for it, which the answer names. */
   id: number;
   /** The name of the listening socket it came in on (`tcp:127.0.0.1:8080`). */
   address: string;
 }
 
 /**
- * master → old worker: whether a worker of the serving generation now holds
- * connection `id`. The old worker keeps its own copy, unread, until told:
- * taken, it lets it go; not taken, it reads it again and serves it on.
+ * The answer to a ConnectionMessage, to whoever sent it (new worker or
+ * successor → its parent; master → old worker): whether a server there took
+ * connection `id`. The sender keeps its own copy, unread, until told: taken,
+ * it lets it go; not taken, it reads it again and serves it on.
  */
 export interface ConnectionTakenMessage extends Base {
   type: 'connection-taken';

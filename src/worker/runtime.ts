@@ -68,7 +68,7 @@ export function install(adminModule: () => URL): void {
       drain: (reason, deadline) => rt?.drainOrder(reason, deadline),
       history: (reloads, counters) => rt?.admin?.takeOver(reloads, counters),
       disconnect: () => rt?.parentGone(),
-      connection: (address, handle) => rt?.adoptConnection(address, handle),
+      connection: (address, handle) => rt !== undefined && rt.adoptConnection(address, handle),
     });
     rt = new Runtime(settings, origin, fds, endpoint, adminModule);
   } catch (err) {
@@ -229,12 +229,15 @@ class Runtime {
     log('warn', 'the drain was ended early by the master', { cut });
   }
 
-  /** A connection handed over by the predecessor or the master joins the server on `address`. */
-  adoptConnection(address: string, handle: NativeHandle): void {
+  /** A connection handed over by the predecessor or the master joins the server on `address`; without one, its sender keeps it. */
+  adoptConnection(address: string, handle: NativeHandle): boolean {
     const server = this.listeners.serverAt(address);
-    if (server && protocolOf(server) === 'http1') return adopt(server, handle);
-    log('warn', 'closed a connection handed over for an address no HTTP/1 server here listens on', { address });
+    if (server?.listening && protocolOf(server) === 'http1') {
+      adopt(server, handle);
+      return true;
+    }
     handle.close();
+    return false;
   }
 
   /** Where an idle connection of `server`'s goes at an upgrade: the successor, or the master for its serving generation. */

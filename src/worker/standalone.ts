@@ -72,10 +72,9 @@ export class Standalone {
     return result;
   }
 
-  /** An idle connection on `address`, to the successor that has taken over; false if none has, or it does not listen there. */
+  /** An idle connection on `address`, to the successor that has taken over; false if none has, or it has no server there. */
   handOver(address: string, handle: NativeHandle): Promise<boolean> {
-    const { successor } = this;
-    return successor?.state === 'ready' && successor.listening.includes(address) ? successor.handOver(address, handle) : Promise.resolve(false);
+    return this.successor?.state === 'ready' ? this.successor.handOver(address, handle) : Promise.resolve(false);
   }
 
   stop(deadline?: number): void {
