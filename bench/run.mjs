@@ -3,7 +3,9 @@
 // standalone), a naive restart, PM2 cluster mode and node:cluster, each
 // under the same load generator with keep-alive and with a new connection per
 // request, steady and with a restart every 2 s; then a soak of many baton
-// reloads. First, the preload's own start-up cost: the app started with and
+// reloads; HTTP/2 and WebSockets under their own clients (bench/protocols.mjs);
+// clients that pause on keep-alive connections of their own
+// (bench/paused.mjs). First, the preload's own start-up cost: the app started with and
 // without `--import batonjs/register`, in turn. Prints the table, writes
 // results/<date>.json, the SVG chart and RESULTS.md. Loopback only; every
 // process it starts is stopped, PM2's daemon included, even on failure.
@@ -33,6 +35,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chooseLoadGen, classify, runLoad } from './load.mjs';
 import { analyseProbe, percentile, probePerSecond, startProbe } from './probe.mjs';
+import { runPaused } from './paused.mjs';
 import { runProtocols } from './protocols.mjs';
 import { writeReport } from './report.mjs';
 import { freePort, sleep } from '../dist/testing/harness.js';
@@ -59,6 +62,8 @@ const PRELOAD = 'preload';
 const COMPILE_CACHE = 'compile-cache';
 /** --only's name for HTTP/2 and WebSockets under their own clients (bench/protocols.mjs). */
 const PROTOCOLS = 'protocols';
+/** --only's name for clients that pause on keep-alive connections of their own (bench/paused.mjs). */
+const PAUSED = 'paused';
 /** The apps a group runs: the tiny one, or NestJS with 40 generated modules (built by generate.mjs first). */
 const APPS = {
   tiny: { script: appScript },
@@ -113,7 +118,7 @@ function parseFlags(argv) {
       process.exit(0);
     } else throw new Error(`unknown flag ${a} (see --help)`);
   }
-  const known = [...GROUPS.map((g) => g.id), PRELOAD, COMPILE_CACHE, PROTOCOLS, SOAK];
+  const known = [...GROUPS.map((g) => g.id), PRELOAD, COMPILE_CACHE, PROTOCOLS, PAUSED, SOAK];
   for (const id of f.only ?? []) if (!known.includes(id)) throw new Error(`--only: unknown group ${id} (${known.join(', ')})`);
   for (const m of f.modes ?? []) if (!BOTH.includes(m)) throw new Error(`--modes: unknown load mode ${m} (${BOTH.join(', ')})`);
   for (const sc of f.scenarios ?? []) if (!['steady', 'restart'].includes(sc)) throw new Error(`--scenarios: unknown scenario ${sc} (steady, restart)`);
@@ -479,6 +484,7 @@ async function main() {
     const soakResult = f.soak > 0 ? await soak({ reloads: f.soak, log }) : null;
     if (soakResult) log(`soak: ${soakResult.reloadsOk}/${soakResult.reloadsAsked} reloads, ${soakResult.requests} requests, failed ${soakResult.failed}, refused ${soakResult.refused}`);
     const protocols = !f.only || f.only.includes(PROTOCOLS) ? await runProtocols({ quick: f.quick, log }) : undefined;
+    const paused = !f.only || f.only.includes(PAUSED) ? await runPaused({ quick: f.quick, log }) : undefined;
 
     const result = {
       date: new Date(t0).toISOString(),
@@ -496,6 +502,7 @@ async function main() {
       heavyApp: appStarts.heavy || compileCache ? { starts: appStarts.heavy ? { [node?.version ?? process.version]: appStarts.heavy } : {}, compileCache } : undefined,
       soak: soakResult,
       protocols,
+      paused,
     };
     const written = writeReport(base ? mergeInto(base, result) : result, { outDir: f.out, log: (s) => console.log(s) });
     log(`wrote ${written.json}, ${written.svg}, ${written.md}`);
@@ -526,6 +533,7 @@ function mergeInto(base, run) {
     ...Object.keys(run.heavyApp?.starts ?? {}).map((v) => `the heavy app's start on ${v}`),
     ...(run.heavyApp?.compileCache ? [`the compile cache on ${run.heavyApp.compileCache.node}`] : []),
     ...(run.protocols ? ['HTTP/2 and WebSockets'] : []),
+    ...(run.paused ? ['clients that pause on their own connections'] : []),
   ];
   if (!measured.length) return merged;
   merged.rows = [...base.rows.filter((r) => !ids.has(r.id)), ...run.rows.map((r) => ({ ...r, mergedFrom: run.date }))];
@@ -533,6 +541,7 @@ function mergeInto(base, run) {
   merged.overhead = run.overhead ?? base.overhead;
   merged.preload = run.preload ?? base.preload;
   merged.protocols = run.protocols ?? base.protocols;
+  merged.paused = run.paused ?? base.paused;
   if (run.heavyApp) merged.heavyApp = { starts: { ...base.heavyApp?.starts, ...run.heavyApp.starts }, compileCache: run.heavyApp.compileCache ?? base.heavyApp?.compileCache ?? null };
   // An earlier merged run keeps only what this one did not measure again.
   const again = new Set(measured);

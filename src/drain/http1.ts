@@ -2,8 +2,9 @@
  * HTTP/1.1 keep-alive drain: no idle connection is destroyed at the handover
  * (a client may have its next request on the wire, and the destroy becomes a
  * reset). Every later response carries `Connection: close` and ends its
- * connection; connections that stay idle past a grace are closed, like an
- * ordinary keep-alive timeout.
+ * connection; at an upgrade idle connections move to the new generation
+ * (handoff.ts), and at a stop those that stay idle past a grace are closed,
+ * like an ordinary keep-alive timeout.
  */
 import type http from 'node:http';
 import { httpSockets, responseOf } from '../internals/http.js';

@@ -2,7 +2,8 @@
  * The drain of one generation, in order, all bounded by one deadline:
  *   1. stop accepting, and stop reading datagrams (the sockets live on in the
  *      next generation, which reads what they queue);
- *   2. let HTTP/1 and HTTP/2 traffic finish (Connection: close, GOAWAY), tell
+ *   2. hand idle HTTP/1 connections to the new generation (an upgrade), let
+ *      HTTP/1 and HTTP/2 traffic finish (Connection: close, GOAWAY), tell
  *      WebSocket clients to reconnect, and run the drain hooks, which end what
  *      only the app knows how to end early (gRPC streams);
  *   3. then run the shutdown hooks, handing them what is left: upgraded and
@@ -16,6 +17,7 @@ import { until } from '../time.js';
 import { stopAccepting } from './accept.js';
 import { beginHttp1, openHttp1 } from './http1.js';
 import { beginHttp2, openHttp2 } from './http2.js';
+import { type HandOver, handOverIdle } from './handoff.js';
 import { socketsOf, trackedOf } from './track.js';
 import { type CloseFrame, closeWebSocket } from './websocket.js';
 
@@ -24,8 +26,14 @@ export interface DrainOptions {
   deadline: number;
   /** Bound dgram sockets: they stop reading, and stay open for the app's replies until the process exits. */
   datagramSockets?: readonly dgram.Socket[];
-  /** How long an HTTP/1 keep-alive connection may sit idle before it is closed. */
+  /** How long an HTTP/1 keep-alive connection may sit idle in a stop before it is closed. */
   idleGraceMs?: number;
+  /**
+   * At an upgrade: where idle HTTP/1 connections move; those that cannot are
+   * never closed idle, only at the deadline. Without it (a stop) they are
+   * closed after the idle grace.
+   */
+  handOver?: HandOver;
   /** Called once this process has stopped accepting. */
   stopped?: () => void;
   /** What WebSocket clients are told as the drain starts; none: they are left to the hooks. */
@@ -38,6 +46,8 @@ export interface DrainOptions {
 export interface DrainResult {
   /** Connections still open at the deadline, destroyed. */
   destroyed: number;
+  /** Idle connections handed to the new generation. */
+  handedOver: number;
   durationMs: number;
 }
 
@@ -52,16 +62,19 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   for (const t of all) stopAccepting(t.server);
   for (const socket of options.datagramSockets ?? []) stopReceiving(socket);
   options.stopped?.();
+  const { handOver } = options;
   const closeIdle: (() => void)[] = [];
+  let handedOver = 0;
   for (const t of all) {
     if (t.protocol === 'http1') closeIdle.push(beginHttp1(t));
+    if (handOver) void handOverIdle(t, handOver, () => handedOver++);
     if (t.protocol === 'http2') beginHttp2(t);
     t.webSocketClose = options.webSocketClose;
     if (t.webSocketClose) for (const socket of t.own) closeWebSocket(socket, t.webSocketClose);
   }
   const drainHooks = options.runDrainHooks?.();
 
-  const idleTimer = setInterval(() => closeIdle.forEach((close) => close()), options.idleGraceMs ?? 1000);
+  const idleTimer = handOver ? undefined : setInterval(() => closeIdle.forEach((close) => close()), options.idleGraceMs ?? 1000);
   await until(() => all.every((t) => openHttp1(t) === 0 && openHttp2(t) === 0), deadline, {
     wake: (look) => {
       // Node's own 'close' listeners, added first, have taken each one off their lists by the time this runs.
@@ -74,7 +87,7 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   await options.runHooks(all.flatMap(socketsOf));
   await until(async () => (await Promise.all(servers.map(connectionCount))).every((n) => n === 0), deadline);
 
-  return { destroyed: cutAll(servers), durationMs: Date.now() - started };
+  return { destroyed: cutAll(servers), handedOver, durationMs: Date.now() - started };
 }
 
 /**

@@ -30,13 +30,13 @@ export class Channel {
 
   /**
    * False when the peer is gone (the message is dropped, as there is nobody to
-   * read it). `sent` is called once the message is written, or lost.
+   * read it). `sent` is called once the message is written (true), or lost.
    */
-  send(body: Body, handle?: { fd: number }, sent: () => void = () => {}): boolean {
+  send(body: Body, handle?: { fd: number }, sent: (written: boolean) => void = () => {}): boolean {
     if (!this.connected || typeof this.port.send !== 'function') return false;
     const lost = (err: Error | null): void => {
       if (err) log('warn', `a message to ${this.peer} was lost`, { type: body.type, error: err.message });
-      sent();
+      sent(!err);
     };
     try {
       (this.port.send as (m: unknown, h: unknown, cb: (err: Error | null) => void) => boolean)(message(body), handle, lost);
@@ -45,5 +45,16 @@ export class Channel {
       lost(err as Error);
       return false;
     }
+  }
+
+  /**
+   * Resolves true once `body` and `handle` are written: the peer's copy of the
+   * socket exists from then on, so this process may close its own (Node
+   * leaves a raw handle's sender its copy); false if they were not.
+   */
+  sendHandle(body: Body, handle: { fd: number }): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (!this.send(body, handle, resolve)) resolve(false);
+    });
   }
 }

@@ -12,6 +12,7 @@ import { builtin } from '../internals/builtins.js';
 import type { NativeHandle } from '../internals/handles.js';
 import { errorLine } from '../log.js';
 import { type Body, Channel } from './channel.js';
+import { Handing } from './handing.js';
 import { addToTail, captureStderr, stderrTail, stopCapture } from './stderr-tail.js';
 
 /** How long a process about to exit waits for its last message to be written. */
@@ -25,12 +26,16 @@ export interface Orders {
   history(reloads: ReloadRecord[], counters: ReloadCounters): void;
   /** The parent is gone. */
   disconnect(): void;
+  /** An idle connection handed over (by a predecessor, or the master from an old worker), for the server on `address`: whether one took it. */
+  connection(address: string, handle: NativeHandle): boolean;
 }
 
 export class ParentEndpoint {
   private readonly channel: Channel;
   private nextId = 0;
   private readonly pending = new Map<number, { address: Address; resolve: (r: Acquired) => void }>();
+  /** Connections handed to the master, waiting for its word that a worker of the serving generation took them. */
+  private readonly handing = new Handing();
   private drainOrdered = false;
   private fatal: string | undefined;
 
@@ -55,8 +60,13 @@ export class ParentEndpoint {
         orders.drain(m.reason, m.deadline);
       } else if (m.type === 'history') orders.history(m.reloads, m.counters);
       else if (m.type === 'listen-result') this.settle(m.id, m.name, m.code, handle);
+      else if (m.type === 'connection' && handle) this.send({ type: 'connection-taken', id: m.id, taken: orders.connection(m.address, handle) });
+      else if (m.type === 'connection-taken') this.handing.answer(m.id, m.taken);
     });
-    process.once('disconnect', () => orders.disconnect());
+    process.once('disconnect', () => {
+      this.handing.end();
+      orders.disconnect();
+    });
     // The channel must not keep alive an app that would otherwise exit.
     process.channel?.unref();
   }
@@ -66,13 +76,22 @@ export class ParentEndpoint {
   }
 
   /**
+   * An idle connection on `address` to the master, for a worker of the
+   * serving generation: resolves true once one holds it, false when none
+   * took it (or the master is gone), and this process keeps it.
+   */
+  handOver(address: string, handle: NativeHandle): Promise<boolean> {
+    return this.handing.send(this.channel, address, handle);
+  }
+
+  /**
    * Sends `body` and resolves once it is written: a process about to exit
    * waits for its last word, but not for a parent that has stopped reading.
    */
   sendLast(body: Body): Promise<void> {
     return new Promise((resolve) => {
       setTimeout(resolve, LAST_WORD_MS).unref();
-      if (!this.channel.send(body, undefined, resolve)) resolve();
+      if (!this.channel.send(body, undefined, () => resolve())) resolve();
     });
   }
 

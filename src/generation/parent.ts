@@ -19,6 +19,7 @@ import type { Phase, ReloadResult } from '../protocol/control.js';
 import { quote } from '../protocol/quote.js';
 import { type Timer, at } from '../time.js';
 import { type Body, Channel } from './channel.js';
+import { Handing } from './handing.js';
 
 /** A child that outlives its drain deadline by this much is killed. */
 const KILL_GRACE_MS = 2000;
@@ -76,6 +77,8 @@ export class Child {
   readonly cut: Promise<number>;
   private readonly process: ChildProcess;
   private readonly channel: Channel;
+  /** Connections handed to it, waiting for its word. */
+  private readonly handing = new Handing();
   private wasReady = false;
   private killTimer: Timer | undefined;
   private deadline = Infinity;
@@ -99,6 +102,7 @@ export class Child {
       // 'close', not 'exit': it comes after the IPC channel has delivered its last message.
       this.process.once('close', (code, signal) => {
         this.state = 'exited';
+        this.handing.end();
         this.killTimer?.cancel();
         this.reportDraining(0);
         this.reportCut(0);
@@ -127,6 +131,8 @@ export class Child {
       this.listening = m.listening;
       this.isSettled ||= m.settled;
       if (m.settled) this.markSettled();
+    } else if (m.type === 'connection-taken') {
+      this.handing.answer(m.id, m.taken);
     } else if (m.type === 'failed') {
       this.failed = m;
     } else if (m.type === 'heartbeat') {
@@ -142,6 +148,11 @@ export class Child {
 
   send(body: Body, handle?: { fd: number }): boolean {
     return this.channel.send(body, handle);
+  }
+
+  /** An idle connection on `address`, to serve from now on: resolves true once a server of its has taken it. */
+  handOver(address: string, handle: NativeHandle): Promise<boolean> {
+    return this.handing.send(this.channel, address, handle);
   }
 
   /**

@@ -11,12 +11,13 @@ import type net from 'node:net';
 import { checkBuiltins } from './builtins.js';
 import { checkDgramSocket } from './dgram.js';
 import { checkHandles } from './handles.js';
+import { checkHandover } from './handover.js';
 import { checkHttpConnections } from './http.js';
 import { checkIdleClose, checkPatches } from './patches.js';
 import { warnOnce } from './warn.js';
 
 export function checkInternals(): void {
-  for (const [key, check] of [['builtins', checkBuiltins], ['handles', checkHandles], ['patches', checkPatches]] as const) say(key, check());
+  for (const [key, check] of [['builtins', checkBuiltins], ['handles', checkHandles], ['handover', checkHandover], ['patches', checkPatches]] as const) say(key, check());
 }
 
 export function checkListening(server: net.Server, http1: boolean): void {

@@ -1,8 +1,9 @@
 /**
  * What baton reads of Node's HTTP/1 server that Node does not publish: the
- * list of open connections it keeps for closeIdleConnections(), and the
- * response a connection is writing. Without them the drain still works, more
- * bluntly: keep-alive connections end at the drain timeout.
+ * list of open connections it keeps for closeIdleConnections(), which of
+ * them are between requests, and the response a connection is writing.
+ * Without them the drain still works, more bluntly: keep-alive connections
+ * end at the drain timeout.
  */
 import type http from 'node:http';
 import type net from 'node:net';
@@ -12,7 +13,8 @@ const CONNECTIONS = 'http.server.connections';
 
 let kConnections: symbol | undefined;
 
-type ConnectionsList = { all(): { socket?: net.Socket | null }[] };
+type Connection = { socket?: net.Socket | null };
+type ConnectionsList = { all(): Connection[]; idle?(): Connection[] };
 
 /**
  * The sockets of an http or https server's open HTTP/1 connections (upgraded
@@ -23,10 +25,26 @@ export function httpSockets(server: net.Server): net.Socket[] {
   return connections(server)?.all().flatMap((c) => (c.socket ? [c.socket] : [])) ?? [];
 }
 
+/**
+ * The sockets of connections with nothing of a request read and no response
+ * under way: never used (nothing read at all), or between requests (Node's
+ * list marks a connection idle from a request's last byte to the next one's
+ * first; a response still being written is ruled out apart).
+ */
+export function idleHttpSockets(server: net.Server): net.Socket[] {
+  const list = connections(server);
+  if (typeof list?.idle !== 'function') return [];
+  const between = new Set(list.idle().map((c) => c.socket));
+  return list.all().flatMap((c) => (c.socket && (c.socket.bytesRead === 0 || between.has(c.socket)) && !responseOf(c.socket) ? [c.socket] : []));
+}
+
 /** Checked when a server starts listening, the first moment Node's list exists. */
 export function checkHttpConnections(server: net.Server): void {
-  if (!connections(server)) {
+  const list = connections(server);
+  if (!list) {
     warnOnce(CONNECTIONS, `this Node.js has no '${CONNECTIONS}' list: HTTP/1 keep-alive connections will not be told to close and end at the drain timeout`);
+  } else if (typeof list.idle !== 'function') {
+    warnOnce(`${CONNECTIONS}.idle`, `this Node.js's '${CONNECTIONS}' list has no idle(): idle HTTP/1 connections are not handed to the new generation, and end at the drain timeout`);
   }
 }
 

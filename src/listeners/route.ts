@@ -188,6 +188,17 @@ export class Listeners {
     return [...this.live.keys()].filter((t): t is net.Server => t instanceof net.Server);
   }
 
+  /** The name of the socket `server` listens on, if it can be passed on. */
+  nameOf(server: net.Server): string | undefined {
+    const address = this.live.get(server)?.address;
+    return address && nameOf(address);
+  }
+
+  /** The server listening on the socket named `name`, if any. */
+  serverAt(name: string): net.Server | undefined {
+    return this.servers().find((s) => this.nameOf(s) === name);
+  }
+
   /** Bound dgram sockets: they stop reading as the drain starts. */
   datagramSockets(): dgram.Socket[] {
     return [...this.live.keys()].filter((t): t is dgram.Socket => !(t instanceof net.Server));

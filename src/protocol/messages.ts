@@ -95,6 +95,33 @@ export interface DrainedMessage extends Base {
   cut: number;
 }
 
+/**
+ * An idle HTTP/1 connection moving to the new generation, its socket as the
+ * message's handle: old worker → master → a ready worker of the serving
+ * generation that listens on `address`, or standalone process → successor.
+ * Sent only once the sender has stopped reading it, so what the client sends
+ * next waits in the kernel for the receiver.
+ */
+export interface ConnectionMessage extends Base {
+  type: 'connection';
+  /** The sender's number for it, which the answer names. */
+  id: number;
+  /** The name of the listening socket it came in on (`tcp:127.0.0.1:8080`). */
+  address: string;
+}
+
+/**
+ * The answer to a ConnectionMessage, to whoever sent it (new worker or
+ * successor → its parent; master → old worker): whether a server there took
+ * connection `id`. The sender keeps its own copy, unread, until told: taken,
+ * it lets it go; not taken, it reads it again and serves it on.
+ */
+export interface ConnectionTakenMessage extends Base {
+  type: 'connection-taken';
+  id: number;
+  taken: boolean;
+}
+
 /** How often a worker tells its master that its event loop runs. */
 export const HEARTBEAT_MS = 1000;
 
@@ -109,7 +136,7 @@ export interface HeartbeatMessage extends Base {
 
 export type Message =
   | ReadyMessage | ListeningMessage | FailedMessage | ListenRequestMessage | ListenResultMessage | DrainMessage | DrainingMessage | DrainedMessage
-  | HistoryMessage | HeartbeatMessage;
+  | HistoryMessage | HeartbeatMessage | ConnectionMessage | ConnectionTakenMessage;
 
 export type ParseResult = { ok: true; message: Message } | { ok: false; reason: string };
 
@@ -163,6 +190,12 @@ export function parseMessage(raw: unknown): ParseResult {
       if (!isPid(m.pid)) return bad('heartbeat', 'pid');
       if (!isTime(m.delayMs) || !isCount(m.connections)) return bad('heartbeat', 'delayMs/connections');
       return ok({ ...base, type: 'heartbeat', pid: m.pid, delayMs: m.delayMs, connections: m.connections });
+    case 'connection':
+      if (!isId(m.id)) return bad('connection', 'id');
+      return isShort(m.address) ? ok({ ...base, type: 'connection', id: m.id, address: m.address }) : bad('connection', 'address');
+    case 'connection-taken':
+      if (!isId(m.id)) return bad('connection-taken', 'id');
+      return typeof m.taken === 'boolean' ? ok({ ...base, type: 'connection-taken', id: m.id, taken: m.taken }) : bad('connection-taken', 'taken');
     case 'drained':
       if (!isPid(m.pid)) return bad('drained', 'pid');
       return isCount(m.cut) ? ok({ ...base, type: 'drained', pid: m.pid, cut: m.cut }) : bad('drained', 'cut');

@@ -10,6 +10,7 @@ import { parseName } from '../listeners/address.js';
 import type { Message } from '../protocol/messages.js';
 import type { Env, Settings } from '../protocol/settings.js';
 import { log } from '../log.js';
+import { Handoff } from './handoff.js';
 import type { SocketTable } from './sockets.js';
 
 export interface WorkerSpec {
@@ -46,9 +47,10 @@ export type Spawner = (generation: number, release?: string) => () => Worker;
  * held open (pinned) for as long as the generation may spawn.
  */
 export function workerSpawner(spec: WorkerSpec, sockets: SocketTable): Spawner {
+  const handoff = new Handoff();
   return (generation, release) => {
     const { script, cwd, fd } = release === undefined ? { script: physical(spec.script), cwd: physical(spec.cwd) } : pinned(release, spec.script);
-    const launch = (): Worker => new Child({
+    const launch = (): Worker => handoff.add(new Child({
       execPath: spec.execPath,
       args: [...spec.nodeArgs, '--import', spec.register, script, ...spec.args],
       cwd,
@@ -56,7 +58,10 @@ export function workerSpawner(spec: WorkerSpec, sockets: SocketTable): Spawner {
       sockets: sockets.all().map((h) => ({ name: h.name, fd: h.handle.fd })),
       settings: { ...spec.settings, generation },
       role: 'worker',
-    }, (child, m) => answerListen(child, m, sockets));
+    }, (child, m, handle) => {
+      if (m.type !== 'connection') answerListen(child, m, sockets);
+      else if (handle) handoff.forward(child, m.id, m.address, handle);
+    }));
     if (fd !== undefined) unpinWhenGone.register(launch, fd);
     return launch;
   };

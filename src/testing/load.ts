@@ -9,6 +9,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import http2 from 'node:http2';
+import { sleep } from '../time.js';
 
 /** A TCP address. `tls: false` with protocol 'http2' is cleartext HTTP/2 (h2c). */
 export interface TcpTarget {
@@ -61,6 +62,13 @@ export interface LoadOptions {
    * close of a connection a request was sent on is a failure.
    */
   retryClosedReused?: boolean;
+  /**
+   * Each loop waits between its requests, a random time from `min` to `max`
+   * ms, and in 'keepalive' mode over HTTP/1 holds a connection of its own, as
+   * a browser or a pooled service caller does: its connection sits idle
+   * between requests, which a load that never pauses never shows.
+   */
+  pauseMs?: { min: number; max: number };
 }
 
 /** One failed request, with the ms since the load started. */
@@ -122,13 +130,15 @@ export function startLoad(options: LoadOptions): Load {
   let stopped = false;
   let issued = 0;
   const more = () => !stopped && Date.now() - started < maxMs && issued < maxRequests;
+  const { pauseMs } = options;
   const client = isHttp2(target)
     ? http2Client(target, mode, judge, timeoutMs)
-    : http1Client(target, mode, judge, timeoutMs, options.retryClosedReused === true);
+    : http1Client(target, mode, judge, timeoutMs, { retryClosedReused: options.retryClosedReused === true, ownConnections: pauseMs !== undefined });
   const loops = Array.from({ length: Math.max(1, concurrency) }, async (_, slot) => {
     while (more()) {
       issued++;
       record(stats, await client.request(slot, path), started);
+      if (pauseMs && more()) await sleep(pauseMs.min + Math.random() * Math.max(0, pauseMs.max - pauseMs.min));
     }
   });
   const done = Promise.all(loops).then(() => client.close());
@@ -207,12 +217,21 @@ function once<T>(body: (settle: (v: T) => void) => void): Promise<T> {
   });
 }
 
-function http1Client(target: Target, mode: LoadMode, judge: Judge, timeoutMs: number, retryClosedReused: boolean): Client {
+function http1Client(
+  target: Target, mode: LoadMode, judge: Judge, timeoutMs: number, { retryClosedReused, ownConnections }: { retryClosedReused: boolean; ownConnections: boolean },
+): Client {
   const lib = target.protocol === 'https' ? https : http;
-  const agent = mode === 'keepalive' ? new lib.Agent({ keepAlive: true, maxSockets: Infinity }) : false;
+  const shared = mode === 'keepalive' && !ownConnections ? new lib.Agent({ keepAlive: true, maxSockets: Infinity }) : false;
+  const own = new Map<number, http.Agent>();
+  const agentFor = (slot: number): http.Agent | false => {
+    if (mode !== 'keepalive' || !ownConnections) return shared;
+    if (!own.has(slot)) own.set(slot, new lib.Agent({ keepAlive: true, maxSockets: 1 }));
+    return own.get(slot)!;
+  };
   const base = http1Base(target);
   return {
-    request: (_slot, path) => once<Outcome>((settle) => {
+    request: (slot, path) => once<Outcome>((settle) => {
+      const agent = agentFor(slot);
       const req = lib.request({ ...base, path, agent, rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -234,7 +253,8 @@ function http1Client(target: Target, mode: LoadMode, judge: Judge, timeoutMs: nu
       req.end();
     }),
     close() {
-      if (agent) agent.destroy();
+      if (shared) shared.destroy();
+      for (const a of own.values()) a.destroy();
     },
   };
 }

@@ -6,6 +6,7 @@
  * baton process talks to it through one endpoint.
  */
 import fs from 'node:fs';
+import type net from 'node:net';
 import { ADMIN_FD_NAME, HANDOVER_VARS, type InheritedFd, readListenEnv } from '../protocol/fds.js';
 import { cutLine } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
@@ -17,7 +18,9 @@ import { type ListenFn, patchBind, patchListen, patchProcessSend } from '../inte
 import { inherit } from '../listeners/inherit.js';
 import { Listeners } from '../listeners/route.js';
 import { cutAll, drain, openConnections } from '../drain/index.js';
-import { track } from '../drain/track.js';
+import { protocolOf, track } from '../drain/track.js';
+import { adopt } from '../internals/handover.js';
+import type { NativeHandle } from '../internals/handles.js';
 import { closeFrameFor } from '../drain/websocket.js';
 import { ParentEndpoint } from '../generation/endpoint.js';
 import { Child } from '../generation/parent.js';
@@ -70,6 +73,7 @@ export function install(adminModule: () => URL): void {
       drain: (reason, deadline) => rt?.drainOrder(reason, deadline),
       history: (reloads, counters) => rt?.admin?.takeOver(reloads, counters),
       disconnect: () => rt?.parentGone(),
+      connection: (address, handle) => rt !== undefined && rt.adoptConnection(address, handle),
     });
     rt = new Runtime(settings, origin, fds, endpoint, adminModule);
   } catch (err) {
@@ -237,6 +241,24 @@ class Runtime {
     log('warn', 'the drain was ended early by the master', { cut });
   }
 
+  /** A connection handed over by the predecessor or the master joins the server on `address`; without one, its sender keeps it. */
+  adoptConnection(address: string, handle: NativeHandle): boolean {
+    const server = this.listeners.serverAt(address);
+    if (server?.listening && protocolOf(server) === 'http1') {
+      adopt(server, handle);
+      return true;
+    }
+    handle.close();
+    return false;
+  }
+
+  /** Where an idle connection of `server`'s goes at an upgrade: the successor, or the master for its serving generation. */
+  private handOver(server: net.Server, handle: NativeHandle): Promise<boolean> {
+    const address = this.listeners.nameOf(server);
+    if (address === undefined) return Promise.resolve(false);
+    return this.standalone?.handOver(address, handle) ?? this.endpoint?.handOver(address, handle) ?? Promise.resolve(false);
+  }
+
   parentGone(): void {
     if (this.origin !== 'worker') return; // a predecessor exits once it has drained: that is the plan
     // Stopping accepting at once frees the address for a new master; what is in flight still gets the drain timeout.
@@ -279,6 +301,7 @@ class Runtime {
         this.endpoint?.send({ type: 'draining', pid: process.pid, connections });
       },
       webSocketClose: this.settings.closeWebSockets ? closeFrameFor(reason) : undefined,
+      handOver: reason === 'upgrade' ? (server, handle) => this.handOver(server, handle) : undefined,
       runDrainHooks: () => runDrainHooks({ reason, deadline }),
       runHooks: (open) => runHooks({ reason, connections: open, deadline }),
     });
@@ -290,7 +313,7 @@ class Runtime {
     if (cut > 0) log('warn', cutLine(cut));
     // Waited for: exiting at once could lose it, and with it the count the parent reports.
     await this.endpoint?.sendLast({ type: 'drained', pid: process.pid, cut });
-    log('info', 'drained, exiting', { ms: result.durationMs, destroyed: result.destroyed });
+    log('info', 'drained, exiting', { ms: result.durationMs, destroyed: result.destroyed, handedOver: result.handedOver });
     this.lifecycle.to('exited');
     // After a hand-over: systemd must have read MAINPID= before the main process it knows exits.
     await this.notify.flushed();

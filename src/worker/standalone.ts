@@ -16,6 +16,7 @@ import type { DrainReason } from '../protocol/messages.js';
 import type { Settings } from '../protocol/settings.js';
 import type { Listeners } from '../listeners/route.js';
 import { type Child, type ChildSpec, awaitReady, crashReason, firstExit, rolledBack, stopNew } from '../generation/parent.js';
+import type { NativeHandle } from '../internals/handles.js';
 import { log } from '../log.js';
 import type { Notifier } from '../systemd/notify.js';
 import { deadlineIn } from '../time.js';
@@ -34,7 +35,7 @@ export interface Launch {
 
 /** What an upgrade needs of its successor: unit tests give fakes of it. */
 export type Successor = Pick<Child,
-  'pid' | 'name' | 'generation' | 'startedAt' | 'readyAt' | 'state' | 'failed' | 'ready' | 'exited' | 'describeExit' | 'drain' | 'send'>;
+  'pid' | 'name' | 'generation' | 'startedAt' | 'readyAt' | 'state' | 'failed' | 'ready' | 'exited' | 'describeExit' | 'drain' | 'send' | 'handOver'>;
 
 /** Starts a successor: a process (new Child), or a fake in unit tests. */
 export type SpawnSuccessor = (spec: ChildSpec) => Successor;
@@ -78,6 +79,11 @@ export class Standalone {
     const result = this.run(listeners).finally(() => (this.current = undefined));
     this.current = { listeners, result };
     return result;
+  }
+
+  /** An idle connection on `address`, to the successor that has taken over; false if none has, or it has no server there. */
+  handOver(address: string, handle: NativeHandle): Promise<boolean> {
+    return this.successor?.state === 'ready' ? this.successor.handOver(address, handle) : Promise.resolve(false);
   }
 
   stop(deadline?: number): void {

@@ -276,6 +276,40 @@ describe('drain: HTTP/1', () => {
     assert.equal((await result).destroyed, 0);
     assert.deepEqual(events, ['drain hook', 'http response finished', 'drain hook done', 'shutdown hooks']);
   });
+
+  test('at an upgrade (handOver): an idle connection goes to handOver, unread, and is let go once taken; one with a request partly read stays and is answered with Connection: close', { timeout: TEST_MS }, async (t) => {
+    const server = http.createServer((req, res) => res.end('old'));
+    const { port, sockets } = await serve(t, server);
+    const idle = await connect(t, port);
+    const partial = await connect(t, port);
+    partial.write('GET / HTTP/1.1\r\nhost: x\r\n');
+    await new Promise((resolve) => {
+      const look = () => ([...sockets].some((s) => s.bytesRead > 0) ? resolve() : setImmediate(look));
+      look();
+    });
+    const idleClosed = eventually(idle, 'close');
+
+    const handed = [];
+    const result = drain([server], {
+      deadline: Date.now() + FAR_MS,
+      handOver: async (from, handle) => {
+        handed.push({ from, fd: handle.fd });
+        return true;
+      },
+      runHooks: noHooks,
+    });
+    assert.equal(handed.length, 1, 'only the idle connection is handed over');
+    assert.equal(handed[0].from, server);
+    assert.equal(typeof handed[0].fd, 'number');
+    // Taken: this process's copy is closed; here nobody else holds the socket, so the client sees the close.
+    await idleClosed;
+    const answer = new Promise((resolve) => partial.setEncoding('utf8').on('data', (d) => resolve(d)));
+    partial.write('\r\n');
+    assert.match(await answer, /^HTTP\/1\.1 200 OK\r\n[\s\S]*Connection: close\r\n/i);
+    const r = await result;
+    assert.equal(r.handedOver, 1);
+    assert.equal(r.destroyed, 0);
+  });
 });
 
 describe('drain: raw connections', () => {

@@ -20,7 +20,8 @@ import { describe, test } from 'node:test';
 import tls from 'node:tls';
 import { bindUdp, checkDgramSocket, datagramFdOf, stopReceiving } from '../../dist/internals/dgram.js';
 import { bindPath, bindTcp, checkHandles, fdOf } from '../../dist/internals/handles.js';
-import { httpSockets, responseOf } from '../../dist/internals/http.js';
+import { checkHandover, detach, release } from '../../dist/internals/handover.js';
+import { httpSockets, idleHttpSockets, responseOf } from '../../dist/internals/http.js';
 import { holdStreamEnd, openStreams } from '../../dist/internals/http2.js';
 import { checkIdleClose, checkPatches, holdIdleClose } from '../../dist/internals/patches.js';
 import { protocolOf } from '../../dist/drain/track.js';
@@ -380,6 +381,98 @@ describe('http.ts: the http.server.connections list, socket._httpMessage', () =>
     assert.equal(r.headers.connection, 'close', 'res.shouldKeepAlive = false no longer makes the response say Connection: close');
     assert.equal(closed.length, 1);
     await closed[0];
+  });
+});
+
+/** Resolves once `fn()` holds, looking every 10 ms, at most 1,000 times. */
+async function eventually(fn, what) {
+  for (let i = 0; i < 1000; i++) {
+    if (fn()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.fail(`never: ${what}`);
+}
+
+/** A raw connection to `port`, once connected, destroyed when the test ends. */
+function rawConnection(t, port) {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1', () => resolve(c)).once('error', reject);
+    t.after(() => c.destroy());
+  });
+}
+
+describe('handover.ts: socket._handle stopped and sent as a raw handle, server._connections; http.ts: the list\'s idle()', () => {
+  test('idleHttpSockets() names never-used and between-requests connections, not one with a request partly read or a response under way; checkHandover finds server._connections', T, async (t) => {
+    assert.equal(checkHandover(), undefined);
+    let held;
+    const server = http.createServer((req, res) => (req.url === '/hold' ? (held = res) : res.end('ok')));
+    t.after(() => {
+      held?.end();
+      server.closeAllConnections();
+      server.close();
+    });
+    const accepted = [];
+    server.on('connection', (s) => accepted.push(s));
+    await listening(server, 0, '127.0.0.1');
+    const { port } = server.address();
+    const serverSide = (localPort) => accepted.find((s) => s.remotePort === localPort);
+    const unused = await rawConnection(t, port);
+    const between = await request(http, port, keepAliveAgent(t));
+    const partial = await rawConnection(t, port);
+    partial.write('GET / HTTP/1.1\r\nhost: x\r\n');
+    void request(http, port, keepAliveAgent(t), '/hold').catch(() => {});
+    await eventually(() => held && serverSide(partial.localPort)?.bytesRead > 0, 'the partial request and the held one to be read');
+    const idle = idleHttpSockets(server);
+    assert.equal(httpSockets(server).length, 4);
+    assert.deepEqual(new Set(idle), new Set([serverSide(unused.localPort), serverSide(between.localPort)]),
+      'http.server.connections idle() (or socket.bytesRead for a never-used one) no longer tells which connections have nothing of a request read');
+  });
+
+  test('detach() stops reading; the raw handle goes over IPC; release() drops this process\'s copy and its count, unseen by the client; adopt() serves what the client sent meanwhile', T, async (t) => {
+    const { child } = runNode(t, `
+      import http from 'node:http';
+      import { adopt } from ${JSON.stringify(distUrl('internals/handover.js'))};
+      const server = http.createServer((req, res) => res.end('adopted, connections ' + server._connections));
+      server.listen(0, '127.0.0.1', () => process.send('listening'));
+      process.on('message', (m, handle) => adopt(server, handle));
+    `, { extraStdio: ['ipc'] });
+    await once(child, 'message');
+    const server = http.createServer((req, res) => res.end('old'));
+    t.after(() => server.close());
+    const accepted = [];
+    server.on('connection', (s) => accepted.push(s));
+    await listening(server, 0, '127.0.0.1');
+    const client = await rawConnection(t, server.address().port);
+    let clientClosed = false;
+    client.once('close', () => (clientClosed = true));
+    await eventually(() => accepted.length === 1, 'the connection to be accepted');
+    const [socket] = accepted;
+
+    const handle = detach(socket);
+    assert.ok(handle, 'detach() refused a plain idle socket: socket._handle has no readStop/readStart/fd');
+    // Sent while this process reads no more: it waits in the kernel for the receiver.
+    client.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
+    const answer = new Promise((resolve) => client.setEncoding('utf8').on('data', (d) => d.includes('adopted') && resolve(d)));
+    await new Promise((resolve, reject) => child.send('connection', handle, (err) => (err ? reject(err) : resolve())));
+    release(socket, handle);
+    await once(socket, 'close');
+    assert.equal(server._connections, 0, 'a released socket is still counted in server._connections: the drain would wait for it');
+    assert.equal(httpSockets(server).length, 0, 'a released socket is still in http.server.connections');
+    assert.match(await answer, /adopted, connections 1$/, 'the adopted socket is not counted in the receiver\'s server._connections');
+    assert.equal(clientClosed, false);
+  });
+
+  test('detach() refuses a TLS connection (its state lives in this process)', T, async (t) => {
+    const server = https.createServer(credentials, (req, res) => res.end('ok'));
+    t.after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    await listening(server, 0, '127.0.0.1');
+    await request(https, server.address().port, keepAliveAgent(t, https));
+    const [socket] = httpSockets(server);
+    assert.equal(socket.encrypted, true, 'a TLS socket no longer says encrypted: detach() would try to send it');
+    assert.equal(detach(socket), undefined);
   });
 });
 

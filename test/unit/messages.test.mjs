@@ -39,6 +39,19 @@ describe('parseMessage', () => {
     assert.equal(parseMessage({ baton: 1, type: 'ready', pid: 5, listening: max }).ok, true, '1024 names is the limit');
   });
 
+  test('connection: its id and the name of the socket it came in on; connection-taken: whether a worker took it', () => {
+    assert.deepEqual(parseMessage({ baton: 1, type: 'connection', id: 3, address: 'tcp:127.0.0.1:8080', extra: 1 }), {
+      ok: true,
+      message: { baton: 1, type: 'connection', id: 3, address: 'tcp:127.0.0.1:8080' },
+    });
+    for (const address of [undefined, '', 8080, 'x'.repeat(4097)]) {
+      assert.match(rejected({ baton: 1, type: 'connection', id: 0, address }), /'connection' message with a missing or invalid address/);
+    }
+    assert.match(rejected({ baton: 1, type: 'connection', id: -1, address: 'tcp:*:80' }), /invalid id/);
+    assert.deepEqual(parseMessage({ baton: 1, type: 'connection-taken', id: 0, taken: false }).message, { baton: 1, type: 'connection-taken', id: 0, taken: false });
+    for (const taken of [undefined, 1, 'yes']) assert.match(rejected({ baton: 1, type: 'connection-taken', id: 0, taken }), /taken/);
+  });
+
   test('valid failed', () => {
     const raw = { baton: 1, type: 'failed', pid: 99, error: 'Error: boom', stderrTail: 'line1\nline2\n' };
     assert.deepEqual(parseMessage(raw), { ok: true, message: raw });
