@@ -394,9 +394,9 @@ export class Master {
     this.retiring.push(old);
     this.endOldest();
     const drainedAt = Promise.all(old.workers.map((w) => w.cut)).then(() => Date.now());
-    const reported = Promise.all(old.workers.map((w) => w.draining));
-    const counts = await Promise.race([reported, sleep(DRAINING_REPORT_MS).then(() => undefined)]);
-    const connections = (counts ?? []).reduce((n, c) => n + c, 0);
+    // A worker that does not say (stopped, or blocked) is counted by its last heartbeat.
+    const counts = await Promise.all(old.workers.map((w) => Promise.race([w.draining, sleep(DRAINING_REPORT_MS).then(() => w.heartbeat?.connections ?? 0)])));
+    const connections = counts.reduce((n, c) => n + c, 0);
     log('info', 'reload: draining the old generation', { old: old.generation, connections });
     emit({ phase: 'draining', generation: old.generation, connections });
     await Promise.all(old.workers.map((w) => w.exited));
