@@ -47,6 +47,7 @@ export interface RunCommand {
   drainTimeoutMs: number;
   waitReady: boolean;
   closeWebSockets: boolean;
+  closeEventStreams: boolean;
   /** Node's module compile cache for the workers, where Node has one (--no-compile-cache: off). */
   compileCache: boolean;
   supervisor: SupervisorSettings;
@@ -107,6 +108,7 @@ Environment (standalone):
   BATON_DRAIN_TIMEOUT=30s    how long the old process drains before closing what is left
   BATON_WAIT_READY=1         ready only when the app calls ready() or process.send('ready')
   BATON_CLOSE_WEBSOCKETS=0   leave WebSockets open when draining (default 1: clients are told 1012, service restart)
+  BATON_CLOSE_EVENT_STREAMS=0  leave Server-Sent Events streams open when draining (default 1: ended, clients reconnect)
   BATON_UPGRADE_SIGNAL=SIGUSR2, BATON_PID_FILE=path, BATON_LOG_FORMAT=text|json
 
 Options:
@@ -128,6 +130,8 @@ Options:
   --wait-ready              a worker is ready only when it calls ready() or process.send('ready')
   --no-close-websockets     leave WebSockets open when a worker drains, for an app that closes them itself
                             (default: clients are told 1012, service restart, as the drain starts)
+  --no-close-event-streams  leave Server-Sent Events (text/event-stream) responses open when a worker drains
+                            (default: ended as the drain starts; EventSource clients reconnect to the new workers)
   --no-compile-cache        no module compile cache for the workers (default: on with Node 22.1 or later, in
                             a directory beside the control socket, unless NODE_COMPILE_CACHE is set)
   --crash-window DUR        after a reload's workers are ready, how long a crash still rolls the reload back to
@@ -238,6 +242,7 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { long: '--drain-timeout', value: true, example: '30s', numeric: true },
   { long: '--wait-ready', value: false },
   { long: '--no-close-websockets', value: false },
+  { long: '--no-close-event-streams', value: false },
   { long: '--no-compile-cache', value: false },
   { long: '--crash-window', value: true, example: '3s', numeric: true },
   { long: '--max-draining', value: true, example: '3', numeric: true },
@@ -335,6 +340,7 @@ function runDefaults(): Omit<RunCommand, 'script' | 'args'> {
     drainTimeoutMs: DEFAULTS.drainTimeoutMs,
     waitReady: false,
     closeWebSockets: DEFAULTS.closeWebSockets,
+    closeEventStreams: DEFAULTS.closeEventStreams,
     compileCache: true,
     supervisor: { ...SUPERVISOR_DEFAULTS },
     listen: [],
@@ -370,6 +376,9 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
         break;
       case '--no-close-websockets':
         run.closeWebSockets = false;
+        break;
+      case '--no-close-event-streams':
+        run.closeEventStreams = false;
         break;
       case '--no-compile-cache':
         run.compileCache = false;

@@ -40,7 +40,7 @@ function spawnerFor(o: RunCommand, sockets: SocketTable, controlPath: string, lo
     cwd: logicalCwd(),
     env: { ...process.env, ...compileCacheEnv(process.env, o.compileCache ? compileCacheDir(controlPath) : undefined) },
     settings: {
-      ...DEFAULTS, readyTimeoutMs: o.readyTimeoutMs, drainTimeoutMs: o.drainTimeoutMs, waitReady: o.waitReady, closeWebSockets: o.closeWebSockets, logFormat,
+      ...DEFAULTS, readyTimeoutMs: o.readyTimeoutMs, drainTimeoutMs: o.drainTimeoutMs, waitReady: o.waitReady, closeWebSockets: o.closeWebSockets, closeEventStreams: o.closeEventStreams, logFormat,
     },
   }, sockets);
 }

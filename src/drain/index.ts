@@ -3,7 +3,7 @@
  *   1. stop accepting, and stop reading datagrams (the sockets live on in the
  *      next generation, which reads what they queue);
  *   2. let HTTP/1 and HTTP/2 traffic finish (Connection: close, GOAWAY), tell
- *      WebSocket clients to reconnect, and run the drain hooks, which end what
+ *      WebSocket and Server-Sent Events clients to reconnect, and run the drain hooks, which end what
  *      only the app knows how to end early (gRPC streams);
  *   3. then run the shutdown hooks, handing them what is left: upgraded and
  *      raw connections;
@@ -14,6 +14,7 @@ import type net from 'node:net';
 import { stopReceiving } from '../internals/dgram.js';
 import { until } from '../time.js';
 import { stopAccepting } from './accept.js';
+import { endEventStreams } from './event-stream.js';
 import { beginHttp1, openHttp1 } from './http1.js';
 import { beginHttp2, openHttp2 } from './http2.js';
 import { socketsOf, trackedOf } from './track.js';
@@ -30,6 +31,8 @@ export interface DrainOptions {
   stopped?: () => void;
   /** What WebSocket clients are told as the drain starts; none: they are left to the hooks. */
   webSocketClose?: CloseFrame;
+  /** End Server-Sent Events responses as the drain starts, so that their clients reconnect. */
+  endEventStreams?: boolean;
   /** Started with the drain; the shutdown hooks wait for them. */
   runDrainHooks?: () => Promise<void>;
   runHooks: (connections: net.Socket[]) => Promise<void>;
@@ -55,6 +58,7 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   const closeIdle: (() => void)[] = [];
   for (const t of all) {
     if (t.protocol === 'http1') closeIdle.push(beginHttp1(t));
+    if (t.protocol === 'http1' && options.endEventStreams) endEventStreams(t);
     if (t.protocol === 'http2') beginHttp2(t);
     t.webSocketClose = options.webSocketClose;
     if (t.webSocketClose) for (const socket of t.own) closeWebSocket(socket, t.webSocketClose);

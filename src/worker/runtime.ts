@@ -255,6 +255,7 @@ class Runtime {
         this.endpoint?.send({ type: 'draining', pid: process.pid, connections });
       },
       webSocketClose: this.settings.closeWebSockets ? closeFrameFor(reason) : undefined,
+      endEventStreams: this.settings.closeEventStreams,
       runDrainHooks: () => runDrainHooks({ reason, deadline }),
       runHooks: (open) => runHooks({ reason, connections: open, deadline }),
     });
