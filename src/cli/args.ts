@@ -375,10 +375,8 @@ function parseRun(argv: readonly string[], cwd: string): RunCommand | { cmd: 'he
         run.waitReady = true;
         break;
       case '--no-close-websockets':
-        run.closeWebSockets = false;
-        break;
       case '--no-close-event-streams':
-        run.closeEventStreams = false;
+        run[spec.long === '--no-close-websockets' ? 'closeWebSockets' : 'closeEventStreams'] = false;
         break;
       case '--no-compile-cache':
         run.compileCache = false;

@@ -13,7 +13,9 @@ import type dgram from 'node:dgram';
 import type net from 'node:net';
 import { stopReceiving } from '../internals/dgram.js';
 import { until } from '../time.js';
+import { httpSockets, responseOf } from '../internals/http.js';
 import { stopAccepting } from './accept.js';
+import { holdClose } from './close.js';
 import { endEventStreams } from './event-stream.js';
 import { beginHttp1, openHttp1 } from './http1.js';
 import { beginHttp2, openHttp2 } from './http2.js';
@@ -48,11 +50,25 @@ export function openConnections(servers: readonly net.Server[]): number {
   return servers.reduce((n, s) => n + socketsOf(trackedOf(s)).length, 0);
 }
 
+/**
+ * What an exit now would lose: HTTP/1 responses under way, and every
+ * connection baton keeps itself (upgraded, raw, HTTP/2).
+ */
+export function inFlight(servers: readonly net.Server[]): number {
+  return servers.map(trackedOf).reduce((n, t) => {
+    const answering = t.protocol === 'http1' ? httpSockets(t.server).filter((s) => responseOf(s)).length : 0;
+    return n + answering + [...t.own].length;
+  }, 0);
+}
+
 export async function drain(servers: readonly net.Server[], options: DrainOptions): Promise<DrainResult> {
   const started = Date.now();
   const { deadline } = options;
   const all = servers.map(trackedOf);
-  for (const t of all) stopAccepting(t.server);
+  for (const t of all) {
+    stopAccepting(t.server);
+    holdClose(t.server);
+  }
   for (const socket of options.datagramSockets ?? []) stopReceiving(socket);
   options.stopped?.();
   const closeIdle: (() => void)[] = [];

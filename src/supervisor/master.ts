@@ -394,9 +394,10 @@ export class Master {
     this.retiring.push(old);
     this.endOldest();
     const drainedAt = Promise.all(old.workers.map((w) => w.cut)).then(() => Date.now());
-    // A worker that does not say (stopped, or blocked) is counted by its last heartbeat.
-    const counts = await Promise.all(old.workers.map((w) => Promise.race([w.draining, sleep(DRAINING_REPORT_MS).then(() => w.heartbeat?.connections ?? 0)])));
-    const connections = counts.reduce((n, c) => n + c, 0);
+    const reported = Promise.all(old.workers.map((w) => w.draining));
+    const counts = await Promise.race([reported, sleep(DRAINING_REPORT_MS).then(() => undefined)]);
+    // Workers that do not say (stopped, or blocked) are counted by their last heartbeats.
+    const connections = (counts ?? old.workers.map((w) => w.heartbeat?.connections ?? 0)).reduce((n, c) => n + c, 0);
     log('info', 'reload: draining the old generation', { old: old.generation, connections });
     emit({ phase: 'draining', generation: old.generation, connections });
     await Promise.all(old.workers.map((w) => w.exited));

@@ -22,9 +22,10 @@ import { closeFrameFor } from '../drain/websocket.js';
 import { ParentEndpoint } from '../generation/endpoint.js';
 import { logicalCwd, throughLogicalCwd } from '../cwd.js';
 import { configureLog, errorLine, log } from '../log.js';
-import { onStopSignals, onUpgradeSignal } from '../signals.js';
+import { type StopSignal, onStopSignals, onUpgradeSignal } from '../signals.js';
 import { type Notifier, systemdNotifier } from '../systemd/notify.js';
 import { StandaloneAdmin } from './admin.js';
+import { AppShutdown } from './app-shutdown.js';
 import { flushCompileCache } from './compile-cache.js';
 import { setRuntime } from './current.js';
 import { watchFds } from './fd-watch.js';
@@ -90,6 +91,9 @@ class Runtime {
   private readonly notify: Notifier = systemdNotifier(process.env, { unset: false });
   private draining: Promise<never> | undefined;
   private appSignalListeners: () => void = () => {};
+  private appShutdown!: AppShutdown;
+  /** The signal that stopped this process, if one did. */
+  private stopSignal: StopSignal | undefined;
   private deadline = Infinity;
   /** Connections cut before the deadline, when the parent moved it up. */
   private cutEarly = 0;
@@ -177,7 +181,11 @@ class Runtime {
 
   private installSignals(): void {
     const { standalone } = this;
-    onStopSignals(() => this.stop(), () => process.exit(130));
+    this.appShutdown = new AppShutdown(onStopSignals((signal) => {
+      if (this.draining) this.appShutdown.signalled(signal);
+      else this.stopSignal = signal;
+      this.stop();
+    }, () => process.exit(130)));
     if (standalone) {
       this.appSignalListeners = onUpgradeSignal(this.settings.upgradeSignal, () => void standalone.upgrade());
     } else {
@@ -246,7 +254,7 @@ class Runtime {
     const connections = openConnections(servers);
     // The successor serves the admin API from now on; what this process took is answered, not cut.
     const admin = reason === 'upgrade' ? this.admin?.handOver(deadline) : undefined;
-    const result = await drain(servers, {
+    const drained = drain(servers, {
       deadline,
       datagramSockets: this.listeners.datagramSockets(),
       // Said once nothing new is accepted, so whoever reads it may bind the address.
@@ -259,6 +267,8 @@ class Runtime {
       runDrainHooks: () => runDrainHooks({ reason, deadline }),
       runHooks: (open) => runHooks({ reason, connections: open, deadline }),
     });
+    this.appShutdown.start(this.stopSignal, servers);
+    const result = await drained;
     await admin;
     for (const p of paths) fs.rmSync(p, { force: true });
     if (final && this.settings.pidFile) removePidFile(this.settings.pidFile);
@@ -271,6 +281,7 @@ class Runtime {
     this.lifecycle.to('exited');
     // After a hand-over: systemd must have read MAINPID= before the main process it knows exits.
     await this.notify.flushed();
+    await this.appShutdown.finish(servers, this.deadline);
     process.exit(0);
   }
 }
