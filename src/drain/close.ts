@@ -11,29 +11,36 @@ import type net from 'node:net';
 
 type CloseCallback = (err?: Error) => unknown;
 
-const waiting = new WeakMap<net.Server, CloseCallback[]>();
+/** Per server baton drains: the app's close() calls, and the callbacks they wait with. */
+const calls = new WeakMap<net.Server, { count: number; callbacks: CloseCallback[] }>();
 
 /** From now on the app's close() of `server` waits for the drain's end. */
 export function holdClose(server: net.Server): void {
-  const callbacks: CloseCallback[] = [];
-  waiting.set(server, callbacks);
+  const held = { count: 0, callbacks: [] as CloseCallback[] };
+  calls.set(server, held);
   server.close = function close(this: net.Server, cb?: CloseCallback) {
-    if (typeof cb === 'function') callbacks.push(cb);
+    held.count++;
+    if (typeof cb === 'function') held.callbacks.push(cb);
     return this;
   } as typeof server.close;
 }
 
 /**
  * The drain of `servers` has ended: the callbacks waiting run now, and those
- * of later calls at once. Returns what they returned, a throw as a rejection.
+ * of later calls at once. Returns whether the app closed any of them during
+ * the drain, and what the callbacks returned, a throw as a rejection.
  */
-export function releaseClose(servers: readonly net.Server[]): Promise<unknown>[] {
-  return servers.flatMap((server) => {
+export function releaseClose(servers: readonly net.Server[]): { closed: boolean; results: Promise<unknown>[] } {
+  let closed = false;
+  const results = servers.flatMap((server) => {
     const run = (cb: CloseCallback): Promise<unknown> => Promise.resolve().then(() => cb.call(server));
     server.close = function close(this: net.Server, cb?: CloseCallback) {
       if (typeof cb === 'function') void run(cb);
       return this;
     } as typeof server.close;
-    return (waiting.get(server)?.splice(0) ?? []).map(run);
+    const held = calls.get(server);
+    closed ||= (held?.count ?? 0) > 0;
+    return (held?.callbacks.splice(0) ?? []).map(run);
   });
+  return { closed, results };
 }

@@ -1,11 +1,14 @@
 /**
  * The app's own shutdown code around baton's drain. As the drain starts, its
  * SIGTERM listeners run (signals.ts); the callbacks of its server.close()
- * calls run once the drain has ended (drain/close.ts). An app with stop
- * listeners of its own then finishes its shutdown (flushes what it kept in
- * memory, closes its pools) and exits by itself, as under Kubernetes: baton
- * waits for that until the drain deadline, or until the app has nothing left
- * to run or re-raises the signal at itself (terminus, NestJS). An app that
+ * calls run once the drain has ended (drain/close.ts). An app whose
+ * listeners began a shutdown of their own (they closed a server, or returned
+ * a promise) then finishes it (flushes what it kept in memory, closes its
+ * pools) and exits by itself, as under Kubernetes: baton waits for that until
+ * the drain deadline, or until the app has nothing left to run or re-raises
+ * the signal at itself (terminus, NestJS). Listeners that began nothing (a
+ * library's that only logs, signal-exit's) are not waited for: a process kept
+ * by its pools would otherwise outlive every drain until the deadline. An app that
  * exits during the drain, with requests in flight, loses them as it would
  * without baton: said in one line, with the count.
  */
@@ -18,8 +21,9 @@ import { at } from '../time.js';
 
 export class AppShutdown {
   private hasOwn = false;
+  private promised = false;
   private exiting = false;
-  private reraised: () => void = () => {};
+  private stopWaiting: () => void = () => {};
 
   constructor(private readonly listeners: AppStopListeners) {}
 
@@ -31,18 +35,24 @@ export class AppShutdown {
     });
     const results = this.listeners.run(cause);
     this.hasOwn = results.length > 0;
-    reportFailures(results);
+    this.promised = reportFailures(results);
   }
 
   /** A stop signal while draining: the app re-raising it, its own listeners taken off first, asks to exit by it. */
   signalled(signal: StopSignal): void {
-    if (this.hasOwn && !this.listeners.listens(signal)) this.reraised();
+    if (this.hasOwn && !this.listeners.listens(signal)) this.stopWaiting();
+  }
+
+  /** The parent moved the deadline up: the app's shutdown is not waited for any longer. */
+  cutShort(): void {
+    this.stopWaiting();
   }
 
   /** Once the drain has ended: the app's close() callbacks run, and its own shutdown is waited for; then baton exits. */
   async finish(servers: readonly net.Server[], deadline: number): Promise<void> {
-    reportFailures(releaseClose(servers));
-    if (this.hasOwn) await this.appExit(deadline);
+    const { closed, results } = releaseClose(servers);
+    reportFailures(results);
+    if (this.hasOwn && (closed || this.promised)) await this.appExit(deadline);
     this.exiting = true;
   }
 
@@ -57,7 +67,7 @@ export class AppShutdown {
         timer.cancel();
         resolve();
       };
-      this.reraised = done;
+      this.stopWaiting = done;
       // Nothing but baton's channel to its parent is left: the app has finished.
       process.channel?.unref();
       process.once('beforeExit', done);
@@ -65,11 +75,9 @@ export class AppShutdown {
   }
 }
 
-/** A rejection from the app's async listener or callback is said, not left to end the process. */
-function reportFailures(results: readonly unknown[]): void {
-  for (const r of results) {
-    if (typeof (r as PromiseLike<unknown> | undefined)?.then === 'function') {
-      (r as PromiseLike<unknown>).then(undefined, (err: unknown) => log('error', `the app's shutdown failed: ${errorLine(err)}`));
-    }
-  }
+/** A rejection from the app's async listener or callback is said, not left to end the process; whether any was a promise. */
+function reportFailures(results: readonly unknown[]): boolean {
+  const promises = results.filter((r): r is PromiseLike<unknown> => typeof (r as PromiseLike<unknown> | undefined)?.then === 'function');
+  for (const p of promises) p.then(undefined, (err: unknown) => log('error', `the app's shutdown failed: ${errorLine(err)}`));
+  return promises.length > 0;
 }

@@ -218,6 +218,7 @@ class Runtime {
     this.deadline = Date.now();
     const cut = cutAll(this.listeners.servers());
     this.cutEarly += cut;
+    this.appShutdown.cutShort();
     log('warn', 'the drain was ended early by the master', { cut });
   }
 

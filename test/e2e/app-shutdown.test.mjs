@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { waitForLine } from '../../dist/testing/harness.js';
 import { get, startLoad } from '../helpers/load.mjs';
 import { baton, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
-import { cleanup, freePort, root, startStandalone, waitFor, within } from '../helpers/proc.mjs';
+import { alive, cleanup, freePort, root, startStandalone, waitFor, within } from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 import { startSink } from '../helpers/sink.mjs';
 
@@ -67,4 +67,15 @@ test('baton run: an app that exits in its SIGTERM listener with a request in fli
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(await warned, 'the app exited during the drain with 1 request in flight: lost, as they would be without baton');
   await slow;
+});
+
+test('baton run --drain-timeout 60s: a SIGTERM listener that begins no shutdown of its own runs once, and the old worker is not kept for it', { timeout: 30_000 }, async (t) => {
+  const port = await freePort();
+  const master = startMaster(['-w', '1', '--drain-timeout', '60s', fixture('sigterm-logger-app.mjs')], { env: { PORT: String(port) } });
+  t.after(() => stopMaster(master));
+  const [old] = await readyWorkers(master, 1);
+  const r = await baton(['reload', '--control', master.control]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  await waitFor(() => !alive(old), { what: 'the old worker to exit' });
+  assert.equal(master.output.split(`pid ${old} heard SIGTERM`).length - 1, 1, master.output);
 });
