@@ -3,8 +3,9 @@
  *   1. stop accepting, and stop reading datagrams (the sockets live on in the
  *      next generation, which reads what they queue);
  *   2. let HTTP/1 and HTTP/2 traffic finish (Connection: close, GOAWAY), tell
- *      WebSocket and Server-Sent Events clients to reconnect, and run the drain hooks, which end what
- *      only the app knows how to end early (gRPC streams);
+ *      WebSocket and Server-Sent Events clients to reconnect, and run the
+ *      drain hooks, which end what only the app knows how to end early (gRPC
+ *      streams); the app's own server.close() waits for the drain's end;
  *   3. then run the shutdown hooks, handing them what is left: upgraded and
  *      raw connections;
  *   4. wait for those until the deadline, then cut what remains.

@@ -8,8 +8,8 @@
  * the drain deadline, or until the app has nothing left to run or re-raises
  * the signal at itself (terminus, NestJS). Listeners that began nothing (a
  * library's that only logs, signal-exit's) are not waited for: a process kept
- * by its pools would otherwise outlive every drain until the deadline. An app that
- * exits during the drain, with requests in flight, loses them as it would
+ * by its pools would otherwise outlive every drain until the deadline. An app
+ * that exits during the drain, with requests in flight, loses them as it would
  * without baton: said in one line, with the count.
  */
 import type net from 'node:net';
@@ -31,7 +31,7 @@ export class AppShutdown {
   start(cause: StopSignal | undefined, servers: readonly net.Server[]): void {
     process.once('exit', () => {
       const n = this.exiting ? 0 : inFlight(servers);
-      if (n > 0) log('warn', `the app exited during the drain with ${n} ${n === 1 ? 'request' : 'requests'} in flight: lost, as they would be without baton`);
+      if (n > 0) log('warn', `the app exited during the drain with ${n} ${n === 1 ? 'request' : 'requests'} in flight: lost, as without baton`);
     });
     const results = this.listeners.run(cause);
     this.hasOwn = results.length > 0;

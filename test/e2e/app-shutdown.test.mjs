@@ -65,7 +65,7 @@ test('baton run: an app that exits in its SIGTERM listener with a request in fli
   const warned = waitForLine(master, (l) => (l.pid === old && l.level === 'warn' ? l.text : undefined));
   const r = await baton(['reload', '--control', master.control]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.equal(await warned, 'the app exited during the drain with 1 request in flight: lost, as they would be without baton');
+  assert.equal(await warned, 'the app exited during the drain with 1 request in flight: lost, as without baton');
   await slow;
 });
 
