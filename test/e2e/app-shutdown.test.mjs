@@ -27,15 +27,15 @@ test('baton run -w 2: an app that counts hits in memory and flushes them on SIGT
     const r = await baton(['reload', '--control', master.control]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
   }
-  const beforeStop = load.stats.ok;
+  assert.ok(load.stats.ok > 0);
+  assert.equal(load.stats.failed, 0, describeFailures('load through the reloads', load.stats));
   const stopped = await baton(['stop', '--control', master.control]);
   assert.equal(stopped.code, 0, stopped.stderr);
   await within(master.exited, 20_000, 'the master to exit');
   const stats = await load.stop();
-  assert.ok(beforeStop > 0);
   // 2 workers, then 2 more per reload: each flushes once, as it goes.
   await waitFor(() => sink.flushes.length === 8, { what: '8 flushes' });
-  assert.deepEqual(stats.failures.ECONNRESET ?? 0, 0, describeFailures('load', stats));
+  // At the stop, what is refused (or reset in the listen queue as the last copy of the socket closes) was never accepted, nor counted.
   assert.equal(sink.total(), stats.ok, `the app counted ${sink.total()} hits; clients got ${stats.ok} answers`);
   assert.doesNotMatch(master.output, /ERR_SERVER_NOT_RUNNING/);
 });
