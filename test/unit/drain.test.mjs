@@ -15,6 +15,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import crypto from 'node:crypto';
 import WebSocket, { WebSocketServer } from 'ws';
+import { releaseClose } from '../../dist/drain/close.js';
 import { drain } from '../../dist/drain/index.js';
 import { track } from '../../dist/drain/track.js';
 import { closeFrameFor } from '../../dist/drain/websocket.js';
@@ -601,3 +602,25 @@ async function until(cond, what, ms = FAR_MS) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe('the app\'s own server.close() during the drain (src/drain/close.ts)', () => {
+  test('close(cb) while baton drains: no ERR_SERVER_NOT_RUNNING, cb once the request in flight is answered; a later close(cb) is told at once', { timeout: TEST_MS }, async (t) => {
+    let answer;
+    const server = http.createServer((req, res) => (answer = () => res.end('done')));
+    const { port } = await serve(t, server);
+    const agent = agentFor(t);
+    const inFlight = get(port, agent);
+    await until(() => answer, 'the request to arrive');
+    const events = [];
+    const drained = drain([server], { deadline: Date.now() + FAR_MS, runHooks: noHooks });
+    server.close((err) => events.push(`closed ${err?.code ?? 'ok'}`));
+    answer();
+    events.push(`answered ${(await inFlight).body}`);
+    await drained;
+    const { closed, results } = releaseClose([server]);
+    await Promise.all(results);
+    assert.equal(closed, true);
+    assert.deepEqual(events, ['answered done', 'closed ok']);
+    await new Promise((resolve) => server.close(resolve));
+  });
+});
