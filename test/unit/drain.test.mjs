@@ -624,3 +624,34 @@ describe('the app\'s own server.close() during the drain (src/drain/close.ts)', 
     await new Promise((resolve) => server.close(resolve));
   });
 });
+
+describe('Server-Sent Events (src/drain/event-stream.ts)', () => {
+  /** An event-stream server; `streams` counts the streams it has begun. */
+  const sse = () => {
+    const server = http.createServer((req, res) => {
+      if (req.url !== '/events') return res.end('plain');
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write('data: hello\n\n');
+      server.streams++;
+      const tick = setInterval(() => res.write('data: tick\n\n'), 50);
+      res.on('close', () => clearInterval(tick));
+    });
+    server.streams = 0;
+    return server;
+  };
+
+  test('a stream open as the drain starts, and one a kept-alive connection opens during it, each end cleanly; nothing is cut', { timeout: TEST_MS }, async (t) => {
+    const server = sse();
+    const { port } = await serve(t, server);
+    const open = get(port, agentFor(t), '/events');
+    const agent = agentFor(t);
+    assert.equal((await get(port, agent, '/plain')).body, 'plain');
+    await until(() => server.streams === 1, 'the first stream');
+    const drained = drain([server], { deadline: Date.now() + FAR_MS, idleGraceMs: FAR_MS, endEventStreams: true, runHooks: noHooks });
+    const late = await get(port, agent, '/events');
+    assert.equal(late.reused, true, 'sent on the kept-alive connection');
+    assert.match(late.body, /^data: hello\n\n/);
+    assert.match((await open).body, /^data: hello\n\n/);
+    assert.equal((await drained).destroyed, 0);
+  });
+});
