@@ -339,10 +339,13 @@ export async function startBatonRun({ port, delayMs, workers, nodeFlags = [], ap
   return target;
 }
 
-/** `node --import batonjs/register bench/app.mjs`; restart() is SIGUSR2, done when the old pid has exited. */
+/**
+ * `node --import batonjs/register bench/app.mjs`; restart() is SIGUSR2, done when the old pid has exited.
+ * Without the crash window, as the supervised rows: it only holds the old process for its length.
+ */
 export async function startStandalone({ port, delayMs, app = appScript, node = process.execPath }) {
   const child = spawn(node, ['--import', register, app], {
-    env: appEnv(port, delayMs, { BATON_LOG_FORMAT: 'text' }), stdio: ['ignore', 'ignore', 'pipe'],
+    env: appEnv(port, delayMs, { BATON_LOG_FORMAT: 'text', BATON_CRASH_WINDOW: '0' }), stdio: ['ignore', 'ignore', 'pipe'],
   });
   const pids = new Set([child.pid]);
   let current = child.pid;
@@ -355,7 +358,7 @@ export async function startStandalone({ port, delayMs, app = appScript, node = p
   const target = track({
     kind: 'standalone',
     label: 'node --import batonjs/register',
-    commands: [`node --import batonjs/register ${shown(app)}`, 'restart: kill -USR2 <pid>; done when <pid> has exited'],
+    commands: [`BATON_CRASH_WINDOW=0 node --import batonjs/register ${shown(app)}`, 'restart: kill -USR2 <pid>; done when <pid> has exited'],
     pids,
     get mainPid() {
       return current;

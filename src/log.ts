@@ -22,8 +22,9 @@ export function log(level: 'info' | 'warn' | 'error', msg: string, fields: LogFi
   if (json) {
     line = JSON.stringify({ time, level, pid: process.pid, gen: generation, msg, ...fields });
   } else {
+    // An empty field (`sockets=` before any listen) reads as a value gone missing: left out.
     const extra = Object.entries(fields)
-      .filter(([, v]) => v !== undefined)
+      .filter(([, v]) => v !== undefined && v !== '')
       .map(([k, v]) => ` ${k}=${typeof v === 'string' && /[\s"]/.test(v) ? JSON.stringify(v) : String(v)}`)
       .join('');
     line = `${time} baton[${process.pid}] gen=${generation} ${level}: ${msg}${extra}`;
@@ -44,4 +45,9 @@ export function logTail(who: string, tail: string, max = 20): void {
 export function errorLine(err: unknown): string {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return text.split('\n')[0];
+}
+
+/** An error's message alone, for a log field or a reply. */
+export function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -11,6 +11,9 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 
 export const msLeft = (deadline: number): number => Math.max(0, deadline - Date.now());
 
+/** The deadline of a span that starts now (a drain ordered now ends `ms` from now). */
+export const deadlineIn = (ms: number): number => Date.now() + ms;
+
 export interface Timer {
   cancel(): void;
 }

@@ -11,7 +11,7 @@
  */
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import { formatMs } from '../control/client.js';
+import { formatMs, mib } from '../format.js';
 import { PAGE_HEADER } from './session.js';
 
 /** On every response of the admin listener: nothing it answers may be framed, sniffed, or leak the page's address. */
@@ -119,7 +119,7 @@ function h(tag, props, ...children) {
   e.append(...children);
   return e;
 }
-const mib = (b) => (b === null ? '–' : (b / 1048576).toFixed(1) + ' MiB');
+const mib = ${mib.toString()};
 const count = (n, one, many) => n + ' ' + (n === 1 ? one : many);
 const when = (iso) => {
   const at = new Date(iso);
@@ -186,7 +186,7 @@ function render(s) {
   $('worker-count').textContent = String(by('ready'));
   $('worker-more').textContent = 'ready · ' + by('starting') + ' starting · ' + by('draining') + ' draining';
   $('master').textContent = 'pid ' + s.masterPid;
-  $('master-more').textContent = 'up ' + formatMs(s.uptimeMs) + (s.master ? ' · ' + mib(s.master.rssBytes) : '');
+  $('master-more').textContent = 'up ' + formatMs(s.uptimeMs) + (s.master ? ' · ' + mib(s.master.rssBytes, '–') : '');
   const last = s.reloads.filter((r) => r.ok).pop();
   $('generation-more').textContent = (s.release ? 'release ' + s.release + ' · ' : '') + (last ? 'since ' + when(last.at) : 'since start');
   $('listeners').replaceChildren(...(s.listeners.length ? s.listeners.map((l) => h('li', { className: 'mono' }, l)) : [h('li', { className: 'muted' }, 'none yet')]));
@@ -199,7 +199,7 @@ function workerRow(w) {
   return h('tr', { 'data-pid': String(w.pid), 'data-state': state },
     cell(String(w.pid), 'num'), cell(String(w.generation), 'num'),
     h('td', {}, h('span', { className: 'pill ' + state }, state)),
-    cell(formatMs(w.uptimeMs), 'num'), cell(mib(w.rssBytes), 'num'),
+    cell(formatMs(w.uptimeMs), 'num'), cell(mib(w.rssBytes, '–'), 'num'),
     cell(w.delayMs === null ? '–' : w.delayMs + ' ms', 'num'),
     cell(w.connections === null ? '–' : String(w.connections), 'num'),
     cell(w.heartbeatAgeMs === null ? '–' : formatMs(w.heartbeatAgeMs) + ' ago', 'num'));

@@ -16,16 +16,26 @@
  *   POST /signin        the token as a bearer token: a session cookie for the page; /signout ends it
  *
  * No action is ever taken on GET: a link, a prefetch or an image tag cannot
- * reload or stop. What a client can make the master hold is bounded: a request
- * must arrive whole within a deadline and with a small body, and the
- * connections served at once are capped.
+ * reload or stop. A request names a path, never a host (origin-form only), so
+ * a proxy that filters by path sees what is served. What a client can make
+ * the master hold is bounded: a request must arrive whole within a deadline
+ * and with a small body, an idle connection is closed soon, and each client
+ * holds only a few connections (connections.ts), so probes always find a slot.
+ * With --admin-tls-cert and --admin-tls-key it serves HTTPS (tls.ts).
  */
 import http from 'node:http';
-import { type Controllable, NO_RELEASES, ReloadRefused, type ReloadResult } from '../protocol/control.js';
+import https from 'node:https';
+import type net from 'node:net';
+import { type Controllable, NO_RELEASES } from '../protocol/control.js';
+import { askReload, stopOnce } from '../control/answers.js';
 import { quote } from '../protocol/quote.js';
 import { log } from '../log.js';
 import { Guard } from './auth.js';
+import { clientOf } from './client.js';
+import { limitConnections } from './connections.js';
 import { type AdminOptions, cannotListen } from './options.js';
+import { RefusalLog } from './refusals.js';
+import { loadCertificate } from './tls.js';
 import { CONTENT_TYPE } from './metrics.js';
 import { SECURITY_HEADERS, servePage } from './page.js';
 import { crossSite, Sessions } from './session.js';
@@ -37,11 +47,13 @@ export interface AdminTarget extends Controllable {
 }
 
 /** Makes `server` listen; the default binds o.host:o.port, a standalone process listens on the socket it holds. */
-export type Listen = (server: http.Server, o: AdminOptions) => Promise<void>;
+export type Listen = (server: net.Server, o: AdminOptions) => Promise<void>;
 
 export interface AdminServer {
   /** The port bound (the one asked for, or the kernel's pick for 0). */
   readonly port: number;
+  /** Reads the TLS files again (at a reload); a bad pair is logged, and the one in use kept. */
+  reloadCertificate(): void;
   close(): Promise<void>;
 }
 
@@ -49,7 +61,8 @@ export interface AdminServer {
 export const MAX_BODY_BYTES = 16 * 1024;
 /** From connecting, how long a client has to send its whole request. */
 const REQUEST_DEADLINE_MS = 5000;
-const MAX_CONNECTIONS = 64;
+/** An idle keep-alive connection is closed after this: a slot is held only while it is used (the page polls every second). */
+const KEEP_ALIVE_MS = 2000;
 
 type Access = 'open' | 'token' | 'metrics';
 interface Route {
@@ -66,6 +79,10 @@ interface Call {
   render: (status: ReturnType<Controllable['status']>) => string;
   /** The page's sign-ins; absent without a token, when there is nothing to sign in with. */
   sessions?: Sessions;
+  /** Who asks (client.ts): the address that failures and refusals are counted for. */
+  client: string;
+  scheme: 'http' | 'https';
+  refusals: RefusalLog;
 }
 /** A POST's parameters, from its JSON body. */
 interface Params {
@@ -103,12 +120,13 @@ export async function startAdminServer(
   o: AdminOptions, master: AdminTarget, metrics: { render: Call['render'] }, listen: Listen = listenAt,
 ): Promise<AdminServer> {
   const guard = o.token === undefined ? undefined : new Guard(o.token);
-  // The deadline is checked every connectionsCheckingInterval: at the default 30 s, a 5 s deadline would be 30 s.
-  const server = http.createServer({ requestTimeout: REQUEST_DEADLINE_MS, headersTimeout: REQUEST_DEADLINE_MS, connectionsCheckingInterval: 1000 });
-  server.maxConnections = MAX_CONNECTIONS;
+  const server = createServer(o);
+  const scheme = o.tls ? 'https' : 'http';
+  const refusals = new RefusalLog();
   let sessions: Sessions | undefined;
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    serve({ req, res, master, render: metrics.render.bind(metrics), sessions }, guard, o.metricsPublic).catch((err: unknown) => {
+    const call = { req, res, master, render: metrics.render.bind(metrics), sessions, client: clientOf(req.socket.remoteAddress), scheme, refusals } as const;
+    serve(call, guard, o.metricsPublic).catch((err: unknown) => {
       log('error', 'admin request failed', { path: req.url, error: (err as Error).message });
       if (!res.headersSent) json(res, 500, { error: `internal error: ${(err as Error).message}` });
       else res.destroy();
@@ -116,13 +134,15 @@ export async function startAdminServer(
   });
   await listen(server, o);
   const port = (server.address() as { port: number }).port;
-  if (guard !== undefined) sessions = new Sessions(port);
+  if (guard !== undefined) sessions = new Sessions(port, o.tls !== undefined);
   if (guard === undefined) {
     log('warn', `admin API on ${o.host}:${port} without a token: any local user can reload and stop (give --admin-token-file)`);
   }
-  log('info', 'admin API listening', { admin: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}` });
+  if (o.warning !== undefined) log('warn', o.warning);
+  log('info', 'admin API listening', { admin: `${scheme}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}` });
   return {
     port,
+    reloadCertificate: () => reloadCertificate(server, o),
     close: () => new Promise((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -130,7 +150,28 @@ export async function startAdminServer(
   };
 }
 
-function listenAt(server: http.Server, o: AdminOptions): Promise<void> {
+/** HTTP, or HTTPS with the certificate; either bounded as the module's comment says. */
+function createServer(o: AdminOptions): http.Server | https.Server {
+  // The deadline is checked every connectionsCheckingInterval: at the default 30 s, a 5 s deadline would be 30 s.
+  const bounds = { requestTimeout: REQUEST_DEADLINE_MS, headersTimeout: REQUEST_DEADLINE_MS, connectionsCheckingInterval: 1000 };
+  // A TLS handshake is bounded by the same deadline (Node's default is 120 s).
+  const server = o.tls ? https.createServer({ ...bounds, handshakeTimeout: REQUEST_DEADLINE_MS, ...loadCertificate(o.tls) }) : http.createServer(bounds);
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  limitConnections(server);
+  return server;
+}
+
+function reloadCertificate(server: http.Server | https.Server, o: AdminOptions): void {
+  if (o.tls === undefined || !('setSecureContext' in server)) return;
+  try {
+    server.setSecureContext(loadCertificate(o.tls));
+    log('info', 'admin: TLS certificate read again', { cert: o.tls.cert });
+  } catch (err) {
+    log('error', `admin: kept the TLS certificate in use: ${(err as Error).message}`);
+  }
+}
+
+function listenAt(server: net.Server, o: AdminOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(cannotListen(`--admin ${o.host}:${o.port}`, err));
@@ -147,7 +188,10 @@ async function serve(c: Call, guard: Guard | undefined, metricsPublic: boolean):
   const { req, res } = c;
   res.setHeader('Cache-Control', 'no-store');
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-  const path = new URL(req.url ?? '/', 'http://admin').pathname;
+  const target = req.url ?? '';
+  // `//host/path` and `http://host/path` would name a host that `new URL` reads, and a path a proxy's filter does not see.
+  if (!target.startsWith('/') || target.startsWith('//')) return json(res, 400, { error: 'the request target must be a path starting with a single /' });
+  const path = new URL(target, 'http://admin').pathname;
   const route = Object.hasOwn(ROUTES, path) ? ROUTES[path]! : undefined;
   if (route === undefined) return json(res, 404, { error: `no endpoint ${quote(path.slice(0, 100))} (see baton's README, Admin API)` });
   const methods = route.method === 'GET' ? ['GET', 'HEAD'] : ['POST'];
@@ -167,33 +211,35 @@ async function serve(c: Call, guard: Guard | undefined, metricsPublic: boolean):
  * who reaches the (loopback) address may act, except a browser sent by
  * another site, or led there under another site's name. Only a credential
  * shown and wrong counts as a failure: a page asking whether it is signed in
- * is not guessing.
+ * is not guessing. The right credential is served even from an address
+ * limited for failures: others' guesses from there (a shared host, a NAT)
+ * must not lock the operator out.
  */
 function authorized(c: Call, guard: Guard | undefined, path: string): boolean {
-  const { req, res, sessions } = c;
+  const { req, res, sessions, client, refusals } = c;
   if (guard === undefined || sessions === undefined) return fromPage(c, false, path);
-  const client = req.socket.remoteAddress ?? 'unknown';
+  if (guard.accepts(req.headers.authorization)) return true;
+  const session = sessions.check(req.headers.cookie);
+  if (session === 'live') return fromPage(c, true, path);
   const wait = guard.retryAfter(client);
   if (wait > 0) {
+    refusals.refused(client, 'too many failed attempts');
     res.setHeader('Retry-After', String(wait));
     json(res, 429, { error: `too many failed attempts from ${client}; try again in ${wait} s` });
     return false;
   }
-  if (guard.accepts(req.headers.authorization)) return true;
-  const session = sessions.check(req.headers.cookie);
-  if (session === 'live') return fromPage(c, true, path);
   if (session === 'wrong' || req.headers.authorization !== undefined) guard.failed(client);
-  log('warn', 'admin: refused a request without the right token', { client, path });
+  refusals.refused(client, `missing or wrong token for ${path.slice(0, 100)}`);
   res.setHeader('WWW-Authenticate', 'Bearer realm="baton"');
   json(res, 401, { error: 'missing or wrong token (send Authorization: Bearer <token>)' });
   return false;
 }
 
 /** A request that no token authenticates must come from the page itself, or at least not from another site (session.ts's crossSite). */
-function fromPage({ req, res }: Call, cookie: boolean, path: string): boolean {
-  const forged = crossSite(req, cookie ? 'cookie' : 'nothing');
+function fromPage({ req, res, client, scheme, refusals }: Call, cookie: boolean, path: string): boolean {
+  const forged = crossSite(req, cookie ? 'cookie' : 'nothing', scheme);
   if (forged === undefined) return true;
-  log('warn', 'admin: refused a cross-site request', { client: req.socket.remoteAddress, path, why: forged });
+  refusals.refused(client, `cross-site request for ${path.slice(0, 100)}: ${forged}`);
   json(res, 403, { error: `${forged}: refused as a possible cross-site request forgery; act from the admin page itself` });
   return false;
 }
@@ -259,20 +305,10 @@ async function reload({ req, res, master }: Call, { release }: Params): Promise<
     open();
     if (!res.destroyed) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
   };
-  const started = Date.now();
-  let pending: Promise<ReloadResult>;
-  try {
-    pending = master.reload(stream ? (p) => event('phase', p) : () => {}, release);
-  } catch (err) {
-    if (err instanceof ReloadRefused) return json(res, err.busy ? 409 : 400, { error: err.message });
-    pending = Promise.reject(err);
-  }
+  const asked = askReload(master, stream ? (p) => event('phase', p) : () => {}, release);
+  if ('refused' in asked) return json(res, asked.refused.busy ? 409 : 400, { error: asked.refused.message });
   if (stream) open();
-  const result = await pending.catch((err: Error): ReloadResult => {
-    // A throw (a bug) becomes a failed result, as on the control socket.
-    log('error', 'reload threw', { error: err.message });
-    return { ok: false, generation: master.status().generation, ms: Date.now() - started, reason: `internal error: ${err.message}` };
-  });
+  const result = await asked.result;
   if (stream) {
     event('result', result);
     res.end();
@@ -295,16 +331,7 @@ function signOut({ req, res, sessions }: Call): void {
 }
 
 function stop({ res, master }: Call): void {
-  let called = false;
-  const once = (): void => {
-    if (called) return;
-    called = true;
-    try {
-      master.stop();
-    } catch (err) {
-      log('error', 'stop failed', { error: (err as Error).message });
-    }
-  };
+  const once = stopOnce(master);
   // Stop once the answer is handed to the kernel, or once the client has gone: the answer is not lost to the exit.
   res.once('finish', once);
   res.once('close', once);

@@ -1,10 +1,15 @@
 /**
  * The admin token, read once at start from a file: never from the command
  * line, where `ps` shows it to every user. A file other users can read or
- * write is refused, as ssh refuses such a private key.
+ * write is refused, as ssh refuses such a private key; so is a token too
+ * short to hold 128 bits (32 hex characters), which no limit on attempts
+ * could keep from being guessed, or one an Authorization header cannot carry.
  */
 import fs from 'node:fs';
 import { quote } from '../protocol/quote.js';
+
+/** The shortest token taken: 32 hex characters are 128 bits. */
+const MIN_TOKEN_CHARS = 32;
 
 /** The token in `file`, trimmed. Throws a one-line error naming the input (`what`), the file and the fix. */
 export function readTokenFile(file: string, what: string): string {
@@ -24,8 +29,13 @@ export function readTokenFile(file: string, what: string): string {
     throw new Error(`${what}: ${quote(file)} is open to other users (mode ${mode}); make it private: chmod 600 ${quote(file)}`);
   }
   const token = text.trim();
-  if (token === '') {
-    throw new Error(`${what}: ${quote(file)} is empty; write a long random token into it (e.g. openssl rand -hex 32 > ${quote(file)})`);
+  const make = `openssl rand -hex 32 > ${quote(file)}`;
+  if (token === '') throw new Error(`${what}: ${quote(file)} is empty; write a long random token into it (e.g. ${make})`);
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    throw new Error(`${what}: ${quote(file)} holds a space or a character a bearer token cannot carry; write a random hex token into it (e.g. ${make})`);
+  }
+  if (token.length < MIN_TOKEN_CHARS) {
+    throw new Error(`${what}: the token in ${quote(file)} is ${token.length} characters; use at least ${MIN_TOKEN_CHARS} random hex characters (128 bits), e.g. ${make}`);
   }
   return token;
 }

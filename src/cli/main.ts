@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import { UsageError, helpText, parseArgs } from './args.js';
 import { runCommand } from '../control/client.js';
 import { clientControlPath, serverControlPath } from '../control/paths.js';
-import { logFormatOf } from '../protocol/settings.js';
+import { logicalCwd } from '../cwd.js';
+import { type RunCommand, resolveRun } from './resolve.js';
 import { run } from './run.js';
 
 function version(): string {
@@ -54,14 +55,16 @@ async function main(argv: string[]): Promise<void> {
       if (process.platform === 'win32') {
         return fail('baton run needs fd passing, which Windows lacks; run the app with node directly and restart it to deploy', 2);
       }
+      let command: RunCommand;
       let controlPath: string;
       try {
-        controlPath = serverControlPath({ name: parsed.name, control: parsed.control });
+        command = await resolveRun(parsed, logicalCwd());
+        controlPath = serverControlPath({ name: command.options.name, control: command.options.control });
       } catch (err) {
         return fail((err as Error).message, 2);
       }
       try {
-        await run(parsed, controlPath, parsed.logFormat ?? logFormatOf(process.env));
+        await run(command, controlPath);
       } catch (err) {
         fail((err as Error).message, 1);
         process.exit(1);

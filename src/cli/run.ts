@@ -6,77 +6,123 @@
  * at once. The master's pid never changes, so it suits systemd and a
  * container's PID 1.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HANDOVER_VARS, readListenEnv } from '../protocol/fds.js';
-import { DEFAULTS, type LogFormat } from '../protocol/settings.js';
 import { checkInternals } from '../internals/check.js';
 import { inherit } from '../listeners/inherit.js';
 import { DEFAULT_NAME } from '../control/paths.js';
 import { startControlServer } from '../control/server.js';
-import { Master } from '../supervisor/master.js';
+import { Master, type MasterEvents, type MasterOptions } from '../supervisor/master.js';
 import { SocketTable } from '../supervisor/sockets.js';
 import { warnStickySessions } from '../supervisor/sticky.js';
 import { workerSpawner } from '../supervisor/worker.js';
-import { compileCacheDir, compileCacheEnv } from '../supervisor/compile-cache.js';
+import { compileCacheDir, compileCacheEnv, prepareCompileCacheDir } from '../supervisor/compile-cache.js';
 import { systemdNotifier } from '../systemd/notify.js';
-import { logicalCwd } from '../cwd.js';
 import { configureLog, log } from '../log.js';
 import { onStopSignals } from '../signals.js';
-import type { RunCommand } from './args.js';
+import type { AdminServer } from '../admin/server.js';
+import type { RunCommand } from './resolve.js';
 
 type Closable = { close(): Promise<void> };
 
 const register = fileURLToPath(new URL('../register.js', import.meta.url));
 
-/** Workers of `o.script` with the preload, on the master's sockets. */
-function spawnerFor(o: RunCommand, sockets: SocketTable, controlPath: string, logFormat: LogFormat): ReturnType<typeof workerSpawner> {
+/** Workers of `o.script` with the preload, on the master's sockets. Throws a one-line error when the compile cache is not private. */
+function spawnerFor(o: RunCommand, sockets: SocketTable, controlPath: string): ReturnType<typeof workerSpawner> {
+  const { options } = o;
+  const cache = compileCacheEnv(process.env, options.compileCache ? compileCacheDir(controlPath) : undefined);
+  if (cache.NODE_COMPILE_CACHE !== undefined) prepareCompileCacheDir(cache.NODE_COMPILE_CACHE);
   return workerSpawner({
     execPath: process.execPath,
-    nodeArgs: o.nodeArgs,
+    nodeArgs: options.nodeArgs,
     register,
     script: o.script,
     args: o.args,
-    cwd: logicalCwd(),
-    env: { ...process.env, ...compileCacheEnv(process.env, o.compileCache ? compileCacheDir(controlPath) : undefined) },
-    settings: {
-      ...DEFAULTS, readyTimeoutMs: o.readyTimeoutMs, drainTimeoutMs: o.drainTimeoutMs, waitReady: o.waitReady, closeWebSockets: o.closeWebSockets, closeEventStreams: o.closeEventStreams, logFormat,
-    },
+    cwd: o.cwd,
+    env: { ...process.env, ...o.env, ...cache },
+    settings: o.settings,
   }, sockets);
 }
 
-export async function run(o: RunCommand, controlPath: string, logFormat: LogFormat): Promise<void> {
-  configureLog({ format: logFormat });
+/** --admin's code, loaded only then: a master without it loads none of it. A reload also takes up a renewed certificate. */
+async function loadAdmin(o: RunCommand): Promise<{ events: MasterEvents; start: (master: Master) => Promise<AdminServer> } | undefined> {
+  const options = o.admin;
+  if (!options) return undefined;
+  const module = await import('../admin/index.js');
+  const metrics = new module.Metrics();
+  let server: AdminServer | undefined;
+  const events: MasterEvents = {
+    reloaded: (result) => {
+      metrics.reloaded(result);
+      server?.reloadCertificate();
+    },
+    respawned: () => metrics.respawned(),
+    cut: (n) => metrics.cut(n),
+  };
+  return { events, start: async (master) => (server = await module.startAdminServer(options, master, metrics)) };
+}
+
+function masterOptions(o: RunCommand, inherited: MasterOptions['inherited'], events: MasterEvents | undefined): MasterOptions {
+  const { options } = o;
+  const { readyTimeoutMs, drainTimeoutMs, crashWindowMs } = o.settings;
+  return {
+    name: options.name ?? DEFAULT_NAME,
+    workers: options.workers,
+    readyTimeoutMs,
+    drainTimeoutMs,
+    crashWindowMs,
+    ...o.supervisor,
+    listen: options.listen.map((l) => ({ label: l.name, address: l.address })),
+    inherited,
+    releases: options.releases,
+    events,
+    sources: o.sources,
+  };
+}
+
+/** Past this many workers per CPU they only compete for it: every start and reload takes longer, for no more throughput. */
+const WORKERS_PER_CPU = 4;
+
+function warnManyWorkers(workers: number): void {
+  const cpus = os.availableParallelism();
+  if (workers <= WORKERS_PER_CPU * cpus) return;
+  log('warn', `-w ${workers} is more than ${WORKERS_PER_CPU} workers per CPU (${cpus} ${cpus === 1 ? 'CPU' : 'CPUs'}): they compete for the CPUs, and every start and reload takes longer; -w auto starts one per CPU`);
+}
+
+export async function run(o: RunCommand, controlPath: string): Promise<void> {
+  const { options } = o;
+  configureLog({ format: o.settings.logFormat });
   checkInternals();
   const inherited = inherit(readListenEnv(process.env, process.pid, process.ppid));
   for (const key of HANDOVER_VARS) delete process.env[key];
   // The master alone speaks for the service: its pid never changes, and only it knows a reload's outcome.
   const notify = systemdNotifier(process.env, { unset: true });
   const sockets = new SocketTable();
-  warnStickySessions(path.resolve(logicalCwd(), o.script), o.workers);
-  const spawner = spawnerFor(o, sockets, controlPath, logFormat);
-  // Loaded only with --admin: a master without it loads none of the admin listener's code.
-  const admin = o.admin && { options: o.admin, module: await import('../admin/index.js') };
-  const metrics = admin && new admin.module.Metrics();
+  warnStickySessions(path.resolve(o.cwd, o.script), options.workers);
+  warnManyWorkers(options.workers);
+  const spawner = spawnerFor(o, sockets, controlPath);
+  if (o.config) log('info', `settings from ${o.config.label}`);
+  for (const line of o.config?.warnings ?? []) log('warn', line);
+  const admin = await loadAdmin(o);
   const closing: Closable[] = [];
   const exit = (code: number): void => {
     // STOPPING=1 may still be on its way: it goes out before the master does, not from an orphan.
     void Promise.allSettled([...closing.map((c) => c.close()), notify.flushed()]).finally(() => process.exit(code));
   };
-  const master = new Master({
-    name: o.name ?? DEFAULT_NAME,
-    workers: o.workers,
-    readyTimeoutMs: o.readyTimeoutMs,
-    drainTimeoutMs: o.drainTimeoutMs,
-    ...o.supervisor,
-    listen: o.listen.map((l) => ({ label: l.name, address: l.address })),
-    inherited,
-    releases: o.releases,
-    events: metrics,
-  }, sockets, spawner, exit, notify);
+  const master = new Master(masterOptions(o, inherited, admin?.events), sockets, spawner, exit, notify);
+  // Before the first workers start: a stop or a reload asked while they do (-w 64 takes seconds) is answered, not fatal.
+  for (const signal of ['SIGHUP', 'SIGUSR2'] as const) {
+    process.on(signal, () => {
+      log('info', `${signal}: reload requested`);
+      void master.reload();
+    });
+  }
+  onStopSignals(() => master.stop(), () => master.kill());
   try {
     closing.push(await startControlServer(controlPath, master));
-    if (admin && metrics) closing.push(await admin.module.startAdminServer(admin.options, master, metrics));
+    if (admin) closing.push(await admin.start(master));
     await master.start();
   } catch (err) {
     await Promise.allSettled(closing.map((c) => c.close()));
@@ -87,11 +133,4 @@ export async function run(o: RunCommand, controlPath: string, logFormat: LogForm
     // Node reaps only the children it spawned; orphans re-parented to PID 1 would stay zombies.
     log('info', 'running as PID 1: baton reaps its workers, but not processes the app orphans; if the app starts processes of its own, run the container with an init (docker run --init)');
   }
-  for (const signal of ['SIGHUP', 'SIGUSR2'] as const) {
-    process.on(signal, () => {
-      log('info', `${signal}: reload requested`);
-      void master.reload();
-    });
-  }
-  onStopSignals(() => master.stop(), () => master.kill());
 }

@@ -2,10 +2,11 @@
  * The client end of the control socket: `baton reload|stop|status|releases`. Sends one
  * request line, prints the answers as they arrive, and returns the exit code:
  * 0 done, 1 the reload failed (rolled back) or the master went away, 2 no
- * master / refused request.
+ * master, no answer from it (FIRST_ANSWER_MS), or a refused request.
  */
 import net from 'node:net';
-import { oneLine } from './paths.js';
+import { oneLine } from '../protocol/quote.js';
+import { formatMs, mib } from '../format.js';
 import { type Command, type Phase, type ReleaseList, type ReloadResult, type Request, type Status, type Stopping, cutLine, parseReply } from '../protocol/control.js';
 
 export interface RunCommandOptions {
@@ -17,37 +18,37 @@ export interface RunCommandOptions {
   out?: (line: string) => void;
   /** One line of error output (default: stderr). */
   err?: (line: string) => void;
-  /**
-   * Give up when no final answer came within this many ms (0: wait for ever).
-   * Default: 10 s for status and stop; none for reload, which the master
-   * itself bounds with --ready-timeout and --drain-timeout.
-   */
-  timeoutMs?: number;
+  /** How long to wait for the master's first answer (default FIRST_ANSWER_MS). */
+  firstAnswerMs?: number;
 }
 
-const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * How long the client waits for the master's first answer before it gives up
+ * (exit 2): a master that has not answered by then is frozen (SIGSTOP, a
+ * blocked event loop) or overwhelmed. Once it has answered, a reload is waited
+ * for to its end: the master bounds it with --ready-timeout and --drain-timeout.
+ */
+const FIRST_ANSWER_MS = 10_000;
 
 export function runCommand(file: string, cmd: Command, opts: RunCommandOptions = {}): Promise<number> {
   const request: Request = opts.release === undefined ? { cmd } : { cmd, release: opts.release };
   const out = opts.out ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const err = opts.err ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  const timeoutMs = opts.timeoutMs ?? (cmd === 'reload' ? 0 : DEFAULT_TIMEOUT_MS);
   const printer = new Printer(opts.json === true, out, err);
+  const firstAnswerMs = opts.firstAnswerMs ?? FIRST_ANSWER_MS;
 
   return new Promise<number>((resolve) => {
     let settled = false;
     let connected = false;
     const sock = net.connect(file);
-    const timer = timeoutMs > 0
-      ? setTimeout(() => {
-        err(`the master at ${oneLine(file)} did not answer within ${formatMs(timeoutMs)}`);
-        finish(1);
-      }, timeoutMs)
-      : undefined;
+    const timer = setTimeout(() => {
+      err(`the master at ${oneLine(file)} did not answer within ${formatMs(firstAnswerMs)} (is it stopped or frozen?)${cmd === 'reload' ? '; the reload will not run when it resumes' : ''}`);
+      finish(2);
+    }, firstAnswerMs);
     function finish(code: number): void {
       if (settled) return;
       settled = true;
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
       sock.destroy();
       resolve(code);
     }
@@ -62,6 +63,7 @@ export function runCommand(file: string, cmd: Command, opts: RunCommandOptions =
       finish(2);
     });
     readLines(sock, (line) => {
+      clearTimeout(timer);
       const code = printer.line(line);
       if (code !== undefined) finish(code);
       return settled;
@@ -124,6 +126,8 @@ class Printer {
     const { reply } = parsed;
     if (this.json && (reply.type === 'phase' || reply.type === 'reload' || reply.type === 'stopping')) this.out(line);
     switch (reply.type) {
+      case 'accepted':
+        return undefined;
       case 'phase':
         if (!this.json) this.phase(reply.data);
         return undefined;
@@ -192,20 +196,7 @@ function tailLines(tail: string | undefined): string[] {
   return tail.replace(/\n+$/, '').split('\n').map((l) => `  | ${l.replace(/\r$/, '')}`);
 }
 
-/** `850 ms`, `12s`, `3m 12s`, `2h 5m`, `3d 4h`. */
-export function formatMs(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '-';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h ${m % 60}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
-}
 
-const mib = (bytes: number | null): string => (bytes === null ? '-' : `${(bytes / 1048576).toFixed(1)} MiB`);
 
 /** Pads columns to their widest cell. */
 function table(rows: string[][]): string[] {
@@ -249,6 +240,7 @@ export function formatStatus(s: Status): string[] {
     ['listeners', s.listeners.length === 0 ? '(none yet)' : s.listeners.join(', ')],
     ['workers', s.workers.length === 0 ? '(none)' : String(s.workers.length)],
     ...(s.stopping ? [['stopping', stoppingLine(s.stopping)]] : []),
+    ...(s.settings?.length ? [['settings', s.settings.map((x) => `${x.key}=${x.value} (${x.from})`).join(', ')]] : []),
   ]);
   if (s.workers.length > 0) {
     const rows = s.workers.map((w) => [

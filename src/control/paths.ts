@@ -7,18 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { probeSocket } from '../listeners/unix-path.js';
-import { quote } from '../protocol/quote.js';
+import { oneLine, quote } from '../protocol/quote.js';
+import { privacyOf } from '../private-dir.js';
 
 /** The name of a master started without `--name`. */
 export const DEFAULT_NAME = 'default';
 
 const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
-
-/**
- * The longest path a unix socket can have on Linux (sun_path is 108 bytes,
- * NUL included). macOS allows 103: the bind error then says so.
- */
-export const MAX_SOCKET_PATH = 107;
 
 type Env = Record<string, string | undefined>;
 
@@ -102,21 +97,20 @@ export function checkControlDir(dir: string): void {
  * access to it.
  */
 function othersHaveAccess(dir: string, st: fs.Stats): boolean {
-  if (!st.isDirectory()) {
+  const privacy = privacyOf(st);
+  if (privacy === 'link' || privacy === 'not a directory') {
     throw new Error(
-      `control socket directory ${quote(dir)} is not a directory${st.isSymbolicLink() ? ' (it is a symbolic link)' : ''}; ` +
+      `control socket directory ${quote(dir)} is not a directory${privacy === 'link' ? ' (it is a symbolic link)' : ''}; ` +
         'remove it, or pass --control PATH in a private directory',
     );
   }
-  const uid = process.getuid?.();
-  if (uid === undefined) return false; // Windows: no owners or modes to check.
-  if (st.uid !== uid) {
+  if (typeof privacy === 'object') {
     throw new Error(
-      `control socket directory ${quote(dir)} belongs to uid ${st.uid}, not to this user (uid ${uid}); ` +
+      `control socket directory ${quote(dir)} belongs to uid ${privacy.owner}, not to this user (uid ${process.getuid?.()}); ` +
         'remove it, or pass --control PATH in a directory of your own',
     );
   }
-  return (st.mode & 0o077) !== 0;
+  return privacy === 'open';
 }
 
 /** The names (without `.sock`) of the control sockets in `dir`, sorted; [] if it does not exist. */
@@ -204,11 +198,6 @@ export async function clientControlPath(
     );
   }
   return file;
-}
-
-/** A path shown unquoted in a one-line message: JSON-escaped only if it holds control characters. */
-export function oneLine(p: string): string {
-  return /[\u0000-\u001f\u007f]/.test(p) ? JSON.stringify(p) : p;
 }
 
 function codeOf(err: unknown): string {

@@ -16,13 +16,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { log } from '../log.js';
-import { quote } from '../protocol/quote.js';
+import { errMessage, log } from '../log.js';
+import { oneLine, quote } from '../protocol/quote.js';
+import { type Controllable, NO_RELEASES, type Reply, type Request, parseRequest } from '../protocol/control.js';
+import { MAX_SOCKET_PATH } from '../listeners/address.js';
 import { probeSocket } from '../listeners/unix-path.js';
-import { MAX_SOCKET_PATH, controlDirProblem, oneLine } from './paths.js';
-import {
-  type Controllable, NO_RELEASES, type Phase, ReloadRefused, type ReloadResult, type Reply, type Request, parseRequest,
-} from '../protocol/control.js';
+import { askReload, stopOnce } from './answers.js';
+import { controlDirProblem } from './paths.js';
 
 /** The longest request line accepted, newline excluded. */
 export const MAX_REQUEST_BYTES = 4096;
@@ -56,7 +56,6 @@ interface Conn {
   state: 'waiting' | 'busy' | 'done';
 }
 
-const errMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException | undefined)?.code ?? errMessage(err);
 
 /**
@@ -254,6 +253,8 @@ function serve(conn: Conn, master: Controllable, deadlineMs: number): void {
 
 interface Replier {
   send(reply: Reply): void;
+  /** True once writing to the client has failed, or the connection is closed. */
+  gone(): boolean;
   finish(reply: Reply, then?: () => void): void;
   refuse(message: string): void;
   /** Calls `fn` once the client has gone. */
@@ -277,6 +278,7 @@ function replier(conn: Conn): Replier {
     send: (reply) => {
       if (!sock.destroyed && sock.writable) sock.write(`${JSON.stringify(reply)}\n`);
     },
+    gone: () => sock.destroyed,
     finish,
     refuse: (message) => finish({ type: 'error', message }),
     onGone: (fn) => sock.once('close', fn),
@@ -309,42 +311,24 @@ function answerStatus(master: Controllable, reply: Replier): void {
 }
 
 function answerStop(master: Controllable, reply: Replier): void {
-  let called = false;
-  const stop = (): void => {
-    if (called) return;
-    called = true;
-    try {
-      master.stop();
-    } catch (err) {
-      log('error', 'stop failed', { error: errMessage(err) });
-    }
-  };
+  const stop = stopOnce(master);
   // Stop once the answer is handed to the kernel, or once the client has gone.
   reply.onGone(stop);
   reply.finish({ type: 'stopping' }, stop);
 }
 
 async function answerReload(master: Controllable, reply: Replier, release: string | undefined): Promise<void> {
-  const started = Date.now();
-  let result: ReloadResult;
-  try {
-    result = await master.reload((phase: Phase) => {
-      try {
-        reply.send({ type: 'phase', data: phase });
-      } catch (err) {
-        log('error', 'cannot report a reload phase', { error: errMessage(err) });
-      }
-    }, release);
-  } catch (err) {
-    if (err instanceof ReloadRefused) return reply.refuse(err.message);
-    log('error', 'reload threw', { error: errMessage(err) });
-    let generation = 0;
-    try {
-      generation = master.status().generation;
-    } catch {
-      // keep 0
-    }
-    result = { ok: false, generation, ms: Date.now() - started, reason: `internal error: ${errMessage(err)}` };
+  // A client gives up on a master that does not answer (one frozen by SIGSTOP,
+  // say): its request may be read only when the master resumes. On a unix
+  // socket, writing to a peer that has closed fails at once (EPIPE), so the
+  // first line tells, a turn later, whether anyone still waits for this reload.
+  reply.send({ type: 'accepted' });
+  await new Promise(setImmediate);
+  if (reply.gone()) {
+    log('warn', 'reload not run: its client left before it started');
+    return;
   }
-  reply.finish({ type: 'reload', data: result });
+  const asked = askReload(master, (phase) => reply.send({ type: 'phase', data: phase }), release);
+  if ('refused' in asked) return reply.refuse(asked.refused.message);
+  reply.finish({ type: 'reload', data: await asked.result });
 }

@@ -12,7 +12,7 @@ import { builtin } from '../internals/builtins.js';
 import type { NativeHandle } from '../internals/handles.js';
 import { errorLine } from '../log.js';
 import { type Body, Channel } from './channel.js';
-import { captureStderr, stderrTail, stopCapture } from './stderr-tail.js';
+import { addToTail, captureStderr, stderrTail, stopCapture } from './stderr-tail.js';
 
 /** How long a process about to exit waits for its last message to be written. */
 const LAST_WORD_MS = 1000;
@@ -31,19 +31,29 @@ export class ParentEndpoint {
   private readonly channel: Channel;
   private nextId = 0;
   private readonly pending = new Map<number, { address: Address; resolve: (r: Acquired) => void }>();
-  private isReady = false;
+  private drainOrdered = false;
   private fatal: string | undefined;
 
-  /** From now until ready(), dying is reported as `failed`, with the error and the stderr tail. */
-  constructor(peer: string, orders: Orders) {
+  /**
+   * Dying unordered is reported as `failed`, with the error and the tail of
+   * stderr, which is kept from now until `crashWindowMs` after ready(): the
+   * parent rolls back on an exit before then, and says why.
+   */
+  constructor(peer: string, private readonly crashWindowMs: number, orders: Orders) {
     captureStderr();
-    process.on('uncaughtExceptionMonitor', (err) => this.noteFatal(errorLine(err)));
-    process.on('exit', (code) => {
-      if (!this.isReady) this.send({ type: 'failed', pid: process.pid, error: this.fatal ?? `exit code ${code}`, stderrTail: stderrTail() });
+    process.on('uncaughtExceptionMonitor', (err) => {
+      this.noteFatal(errorLine(err));
+      // Node prints it from C++, past process.stderr and so past the capture.
+      addToTail(`${err instanceof Error ? err.stack : String(err)}\n`);
+    });
+    process.on('exit', () => {
+      if (!this.drainOrdered) this.send({ type: 'failed', pid: process.pid, error: this.fatal ?? '', stderrTail: stderrTail() });
     });
     this.channel = new Channel(process, peer, (m, handle) => {
-      if (m.type === 'drain') orders.drain(m.reason, m.deadline);
-      else if (m.type === 'history') orders.history(m.reloads, m.counters);
+      if (m.type === 'drain') {
+        this.drainOrdered = true;
+        orders.drain(m.reason, m.deadline);
+      } else if (m.type === 'history') orders.history(m.reloads, m.counters);
       else if (m.type === 'listen-result') this.settle(m.id, m.name, m.code, handle);
     });
     process.once('disconnect', () => orders.disconnect());
@@ -72,9 +82,13 @@ export class ParentEndpoint {
   }
 
   ready(listening: string[]): void {
-    this.isReady = true;
-    stopCapture();
+    setTimeout(stopCapture, this.crashWindowMs).unref();
     this.send({ type: 'ready', pid: process.pid, listening });
+  }
+
+  /** Where it listens since ready, and whether that is settled (see ListeningMessage). */
+  listening(listening: string[], settled: boolean): void {
+    this.send({ type: 'listening', pid: process.pid, listening, settled });
   }
 
   /** Asks the master for the socket at `address`, bound there if nobody has yet. */

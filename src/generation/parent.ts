@@ -14,7 +14,8 @@ import type { DrainReason, FailedMessage, Message } from '../protocol/messages.j
 import { type Env, type Settings, settingsEnv, workerEnv } from '../protocol/settings.js';
 import { builtin } from '../internals/builtins.js';
 import type { NativeHandle } from '../internals/handles.js';
-import { log } from '../log.js';
+import { log, logTail } from '../log.js';
+import type { Phase, ReloadResult } from '../protocol/control.js';
 import { quote } from '../protocol/quote.js';
 import { type Timer, at } from '../time.js';
 import { type Body, Channel } from './channel.js';
@@ -52,8 +53,12 @@ export class Child {
   readonly generation: number;
   readonly startedAt = Date.now();
   state: ChildState = 'starting';
-  /** Sockets it listens on, reported when ready. */
+  /** Sockets it listens on, reported when ready and as that changes. */
   listening: string[] = [];
+  /** It has given up the inherited sockets it did not take: `listening` is where it serves (see ListeningMessage). */
+  isSettled = false;
+  /** Resolves when it is settled. */
+  readonly settled: Promise<void>;
   /** When it said it was ready. */
   readyAt: number | undefined;
   /** Its last heartbeat (a master's worker beats every HEARTBEAT_MS). */
@@ -85,6 +90,7 @@ export class Child {
   private reportDraining: (connections: number) => void = () => {};
   private reportCut: (cut: number) => void = () => {};
   private markReady: () => void = () => {};
+  private markSettled: () => void = () => {};
 
   constructor(spec: ChildSpec, onRequest: OnRequest = () => {}) {
     this.process = spawnChild(spec);
@@ -109,6 +115,7 @@ export class Child {
     });
     this.draining = new Promise((resolve) => (this.reportDraining = resolve));
     this.cut = new Promise((resolve) => (this.reportCut = resolve));
+    this.settled = new Promise((resolve) => (this.markSettled = resolve));
     this.ready = new Promise((resolve, reject) => {
       this.markReady = resolve;
       // A failed spawn ends in 'close' too (code: the negative errno), after the 'error' that says why.
@@ -124,6 +131,10 @@ export class Child {
       this.readyAt = Date.now();
       this.listening = m.listening;
       this.markReady();
+    } else if (m.type === 'listening') {
+      this.listening = m.listening;
+      this.isSettled ||= m.settled;
+      if (m.settled) this.markSettled();
     } else if (m.type === 'failed') {
       this.failed = m;
     } else if (m.type === 'heartbeat') {
@@ -176,13 +187,10 @@ export class Child {
     if (this.state !== 'exited') this.process.kill('SIGKILL');
   }
 
-  /** Why it exited, with the error it reported if it died before it was ready. */
-  describeExit({ code, signal }: Exit): string {
+  /** Why it exited, with the error it reported. */
+  describeExit(exit: Exit): string {
     if (this.spawnFailure) return this.spawnFailure;
-    const how = signal ?? `code ${code}`;
-    if (this.wasReady) return `${this.name} exited (${how})`;
-    const why = this.failed?.error ? `: ${this.failed.error}` : '';
-    return `${this.name} exited before it was ready (${how})${why}`;
+    return `${this.name} exited ${this.wasReady ? '' : 'before it was ready '}(${how(exit)})${errorOf(this)}`;
   }
 
   rssBytes(): number | null {
@@ -286,4 +294,65 @@ export function awaitReady<C extends Starting>(
     // Exiting fails the wait even after the child was ready: it has not taken over yet.
     for (const c of children) void c.exited.then((exit) => settle({ reason: c.describeExit(exit), child: c }));
   });
+}
+
+/**
+ * The first of `children` to exit within `windowMs` (they are ready and on
+ * probation), or undefined once it has passed or on `cancel`.
+ */
+export function firstExit<C extends Starting>(
+  children: readonly C[], windowMs: number, cancel?: AbortSignal,
+): Promise<{ child: C; exit: Exit } | undefined> {
+  if (windowMs === 0 || cancel?.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const settle = (r: { child: C; exit: Exit } | undefined): void => {
+      timer.cancel();
+      cancel?.removeEventListener('abort', onCancel);
+      resolve(r);
+    };
+    const timer = at(Date.now() + windowMs, () => settle(undefined));
+    const onCancel = (): void => settle(undefined);
+    cancel?.addEventListener('abort', onCancel, { once: true });
+    for (const child of children) void child.exited.then((exit) => settle({ child, exit }));
+  });
+}
+
+/** Why a child that exited in its crash window failed, with the error it reported. */
+export function crashReason(child: Pick<Child, 'name' | 'readyAt' | 'startedAt' | 'failed'>, exit: Exit, windowMs: number): string {
+  const after = Date.now() - (child.readyAt ?? child.startedAt);
+  return `${child.name} exited (${how(exit)}) ${after} ms after it was ready (crash window ${windowMs} ms)${errorOf(child)}`;
+}
+
+function how({ code, signal }: Exit): string {
+  return signal ?? `code ${code}`;
+}
+
+function errorOf(child: Pick<Child, 'failed'>): string {
+  return child.failed?.error ? `: ${child.failed.error}` : '';
+}
+
+/**
+ * Stops a failed generation: what is ready drains by `deadline`; what never
+ * became ready (it may be stuck) gets SIGTERM and is killed KILL_GRACE_MS
+ * later, not a whole drain timeout later, so that one which took requests
+ * before it said ready (--wait-ready) still answers them.
+ */
+export function stopNew(children: readonly Pick<Child, 'state' | 'drain'>[], deadline: number): void {
+  for (const c of children) c.drain('stop', c.state === 'starting' ? Date.now() : deadline);
+}
+
+/**
+ * A failed generation said alike by a master and a standalone process: the
+ * line `said` with the reason, the failed child's stderr tail, the rollback
+ * phase, and the result's fields; each then tells systemd who serves.
+ */
+export function rolledBack(
+  failed: { generation: number; reason: string; child?: Pick<Child, 'failed'> }, said: string, who: string, onPhase: (phase: Phase) => void,
+): Omit<ReloadResult, 'ms'> & { ok: false; reason: string; stderrTail: string } {
+  const { generation, reason } = failed;
+  const stderrTail = failed.child?.failed?.stderrTail ?? '';
+  log('error', `${said}: ${reason}`, { failed: generation });
+  logTail(who, stderrTail);
+  onPhase({ phase: 'rollback', generation, reason, stderrTail });
+  return { ok: false, generation, reason, stderrTail };
 }

@@ -13,6 +13,8 @@ interface Lazy {
   dgram: typeof import('node:dgram');
   dns: typeof import('node:dns');
   http: typeof import('node:http');
+  // Only to check an admin certificate: the preload reads the admin options of every standalone process.
+  tls: typeof import('node:tls');
   // Read only to describe an error; importing them would cost each start their ESM namespaces (util's loads parseArgs and MIMEType).
   os: typeof import('node:os');
   util: typeof import('node:util');

@@ -8,6 +8,7 @@
 import type dgram from 'node:dgram';
 import net from 'node:net';
 import path from 'node:path';
+import { quote } from '../protocol/quote.js';
 
 export type Address =
   /** `host` is null when the app gave none: Node then binds `::` (or `0.0.0.0`). */
@@ -132,8 +133,17 @@ function canonicalIPv6(host: string): string | undefined {
   }
 }
 
-/** 127.0.0.0/8, ::1, or 127.x mapped into IPv6: addresses only this machine reaches. */
-export const isLoopback = (host: string): boolean => /^127\./.test(host) || host === '::1' || /^::ffff:127\./i.test(host);
+/**
+ * 127.0.0.0/8, ::1, or 127.x mapped into IPv6: addresses only this machine
+ * reaches. `host` must be an IP address, parsed as one: a name is never
+ * loopback, however it starts (127.0.0.1.attacker.example is a DNS name).
+ */
+export function isLoopback(host: string): boolean {
+  if (net.isIPv4(host)) return host.startsWith('127.');
+  if (host.includes('%')) return false;
+  const v6 = canonicalIPv6(host);
+  return v6 === '::1' || (v6 !== undefined && /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(v6));
+}
 
 export function isIP(host: string): boolean {
   return net.isIPv4(host) || canonicalIPv6(host) !== undefined;
@@ -183,18 +193,36 @@ export function matches(wanted: Address, held: Address): boolean {
 }
 
 /**
- * A `--listen` address: `8080` (all interfaces), `127.0.0.1:8080`, `[::1]:8080`,
- * or a unix socket path (`/run/app.sock`, `./app.sock`). Undefined when invalid.
+ * The longest path a unix socket can have on Linux (sun_path is 108 bytes,
+ * NUL included). macOS allows 103: the bind error then says so.
  */
-export function parseListenSpec(spec: string, cwd: string): Address | undefined {
-  if (spec.startsWith('/') || spec.startsWith('./') || spec.startsWith('../')) {
-    return { kind: 'unix', path: path.resolve(cwd, spec) };
+export const MAX_SOCKET_PATH = 107;
+
+/**
+ * An address as an operator writes it (`--listen`, `--admin`, BATON_ADMIN):
+ * `8080` (every interface: no host), `127.0.0.1:8080`, `[::1]:8080`, and
+ * unless `tcpOnly` a unix socket path starting with `/`, `./` or `../`
+ * (resolved against `cwd`). Else why not, in words that follow the input
+ * (`'99999' has no valid port ...`).
+ */
+export function parseAddress(spec: string, cwd: string, { tcpOnly = false } = {}): Address | { reason: string } {
+  const why = (reason: string): { reason: string } => ({ reason });
+  if (/^\.{0,2}\//.test(spec)) {
+    if (tcpOnly) return why('is a path, not a TCP address');
+    const file = path.resolve(cwd, spec);
+    if (Buffer.byteLength(file) > MAX_SOCKET_PATH) return why(`is too long for a unix socket path (at most ${MAX_SOCKET_PATH} bytes)`);
+    return { kind: 'unix', path: file };
   }
-  const m = /^(?:(\[[^\]]+\]|[^:[\]]+):)?(\d+)$/.exec(spec);
-  if (!m) return undefined;
-  const port = toPort(m[2]);
-  if (port === false || port === 0) return undefined;
-  if (m[1] === undefined) return { kind: 'tcp', host: null, port };
-  const host = normalizeHost(m[1]);
-  return isIP(host) ? { kind: 'tcp', host, port } : undefined;
+  const m = /^\[([^\]]*)\]:([^:]*)$/.exec(spec) ?? /^([^:[\]]+):([^:]*)$/.exec(spec) ?? /^()(\d+)$/.exec(spec);
+  if (!m) {
+    return why(spec.split(':').length > 2 && !spec.startsWith('[') ? 'looks like an IPv6 address without brackets (write it as [::1]:8080)' : 'is not an address');
+  }
+  const [, host, portText] = m as unknown as [string, string, string];
+  if (spec.startsWith('[') && !net.isIPv6(host)) return why(`has ${quote(host)} in brackets, which is not an IPv6 address`);
+  if (!spec.startsWith('[') && host !== '' && !net.isIPv4(host)) {
+    return why(/^[\d.]+$/.test(host) ? `has an invalid IPv4 address ${quote(host)}` : `has the host ${quote(host)}, which is not an IP address (listen on 127.0.0.1, [::1], 0.0.0.0 or [::])`);
+  }
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 1 && port <= 65535)) return why(`has no valid port (${quote(portText)}: use 1 to 65535)`);
+  return { kind: 'tcp', host: host === '' ? null : normalizeHost(host), port };
 }

@@ -145,6 +145,13 @@ export interface Stopping {
   msLeft: number;
 }
 
+/** A `baton run` option that is not its default, and where it came from: a flag, or a config file. */
+export interface Source {
+  key: string;
+  value: string;
+  from: string;
+}
+
 export interface Status {
   name: string;
   masterPid: number;
@@ -159,10 +166,14 @@ export interface Status {
   reloads: ReloadRecord[];
   /** Absent while the master runs (and from a master older than this client). */
   stopping?: Stopping;
+  /** The options not at their default, with where each came from (absent from a master older than this client). */
+  settings?: Source[];
 }
 
 /** Lines the master writes back. */
 export type Reply =
+  /** A reload request read, the first line before it starts: a client that left while the master was frozen is found gone by it. */
+  | { type: 'accepted' }
   | { type: 'phase'; data: Phase }
   | { type: 'reload'; data: ReloadResult }
   | { type: 'status'; data: Status }
@@ -216,9 +227,11 @@ const isStatus = shape({
   listeners: list(str),
   reloads: list(shape({ generation: num, ok: bool, ms: num, at: str, reason: opt(str), cut: opt(num) })),
   stopping: opt(shape({ phase: oneOf('delay', 'draining'), msLeft: num })),
+  settings: opt(list(shape({ key: str, value: str, from: str }))),
 });
 
 const REPLIES: Record<Reply['type'], Check> = {
+  accepted: () => true,
   phase: shape({ data: isPhase }),
   reload: shape({ data: isReloadResult }),
   status: shape({ data: isStatus }),

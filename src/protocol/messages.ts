@@ -20,7 +20,21 @@ export interface ReadyMessage extends Base {
   listening: string[];
 }
 
-/** child → parent: it dies before it is ready, and says why. */
+/**
+ * child → parent: where it listens now, sent after ready each time that
+ * changes (an app may open a listener after an `await` or a delay), and once
+ * with `settled` when it gives up the inherited sockets it has not taken
+ * (once in service): the master closes only what no settled worker of the
+ * serving generation listens on.
+ */
+export interface ListeningMessage extends Base {
+  type: 'listening';
+  pid: number;
+  listening: string[];
+  settled: boolean;
+}
+
+/** child → parent: it dies without having been told to drain, and says why ('' when it knows no more than its exit code). */
 export interface FailedMessage extends Base {
   type: 'failed';
   pid: number;
@@ -94,7 +108,7 @@ export interface HeartbeatMessage extends Base {
 }
 
 export type Message =
-  | ReadyMessage | FailedMessage | ListenRequestMessage | ListenResultMessage | DrainMessage | DrainingMessage | DrainedMessage
+  | ReadyMessage | ListeningMessage | FailedMessage | ListenRequestMessage | ListenResultMessage | DrainMessage | DrainingMessage | DrainedMessage
   | HistoryMessage | HeartbeatMessage;
 
 export type ParseResult = { ok: true; message: Message } | { ok: false; reason: string };
@@ -105,6 +119,7 @@ const isCount = isId;
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length <= 64 * 1024;
 const isShort = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 4096;
+const isNames = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 1024 && v.every(isShort);
 const opt = (v: unknown, check: (x: unknown) => boolean): boolean => v === undefined || check(v);
 
 export function parseMessage(raw: unknown): ParseResult {
@@ -115,8 +130,12 @@ export function parseMessage(raw: unknown): ParseResult {
   switch (m.type) {
     case 'ready':
       if (!isPid(m.pid)) return bad('ready', 'pid');
-      if (!Array.isArray(m.listening) || m.listening.length > 1024 || !m.listening.every(isShort)) return bad('ready', 'listening');
-      return ok({ ...base, type: 'ready', pid: m.pid, listening: m.listening as string[] });
+      if (!isNames(m.listening)) return bad('ready', 'listening');
+      return ok({ ...base, type: 'ready', pid: m.pid, listening: m.listening });
+    case 'listening':
+      if (!isPid(m.pid)) return bad('listening', 'pid');
+      if (!isNames(m.listening) || typeof m.settled !== 'boolean') return bad('listening', 'listening/settled');
+      return ok({ ...base, type: 'listening', pid: m.pid, listening: m.listening, settled: m.settled });
     case 'failed':
       if (!isPid(m.pid)) return bad('failed', 'pid');
       if (!isStr(m.error) || !isStr(m.stderrTail)) return bad('failed', 'error/stderrTail');

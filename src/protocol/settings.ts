@@ -14,20 +14,29 @@ export const ENV = {
    * if this is its parent, which rules out fds seen through a non-exec wrapper.
    */
   parentPid: 'BATON_PARENT_PID',
+  /**
+   * Set by a baton process to its own pid, for its children to see: one that
+   * has it and was not started as a worker or successor is the app's own
+   * (child_process.fork() passes the preload and the environment on).
+   */
+  ownerPid: 'BATON_OWNER_PID',
   /** `worker` when a baton master started this process (no self-upgrade; sockets come from the master). */
   role: 'BATON_ROLE',
   generation: 'BATON_GENERATION',
   waitReady: 'BATON_WAIT_READY',
   readyTimeout: 'BATON_READY_TIMEOUT',
   drainTimeout: 'BATON_DRAIN_TIMEOUT',
+  crashWindow: 'BATON_CRASH_WINDOW',
   upgradeSignal: 'BATON_UPGRADE_SIGNAL',
   pidFile: 'BATON_PID_FILE',
   logFormat: 'BATON_LOG_FORMAT',
   closeWebSockets: 'BATON_CLOSE_WEBSOCKETS',
   closeEventStreams: 'BATON_CLOSE_EVENT_STREAMS',
-  /** A standalone process's admin listener, [HOST:]PORT, and its token's file (read by admin/options.ts; successors inherit both). */
+  /** A standalone process's admin listener, [HOST:]PORT, its token's file and TLS files (read by admin/options.ts; successors inherit them). */
   admin: 'BATON_ADMIN',
   adminTokenFile: 'BATON_ADMIN_TOKEN_FILE',
+  adminTlsCert: 'BATON_ADMIN_TLS_CERT',
+  adminTlsKey: 'BATON_ADMIN_TLS_KEY',
 } as const;
 
 export type LogFormat = 'text' | 'json';
@@ -37,6 +46,12 @@ export interface Settings {
   waitReady: boolean;
   readyTimeoutMs: number;
   drainTimeoutMs: number;
+  /**
+   * After a new generation is ready, how long it still only serves beside the
+   * old one, which drains once it has passed (0: at once); an exit meanwhile
+   * rolls it back. The new process keeps its stderr's tail that long, to say why.
+   */
+  crashWindowMs: number;
   upgradeSignal: NodeJS.Signals;
   pidFile: string | undefined;
   logFormat: LogFormat;
@@ -51,6 +66,7 @@ export const DEFAULTS: Readonly<Settings> = {
   waitReady: false,
   readyTimeoutMs: 30_000,
   drainTimeoutMs: 30_000,
+  crashWindowMs: 3000,
   upgradeSignal: 'SIGUSR2',
   pidFile: undefined,
   logFormat: 'text',
@@ -60,8 +76,6 @@ export const DEFAULTS: Readonly<Settings> = {
 
 /** What only a master decides: how it watches a reload through, and its workers. */
 export interface SupervisorSettings {
-  /** After a reload's new generation is ready, how long a crash still rolls it back (0: not at all). */
-  crashWindowMs: number;
   /** How many old generations may drain at once; beyond it the oldest is ended (its connections cut). */
   maxDraining: number;
   /** A ready worker whose heartbeat is silent this long is reported (0: never). */
@@ -77,25 +91,37 @@ export interface SupervisorSettings {
 }
 
 export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
-  crashWindowMs: 3000,
   maxDraining: 3,
   unresponsiveMs: 10_000,
   replaceUnresponsive: false,
   shutdownDelayMs: 0,
 };
 
-/** Parses `500ms`, `2s`, `1m` or bare milliseconds; `what` names the input in the error. */
+/**
+ * Parses `500ms`, `2s`, `1m` or bare milliseconds; `what` names the input in
+ * the error. A bare number under 1000 (other than 0) is refused: `30` is far
+ * more often meant as seconds than as 30 ms.
+ */
 export function parseDuration(value: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
   if (!m) {
     throw new Error(`${what}: ${quote(value)} is not a duration (use e.g. 500ms, 2s, 1m or plain milliseconds)`);
   }
+  const bare = Number(m[1]);
+  if (m[2] === undefined && bare > 0 && bare < 1000) throw new Error(`${what}: ${m[1]} is ${m[1]} ms; write ${m[1]}ms or ${m[1]}s`);
   const unit = m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1;
   const ms = Math.round(Number(m[1]) * unit);
   if (ms > MAX_TIMER_MS) {
     throw new Error(`${what}: ${quote(value)} is longer than Node.js timers can wait (at most ${MAX_TIMER_MS} ms, about 24 days)`);
   }
   return ms;
+}
+
+/** A duration as parseDuration() reads it back: `30s`, `1m`, `1500ms`, `0`. */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0';
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 /** A ready timeout of 0 would fail every start: refused. */
@@ -143,6 +169,7 @@ export function readSettings(env: Env): Settings {
     waitReady: env[ENV.waitReady] === '1' || env[ENV.waitReady] === 'true',
     readyTimeoutMs: read(ENV.readyTimeout, parseReadyTimeout, DEFAULTS.readyTimeoutMs),
     drainTimeoutMs: read(ENV.drainTimeout, parseDuration, DEFAULTS.drainTimeoutMs),
+    crashWindowMs: read(ENV.crashWindow, parseDuration, DEFAULTS.crashWindowMs),
     upgradeSignal: read(ENV.upgradeSignal, parseUpgradeSignal, DEFAULTS.upgradeSignal),
     pidFile: env[ENV.pidFile] || undefined,
     logFormat: logFormatOf(env),
@@ -163,6 +190,7 @@ export function settingsEnv(s: Settings): Record<string, string> {
     [ENV.waitReady]: s.waitReady ? '1' : '0',
     [ENV.readyTimeout]: `${s.readyTimeoutMs}ms`,
     [ENV.drainTimeout]: `${s.drainTimeoutMs}ms`,
+    [ENV.crashWindow]: `${s.crashWindowMs}ms`,
     [ENV.upgradeSignal]: s.upgradeSignal,
     [ENV.logFormat]: s.logFormat,
     [ENV.closeWebSockets]: s.closeWebSockets ? '1' : '0',
@@ -174,13 +202,14 @@ export function settingsEnv(s: Settings): Record<string, string> {
 
 /**
  * Who started this process: `worker` (a master, over IPC), `successor` (a
- * standalone predecessor, over IPC), or `first` (anyone else: a shell,
- * systemd). Only a parent that named itself in BATON_PARENT_PID counts.
+ * standalone predecessor, over IPC), `app` (the app in a baton process: not a
+ * baton process itself), or `first` (anyone else: a shell, systemd). Only a
+ * parent that named itself in BATON_PARENT_PID counts.
  */
-export type Origin = 'first' | 'successor' | 'worker';
+export type Origin = 'first' | 'successor' | 'worker' | 'app';
 
 export function originOf(env: Env, ppid: number, hasIpc: boolean): Origin {
-  if (!hasIpc || env[ENV.parentPid] !== String(ppid)) return 'first';
+  if (!hasIpc || env[ENV.parentPid] !== String(ppid)) return env[ENV.ownerPid] ? 'app' : 'first';
   return env[ENV.role] === 'worker' ? 'worker' : 'successor';
 }
 

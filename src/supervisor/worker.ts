@@ -27,7 +27,8 @@ export interface WorkerSpec {
 
 /** What the master needs of a worker: unit tests give fakes of it. */
 export type Worker = Pick<Child,
-  'pid' | 'name' | 'generation' | 'startedAt' | 'readyAt' | 'heartbeat' | 'state' | 'listening' | 'failed' | 'ready' | 'exited' | 'draining' | 'cut'
+  'pid' | 'name' | 'generation' | 'startedAt' | 'readyAt' | 'heartbeat' | 'state' | 'listening' | 'isSettled' | 'settled' | 'failed' | 'ready' | 'exited'
+  | 'draining' | 'cut'
   | 'drain' | 'kill' | 'describeExit' | 'rssBytes'>;
 
 /**
@@ -41,13 +42,13 @@ export type Spawner = (generation: number, release?: string) => () => Worker;
  * The script and working directory are resolved through their links once per
  * generation: a respawn then runs the release its generation started with,
  * even after `current` was switched to a release that was rolled back. A
- * release's workers run the script inside it, from its directory.
+ * release's workers run the script inside it, from its directory, which is
+ * held open (pinned) for as long as the generation may spawn.
  */
 export function workerSpawner(spec: WorkerSpec, sockets: SocketTable): Spawner {
   return (generation, release) => {
-    const script = physical(release === undefined ? spec.script : path.join(release, spec.script));
-    const cwd = physical(release ?? spec.cwd);
-    return () => new Child({
+    const { script, cwd, fd } = release === undefined ? { script: physical(spec.script), cwd: physical(spec.cwd) } : pinned(release, spec.script);
+    const launch = (): Worker => new Child({
       execPath: spec.execPath,
       args: [...spec.nodeArgs, '--import', spec.register, script, ...spec.args],
       cwd,
@@ -56,6 +57,8 @@ export function workerSpawner(spec: WorkerSpec, sockets: SocketTable): Spawner {
       settings: { ...spec.settings, generation },
       role: 'worker',
     }, (child, m) => answerListen(child, m, sockets));
+    if (fd !== undefined) unpinWhenGone.register(launch, fd);
+    return launch;
   };
 }
 
@@ -65,6 +68,49 @@ function physical(file: string): string {
   } catch {
     return file; // gone: the worker's failure to start names it as given
   }
+}
+
+/** A pinned release's directory is closed once its generation can spawn no more (its launcher is collected). */
+const unpinWhenGone = new FinalizationRegistry<number>((fd) => {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // already closed
+  }
+});
+
+/**
+ * Release `dir` (its real path, checked to be in --releases DIR), opened once
+ * and entered through /proc/<pid>/fd/N at each spawn: the kernel does not look
+ * the name up again, so a release swapped for a link after the check cannot
+ * lead a worker, a respawn included, out of DIR. The script is named relative
+ * to it. The directory that was opened must be the one checked, or the
+ * generation is refused (a throw here is the reload's refusal). Where there is
+ * no /proc, the real path.
+ */
+function pinned(dir: string, script: string): { script: string; cwd: string; fd?: number } {
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    throw new Error(`release ${dir} cannot be opened (${(err as NodeJS.ErrnoException).code}): it was replaced or removed as it was started`);
+  }
+  const entry = `/proc/${process.pid}/fd/${fd}`;
+  let opened: string | undefined;
+  try {
+    opened = fs.realpathSync(entry);
+  } catch {
+    // no /proc: the real path is the best there is
+  }
+  if (opened === undefined) {
+    fs.closeSync(fd);
+    return { script: path.join(dir, script), cwd: dir };
+  }
+  if (opened !== dir) {
+    fs.closeSync(fd);
+    throw new Error(`release ${dir} was replaced as it was started (it now leads to ${opened}); nothing was started from it`);
+  }
+  return { script: path.normalize(script), cwd: entry, fd };
 }
 
 /** A worker listens on an address no socket it inherited serves: the master binds it (once) and passes it over. */

@@ -305,8 +305,9 @@ export interface UpgradeOptions {
 }
 
 /**
- * Standalone: signals `pid` to upgrade, waits until its successor is ready
- * (and, unless `untilExit` is false, `pid` has exited); returns the successor's
+ * Standalone: signals `pid` to upgrade, waits until its successor is in
+ * service (ready and through its crash window: `pid` hands over) and, unless
+ * `untilExit` is false, `pid` has exited; returns the successor's
  * pid. Throws, with baton's reason, when the upgrade failed (the old one still serves).
  */
 export async function upgrade(app: Followed, pid: number, { timeoutMs = 20_000, untilExit = true, signal = 'SIGUSR2' }: UpgradeOptions = {}): Promise<number> {
@@ -314,7 +315,7 @@ export async function upgrade(app: Followed, pid: number, { timeoutMs = 20_000, 
   const cancel = new AbortController();
   const outcome = waitForLine(app, (l) => {
     if (l.pid !== pid) return undefined;
-    if (l.text.startsWith('successor ready') && l.related.length > 0) return { successor: l.related[0] };
+    if (l.text.startsWith('handing over') && l.related.length > 0) return { successor: l.related[0] };
     return l.text.startsWith('upgrade failed') ? { failed: l.text } : undefined;
   }, { timeoutMs, what: `a successor of pid ${pid} to be ready`, signal: cancel.signal });
   try {

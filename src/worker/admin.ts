@@ -11,7 +11,6 @@
  * The HTTP server, with http and crypto, is loaded only here, when it is
  * asked for: the preload loads nothing more for the processes without it.
  */
-import type http from 'node:http';
 import type net from 'node:net';
 import { type ReloadCounters, type ReloadRecord, type ReloadResult, ReloadRefused, type Status, type WorkerState, remember } from '../protocol/control.js';
 import { ADMIN_FD_NAME, type InheritedFd } from '../protocol/fds.js';
@@ -52,7 +51,7 @@ export class StandaloneAdmin implements AdminTarget {
   private readonly history: ReloadRecord[] = [];
   /** A predecessor's counters, taken over before the metrics were loaded. */
   private counters: ReloadCounters | undefined;
-  private server: http.Server | undefined;
+  private server: net.Server | undefined;
   private metrics: InstanceType<AdminModule['Metrics']> | undefined;
   private accept: () => void = () => {};
   private readonly accepting = new Promise<void>((resolve) => (this.accept = resolve));
@@ -144,11 +143,11 @@ export class StandaloneAdmin implements AdminTarget {
     await admin.startAdminServer(this.options, this, this.metrics, (server) => this.listenOnSocket(server));
   }
 
-  private async listenOnSocket(server: http.Server): Promise<void> {
+  private async listenOnSocket(server: net.Server): Promise<void> {
     this.server = server;
     await this.accepting;
     track(server);
-    await new Promise<void>((resolve) => this.p.listen.call(server as net.Server, this.handle, resolve));
+    await new Promise<void>((resolve) => this.p.listen.call(server, this.handle, resolve));
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The life of a baton process, the same in both modes:
  *
- *   serving ──upgrade──▶ upgrading ──successor ready──▶ draining ──▶ exited
+ *   serving ──upgrade──▶ upgrading ──successor in service──▶ draining ──▶ exited
  *      ▲                     │
  *      └──successor failed───┘
  *

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { ADMIN_FD_NAME, HANDOVER_VARS, type InheritedFd, readListenEnv } from '../protocol/fds.js';
 import { cutLine } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
-import { type Origin, type Settings, originOf, readSettings } from '../protocol/settings.js';
+import { ENV, type Origin, type Settings, originOf, readSettings } from '../protocol/settings.js';
 import { isClusterWorker } from '../internals/builtins.js';
 import { adminFromEnv } from '../admin/options.js';
 import { checkDatagram, checkInternals } from '../internals/check.js';
@@ -20,10 +20,12 @@ import { cutAll, drain, openConnections } from '../drain/index.js';
 import { track } from '../drain/track.js';
 import { closeFrameFor } from '../drain/websocket.js';
 import { ParentEndpoint } from '../generation/endpoint.js';
+import { Child } from '../generation/parent.js';
 import { logicalCwd, throughLogicalCwd } from '../cwd.js';
 import { configureLog, errorLine, log } from '../log.js';
 import { type StopSignal, onStopSignals, onUpgradeSignal } from '../signals.js';
 import { type Notifier, systemdNotifier } from '../systemd/notify.js';
+import { deadlineIn } from '../time.js';
 import { StandaloneAdmin } from './admin.js';
 import { AppShutdown } from './app-shutdown.js';
 import { flushCompileCache } from './compile-cache.js';
@@ -53,16 +55,19 @@ export function install(adminModule: () => URL): void {
     log('warn', 'socket hand-over needs fd passing, which Windows lacks: upgrades are off; restart the process to deploy (stop, then start)');
     return;
   }
+  const origin = originOf(process.env, process.ppid, typeof process.send === 'function');
+  // The app's own child (a fork() passes the preload on) runs as it would without baton.
+  if (origin === 'app') return;
   let endpoint: ParentEndpoint | undefined;
   try {
     const settings = readSettings(process.env);
     configureLog({ generation: settings.generation, format: settings.logFormat });
     checkInternals();
-    const origin = originOf(process.env, process.ppid, typeof process.send === 'function');
     const fds = readListenEnv(process.env, process.pid, process.ppid);
     for (const key of HANDOVER_VARS) delete process.env[key];
+    process.env[ENV.ownerPid] = String(process.pid);
     let rt: Runtime | undefined;
-    if (origin !== 'first') endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', {
+    if (origin !== 'first') endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', settings.crashWindowMs, {
       drain: (reason, deadline) => rt?.drainOrder(reason, deadline),
       history: (reloads, counters) => rt?.admin?.takeOver(reloads, counters),
       disconnect: () => rt?.parentGone(),
@@ -97,6 +102,10 @@ class Runtime {
   private deadline = Infinity;
   /** Connections cut before the deadline, when the parent moved it up. */
   private cutEarly = 0;
+  /** A successor told to stop by its predecessor was rolled back (even when ready): the predecessor serves on. */
+  private rolledBack = false;
+  /** The inherited sockets it did not take have been given up (see ListeningMessage). */
+  private settled = false;
 
   constructor(
     readonly settings: Settings, readonly origin: Origin, fds: InheritedFd[], private readonly endpoint: ParentEndpoint | undefined, adminModule: () => URL,
@@ -113,7 +122,10 @@ class Runtime {
       unadopted: () => this.listeners.unadopted().length,
       onReady: () => this.onReady(),
     });
-    this.listeners.onListening = () => this.readiness.listened();
+    this.listeners.onListening = () => {
+      if (!this.readiness.isReady) this.readiness.listened();
+      else this.endpoint?.listening(this.listening(), this.settled);
+    };
     const listen = patchListen((server, args, original) => {
       track(server);
       return this.listeners.listen(server, args, original);
@@ -134,6 +146,7 @@ class Runtime {
       upgraded: (result, successor) => this.admin?.upgraded(result, successor),
       runAppSignalListeners: () => this.appSignalListeners(),
       shutdown: (reason, deadline) => this.shutdown(reason, deadline),
+      spawn: (spec) => new Child(spec),
     });
     this.admin = supervised ? undefined : this.startAdmin(adminFd, adminModule, listen);
     this.installSignals();
@@ -142,7 +155,10 @@ class Runtime {
     if (process.pid === 1 && !supervised) {
       log('warn', 'running as PID 1: a standalone upgrade would end the container with this process; in containers use `baton run`');
     }
-    if (settings.pidFile && origin === 'first') writePidFile(settings.pidFile, process.pid);
+    if (settings.pidFile && origin === 'first') {
+      const failed = writePidFile(settings.pidFile, process.pid);
+      if (failed) log('error', failed);
+    }
   }
 
   /** BATON_ADMIN's listener, on the socket a predecessor passed on or bound now; the first process serves at once. */
@@ -168,15 +184,22 @@ class Runtime {
 
   private onReady(): void {
     this.admin?.serve();
-    this.endpoint?.ready(this.listeners.passable().map((p) => p.name));
+    this.endpoint?.ready(this.listening());
     flushCompileCache();
     // A successor's READY=1 comes from its predecessor, with MAINPID=, while systemd still takes that one for the main process.
     if (this.origin === 'first') this.notify.serving(this.settings.generation);
+    // An app may listen after an `await` or a delay, past readiness: what it inherited stays open for it until it is in service.
     const unused = setTimeout(() => {
+      this.settled = true;
       const closed = this.listeners.closeUnadopted();
       if (closed.length) log('warn', 'closed inherited sockets the new code does not listen on', { sockets: closed.join(',') });
-    }, SETTLE_MS);
+      this.endpoint?.listening(this.listening(), true);
+    }, Math.max(SETTLE_MS, this.settings.crashWindowMs));
     unused.unref();
+  }
+
+  private listening(): string[] {
+    return this.listeners.passable().map((p) => p.name);
   }
 
   private installSignals(): void {
@@ -204,6 +227,7 @@ class Runtime {
   }
 
   drainOrder(reason: DrainReason, deadline: number): void {
+    if (this.origin === 'successor') this.rolledBack = true;
     if (this.draining && deadline < this.deadline) this.endNow();
     else if (reason === 'stop') this.stop(deadline);
     else void this.shutdown(reason, deadline);
@@ -235,7 +259,7 @@ class Runtime {
     else void this.shutdown('stop', deadline);
   }
 
-  shutdown(reason: DrainReason, deadline = Date.now() + this.settings.drainTimeoutMs): Promise<never> {
+  shutdown(reason: DrainReason, deadline = deadlineIn(this.settings.drainTimeoutMs)): Promise<never> {
     if (!this.draining) {
       this.deadline = deadline;
       this.lifecycle.to('draining');
@@ -248,8 +272,8 @@ class Runtime {
   private async drainAndExit(reason: DrainReason, deadline: number): Promise<never> {
     const servers = this.listeners.servers();
     // Only the serving standalone process owns its unix paths and pid file: a
-    // successor stopped before it was ready leaves them to its predecessor.
-    const final = reason === 'stop' && this.standalone !== undefined && (this.origin === 'first' || this.readiness.isReady);
+    // successor stopped before it was ready, or rolled back, leaves them to its predecessor.
+    const final = reason === 'stop' && this.standalone !== undefined && !this.rolledBack && (this.origin === 'first' || this.readiness.isReady);
     const paths = final ? this.listeners.ownedPaths() : [];
     if (final) this.notify.stopping();
     const connections = openConnections(servers);

@@ -1,8 +1,9 @@
 /**
  * Standalone upgrades (no master): on the upgrade signal, start a successor
- * with the same command and every listening socket, wait until it is ready,
- * then drain. If it throws, exits or is not ready in time, it is stopped and
- * this process keeps serving. One upgrade signal gives one upgrade: a request
+ * with the same command and every listening socket, wait until it is ready
+ * and through its crash window (both serve meanwhile), then drain. If it
+ * throws, exits or is not ready in time, it is stopped and this process,
+ * never told to drain, keeps serving. One upgrade signal gives one upgrade: a request
  * while an upgrade is under way joins it, and one after the hand-over is not
  * a new one (an app's own handler may re-raise the signal at itself, as
  * NestJS's shutdown hooks do): the upgrade after a hand-over is the
@@ -14,9 +15,10 @@ import type { Phase, ReloadResult } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
 import type { Settings } from '../protocol/settings.js';
 import type { Listeners } from '../listeners/route.js';
-import { Child, awaitReady } from '../generation/parent.js';
-import { log, logTail } from '../log.js';
+import { type Child, type ChildSpec, awaitReady, crashReason, firstExit, rolledBack, stopNew } from '../generation/parent.js';
+import { log } from '../log.js';
 import type { Notifier } from '../systemd/notify.js';
+import { deadlineIn } from '../time.js';
 import type { Lifecycle } from './lifecycle.js';
 import { writePidFile } from './pidfile.js';
 
@@ -30,6 +32,13 @@ export interface Launch {
   env: Record<string, string | undefined>;
 }
 
+/** What an upgrade needs of its successor: unit tests give fakes of it. */
+export type Successor = Pick<Child,
+  'pid' | 'name' | 'generation' | 'startedAt' | 'readyAt' | 'state' | 'failed' | 'ready' | 'exited' | 'describeExit' | 'drain' | 'send'>;
+
+/** Starts a successor: a process (new Child), or a fake in unit tests. */
+export type SpawnSuccessor = (spec: ChildSpec) => Successor;
+
 export interface StandaloneDeps {
   lifecycle: Lifecycle;
   listeners: Listeners;
@@ -41,16 +50,17 @@ export interface StandaloneDeps {
   /** The app's open connections, as the drain begins. */
   connections(): number;
   /** Once per upgrade that started a successor, however many requests joined it; with the successor when it took over. */
-  upgraded(result: ReloadResult, successor: Child | undefined): void;
+  upgraded(result: ReloadResult, successor: Successor | undefined): void;
   /** Runs the app's own listeners for the upgrade signal, held back until the hand-over. */
   runAppSignalListeners(): void;
   shutdown(reason: DrainReason, deadline?: number): Promise<never>;
+  spawn: SpawnSuccessor;
 }
 
 type PhaseListener = (phase: Phase) => void;
 
 export class Standalone {
-  private successor: Child | undefined;
+  private successor: Successor | undefined;
   private readonly stopping = new AbortController();
   /** The upgrade under way: who hears its phases, and its outcome. */
   private current: { listeners: PhaseListener[]; result: Promise<ReloadResult> } | undefined;
@@ -97,20 +107,18 @@ export class Standalone {
     say({ phase: 'spawned', generation: child.generation, pids: [child.pid] });
     notify.reloading(child.generation, settings.generation);
     const failure = await awaitReady([child], settings.readyTimeoutMs, this.stopping.signal);
-    if (failure) {
-      child.drain('stop', Date.now() + settings.drainTimeoutMs);
-      lifecycle.to('serving');
-      log('error', `upgrade failed, still serving: ${failure.reason}`);
-      const stderrTail = child.failed?.stderrTail ?? '';
-      logTail('successor', stderrTail);
-      notify.serving(settings.generation, { failed: { generation: child.generation, reason: failure.reason } });
-      say({ phase: 'rollback', generation: child.generation, reason: failure.reason, stderrTail });
-      return this.outcome(end({ ok: false, generation: child.generation, reason: failure.reason, stderrTail }), undefined);
-    }
-    this.successor = child;
+    if (failure) return this.rollBack(child, failure.reason, say, end);
     log('info', 'successor ready', { successor: child.pid, readyMs: Date.now() - child.startedAt });
     say({ phase: 'ready', generation: child.generation, ms: Date.now() - started });
-    if (settings.pidFile) writePidFile(settings.pidFile, child.pid);
+    // Both serve through the window: this process drains only once its successor has proven itself.
+    const crash = await firstExit([child], settings.crashWindowMs, this.stopping.signal);
+    if (crash) return this.rollBack(child, crashReason(child, crash.exit, settings.crashWindowMs), say, end);
+    if (this.stopping.signal.aborted) return this.rollBack(child, 'cancelled by a stop', say, end);
+    // Before the hand-over: a pid file naming an exited process would send the next signal nowhere.
+    const unwritten = settings.pidFile ? writePidFile(settings.pidFile, child.pid) : undefined;
+    if (unwritten) return this.rollBack(child, unwritten, say, end);
+    this.successor = child;
+    log('info', 'handing over: the successor is in service', { successor: child.pid });
     // Said by this process, the main pid until systemd reads this message; drainAndExit() waits for it to go out.
     notify.serving(child.generation, { mainPid: child.pid });
     say({ phase: 'draining', generation: settings.generation, connections: this.d.connections() });
@@ -120,15 +128,25 @@ export class Standalone {
     return this.outcome(end({ ok: true, generation: child.generation }), child);
   }
 
-  private outcome(result: ReloadResult, successor: Child | undefined): ReloadResult {
+  /** The successor is stopped (as a master stops a failed generation) and this process serves on. */
+  private rollBack(child: Successor, reason: string, say: PhaseListener, end: (r: Omit<ReloadResult, 'ms'>) => ReloadResult): ReloadResult {
+    const { lifecycle, settings, notify } = this.d;
+    stopNew([child], deadlineIn(settings.drainTimeoutMs));
+    lifecycle.to('serving');
+    const said = rolledBack({ generation: child.generation, reason, child }, 'upgrade failed, still serving', 'successor', say);
+    notify.serving(settings.generation, { failed: { generation: child.generation, reason } });
+    return this.outcome(end(said), undefined);
+  }
+
+  private outcome(result: ReloadResult, successor: Successor | undefined): ReloadResult {
     this.d.upgraded(result, successor);
     return result;
   }
 
-  private spawn(): Child {
-    const { launch, listeners, settings } = this.d;
+  private spawn(): Successor {
+    const { launch, listeners, settings, spawn } = this.d;
     const sockets = [...listeners.passable(), ...this.d.moreSockets()];
-    const child = new Child({
+    const child = spawn({
       ...launch,
       sockets,
       settings: { ...settings, generation: settings.generation + 1 },

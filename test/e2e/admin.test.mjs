@@ -5,6 +5,8 @@
 // without a token and readyz turns 503 once the master stops. And off
 // loopback without a token, baton run refuses to start.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { waitForLine } from '../../dist/testing/harness.js';
@@ -12,10 +14,10 @@ import { describeFailures } from '../helpers/scenario.mjs';
 import { startLoad } from '../helpers/load.mjs';
 import { deployDir, releaseOf, switchTo } from '../helpers/releases.mjs';
 import { baton, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
-import { freePort, root, servingPid, sleep, waitFor, within } from '../helpers/proc.mjs';
-import { reloadEvents, request, writeTokenFile } from '../helpers/http.mjs';
+import { freePort, root, servingPid, sleep, tmpDir, waitFor, within } from '../helpers/proc.mjs';
+import { reloadEvents, request, selfSignedCertificate, testCertificate, writeTokenFile } from '../helpers/http.mjs';
 
-const TOKEN = 'e2e-admin-token-4f0c2d9a8b7e';
+const TOKEN = 'e2e-admin-token-4f0c2d9a8b7e6c5d4e3f';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 const tokenFile = (t, text = `${TOKEN}\n`, mode) => writeTokenFile(t, text, mode);
@@ -116,13 +118,14 @@ test('baton run --admin: token, reload under load through the API, SSE phases, r
   status = JSON.parse((await request(adminPort, 'GET', '/api/status', { headers: AUTH })).body);
   assert.deepEqual(status.reloads.map((x) => x.ok), [true, true, true, true, false]);
 
-  // Guessing the token: after 10 failures from one address, 429 even with the right token.
+  // Guessing the token: after 10 failures from one address, 429 for guesses; the right token is still served there.
   for (let i = 0; i < 10; i++) {
     assert.equal((await request(adminPort, 'POST', '/api/stop', { headers: { authorization: `Bearer guess${i}` }, localAddress: '127.0.0.2' })).status, 401);
   }
-  const locked = await request(adminPort, 'POST', '/api/stop', { headers: AUTH, localAddress: '127.0.0.2' });
+  const locked = await request(adminPort, 'POST', '/api/stop', { headers: { authorization: 'Bearer guess' }, localAddress: '127.0.0.2' });
   assert.equal(locked.status, 429);
   assert.ok(Number(locked.headers['retry-after']) >= 1);
+  assert.equal((await request(adminPort, 'GET', '/api/status', { headers: AUTH, localAddress: '127.0.0.2' })).status, 200);
   assert.deepEqual(await probe('/readyz'), [200, 'ready\n'], 'the master was not stopped');
 });
 
@@ -158,6 +161,30 @@ test('baton run --admin: POST /api/stop → 202; readyz 503 and healthz 200 whil
   assert.equal((await request(adminPort, 'GET', '/healthz')).status, 200, 'alive while it drains');
   assert.equal((await slow).status, 200, 'the request in flight was served');
   assert.deepEqual(await within(master.exited, 30_000, 'the master to exit'), { code: 0, signal: null });
+});
+
+test('baton run --admin-tls-cert/--admin-tls-key: HTTPS verified against the certificate; baton reload takes up a renewed one', { timeout: 120_000 }, async (t) => {
+  const dir = tmpDir('baton-admin-tls-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const files = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
+  fs.copyFileSync(testCertificate.cert, files.cert);
+  fs.copyFileSync(testCertificate.key, files.key);
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const master = startMaster(['--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', tokenFile(t), '--admin-tls-cert', files.cert, '--admin-tls-key', files.key,
+    'test/fixtures/release-app.mjs'], { env: { PORT: String(port) } });
+  t.after(() => stopMaster(master));
+  await readyWorkers(master, 1);
+  const before = await request(adminPort, 'GET', '/api/status', { headers: AUTH, ca: fs.readFileSync(files.cert) });
+  assert.equal(before.status, 200);
+  const renewed = selfSignedCertificate(dir);
+  fs.renameSync(renewed.cert, files.cert);
+  fs.renameSync(renewed.key, files.key);
+  const readAgain = waitForLine(master, (l) => l.text.startsWith('admin: TLS certificate read again') || undefined, { what: 'the certificate read again' });
+  assert.equal((await baton(['reload', '--control', master.control])).code, 0);
+  await readAgain;
+  const after = await request(adminPort, 'GET', '/healthz', { ca: fs.readFileSync(files.cert) });
+  assert.equal(after.status, 200);
+  assert.notEqual(after.cert.fingerprint256, before.cert.fingerprint256);
 });
 
 test('baton run --admin refuses off loopback without a token, and an open token file, in one line, exit 2', { timeout: 60_000 }, async (t) => {

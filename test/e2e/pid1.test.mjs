@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { startLoad } from '../helpers/load.mjs';
 import { baton, childrenOf, cli } from '../helpers/master.mjs';
-import { alive, examples, freePort, register, servingPid, sleep, tmpDir, waitFor, zombies } from '../helpers/proc.mjs';
+import { alive, examples, freePort, register, servingPid, sleep, tmpDir, tool, waitFor, zombies } from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 
 const namespaces = process.platform === 'linux' && process.getuid?.() === 0
@@ -18,7 +18,7 @@ const skip = !namespaces && 'needs root and unshare(1) for a PID namespace';
 
 /** Starts `args` (after node) as PID 1 of a new PID namespace. */
 function asPid1(t, args, env) {
-  const child = spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', process.execPath, ...args], {
+  const child = spawn(tool('unshare'), ['--pid', '--fork', '--kill-child', '--mount-proc', process.execPath, ...args], {
     env: { ...process.env, BATON_LOG_FORMAT: 'text', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -9,13 +9,14 @@
 // process to the next. POST /api/stop stops it. Without the token, 401 and
 // nothing happens.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { test } from 'node:test';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { startLoad } from '../helpers/load.mjs';
 import { deployDir, switchTo } from '../helpers/releases.mjs';
 import { alive, cleanup, freePort, servingPid, startStandalone, waitFor, within } from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
-import { reloadEvents, request, writeTokenFile } from '../helpers/http.mjs';
+import { reloadEvents, request, testCertificate, writeTokenFile } from '../helpers/http.mjs';
 
 const TOKEN = 'e2e-standalone-admin-token-7c1e5b';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -112,4 +113,23 @@ test('standalone BATON_ADMIN off loopback without a token: one line naming the v
   const lines = app.output.trimEnd().split('\n');
   assert.equal(lines.length, 1, app.output);
   assert.match(lines[0], /error: BATON_ADMIN=0\.0\.0\.0:9 is not a loopback address, .*: give BATON_ADMIN_TOKEN_FILE=FILE/);
+});
+
+test('standalone BATON_ADMIN_TLS_CERT/KEY: HTTPS verified against the certificate, before and after an upgrade through the API', { timeout: 60_000 }, async (t) => {
+  const { current } = deployDir(t, { good: ['v1'] });
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const app = startStandalone('app.mjs', {
+    cwd: current,
+    env: {
+      PORT: String(port), PWD: current, BATON_ADMIN: `127.0.0.1:${adminPort}`, BATON_ADMIN_TOKEN_FILE: writeTokenFile(t, `${TOKEN}\n`),
+      BATON_ADMIN_TLS_CERT: testCertificate.cert, BATON_ADMIN_TLS_KEY: testCertificate.key,
+    },
+  });
+  t.after(() => cleanup(app));
+  const ca = fs.readFileSync(testCertificate.cert);
+  await waitFor(async () => (await request(adminPort, 'GET', '/readyz', { ca }).catch(() => ({}))).status === 200, { what: 'the admin API to say ready over HTTPS' });
+  const r = await request(adminPort, 'POST', '/api/reload', { headers: AUTH, ca });
+  assert.deepEqual([r.status, JSON.parse(r.body).ok, JSON.parse(r.body).generation], [200, true, 2], r.body);
+  const s = await request(adminPort, 'GET', '/api/status', { headers: AUTH, ca });
+  assert.deepEqual([s.status, JSON.parse(s.body).generation, s.cert.subject.CN], [200, 2, 'localhost'], 'the successor serves HTTPS with the certificate');
 });

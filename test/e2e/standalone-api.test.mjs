@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { get } from '../helpers/load.mjs';
-import { cleanup, freePort, refused, root, startStandalone, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
+import { cleanup, freePort, gone, refused, root, startStandalone, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
 
 const fixture = path.join(root, 'test/fixtures/api-app.mjs');
 const dropFlag = path.join(root, 'test/fixtures/drop-port2');
@@ -59,6 +59,21 @@ test('BATON_PID_FILE holds the serving pid after each hand-over and is removed a
   assert.equal(read(), third);
   process.kill(third, 'SIGTERM');
   await waitFor(() => !fs.existsSync(pidFile), { what: 'the pid file to be removed' });
+});
+
+test('a pid file that cannot be written fails the upgrade before the hand-over; the old process serves on', async (t) => {
+  const dir = tmpDir();
+  const pidFile = path.join(dir, 'run', 'app.pid');
+  fs.mkdirSync(path.dirname(pidFile));
+  const { app, info, first } = await startApi(t, { BATON_PID_FILE: pidFile });
+  fs.rmSync(path.dirname(pidFile), { recursive: true }); // as good as a full disk, even for root
+  const mark = app.output.length;
+  process.kill(first.pid, 'SIGUSR2');
+  const line = await waitFor(() => /upgrade failed, still serving: .*/.exec(app.output.slice(mark))?.[0], { what: 'the upgrade to fail' });
+  assert.match(line, /cannot write the pid file .*app\.pid: Error: ENOENT/);
+  const successor = Number(/successor spawned successor=(\d+)/.exec(app.output.slice(mark))[1]);
+  await waitFor(() => gone(successor), { what: 'the successor to be stopped' });
+  assert.equal((await info()).pid, first.pid);
 });
 
 test('an address the new release no longer listens on is closed once it is ready', async (t) => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { baton, childrenOf, readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
@@ -135,4 +136,38 @@ test('baton reload with no master running: exit 2 and a one-line message', async
   assert.equal(r.code, 2);
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.match(r.stderr, /no baton master is running/);
+});
+
+test('baton reload to a frozen master gives up in one line, exit 2, after 10 s; the reload it left is not run when the master resumes', { timeout: 60_000 }, async (t) => {
+  const { master } = await service(t, path.join(examples, 'http.mjs'));
+  const pid = master.child.pid;
+  process.kill(pid, 'SIGSTOP');
+  let r;
+  try {
+    r = await baton(['reload', '--control', master.control]);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^the master at \S+ did not answer within 10s \(is it stopped or frozen\?\); the reload will not run when it resumes\n$/);
+  await waitFor(() => master.output.includes('reload not run: its client left before it started'), { what: 'the master to drop the reload' });
+  assert.equal((await status(master)).generation, 1);
+});
+
+test('-w 64 on a few CPUs warns; SIGINT while the workers start stops cleanly, every worker drained', { timeout: 60_000 }, async (t) => {
+  const workers = 64;
+  const port = await freePort();
+  const master = startMaster(['-w', String(workers), '--drain-timeout', '5s', path.join(examples, 'http.mjs')], { env: { PORT: String(port), HOST: '127.0.0.1' } });
+  t.after(() => stopMaster(master));
+  const pid = master.child.pid;
+  await waitFor(() => childrenOf(pid).length > 0, { intervalMs: 5, what: 'the first worker to be spawned' });
+  process.kill(pid, 'SIGINT');
+  const exit = await master.exited;
+  assert.deepEqual({ code: exit.code, signal: exit.signal }, { code: 0, signal: null }, master.output);
+  assert.match(master.output, /info: stopping: draining all workers/);
+  assert.match(master.output, /info: stopped cut=0/);
+  if (workers > 4 * os.availableParallelism()) {
+    assert.match(master.output, /warn: -w 64 is more than 4 workers per CPU \(\d+ CPUs?\): they compete for the CPUs/);
+  }
 });

@@ -11,7 +11,7 @@ import { get } from '../helpers/load.mjs';
 import { baton, cli, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
 import { notifySocket, received } from '../helpers/notify-socket.mjs';
 import {
-  alive, cleanup, examples, follow, freePort, root, startStandalone, tmpDir, upgrade, waitFor, within,
+  alive, cleanup, examples, follow, freePort, root, startStandalone, tmpDir, tool, upgrade, waitFor, within,
 } from '../helpers/proc.mjs';
 import { deployDir, switchTo } from '../helpers/releases.mjs';
 
@@ -106,7 +106,7 @@ test('the socket-unit variant, under systemd-socket-activate: the first connecti
   const control = path.join(dir, 'control.sock');
   // Like a .socket unit: systemd-socket-activate binds, and on the first connection execs the service with LISTEN_FDS and only the -E variables.
   const vars = { PORT: port, HOST: '127.0.0.1', NOTIFY_SOCKET: sock.address, BATON_LOG_FORMAT: 'text' };
-  const child = spawn('systemd-socket-activate', [
+  const child = spawn(tool('systemd-socket-activate'), [
     '-l', `127.0.0.1:${port}`, ...Object.entries(vars).flatMap(([k, v]) => ['-E', `${k}=${v}`]),
     process.execPath, cli, 'run', '-w', '2', '--control', control, path.join(examples, 'http.mjs'),
   ], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,10 +1,11 @@
 // One HTTP request on a fresh connection, and the token file and fleet tool
 // around them, for tests of baton's admin listener.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
-import { examples, tmpDir, within } from './proc.mjs';
+import { examples, root, tmpDir, within } from './proc.mjs';
 
 /** A token file holding `text`, of `mode` (private by default), removed after the test. */
 export function writeTokenFile(t, text, mode = 0o600) {
@@ -25,14 +26,19 @@ export function rollingReload(args) {
   });
 }
 
-/** { status, headers, body } of `method path` on `host` (127.0.0.1):`port`; `localAddress` picks the client's loopback address. */
-export function request(port, method, path, { headers = {}, body, localAddress, host = '127.0.0.1' } = {}) {
+/**
+ * { status, headers, body } of `method path` on `host` (127.0.0.1):`port`; `localAddress` picks the client's loopback address.
+ * `ca`: over HTTPS, verifying the server's certificate against this one (and `cert`: the certificate it showed).
+ */
+export function request(port, method, path, { headers = {}, body, localAddress, host = '127.0.0.1', ca } = {}) {
+  const client = ca === undefined ? http : https;
   return within(new Promise((resolve, reject) => {
-    const req = http.request({ host, port, method, path, headers, agent: false, localAddress }, (res) => {
+    const req = client.request({ host, port, method, path, headers, agent: false, localAddress, ca }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text }));
+      const cert = ca === undefined ? undefined : res.socket.getPeerCertificate();
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text, cert }));
     });
     req.on('error', reject);
     req.end(body);
@@ -67,4 +73,15 @@ export function reloadEvents(port, headers, onEvent = () => {}) {
     req.on('error', reject);
     req.end();
   }), 90_000, 'the reload\'s event stream');
+}
+
+/** The test certificate in test/fixtures/tls (for localhost, 127.0.0.1 and ::1): { cert, key } paths. */
+export const testCertificate = { cert: path.join(root, 'test/fixtures/tls/cert.pem'), key: path.join(root, 'test/fixtures/tls/key.pem') };
+
+/** A new self-signed certificate for 127.0.0.1, made by openssl (Debian's) in `dir`: { cert, key } paths. */
+export function selfSignedCertificate(dir) {
+  const out = { cert: path.join(dir, 'new-cert.pem'), key: path.join(dir, 'new-key.pem') };
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', out.key, '-out', out.cert,
+    '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  return out;
 }

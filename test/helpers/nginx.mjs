@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { get, startLoad } from './load.mjs';
-import { freePort, sleep, tmpDir, waitFor, waitForLine, within } from './proc.mjs';
+import { freePort, sleep, tmpDir, tool, waitFor, waitForLine, within } from './proc.mjs';
 
 const TEMP_PATHS = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'];
 
@@ -57,7 +57,7 @@ export async function startNginx(t, { port, servers }) {
   let version = 1;
   fs.writeFileSync(conf, config(prefix, `127.0.0.1:${port}`, servers, version));
   // -e: the error log before the configuration is read, which would be /var/log/nginx's.
-  const child = spawn('nginx', ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(tool('nginx'), ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log')], { stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   t.after(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -3,7 +3,7 @@
 // each datagram as a JSON line with the time it arrived (CLOCK_MONOTONIC, in
 // µs, the clock of MONOTONIC_USEC) and the sender's pid from its credentials.
 import { spawn } from 'node:child_process';
-import { within } from './proc.mjs';
+import { tool, within } from './proc.mjs';
 
 // The ancillary buffer has room for the credentials only: the pipe fd that
 // systemd-notify's barrier (BARRIER=1) passes is closed by the kernel on
@@ -31,7 +31,7 @@ const WAIT_MS = 20_000;
  * synchronisation, is left out. Stopped when the test ends.
  */
 export async function notifySocket(t, address) {
-  const child = spawn('python3', ['-c', RECEIVER, address], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(tool('python3'), ['-c', RECEIVER, address], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => child.once('close', resolve));
   t.after(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -19,9 +19,30 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const register = path.join(root, 'dist/register.js');
 export const examples = path.join(root, 'examples');
 
-/** Starts `script` with `node --import batonjs/register`, from the repository's root unless `cwd` says otherwise. */
+/**
+ * Starts `script` with `node --import batonjs/register`, from the repository's
+ * root unless `cwd` says otherwise. Without the crash window unless `env` sets
+ * one, as startMaster does: it only delays each hand-over by 3 s.
+ */
 export function startStandalone(script, options = {}) {
-  return start(script, { cwd: root, ...options });
+  return start(script, { cwd: root, ...options, env: { BATON_CRASH_WINDOW: '0', ...options.env } });
+}
+
+/**
+ * `command` if it is on PATH; else an error saying how to get it, rather than
+ * a test ending in `spawn nginx ENOENT` (npm test's pretest installs them all).
+ */
+export function tool(command) {
+  const found = (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, command), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!found) throw new Error(`${command} is not installed: run scripts/test-deps.sh, which installs the Debian packages the tests drive`);
+  return command;
 }
 
 export function tmpDir(prefix = 'baton-test-') {

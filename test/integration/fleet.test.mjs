@@ -21,7 +21,7 @@ import { deployDir, switchTo } from '../helpers/releases.mjs';
 import { tmpDir, within } from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 
-const TOKEN = 'fleet-admin-token-5b0c2e9a41';
+const TOKEN = 'fleet-admin-token-5b0c2e9a41c3d7e8';
 const APP_PORT = 8080;
 const ADMIN_PORT = 9090;
 const SHUTDOWN_DELAY_MS = 3000;

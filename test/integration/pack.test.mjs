@@ -107,6 +107,14 @@ test('npm pack from a fresh clone builds the code into the tarball, and leaves t
   assert.equal(deps, undefined, 'no runtime dependencies');
 });
 
+test('every file the README links to or shows is in the tarball (the links work in node_modules and from the package)', () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const targets = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
+  assert.ok(targets.length > 10, `links found: ${targets}`);
+  const missing = [...new Set(targets)].filter((l) => !entries.includes(`package/${path.posix.normalize(l)}`));
+  assert.deepEqual(missing, [], 'linked from the README, missing from the tarball');
+});
+
 test('the installed baton bin: run -w 2, reload under load, status --json, stop', { timeout: 120_000 }, async (t) => {
   const bin = path.join(app, 'node_modules/.bin/baton');
   const control = path.join(dir, 'control.sock');

@@ -11,7 +11,7 @@ import { readyWorkers, startMaster, status, stopMaster } from '../helpers/master
 import { freePort, servingPid, waitFor } from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 
-const TOKEN = 'rolling-reload-token-7d1e0c';
+const TOKEN = 'rolling-reload-token-7d1e0c9a2b4f5e6d';
 
 async function startNode(t, tokenFile) {
   const deploy = deployDir(t, { good: ['v1', 'v2'], broken: ['v3'] });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
 import {
-  parseListenArgs, parseBindArgs, normalizeHost, nameOf, parseName, matches, isIP,
+  parseListenArgs, parseBindArgs, normalizeHost, nameOf, parseName, matches, isIP, isLoopback,
 } from '../../dist/listeners/address.js';
 
 const CWD = '/srv/app';
@@ -369,5 +369,16 @@ describe('parseBindArgs: dgram signatures', () => {
     for (const args of [[], [cb], [0], [{ port: 0 }], [{ fd: 5 }], [{ recvStart() {} }], [70000], [53, 42]]) {
       assert.equal(parseBindArgs(args, 'udp4').address, undefined, JSON.stringify(args));
     }
+  });
+});
+
+describe('isLoopback: IP addresses parsed as addresses, never a name by how it starts', () => {
+  test('127.0.0.0/8, ::1 and 127.x mapped into IPv6 are loopback', () => {
+    for (const host of ['127.0.0.1', '127.255.255.254', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::FFFF:7f00:2']) assert.equal(isLoopback(host), true, host);
+  });
+  test('names that start like one, other addresses and garbage are not', () => {
+    const not = ['127.0.0.1.attacker.example', '127.attacker.example', '127.', '127.1', '0x7f.0.0.1', '::1.attacker.example', '::ffff:127.0.0.1.x',
+      '::1%lo', 'localhost', '10.0.0.1', '::', '0.0.0.0', '::ffff:10.0.0.1', '', '128.0.0.1'];
+    for (const host of not) assert.equal(isLoopback(host), false, host);
   });
 });

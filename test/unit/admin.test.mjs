@@ -16,11 +16,15 @@ import { Metrics } from '../../dist/admin/metrics.js';
 import { NO_RELEASES, ReloadRefused } from '../../dist/protocol/control.js';
 import { readTokenFile } from '../../dist/admin/token-file.js';
 import { adminFromEnv } from '../../dist/admin/options.js';
-import { Sessions, SESSION_TTL_MS } from '../../dist/admin/session.js';
+import { Sessions, SESSION_IDLE_MS } from '../../dist/admin/session.js';
+import { clientOf } from '../../dist/admin/client.js';
+import { MAX_PER_CLIENT } from '../../dist/admin/connections.js';
+import { RefusalLog } from '../../dist/admin/refusals.js';
 import { within } from '../helpers/proc.mjs';
-import { request, reloadEvents } from '../helpers/http.mjs';
+import { request, reloadEvents, selfSignedCertificate, testCertificate } from '../helpers/http.mjs';
+import { captureLog } from '../helpers/log.mjs';
 
-const TOKEN = 'a-long-random-token-0123456789';
+const TOKEN = 'a-long-random-token-0123456789abcdef';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -96,8 +100,9 @@ const servers = [];
 after(() => within(Promise.all(servers.map((s) => s.close())), 5000, 'closing admin servers'));
 
 /** `token: null`: none, as on loopback without --admin-token-file. */
-async function start({ master = new FakeMaster(), token = TOKEN, metricsPublic = false, metrics = new Metrics() } = {}) {
-  const server = await within(startAdminServer({ host: '127.0.0.1', port: 0, token: token ?? undefined, metricsPublic }, master, metrics), 5000, 'startAdminServer');
+async function start({ master = new FakeMaster(), token = TOKEN, metricsPublic = false, metrics = new Metrics(), tls } = {}) {
+  const options = { host: '127.0.0.1', port: 0, token: token ?? undefined, metricsPublic, ...(tls ? { tls } : {}) };
+  const server = await within(startAdminServer(options, master, metrics), 5000, 'startAdminServer');
   servers.push(server);
   return { master, server, metrics, port: server.port };
 }
@@ -126,6 +131,40 @@ describe('admin: probes', () => {
   });
 });
 
+describe('admin: what one client can hold', () => {
+  test(`one address at its maximum of connections and 1,000 more attempts: probes from another address answer, 100 of 100`, { timeout: 120_000 }, async (t) => {
+    const { port } = await start();
+    const sockets = new Set();
+    t.after(() => sockets.forEach((s) => s.destroy()));
+    // Each resolves once connected, having started a request it never finishes (held until the request deadline).
+    const hold = () => new Promise((resolve, reject) => {
+      const s = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.3' });
+      sockets.add(s);
+      s.once('error', () => {});
+      s.once('close', () => sockets.delete(s));
+      s.once('connect', () => resolve(s.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n')));
+      s.once('close', () => reject(new Error('a connection within the limit was closed')));
+    });
+    // Resolves once the listener has closed it, as it closes every connection over the limit.
+    const attempt = () => new Promise((resolve) => {
+      const s = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.3' });
+      s.once('error', () => {});
+      s.once('close', resolve);
+    });
+    for (let i = 0; i < MAX_PER_CLIENT; i++) await within(hold(), 10_000, 'a connection within the limit');
+    const attempts = (async () => {
+      for (let batch = 0; batch < 10; batch++) await within(Promise.all(Array.from({ length: 100 }, attempt)), 30_000, 'attempts over the limit to be closed');
+    })().then(() => 'all closed', (err) => err.message);
+    let answered = 0;
+    for (let i = 0; i < 100; i++) {
+      const r = await request(port, 'GET', i % 2 ? '/readyz' : '/healthz', { localAddress: '127.0.0.2' }).catch((err) => ({ status: err.code }));
+      if (r.status === 200) answered += 1;
+    }
+    assert.equal(answered, 100);
+    assert.equal(await attempts, 'all closed');
+  });
+});
+
 describe('admin: the token', () => {
   test('no token or a wrong one → 401 and no action, on every guarded endpoint', async () => {
     const { master, port } = await start();
@@ -146,13 +185,14 @@ describe('admin: the token', () => {
     assert.deepEqual([r.status, json(r)], [200, STATUS], 'the scheme is case-insensitive');
   });
 
-  test(`${MAX_FAILURES} failures from one address → 429 with Retry-After, even with the right token; other addresses unaffected`, async () => {
+  test(`${MAX_FAILURES} failures from one address → 429 with Retry-After for guesses; the right token is still served there; refusals logged once`, async (t) => {
     const { master, port } = await start();
+    const lines = captureLog(t);
     const from = '127.0.0.2';
     for (let i = 0; i < MAX_FAILURES; i++) {
       assert.equal((await request(port, 'POST', '/api/reload', { headers: { authorization: `Bearer guess${i}` }, localAddress: from })).status, 401);
     }
-    for (const headers of [{ authorization: 'Bearer guess' }, AUTH]) {
+    for (const headers of [{ authorization: 'Bearer guess' }, {}]) {
       const r = await request(port, 'POST', '/api/reload', { headers, localAddress: from });
       assert.equal(r.status, 429);
       const wait = Number(r.headers['retry-after']);
@@ -161,9 +201,38 @@ describe('admin: the token', () => {
     }
     assert.equal((await request(port, 'GET', '/healthz', { localAddress: from })).status, 200, 'probes are not guarded');
     assert.equal(master.reloadsStarted, 0);
-    const r = await request(port, 'POST', '/api/reload', { headers: AUTH, localAddress: '127.0.0.3' });
-    assert.equal(r.status, 200);
+    const r = await request(port, 'POST', '/api/reload', { headers: AUTH, localAddress: from });
+    assert.equal(r.status, 200, 'the operator is not locked out by others\' guesses from the same address');
     assert.equal(master.reloadsStarted, 1);
+    const said = lines.filter((l) => l.includes('refused'));
+    assert.equal(said.length, 1, `${MAX_FAILURES + 2} refusals, one line within the minute:\n${said.join('')}`);
+    assert.match(said[0], /client=127\.0\.0\.2 count=1 /);
+  });
+
+  test('RefusalLog: one line per client per window, the first at once, the rest counted into one line at its end', async () => {
+    const said = [];
+    let flushed;
+    const second = new Promise((resolve) => (flushed = resolve));
+    const refusals = new RefusalLog((client, count, why) => {
+      said.push([client, count, why]);
+      if (said.length === 3) flushed();
+    }, 50);
+    for (let i = 0; i < 3000; i++) refusals.refused('10.0.0.1', `guess ${i}`);
+    refusals.refused('10.0.0.2', 'guess');
+    assert.deepEqual(said, [['10.0.0.1', 1, 'guess 0'], ['10.0.0.2', 1, 'guess']]);
+    await within(second, 10_000, 'the window\'s end');
+    assert.deepEqual(said[2], ['10.0.0.1', 2999, 'guess 2999']);
+  });
+
+  test('clients are counted by IPv4 address, and by /64 for IPv6', () => {
+    assert.equal(clientOf('127.0.0.2'), '127.0.0.2');
+    assert.equal(clientOf('::ffff:10.1.2.3'), '10.1.2.3');
+    assert.equal(clientOf('2001:db8:1:2::1'), '2001:db8:1:2::/64');
+    assert.equal(clientOf('2001:0db8:0001:0002:ffff:1:2:3'), '2001:db8:1:2::/64');
+    assert.equal(clientOf('2001:db8:1:3::1'), '2001:db8:1:3::/64');
+    assert.equal(clientOf('::1'), '0:0:0:0::/64');
+    assert.equal(clientOf('fe80::1%eth0'), 'fe80:0:0:0::/64');
+    assert.equal(clientOf(undefined), 'unknown');
   });
 
   test('Guard: failures age out of the window; the table of addresses is bounded', () => {
@@ -212,6 +281,18 @@ describe('admin: the API', () => {
       assert.match(json(r).error, /^no endpoint /);
     }
     assert.deepEqual([master.reloadsStarted, master.stopped], [0, 0]);
+  });
+
+  test('a request names a path: //host/path, a full URL or * → 400 and no action', async () => {
+    const { master, port } = await start({ token: null });
+    for (const target of ['//x/api/reload', '//x/api/stop', 'http://127.0.0.1/api/stop', '*', 'api/stop']) {
+      const r = await request(port, 'POST', target);
+      assert.equal(r.status, 400, target);
+      // Node's parser refuses some targets itself, with an empty 400.
+      if (r.body !== '') assert.match(json(r).error, /the request target must be a path starting with a single \//);
+    }
+    assert.deepEqual([master.reloadsStarted, master.stopped], [0, 0]);
+    assert.equal((await request(port, 'GET', '/healthz?x=//y')).status, 200, 'a query may hold anything');
   });
 
   test('GET /api/status: the status, as `baton status --json` gives it', async () => {
@@ -317,17 +398,18 @@ describe('admin: the API', () => {
     assert.equal(master.reloadsStarted, 2);
   });
 
-  test('a client that never finishes its request is cut at the deadline', { timeout: 20_000 }, async () => {
-    const { port } = await start();
+  test('a client that never finishes its request, or its TLS handshake, is cut at the deadline', { timeout: 20_000 }, async () => {
+    const [plain, tls] = [await start(), await start({ tls: testCertificate })];
     const started = Date.now();
-    const got = await within(new Promise((resolve) => {
-      const sock = net.connect(port, '127.0.0.1', () => sock.write('GET /api/status HTTP/1.1\r\nHost: x\r\n'));
+    const cut = (port, request) => within(new Promise((resolve) => {
+      const sock = net.connect(port, '127.0.0.1', () => sock.write(request));
       let text = '';
       sock.setEncoding('utf8');
       sock.on('data', (d) => (text += d));
       sock.on('error', () => {});
       sock.on('close', () => resolve(text));
     }), 15_000, 'the server to cut a slow client');
+    const [got] = await Promise.all([cut(plain.port, 'GET /api/status HTTP/1.1\r\nHost: x\r\n'), cut(tls.port, '')]);
     const ms = Date.now() - started;
     assert.ok(ms >= 4000, `cut after ${ms} ms, not before the 5 s deadline`);
     assert.match(got, /^HTTP\/1\.1 408 /);
@@ -408,11 +490,26 @@ describe('admin: the token file', () => {
     refused(dir, /is not a file/);
   });
 
+  test('a token under 32 characters (128 bits in hex), or one holding a space, is refused, naming openssl rand -hex 32', () => {
+    const refused = (text, re) => assert.throws(() => readTokenFile(write('weak', text, 0o600), '--admin-token-file'), (err) => {
+      assert.match(err.message, re);
+      assert.match(err.message, /openssl rand -hex 32 >/);
+      assert.doesNotMatch(err.message, /\n/);
+      return true;
+    });
+    refused('x\n', /the token in .* is 1 characters; use at least 32 random hex characters \(128 bits\)/);
+    refused('0123456789abcdef0123456789abcde', /is 31 characters/);
+    refused('correct horse battery staple correct horse', /holds a space or a character a bearer token cannot carry/);
+    assert.equal(readTokenFile(write('hex', `${'ab'.repeat(16)}\n`, 0o600), '--admin-token-file'), 'ab'.repeat(16));
+  });
+
   test('a standalone process reads BATON_ADMIN and BATON_ADMIN_TOKEN_FILE by the --admin rules, its errors naming the variables', () => {
     const file = write('env', `${TOKEN}\n`, 0o600);
     assert.equal(adminFromEnv({}), undefined, 'off by default');
     assert.deepEqual(adminFromEnv({ BATON_ADMIN: '9090' }), { host: '127.0.0.1', port: 9090, metricsPublic: false });
-    assert.deepEqual(adminFromEnv({ BATON_ADMIN: '0.0.0.0:9090', BATON_ADMIN_TOKEN_FILE: file }), { host: '0.0.0.0', port: 9090, metricsPublic: false, token: TOKEN });
+    const { warning, ...open } = adminFromEnv({ BATON_ADMIN: '0.0.0.0:9090', BATON_ADMIN_TOKEN_FILE: file });
+    assert.deepEqual(open, { host: '0.0.0.0', port: 9090, metricsPublic: false, token: TOKEN });
+    assert.match(warning, /without TLS/);
     const refused = (env, message) => assert.throws(() => adminFromEnv(env), (err) => err.message.startsWith(message) && !err.message.includes('\n'));
     refused({ BATON_ADMIN: '0.0.0.0:9090' }, 'BATON_ADMIN=0.0.0.0:9090 is not a loopback address, and anyone reaching it could reload or stop this service: give BATON_ADMIN_TOKEN_FILE=FILE');
     refused({ BATON_ADMIN: 'admin:x' }, "BATON_ADMIN: 'admin:x' is not an address");
@@ -462,7 +559,7 @@ describe('admin: the page, its sign-in and cross-site requests', () => {
     assert.deepEqual([wrong.status, none], [401, undefined]);
     const [ok, setCookie] = await signIn(port);
     assert.equal(ok.status, 200);
-    assert.match(setCookie, new RegExp(`^baton_session_${port}=[\\w-]{43}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_TTL_MS / 1000}$`));
+    assert.match(setCookie, new RegExp(`^baton_session_${port}=[\\w-]{43}; HttpOnly; SameSite=Strict; Path=/$`));
     assert.ok(!setCookie.includes(TOKEN));
     const [, another] = await signIn(port);
     assert.notEqual(cookieOf(another), cookieOf(setCookie), 'each session its own random id');
@@ -514,14 +611,17 @@ describe('admin: the page, its sign-in and cross-site requests', () => {
       assert.equal(r.status, 403, JSON.stringify(headers));
     }
     // DNS rebinding: the forger's own name, pointed at 127.0.0.1, makes its page same-origin, but is in Host.
-    const rebound = { host: `rebind.example:${port}`, origin: `http://rebind.example:${port}`, 'sec-fetch-site': 'same-origin', ...PAGE };
-    for (const [method, p] of [['POST', '/api/stop'], ['POST', '/api/reload'], ['GET', '/api/status']]) {
-      const r = await request(port, method, p, { headers: rebound });
-      assert.equal(r.status, 403, `${method} ${p}`);
-      assert.match(json(r).error, /^a request for host 'rebind\.example:\d+', not a loopback address or localhost: refused/);
+    const names = ['rebind.example', '127.0.0.1.attacker.example', '127.attacker.example', 'localhost.attacker.example', '[::1].attacker.example', '127.0.0.1.'];
+    for (const name of names) {
+      const rebound = { host: `${name}:${port}`, origin: `http://${name}:${port}`, 'sec-fetch-site': 'same-origin', ...PAGE };
+      for (const [method, p] of [['POST', '/api/stop'], ['POST', '/api/reload'], ['GET', '/api/status']]) {
+        const r = await request(port, method, p, { headers: rebound });
+        assert.equal(r.status, 403, `${method} ${p} for ${name}`);
+        assert.ok(json(r).error.startsWith(`a request for host '${name}:${port}', not a loopback address or localhost: refused`), json(r).error);
+      }
     }
-    assert.equal(master.stopped, 0);
-    for (const host of [`localhost:${port}`, `[::1]:${port}`, `127.0.0.2:${port}`]) {
+    assert.deepEqual([master.stopped, master.reloadsStarted], [0, 0]);
+    for (const host of [`localhost:${port}`, 'localhost', `[::1]:${port}`, `127.0.0.2:${port}`, '127.255.0.1', `[::ffff:127.0.0.1]:${port}`]) {
       assert.equal((await request(port, 'GET', '/api/status', { headers: { host } })).status, 200, host);
     }
     let r = await request(port, 'POST', '/api/reload', { headers: { ...PAGE, origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' } });
@@ -539,22 +639,25 @@ describe('admin: the page, its sign-in and cross-site requests', () => {
     for (let i = 0; i < MAX_FAILURES; i++) {
       assert.equal((await request(port, 'GET', '/api/status', { headers: { cookie: `baton_session_${port}=guess${i}` }, localAddress: from })).status, 401);
     }
-    assert.equal((await request(port, 'GET', '/api/status', { headers: AUTH, localAddress: from })).status, 429, 'made-up session ids count');
+    assert.equal((await request(port, 'GET', '/api/status', { headers: { authorization: 'Bearer guess' }, localAddress: from })).status, 429, 'made-up session ids count');
   });
 
-  test('Sessions: a session ends at its expiry, at sign-out, or as the oldest past the cap', () => {
+  test('Sessions: a session ends once unused for a while (each use starts it again), at sign-out, or as the least recently used past the cap', () => {
     let now = 1_000_000;
-    const sessions = new Sessions(9090, () => now);
+    const sessions = new Sessions(9090, false, () => now);
     const cookie = (setCookie) => setCookie.split(';')[0];
     const a = cookie(sessions.start());
     assert.equal(sessions.check(a), 'live');
     assert.equal(sessions.check(`other=1; ${a}; more=2`), 'live');
     assert.equal(sessions.check('baton_session_9091=x'), 'none', 'another master\'s cookie');
     assert.equal(sessions.check(undefined), 'none');
-    now += SESSION_TTL_MS - 1;
-    assert.equal(sessions.check(a), 'live');
-    now += 1;
-    assert.equal(sessions.check(a), 'wrong', 'expired');
+    for (let i = 0; i < 100; i++) {
+      now += SESSION_IDLE_MS - 1;
+      assert.equal(sessions.check(a), 'live', `in use for ${i} idle periods`);
+    }
+    assert.ok(SESSION_IDLE_MS <= 30 * 60_000, 'a short while');
+    now += SESSION_IDLE_MS;
+    assert.equal(sessions.check(a), 'wrong', 'expired once unused');
     const b = cookie(sessions.start());
     sessions.end(b);
     assert.equal(sessions.check(b), 'wrong', 'signed out');
@@ -563,3 +666,60 @@ describe('admin: the page, its sign-in and cross-site requests', () => {
     assert.equal(sessions.check(first), 'wrong', 'the oldest is ended past the cap');
   });
 });
+
+describe('admin: TLS', () => {
+  const CA = fs.readFileSync(testCertificate.cert);
+
+  test('over HTTPS a verifying client is served; the page\'s cookie is __Host-, Secure, Path=/; a plain-HTTP client and one that trusts no such certificate are not', async () => {
+    const { master, port } = await start({ tls: testCertificate });
+    let r = await request(port, 'GET', '/healthz', { ca: CA });
+    assert.deepEqual([r.status, r.body, r.cert.subject.CN], [200, 'ok\n', 'localhost']);
+    await assert.rejects(request(port, 'GET', '/healthz', { ca: [] }), /self[- ]signed certificate/);
+    await assert.rejects(request(port, 'GET', '/healthz'), /socket hang up|ECONNRESET|HPE_/);
+    r = await request(port, 'POST', '/signin', { headers: { ...AUTH, 'x-baton-page': '1' }, ca: CA });
+    const setCookie = r.headers['set-cookie'][0];
+    assert.match(setCookie, new RegExp(`^__Host-baton_session_${port}=[\\w-]{43}; HttpOnly; SameSite=Strict; Path=/; Secure$`));
+    const page = { cookie: setCookie.split(';')[0], 'x-baton-page': '1', 'sec-fetch-site': 'same-origin' };
+    r = await request(port, 'POST', '/api/reload', { headers: { ...page, origin: `http://127.0.0.1:${port}` }, ca: CA });
+    assert.equal(r.status, 403, 'the http:// origin is another origin');
+    r = await request(port, 'POST', '/api/reload', { headers: { ...page, origin: `https://127.0.0.1:${port}` }, ca: CA });
+    assert.equal(r.status, 200);
+    assert.equal(master.reloadsStarted, 1);
+  });
+
+  test('reloadCertificate reads the files again: a renewed certificate serves new connections; a broken one keeps the one in use', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-tls-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const files = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
+    fs.copyFileSync(testCertificate.cert, files.cert);
+    fs.copyFileSync(testCertificate.key, files.key);
+    const { server, port } = await start({ tls: files });
+    const before = (await request(port, 'GET', '/healthz', { ca: CA })).cert.fingerprint256;
+    const renewed = selfSignedCertificate(dir);
+    fs.copyFileSync(renewed.cert, files.cert);
+    fs.copyFileSync(renewed.key, files.key);
+    server.reloadCertificate();
+    const r = await request(port, 'GET', '/healthz', { ca: fs.readFileSync(files.cert) });
+    assert.equal(r.status, 200);
+    assert.notEqual(r.cert.fingerprint256, before);
+    fs.writeFileSync(files.key, 'not a key');
+    server.reloadCertificate();
+    assert.equal((await request(port, 'GET', '/healthz', { ca: fs.readFileSync(files.cert) })).cert.fingerprint256, r.cert.fingerprint256);
+  });
+
+  test('--admin-tls-cert and --admin-tls-key: both or neither, read at start; off loopback without them a warning names them', () => {
+    const token = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bt-tls-')), 'token');
+    fs.writeFileSync(token, TOKEN, { mode: 0o600 });
+    const env = { BATON_ADMIN: '0.0.0.0:9090', BATON_ADMIN_TOKEN_FILE: token };
+    assert.match(adminFromEnv(env).warning, /^BATON_ADMIN=0\.0\.0\.0:9090 without TLS: .*; give BATON_ADMIN_TLS_CERT=FILE BATON_ADMIN_TLS_KEY=FILE$/);
+    const tls = { BATON_ADMIN_TLS_CERT: testCertificate.cert, BATON_ADMIN_TLS_KEY: testCertificate.key };
+    assert.deepEqual(adminFromEnv({ ...env, ...tls }).tls, testCertificate);
+    assert.equal(adminFromEnv({ ...env, ...tls }).warning, undefined);
+    assert.equal(adminFromEnv({ BATON_ADMIN: '9090' }).warning, undefined, 'on loopback');
+    const refused = (extra, message) => assert.throws(() => adminFromEnv({ ...env, ...extra }), (err) => err.message.startsWith(message) && !err.message.includes('\n'));
+    refused({ BATON_ADMIN_TLS_CERT: testCertificate.cert }, 'BATON_ADMIN_TLS_CERT needs BATON_ADMIN_TLS_KEY=FILE too');
+    refused({ ...tls, BATON_ADMIN_TLS_KEY: `${testCertificate.key}.missing` }, 'BATON_ADMIN_TLS_CERT, BATON_ADMIN_TLS_KEY: cannot read the key');
+    refused({ ...tls, BATON_ADMIN_TLS_KEY: testCertificate.cert }, 'BATON_ADMIN_TLS_CERT, BATON_ADMIN_TLS_KEY: ');
+  });
+});
+

@@ -1,22 +1,30 @@
-// Unit tests for dist/cli/args.js: the `baton` command line.
+// Unit tests for dist/cli/args.js and dist/cli/resolve.js: the `baton`
+// command line, and `baton run`'s options resolved from it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { testCertificate } from '../helpers/http.mjs';
 import {
   parseArgs,
-  parseListen,
   UsageError,
   HELP,
   RUN_HELP,
   CONTROL_HELP,
   helpText,
 } from '../../dist/cli/args.js';
+import { parseListen } from '../../dist/cli/options.js';
+import { resolveRun } from '../../dist/cli/resolve.js';
+import { logicalCwd } from '../../dist/cwd.js';
 
 let dir;
 let app;
-const parse = (argv) => parseArgs(argv, { cwd: dir });
+/** `baton <argv>` run from `dir`: a run command resolved (with no config file there), any other as parsed. */
+const parse = async (argv, cwd = dir) => {
+  const parsed = parseArgs(argv, { cwd });
+  return parsed.cmd === 'run' ? resolveRun(parsed, cwd, {}) : parsed;
+};
 
 before(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-args-'));
@@ -30,47 +38,70 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const cpus = os.availableParallelism?.() ?? os.cpus().length;
 
-test('help and version', () => {
-  assert.deepEqual(parse([]), { cmd: 'help' });
-  assert.deepEqual(parse(['--help']), { cmd: 'help' });
-  assert.deepEqual(parse(['-h']), { cmd: 'help' });
-  assert.deepEqual(parse(['help']), { cmd: 'help' });
-  assert.deepEqual(parse(['help', 'run']), { cmd: 'help', topic: 'run' });
-  assert.deepEqual(parse(['help', 'status']), { cmd: 'help', topic: 'status' });
-  assert.deepEqual(parse(['--version']), { cmd: 'version' });
-  assert.deepEqual(parse(['-v']), { cmd: 'version' });
-  assert.deepEqual(parse(['run', '--help']), { cmd: 'help', topic: 'run' });
-  assert.deepEqual(parse(['run', '-w', '2', '-h', 'app.js']), { cmd: 'help', topic: 'run' });
-  assert.deepEqual(parse(['reload', '--help']), { cmd: 'help', topic: 'reload' });
-  assert.deepEqual(parse(['stop', '-h']), { cmd: 'help', topic: 'stop' });
+test('help and version', async () => {
+  assert.deepEqual(await parse([]), { cmd: 'help' });
+  assert.deepEqual(await parse(['--help']), { cmd: 'help' });
+  assert.deepEqual(await parse(['-h']), { cmd: 'help' });
+  assert.deepEqual(await parse(['help']), { cmd: 'help' });
+  assert.deepEqual(await parse(['help', 'run']), { cmd: 'help', topic: 'run' });
+  assert.deepEqual(await parse(['help', 'status']), { cmd: 'help', topic: 'status' });
+  assert.deepEqual(await parse(['--version']), { cmd: 'version' });
+  assert.deepEqual(await parse(['-v']), { cmd: 'version' });
+  assert.deepEqual(await parse(['run', '--help']), { cmd: 'help', topic: 'run' });
+  assert.deepEqual(await parse(['run', '-w', '2', '-h', 'app.js']), { cmd: 'help', topic: 'run' });
+  assert.deepEqual(await parse(['reload', '--help']), { cmd: 'help', topic: 'reload' });
+  assert.deepEqual(await parse(['stop', '-h']), { cmd: 'help', topic: 'stop' });
 });
 
-test('run: defaults', () => {
-  assert.deepEqual(parse(['run', 'app.js']), {
+test('run: defaults', async () => {
+  assert.deepEqual(await parse(['run', 'app.js']), {
     cmd: 'run',
-    workers: 1,
-    readyTimeoutMs: 30000,
-    drainTimeoutMs: 30000,
-    waitReady: false,
-    closeWebSockets: true,
-    closeEventStreams: true,
-    compileCache: true,
-    supervisor: { crashWindowMs: 3000, maxDraining: 3, unresponsiveMs: 10000, replaceUnresponsive: false, shutdownDelayMs: 0 },
-    listen: [],
-    nodeArgs: [],
+    options: {
+      workers: 1,
+      name: undefined,
+      control: undefined,
+      readyTimeout: 30000,
+      drainTimeout: 30000,
+      crashWindow: 3000,
+      waitReady: false,
+      closeWebSockets: true,
+      closeEventStreams: true,
+      compileCache: true,
+      maxDraining: 3,
+      unresponsiveAfter: 10000,
+      replaceUnresponsive: false,
+      shutdownDelay: 0,
+      listen: [],
+      nodeArgs: [],
+      logFormat: undefined,
+      admin: undefined,
+      adminTokenFile: undefined,
+      adminMetricsPublic: false,
+      adminTlsCert: undefined,
+      adminTlsKey: undefined,
+      releases: undefined,
+    },
+    settings: {
+      generation: 1, waitReady: false, readyTimeoutMs: 30000, drainTimeoutMs: 30000, crashWindowMs: 3000, upgradeSignal: 'SIGUSR2', pidFile: undefined,
+      logFormat: 'text', closeWebSockets: true, closeEventStreams: true,
+    },
+    supervisor: { maxDraining: 3, unresponsiveMs: 10000, replaceUnresponsive: false, shutdownDelayMs: 0 },
     script: app,
     args: [],
+    cwd: dir,
+    env: {},
+    sources: [],
   });
 });
 
-test('run: the script is resolved against the working directory, and found with an absolute path', () => {
-  assert.equal(parseArgs(['run', app]).script, app);
+test('run: the script is resolved against the working directory, and found with an absolute path', async () => {
+  assert.equal((await parse(['run', app], process.cwd())).script, app);
   fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'sub', 'server.mjs'), '');
-  assert.equal(parse(['run', './sub/server.mjs']).script, path.join(dir, 'sub', 'server.mjs'));
+  assert.equal((await parse(['run', './sub/server.mjs'])).script, path.join(dir, 'sub', 'server.mjs'));
 });
 
-test('run: by default the script resolves against $PWD, keeping a current -> release symlink', () => {
+test('run: by default the script resolves against $PWD, keeping a current -> release symlink', async () => {
   const release = path.join(dir, 'releases', 'v1');
   fs.mkdirSync(release, { recursive: true });
   fs.writeFileSync(path.join(release, 'server.js'), '');
@@ -80,8 +111,10 @@ test('run: by default the script resolves against $PWD, keeping a current -> rel
   try {
     process.chdir(current);
     process.env.PWD = current;
-    assert.equal(parseArgs(['run', 'server.js']).script, path.join(current, 'server.js'));
-    assert.deepEqual(parseArgs(['run', '--listen', './app.sock', 'server.js']).listen[0].address, {
+    const at = parseArgs(['run', '--listen', './app.sock', 'server.js']);
+    const r = await resolveRun(at, logicalCwd(), {});
+    assert.equal(r.script, path.join(current, 'server.js'));
+    assert.deepEqual(r.options.listen[0].address, {
       kind: 'unix',
       path: path.join(current, 'app.sock'),
     });
@@ -92,14 +125,14 @@ test('run: by default the script resolves against $PWD, keeping a current -> rel
   }
 });
 
-test("run: the app's own arguments after the script are kept verbatim", () => {
-  const r = parse(['run', '-w', '2', 'app.js', '--port', '5', '-w', '9']);
-  assert.equal(r.workers, 2);
+test("run: the app's own arguments after the script are kept verbatim", async () => {
+  const r = await parse(['run', '-w', '2', 'app.js', '--port', '5', '-w', '9']);
+  assert.equal(r.options.workers, 2);
   assert.equal(r.script, app);
   assert.deepEqual(r.args, ['--port', '5', '-w', '9']);
-  assert.deepEqual(parse(['run', 'app.js', '--help', '--foo=bar', '--', 'x']).args, ['--help', '--foo=bar', '--', 'x']);
-  assert.deepEqual(parse(['run', '--', 'app.js', '-h']).args, ['-h']);
-  assert.deepEqual(parse(['run', 'app.js', '']).args, ['']);
+  assert.deepEqual((await parse(['run', 'app.js', '--help', '--foo=bar', '--', 'x'])).args, ['--help', '--foo=bar', '--', 'x']);
+  assert.deepEqual((await parse(['run', '--', 'app.js', '-h'])).args, ['-h']);
+  assert.deepEqual((await parse(['run', 'app.js', ''])).args, ['']);
 });
 
 const workerForms = [
@@ -115,21 +148,21 @@ const workerForms = [
   [['-w', '3', '-w', '5'], 5],
 ];
 for (const [opts, n] of workerForms) {
-  test(`run: ${opts.join(' ')} gives ${n} workers`, () => {
-    assert.equal(parse(['run', ...opts, 'app.js']).workers, n);
+  test(`run: ${opts.join(' ')} gives ${n} workers`, async () => {
+    assert.equal((await parse(['run', ...opts, 'app.js'])).options.workers, n);
   });
 }
 
-test('run: every value option, in both --opt value and --opt=value forms', () => {
+test('run: every value option, in both --opt value and --opt=value forms', async () => {
   const forms = [
     [['--name', 'api'], { name: 'api' }],
     [['--name=api'], { name: 'api' }],
     [['--control', '/run/x/c.sock'], { control: '/run/x/c.sock' }],
     [['--control=/run/x/c.sock'], { control: '/run/x/c.sock' }],
-    [['--ready-timeout', '5s'], { readyTimeoutMs: 5000 }],
-    [['--ready-timeout=1m'], { readyTimeoutMs: 60000 }],
-    [['--drain-timeout', '250ms'], { drainTimeoutMs: 250 }],
-    [['--drain-timeout=0'], { drainTimeoutMs: 0 }],
+    [['--ready-timeout', '5s'], { readyTimeout: 5000 }],
+    [['--ready-timeout=1m'], { readyTimeout: 60000 }],
+    [['--drain-timeout', '250ms'], { drainTimeout: 250 }],
+    [['--drain-timeout=0'], { drainTimeout: 0 }],
     [['--wait-ready'], { waitReady: true }],
     [['--no-close-websockets'], { closeWebSockets: false }],
     [['--no-close-event-streams'], { closeEventStreams: false }],
@@ -142,20 +175,20 @@ test('run: every value option, in both --opt value and --opt=value forms', () =>
     [['--node-args', ''], { nodeArgs: [] }],
   ];
   for (const [opts, want] of forms) {
-    const r = parse(['run', ...opts, 'app.js']);
-    for (const [k, v] of Object.entries(want)) assert.deepEqual(r[k], v, `${opts.join(' ')} → ${k}`);
+    const r = await parse(['run', ...opts, 'app.js']);
+    for (const [k, v] of Object.entries(want)) assert.deepEqual(r.options[k], v, `${opts.join(' ')} → ${k}`);
     assert.equal(r.script, app);
     assert.deepEqual(r.args, []);
   }
 });
 
-test('run --shutdown-delay: a duration, parsed as the others', () => {
-  assert.equal(parse(['run', '--shutdown-delay', '5s', 'app.js']).supervisor.shutdownDelayMs, 5000);
-  assert.equal(parse(['run', '--shutdown-delay=1500', 'app.js']).supervisor.shutdownDelayMs, 1500);
+test('run --shutdown-delay: a duration, parsed as the others', async () => {
+  assert.equal((await parse(['run', '--shutdown-delay', '5s', 'app.js'])).supervisor.shutdownDelayMs, 5000);
+  assert.equal((await parse(['run', '--shutdown-delay=1500', 'app.js'])).supervisor.shutdownDelayMs, 1500);
 });
 
-test('run: --listen in every address form, repeatable, with optional names', () => {
-  const r = parse([
+test('run: --listen in every address form, repeatable, with optional names', async () => {
+  const r = await parse([
     'run',
     '--listen', '8080',
     '--listen=127.0.0.1:8081',
@@ -169,7 +202,7 @@ test('run: --listen in every address form, repeatable, with optional names', () 
     '--listen', 'api=/run/app.sock',
     'app.js',
   ]);
-  assert.deepEqual(r.listen, [
+  assert.deepEqual(r.options.listen, [
     { spec: '8080', address: { kind: 'tcp', host: null, port: 8080 } },
     { spec: '127.0.0.1:8081', address: { kind: 'tcp', host: '127.0.0.1', port: 8081 } },
     { spec: '[::1]:8082', address: { kind: 'tcp', host: '::1', port: 8082 } },
@@ -185,15 +218,15 @@ test('run: --listen in every address form, repeatable, with optional names', () 
   assert.deepEqual(parseListen('/run/a=b.sock', dir), { spec: '/run/a=b.sock', address: { kind: 'unix', path: '/run/a=b.sock' } });
 });
 
-test('reload, stop, status: options and defaults', () => {
-  assert.deepEqual(parse(['reload']), { cmd: 'reload', json: false });
-  assert.deepEqual(parse(['stop']), { cmd: 'stop', json: false });
-  assert.deepEqual(parse(['status']), { cmd: 'status', json: false });
-  assert.deepEqual(parse(['status', '--json']), { cmd: 'status', json: true });
-  assert.deepEqual(parse(['reload', '--json', '--name', 'api']), { cmd: 'reload', json: true, name: 'api' });
-  assert.deepEqual(parse(['reload', '--name=api']), { cmd: 'reload', json: false, name: 'api' });
-  assert.deepEqual(parse(['stop', '--control', '/run/a/c.sock']), { cmd: 'stop', json: false, control: '/run/a/c.sock' });
-  assert.deepEqual(parse(['status', '--control=/run/a/c.sock', '--name', 'x']), {
+test('reload, stop, status: options and defaults', async () => {
+  assert.deepEqual(await parse(['reload']), { cmd: 'reload', json: false });
+  assert.deepEqual(await parse(['stop']), { cmd: 'stop', json: false });
+  assert.deepEqual(await parse(['status']), { cmd: 'status', json: false });
+  assert.deepEqual(await parse(['status', '--json']), { cmd: 'status', json: true });
+  assert.deepEqual(await parse(['reload', '--json', '--name', 'api']), { cmd: 'reload', json: true, name: 'api' });
+  assert.deepEqual(await parse(['reload', '--name=api']), { cmd: 'reload', json: false, name: 'api' });
+  assert.deepEqual(await parse(['stop', '--control', '/run/a/c.sock']), { cmd: 'stop', json: false, control: '/run/a/c.sock' });
+  assert.deepEqual(await parse(['status', '--control=/run/a/c.sock', '--name', 'x']), {
     cmd: 'status',
     json: false,
     control: '/run/a/c.sock',
@@ -218,6 +251,7 @@ const bad = [
   [['run', '--drain-timeout', '-1', 'app.js'], "--drain-timeout: '-1' is not a duration"],
   [['run', '--drain-timeout', '-.5s', 'app.js'], "--drain-timeout: '-.5s' is not a duration"],
   [['run', '--shutdown-delay', '-3s', 'app.js'], "--shutdown-delay: '-3s' is not a duration (use e.g. 500ms, 2s, 1m or plain milliseconds)"],
+  ...['--ready-timeout', '--drain-timeout', '--crash-window', '--shutdown-delay', '--unresponsive-after'].map((o) => [['run', o, '30', 'app.js'], `${o}: 30 is 30 ms; write 30ms or 30s`]),
   [['run', '--listen', '-8080', 'app.js'], "--listen: '-8080' is not an address"],
   [['run', '--foo', 'app.js'], "unknown option '--foo' (see baton run --help)"],
   [['run', '--foo=1', 'app.js'], "'--foo'"],
@@ -273,8 +307,8 @@ const bad = [
   [['status', '--json=1'], "'--json' takes no value"],
 ];
 for (const [argv, includes] of bad) {
-  test(`baton ${argv.join(' ')} → UsageError mentioning ${includes}`, () => {
-    assert.throws(() => parse(argv), (err) => {
+  test(`baton ${argv.join(' ')} → UsageError mentioning ${includes}`, async () => {
+    await assert.rejects(parse(argv), (err) => {
       assert.ok(err instanceof UsageError, `${err}`);
       assert.ok(err instanceof Error);
       assert.equal(err.name, 'UsageError');
@@ -299,22 +333,26 @@ test('help texts: one line per option, and the right one per topic', () => {
   assert.equal(helpText('status'), CONTROL_HELP);
 });
 
-test('run --admin: [HOST:]PORT, loopback by default; the token read from --admin-token-file at parse time', () => {
+test('run --admin: [HOST:]PORT, loopback by default; the token read from --admin-token-file at parse time', async () => {
   const tokenFile = path.join(dir, 'token');
-  fs.writeFileSync(tokenFile, 'tok-123\n', { mode: 0o600 });
-  assert.equal(parse(['run', 'app.js']).admin, undefined, 'off by default');
-  assert.deepEqual(parse(['run', '--admin', '9090', 'app.js']).admin, { host: '127.0.0.1', port: 9090, metricsPublic: false });
-  assert.deepEqual(parse(['run', '--admin=localhost:9090', 'app.js']).admin, { host: '127.0.0.1', port: 9090, metricsPublic: false });
-  assert.deepEqual(parse(['run', '--admin', '[::1]:9090', '--admin-metrics-public', 'app.js']).admin, { host: '::1', port: 9090, metricsPublic: true });
-  assert.deepEqual(parse(['run', '--admin', '127.0.0.2:9090', '--admin-token-file', tokenFile, 'app.js']).admin,
-    { host: '127.0.0.2', port: 9090, metricsPublic: false, token: 'tok-123' });
-  assert.deepEqual(parse(['run', '--admin', '0.0.0.0:9090', '--admin-token-file', tokenFile, 'app.js']).admin,
-    { host: '0.0.0.0', port: 9090, metricsPublic: false, token: 'tok-123' });
-  assert.deepEqual(parse(['run', '--admin', '[::]:9090', '--admin-token-file', tokenFile, 'app.js']).admin.host, '::');
+  fs.writeFileSync(tokenFile, 'tok-0123456789abcdef0123456789abcdef\n', { mode: 0o600 });
+  assert.equal((await parse(['run', 'app.js'])).admin, undefined, 'off by default');
+  assert.deepEqual((await parse(['run', '--admin', '9090', 'app.js'])).admin, { host: '127.0.0.1', port: 9090, metricsPublic: false });
+  assert.deepEqual((await parse(['run', '--admin=localhost:9090', 'app.js'])).admin, { host: '127.0.0.1', port: 9090, metricsPublic: false });
+  assert.deepEqual((await parse(['run', '--admin', '[::1]:9090', '--admin-metrics-public', 'app.js'])).admin, { host: '::1', port: 9090, metricsPublic: true });
+  assert.deepEqual((await parse(['run', '--admin', '127.0.0.2:9090', '--admin-token-file', tokenFile, 'app.js'])).admin,
+    { host: '127.0.0.2', port: 9090, metricsPublic: false, token: 'tok-0123456789abcdef0123456789abcdef' });
+  const { warning, ...open } = (await parse(['run', '--admin', '0.0.0.0:9090', '--admin-token-file', tokenFile, 'app.js'])).admin;
+  assert.deepEqual(open, { host: '0.0.0.0', port: 9090, metricsPublic: false, token: 'tok-0123456789abcdef0123456789abcdef' });
+  assert.match(warning, /^--admin 0\.0\.0\.0:9090 without TLS: .*give --admin-tls-cert FILE --admin-tls-key FILE$/);
+  const tls = testCertificate;
+  const secure = (await parse(['run', '--admin', '0.0.0.0:9090', '--admin-token-file', tokenFile, '--admin-tls-cert', tls.cert, '--admin-tls-key', tls.key, 'app.js'])).admin;
+  assert.deepEqual(secure, { host: '0.0.0.0', port: 9090, metricsPublic: false, token: 'tok-0123456789abcdef0123456789abcdef', tls });
+  assert.deepEqual((await parse(['run', '--admin', '[::]:9090', '--admin-token-file', tokenFile, 'app.js'])).admin.host, '::');
 });
 
-test('run --admin refusals: off loopback without a token, a bad address, a stray option, an open token file', () => {
-  const refused = (argv, includes) => assert.throws(() => parse(argv), (err) => {
+test('run --admin refusals: off loopback without a token, a bad address, a stray option, an open token file', async () => {
+  const refused = (argv, includes) => assert.rejects(parse(argv), (err) => {
     assert.ok(err instanceof UsageError, `${err}`);
     assert.ok(err.message.includes(includes), err.message);
     assert.doesNotMatch(err.message, /\n/);
@@ -322,45 +360,48 @@ test('run --admin refusals: off loopback without a token, a bad address, a stray
     return true;
   });
   for (const host of ['0.0.0.0', '[::]', '10.1.2.3', '[2001:db8::1]']) {
-    refused(['run', '--admin', `${host}:9090`, 'app.js'], 'is not a loopback address, and anyone reaching it could reload or stop this service: give --admin-token-file FILE');
+    await refused(['run', '--admin', `${host}:9090`, 'app.js'], 'is not a loopback address, and anyone reaching it could reload or stop this service: give --admin-token-file FILE');
   }
   for (const v of ['x', 'example.com:80', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', '::1:9090', '[127.0.0.1]:9090', '1.2.3:80']) {
-    refused(['run', '--admin', v, 'app.js'], `--admin: '${v}' is not an address`);
+    await refused(['run', '--admin', v, 'app.js'], `--admin: '${v}' `);
   }
   refused(['run', '--admin-token-file', '/x', 'app.js'], '--admin-token-file needs --admin [HOST:]PORT');
-  refused(['run', '--admin-metrics-public', 'app.js'], '--admin-metrics-public needs --admin [HOST:]PORT');
+  await refused(['run', '--admin-metrics-public', 'app.js'], '--admin-metrics-public needs --admin [HOST:]PORT');
+  await refused(['run', '--admin-tls-cert', '/x', 'app.js'], '--admin-tls-cert needs --admin [HOST:]PORT');
+  await refused(['run', '--admin', '9090', '--admin-tls-key', '/x', 'app.js'], '--admin-tls-key needs --admin-tls-cert FILE too');
+  await refused(['run', '--admin', '9090', '--admin-tls-cert', '/x', '--admin-tls-key', '/y', 'app.js'], "--admin-tls-cert, --admin-tls-key: cannot read the certificate '/x' (ENOENT)");
   const open = path.join(dir, 'open-token');
   fs.writeFileSync(open, 'tok', { mode: 0o644 });
   fs.chmodSync(open, 0o644);
-  refused(['run', '--admin', '9090', '--admin-token-file', open, 'app.js'], 'chmod 600');
+  await refused(['run', '--admin', '9090', '--admin-token-file', open, 'app.js'], 'chmod 600');
 });
 
-test('run --releases DIR: the script is a path inside a release, found in the one current points to', (t) => {
+test('run --releases DIR: the script is a path inside a release, found in the one current points to', async (t) => {
   const releases = path.join(dir, 'releases');
   t.after(() => fs.rmSync(releases, { recursive: true, force: true }));
   fs.mkdirSync(path.join(releases, 'v1', 'lib'), { recursive: true });
   fs.writeFileSync(path.join(releases, 'v1', 'lib', 'server.js'), '');
   fs.symlinkSync('v1', path.join(releases, 'current'));
-  const r = parse(['run', '--releases', 'releases', 'lib/server.js', '--port', '1']);
-  assert.deepEqual([r.releases, r.script, r.args], [releases, 'lib/server.js', ['--port', '1']]);
-  assert.equal(parse(['run', 'app.js']).releases, undefined);
+  const r = await parse(['run', '--releases', 'releases', 'lib/server.js', '--port', '1']);
+  assert.deepEqual([r.options.releases, r.script, r.args], [releases, 'lib/server.js', ['--port', '1']]);
+  assert.equal((await parse(['run', 'app.js'])).options.releases, undefined);
 
-  const refused = (argv, message) => assert.throws(() => parse(argv), (err) => err instanceof UsageError && message.test(err.message) && !err.message.includes('\n'));
-  refused(['run', '--releases', 'nowhere', 'server.js'], /^--releases '.*nowhere' is not a directory \(give the directory that holds one directory per release\)$/);
-  refused(['run', '--releases', 'releases', path.join(releases, 'v1', 'lib', 'server.js')], /is not inside a release: with --releases, give its path in each release/);
-  refused(['run', '--releases', 'releases', '../app.js'], /is not inside a release/);
-  refused(['run', '--releases', 'releases', 'app.js'], /^script 'app\.js' is not a file in .*v1, the release .*current points to/);
+  const refused = (argv, message) => assert.rejects(parse(argv), (err) => err instanceof UsageError && message.test(err.message) && !err.message.includes('\n'));
+  await refused(['run', '--releases', 'nowhere', 'server.js'], /^--releases '.*nowhere' is not a directory \(give the directory that holds one directory per release\)$/);
+  await refused(['run', '--releases', 'releases', path.join(releases, 'v1', 'lib', 'server.js')], /is not inside a release: with --releases, give its path in each release/);
+  await refused(['run', '--releases', 'releases', '../app.js'], /is not inside a release/);
+  await refused(['run', '--releases', 'releases', 'app.js'], /^script 'app\.js' is not a file in .*v1, the release .*current points to/);
   fs.rmSync(path.join(releases, 'current'));
-  refused(['run', '--releases', 'releases', 'lib/server.js'], /^--releases .*releases: .*current is missing; point it at a release: ln -sfn v1 /);
+  await refused(['run', '--releases', 'releases', 'lib/server.js'], /^--releases .*releases: .*current is missing; point it at a release: ln -sfn v1 /);
 });
 
-test('reload --release NAME, releases [--json]: only where they apply', () => {
-  assert.deepEqual(parse(['reload', '--release', 'v2']), { cmd: 'reload', json: false, release: 'v2' });
-  assert.deepEqual(parse(['releases', '--json', '--name', 'api']), { cmd: 'releases', json: true, name: 'api' });
-  assert.deepEqual(parse(['help', 'releases']), { cmd: 'help', topic: 'releases' });
-  for (const cmd of ['status', 'stop', 'releases']) assert.throws(() => parse([cmd, '--release', 'v2']), /unknown option '--release'/);
-  assert.throws(() => parse(['reload', '--release']), /option '--release' needs a value \(e\.g\. --release v2\)/);
-  assert.throws(() => parse(['reload', '--release=']), /needs a value, got an empty one/);
+test('reload --release NAME, releases [--json]: only where they apply', async () => {
+  assert.deepEqual(await parse(['reload', '--release', 'v2']), { cmd: 'reload', json: false, release: 'v2' });
+  assert.deepEqual(await parse(['releases', '--json', '--name', 'api']), { cmd: 'releases', json: true, name: 'api' });
+  assert.deepEqual(await parse(['help', 'releases']), { cmd: 'help', topic: 'releases' });
+  for (const cmd of ['status', 'stop', 'releases']) await assert.rejects(parse([cmd, '--release', 'v2']), /unknown option '--release'/);
+  await assert.rejects(parse(['reload', '--release']), /option '--release' needs a value \(e\.g\. --release v2\)/);
+  await assert.rejects(parse(['reload', '--release=']), /needs a value, got an empty one/);
   assert.ok(CONTROL_HELP.includes('--release NAME'));
   assert.ok(HELP.includes('baton releases'));
   assert.ok(RUN_HELP.includes('--releases DIR'));

@@ -7,13 +7,12 @@ const good = [
   ['500ms', 500],
   ['2s', 2000],
   ['1m', 60000],
-  ['250', 250],
+  ['1000', 1000],
   ['0', 0],
   ['0s', 0],
   ['1.5s', 1500],
   ['0.5m', 30000],
   ['1.0004s', 1000],
-  ['2.5', 3],
   [' 2s ', 2000],
 ];
 for (const [value, ms] of good) {
@@ -41,6 +40,16 @@ test('a duration Node.js timers cannot hold (2^31 ms or more) is refused, naming
     assert.throws(() => parseDuration(value, '--drain-timeout'), (err) => {
       assert.match(err.message, /^--drain-timeout: '\d+m?s?' is longer than Node\.js timers can wait \(at most 2147483647 ms/);
       assert.doesNotMatch(err.message, /\n/);
+      return true;
+    });
+  }
+});
+
+test('a bare number under 1000 other than 0 is refused in one line: --drain-timeout 30 is far more often meant as 30s', () => {
+  for (const value of ['30', '999', '2.5', ' 30 ']) {
+    assert.throws(() => parseDuration(value, '--drain-timeout'), (err) => {
+      const n = value.trim();
+      assert.equal(err.message, `--drain-timeout: ${n} is ${n} ms; write ${n}ms or ${n}s`);
       return true;
     });
   }

@@ -3,7 +3,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readListenEnv, writeListenEnv, FIRST_FD } from '../../dist/protocol/fds.js';
-import { readSettings, settingsEnv, ENV } from '../../dist/protocol/settings.js';
+import { originOf, readSettings, settingsEnv, ENV } from '../../dist/protocol/settings.js';
 
 const PID = 4242;
 const PPID = 4000;
@@ -137,6 +137,7 @@ describe('readSettings', () => {
       waitReady: false,
       readyTimeoutMs: 30000,
       drainTimeoutMs: 30000,
+      crashWindowMs: 3000,
       upgradeSignal: 'SIGUSR2',
       pidFile: undefined,
       logFormat: 'text',
@@ -146,7 +147,7 @@ describe('readSettings', () => {
   });
 
   test('settingsEnv() is what readSettings() reads back', () => {
-    const s = { generation: 4, waitReady: true, readyTimeoutMs: 1500, drainTimeoutMs: 2_147_483_647, upgradeSignal: 'SIGHUP', pidFile: '/run/a.pid', logFormat: 'json', closeWebSockets: false, closeEventStreams: false };
+    const s = { generation: 4, waitReady: true, readyTimeoutMs: 1500, drainTimeoutMs: 2_147_483_647, crashWindowMs: 0, upgradeSignal: 'SIGHUP', pidFile: '/run/a.pid', logFormat: 'json', closeWebSockets: false, closeEventStreams: false };
     assert.deepEqual(readSettings(settingsEnv(s)), s);
     assert.deepEqual(readSettings(settingsEnv({ ...s, closeWebSockets: true })), { ...s, closeWebSockets: true });
   });
@@ -172,7 +173,7 @@ describe('readSettings', () => {
     assert.equal(readSettings({ BATON_READY_TIMEOUT: '2s' }).readyTimeoutMs, 2000);
     assert.equal(readSettings({ BATON_READY_TIMEOUT: '500ms' }).readyTimeoutMs, 500);
     assert.equal(readSettings({ BATON_READY_TIMEOUT: '1m' }).readyTimeoutMs, 60000);
-    assert.equal(readSettings({ BATON_READY_TIMEOUT: '250' }).readyTimeoutMs, 250);
+    assert.equal(readSettings({ BATON_READY_TIMEOUT: '2500' }).readyTimeoutMs, 2500);
     assert.equal(readSettings({ BATON_DRAIN_TIMEOUT: '5s' }).drainTimeoutMs, 5000);
     assert.equal(readSettings({ BATON_DRAIN_TIMEOUT: '5s' }).readyTimeoutMs, 30000, 'the other keeps its default');
   });
@@ -196,6 +197,8 @@ describe('readSettings', () => {
     ['BATON_READY_TIMEOUT', ''],
     ['BATON_DRAIN_TIMEOUT', '10h'],
     ['BATON_DRAIN_TIMEOUT', '40000m'],
+    ['BATON_DRAIN_TIMEOUT', '30'],
+    ['BATON_READY_TIMEOUT', '30'],
     ['BATON_READY_TIMEOUT', '0'],
     ['BATON_GENERATION', '0'],
     ['BATON_GENERATION', '-1'],
@@ -213,4 +216,15 @@ describe('readSettings', () => {
       throwsOneLine(() => readSettings({ [name]: value }), name);
     });
   }
+});
+
+test('who started a process: a baton parent over IPC, the app of a baton process (not a baton process), or anyone else', () => {
+  const ours = { [ENV.parentPid]: String(PPID) };
+  assert.equal(originOf(ours, PPID, true), 'successor');
+  assert.equal(originOf({ ...ours, [ENV.role]: 'worker' }, PPID, true), 'worker');
+  // A successor or worker inherits its parent's owner pid, and is still a baton process.
+  assert.equal(originOf({ ...ours, [ENV.ownerPid]: String(PPID) }, PPID, true), 'successor');
+  assert.equal(originOf({}, PPID, true), 'first');
+  assert.equal(originOf({ [ENV.ownerPid]: String(PPID) }, PPID, true), 'app', 'fork() by the app');
+  assert.equal(originOf({ [ENV.ownerPid]: '1' }, PPID, false), 'app', 'a grandchild, or spawned without IPC');
 });

@@ -1,5 +1,6 @@
 // Unit tests for dist/worker/pidfile.js: the pid file is replaced atomically,
-// and a failed write leaves nothing behind.
+// through a temporary file no one could plant a link at, and a failed write
+// says why and leaves nothing behind.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -30,7 +31,24 @@ test('a rename that fails (the target is a directory) leaves no temp file behind
   const sub = fs.mkdtempSync(path.join(dir, 'in-the-way-'));
   const target = path.join(sub, 'app.pid');
   fs.mkdirSync(target);
-  writePidFile(target, 4242); // logs the failure; never throws into the process
+  const failed = writePidFile(target, 4242); // returned, never thrown into the process
+  assert.match(failed, /^cannot write the pid file .*app\.pid: Error: /);
   assert.deepEqual(fs.readdirSync(sub), ['app.pid']);
   assert.ok(fs.statSync(target).isDirectory());
+});
+
+test('a link planted at the temporary name a writer could once be predicted to use is not followed', () => {
+  const sub = fs.mkdtempSync(path.join(dir, 'planted-'));
+  const victim = path.join(dir, 'victim');
+  fs.writeFileSync(victim, 'root-owned\n');
+  // The name this process's writer used before: `.<base>.<pid>.tmp`.
+  fs.symlinkSync(victim, path.join(sub, `.app.pid.${process.pid}.tmp`));
+  assert.equal(writePidFile(path.join(sub, 'app.pid'), 4242), undefined);
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'root-owned\n');
+  assert.equal(fs.readFileSync(path.join(sub, 'app.pid'), 'utf8'), '4242\n');
+});
+
+test('a pid file in a directory that is gone is not written, and says so in one line', () => {
+  const failed = writePidFile(path.join(dir, 'no-such-dir', 'app.pid'), 4242);
+  assert.match(failed, /^cannot write the pid file .*no-such-dir\/app\.pid: Error: ENOENT: [^\n]*$/);
 });

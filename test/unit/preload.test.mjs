@@ -188,7 +188,20 @@ test('the preload is one file', {
   ...T,
   skip: unbundled && 'dist/register.js is tsc\'s own output: `npm run build` bundles it',
 }, () => {
-  // Static imports and re-exports of a relative path, wherever they stand (the bundle is one line).
+  // Static imports and re-exports of a relative path, wherever they stand (the bundle's lines are long).
   const imports = [...fs.readFileSync(register, 'utf8').matchAll(/(?:^|[;}\s])(?:import|export)\s*(?:[\w$*{},\s]+from\s*)?['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]);
   assert.deepEqual(imports, [], 'the bundled preload imports modules of its own: each is a step of the ESM loader at every start');
+});
+
+test('an uncaught error thrown in the bundled preload prints a short source line, not the bundle', {
+  ...T,
+  skip: unbundled && 'dist/register.js is tsc\'s own output: `npm run build` bundles it',
+}, async (t) => {
+  // Binding a unix path in a missing directory throws from baton's own bind.
+  const sock = path.join(tmpDir(), 'missing', 'app.sock');
+  const r = await runNode(t, ['--import', register], `import http from 'node:http'; http.createServer().listen(${JSON.stringify(sock)});`);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /^file:\/\/.*register\.js:\d+\n/, 'Node names the line of the bundle it prints');
+  const longest = Math.max(...r.stderr.split('\n').map((l) => l.length));
+  assert.ok(longest < 1000, `a line of ${longest} characters in the error's output`);
 });

@@ -8,7 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { currentRelease, listReleases, names, pointCurrent, releasePath } from '../../dist/supervisor/releases.js';
 import { ReloadRefused } from '../../dist/protocol/control.js';
-import { tmpDir } from '../helpers/proc.mjs';
+import { DEFAULTS } from '../../dist/protocol/settings.js';
+import { SocketTable } from '../../dist/supervisor/sockets.js';
+import { workerSpawner } from '../../dist/supervisor/worker.js';
+import { root, tmpDir, within } from '../helpers/proc.mjs';
 
 /** DIR with releases v1 and v2, a file, a link out of DIR, a link to v2, and current -> v1; `outside` is another directory. */
 function layout(t) {
@@ -110,4 +113,27 @@ test('pointCurrent: a new link renamed over the old one, relative to DIR, nothin
   fs.mkdirSync(path.join(dir, 'current', 'x'), { recursive: true });
   assert.throws(() => pointCurrent(dir, 'v1'), { code: /EISDIR|ENOTEMPTY|EEXIST/ });
   assert.deepEqual(fs.readdirSync(dir).sort(), before);
+});
+
+test('a release swapped for a link after its generation started: its workers, respawns included, still start in the release checked', async (t) => {
+  const { dir, outside } = layout(t);
+  const app = 'app.mjs';
+  // Each writes which copy it is and where it runs, then exits.
+  const say = (who) => `import fs from 'node:fs';\nfs.writeFileSync(process.env.OUT, JSON.stringify({ who: '${who}', cwd: process.cwd() }));\nprocess.exit(0);\n`;
+  fs.writeFileSync(path.join(dir, 'v1', app), say('v1'));
+  fs.writeFileSync(path.join(outside, app), say('outside'));
+  const out = path.join(outside, 'out.json');
+  const spawner = workerSpawner({
+    execPath: process.execPath, nodeArgs: [], register: path.join(root, 'dist/register.js'), script: app, args: [], cwd: dir,
+    env: { ...process.env, OUT: out }, settings: { ...DEFAULTS, generation: 1 },
+  }, new SocketTable());
+  const launch = spawner(1, releasePath(dir, 'v1'));
+  fs.renameSync(path.join(dir, 'v1'), path.join(dir, 'v1.moved'));
+  fs.symlinkSync(outside, path.join(dir, 'v1'));
+  const worker = launch();
+  t.after(() => worker.kill());
+  await within(worker.exited, 30_000, 'the worker to exit');
+  assert.deepEqual(JSON.parse(fs.readFileSync(out, 'utf8')), { who: 'v1', cwd: fs.realpathSync(path.join(dir, 'v1.moved')) });
+  assert.throws(() => spawner(2, path.join(dir, 'v1')), /release .* cannot be opened \((ELOOP|ENOTDIR)\): it was replaced or removed as it was started/,
+    'a generation whose release is a link by now is refused');
 });

@@ -8,6 +8,18 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const MAX_LINES = 60;
+/** A class past this has grown more than one job (the master was 479 lines before its reloads moved out). */
+const MAX_CLASS_LINES = 350;
+/**
+ * docs/architecture.md's layers, top first: a module imports only from its
+ * own layer or those below it, by its first path segment under src/.
+ */
+const LAYERS = [
+  ['cli', 'index.ts', 'register.ts', 'testing'],
+  ['worker', 'supervisor'],
+  ['generation', 'drain', 'listeners', 'control', 'admin', 'internals', 'systemd', 'signals.ts', 'log.ts', 'cwd.ts', 'format.ts', 'private-dir.ts'],
+  ['protocol', 'time.ts'],
+];
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const srcDir = path.join(root, 'src');
 
@@ -56,6 +68,7 @@ function specifiersOf(node, out = []) {
 }
 
 const longFunctions = [];
+const longClasses = [];
 const imports = new Map();
 for (const sf of sources) {
   const visit = (node) => {
@@ -63,6 +76,10 @@ for (const sf of sources) {
       const first = lineOf(sf, node.getStart(sf));
       const lines = lineOf(sf, node.getEnd()) - first + 1;
       if (lines > MAX_LINES) longFunctions.push(`${rel(sf.fileName)}:${first} ${nameOf(node)} (${lines} lines)`);
+    }
+    if (ts.isClassDeclaration(node)) {
+      const lines = lineOf(sf, node.getEnd()) - lineOf(sf, node.getStart(sf)) + 1;
+      if (lines > MAX_CLASS_LINES) longClasses.push(`${rel(sf.fileName)} ${node.name?.text ?? '(class)'} (${lines} lines)`);
     }
     ts.forEachChild(node, visit);
   };
@@ -95,6 +112,19 @@ test(`no function in src/ spans more than ${MAX_LINES} lines`, () => {
   assert.ok(sources.length > 0, `no .ts file found under ${srcDir}`);
   assert.equal(longFunctions.length, 0,
     `functions over ${MAX_LINES} lines (${longFunctions.length}): ${longFunctions.join(', ')}`);
+});
+
+test(`no class in src/ spans more than ${MAX_CLASS_LINES} lines`, () => {
+  assert.equal(longClasses.length, 0, `classes over ${MAX_CLASS_LINES} lines: ${longClasses.join(', ')}`);
+});
+
+const layerOf = (file) => LAYERS.findIndex((names) => names.includes(path.relative(srcDir, file).split(path.sep)[0]));
+
+test('every module is in a layer, and imports only from its own layer or those below it (docs/architecture.md)', () => {
+  const unplaced = [...imports.keys()].filter((f) => layerOf(f) < 0).map(rel);
+  assert.deepEqual(unplaced, [], 'modules in no layer: add them to LAYERS here and to docs/architecture.md');
+  const upward = [...imports].flatMap(([file, deps]) => deps.filter((d) => layerOf(d) < layerOf(file)).map((d) => `${rel(file)} -> ${rel(d)}`));
+  assert.deepEqual(upward, [], `imports from a higher layer: ${upward.join(', ')}`);
 });
 
 test('src/ has no import cycle (type-only imports included)', () => {

@@ -1,0 +1,250 @@
+/**
+ * A master's reloads, one at a time: spawn the next generation, wait until it
+ * is ready and through its crash window while the serving one still accepts,
+ * then put it in service and drain the old one behind it; or stop it and
+ * leave the serving generation as it was. Requests while one runs join the
+ * next (generation/coalesce.ts). The master lends its workers' slots through
+ * a Fleet, so this file holds the steps of a reload and nothing else.
+ */
+import path from 'node:path';
+import { NO_RELEASES, type Phase, ReloadRefused, type ReloadRecord, type ReloadResult, remember } from '../protocol/control.js';
+import type { Settings } from '../protocol/settings.js';
+import { awaitReady, crashReason, firstExit, rolledBack, stopNew } from '../generation/parent.js';
+import { Coalescer } from '../generation/coalesce.js';
+import { log } from '../log.js';
+import type { Serving } from '../systemd/notify.js';
+import { deadlineIn, sleep } from '../time.js';
+import { CURRENT, currentRelease, pointCurrent, releasePath } from './releases.js';
+import type { Worker } from './worker.js';
+
+export type PhaseListener = (phase: Phase) => void;
+
+/** A generation's number, its release (with --releases), and what spawns its workers (on the code it started with). */
+export interface Code {
+  generation: number;
+  release?: string;
+  launch: () => Worker;
+}
+
+/** A generation told to drain. */
+export interface Retiring {
+  generation: number;
+  workers: Worker[];
+}
+
+export interface ReloadOptions extends Pick<Settings, 'readyTimeoutMs' | 'drainTimeoutMs' | 'crashWindowMs'> {
+  maxDraining: number;
+  releases?: string;
+  /** Told once per reload, in service or rolled back. */
+  reloaded?: (result: ReloadResult) => void;
+}
+
+/** What a reload needs of the master's workers and of what it tells systemd. */
+export interface Fleet {
+  /** The generation serving now. */
+  readonly generation: number;
+  /** While the first generation is being spawned (`-w 64` takes seconds): a reload waits for it. */
+  readonly spawning: Promise<void> | undefined;
+  readonly stopped: AbortSignal;
+  isStopping(): boolean;
+  /** The next generation's number, taken. */
+  takeGeneration(): number;
+  /** What spawns `generation`'s workers, from `release` with --releases. */
+  launcher(generation: number, release: string | undefined): () => Worker;
+  /** A worker of `launch` in every slot, as the generation starting: its exits are the reload's to judge. */
+  spawnStarting(launch: () => Worker): Worker[];
+  /** The generation starting was stopped. */
+  startingGone(): void;
+  /** `code`'s generation serves from now on, in `workers`; returns the one it replaces. */
+  promote(code: Code, workers: Worker[]): Retiring;
+  closeUnused(why: string): void;
+  reloading(next: number): void;
+  announceServing(failed?: Serving['failed']): void;
+}
+
+/** One reload request: who hears its phases, and the release it names (none: the one `current` points to). */
+interface ReloadRequest {
+  onPhase: PhaseListener;
+  release?: string;
+}
+
+/** A reload that has put its generation in service; its result comes once the old generation has drained. */
+interface InService {
+  result: Promise<ReloadResult>;
+}
+
+/**
+ * Reloads start at least this far apart: requests meanwhile join the queued
+ * one, so a burst of signals or commands starts at most two generations.
+ */
+const MIN_RELOAD_INTERVAL_MS = 1000;
+/** How long a reload waits for the old workers to report their open connections. */
+const DRAINING_REPORT_MS = 500;
+
+export class Reloads {
+  readonly history: ReloadRecord[] = [];
+  /** Old generations still draining, oldest first. */
+  readonly retiring: Retiring[] = [];
+  private readonly coalescer = new Coalescer<ReloadRequest, InService>((requests) => this.run(requests), MIN_RELOAD_INTERVAL_MS);
+
+  constructor(private readonly fleet: Fleet, private readonly o: ReloadOptions) {}
+
+  /**
+   * One reload at a time, until its generation is in service (ready, and
+   * through its crash window); the old generation's drain goes on behind it,
+   * so a hotfix never waits for a slow drain. A request while one runs, or
+   * less than MIN_RELOAD_INTERVAL_MS after one started, joins the next
+   * reload: a request is never lost, and never doubled.
+   */
+  request(onPhase: PhaseListener, release: string | undefined): Promise<ReloadResult> {
+    if (release !== undefined) this.checkRelease(release);
+    if (this.fleet.isStopping()) return Promise.resolve(this.stopping());
+    const { result, queued } = this.coalescer.request({ onPhase, release });
+    if (queued) onPhase({ phase: 'queued', reason: 'a reload is running or has just run; this one follows it' });
+    return result.then((r) => r.result);
+  }
+
+  /** Throws ReloadRefused unless `release` can be started now: it names a release, and no other one is queued. */
+  private checkRelease(release: string): void {
+    if (this.o.releases === undefined) throw new ReloadRefused(NO_RELEASES);
+    releasePath(this.o.releases, release);
+    const other = this.coalescer.waiting().find((r) => r.release !== undefined && r.release !== release);
+    if (other) throw new ReloadRefused(`a reload of release ${other.release} is queued; ask for ${release} once it has run`, true);
+  }
+
+  private stopping(): ReloadResult {
+    return { ok: false, generation: this.fleet.generation, ms: 0, reason: 'the master is stopping' };
+  }
+
+  private async run(requests: ReloadRequest[]): Promise<InService> {
+    const { fleet, o } = this;
+    const started = Date.now();
+    const emit = (phase: Phase): void => requests.forEach((r) => r.onPhase(phase));
+    const now = (result: ReloadResult): InService => ({ result: Promise.resolve(result) });
+    if (fleet.spawning) await fleet.spawning;
+    if (fleet.isStopping()) return now(this.stopping());
+    const generation = fleet.takeGeneration();
+    let code: Code;
+    try {
+      code = this.codeOf(generation, requests.find((r) => r.release !== undefined)?.release);
+    } catch (err) {
+      return now(this.refused(generation, (err as Error).message, started, emit));
+    }
+    const { release } = code;
+    fleet.reloading(generation);
+    const next = fleet.spawnStarting(code.launch);
+    log('info', 'reload: spawned', { next: generation, pids: next.map((w) => w.pid).join(','), release });
+    emit({ phase: 'spawned', generation, pids: next.map((w) => w.pid), ...(release === undefined ? {} : { release }) });
+
+    const failure = await awaitReady(next, o.readyTimeoutMs, fleet.stopped);
+    if (failure) return now(await this.rollBack(next, failure, started, emit));
+    const readyMs = Date.now() - started;
+    log('info', 'reload: new generation ready', { next: generation, ms: readyMs });
+    emit({ phase: 'ready', generation, ms: readyMs });
+
+    // Both generations serve through the window; the old one is told to drain only once the new one is in service,
+    // so a crash here leaves it serving as if nothing had happened, whatever the files on disk now hold.
+    const crash = await firstExit(next, o.crashWindowMs, fleet.stopped);
+    if (crash) return now(await this.rollBack(next, { reason: crashReason(crash.child, crash.exit, o.crashWindowMs), child: crash.child }, started, emit));
+    if (fleet.stopped.aborted) return now(this.stopping());
+    const retired = this.retire(fleet.promote(code, next), emit);
+    if (release !== undefined) this.pointCurrent(release);
+    fleet.announceServing();
+    return { result: retired.then(({ cut, drainedAt }) => this.done(generation, { ms: Date.now() - started, drainedMs: drainedAt - started, cut }, emit)) };
+  }
+
+  /** The code `generation` runs: `named`, or what `current` points to now (with --releases), else the command line's. */
+  private codeOf(generation: number, named: string | undefined): Code {
+    const release = this.o.releases === undefined ? undefined : named ?? currentRelease(this.o.releases);
+    return { generation, release, launch: this.fleet.launcher(generation, release) };
+  }
+
+  /** The release could not be found as the reload began (`current` dangling, or the one named gone since): nothing was started. */
+  private refused(generation: number, reason: string, started: number, emit: PhaseListener): ReloadResult {
+    log('error', `reload refused, generation ${this.fleet.generation} still serving: ${reason}`, { failed: generation });
+    emit({ phase: 'rollback', generation, reason, stderrTail: '' });
+    return this.record({ ok: false, generation, ms: Date.now() - started, reason });
+  }
+
+  /** `current` follows the release in service; failing that, it is said, and the next start would run the old one. */
+  private pointCurrent(release: string): void {
+    try {
+      pointCurrent(this.o.releases!, release);
+    } catch (err) {
+      log('error', `release ${release} serves, but ${path.join(this.o.releases!, CURRENT)} could not be pointed at it (${(err as NodeJS.ErrnoException).code}): the next start would run the release it names`);
+    }
+  }
+
+  /** `ms`: from the command to the old generation gone, which the crash window may outlast. */
+  private done(generation: number, { ms, drainedMs, cut }: { ms: number; drainedMs: number; cut: number }, emit: PhaseListener): ReloadResult {
+    // A later reload may already serve: it closes what its own generation leaves unused.
+    if (generation === this.fleet.generation) this.fleet.closeUnused('closed sockets the serving generation does not listen on');
+    log('info', 'reload: done', { next: generation, ms, drainedMs, cut });
+    emit({ phase: 'done', generation, ms, drainedMs });
+    return this.record({ ok: true, generation, ms, drainedMs, cut });
+  }
+
+  /**
+   * The new generation is stopped and the serving one, never told to drain,
+   * serves on: a ready worker drains what it took in its window, one that
+   * never became ready has its drain's deadline now (see stopNew). Then the
+   * sockets only the failed generation listened on are closed, so their
+   * clients are refused rather than queued where nobody accepts.
+   */
+  private async rollBack(next: Worker[], failure: { reason: string; child?: Worker }, started: number, emit: PhaseListener): Promise<ReloadResult> {
+    const generation = next[0]!.generation;
+    stopNew(next, deadlineIn(this.o.drainTimeoutMs));
+    await Promise.all(next.map((w) => w.exited));
+    this.fleet.startingGone();
+    this.fleet.closeUnused('closed sockets only the failed generation listened on');
+    const said = rolledBack({ generation, ...failure }, `reload rolled back, generation ${this.fleet.generation} still serving`, 'worker', emit);
+    this.fleet.announceServing({ generation, reason: failure.reason });
+    return this.record({ ...said, ms: Date.now() - started });
+  }
+
+  /**
+   * Drains the old generation's workers; resolves, once they are gone, with
+   * the connections they cut at the deadline and when the last of them had
+   * closed its last connection (a process's exit, the kernel reclaiming its
+   * memory, comes after that and takes tens of ms for a large app). Past the
+   * cap on draining generations, the oldest is ended now.
+   */
+  private async retire(old: Retiring, emit: PhaseListener): Promise<{ cut: number; drainedAt: number }> {
+    const deadline = deadlineIn(this.o.drainTimeoutMs);
+    for (const w of old.workers) w.drain('upgrade', deadline);
+    this.retiring.push(old);
+    this.endOldest();
+    const drainedAt = Promise.all(old.workers.map((w) => w.cut)).then(() => Date.now());
+    const reported = Promise.all(old.workers.map((w) => w.draining));
+    const counts = await Promise.race([reported, sleep(DRAINING_REPORT_MS).then(() => undefined)]);
+    // Workers that do not say (stopped, or blocked) are counted by their last heartbeats.
+    const connections = (counts ?? old.workers.map((w) => w.heartbeat?.connections ?? 0)).reduce((n, c) => n + c, 0);
+    log('info', 'reload: draining the old generation', { old: old.generation, connections });
+    emit({ phase: 'draining', generation: old.generation, connections });
+    await Promise.all(old.workers.map((w) => w.exited));
+    this.retiring.splice(this.retiring.indexOf(old), 1);
+    return { cut: await cutBy(old.workers), drainedAt: await drainedAt };
+  }
+
+  private endOldest(): void {
+    const over = this.retiring.length - this.o.maxDraining;
+    for (const oldest of this.retiring.slice(0, Math.max(0, over))) {
+      const connections = oldest.workers.reduce((n, w) => n + (w.heartbeat?.connections ?? 0), 0);
+      log('warn', `more than ${this.o.maxDraining} generations draining: ending generation ${oldest.generation}'s drain now`, {
+        old: oldest.generation, connections,
+      });
+      for (const w of oldest.workers) w.drain('upgrade', Date.now());
+    }
+  }
+
+  private record(result: ReloadResult): ReloadResult {
+    remember(this.history, result);
+    this.o.reloaded?.(result);
+    return result;
+  }
+}
+
+/** The connections `workers`, all exited, cut at their drain deadline. */
+export async function cutBy(workers: readonly Worker[]): Promise<number> {
+  return (await Promise.all(workers.map((w) => w.cut))).reduce((n, c) => n + c, 0);
+}
