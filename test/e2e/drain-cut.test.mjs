@@ -12,6 +12,7 @@ import { alive, freePort, root, waitFor, within } from '../helpers/proc.mjs';
 
 const script = path.join(root, 'test/fixtures/raw-hold-app.mjs');
 const T = { timeout: 60_000 };
+const TOKEN = '5f2c8e1a9b7d4c3e6f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a';
 
 /** Opens a connection and resolves with it once the app has greeted it with its pid. */
 function connect(port) {
@@ -63,7 +64,7 @@ test('baton run -w 1 --drain-timeout 1s: raw connections held past the timeout a
 test('baton run --drain-timeout 1s: a draining worker stopped (SIGSTOP) and killed at its deadline reports its last heartbeat\'s connections as lost, never 0', T, async (t) => {
   const port = await freePort();
   const adminPort = await freePort();
-  const master = startMaster(['-w', '1', '--drain-timeout', '1s', '--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', writeTokenFile(t, 'drain-cut-test-token-8e1f4a6b\n'), script], {
+  const master = startMaster(['-w', '1', '--drain-timeout', '1s', '--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', writeTokenFile(t, `${TOKEN}\n`), script], {
     env: { PORT: String(port) },
   });
   t.after(() => stopMaster(master));
@@ -86,7 +87,7 @@ test('baton run --drain-timeout 1s: a draining worker stopped (SIGSTOP) and kill
   assert.match(r.stdout, /^10 connections cut at the drain timeout$/m, `${r.stdout}\n${master.output}`);
   assert.match(master.output, new RegExp(`warn: ≥10 connections lost: worker pid ${old} killed at the drain deadline`), master.output);
   assert.equal((await status(master)).reloads.at(-1).cut, 10);
-  const m = await request(adminPort, 'GET', '/metrics', { headers: { authorization: 'Bearer drain-cut-test-token-8e1f4a6b' } });
+  const m = await request(adminPort, 'GET', '/metrics', { headers: { authorization: `Bearer ${TOKEN}` } });
   assert.match(m.body, /^baton_drain_cut_connections_total 10$/m, m.body);
 
   await holdAndFreeze(2);
