@@ -43,6 +43,7 @@ export interface RunOptions {
   crashWindow: number;
   waitReady: boolean;
   closeWebSockets: boolean;
+  closeEventStreams: boolean;
   compileCache: boolean;
   maxDraining: number;
   unresponsiveAfter: number;
@@ -141,6 +142,10 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     help: 'leave WebSockets open when a worker drains, for an app that closes them itself (default: clients are told 1012, service restart, as the drain starts)',
   }),
   def({
+    key: 'closeEventStreams', flag: '--no-close-event-streams', sets: false, default: DEFAULTS.closeEventStreams, env: ENV.closeEventStreams,
+    help: 'leave Server-Sent Events (text/event-stream) responses open when a worker drains (default: ended as the drain starts; EventSource clients reconnect to the new workers)',
+  }),
+  def({
     key: 'compileCache', flag: '--no-compile-cache', sets: false, default: true,
     help: 'no module compile cache for the workers (default: on with Node 22.1 or later, in a directory beside the control socket, unless NODE_COMPILE_CACHE is set)',
   }),
@@ -223,6 +228,7 @@ export function settingsOf(o: RunOptions, logFormat: LogFormat): Settings {
     crashWindowMs: o.crashWindow,
     waitReady: o.waitReady,
     closeWebSockets: o.closeWebSockets,
+    closeEventStreams: o.closeEventStreams,
     logFormat,
   };
 }

@@ -4,8 +4,9 @@
  *      next generation, which reads what they queue);
  *   2. hand idle HTTP/1 connections to the new generation (an upgrade), let
  *      HTTP/1 and HTTP/2 traffic finish (Connection: close, GOAWAY), tell
- *      WebSocket clients to reconnect, and run the drain hooks, which end what
- *      only the app knows how to end early (gRPC streams);
+ *      WebSocket and Server-Sent Events clients to reconnect, and run the
+ *      drain hooks, which end what only the app knows how to end early (gRPC
+ *      streams); the app's own server.close() waits for the drain's end;
  *   3. then run the shutdown hooks, handing them what is left: upgraded and
  *      raw connections;
  *   4. wait for those until the deadline, then cut what remains.
@@ -14,7 +15,10 @@ import type dgram from 'node:dgram';
 import type net from 'node:net';
 import { stopReceiving } from '../internals/dgram.js';
 import { until } from '../time.js';
+import { httpSockets, responseOf } from '../internals/http.js';
 import { stopAccepting } from './accept.js';
+import { holdClose } from './close.js';
+import { endEventStreams } from './event-stream.js';
 import { beginHttp1, openHttp1 } from './http1.js';
 import { beginHttp2, openHttp2 } from './http2.js';
 import { type HandOver, handOverIdle } from './handoff.js';
@@ -38,6 +42,8 @@ export interface DrainOptions {
   stopped?: () => void;
   /** What WebSocket clients are told as the drain starts; none: they are left to the hooks. */
   webSocketClose?: CloseFrame;
+  /** End Server-Sent Events responses as the drain starts, so that their clients reconnect. */
+  endEventStreams?: boolean;
   /** Started with the drain; the shutdown hooks wait for them. */
   runDrainHooks?: () => Promise<void>;
   runHooks: (connections: net.Socket[]) => Promise<void>;
@@ -55,11 +61,25 @@ export function openConnections(servers: readonly net.Server[]): number {
   return servers.reduce((n, s) => n + socketsOf(trackedOf(s)).length, 0);
 }
 
+/**
+ * What an exit now would lose: HTTP/1 responses under way, and every
+ * connection baton keeps itself (upgraded, raw, HTTP/2).
+ */
+export function inFlight(servers: readonly net.Server[]): number {
+  return servers.map(trackedOf).reduce((n, t) => {
+    const answering = t.protocol === 'http1' ? httpSockets(t.server).filter((s) => responseOf(s)).length : 0;
+    return n + answering + [...t.own].length;
+  }, 0);
+}
+
 export async function drain(servers: readonly net.Server[], options: DrainOptions): Promise<DrainResult> {
   const started = Date.now();
   const { deadline } = options;
   const all = servers.map(trackedOf);
-  for (const t of all) stopAccepting(t.server);
+  for (const t of all) {
+    stopAccepting(t.server);
+    holdClose(t.server);
+  }
   for (const socket of options.datagramSockets ?? []) stopReceiving(socket);
   options.stopped?.();
   const { handOver } = options;
@@ -68,6 +88,7 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   for (const t of all) {
     if (t.protocol === 'http1') closeIdle.push(beginHttp1(t));
     if (handOver) void handOverIdle(t, handOver, () => handedOver++);
+    if (t.protocol === 'http1' && options.endEventStreams) endEventStreams(t);
     if (t.protocol === 'http2') beginHttp2(t);
     t.webSocketClose = options.webSocketClose;
     if (t.webSocketClose) for (const socket of t.own) closeWebSocket(socket, t.webSocketClose);

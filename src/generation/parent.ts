@@ -73,7 +73,11 @@ export class Child {
   readonly exited: Promise<Exit>;
   /** The connections it had open as it began to drain (0 if it exited first). */
   readonly draining: Promise<number>;
-  /** The connections it cut at its drain deadline, as it said before exiting (0 if it did not say). */
+  /**
+   * The connections it cut at its drain deadline, as it said before exiting;
+   * killed there before it could say (stopped, or its event loop blocked), the
+   * connections it last said it had open, a floor.
+   */
   readonly cut: Promise<number>;
   private readonly process: ChildProcess;
   private readonly channel: Channel;
@@ -82,6 +86,10 @@ export class Child {
   private wasReady = false;
   private killTimer: Timer | undefined;
   private deadline = Infinity;
+  /** Its open connections as it last said (a heartbeat, or as it began to drain). */
+  private lastConnections = 0;
+  private killedAtDeadline = false;
+  private saidCut = false;
   private reportDraining: (connections: number) => void = () => {};
   private reportCut: (cut: number) => void = () => {};
   private markReady: () => void = () => {};
@@ -105,7 +113,7 @@ export class Child {
         this.handing.end();
         this.killTimer?.cancel();
         this.reportDraining(0);
-        this.reportCut(0);
+        this.reportCut(this.killedAtDeadline && !this.saidCut ? this.lostAtKill() : 0);
         resolve({ code, signal });
       });
     });
@@ -137,9 +145,12 @@ export class Child {
       this.failed = m;
     } else if (m.type === 'heartbeat') {
       this.heartbeat = { at: Date.now(), delayMs: m.delayMs, connections: m.connections };
+      this.lastConnections = m.connections;
     } else if (m.type === 'draining') {
+      this.lastConnections = m.connections;
       this.reportDraining(m.connections);
     } else if (m.type === 'drained') {
+      this.saidCut = true;
       this.reportCut(m.cut);
     } else {
       onRequest(this, m, handle);
@@ -171,8 +182,16 @@ export class Child {
     this.killTimer?.cancel();
     this.killTimer = at(deadline + KILL_GRACE_MS, () => {
       log('warn', `${this.name} outlived its drain deadline: killing it`);
+      this.killedAtDeadline = true;
       this.process.kill('SIGKILL');
     });
+  }
+
+  /** What a child killed at its deadline, unheard since, lost: at least what it last said it had open. */
+  private lostAtKill(): number {
+    const n = this.lastConnections;
+    if (n > 0) log('warn', `≥${n} ${n === 1 ? 'connection' : 'connections'} lost: ${this.name} killed at the drain deadline`);
+    return n;
   }
 
   kill(): void {

@@ -54,6 +54,15 @@ function connections(server: net.Server): ConnectionsList | undefined {
   return typeof list?.all === 'function' ? list : undefined;
 }
 
+/**
+ * The head a response has sent (Node's res._header): writeHead() with a plain
+ * object sends its headers without keeping them, so getHeader() cannot tell.
+ */
+export function responseHead(res: http.ServerResponse): string {
+  const head = (res as http.ServerResponse & { _header?: unknown })._header;
+  return typeof head === 'string' ? head : '';
+}
+
 /** The response a connection is writing now (Node's socket._httpMessage), if any. */
 export function responseOf(socket: net.Socket): http.ServerResponse | undefined {
   const res = (socket as net.Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;

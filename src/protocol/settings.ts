@@ -31,6 +31,7 @@ export const ENV = {
   pidFile: 'BATON_PID_FILE',
   logFormat: 'BATON_LOG_FORMAT',
   closeWebSockets: 'BATON_CLOSE_WEBSOCKETS',
+  closeEventStreams: 'BATON_CLOSE_EVENT_STREAMS',
   /** A standalone process's admin listener, [HOST:]PORT, its token's file and TLS files (read by admin/options.ts; successors inherit them). */
   admin: 'BATON_ADMIN',
   adminTokenFile: 'BATON_ADMIN_TOKEN_FILE',
@@ -56,6 +57,8 @@ export interface Settings {
   logFormat: LogFormat;
   /** Tell WebSocket clients "service restart" (1012) as the drain starts; off for apps that close their sockets themselves. */
   closeWebSockets: boolean;
+  /** End Server-Sent Events responses as the drain starts (their clients reconnect); off for apps that end them themselves. */
+  closeEventStreams: boolean;
 }
 
 export const DEFAULTS: Readonly<Settings> = {
@@ -68,6 +71,7 @@ export const DEFAULTS: Readonly<Settings> = {
   pidFile: undefined,
   logFormat: 'text',
   closeWebSockets: true,
+  closeEventStreams: true,
 };
 
 /** What only a master decides: how it watches a reload through, and its workers. */
@@ -170,6 +174,7 @@ export function readSettings(env: Env): Settings {
     pidFile: env[ENV.pidFile] || undefined,
     logFormat: logFormatOf(env),
     closeWebSockets: read(ENV.closeWebSockets, parseSwitch, DEFAULTS.closeWebSockets),
+    closeEventStreams: read(ENV.closeEventStreams, parseSwitch, DEFAULTS.closeEventStreams),
   };
 }
 
@@ -189,6 +194,7 @@ export function settingsEnv(s: Settings): Record<string, string> {
     [ENV.upgradeSignal]: s.upgradeSignal,
     [ENV.logFormat]: s.logFormat,
     [ENV.closeWebSockets]: s.closeWebSockets ? '1' : '0',
+    [ENV.closeEventStreams]: s.closeEventStreams ? '1' : '0',
   };
   if (s.pidFile !== undefined) env[ENV.pidFile] = s.pidFile;
   return env;

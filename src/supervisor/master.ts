@@ -88,7 +88,7 @@ export class Master {
     private readonly exit: (code: number) => void,
     private readonly notify: Notifier,
   ) {
-    this.watchdog = new Watchdog(o.unresponsiveMs);
+    this.watchdog = new Watchdog(o.unresponsiveMs, HEARTBEAT_MS);
     this.reloads = new Reloads(this.fleet(), { ...o, reloaded: (result) => o.events?.reloaded(result) });
   }
 
@@ -246,7 +246,8 @@ export class Master {
   /** Reports workers whose heartbeat fell silent (and those that answer again); replaces them if told to. */
   private checkHeartbeats(): void {
     const now = Date.now();
-    const { silent, answering } = this.watchdog.check(this.live.filter((w): w is Worker => w !== undefined), now);
+    const { silent, answering, lateMs } = this.watchdog.check(this.live.filter((w): w is Worker => w !== undefined), now);
+    if (lateMs !== undefined) log('info', `the master's own timers ran ${lateMs} ms late (it was paused): looking at the workers' heartbeats again in ${HEARTBEAT_MS} ms`);
     for (const w of answering) log('info', `${w.name} answers again`, { worker: w.pid });
     for (const w of silent) {
       const what = this.o.replaceUnresponsive ? 'replacing it' : 'not replacing it (--replace-unresponsive would)';

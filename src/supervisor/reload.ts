@@ -217,7 +217,8 @@ export class Reloads {
     const drainedAt = Promise.all(old.workers.map((w) => w.cut)).then(() => Date.now());
     const reported = Promise.all(old.workers.map((w) => w.draining));
     const counts = await Promise.race([reported, sleep(DRAINING_REPORT_MS).then(() => undefined)]);
-    const connections = (counts ?? []).reduce((n, c) => n + c, 0);
+    // Workers that do not say (stopped, or blocked) are counted by their last heartbeats.
+    const connections = (counts ?? old.workers.map((w) => w.heartbeat?.connections ?? 0)).reduce((n, c) => n + c, 0);
     log('info', 'reload: draining the old generation', { old: old.generation, connections });
     emit({ phase: 'draining', generation: old.generation, connections });
     await Promise.all(old.workers.map((w) => w.exited));

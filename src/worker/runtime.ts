@@ -26,10 +26,11 @@ import { ParentEndpoint } from '../generation/endpoint.js';
 import { Child } from '../generation/parent.js';
 import { logicalCwd, throughLogicalCwd } from '../cwd.js';
 import { configureLog, errorLine, log } from '../log.js';
-import { onStopSignals, onUpgradeSignal } from '../signals.js';
+import { type StopSignal, onStopSignals, onUpgradeSignal } from '../signals.js';
 import { type Notifier, systemdNotifier } from '../systemd/notify.js';
 import { deadlineIn } from '../time.js';
 import { StandaloneAdmin } from './admin.js';
+import { AppShutdown } from './app-shutdown.js';
 import { flushCompileCache } from './compile-cache.js';
 import { setRuntime } from './current.js';
 import { watchFds } from './fd-watch.js';
@@ -99,6 +100,9 @@ class Runtime {
   private readonly notify: Notifier = systemdNotifier(process.env, { unset: false });
   private draining: Promise<never> | undefined;
   private appSignalListeners: () => void = () => {};
+  private appShutdown!: AppShutdown;
+  /** The signal that stopped this process, if one did. */
+  private stopSignal: StopSignal | undefined;
   private deadline = Infinity;
   /** Connections cut before the deadline, when the parent moved it up. */
   private cutEarly = 0;
@@ -204,7 +208,11 @@ class Runtime {
 
   private installSignals(): void {
     const { standalone } = this;
-    onStopSignals(() => this.stop(), () => process.exit(130));
+    this.appShutdown = new AppShutdown(onStopSignals((signal) => {
+      if (this.draining) this.appShutdown.signalled(signal);
+      else this.stopSignal = signal;
+      this.stop();
+    }, () => process.exit(130)));
     if (standalone) {
       this.appSignalListeners = onUpgradeSignal(this.settings.upgradeSignal, () => void standalone.upgrade());
     } else {
@@ -238,6 +246,7 @@ class Runtime {
     this.deadline = Date.now();
     const cut = cutAll(this.listeners.servers());
     this.cutEarly += cut;
+    this.appShutdown.cutShort();
     log('warn', 'the drain was ended early by the master', { cut });
   }
 
@@ -292,7 +301,7 @@ class Runtime {
     const connections = openConnections(servers);
     // The successor serves the admin API from now on; what this process took is answered, not cut.
     const admin = reason === 'upgrade' ? this.admin?.handOver(deadline) : undefined;
-    const result = await drain(servers, {
+    const drained = drain(servers, {
       deadline,
       datagramSockets: this.listeners.datagramSockets(),
       // Said once nothing new is accepted, so whoever reads it may bind the address.
@@ -302,9 +311,12 @@ class Runtime {
       },
       webSocketClose: this.settings.closeWebSockets ? closeFrameFor(reason) : undefined,
       handOver: reason === 'upgrade' ? (server, handle) => this.handOver(server, handle) : undefined,
+      endEventStreams: this.settings.closeEventStreams,
       runDrainHooks: () => runDrainHooks({ reason, deadline }),
       runHooks: (open) => runHooks({ reason, connections: open, deadline }),
     });
+    this.appShutdown.start(this.stopSignal, servers);
+    const result = await drained;
     await admin;
     for (const p of paths) fs.rmSync(p, { force: true });
     if (final && this.settings.pidFile) removePidFile(this.settings.pidFile);
@@ -317,6 +329,7 @@ class Runtime {
     this.lifecycle.to('exited');
     // After a hand-over: systemd must have read MAINPID= before the main process it knows exits.
     await this.notify.flushed();
+    await this.appShutdown.finish(servers, this.deadline);
     process.exit(0);
   }
 }

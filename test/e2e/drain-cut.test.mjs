@@ -1,15 +1,18 @@
 // Connections still open at the drain timeout are cut, and that is reported:
 // the old worker warns with the count, `baton reload` (exit 0) prints it, and
-// `baton status --json` keeps it with the reload.
+// `baton status --json` keeps it with the reload. A worker killed at its
+// deadline before it could say is counted by its last heartbeat.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { baton, readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
-import { freePort, root, waitFor, within } from '../helpers/proc.mjs';
+import { request, writeTokenFile } from '../helpers/http.mjs';
+import { alive, freePort, root, waitFor, within } from '../helpers/proc.mjs';
 
 const script = path.join(root, 'test/fixtures/raw-hold-app.mjs');
 const T = { timeout: 60_000 };
+const TOKEN = '5f2c8e1a9b7d4c3e6f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a';
 
 /** Opens a connection and resolves with it once the app has greeted it with its pid. */
 function connect(port) {
@@ -54,6 +57,43 @@ test('baton run -w 1 --drain-timeout 1s: raw connections held past the timeout a
   assert.equal(stopped.code, 0, stopped.stderr);
   assert.deepEqual(await within(master.exited, 20_000, 'the master to exit'), { code: 0, signal: null });
   // 'exit' may come before the last of its stderr has been read.
+  await waitFor(() => / info: stopped /.test(master.output), { what: 'the master\'s stopped line' });
+  assert.match(master.output, / info: stopped cut=2$/m, master.output);
+});
+
+test('baton run --drain-timeout 1s: a draining worker stopped (SIGSTOP) and killed at its deadline reports its last heartbeat\'s connections as lost, never 0', T, async (t) => {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const master = startMaster(['-w', '1', '--drain-timeout', '1s', '--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', writeTokenFile(t, `${TOKEN}\n`), script], {
+    env: { PORT: String(port) },
+  });
+  t.after(() => stopMaster(master));
+  const held = [];
+  t.after(() => held.forEach((c) => c.socket.destroy()));
+  /** Holds `n` connections to the serving worker and stops it once its heartbeat has counted them. */
+  const holdAndFreeze = async (n) => {
+    const [pid] = await readyWorkers(master, 1);
+    for (let i = 0; i < n; i++) held.push(await connect(port));
+    await waitFor(async () => (await status(master)).workers[0].connections === n, { what: `a heartbeat counting ${n} connections` });
+    process.kill(pid, 'SIGSTOP');
+    t.after(() => alive(pid) && process.kill(pid, 'SIGCONT'));
+    return pid;
+  };
+
+  const old = await holdAndFreeze(10);
+  const r = await baton(['reload', '--control', master.control]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /draining generation 1 \(10 open connections\)/, r.stdout);
+  assert.match(r.stdout, /^10 connections cut at the drain timeout$/m, `${r.stdout}\n${master.output}`);
+  assert.match(master.output, new RegExp(`warn: ≥10 connections lost: worker pid ${old} killed at the drain deadline`), master.output);
+  assert.equal((await status(master)).reloads.at(-1).cut, 10);
+  const m = await request(adminPort, 'GET', '/metrics', { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.match(m.body, /^baton_drain_cut_connections_total 10$/m, m.body);
+
+  await holdAndFreeze(2);
+  const stopped = await baton(['stop', '--control', master.control]);
+  assert.equal(stopped.code, 0, stopped.stderr);
+  await within(master.exited, 20_000, 'the master to exit');
   await waitFor(() => / info: stopped /.test(master.output), { what: 'the master\'s stopped line' });
   assert.match(master.output, / info: stopped cut=2$/m, master.output);
 });

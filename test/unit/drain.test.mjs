@@ -15,6 +15,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import crypto from 'node:crypto';
 import WebSocket, { WebSocketServer } from 'ws';
+import { releaseClose } from '../../dist/drain/close.js';
 import { drain } from '../../dist/drain/index.js';
 import { track } from '../../dist/drain/track.js';
 import { closeFrameFor } from '../../dist/drain/websocket.js';
@@ -635,3 +636,56 @@ async function until(cond, what, ms = FAR_MS) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe('the app\'s own server.close() during the drain (src/drain/close.ts)', () => {
+  test('close(cb) while baton drains: no ERR_SERVER_NOT_RUNNING, cb once the request in flight is answered; a later close(cb) is told at once', { timeout: TEST_MS }, async (t) => {
+    let answer;
+    const server = http.createServer((req, res) => (answer = () => res.end('done')));
+    const { port } = await serve(t, server);
+    const agent = agentFor(t);
+    const inFlight = get(port, agent);
+    await until(() => answer, 'the request to arrive');
+    const events = [];
+    const drained = drain([server], { deadline: Date.now() + FAR_MS, runHooks: noHooks });
+    server.close((err) => events.push(`closed ${err?.code ?? 'ok'}`));
+    answer();
+    events.push(`answered ${(await inFlight).body}`);
+    await drained;
+    const { closed, results } = releaseClose([server]);
+    await Promise.all(results);
+    assert.equal(closed, true);
+    assert.deepEqual(events, ['answered done', 'closed ok']);
+    await new Promise((resolve) => server.close(resolve));
+  });
+});
+
+describe('Server-Sent Events (src/drain/event-stream.ts)', () => {
+  /** An event-stream server; `streams` counts the streams it has begun. */
+  const sse = () => {
+    const server = http.createServer((req, res) => {
+      if (req.url !== '/events') return res.end('plain');
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write('data: hello\n\n');
+      server.streams++;
+      const tick = setInterval(() => res.write('data: tick\n\n'), 50);
+      res.on('close', () => clearInterval(tick));
+    });
+    server.streams = 0;
+    return server;
+  };
+
+  test('a stream open as the drain starts, and one a kept-alive connection opens during it, each end cleanly; nothing is cut', { timeout: TEST_MS }, async (t) => {
+    const server = sse();
+    const { port } = await serve(t, server);
+    const open = get(port, agentFor(t), '/events');
+    const agent = agentFor(t);
+    assert.equal((await get(port, agent, '/plain')).body, 'plain');
+    await until(() => server.streams === 1, 'the first stream');
+    const drained = drain([server], { deadline: Date.now() + FAR_MS, idleGraceMs: FAR_MS, endEventStreams: true, runHooks: noHooks });
+    const late = await get(port, agent, '/events');
+    assert.equal(late.reused, true, 'sent on the kept-alive connection');
+    assert.match(late.body, /^data: hello\n\n/);
+    assert.match((await open).body, /^data: hello\n\n/);
+    assert.equal((await drained).destroyed, 0);
+  });
+});

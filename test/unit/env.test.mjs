@@ -142,11 +142,12 @@ describe('readSettings', () => {
       pidFile: undefined,
       logFormat: 'text',
       closeWebSockets: true,
+      closeEventStreams: true,
     });
   });
 
   test('settingsEnv() is what readSettings() reads back', () => {
-    const s = { generation: 4, waitReady: true, readyTimeoutMs: 1500, drainTimeoutMs: 2_147_483_647, crashWindowMs: 0, upgradeSignal: 'SIGHUP', pidFile: '/run/a.pid', logFormat: 'json', closeWebSockets: false };
+    const s = { generation: 4, waitReady: true, readyTimeoutMs: 1500, drainTimeoutMs: 2_147_483_647, crashWindowMs: 0, upgradeSignal: 'SIGHUP', pidFile: '/run/a.pid', logFormat: 'json', closeWebSockets: false, closeEventStreams: false };
     assert.deepEqual(readSettings(settingsEnv(s)), s);
     assert.deepEqual(readSettings(settingsEnv({ ...s, closeWebSockets: true })), { ...s, closeWebSockets: true });
   });
@@ -154,6 +155,11 @@ describe('readSettings', () => {
   test('BATON_CLOSE_WEBSOCKETS', () => {
     for (const on of ['1', 'true']) assert.equal(readSettings({ BATON_CLOSE_WEBSOCKETS: on }).closeWebSockets, true);
     for (const off of ['0', 'false']) assert.equal(readSettings({ BATON_CLOSE_WEBSOCKETS: off }).closeWebSockets, false);
+  });
+
+  test('BATON_CLOSE_EVENT_STREAMS', () => {
+    assert.equal(readSettings({ BATON_CLOSE_EVENT_STREAMS: '1' }).closeEventStreams, true);
+    assert.equal(readSettings({ BATON_CLOSE_EVENT_STREAMS: '0' }).closeEventStreams, false);
   });
 
   test('BATON_WAIT_READY', () => {

@@ -21,7 +21,7 @@ import tls from 'node:tls';
 import { bindUdp, checkDgramSocket, datagramFdOf, stopReceiving } from '../../dist/internals/dgram.js';
 import { bindPath, bindTcp, checkHandles, fdOf } from '../../dist/internals/handles.js';
 import { checkHandover, detach, release } from '../../dist/internals/handover.js';
-import { httpSockets, idleHttpSockets, responseOf } from '../../dist/internals/http.js';
+import { httpSockets, idleHttpSockets, responseHead, responseOf } from '../../dist/internals/http.js';
 import { holdStreamEnd, openStreams } from '../../dist/internals/http2.js';
 import { checkIdleClose, checkPatches, holdIdleClose } from '../../dist/internals/patches.js';
 import { protocolOf } from '../../dist/drain/track.js';
@@ -350,6 +350,21 @@ describe('http.ts: the http.server.connections list, socket._httpMessage', () =>
     agent.destroy();
     await closed;
     assert.equal(httpSockets(server).length, 0, 'a closed connection stays in http.server.connections: the drain would wait for it until the deadline');
+  });
+
+  test('responseHead() is the head a response sent, writeHead() with a plain object included (src/drain/event-stream.ts)', T, async (t) => {
+    const heads = [];
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write('data: 1\n\n');
+      heads.push(responseHead(res));
+      res.end();
+    });
+    t.after(() => server.close());
+    await listening(server, 0, '127.0.0.1');
+    assert.equal((await request(http, server.address().port)).status, 200);
+    assert.match(heads[0], /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(heads[0], /\r\nContent-Type: text\/event-stream\r\n/, 'res._header is gone: Server-Sent Events streams end at the drain timeout');
   });
 
   test('an upgraded connection leaves the list (the drain does not wait for it as HTTP)', T, async (t) => {
