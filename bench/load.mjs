@@ -71,12 +71,15 @@ export function chooseLoadGen({ install = true, log = console.log } = {}) {
     log('wrk not found: installing it with apt-get (apt-get update, then apt-get install -y wrk)');
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const update = spawnSync('apt-get', ['update'], { stdio: 'ignore', env, timeout: 300_000 });
-    const inst = update.status === 0 && spawnSync('apt-get', ['install', '-y', 'wrk'], { stdio: 'ignore', env, timeout: 300_000 });
-    if (!inst || inst.status !== 0) log('apt-get could not install wrk');
+    const inst =
+      update.status === 0 && spawnSync('apt-get', ['install', '-y', 'wrk'], { stdio: 'ignore', env, timeout: 300_000 });
+    if (inst?.status !== 0) log('apt-get could not install wrk');
     version = wrkVersion();
   }
   if (version) return (chosen = { tool: 'wrk', version });
-  log('wrk not found (install it with `apt-get install wrk` on Debian/Ubuntu or `brew install wrk`); falling back to autocannon');
+  log(
+    'wrk not found (install it with `apt-get install wrk` on Debian/Ubuntu or `brew install wrk`); falling back to autocannon',
+  );
   return (chosen = autocannonInfo('wrk not found'));
 }
 
@@ -118,9 +121,13 @@ export function runLoad({ host = '127.0.0.1', port, durationS, connections = 50,
     cmd = process.execPath;
     args = [path.join(here, 'autocannon-run.mjs'), JSON.stringify({ url, connections, durationS, mode, timeoutS })];
   }
-  const printable = gen.tool === 'wrk'
-    ? `wrk ${args.map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ').replace(path.join(tmpDir, 'bench.lua'), 'bench.lua')}`
-    : `node bench/autocannon-run.mjs '${args[1]}'`;
+  const printable =
+    gen.tool === 'wrk'
+      ? `wrk ${args
+          .map((a) => (a.includes(' ') ? `'${a}'` : a))
+          .join(' ')
+          .replace(path.join(tmpDir, 'bench.lua'), 'bench.lua')}`
+      : `node bench/autocannon-run.mjs '${args[1]}'`;
   const startedAt = Date.now();
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -145,8 +152,19 @@ export function runLoad({ host = '127.0.0.1', port, durationS, connections = 50,
         startedAt,
         requests: r.requests,
         durationMs: r.durationUs / 1000,
-        errors: { connect: r.errors.connect, read: r.errors.read, write: r.errors.write, timeout: r.errors.timeout, non2xx: r.errors.non2xx },
-        latencyMs: { p50: r.latencyUs.p50 / 1000, p99: r.latencyUs.p99 / 1000, mean: r.latencyUs.mean / 1000, max: r.latencyUs.max / 1000 },
+        errors: {
+          connect: r.errors.connect,
+          read: r.errors.read,
+          write: r.errors.write,
+          timeout: r.errors.timeout,
+          non2xx: r.errors.non2xx,
+        },
+        latencyMs: {
+          p50: r.latencyUs.p50 / 1000,
+          p99: r.latencyUs.p99 / 1000,
+          mean: r.latencyUs.mean / 1000,
+          max: r.latencyUs.max / 1000,
+        },
         perSecond: r.perSecond,
       });
     });

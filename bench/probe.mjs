@@ -21,35 +21,44 @@ function kindOf(err) {
  * keep: true keeps every request { t0, t1, kind } (ms since epoch); false
  * keeps only the counts (for the soak). Bounded by maxMs.
  */
-export function startProbe({ host = '127.0.0.1', port, mode, concurrency = 4, gapMs = 5, maxMs = 600_000, keep = true }) {
+export function startProbe({
+  host = '127.0.0.1',
+  port,
+  mode,
+  concurrency = 4,
+  gapMs = 5,
+  maxMs = 600_000,
+  keep = true,
+}) {
   const agent = mode === 'keepalive' ? new http.Agent({ keepAlive: true, maxSockets: concurrency }) : false;
   const records = [];
   const counts = { ok: 0, refused: 0, reset: 0, timeout: 0, non2xx: 0, other: 0 };
   const started = Date.now();
   let stopped = false;
 
-  const one = () => new Promise((resolve) => {
-    const t0 = now();
-    let settled = false;
-    const settle = (kind) => {
-      if (settled) return;
-      settled = true;
-      counts[kind]++;
-      if (keep) records.push({ t0, t1: now(), kind });
-      resolve();
-    };
-    const req = http.request({ host, port, path: '/', agent, timeout: TIMEOUT_MS }, (res) => {
-      res.resume();
-      res.on('end', () => settle(res.statusCode >= 200 && res.statusCode < 300 ? 'ok' : 'non2xx'));
-      res.on('error', (err) => settle(kindOf(err)));
+  const one = () =>
+    new Promise((resolve) => {
+      const t0 = now();
+      let settled = false;
+      const settle = (kind) => {
+        if (settled) return;
+        settled = true;
+        counts[kind]++;
+        if (keep) records.push({ t0, t1: now(), kind });
+        resolve();
+      };
+      const req = http.request({ host, port, path: '/', agent, timeout: TIMEOUT_MS }, (res) => {
+        res.resume();
+        res.on('end', () => settle(res.statusCode >= 200 && res.statusCode < 300 ? 'ok' : 'non2xx'));
+        res.on('error', (err) => settle(kindOf(err)));
+      });
+      req.on('timeout', () => {
+        settle('timeout');
+        req.destroy();
+      });
+      req.on('error', (err) => settle(kindOf(err)));
+      req.end();
     });
-    req.on('timeout', () => {
-      settle('timeout');
-      req.destroy();
-    });
-    req.on('error', (err) => settle(kindOf(err)));
-    req.end();
-  });
 
   const loops = Array.from({ length: concurrency }, async () => {
     while (!stopped && Date.now() - started < maxMs) {
@@ -57,7 +66,7 @@ export function startProbe({ host = '127.0.0.1', port, mode, concurrency = 4, ga
       await new Promise((r) => setTimeout(r, gapMs));
     }
   });
-  const done = Promise.all(loops).then(() => agent && agent.destroy());
+  const done = Promise.all(loops).then(() => agent?.destroy());
   return {
     records,
     counts,
@@ -99,7 +108,9 @@ export function analyseProbe(records, windows, { slackMs = 100 } = {}) {
   });
   return {
     requests: records.length,
-    failed: Object.entries(failures).filter(([k]) => k !== 'refused').reduce((n, [, v]) => n + v, 0),
+    failed: Object.entries(failures)
+      .filter(([k]) => k !== 'refused')
+      .reduce((n, [, v]) => n + v, 0),
     refused: failures.refused ?? 0,
     failures,
     steady: { n: outside.length, p50: percentile(outside, 50), p99: percentile(outside, 99) },

@@ -23,7 +23,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { alive, cliPath as cli, registerPath as register, sleep, waitFor } from '../dist/testing/harness.js';
+import { alive, cliPath as cli, registerPath as register, waitFor } from '../dist/testing/harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const appScript = path.join(here, 'app.mjs');
@@ -59,13 +59,23 @@ export function getOnce(port, host = '127.0.0.1') {
   });
 }
 
-const serves = (port) => waitFor(async () => (await getOnce(port)) === 200, { timeoutMs: 15_000, intervalMs: 10, what: `the app to serve on port ${port}` });
+const serves = (port) =>
+  waitFor(async () => (await getOnce(port)) === 200, {
+    timeoutMs: 15_000,
+    intervalMs: 10,
+    what: `the app to serve on port ${port}`,
+  });
 
 function run(cmd, args, { env = process.env, timeoutMs = 60_000 } = {}) {
   return new Promise((resolve) => {
     const t0 = Date.now();
     execFile(cmd, args, { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr, wallMs: Date.now() - t0 });
+      resolve({
+        code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+        stdout,
+        stderr,
+        wallMs: Date.now() - t0,
+      });
     });
   });
 }
@@ -73,7 +83,9 @@ function run(cmd, args, { env = process.env, timeoutMs = 60_000 } = {}) {
 /** Kills every tracked pid still alive with SIGKILL and waits until none is. */
 async function reap(pids) {
   for (const pid of pids) if (alive(pid)) kill(pid, 'SIGKILL');
-  await waitFor(() => [...pids].every((p) => !alive(p)), { timeoutMs: 5000, what: 'the processes to exit' }).catch(() => {});
+  await waitFor(() => [...pids].every((p) => !alive(p)), { timeoutMs: 5000, what: 'the processes to exit' }).catch(
+    () => {},
+  );
 }
 
 function appEnv(port, delayMs, extra = {}) {
@@ -104,7 +116,11 @@ export async function measureAppStart({ port, times = 9, app = appScript, node =
     const t0 = Date.now();
     const child = spawn(node, [app], { env: appEnv(port, 0), stdio: 'ignore' });
     try {
-      await waitFor(async () => (await getOnce(port)) === 200, { timeoutMs: 30_000, intervalMs: 2, what: 'the app to serve' });
+      await waitFor(async () => (await getOnce(port)) === 200, {
+        timeoutMs: 30_000,
+        intervalMs: 2,
+        what: 'the app to serve',
+      });
       if (i >= 0) samples.push(Date.now() - t0);
     } finally {
       const exited = new Promise((r) => child.once('exit', r));
@@ -119,7 +135,8 @@ export async function measureAppStart({ port, times = 9, app = appScript, node =
 /** CPU time (ms) a live process's threads have had, from /proc: steadier than wall time on a shared machine. */
 function cpuMsOf(pid) {
   let ns = 0;
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`))
+    ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
   return ns / 1e6;
 }
 
@@ -139,14 +156,19 @@ export function targetCpuMs(target) {
 function startToListening({ port, app, node, nodeArgs = [], env = {} }) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(node, [...nodeArgs, app], { env: appEnv(port, 0, { SAY_LISTENING: '1', ...env }), stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(node, [...nodeArgs, app], {
+      env: appEnv(port, 0, { SAY_LISTENING: '1', ...env }),
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let figures;
     child.once('error', reject);
     child.stdout.once('data', () => {
       figures = { wallMs: performance.now() - t0, cpuMs: cpuMsOf(child.pid) };
       child.kill('SIGKILL');
     });
-    child.once('exit', (code) => (figures ? resolve(figures) : reject(new Error(`the app exited (${code}) before it listened`))));
+    child.once('exit', (code) =>
+      figures ? resolve(figures) : reject(new Error(`the app exited (${code}) before it listened`)),
+    );
   });
 }
 
@@ -167,7 +189,16 @@ async function startCostOf({ port, pairs, app, node, change }) {
   const without = [];
   const withIt = [];
   for (let i = 0; i < pairs; i++) {
-    const order = i % 2 ? [[withIt, changed], [without, plain]] : [[without, plain], [withIt, changed]];
+    const order =
+      i % 2
+        ? [
+            [withIt, changed],
+            [without, plain],
+          ]
+        : [
+            [without, plain],
+            [withIt, changed],
+          ];
     for (const [samples, how] of order) samples.push(await startToListening(how));
   }
   const figure = (key) => {
@@ -197,9 +228,18 @@ export async function measureCompileCache({ port, pairs, app, node }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-bench-compile-cache-'));
   try {
     const fill = `await import(${JSON.stringify(app)}); const m = await import('node:module'); m.flushCompileCache(); process.exit(m.getCompileCacheDir() ? 0 : 3);`;
-    const r = spawnSync(node, ['--input-type=module', '-e', fill], { env: appEnv(port, 0, { NODE_COMPILE_CACHE: dir }), stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${node} did not write a compile cache (exit ${r.status ?? r.signal}): ${r.stderr.slice(-400)}`);
-    return { dir: 'a private temporary directory', ...await startCostOf({ port, pairs, app, node, change: { env: { NODE_COMPILE_CACHE: dir } } }) };
+    const r = spawnSync(node, ['--input-type=module', '-e', fill], {
+      env: appEnv(port, 0, { NODE_COMPILE_CACHE: dir }),
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 60_000,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0)
+      throw new Error(`${node} did not write a compile cache (exit ${r.status ?? r.signal}): ${r.stderr.slice(-400)}`);
+    return {
+      dir: 'a private temporary directory',
+      ...(await startCostOf({ port, pairs, app, node, change: { env: { NODE_COMPILE_CACHE: dir } } })),
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -209,7 +249,9 @@ function spawnApp({ port, delayMs, app, node }) {
   const child = spawn(node, [app], { env: appEnv(port, delayMs), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   child.stderr.resume();
   const ready = new Promise((resolve, reject) => {
-    child.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(`unexpected message ${JSON.stringify(m)}`))));
+    child.once('message', (m) =>
+      m === 'ready' ? resolve() : reject(new Error(`unexpected message ${JSON.stringify(m)}`)),
+    );
     child.once('exit', (code, signal) => reject(new Error(`app exited (${signal ?? code}) before listening`)));
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -225,7 +267,10 @@ export async function startNode({ port, delayMs, app: script = appScript, node =
   return track({
     kind: 'node',
     label: `node ${shown(script)}`,
-    commands: [`node ${shown(script)}   # spawned with an IPC channel, on which it says it is ready`, `restart (naive): kill -TERM <pid>; wait for its exit; node ${shown(script)}; wait until it listens`],
+    commands: [
+      `node ${shown(script)}   # spawned with an IPC channel, on which it says it is ready`,
+      `restart (naive): kill -TERM <pid>; wait for its exit; node ${shown(script)}; wait until it listens`,
+    ],
     pids,
     get mainPid() {
       return app.child.pid;
@@ -264,12 +309,26 @@ export async function startNode({ port, delayMs, app: script = appScript, node =
  * master's `node`; `app`, `env` and `serving` (which resolves once the app
  * answers on `port`) are for apps other than bench/app.mjs.
  */
-export async function startBatonRun({ port, delayMs, workers, nodeFlags = [], app = appScript, node = process.execPath, env = {}, serving = serves }) {
+export async function startBatonRun({
+  port,
+  delayMs,
+  workers,
+  nodeFlags = [],
+  app = appScript,
+  node = process.execPath,
+  env = {},
+  serving = serves,
+}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-bench-'));
   const control = path.join(dir, 'control.sock');
-  const child = spawn(node, [...nodeFlags, cli, 'run', '-w', String(workers), '--crash-window', '0', '--control', control, app], {
-    env: appEnv(port, delayMs, env), stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    node,
+    [...nodeFlags, cli, 'run', '-w', String(workers), '--crash-window', '0', '--control', control, app],
+    {
+      env: appEnv(port, delayMs, env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const pids = new Set([child.pid]);
   let tail = '';
   const onData = (d) => {
@@ -295,7 +354,14 @@ export async function startBatonRun({ port, delayMs, workers, nodeFlags = [], ap
   const target = track({
     kind: 'baton-run',
     label: `baton run -w ${workers}`,
-    commands: [`${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}${nodeFlags.length ? `node ${nodeFlags.join(' ')} ` : ''}baton run -w ${workers} --crash-window 0 --control <sock> ${shown(app)}`, 'restart: baton reload --control <sock>'],
+    commands: [
+      `${Object.entries(env)
+        .map(([k, v]) => `${k}=${v} `)
+        .join(
+          '',
+        )}${nodeFlags.length ? `node ${nodeFlags.join(' ')} ` : ''}baton run -w ${workers} --crash-window 0 --control <sock> ${shown(app)}`,
+      'restart: baton reload --control <sock>',
+    ],
     pids,
     masterPid: child.pid,
     status,
@@ -326,11 +392,15 @@ export async function startBatonRun({ port, delayMs, workers, nodeFlags = [], ap
     log: () => tail,
   });
   try {
-    await waitFor(async () => {
-      if (exitedEarly) throw new Error(`baton run exited (${exitedEarly.signal ?? exitedEarly.code}): ${tail.slice(-500)}`);
-      const s = await status();
-      return s.workers.filter((w) => w.state === 'ready' && w.generation === s.generation).length === workers;
-    }, { timeoutMs: 20_000, intervalMs: 50, what: `${workers} ready baton workers` });
+    await waitFor(
+      async () => {
+        if (exitedEarly)
+          throw new Error(`baton run exited (${exitedEarly.signal ?? exitedEarly.code}): ${tail.slice(-500)}`);
+        const s = await status();
+        return s.workers.filter((w) => w.state === 'ready' && w.generation === s.generation).length === workers;
+      },
+      { timeoutMs: 20_000, intervalMs: 50, what: `${workers} ready baton workers` },
+    );
     await serving(port);
   } catch (err) {
     await target.stop();
@@ -345,7 +415,8 @@ export async function startBatonRun({ port, delayMs, workers, nodeFlags = [], ap
  */
 export async function startStandalone({ port, delayMs, app = appScript, node = process.execPath }) {
   const child = spawn(node, ['--import', register, app], {
-    env: appEnv(port, delayMs, { BATON_LOG_FORMAT: 'text', BATON_CRASH_WINDOW: '0' }), stdio: ['ignore', 'ignore', 'pipe'],
+    env: appEnv(port, delayMs, { BATON_LOG_FORMAT: 'text', BATON_CRASH_WINDOW: '0' }),
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   const pids = new Set([child.pid]);
   let current = child.pid;
@@ -358,7 +429,10 @@ export async function startStandalone({ port, delayMs, app = appScript, node = p
   const target = track({
     kind: 'standalone',
     label: 'node --import batonjs/register',
-    commands: [`BATON_CRASH_WINDOW=0 node --import batonjs/register ${shown(app)}`, 'restart: kill -USR2 <pid>; done when <pid> has exited'],
+    commands: [
+      `BATON_CRASH_WINDOW=0 node --import batonjs/register ${shown(app)}`,
+      'restart: kill -USR2 <pid>; done when <pid> has exited',
+    ],
     pids,
     get mainPid() {
       return current;
@@ -371,21 +445,34 @@ export async function startStandalone({ port, delayMs, app = appScript, node = p
       let readyMs;
       let drainedMs;
       try {
-        const successor = await waitFor(() => {
-          const m = new RegExp(`baton\\[${old}\\].*successor ready successor=(\\d+) readyMs=(\\d+)`).exec(log.slice(Math.max(0, mark - 200)));
-          if (m) readyMs = Number(m[2]);
-          return m && Number(m[1]);
-        }, { timeoutMs: 30_000, intervalMs: 2, what: `a successor of ${old}` });
+        const successor = await waitFor(
+          () => {
+            const m = new RegExp(`baton\\[${old}\\].*successor ready successor=(\\d+) readyMs=(\\d+)`).exec(
+              log.slice(Math.max(0, mark - 200)),
+            );
+            if (m) readyMs = Number(m[2]);
+            return m && Number(m[1]);
+          },
+          { timeoutMs: 30_000, intervalMs: 2, what: `a successor of ${old}` },
+        );
         pids.add(successor);
         current = successor;
         // Its last line, said once its last connection closed: then only its exit is left.
         const drained = new RegExp(`baton\\[${old}\\].*drained, exiting`);
-        await waitFor(() => {
-          drainedMs ??= drained.test(log.slice(Math.max(0, mark - 200))) ? Date.now() - t0 : undefined;
-          return !alive(old);
-        }, { timeoutMs: 30_000, intervalMs: 2, what: `pid ${old} to exit` });
+        await waitFor(
+          () => {
+            drainedMs ??= drained.test(log.slice(Math.max(0, mark - 200))) ? Date.now() - t0 : undefined;
+            return !alive(old);
+          },
+          { timeoutMs: 30_000, intervalMs: 2, what: `pid ${old} to exit` },
+        );
       } catch (err) {
-        return { ok: false, ms: Date.now() - t0, wallMs: Date.now() - t0, detail: `${err.message}: ${log.slice(mark).slice(-400)}` };
+        return {
+          ok: false,
+          ms: Date.now() - t0,
+          wallMs: Date.now() - t0,
+          detail: `${err.message}: ${log.slice(mark).slice(-400)}`,
+        };
       }
       const ms = Date.now() - t0;
       return { ok: true, ms, wallMs: ms, readyMs, drainedMs };
@@ -417,19 +504,28 @@ export async function startPm2({ port, delayMs, instances, mode = 'cluster' }) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'pm2-bench-'));
   const env = { ...process.env, PM2_HOME: home, FORCE_COLOR: '0' };
   const eco = path.join(home, 'ecosystem.json');
-  fs.writeFileSync(eco, JSON.stringify({
-    apps: [{
-      name: 'benchapp',
-      script: appScript,
-      exec_mode: mode,
-      instances,
-      wait_ready: true,
-      listen_timeout: 5000,
-      kill_timeout: 5000,
-      autorestart: true,
-      env: { PORT: String(port), HOST: '127.0.0.1', DELAY_MS: String(delayMs) },
-    }],
-  }, null, 2));
+  fs.writeFileSync(
+    eco,
+    JSON.stringify(
+      {
+        apps: [
+          {
+            name: 'benchapp',
+            script: appScript,
+            exec_mode: mode,
+            instances,
+            wait_ready: true,
+            listen_timeout: 5000,
+            kill_timeout: 5000,
+            autorestart: true,
+            env: { PORT: String(port), HOST: '127.0.0.1', DELAY_MS: String(delayMs) },
+          },
+        ],
+      },
+      null,
+      2,
+    ),
+  );
   const pids = new Set();
   const pm2 = (...args) => run(process.execPath, [pm2Bin, ...args], { env, timeoutMs: 60_000 });
   const learnPids = async () => {
@@ -453,7 +549,12 @@ export async function startPm2({ port, delayMs, instances, mode = 'cluster' }) {
     async restart() {
       const r = await pm2('reload', 'benchapp');
       await learnPids().catch(() => {});
-      return { ok: r.code === 0, ms: r.wallMs, wallMs: r.wallMs, detail: r.code === 0 ? undefined : `pm2 reload exited ${r.code}: ${r.stderr.slice(-400)}` };
+      return {
+        ok: r.code === 0,
+        ms: r.wallMs,
+        wallMs: r.wallMs,
+        detail: r.code === 0 ? undefined : `pm2 reload exited ${r.code}: ${r.stderr.slice(-400)}`,
+      };
     },
     async stop() {
       await learnPids().catch(() => {});
@@ -487,25 +588,30 @@ export async function startPm2({ port, delayMs, instances, mode = 'cluster' }) {
 /** bench/node-cluster.mjs: node:cluster, round-robin; restart() is its rolling restart. */
 export async function startNodeCluster({ port, delayMs, workers }) {
   const child = spawn(process.execPath, [path.join(here, 'node-cluster.mjs')], {
-    env: appEnv(port, delayMs, { WORKERS: String(workers) }), stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: appEnv(port, delayMs, { WORKERS: String(workers) }),
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   child.stderr.resume();
   const pids = new Set([child.pid]);
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  const next = (type) => new Promise((resolve, reject) => {
-    const onMessage = (m) => {
-      if (m?.type !== type) return;
-      child.off('message', onMessage);
-      for (const p of m.pids) pids.add(p);
-      resolve(m);
-    };
-    child.on('message', onMessage);
-    void exited.then((how) => reject(new Error(`node-cluster exited (${how})`)));
-  });
+  const next = (type) =>
+    new Promise((resolve, reject) => {
+      const onMessage = (m) => {
+        if (m?.type !== type) return;
+        child.off('message', onMessage);
+        for (const p of m.pids) pids.add(p);
+        resolve(m);
+      };
+      child.on('message', onMessage);
+      void exited.then((how) => reject(new Error(`node-cluster exited (${how})`)));
+    });
   const target = track({
     kind: 'node-cluster',
     label: `node:cluster ×${workers}`,
-    commands: [`WORKERS=${workers} node bench/node-cluster.mjs`, 'restart (rolling): per worker, fork a new one, wait for listening, SIGTERM the old one'],
+    commands: [
+      `WORKERS=${workers} node bench/node-cluster.mjs`,
+      'restart (rolling): per worker, fork a new one, wait for listening, SIGTERM the old one',
+    ],
     pids,
     async restart() {
       const t0 = Date.now();
@@ -542,12 +648,20 @@ export async function startNodeCluster({ port, delayMs, workers }) {
 export function processFigures(pid) {
   const fds = fs.readdirSync(`/proc/${pid}/fd`).length;
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-  const children = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^\d+ \(.*\) /, '').split(' ')[1] === String(pid);
-    } catch {
-      return false;
-    }
-  }).length;
+  const children = fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return (
+          fs
+            .readFileSync(`/proc/${p}/stat`, 'utf8')
+            .replace(/^\d+ \(.*\) /, '')
+            .split(' ')[1] === String(pid)
+        );
+      } catch {
+        return false;
+      }
+    }).length;
   return { fds, rssKb, children };
 }

@@ -30,7 +30,7 @@ export function log(level: 'info' | 'warn' | 'error', msg: string, fields: LogFi
     line = `${time} baton[${process.pid}] gen=${generation} ${level}: ${msg}${extra}`;
   }
   try {
-    fs.writeSync(2, line + '\n');
+    fs.writeSync(2, `${line}\n`);
   } catch {
     // stderr closed (EPIPE/EAGAIN): there is nowhere left to say it.
   }

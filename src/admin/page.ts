@@ -21,7 +21,7 @@ export const SECURITY_HEADERS = {
   'Referrer-Policy': 'no-referrer',
 };
 
-const STYLE = String.raw`
+const STYLE = `
 :root {
   color-scheme: light dark;
   --bg: #f5f6f8; --card: #fff; --line: #e3e6eb; --text: #1d2330; --muted: #697386;
@@ -375,8 +375,9 @@ $('stop').addEventListener('click', stop);
 poll();
 `;
 
-const ICON = '<svg viewBox="0 0 32 32" width="22" height="22" aria-hidden="true"><rect x="13" y="1" width="6" height="30" rx="3" '
-  + 'transform="rotate(40 16 16)" fill="#3d5afe"/><circle cx="16" cy="16" r="4" fill="#ffb300"/></svg>';
+const ICON =
+  '<svg viewBox="0 0 32 32" width="22" height="22" aria-hidden="true"><rect x="13" y="1" width="6" height="30" rx="3" ' +
+  'transform="rotate(40 16 16)" fill="#3d5afe"/><circle cx="16" cy="16" r="4" fill="#ffb300"/></svg>';
 
 const BODY = `
 <header>
@@ -441,8 +442,14 @@ const hash = (text: string): string => `'sha256-${crypto.createHash('sha256').up
 const PAGE_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
   'Content-Security-Policy': [
-    "default-src 'none'", `script-src ${hash(SCRIPT)}`, `style-src ${hash(STYLE)}`, 'img-src data:', "connect-src 'self'",
-    "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+    "default-src 'none'",
+    `script-src ${hash(SCRIPT)}`,
+    `style-src ${hash(STYLE)}`,
+    'img-src data:',
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
   ].join('; '),
 };
 

@@ -31,11 +31,7 @@ export interface ControlCommand {
 
 export type HelpTopic = 'run' | ControlCommandName;
 
-export type ParsedCommand =
-  | RunArgs
-  | ControlCommand
-  | { cmd: 'help'; topic?: HelpTopic }
-  | { cmd: 'version' };
+export type ParsedCommand = RunArgs | ControlCommand | { cmd: 'help'; topic?: HelpTopic } | { cmd: 'version' };
 
 /** Where help text wraps, and the column its descriptions start at. */
 const WIDTH = 118;
@@ -68,7 +64,10 @@ export function optionHead(d: { flag: string; short?: string; arg?: string }): s
 
 /** An option's description with its default, unless it says it already (a switch says what it changes). */
 export function optionText(d: OptionDef): string {
-  const none = d.sets !== undefined || (Array.isArray(d.default) && d.default.length === 0) || (d.default === undefined && !d.defaultText);
+  const none =
+    d.sets !== undefined ||
+    (Array.isArray(d.default) && d.default.length === 0) ||
+    (d.default === undefined && !d.defaultText);
   if (none || /\(default/.test(d.help)) return d.help;
   return `${d.help} (default ${showValue(d, d.default)})`;
 }
@@ -76,7 +75,14 @@ export function optionText(d: OptionDef): string {
 /** A standalone process's variables: those of the option table, and the two only it has. */
 function standaloneVariables(): string {
   const vars = RUN_OPTIONS.filter((d) => d.env !== undefined).map((d) => {
-    const value = d.sets !== undefined ? (d.sets ? '1' : '0') : d.default === undefined ? d.arg ?? 'VALUE' : showValue(d, d.default);
+    const value =
+      d.sets !== undefined
+        ? d.sets
+          ? '1'
+          : '0'
+        : d.default === undefined
+          ? (d.arg ?? 'VALUE')
+          : showValue(d, d.default);
     return helpLine(`${d.env}=${value}`, `as ${d.flag}`);
   });
   return [
@@ -169,15 +175,21 @@ export function parseArgs(argv: readonly string[], options: { cwd?: string } = {
     if (topic === 'run' || (CONTROL_COMMANDS as readonly string[]).includes(topic)) {
       return { cmd: 'help', topic: topic as HelpTopic };
     }
-    throw new UsageError(`no help on ${quote(topic)} (commands: run, reload, stop, status, releases; see baton --help)`);
+    throw new UsageError(
+      `no help on ${quote(topic)} (commands: run, reload, stop, status, releases; see baton --help)`,
+    );
   }
   if (first === 'run') return parseRun(rest);
   if ((CONTROL_COMMANDS as readonly string[]).includes(first)) return parseControl(first as ControlCommandName, rest);
   if (first.startsWith('-')) throw new UsageError(`unknown option ${quote(first)} (see baton --help)`);
   if (/\.(c|m)?[jt]s$/.test(first) || fs.existsSync(path.resolve(cwd, first))) {
-    throw new UsageError(`unknown command ${quote(first)} (to run a script: baton run ${oneLine(first)}; see baton --help)`);
+    throw new UsageError(
+      `unknown command ${quote(first)} (to run a script: baton run ${oneLine(first)}; see baton --help)`,
+    );
   }
-  throw new UsageError(`unknown command ${quote(first)} (commands: run, reload, stop, status, releases, help; see baton --help)`);
+  throw new UsageError(
+    `unknown command ${quote(first)} (commands: run, reload, stop, status, releases, help; see baton --help)`,
+  );
 }
 
 interface OptionSpec {
@@ -206,7 +218,10 @@ const CONTROL_OPTIONS: readonly OptionSpec[] = [
 ];
 /** The options each control command takes beyond --name, --control and --help. */
 const CONTROL_EXTRAS: Record<ControlCommandName, readonly string[]> = {
-  reload: ['--json', '--release'], stop: [], status: ['--json'], releases: ['--json'],
+  reload: ['--json', '--release'],
+  stop: [],
+  status: ['--json'],
+  releases: ['--json'],
 };
 
 /**
@@ -215,7 +230,10 @@ const CONTROL_EXTRAS: Record<ControlCommandName, readonly string[]> = {
  * (after a `--`, the one following it), or -1 for --help.
  */
 function readOptions<T extends OptionSpec>(
-  argv: readonly string[], table: readonly T[], seeHelp: string, onOption: (spec: T, value: string | undefined) => void,
+  argv: readonly string[],
+  table: readonly T[],
+  seeHelp: string,
+  onOption: (spec: T, value: string | undefined) => void,
 ): number {
   let i = 0;
   while (i < argv.length) {
@@ -238,8 +256,9 @@ function readOptions<T extends OptionSpec>(
     const spec = lookup(table, flag);
     if (!spec) throw new UsageError(`unknown option ${quote(flag)} (${seeHelp})`);
     if (spec === HELP_OPTION) return -1;
-    const value = spec.arg ? valueOf(spec, flag, inline, argv[i + 1]) : undefined;
-    if (!spec.arg && inline !== undefined) throw new UsageError(`option ${quote(flag)} takes no value, got ${quote(arg)} (${seeHelp})`);
+    const value = spec.arg ? optionValue(spec, flag, inline, argv[i + 1]) : undefined;
+    if (!spec.arg && inline !== undefined)
+      throw new UsageError(`option ${quote(flag)} takes no value, got ${quote(arg)} (${seeHelp})`);
     if (spec.arg && inline === undefined) i += 1;
     onOption(spec, value);
     i += 1;
@@ -248,20 +267,30 @@ function readOptions<T extends OptionSpec>(
 }
 
 /** The value of an option that takes one: written inline, or the next argument. */
-function valueOf(spec: OptionSpec, flag: string, inline: string | undefined, next: string | undefined): string {
+function optionValue(spec: OptionSpec, flag: string, inline: string | undefined, next: string | undefined): string {
   const e = `e.g. ${spec.flag} ${spec.example ?? 'VALUE'}`;
   const value = inline ?? next;
-  const isOption = inline === undefined && value !== undefined && value.startsWith('-') && value.length > 1
-    && !spec.dashValue && !(spec.numeric && /^-\.?\d/.test(value));
+  const isOption =
+    inline === undefined &&
+    value !== undefined &&
+    value.startsWith('-') &&
+    value.length > 1 &&
+    !spec.dashValue &&
+    !(spec.numeric && /^-\.?\d/.test(value));
   if (value === undefined || isOption) throw new UsageError(`option ${quote(flag)} needs a value (${e})`);
-  if (value === '' && !spec.dashValue) throw new UsageError(`option ${quote(flag)} needs a value, got an empty one (${e})`);
+  if (value === '' && !spec.dashValue)
+    throw new UsageError(`option ${quote(flag)} needs a value, got an empty one (${e})`);
   return value;
 }
 
 /** `baton run` as written; resolveRun() turns it into the command, with its config file. */
 function parseRun(argv: readonly string[]): RunArgs | { cmd: 'help'; topic: 'run' } {
   const run: RunArgs = { cmd: 'run', flags: [], args: [] };
-  const sources: Record<string, keyof typeof SOURCE_OPTIONS> = { '--config': 'config', '--only': 'only', '--env': 'env' };
+  const sources: Record<string, keyof typeof SOURCE_OPTIONS> = {
+    '--config': 'config',
+    '--only': 'only',
+    '--env': 'env',
+  };
   const at = readOptions(argv, RUN_TABLE, 'see baton run --help', (spec, value) => {
     const source = sources[spec.flag];
     if (source) run[source] = value;
@@ -275,10 +304,15 @@ function parseRun(argv: readonly string[]): RunArgs | { cmd: 'help'; topic: 'run
   return run;
 }
 
-function parseControl(cmd: ControlCommandName, argv: readonly string[]): ControlCommand | { cmd: 'help'; topic: HelpTopic } {
+function parseControl(
+  cmd: ControlCommandName,
+  argv: readonly string[],
+): ControlCommand | { cmd: 'help'; topic: HelpTopic } {
   const parsed: ControlCommand = { cmd, json: false };
   const seeHelp = `see baton ${cmd} --help`;
-  const table = CONTROL_OPTIONS.filter((o) => ['--name', '--control', '--help', ...CONTROL_EXTRAS[cmd]].includes(o.flag));
+  const table = CONTROL_OPTIONS.filter((o) =>
+    ['--name', '--control', '--help', ...CONTROL_EXTRAS[cmd]].includes(o.flag),
+  );
   const at = readOptions(argv, table, seeHelp, (spec, value) => {
     if (spec.flag === '--name') parsed.name = usage(validateName, value ?? '');
     else if (spec.flag === '--control') parsed.control = value;

@@ -13,7 +13,9 @@ import { type RunCommand, resolveRun } from './resolve.js';
 import { run } from './run.js';
 
 function version(): string {
-  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -37,7 +39,7 @@ function fail(message: string, code: number): void {
 }
 
 async function main(argv: string[]): Promise<void> {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs(argv);
   } catch (err) {
@@ -53,7 +55,10 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'run': {
       if (process.platform === 'win32') {
-        return fail('baton run needs fd passing, which Windows lacks; run the app with node directly and restart it to deploy', 2);
+        return fail(
+          'baton run needs fd passing, which Windows lacks; run the app with node directly and restart it to deploy',
+          2,
+        );
       }
       let command: RunCommand;
       let controlPath: string;

@@ -63,7 +63,11 @@ const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException | undefin
  * one, call prepareControlDir first) and serves `master`. Rejects with a
  * one-line Error when another master answers there or the path is unusable.
  */
-export async function startControlServer(file: string, master: Controllable, options: ControlServerOptions = {}): Promise<ControlServer> {
+export async function startControlServer(
+  file: string,
+  master: Controllable,
+  options: ControlServerOptions = {},
+): Promise<ControlServer> {
   const target = path.resolve(file);
   if (Buffer.byteLength(target) > MAX_SOCKET_PATH) {
     throw new Error(
@@ -81,7 +85,9 @@ export async function startControlServer(file: string, master: Controllable, opt
   server.on('connection', (sock) => {
     if (conns.size >= maxConnections) {
       sock.on('error', () => sock.destroy());
-      sock.end(`${JSON.stringify({ type: 'error', message: `too many control connections (${maxConnections} open); try again shortly` })}\n`);
+      sock.end(
+        `${JSON.stringify({ type: 'error', message: `too many control connections (${maxConnections} open); try again shortly` })}\n`,
+      );
       sock.destroySoon();
       return;
     }
@@ -137,9 +143,15 @@ function listenPrivately(server: net.Server, bindPath: string, target: string): 
       server.off('listening', onListening);
       const code = codeOf(err);
       if (code === 'EADDRINUSE') {
-        reject(new Error(`another baton master is already running at ${oneLine(target)} (stop it, or choose another --name/--control)`));
+        reject(
+          new Error(
+            `another baton master is already running at ${oneLine(target)} (stop it, or choose another --name/--control)`,
+          ),
+        );
       } else {
-        reject(new Error(controlDirProblem(target) ?? `cannot create control socket ${quote(target)} (${code}); ${FIX}`));
+        reject(
+          new Error(controlDirProblem(target) ?? `cannot create control socket ${quote(target)} (${code}); ${FIX}`),
+        );
       }
     };
     const onListening = (): void => {
@@ -198,7 +210,9 @@ async function clearStale(target: string): Promise<void> {
   }
   const probe = await probeSocket(target);
   if (probe === 'live') {
-    throw new Error(`another baton master is already running at ${oneLine(target)} (stop it, or choose another --name/--control)`);
+    throw new Error(
+      `another baton master is already running at ${oneLine(target)} (stop it, or choose another --name/--control)`,
+    );
   }
   if (probe !== 'stale') {
     throw new Error(`cannot check the existing control socket ${quote(target)} (${probe}); remove it, or ${FIX}`);
@@ -207,7 +221,8 @@ async function clearStale(target: string): Promise<void> {
     fs.unlinkSync(target);
     log('info', 'removed a stale control socket', { path: target });
   } catch (err) {
-    if (codeOf(err) !== 'ENOENT') throw new Error(`cannot remove the stale control socket ${quote(target)} (${codeOf(err)}); ${FIX}`);
+    if (codeOf(err) !== 'ENOENT')
+      throw new Error(`cannot remove the stale control socket ${quote(target)} (${codeOf(err)}); ${FIX}`);
   }
 }
 
@@ -220,14 +235,20 @@ function serve(conn: Conn, master: Controllable, deadlineMs: number): void {
   // then cannot hold the connection. Once the request is in, a reload takes
   // as long as it takes: the master bounds it.
   const deadline = setTimeout(() => {
-    if (conn.state === 'waiting') reply.refuse(`no complete request within ${deadlineMs / 1000} s of connecting (send one line like {"cmd":"status"})`);
+    if (conn.state === 'waiting')
+      reply.refuse(
+        `no complete request within ${deadlineMs / 1000} s of connecting (send one line like {"cmd":"status"})`,
+      );
   }, deadlineMs);
   sock.once('close', () => clearTimeout(deadline));
   const handleLine = (raw: Buffer): void => {
     conn.state = 'busy';
     clearTimeout(deadline);
     const req = parseRequest(raw.toString('utf8').replace(/\r$/, ''));
-    if ('error' in req) return reply.refuse(req.error);
+    if ('error' in req) {
+      reply.refuse(req.error);
+      return;
+    }
     answer(req, master, reply).catch((err: unknown) => {
       log('error', 'control command failed', { cmd: req.cmd, error: errMessage(err) });
       if (conn.state !== 'done') reply.refuse(`${req.cmd} failed: ${errMessage(err)}`);
@@ -246,7 +267,8 @@ function serve(conn: Conn, master: Controllable, deadlineMs: number): void {
   });
   sock.on('end', () => {
     if (conn.state !== 'waiting') return; // busy: the answer is still written (allowHalfOpen)
-    if (buf.length > 0) handleLine(buf); // a request without its newline
+    if (buf.length > 0)
+      handleLine(buf); // a request without its newline
     else reply.finish({ type: 'error', message: 'no request (send one line like {"cmd":"status"})' });
   });
 }

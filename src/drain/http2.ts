@@ -39,7 +39,10 @@ function closeSession(session: http2.Http2Session): void {
   const open = openStreams(session);
   // A stream whose app has called end() may have sent its END_STREAM already: it cannot keep the session readable.
   const holdable = open?.filter((s) => !s.destroyed && !s.writableEnded);
-  if (holdable === undefined || holdable.length > 0) return twoStepGoaway(session, holdable ?? []);
+  if (holdable === undefined || holdable.length > 0) {
+    twoStepGoaway(session, holdable ?? []);
+    return;
+  }
   const idle = setTimeout(() => {
     session.off('stream', begin);
     closeNow(session);

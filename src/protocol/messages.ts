@@ -135,8 +135,18 @@ export interface HeartbeatMessage extends Base {
 }
 
 export type Message =
-  | ReadyMessage | ListeningMessage | FailedMessage | ListenRequestMessage | ListenResultMessage | DrainMessage | DrainingMessage | DrainedMessage
-  | HistoryMessage | HeartbeatMessage | ConnectionMessage | ConnectionTakenMessage;
+  | ReadyMessage
+  | ListeningMessage
+  | FailedMessage
+  | ListenRequestMessage
+  | ListenResultMessage
+  | DrainMessage
+  | DrainingMessage
+  | DrainedMessage
+  | HistoryMessage
+  | HeartbeatMessage
+  | ConnectionMessage
+  | ConnectionTakenMessage;
 
 export type ParseResult = { ok: true; message: Message } | { ok: false; reason: string };
 
@@ -152,7 +162,13 @@ const opt = (v: unknown, check: (x: unknown) => boolean): boolean => v === undef
 export function parseMessage(raw: unknown): ParseResult {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'not an object' };
   const m = raw as Record<string, unknown>;
-  if (m.baton !== PROTOCOL_VERSION) return { ok: false, reason: `protocol version ${String(m.baton)} is not ${PROTOCOL_VERSION}` };
+  if (m.baton !== PROTOCOL_VERSION)
+    return { ok: false, reason: `protocol version ${String(m.baton)} is not ${PROTOCOL_VERSION}` };
+  return parseState(m) ?? parseExchange(m) ?? { ok: false, reason: `unknown type ${JSON.stringify(m.type)}` };
+}
+
+/** What a child says of itself: ready, where it listens, failed, its heartbeat, draining, drained. */
+function parseState(m: Record<string, unknown>): ParseResult | undefined {
   const base = { baton: PROTOCOL_VERSION } as const;
   switch (m.type) {
     case 'ready':
@@ -167,47 +183,80 @@ export function parseMessage(raw: unknown): ParseResult {
       if (!isPid(m.pid)) return bad('failed', 'pid');
       if (!isStr(m.error) || !isStr(m.stderrTail)) return bad('failed', 'error/stderrTail');
       return ok({ ...base, type: 'failed', pid: m.pid, error: m.error, stderrTail: m.stderrTail });
+    case 'draining':
+      if (!isPid(m.pid)) return bad('draining', 'pid');
+      return isCount(m.connections)
+        ? ok({ ...base, type: 'draining', pid: m.pid, connections: m.connections })
+        : bad('draining', 'connections');
+    case 'heartbeat':
+      if (!isPid(m.pid)) return bad('heartbeat', 'pid');
+      if (!isTime(m.delayMs) || !isCount(m.connections)) return bad('heartbeat', 'delayMs/connections');
+      return ok({ ...base, type: 'heartbeat', pid: m.pid, delayMs: m.delayMs, connections: m.connections });
+    case 'drained':
+      if (!isPid(m.pid)) return bad('drained', 'pid');
+      return isCount(m.cut) ? ok({ ...base, type: 'drained', pid: m.pid, cut: m.cut }) : bad('drained', 'cut');
+    default:
+      return undefined;
+  }
+}
+
+/** What the two ends ask of each other: a socket to listen on, a drain, the upgrade record, a connection handed over. */
+function parseExchange(m: Record<string, unknown>): ParseResult | undefined {
+  const base = { baton: PROTOCOL_VERSION } as const;
+  switch (m.type) {
     case 'listen':
       if (!isId(m.id)) return bad('listen', 'id');
-      return isShort(m.address) ? ok({ ...base, type: 'listen', id: m.id, address: m.address }) : bad('listen', 'address');
+      return isShort(m.address)
+        ? ok({ ...base, type: 'listen', id: m.id, address: m.address })
+        : bad('listen', 'address');
     case 'listen-result':
       if (!isId(m.id)) return bad('listen-result', 'id');
       if (!opt(m.name, isShort) || !opt(m.code, isShort) || (m.name === undefined) === (m.code === undefined)) {
         return bad('listen-result', 'name/code (exactly one)');
       }
-      return ok({ ...base, type: 'listen-result', id: m.id, name: m.name as string | undefined, code: m.code as string | undefined });
+      return ok({
+        ...base,
+        type: 'listen-result',
+        id: m.id,
+        name: m.name as string | undefined,
+        code: m.code as string | undefined,
+      });
     case 'drain':
       if (m.reason !== 'upgrade' && m.reason !== 'stop') return bad('drain', 'reason');
-      return isTime(m.deadline) ? ok({ ...base, type: 'drain', reason: m.reason, deadline: m.deadline }) : bad('drain', 'deadline');
+      return isTime(m.deadline)
+        ? ok({ ...base, type: 'drain', reason: m.reason, deadline: m.deadline })
+        : bad('drain', 'deadline');
     case 'history':
-      if (!Array.isArray(m.reloads) || m.reloads.length > HISTORY || !m.reloads.every(isRecord)) return bad('history', 'reloads');
+      if (!Array.isArray(m.reloads) || m.reloads.length > HISTORY || !m.reloads.every(isRecord))
+        return bad('history', 'reloads');
       if (!isCounters(m.counters)) return bad('history', 'counters');
       return ok({ ...base, type: 'history', reloads: m.reloads.map(recordOf), counters: countersOf(m.counters) });
-    case 'draining':
-      if (!isPid(m.pid)) return bad('draining', 'pid');
-      return isCount(m.connections) ? ok({ ...base, type: 'draining', pid: m.pid, connections: m.connections }) : bad('draining', 'connections');
-    case 'heartbeat':
-      if (!isPid(m.pid)) return bad('heartbeat', 'pid');
-      if (!isTime(m.delayMs) || !isCount(m.connections)) return bad('heartbeat', 'delayMs/connections');
-      return ok({ ...base, type: 'heartbeat', pid: m.pid, delayMs: m.delayMs, connections: m.connections });
     case 'connection':
       if (!isId(m.id)) return bad('connection', 'id');
-      return isShort(m.address) ? ok({ ...base, type: 'connection', id: m.id, address: m.address }) : bad('connection', 'address');
+      return isShort(m.address)
+        ? ok({ ...base, type: 'connection', id: m.id, address: m.address })
+        : bad('connection', 'address');
     case 'connection-taken':
       if (!isId(m.id)) return bad('connection-taken', 'id');
-      return typeof m.taken === 'boolean' ? ok({ ...base, type: 'connection-taken', id: m.id, taken: m.taken }) : bad('connection-taken', 'taken');
-    case 'drained':
-      if (!isPid(m.pid)) return bad('drained', 'pid');
-      return isCount(m.cut) ? ok({ ...base, type: 'drained', pid: m.pid, cut: m.cut }) : bad('drained', 'cut');
+      return typeof m.taken === 'boolean'
+        ? ok({ ...base, type: 'connection-taken', id: m.id, taken: m.taken })
+        : bad('connection-taken', 'taken');
     default:
-      return { ok: false, reason: `unknown type ${JSON.stringify(m.type)}` };
+      return undefined;
   }
 }
 
 function isRecord(v: unknown): boolean {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
-  return isPid(r.generation) && typeof r.ok === 'boolean' && isTime(r.ms) && isShort(r.at) && opt(r.reason, isStr) && opt(r.cut, isCount);
+  return (
+    isPid(r.generation) &&
+    typeof r.ok === 'boolean' &&
+    isTime(r.ms) &&
+    isShort(r.at) &&
+    opt(r.reason, isStr) &&
+    opt(r.cut, isCount)
+  );
 }
 
 /** Only the fields a record has. */
@@ -219,7 +268,14 @@ function recordOf(v: unknown): ReloadRecord {
 function isCounters(v: unknown): boolean {
   if (typeof v !== 'object' || v === null) return false;
   const c = v as Record<string, unknown>;
-  return isCount(c.ok) && isCount(c.failed) && isCount(c.durationMs) && Array.isArray(c.buckets) && c.buckets.length <= 64 && c.buckets.every(isCount);
+  return (
+    isCount(c.ok) &&
+    isCount(c.failed) &&
+    isCount(c.durationMs) &&
+    Array.isArray(c.buckets) &&
+    c.buckets.length <= 64 &&
+    c.buckets.every(isCount)
+  );
 }
 
 function countersOf(v: unknown): ReloadCounters {

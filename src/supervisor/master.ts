@@ -5,9 +5,16 @@
  * It never touches request traffic. Workers come from an injected spawner, so
  * the rules here are tested without processes.
  */
-import type { MasterMemory, ReleaseList, ReloadResult, Source, Status, Stopping, WorkerStatus } from '../protocol/control.js';
+import type {
+  MasterMemory,
+  ReleaseList,
+  ReloadResult,
+  Source,
+  Status,
+  Stopping,
+  WorkerStatus,
+} from '../protocol/control.js';
 import type { Address } from '../listeners/address.js';
-import { HEARTBEAT_MS } from '../protocol/messages.js';
 import type { Settings, SupervisorSettings } from '../protocol/settings.js';
 import type { Inherited } from '../listeners/inherit.js';
 import type { Exit } from '../generation/parent.js';
@@ -18,10 +25,12 @@ import { Backoff } from './backoff.js';
 import { currentRelease, listReleases, releasePath } from './releases.js';
 import { type Code, type Fleet, type PhaseListener, Reloads, type Retiring, cutBy } from './reload.js';
 import type { SocketTable } from './sockets.js';
-import { Watchdog } from './watchdog.js';
+import { HeartbeatWatch, type WatchedSlots } from './watchdog.js';
 import type { Spawner, Worker } from './worker.js';
 
-export interface MasterOptions extends SupervisorSettings, Pick<Settings, 'readyTimeoutMs' | 'drainTimeoutMs' | 'crashWindowMs'> {
+export interface MasterOptions
+  extends SupervisorSettings,
+    Pick<Settings, 'readyTimeoutMs' | 'drainTimeoutMs' | 'crashWindowMs'> {
   name: string;
   workers: number;
   /** Pre-bound with --listen. */
@@ -58,18 +67,16 @@ export class Master {
   private nextGeneration = 1;
   private live: (Worker | undefined)[] = [];
   private starting: Worker[] = [];
-  /** Silent workers whose replacement is starting, and that replacement. */
-  private readonly replacing = new Map<Worker, Worker>();
-  /** Silent workers replaced, draining (or being killed). */
-  private readonly replaced = new Set<Worker>();
   private readonly backoff: Backoff[] = [];
   private readonly respawns = new Set<NodeJS.Timeout>();
   private readonly reloads: Reloads;
   private readonly stopSignal = new AbortController();
   /** Once stopped: waiting out --shutdown-delay (until when, and the timer that ends it), then draining by a deadline. */
-  private stopState: { phase: 'delay'; until: number; timer: NodeJS.Timeout } | { phase: 'draining'; deadline: number } | undefined;
-  private readonly watchdog: Watchdog;
-  private heartbeatCheck: NodeJS.Timeout | undefined;
+  private stopState:
+    | { phase: 'delay'; until: number; timer: NodeJS.Timeout }
+    | { phase: 'draining'; deadline: number }
+    | undefined;
+  private readonly watch: HeartbeatWatch;
   /** Until some worker has been ready, a crash has no good generation to fall back on. */
   private everReady = false;
   /** Whether systemd has been told that a generation serves (READY=1). */
@@ -88,8 +95,25 @@ export class Master {
     private readonly exit: (code: number) => void,
     private readonly notify: Notifier,
   ) {
-    this.watchdog = new Watchdog(o.unresponsiveMs, HEARTBEAT_MS);
+    this.watch = new HeartbeatWatch(o, this.slots());
     this.reloads = new Reloads(this.fleet(), { ...o, reloaded: (result) => o.events?.reloaded(result) });
+  }
+
+  /** What watching the heartbeats may do with the workers' slots. */
+  private slots(): WatchedSlots {
+    const master = this;
+    return {
+      get live() {
+        return master.live;
+      },
+      spawn: (slot) => this.spawn(this.launch, slot),
+      swap: (slot, silent, fresh) => {
+        if (this.live[slot] !== silent || this.stopSignal.signal.aborted) return false;
+        this.live[slot] = fresh;
+        return true;
+      },
+      deadline: () => deadlineIn(this.o.drainTimeoutMs),
+    };
   }
 
   /** What a reload may do with the workers' slots, and with what systemd is told. */
@@ -106,7 +130,8 @@ export class Master {
       isStopping: () => this.isStopping(),
       takeGeneration: () => this.nextGeneration++,
       launcher: (generation, release) => this.launcher(generation, release),
-      spawnStarting: (launch) => (this.starting = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(launch, slot))),
+      spawnStarting: (launch) =>
+        (this.starting = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(launch, slot))),
       startingGone: () => {
         this.starting = [];
       },
@@ -120,24 +145,26 @@ export class Master {
   /** Binds the pre-declared sockets and starts the first generation. Rejects with a one-line error if a --listen address cannot be bound. */
   async start(): Promise<void> {
     const unusable = this.sockets.adopt(this.o.inherited);
-    if (unusable.length) log('warn', 'closed inherited sockets whose address cannot be told', { sockets: unusable.join(',') });
+    if (unusable.length)
+      log('warn', 'closed inherited sockets whose address cannot be told', { sockets: unusable.join(',') });
     for (const { label, address } of this.o.listen) {
       const held = await this.sockets.acquire(address, label);
-      if (held instanceof Error) throw new Error(`--listen ${label ? `${label}=` : ''}${describe(address)}: ${held.code ?? held.message}`);
+      if (held instanceof Error)
+        throw new Error(`--listen ${label ? `${label}=` : ''}${describe(address)}: ${held.code ?? held.message}`);
     }
     this.generation = this.nextGeneration++;
     configureLog({ generation: this.generation });
     this.release = this.o.releases === undefined ? undefined : currentRelease(this.o.releases);
     this.launch = this.launcher(this.generation, this.release);
-    if (this.o.unresponsiveMs > 0) {
-      this.heartbeatCheck = setInterval(() => this.checkHeartbeats(), HEARTBEAT_MS);
-      this.heartbeatCheck.unref();
-    }
+    this.watch.start();
     this.spawning = this.spawnFirst().finally(() => (this.spawning = undefined));
     await this.spawning;
     if (this.stopSignal.signal.aborted) return;
     log('info', 'started', {
-      workers: this.o.workers, pids: this.live.map((w) => w!.pid).join(','), sockets: this.listenerNames().join(','), release: this.release,
+      workers: this.o.workers,
+      pids: this.live.map((w) => w!.pid).join(','),
+      sockets: this.listenerNames().join(','),
+      release: this.release,
     });
   }
 
@@ -161,17 +188,21 @@ export class Master {
     void worker.exited.then((exit) => this.onExit(worker, slot, exit));
     void worker.cut.then((n) => this.o.events?.cut(n));
     void worker.settled.then(() => this.closeUnused('closed sockets the serving generation does not listen on'));
-    void worker.ready.then(() => {
-      this.everReady = true;
-      log('info', 'worker ready', { worker: worker.pid, ms: Date.now() - worker.startedAt });
-      // The first generation serves once every slot has a ready worker (one may have been respawned meanwhile).
-      if (!this.announced && this.live.length === this.o.workers && this.live.every((w) => w?.state === 'ready')) this.announceServing();
-    }, () => {});
+    void worker.ready.then(
+      () => {
+        this.everReady = true;
+        log('info', 'worker ready', { worker: worker.pid, ms: Date.now() - worker.startedAt });
+        // The first generation serves once every slot has a ready worker (one may have been respawned meanwhile).
+        if (!this.announced && this.live.length === this.o.workers && this.live.every((w) => w?.state === 'ready'))
+          this.announceServing();
+      },
+      () => {},
+    );
     return worker;
   }
 
   private onExit(worker: Worker, slot: number, exit: Exit): void {
-    this.replaced.delete(worker);
+    this.watch.forget(worker);
     // A new generation's exits before it is in service are its reload's to judge.
     if (this.stopSignal.signal.aborted || this.live[slot] !== worker) return;
     this.live[slot] = undefined;
@@ -185,17 +216,16 @@ export class Master {
   }
 
   private respawnLater(worker: Worker, slot: number, exit: Exit): void {
-    const replacement = this.replacing.get(worker);
+    const replacement = this.watch.takeReplacement(worker);
     if (replacement) {
-      // A silent worker that died while its replacement was starting: the replacement takes its slot.
-      this.replacing.delete(worker);
       this.live[slot] = replacement;
       return;
     }
     const backoff = (this.backoff[slot] ??= new Backoff());
     const { delayMs, crashes } = backoff.next(Date.now() - worker.startedAt);
     log(crashes > 1 ? 'error' : 'warn', `${worker.describeExit(exit)}; restarting it in ${delayMs} ms`, {
-      worker: worker.pid, crashesInARow: crashes,
+      worker: worker.pid,
+      crashesInARow: crashes,
     });
     const timer = setTimeout(() => {
       this.respawns.delete(timer);
@@ -230,7 +260,10 @@ export class Master {
 
   /** `code`'s generation serves from now on, in `workers`; returns the workers it replaces, to be retired. */
   private promote(code: Code, workers: Worker[]): Retiring {
-    const old = { workers: this.live.filter((w): w is Worker => w !== undefined && w.state !== 'exited'), generation: this.generation };
+    const old = {
+      workers: this.live.filter((w): w is Worker => w !== undefined && w.state !== 'exited'),
+      generation: this.generation,
+    };
     for (const t of this.respawns) clearTimeout(t);
     this.respawns.clear();
     this.live = workers;
@@ -241,47 +274,6 @@ export class Master {
     this.backoff.forEach((b) => b.reset());
     configureLog({ generation: this.generation });
     return old;
-  }
-
-  /** Reports workers whose heartbeat fell silent (and those that answer again); replaces them if told to. */
-  private checkHeartbeats(): void {
-    const now = Date.now();
-    const { silent, answering, lateMs } = this.watchdog.check(this.live.filter((w): w is Worker => w !== undefined), now);
-    if (lateMs !== undefined) log('info', `the master's own timers ran ${lateMs} ms late (it was paused): looking at the workers' heartbeats again in ${HEARTBEAT_MS} ms`);
-    for (const w of answering) log('info', `${w.name} answers again`, { worker: w.pid });
-    for (const w of silent) {
-      const what = this.o.replaceUnresponsive ? 'replacing it' : 'not replacing it (--replace-unresponsive would)';
-      log('warn', `${w.name} has sent no heartbeat for ${Watchdog.silentFor(w, now)} ms: its event loop is blocked, or it is stopped; ${what}`, {
-        worker: w.pid,
-      });
-      if (this.o.replaceUnresponsive) this.replace(w);
-    }
-  }
-
-  /** A new worker first; once it is ready, the silent one is killed (or drained, if it has answered meanwhile). */
-  private replace(silent: Worker): void {
-    const slot = this.live.indexOf(silent);
-    if (slot < 0) return;
-    const fresh = this.spawn(this.launch, slot);
-    this.replacing.set(silent, fresh);
-    fresh.ready.then(() => {
-      if (!this.replacing.delete(silent)) return; // it took the slot of the silent one, which died meanwhile
-      if (this.live[slot] !== silent || this.stopSignal.signal.aborted) {
-        fresh.drain('stop', deadlineIn(this.o.drainTimeoutMs));
-        return;
-      }
-      this.live[slot] = fresh;
-      this.replaced.add(silent);
-      if (this.watchdog.isSilent(silent)) {
-        log('warn', `killing ${silent.name}: ${fresh.name} has replaced it`, { worker: silent.pid });
-        silent.kill();
-      } else {
-        silent.drain('stop', deadlineIn(this.o.drainTimeoutMs));
-      }
-    }, (err: Error) => {
-      this.replacing.delete(silent);
-      log('error', `could not replace ${silent.name}: ${err.message}`);
-    });
   }
 
   /** stop() has been called: the master waits out its shutdown delay, or drains, and exits. */
@@ -304,20 +296,28 @@ export class Master {
     if (this.stopState?.phase === 'draining') return;
     if (this.stopState?.phase === 'delay') {
       log('info', 'stop requested again: ending the shutdown delay, draining now');
-      return this.drainAll(code);
+      this.drainAll(code);
+      return;
     }
     this.notify.stopping();
     const delayMs = this.o.shutdownDelayMs;
-    if (code !== 0 || delayMs === 0) return this.drainAll(code);
+    if (code !== 0 || delayMs === 0) {
+      this.drainAll(code);
+      return;
+    }
     log('info', `stopping: reporting not ready, serving on for the shutdown delay (${delayMs} ms), then draining`);
-    this.stopState = { phase: 'delay', until: Date.now() + delayMs, timer: setTimeout(() => this.drainAll(code), delayMs) };
+    this.stopState = {
+      phase: 'delay',
+      until: Date.now() + delayMs,
+      timer: setTimeout(() => this.drainAll(code), delayMs),
+    };
   }
 
   private drainAll(code: number): void {
     this.endDelay();
     this.stopSignal.abort();
     for (const t of this.respawns) clearTimeout(t);
-    clearInterval(this.heartbeatCheck);
+    this.watch.stop();
     const all = this.workers();
     log('info', 'stopping: draining all workers', { workers: all.length });
     const deadline = deadlineIn(this.o.drainTimeoutMs);
@@ -347,7 +347,12 @@ export class Master {
   }
 
   private workers(): Worker[] {
-    const all = [...this.live, ...this.starting, ...this.replacing.values(), ...this.replaced, ...this.reloads.retiring.flatMap((r) => r.workers)];
+    const all = [
+      ...this.live,
+      ...this.starting,
+      ...this.watch.workers(),
+      ...this.reloads.retiring.flatMap((r) => r.workers),
+    ];
     return [...new Set(all)].filter((w): w is Worker => w !== undefined && w.state !== 'exited');
   }
 
@@ -366,7 +371,7 @@ export class Master {
       connections: w.heartbeat?.connections ?? null,
       heartbeatAgeMs: w.heartbeat ? now - w.heartbeat.at : null,
       delayMs: w.heartbeat?.delayMs ?? null,
-      unresponsive: this.watchdog.isSilent(w),
+      unresponsive: this.watch.isSilent(w),
     }));
     return {
       name: this.o.name,
@@ -388,7 +393,10 @@ export class Master {
   }
 }
 
-function stoppingAt(state: { phase: 'delay'; until: number } | { phase: 'draining'; deadline: number }, now: number): Stopping {
+function stoppingAt(
+  state: { phase: 'delay'; until: number } | { phase: 'draining'; deadline: number },
+  now: number,
+): Stopping {
   return { phase: state.phase, msLeft: Math.max(0, (state.phase === 'delay' ? state.until : state.deadline) - now) };
 }
 
@@ -402,7 +410,13 @@ function ownMemory(): MasterMemory {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const m = process.memoryUsage();
-  return { rssBytes: m.rss, heapTotalBytes: m.heapTotal, heapUsedBytes: m.heapUsed, externalBytes: m.external, afterGc: gc !== undefined };
+  return {
+    rssBytes: m.rss,
+    heapTotalBytes: m.heapTotal,
+    heapUsedBytes: m.heapUsed,
+    externalBytes: m.external,
+    afterGc: gc !== undefined,
+  };
 }
 
 function describe(a: Address): string {

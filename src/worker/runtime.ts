@@ -55,7 +55,10 @@ export function install(adminModule: () => URL): void {
   if (installed || isClusterWorker()) return;
   installed = true;
   if (process.platform === 'win32') {
-    log('warn', 'socket hand-over needs fd passing, which Windows lacks: upgrades are off; restart the process to deploy (stop, then start)');
+    log(
+      'warn',
+      'socket hand-over needs fd passing, which Windows lacks: upgrades are off; restart the process to deploy (stop, then start)',
+    );
     return;
   }
   const origin = originOf(process.env, process.ppid, typeof process.send === 'function');
@@ -70,12 +73,13 @@ export function install(adminModule: () => URL): void {
     for (const key of HANDOVER_VARS) delete process.env[key];
     process.env[ENV.ownerPid] = String(process.pid);
     let rt: Runtime | undefined;
-    if (origin !== 'first') endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', settings.crashWindowMs, {
-      drain: (reason, deadline) => rt?.drainOrder(reason, deadline),
-      history: (reloads, counters) => rt?.admin?.takeOver(reloads, counters),
-      disconnect: () => rt?.parentGone(),
-      connection: (address, handle) => rt !== undefined && rt.adoptConnection(address, handle),
-    });
+    if (origin !== 'first')
+      endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', settings.crashWindowMs, {
+        drain: (reason, deadline) => rt?.drainOrder(reason, deadline),
+        history: (reloads, counters) => rt?.admin?.takeOver(reloads, counters),
+        disconnect: () => rt?.parentGone(),
+        connection: (address, handle) => rt?.adoptConnection(address, handle) ?? false,
+      });
     rt = new Runtime(settings, origin, fds, endpoint, adminModule);
   } catch (err) {
     const line = errorLine(err).replace(/^Error: /, '');
@@ -112,7 +116,11 @@ class Runtime {
   private settled = false;
 
   constructor(
-    readonly settings: Settings, readonly origin: Origin, fds: InheritedFd[], private readonly endpoint: ParentEndpoint | undefined, adminModule: () => URL,
+    readonly settings: Settings,
+    readonly origin: Origin,
+    fds: InheritedFd[],
+    private readonly endpoint: ParentEndpoint | undefined,
+    adminModule: () => URL,
   ) {
     const cwd = logicalCwd();
     const adminFd = fds.find((f) => f.name === ADMIN_FD_NAME);
@@ -139,10 +147,29 @@ class Runtime {
       return this.listeners.bind(socket, args, original);
     });
     patchProcessSend(() => this.readiness.declare());
-    this.standalone = supervised ? undefined : new Standalone({
+    this.standalone = supervised ? undefined : this.upgrader(cwd);
+    this.admin = supervised ? undefined : this.startAdmin(adminFd, adminModule, listen);
+    this.installSignals();
+    this.expose();
+    if (supervised) startHeartbeat(endpoint!, () => openConnections(this.listeners.servers()));
+    if (process.pid === 1 && !supervised) {
+      log(
+        'warn',
+        'running as PID 1: a standalone upgrade would end the container with this process; in containers use `baton run`',
+      );
+    }
+    if (settings.pidFile && origin === 'first') {
+      const failed = writePidFile(settings.pidFile, process.pid);
+      if (failed) log('error', failed);
+    }
+  }
+
+  /** A standalone process's upgrades: a successor started with this process's command. */
+  private upgrader(cwd: string): Standalone {
+    return new Standalone({
       lifecycle: this.lifecycle,
       listeners: this.listeners,
-      settings,
+      settings: this.settings,
       launch: launchOf(cwd),
       notify: this.notify,
       moreSockets: () => this.admin?.passable() ?? [],
@@ -152,21 +179,14 @@ class Runtime {
       shutdown: (reason, deadline) => this.shutdown(reason, deadline),
       spawn: (spec) => new Child(spec),
     });
-    this.admin = supervised ? undefined : this.startAdmin(adminFd, adminModule, listen);
-    this.installSignals();
-    this.expose();
-    if (supervised) startHeartbeat(endpoint!, () => openConnections(this.listeners.servers()));
-    if (process.pid === 1 && !supervised) {
-      log('warn', 'running as PID 1: a standalone upgrade would end the container with this process; in containers use `baton run`');
-    }
-    if (settings.pidFile && origin === 'first') {
-      const failed = writePidFile(settings.pidFile, process.pid);
-      if (failed) log('error', failed);
-    }
   }
 
   /** BATON_ADMIN's listener, on the socket a predecessor passed on or bound now; the first process serves at once. */
-  private startAdmin(inherited: InheritedFd | undefined, module: () => URL, listen: ListenFn): StandaloneAdmin | undefined {
+  private startAdmin(
+    inherited: InheritedFd | undefined,
+    module: () => URL,
+    listen: ListenFn,
+  ): StandaloneAdmin | undefined {
     const options = adminFromEnv(process.env);
     if (!options) return undefined;
     const draining = (): boolean => this.lifecycle.state === 'draining' || this.lifecycle.state === 'exited';
@@ -193,12 +213,16 @@ class Runtime {
     // A successor's READY=1 comes from its predecessor, with MAINPID=, while systemd still takes that one for the main process.
     if (this.origin === 'first') this.notify.serving(this.settings.generation);
     // An app may listen after an `await` or a delay, past readiness: what it inherited stays open for it until it is in service.
-    const unused = setTimeout(() => {
-      this.settled = true;
-      const closed = this.listeners.closeUnadopted();
-      if (closed.length) log('warn', 'closed inherited sockets the new code does not listen on', { sockets: closed.join(',') });
-      this.endpoint?.listening(this.listening(), true);
-    }, Math.max(SETTLE_MS, this.settings.crashWindowMs));
+    const unused = setTimeout(
+      () => {
+        this.settled = true;
+        const closed = this.listeners.closeUnadopted();
+        if (closed.length)
+          log('warn', 'closed inherited sockets the new code does not listen on', { sockets: closed.join(',') });
+        this.endpoint?.listening(this.listening(), true);
+      },
+      Math.max(SETTLE_MS, this.settings.crashWindowMs),
+    );
     unused.unref();
   }
 
@@ -208,11 +232,16 @@ class Runtime {
 
   private installSignals(): void {
     const { standalone } = this;
-    this.appShutdown = new AppShutdown(onStopSignals((signal) => {
-      if (this.draining) this.appShutdown.signalled(signal);
-      else this.stopSignal = signal;
-      this.stop();
-    }, () => process.exit(130)));
+    this.appShutdown = new AppShutdown(
+      onStopSignals(
+        (signal) => {
+          if (this.draining) this.appShutdown.signalled(signal);
+          else this.stopSignal = signal;
+          this.stop();
+        },
+        () => process.exit(130),
+      ),
+    );
     if (standalone) {
       this.appSignalListeners = onUpgradeSignal(this.settings.upgradeSignal, () => void standalone.upgrade());
     } else {
@@ -265,7 +294,9 @@ class Runtime {
   private handOver(server: net.Server, handle: NativeHandle): Promise<boolean> {
     const address = this.listeners.nameOf(server);
     if (address === undefined) return Promise.resolve(false);
-    return this.standalone?.handOver(address, handle) ?? this.endpoint?.handOver(address, handle) ?? Promise.resolve(false);
+    return (
+      this.standalone?.handOver(address, handle) ?? this.endpoint?.handOver(address, handle) ?? Promise.resolve(false)
+    );
   }
 
   parentGone(): void {
@@ -295,7 +326,11 @@ class Runtime {
     const servers = this.listeners.servers();
     // Only the serving standalone process owns its unix paths and pid file: a
     // successor stopped before it was ready, or rolled back, leaves them to its predecessor.
-    const final = reason === 'stop' && this.standalone !== undefined && !this.rolledBack && (this.origin === 'first' || this.readiness.isReady);
+    const final =
+      reason === 'stop' &&
+      this.standalone !== undefined &&
+      !this.rolledBack &&
+      (this.origin === 'first' || this.readiness.isReady);
     const paths = final ? this.listeners.ownedPaths() : [];
     if (final) this.notify.stopping();
     const connections = openConnections(servers);
@@ -325,7 +360,11 @@ class Runtime {
     if (cut > 0) log('warn', cutLine(cut));
     // Waited for: exiting at once could lose it, and with it the count the parent reports.
     await this.endpoint?.sendLast({ type: 'drained', pid: process.pid, cut });
-    log('info', 'drained, exiting', { ms: result.durationMs, destroyed: result.destroyed, handedOver: result.handedOver });
+    log('info', 'drained, exiting', {
+      ms: result.durationMs,
+      destroyed: result.destroyed,
+      handedOver: result.handedOver,
+    });
     this.lifecycle.to('exited');
     // After a hand-over: systemd must have read MAINPID= before the main process it knows exits.
     await this.notify.flushed();

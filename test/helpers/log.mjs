@@ -6,7 +6,11 @@ import { syncBuiltinESMExports } from 'node:module';
 export function captureLog(t) {
   const lines = [];
   const real = fs.writeSync;
-  fs.writeSync = (fd, data, ...rest) => (fd === 2 ? (lines.push(String(data)), String(data).length) : real(fd, data, ...rest));
+  fs.writeSync = (fd, data, ...rest) => {
+    if (fd !== 2) return real(fd, data, ...rest);
+    lines.push(String(data));
+    return String(data).length;
+  };
   syncBuiltinESMExports();
   t.after(() => {
     fs.writeSync = real;

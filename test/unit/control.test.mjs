@@ -23,7 +23,6 @@ import { within } from '../helpers/proc.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-
 async function waitFor(fn, ms, what) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -37,15 +36,81 @@ const STATUS = {
   name: 'default',
   masterPid: 4242,
   uptimeMs: 192_000,
-  master: { rssBytes: 48 * 1048576, heapTotalBytes: 12 * 1048576, heapUsedBytes: 7.5 * 1048576, externalBytes: 1048576, afterGc: false },
+  master: {
+    rssBytes: 48 * 1048576,
+    heapTotalBytes: 12 * 1048576,
+    heapUsedBytes: 7.5 * 1048576,
+    externalBytes: 1048576,
+    afterGc: false,
+  },
   generation: 3,
   workers: [
-    { pid: 5001, generation: 3, state: 'ready', uptimeMs: 61_000, rssBytes: 45 * 1048576, connections: 7, heartbeatAgeMs: 400, delayMs: 2, unresponsive: false },
-    { pid: 5002, generation: 3, state: 'starting', uptimeMs: 800, rssBytes: null, connections: null, heartbeatAgeMs: null, delayMs: null, unresponsive: false },
-    { pid: 5003, generation: 3, state: 'ready', uptimeMs: 61_000, rssBytes: null, connections: 1, heartbeatAgeMs: 12_000, delayMs: 0, unresponsive: true },
-    { pid: 4001, generation: 2, state: 'draining', uptimeMs: 90_000, rssBytes: null, connections: 2, heartbeatAgeMs: 300, delayMs: 1, unresponsive: false },
-    { pid: 4002, generation: 2, state: 'draining', uptimeMs: 90_000, rssBytes: null, connections: 1, heartbeatAgeMs: 300, delayMs: 1, unresponsive: false },
-    { pid: 3001, generation: 1, state: 'draining', uptimeMs: 99_000, rssBytes: null, connections: null, heartbeatAgeMs: null, delayMs: null, unresponsive: false },
+    {
+      pid: 5001,
+      generation: 3,
+      state: 'ready',
+      uptimeMs: 61_000,
+      rssBytes: 45 * 1048576,
+      connections: 7,
+      heartbeatAgeMs: 400,
+      delayMs: 2,
+      unresponsive: false,
+    },
+    {
+      pid: 5002,
+      generation: 3,
+      state: 'starting',
+      uptimeMs: 800,
+      rssBytes: null,
+      connections: null,
+      heartbeatAgeMs: null,
+      delayMs: null,
+      unresponsive: false,
+    },
+    {
+      pid: 5003,
+      generation: 3,
+      state: 'ready',
+      uptimeMs: 61_000,
+      rssBytes: null,
+      connections: 1,
+      heartbeatAgeMs: 12_000,
+      delayMs: 0,
+      unresponsive: true,
+    },
+    {
+      pid: 4001,
+      generation: 2,
+      state: 'draining',
+      uptimeMs: 90_000,
+      rssBytes: null,
+      connections: 2,
+      heartbeatAgeMs: 300,
+      delayMs: 1,
+      unresponsive: false,
+    },
+    {
+      pid: 4002,
+      generation: 2,
+      state: 'draining',
+      uptimeMs: 90_000,
+      rssBytes: null,
+      connections: 1,
+      heartbeatAgeMs: 300,
+      delayMs: 1,
+      unresponsive: false,
+    },
+    {
+      pid: 3001,
+      generation: 1,
+      state: 'draining',
+      uptimeMs: 99_000,
+      rssBytes: null,
+      connections: null,
+      heartbeatAgeMs: null,
+      delayMs: null,
+      unresponsive: false,
+    },
   ],
   listeners: ['tcp:*:8080', 'unix:/run/app.sock'],
   reloads: [
@@ -73,7 +138,14 @@ const OK_LINES = [
  * must be in it); without, naming one is refused as the master refuses it.
  */
 class FakeMaster {
-  constructor({ phases = OK_PHASES, result = { ok: true, generation: 4, ms: 95, drainedMs: 80 }, delayMs = 20, throws, gate, releases } = {}) {
+  constructor({
+    phases = OK_PHASES,
+    result = { ok: true, generation: 4, ms: 95, drainedMs: 80 },
+    delayMs = 20,
+    throws,
+    gate,
+    releases,
+  } = {}) {
     Object.assign(this, { phases, result, delayMs, throws, gate, releaseList: releases });
     this.reloadsStarted = 0;
     this.reloadsFinished = 0;
@@ -82,7 +154,8 @@ class FakeMaster {
   }
   reload(onPhase, release) {
     if (release !== undefined && !this.releaseList) throw new ReloadRefused(NO_RELEASES);
-    if (release !== undefined && !this.releaseList.releases.some((r) => r.name === release)) throw new ReloadRefused(`release '${release}' is not in ${this.releaseList.dir}`);
+    if (release !== undefined && !this.releaseList.releases.some((r) => r.name === release))
+      throw new ReloadRefused(`release '${release}' is not in ${this.releaseList.dir}`);
     this.releasesAsked.push(release);
     return this.run(onPhase);
   }
@@ -175,12 +248,15 @@ test('controlPath: <dir>/<name>.sock; invalid names throw a one-line error namin
   assert.equal(controlPath('a.b_c-1', '/d'), '/d/a.b_c-1.sock');
   assert.equal(controlPath('x').endsWith('/x.sock'), true);
   for (const name of ['', 'a/b', '..', '.', 'a b', 'x'.repeat(65), 'é']) {
-    assert.throws(() => validateName(name), (err) => {
-      assert.match(err.message, /^--name: /);
-      assert.ok(err.message.includes(`'${name}'`), err.message);
-      assert.doesNotMatch(err.message, /\n/);
-      return true;
-    });
+    assert.throws(
+      () => validateName(name),
+      (err) => {
+        assert.match(err.message, /^--name: /);
+        assert.ok(err.message.includes(`'${name}'`), err.message);
+        assert.doesNotMatch(err.message, /\n/);
+        return true;
+      },
+    );
   }
 });
 
@@ -193,32 +269,43 @@ test('prepareControlDir: creates 0700, tightens a loose one of ours, refuses a f
   assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
   const file = path.join(root, 'prep', 'file');
   fs.writeFileSync(file, '');
-  assert.throws(() => prepareControlDir(file), (err) => {
-    assert.ok(err.message.includes(`'${file}'`), err.message);
-    assert.ok(err.message.includes('--control'), err.message);
-    assert.doesNotMatch(err.message, /\n/);
-    return true;
-  });
-  assert.throws(() => prepareControlDir(path.join(file, 'sub')), (err) => {
-    assert.equal(
-      err.message,
-      `control socket directory '${path.join(file, 'sub')}' is not writable (ENOTDIR); pass --control PATH in a writable directory`,
-    );
-    return true;
-  });
+  assert.throws(
+    () => prepareControlDir(file),
+    (err) => {
+      assert.ok(err.message.includes(`'${file}'`), err.message);
+      assert.ok(err.message.includes('--control'), err.message);
+      assert.doesNotMatch(err.message, /\n/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => prepareControlDir(path.join(file, 'sub')),
+    (err) => {
+      assert.equal(
+        err.message,
+        `control socket directory '${path.join(file, 'sub')}' is not writable (ENOTDIR); pass --control PATH in a writable directory`,
+      );
+      return true;
+    },
+  );
 });
 
-test("prepareControlDir refuses a directory owned by another user", { skip: process.getuid() !== 0 && 'needs root to chown' }, () => {
+test('prepareControlDir refuses a directory owned by another user', {
+  skip: process.getuid() !== 0 && 'needs root to chown',
+}, () => {
   const dir = path.join(root, 'theirs');
   fs.mkdirSync(dir, { mode: 0o777 });
   fs.chmodSync(dir, 0o777);
   fs.chownSync(dir, 65534, 65534);
-  assert.throws(() => prepareControlDir(dir), (err) => {
-    assert.ok(err.message.includes('belongs to uid 65534'), err.message);
-    assert.ok(err.message.includes('--control'), err.message);
-    assert.doesNotMatch(err.message, /\n/);
-    return true;
-  });
+  assert.throws(
+    () => prepareControlDir(dir),
+    (err) => {
+      assert.ok(err.message.includes('belongs to uid 65534'), err.message);
+      assert.ok(err.message.includes('--control'), err.message);
+      assert.doesNotMatch(err.message, /\n/);
+      return true;
+    },
+  );
   assert.equal(fs.statSync(dir).mode & 0o777, 0o777, 'left as it was');
 });
 
@@ -241,7 +328,9 @@ test('findControlSockets lists the *.sock sockets only; serverControlPath/client
   assert.equal(await probeSocket(path.join(ctl, 'nope.sock')), 'stale');
 });
 
-test('clientControlPath without --name: only the master named default, never another that happens to run alone', { timeout: 10_000 }, async () => {
+test('clientControlPath without --name: only the master named default, never another that happens to run alone', {
+  timeout: 10_000,
+}, async () => {
   const env = { XDG_RUNTIME_DIR: path.join(root, 'names') };
   const ctl = path.join(env.XDG_RUNTIME_DIR, 'baton');
   serverControlPath({}, env);
@@ -267,7 +356,9 @@ test('clientControlPath without --name: only the master named default, never ano
   assert.equal(await clientControlPath({ name: 'billing' }, env), path.join(ctl, 'billing.sock'));
 });
 
-test('clientControlPath refuses a default directory others can write to or own, even with a master answering there; --control is not checked', { timeout: 10_000 }, async () => {
+test('clientControlPath refuses a default directory others can write to or own, even with a master answering there; --control is not checked', {
+  timeout: 10_000,
+}, async () => {
   const env = { XDG_RUNTIME_DIR: path.join(root, 'trap') };
   const dir = path.join(env.XDG_RUNTIME_DIR, 'baton');
   fs.mkdirSync(dir, { recursive: true });
@@ -285,7 +376,11 @@ test('clientControlPath refuses a default directory others can write to or own, 
   await assert.rejects(clientControlPath({}, env), refused(open));
   await assert.rejects(clientControlPath({ name: 'default' }, env), refused(open));
   assert.equal(fs.statSync(dir).mode & 0o777, 0o777, 'the client changes nothing');
-  assert.equal(await clientControlPath({ control: file }, env), file, 'a path given with --control is the user\'s choice');
+  assert.equal(
+    await clientControlPath({ control: file }, env),
+    file,
+    "a path given with --control is the user's choice",
+  );
 
   if (process.getuid() === 0) {
     fs.chmodSync(dir, 0o700);
@@ -306,13 +401,15 @@ test('serverControlPath: --control in a missing directory, or under a file, is r
   const missing = path.join(root, 'nonexistent', 'dir', 'x.sock');
   const dir = path.dirname(missing);
   assert.throws(() => serverControlPath({ control: missing }), {
-    message: `cannot create control socket '${missing}': directory '${dir}' does not exist; ` +
+    message:
+      `cannot create control socket '${missing}': directory '${dir}' does not exist; ` +
       `create it (mkdir -p '${dir}'), or pass --control PATH in an existing directory`,
   });
   const file = path.join(root, 'plain-file');
   fs.writeFileSync(file, '');
   assert.throws(() => serverControlPath({ control: path.join(file, 'x.sock') }), {
-    message: `cannot create control socket '${path.join(file, 'x.sock')}': '${file}' is not a directory; ` +
+    message:
+      `cannot create control socket '${path.join(file, 'x.sock')}': '${file}' is not a directory; ` +
       'pass --control PATH in an existing directory',
   });
   assert.equal(serverControlPath({ control: path.join(root, 'x.sock') }), path.join(root, 'x.sock'));
@@ -345,7 +442,10 @@ test('reload: phases printed in order as they arrive, exit 0', { timeout: 10_000
     'reload',
   );
   assert.equal(code, 0);
-  assert.deepEqual(seen.map(([l]) => l), OK_LINES);
+  assert.deepEqual(
+    seen.map(([l]) => l),
+    OK_LINES,
+  );
   // Streamed: the first phase was printed before the reload had finished.
   assert.equal(seen[0][1], 0);
   assert.equal(master.reloadsFinished, 1);
@@ -375,8 +475,14 @@ test('reload: a rollback prints the reason and the stderr tail, exit 1', { timeo
   assert.deepEqual(err, ['reload failed: worker 7001 exited with code 1']);
 });
 
-test('reload: connections cut at the drain timeout get a line after done, exit 0; none, no line', { timeout: 10_000 }, async () => {
-  for (const [cut, line] of [[3, '3 connections cut at the drain timeout'], [1, '1 connection cut at the drain timeout'], [0, undefined]]) {
+test('reload: connections cut at the drain timeout get a line after done, exit 0; none, no line', {
+  timeout: 10_000,
+}, async () => {
+  for (const [cut, line] of [
+    [3, '3 connections cut at the drain timeout'],
+    [1, '1 connection cut at the drain timeout'],
+    [0, undefined],
+  ]) {
     const file = freshPath();
     await start(file, new FakeMaster({ result: { ok: true, generation: 4, ms: 95, cut } }));
     const { code, out, err } = await client(file, 'reload');
@@ -388,20 +494,26 @@ test('reload: connections cut at the drain timeout get a line after done, exit 0
 
 test('parseReply: cut, when there, is a number in a reload result and in the status history', () => {
   const reload = (cut) => JSON.stringify({ type: 'reload', data: { ok: true, generation: 2, ms: 5, cut } });
-  assert.deepEqual(parseReply(reload(3)), { reply: { type: 'reload', data: { ok: true, generation: 2, ms: 5, cut: 3 } } });
+  assert.deepEqual(parseReply(reload(3)), {
+    reply: { type: 'reload', data: { ok: true, generation: 2, ms: 5, cut: 3 } },
+  });
   assert.ok('reply' in parseReply(reload(undefined)));
   assert.ok('invalid' in parseReply(reload('3')));
-  const status = (cut) => JSON.stringify({ type: 'status', data: { ...STATUS, reloads: [{ ...STATUS.reloads[1], cut }] } });
+  const status = (cut) =>
+    JSON.stringify({ type: 'status', data: { ...STATUS, reloads: [{ ...STATUS.reloads[1], cut }] } });
   assert.ok('reply' in parseReply(status(2)));
   assert.ok('invalid' in parseReply(status('2')));
 });
 
-test('parseReply: a status without the master\'s memory (a master older than the client) is read, and printed without it', () => {
+test("parseReply: a status without the master's memory (a master older than the client) is read, and printed without it", () => {
   const { master, ...older } = STATUS;
   const parsed = parseReply(JSON.stringify({ type: 'status', data: older }));
   assert.ok('reply' in parsed, JSON.stringify(parsed));
   assert.match(formatStatus(older).join('\n'), /master\s+pid 4242, up 3m 12s\n/);
-  assert.ok('invalid' in parseReply(JSON.stringify({ type: 'status', data: { ...STATUS, master: { ...master, heapUsedBytes: '7' } } })));
+  assert.ok(
+    'invalid' in
+      parseReply(JSON.stringify({ type: 'status', data: { ...STATUS, master: { ...master, heapUsedBytes: '7' } } })),
+  );
 });
 
 test('reload --json: the raw reply lines, exit code unchanged', { timeout: 10_000 }, async () => {
@@ -417,7 +529,9 @@ test('reload --json: the raw reply lines, exit code unchanged', { timeout: 10_00
   ]);
 });
 
-test('reload that throws in the master: reported as a failed reload, server keeps serving', { timeout: 10_000 }, async () => {
+test('reload that throws in the master: reported as a failed reload, server keeps serving', {
+  timeout: 10_000,
+}, async () => {
   const file = freshPath();
   await start(file, new FakeMaster({ phases: [], throws: 'kaput' }));
   const { code, err } = await client(file, 'reload');
@@ -464,7 +578,9 @@ test('stop: prints stopping, exit 0, then master.stop() is called', { timeout: 1
   assert.equal(master.stopped, 1);
 });
 
-test('a master whose stop() closes the control server: the client still gets its answer', { timeout: 10_000 }, async () => {
+test('a master whose stop() closes the control server: the client still gets its answer', {
+  timeout: 10_000,
+}, async () => {
   const file = freshPath();
   const master = new FakeMaster();
   let closed;
@@ -544,7 +660,7 @@ test('bind errors are one line naming the path and --control', { timeout: 10_000
     assert.doesNotMatch(err.message, /\n/);
     return true;
   });
-  const long = path.join(root, 'x'.repeat(120) + '.sock');
+  const long = path.join(root, `${'x'.repeat(120)}.sock`);
   await assert.rejects(startControlServer(long, new FakeMaster()), /too long for a unix socket.*--control/);
 });
 
@@ -602,12 +718,21 @@ async function trickler(file) {
     if (sent < 400) sock.write('x', () => {});
     sent += 1;
   }, 25);
-  const closed = new Promise((resolve) => sock.once('close', () => {
-    clearInterval(timer);
-    resolve({ got, error, whileTrickling: sent < 400 });
-  }));
+  const closed = new Promise((resolve) =>
+    sock.once('close', () => {
+      clearInterval(timer);
+      resolve({ got, error, whileTrickling: sent < 400 });
+    }),
+  );
   await within(new Promise((r, reject) => sock.once('connect', r).once('error', reject)), 5000, 'connect');
-  return { sock, closed, stop: () => { clearInterval(timer); sock.destroy(); } };
+  return {
+    sock,
+    closed,
+    stop: () => {
+      clearInterval(timer);
+      sock.destroy();
+    },
+  };
 }
 
 /**
@@ -631,14 +756,21 @@ function closedWith({ got, error, whileTrickling }) {
 
 const tooMany = /^too many control connections \(64 open\); try again shortly$/;
 
-test('at most 64 control connections: over the cap, a new one gets a one-line error and is closed at once', { timeout: 30_000 }, async () => {
+test('at most 64 control connections: over the cap, a new one gets a one-line error and is closed at once', {
+  timeout: 30_000,
+}, async () => {
   const file = freshPath();
   await start(file, new FakeMaster(), { requestDeadlineMs: 60_000 });
   const conns = [];
   try {
     for (let i = 0; i < 100; i++) conns.push(await trickler(file));
-    const ends = await within(Promise.all(conns.slice(64).map((c) => c.closed)), 10_000, 'the 36 over the cap to be closed');
-    for (const end of ends) assert.match(closedWith(end) ?? 'too many control connections (64 open); try again shortly', tooMany);
+    const ends = await within(
+      Promise.all(conns.slice(64).map((c) => c.closed)),
+      10_000,
+      'the 36 over the cap to be closed',
+    );
+    for (const end of ends)
+      assert.match(closedWith(end) ?? 'too many control connections (64 open); try again shortly', tooMany);
     const { code, out, err } = await client(file, 'status');
     assert.equal(code, 2);
     assert.deepEqual(out, []);
@@ -650,7 +782,9 @@ test('at most 64 control connections: over the cap, a new one gets a one-line er
   }
 });
 
-test('100 trickling connections are all closed by the request deadline (not reset by each byte); then status answers', { timeout: 30_000 }, async () => {
+test('100 trickling connections are all closed by the request deadline (not reset by each byte); then status answers', {
+  timeout: 30_000,
+}, async () => {
   const file = freshPath();
   await start(file, new FakeMaster(), { requestDeadlineMs: 300 });
   // Half a request, then quiet: it reads the deadline's answer with no write of its own to race it.
@@ -658,7 +792,11 @@ test('100 trickling connections are all closed by the request deadline (not rese
   const conns = [];
   try {
     for (let i = 0; i < 99; i++) conns.push(await trickler(file));
-    const ends = await within(Promise.all(conns.map((c) => c.closed)), 15_000, 'every trickling connection to be closed');
+    const ends = await within(
+      Promise.all(conns.map((c) => c.closed)),
+      15_000,
+      'every trickling connection to be closed',
+    );
     const deadline = 'no complete request within 0.3 s of connecting (send one line like {"cmd":"status"})';
     for (const end of ends) {
       const message = closedWith(end);
@@ -672,7 +810,9 @@ test('100 trickling connections are all closed by the request deadline (not rese
   }
 });
 
-test('a request that has arrived is not cut by the deadline, however long the reload takes', { timeout: 60_000 }, async () => {
+test('a request that has arrived is not cut by the deadline, however long the reload takes', {
+  timeout: 60_000,
+}, async () => {
   const file = freshPath();
   let open;
   const master = new FakeMaster({ gate: new Promise((r) => (open = r)) });
@@ -700,16 +840,23 @@ test('client against a missing socket: exit 2 and one line', { timeout: 10_000 }
   }
 });
 
-test('a reload asked by a client that then half-closes its side (nc -N) is still run and answered', { timeout: 10_000 }, async () => {
+test('a reload asked by a client that then half-closes its side (nc -N) is still run and answered', {
+  timeout: 10_000,
+}, async () => {
   const file = freshPath();
   const master = new FakeMaster();
   await start(file, master);
-  const lines = (await raw(file, '{"cmd":"reload"}\n', { end: true })).trim().split('\n').map((l) => JSON.parse(l).type);
+  const lines = (await raw(file, '{"cmd":"reload"}\n', { end: true }))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).type);
   assert.deepEqual(lines, ['accepted', ...OK_PHASES.map(() => 'phase'), 'reload']);
   assert.equal(master.reloadsFinished, 1);
 });
 
-test('a client that disconnects mid-reload does not stop the reload or crash the server', { timeout: 10_000 }, async () => {
+test('a client that disconnects mid-reload does not stop the reload or crash the server', {
+  timeout: 10_000,
+}, async () => {
   const file = freshPath();
   const master = new FakeMaster({ delayMs: 60 });
   await start(file, master);
@@ -729,7 +876,13 @@ test('a client that disconnects mid-reload does not stop the reload or crash the
     5000,
     'first phase',
   );
-  assert.deepEqual(got.split('\n').slice(0, 2).map((l) => JSON.parse(l).type), ['accepted', 'phase']);
+  assert.deepEqual(
+    got
+      .split('\n')
+      .slice(0, 2)
+      .map((l) => JSON.parse(l).type),
+    ['accepted', 'phase'],
+  );
   await waitFor(() => master.reloadsFinished === 1, 30_000, 'the reload to finish');
   await sleep(100); // the remaining phases and the result were written to nobody
   const { code, out } = await client(file, 'reload');
@@ -737,7 +890,9 @@ test('a client that disconnects mid-reload does not stop the reload or crash the
   assert.deepEqual(out, OK_LINES);
 });
 
-test('client: the master hangs up without answering → exit 1; an error reply → exit 2', { timeout: 10_000 }, async () => {
+test('client: the master hangs up without answering → exit 1; an error reply → exit 2', {
+  timeout: 10_000,
+}, async () => {
   const dir = path.dirname(freshPath());
   const fake = (file, onLine) => {
     const s = net.createServer((sock) => sock.once('data', () => onLine(sock)));
@@ -763,7 +918,9 @@ test('client: the master hangs up without answering → exit 1; an error reply �
   }
 });
 
-test('client: a master that never answers is given up on after firstAnswerMs, exit 2', { timeout: 10_000 }, async () => {
+test('client: a master that never answers is given up on after firstAnswerMs, exit 2', {
+  timeout: 10_000,
+}, async () => {
   const file = path.join(path.dirname(freshPath()), 'silent.sock');
   const conns = [];
   const s = net.createServer((sock) => conns.push(sock));
@@ -779,10 +936,13 @@ test('client: a master that never answers is given up on after firstAnswerMs, ex
 });
 
 test('formatPhase: singulars', () => {
-  assert.deepEqual(formatPhase({ phase: 'draining', generation: 1, connections: 1 }), ['draining generation 1 (1 open connection)']);
-  assert.deepEqual(formatPhase({ phase: 'rollback', generation: 2, reason: 'not ready within 30000 ms', stderrTail: '' }), [
-    'rollback: generation 2 failed: not ready within 30000 ms',
+  assert.deepEqual(formatPhase({ phase: 'draining', generation: 1, connections: 1 }), [
+    'draining generation 1 (1 open connection)',
   ]);
+  assert.deepEqual(
+    formatPhase({ phase: 'rollback', generation: 2, reason: 'not ready within 30000 ms', stderrTail: '' }),
+    ['rollback: generation 2 failed: not ready within 30000 ms'],
+  );
 });
 
 test('formatStatus: a failed reload whose reason spans lines stays one row, its reason one line', () => {
@@ -797,7 +957,10 @@ test('formatStatus: a failed reload whose reason spans lines stays one row, its 
   for (const l of lines) assert.doesNotMatch(l, /[\u0000-\u001f\u007f]/, JSON.stringify(l));
   const rows = lines.slice(lines.indexOf('last 2 reloads') + 1);
   assert.equal(rows.length, 3, rows.join('\n'));
-  assert.match(rows[1], /^ {2}2\s+failed\s+30 ms\s+\S+\s+worker pid 7 exited before it was ready \(code 1\): Error: broken at app\.js:1 at x$/);
+  assert.match(
+    rows[1],
+    /^ {2}2\s+failed\s+30 ms\s+\S+\s+worker pid 7 exited before it was ready \(code 1\): Error: broken at app\.js:1 at x$/,
+  );
   assert.match(rows[2], /^ {2}3\s+ok\s+812 ms/);
 });
 
@@ -816,7 +979,9 @@ test('formatStatus: a CUT column when a shown reload cut connections, blank for 
   assert.doesNotMatch(formatStatus(STATUS).join('\n'), /CUT/, 'no column when nothing was cut');
 });
 
-test('releases: reload --release and baton releases; refused in one line with exit 2, nothing started, without --releases', { timeout: 20_000 }, async () => {
+test('releases: reload --release and baton releases; refused in one line with exit 2, nothing started, without --releases', {
+  timeout: 20_000,
+}, async () => {
   let file = freshPath();
   const plain = new FakeMaster();
   await start(file, plain);
@@ -825,8 +990,13 @@ test('releases: reload --release and baton releases; refused in one line with ex
   assert.equal(plain.reloadsStarted, 0);
 
   const list = {
-    dir: '/srv/app/releases', current: 'v2', serving: 'v1',
-    releases: [{ name: 'v1', current: false, serving: true }, { name: 'v2', current: true, serving: false }],
+    dir: '/srv/app/releases',
+    current: 'v2',
+    serving: 'v1',
+    releases: [
+      { name: 'v1', current: false, serving: true },
+      { name: 'v2', current: true, serving: false },
+    ],
   };
   file = freshPath();
   const master = new FakeMaster({ releases: list });
@@ -834,15 +1004,25 @@ test('releases: reload --release and baton releases; refused in one line with ex
   assert.deepEqual(await client(file, 'releases'), { code: 0, out: ['v1  serving', 'v2  current'], err: [] });
   const json = await client(file, 'releases', { json: true });
   assert.deepEqual(JSON.parse(json.out[0]), list);
-  assert.deepEqual(await client(file, 'reload', { release: 'v9' }), { code: 2, out: [], err: ["release 'v9' is not in /srv/app/releases"] });
+  assert.deepEqual(await client(file, 'reload', { release: 'v9' }), {
+    code: 2,
+    out: [],
+    err: ["release 'v9' is not in /srv/app/releases"],
+  });
   assert.equal((await client(file, 'reload', { release: 'v2' })).code, 0);
   assert.deepEqual([master.reloadsStarted, master.releasesAsked], [1, ['v2']]);
 });
 
 test('formatStatus: a stopping master says whether it waits out its shutdown delay or drains', () => {
   const delay = formatStatus({ ...STATUS, stopping: { phase: 'delay', msLeft: 2500 } });
-  assert.ok(delay.some((l) => /^stopping\s+not ready \(\/readyz 503\), serving on; draining in 2s \(shutdown delay\)$/.test(l)), delay.join('\n'));
+  assert.ok(
+    delay.some((l) => /^stopping\s+not ready \(\/readyz 503\), serving on; draining in 2s \(shutdown delay\)$/.test(l)),
+    delay.join('\n'),
+  );
   const draining = formatStatus({ ...STATUS, stopping: { phase: 'draining', msLeft: 28_000 } });
-  assert.ok(draining.some((l) => /^stopping\s+draining all workers \(deadline in 28s\)$/.test(l)), draining.join('\n'));
+  assert.ok(
+    draining.some((l) => /^stopping\s+draining all workers \(deadline in 28s\)$/.test(l)),
+    draining.join('\n'),
+  );
   assert.ok(!formatStatus(STATUS).some((l) => l.startsWith('stopping')), 'nothing while it runs');
 });

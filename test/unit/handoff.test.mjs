@@ -11,7 +11,11 @@ const B = 'unix:/run/app.sock';
 function worker(generation, state, listening, takes = true) {
   let exit;
   return {
-    generation, state, listening, got: [], told: [],
+    generation,
+    state,
+    listening,
+    got: [],
+    told: [],
     exited: new Promise((resolve) => (exit = resolve)),
     exit: () => exit({ code: 0, signal: null }),
     handOver(address, handle) {
@@ -26,7 +30,13 @@ function worker(generation, state, listening, takes = true) {
 }
 
 /** A fake handle that counts its closes. */
-const handle = (fd) => ({ fd, closed: 0, close() { this.closed++; } });
+const handle = (fd) => ({
+  fd,
+  closed: 0,
+  close() {
+    this.closed++;
+  },
+});
 const settled = () => new Promise((resolve) => setImmediate(resolve));
 
 test('a connection goes to the ready workers of the newest generation that listen on its address, in turn; the sender is told; the master closes its copy', async () => {
@@ -37,11 +47,24 @@ test('a connection goes to the ready workers of the newest generation that liste
   const handles = [handle(10), handle(11), handle(12)];
   handles.forEach((hd, id) => h.forward(old, id, A, hd));
   await settled();
-  assert.deepEqual([...x.got, ...y.got].sort(), [[A, 10], [A, 11], [A, 12]]);
+  assert.deepEqual([...x.got, ...y.got].sort(), [
+    [A, 10],
+    [A, 11],
+    [A, 12],
+  ]);
   assert.ok(x.got.length >= 1 && y.got.length >= 1, 'not taken in turn');
-  assert.deepEqual(others.map((w) => w.got.length), [0, 0, 0]);
-  assert.deepEqual(old.told, [0, 1, 2].map((id) => ({ type: 'connection-taken', id, taken: true })));
-  assert.deepEqual(handles.map((hd) => hd.closed), [1, 1, 1]);
+  assert.deepEqual(
+    others.map((w) => w.got.length),
+    [0, 0, 0],
+  );
+  assert.deepEqual(
+    old.told,
+    [0, 1, 2].map((id) => ({ type: 'connection-taken', id, taken: true })),
+  );
+  assert.deepEqual(
+    handles.map((hd) => hd.closed),
+    [1, 1, 1],
+  );
 });
 
 test('with no ready worker listening there, or one that does not take it, the sender is told it was not taken (it keeps it); an exited worker receives none', async () => {
@@ -57,7 +80,10 @@ test('with no ready worker listening there, or one that does not take it, the se
   const last = handle(22);
   h.forward(old, 2, A, last);
   await settled();
-  assert.deepEqual(old.told, [0, 1, 2].map((id) => ({ type: 'connection-taken', id, taken: false })));
+  assert.deepEqual(
+    old.told,
+    [0, 1, 2].map((id) => ({ type: 'connection-taken', id, taken: false })),
+  );
   assert.deepEqual(broken.got, [[A, 21]]);
   assert.deepEqual(other.got, []);
   assert.equal(last.closed, 1);
@@ -66,7 +92,12 @@ test('with no ready worker listening there, or one that does not take it, the se
 test('Handing (either end of a channel): each connection waits for the answer with its id; an unwritten one, or one outstanding when the peer goes, is not taken', async () => {
   const { Handing } = await import('../../dist/generation/handing.js');
   const sent = [];
-  const channel = (written) => ({ sendHandle: (body, h) => (sent.push([body, h.fd]), Promise.resolve(written)) });
+  const channel = (written) => ({
+    sendHandle: (body, h) => {
+      sent.push([body, h.fd]);
+      return Promise.resolve(written);
+    },
+  });
   const h = new Handing();
   const first = h.send(channel(true), A, handle(1));
   const second = h.send(channel(true), B, handle(2));
@@ -79,7 +110,9 @@ test('Handing (either end of a channel): each connection waits for the answer wi
   h.end();
   assert.equal(await outstanding, false);
   assert.deepEqual(sent, [
-    [{ type: 'connection', id: 0, address: A }, 1], [{ type: 'connection', id: 1, address: B }, 2],
-    [{ type: 'connection', id: 2, address: A }, 3], [{ type: 'connection', id: 3, address: A }, 4],
+    [{ type: 'connection', id: 0, address: A }, 1],
+    [{ type: 'connection', id: 1, address: B }, 2],
+    [{ type: 'connection', id: 2, address: A }, 3],
+    [{ type: 'connection', id: 3, address: A }, 4],
   ]);
 });

@@ -50,7 +50,10 @@ test('a missing node executable: the spawn error is named, not "pid 0 exited (co
 test('a missing working directory is named as the cause of ENOENT', async () => {
   const gone = path.join(dir, 'removed-release');
   const reason = await reasonOf(child({ cwd: gone, role: 'successor' }));
-  assert.equal(reason, `cannot start the successor: spawn ENOENT (the working directory '${gone}' does not exist or is not a directory)`);
+  assert.equal(
+    reason,
+    `cannot start the successor: spawn ENOENT (the working directory '${gone}' does not exist or is not a directory)`,
+  );
 });
 
 test('a spawn error Node throws (cwd is a file: ENOTDIR) fails the child the same way instead of throwing', async () => {
@@ -59,7 +62,10 @@ test('a spawn error Node throws (cwd is a file: ENOTDIR) fails the child the sam
   const c = child({ cwd: file });
   assert.equal(c.pid, 0);
   const reason = await reasonOf(c);
-  assert.equal(reason, `cannot start the worker: spawn ENOTDIR (the working directory '${file}' does not exist or is not a directory)`);
+  assert.equal(
+    reason,
+    `cannot start the worker: spawn ENOTDIR (the working directory '${file}' does not exist or is not a directory)`,
+  );
   c.drain('stop', Date.now() + 1000);
   c.kill();
 });
@@ -78,15 +84,24 @@ test('EMFILE names the errno and the limit to raise', { skip: process.platform =
     for (const fd of fds) fs.closeSync(fd);
     process.stdout.write(failure.reason);
   `;
-  const r = spawnSync('/bin/sh', ['-c', 'ulimit -n 256 && exec "$0" --input-type=module -e "$1"', process.execPath, script], {
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
+  const r = spawnSync(
+    '/bin/sh',
+    ['-c', 'ulimit -n 256 && exec "$0" --input-type=module -e "$1"', process.execPath, script],
+    {
+      encoding: 'utf8',
+      timeout: 20_000,
+    },
+  );
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, 'cannot start the worker: spawn EMFILE (too many open files; raise the limit with ulimit -n, or LimitNOFILE= under systemd)');
+  assert.equal(
+    r.stdout,
+    'cannot start the worker: spawn EMFILE (too many open files; raise the limit with ulimit -n, or LimitNOFILE= under systemd)',
+  );
 });
 
-test('drain: a later deadline changes nothing; an earlier one is sent again, and heartbeats are kept', { timeout: 20_000 }, async () => {
+test('drain: a later deadline changes nothing; an earlier one is sent again, and heartbeats are kept', {
+  timeout: 20_000,
+}, async () => {
   // Beats once; at the second drain order it exits 0 if that order moved the deadline up, else 3.
   const script = `
     const deadlines = [];
@@ -99,12 +114,21 @@ test('drain: a later deadline changes nothing; an earlier one is sent again, and
     process.send({ baton: 1, type: 'heartbeat', pid: process.pid, delayMs: 7, connections: 3 });
   `;
   const c = new Child({
-    execPath: process.execPath, args: ['-e', script], cwd: dir, env: {}, sockets: [],
-    settings: { ...DEFAULTS, generation: 1 }, role: 'worker',
+    execPath: process.execPath,
+    args: ['-e', script],
+    cwd: dir,
+    env: {},
+    sockets: [],
+    settings: { ...DEFAULTS, generation: 1 },
+    role: 'worker',
   });
   await c.ready;
   await new Promise((resolve) => {
-    const check = setInterval(() => c.heartbeat && (clearInterval(check), resolve()), 10);
+    const check = setInterval(() => {
+      if (!c.heartbeat) return;
+      clearInterval(check);
+      resolve();
+    }, 10);
   });
   assert.equal(c.heartbeat.delayMs, 7);
   assert.equal(c.heartbeat.connections, 3);
@@ -114,5 +138,9 @@ test('drain: a later deadline changes nothing; an earlier one is sent again, and
   c.drain('upgrade', far + 1000);
   c.drain('upgrade', Date.now());
   const exit = await c.exited;
-  assert.deepEqual(exit, { code: 0, signal: null }, 'the second order it got had the earlier deadline (the later one was not sent)');
+  assert.deepEqual(
+    exit,
+    { code: 0, signal: null },
+    'the second order it got had the earlier deadline (the later one was not sent)',
+  );
 });

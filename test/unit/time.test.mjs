@@ -21,7 +21,14 @@ test('until looks again when woken: with a poll longer than the test, only the w
 
 test('until gives up at its deadline, false, when nothing makes it hold', T, async () => {
   let looks = 0;
-  const held = await until(() => (looks++, false), Date.now() + 50, { pollMs: 10 });
+  const held = await until(
+    () => {
+      looks++;
+      return false;
+    },
+    Date.now() + 50,
+    { pollMs: 10 },
+  );
   assert.equal(held, false);
   assert.ok(looks >= 2, `looked ${looks} times`);
 });
