@@ -7,7 +7,14 @@
 const W = 500;
 const H = 250;
 const PAD = { l: 62, r: 52, t: 40, b: 34 };
-const COLOURS = { rps: '#1f5fbf', failed: '#d62728', refused: '#ff9f1c', window: '#f2c14e', grid: '#e4e4e4', text: '#222' };
+const COLOURS = {
+  rps: '#1f5fbf',
+  failed: '#d62728',
+  refused: '#ff9f1c',
+  window: '#f2c14e',
+  grid: '#e4e4e4',
+  text: '#222',
+};
 
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 
@@ -43,42 +50,65 @@ function panel(row, x0, y0, scale) {
   const yL = (v) => top + ph - (v / scale.rps) * ph;
   const yR = (v) => top + ph - (v / scale.failed) * ph;
   const mode = row.mode === 'keepalive' ? 'keep-alive' : 'new connection per request';
-  out.push(`<text x="${x0 + W / 2}" y="${y0 + 16}" text-anchor="middle" font-weight="bold">${esc(`${row.name}: ${mode}`)}</text>`);
-  out.push(`<text x="${x0 + W / 2}" y="${y0 + 31}" text-anchor="middle" font-size="11">${esc(`${row.restarts} restarts · ${row.failed} failed, ${row.refused} refused (load generator) · ${Math.round(row.rps)} req/s`)}</text>`);
+  out.push(
+    `<text x="${x0 + W / 2}" y="${y0 + 16}" text-anchor="middle" font-weight="bold">${esc(`${row.name}: ${mode}`)}</text>`,
+  );
+  out.push(
+    `<text x="${x0 + W / 2}" y="${y0 + 31}" text-anchor="middle" font-size="11">${esc(`${row.restarts} restarts · ${row.failed} failed, ${row.refused} refused (load generator) · ${Math.round(row.rps)} req/s`)}</text>`,
+  );
   for (let i = 0; i <= 4; i++) {
     const v = (scale.rps * i) / 4;
     const y = yL(v);
     out.push(`<line x1="${left}" x2="${left + pw}" y1="${y}" y2="${y}" stroke="${COLOURS.grid}"/>`);
-    out.push(`<text x="${left - 6}" y="${y + 4}" text-anchor="end" font-size="10" fill="${COLOURS.rps}">${fmt(v)}</text>`);
-    out.push(`<text x="${left + pw + 6}" y="${y + 4}" font-size="10" fill="${COLOURS.failed}">${fmt((scale.failed * i) / 4)}</text>`);
+    out.push(
+      `<text x="${left - 6}" y="${y + 4}" text-anchor="end" font-size="10" fill="${COLOURS.rps}">${fmt(v)}</text>`,
+    );
+    out.push(
+      `<text x="${left + pw + 6}" y="${y + 4}" font-size="10" fill="${COLOURS.failed}">${fmt((scale.failed * i) / 4)}</text>`,
+    );
   }
   for (const w of row.timeline.windows) {
     const a = x(w.start);
     const b = Math.max(x(w.end), a + 3);
-    out.push(`<rect x="${a}" y="${top}" width="${b - a}" height="${ph}" fill="${COLOURS.window}" fill-opacity="0.45"/>`);
+    out.push(
+      `<rect x="${a}" y="${top}" width="${b - a}" height="${ph}" fill="${COLOURS.window}" fill-opacity="0.45"/>`,
+    );
   }
   const barW = Math.max(2, pw / tMax / 3);
   for (const s of bins(row)) {
     const fx = x(s.t + 0.5);
-    if (s.probeFailed) out.push(`<rect x="${fx - barW}" y="${yR(s.probeFailed)}" width="${barW}" height="${top + ph - yR(s.probeFailed)}" fill="${COLOURS.failed}"/>`);
-    if (s.probeRefused) out.push(`<rect x="${fx}" y="${yR(s.probeRefused)}" width="${barW}" height="${top + ph - yR(s.probeRefused)}" fill="${COLOURS.refused}"/>`);
+    if (s.probeFailed)
+      out.push(
+        `<rect x="${fx - barW}" y="${yR(s.probeFailed)}" width="${barW}" height="${top + ph - yR(s.probeFailed)}" fill="${COLOURS.failed}"/>`,
+      );
+    if (s.probeRefused)
+      out.push(
+        `<rect x="${fx}" y="${yR(s.probeRefused)}" width="${barW}" height="${top + ph - yR(s.probeRefused)}" fill="${COLOURS.refused}"/>`,
+      );
   }
-  const pts = bins(row).map((s) => `${x(s.t + 0.5).toFixed(1)},${yL(s.responses).toFixed(1)}`).join(' ');
+  const pts = bins(row)
+    .map((s) => `${x(s.t + 0.5).toFixed(1)},${yL(s.responses).toFixed(1)}`)
+    .join(' ');
   out.push(`<polyline points="${pts}" fill="none" stroke="${COLOURS.rps}" stroke-width="2"/>`);
   out.push(`<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>`);
   for (let t = 0; t <= tMax; t += tMax > 12 ? 5 : 1) {
     out.push(`<text x="${x(t)}" y="${top + ph + 14}" text-anchor="middle" font-size="10">${t}</text>`);
   }
   out.push(`<text x="${left + pw / 2}" y="${top + ph + 28}" text-anchor="middle" font-size="10">seconds</text>`);
-  out.push(`<text transform="translate(${x0 + 14},${top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="10" fill="${COLOURS.rps}">responses per second</text>`);
-  out.push(`<text transform="translate(${x0 + W - 10},${top + ph / 2}) rotate(90)" text-anchor="middle" font-size="10" fill="${COLOURS.failed}">probe failures per second</text>`);
+  out.push(
+    `<text transform="translate(${x0 + 14},${top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="10" fill="${COLOURS.rps}">responses per second</text>`,
+  );
+  out.push(
+    `<text transform="translate(${x0 + W - 10},${top + ph / 2}) rotate(90)" text-anchor="middle" font-size="10" fill="${COLOURS.failed}">probe failures per second</text>`,
+  );
   return out.join('\n');
 }
 
 /** The chart for `result` (bench/run.mjs's result object), as an SVG string. */
 export function renderChart(result) {
-  const find = (group, mode) => result.rows.find((r) => r.group === group && r.mode === mode && r.scenario === 'restart' && r.handlerMs === 0)
-    ?? result.rows.find((r) => r.group === group && r.mode === mode && r.scenario === 'restart');
+  const find = (group, mode) =>
+    result.rows.find((r) => r.group === group && r.mode === mode && r.scenario === 'restart' && r.handlerMs === 0) ??
+    result.rows.find((r) => r.group === group && r.mode === mode && r.scenario === 'restart');
   const panels = [];
   for (const mode of ['keepalive', 'close']) {
     const pair = [find('baton-run-2', mode), find('pm2-cluster', mode)];
@@ -98,12 +128,17 @@ export function renderChart(result) {
     `<rect x="450" y="-6" width="18" height="10" fill="${COLOURS.window}" fill-opacity="0.45"/><text x="474" y="4">restart: command to old generation gone</text>`,
     '</g>',
   ];
-  if (!panels.length) out.push(`<text x="${width / 2}" y="${legendH + 40}" text-anchor="middle">no baton run -w 2 or PM2 restart rows in this run</text>`);
+  if (!panels.length)
+    out.push(
+      `<text x="${width / 2}" y="${legendH + 40}" text-anchor="middle">no baton run -w 2 or PM2 restart rows in this run</text>`,
+    );
   panels.forEach((pair, i) => {
     const present = pair.filter(Boolean);
     const scale = {
       rps: niceMax(Math.max(...present.flatMap((r) => bins(r).map((s) => s.responses)), 1)),
-      failed: niceCount(Math.max(...present.flatMap((r) => bins(r).map((s) => Math.max(s.probeFailed, s.probeRefused))), 4)),
+      failed: niceCount(
+        Math.max(...present.flatMap((r) => bins(r).map((s) => Math.max(s.probeFailed, s.probeRefused))), 4),
+      ),
     };
     pair.forEach((row, j) => {
       const x0 = j * W;

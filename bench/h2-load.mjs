@@ -52,48 +52,49 @@ export function runH2Load({ url, connections = 20, streams = 10, durationS, tls 
       return s;
     };
     /** One request, sent again on a new connection while the server's GOAWAY says it was not processed. */
-    const request = (attempt = 0) => new Promise((resolve) => {
-      const s = current();
-      const t0 = performance.now();
-      let req;
-      try {
-        req = s.request({ ':path': '/' });
-      } catch (err) {
-        // The session closed between current() and request(): nothing was sent.
-        session = undefined;
-        resolve(attempt < MAX_RETRIES ? request(attempt + 1) : fail(err.code ?? err.message));
-        return;
-      }
-      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.close(http2.constants.NGHTTP2_CANCEL));
-      let status;
-      req.on('response', (h) => (status = h[':status']));
-      req.resume();
-      const settle = () => {
-        const unprocessed = req.id === undefined || req.id > s.lastStreamID;
-        if (status === undefined && unprocessed && attempt < MAX_RETRIES) {
-          stats.retried++;
-          return resolve(request(attempt + 1));
+    const request = (attempt = 0) =>
+      new Promise((resolve) => {
+        const s = current();
+        const t0 = performance.now();
+        let req;
+        try {
+          req = s.request({ ':path': '/' });
+        } catch (err) {
+          // The session closed between current() and request(): nothing was sent.
+          session = undefined;
+          resolve(attempt < MAX_RETRIES ? request(attempt + 1) : fail(err.code ?? err.message));
+          return;
         }
-        if (status === undefined && req.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && !unprocessed) {
-          stats.refused++;
-          return resolve();
-        }
-        resolve(fail(status === undefined ? `rst ${req.rstCode}` : `status ${status}`));
-      };
-      req.on('close', () => {
-        if (status === 200 && req.rstCode === http2.constants.NGHTTP2_NO_ERROR) {
-          stats.ok++;
-          stats.latencies.push(performance.now() - t0);
-          return resolve();
-        }
-        // A stream the final GOAWAY excludes closes as REFUSED_STREAM, sometimes
-        // before that GOAWAY's 'goaway' event: decide once the session is over.
-        if (req.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && !s.destroyed) s.once('close', settle);
-        else settle();
+        req.setTimeout(REQUEST_TIMEOUT_MS, () => req.close(http2.constants.NGHTTP2_CANCEL));
+        let status;
+        req.on('response', (h) => (status = h[':status']));
+        req.resume();
+        const settle = () => {
+          const unprocessed = req.id === undefined || req.id > s.lastStreamID;
+          if (status === undefined && unprocessed && attempt < MAX_RETRIES) {
+            stats.retried++;
+            return resolve(request(attempt + 1));
+          }
+          if (status === undefined && req.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && !unprocessed) {
+            stats.refused++;
+            return resolve();
+          }
+          resolve(fail(status === undefined ? `rst ${req.rstCode}` : `status ${status}`));
+        };
+        req.on('close', () => {
+          if (status === 200 && req.rstCode === http2.constants.NGHTTP2_NO_ERROR) {
+            stats.ok++;
+            stats.latencies.push(performance.now() - t0);
+            return resolve();
+          }
+          // A stream the final GOAWAY excludes closes as REFUSED_STREAM, sometimes
+          // before that GOAWAY's 'goaway' event: decide once the session is over.
+          if (req.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && !s.destroyed) s.once('close', settle);
+          else settle();
+        });
+        req.on('error', () => {});
+        req.end();
       });
-      req.on('error', () => {});
-      req.end();
-    });
     const lane = async () => {
       while (Date.now() < end) await request();
     };
@@ -108,7 +109,8 @@ export function runH2Load({ url, connections = 20, streams = 10, durationS, tls 
   return Promise.all(slots.map((s) => s.run())).then(() => {
     for (const s of slots) s.close();
     const sorted = stats.latencies.sort((a, b) => a - b);
-    const at = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : null);
+    const at = (p) =>
+      sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : null;
     return {
       durationMs: Date.now() - startedAt,
       requests: stats.ok + stats.failed + stats.refused,

@@ -14,11 +14,14 @@ const count = Number(process.env.WORKERS ?? 2);
 cluster.schedulingPolicy = cluster.SCHED_RR;
 cluster.setupPrimary({ exec: path.join(here, 'app.mjs') });
 
-const fork = () => new Promise((resolve, reject) => {
-  const w = cluster.fork();
-  w.once('listening', () => resolve(w));
-  w.once('exit', (code, signal) => reject(new Error(`worker ${w.process.pid} exited (${signal ?? code}) before listening`)));
-});
+const fork = () =>
+  new Promise((resolve, reject) => {
+    const w = cluster.fork();
+    w.once('listening', () => resolve(w));
+    w.once('exit', (code, signal) =>
+      reject(new Error(`worker ${w.process.pid} exited (${signal ?? code}) before listening`)),
+    );
+  });
 
 let workers = await Promise.all(Array.from({ length: count }, fork));
 process.send?.({ type: 'ready', pids: workers.map((w) => w.process.pid) });

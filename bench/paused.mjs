@@ -31,7 +31,13 @@ function get(port, agent) {
     const req = http.get({ host: '127.0.0.1', port, agent, timeout: 10_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d) => (body += d));
-      res.on('end', () => resolve(res.statusCode === 200 ? { pid: Number(body), socket: req.socket, reused: req.reusedSocket } : { error: `status_${res.statusCode}` }));
+      res.on('end', () =>
+        resolve(
+          res.statusCode === 200
+            ? { pid: Number(body), socket: req.socket, reused: req.reusedSocket }
+            : { error: `status_${res.statusCode}` },
+        ),
+      );
       res.on('error', (err) => resolve({ error: err.code ?? 'response_error' }));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
@@ -66,7 +72,13 @@ function startPausedClients(port, clients) {
     agent.destroy();
   };
   const loops = Array.from({ length: clients }, client);
-  return { stats, stop: async () => { stopped = true; await Promise.all(loops); } };
+  return {
+    stats,
+    stop: async () => {
+      stopped = true;
+      await Promise.all(loops);
+    },
+  };
 }
 
 function latencyOf(ms) {
@@ -79,7 +91,11 @@ async function measureTarget(t, { clients, restarts, log }) {
   const target = await t.start(port);
   const load = startPausedClients(port, clients);
   try {
-    await waitFor(() => load.stats.ok + load.stats.failed >= clients, { timeoutMs: 30_000, intervalMs: 50, what: `${clients} clients to be answered once` });
+    await waitFor(() => load.stats.ok + load.stats.failed >= clients, {
+      timeoutMs: 30_000,
+      intervalMs: 50,
+      what: `${clients} clients to be answered once`,
+    });
     const before = { ...load.stats };
     load.stats.failures = {};
     load.stats.latenciesMs = [];
@@ -92,18 +108,32 @@ async function measureTarget(t, { clients, restarts, log }) {
     await sleep(t0 + RESTART_EVERY_MS * restarts - Date.now());
     const s = load.stats;
     const row = {
-      id: t.id, group: t.id, name: target.label, commands: target.commands, clients, pauseMs: PAUSE_MS, restartEveryMs: RESTART_EVERY_MS,
-      restarts: done.length, restartsFailed: done.filter((r) => !r.ok).map((r) => r.detail),
-      ok: s.ok - before.ok, failed: s.failed - before.failed, failures: { ...s.failures },
+      id: t.id,
+      group: t.id,
+      name: target.label,
+      commands: target.commands,
+      clients,
+      pauseMs: PAUSE_MS,
+      restartEveryMs: RESTART_EVERY_MS,
+      restarts: done.length,
+      restartsFailed: done.filter((r) => !r.ok).map((r) => r.detail),
+      ok: s.ok - before.ok,
+      failed: s.failed - before.failed,
+      failures: { ...s.failures },
       latencyMs: latencyOf(s.latenciesMs),
-      moved: s.moved - before.moved, opened: s.opened - before.opened,
-      drainedAfterReadyMs: done.map((r) => (r.drainedMs !== undefined && r.readyMs !== undefined ? r.drainedMs - r.readyMs : null)),
+      moved: s.moved - before.moved,
+      opened: s.opened - before.opened,
+      drainedAfterReadyMs: done.map((r) =>
+        r.drainedMs !== undefined && r.readyMs !== undefined ? r.drainedMs - r.readyMs : null,
+      ),
     };
-    log(`paused clients, ${row.name}: ${row.ok} ok, ${row.failed} failed (${(row.failed / row.restarts).toFixed(1)} per restart)`
-      + `, ${row.moved} connections moved, ${row.opened} opened, ${row.restarts} restarts`
-      + `, latency p50 ${row.latencyMs.p50.toFixed(1)} / p99 ${row.latencyMs.p99.toFixed(1)} / max ${row.latencyMs.max.toFixed(0)} ms`
-      + `${row.drainedAfterReadyMs.some((ms) => ms !== null) ? `, ready → old drained ${row.drainedAfterReadyMs.join(', ')} ms` : ''}`
-      + `${Object.keys(row.failures).length ? `; failures ${JSON.stringify(row.failures)}` : ''}`);
+    log(
+      `paused clients, ${row.name}: ${row.ok} ok, ${row.failed} failed (${(row.failed / row.restarts).toFixed(1)} per restart)` +
+        `, ${row.moved} connections moved, ${row.opened} opened, ${row.restarts} restarts` +
+        `, latency p50 ${row.latencyMs.p50.toFixed(1)} / p99 ${row.latencyMs.p99.toFixed(1)} / max ${row.latencyMs.max.toFixed(0)} ms` +
+        `${row.drainedAfterReadyMs.some((ms) => ms !== null) ? `, ready → old drained ${row.drainedAfterReadyMs.join(', ')} ms` : ''}` +
+        `${Object.keys(row.failures).length ? `; failures ${JSON.stringify(row.failures)}` : ''}`,
+    );
     return row;
   } finally {
     await load.stop();

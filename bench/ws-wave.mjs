@@ -105,7 +105,8 @@ export function startClients({ url, clients, everyMs = 1000 }) {
           reconnected: moved.size,
           clients: all.length,
           reconnectedMs: moved.size === all.length ? Math.round(performance.now() - t0) : null,
-          sinceFirstCloseMs: moved.size === all.length && firstClose !== undefined ? Math.round(performance.now() - firstClose) : null,
+          sinceFirstCloseMs:
+            moved.size === all.length && firstClose !== undefined ? Math.round(performance.now() - firstClose) : null,
           p99Ms: sorted.length ? Number(sorted[Math.floor(0.99 * (sorted.length - 1))].toFixed(1)) : null,
           echoesDuringWave: sorted.length,
         });

@@ -10,4 +10,6 @@ function answer(req: http.IncomingMessage, res: http.ServerResponse): void {
   setTimeout(() => res.end(`${process.pid}\n`), wait);
 }
 
-http.createServer(answer).listen(port, host, () => console.log(`listening on ${host ?? '*'}:${port} pid ${process.pid}`));
+http
+  .createServer(answer)
+  .listen(port, host, () => console.log(`listening on ${host ?? '*'}:${port} pid ${process.pid}`));

@@ -8,13 +8,17 @@ import { examples, freePort, servingPid, sleep, waitFor } from '../test/helpers/
 const RELOADS = 5;
 const port = await freePort();
 const target = { protocol: 'http', host: '127.0.0.1', port };
-const master = startMaster(['-w', '2', path.join(examples, 'http.mjs')], { env: { PORT: String(port), HOST: '127.0.0.1', DELAY_MS: '5' } });
+const master = startMaster(['-w', '2', path.join(examples, 'http.mjs')], {
+  env: { PORT: String(port), HOST: '127.0.0.1', DELAY_MS: '5' },
+});
 process.once('SIGINT', () => stopMaster(master).then(() => process.exit(1)));
 
 try {
   await waitFor(() => servingPid(target), { what: 'the demo app to serve' });
   const first = await readyWorkers(master, 2);
-  console.log(`baton run -w 2 examples/http.mjs: master pid ${master.child.pid}, workers ${first.join(', ')}, http://127.0.0.1:${port}`);
+  console.log(
+    `baton run -w 2 examples/http.mjs: master pid ${master.child.pid}, workers ${first.join(', ')}, http://127.0.0.1:${port}`,
+  );
   console.log('load: 16 keep-alive clients + 16 clients opening a new connection per request');
   const loads = [startLoad({ target, mode: 'keepalive' }), startLoad({ target, mode: 'close' })];
   const times = [];
@@ -24,7 +28,9 @@ try {
     const ms = Number(/reload took (\d+) ms/.exec(r.stdout)?.[1]);
     times.push(ms);
     const workers = await readyWorkers(master, 2);
-    console.log(`baton reload ${i}: exit ${r.code}, ${ms} ms from command to old generation gone; workers now ${workers.join(', ')}`);
+    console.log(
+      `baton reload ${i}: exit ${r.code}, ${ms} ms from command to old generation gone; workers now ${workers.join(', ')}`,
+    );
   }
   await sleep(1000);
   const [k, c] = [await loads[0].stop(), await loads[1].stop()];

@@ -12,4 +12,9 @@ app.get('/', async (req) => {
   return `${process.pid}\n`;
 });
 await app.listen({ port, host });
-console.log(`listening on ${app.addresses().map((a) => `${a.address}:${a.port}`).join(', ')} pid ${process.pid}`);
+console.log(
+  `listening on ${app
+    .addresses()
+    .map((a) => `${a.address}:${a.port}`)
+    .join(', ')} pid ${process.pid}`,
+);

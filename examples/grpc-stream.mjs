@@ -8,7 +8,9 @@ import grpc from '@grpc/grpc-js';
 import loader from '@grpc/proto-loader';
 import { onDrain } from 'batonjs';
 
-const { ticker } = grpc.loadPackageDefinition(loader.loadSync(fileURLToPath(new URL('./ticker.proto', import.meta.url))));
+const { ticker } = grpc.loadPackageDefinition(
+  loader.loadSync(fileURLToPath(new URL('./ticker.proto', import.meta.url))),
+);
 const port = Number(process.env.PORT ?? 50051);
 const TICK_MS = 100;
 
@@ -19,7 +21,10 @@ const server = new grpc.Server();
 server.addService(ticker.Ticker.service, {
   Watch(call) {
     let n = 0;
-    streams.set(call, setInterval(() => call.write({ pid: process.pid, n: n++ }), TICK_MS));
+    streams.set(
+      call,
+      setInterval(() => call.write({ pid: process.pid, n: n++ }), TICK_MS),
+    );
     call.write({ pid: process.pid, n: n++ });
     for (const event of ['cancelled', 'close']) call.on(event, () => stop(call));
   },

@@ -11,4 +11,6 @@ app.get('/', async (c) => {
   await new Promise((resolve) => setTimeout(resolve, Number(c.req.query('delay') ?? delay)));
   return c.text(`${process.pid}\n`);
 });
-serve({ fetch: app.fetch, port, hostname: host }, () => console.log(`listening on ${host ?? '*'}:${port} pid ${process.pid}`));
+serve({ fetch: app.fetch, port, hostname: host }, () =>
+  console.log(`listening on ${host ?? '*'}:${port} pid ${process.pid}`),
+);

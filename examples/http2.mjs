@@ -22,4 +22,5 @@ server.on('stream', (stream, headers) => {
   }, wait);
 });
 server.listen(port, host, () =>
-  console.log(`http2${h2c ? ' (h2c)' : ''} listening on ${host ?? '*'}:${port} pid ${process.pid}`));
+  console.log(`http2${h2c ? ' (h2c)' : ''} listening on ${host ?? '*'}:${port} pid ${process.pid}`),
+);

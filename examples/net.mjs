@@ -13,8 +13,15 @@ const server = net.createServer({ allowHalfOpen: true }, (socket) => {
   socket.on('error', () => {});
   readline.createInterface({ input: socket, crlfDelay: Infinity }).on('line', () => {
     pending++;
-    setTimeout(() => { socket.write(`${process.pid}\n`); pending--; finish(); }, delay);
+    setTimeout(() => {
+      socket.write(`${process.pid}\n`);
+      pending--;
+      finish();
+    }, delay);
   });
-  socket.on('end', () => { ended = true; finish(); });
+  socket.on('end', () => {
+    ended = true;
+    finish();
+  });
 });
 server.listen(port, host, () => console.log(`net listening on ${host ?? '*'}:${port} pid ${process.pid}`));

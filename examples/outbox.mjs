@@ -43,5 +43,7 @@ export function createServer() {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const port = Number(process.env.PORT ?? 8080);
-  createServer().listen(port, process.env.HOST ?? '127.0.0.1', () => console.log(`outbox app on ${port} pid ${process.pid}`));
+  createServer().listen(port, process.env.HOST ?? '127.0.0.1', () =>
+    console.log(`outbox app on ${port} pid ${process.pid}`),
+  );
 }

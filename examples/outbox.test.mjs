@@ -27,7 +27,10 @@ test('the shutdown hook writes out the outbox within the time it is given; later
 
 test('under baton run -w 2, five reloads under load fail no request', async (t) => {
   const port = await freePort();
-  const app = startSupervised(fileURLToPath(new URL('./outbox.mjs', import.meta.url)), { workers: 2, env: { PORT: String(port) } });
+  const app = startSupervised(fileURLToPath(new URL('./outbox.mjs', import.meta.url)), {
+    workers: 2,
+    env: { PORT: String(port) },
+  });
   t.after(() => cleanup(app));
   const result = await reloadUnderLoad({ app, target: { protocol: 'http', host: '127.0.0.1', port }, reloads: 5 });
   t.diagnostic(`${result.ok} requests ok, ${result.failed} failed over ${result.reloads.length} reloads`);

@@ -52,7 +52,8 @@ function readOptions() {
     return url.href.replace(/\/$/, '');
   });
   const timeoutS = Number(values.timeout);
-  if (!Number.isFinite(timeoutS) || timeoutS <= 0) fail(`--timeout ${JSON.stringify(values.timeout)}: give the seconds one node may take, e.g. --timeout 300`);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0)
+    fail(`--timeout ${JSON.stringify(values.timeout)}: give the seconds one node may take, e.g. --timeout 300`);
   let token = process.env.BATON_ADMIN_TOKEN;
   if (values['token-file'] !== undefined) {
     try {
@@ -71,9 +72,17 @@ async function reloadNode(base, { release, token, timeoutMs }) {
   if (token) headers.Authorization = `Bearer ${token}`;
   let res;
   try {
-    res = await fetch(`${base}/api/reload`, { method: 'POST', headers, body: JSON.stringify(release === undefined ? {} : { release }), signal });
+    res = await fetch(`${base}/api/reload`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(release === undefined ? {} : { release }),
+      signal,
+    });
   } catch (err) {
-    return { ok: false, reason: `no answer: ${err.cause?.code ?? err.name === 'TimeoutError' ? `no result within ${timeoutMs / 1000} s` : err.message}` };
+    return {
+      ok: false,
+      reason: `no answer: ${(err.cause?.code ?? err.name === 'TimeoutError') ? `no result within ${timeoutMs / 1000} s` : err.message}`,
+    };
   }
   const body = await res.json().catch(() => ({}));
   if (!res.ok || body.ok !== true) {
@@ -94,11 +103,15 @@ for (const [i, base] of options.nodes.entries()) {
   if (!outcome.ok) {
     console.log(`FAIL  ${base}: ${outcome.reason}`);
     const untouched = options.nodes.slice(i + 1);
-    console.log(`${done.length} of ${options.nodes.length} nodes reloaded; stopped at ${base}${untouched.length ? `; not touched: ${untouched.join(' ')}` : ''}`);
+    console.log(
+      `${done.length} of ${options.nodes.length} nodes reloaded; stopped at ${base}${untouched.length ? `; not touched: ${untouched.join(' ')}` : ''}`,
+    );
     process.exit(1);
   }
   const { generation, ms } = outcome.result;
   console.log(`ok    ${base}: generation ${generation} in ${ms} ms`);
   done.push(base);
 }
-console.log(`${done.length} of ${options.nodes.length} nodes reloaded${options.release === undefined ? '' : ` to release ${options.release}`}`);
+console.log(
+  `${done.length} of ${options.nodes.length} nodes reloaded${options.release === undefined ? '' : ` to release ${options.release}`}`,
+);

@@ -30,16 +30,29 @@ const register = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const builtinsAsObjects = {
   name: 'builtins-as-objects',
   setup(build) {
-    build.onResolve({ filter: /^node:/ }, (a) => (a.kind === 'import-statement' ? { path: a.path, namespace: 'builtin' } : undefined));
+    build.onResolve({ filter: /^node:/ }, (a) =>
+      a.kind === 'import-statement' ? { path: a.path, namespace: 'builtin' } : undefined,
+    );
     build.onLoad({ filter: /.*/, namespace: 'builtin' }, (a) => {
       const id = JSON.stringify(a.path);
-      return { contents: `export default process.getBuiltinModule?.(${id}) ?? (await import(${id})).default;`, loader: 'js' };
+      return {
+        contents: `export default process.getBuiltinModule?.(${id}) ?? (await import(${id})).default;`,
+        loader: 'js',
+      };
     });
   },
 };
 
 await esbuild.build({
-  entryPoints: [register], outfile: register, allowOverwrite: true,
-  bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning', minifyWhitespace: true, lineLimit: LINE_LIMIT,
+  entryPoints: [register],
+  outfile: register,
+  allowOverwrite: true,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  logLevel: 'warning',
+  minifyWhitespace: true,
+  lineLimit: LINE_LIMIT,
   plugins: [builtinsAsObjects],
 });

@@ -13,7 +13,10 @@ fs.writeFileSync(path.join(root, 'dist/baton.config.schema.json'), `${JSON.strin
 if (process.argv.includes('--readme')) {
   const readme = path.join(root, 'README.md');
   const text = fs.readFileSync(readme, 'utf8');
-  const [start, end] = ['<!-- options: made by `node scripts/docs.mjs --readme` from src/cli/options.ts -->', '<!-- /options -->'];
+  const [start, end] = [
+    '<!-- options: made by `node scripts/docs.mjs --readme` from src/cli/options.ts -->',
+    '<!-- /options -->',
+  ];
   const a = text.indexOf(start);
   const b = text.indexOf(end);
   if (a < 0 || b < a) throw new Error(`README.md has no ${start} ... ${end} section`);

@@ -6,7 +6,14 @@
  */
 import type net from 'node:net';
 import { currentRuntime } from './worker/current.js';
-import { type DrainContext, type DrainHook, type ShutdownContext, type ShutdownHook, addDrainHook, addHook } from './worker/hooks.js';
+import {
+  type DrainContext,
+  type DrainHook,
+  type ShutdownContext,
+  type ShutdownHook,
+  addDrainHook,
+  addHook,
+} from './worker/hooks.js';
 
 export type { DrainContext, DrainHook, ShutdownContext, ShutdownHook };
 

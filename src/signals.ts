@@ -45,7 +45,10 @@ export function onStopSignals(stop: (signal: StopSignal) => void, stopNow: () =>
     const entry = (process.rawListeners(signal) as Held[]).find((l) => l === listener || l.listener === listener);
     if (!entry || entry[kHeld]) return;
     process.removeListener(signal, listener);
-    process.on(signal, Object.assign(() => {}, { listener, [kHeld]: true as const }));
+    process.on(
+      signal,
+      Object.assign(() => {}, { listener, [kHeld]: true as const }),
+    );
   };
   for (const signal of signals) for (const l of process.listeners(signal) as Listener[]) hold(signal, l);
   process.on('newListener', (event: string | symbol, listener: Listener) => {
@@ -54,7 +57,10 @@ export function onStopSignals(stop: (signal: StopSignal) => void, stopNow: () =>
   });
   const heldOn = (signal: StopSignal): Held[] => (process.rawListeners(signal) as Held[]).filter((l) => l[kHeld]);
   return {
-    run: (cause) => (cause === 'SIGINT' ? signals : ['SIGTERM' as const]).flatMap((signal) => heldOn(signal).flatMap((h) => runOnce(h.listener, signal))),
+    run: (cause) =>
+      (cause === 'SIGINT' ? signals : ['SIGTERM' as const]).flatMap((signal) =>
+        heldOn(signal).flatMap((h) => runOnce(h.listener, signal)),
+      ),
     listens: (signal) => heldOn(signal).length > 0,
   };
 }

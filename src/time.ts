@@ -36,7 +36,11 @@ export function at(deadline: number, fn: () => void, options: { unref?: boolean 
  * made it hold: a wait on events ends with the event, not up to a poll later);
  * true if it held.
  */
-export async function until(done: () => boolean | Promise<boolean>, deadline: number, { pollMs = 20, wake }: { pollMs?: number; wake?: (look: () => void) => void } = {}): Promise<boolean> {
+export async function until(
+  done: () => boolean | Promise<boolean>,
+  deadline: number,
+  { pollMs = 20, wake }: { pollMs?: number; wake?: (look: () => void) => void } = {},
+): Promise<boolean> {
   let look = (): void => {};
   wake?.(() => look());
   for (;;) {

@@ -9,10 +9,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const files = (dir) => (fs.existsSync(path.join(here, dir)) ? fs.readdirSync(path.join(here, dir)) : [])
-  .filter((f) => f.endsWith('.test.mjs'))
-  .sort()
-  .map((f) => path.join(here, dir, f));
+const files = (dir) =>
+  (fs.existsSync(path.join(here, dir)) ? fs.readdirSync(path.join(here, dir)) : [])
+    .filter((f) => f.endsWith('.test.mjs'))
+    .sort()
+    .map((f) => path.join(here, dir, f));
 
 const canary = path.join(here, 'unit', 'internals.test.mjs');
 const e2eOnly = process.argv.includes('--e2e');
@@ -20,7 +21,13 @@ const unit = files('unit').filter((f) => !e2eOnly || f === canary);
 const runs = [
   // `node --test` given no file searches the whole tree, so no file, no run.
   ...(unit.length ? [['--test', ...unit]] : []),
-  ['--test', '--test-concurrency=1', ...files('e2e'), ...files('../examples'), ...(e2eOnly ? [] : files('integration'))],
+  [
+    '--test',
+    '--test-concurrency=1',
+    ...files('e2e'),
+    ...files('../examples'),
+    ...(e2eOnly ? [] : files('integration')),
+  ],
 ];
 
 console.log(`node ${process.version}`);

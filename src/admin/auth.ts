@@ -20,7 +20,10 @@ export class Guard {
   /** Per address, the times of its failures within the window, oldest first. */
   private readonly failures = new Map<string, number[]>();
 
-  constructor(token: string, private readonly now: () => number = Date.now) {
+  constructor(
+    token: string,
+    private readonly now: () => number = Date.now,
+  ) {
     this.expected = digest(token);
   }
 

@@ -12,13 +12,17 @@ export function clientOf(address: string | undefined): string {
   if (mapped) return mapped[1]!;
   const ip = address.split('%')[0]!;
   if (!net.isIPv6(ip)) return address;
-  return `${groups(ip).slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups(ip)
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 /** The eight 16-bit groups of a valid IPv6 address, `::` expanded (a trailing dotted IPv4 counts as two). */
 function groups(ip: string): string[] {
   const [head = '', tail] = ip.split('::') as [string, string | undefined];
-  const split = (part: string): string[] => (part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g.toLowerCase()])));
+  const split = (part: string): string[] =>
+    part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g.toLowerCase()]));
   const h = split(head);
   const t = tail === undefined ? [] : split(tail);
   return [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];

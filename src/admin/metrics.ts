@@ -53,7 +53,8 @@ export class Metrics {
 
   /** A standalone predecessor's counters, as this process takes over from it; ignored from a version with other buckets. */
   takeOver(counters: ReloadCounters): void {
-    if (counters.buckets.length === DURATION_BUCKETS.length) this.reloads = { ...counters, buckets: [...counters.buckets] };
+    if (counters.buckets.length === DURATION_BUCKETS.length)
+      this.reloads = { ...counters, buckets: [...counters.buckets] };
   }
 
   respawned(): void {
@@ -69,22 +70,53 @@ export class Metrics {
     const { ok, failed, buckets, durationMs } = this.reloads;
     const count = ok + failed;
     const families = [
-      family('baton_reloads_total', 'counter', 'Reloads ended, by outcome: ok (the new generation serves) or failed (rolled back).',
-        [['{outcome="ok"}', ok], ['{outcome="failed"}', failed]]),
-      family('baton_reload_duration_seconds', 'histogram', 'Time from a reload\'s start to the old generation gone, or to its rollback done.', [
-        ...DURATION_BUCKETS.map((le, i): Sample => [`_bucket{le="${le}"}`, buckets[i]!]),
-        ['_bucket{le="+Inf"}', count], ['_sum', durationMs / 1000], ['_count', count],
-      ]),
+      family(
+        'baton_reloads_total',
+        'counter',
+        'Reloads ended, by outcome: ok (the new generation serves) or failed (rolled back).',
+        [
+          ['{outcome="ok"}', ok],
+          ['{outcome="failed"}', failed],
+        ],
+      ),
+      family(
+        'baton_reload_duration_seconds',
+        'histogram',
+        "Time from a reload's start to the old generation gone, or to its rollback done.",
+        [
+          ...DURATION_BUCKETS.map((le, i): Sample => [`_bucket{le="${le}"}`, buckets[i]!]),
+          ['_bucket{le="+Inf"}', count],
+          ['_sum', durationMs / 1000],
+          ['_count', count],
+        ],
+      ),
       family('baton_generation', 'gauge', 'The generation serving.', [['', status.generation]]),
-      family('baton_workers', 'gauge', 'Worker processes, by state.',
-        STATES.map((s): Sample => [`{state="${s}"}`, status.workers.filter((w) => w.state === s).length])),
+      family(
+        'baton_workers',
+        'gauge',
+        'Worker processes, by state.',
+        STATES.map((s): Sample => [`{state="${s}"}`, status.workers.filter((w) => w.state === s).length]),
+      ),
       family('baton_worker_restarts_total', 'counter', 'Workers started again after a crash.', [['', this.restarts]]),
-      family('baton_drain_cut_connections_total', 'counter', 'Connections still open at a drain deadline, closed by baton.', [['', this.cutTotal]]),
-      family('baton_open_connections', 'gauge', 'Open connections per generation, as its workers last reported them.', connectionsByGeneration(status)),
-      family('process_resident_memory_bytes', 'gauge', 'Resident memory size of the master in bytes.', [['', process.memoryUsage.rss()]]),
+      family(
+        'baton_drain_cut_connections_total',
+        'counter',
+        'Connections still open at a drain deadline, closed by baton.',
+        [['', this.cutTotal]],
+      ),
+      family(
+        'baton_open_connections',
+        'gauge',
+        'Open connections per generation, as its workers last reported them.',
+        connectionsByGeneration(status),
+      ),
+      family('process_resident_memory_bytes', 'gauge', 'Resident memory size of the master in bytes.', [
+        ['', process.memoryUsage.rss()],
+      ]),
     ];
     const fds = openFds();
-    if (fds !== undefined) families.push(family('process_open_fds', 'gauge', 'Number of open file descriptors of the master.', [['', fds]]));
+    if (fds !== undefined)
+      families.push(family('process_open_fds', 'gauge', 'Number of open file descriptors of the master.', [['', fds]]));
     return `${families.join('\n')}\n`;
   }
 }

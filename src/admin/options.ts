@@ -47,9 +47,18 @@ export interface AdminNames {
 }
 
 export const ADMIN_FLAGS: AdminNames = {
-  address: '--admin', tokenFile: '--admin-token-file', metricsPublic: '--admin-metrics-public', tlsCert: '--admin-tls-cert', tlsKey: '--admin-tls-key',
+  address: '--admin',
+  tokenFile: '--admin-token-file',
+  metricsPublic: '--admin-metrics-public',
+  tlsCert: '--admin-tls-cert',
+  tlsKey: '--admin-tls-key',
 };
-const ADMIN_VARIABLES: AdminNames = { address: ENV.admin, tokenFile: ENV.adminTokenFile, tlsCert: ENV.adminTlsCert, tlsKey: ENV.adminTlsKey };
+const ADMIN_VARIABLES: AdminNames = {
+  address: ENV.admin,
+  tokenFile: ENV.adminTokenFile,
+  tlsCert: ENV.adminTlsCert,
+  tlsKey: ENV.adminTlsKey,
+};
 
 /** `--admin 127.0.0.1:9090` or `BATON_ADMIN=127.0.0.1:9090`: how to give `name` a value. */
 const give = (name: string, value: string): string => (name.startsWith('--') ? `${name} ${value}` : `${name}=${value}`);
@@ -58,9 +67,20 @@ const give = (name: string, value: string): string => (name.startsWith('--') ? `
 export function adminOptions(input: AdminInput, names: AdminNames): AdminOptions | undefined {
   const { tokenFile, metricsPublic } = input;
   if (input.address === undefined) {
-    const stray = tokenFile !== undefined ? names.tokenFile : metricsPublic ? names.metricsPublic
-      : input.tlsCert !== undefined ? names.tlsCert : input.tlsKey !== undefined ? names.tlsKey : undefined;
-    if (stray) throw new Error(`${stray} needs ${give(names.address, '[HOST:]PORT')} (e.g. ${give(names.address, '127.0.0.1:9090')})`);
+    const stray =
+      tokenFile !== undefined
+        ? names.tokenFile
+        : metricsPublic
+          ? names.metricsPublic
+          : input.tlsCert !== undefined
+            ? names.tlsCert
+            : input.tlsKey !== undefined
+              ? names.tlsKey
+              : undefined;
+    if (stray)
+      throw new Error(
+        `${stray} needs ${give(names.address, '[HOST:]PORT')} (e.g. ${give(names.address, '127.0.0.1:9090')})`,
+      );
     return undefined;
   }
   const address = parseAdminAddress(input.address, names.address);
@@ -74,10 +94,17 @@ export function adminOptions(input: AdminInput, names: AdminNames): AdminOptions
     );
   }
   const tls = tlsFiles(input, names);
-  const warning = tls === undefined && !loopback
-    ? `${where} without TLS: the token and the page's session cookie cross the network in clear text; give ${give(names.tlsCert, 'FILE')} ${give(names.tlsKey, 'FILE')}`
-    : undefined;
-  return { ...address, metricsPublic, ...(token === undefined ? {} : { token }), ...(tls === undefined ? {} : { tls }), ...(warning === undefined ? {} : { warning }) };
+  const warning =
+    tls === undefined && !loopback
+      ? `${where} without TLS: the token and the page's session cookie cross the network in clear text; give ${give(names.tlsCert, 'FILE')} ${give(names.tlsKey, 'FILE')}`
+      : undefined;
+  return {
+    ...address,
+    metricsPublic,
+    ...(token === undefined ? {} : { token }),
+    ...(tls === undefined ? {} : { tls }),
+    ...(warning === undefined ? {} : { warning }),
+  };
 }
 
 /** Both TLS files or neither; both read and checked now. */
@@ -98,14 +125,22 @@ function tlsFiles({ tlsCert: cert, tlsKey: key }: AdminInput, names: AdminNames)
 /** A standalone process's admin listener, from BATON_ADMIN, BATON_ADMIN_TOKEN_FILE and BATON_ADMIN_TLS_CERT/KEY. */
 export function adminFromEnv(env: Env): AdminOptions | undefined {
   const given = (name: string): string | undefined => env[name] || undefined;
-  return adminOptions({
-    address: given(ENV.admin), tokenFile: given(ENV.adminTokenFile), metricsPublic: false, tlsCert: given(ENV.adminTlsCert), tlsKey: given(ENV.adminTlsKey),
-  }, ADMIN_VARIABLES);
+  return adminOptions(
+    {
+      address: given(ENV.admin),
+      tokenFile: given(ENV.adminTokenFile),
+      metricsPublic: false,
+      tlsCert: given(ENV.adminTlsCert),
+      tlsKey: given(ENV.adminTlsKey),
+    },
+    ADMIN_VARIABLES,
+  );
 }
 
 /** Why the admin address `what` (`--admin 127.0.0.1:9090`) cannot be listened on, and what to do. */
 export function cannotListen(what: string, err: NodeJS.ErrnoException): Error {
-  const hint = err.code === 'EADDRINUSE' ? 'another process listens there; choose another port' : 'choose another address';
+  const hint =
+    err.code === 'EADDRINUSE' ? 'another process listens there; choose another port' : 'choose another address';
   return new Error(`${what}: cannot listen (${err.code ?? err.message}); ${hint}`);
 }
 
@@ -113,7 +148,9 @@ export function cannotListen(what: string, err: NodeJS.ErrnoException): Error {
 function parseAdminAddress(v: string, what: string): { host: string; port: number } {
   const a = parseAddress(v.replace(/^localhost:/, '127.0.0.1:'), '', { tcpOnly: true });
   if ('reason' in a || a.kind !== 'tcp') {
-    throw new Error(`${what}: ${quote(v)} is not an address (use PORT, HOST:PORT or [IPv6]:PORT with an IP address and a port from 1 to 65535, e.g. ${give(what, '127.0.0.1:9090')})`);
+    throw new Error(
+      `${what}: ${quote(v)} is not an address (use PORT, HOST:PORT or [IPv6]:PORT with an IP address and a port from 1 to 65535, e.g. ${give(what, '127.0.0.1:9090')})`,
+    );
   }
   return { host: a.host ?? '127.0.0.1', port: a.port };
 }

@@ -19,7 +19,10 @@ export class RefusalLog {
   /** Per client whose line went out within the window: refusals since then, and the latest reason. */
   private readonly quiet = new Map<string, { count: number; why: string }>();
 
-  constructor(private readonly say: Say = sayInLog, private readonly windowMs = REFUSALS_WINDOW_MS) {}
+  constructor(
+    private readonly say: Say = sayInLog,
+    private readonly windowMs = REFUSALS_WINDOW_MS,
+  ) {}
 
   refused(client: string, why: string): void {
     const who = this.quiet.has(client) || this.quiet.size < MAX_CLIENTS ? client : OTHERS;

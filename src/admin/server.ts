@@ -95,16 +95,20 @@ const ROUTES: Record<string, Route> = {
   '/signout': { method: 'POST', access: 'token', handle: signOut },
   '/healthz': { method: 'GET', access: 'open', handle: ({ res }) => text(res, 200, 'ok') },
   '/readyz': {
-    method: 'GET', access: 'open',
-    handle: ({ res, master }) => (master.isServing() && !master.isStopping() ? text(res, 200, 'ready') : text(res, 503, 'not ready')),
+    method: 'GET',
+    access: 'open',
+    handle: ({ res, master }) =>
+      master.isServing() && !master.isStopping() ? text(res, 200, 'ready') : text(res, 503, 'not ready'),
   },
   '/metrics': {
-    method: 'GET', access: 'metrics',
+    method: 'GET',
+    access: 'metrics',
     handle: ({ res, master, render }) => send(res, 200, CONTENT_TYPE, render(master.status())),
   },
   '/api/status': { method: 'GET', access: 'token', handle: ({ res, master }) => json(res, 200, master.status()) },
   '/api/releases': {
-    method: 'GET', access: 'token',
+    method: 'GET',
+    access: 'token',
     handle: ({ res, master }) => {
       const list = master.releases();
       if (list) json(res, 200, list);
@@ -117,7 +121,10 @@ const ROUTES: Record<string, Route> = {
 
 /** Listens on o.host:o.port and serves `master`. Rejects with a one-line error when the address cannot be bound. */
 export async function startAdminServer(
-  o: AdminOptions, master: AdminTarget, metrics: { render: Call['render'] }, listen: Listen = listenAt,
+  o: AdminOptions,
+  master: AdminTarget,
+  metrics: { render: Call['render'] },
+  listen: Listen = listenAt,
 ): Promise<AdminServer> {
   const guard = o.token === undefined ? undefined : new Guard(o.token);
   const server = createServer(o);
@@ -125,7 +132,16 @@ export async function startAdminServer(
   const refusals = new RefusalLog();
   let sessions: Sessions | undefined;
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const call = { req, res, master, render: metrics.render.bind(metrics), sessions, client: clientOf(req.socket.remoteAddress), scheme, refusals } as const;
+    const call = {
+      req,
+      res,
+      master,
+      render: metrics.render.bind(metrics),
+      sessions,
+      client: clientOf(req.socket.remoteAddress),
+      scheme,
+      refusals,
+    } as const;
     serve(call, guard, o.metricsPublic).catch((err: unknown) => {
       log('error', 'admin request failed', { path: req.url, error: (err as Error).message });
       if (!res.headersSent) json(res, 500, { error: `internal error: ${(err as Error).message}` });
@@ -136,26 +152,36 @@ export async function startAdminServer(
   const port = (server.address() as { port: number }).port;
   if (guard !== undefined) sessions = new Sessions(port, o.tls !== undefined);
   if (guard === undefined) {
-    log('warn', `admin API on ${o.host}:${port} without a token: any local user can reload and stop (give --admin-token-file)`);
+    log(
+      'warn',
+      `admin API on ${o.host}:${port} without a token: any local user can reload and stop (give --admin-token-file)`,
+    );
   }
   if (o.warning !== undefined) log('warn', o.warning);
   log('info', 'admin API listening', { admin: `${scheme}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}` });
   return {
     port,
     reloadCertificate: () => reloadCertificate(server, o),
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
 /** HTTP, or HTTPS with the certificate; either bounded as the module's comment says. */
 function createServer(o: AdminOptions): http.Server | https.Server {
   // The deadline is checked every connectionsCheckingInterval: at the default 30 s, a 5 s deadline would be 30 s.
-  const bounds = { requestTimeout: REQUEST_DEADLINE_MS, headersTimeout: REQUEST_DEADLINE_MS, connectionsCheckingInterval: 1000 };
+  const bounds = {
+    requestTimeout: REQUEST_DEADLINE_MS,
+    headersTimeout: REQUEST_DEADLINE_MS,
+    connectionsCheckingInterval: 1000,
+  };
   // A TLS handshake is bounded by the same deadline (Node's default is 120 s).
-  const server = o.tls ? https.createServer({ ...bounds, handshakeTimeout: REQUEST_DEADLINE_MS, ...loadCertificate(o.tls) }) : http.createServer(bounds);
+  const server = o.tls
+    ? https.createServer({ ...bounds, handshakeTimeout: REQUEST_DEADLINE_MS, ...loadCertificate(o.tls) })
+    : http.createServer(bounds);
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   limitConnections(server);
   return server;
@@ -190,10 +216,12 @@ async function serve(c: Call, guard: Guard | undefined, metricsPublic: boolean):
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
   const target = req.url ?? '';
   // `//host/path` and `http://host/path` would name a host that `new URL` reads, and a path a proxy's filter does not see.
-  if (!target.startsWith('/') || target.startsWith('//')) return json(res, 400, { error: 'the request target must be a path starting with a single /' });
+  if (!target.startsWith('/') || target.startsWith('//'))
+    return json(res, 400, { error: 'the request target must be a path starting with a single /' });
   const path = new URL(target, 'http://admin').pathname;
   const route = Object.hasOwn(ROUTES, path) ? ROUTES[path]! : undefined;
-  if (route === undefined) return json(res, 404, { error: `no endpoint ${quote(path.slice(0, 100))} (see baton's README, Admin API)` });
+  if (route === undefined)
+    return json(res, 404, { error: `no endpoint ${quote(path.slice(0, 100))} (see baton's README, Admin API)` });
   const methods = route.method === 'GET' ? ['GET', 'HEAD'] : ['POST'];
   if (!methods.includes(req.method ?? '')) {
     res.setHeader('Allow', methods.join(', '));
@@ -240,7 +268,9 @@ function fromPage({ req, res, client, scheme, refusals }: Call, cookie: boolean,
   const forged = crossSite(req, cookie ? 'cookie' : 'nothing', scheme);
   if (forged === undefined) return true;
   refusals.refused(client, `cross-site request for ${path.slice(0, 100)}: ${forged}`);
-  json(res, 403, { error: `${forged}: refused as a possible cross-site request forgery; act from the admin page itself` });
+  json(res, 403, {
+    error: `${forged}: refused as a possible cross-site request forgery; act from the admin page itself`,
+  });
   return false;
 }
 
@@ -262,7 +292,10 @@ async function readParams({ req, res }: Call, allowed: readonly (keyof Params)[]
   if (body === 'gone') return undefined;
   if (body === 'too large') return refuse(413, tooLarge);
   if (body.trim() === '') return {};
-  const takes = allowed.length === 0 ? 'takes no parameters (send no body, or {})' : `takes only ${allowed.map((k) => `{"${k}":"..."}`).join(', ')}, or no body`;
+  const takes =
+    allowed.length === 0
+      ? 'takes no parameters (send no body, or {})'
+      : `takes only ${allowed.map((k) => `{"${k}":"..."}`).join(', ')}, or no body`;
   let v: unknown;
   try {
     v = JSON.parse(body);
@@ -270,7 +303,8 @@ async function readParams({ req, res }: Call, allowed: readonly (keyof Params)[]
     return refuse(400, `the body is not JSON: this endpoint ${takes}`);
   }
   const fields = typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.entries(v) : undefined;
-  if (!fields?.every(([k, x]) => (allowed as readonly string[]).includes(k) && typeof x === 'string')) return refuse(400, `this endpoint ${takes}`);
+  if (!fields?.every(([k, x]) => (allowed as readonly string[]).includes(k) && typeof x === 'string'))
+    return refuse(400, `this endpoint ${takes}`);
   return Object.fromEntries(fields) as Params;
 }
 

@@ -38,7 +38,11 @@ export class Sessions {
   private readonly attributes: string;
 
   /** `secure`: the listener serves TLS. */
-  constructor(port: number, secure: boolean, private readonly now: () => number = Date.now) {
+  constructor(
+    port: number,
+    secure: boolean,
+    private readonly now: () => number = Date.now,
+  ) {
     this.cookie = `${secure ? '__Host-' : ''}baton_session_${port}`;
     this.attributes = `HttpOnly; SameSite=Strict; Path=/${secure ? '; Secure' : ''}`;
   }
@@ -92,15 +96,22 @@ export class Sessions {
  * points a name of its own at 127.0.0.1 (DNS rebinding) is of the same origin
  * as its page, but names itself in Host. `scheme`: the listener's, http or https.
  */
-export function crossSite(req: http.IncomingMessage, on: 'cookie' | 'nothing', scheme: 'http' | 'https'): string | undefined {
-  if (on === 'nothing' && !loopbackName(req.headers.host)) return `a request for host ${quote(req.headers.host)}, not a loopback address or localhost`;
+export function crossSite(
+  req: http.IncomingMessage,
+  on: 'cookie' | 'nothing',
+  scheme: 'http' | 'https',
+): string | undefined {
+  if (on === 'nothing' && !loopbackName(req.headers.host))
+    return `a request for host ${quote(req.headers.host)}, not a loopback address or localhost`;
   if (req.method !== 'POST') return undefined;
   const site = req.headers['sec-fetch-site'];
   const origin = req.headers.origin;
   if (site !== undefined && site !== 'same-origin') return `a request from another site (Sec-Fetch-Site: ${site})`;
-  if (origin !== undefined && origin !== `${scheme}://${req.headers.host}`) return `a request from another origin (${origin})`;
+  if (origin !== undefined && origin !== `${scheme}://${req.headers.host}`)
+    return `a request from another origin (${origin})`;
   const fromBrowser = on === 'cookie' || site !== undefined || origin !== undefined;
-  if (fromBrowser && req.headers[PAGE_HEADER] === undefined) return `a browser request without the ${PAGE_HEADER} header the admin page sends`;
+  if (fromBrowser && req.headers[PAGE_HEADER] === undefined)
+    return `a browser request without the ${PAGE_HEADER} header the admin page sends`;
   return undefined;
 }
 

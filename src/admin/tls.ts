@@ -25,7 +25,9 @@ export function loadCertificate(files: TlsFiles): Certificate {
     try {
       return fs.readFileSync(file);
     } catch (err) {
-      throw new Error(`cannot read the ${what} ${quote(file)} (${(err as NodeJS.ErrnoException).code}); give a PEM file readable by this user`);
+      throw new Error(
+        `cannot read the ${what} ${quote(file)} (${(err as NodeJS.ErrnoException).code}); give a PEM file readable by this user`,
+      );
     }
   };
   const loaded = { cert: read(files.cert, 'certificate'), key: read(files.key, 'key') };
@@ -33,7 +35,9 @@ export function loadCertificate(files: TlsFiles): Certificate {
     builtin('tls').createSecureContext(loaded);
   } catch (err) {
     const reason = (err as Error).message.split('\n')[0];
-    throw new Error(`${quote(files.cert)} and ${quote(files.key)} are not a PEM certificate and its private key (${reason})`);
+    throw new Error(
+      `${quote(files.cert)} and ${quote(files.key)} are not a PEM certificate and its private key (${reason})`,
+    );
   }
   return loaded;
 }

@@ -22,20 +22,29 @@ export function readTokenFile(file: string, what: string): string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === undefined) throw err;
-    throw new Error(`${what}: cannot read ${quote(file)} (${code}); give a file holding the token, readable by this user`);
+    throw new Error(
+      `${what}: cannot read ${quote(file)} (${code}); give a file holding the token, readable by this user`,
+    );
   }
   if ((st.mode & 0o007) !== 0) {
     const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    throw new Error(`${what}: ${quote(file)} is open to other users (mode ${mode}); make it private: chmod 600 ${quote(file)}`);
+    throw new Error(
+      `${what}: ${quote(file)} is open to other users (mode ${mode}); make it private: chmod 600 ${quote(file)}`,
+    );
   }
   const token = text.trim();
   const make = `openssl rand -hex 32 > ${quote(file)}`;
-  if (token === '') throw new Error(`${what}: ${quote(file)} is empty; write a long random token into it (e.g. ${make})`);
+  if (token === '')
+    throw new Error(`${what}: ${quote(file)} is empty; write a long random token into it (e.g. ${make})`);
   if (!/^[\x21-\x7e]+$/.test(token)) {
-    throw new Error(`${what}: ${quote(file)} holds a space or a character a bearer token cannot carry; write a random hex token into it (e.g. ${make})`);
+    throw new Error(
+      `${what}: ${quote(file)} holds a space or a character a bearer token cannot carry; write a random hex token into it (e.g. ${make})`,
+    );
   }
   if (token.length < MIN_TOKEN_CHARS) {
-    throw new Error(`${what}: the token in ${quote(file)} is ${token.length} characters; use at least ${MIN_TOKEN_CHARS} random hex characters (128 bits), e.g. ${make}`);
+    throw new Error(
+      `${what}: the token in ${quote(file)} is ${token.length} characters; use at least ${MIN_TOKEN_CHARS} random hex characters (128 bits), e.g. ${make}`,
+    );
   }
   return token;
 }

@@ -51,7 +51,9 @@ export function findConfig(dir: string): string | undefined {
 export async function readConfig(file: string): Promise<Record<string, unknown>> {
   const exported = await read(file);
   if (typeof exported !== 'object' || exported === null || Array.isArray(exported)) {
-    throw new UsageError(`${path.basename(file)}: exports ${describe(exported)}, not an object of options (e.g. { "workers": 4 })`);
+    throw new UsageError(
+      `${path.basename(file)}: exports ${describe(exported)}, not an object of options (e.g. { "workers": 4 })`,
+    );
   }
   return exported as Record<string, unknown>;
 }
@@ -60,22 +62,28 @@ export async function readConfig(file: string): Promise<Record<string, unknown>>
 export function fromConfigObject(o: Record<string, unknown>, file: string, pick: Pick): FileConfig {
   const label = path.basename(file);
   for (const flag of ['only', 'env'] as const) {
-    if (pick[flag] !== undefined) throw new UsageError(`--${flag} is for PM2's ecosystem files, and ${label} has no apps`);
+    if (pick[flag] !== undefined)
+      throw new UsageError(`--${flag} is for PM2's ecosystem files, and ${label} has no apps`);
   }
   const { $schema: _schema, script, args, ...values } = o;
   for (const key of Object.keys(values)) {
-    if (!RUN_OPTIONS.some((d) => d.key === key)) throw new UsageError(`${label}: unknown key ${quote(key)}${suggest(key)} (see baton help run)`);
+    if (!RUN_OPTIONS.some((d) => d.key === key))
+      throw new UsageError(`${label}: unknown key ${quote(key)}${suggest(key)} (see baton help run)`);
   }
-  if (script !== undefined && typeof script !== 'string') throw new UsageError(`${label}: script must be a string, the app's entry file (e.g. "server.js")`);
+  if (script !== undefined && typeof script !== 'string')
+    throw new UsageError(`${label}: script must be a string, the app's entry file (e.g. "server.js")`);
   if (args !== undefined && !(Array.isArray(args) && args.every((a) => typeof a === 'string'))) {
-    throw new UsageError(`${label}: args must be an array of strings, the app's own arguments (e.g. ["--port", "8080"])`);
+    throw new UsageError(
+      `${label}: args must be an array of strings, the app's own arguments (e.g. ["--port", "8080"])`,
+    );
   }
   return { label, base: path.dirname(file), values, script, args: args as string[] | undefined, warnings: [] };
 }
 
 async function read(file: string): Promise<unknown> {
   const label = path.basename(file);
-  if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`--config ${quote(file)}: no such file`);
+  if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile())
+    throw new UsageError(`--config ${quote(file)}: no such file`);
   if (file.endsWith('.json')) {
     try {
       return JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -106,7 +114,8 @@ function distance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     row = next;
   }
   return row[b.length]!;

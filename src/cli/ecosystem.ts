@@ -22,8 +22,8 @@ const INSTEAD: Record<string, string> = {
   error_file: 'baton writes to stdout and stderr: redirect them, or read the journal or docker logs',
   log_file: 'baton writes to stdout and stderr: redirect them, or read the journal or docker logs',
   merge_logs: 'one stream already',
-  log_date_format: 'baton stamps its own lines; the app\'s are its own',
-  time: 'baton stamps its own lines; the app\'s are its own',
+  log_date_format: "baton stamps its own lines; the app's are its own",
+  time: "baton stamps its own lines; the app's are its own",
   autorestart: 'baton always restarts a crashed worker, with back-off',
   max_restarts: 'baton always restarts a crashed worker, with back-off',
   min_uptime: 'baton always restarts a crashed worker, with back-off',
@@ -37,7 +37,20 @@ const INSTEAD: Record<string, string> = {
 };
 
 /** Fields that pick or shape the app, read below. */
-const READ = new Set(['name', 'script', 'args', 'cwd', 'instances', 'exec_mode', 'node_args', 'interpreter_args', 'env', 'wait_ready', 'listen_timeout', 'kill_timeout']);
+const READ = new Set([
+  'name',
+  'script',
+  'args',
+  'cwd',
+  'instances',
+  'exec_mode',
+  'node_args',
+  'interpreter_args',
+  'env',
+  'wait_ready',
+  'listen_timeout',
+  'kill_timeout',
+]);
 
 type App = Record<string, unknown>;
 
@@ -58,14 +71,25 @@ export function fromEcosystem(exported: { apps: unknown }, file: string, pick: P
   const script = str(app.script, 'script', fail);
   if (script === undefined) throw fail('script', 'is missing: give the app\'s entry file (e.g. script: "server.js")');
   const args = app.args === undefined ? undefined : words(app.args, 'args', fail);
-  return { label, base, values, script, args, cwd: base, env: envOf(app, pick.env, fail), warnings: unused(app, label) };
+  return {
+    label,
+    base,
+    values,
+    script,
+    args,
+    cwd: base,
+    env: envOf(app, pick.env, fail),
+    warnings: unused(app, label),
+  };
 }
 
 /** The one app to run: the only one, or the one `--only` names. */
 function chosen(apps: unknown, file: string, only: string | undefined): App {
   const list = Array.isArray(apps) ? apps : [apps];
   if (!list.every((a) => typeof a === 'object' && a !== null && !Array.isArray(a))) {
-    throw new UsageError(`${file}: apps must be a list of objects, each an app (e.g. apps: [{ name: "api", script: "server.js" }])`);
+    throw new UsageError(
+      `${file}: apps must be a list of objects, each an app (e.g. apps: [{ name: "api", script: "server.js" }])`,
+    );
   }
   const names = (list as App[]).map((a, i) => (typeof a.name === 'string' ? a.name : `#${i + 1}`));
   if (only !== undefined) {
@@ -73,7 +97,8 @@ function chosen(apps: unknown, file: string, only: string | undefined): App {
     if (i < 0) throw new UsageError(`${file}: no app named ${quote(only)} (apps: ${names.join(', ')})`);
     return list[i] as App;
   }
-  if (list.length !== 1) throw new UsageError(`${file} has ${list.length} apps (${names.join(', ')}): choose one with --only NAME`);
+  if (list.length !== 1)
+    throw new UsageError(`${file} has ${list.length} apps (${names.join(', ')}): choose one with --only NAME`);
   return list[0] as App;
 }
 
@@ -108,7 +133,8 @@ function ms(v: unknown, field: string, fail: Fail): string {
 /** `env`, then `env_<name>` over it with `--env name`; values as strings, as a process sees them. */
 function envOf(app: App, name: string | undefined, fail: Fail): Env {
   const key = name === undefined ? undefined : `env_${name}`;
-  if (key !== undefined && app[key] === undefined) throw fail(key, `is missing: --env ${name} names an env_${name} in the app`);
+  if (key !== undefined && app[key] === undefined)
+    throw fail(key, `is missing: --env ${name} names an env_${name} in the app`);
   const env: Env = {};
   for (const field of ['env', key]) {
     const v = field === undefined ? undefined : app[field];

@@ -11,9 +11,16 @@ import { optionHead, optionText } from './args.js';
 /** The README's table: one row per option, its config key and its standalone variable. */
 export function optionsTable(): string {
   const cell = (s: string): string => s.replace(/\|/g, '\\|');
-  const rows = RUN_OPTIONS.map((d) => `| \`${cell(optionHead(d))}\` | \`${d.key}\` | ${d.env ? `\`${d.env}\`` : ''} | ${cell(optionText(d))} |`);
+  const rows = RUN_OPTIONS.map(
+    (d) => `| \`${cell(optionHead(d))}\` | \`${d.key}\` | ${d.env ? `\`${d.env}\`` : ''} | ${cell(optionText(d))} |`,
+  );
   const sources = Object.values(SOURCE_OPTIONS).map((d) => `| \`${optionHead(d)}\` | | | ${cell(d.help)} |`);
-  return ['| option | config key | standalone variable | what it does |', '| --- | --- | --- | --- |', ...rows, ...sources].join('\n');
+  return [
+    '| option | config key | standalone variable | what it does |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    ...sources,
+  ].join('\n');
 }
 
 type Schema = Record<string, unknown>;
@@ -25,7 +32,12 @@ function valueSchema(d: OptionDef): Schema {
   const one: Schema = d.numeric ? { type: ['string', 'number'] } : { type: 'string' };
   if (d.list) return { description, anyOf: [one, { type: 'array', items: one }] };
   const value = d.arg === 'DUR' ? formatDuration(d.default as number) : d.default;
-  return { ...one, description, ...(value === undefined ? {} : { default: value }), examples: [d.example?.replace(/^"|"$/g, '')] };
+  return {
+    ...one,
+    description,
+    ...(value === undefined ? {} : { default: value }),
+    examples: [d.example?.replace(/^"|"$/g, '')],
+  };
 }
 
 /** The JSON Schema of baton.config.json: editors complete and check the file with it. */
@@ -33,13 +45,14 @@ export function configSchema(): Schema {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'baton run configuration',
-    description: 'Every `baton run` option by its key; flags given on the command line win over the file. See `baton help run`.',
+    description:
+      'Every `baton run` option by its key; flags given on the command line win over the file. See `baton help run`.',
     type: 'object',
     additionalProperties: false,
     properties: {
       $schema: { type: 'string' },
-      script: { type: 'string', description: 'the app\'s entry file, relative to this file' },
-      args: { type: 'array', items: { type: 'string' }, description: 'the app\'s own arguments' },
+      script: { type: 'string', description: "the app's entry file, relative to this file" },
+      args: { type: 'array', items: { type: 'string' }, description: "the app's own arguments" },
       ...Object.fromEntries(RUN_OPTIONS.map((d) => [d.key, valueSchema(d)])),
     },
   };

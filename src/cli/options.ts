@@ -10,7 +10,15 @@ import { type Address, nameOf, parseAddress } from '../listeners/address.js';
 import { HEARTBEAT_MS } from '../protocol/messages.js';
 import { quote } from '../protocol/quote.js';
 import {
-  DEFAULTS, ENV, type LogFormat, SUPERVISOR_DEFAULTS, type Settings, type SupervisorSettings, formatDuration, parseDuration, parseLogFormat,
+  DEFAULTS,
+  ENV,
+  type LogFormat,
+  SUPERVISOR_DEFAULTS,
+  type Settings,
+  type SupervisorSettings,
+  formatDuration,
+  parseDuration,
+  parseLogFormat,
   parseReadyTimeout,
 } from '../protocol/settings.js';
 import { validateName } from '../control/paths.js';
@@ -109,105 +117,245 @@ const duration = (text: string, c: ParseContext): number => usage(parseDuration,
 
 export const RUN_OPTIONS: readonly OptionDef[] = [
   def({
-    key: 'workers', flag: '--workers', short: '-w', arg: 'N|auto', example: '4', numeric: true, parse: parseWorkers, default: 1,
+    key: 'workers',
+    flag: '--workers',
+    short: '-w',
+    arg: 'N|auto',
+    example: '4',
+    numeric: true,
+    parse: parseWorkers,
+    default: 1,
     help: `number of worker processes, 1 to ${MAX_WORKERS}; auto = one per CPU`,
   }),
   def({
-    key: 'name', flag: '--name', arg: 'NAME', example: 'api', parse: (t) => usage(validateName, t), default: undefined, defaultText: "'default'",
-    help: 'name of this master, to address it with \'baton reload --name NAME\'',
+    key: 'name',
+    flag: '--name',
+    arg: 'NAME',
+    example: 'api',
+    parse: (t) => usage(validateName, t),
+    default: undefined,
+    defaultText: "'default'",
+    help: "name of this master, to address it with 'baton reload --name NAME'",
   }),
   def({
-    key: 'control', flag: '--control', arg: 'PATH', example: '/run/app/baton.sock', parse: (t, c) => path.resolve(c.base, t), default: undefined,
-    defaultText: '$XDG_RUNTIME_DIR/baton/NAME.sock or <tmp>/baton-<uid>/NAME.sock', help: 'control socket path',
+    key: 'control',
+    flag: '--control',
+    arg: 'PATH',
+    example: '/run/app/baton.sock',
+    parse: (t, c) => path.resolve(c.base, t),
+    default: undefined,
+    defaultText: '$XDG_RUNTIME_DIR/baton/NAME.sock or <tmp>/baton-<uid>/NAME.sock',
+    help: 'control socket path',
   }),
   def({
-    key: 'readyTimeout', flag: '--ready-timeout', arg: 'DUR', example: '30s', numeric: true, parse: (t, c) => usage(parseReadyTimeout, t, c.what),
-    default: DEFAULTS.readyTimeoutMs, env: ENV.readyTimeout, help: 'how long a new worker may take to become ready before rollback',
+    key: 'readyTimeout',
+    flag: '--ready-timeout',
+    arg: 'DUR',
+    example: '30s',
+    numeric: true,
+    parse: (t, c) => usage(parseReadyTimeout, t, c.what),
+    default: DEFAULTS.readyTimeoutMs,
+    env: ENV.readyTimeout,
+    help: 'how long a new worker may take to become ready before rollback',
   }),
   def({
-    key: 'drainTimeout', flag: '--drain-timeout', arg: 'DUR', example: '30s', numeric: true, parse: duration, default: DEFAULTS.drainTimeoutMs,
-    env: ENV.drainTimeout, help: 'how long old workers finish open requests before what is left is closed',
+    key: 'drainTimeout',
+    flag: '--drain-timeout',
+    arg: 'DUR',
+    example: '30s',
+    numeric: true,
+    parse: duration,
+    default: DEFAULTS.drainTimeoutMs,
+    env: ENV.drainTimeout,
+    help: 'how long old workers finish open requests before what is left is closed',
   }),
   def({
-    key: 'crashWindow', flag: '--crash-window', arg: 'DUR', example: '3s', numeric: true, parse: duration, default: DEFAULTS.crashWindowMs,
+    key: 'crashWindow',
+    flag: '--crash-window',
+    arg: 'DUR',
+    example: '3s',
+    numeric: true,
+    parse: duration,
+    default: DEFAULTS.crashWindowMs,
     env: ENV.crashWindow,
-    help: 'after a reload\'s workers are ready, how long they serve beside the old ones, which drain only then; an exit meanwhile rolls the reload back; 0 turns it off',
+    help: "after a reload's workers are ready, how long they serve beside the old ones, which drain only then; an exit meanwhile rolls the reload back; 0 turns it off",
   }),
   def({
-    key: 'waitReady', flag: '--wait-ready', sets: true, default: DEFAULTS.waitReady, env: ENV.waitReady,
-    help: 'a worker is ready only when it calls ready() or process.send(\'ready\')',
+    key: 'waitReady',
+    flag: '--wait-ready',
+    sets: true,
+    default: DEFAULTS.waitReady,
+    env: ENV.waitReady,
+    help: "a worker is ready only when it calls ready() or process.send('ready')",
   }),
   def({
-    key: 'closeWebSockets', flag: '--no-close-websockets', sets: false, default: DEFAULTS.closeWebSockets, env: ENV.closeWebSockets,
+    key: 'closeWebSockets',
+    flag: '--no-close-websockets',
+    sets: false,
+    default: DEFAULTS.closeWebSockets,
+    env: ENV.closeWebSockets,
     help: 'leave WebSockets open when a worker drains, for an app that closes them itself (default: clients are told 1012, service restart, as the drain starts)',
   }),
   def({
-    key: 'closeEventStreams', flag: '--no-close-event-streams', sets: false, default: DEFAULTS.closeEventStreams, env: ENV.closeEventStreams,
+    key: 'closeEventStreams',
+    flag: '--no-close-event-streams',
+    sets: false,
+    default: DEFAULTS.closeEventStreams,
+    env: ENV.closeEventStreams,
     help: 'leave Server-Sent Events (text/event-stream) responses open when a worker drains (default: ended as the drain starts; EventSource clients reconnect to the new workers)',
   }),
   def({
-    key: 'compileCache', flag: '--no-compile-cache', sets: false, default: true,
+    key: 'compileCache',
+    flag: '--no-compile-cache',
+    sets: false,
+    default: true,
     help: 'no module compile cache for the workers (default: on with Node 22.1 or later, in a directory beside the control socket, unless NODE_COMPILE_CACHE is set)',
   }),
   def({
-    key: 'maxDraining', flag: '--max-draining', arg: 'N', example: '3', numeric: true, parse: parseMaxDraining, default: SUPERVISOR_DEFAULTS.maxDraining,
+    key: 'maxDraining',
+    flag: '--max-draining',
+    arg: 'N',
+    example: '3',
+    numeric: true,
+    parse: parseMaxDraining,
+    default: SUPERVISOR_DEFAULTS.maxDraining,
     help: 'old generations that may drain at once; beyond it the oldest is ended',
   }),
   def({
-    key: 'unresponsiveAfter', flag: '--unresponsive-after', arg: 'DUR', example: '10s', numeric: true, parse: parseUnresponsive,
-    default: SUPERVISOR_DEFAULTS.unresponsiveMs, help: 'report a worker whose event loop has not answered this long; 0 turns it off',
+    key: 'unresponsiveAfter',
+    flag: '--unresponsive-after',
+    arg: 'DUR',
+    example: '10s',
+    numeric: true,
+    parse: parseUnresponsive,
+    default: SUPERVISOR_DEFAULTS.unresponsiveMs,
+    help: 'report a worker whose event loop has not answered this long; 0 turns it off',
   }),
   def({
-    key: 'replaceUnresponsive', flag: '--replace-unresponsive', sets: true, default: SUPERVISOR_DEFAULTS.replaceUnresponsive,
+    key: 'replaceUnresponsive',
+    flag: '--replace-unresponsive',
+    sets: true,
+    default: SUPERVISOR_DEFAULTS.replaceUnresponsive,
     help: 'and replace it: a new worker first, then the silent one is killed',
   }),
   def({
-    key: 'shutdownDelay', flag: '--shutdown-delay', arg: 'DUR', example: '5s', numeric: true, parse: duration, default: SUPERVISOR_DEFAULTS.shutdownDelayMs,
+    key: 'shutdownDelay',
+    flag: '--shutdown-delay',
+    arg: 'DUR',
+    example: '5s',
+    numeric: true,
+    parse: duration,
+    default: SUPERVISOR_DEFAULTS.shutdownDelayMs,
     help: 'on a stop, report not ready (/readyz 503) and serve on for DUR before draining, so that load balancers stop sending first; a second stop request drains at once',
   }),
   def({
-    key: 'listen', flag: '--listen', arg: '[NAME=]ADDR', example: '8080', numeric: true, list: true,
-    parse: (t, c) => [...c.sofar.listen, parseListen(t, c.base, c.sofar.listen)], default: [],
+    key: 'listen',
+    flag: '--listen',
+    arg: '[NAME=]ADDR',
+    example: '8080',
+    numeric: true,
+    list: true,
+    parse: (t, c) => [...c.sofar.listen, parseListen(t, c.base, c.sofar.listen)],
+    default: [],
     help: 'bind ADDR in the master before the workers start (PORT, HOST:PORT, [IPv6]:PORT, or a unix socket path starting with / or ./); repeatable',
   }),
   def({
-    key: 'nodeArgs', flag: '--node-args', arg: '"ARGS"', example: '"--max-old-space-size=512"', dashValue: true, list: true,
-    parse: (t, c) => [...c.sofar.nodeArgs, ...t.split(/\s+/).filter((a) => a !== '')], default: [],
+    key: 'nodeArgs',
+    flag: '--node-args',
+    arg: '"ARGS"',
+    example: '"--max-old-space-size=512"',
+    dashValue: true,
+    list: true,
+    parse: (t, c) => [...c.sofar.nodeArgs, ...t.split(/\s+/).filter((a) => a !== '')],
+    default: [],
     help: 'options for node in each worker, e.g. --node-args "--max-old-space-size=512"',
   }),
   def({
-    key: 'logFormat', flag: '--log-format', arg: 'text|json', example: 'json', parse: (t, c) => usage(parseLogFormat, t, c.what), default: undefined,
-    defaultText: `text, or $${ENV.logFormat}`, env: ENV.logFormat, help: 'format of baton\'s own log lines on stderr',
+    key: 'logFormat',
+    flag: '--log-format',
+    arg: 'text|json',
+    example: 'json',
+    parse: (t, c) => usage(parseLogFormat, t, c.what),
+    default: undefined,
+    defaultText: `text, or $${ENV.logFormat}`,
+    env: ENV.logFormat,
+    help: "format of baton's own log lines on stderr",
   }),
   def({
-    key: 'admin', flag: '--admin', arg: '[HOST:]PORT', example: '127.0.0.1:9090', numeric: true, parse: (t) => t, default: undefined, env: ENV.admin,
-    defaultText: 'off; host 127.0.0.1', help: 'serve the admin HTTP API, probes and metrics there',
+    key: 'admin',
+    flag: '--admin',
+    arg: '[HOST:]PORT',
+    example: '127.0.0.1:9090',
+    numeric: true,
+    parse: (t) => t,
+    default: undefined,
+    env: ENV.admin,
+    defaultText: 'off; host 127.0.0.1',
+    help: 'serve the admin HTTP API, probes and metrics there',
   }),
   def({
-    key: 'adminTokenFile', flag: '--admin-token-file', arg: 'FILE', example: '/etc/baton/token', parse: (t, c) => path.resolve(c.base, t),
-    default: undefined, env: ENV.adminTokenFile,
-    help: 'the API\'s bearer token, read from FILE (mode 600; 32 or more random hex characters: openssl rand -hex 32); required off loopback',
-  }),
-  def({ key: 'adminMetricsPublic', flag: '--admin-metrics-public', sets: true, default: false, help: '/metrics answers without the token' }),
-  def({
-    key: 'adminTlsCert', flag: '--admin-tls-cert', arg: 'FILE', example: '/etc/baton/admin.crt', parse: (t, c) => path.resolve(c.base, t),
-    default: undefined, env: ENV.adminTlsCert, help: 'serve the admin API over HTTPS with this PEM certificate (read again at each reload)',
-  }),
-  def({
-    key: 'adminTlsKey', flag: '--admin-tls-key', arg: 'FILE', example: '/etc/baton/admin.key', parse: (t, c) => path.resolve(c.base, t),
-    default: undefined, env: ENV.adminTlsKey, help: 'and this private key; warned of off loopback without them',
+    key: 'adminTokenFile',
+    flag: '--admin-token-file',
+    arg: 'FILE',
+    example: '/etc/baton/token',
+    parse: (t, c) => path.resolve(c.base, t),
+    default: undefined,
+    env: ENV.adminTokenFile,
+    help: "the API's bearer token, read from FILE (mode 600; 32 or more random hex characters: openssl rand -hex 32); required off loopback",
   }),
   def({
-    key: 'releases', flag: '--releases', arg: 'DIR', example: '/srv/app/releases', parse: (t, c) => path.resolve(c.base, t), default: undefined,
+    key: 'adminMetricsPublic',
+    flag: '--admin-metrics-public',
+    sets: true,
+    default: false,
+    help: '/metrics answers without the token',
+  }),
+  def({
+    key: 'adminTlsCert',
+    flag: '--admin-tls-cert',
+    arg: 'FILE',
+    example: '/etc/baton/admin.crt',
+    parse: (t, c) => path.resolve(c.base, t),
+    default: undefined,
+    env: ENV.adminTlsCert,
+    help: 'serve the admin API over HTTPS with this PEM certificate (read again at each reload)',
+  }),
+  def({
+    key: 'adminTlsKey',
+    flag: '--admin-tls-key',
+    arg: 'FILE',
+    example: '/etc/baton/admin.key',
+    parse: (t, c) => path.resolve(c.base, t),
+    default: undefined,
+    env: ENV.adminTlsKey,
+    help: 'and this private key; warned of off loopback without them',
+  }),
+  def({
+    key: 'releases',
+    flag: '--releases',
+    arg: 'DIR',
+    example: '/srv/app/releases',
+    parse: (t, c) => path.resolve(c.base, t),
+    default: undefined,
     help: 'DIR holds one directory per release and a link DIR/current to the one to run; <script> is then a path inside a release (e.g. server.js); baton reload --release NAME starts DIR/NAME and points current at it once it serves',
   }),
 ];
 
 /** The options that only the command line takes: where the settings come from. */
 export const SOURCE_OPTIONS = {
-  config: { flag: '--config', arg: 'FILE', example: 'baton.config.json', help: 'read every option above from FILE (JSON, .mjs or .js; or PM2\'s ecosystem file); flags given here win over it (default: baton.config.json, .mjs or .js in the working directory)' },
+  config: {
+    flag: '--config',
+    arg: 'FILE',
+    example: 'baton.config.json',
+    help: "read every option above from FILE (JSON, .mjs or .js; or PM2's ecosystem file); flags given here win over it (default: baton.config.json, .mjs or .js in the working directory)",
+  },
   only: { flag: '--only', arg: 'NAME', example: 'api', help: 'with an ecosystem file of several apps: the one to run' },
-  env: { flag: '--env', arg: 'NAME', example: 'production', help: 'with an ecosystem file: add its env_NAME to the app\'s environment' },
+  env: {
+    flag: '--env',
+    arg: 'NAME',
+    example: 'production',
+    help: "with an ecosystem file: add its env_NAME to the app's environment",
+  },
 } as const;
 
 export function optionByKey(key: string): OptionDef | undefined {
@@ -247,7 +395,8 @@ export function supervisorOf(o: RunOptions): SupervisorSettings {
 export function showValue(d: OptionDef, value: unknown): string {
   if (value === undefined) return d.defaultText ?? 'none';
   if (d.arg === 'DUR') return formatDuration(value as number);
-  if (d.key === 'listen') return (value as ListenOption[]).map((l) => (l.name ? `${l.name}=${l.spec}` : l.spec)).join(' ');
+  if (d.key === 'listen')
+    return (value as ListenOption[]).map((l) => (l.name ? `${l.name}=${l.spec}` : l.spec)).join(' ');
   if (Array.isArray(value)) return value.join(' ');
   return String(value);
 }
@@ -259,7 +408,9 @@ function parseWorkers(v: string): number {
   }
   const n = /^\d{1,5}$/.test(v) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) {
-    throw new UsageError(`--workers: ${quote(v)} is not a worker count (use a whole number from 1 to ${MAX_WORKERS}, or auto)`);
+    throw new UsageError(
+      `--workers: ${quote(v)} is not a worker count (use a whole number from 1 to ${MAX_WORKERS}, or auto)`,
+    );
   }
   return n;
 }
@@ -267,7 +418,9 @@ function parseWorkers(v: string): number {
 function parseMaxDraining(v: string): number {
   const n = /^\d{1,4}$/.test(v) ? Number(v) : NaN;
   if (!(n >= 1 && n <= MAX_WORKERS)) {
-    throw new UsageError(`--max-draining: ${quote(v)} is not a count of generations (use a whole number from 1 to ${MAX_WORKERS})`);
+    throw new UsageError(
+      `--max-draining: ${quote(v)} is not a count of generations (use a whole number from 1 to ${MAX_WORKERS})`,
+    );
   }
   return n;
 }
@@ -277,7 +430,9 @@ function parseUnresponsive(v: string, c: ParseContext): number {
   const ms = duration(v, c);
   const least = 3 * HEARTBEAT_MS;
   if (ms !== 0 && ms < least) {
-    throw new UsageError(`${c.what}: ${quote(v)} is shorter than 3 heartbeats (give at least ${least / 1000}s, or 0 to turn it off)`);
+    throw new UsageError(
+      `${c.what}: ${quote(v)} is shorter than 3 heartbeats (give at least ${least / 1000}s, or 0 to turn it off)`,
+    );
   }
   return ms;
 }
@@ -287,7 +442,9 @@ const LISTEN_NAME = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
 /** `--listen [NAME=]ADDR`. Earlier ones are passed to refuse a name or an address given twice. */
 export function parseListen(value: string, cwd: string, earlier: readonly ListenOption[] = []): ListenOption {
   const bad = (why: string): UsageError =>
-    new UsageError(`--listen: ${quote(value)} ${why} (use PORT, HOST:PORT, [IPv6]:PORT or a unix socket path starting with / or ./, optionally as NAME=ADDR)`);
+    new UsageError(
+      `--listen: ${quote(value)} ${why} (use PORT, HOST:PORT, [IPv6]:PORT or a unix socket path starting with / or ./, optionally as NAME=ADDR)`,
+    );
   let name: string | undefined;
   let spec = value;
   const eq = value.indexOf('=');
@@ -295,7 +452,8 @@ export function parseListen(value: string, cwd: string, earlier: readonly Listen
   if (eq > 0 && !/^\.{0,2}\//.test(value)) {
     name = value.slice(0, eq);
     spec = value.slice(eq + 1);
-    if (!LISTEN_NAME.test(name)) throw bad(`has an invalid name ${quote(name)} (a letter, then up to 63 letters, digits, '.', '_' or '-')`);
+    if (!LISTEN_NAME.test(name))
+      throw bad(`has an invalid name ${quote(name)} (a letter, then up to 63 letters, digits, '.', '_' or '-')`);
   }
   if (spec === '') throw bad('has no address');
   const address = parseAddress(spec, cwd);

@@ -14,7 +14,15 @@ import { CURRENT, currentRelease, releasePath } from '../supervisor/releases.js'
 import { type FileConfig, type Pick, findConfig, fromConfigObject, readConfig } from './config.js';
 import { fromEcosystem } from './ecosystem.js';
 import {
-  type OptionDef, RUN_OPTIONS, type RunOptions, UsageError, runDefaults, settingsOf, showValue, supervisorOf, usage,
+  type OptionDef,
+  RUN_OPTIONS,
+  type RunOptions,
+  UsageError,
+  runDefaults,
+  settingsOf,
+  showValue,
+  supervisorOf,
+  usage,
 } from './options.js';
 
 /** A flag as given on the command line, its value unparsed. */
@@ -60,7 +68,8 @@ export interface RunCommand {
 
 export async function resolveRun(a: RunArgs, cwd: string, env: Env = process.env): Promise<RunCommand> {
   const configFile = a.config === undefined ? findConfig(cwd) : path.resolve(cwd, a.config);
-  if (configFile === undefined && (a.only ?? a.env) !== undefined) throw new UsageError(`${a.only ? '--only' : '--env'} needs an ecosystem file (--config ecosystem.config.js)`);
+  if (configFile === undefined && (a.only ?? a.env) !== undefined)
+    throw new UsageError(`${a.only ? '--only' : '--env'} needs an ecosystem file (--config ecosystem.config.js)`);
   const file = configFile === undefined ? undefined : await loadConfig(configFile, { only: a.only, env: a.env });
   const options = runDefaults();
   const from = new Map<string, string>();
@@ -69,13 +78,29 @@ export async function resolveRun(a: RunArgs, cwd: string, env: Env = process.env
   const appCwd = file?.cwd ?? cwd;
   const scriptText = a.script ?? file?.script;
   if (scriptText === undefined || scriptText === '') {
-    throw new UsageError('missing the script to run (baton run [options] <script> [args...], e.g. baton run server.js)');
+    throw new UsageError(
+      'missing the script to run (baton run [options] <script> [args...], e.g. baton run server.js)',
+    );
   }
   const scriptBase = a.script === undefined ? file!.base : cwd;
-  const script = options.releases === undefined ? resolveScript(scriptText, scriptBase) : scriptInRelease(scriptText, options.releases);
-  const admin = usage(() => adminOptions({
-    address: options.admin, tokenFile: options.adminTokenFile, metricsPublic: options.adminMetricsPublic, tlsCert: options.adminTlsCert, tlsKey: options.adminTlsKey,
-  }, ADMIN_FLAGS), '');
+  const script =
+    options.releases === undefined
+      ? resolveScript(scriptText, scriptBase)
+      : scriptInRelease(scriptText, options.releases);
+  const admin = usage(
+    () =>
+      adminOptions(
+        {
+          address: options.admin,
+          tokenFile: options.adminTokenFile,
+          metricsPublic: options.adminMetricsPublic,
+          tlsCert: options.adminTlsCert,
+          tlsKey: options.adminTlsKey,
+        },
+        ADMIN_FLAGS,
+      ),
+    '',
+  );
   return {
     cmd: 'run',
     options,
@@ -83,7 +108,7 @@ export async function resolveRun(a: RunArgs, cwd: string, env: Env = process.env
     supervisor: supervisorOf(options),
     ...(admin ? { admin } : {}),
     script,
-    args: a.script === undefined ? file?.args ?? [] : a.args,
+    args: a.script === undefined ? (file?.args ?? []) : a.args,
     cwd: appCwd,
     env: file?.env ?? {},
     ...(file ? { config: { label: file.label, warnings: file.warnings } } : {}),
@@ -93,7 +118,9 @@ export async function resolveRun(a: RunArgs, cwd: string, env: Env = process.env
 
 async function loadConfig(file: string, pick: Pick): Promise<FileConfig> {
   const exported = await readConfig(file);
-  return 'apps' in exported ? fromEcosystem(exported as { apps: unknown }, file, pick) : fromConfigObject(exported, file, pick);
+  return 'apps' in exported
+    ? fromEcosystem(exported as { apps: unknown }, file, pick)
+    : fromConfigObject(exported, file, pick);
 }
 
 /** A config file's values, each checked by its option's parser; `what` names the file and the key. */
@@ -119,7 +146,9 @@ function textsOf(def: OptionDef, raw: unknown, what: string): string[] {
   const one = (v: unknown): string => {
     if (typeof v === 'string') return v;
     if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-    throw new UsageError(`${what} must be ${def.list ? 'a string or a list of strings' : 'a string or a number'}, not ${JSON.stringify(v)} (e.g. ${JSON.stringify(def.example?.replace(/^"|"$/g, '') ?? 'VALUE')})`);
+    throw new UsageError(
+      `${what} must be ${def.list ? 'a string or a list of strings' : 'a string or a number'}, not ${JSON.stringify(v)} (e.g. ${JSON.stringify(def.example?.replace(/^"|"$/g, '') ?? 'VALUE')})`,
+    );
   };
   return def.list && Array.isArray(raw) ? raw.map(one) : [one(raw)];
 }
@@ -143,15 +172,18 @@ function parseAs(def: OptionDef, text: string, what: string, base: string, sofar
   } catch (err) {
     // Some parsers name their flag: said of a file, the file and key lead instead.
     const message = (err as Error).message;
-    throw new UsageError(message.startsWith(what) ? message : `${what}: ${message.replace(new RegExp(`^${def.flag}: `), '')}`);
+    throw new UsageError(
+      message.startsWith(what) ? message : `${what}: ${message.replace(new RegExp(`^${def.flag}: `), '')}`,
+    );
   }
 }
 
 function sourcesOf(options: RunOptions, from: Map<string, string>): Source[] {
   const defaults = runDefaults() as unknown as Record<string, unknown>;
   const values = options as unknown as Record<string, unknown>;
-  return RUN_OPTIONS.filter((d) => from.has(d.key) && JSON.stringify(values[d.key]) !== JSON.stringify(defaults[d.key]))
-    .map((d) => ({ key: d.key, value: showValue(d, values[d.key]), from: from.get(d.key)! }));
+  return RUN_OPTIONS.filter(
+    (d) => from.has(d.key) && JSON.stringify(values[d.key]) !== JSON.stringify(defaults[d.key]),
+  ).map((d) => ({ key: d.key, value: showValue(d, values[d.key]), from: from.get(d.key)! }));
 }
 
 /** Entry files a directory given as the script is likely to hold, for the example in the error. */
@@ -168,7 +200,9 @@ function resolveScript(script: string, cwd: string): string {
   }
   if (isDir) {
     const entry = ENTRY_FILES.find((f) => fs.existsSync(path.join(resolved, f))) ?? 'server.js';
-    throw new UsageError(`script ${quote(script)} is a directory (give the server's entry file in it, e.g. baton run ${oneLine(path.join(script, entry))})`);
+    throw new UsageError(
+      `script ${quote(script)} is a directory (give the server's entry file in it, e.g. baton run ${oneLine(path.join(script, entry))})`,
+    );
   }
   return resolved;
 }
@@ -179,14 +213,20 @@ function resolveScript(script: string, cwd: string): string {
  */
 function scriptInRelease(script: string, dir: string): string {
   if (path.isAbsolute(script) || path.normalize(script).split(path.sep)[0] === '..') {
-    throw new UsageError(`script ${quote(script)} is not inside a release: with --releases, give its path in each release (e.g. server.js)`);
+    throw new UsageError(
+      `script ${quote(script)} is not inside a release: with --releases, give its path in each release (e.g. server.js)`,
+    );
   }
   if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new UsageError(`--releases ${quote(dir)} is not a directory (give the directory that holds one directory per release)`);
+    throw new UsageError(
+      `--releases ${quote(dir)} is not a directory (give the directory that holds one directory per release)`,
+    );
   }
   const release = usage((d) => releasePath(d, currentRelease(d)), dir);
   if (!fs.statSync(path.join(release, script), { throwIfNoEntry: false })?.isFile()) {
-    throw new UsageError(`script ${quote(script)} is not a file in ${release}, the release ${path.join(dir, CURRENT)} points to (give the entry file's path inside a release)`);
+    throw new UsageError(
+      `script ${quote(script)} is not a file in ${release}, the release ${path.join(dir, CURRENT)} points to (give the entry file's path inside a release)`,
+    );
   }
   return script;
 }

@@ -34,20 +34,25 @@ function spawnerFor(o: RunCommand, sockets: SocketTable, controlPath: string): R
   const { options } = o;
   const cache = compileCacheEnv(process.env, options.compileCache ? compileCacheDir(controlPath) : undefined);
   if (cache.NODE_COMPILE_CACHE !== undefined) prepareCompileCacheDir(cache.NODE_COMPILE_CACHE);
-  return workerSpawner({
-    execPath: process.execPath,
-    nodeArgs: options.nodeArgs,
-    register,
-    script: o.script,
-    args: o.args,
-    cwd: o.cwd,
-    env: { ...process.env, ...o.env, ...cache },
-    settings: o.settings,
-  }, sockets);
+  return workerSpawner(
+    {
+      execPath: process.execPath,
+      nodeArgs: options.nodeArgs,
+      register,
+      script: o.script,
+      args: o.args,
+      cwd: o.cwd,
+      env: { ...process.env, ...o.env, ...cache },
+      settings: o.settings,
+    },
+    sockets,
+  );
 }
 
 /** --admin's code, loaded only then: a master without it loads none of it. A reload also takes up a renewed certificate. */
-async function loadAdmin(o: RunCommand): Promise<{ events: MasterEvents; start: (master: Master) => Promise<AdminServer> } | undefined> {
+async function loadAdmin(
+  o: RunCommand,
+): Promise<{ events: MasterEvents; start: (master: Master) => Promise<AdminServer> } | undefined> {
   const options = o.admin;
   if (!options) return undefined;
   const module = await import('../admin/index.js');
@@ -64,7 +69,11 @@ async function loadAdmin(o: RunCommand): Promise<{ events: MasterEvents; start: 
   return { events, start: async (master) => (server = await module.startAdminServer(options, master, metrics)) };
 }
 
-function masterOptions(o: RunCommand, inherited: MasterOptions['inherited'], events: MasterEvents | undefined): MasterOptions {
+function masterOptions(
+  o: RunCommand,
+  inherited: MasterOptions['inherited'],
+  events: MasterEvents | undefined,
+): MasterOptions {
   const { options } = o;
   const { readyTimeoutMs, drainTimeoutMs, crashWindowMs } = o.settings;
   return {
@@ -88,7 +97,10 @@ const WORKERS_PER_CPU = 4;
 function warnManyWorkers(workers: number): void {
   const cpus = os.availableParallelism();
   if (workers <= WORKERS_PER_CPU * cpus) return;
-  log('warn', `-w ${workers} is more than ${WORKERS_PER_CPU} workers per CPU (${cpus} ${cpus === 1 ? 'CPU' : 'CPUs'}): they compete for the CPUs, and every start and reload takes longer; -w auto starts one per CPU`);
+  log(
+    'warn',
+    `-w ${workers} is more than ${WORKERS_PER_CPU} workers per CPU (${cpus} ${cpus === 1 ? 'CPU' : 'CPUs'}): they compete for the CPUs, and every start and reload takes longer; -w auto starts one per CPU`,
+  );
 }
 
 export async function run(o: RunCommand, controlPath: string): Promise<void> {
@@ -119,7 +131,10 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
       void master.reload();
     });
   }
-  onStopSignals(() => master.stop(), () => master.kill());
+  onStopSignals(
+    () => master.stop(),
+    () => master.kill(),
+  );
   try {
     closing.push(await startControlServer(controlPath, master));
     if (admin) closing.push(await admin.start(master));
@@ -131,6 +146,9 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
   log('info', 'control socket ready', { control: controlPath, pid: process.pid });
   if (process.pid === 1) {
     // Node reaps only the children it spawned; orphans re-parented to PID 1 would stay zombies.
-    log('info', 'running as PID 1: baton reaps its workers, but not processes the app orphans; if the app starts processes of its own, run the container with an init (docker run --init)');
+    log(
+      'info',
+      'running as PID 1: baton reaps its workers, but not processes the app orphans; if the app starts processes of its own, run the container with an init (docker run --init)',
+    );
   }
 }

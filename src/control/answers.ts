@@ -11,7 +11,11 @@ import { errMessage, log } from '../log.js';
  * becomes a failed result), or a refusal before anything started, to be said
  * as such (a release that is none, another one queued).
  */
-export function askReload(master: Controllable, onPhase: (phase: Phase) => void, release: string | undefined): { refused: ReloadRefused } | { result: Promise<ReloadResult> } {
+export function askReload(
+  master: Controllable,
+  onPhase: (phase: Phase) => void,
+  release: string | undefined,
+): { refused: ReloadRefused } | { result: Promise<ReloadResult> } {
   const started = Date.now();
   const failed = (err: unknown): ReloadResult => {
     log('error', 'reload threw', { error: errMessage(err) });

@@ -7,7 +7,17 @@
 import net from 'node:net';
 import { oneLine } from '../protocol/quote.js';
 import { formatMs, mib } from '../format.js';
-import { type Command, type Phase, type ReleaseList, type ReloadResult, type Request, type Status, type Stopping, cutLine, parseReply } from '../protocol/control.js';
+import {
+  type Command,
+  type Phase,
+  type ReleaseList,
+  type ReloadResult,
+  type Request,
+  type Status,
+  type Stopping,
+  cutLine,
+  parseReply,
+} from '../protocol/control.js';
 
 export interface RunCommandOptions {
   /** Print the master's JSON instead of text: every reply line for reload, the object for status and releases. */
@@ -42,7 +52,9 @@ export function runCommand(file: string, cmd: Command, opts: RunCommandOptions =
     let connected = false;
     const sock = net.connect(file);
     const timer = setTimeout(() => {
-      err(`the master at ${oneLine(file)} did not answer within ${formatMs(firstAnswerMs)} (is it stopped or frozen?)${cmd === 'reload' ? '; the reload will not run when it resumes' : ''}`);
+      err(
+        `the master at ${oneLine(file)} did not answer within ${formatMs(firstAnswerMs)} (is it stopped or frozen?)${cmd === 'reload' ? '; the reload will not run when it resumes' : ''}`,
+      );
       finish(2);
     }, firstAnswerMs);
     function finish(code: number): void {
@@ -114,13 +126,19 @@ class Printer {
   private tailShown = false;
   private doneShown = false;
 
-  constructor(private readonly json: boolean, private readonly out: (line: string) => void, private readonly err: (line: string) => void) {}
+  constructor(
+    private readonly json: boolean,
+    private readonly out: (line: string) => void,
+    private readonly err: (line: string) => void,
+  ) {}
 
   line(line: string): number | undefined {
     const parsed = parseReply(line);
     if ('unknown' in parsed) return undefined; // a newer master's line this client does not know: skip it
     if ('invalid' in parsed) {
-      this.err(`unexpected answer from the master: ${line.length > 200 ? `${line.slice(0, 200)}…` : line} (${parsed.invalid})`);
+      this.err(
+        `unexpected answer from the master: ${line.length > 200 ? `${line.slice(0, 200)}…` : line} (${parsed.invalid})`,
+      );
       return 1;
     }
     const { reply } = parsed;
@@ -175,11 +193,15 @@ const plural = (n: number, one: string, many: string): string => (n === 1 ? one 
 export function formatPhase(p: Phase): string[] {
   switch (p.phase) {
     case 'spawned':
-      return [`spawned generation ${p.generation}${p.release === undefined ? '' : ` (release ${p.release})`}: ${plural(p.pids.length, 'pid', 'pids')} ${p.pids.join(', ')}`];
+      return [
+        `spawned generation ${p.generation}${p.release === undefined ? '' : ` (release ${p.release})`}: ${plural(p.pids.length, 'pid', 'pids')} ${p.pids.join(', ')}`,
+      ];
     case 'ready':
       return [`generation ${p.generation} ready after ${p.ms} ms`];
     case 'draining':
-      return [`draining generation ${p.generation} (${p.connections} open ${plural(p.connections, 'connection', 'connections')})`];
+      return [
+        `draining generation ${p.generation} (${p.connections} open ${plural(p.connections, 'connection', 'connections')})`,
+      ];
     case 'done':
       return [doneLine(p)];
     case 'queued':
@@ -193,16 +215,22 @@ export function formatPhase(p: Phase): string[] {
 
 function tailLines(tail: string | undefined): string[] {
   if (!tail) return [];
-  return tail.replace(/\n+$/, '').split('\n').map((l) => `  | ${l.replace(/\r$/, '')}`);
+  return tail
+    .replace(/\n+$/, '')
+    .split('\n')
+    .map((l) => `  | ${l.replace(/\r$/, '')}`);
 }
-
-
 
 /** Pads columns to their widest cell. */
 function table(rows: string[][]): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /**
@@ -234,7 +262,10 @@ const RELOADS_SHOWN = 5;
 export function formatStatus(s: Status): string[] {
   const lines = table([
     ['name', s.name],
-    ['master', `pid ${s.masterPid}, up ${formatMs(s.uptimeMs)}${s.master ? `, rss ${mib(s.master.rssBytes)}, heap ${mib(s.master.heapUsedBytes)}` : ''}`],
+    [
+      'master',
+      `pid ${s.masterPid}, up ${formatMs(s.uptimeMs)}${s.master ? `, rss ${mib(s.master.rssBytes)}, heap ${mib(s.master.heapUsedBytes)}` : ''}`,
+    ],
     ['generation', String(s.generation)],
     ...(s.release === undefined ? [] : [['release', s.release]]),
     ['listeners', s.listeners.length === 0 ? '(none yet)' : s.listeners.join(', ')],
@@ -244,15 +275,26 @@ export function formatStatus(s: Status): string[] {
   ]);
   if (s.workers.length > 0) {
     const rows = s.workers.map((w) => [
-      String(w.pid), String(w.generation), w.unresponsive ? 'UNRESPONSIVE' : w.state, formatMs(w.uptimeMs), mib(w.rssBytes),
+      String(w.pid),
+      String(w.generation),
+      w.unresponsive ? 'UNRESPONSIVE' : w.state,
+      formatMs(w.uptimeMs),
+      mib(w.rssBytes),
       w.connections === null ? '-' : String(w.connections),
       w.delayMs === null ? '-' : `${w.delayMs} ms`,
       w.heartbeatAgeMs === null ? '-' : `${formatMs(w.heartbeatAgeMs)} ago`,
     ]);
-    lines.push(...table([['PID', 'GEN', 'STATE', 'UPTIME', 'RSS', 'CONNS', 'LOOP DELAY', 'HEARTBEAT'], ...rows]).map((l) => `  ${l}`));
+    lines.push(
+      ...table([['PID', 'GEN', 'STATE', 'UPTIME', 'RSS', 'CONNS', 'LOOP DELAY', 'HEARTBEAT'], ...rows]).map(
+        (l) => `  ${l}`,
+      ),
+    );
   }
   for (const [generation, connections] of drainingGenerations(s)) {
-    const open = connections === null ? 'connections not reported yet' : `${connections} open ${plural(connections, 'connection', 'connections')}`;
+    const open =
+      connections === null
+        ? 'connections not reported yet'
+        : `${connections} open ${plural(connections, 'connection', 'connections')}`;
     lines.push(`draining    generation ${generation} (${open})`);
   }
   const recent = s.reloads.slice(-RELOADS_SHOWN);
@@ -263,7 +305,10 @@ export function formatStatus(s: Status): string[] {
     const reasons = recent.some((r) => !r.ok);
     const cuts = recent.some((r) => r.cut);
     const rows = recent.map((r) => [
-      String(r.generation), r.ok ? 'ok' : 'failed', `${r.ms} ms`, r.at,
+      String(r.generation),
+      r.ok ? 'ok' : 'failed',
+      `${r.ms} ms`,
+      r.at,
       ...(cuts ? [r.cut ? String(r.cut) : ''] : []),
       ...(reasons ? [r.ok ? '' : oneCell(r.reason ?? '')] : []),
     ]);
@@ -276,7 +321,12 @@ export function formatStatus(s: Status): string[] {
 /** `baton releases`: one line per release, marking the one `current` points to and the one serving. */
 export function formatReleases(r: ReleaseList): string[] {
   if (r.releases.length === 0) return [`no releases in ${r.dir}`];
-  return table(r.releases.map((x) => [x.name, [x.current ? 'current' : '', x.serving ? 'serving' : ''].filter(Boolean).join(', ')]));
+  return table(
+    r.releases.map((x) => [
+      x.name,
+      [x.current ? 'current' : '', x.serving ? 'serving' : ''].filter(Boolean).join(', '),
+    ]),
+  );
 }
 
 /** `done: generation 2 serving, reload took 186 ms (old generation drained after 170 ms)` */

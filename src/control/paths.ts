@@ -38,7 +38,9 @@ export function controlPath(name: string, dir: string = defaultControlDir()): st
 }
 
 const notWritable = (dir: string, code: string): Error =>
-  new Error(`control socket directory ${quote(dir)} is not writable (${code}); pass --control PATH in a writable directory`);
+  new Error(
+    `control socket directory ${quote(dir)} is not writable (${code}); pass --control PATH in a writable directory`,
+  );
 
 /**
  * Makes `dir` (and its parents) exist as a private directory of this user:
@@ -81,7 +83,9 @@ export function checkControlDir(dir: string): void {
     st = fs.lstatSync(dir);
   } catch (err) {
     if (codeOf(err) === 'ENOENT') return;
-    throw new Error(`cannot check the control socket directory ${quote(dir)} (${codeOf(err)}); pass --control PATH to name the socket`);
+    throw new Error(
+      `cannot check the control socket directory ${quote(dir)} (${codeOf(err)}); pass --control PATH to name the socket`,
+    );
   }
   if (!othersHaveAccess(dir, st)) return;
   const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
@@ -145,7 +149,8 @@ export function controlDirProblem(file: string): string | undefined {
   if (code === 'ENOENT') {
     return `${head} directory ${quote(dir)} does not exist; create it (mkdir -p ${quote(dir)}), or pass --control PATH in an existing directory`;
   }
-  if (code === 'ENOTDIR') return `${head} ${quote(dir)} is not a directory; pass --control PATH in an existing directory`;
+  if (code === 'ENOTDIR')
+    return `${head} ${quote(dir)} is not a directory; pass --control PATH in an existing directory`;
   return undefined; // EACCES and the like: the bind says so, with the path
 }
 

@@ -95,7 +95,9 @@ export async function drain(servers: readonly net.Server[], options: DrainOption
   }
   const drainHooks = options.runDrainHooks?.();
 
-  const idleTimer = handOver ? undefined : setInterval(() => closeIdle.forEach((close) => close()), options.idleGraceMs ?? 1000);
+  const idleTimer = handOver
+    ? undefined
+    : setInterval(() => closeIdle.forEach((close) => close()), options.idleGraceMs ?? 1000);
   await until(() => all.every((t) => openHttp1(t) === 0 && openHttp2(t) === 0), deadline, {
     wake: (look) => {
       // Node's own 'close' listeners, added first, have taken each one off their lists by the time this runs.

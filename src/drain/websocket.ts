@@ -60,7 +60,12 @@ export function watchHandshake(req: http.IncomingMessage, socket: net.Socket, on
 }
 
 function isSwitchingProtocols(chunk: unknown): boolean {
-  const head = typeof chunk === 'string' ? chunk.slice(0, 12) : chunk instanceof Uint8Array ? Buffer.from(chunk.subarray(0, 12)).toString('latin1') : '';
+  const head =
+    typeof chunk === 'string'
+      ? chunk.slice(0, 12)
+      : chunk instanceof Uint8Array
+        ? Buffer.from(chunk.subarray(0, 12)).toString('latin1')
+        : '';
   return head === 'HTTP/1.1 101';
 }
 

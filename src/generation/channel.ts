@@ -15,7 +15,11 @@ export type OnMessage = (m: Message, handle: NativeHandle | undefined) => void;
 
 export class Channel {
   /** `peer` names the other end in log lines: 'the master', 'worker pid 42'. */
-  constructor(private readonly port: Port, private readonly peer: string, onMessage: OnMessage) {
+  constructor(
+    private readonly port: Port,
+    private readonly peer: string,
+    onMessage: OnMessage,
+  ) {
     port.on('message', (raw: unknown, handle: unknown) => {
       if (!isBatonMessage(raw)) return;
       const parsed = parseMessage(raw);
@@ -39,7 +43,11 @@ export class Channel {
       sent(!err);
     };
     try {
-      (this.port.send as (m: unknown, h: unknown, cb: (err: Error | null) => void) => boolean)(message(body), handle, lost);
+      (this.port.send as (m: unknown, h: unknown, cb: (err: Error | null) => void) => boolean)(
+        message(body),
+        handle,
+        lost,
+      );
       return true;
     } catch (err) {
       lost(err as Error);

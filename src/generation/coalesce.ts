@@ -12,7 +12,10 @@ export class Coalescer<A, T> {
   private lastStart = -Infinity;
 
   /** `run` gets the argument of every request it serves. */
-  constructor(private readonly run: (args: A[]) => Promise<T>, private readonly minIntervalMs = 0) {}
+  constructor(
+    private readonly run: (args: A[]) => Promise<T>,
+    private readonly minIntervalMs = 0,
+  ) {}
 
   request(arg: A): { result: Promise<T>; queued: boolean } {
     if (!this.queued && !this.running && Date.now() - this.lastStart >= this.minIntervalMs) {

@@ -44,7 +44,11 @@ export class ParentEndpoint {
    * stderr, which is kept from now until `crashWindowMs` after ready(): the
    * parent rolls back on an exit before then, and says why.
    */
-  constructor(peer: string, private readonly crashWindowMs: number, orders: Orders) {
+  constructor(
+    peer: string,
+    private readonly crashWindowMs: number,
+    orders: Orders,
+  ) {
     captureStderr();
     process.on('uncaughtExceptionMonitor', (err) => {
       this.noteFatal(errorLine(err));
@@ -52,7 +56,8 @@ export class ParentEndpoint {
       addToTail(`${err instanceof Error ? err.stack : String(err)}\n`);
     });
     process.on('exit', () => {
-      if (!this.drainOrdered) this.send({ type: 'failed', pid: process.pid, error: this.fatal ?? '', stderrTail: stderrTail() });
+      if (!this.drainOrdered)
+        this.send({ type: 'failed', pid: process.pid, error: this.fatal ?? '', stderrTail: stderrTail() });
     });
     this.channel = new Channel(process, peer, (m, handle) => {
       if (m.type === 'drain') {
@@ -60,7 +65,8 @@ export class ParentEndpoint {
         orders.drain(m.reason, m.deadline);
       } else if (m.type === 'history') orders.history(m.reloads, m.counters);
       else if (m.type === 'listen-result') this.settle(m.id, m.name, m.code, handle);
-      else if (m.type === 'connection' && handle) this.send({ type: 'connection-taken', id: m.id, taken: orders.connection(m.address, handle) });
+      else if (m.type === 'connection' && handle)
+        this.send({ type: 'connection-taken', id: m.id, taken: orders.connection(m.address, handle) });
       else if (m.type === 'connection-taken') this.handing.answer(m.id, m.taken);
     });
     process.once('disconnect', () => {
@@ -121,7 +127,12 @@ export class ParentEndpoint {
     });
   }
 
-  private settle(id: number, name: string | undefined, code: string | undefined, handle: NativeHandle | undefined): void {
+  private settle(
+    id: number,
+    name: string | undefined,
+    code: string | undefined,
+    handle: NativeHandle | undefined,
+  ): void {
     const waiting = this.pending.get(id);
     if (!waiting) {
       handle?.close();
@@ -141,11 +152,14 @@ function listenError(code: string, address: Address): NodeJS.ErrnoException {
   const description = builtin('util').getSystemErrorMap().get(errno)?.[1] ?? code;
   const where = address.kind === 'unix' ? address.path : `${address.host ?? '::'}:${address.port}`;
   const syscall = address.kind === 'udp' ? 'bind' : 'listen';
-  const err = new Error(`${syscall} ${code}: ${description} ${where}`) as NodeJS.ErrnoException & { address?: string; port?: number };
+  const err = new Error(`${syscall} ${code}: ${description} ${where}`) as NodeJS.ErrnoException & {
+    address?: string;
+    port?: number;
+  };
   err.code = code;
   err.errno = errno;
   err.syscall = syscall;
-  err.address = address.kind === 'unix' ? address.path : address.host ?? '::';
+  err.address = address.kind === 'unix' ? address.path : (address.host ?? '::');
   if (address.kind !== 'unix') err.port = address.port;
   return err;
 }

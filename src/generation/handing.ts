@@ -16,7 +16,9 @@ export class Handing {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      void channel.sendHandle({ type: 'connection', id, address }, handle).then((sent) => sent || this.answer(id, false));
+      void channel
+        .sendHandle({ type: 'connection', id, address }, handle)
+        .then((sent) => sent || this.answer(id, false));
     });
   }
 

@@ -190,7 +190,8 @@ export class Child {
   /** What a child killed at its deadline, unheard since, lost: at least what it last said it had open. */
   private lostAtKill(): number {
     const n = this.lastConnections;
-    if (n > 0) log('warn', `≥${n} ${n === 1 ? 'connection' : 'connections'} lost: ${this.name} killed at the drain deadline`);
+    if (n > 0)
+      log('warn', `≥${n} ${n === 1 ? 'connection' : 'connections'} lost: ${this.name} killed at the drain deadline`);
     return n;
   }
 
@@ -277,7 +278,10 @@ function childEnv(spec: ChildSpec): Env {
     ...spec.env,
     ...settingsEnv(spec.settings),
     ...(spec.role === 'worker' ? workerEnv() : {}),
-    ...writeListenEnv(spec.sockets.map((s) => s.name), process.pid),
+    ...writeListenEnv(
+      spec.sockets.map((s) => s.name),
+      process.pid,
+    ),
   };
 }
 
@@ -286,7 +290,9 @@ export type Starting = Pick<Child, 'name' | 'state' | 'ready' | 'exited' | 'desc
 
 /** Why `children` are not all ready by `timeoutMs`: the first to fail, the timeout, or `cancel`; undefined once all are ready. */
 export function awaitReady<C extends Starting>(
-  children: readonly C[], timeoutMs: number, cancel?: AbortSignal,
+  children: readonly C[],
+  timeoutMs: number,
+  cancel?: AbortSignal,
 ): Promise<{ reason: string; child?: C } | undefined> {
   return new Promise((resolve) => {
     const settle = (r: { reason: string; child?: C } | undefined): void => {
@@ -301,7 +307,10 @@ export function awaitReady<C extends Starting>(
     const onCancel = (): void => settle({ reason: 'cancelled by a stop' });
     if (cancel?.aborted) return onCancel();
     cancel?.addEventListener('abort', onCancel, { once: true });
-    Promise.all(children.map((c) => c.ready)).then(() => settle(undefined), () => {});
+    Promise.all(children.map((c) => c.ready)).then(
+      () => settle(undefined),
+      () => {},
+    );
     // Exiting fails the wait even after the child was ready: it has not taken over yet.
     for (const c of children) void c.exited.then((exit) => settle({ reason: c.describeExit(exit), child: c }));
   });
@@ -312,7 +321,9 @@ export function awaitReady<C extends Starting>(
  * probation), or undefined once it has passed or on `cancel`.
  */
 export function firstExit<C extends Starting>(
-  children: readonly C[], windowMs: number, cancel?: AbortSignal,
+  children: readonly C[],
+  windowMs: number,
+  cancel?: AbortSignal,
 ): Promise<{ child: C; exit: Exit } | undefined> {
   if (windowMs === 0 || cancel?.aborted) return Promise.resolve(undefined);
   return new Promise((resolve) => {
@@ -329,7 +340,11 @@ export function firstExit<C extends Starting>(
 }
 
 /** Why a child that exited in its crash window failed, with the error it reported. */
-export function crashReason(child: Pick<Child, 'name' | 'readyAt' | 'startedAt' | 'failed'>, exit: Exit, windowMs: number): string {
+export function crashReason(
+  child: Pick<Child, 'name' | 'readyAt' | 'startedAt' | 'failed'>,
+  exit: Exit,
+  windowMs: number,
+): string {
   const after = Date.now() - (child.readyAt ?? child.startedAt);
   return `${child.name} exited (${how(exit)}) ${after} ms after it was ready (crash window ${windowMs} ms)${errorOf(child)}`;
 }
@@ -358,7 +373,10 @@ export function stopNew(children: readonly Pick<Child, 'state' | 'drain'>[], dea
  * phase, and the result's fields; each then tells systemd who serves.
  */
 export function rolledBack(
-  failed: { generation: number; reason: string; child?: Pick<Child, 'failed'> }, said: string, who: string, onPhase: (phase: Phase) => void,
+  failed: { generation: number; reason: string; child?: Pick<Child, 'failed'> },
+  said: string,
+  who: string,
+  onPhase: (phase: Phase) => void,
 ): Omit<ReloadResult, 'ms'> & { ok: false; reason: string; stderrTail: string } {
   const { generation, reason } = failed;
   const stderrTail = failed.child?.failed?.stderrTail ?? '';

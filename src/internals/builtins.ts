@@ -25,7 +25,10 @@ let load: ((id: string) => unknown) | undefined;
 /** A built-in, loaded at this first use if nothing has loaded it yet. */
 export function builtin<K extends keyof Lazy>(id: K): Lazy[K] {
   // process.getBuiltinModule (Node 20.16) costs nothing to reach; a require function, made at the first call, costs a little.
-  load ??= typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule.bind(process) : module.createRequire(import.meta.url);
+  load ??=
+    typeof process.getBuiltinModule === 'function'
+      ? process.getBuiltinModule.bind(process)
+      : module.createRequire(import.meta.url);
   return load(`node:${id}`) as Lazy[K];
 }
 
@@ -50,7 +53,9 @@ export function isClusterWorker(): boolean {
 
 /** Start-up check: what is missing of what these functions need, if anything. */
 export function checkBuiltins(): string | undefined {
-  return moduleLoadList() ? undefined : 'process.moduleLoadList is gone: baton loads cluster and http to look at them, which slows every start';
+  return moduleLoadList()
+    ? undefined
+    : 'process.moduleLoadList is gone: baton loads cluster and http to look at them, which slows every start';
 }
 
 function moduleLoadList(): readonly string[] | undefined {

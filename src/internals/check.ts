@@ -17,7 +17,13 @@ import { checkIdleClose, checkPatches } from './patches.js';
 import { warnOnce } from './warn.js';
 
 export function checkInternals(): void {
-  for (const [key, check] of [['builtins', checkBuiltins], ['handles', checkHandles], ['handover', checkHandover], ['patches', checkPatches]] as const) say(key, check());
+  for (const [key, check] of [
+    ['builtins', checkBuiltins],
+    ['handles', checkHandles],
+    ['handover', checkHandover],
+    ['patches', checkPatches],
+  ] as const)
+    say(key, check());
 }
 
 export function checkListening(server: net.Server, http1: boolean): void {

@@ -32,7 +32,13 @@ const BINDING = 1;
 function stateOf(socket: dgram.Socket): State | undefined {
   const key = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
   const state: unknown = key && (socket as unknown as Record<symbol, unknown>)[key];
-  return typeof state === 'object' && state !== null && 'handle' in state && 'receiving' in state && 'bindState' in state ? (state as State) : undefined;
+  return typeof state === 'object' &&
+    state !== null &&
+    'handle' in state &&
+    'receiving' in state &&
+    'bindState' in state
+    ? (state as State)
+    : undefined;
 }
 
 /** The family the socket was created for: Node keeps it as `type`, which @types/node does not declare. */

@@ -15,7 +15,11 @@ export interface NativeHandle {
 }
 
 type CreateServerHandle = (
-  address: string | null, port: number, addressType: number, fd?: number, flags?: number,
+  address: string | null,
+  port: number,
+  addressType: number,
+  fd?: number,
+  flags?: number,
 ) => NativeHandle | number;
 
 const createServerHandle = (net as unknown as { _createServerHandle?: CreateServerHandle })._createServerHandle;
@@ -67,7 +71,11 @@ function call(address: string | null, port: number, type: number, fd?: number): 
   if (!createServerHandle) return new Error(checkHandles());
   const r = createServerHandle(address, port, type, fd);
   if (typeof r !== 'number') return r;
-  return errnoError(-Math.abs(r), `${address ?? `fd ${fd}`}${port > 0 ? `:${port}` : ''}`, fd === undefined ? 'bind' : 'open');
+  return errnoError(
+    -Math.abs(r),
+    `${address ?? `fd ${fd}`}${port > 0 ? `:${port}` : ''}`,
+    fd === undefined ? 'bind' : 'open',
+  );
 }
 
 export function errnoError(errno: number, where: string, syscall: string): NodeJS.ErrnoException {

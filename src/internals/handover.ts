@@ -16,12 +16,18 @@ export interface StreamHandle extends NativeHandle {
   readStop(): number;
 }
 
-type Internal = net.Socket & { _handle?: Partial<StreamHandle> | null; encrypted?: boolean; server?: net.Server; _server?: net.Server | null };
+type Internal = net.Socket & {
+  _handle?: Partial<StreamHandle> | null;
+  encrypted?: boolean;
+  server?: net.Server;
+  _server?: net.Server | null;
+};
 type Counted = net.Server & { _connections?: number; allowHalfOpen?: boolean };
 
 /** Start-up check: what is missing, if anything. */
 export function checkHandover(): string | undefined {
-  return typeof (new net.Server() as Counted)._connections === 'number' ? undefined
+  return typeof (new net.Server() as Counted)._connections === 'number'
+    ? undefined
     : 'net.Server has no _connections count: idle connections are not handed to the new generation, and end at the drain timeout';
 }
 
@@ -42,7 +48,12 @@ export function detach(socket: net.Socket): StreamHandle | undefined {
 }
 
 function isStream(handle: Partial<StreamHandle> | null | undefined): handle is StreamHandle {
-  return typeof handle?.readStop === 'function' && typeof handle.readStart === 'function' && typeof handle.fd === 'number' && handle.fd >= 0;
+  return (
+    typeof handle?.readStop === 'function' &&
+    typeof handle.readStart === 'function' &&
+    typeof handle.fd === 'number' &&
+    handle.fd >= 0
+  );
 }
 
 /** Once the receiver holds its copy: this process's socket closes without touching the connection. */
@@ -59,7 +70,12 @@ export function reattach(handle: StreamHandle): void {
 
 /** A connection handed over becomes one of `server`'s, as if it had just accepted it. */
 export function adopt(server: net.Server, handle: NativeHandle): void {
-  const socket = new net.Socket({ handle, allowHalfOpen: (server as Counted).allowHalfOpen, readable: true, writable: true } as net.SocketConstructorOpts);
+  const socket = new net.Socket({
+    handle,
+    allowHalfOpen: (server as Counted).allowHalfOpen,
+    readable: true,
+    writable: true,
+  } as net.SocketConstructorOpts);
   const s = socket as Internal;
   s.server = server;
   s._server = server;

@@ -22,7 +22,11 @@ type ConnectionsList = { all(): Connection[]; idle?(): Connection[] };
  * Node's list at drain time spares every connection a bookkeeping step.
  */
 export function httpSockets(server: net.Server): net.Socket[] {
-  return connections(server)?.all().flatMap((c) => (c.socket ? [c.socket] : [])) ?? [];
+  return (
+    connections(server)
+      ?.all()
+      .flatMap((c) => (c.socket ? [c.socket] : [])) ?? []
+  );
 }
 
 /**
@@ -35,16 +39,26 @@ export function idleHttpSockets(server: net.Server): net.Socket[] {
   const list = connections(server);
   if (typeof list?.idle !== 'function') return [];
   const between = new Set(list.idle().map((c) => c.socket));
-  return list.all().flatMap((c) => (c.socket && (c.socket.bytesRead === 0 || between.has(c.socket)) && !responseOf(c.socket) ? [c.socket] : []));
+  return list
+    .all()
+    .flatMap((c) =>
+      c.socket && (c.socket.bytesRead === 0 || between.has(c.socket)) && !responseOf(c.socket) ? [c.socket] : [],
+    );
 }
 
 /** Checked when a server starts listening, the first moment Node's list exists. */
 export function checkHttpConnections(server: net.Server): void {
   const list = connections(server);
   if (!list) {
-    warnOnce(CONNECTIONS, `this Node.js has no '${CONNECTIONS}' list: HTTP/1 keep-alive connections will not be told to close and end at the drain timeout`);
+    warnOnce(
+      CONNECTIONS,
+      `this Node.js has no '${CONNECTIONS}' list: HTTP/1 keep-alive connections will not be told to close and end at the drain timeout`,
+    );
   } else if (typeof list.idle !== 'function') {
-    warnOnce(`${CONNECTIONS}.idle`, `this Node.js's '${CONNECTIONS}' list has no idle(): idle HTTP/1 connections are not handed to the new generation, and end at the drain timeout`);
+    warnOnce(
+      `${CONNECTIONS}.idle`,
+      `this Node.js's '${CONNECTIONS}' list has no idle(): idle HTTP/1 connections are not handed to the new generation, and end at the drain timeout`,
+    );
   }
 }
 

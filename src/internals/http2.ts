@@ -29,9 +29,15 @@ let kState: symbol | undefined;
 /** The streams `session` has open, or undefined when this Node keeps them elsewhere. */
 export function openStreams(session: http2.Http2Session): http2.Http2Stream[] | undefined {
   kState ??= Object.getOwnPropertySymbols(session).find((s) => s.description === STATE);
-  const streams = kState && (session as unknown as Record<symbol, { streams?: { values?: () => Iterable<unknown> } } | undefined>)[kState]?.streams;
+  const streams =
+    kState &&
+    (session as unknown as Record<symbol, { streams?: { values?: () => Iterable<unknown> } } | undefined>)[kState]
+      ?.streams;
   if (typeof streams?.values !== 'function') {
-    warnOnce(MISSING, `this Node.js keeps no '${STATE}.streams' on HTTP/2 sessions: a request sent as the drain starts may have to be sent again`);
+    warnOnce(
+      MISSING,
+      `this Node.js keeps no '${STATE}.streams' on HTTP/2 sessions: a request sent as the drain starts may have to be sent again`,
+    );
     return undefined;
   }
   return [...streams.values()] as http2.Http2Stream[];
@@ -46,7 +52,11 @@ export function holdStreamEnd(stream: http2.Http2Stream): () => void {
   kHandle ??= Object.getOwnPropertySymbols(stream).find((s) => s.description === HANDLE);
   const handle = kHandle && (stream as unknown as Record<symbol, StreamHandle | undefined>)[kHandle];
   if (typeof handle?.shutdown !== 'function') {
-    if (!stream.destroyed) warnOnce(MISSING, `this Node.js has no '${HANDLE}' on HTTP/2 streams: a request sent as the drain starts may have to be sent again`);
+    if (!stream.destroyed)
+      warnOnce(
+        MISSING,
+        `this Node.js has no '${HANDLE}' on HTTP/2 streams: a request sent as the drain starts may have to be sent again`,
+      );
     return () => {};
   }
   const shutdown = handle.shutdown;

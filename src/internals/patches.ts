@@ -16,13 +16,16 @@ export type BindFn = (this: dgram.Socket, ...args: unknown[]) => dgram.Socket;
 
 /** Start-up check: what is missing of what the patches replace, if anything. */
 export function checkPatches(): string | undefined {
-  return typeof net.Server.prototype.listen === 'function' ? undefined : 'net.Server.prototype.listen is gone: listen() cannot be routed to inherited sockets';
+  return typeof net.Server.prototype.listen === 'function'
+    ? undefined
+    : 'net.Server.prototype.listen is gone: listen() cannot be routed to inherited sockets';
 }
 
 /** The same for holdIdleClose, once the app has loaded http (an app that never does has no HTTP/1 server to drain). */
 export function checkIdleClose(): string | undefined {
   const http = loaded('http');
-  return !http || typeof http.Server.prototype.closeIdleConnections === 'function' ? undefined
+  return !http || typeof http.Server.prototype.closeIdleConnections === 'function'
+    ? undefined
     : 'http.Server.prototype.closeIdleConnections is gone: idle keep-alive connections end at the drain timeout';
 }
 

@@ -40,9 +40,7 @@ const toPort = (v: unknown): number | false => {
  */
 export function parseListenArgs(args: readonly unknown[], cwd: string): ListenRequest {
   const list = [...args];
-  const callback = typeof list[list.length - 1] === 'function'
-    ? (list.pop() as (...a: unknown[]) => void)
-    : undefined;
+  const callback = typeof list[list.length - 1] === 'function' ? (list.pop() as (...a: unknown[]) => void) : undefined;
   const first = list[0];
   let options: Record<string, unknown>;
   let backlog: number | undefined;
@@ -85,17 +83,22 @@ function addressOf(o: Record<string, unknown>, cwd: string): Address | undefined
  * `({ port, address }, callback)`. A handle, an fd, port 0 or invalid input
  * come back without `address`: Node binds them itself, as without baton.
  */
-export function parseBindArgs(args: readonly unknown[], type: 'udp4' | 'udp6'): { address?: Address; callback?: () => void } {
+export function parseBindArgs(
+  args: readonly unknown[],
+  type: 'udp4' | 'udp6',
+): { address?: Address; callback?: () => void } {
   const last = args[args.length - 1];
   const callback = typeof last === 'function' ? (last as () => void) : undefined;
   const first = args[0];
-  const o = typeof first === 'object' && first !== null
-    ? (first as Record<string, unknown>)
-    : { port: first, address: typeof args[1] === 'function' ? undefined : args[1] };
+  const o =
+    typeof first === 'object' && first !== null
+      ? (first as Record<string, unknown>)
+      : { port: first, address: typeof args[1] === 'function' ? undefined : args[1] };
   if ('fd' in o || typeof o.recvStart === 'function') return { callback };
   const port = toPort(o.port ?? 0);
   if (port === false || port === 0 || (o.address != null && typeof o.address !== 'string')) return { callback };
-  const host = typeof o.address === 'string' && o.address !== '' ? normalizeHost(o.address) : type === 'udp4' ? '0.0.0.0' : '::';
+  const host =
+    typeof o.address === 'string' && o.address !== '' ? normalizeHost(o.address) : type === 'udp4' ? '0.0.0.0' : '::';
   return { address: { kind: 'udp', host, port }, callback };
 }
 
@@ -171,7 +174,8 @@ export function parseName(name: string): Address | undefined {
 /** The address a listening net.Server or a bound dgram socket really holds (getsockname for TCP and UDP). */
 export function boundAddress(target: net.Server | dgram.Socket, fallback?: Address): Address | undefined {
   const a = target.address();
-  if (a && typeof a === 'object') return { kind: target instanceof net.Server ? 'tcp' : 'udp', host: normalizeHost(a.address), port: a.port };
+  if (a && typeof a === 'object')
+    return { kind: target instanceof net.Server ? 'tcp' : 'udp', host: normalizeHost(a.address), port: a.port };
   if (typeof a === 'string' && a !== '') return { kind: 'unix', path: a };
   return fallback;
 }
@@ -210,17 +214,27 @@ export function parseAddress(spec: string, cwd: string, { tcpOnly = false } = {}
   if (/^\.{0,2}\//.test(spec)) {
     if (tcpOnly) return why('is a path, not a TCP address');
     const file = path.resolve(cwd, spec);
-    if (Buffer.byteLength(file) > MAX_SOCKET_PATH) return why(`is too long for a unix socket path (at most ${MAX_SOCKET_PATH} bytes)`);
+    if (Buffer.byteLength(file) > MAX_SOCKET_PATH)
+      return why(`is too long for a unix socket path (at most ${MAX_SOCKET_PATH} bytes)`);
     return { kind: 'unix', path: file };
   }
   const m = /^\[([^\]]*)\]:([^:]*)$/.exec(spec) ?? /^([^:[\]]+):([^:]*)$/.exec(spec) ?? /^()(\d+)$/.exec(spec);
   if (!m) {
-    return why(spec.split(':').length > 2 && !spec.startsWith('[') ? 'looks like an IPv6 address without brackets (write it as [::1]:8080)' : 'is not an address');
+    return why(
+      spec.split(':').length > 2 && !spec.startsWith('[')
+        ? 'looks like an IPv6 address without brackets (write it as [::1]:8080)'
+        : 'is not an address',
+    );
   }
   const [, host, portText] = m as unknown as [string, string, string];
-  if (spec.startsWith('[') && !net.isIPv6(host)) return why(`has ${quote(host)} in brackets, which is not an IPv6 address`);
+  if (spec.startsWith('[') && !net.isIPv6(host))
+    return why(`has ${quote(host)} in brackets, which is not an IPv6 address`);
   if (!spec.startsWith('[') && host !== '' && !net.isIPv4(host)) {
-    return why(/^[\d.]+$/.test(host) ? `has an invalid IPv4 address ${quote(host)}` : `has the host ${quote(host)}, which is not an IP address (listen on 127.0.0.1, [::1], 0.0.0.0 or [::])`);
+    return why(
+      /^[\d.]+$/.test(host)
+        ? `has an invalid IPv4 address ${quote(host)}`
+        : `has the host ${quote(host)}, which is not an IP address (listen on 127.0.0.1, [::1], 0.0.0.0 or [::])`,
+    );
   }
   const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
   if (!(port >= 1 && port <= 65535)) return why(`has no valid port (${quote(portText)}: use 1 to 65535)`);

@@ -30,18 +30,27 @@ function inspect(fd: number, name: string): Inherited {
   try {
     isSocket = fs.fstatSync(fd).isSocket();
   } catch {
-    throw new InheritError(`${what} is not open: the process that passed LISTEN_FDS must start node directly or through a wrapper that execs`);
+    throw new InheritError(
+      `${what} is not open: the process that passed LISTEN_FDS must start node directly or through a wrapper that execs`,
+    );
   }
   if (!isSocket) {
-    throw new InheritError(`${what} is not a socket: the process that passed LISTEN_FDS must start node directly or through a wrapper that execs`);
+    throw new InheritError(
+      `${what} is not a socket: the process that passed LISTEN_FDS must start node directly or through a wrapper that execs`,
+    );
   }
   const handle = openSocket(fd);
   if (handle instanceof Error) {
-    throw new InheritError(`${what} is not a TCP, UDP or unix stream socket (${handle.message}); baton passes only those`);
+    throw new InheritError(
+      `${what} is not a TCP, UDP or unix stream socket (${handle.message}); baton passes only those`,
+    );
   }
   const named = parseName(name);
   const actual = actualAddress(handle, fd);
-  const mismatch = named && actual && (named.kind !== actual.kind || (named.kind !== 'unix' && actual.kind !== 'unix' && named.port !== actual.port));
+  const mismatch =
+    named &&
+    actual &&
+    (named.kind !== actual.kind || (named.kind !== 'unix' && actual.kind !== 'unix' && named.port !== actual.port));
   if (mismatch) {
     throw new InheritError(`${what} is really ${nameOf(actual)}: LISTEN_FDNAMES does not describe LISTEN_FDS`);
   }
@@ -65,7 +74,8 @@ function actualAddress(handle: NativeHandle, fd: number): Address | undefined {
 /** The TCP or UDP address a handle is bound at. */
 export function handleAddress(handle: NativeHandle): Address | undefined {
   const out: Record<string, unknown> = {};
-  if (handle.getsockname?.(out) !== 0 || typeof out.address !== 'string' || typeof out.port !== 'number') return undefined;
+  if (handle.getsockname?.(out) !== 0 || typeof out.address !== 'string' || typeof out.port !== 'number')
+    return undefined;
   return { kind: isUdpHandle(handle) ? 'udp' : 'tcp', host: normalizeHost(out.address), port: out.port };
 }
 

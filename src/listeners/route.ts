@@ -13,7 +13,17 @@
  */
 import type dgram from 'node:dgram';
 import net from 'node:net';
-import { type Address, type ListenRequest, boundAddress, isIP, matches, nameOf, normalizeHost, parseBindArgs, parseListenArgs } from './address.js';
+import {
+  type Address,
+  type ListenRequest,
+  boundAddress,
+  isIP,
+  matches,
+  nameOf,
+  normalizeHost,
+  parseBindArgs,
+  parseListenArgs,
+} from './address.js';
 import type { Inherited } from './inherit.js';
 import { builtin } from '../internals/builtins.js';
 import { datagramFdOf, holdBinding, socketType } from '../internals/dgram.js';
@@ -45,7 +55,11 @@ export class Listeners {
    * and owns the unix paths it serves; with it (a master's worker) every socket
    * comes from the master, which owns the paths.
    */
-  constructor(readonly inherited: readonly Inherited[], private readonly cwd: string, private readonly acquire?: Acquire) {}
+  constructor(
+    readonly inherited: readonly Inherited[],
+    private readonly cwd: string,
+    private readonly acquire?: Acquire,
+  ) {}
 
   listen(server: net.Server, args: unknown[], original: ListenFn): net.Server {
     const req = parseListenArgs(args, this.cwd);
@@ -53,7 +67,12 @@ export class Listeners {
       this.expect(server, 'not passed on', false);
       return original.apply(server, args);
     }
-    this.withIp(req.address, 0, (address) => this.route(server, req, address, args, original), () => original.apply(server, args));
+    this.withIp(
+      req.address,
+      0,
+      (address) => this.route(server, req, address, args, original),
+      () => original.apply(server, args),
+    );
     return server;
   }
 
@@ -79,11 +98,16 @@ export class Listeners {
     const onError = (err: Error): void => {
       if (release()) socket.emit('error', err);
     };
-    this.withIp(address, type === 'udp4' ? 4 : 6, (resolved) => {
-      if (this.take(socket, resolved, onHandle, onError)) return;
-      this.expect(socket, 'as bound', false);
-      bindNow(args);
-    }, () => bindNow(args));
+    this.withIp(
+      address,
+      type === 'udp4' ? 4 : 6,
+      (resolved) => {
+        if (this.take(socket, resolved, onHandle, onError)) return;
+        this.expect(socket, 'as bound', false);
+        bindNow(args);
+      },
+      () => bindNow(args),
+    );
     return socket;
   }
 
@@ -104,7 +128,8 @@ export class Listeners {
     if (address.kind === 'unix' && !this.isTaken(address)) {
       // A first bind that succeeds listens at once, as Node does (server.address() right after listen()).
       const handle = bindPath(address.path);
-      if (handle instanceof Error) void rebindStale(address.path, handle).then((h) => this.listenOnPath(server, h, req, address, original));
+      if (handle instanceof Error)
+        void rebindStale(address.path, handle).then((h) => this.listenOnPath(server, h, req, address, original));
       else this.listenOnPath(server, handle, req, address, original);
       return;
     }
@@ -118,7 +143,9 @@ export class Listeners {
    * caller binds it itself.
    */
   private take(
-    target: Target, address: Address, onHandle: (handle: NativeHandle, address: Address) => void,
+    target: Target,
+    address: Address,
+    onHandle: (handle: NativeHandle, address: Address) => void,
     onError = (err: Error): void => void target.emit('error', err),
   ): boolean {
     const inherited = this.inherited.find((i) => !i.adopted && i.address && matches(address, i.address));
@@ -139,7 +166,13 @@ export class Listeners {
     return [...this.live.values()].some((l) => l.address && matches(address, l.address));
   }
 
-  private listenOnPath(server: net.Server, handle: NativeHandle | Error, req: ListenRequest, address: Address, original: ListenFn): void {
+  private listenOnPath(
+    server: net.Server,
+    handle: NativeHandle | Error,
+    req: ListenRequest,
+    address: Address,
+    original: ListenFn,
+  ): void {
     if (handle instanceof Error) {
       server.emit('error', handle);
       return;
@@ -150,7 +183,13 @@ export class Listeners {
   }
 
   /** listen(handle): Node adopts a TCP handle as is, and opens a Pipe handle's fd without owning its path. */
-  private listenOn(server: net.Server, handle: NativeHandle, req: ListenRequest, address: Address, original: ListenFn): void {
+  private listenOn(
+    server: net.Server,
+    handle: NativeHandle,
+    req: ListenRequest,
+    address: Address,
+    original: ListenFn,
+  ): void {
     this.expect(server, address, address.kind === 'unix' && !this.acquire);
     const signal = req.options.signal;
     if (signal instanceof AbortSignal) {

@@ -37,7 +37,10 @@ export function probeSocket(file: string, timeoutMs = 2000): Promise<'live' | 's
  * socket file is removed, else `failed` as it was (a live server, something
  * that is not a socket, any other error).
  */
-export async function rebindStale(file: string, failed: NodeJS.ErrnoException): Promise<NativeHandle | NodeJS.ErrnoException> {
+export async function rebindStale(
+  file: string,
+  failed: NodeJS.ErrnoException,
+): Promise<NativeHandle | NodeJS.ErrnoException> {
   if (failed.code !== 'EADDRINUSE') return failed;
   const before = socketStat(file);
   if (!before || (await probeSocket(file)) !== 'stale') return failed;

@@ -17,7 +17,8 @@ export interface Request {
 }
 
 /** The answer to naming a release, or listing them, on a master run without --releases. */
-export const NO_RELEASES = 'baton run was started without --releases (start it with --releases DIR, a directory of releases, to name them)';
+export const NO_RELEASES =
+  'baton run was started without --releases (start it with --releases DIR, a directory of releases, to name them)';
 
 /**
  * A reload refused before anything started: a release that is not one, or
@@ -26,7 +27,10 @@ export const NO_RELEASES = 'baton run was started without --releases (start it w
  */
 export class ReloadRefused extends Error {
   /** `busy`: the request is sound, but conflicts with a reload already queued. */
-  constructor(message: string, readonly busy = false) {
+  constructor(
+    message: string,
+    readonly busy = false,
+  ) {
     super(message);
     this.name = 'ReloadRefused';
   }
@@ -198,11 +202,26 @@ const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== nul
 const num: Check = (v) => typeof v === 'number' && Number.isFinite(v);
 const str: Check = (v) => typeof v === 'string';
 const bool: Check = (v) => typeof v === 'boolean';
-const opt = (c: Check): Check => (v) => v === undefined || c(v);
-const nullable = (c: Check): Check => (v) => v === null || c(v);
-const list = (c: Check): Check => (v) => Array.isArray(v) && v.every(c);
-const oneOf = (...values: unknown[]): Check => (v) => values.includes(v);
-const shape = (fields: Record<string, Check>): Check => (v) => isObject(v) && Object.entries(fields).every(([k, c]) => c(v[k]));
+const opt =
+  (c: Check): Check =>
+  (v) =>
+    v === undefined || c(v);
+const nullable =
+  (c: Check): Check =>
+  (v) =>
+    v === null || c(v);
+const list =
+  (c: Check): Check =>
+  (v) =>
+    Array.isArray(v) && v.every(c);
+const oneOf =
+  (...values: unknown[]): Check =>
+  (v) =>
+    values.includes(v);
+const shape =
+  (fields: Record<string, Check>): Check =>
+  (v) =>
+    isObject(v) && Object.entries(fields).every(([k, c]) => c(v[k]));
 
 const PHASES: Record<Phase['phase'], Check> = {
   spawned: shape({ generation: num, pids: list(num), release: opt(str) }),
@@ -212,8 +231,16 @@ const PHASES: Record<Phase['phase'], Check> = {
   queued: shape({ reason: str }),
   rollback: shape({ generation: num, reason: str, stderrTail: str }),
 };
-const isPhase: Check = (v) => isObject(v) && typeof v.phase === 'string' && Object.hasOwn(PHASES, v.phase) && PHASES[v.phase as Phase['phase']](v);
-const isReloadResult = shape({ ok: bool, generation: num, ms: num, reason: opt(str), stderrTail: opt(str), cut: opt(num) });
+const isPhase: Check = (v) =>
+  isObject(v) && typeof v.phase === 'string' && Object.hasOwn(PHASES, v.phase) && PHASES[v.phase as Phase['phase']](v);
+const isReloadResult = shape({
+  ok: bool,
+  generation: num,
+  ms: num,
+  reason: opt(str),
+  stderrTail: opt(str),
+  cut: opt(num),
+});
 const isStatus = shape({
   name: str,
   masterPid: num,
@@ -221,9 +248,19 @@ const isStatus = shape({
   master: opt(shape({ rssBytes: num, heapTotalBytes: num, heapUsedBytes: num, externalBytes: num, afterGc: bool })),
   generation: num,
   release: opt(str),
-  workers: list(shape({ pid: num, generation: num, state: oneOf('starting', 'ready', 'draining'), uptimeMs: num, rssBytes: nullable(num),
-    connections: nullable(num), heartbeatAgeMs: nullable(num), delayMs: nullable(num), unresponsive: bool,
-  })),
+  workers: list(
+    shape({
+      pid: num,
+      generation: num,
+      state: oneOf('starting', 'ready', 'draining'),
+      uptimeMs: num,
+      rssBytes: nullable(num),
+      connections: nullable(num),
+      heartbeatAgeMs: nullable(num),
+      delayMs: nullable(num),
+      unresponsive: bool,
+    }),
+  ),
   listeners: list(str),
   reloads: list(shape({ generation: num, ok: bool, ms: num, at: str, reason: opt(str), cut: opt(num) })),
   stopping: opt(shape({ phase: oneOf('delay', 'draining'), msLeft: num })),
@@ -235,9 +272,14 @@ const REPLIES: Record<Reply['type'], Check> = {
   phase: shape({ data: isPhase }),
   reload: shape({ data: isReloadResult }),
   status: shape({ data: isStatus }),
-  releases: shape({ data: shape({
-    dir: str, current: nullable(str), serving: nullable(str), releases: list(shape({ name: str, current: bool, serving: bool })),
-  }) }),
+  releases: shape({
+    data: shape({
+      dir: str,
+      current: nullable(str),
+      serving: nullable(str),
+      releases: list(shape({ name: str, current: bool, serving: bool })),
+    }),
+  }),
   stopping: () => true,
   error: shape({ message: str }),
 };
@@ -255,7 +297,9 @@ export function parseReply(line: string): { reply: Reply } | { unknown: string }
   }
   if (!isObject(v) || typeof v.type !== 'string') return { invalid: 'no type' };
   if (!Object.hasOwn(REPLIES, v.type)) return { unknown: v.type };
-  return REPLIES[v.type as Reply['type']](v) ? { reply: v as Reply } : { invalid: `a '${v.type}' reply of the wrong shape` };
+  return REPLIES[v.type as Reply['type']](v)
+    ? { reply: v as Reply }
+    : { invalid: `a '${v.type}' reply of the wrong shape` };
 }
 
 /** A request line as the master reads it: the request, or the one-line answer for a client that sent something else. */
@@ -270,10 +314,12 @@ export function parseRequest(line: string): Request | { error: string } {
   }
   const { cmd, release } = req;
   if (typeof cmd !== 'string' || !(COMMANDS as readonly string[]).includes(cmd)) {
-    const shown = typeof cmd === 'string' ? quote(cmd.slice(0, 40)) : String(JSON.stringify(cmd) ?? 'none').slice(0, 40);
+    const shown =
+      typeof cmd === 'string' ? quote(cmd.slice(0, 40)) : String(JSON.stringify(cmd) ?? 'none').slice(0, 40);
     return { error: `unknown command ${shown} (expected reload, stop, status or releases)` };
   }
   if (release === undefined) return { cmd: cmd as Command };
-  if (cmd !== 'reload' || typeof release !== 'string') return { error: 'malformed request: only reload takes a release, a string like {"cmd":"reload","release":"v2"}' };
+  if (cmd !== 'reload' || typeof release !== 'string')
+    return { error: 'malformed request: only reload takes a release, a string like {"cmd":"reload","release":"v2"}' };
   return { cmd, release };
 }

@@ -39,9 +39,7 @@ export function readListenEnv(env: Env, pid: number, ppid: number): InheritedFd[
   if (count === undefined || count === '') return [];
   const listenPid = env[LISTEN_PID];
   const parentPid = env[ENV.parentPid];
-  const ours = listenPid !== undefined && listenPid !== ''
-    ? listenPid === String(pid)
-    : parentPid === String(ppid);
+  const ours = listenPid !== undefined && listenPid !== '' ? listenPid === String(pid) : parentPid === String(ppid);
   if (!ours) return [];
   if (!/^\d+$/.test(count) || Number(count) > 1024) {
     throw new Error(`${LISTEN_FDS}=${quote(count)} is not a count of descriptors (expected a whole number, e.g. 2)`);
@@ -50,7 +48,9 @@ export function readListenEnv(env: Env, pid: number, ppid: number): InheritedFd[
   const rawNames = env[LISTEN_FDNAMES];
   const names = rawNames ? rawNames.split(':').map(decodeName) : [];
   if (rawNames && names.length !== n) {
-    throw new Error(`${LISTEN_FDNAMES}=${quote(rawNames)} names ${names.length} sockets but ${LISTEN_FDS}=${n} (one name per descriptor, separated by ':')`);
+    throw new Error(
+      `${LISTEN_FDNAMES}=${quote(rawNames)} names ${names.length} sockets but ${LISTEN_FDS}=${n} (one name per descriptor, separated by ':')`,
+    );
   }
   return Array.from({ length: n }, (_, i) => ({ fd: FIRST_FD + i, name: names[i] || 'unknown' }));
 }

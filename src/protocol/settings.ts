@@ -108,11 +108,14 @@ export function parseDuration(value: string, what: string): number {
     throw new Error(`${what}: ${quote(value)} is not a duration (use e.g. 500ms, 2s, 1m or plain milliseconds)`);
   }
   const bare = Number(m[1]);
-  if (m[2] === undefined && bare > 0 && bare < 1000) throw new Error(`${what}: ${m[1]} is ${m[1]} ms; write ${m[1]}ms or ${m[1]}s`);
+  if (m[2] === undefined && bare > 0 && bare < 1000)
+    throw new Error(`${what}: ${m[1]} is ${m[1]} ms; write ${m[1]}ms or ${m[1]}s`);
   const unit = m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1;
   const ms = Math.round(Number(m[1]) * unit);
   if (ms > MAX_TIMER_MS) {
-    throw new Error(`${what}: ${quote(value)} is longer than Node.js timers can wait (at most ${MAX_TIMER_MS} ms, about 24 days)`);
+    throw new Error(
+      `${what}: ${quote(value)} is longer than Node.js timers can wait (at most ${MAX_TIMER_MS} ms, about 24 days)`,
+    );
   }
   return ms;
 }
@@ -132,7 +135,8 @@ export function parseReadyTimeout(value: string, what: string): number {
 }
 
 export function parseLogFormat(value: string, what: string): LogFormat {
-  if (value !== 'text' && value !== 'json') throw new Error(`${what}: ${quote(value)} is not a log format (use text or json)`);
+  if (value !== 'text' && value !== 'json')
+    throw new Error(`${what}: ${quote(value)} is not a log format (use text or json)`);
   return value;
 }
 
@@ -141,7 +145,8 @@ const SIGNALS = new Set(['SIGUSR1', 'SIGUSR2', 'SIGHUP', 'SIGWINCH', 'SIGURG']);
 export function parseUpgradeSignal(value: string, what: string): NodeJS.Signals {
   const upper = value.toUpperCase();
   const signal = upper.startsWith('SIG') ? upper : `SIG${upper}`;
-  if (!SIGNALS.has(signal)) throw new Error(`${what}: ${quote(value)} is not usable (use one of ${[...SIGNALS].join(', ')})`);
+  if (!SIGNALS.has(signal))
+    throw new Error(`${what}: ${quote(value)} is not usable (use one of ${[...SIGNALS].join(', ')})`);
   return signal as NodeJS.Signals;
 }
 
@@ -152,7 +157,8 @@ function parseSwitch(value: string, what: string): boolean {
 }
 
 function parseGeneration(value: string, what: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new Error(`${what}: ${quote(value)} is not a generation number (expected 1 or more)`);
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new Error(`${what}: ${quote(value)} is not a generation number (expected 1 or more)`);
   return Number(value);
 }
 

@@ -45,12 +45,17 @@ export function prepareCompileCacheDir(dir: string): void {
   try {
     fs.mkdirSync(dir, { mode: 0o700 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create the compile cache ${quote(dir)} (${(err as NodeJS.ErrnoException).code}); run with --no-compile-cache`);
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new Error(
+        `cannot create the compile cache ${quote(dir)} (${(err as NodeJS.ErrnoException).code}); run with --no-compile-cache`,
+      );
   }
   try {
     st = fs.lstatSync(dir);
   } catch (err) {
-    throw new Error(`cannot check the compile cache ${quote(dir)} (${(err as NodeJS.ErrnoException).code}); run with --no-compile-cache`);
+    throw new Error(
+      `cannot check the compile cache ${quote(dir)} (${(err as NodeJS.ErrnoException).code}); run with --no-compile-cache`,
+    );
   }
   const privacy = privacyOf(st);
   if (privacy === 'private') return;
@@ -59,7 +64,11 @@ export function prepareCompileCacheDir(dir: string): void {
     fs.chmodSync(dir, 0o700);
     return;
   }
-  const why = typeof privacy === 'object' ? `belongs to uid ${privacy.owner}, not to this user`
-    : privacy === 'open' ? `is writable by other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})` : `is a ${privacy === 'link' ? 'symbolic link' : 'file'}, not a directory`;
+  const why =
+    typeof privacy === 'object'
+      ? `belongs to uid ${privacy.owner}, not to this user`
+      : privacy === 'open'
+        ? `is writable by other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`
+        : `is a ${privacy === 'link' ? 'symbolic link' : 'file'}, not a directory`;
   throw new Error(`the compile cache ${quote(dir)} ${why}, and its code would run in the workers: ${fix}`);
 }

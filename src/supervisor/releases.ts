@@ -58,7 +58,10 @@ function lookUp(dir: string, name: string): { real: string } | { why: string } {
  */
 export function releasePath(dir: string, name: string): string {
   const found = lookUp(dir, name);
-  if ('why' in found) throw new ReloadRefused(`release ${quote(name)} ${found.why}: give the name of a directory in ${dir} (baton releases lists them)`);
+  if ('why' in found)
+    throw new ReloadRefused(
+      `release ${quote(name)} ${found.why}: give the name of a directory in ${dir} (baton releases lists them)`,
+    );
   return found.real;
 }
 
@@ -75,7 +78,8 @@ export function currentRelease(dir: string): string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ReloadRefused(`--releases ${dir}: ${link} is missing; ${fix}`);
-    if (code === 'EINVAL') throw new ReloadRefused(`--releases ${dir}: ${link} is not a link; replace it with one: ${fix}`);
+    if (code === 'EINVAL')
+      throw new ReloadRefused(`--releases ${dir}: ${link} is not a link; replace it with one: ${fix}`);
     throw new ReloadRefused(`--releases ${dir}: cannot read ${link} (${code}); ${fix}`);
   }
   const name = path.basename(target);
@@ -86,7 +90,8 @@ export function currentRelease(dir: string): string {
     // a directory on the way is gone: not in DIR
   }
   const found = inDir ? lookUp(dir, name) : { why: `is not in ${dir}` };
-  if ('why' in found) throw new ReloadRefused(`--releases ${dir}: ${link} points to ${target}, which ${found.why}; ${fix}`);
+  if ('why' in found)
+    throw new ReloadRefused(`--releases ${dir}: ${link} points to ${target}, which ${found.why}; ${fix}`);
   return name;
 }
 
@@ -110,7 +115,9 @@ export function listReleases(dir: string, serving: string | null): ReleaseList {
     // missing or dangling: no release is current
   }
   return {
-    dir, current, serving,
+    dir,
+    current,
+    serving,
     releases: names(dir).map((name) => ({ name, current: name === current, serving: name === serving })),
   };
 }

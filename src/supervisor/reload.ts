@@ -7,7 +7,14 @@
  * a Fleet, so this file holds the steps of a reload and nothing else.
  */
 import path from 'node:path';
-import { NO_RELEASES, type Phase, ReloadRefused, type ReloadRecord, type ReloadResult, remember } from '../protocol/control.js';
+import {
+  NO_RELEASES,
+  type Phase,
+  ReloadRefused,
+  type ReloadRecord,
+  type ReloadResult,
+  remember,
+} from '../protocol/control.js';
 import type { Settings } from '../protocol/settings.js';
 import { awaitReady, crashReason, firstExit, rolledBack, stopNew } from '../generation/parent.js';
 import { Coalescer } from '../generation/coalesce.js';
@@ -85,9 +92,15 @@ export class Reloads {
   readonly history: ReloadRecord[] = [];
   /** Old generations still draining, oldest first. */
   readonly retiring: Retiring[] = [];
-  private readonly coalescer = new Coalescer<ReloadRequest, InService>((requests) => this.run(requests), MIN_RELOAD_INTERVAL_MS);
+  private readonly coalescer = new Coalescer<ReloadRequest, InService>(
+    (requests) => this.run(requests),
+    MIN_RELOAD_INTERVAL_MS,
+  );
 
-  constructor(private readonly fleet: Fleet, private readonly o: ReloadOptions) {}
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly o: ReloadOptions,
+  ) {}
 
   /**
    * One reload at a time, until its generation is in service (ready, and
@@ -109,7 +122,11 @@ export class Reloads {
     if (this.o.releases === undefined) throw new ReloadRefused(NO_RELEASES);
     releasePath(this.o.releases, release);
     const other = this.coalescer.waiting().find((r) => r.release !== undefined && r.release !== release);
-    if (other) throw new ReloadRefused(`a reload of release ${other.release} is queued; ask for ${release} once it has run`, true);
+    if (other)
+      throw new ReloadRefused(
+        `a reload of release ${other.release} is queued; ask for ${release} once it has run`,
+        true,
+      );
   }
 
   private stopping(): ReloadResult {
@@ -145,23 +162,37 @@ export class Reloads {
     // Both generations serve through the window; the old one is told to drain only once the new one is in service,
     // so a crash here leaves it serving as if nothing had happened, whatever the files on disk now hold.
     const crash = await firstExit(next, o.crashWindowMs, fleet.stopped);
-    if (crash) return now(await this.rollBack(next, { reason: crashReason(crash.child, crash.exit, o.crashWindowMs), child: crash.child }, started, emit));
+    if (crash)
+      return now(
+        await this.rollBack(
+          next,
+          { reason: crashReason(crash.child, crash.exit, o.crashWindowMs), child: crash.child },
+          started,
+          emit,
+        ),
+      );
     if (fleet.stopped.aborted) return now(this.stopping());
     const retired = this.retire(fleet.promote(code, next), emit);
     if (release !== undefined) this.pointCurrent(release);
     fleet.announceServing();
-    return { result: retired.then(({ cut, drainedAt }) => this.done(generation, { ms: Date.now() - started, drainedMs: drainedAt - started, cut }, emit)) };
+    return {
+      result: retired.then(({ cut, drainedAt }) =>
+        this.done(generation, { ms: Date.now() - started, drainedMs: drainedAt - started, cut }, emit),
+      ),
+    };
   }
 
   /** The code `generation` runs: `named`, or what `current` points to now (with --releases), else the command line's. */
   private codeOf(generation: number, named: string | undefined): Code {
-    const release = this.o.releases === undefined ? undefined : named ?? currentRelease(this.o.releases);
+    const release = this.o.releases === undefined ? undefined : (named ?? currentRelease(this.o.releases));
     return { generation, release, launch: this.fleet.launcher(generation, release) };
   }
 
   /** The release could not be found as the reload began (`current` dangling, or the one named gone since): nothing was started. */
   private refused(generation: number, reason: string, started: number, emit: PhaseListener): ReloadResult {
-    log('error', `reload refused, generation ${this.fleet.generation} still serving: ${reason}`, { failed: generation });
+    log('error', `reload refused, generation ${this.fleet.generation} still serving: ${reason}`, {
+      failed: generation,
+    });
     emit({ phase: 'rollback', generation, reason, stderrTail: '' });
     return this.record({ ok: false, generation, ms: Date.now() - started, reason });
   }
@@ -171,14 +202,22 @@ export class Reloads {
     try {
       pointCurrent(this.o.releases!, release);
     } catch (err) {
-      log('error', `release ${release} serves, but ${path.join(this.o.releases!, CURRENT)} could not be pointed at it (${(err as NodeJS.ErrnoException).code}): the next start would run the release it names`);
+      log(
+        'error',
+        `release ${release} serves, but ${path.join(this.o.releases!, CURRENT)} could not be pointed at it (${(err as NodeJS.ErrnoException).code}): the next start would run the release it names`,
+      );
     }
   }
 
   /** `ms`: from the command to the old generation gone, which the crash window may outlast. */
-  private done(generation: number, { ms, drainedMs, cut }: { ms: number; drainedMs: number; cut: number }, emit: PhaseListener): ReloadResult {
+  private done(
+    generation: number,
+    { ms, drainedMs, cut }: { ms: number; drainedMs: number; cut: number },
+    emit: PhaseListener,
+  ): ReloadResult {
     // A later reload may already serve: it closes what its own generation leaves unused.
-    if (generation === this.fleet.generation) this.fleet.closeUnused('closed sockets the serving generation does not listen on');
+    if (generation === this.fleet.generation)
+      this.fleet.closeUnused('closed sockets the serving generation does not listen on');
     log('info', 'reload: done', { next: generation, ms, drainedMs, cut });
     emit({ phase: 'done', generation, ms, drainedMs });
     return this.record({ ok: true, generation, ms, drainedMs, cut });
@@ -191,13 +230,23 @@ export class Reloads {
    * sockets only the failed generation listened on are closed, so their
    * clients are refused rather than queued where nobody accepts.
    */
-  private async rollBack(next: Worker[], failure: { reason: string; child?: Worker }, started: number, emit: PhaseListener): Promise<ReloadResult> {
+  private async rollBack(
+    next: Worker[],
+    failure: { reason: string; child?: Worker },
+    started: number,
+    emit: PhaseListener,
+  ): Promise<ReloadResult> {
     const generation = next[0]!.generation;
     stopNew(next, deadlineIn(this.o.drainTimeoutMs));
     await Promise.all(next.map((w) => w.exited));
     this.fleet.startingGone();
     this.fleet.closeUnused('closed sockets only the failed generation listened on');
-    const said = rolledBack({ generation, ...failure }, `reload rolled back, generation ${this.fleet.generation} still serving`, 'worker', emit);
+    const said = rolledBack(
+      { generation, ...failure },
+      `reload rolled back, generation ${this.fleet.generation} still serving`,
+      'worker',
+      emit,
+    );
     this.fleet.announceServing({ generation, reason: failure.reason });
     return this.record({ ...said, ms: Date.now() - started });
   }
@@ -230,9 +279,14 @@ export class Reloads {
     const over = this.retiring.length - this.o.maxDraining;
     for (const oldest of this.retiring.slice(0, Math.max(0, over))) {
       const connections = oldest.workers.reduce((n, w) => n + (w.heartbeat?.connections ?? 0), 0);
-      log('warn', `more than ${this.o.maxDraining} generations draining: ending generation ${oldest.generation}'s drain now`, {
-        old: oldest.generation, connections,
-      });
+      log(
+        'warn',
+        `more than ${this.o.maxDraining} generations draining: ending generation ${oldest.generation}'s drain now`,
+        {
+          old: oldest.generation,
+          connections,
+        },
+      );
       for (const w of oldest.workers) w.drain('upgrade', Date.now());
     }
   }

@@ -56,7 +56,7 @@ export class SocketTable {
     let handle = bind(address);
     if (handle instanceof Error && address.kind === 'unix') handle = await rebindStale(address.path, handle);
     if (handle instanceof Error) return handle;
-    const bound = address.kind === 'unix' ? address : handleAddress(handle) ?? address;
+    const bound = address.kind === 'unix' ? address : (handleAddress(handle) ?? address);
     const held = { name: label ?? nameOf(bound), address: bound, handle, ownsPath: address.kind === 'unix' };
     this.held.push(held);
     return held;
@@ -93,5 +93,6 @@ function bind(address: Address): NativeHandle | NodeJS.ErrnoException {
 
 function close(h: Held): void {
   h.handle.close();
-  if (h.ownsPath && h.address.kind === 'unix' && !h.address.path.startsWith('\0')) fs.rmSync(h.address.path, { force: true });
+  if (h.ownsPath && h.address.kind === 'unix' && !h.address.path.startsWith('\0'))
+    fs.rmSync(h.address.path, { force: true });
 }

@@ -14,7 +14,11 @@ export function warnStickySessions(script: string, workers: number): void {
   if (workers < 2) return;
   const pkg = nearestPackageJson(path.dirname(script));
   if (pkg && dependsOn(pkg, 'socket.io')) {
-    log('warn', `socket.io's polling transport needs sticky sessions, which baton has no proxy to give: with -w ${workers} its clients fail; connect them with transports: ['websocket'], or run -w 1`, { package: pkg });
+    log(
+      'warn',
+      `socket.io's polling transport needs sticky sessions, which baton has no proxy to give: with -w ${workers} its clients fail; connect them with transports: ['websocket'], or run -w 1`,
+      { package: pkg },
+    );
   }
 }
 

@@ -27,10 +27,28 @@ export interface WorkerSpec {
 }
 
 /** What the master needs of a worker: unit tests give fakes of it. */
-export type Worker = Pick<Child,
-  'pid' | 'name' | 'generation' | 'startedAt' | 'readyAt' | 'heartbeat' | 'state' | 'listening' | 'isSettled' | 'settled' | 'failed' | 'ready' | 'exited'
-  | 'draining' | 'cut'
-  | 'drain' | 'kill' | 'describeExit' | 'rssBytes'>;
+export type Worker = Pick<
+  Child,
+  | 'pid'
+  | 'name'
+  | 'generation'
+  | 'startedAt'
+  | 'readyAt'
+  | 'heartbeat'
+  | 'state'
+  | 'listening'
+  | 'isSettled'
+  | 'settled'
+  | 'failed'
+  | 'ready'
+  | 'exited'
+  | 'draining'
+  | 'cut'
+  | 'drain'
+  | 'kill'
+  | 'describeExit'
+  | 'rssBytes'
+>;
 
 /**
  * Called once as a generation starts, with the directory of the release it
@@ -49,19 +67,26 @@ export type Spawner = (generation: number, release?: string) => () => Worker;
 export function workerSpawner(spec: WorkerSpec, sockets: SocketTable): Spawner {
   const handoff = new Handoff();
   return (generation, release) => {
-    const { script, cwd, fd } = release === undefined ? { script: physical(spec.script), cwd: physical(spec.cwd) } : pinned(release, spec.script);
-    const launch = (): Worker => handoff.add(new Child({
-      execPath: spec.execPath,
-      args: [...spec.nodeArgs, '--import', spec.register, script, ...spec.args],
-      cwd,
-      env: spec.env,
-      sockets: sockets.all().map((h) => ({ name: h.name, fd: h.handle.fd })),
-      settings: { ...spec.settings, generation },
-      role: 'worker',
-    }, (child, m, handle) => {
-      if (m.type !== 'connection') answerListen(child, m, sockets);
-      else if (handle) handoff.forward(child, m.id, m.address, handle);
-    }));
+    const { script, cwd, fd } =
+      release === undefined ? { script: physical(spec.script), cwd: physical(spec.cwd) } : pinned(release, spec.script);
+    const launch = (): Worker =>
+      handoff.add(
+        new Child(
+          {
+            execPath: spec.execPath,
+            args: [...spec.nodeArgs, '--import', spec.register, script, ...spec.args],
+            cwd,
+            env: spec.env,
+            sockets: sockets.all().map((h) => ({ name: h.name, fd: h.handle.fd })),
+            settings: { ...spec.settings, generation },
+            role: 'worker',
+          },
+          (child, m, handle) => {
+            if (m.type !== 'connection') answerListen(child, m, sockets);
+            else if (handle) handoff.forward(child, m.id, m.address, handle);
+          },
+        ),
+      );
     if (fd !== undefined) unpinWhenGone.register(launch, fd);
     return launch;
   };
@@ -98,7 +123,9 @@ function pinned(dir: string, script: string): { script: string; cwd: string; fd?
   try {
     fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
   } catch (err) {
-    throw new Error(`release ${dir} cannot be opened (${(err as NodeJS.ErrnoException).code}): it was replaced or removed as it was started`);
+    throw new Error(
+      `release ${dir} cannot be opened (${(err as NodeJS.ErrnoException).code}): it was replaced or removed as it was started`,
+    );
   }
   const entry = `/proc/${process.pid}/fd/${fd}`;
   let opened: string | undefined;
@@ -113,7 +140,9 @@ function pinned(dir: string, script: string): { script: string; cwd: string; fd?
   }
   if (opened !== dir) {
     fs.closeSync(fd);
-    throw new Error(`release ${dir} was replaced as it was started (it now leads to ${opened}); nothing was started from it`);
+    throw new Error(
+      `release ${dir} was replaced as it was started (it now leads to ${opened}); nothing was started from it`,
+    );
   }
   return { script: path.normalize(script), cwd: entry, fd };
 }

@@ -76,7 +76,11 @@ class SystemdNotify implements Notifier {
 
   reloading(next: number, serving: number): void {
     const usec = process.hrtime.bigint() / 1000n; // libuv's hrtime is CLOCK_MONOTONIC on Linux
-    this.send(['RELOADING=1', `MONOTONIC_USEC=${usec}`, `STATUS=reloading: generation ${next} starting, generation ${serving} serving`]);
+    this.send([
+      'RELOADING=1',
+      `MONOTONIC_USEC=${usec}`,
+      `STATUS=reloading: generation ${next} starting, generation ${serving} serving`,
+    ]);
   }
 
   stopping(): void {
@@ -115,9 +119,17 @@ class SystemdNotify implements Notifier {
       child.once('close', (code) => {
         clearTimeout(timer);
         if (this.missing) {
-          log('warn', `NOTIFY_SOCKET is set, but ${COMMAND} is not in PATH: systemd is not told when the service is ready, reloading or stopping (${COMMAND} comes with systemd, in /usr/bin or /bin: put that directory in the unit's PATH)`, { path: env.PATH });
+          log(
+            'warn',
+            `NOTIFY_SOCKET is set, but ${COMMAND} is not in PATH: systemd is not told when the service is ready, reloading or stopping (${COMMAND} comes with systemd, in /usr/bin or /bin: put that directory in the unit's PATH)`,
+            { path: env.PATH },
+          );
         } else if (failure !== undefined || code !== 0) {
-          log('warn', `systemd was not told ${fields[0]}: ${failure ?? (said.trim().split('\n')[0] || `${COMMAND} exited ${code}`)}`, { socket: this.socket });
+          log(
+            'warn',
+            `systemd was not told ${fields[0]}: ${failure ?? (said.trim().split('\n')[0] || `${COMMAND} exited ${code}`)}`,
+            { socket: this.socket },
+          );
         }
         resolve();
       });

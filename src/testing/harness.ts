@@ -23,7 +23,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Status } from '../protocol/control.js';
 import { sleep } from '../time.js';
-import { type Expect, get, type LoadMode, type LoadStats, emptyStats, mergeStats, startLoad, type Target } from './load.js';
+import {
+  type Expect,
+  get,
+  type LoadMode,
+  type LoadStats,
+  emptyStats,
+  mergeStats,
+  startLoad,
+  type Target,
+} from './load.js';
 
 /** baton's `--import` entry point and its command line, located next to this module (in dist/). */
 export const registerPath = fileURLToPath(new URL('../register.js', import.meta.url));
@@ -39,7 +48,10 @@ export interface WaitOptions {
 }
 
 /** Polls `fn` until it returns a truthy value and returns it; a throw counts as not yet. Throws after `timeoutMs` (default 10 000). */
-export async function waitFor<T>(fn: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 25, what = 'condition' }: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 25, what = 'condition' }: WaitOptions = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   const maxTries = Math.ceil(timeoutMs / Math.max(1, intervalMs)) + 1;
   let last: Error | undefined;
@@ -131,7 +143,11 @@ const TEXT_LINE = /^\S+ baton\[(\d+)\] gen=\d+ (info|warn|error): (.*)$/;
 const TEXT_FIELD = / (?:successor|worker|pids)=([\d,]+)(?= |$)/g;
 const MAX_PARTIAL = 64 * 1024;
 
-const numbers = (s: string): number[] => s.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const numbers = (s: string): number[] =>
+  s
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
 
 /** Parses one of baton's log lines; anything else (the app's own output) is undefined. */
 export function parseBatonLine(line: string): BatonLine | undefined {
@@ -190,7 +206,11 @@ export interface LineWaitOptions {
 }
 
 /** The first baton line for which `match` returns a value, or a timeout error. Subscribe before causing the line. */
-export function waitForLine<T>(app: Followed, match: (line: BatonLine) => T | undefined, { timeoutMs = 20_000, what = 'a log line', signal }: LineWaitOptions = {}): Promise<T> {
+export function waitForLine<T>(
+  app: Followed,
+  match: (line: BatonLine) => T | undefined,
+  { timeoutMs = 20_000, what = 'a log line', signal }: LineWaitOptions = {},
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const end = (err: Error | undefined, v?: T) => {
       clearTimeout(timer);
@@ -237,19 +257,32 @@ function spawnFollowed(node: string, argv: string[], cwd: string | undefined, en
 }
 
 /** `node --import batonjs/register <script> [args]`; the log format is text unless `env` says otherwise. */
-export function startStandalone(script: string, { env = {}, cwd, args = [], node = process.execPath }: StartOptions = {}): StandaloneApp {
-  const f = spawnFollowed(node, ['--import', registerPath, script, ...args], cwd, { ...process.env, BATON_LOG_FORMAT: 'text', ...env });
+export function startStandalone(
+  script: string,
+  { env = {}, cwd, args = [], node = process.execPath }: StartOptions = {},
+): StandaloneApp {
+  const f = spawnFollowed(node, ['--import', registerPath, script, ...args], cwd, {
+    ...process.env,
+    BATON_LOG_FORMAT: 'text',
+    ...env,
+  });
   return Object.assign(f, { kind: 'standalone' as const, serving: f.child.pid ?? 0 });
 }
 
 /** `baton run [options] <script> [args]` with a private control socket. */
-export function startSupervised(script: string, { workers, options = [], args = [], ...rest }: SupervisedOptions = {}): SupervisedApp {
+export function startSupervised(
+  script: string,
+  { workers, options = [], args = [], ...rest }: SupervisedOptions = {},
+): SupervisedApp {
   const w = workers === undefined ? [] : ['--workers', String(workers)];
   return startRun([...w, ...options, script, ...args], rest);
 }
 
 /** `baton run <runArgs>` (options, script, app arguments, as on the command line) with a private control socket. */
-export function startRun(runArgs: string[], { env = {}, cwd, node = process.execPath }: Omit<StartOptions, 'args'> = {}): SupervisedApp {
+export function startRun(
+  runArgs: string[],
+  { env = {}, cwd, node = process.execPath }: Omit<StartOptions, 'args'> = {},
+): SupervisedApp {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-run-'));
   const control = path.join(dir, 'control.sock');
   const f = spawnFollowed(node, [cliPath, 'run', '--control', control, ...runArgs], cwd, { ...process.env, ...env });
@@ -266,7 +299,10 @@ export interface CommandResult {
 }
 
 /** Runs `baton <args>` to completion (killed after `timeoutMs`, then code 1). */
-export function baton(args: string[], { timeoutMs = 60_000, cwd }: { timeoutMs?: number; cwd?: string } = {}): Promise<CommandResult> {
+export function baton(
+  args: string[],
+  { timeoutMs = 60_000, cwd }: { timeoutMs?: number; cwd?: string } = {},
+): Promise<CommandResult> {
   return new Promise((resolve) => {
     execFile(process.execPath, [cliPath, ...args], { cwd, timeout: timeoutMs }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
@@ -285,12 +321,19 @@ export async function status(app: SupervisedApp | (Followed & { control: string 
 }
 
 /** Waits until exactly `count` workers of the serving generation are ready; their pids, sorted. */
-export function readyWorkers(app: SupervisedApp | (Followed & { control: string }), count: number, opts: WaitOptions = {}): Promise<number[]> {
-  return waitFor(async () => {
-    const s = await status(app);
-    const ready = s.workers.filter((w) => w.state === 'ready' && w.generation === s.generation);
-    return ready.length === count && ready.map((w) => w.pid).sort((a, b) => a - b);
-  }, { what: `${count} ready workers`, ...opts }) as Promise<number[]>;
+export function readyWorkers(
+  app: SupervisedApp | (Followed & { control: string }),
+  count: number,
+  opts: WaitOptions = {},
+): Promise<number[]> {
+  return waitFor(
+    async () => {
+      const s = await status(app);
+      const ready = s.workers.filter((w) => w.state === 'ready' && w.generation === s.generation);
+      return ready.length === count && ready.map((w) => w.pid).sort((a, b) => a - b);
+    },
+    { what: `${count} ready workers`, ...opts },
+  ) as Promise<number[]>;
 }
 
 // ---------------------------------------------------------------------------
@@ -310,14 +353,22 @@ export interface UpgradeOptions {
  * `untilExit` is false, `pid` has exited; returns the successor's
  * pid. Throws, with baton's reason, when the upgrade failed (the old one still serves).
  */
-export async function upgrade(app: Followed, pid: number, { timeoutMs = 20_000, untilExit = true, signal = 'SIGUSR2' }: UpgradeOptions = {}): Promise<number> {
+export async function upgrade(
+  app: Followed,
+  pid: number,
+  { timeoutMs = 20_000, untilExit = true, signal = 'SIGUSR2' }: UpgradeOptions = {},
+): Promise<number> {
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`not a process id: ${pid}`);
   const cancel = new AbortController();
-  const outcome = waitForLine(app, (l) => {
-    if (l.pid !== pid) return undefined;
-    if (l.text.startsWith('handing over') && l.related.length > 0) return { successor: l.related[0] };
-    return l.text.startsWith('upgrade failed') ? { failed: l.text } : undefined;
-  }, { timeoutMs, what: `a successor of pid ${pid} to be ready`, signal: cancel.signal });
+  const outcome = waitForLine(
+    app,
+    (l) => {
+      if (l.pid !== pid) return undefined;
+      if (l.text.startsWith('handing over') && l.related.length > 0) return { successor: l.related[0] };
+      return l.text.startsWith('upgrade failed') ? { failed: l.text } : undefined;
+    },
+    { timeoutMs, what: `a successor of pid ${pid} to be ready`, signal: cancel.signal },
+  );
   try {
     process.kill(pid, signal);
   } catch (err) {
@@ -356,7 +407,12 @@ export async function reload(app: App, { timeoutMs = 60_000 }: { timeoutMs?: num
     const pid = await upgrade(app, app.serving, { timeoutMs });
     return { ok: true, code: 0, output: app.output.slice(mark), ms: Date.now() - started, pid };
   } catch (err) {
-    return { ok: false, code: 1, output: `${(err as Error).message}\n${app.output.slice(mark)}`, ms: Date.now() - started };
+    return {
+      ok: false,
+      code: 1,
+      output: `${(err as Error).message}\n${app.output.slice(mark)}`,
+      ms: Date.now() - started,
+    };
   }
 }
 
@@ -388,7 +444,10 @@ export interface ReloadUnderLoadResult extends LoadStats {
 /** Waits for `target` to answer, puts load on it, reloads `app` `reloads` times, stops the load: every request counted. */
 export async function reloadUnderLoad(o: ReloadUnderLoadOptions): Promise<ReloadUnderLoadResult> {
   const { app, target, reloads = 10, mode = 'both', concurrency = 16, pauseMs = 250, path = '/', expect } = o;
-  await waitFor(() => get(target, path).then(() => true), { timeoutMs: o.startTimeoutMs ?? 10_000, what: 'the app to answer' });
+  await waitFor(() => get(target, path).then(() => true), {
+    timeoutMs: o.startTimeoutMs ?? 10_000,
+    what: 'the app to answer',
+  });
   const modes: LoadMode[] = mode === 'both' ? ['keepalive', 'close'] : [mode];
   const loads = modes.map((m) => startLoad({ target, mode: m, concurrency, path, expect }));
   const done: Reloaded[] = [];
@@ -416,7 +475,10 @@ export async function reloadUnderLoad(o: ReloadUnderLoadOptions): Promise<Reload
  * none is running, and removes a supervised app's private directory. Returns
  * the pids still running after `timeoutMs` (none, normally).
  */
-export async function cleanup(app: Followed | App, { timeoutMs = 5000 }: { timeoutMs?: number } = {}): Promise<number[]> {
+export async function cleanup(
+  app: Followed | App,
+  { timeoutMs = 5000 }: { timeoutMs?: number } = {},
+): Promise<number[]> {
   for (const pid of app.pids) {
     if (!alive(pid)) continue;
     try {
@@ -426,7 +488,7 @@ export async function cleanup(app: Followed | App, { timeoutMs = 5000 }: { timeo
     }
   }
   const survivors = () => [...app.pids].filter(alive);
-  await waitFor(() => survivors().length === 0, { timeoutMs, what: 'the app\'s processes to exit' }).catch(() => {});
+  await waitFor(() => survivors().length === 0, { timeoutMs, what: "the app's processes to exit" }).catch(() => {});
   if ('kind' in app && app.kind === 'supervised') fs.rmSync(app.dir, { recursive: true, force: true });
   return survivors();
 }

@@ -8,8 +8,24 @@
  */
 export { type DrainOptions, type ShutdownOptions, type TestRuntime, installTestRuntime } from './runtime.js';
 export {
-  type App, type Reloaded, type ReloadUnderLoadOptions, type ReloadUnderLoadResult, type StandaloneApp, type StartOptions,
-  type SupervisedApp, type SupervisedOptions, baton, cleanup, freePort, readyWorkers, reload, reloadUnderLoad,
-  startStandalone, startSupervised, status, upgrade, waitFor,
+  type App,
+  type Reloaded,
+  type ReloadUnderLoadOptions,
+  type ReloadUnderLoadResult,
+  type StandaloneApp,
+  type StartOptions,
+  type SupervisedApp,
+  type SupervisedOptions,
+  baton,
+  cleanup,
+  freePort,
+  readyWorkers,
+  reload,
+  reloadUnderLoad,
+  startStandalone,
+  startSupervised,
+  status,
+  upgrade,
+  waitFor,
 } from './harness.js';
 export { type Load, type LoadMode, type LoadOptions, type LoadStats, type Target, get, startLoad } from './load.js';

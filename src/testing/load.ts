@@ -122,7 +122,14 @@ export function emptyStats(): LoadStats {
 
 /** Starts `concurrency` request loops against `target`; they run until stop(), `maxMs` or `maxRequests`. */
 export function startLoad(options: LoadOptions): Load {
-  const { target, mode = 'keepalive', concurrency = 16, maxMs = 120_000, maxRequests = 2_000_000, path = '/' } = options;
+  const {
+    target,
+    mode = 'keepalive',
+    concurrency = 16,
+    maxMs = 120_000,
+    maxRequests = 2_000_000,
+    path = '/',
+  } = options;
   const judge = judgeOf(options.expect ?? 'ok');
   const timeoutMs = options.timeoutMs ?? 10_000;
   const stats = emptyStats();
@@ -133,7 +140,10 @@ export function startLoad(options: LoadOptions): Load {
   const { pauseMs } = options;
   const client = isHttp2(target)
     ? http2Client(target, mode, judge, timeoutMs)
-    : http1Client(target, mode, judge, timeoutMs, { retryClosedReused: options.retryClosedReused === true, ownConnections: pauseMs !== undefined });
+    : http1Client(target, mode, judge, timeoutMs, {
+        retryClosedReused: options.retryClosedReused === true,
+        ownConnections: pauseMs !== undefined,
+      });
   const loops = Array.from({ length: Math.max(1, concurrency) }, async (_, slot) => {
     while (more()) {
       issued++;
@@ -162,7 +172,8 @@ function record(stats: LoadStats, outcome: Outcome, started: number): void {
   } else {
     stats.failed++;
     stats.failures[outcome.kind] = (stats.failures[outcome.kind] ?? 0) + 1;
-    if (stats.samples.length < MAX_SAMPLES) stats.samples.push({ at: Date.now() - started, kind: outcome.kind, detail: outcome.detail });
+    if (stats.samples.length < MAX_SAMPLES)
+      stats.samples.push({ at: Date.now() - started, kind: outcome.kind, detail: outcome.detail });
   }
 }
 
@@ -189,8 +200,10 @@ function judgeOf(expect: Expect): Judge {
       return Number.isInteger(pid) && pid > 0 ? { ok: true, pid } : bad('bad_body', body);
     };
   }
-  if (expect === 'ok') return (status, body) => (status >= 200 && status < 400 ? { ok: true } : bad(`status_${status}`, body));
-  return (status, body) => (expect(status, body) ? { ok: true } : bad(status >= 200 && status < 400 ? 'bad_body' : `status_${status}`, body));
+  if (expect === 'ok')
+    return (status, body) => (status >= 200 && status < 400 ? { ok: true } : bad(`status_${status}`, body));
+  return (status, body) =>
+    expect(status, body) ? { ok: true } : bad(status >= 200 && status < 400 ? 'bad_body' : `status_${status}`, body);
 }
 
 function isHttp2(target: Target): target is TcpTarget {
@@ -218,10 +231,15 @@ function once<T>(body: (settle: (v: T) => void) => void): Promise<T> {
 }
 
 function http1Client(
-  target: Target, mode: LoadMode, judge: Judge, timeoutMs: number, { retryClosedReused, ownConnections }: { retryClosedReused: boolean; ownConnections: boolean },
+  target: Target,
+  mode: LoadMode,
+  judge: Judge,
+  timeoutMs: number,
+  { retryClosedReused, ownConnections }: { retryClosedReused: boolean; ownConnections: boolean },
 ): Client {
   const lib = target.protocol === 'https' ? https : http;
-  const shared = mode === 'keepalive' && !ownConnections ? new lib.Agent({ keepAlive: true, maxSockets: Infinity }) : false;
+  const shared =
+    mode === 'keepalive' && !ownConnections ? new lib.Agent({ keepAlive: true, maxSockets: Infinity }) : false;
   const own = new Map<number, http.Agent>();
   const agentFor = (slot: number): http.Agent | false => {
     if (mode !== 'keepalive' || !ownConnections) return shared;
@@ -230,28 +248,31 @@ function http1Client(
   };
   const base = http1Base(target);
   return {
-    request: (slot, path) => once<Outcome>((settle) => {
-      const agent = agentFor(slot);
-      const req = lib.request({ ...base, path, agent, rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => {
-          if (body.length < MAX_BODY) body += d;
+    request: (slot, path) =>
+      once<Outcome>((settle) => {
+        const agent = agentFor(slot);
+        const req = lib.request({ ...base, path, agent, rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => {
+            if (body.length < MAX_BODY) body += d;
+          });
+          res.on('end', () => settle(judge(res.statusCode ?? 0, body)));
+          res.on('error', (err) =>
+            settle({ ok: false, kind: (err as NodeJS.ErrnoException).code ?? 'response_error', detail: err.message }),
+          );
         });
-        res.on('end', () => settle(judge(res.statusCode ?? 0, body)));
-        res.on('error', (err) => settle({ ok: false, kind: (err as NodeJS.ErrnoException).code ?? 'response_error', detail: err.message }));
-      });
-      req.on('timeout', () => {
-        settle({ ok: false, kind: 'timeout' });
-        req.destroy();
-      });
-      req.on('error', (err) => {
-        // No response has begun: a connection lost mid-response is the response's error, above.
-        const outcome = errorOutcome(err, req.reusedSocket ? '(reused)' : '');
-        settle(req.reusedSocket && retryClosedReused ? { ...outcome, retry: true } : outcome);
-      });
-      req.end();
-    }),
+        req.on('timeout', () => {
+          settle({ ok: false, kind: 'timeout' });
+          req.destroy();
+        });
+        req.on('error', (err) => {
+          // No response has begun: a connection lost mid-response is the response's error, above.
+          const outcome = errorOutcome(err, req.reusedSocket ? '(reused)' : '');
+          settle(req.reusedSocket && retryClosedReused ? { ...outcome, retry: true } : outcome);
+        });
+        req.end();
+      }),
     close() {
       if (shared) shared.destroy();
       for (const a of own.values()) a.destroy();
@@ -269,7 +290,8 @@ const UNPROCESSED = new Set(['ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_INVALID_SESS
 const SESSIONS = 4;
 
 function refusedOrFailed(stream: http2.ClientHttp2Stream | undefined, err?: NodeJS.ErrnoException): Outcome {
-  if (stream?.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) return { ok: false, retry: true, kind: 'REFUSED_STREAM' };
+  if (stream?.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM)
+    return { ok: false, retry: true, kind: 'REFUSED_STREAM' };
   if (err && UNPROCESSED.has(err.code ?? '')) return { ok: false, retry: true, kind: err.code! };
   if (err) return errorOutcome(err);
   return { ok: false, kind: `stream_closed_${stream?.rstCode}` };
@@ -308,7 +330,13 @@ function http2Client(target: TcpTarget, mode: LoadMode, judge: Judge, timeoutMs:
   };
 }
 
-function h2Stream(session: http2.ClientHttp2Session, path: string, timeoutMs: number, judge: Judge, done: (o: Outcome) => void): void {
+function h2Stream(
+  session: http2.ClientHttp2Session,
+  path: string,
+  timeoutMs: number,
+  judge: Judge,
+  done: (o: Outcome) => void,
+): void {
   let stream: http2.ClientHttp2Stream;
   try {
     stream = session.request({ ':path': path });
@@ -341,13 +369,16 @@ export function get(target: Target, path = '/', timeoutMs = 10_000): Promise<Res
 function get1(target: Target, path: string, timeoutMs: number): Promise<Response> {
   const lib = target.protocol === 'https' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = lib.request({ ...http1Base(target), path, agent: false, rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
+    const req = lib.request(
+      { ...http1Base(target), path, agent: false, rejectUnauthorized: false, timeout: timeoutMs },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end();

@@ -12,7 +12,15 @@
  * asked for: the preload loads nothing more for the processes without it.
  */
 import type net from 'node:net';
-import { type ReloadCounters, type ReloadRecord, type ReloadResult, ReloadRefused, type Status, type WorkerState, remember } from '../protocol/control.js';
+import {
+  type ReloadCounters,
+  type ReloadRecord,
+  type ReloadResult,
+  ReloadRefused,
+  type Status,
+  type WorkerState,
+  remember,
+} from '../protocol/control.js';
 import { ADMIN_FD_NAME, type InheritedFd } from '../protocol/fds.js';
 import { ENV, type Settings } from '../protocol/settings.js';
 import { type AdminOptions, cannotListen } from '../admin/options.js';
@@ -27,7 +35,8 @@ import { log } from '../log.js';
 
 type AdminModule = typeof import('../admin/index.js');
 
-const STANDALONE_RELEASE = 'a standalone process upgrades onto the code on disk and names no release (releases are for baton run --releases DIR)';
+const STANDALONE_RELEASE =
+  'a standalone process upgrades onto the code on disk and names no release (releases are for baton run --releases DIR)';
 
 /** What the admin API asks of the process. */
 export interface AdminProcess {
@@ -57,7 +66,11 @@ export class StandaloneAdmin implements AdminTarget {
   private readonly accepting = new Promise<void>((resolve) => (this.accept = resolve));
 
   /** Binds BATON_ADMIN's address, or takes `inherited`; throws a one-line error. Starts loading the server. */
-  constructor(private readonly options: AdminOptions, inherited: InheritedFd | undefined, private readonly p: AdminProcess) {
+  constructor(
+    private readonly options: AdminOptions,
+    inherited: InheritedFd | undefined,
+    private readonly p: AdminProcess,
+  ) {
     this.handle = inherited ? inheritedHandle(inherited) : boundHandle(options);
     this.load().catch((err: Error) => log('error', 'the admin API could not start', { error: err.message }));
   }
@@ -124,10 +137,19 @@ export class StandaloneAdmin implements AdminTarget {
       masterPid: process.pid,
       uptimeMs,
       generation: settings.generation,
-      workers: [{
-        pid: process.pid, generation: settings.generation, state: this.p.state(), uptimeMs, rssBytes: process.memoryUsage.rss(),
-        connections: this.p.connections(), heartbeatAgeMs: null, delayMs: null, unresponsive: false,
-      }],
+      workers: [
+        {
+          pid: process.pid,
+          generation: settings.generation,
+          state: this.p.state(),
+          uptimeMs,
+          rssBytes: process.memoryUsage.rss(),
+          connections: this.p.connections(),
+          heartbeatAgeMs: null,
+          delayMs: null,
+          unresponsive: false,
+        },
+      ],
       listeners: this.p.listeners(),
       reloads: [...this.history],
     };
@@ -159,6 +181,7 @@ function boundHandle(o: AdminOptions): NativeHandle {
 
 function inheritedHandle(fd: InheritedFd): NativeHandle {
   const [socket] = inherit([fd]);
-  if (socket?.address?.kind !== 'tcp') throw new Error(`inherited fd ${fd.fd} ('${ADMIN_FD_NAME}') is not a TCP socket: it cannot serve the admin API`);
+  if (socket?.address?.kind !== 'tcp')
+    throw new Error(`inherited fd ${fd.fd} ('${ADMIN_FD_NAME}') is not a TCP socket: it cannot serve the admin API`);
   return socket.handle;
 }

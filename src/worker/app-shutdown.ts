@@ -31,7 +31,11 @@ export class AppShutdown {
   start(cause: StopSignal | undefined, servers: readonly net.Server[]): void {
     process.once('exit', () => {
       const n = this.exiting ? 0 : inFlight(servers);
-      if (n > 0) log('warn', `the app exited during the drain with ${n} ${n === 1 ? 'request' : 'requests'} in flight: lost, as without baton`);
+      if (n > 0)
+        log(
+          'warn',
+          `the app exited during the drain with ${n} ${n === 1 ? 'request' : 'requests'} in flight: lost, as without baton`,
+        );
     });
     const results = this.listeners.run(cause);
     this.hasOwn = results.length > 0;
@@ -57,12 +61,18 @@ export class AppShutdown {
   }
 
   private appExit(deadline: number): Promise<void> {
-    log('info', "waiting for the app's own shutdown (its SIGTERM listeners) to exit, until the drain deadline", { msLeft: Math.max(0, deadline - Date.now()) });
+    log('info', "waiting for the app's own shutdown (its SIGTERM listeners) to exit, until the drain deadline", {
+      msLeft: Math.max(0, deadline - Date.now()),
+    });
     return new Promise((resolve) => {
-      const timer = at(deadline, () => {
-        log('warn', "the app's own shutdown did not exit by the drain deadline: exiting");
-        resolve();
-      }, { unref: true });
+      const timer = at(
+        deadline,
+        () => {
+          log('warn', "the app's own shutdown did not exit by the drain deadline: exiting");
+          resolve();
+        },
+        { unref: true },
+      );
       const done = (): void => {
         timer.cancel();
         resolve();
@@ -77,7 +87,10 @@ export class AppShutdown {
 
 /** A rejection from the app's async listener or callback is said, not left to end the process; whether any was a promise. */
 function reportFailures(results: readonly unknown[]): boolean {
-  const promises = results.filter((r): r is PromiseLike<unknown> => typeof (r as PromiseLike<unknown> | undefined)?.then === 'function');
-  for (const p of promises) p.then(undefined, (err: unknown) => log('error', `the app's shutdown failed: ${errorLine(err)}`));
+  const promises = results.filter(
+    (r): r is PromiseLike<unknown> => typeof (r as PromiseLike<unknown> | undefined)?.then === 'function',
+  );
+  for (const p of promises)
+    p.then(undefined, (err: unknown) => log('error', `the app's shutdown failed: ${errorLine(err)}`));
   return promises.length > 0;
 }

@@ -61,12 +61,18 @@ export async function runHooks(base: Omit<ShutdownContext, 'msLeft'>): Promise<v
   }
 }
 
-async function runOne<C extends DrainContext>(kind: 'drain' | 'shutdown', i: number, hook: (context: C) => void | Promise<void>, context: C): Promise<void> {
+async function runOne<C extends DrainContext>(
+  kind: 'drain' | 'shutdown',
+  i: number,
+  hook: (context: C) => void | Promise<void>,
+  context: C,
+): Promise<void> {
   let timer: Timer | undefined;
   const late = new Promise<'late'>((resolve) => (timer = at(context.deadline, () => resolve('late'))));
   try {
     const outcome = await Promise.race([Promise.resolve().then(() => hook(context)), late]);
-    if (outcome === 'late') log('warn', `${kind} hook still running at the drain deadline`, { hook: i + 1, msGiven: context.msLeft });
+    if (outcome === 'late')
+      log('warn', `${kind} hook still running at the drain deadline`, { hook: i + 1, msGiven: context.msLeft });
   } catch (err) {
     log('error', `${kind} hook threw`, { hook: i + 1, error: errorLine(err) });
   } finally {

@@ -15,7 +15,15 @@ import type { Phase, ReloadResult } from '../protocol/control.js';
 import type { DrainReason } from '../protocol/messages.js';
 import type { Settings } from '../protocol/settings.js';
 import type { Listeners } from '../listeners/route.js';
-import { type Child, type ChildSpec, awaitReady, crashReason, firstExit, rolledBack, stopNew } from '../generation/parent.js';
+import {
+  type Child,
+  type ChildSpec,
+  awaitReady,
+  crashReason,
+  firstExit,
+  rolledBack,
+  stopNew,
+} from '../generation/parent.js';
 import type { NativeHandle } from '../internals/handles.js';
 import { log } from '../log.js';
 import type { Notifier } from '../systemd/notify.js';
@@ -34,8 +42,22 @@ export interface Launch {
 }
 
 /** What an upgrade needs of its successor: unit tests give fakes of it. */
-export type Successor = Pick<Child,
-  'pid' | 'name' | 'generation' | 'startedAt' | 'readyAt' | 'state' | 'failed' | 'ready' | 'exited' | 'describeExit' | 'drain' | 'send' | 'handOver'>;
+export type Successor = Pick<
+  Child,
+  | 'pid'
+  | 'name'
+  | 'generation'
+  | 'startedAt'
+  | 'readyAt'
+  | 'state'
+  | 'failed'
+  | 'ready'
+  | 'exited'
+  | 'describeExit'
+  | 'drain'
+  | 'send'
+  | 'handOver'
+>;
 
 /** Starts a successor: a process (new Child), or a fake in unit tests. */
 export type SpawnSuccessor = (spec: ChildSpec) => Successor;
@@ -99,11 +121,16 @@ export class Standalone {
     const refused = (reason: string): ReloadResult => end({ ok: false, generation: settings.generation, reason });
     if (this.stopping.signal.aborted) return refused('stopping');
     if (lifecycle.state !== 'serving') {
-      log('info', 'already handed over: ignoring the upgrade request; send it to the successor', { successor: this.successor?.pid });
-      return refused(`already handed over${this.successor ? ` to pid ${this.successor.pid}` : ''}: send the upgrade to the process serving now`);
+      log('info', 'already handed over: ignoring the upgrade request; send it to the successor', {
+        successor: this.successor?.pid,
+      });
+      return refused(
+        `already handed over${this.successor ? ` to pid ${this.successor.pid}` : ''}: send the upgrade to the process serving now`,
+      );
     }
     if (process.pid === 1) {
-      const reason = 'refusing a standalone upgrade as PID 1: this process exiting would end the container; use `baton run`';
+      const reason =
+        'refusing a standalone upgrade as PID 1: this process exiting would end the container; use `baton run`';
       log('error', reason);
       return refused(reason);
     }
@@ -135,11 +162,21 @@ export class Standalone {
   }
 
   /** The successor is stopped (as a master stops a failed generation) and this process serves on. */
-  private rollBack(child: Successor, reason: string, say: PhaseListener, end: (r: Omit<ReloadResult, 'ms'>) => ReloadResult): ReloadResult {
+  private rollBack(
+    child: Successor,
+    reason: string,
+    say: PhaseListener,
+    end: (r: Omit<ReloadResult, 'ms'>) => ReloadResult,
+  ): ReloadResult {
     const { lifecycle, settings, notify } = this.d;
     stopNew([child], deadlineIn(settings.drainTimeoutMs));
     lifecycle.to('serving');
-    const said = rolledBack({ generation: child.generation, reason, child }, 'upgrade failed, still serving', 'successor', say);
+    const said = rolledBack(
+      { generation: child.generation, reason, child },
+      'upgrade failed, still serving',
+      'successor',
+      say,
+    );
     notify.serving(settings.generation, { failed: { generation: child.generation, reason } });
     return this.outcome(end(said), undefined);
   }

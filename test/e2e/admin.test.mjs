@@ -33,12 +33,16 @@ const value = (families, name, labels = {}) => {
   return Number(sample.value);
 };
 
-test('baton run --admin: token, reload under load through the API, SSE phases, rollback reason, metrics', { timeout: 240_000 }, async (t) => {
+test('baton run --admin: token, reload under load through the API, SSE phases, rollback reason, metrics', {
+  timeout: 240_000,
+}, async (t) => {
   const { dir, current } = deployDir(t, { good: ['v1', 'v2'], broken: ['v3'] });
   const [port, adminPort] = [await freePort(), await freePort()];
   const target = { protocol: 'http', host: '127.0.0.1', port };
-  const master = startMaster(['-w', '2', '--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', tokenFile(t), 'app.mjs'],
-    { cwd: current, env: { PORT: String(port), PWD: current } });
+  const master = startMaster(
+    ['-w', '2', '--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', tokenFile(t), 'app.mjs'],
+    { cwd: current, env: { PORT: String(port), PWD: current } },
+  );
   t.after(() => stopMaster(master));
   await waitFor(() => servingPid(target), { what: 'release v1 to serve' });
   const first = await readyWorkers(master, 2);
@@ -53,7 +57,12 @@ test('baton run --admin: token, reload under load through the API, SSE phases, r
 
   // No token, a wrong one, or GET on an action: refused, and nothing happens.
   for (const headers of [{}, { authorization: 'Bearer wrong' }]) {
-    for (const [method, p] of [['POST', '/api/reload'], ['POST', '/api/stop'], ['GET', '/api/status'], ['GET', '/metrics']]) {
+    for (const [method, p] of [
+      ['POST', '/api/reload'],
+      ['POST', '/api/stop'],
+      ['GET', '/api/status'],
+      ['GET', '/metrics'],
+    ]) {
       const r = await request(adminPort, method, p, { headers });
       assert.equal(r.status, 401, `${method} ${p} ${JSON.stringify(headers)}: ${r.body}`);
     }
@@ -65,7 +74,11 @@ test('baton run --admin: token, reload under load through the API, SSE phases, r
   await sleep(300);
   let status = JSON.parse((await request(adminPort, 'GET', '/api/status', { headers: AUTH })).body);
   assert.equal(status.generation, 1, 'no reload happened');
-  assert.deepEqual(status.workers.map((w) => w.pid).sort((a, b) => a - b), first, 'the same workers serve');
+  assert.deepEqual(
+    status.workers.map((w) => w.pid).sort((a, b) => a - b),
+    first,
+    'the same workers serve',
+  );
   assert.equal(status.reloads.length, 0);
   let m = await metrics(adminPort);
   assert.deepEqual([value(m, 'baton_reloads_total', { outcome: 'ok' }), value(m, 'baton_generation')], [0, 1]);
@@ -95,7 +108,7 @@ test('baton run --admin: token, reload under load through the API, SSE phases, r
   const sse = await reloadEvents(adminPort, AUTH);
   assert.equal(sse.status, 200);
   // Queued first when it comes within 1 s of the previous reload's start (reloads are at least that far apart).
-  const names = sse.events.map((e) => e.name === 'phase' ? e.data.phase : e.name);
+  const names = sse.events.map((e) => (e.name === 'phase' ? e.data.phase : e.name));
   assert.deepEqual(names[0] === 'queued' ? names.slice(1) : names, ['spawned', 'ready', 'draining', 'done', 'result']);
   assert.deepEqual([sse.events.at(-1).data.ok, sse.events.at(-1).data.generation], [true, 5]);
 
@@ -110,30 +123,54 @@ test('baton run --admin: token, reload under load through the API, SSE phases, r
   assert.equal(await releaseOf(target), 'v2');
 
   m = await metrics(adminPort);
-  assert.deepEqual([value(m, 'baton_reloads_total', { outcome: 'ok' }), value(m, 'baton_reloads_total', { outcome: 'failed' })], [4, 1]);
+  assert.deepEqual(
+    [value(m, 'baton_reloads_total', { outcome: 'ok' }), value(m, 'baton_reloads_total', { outcome: 'failed' })],
+    [4, 1],
+  );
   assert.equal(m.baton_reload_duration_seconds.metrics[0].count, '5');
   assert.equal(value(m, 'baton_generation'), 5);
   assert.equal(value(m, 'baton_workers', { state: 'ready' }), 2);
   assert.ok(value(m, 'process_open_fds') > 0 && value(m, 'process_resident_memory_bytes') > 1e6);
   status = JSON.parse((await request(adminPort, 'GET', '/api/status', { headers: AUTH })).body);
-  assert.deepEqual(status.reloads.map((x) => x.ok), [true, true, true, true, false]);
+  assert.deepEqual(
+    status.reloads.map((x) => x.ok),
+    [true, true, true, true, false],
+  );
 
   // Guessing the token: after 10 failures from one address, 429 for guesses; the right token is still served there.
   for (let i = 0; i < 10; i++) {
-    assert.equal((await request(adminPort, 'POST', '/api/stop', { headers: { authorization: `Bearer guess${i}` }, localAddress: '127.0.0.2' })).status, 401);
+    assert.equal(
+      (
+        await request(adminPort, 'POST', '/api/stop', {
+          headers: { authorization: `Bearer guess${i}` },
+          localAddress: '127.0.0.2',
+        })
+      ).status,
+      401,
+    );
   }
-  const locked = await request(adminPort, 'POST', '/api/stop', { headers: { authorization: 'Bearer guess' }, localAddress: '127.0.0.2' });
+  const locked = await request(adminPort, 'POST', '/api/stop', {
+    headers: { authorization: 'Bearer guess' },
+    localAddress: '127.0.0.2',
+  });
   assert.equal(locked.status, 429);
   assert.ok(Number(locked.headers['retry-after']) >= 1);
-  assert.equal((await request(adminPort, 'GET', '/api/status', { headers: AUTH, localAddress: '127.0.0.2' })).status, 200);
+  assert.equal(
+    (await request(adminPort, 'GET', '/api/status', { headers: AUTH, localAddress: '127.0.0.2' })).status,
+    200,
+  );
   assert.deepEqual(await probe('/readyz'), [200, 'ready\n'], 'the master was not stopped');
 });
 
-test('baton run --admin: POST /api/stop → 202; readyz 503 and healthz 200 while it drains; exit 0', { timeout: 120_000 }, async (t) => {
+test('baton run --admin: POST /api/stop → 202; readyz 503 and healthz 200 while it drains; exit 0', {
+  timeout: 120_000,
+}, async (t) => {
   const [port, adminPort] = [await freePort(), await freePort()];
   const target = { protocol: 'http', host: '127.0.0.1', port };
-  const master = startMaster(['--admin', String(adminPort), '--admin-token-file', tokenFile(t), 'test/fixtures/slow-request-app.mjs'],
-    { cwd: root, env: { PORT: String(port) } });
+  const master = startMaster(
+    ['--admin', String(adminPort), '--admin-token-file', tokenFile(t), 'test/fixtures/slow-request-app.mjs'],
+    { cwd: root, env: { PORT: String(port) } },
+  );
   t.after(() => stopMaster(master));
   await waitFor(() => servingPid(target), { what: 'the app to serve' });
   await readyWorkers(master, 1);
@@ -152,7 +189,11 @@ test('baton run --admin: POST /api/stop → 202; readyz 503 and healthz 200 whil
   // Long enough for the probes below on a busy machine; the drain waits for it (--drain-timeout 30s).
   const slow = request(port, 'GET', '/?delay=10000');
   await within(arrived, 10_000, 'the slow request to arrive');
-  const stopping = waitForLine(master, (l) => (l.pid === master.child.pid && l.text.startsWith('stopping')) || undefined, { what: 'the stop' });
+  const stopping = waitForLine(
+    master,
+    (l) => (l.pid === master.child.pid && l.text.startsWith('stopping')) || undefined,
+    { what: 'the stop' },
+  );
   const r = await request(adminPort, 'POST', '/api/stop', { headers: AUTH });
   assert.deepEqual([r.status, JSON.parse(r.body)], [202, { stopping: true }]);
   await stopping;
@@ -163,15 +204,29 @@ test('baton run --admin: POST /api/stop → 202; readyz 503 and healthz 200 whil
   assert.deepEqual(await within(master.exited, 30_000, 'the master to exit'), { code: 0, signal: null });
 });
 
-test('baton run --admin-tls-cert/--admin-tls-key: HTTPS verified against the certificate; baton reload takes up a renewed one', { timeout: 120_000 }, async (t) => {
+test('baton run --admin-tls-cert/--admin-tls-key: HTTPS verified against the certificate; baton reload takes up a renewed one', {
+  timeout: 120_000,
+}, async (t) => {
   const dir = tmpDir('baton-admin-tls-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const files = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
   fs.copyFileSync(testCertificate.cert, files.cert);
   fs.copyFileSync(testCertificate.key, files.key);
   const [port, adminPort] = [await freePort(), await freePort()];
-  const master = startMaster(['--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', tokenFile(t), '--admin-tls-cert', files.cert, '--admin-tls-key', files.key,
-    'test/fixtures/release-app.mjs'], { env: { PORT: String(port) } });
+  const master = startMaster(
+    [
+      '--admin',
+      `127.0.0.1:${adminPort}`,
+      '--admin-token-file',
+      tokenFile(t),
+      '--admin-tls-cert',
+      files.cert,
+      '--admin-tls-key',
+      files.key,
+      'test/fixtures/release-app.mjs',
+    ],
+    { env: { PORT: String(port) } },
+  );
   t.after(() => stopMaster(master));
   await readyWorkers(master, 1);
   const before = await request(adminPort, 'GET', '/api/status', { headers: AUTH, ca: fs.readFileSync(files.cert) });
@@ -179,7 +234,9 @@ test('baton run --admin-tls-cert/--admin-tls-key: HTTPS verified against the cer
   const renewed = selfSignedCertificate(dir);
   fs.renameSync(renewed.cert, files.cert);
   fs.renameSync(renewed.key, files.key);
-  const readAgain = waitForLine(master, (l) => l.text.startsWith('admin: TLS certificate read again') || undefined, { what: 'the certificate read again' });
+  const readAgain = waitForLine(master, (l) => l.text.startsWith('admin: TLS certificate read again') || undefined, {
+    what: 'the certificate read again',
+  });
   assert.equal((await baton(['reload', '--control', master.control])).code, 0);
   await readAgain;
   const after = await request(adminPort, 'GET', '/healthz', { ca: fs.readFileSync(files.cert) });
@@ -187,14 +244,22 @@ test('baton run --admin-tls-cert/--admin-tls-key: HTTPS verified against the cer
   assert.notEqual(after.cert.fingerprint256, before.cert.fingerprint256);
 });
 
-test('baton run --admin refuses off loopback without a token, and an open token file, in one line, exit 2', { timeout: 60_000 }, async (t) => {
+test('baton run --admin refuses off loopback without a token, and an open token file, in one line, exit 2', {
+  timeout: 60_000,
+}, async (t) => {
   const app = 'test/fixtures/release-app.mjs';
   let r = await baton(['run', '--admin', '0.0.0.0:9', app]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /^baton: --admin 0\.0\.0\.0:9 is not a loopback address, and anyone reaching it could reload or stop this service: give --admin-token-file FILE/);
+  assert.match(
+    r.stderr,
+    /^baton: --admin 0\.0\.0\.0:9 is not a loopback address, and anyone reaching it could reload or stop this service: give --admin-token-file FILE/,
+  );
   assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
   const open = tokenFile(t, TOKEN, 0o644);
   r = await baton(['run', '--admin', '[::]:9', '--admin-token-file', open, app]);
   assert.equal(r.code, 2);
-  assert.equal(r.stderr, `baton: --admin-token-file: '${open}' is open to other users (mode 0644); make it private: chmod 600 '${open}'\n`);
+  assert.equal(
+    r.stderr,
+    `baton: --admin-token-file: '${open}' is open to other users (mode 0644); make it private: chmod 600 '${open}'\n`,
+  );
 });

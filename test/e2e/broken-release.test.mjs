@@ -18,14 +18,25 @@ import { test } from 'node:test';
 import { describeFailures } from '../helpers/scenario.mjs';
 import { startLoad } from '../helpers/load.mjs';
 import { readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
-import {
-  alive, cleanup, freePort, reload, root, sleep, startStandalone, tmpDir, waitFor,
-} from '../helpers/proc.mjs';
+import { alive, cleanup, freePort, reload, root, sleep, startStandalone, tmpDir, waitFor } from '../helpers/proc.mjs';
 
 const BREAKS = [
-  { mode: 'exit-after-listen', reason: /exited \(code 1\) \d+ ms after it was ready \(crash window 3000 ms\)/, stack: /next\.config\.mjs: this release exits after it listened/ },
-  { mode: 'throw-on-request', reason: /exited \(code 1\).*: Error: this release throws on its first request/, stack: /at Server\.answer \(file:.*app\.mjs:\d+/ },
-  { mode: 'throw-late', reason: /exited \(code 1\) 2\d{3} ms after it was ready \(crash window 3000 ms\): Error: this release dies 2\.5 s after it listened/, stack: /app\.mjs:\d+/ },
+  {
+    mode: 'exit-after-listen',
+    reason: /exited \(code 1\) \d+ ms after it was ready \(crash window 3000 ms\)/,
+    stack: /next\.config\.mjs: this release exits after it listened/,
+  },
+  {
+    mode: 'throw-on-request',
+    reason: /exited \(code 1\).*: Error: this release throws on its first request/,
+    stack: /at Server\.answer \(file:.*app\.mjs:\d+/,
+  },
+  {
+    mode: 'throw-late',
+    reason:
+      /exited \(code 1\) 2\d{3} ms after it was ready \(crash window 3000 ms\): Error: this release dies 2\.5 s after it listened/,
+    stack: /app\.mjs:\d+/,
+  },
 ];
 
 /** A deploy directory holding the app, as `git pull` leaves it: one copy of the files, changed in place. */
@@ -56,7 +67,9 @@ async function deployBroken(t, { app, dir, port, check }) {
     between += keepalive.stats.failed + close.stats.failed - failed;
   }
   const [k, c] = [await keepalive.stop(), await close.stop()];
-  t.diagnostic(`keep-alive ${k.ok} ok, ${k.failed} failed; per-request ${c.ok} ok, ${c.failed} failed ${JSON.stringify(c.failures)}`);
+  t.diagnostic(
+    `keep-alive ${k.ok} ok, ${k.failed} failed; per-request ${c.ok} ok, ${c.failed} failed ${JSON.stringify(c.failures)}`,
+  );
   return { k, c, between };
 }
 
@@ -70,14 +83,22 @@ function assertRolledBack(r, brk) {
 function assertNoOutage({ k, c, between }) {
   assert.equal(k.failed, 0, describeFailures('keep-alive', k));
   assert.equal(between, 0, `no failure once a rollback has answered: ${describeFailures('per-request', c)}`);
-  assert.ok(Object.keys(c.failures).every((kind) => /ECONNRESET|socket hang up/.test(kind)), describeFailures('per-request', c));
+  assert.ok(
+    Object.keys(c.failures).every((kind) => /ECONNRESET|socket hang up/.test(kind)),
+    describeFailures('per-request', c),
+  );
   assert.ok(k.ok > 0 && c.ok > 0);
 }
 
-test('baton run -w 2: a release that dies after it listened is rolled back; the old workers, never drained, serve on', { timeout: 90_000 }, async (t) => {
+test('baton run -w 2: a release that dies after it listened is rolled back; the old workers, never drained, serve on', {
+  timeout: 90_000,
+}, async (t) => {
   const dir = deployDir(t);
   const port = await freePort();
-  const master = startMaster(['-w', '2', '--crash-window', '3s', 'app.mjs'], { cwd: dir, env: { PORT: String(port), PWD: dir } });
+  const master = startMaster(['-w', '2', '--crash-window', '3s', 'app.mjs'], {
+    cwd: dir,
+    env: { PORT: String(port), PWD: dir },
+  });
   t.after(() => stopMaster(master));
   const before = await readyWorkers(master, 2);
   const counts = await deployBroken(t, {
@@ -88,17 +109,25 @@ test('baton run -w 2: a release that dies after it listened is rolled back; the 
       assertRolledBack(r, brk);
       const s = await status(master);
       assert.equal(s.generation, 1, `${brk.mode}: generation 1 serves`);
-      assert.deepEqual(s.workers.map((w) => [w.pid, w.state]), before.map((pid) => [pid, 'ready']), `${brk.mode}: the same old workers, and nothing else`);
+      assert.deepEqual(
+        s.workers.map((w) => [w.pid, w.state]),
+        before.map((pid) => [pid, 'ready']),
+        `${brk.mode}: the same old workers, and nothing else`,
+      );
     },
   });
   assertNoOutage(counts);
   fs.rmSync(path.join(dir, 'BREAK'));
   const fixed = await reload(master);
   assert.equal(fixed.ok, true, fixed.output);
-  await waitFor(() => before.every((pid) => !alive(pid)), { what: 'the old workers to exit once the fixed release is in service' });
+  await waitFor(() => before.every((pid) => !alive(pid)), {
+    what: 'the old workers to exit once the fixed release is in service',
+  });
 });
 
-test('standalone: a successor that dies after it listened is rolled back; the old process, never drained, serves on', { timeout: 90_000 }, async (t) => {
+test('standalone: a successor that dies after it listened is rolled back; the old process, never drained, serves on', {
+  timeout: 90_000,
+}, async (t) => {
   const dir = deployDir(t);
   const port = await freePort();
   const app = startStandalone('app.mjs', { cwd: dir, env: { PORT: String(port), BATON_CRASH_WINDOW: '3s' } });

@@ -26,29 +26,43 @@ async function start(t, args, env = {}) {
   return { master, seen };
 }
 
-test('baton run: the workers use a compile cache beside the control socket, written as each is ready', { timeout: 60_000 }, async (t) => {
+test('baton run: the workers use a compile cache beside the control socket, written as each is ready', {
+  timeout: 60_000,
+}, async (t) => {
   const { master, seen } = await start(t, []);
   const first = await seen();
   if (!nodeHasCache) {
-    assert.deepEqual([first.env, first.dir], [null, null], `Node ${process.version} has no compile cache: nothing is set`);
+    assert.deepEqual(
+      [first.env, first.dir],
+      [null, null],
+      `Node ${process.version} has no compile cache: nothing is set`,
+    );
     return;
   }
   const dir = path.join(master.dir, 'control.compile-cache');
   assert.equal(first.env, dir);
   if (first.dir === null) return; // Node 22.1 to 22.7: the cache is on, but Node cannot say where, nor be told to write it
   assert.ok(first.dir.startsWith(`${dir}${path.sep}`), `${first.dir} in ${dir}`);
-  assert.ok(fs.readdirSync(first.dir).length > 0, 'the ready worker wrote its cache (Node writes it otherwise only at exit)');
+  assert.ok(
+    fs.readdirSync(first.dir).length > 0,
+    'the ready worker wrote its cache (Node writes it otherwise only at exit)',
+  );
   assert.equal(fs.statSync(path.dirname(dir)).mode & 0o077, 0, 'in a directory only its owner can reach');
 
   assert.equal((await baton(['reload', '--control', master.control])).code, 0);
-  const next = await waitFor(async () => {
-    const s = await seen();
-    return s.pid !== first.pid && s;
-  }, { what: 'the new generation to answer' });
+  const next = await waitFor(
+    async () => {
+      const s = await seen();
+      return s.pid !== first.pid && s;
+    },
+    { what: 'the new generation to answer' },
+  );
   assert.equal(next.dir, first.dir, 'the next generation uses the same cache');
 });
 
-test('baton run --no-compile-cache, and a NODE_COMPILE_CACHE of the user\'s: baton sets none', { timeout: 60_000 }, async (t) => {
+test("baton run --no-compile-cache, and a NODE_COMPILE_CACHE of the user's: baton sets none", {
+  timeout: 60_000,
+}, async (t) => {
   const off = await start(t, ['--no-compile-cache']);
   assert.deepEqual([(await off.seen()).env, (await off.seen()).dir], [null, null]);
 

@@ -15,22 +15,34 @@ test('baton run --config ecosystem.config.js --only api --env production', { tim
   const dir = tmpDir('baton-ecosystem-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
-  fs.writeFileSync(path.join(dir, 'server.js'), `require('node:http').createServer((req, res) => res.end(process.env.NODE_ENV + ' ' + process.argv.slice(2).join(' '))).listen(${port}, '127.0.0.1');\n`);
-  fs.writeFileSync(path.join(dir, 'ecosystem.config.js'), `module.exports = {
+  fs.writeFileSync(
+    path.join(dir, 'server.js'),
+    `require('node:http').createServer((req, res) => res.end(process.env.NODE_ENV + ' ' + process.argv.slice(2).join(' '))).listen(${port}, '127.0.0.1');\n`,
+  );
+  fs.writeFileSync(
+    path.join(dir, 'ecosystem.config.js'),
+    `module.exports = {
   apps: [
     { name: 'api', script: 'server.js', args: '--from ecosystem', instances: 2, exec_mode: 'cluster', kill_timeout: 4000, watch: true,
       env: { NODE_ENV: 'development' }, env_production: { NODE_ENV: 'production' } },
     { name: 'cron', script: 'cron.js' },
   ],
 };
-`);
-  const master = startMaster(['--config', 'ecosystem.config.js', '--only', 'api', '--env', 'production'], { cwd: dir, env: { PWD: dir } });
+`,
+  );
+  const master = startMaster(['--config', 'ecosystem.config.js', '--only', 'api', '--env', 'production'], {
+    cwd: dir,
+    env: { PWD: dir },
+  });
   t.after(() => stopMaster(master));
   await readyWorkers(master, 2);
   const target = { protocol: 'http', host: '127.0.0.1', port };
   assert.equal((await get(target)).body, 'production --from ecosystem');
   assert.match(master.output, /settings from ecosystem\.config\.js \(app api\)/);
-  assert.match(master.output, /warn: ecosystem\.config\.js \(app api\): baton does not use watch \(use your deploy tool to run baton reload\)/);
+  assert.match(
+    master.output,
+    /warn: ecosystem\.config\.js \(app api\): baton does not use watch \(use your deploy tool to run baton reload\)/,
+  );
   const s = await status(master);
   assert.deepEqual(s.settings, [
     { key: 'workers', value: '2', from: 'ecosystem.config.js (app api)' },

@@ -16,7 +16,8 @@ import { alive, fdCount, freePort, root, tmpDir, waitFor } from '../helpers/proc
 const LIMIT = 64;
 const script = path.join(root, 'test/fixtures/slow-request-app.mjs');
 const T = { timeout: 90_000, skip: process.platform !== 'linux' && 'the fds are counted in /proc' };
-const LINE = /^file descriptors (nearly exhausted|exhausted): new connections are reset while none are free \(raise the limit with ulimit -n, or LimitNOFILE= under systemd\) open=(\d+) limit=(\d+)$/;
+const LINE =
+  /^file descriptors (nearly exhausted|exhausted): new connections are reset while none are free \(raise the limit with ulimit -n, or LimitNOFILE= under systemd\) open=(\d+) limit=(\d+)$/;
 
 /** `baton run -w 1` under `ulimit -n LIMIT`, soft and hard, so that Node cannot raise it back at start-up. */
 async function startUnderLimit(t) {
@@ -31,7 +32,7 @@ async function startUnderLimit(t) {
   const [worker] = await readyWorkers(master, 1);
   const warning = waitForLine(master, (l) => (l.pid === worker && LINE.test(l.text) ? LINE.exec(l.text) : undefined), {
     timeoutMs: 30_000,
-    what: 'the worker\'s warning that its fds run out',
+    what: "the worker's warning that its fds run out",
   });
   return { master, worker, port, warning };
 }
@@ -59,41 +60,57 @@ function idleConnections(t, port, n) {
   return held;
 }
 
-test(`baton run under ulimit -n ${LIMIT}: a worker within 16 fds of its limit says so, with the count it has open`, T, async (t) => {
-  const { worker, port, warning } = await startUnderLimit(t);
-  // One short of near, then the one connection that makes it near: a sample sees the one count or the other.
-  const near = LIMIT - 16;
-  const held = [idleConnections(t, port, near - 1 - fdCount(worker))];
-  await waitFor(() => fdCount(worker) === near - 1, { what: `the worker to hold ${near - 1} fds` });
-  held.push(idleConnections(t, port, 1));
-  const [line, state, open, limit] = await warning;
-  t.diagnostic(line);
-  assert.equal(state, 'nearly exhausted', line);
-  assert.equal(Number(limit), LIMIT, line);
-  assert.equal(Number(open), near, line);
-  assert.equal(fdCount(worker), near, 'the count the worker gives is the one /proc shows');
-  assert.deepEqual(held.map((h) => h.closedByServer), [0, 0], 'every connection was accepted');
-});
+test(
+  `baton run under ulimit -n ${LIMIT}: a worker within 16 fds of its limit says so, with the count it has open`,
+  T,
+  async (t) => {
+    const { worker, port, warning } = await startUnderLimit(t);
+    // One short of near, then the one connection that makes it near: a sample sees the one count or the other.
+    const near = LIMIT - 16;
+    const held = [idleConnections(t, port, near - 1 - fdCount(worker))];
+    await waitFor(() => fdCount(worker) === near - 1, { what: `the worker to hold ${near - 1} fds` });
+    held.push(idleConnections(t, port, 1));
+    const [line, state, open, limit] = await warning;
+    t.diagnostic(line);
+    assert.equal(state, 'nearly exhausted', line);
+    assert.equal(Number(limit), LIMIT, line);
+    assert.equal(Number(open), near, line);
+    assert.equal(fdCount(worker), near, 'the count the worker gives is the one /proc shows');
+    assert.deepEqual(
+      held.map((h) => h.closedByServer),
+      [0, 0],
+      'every connection was accepted',
+    );
+  },
+);
 
-test(`baton run under ulimit -n ${LIMIT}: a worker out of fds says so with the count and the limit, and serves again once they are free`, T, async (t) => {
-  const { master, worker, port, warning } = await startUnderLimit(t);
-  // More connections than the worker has fds: those it cannot accept are closed unanswered.
-  const held = idleConnections(t, port, LIMIT + 16);
-  const [line, state, open, limit] = await warning;
-  t.diagnostic(line);
-  assert.equal(state, 'exhausted', line);
-  assert.equal(Number(limit), LIMIT, line);
-  assert.equal(Number(open), LIMIT, line);
-  await waitFor(() => held.closedByServer > 0, { what: 'a connection the worker could not accept to be closed' });
-  t.diagnostic(`${held.closedByServer} of ${LIMIT + 16} connections closed unanswered`);
+test(
+  `baton run under ulimit -n ${LIMIT}: a worker out of fds says so with the count and the limit, and serves again once they are free`,
+  T,
+  async (t) => {
+    const { master, worker, port, warning } = await startUnderLimit(t);
+    // More connections than the worker has fds: those it cannot accept are closed unanswered.
+    const held = idleConnections(t, port, LIMIT + 16);
+    const [line, state, open, limit] = await warning;
+    t.diagnostic(line);
+    assert.equal(state, 'exhausted', line);
+    assert.equal(Number(limit), LIMIT, line);
+    assert.equal(Number(open), LIMIT, line);
+    await waitFor(() => held.closedByServer > 0, { what: 'a connection the worker could not accept to be closed' });
+    t.diagnostic(`${held.closedByServer} of ${LIMIT + 16} connections closed unanswered`);
 
-  assert.ok(alive(master.child.pid), 'the master lives on');
-  const s = await status(master);
-  assert.deepEqual(s.workers.map((w) => [w.pid, w.state]), [[worker, 'ready']], 'the same worker, still ready');
+    assert.ok(alive(master.child.pid), 'the master lives on');
+    const s = await status(master);
+    assert.deepEqual(
+      s.workers.map((w) => [w.pid, w.state]),
+      [[worker, 'ready']],
+      'the same worker, still ready',
+    );
 
-  held.close();
-  const body = await waitFor(async () => (await get({ protocol: 'http', host: '127.0.0.1', port })).body.trim(), {
-    what: 'the worker to serve again',
-  });
-  assert.equal(body, String(worker));
-});
+    held.close();
+    const body = await waitFor(async () => (await get({ protocol: 'http', host: '127.0.0.1', port })).body.trim(), {
+      what: 'the worker to serve again',
+    });
+    assert.equal(body, String(worker));
+  },
+);

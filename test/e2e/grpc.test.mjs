@@ -25,21 +25,24 @@ const { ticker } = grpc.loadPackageDefinition(loader.loadSync(path.join(examples
  * first tick and each stream's status.
  */
 function watcher(t, port) {
-  const client = new ticker.Ticker(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  const client = new ticker.Ticker(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
   t.after(() => client.close());
   const w = { client, pids: [], statuses: [] };
-  const watch = () => new Promise((resolve) => {
-    const call = client.Watch({}, { waitForReady: true });
-    t.after(() => call.cancel());
-    call.once('data', (tick) => {
-      w.pids.push(tick.pid);
-      resolve();
+  const watch = () =>
+    new Promise((resolve) => {
+      const call = client.Watch({}, { waitForReady: true });
+      t.after(() => call.cancel());
+      call.once('data', (tick) => {
+        w.pids.push(tick.pid);
+        resolve();
+      });
+      call.on('error', (err) => {
+        w.statuses.push(`${err.code} ${err.details}`);
+        if (err.code === grpc.status.UNAVAILABLE && w.statuses.length === 1) void watch();
+      });
     });
-    call.on('error', (err) => {
-      w.statuses.push(`${err.code} ${err.details}`);
-      if (err.code === grpc.status.UNAVAILABLE && w.statuses.length === 1) void watch();
-    });
-  });
   w.opened = watch();
   return w;
 }
@@ -58,7 +61,10 @@ async function watched(t, script, options) {
   const old = await readyWorkers(master, 2, { timeoutMs: 20_000 });
   const watchers = Array.from({ length: CLIENTS }, () => watcher(t, port));
   await Promise.all(watchers.map((w) => w.opened));
-  assert.ok(watchers.every((w) => old.includes(w.pids[0])), 'every stream was opened on an old worker');
+  assert.ok(
+    watchers.every((w) => old.includes(w.pids[0])),
+    'every stream was opened on an old worker',
+  );
   return { master, watchers };
 }
 
@@ -68,12 +74,18 @@ async function reloadAndRewatch(master, watchers) {
   assert.equal(r.code, 0, r.stderr);
   const next = await readyWorkers(master, 2);
   await waitFor(() => watchers.every((w) => w.pids.length === 2), { what: 'every stream to be open again' });
-  assert.equal(watchers.filter((w) => next.includes(w.pids[1])).length, CLIENTS, `every stream reopened on the new workers ${next}`);
+  assert.equal(
+    watchers.filter((w) => next.includes(w.pids[1])).length,
+    CLIENTS,
+    `every stream reopened on the new workers ${next}`,
+  );
   assert.ok(next.includes(await who(watchers[0].client)), 'a unary call is served by the new generation');
   return { next, output: r.stdout.trim() };
 }
 
-test('an app that ends its streams in onDrain: every stream ends UNAVAILABLE as the drain starts, and is reopened on the new generation', { timeout: TEST_MS }, async (t) => {
+test('an app that ends its streams in onDrain: every stream ends UNAVAILABLE as the drain starts, and is reopened on the new generation', {
+  timeout: TEST_MS,
+}, async (t) => {
   const { master, watchers } = await watched(t, path.join(examples, 'grpc-stream.mjs'), ['--drain-timeout', '60s']);
   const { output } = await reloadAndRewatch(master, watchers);
   const statuses = count(watchers.flatMap((w) => w.statuses));
@@ -82,13 +94,21 @@ test('an app that ends its streams in onDrain: every stream ends UNAVAILABLE as 
   assert.equal((await status(master)).reloads.at(-1).cut ?? 0, 0, 'nothing was cut');
 });
 
-test('an unmodified grpc-js app: at the drain timeout its streams\' connections are dropped, UNAVAILABLE (not INTERNAL), and the streams reopened on the new generation', { timeout: TEST_MS }, async (t) => {
-  const { master, watchers } = await watched(t, path.join(root, 'test/fixtures/grpc-app.mjs'), ['--drain-timeout', '3s']);
+test("an unmodified grpc-js app: at the drain timeout its streams' connections are dropped, UNAVAILABLE (not INTERNAL), and the streams reopened on the new generation", {
+  timeout: TEST_MS,
+}, async (t) => {
+  const { master, watchers } = await watched(t, path.join(root, 'test/fixtures/grpc-app.mjs'), [
+    '--drain-timeout',
+    '3s',
+  ]);
   const { output } = await reloadAndRewatch(master, watchers);
   const statuses = count(watchers.flatMap((w) => w.statuses));
   t.diagnostic(`${output.split('\n').slice(-2).join('; ')}; statuses: ${JSON.stringify(statuses)}`);
   assert.deepEqual(statuses, [[`${grpc.status.UNAVAILABLE} Connection dropped`, CLIENTS]]);
   // Counted from the old workers' own lines: each says what it cut as it exits.
-  const cut = [...master.output.matchAll(/ warn: (\d+) connections? cut at the drain timeout/g)].reduce((n, m) => n + Number(m[1]), 0);
+  const cut = [...master.output.matchAll(/ warn: (\d+) connections? cut at the drain timeout/g)].reduce(
+    (n, m) => n + Number(m[1]),
+    0,
+  );
   assert.equal(cut, CLIENTS, 'one connection per client, cut at the drain timeout');
 });

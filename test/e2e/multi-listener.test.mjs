@@ -14,9 +14,7 @@ import { test } from 'node:test';
 import { describeFailures } from '../helpers/scenario.mjs';
 import { get, startLoad } from '../helpers/load.mjs';
 import { startMaster, status, stopMaster } from '../helpers/master.mjs';
-import {
-  cleanup, freePort, reload, root, sleep, startStandalone, tmpDir, waitFor,
-} from '../helpers/proc.mjs';
+import { cleanup, freePort, reload, root, sleep, startStandalone, tmpDir, waitFor } from '../helpers/proc.mjs';
 
 const APP = path.join(root, 'test/fixtures/multi-listener-app.mjs');
 const RELOADS = 5;
@@ -27,9 +25,20 @@ const MAX_SENT = 5000;
 
 async function addresses(t) {
   const dir = tmpDir('baton-multi-');
-  const a = { port: await freePort(), port2: await freePort(), udp: await freePort(), sock: path.join(dir, 'app.sock'), dir };
+  const a = {
+    port: await freePort(),
+    port2: await freePort(),
+    udp: await freePort(),
+    sock: path.join(dir, 'app.sock'),
+    dir,
+  };
   const env = {
-    PORT: String(a.port), PORT2: String(a.port2), UDP_PORT: String(a.udp), SOCK: a.sock, DELAY_MS: '800', BATON_CRASH_WINDOW: WINDOW,
+    PORT: String(a.port),
+    PORT2: String(a.port2),
+    UDP_PORT: String(a.udp),
+    SOCK: a.sock,
+    DELAY_MS: '800',
+    BATON_CRASH_WINDOW: WINDOW,
   };
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   return { a, env };
@@ -42,7 +51,10 @@ async function udpClient(t, port) {
   await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const c = { sent: 0, answered: new Set() };
   socket.on('message', (msg) => c.answered.add(String(msg).split(' ')[0]));
-  const timer = setInterval(() => (c.sent < MAX_SENT ? socket.send(String(c.sent++), port, '127.0.0.1') : clearInterval(timer)), SEND_MS);
+  const timer = setInterval(
+    () => (c.sent < MAX_SENT ? socket.send(String(c.sent++), port, '127.0.0.1') : clearInterval(timer)),
+    SEND_MS,
+  );
   c.stop = () => clearInterval(timer);
   t.after(c.stop);
   return c;
@@ -55,7 +67,8 @@ async function reloadUnderLoadEverywhere(t, a, reloadOnce) {
     [`tcp ${a.port2}`]: { target: { protocol: 'http', host: '127.0.0.1', port: a.port2 }, mode: 'close' },
     unix: { target: { socketPath: a.sock }, mode: 'keepalive' },
   };
-  for (const [name, o] of Object.entries(targets)) await waitFor(() => get(o.target, '/').then(() => true), { what: `${name} to answer` });
+  for (const [name, o] of Object.entries(targets))
+    await waitFor(() => get(o.target, '/').then(() => true), { what: `${name} to answer` });
   const loads = Object.entries(targets).map(([name, o]) => [name, startLoad({ ...o, concurrency: 4 })]);
   t.after(() => Promise.all(loads.map(([, l]) => l.stop())));
   const udp = await udpClient(t, a.udp);
@@ -70,17 +83,28 @@ async function reloadUnderLoadEverywhere(t, a, reloadOnce) {
     assert.equal(s.failed, 0, describeFailures(name, s));
     assert.ok(s.ok > 0, `${name} was served`);
   }
-  await waitFor(() => udp.answered.size === udp.sent, { what: `all ${udp.sent} datagrams answered (${udp.answered.size} so far)` });
+  await waitFor(() => udp.answered.size === udp.sent, {
+    what: `all ${udp.sent} datagrams answered (${udp.answered.size} so far)`,
+  });
 }
 
 const ORDER = (names) => [...names].sort();
 
-test('baton run -w 2: two TCP ports, a unix socket and a UDP socket all stay held and served across reloads', { timeout: 90_000 }, async (t) => {
+test('baton run -w 2: two TCP ports, a unix socket and a UDP socket all stay held and served across reloads', {
+  timeout: 90_000,
+}, async (t) => {
   const { a, env } = await addresses(t);
   const master = startMaster(['-w', '2', '--crash-window', WINDOW, APP], { cwd: a.dir, env });
   t.after(() => stopMaster(master));
-  const all = ORDER([`tcp:127.0.0.1:${a.port}`, `tcp:127.0.0.1:${a.port2}`, `unix:${a.sock}`, `udp:127.0.0.1:${a.udp}`]);
-  await waitFor(async () => ORDER((await status(master)).listeners).join() === all.join(), { what: 'every listener of generation 1' });
+  const all = ORDER([
+    `tcp:127.0.0.1:${a.port}`,
+    `tcp:127.0.0.1:${a.port2}`,
+    `unix:${a.sock}`,
+    `udp:127.0.0.1:${a.udp}`,
+  ]);
+  await waitFor(async () => ORDER((await status(master)).listeners).join() === all.join(), {
+    what: 'every listener of generation 1',
+  });
   await reloadUnderLoadEverywhere(t, a, async (i) => {
     const r = await reload(master);
     assert.equal(r.ok, true, `reload ${i + 1}: ${r.output}`);
@@ -88,7 +112,9 @@ test('baton run -w 2: two TCP ports, a unix socket and a UDP socket all stay hel
   });
 });
 
-test('standalone: two TCP ports, a unix socket and a UDP socket all stay held and served across upgrades', { timeout: 90_000 }, async (t) => {
+test('standalone: two TCP ports, a unix socket and a UDP socket all stay held and served across upgrades', {
+  timeout: 90_000,
+}, async (t) => {
   const { a, env } = await addresses(t);
   const app = startStandalone(APP, { cwd: a.dir, env });
   t.after(() => cleanup(app));

@@ -9,11 +9,24 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { startLoad } from '../helpers/load.mjs';
 import { baton, childrenOf, cli } from '../helpers/master.mjs';
-import { alive, examples, freePort, register, servingPid, sleep, tmpDir, tool, waitFor, zombies } from '../helpers/proc.mjs';
+import {
+  alive,
+  examples,
+  freePort,
+  register,
+  servingPid,
+  sleep,
+  tmpDir,
+  tool,
+  waitFor,
+  zombies,
+} from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 
-const namespaces = process.platform === 'linux' && process.getuid?.() === 0
-  && spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
+const namespaces =
+  process.platform === 'linux' &&
+  process.getuid?.() === 0 &&
+  spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
 const skip = !namespaces && 'needs root and unshare(1) for a PID namespace';
 
 /** Starts `args` (after node) as PID 1 of a new PID namespace. */
@@ -37,18 +50,26 @@ function asPid1(t, args, env) {
   return run;
 }
 
-test('baton run as PID 1: reloads under load, workers reaped, SIGTERM from outside drains and exits 0', { skip }, async (t) => {
+test('baton run as PID 1: reloads under load, workers reaped, SIGTERM from outside drains and exits 0', {
+  skip,
+}, async (t) => {
   const port = await freePort();
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const dir = tmpDir('baton-pid1-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const control = path.join(dir, 'control.sock');
-  const run = asPid1(t, [cli, 'run', '-w', '2', '--control', control, path.join(examples, 'http.mjs')], { PORT: String(port), HOST: '127.0.0.1' });
+  const run = asPid1(t, [cli, 'run', '-w', '2', '--control', control, path.join(examples, 'http.mjs')], {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+  });
   const master = await run.init();
   await waitFor(() => servingPid(target), { what: 'the service to answer' });
   assert.match(run.output, /baton\[1\] .*running as PID 1: baton reaps its workers/);
 
-  const loads = [startLoad({ target, mode: 'keepalive', concurrency: 8 }), startLoad({ target, mode: 'close', concurrency: 8 })];
+  const loads = [
+    startLoad({ target, mode: 'keepalive', concurrency: 8 }),
+    startLoad({ target, mode: 'close', concurrency: 8 }),
+  ];
   try {
     for (let i = 0; i < 5; i++) {
       await sleep(200);
@@ -60,11 +81,14 @@ test('baton run as PID 1: reloads under load, workers reaped, SIGTERM from outsi
     for (const l of loads) await l.stop();
   }
   for (const { stats } of loads) assert.equal(stats.failed, 0, describeFailures('load', stats));
-  const children = await waitFor(() => {
-    const c = childrenOf(master);
-    return c.length === 2 && c;
-  }, { what: 'the master to have its 2 workers and nothing else' });
-  assert.deepEqual(zombies(children), [], 'no zombie among the master\'s children');
+  const children = await waitFor(
+    () => {
+      const c = childrenOf(master);
+      return c.length === 2 && c;
+    },
+    { what: 'the master to have its 2 workers and nothing else' },
+  );
+  assert.deepEqual(zombies(children), [], "no zombie among the master's children");
 
   process.kill(master, 'SIGTERM');
   const { code } = await run.exited;
@@ -72,10 +96,15 @@ test('baton run as PID 1: reloads under load, workers reaped, SIGTERM from outsi
   assert.match(run.output, /baton\[1\] .*info: stopped/);
 });
 
-test('standalone as PID 1: one line says to use baton run, and an upgrade signal is refused while it serves on', { skip }, async (t) => {
+test('standalone as PID 1: one line says to use baton run, and an upgrade signal is refused while it serves on', {
+  skip,
+}, async (t) => {
   const port = await freePort();
   const target = { protocol: 'http', host: '127.0.0.1', port };
-  const run = asPid1(t, ['--import', register, path.join(examples, 'http.mjs')], { PORT: String(port), HOST: '127.0.0.1' });
+  const run = asPid1(t, ['--import', register, path.join(examples, 'http.mjs')], {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+  });
   const pid = await run.init();
   await waitFor(() => servingPid(target), { what: 'the app to answer' });
   assert.match(run.output, /baton\[1\] .*running as PID 1: .*in containers use `baton run`/);

@@ -44,7 +44,8 @@ test('baton run: after the link switch, baton reload starts the new release', as
   switchTo(dir, 'v2');
   const r = await baton(['reload', '--control', master.control]);
   assert.equal(r.code, 0, r.stderr);
-  for (let i = 0; i < 10; i++) assert.equal(await releaseOf(target), 'v2', 'every worker of the new generation runs v2');
+  for (let i = 0; i < 10; i++)
+    assert.equal(await releaseOf(target), 'v2', 'every worker of the new generation runs v2');
   const pid = await servingPid(target);
   assert.equal(cwdOf(pid), fs.realpathSync(path.join(dir, 'releases/v2')));
 });

@@ -18,14 +18,18 @@ import { freePort, sleep, tmpDir } from '../helpers/proc.mjs';
 import { request } from '../helpers/http.mjs';
 const cwdOf = (pid) => fs.readlinkSync(`/proc/${pid}/cwd`);
 
-test('baton run --releases: reload --release under load, a rollback through the API, names out of DIR refused', { timeout: 120_000 }, async (t) => {
+test('baton run --releases: reload --release under load, a rollback through the API, names out of DIR refused', {
+  timeout: 120_000,
+}, async (t) => {
   const dir = releasesDir(t, { good: ['v1', 'v2'], broken: ['broken'] });
   const outside = tmpDir('baton-outside-');
   t.after(() => fs.rmSync(outside, { recursive: true, force: true }));
   fs.symlinkSync(outside, path.join(dir, 'escape'));
   const [port, adminPort] = [await freePort(), await freePort()];
   const target = { protocol: 'http', host: '127.0.0.1', port };
-  const master = startMaster(['-w', '2', '--admin', `127.0.0.1:${adminPort}`, '--releases', dir, 'app.mjs'], { env: { PORT: String(port) } });
+  const master = startMaster(['-w', '2', '--admin', `127.0.0.1:${adminPort}`, '--releases', dir, 'app.mjs'], {
+    env: { PORT: String(port) },
+  });
   t.after(() => stopMaster(master));
   await readyWorkers(master, 2);
   assert.equal(await releaseOf(target), 'v1', 'started on what current points to');
@@ -56,7 +60,10 @@ test('baton run --releases: reload --release under load, a rollback through the 
   assert.match((await baton(['status', '--control', master.control])).stdout, /^release +v2$/m);
 
   // A release that throws at start, through the API: rolled back with its reason; v2 serves on, current stays.
-  r = await request(adminPort, 'POST', '/api/reload', { headers: { 'content-type': 'application/json' }, body: '{"release":"broken"}' });
+  r = await request(adminPort, 'POST', '/api/reload', {
+    headers: { 'content-type': 'application/json' },
+    body: '{"release":"broken"}',
+  });
   const failed = JSON.parse(r.body);
   assert.deepEqual([r.status, failed.ok], [500, false], r.body);
   assert.match(failed.reason, /exited before it was ready/);
@@ -79,7 +86,11 @@ test('baton run --releases: reload --release under load, a rollback through the 
   }
   s = await status(master);
   assert.deepEqual([s.generation, s.reloads.length], [2, before], 'no reload was started');
-  assert.deepEqual(s.workers.map((w) => w.pid).sort((a, b) => a - b), serving, 'the same workers serve');
+  assert.deepEqual(
+    s.workers.map((w) => w.pid).sort((a, b) => a - b),
+    serving,
+    'the same workers serve',
+  );
 
   // The list: the same through the control socket and the API; `current` itself and links out of DIR are no release.
   const listed = await baton(['releases', '--json', '--control', master.control]);
@@ -88,14 +99,21 @@ test('baton run --releases: reload --release under load, a rollback through the 
   assert.equal(r.status, 200);
   assert.deepEqual(JSON.parse(listed.stdout), JSON.parse(r.body));
   assert.deepEqual(JSON.parse(r.body), {
-    dir, current: 'v2', serving: 'v2',
+    dir,
+    current: 'v2',
+    serving: 'v2',
     releases: [
       { name: 'broken', current: false, serving: false },
       { name: 'v1', current: false, serving: false },
       { name: 'v2', current: true, serving: true },
     ],
   });
-  assert.deepEqual((await baton(['releases', '--control', master.control])).stdout.split('\n'), ['broken', 'v1', 'v2      current, serving', '']);
+  assert.deepEqual((await baton(['releases', '--control', master.control])).stdout.split('\n'), [
+    'broken',
+    'v1',
+    'v2      current, serving',
+    '',
+  ]);
 
   // A plain reload runs what current points to now.
   fs.rmSync(path.join(dir, 'current'));
@@ -107,15 +125,23 @@ test('baton run --releases: reload --release under load, a rollback through the 
 });
 
 // Without --releases a release cannot be named: test/unit/master.test.mjs, control.test.mjs and admin.test.mjs.
-test('a --releases DIR whose current link is missing or leads out of DIR is refused at start, in one line', { timeout: 30_000 }, async (t) => {
+test('a --releases DIR whose current link is missing or leads out of DIR is refused at start, in one line', {
+  timeout: 30_000,
+}, async (t) => {
   const dir = releasesDir(t);
   fs.rmSync(path.join(dir, 'current'));
   let r = await baton(['run', '--releases', dir, 'app.mjs']);
-  assert.deepEqual([r.code, r.stderr], [2, `baton: --releases ${dir}: ${dir}/current is missing; point it at a release: ln -sfn v1 ${dir}/current\n`]);
+  assert.deepEqual(
+    [r.code, r.stderr],
+    [2, `baton: --releases ${dir}: ${dir}/current is missing; point it at a release: ln -sfn v1 ${dir}/current\n`],
+  );
   const outside = tmpDir('baton-outside-');
   t.after(() => fs.rmSync(outside, { recursive: true, force: true }));
   fs.symlinkSync(outside, path.join(dir, 'current'));
   r = await baton(['run', '--releases', dir, 'app.mjs']);
   assert.equal(r.code, 2);
-  assert.equal(r.stderr, `baton: --releases ${dir}: ${dir}/current points to ${outside}, which is not in ${dir}; point it at a release: ln -sfn v1 ${dir}/current\n`);
+  assert.equal(
+    r.stderr,
+    `baton: --releases ${dir}: ${dir}/current points to ${outside}, which is not in ${dir}; point it at a release: ln -sfn v1 ${dir}/current\n`,
+  );
 });

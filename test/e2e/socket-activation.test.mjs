@@ -10,7 +10,18 @@ import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { bindUdp } from '../../dist/internals/dgram.js';
-import { cleanup, examples, follow, freePort, register, root, servingPid, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
+import {
+  cleanup,
+  examples,
+  follow,
+  freePort,
+  register,
+  root,
+  servingPid,
+  tmpDir,
+  upgrade,
+  waitFor,
+} from '../helpers/proc.mjs';
 
 /** Binds without listening, as a .socket unit holds a socket before the service starts. */
 function holdPort(port) {
@@ -21,12 +32,20 @@ function holdPort(port) {
 
 /** `sh -c 'LISTEN_PID=$$ exec node …'`: the pid systemd would set, without systemd. */
 function activate(script, { fd, env = {}, listenPid = '$$' }) {
-  const vars = Object.entries(env).map(([k, v]) => `${k}='${v}'`).join(' ');
-  return follow(spawn('sh', ['-c', `LISTEN_PID=${listenPid} ${vars} exec "${process.execPath}" --import "${register}" "${script}"`], {
-    cwd: root,
-    env: { ...process.env, BATON_LOG_FORMAT: 'text' },
-    stdio: ['ignore', 'pipe', 'pipe', fd ?? 'ignore'],
-  }));
+  const vars = Object.entries(env)
+    .map(([k, v]) => `${k}='${v}'`)
+    .join(' ');
+  return follow(
+    spawn(
+      'sh',
+      ['-c', `LISTEN_PID=${listenPid} ${vars} exec "${process.execPath}" --import "${register}" "${script}"`],
+      {
+        cwd: root,
+        env: { ...process.env, BATON_LOG_FORMAT: 'text' },
+        stdio: ['ignore', 'pipe', 'pipe', fd ?? 'ignore'],
+      },
+    ),
+  );
 }
 
 test('a socket-activated app listens on the inherited socket (matched by its real address), and upgrades', async (t) => {
@@ -70,8 +89,11 @@ test('a socket-activated UDP socket (ListenDatagram=) is read by the app, then b
   assert.equal(await ask('2'), `2 ${successor}`);
 });
 
-test('LISTEN_PID naming another process: the variables are ignored and removed from the app\'s environment', async (t) => {
-  const app = activate(path.join(root, 'test/fixtures/env-app.mjs'), { listenPid: '1', env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'web' } });
+test("LISTEN_PID naming another process: the variables are ignored and removed from the app's environment", async (t) => {
+  const app = activate(path.join(root, 'test/fixtures/env-app.mjs'), {
+    listenPid: '1',
+    env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'web' },
+  });
   t.after(() => cleanup(app));
   assert.equal((await app.exited).code, 0);
   const seen = JSON.parse(app.output.trim().split('\n').pop());
@@ -88,13 +110,24 @@ test('inherited fds are checked before use: each bad case is a one-line error an
   t.after(() => fs.closeSync(fileFd));
   const cases = [
     { fd: handle.fd, env: { LISTEN_FDS: 'abc' }, says: /LISTEN_FDS='abc' is not a count/ },
-    { fd: handle.fd, env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'a:b' }, says: /LISTEN_FDNAMES='a:b' names 2 sockets but LISTEN_FDS=1/ },
-    { fd: handle.fd, env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'unix%3A/run/app.sock' }, says: new RegExp(`is really tcp:127\\.0\\.0\\.1:${port}`) },
+    {
+      fd: handle.fd,
+      env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'a:b' },
+      says: /LISTEN_FDNAMES='a:b' names 2 sockets but LISTEN_FDS=1/,
+    },
+    {
+      fd: handle.fd,
+      env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'unix%3A/run/app.sock' },
+      says: new RegExp(`is really tcp:127\\.0\\.0\\.1:${port}`),
+    },
     { fd: fileFd, env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'web' }, says: /inherited fd 3 \('web'\) is not a socket/ },
     { env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'web' }, says: /inherited fd 3 \('web'\) is not (open|a socket)/ },
   ];
   for (const c of cases) {
-    const app = activate(path.join(examples, 'http.mjs'), { fd: c.fd, env: { ...c.env, PORT: String(port), HOST: '127.0.0.1' } });
+    const app = activate(path.join(examples, 'http.mjs'), {
+      fd: c.fd,
+      env: { ...c.env, PORT: String(port), HOST: '127.0.0.1' },
+    });
     t.after(() => cleanup(app));
     assert.equal((await app.exited).code, 1, `exit 1 for ${JSON.stringify(c.env)}`);
     const errors = app.output.split('\n').filter((l) => / error: /.test(l));

@@ -37,7 +37,11 @@ async function liveServer(t, socketPath) {
 function answers(socketPath) {
   return new Promise((resolve, reject) => {
     let data = '';
-    net.connect(socketPath).on('data', (d) => (data += d)).once('end', () => resolve(data)).once('error', reject);
+    net
+      .connect(socketPath)
+      .on('data', (d) => (data += d))
+      .once('end', () => resolve(data))
+      .once('error', reject);
   });
 }
 

@@ -34,8 +34,12 @@ test('BATON_WAIT_READY=1: the hand-over waits for ready(); generation counts up'
   assert.deepEqual(await info(), { pid: successor, generation: 2, draining: false });
 });
 
-test('PM2\'s process.send(\'ready\') counts as ready', async (t) => {
-  const { app, info, first } = await startApi(t, { BATON_WAIT_READY: '1', READY_STYLE: 'pm2', BATON_READY_TIMEOUT: '10s' });
+test("PM2's process.send('ready') counts as ready", async (t) => {
+  const { app, info, first } = await startApi(t, {
+    BATON_WAIT_READY: '1',
+    READY_STYLE: 'pm2',
+    BATON_READY_TIMEOUT: '10s',
+  });
   const successor = await upgrade(app, first.pid);
   assert.equal((await info()).pid, successor);
 });
@@ -43,7 +47,9 @@ test('PM2\'s process.send(\'ready\') counts as ready', async (t) => {
 test('isDraining() is true in the old process while it finishes a request', async (t) => {
   const { app, target, first } = await startApi(t);
   const slow = get(target, '/?until=draining');
-  await waitFor(() => app.output.includes(`waiting until draining in ${first.pid}`), { what: 'the request to reach the first process' });
+  await waitFor(() => app.output.includes(`waiting until draining in ${first.pid}`), {
+    what: 'the request to reach the first process',
+  });
   await upgrade(app, first.pid);
   assert.deepEqual(JSON.parse((await slow).body), { pid: first.pid, generation: 1, draining: true });
 });
@@ -69,7 +75,9 @@ test('a pid file that cannot be written fails the upgrade before the hand-over; 
   fs.rmSync(path.dirname(pidFile), { recursive: true }); // as good as a full disk, even for root
   const mark = app.output.length;
   process.kill(first.pid, 'SIGUSR2');
-  const line = await waitFor(() => /upgrade failed, still serving: .*/.exec(app.output.slice(mark))?.[0], { what: 'the upgrade to fail' });
+  const line = await waitFor(() => /upgrade failed, still serving: .*/.exec(app.output.slice(mark))?.[0], {
+    what: 'the upgrade to fail',
+  });
   assert.match(line, /cannot write the pid file .*app\.pid: Error: ENOENT/);
   const successor = Number(/successor spawned successor=(\d+)/.exec(app.output.slice(mark))[1]);
   await waitFor(() => gone(successor), { what: 'the successor to be stopped' });
@@ -84,16 +92,21 @@ test('an address the new release no longer listens on is closed once it is ready
   fs.writeFileSync(dropFlag, '');
   const successor = await upgrade(app, first.pid);
   assert.equal((await info()).pid, successor);
-  await waitFor(() => /closed inherited sockets the new code does not listen on sockets=tcp:127\.0\.0\.1:\d+/.test(app.output), {
-    what: 'the dropped socket to be closed',
-  });
+  await waitFor(
+    () => /closed inherited sockets the new code does not listen on sockets=tcp:127\.0\.0\.1:\d+/.test(app.output),
+    {
+      what: 'the dropped socket to be closed',
+    },
+  );
   assert.ok(await refused(port2), 'the dropped port refuses connections');
 });
 
 test('a second SIGINT stops at once, without waiting for the drain', async (t) => {
   const { app, target, first } = await startApi(t);
   const slow = get(target, '/?until=cut').catch((err) => err);
-  await waitFor(() => app.output.includes(`waiting until cut in ${first.pid}`), { what: 'the request to reach the process' });
+  await waitFor(() => app.output.includes(`waiting until cut in ${first.pid}`), {
+    what: 'the request to reach the process',
+  });
   process.kill(first.pid, 'SIGINT');
   await waitFor(() => /draining reason=stop/.test(app.output), { what: 'the drain to start' });
   process.kill(first.pid, 'SIGINT');

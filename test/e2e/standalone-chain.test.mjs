@@ -14,7 +14,17 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { waitForLine } from '../../dist/testing/harness.js';
 import {
-  alive, cleanup, freePort, gone, linesOf, root, servingPid, startStandalone, upgrade, waitFor, within
+  alive,
+  cleanup,
+  freePort,
+  gone,
+  linesOf,
+  root,
+  servingPid,
+  startStandalone,
+  upgrade,
+  waitFor,
+  within,
 } from '../helpers/proc.mjs';
 
 const script = path.join(root, 'test/fixtures/download-app.mjs');
@@ -27,7 +37,8 @@ function expectedSha256() {
   const block = Buffer.alloc(251 * 4096);
   for (let i = 0; i < block.length; i++) block[i] = i % 251;
   const hash = crypto.createHash('sha256');
-  for (let left = TOTAL; left > 0; left -= block.length) hash.update(left >= block.length ? block : block.subarray(0, left));
+  for (let left = TOTAL; left > 0; left -= block.length)
+    hash.update(left >= block.length ? block : block.subarray(0, left));
   return hash.digest('hex');
 }
 const EXPECTED = expectedSha256();
@@ -72,9 +83,15 @@ function startDownload(t, target) {
           onHeld({ pid, bytes });
         }
       });
-      res.on('end', () => settle({ status: res.statusCode, pid, bytes, complete: res.complete, sha256: hash.digest('hex') }));
-      res.on('close', () => settle({ status: res.statusCode, pid, bytes, complete: false, error: 'connection closed before the end' }));
-      res.on('error', (err) => settle({ status: res.statusCode, pid, bytes, complete: false, error: err.code ?? err.message }));
+      res.on('end', () =>
+        settle({ status: res.statusCode, pid, bytes, complete: res.complete, sha256: hash.digest('hex') }),
+      );
+      res.on('close', () =>
+        settle({ status: res.statusCode, pid, bytes, complete: false, error: 'connection closed before the end' }),
+      );
+      res.on('error', (err) =>
+        settle({ status: res.statusCode, pid, bytes, complete: false, error: err.code ?? err.message }),
+      );
     });
     req.on('error', (err) => settle({ bytes, complete: false, error: err.code ?? err.message }));
   });
@@ -116,65 +133,101 @@ async function checkDownload(download, pid) {
   assert.equal(r.sha256, EXPECTED, 'byte for byte the content served');
 }
 
-test('a draining process asked to upgrade again after its successor has itself upgraded and exited logs and ignores the request; its download completes', T, async (t) => {
-  const { app, target, pid: a } = await startApp(t);
-  const download = startDownload(t, target);
-  assert.equal((await within(download.held, 10_000, 'the download to start')).pid, a, 'generation 1 serves the download');
+test(
+  'a draining process asked to upgrade again after its successor has itself upgraded and exited logs and ignores the request; its download completes',
+  T,
+  async (t) => {
+    const { app, target, pid: a } = await startApp(t);
+    const download = startDownload(t, target);
+    assert.equal(
+      (await within(download.held, 10_000, 'the download to start')).pid,
+      a,
+      'generation 1 serves the download',
+    );
 
-  const before = socketsOf(a);
-  const b = await upgrade(app, a, { untilExit: false });
-  assert.ok(alive(a), 'A drains: its download is still in flight');
-  // What A gained with B is the IPC channel to it (its listening socket is closed, not gained).
-  const channel = [...socketsOf(a)].filter((s) => !before.has(s));
-  assert.ok(channel.length >= 1, `A holds a channel socket to B (sockets before ${[...before]}, now ${[...socketsOf(a)]})`);
+    const before = socketsOf(a);
+    const b = await upgrade(app, a, { untilExit: false });
+    assert.ok(alive(a), 'A drains: its download is still in flight');
+    // What A gained with B is the IPC channel to it (its listening socket is closed, not gained).
+    const channel = [...socketsOf(a)].filter((s) => !before.has(s));
+    assert.ok(
+      channel.length >= 1,
+      `A holds a channel socket to B (sockets before ${[...before]}, now ${[...socketsOf(a)]})`,
+    );
 
-  const c = await upgrade(app, b);
-  assert.ok(![a, b].includes(c), `C is a new process: ${c}`);
-  await waitFor(() => gone(b), { what: `B (${b}) to be reaped by A` });
-  // A has seen B go once it has closed its end of the channel.
-  await waitFor(() => {
-    const now = socketsOf(a);
-    return channel.every((s) => !now.has(s));
-  }, { what: 'A to close its channel to the exited B' });
+    const c = await upgrade(app, b);
+    assert.ok(![a, b].includes(c), `C is a new process: ${c}`);
+    await waitFor(() => gone(b), { what: `B (${b}) to be reaped by A` });
+    // A has seen B go once it has closed its end of the channel.
+    await waitFor(
+      () => {
+        const now = socketsOf(a);
+        return channel.every((s) => !now.has(s));
+      },
+      { what: 'A to close its channel to the exited B' },
+    );
 
-  const ignored = waitForLine(app, (l) => (l.pid === a && l.text.startsWith('already handed over') ? l : undefined), {
-    what: 'A to answer the second upgrade request',
-  });
-  process.kill(a, 'SIGUSR2');
-  const line = await ignored;
-  assert.equal(line.text, `already handed over: ignoring the upgrade request; send it to the successor successor=${b}`);
-  assert.equal(line.level, 'info');
-  assert.ok(alive(a), 'A is still alive after the request');
+    const ignored = waitForLine(app, (l) => (l.pid === a && l.text.startsWith('already handed over') ? l : undefined), {
+      what: 'A to answer the second upgrade request',
+    });
+    process.kill(a, 'SIGUSR2');
+    const line = await ignored;
+    assert.equal(
+      line.text,
+      `already handed over: ignoring the upgrade request; send it to the successor successor=${b}`,
+    );
+    assert.equal(line.level, 'info');
+    assert.ok(alive(a), 'A is still alive after the request');
 
-  await checkDownload(download, a);
-  assert.deepEqual(await within(app.exited, 15_000, 'A to exit'), { code: 0, signal: null }, 'A exits 0 once its download is done');
-  assert.equal(linesOf(app, a, 'drained, exiting').length, 1);
-  assert.equal(await servingPid(target), c, 'C still serves');
+    await checkDownload(download, a);
+    assert.deepEqual(
+      await within(app.exited, 15_000, 'A to exit'),
+      { code: 0, signal: null },
+      'A exits 0 once its download is done',
+    );
+    assert.equal(linesOf(app, a, 'drained, exiting').length, 1);
+    assert.equal(await servingPid(target), c, 'C still serves');
 
-  assert.equal(linesOf(app, a, 'successor spawned').length, 1, 'A started one successor only (B)');
-  assert.equal(linesOf(app, a, 'already handed over').length, 1);
-  assert.equal(linesOf(app, c, 'upgrade started').length, 0, 'the ignored request did not reach C');
-  assert.doesNotMatch(app.output, /ESRCH|Unhandled|unhandled/);
-});
+    assert.equal(linesOf(app, a, 'successor spawned').length, 1, 'A started one successor only (B)');
+    assert.equal(linesOf(app, a, 'already handed over').length, 1);
+    assert.equal(linesOf(app, c, 'upgrade started').length, 0, 'the ignored request did not reach C');
+    assert.doesNotMatch(app.output, /ESRCH|Unhandled|unhandled/);
+  },
+);
 
-test('a draining process asked to upgrade again while its successor serves ignores the request: the successor does not upgrade', T, async (t) => {
-  const { app, target, pid: a } = await startApp(t);
-  const download = startDownload(t, target);
-  assert.equal((await within(download.held, 10_000, 'the download to start')).pid, a, 'generation 1 serves the download');
+test(
+  'a draining process asked to upgrade again while its successor serves ignores the request: the successor does not upgrade',
+  T,
+  async (t) => {
+    const { app, target, pid: a } = await startApp(t);
+    const download = startDownload(t, target);
+    assert.equal(
+      (await within(download.held, 10_000, 'the download to start')).pid,
+      a,
+      'generation 1 serves the download',
+    );
 
-  const b = await upgrade(app, a, { untilExit: false });
-  assert.ok(alive(a), 'A drains: its download is still in flight');
-  assert.equal(await servingPid(target), b);
+    const b = await upgrade(app, a, { untilExit: false });
+    assert.ok(alive(a), 'A drains: its download is still in flight');
+    assert.equal(await servingPid(target), b);
 
-  const ignored = waitForLine(app, (l) => (l.pid === a && l.text.startsWith('already handed over') ? l : undefined), {
-    what: 'A to answer the second upgrade request',
-  });
-  process.kill(a, 'SIGUSR2');
-  assert.equal((await ignored).text, `already handed over: ignoring the upgrade request; send it to the successor successor=${b}`);
+    const ignored = waitForLine(app, (l) => (l.pid === a && l.text.startsWith('already handed over') ? l : undefined), {
+      what: 'A to answer the second upgrade request',
+    });
+    process.kill(a, 'SIGUSR2');
+    assert.equal(
+      (await ignored).text,
+      `already handed over: ignoring the upgrade request; send it to the successor successor=${b}`,
+    );
 
-  await checkDownload(download, a);
-  assert.deepEqual(await within(app.exited, 15_000, 'A to exit'), { code: 0, signal: null }, 'A exits 0 once its download is done');
-  assert.equal(linesOf(app, a, 'successor spawned').length, 1, 'A started one successor only (B)');
-  assert.equal(linesOf(app, b, 'upgrade started').length, 0, 'the request did not reach B');
-  assert.equal(await servingPid(target), b, 'B still serves');
-});
+    await checkDownload(download, a);
+    assert.deepEqual(
+      await within(app.exited, 15_000, 'A to exit'),
+      { code: 0, signal: null },
+      'A exits 0 once its download is done',
+    );
+    assert.equal(linesOf(app, a, 'successor spawned').length, 1, 'A started one successor only (B)');
+    assert.equal(linesOf(app, b, 'upgrade started').length, 0, 'the request did not reach B');
+    assert.equal(await servingPid(target), b, 'B still serves');
+  },
+);

@@ -6,7 +6,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { get } from '../helpers/load.mjs';
-import { alive, cleanup, freePort, gone, linesOf, root, startStandalone, tmpDir, upgrade, waitFor } from '../helpers/proc.mjs';
+import {
+  alive,
+  cleanup,
+  freePort,
+  gone,
+  linesOf,
+  root,
+  startStandalone,
+  tmpDir,
+  upgrade,
+  waitFor,
+} from '../helpers/proc.mjs';
 
 const fixture = path.join(root, 'test/fixtures/forking-app.mjs');
 
@@ -14,7 +25,9 @@ test('a forked helper keeps out of the pid file and the admin address; an upgrad
   const port = await freePort();
   const adminPort = await freePort();
   const pidFile = path.join(tmpDir(), 'app.pid');
-  const app = startStandalone(fixture, { env: { PORT: String(port), BATON_ADMIN: `127.0.0.1:${adminPort}`, BATON_PID_FILE: pidFile } });
+  const app = startStandalone(fixture, {
+    env: { PORT: String(port), BATON_ADMIN: `127.0.0.1:${adminPort}`, BATON_PID_FILE: pidFile },
+  });
   const helpers = [];
   t.after(async () => {
     await cleanup(app);
@@ -27,13 +40,16 @@ test('a forked helper keeps out of the pid file and the admin address; an upgrad
   assert.equal((await get({ protocol: 'http', host: '127.0.0.1', port: adminPort }, '/healthz')).status, 200);
 
   const successor = await upgrade(app, first.pid);
-  const second = await waitFor(async () => {
-    const i = await info();
-    return i.pid === successor ? i : undefined;
-  }, { what: 'the successor to serve' });
+  const second = await waitFor(
+    async () => {
+      const i = await info();
+      return i.pid === successor ? i : undefined;
+    },
+    { what: 'the successor to serve' },
+  );
   helpers.push(second.helper);
   assert.equal(fs.readFileSync(pidFile, 'utf8'), `${successor}\n`);
   await waitFor(() => gone(first.helper), { what: 'the first helper to end with its parent' });
-  assert.ok(alive(second.helper), 'the successor\'s helper serves on');
+  assert.ok(alive(second.helper), "the successor's helper serves on");
   for (const pid of helpers) assert.deepEqual(linesOf(app, pid, ''), [], `helper ${pid} wrote no baton line`);
 });

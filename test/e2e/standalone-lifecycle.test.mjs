@@ -7,7 +7,19 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { get, startLoad } from '../helpers/load.mjs';
 import {
-  alive, cleanup, examples, fdCount, freePort, gone, servingPid, sleep, startStandalone, tmpDir, upgrade, waitFor, zombies,
+  alive,
+  cleanup,
+  examples,
+  fdCount,
+  freePort,
+  gone,
+  servingPid,
+  sleep,
+  startStandalone,
+  tmpDir,
+  upgrade,
+  waitFor,
+  zombies,
 } from '../helpers/proc.mjs';
 import { describeFailures } from '../helpers/scenario.mjs';
 
@@ -47,19 +59,31 @@ const ROLLBACKS = [
     name: 'a release that throws or exits',
     readyTimeout: '60s',
     cases: [
-      { example: 'broken-throws.mjs', says: /exited before it was ready \(code 1\): Error: release is broken: missing config/ },
-      { example: 'broken-exits.mjs', says: /exited before it was ready \(code 3\)/, tail: /successor stderr \| cannot connect to database/ },
+      {
+        example: 'broken-throws.mjs',
+        says: /exited before it was ready \(code 1\): Error: release is broken: missing config/,
+      },
+      {
+        example: 'broken-exits.mjs',
+        says: /exited before it was ready \(code 3\)/,
+        tail: /successor stderr \| cannot connect to database/,
+      },
     ],
   },
   {
-    name: 'a release that never becomes ready', readyTimeout: '1500ms', goodAfter: false,
+    name: 'a release that never becomes ready',
+    readyTimeout: '1500ms',
+    goodAfter: false,
     cases: [{ example: 'never-ready.mjs', says: /was not ready within 1500 ms/ }],
   },
 ];
 
 for (const { name, readyTimeout, cases, goodAfter = true } of ROLLBACKS) {
   test(`${name} is rolled back; the old pid serves throughout`, async (t) => {
-    const { dir, target, app, pid } = await startApp(t, { BATON_READY_TIMEOUT: readyTimeout, BATON_DRAIN_TIMEOUT: '2s' });
+    const { dir, target, app, pid } = await startApp(t, {
+      BATON_READY_TIMEOUT: readyTimeout,
+      BATON_DRAIN_TIMEOUT: '2s',
+    });
     const load = startLoad({ target, mode: 'keepalive', concurrency: 16 });
     const perRequest = startLoad({ target, mode: 'close', concurrency: 16 });
     try {
@@ -68,7 +92,8 @@ for (const { name, readyTimeout, cases, goodAfter = true } of ROLLBACKS) {
         const mark = app.output.length;
         process.kill(pid, 'SIGUSR2');
         const line = await waitFor(() => /upgrade failed, still serving: .*/.exec(app.output.slice(mark))?.[0], {
-          timeoutMs: 60_000, what: `rollback of ${c.example}`,
+          timeoutMs: 60_000,
+          what: `rollback of ${c.example}`,
         });
         assert.match(line, c.says);
         if (c.tail) await waitFor(() => c.tail.test(app.output.slice(mark)), { what: 'the stderr tail in the log' });
@@ -87,7 +112,9 @@ for (const { name, readyTimeout, cases, goodAfter = true } of ROLLBACKS) {
     }
     assert.equal(load.stats.failed, 0, describeFailures('keep-alive', load.stats));
     assert.equal(perRequest.stats.failed, 0, describeFailures('per-request', perRequest.stats));
-    t.diagnostic(`${load.stats.ok + perRequest.stats.ok} requests, 0 failed, across ${cases.length} rollbacks${goodAfter ? ' and 1 upgrade' : ''}`);
+    t.diagnostic(
+      `${load.stats.ok + perRequest.stats.ok} requests, 0 failed, across ${cases.length} rollbacks${goodAfter ? ' and 1 upgrade' : ''}`,
+    );
   });
 }
 
@@ -115,18 +142,28 @@ test('SIGTERM under load: requests in flight complete, then exit 0', async (t) =
   const { target, app, pid } = await startApp(t);
   const agent = new http.Agent({ keepAlive: true });
   t.after(() => agent.destroy());
-  const inFlight = Array.from({ length: 16 }, (_, i) => new Promise((resolve, reject) => {
-    const req = http.get({ host: target.host, port: target.port, path: '/?delay=700', agent: i % 2 ? agent : false }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('error', reject);
-  }));
+  const inFlight = Array.from(
+    { length: 16 },
+    (_, i) =>
+      new Promise((resolve, reject) => {
+        const req = http.get(
+          { host: target.host, port: target.port, path: '/?delay=700', agent: i % 2 ? agent : false },
+          (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d));
+            res.on('end', () => resolve({ status: res.statusCode, body }));
+          },
+        );
+        req.on('error', reject);
+      }),
+  );
   await sleep(200);
   process.kill(pid, 'SIGTERM');
   const results = await Promise.all(inFlight);
-  assert.deepEqual(results.map((r) => r.status), Array(16).fill(200));
+  assert.deepEqual(
+    results.map((r) => r.status),
+    Array(16).fill(200),
+  );
   assert.ok(results.every((r) => Number(r.body.trim()) === pid));
   const { code, signal } = await app.exited;
   assert.equal(signal, null);

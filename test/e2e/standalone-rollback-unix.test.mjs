@@ -25,7 +25,9 @@ test('a successor rolled back (never ready) leaves the unix socket path in place
 
   const mark = app.output.length;
   process.kill(pid, 'SIGUSR2');
-  await waitFor(() => /upgrade failed, still serving: .*was not ready within 1000 ms/.test(app.output.slice(mark)), { what: 'the rollback' });
+  await waitFor(() => /upgrade failed, still serving: .*was not ready within 1000 ms/.test(app.output.slice(mark)), {
+    what: 'the rollback',
+  });
   const successor = Number(/successor spawned successor=(\d+)/.exec(app.output.slice(mark))[1]);
   await waitFor(() => !alive(successor), { what: 'the failed successor to be gone' });
 

@@ -8,7 +8,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { baton, childrenOf, readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
-import { alive, examples, fdCount, freePort, refused, root, servingPid, sleep, tmpDir, waitFor } from '../helpers/proc.mjs';
+import {
+  alive,
+  examples,
+  fdCount,
+  freePort,
+  refused,
+  root,
+  servingPid,
+  sleep,
+  tmpDir,
+  waitFor,
+} from '../helpers/proc.mjs';
 
 async function service(t, script, extra = [], env = {}) {
   const port = await freePort();
@@ -19,7 +30,7 @@ async function service(t, script, extra = [], env = {}) {
   return { master, target, port };
 }
 
-test('20 reloads: the master\'s fd count and child count stay as after the first', async (t) => {
+test("20 reloads: the master's fd count and child count stay as after the first", async (t) => {
   const { master } = await service(t, path.join(examples, 'http.mjs'), ['-w', '2']);
   const reload = async () => {
     const r = await baton(['reload', '--control', master.control]);
@@ -33,7 +44,9 @@ test('20 reloads: the master\'s fd count and child count stay as after the first
   for (let i = 1; i < 20; i++) await reload();
   await readyWorkers(master, 2);
   await sleep(300);
-  t.diagnostic(`master fds ${fds} -> ${fdCount(master.child.pid)}, children ${children} -> ${childrenOf(master.child.pid).length}`);
+  t.diagnostic(
+    `master fds ${fds} -> ${fdCount(master.child.pid)}, children ${children} -> ${childrenOf(master.child.pid).length}`,
+  );
   assert.equal(fdCount(master.child.pid), fds);
   assert.equal(childrenOf(master.child.pid).length, children);
   assert.equal(children, 2);
@@ -45,13 +58,19 @@ test('a worker killed with SIGKILL is replaced and the service keeps answering',
   process.kill(victim, 'SIGKILL');
   // servingPid throws on any error or non-200: the surviving worker answers while the victim is replaced.
   for (let i = 0; i < 20; i++) assert.ok((await servingPid(target)) > 0);
-  const after = await waitFor(async () => {
-    const pids = await readyWorkers(master, 2);
-    return !pids.includes(victim) && pids;
-  }, { what: 'a replacement worker' });
+  const after = await waitFor(
+    async () => {
+      const pids = await readyWorkers(master, 2);
+      return !pids.includes(victim) && pids;
+    },
+    { what: 'a replacement worker' },
+  );
   assert.ok(after.includes(other));
   assert.equal(alive(victim), false);
-  assert.match(master.output, new RegExp(`worker pid ${victim} exited \\(SIGKILL\\); restarting it in \\d+ ms .*worker=${victim}`));
+  assert.match(
+    master.output,
+    new RegExp(`worker pid ${victim} exited \\(SIGKILL\\); restarting it in \\d+ ms .*worker=${victim}`),
+  );
 });
 
 test('a crash-looping release backs off instead of spinning', async (t) => {
@@ -70,7 +89,11 @@ test('master killed with SIGKILL: every worker exits', async (t) => {
   const workers = await readyWorkers(master, 2);
   process.kill(master.child.pid, 'SIGKILL');
   const killedAt = Date.now();
-  await waitFor(() => workers.every((p) => !alive(p)), { timeoutMs: 30_000, intervalMs: 20, what: 'orphaned workers to exit' });
+  await waitFor(() => workers.every((p) => !alive(p)), {
+    timeoutMs: 30_000,
+    intervalMs: 20,
+    what: 'orphaned workers to exit',
+  });
   t.diagnostic(`workers gone ${Date.now() - killedAt} ms after the master's SIGKILL`);
 });
 
@@ -84,16 +107,28 @@ test('SIGTERM to the master drains the workers and exits 0', async (t) => {
 });
 
 test('a stop: once the workers have stopped accepting, a new connection is refused, not queued to be reset at the exit', async (t) => {
-  const { master, port } = await service(t, path.join(root, 'test/fixtures/slow-request-app.mjs'), ['-w', '1', '--drain-timeout', '60s']);
+  const { master, port } = await service(t, path.join(root, 'test/fixtures/slow-request-app.mjs'), [
+    '-w',
+    '1',
+    '--drain-timeout',
+    '60s',
+  ]);
   const [worker] = await readyWorkers(master, 1);
   // A request in flight for longer than the test keeps the worker draining (and the master up) throughout.
   const inFlight = http.get({ host: '127.0.0.1', port, path: '/?delay=50000', agent: false });
   inFlight.on('error', () => {}); // cut by the cleanup
-  await waitFor(() => master.output.includes(`request arrived pid ${worker} delay 50000`), { what: 'the request to be in flight' });
+  await waitFor(() => master.output.includes(`request arrived pid ${worker} delay 50000`), {
+    what: 'the request to be in flight',
+  });
   process.kill(master.child.pid, 'SIGTERM');
-  await waitFor(() => new RegExp(`baton\\[${worker}\\].*draining reason=stop`).test(master.output), { what: 'the worker to stop accepting' });
+  await waitFor(() => new RegExp(`baton\\[${worker}\\].*draining reason=stop`).test(master.output), {
+    what: 'the worker to stop accepting',
+  });
   assert.equal(await refused(port), true, 'a connection after the workers stopped accepting is refused');
-  assert.ok(alive(master.child.pid) && alive(worker), 'the master and worker are still there, draining the request in flight');
+  assert.ok(
+    alive(master.child.pid) && alive(worker),
+    'the master and worker are still there, draining the request in flight',
+  );
 });
 
 test('bad input: a one-line error naming the problem and a non-zero exit', async (t) => {
@@ -138,7 +173,9 @@ test('baton reload with no master running: exit 2 and a one-line message', async
   assert.match(r.stderr, /no baton master is running/);
 });
 
-test('baton reload to a frozen master gives up in one line, exit 2, after 10 s; the reload it left is not run when the master resumes', { timeout: 60_000 }, async (t) => {
+test('baton reload to a frozen master gives up in one line, exit 2, after 10 s; the reload it left is not run when the master resumes', {
+  timeout: 60_000,
+}, async (t) => {
   const { master } = await service(t, path.join(examples, 'http.mjs'));
   const pid = master.child.pid;
   process.kill(pid, 'SIGSTOP');
@@ -150,15 +187,24 @@ test('baton reload to a frozen master gives up in one line, exit 2, after 10 s; 
   }
   assert.equal(r.code, 2, r.stdout + r.stderr);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^the master at \S+ did not answer within 10s \(is it stopped or frozen\?\); the reload will not run when it resumes\n$/);
-  await waitFor(() => master.output.includes('reload not run: its client left before it started'), { what: 'the master to drop the reload' });
+  assert.match(
+    r.stderr,
+    /^the master at \S+ did not answer within 10s \(is it stopped or frozen\?\); the reload will not run when it resumes\n$/,
+  );
+  await waitFor(() => master.output.includes('reload not run: its client left before it started'), {
+    what: 'the master to drop the reload',
+  });
   assert.equal((await status(master)).generation, 1);
 });
 
-test('-w 64 on a few CPUs warns; SIGINT while the workers start stops cleanly, every worker drained', { timeout: 60_000 }, async (t) => {
+test('-w 64 on a few CPUs warns; SIGINT while the workers start stops cleanly, every worker drained', {
+  timeout: 60_000,
+}, async (t) => {
   const workers = 64;
   const port = await freePort();
-  const master = startMaster(['-w', String(workers), '--drain-timeout', '5s', path.join(examples, 'http.mjs')], { env: { PORT: String(port), HOST: '127.0.0.1' } });
+  const master = startMaster(['-w', String(workers), '--drain-timeout', '5s', path.join(examples, 'http.mjs')], {
+    env: { PORT: String(port), HOST: '127.0.0.1' },
+  });
   t.after(() => stopMaster(master));
   const pid = master.child.pid;
   await waitFor(() => childrenOf(pid).length > 0, { intervalMs: 5, what: 'the first worker to be spawned' });

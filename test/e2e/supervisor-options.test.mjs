@@ -20,7 +20,7 @@ async function start(t, args, env = {}) {
   return { master, target };
 }
 
-test('--log-format json: every line of baton\'s is a JSON object with time, level, pid and generation; the app\'s output passes through', async (t) => {
+test("--log-format json: every line of baton's is a JSON object with time, level, pid and generation; the app's output passes through", async (t) => {
   const { master, target } = await start(t, ['-w', '2', '--log-format', 'json', path.join(examples, 'http.mjs')]);
   await waitFor(() => servingPid(target), { what: 'the service to answer' });
   const [a, b] = await readyWorkers(master, 2);
@@ -30,18 +30,29 @@ test('--log-format json: every line of baton\'s is a JSON object with time, leve
 
   const lines = master.output.split('\n').filter(Boolean);
   const app = lines.filter((l) => l.startsWith('listening on '));
-  assert.deepEqual(app.slice(0, 2).sort(), [a, b].map((pid) => `listening on 127.0.0.1:${target.port} pid ${pid}`).sort(), 'the app\'s own lines, untouched');
+  assert.deepEqual(
+    app.slice(0, 2).sort(),
+    [a, b].map((pid) => `listening on 127.0.0.1:${target.port} pid ${pid}`).sort(),
+    "the app's own lines, untouched",
+  );
   const events = lines.filter((l) => !l.startsWith('listening on ')).map((l) => JSON.parse(l));
   assert.ok(events.length >= 8, `${events.length} events`);
   for (const e of events) {
-    assert.ok(!Number.isNaN(Date.parse(e.time)) && ['info', 'warn', 'error'].includes(e.level) && e.pid > 0 && e.gen >= 1 && e.msg, JSON.stringify(e));
+    assert.ok(
+      !Number.isNaN(Date.parse(e.time)) &&
+        ['info', 'warn', 'error'].includes(e.level) &&
+        e.pid > 0 &&
+        e.gen >= 1 &&
+        e.msg,
+      JSON.stringify(e),
+    );
   }
   const pids = new Set(events.map((e) => e.pid));
   assert.ok(pids.has(master.child.pid) && pids.has(a) && pids.has(b), 'the master and the workers both log as JSON');
   assert.ok(events.some((e) => e.msg === 'reload: done' && e.gen === 2));
 });
 
-test('--wait-ready: listening is not enough, only ready() or process.send(\'ready\') is', async (t) => {
+test("--wait-ready: listening is not enough, only ready() or process.send('ready') is", async (t) => {
   const { master, target } = await start(t, ['--wait-ready', '--ready-timeout', '1s', apiApp], { READY_STYLE: 'pm2' });
   const first = await waitFor(async () => JSON.parse((await get(target)).body), { what: 'the app to answer' });
   await readyWorkers(master, 1);
@@ -50,16 +61,26 @@ test('--wait-ready: listening is not enough, only ready() or process.send(\'read
   await waitFor(async () => JSON.parse((await get(late.target)).body), { what: 'the never-ready app to listen' });
   await sleep(1000); // well past the 300 ms settle time that readiness without --wait-ready uses
   const s = await status(late.master);
-  assert.deepEqual(s.workers.map((w) => w.state), ['starting'], 'it listens, yet is not ready');
+  assert.deepEqual(
+    s.workers.map((w) => w.state),
+    ['starting'],
+    'it listens, yet is not ready',
+  );
 
   const r = await baton(['reload', '--control', master.control]);
   assert.equal(r.code, 0, r.stderr);
   const next = JSON.parse((await get(target)).body);
-  assert.notEqual(next.pid, first.pid, 'process.send(\'ready\') made the new worker ready');
+  assert.notEqual(next.pid, first.pid, "process.send('ready') made the new worker ready");
 });
 
-test('--node-args reach every worker\'s node; -w auto starts one worker per CPU', async (t) => {
-  const { master, target } = await start(t, ['-w', 'auto', '--node-args', '--max-old-space-size=96 --no-warnings', path.join(examples, 'http.mjs')]);
+test("--node-args reach every worker's node; -w auto starts one worker per CPU", async (t) => {
+  const { master, target } = await start(t, [
+    '-w',
+    'auto',
+    '--node-args',
+    '--max-old-space-size=96 --no-warnings',
+    path.join(examples, 'http.mjs'),
+  ]);
   await waitFor(() => servingPid(target), { what: 'the service to answer' });
   const workers = await readyWorkers(master, os.availableParallelism());
   for (const pid of workers) {
@@ -68,10 +89,13 @@ test('--node-args reach every worker\'s node; -w auto starts one worker per CPU'
   }
 });
 
-test('--drain-timeout: an old worker\'s request that outlives it is cut off, and the worker exits', async (t) => {
+test("--drain-timeout: an old worker's request that outlives it is cut off, and the worker exits", async (t) => {
   const { master, target } = await start(t, ['--drain-timeout', '500ms', path.join(examples, 'http.mjs')]);
   const old = await waitFor(() => servingPid(target), { what: 'the service to answer' });
-  const slow = get(target, '/?delay=10000').then(() => 'answered', (err) => err.code ?? err.message);
+  const slow = get(target, '/?delay=10000').then(
+    () => 'answered',
+    (err) => err.code ?? err.message,
+  );
   await sleep(200);
   const r = await baton(['reload', '--control', master.control]);
   assert.equal(r.code, 0, r.stderr);
@@ -81,13 +105,19 @@ test('--drain-timeout: an old worker\'s request that outlives it is cut off, and
   assert.notEqual(await servingPid(target), old);
 });
 
-test('--shutdown-delay: after baton stop the master serves on and baton status says so; a second baton stop drains at once', { timeout: 60_000 }, async (t) => {
+test('--shutdown-delay: after baton stop the master serves on and baton status says so; a second baton stop drains at once', {
+  timeout: 60_000,
+}, async (t) => {
   const { master, target } = await start(t, ['-w', '2', '--shutdown-delay', '10m', path.join(examples, 'http.mjs')]);
   const workers = await readyWorkers(master, 2);
   const stop = () => baton(['stop', '--control', master.control]);
   assert.equal((await stop()).code, 0);
   const shown = await baton(['status', '--control', master.control]);
-  assert.match(shown.stdout, /^stopping\s+not ready \(\/readyz 503\), serving on; draining in \d+m \d+s \(shutdown delay\)$/m, shown.stdout);
+  assert.match(
+    shown.stdout,
+    /^stopping\s+not ready \(\/readyz 503\), serving on; draining in \d+m \d+s \(shutdown delay\)$/m,
+    shown.stdout,
+  );
   assert.ok(workers.includes(await servingPid(target)), 'the workers still serve');
   assert.equal((await stop()).code, 0);
   // A 10 minute delay not cut short would outlast the test's 60 s timeout.

@@ -13,7 +13,9 @@ async function startService(t, { extra = [], env = {} } = {}) {
   const dir = tmpDir();
   fs.copyFileSync(path.join(examples, 'http.mjs'), path.join(dir, 'app.mjs'));
   const port = await freePort();
-  const master = startMaster(['-w', '2', ...extra, path.join(dir, 'app.mjs')], { env: { PORT: String(port), HOST: '127.0.0.1', ...env } });
+  const master = startMaster(['-w', '2', ...extra, path.join(dir, 'app.mjs')], {
+    env: { PORT: String(port), HOST: '127.0.0.1', ...env },
+  });
   t.after(() => stopMaster(master));
   const target = { protocol: 'http', host: '127.0.0.1', port };
   await waitFor(() => servingPid(target), { what: 'the service to answer' });
@@ -22,7 +24,10 @@ async function startService(t, { extra = [], env = {} } = {}) {
 }
 
 function loads(target) {
-  return [startLoad({ target, mode: 'keepalive', concurrency: 16 }), startLoad({ target, mode: 'close', concurrency: 16 })];
+  return [
+    startLoad({ target, mode: 'keepalive', concurrency: 16 }),
+    startLoad({ target, mode: 'close', concurrency: 16 }),
+  ];
 }
 
 async function stopLoads(running) {
@@ -49,14 +54,17 @@ test('2 workers under load: 10 reloads, each exits 0 with new pids, 0 failed req
       assert.match(r.stdout, /draining generation \d+ \(\d+ open connections?\)/);
       times.push(Number(/reload took (\d+) ms/.exec(r.stdout)?.[1]));
       const after = await readyWorkers(master, 2);
-      for (const pid of after) assert.ok(!before.includes(pid) && !seen.has(pid), `worker pid ${pid} is new after reload ${i + 1}`);
+      for (const pid of after)
+        assert.ok(!before.includes(pid) && !seen.has(pid), `worker pid ${pid} is new after reload ${i + 1}`);
       after.forEach((p) => seen.add(p));
       before = after;
     }
     await sleep(200);
   } finally {
     const [k, c] = await stopLoads(running);
-    t.diagnostic(`keep-alive ${k.ok} ok / ${k.failed} failed; per-request ${c.ok} ok / ${c.failed} failed; reload times (ms): ${times.join(' ')}`);
+    t.diagnostic(
+      `keep-alive ${k.ok} ok / ${k.failed} failed; per-request ${c.ok} ok / ${c.failed} failed; reload times (ms): ${times.join(' ')}`,
+    );
   }
 });
 
@@ -69,19 +77,30 @@ const ROLLBACKS = [
     name: 'a release that throws or exits',
     readyTimeout: '60s',
     cases: [
-      { example: 'broken-throws.mjs', says: /exited before it was ready \(code 1\): Error: release is broken: missing config/ },
-      { example: 'broken-exits.mjs', says: /exited before it was ready \(code 3\)/, tail: /\| cannot connect to database/ },
+      {
+        example: 'broken-throws.mjs',
+        says: /exited before it was ready \(code 1\): Error: release is broken: missing config/,
+      },
+      {
+        example: 'broken-exits.mjs',
+        says: /exited before it was ready \(code 3\)/,
+        tail: /\| cannot connect to database/,
+      },
     ],
   },
   {
-    name: 'a release that is never ready', readyTimeout: '1500ms', goodAfter: false,
+    name: 'a release that is never ready',
+    readyTimeout: '1500ms',
+    goodAfter: false,
     cases: [{ example: 'never-ready.mjs', says: /was not ready within 1500 ms/ }],
   },
 ];
 
 for (const { name, readyTimeout, cases, goodAfter = true } of ROLLBACKS) {
   test(`rollback: ${name}; old workers keep serving${goodAfter ? '; then a good release reloads' : ''}`, async (t) => {
-    const { dir, master, target, pids } = await startService(t, { extra: ['--ready-timeout', readyTimeout, '--drain-timeout', '2s'] });
+    const { dir, master, target, pids } = await startService(t, {
+      extra: ['--ready-timeout', readyTimeout, '--drain-timeout', '2s'],
+    });
     const running = loads(target);
     try {
       for (const c of cases) {
@@ -99,7 +118,10 @@ for (const { name, readyTimeout, cases, goodAfter = true } of ROLLBACKS) {
         assert.equal(good.code, 0, good.stdout + good.stderr);
       }
       const s = await status(master);
-      assert.deepEqual(s.reloads.map((r) => r.ok), [...cases.map(() => false), ...(goodAfter ? [true] : [])]);
+      assert.deepEqual(
+        s.reloads.map((r) => r.ok),
+        [...cases.map(() => false), ...(goodAfter ? [true] : [])],
+      );
     } finally {
       await stopLoads(running);
     }
@@ -124,7 +146,8 @@ test('a burst of 20 reload signals in a second: the master stays healthy, at mos
     assert.ok(span < 1000, `the burst took ${span} ms`);
     const started = () => master.output.match(/reload: spawned/g)?.length ?? 0;
     await waitFor(async () => started() >= 1 && (await status(master)).reloads.length === started(), {
-      timeoutMs: 20_000, what: 'every reload that started to finish',
+      timeoutMs: 20_000,
+      what: 'every reload that started to finish',
     });
     await sleep(1000);
     const s = await status(master);

@@ -11,7 +11,18 @@ import { get } from '../helpers/load.mjs';
 import { baton, cli, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
 import { notifySocket, received } from '../helpers/notify-socket.mjs';
 import {
-  alive, cleanup, examples, follow, freePort, root, startStandalone, tmpDir, tool, upgrade, waitFor, within,
+  alive,
+  cleanup,
+  examples,
+  follow,
+  freePort,
+  root,
+  startStandalone,
+  tmpDir,
+  tool,
+  upgrade,
+  waitFor,
+  within,
 } from '../helpers/proc.mjs';
 import { deployDir, switchTo } from '../helpers/releases.mjs';
 
@@ -31,12 +42,21 @@ test('baton run: READY=1 at start; RELOADING=1 then READY=1 around a reload; a r
   const { dir, current } = deployDir(t, { good: ['v1', 'v2'], broken: ['bad'] });
   const sock = await notifySocket(t, path.join(dir, 'notify.sock'));
   const port = await freePort();
-  const master = startMaster(['-w', '2', 'app.mjs'], { cwd: current, env: { PORT: String(port), PWD: current, NOTIFY_SOCKET: sock.address } });
+  const master = startMaster(['-w', '2', 'app.mjs'], {
+    cwd: current,
+    env: { PORT: String(port), PWD: current, NOTIFY_SOCKET: sock.address },
+  });
   t.after(() => stopMaster(master));
 
-  assert.deepEqual(fieldsOf(await received(sock, 1, 'READY=1 at start')), [{ READY: '1', STATUS: 'generation 1 serving' }]);
+  assert.deepEqual(fieldsOf(await received(sock, 1, 'READY=1 at start')), [
+    { READY: '1', STATUS: 'generation 1 serving' },
+  ]);
   for (const pid of await readyWorkers(master, 2)) {
-    assert.equal(environOf(pid).some((v) => v.startsWith('NOTIFY_SOCKET=')), false, `worker ${pid} cannot speak for the service`);
+    assert.equal(
+      environOf(pid).some((v) => v.startsWith('NOTIFY_SOCKET=')),
+      false,
+      `worker ${pid} cannot speak for the service`,
+    );
   }
 
   switchTo(dir, 'v2');
@@ -52,7 +72,10 @@ test('baton run: READY=1 at start; RELOADING=1 then READY=1 around a reload; a r
   const [, , , again, back] = await received(sock, 5, 'RELOADING=1 and READY=1 around the rolled-back reload');
   assertReloading(again, 'reloading: generation 3 starting, generation 2 serving');
   assert.deepEqual(Object.keys(back.fields), ['READY', 'STATUS']);
-  assert.match(back.fields.STATUS, /^generation 2 serving; generation 3 failed: worker pid \d+ exited before it was ready \(code 1\)/);
+  assert.match(
+    back.fields.STATUS,
+    /^generation 2 serving; generation 3 failed: worker pid \d+ exited before it was ready \(code 1\)/,
+  );
 
   const stop = await baton(['stop', '--control', master.control]);
   assert.equal(stop.code, 0, stop.stderr);
@@ -60,7 +83,9 @@ test('baton run: READY=1 at start; RELOADING=1 then READY=1 around a reload; a r
   const all = await received(sock, 6, 'STOPPING=1');
   assert.deepEqual(all[5].fields, { STOPPING: '1', STATUS: 'stopping: draining' });
   assert.equal(sock.messages.length, 6, 'the master waited for STOPPING=1 to go out, and said nothing after it');
-  t.diagnostic(`datagrams (sender pid ${all.map((m) => m.pid).join(', ')}; master ${master.child.pid}): ${JSON.stringify(all.map((m) => m.text))}`);
+  t.diagnostic(
+    `datagrams (sender pid ${all.map((m) => m.pid).join(', ')}; master ${master.child.pid}): ${JSON.stringify(all.map((m) => m.text))}`,
+  );
 });
 
 test('standalone, on an abstract socket: READY=1; a failed upgrade, then MAINPID=<successor> with READY=1 as it takes over; STOPPING=1 at the stop', async (t) => {
@@ -70,17 +95,25 @@ test('standalone, on an abstract socket: READY=1; a failed upgrade, then MAINPID
   t.after(() => fs.rmSync(run, { recursive: true, force: true }));
   const pidFile = path.join(run, 'app.pid');
   const port = await freePort();
-  const app = startStandalone('app.mjs', { cwd: current, env: { PORT: String(port), PWD: current, NOTIFY_SOCKET: sock.address, BATON_PID_FILE: pidFile } });
+  const app = startStandalone('app.mjs', {
+    cwd: current,
+    env: { PORT: String(port), PWD: current, NOTIFY_SOCKET: sock.address, BATON_PID_FILE: pidFile },
+  });
   t.after(() => cleanup(app));
   const first = app.child.pid;
 
-  assert.deepEqual(fieldsOf(await received(sock, 1, 'READY=1 at start')), [{ READY: '1', STATUS: 'generation 1 serving' }]);
+  assert.deepEqual(fieldsOf(await received(sock, 1, 'READY=1 at start')), [
+    { READY: '1', STATUS: 'generation 1 serving' },
+  ]);
 
   switchTo(dir, 'bad');
   await assert.rejects(upgrade(app, first), /upgrade failed/);
   const [, reloading, failed] = await received(sock, 3, 'RELOADING=1 and READY=1 around the failed upgrade');
   assertReloading(reloading, 'reloading: generation 2 starting, generation 1 serving');
-  assert.match(failed.fields.STATUS, /^generation 1 serving; generation 2 failed: successor pid \d+ exited before it was ready \(code 1\)/);
+  assert.match(
+    failed.fields.STATUS,
+    /^generation 1 serving; generation 2 failed: successor pid \d+ exited before it was ready \(code 1\)/,
+  );
   assert.deepEqual(Object.keys(failed.fields), ['READY', 'STATUS']);
 
   switchTo(dir, 'v2');
@@ -95,7 +128,9 @@ test('standalone, on an abstract socket: READY=1; a failed upgrade, then MAINPID
   const all = await received(sock, 6, 'STOPPING=1 from the successor');
   assert.deepEqual(all[5].fields, { STOPPING: '1', STATUS: 'stopping: draining' });
   assert.equal(sock.messages.length, 6, 'nothing after STOPPING=1');
-  t.diagnostic(`datagrams (sender pid ${all.map((m) => m.pid).join(', ')}; first ${first}, successor ${successor}): ${JSON.stringify(all.map((m) => m.text))}`);
+  t.diagnostic(
+    `datagrams (sender pid ${all.map((m) => m.pid).join(', ')}; first ${first}, successor ${successor}): ${JSON.stringify(all.map((m) => m.text))}`,
+  );
 });
 
 test('the socket-unit variant, under systemd-socket-activate: the first connection starts the master, which serves it, says READY=1, reloads and stops', async (t) => {
@@ -106,17 +141,36 @@ test('the socket-unit variant, under systemd-socket-activate: the first connecti
   const control = path.join(dir, 'control.sock');
   // Like a .socket unit: systemd-socket-activate binds, and on the first connection execs the service with LISTEN_FDS and only the -E variables.
   const vars = { PORT: port, HOST: '127.0.0.1', NOTIFY_SOCKET: sock.address, BATON_LOG_FORMAT: 'text' };
-  const child = spawn(tool('systemd-socket-activate'), [
-    '-l', `127.0.0.1:${port}`, ...Object.entries(vars).flatMap(([k, v]) => ['-E', `${k}=${v}`]),
-    process.execPath, cli, 'run', '-w', '2', '--control', control, path.join(examples, 'http.mjs'),
-  ], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    tool('systemd-socket-activate'),
+    [
+      '-l',
+      `127.0.0.1:${port}`,
+      ...Object.entries(vars).flatMap(([k, v]) => ['-E', `${k}=${v}`]),
+      process.execPath,
+      cli,
+      'run',
+      '-w',
+      '2',
+      '--control',
+      control,
+      path.join(examples, 'http.mjs'),
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const master = Object.assign(follow(child), { control, dir });
   t.after(() => stopMaster(master));
-  await within(new Promise((resolve) => child.stderr.on('data', () => master.output.includes('Listening on') && resolve())), 20_000, 'systemd-socket-activate to listen');
+  await within(
+    new Promise((resolve) => child.stderr.on('data', () => master.output.includes('Listening on') && resolve())),
+    20_000,
+    'systemd-socket-activate to listen',
+  );
 
   const first = await get({ protocol: 'http', host: '127.0.0.1', port });
   assert.equal(first.status, 200, 'the connection that started the service waited in the queue and was served');
-  assert.deepEqual(fieldsOf(await received(sock, 1, 'READY=1 at start')), [{ READY: '1', STATUS: 'generation 1 serving' }]);
+  assert.deepEqual(fieldsOf(await received(sock, 1, 'READY=1 at start')), [
+    { READY: '1', STATUS: 'generation 1 serving' },
+  ]);
   const r = await baton(['reload', '--control', control]);
   assert.equal(r.code, 0, r.stderr);
   const [, reloading, ready] = await received(sock, 3, 'RELOADING=1 and READY=1 around the reload');

@@ -15,7 +15,9 @@ onShutdown(() => console.log('hook ran in ' + process.pid));
 http.createServer((req, res) => res.end(process.pid + '\\n')).listen(Number(process.env.PORT), '127.0.0.1', () => ready());
 `;
 
-test('baton run --wait-ready with the app\'s own copy of baton: its ready() and onShutdown() reach the preloaded runtime', { timeout: 60_000 }, async (t) => {
+test("baton run --wait-ready with the app's own copy of baton: its ready() and onShutdown() reach the preloaded runtime", {
+  timeout: 60_000,
+}, async (t) => {
   const dir = tmpDir('baton-two-copies-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const copy = path.join(dir, 'node_modules', 'batonjs');
@@ -24,11 +26,14 @@ test('baton run --wait-ready with the app\'s own copy of baton: its ready() and 
   fs.writeFileSync(path.join(dir, 'app.mjs'), APP);
 
   const port = await freePort();
-  const master = startMaster(['-w', '1', '--wait-ready', '--crash-window', '0', path.join(dir, 'app.mjs')], { cwd: dir, env: { PORT: String(port) } });
+  const master = startMaster(['-w', '1', '--wait-ready', '--crash-window', '0', path.join(dir, 'app.mjs')], {
+    cwd: dir,
+    env: { PORT: String(port) },
+  });
   t.after(() => stopMaster(master));
   const [first] = await readyWorkers(master, 1, { timeoutMs: 20_000 });
 
   const r = await baton(['reload', '--control', master.control]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  await waitFor(() => master.output.includes(`hook ran in ${first}`), { what: 'the old worker\'s hook to run' });
+  await waitFor(() => master.output.includes(`hook ran in ${first}`), { what: "the old worker's hook to run" });
 });

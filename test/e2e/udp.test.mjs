@@ -50,7 +50,11 @@ async function udpClient(t, port) {
 /** Datagrams the kernel dropped at sockets bound to these local ports (the `drops` column of /proc/net/udp). */
 function kernelDrops(ports) {
   const hex = new Set(ports.map((p) => p.toString(16).toUpperCase().padStart(4, '0')));
-  return fs.readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1).map((line) => line.trim().split(/\s+/))
+  return fs
+    .readFileSync('/proc/net/udp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
     .filter((cols) => cols.length > 12 && hex.has(cols[1].split(':')[1]))
     .reduce((n, cols) => n + Number(cols.at(-1)), 0);
 }
@@ -58,19 +62,28 @@ function kernelDrops(ports) {
 /** Stops sending, waits for every answer, and checks them all. */
 async function settle(t, c, port, generations) {
   c.stop();
-  await waitFor(() => c.answers.size === c.sent, { timeoutMs: 10_000, what: 'every datagram to be answered' }).catch(() => {});
+  await waitFor(() => c.answers.size === c.sent, { timeoutMs: 10_000, what: 'every datagram to be answered' }).catch(
+    () => {},
+  );
   const drops = kernelDrops([port, c.port]);
   const unanswered = Array.from({ length: c.sent }, (_, i) => i).filter((i) => !c.answers.has(i));
   const byGeneration = generations.map((pids) => [...c.answers.values()].filter((pid) => pids.includes(pid)).length);
-  t.diagnostic(`${c.sent} datagrams sent, ${c.answers.size} answered, ${unanswered.length} unanswered, kernel drops ${drops}; answered per generation: ${byGeneration.join(', ')}`);
+  t.diagnostic(
+    `${c.sent} datagrams sent, ${c.answers.size} answered, ${unanswered.length} unanswered, kernel drops ${drops}; answered per generation: ${byGeneration.join(', ')}`,
+  );
   assert.equal(drops, 0, 'the kernel dropped no datagram on loopback');
   assert.deepEqual(unanswered.slice(0, 20), [], `${unanswered.length} of ${c.sent} datagrams were never answered`);
   assert.equal(c.received, c.answers.size, 'no datagram was answered twice (read by two generations)');
-  assert.ok(byGeneration.every((n) => n > 0), `every generation answered some: ${byGeneration.join(', ')}`);
+  assert.ok(
+    byGeneration.every((n) => n > 0),
+    `every generation answered some: ${byGeneration.join(', ')}`,
+  );
   assert.deepEqual([...c.fromPorts], [port], 'every answer came from the one bound port');
 }
 
-test(`standalone: datagrams sent throughout ${RELOADS} upgrades are all answered, by each generation in turn, from the same port`, { timeout: TEST_MS }, async (t) => {
+test(`standalone: datagrams sent throughout ${RELOADS} upgrades are all answered, by each generation in turn, from the same port`, {
+  timeout: TEST_MS,
+}, async (t) => {
   const port = await freePort();
   const app = startStandalone(path.join(examples, 'udp.mjs'), { env: { PORT: String(port), HOST } });
   t.after(() => cleanup(app));
@@ -85,7 +98,9 @@ test(`standalone: datagrams sent throughout ${RELOADS} upgrades are all answered
   await settle(t, c, port, generations);
 });
 
-test(`baton run -w 2: datagrams sent throughout ${RELOADS} reloads are all answered, by each generation in turn, from the same port`, { timeout: TEST_MS }, async (t) => {
+test(`baton run -w 2: datagrams sent throughout ${RELOADS} reloads are all answered, by each generation in turn, from the same port`, {
+  timeout: TEST_MS,
+}, async (t) => {
   const port = await freePort();
   const master = startMaster(['-w', '2', path.join(examples, 'udp.mjs')], { env: { PORT: String(port), HOST } });
   t.after(() => stopMaster(master));

@@ -20,9 +20,14 @@ export function writeTokenFile(t, text, mode = 0o600) {
 /** `node examples/rolling-reload.mjs ARGS`: resolves { code, stdout, stderr } once it exits (at most 120 s). */
 export function rollingReload(args) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(examples, 'rolling-reload.mjs'), ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [path.join(examples, 'rolling-reload.mjs'), ...args],
+      { timeout: 120_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -32,17 +37,21 @@ export function rollingReload(args) {
  */
 export function request(port, method, path, { headers = {}, body, localAddress, host = '127.0.0.1', ca } = {}) {
   const client = ca === undefined ? http : https;
-  return within(new Promise((resolve, reject) => {
-    const req = client.request({ host, port, method, path, headers, agent: false, localAddress, ca }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      const cert = ca === undefined ? undefined : res.socket.getPeerCertificate();
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text, cert }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  }), 90_000, `${method} ${path}`);
+  return within(
+    new Promise((resolve, reject) => {
+      const req = client.request({ host, port, method, path, headers, agent: false, localAddress, ca }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        const cert = ca === undefined ? undefined : res.socket.getPeerCertificate();
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text, cert }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    }),
+    90_000,
+    `${method} ${path}`,
+  );
 }
 
 /**
@@ -50,38 +59,75 @@ export function request(port, method, path, { headers = {}, body, localAddress, 
  * { name, data }, and the response's status. `onEvent` sees each as it arrives.
  */
 export function reloadEvents(port, headers, onEvent = () => {}) {
-  return within(new Promise((resolve, reject) => {
-    const events = [];
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/reload', agent: false,
-      headers: { ...headers, accept: 'text/event-stream' } }, (res) => {
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => {
-        buf += d;
-        const blocks = buf.split('\n\n');
-        buf = blocks.pop();
-        for (const b of blocks) {
-          const m = /^event: (\w+)\ndata: (.*)$/.exec(b);
-          if (!m) return reject(new Error(`not an event: ${JSON.stringify(b)}`));
-          const e = { name: m[1], data: JSON.parse(m[2]) };
-          events.push(e);
-          onEvent(e);
-        }
-      });
-      res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], events }));
-    });
-    req.on('error', reject);
-    req.end();
-  }), 90_000, 'the reload\'s event stream');
+  return within(
+    new Promise((resolve, reject) => {
+      const events = [];
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/api/reload',
+          agent: false,
+          headers: { ...headers, accept: 'text/event-stream' },
+        },
+        (res) => {
+          let buf = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => {
+            buf += d;
+            const blocks = buf.split('\n\n');
+            buf = blocks.pop();
+            for (const b of blocks) {
+              const m = /^event: (\w+)\ndata: (.*)$/.exec(b);
+              if (!m) return reject(new Error(`not an event: ${JSON.stringify(b)}`));
+              const e = { name: m[1], data: JSON.parse(m[2]) };
+              events.push(e);
+              onEvent(e);
+            }
+          });
+          res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], events }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    }),
+    90_000,
+    "the reload's event stream",
+  );
 }
 
 /** The test certificate in test/fixtures/tls (for localhost, 127.0.0.1 and ::1): { cert, key } paths. */
-export const testCertificate = { cert: path.join(root, 'test/fixtures/tls/cert.pem'), key: path.join(root, 'test/fixtures/tls/key.pem') };
+export const testCertificate = {
+  cert: path.join(root, 'test/fixtures/tls/cert.pem'),
+  key: path.join(root, 'test/fixtures/tls/key.pem'),
+};
 
 /** A new self-signed certificate for 127.0.0.1, made by openssl (Debian's) in `dir`: { cert, key } paths. */
 export function selfSignedCertificate(dir) {
   const out = { cert: path.join(dir, 'new-cert.pem'), key: path.join(dir, 'new-key.pem') };
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', out.key, '-out', out.cert,
-    '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      out.key,
+      '-out',
+      out.cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   return out;
 }

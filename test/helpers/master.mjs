@@ -2,9 +2,7 @@
 // `baton` client commands against its control socket, from batonjs/testing
 // (src/testing/harness.ts), run from the repository's root.
 import fs from 'node:fs';
-import {
-  baton as batonAt, cleanup, cliPath, startRun,
-} from '../../dist/testing/harness.js';
+import { baton as batonAt, cleanup, cliPath, startRun } from '../../dist/testing/harness.js';
 import { root } from './proc.mjs';
 
 export { readyWorkers, status } from '../../dist/testing/harness.js';
@@ -28,13 +26,22 @@ export function baton(args, options = {}) {
 
 /** Pids whose parent is `pid` (from /proc). */
 export function childrenOf(pid) {
-  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^\d+ \(.*\) /, '').split(' ')[1] === String(pid);
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return (
+          fs
+            .readFileSync(`/proc/${p}/stat`, 'utf8')
+            .replace(/^\d+ \(.*\) /, '')
+            .split(' ')[1] === String(pid)
+        );
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 /** Kills every process of the master's, by pid, and removes its private directory. */

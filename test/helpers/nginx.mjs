@@ -57,16 +57,21 @@ export async function startNginx(t, { port, servers }) {
   let version = 1;
   fs.writeFileSync(conf, config(prefix, `127.0.0.1:${port}`, servers, version));
   // -e: the error log before the configuration is read, which would be /var/log/nginx's.
-  const child = spawn(tool('nginx'), ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(tool('nginx'), ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   t.after(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await within(exited, 20_000, 'nginx to exit');
     fs.rmSync(prefix, { recursive: true, force: true });
   });
-  const applied = (v) => waitFor(async () => (await get(target, '/_config', 2000)).body.trim() === String(v), {
-    timeoutMs: 20_000, intervalMs: 50, what: `nginx to serve configuration ${v} (${prefix}/error.log)`,
-  });
+  const applied = (v) =>
+    waitFor(async () => (await get(target, '/_config', 2000)).body.trim() === String(v), {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+      what: `nginx to serve configuration ${v} (${prefix}/error.log)`,
+    });
   await applied(version);
   return {
     target,
@@ -123,7 +128,12 @@ export function endpointsController(nginx, backends, { periodMs = 100, maxMs = 3
   return {
     transitions,
     /** Resolves once nginx no longer sends new requests to `name`. */
-    removed: (name) => waitFor(() => !inUpstream.includes(name), { timeoutMs: 60_000, intervalMs: 20, what: `${name} to leave nginx's upstream` }),
+    removed: (name) =>
+      waitFor(() => !inUpstream.includes(name), {
+        timeoutMs: 60_000,
+        intervalMs: 20,
+        what: `${name} to leave nginx's upstream`,
+      }),
     async stop() {
       stopped = true;
       await loop;
@@ -142,7 +152,9 @@ export async function loadBalanced(t, backends) {
   const nginx = await startNginx(t, { port: await freePort(), servers: backends.map((b) => b.server) });
   const controller = endpointsController(nginx, backends);
   t.after(() => controller.stop());
-  const loads = ['keepalive', 'close'].map((mode) => startLoad({ target: nginx.target, mode, concurrency: 8, retryClosedReused: true }));
+  const loads = ['keepalive', 'close'].map((mode) =>
+    startLoad({ target: nginx.target, mode, concurrency: 8, retryClosedReused: true }),
+  );
   t.after(() => Promise.all(loads.map((l) => l.stop())));
   const served = () => loads.reduce((n, l) => n + l.stats.ok, 0);
   return {
@@ -159,7 +171,8 @@ export async function loadBalanced(t, backends) {
 /** Resolves with the time a `baton run` master starts to drain for its stop. */
 export function drainStart(master, timeoutMs) {
   return waitForLine(master, (l) => (l.text.startsWith('stopping: draining all workers') ? Date.now() : undefined), {
-    timeoutMs, what: 'the master to start draining',
+    timeoutMs,
+    what: 'the master to start draining',
   });
 }
 
@@ -168,6 +181,7 @@ export function drainStart(master, timeoutMs) {
  * happened, their times in ms from `t0`, for the test's diagnostics.
  */
 export function describeTransitions(events, t0) {
-  const what = (x) => x.event ?? (x.backend ? `${x.backend} /readyz ${x.probe}` : `nginx upstream = ${x.upstream.join(', ')}`);
+  const what = (x) =>
+    x.event ?? (x.backend ? `${x.backend} /readyz ${x.probe}` : `nginx upstream = ${x.upstream.join(', ')}`);
   return [...events].sort((x, y) => x.at - y.at).map((x) => `+${x.at - t0} ms: ${what(x)}`);
 }

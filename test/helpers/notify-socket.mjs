@@ -48,14 +48,26 @@ export async function notifySocket(t, address) {
       const o = JSON.parse(line);
       if (o.listening) listening();
       else if (o.text !== 'BARRIER=1') {
-        sock.messages.push({ ...o, fields: Object.fromEntries(o.text.split('\n').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)])) });
+        sock.messages.push({
+          ...o,
+          fields: Object.fromEntries(
+            o.text.split('\n').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]),
+          ),
+        });
         for (const w of [...sock.watchers]) w();
       }
     }
   });
-  await within(Promise.race([bound, exited.then((code) => {
-    throw new Error(`the python3 receiver exited (${code}) before binding ${address}`);
-  })]), WAIT_MS, `python3 to bind ${address}`);
+  await within(
+    Promise.race([
+      bound,
+      exited.then((code) => {
+        throw new Error(`the python3 receiver exited (${code}) before binding ${address}`);
+      }),
+    ]),
+    WAIT_MS,
+    `python3 to bind ${address}`,
+  );
   return sock;
 }
 
@@ -69,7 +81,11 @@ export function received(sock, count, what = `${count} notify messages`) {
     };
     const timer = setTimeout(() => {
       end();
-      reject(new Error(`timed out after ${WAIT_MS} ms waiting for ${what}; got ${JSON.stringify(sock.messages.map((m) => m.text))}`));
+      reject(
+        new Error(
+          `timed out after ${WAIT_MS} ms waiting for ${what}; got ${JSON.stringify(sock.messages.map((m) => m.text))}`,
+        ),
+      );
     }, WAIT_MS);
     const end = () => {
       clearTimeout(timer);

@@ -12,7 +12,16 @@ import { startStandalone as start } from '../../dist/testing/harness.js';
 import { get } from './load.mjs';
 
 export {
-  alive, cleanup, follow, freePort, reload, reloadUnderLoad, sleep, upgrade, waitFor, waitForLine,
+  alive,
+  cleanup,
+  follow,
+  freePort,
+  reload,
+  reloadUnderLoad,
+  sleep,
+  upgrade,
+  waitFor,
+  waitForLine,
 } from '../../dist/testing/harness.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -41,7 +50,10 @@ export function tool(command) {
       return false;
     }
   });
-  if (!found) throw new Error(`${command} is not installed: run scripts/test-deps.sh, which installs the Debian packages the tests drive`);
+  if (!found)
+    throw new Error(
+      `${command} is not installed: run scripts/test-deps.sh, which installs the Debian packages the tests drive`,
+    );
   return command;
 }
 
@@ -72,10 +84,13 @@ export function zombies(pids) {
 /** True when a TCP connect to host:port is refused (nothing holds a listening socket there). */
 export function refused(port, host = '127.0.0.1') {
   return new Promise((resolve) => {
-    net.connect(port, host).once('connect', function () {
-      this.destroy();
-      resolve(false);
-    }).once('error', (err) => resolve(err.code === 'ECONNREFUSED'));
+    net
+      .connect(port, host)
+      .once('connect', function () {
+        this.destroy();
+        resolve(false);
+      })
+      .once('error', (err) => resolve(err.code === 'ECONNREFUSED'));
   });
 }
 
@@ -88,7 +103,9 @@ export async function servingPid(target) {
 
 /** baton's lines written by `pid` so far whose message starts with `prefix`. */
 export function linesOf(app, pid, prefix) {
-  return app.output.split('\n').filter((l) => l.includes(` baton[${pid}] `) && l.split(': ').slice(1).join(': ').startsWith(prefix));
+  return app.output
+    .split('\n')
+    .filter((l) => l.includes(` baton[${pid}] `) && l.split(': ').slice(1).join(': ').startsWith(prefix));
 }
 
 /** `promise`, or a rejection naming `what` once `ms` have passed: every wait is bounded. */

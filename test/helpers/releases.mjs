@@ -14,7 +14,8 @@ export function deployDir(t, { good = ['v1', 'v2'], broken = [], app = 'test/fix
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   for (const v of [...good, ...broken]) fs.mkdirSync(path.join(dir, 'releases', v), { recursive: true });
   for (const v of good) fs.copyFileSync(path.join(root, app), path.join(dir, 'releases', v, 'app.mjs'));
-  for (const v of broken) fs.writeFileSync(path.join(dir, 'releases', v, 'app.mjs'), `throw new Error('release ${v} is broken');\n`);
+  for (const v of broken)
+    fs.writeFileSync(path.join(dir, 'releases', v, 'app.mjs'), `throw new Error('release ${v} is broken');\n`);
   fs.symlinkSync(`releases/${good[0]}`, path.join(dir, 'current'));
   return { dir, current: path.join(dir, 'current') };
 }

@@ -17,9 +17,19 @@ export async function handoverUnderLoad(t, { script, target, env = {}, upgrades 
   const app = startStandalone(script, { env });
   t.after(() => cleanup(app));
   const first = await waitFor(() => servingPid(target), { what: 'the first generation to serve' });
-  const r = await reloadUnderLoad({ app, target, reloads: upgrades, mode: 'both', concurrency, pauseMs: 250, expect: 'pid' });
+  const r = await reloadUnderLoad({
+    app,
+    target,
+    reloads: upgrades,
+    mode: 'both',
+    concurrency,
+    pauseMs: 250,
+    expect: 'pid',
+  });
   const { keepalive: k, close: c } = r.byMode;
-  t.diagnostic(`keep-alive: ${k.ok} ok, ${k.failed} failed, ${k.retried} retried ${JSON.stringify(k.retries)}; per-request: ${c.ok} ok, ${c.failed} failed, ${c.retried} retried ${JSON.stringify(c.retries)}; ${upgrades} upgrades`);
+  t.diagnostic(
+    `keep-alive: ${k.ok} ok, ${k.failed} failed, ${k.retried} retried ${JSON.stringify(k.retries)}; per-request: ${c.ok} ok, ${c.failed} failed, ${c.retried} retried ${JSON.stringify(c.retries)}; ${upgrades} upgrades`,
+  );
   const failedReload = r.reloads.find((x) => !x.ok);
   assert.equal(failedReload, undefined, `every upgrade succeeds: ${failedReload?.output}`);
   assert.equal(r.reloads.length, upgrades);

@@ -15,10 +15,14 @@ export function startSink() {
       socket.end();
     });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
-    port: server.address().port,
-    flushes,
-    total: () => flushes.reduce((n, f) => n + f.count, 0),
-    close: () => server.close(),
-  })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        port: server.address().port,
+        flushes,
+        total: () => flushes.reduce((n, f) => n + f.count, 0),
+        close: () => server.close(),
+      }),
+    ),
+  );
 }

@@ -22,19 +22,29 @@ const TOKEN = 'browser-test-token-7d1e9c40b2a5f3e1';
 const CHROMIUM = '/usr/bin/chromium';
 
 /** What the page shows: the generation, and each worker row's pid, generation and state. */
-const shown = (page) => page.evaluate(() => ({
-  generation: Number(document.getElementById('generation').textContent),
-  workers: [...document.querySelectorAll('#workers tr[data-pid]')].map((tr) => ({
-    pid: Number(tr.dataset.pid), generation: Number(tr.children[1].textContent), state: tr.dataset.state,
-  })),
-}));
+const shown = (page) =>
+  page.evaluate(() => ({
+    generation: Number(document.getElementById('generation').textContent),
+    workers: [...document.querySelectorAll('#workers tr[data-pid]')].map((tr) => ({
+      pid: Number(tr.dataset.pid),
+      generation: Number(tr.children[1].textContent),
+      state: tr.dataset.state,
+    })),
+  }));
 
 /** The page's workers once exactly `count` of generation `generation` are ready and no other is left, pids sorted. */
 async function readyOnPage(page, generation, count) {
-  await page.waitForFunction(([g, n]) => {
-    const rows = [...document.querySelectorAll('#workers tr[data-pid]')];
-    return rows.length === n && rows.every((tr) => tr.dataset.state === 'ready' && tr.children[1].textContent === String(g));
-  }, [generation, count], { timeout: 60_000 });
+  await page.waitForFunction(
+    ([g, n]) => {
+      const rows = [...document.querySelectorAll('#workers tr[data-pid]')];
+      return (
+        rows.length === n &&
+        rows.every((tr) => tr.dataset.state === 'ready' && tr.children[1].textContent === String(g))
+      );
+    },
+    [generation, count],
+    { timeout: 60_000 },
+  );
   return (await shown(page)).workers.map((w) => w.pid).sort((a, b) => a - b);
 }
 
@@ -51,121 +61,174 @@ async function forgerSite(t) {
   const server = http.createServer((req, res) => {
     const target = new URL(req.url, 'http://x').searchParams.get('target');
     res.setHeader('Content-Type', 'text/html');
-    res.end(`<form method="post" action="${target}"><input name="x" value="1"></form><script>document.forms[0].submit()</script>`);
+    res.end(
+      `<form method="post" action="${target}"><input name="x" value="1"></form><script>document.forms[0].submit()</script>`,
+    );
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise((resolve) => server.close(resolve)));
   return server.address().port;
 }
 
-test('the admin page in headless Chromium: sign-in, workers, a release picked, reload phases, rollback reason, no cross-site action, stop',
-  { skip: process.platform !== 'linux' && 'Debian\'s chromium is the browser this test drives', timeout: 300_000 }, async (t) => {
-    const dir = releasesDir(t, { good: ['v1', 'v2'], broken: ['v3'], app: 'test/fixtures/gated-release-app.mjs' });
-    fs.writeFileSync(path.join(dir, 'v1/go'), '');
-    const tokenFile = writeTokenFile(t, `${TOKEN}\n`);
-    const [port, adminPort] = [await freePort(), await freePort()];
-    const target = { protocol: 'http', host: '127.0.0.1', port };
-    const admin = `http://127.0.0.1:${adminPort}`;
-    const master = startMaster(['-w', '2', '--wait-ready', '--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', tokenFile,
-      '--releases', dir, 'app.mjs'], { env: { PORT: String(port) } });
-    t.after(() => stopMaster(master));
-    await waitFor(() => servingPid(target), { what: 'release v1 to serve', timeoutMs: 30_000 });
-    const status = async () => JSON.parse((await request(adminPort, 'GET', '/api/status', { headers: { authorization: `Bearer ${TOKEN}` } })).body);
+test('the admin page in headless Chromium: sign-in, workers, a release picked, reload phases, rollback reason, no cross-site action, stop', {
+  skip: process.platform !== 'linux' && "Debian's chromium is the browser this test drives",
+  timeout: 300_000,
+}, async (t) => {
+  const dir = releasesDir(t, { good: ['v1', 'v2'], broken: ['v3'], app: 'test/fixtures/gated-release-app.mjs' });
+  fs.writeFileSync(path.join(dir, 'v1/go'), '');
+  const tokenFile = writeTokenFile(t, `${TOKEN}\n`);
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const target = { protocol: 'http', host: '127.0.0.1', port };
+  const admin = `http://127.0.0.1:${adminPort}`;
+  const master = startMaster(
+    [
+      '-w',
+      '2',
+      '--wait-ready',
+      '--admin',
+      `127.0.0.1:${adminPort}`,
+      '--admin-token-file',
+      tokenFile,
+      '--releases',
+      dir,
+      'app.mjs',
+    ],
+    { env: { PORT: String(port) } },
+  );
+  t.after(() => stopMaster(master));
+  await waitFor(() => servingPid(target), { what: 'release v1 to serve', timeoutMs: 30_000 });
+  const status = async () =>
+    JSON.parse(
+      (await request(adminPort, 'GET', '/api/status', { headers: { authorization: `Bearer ${TOKEN}` } })).body,
+    );
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM });
-    t.after(() => browser.close());
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    const page = await context.newPage();
-    const posts = [];
-    page.on('request', (r) => r.method() === 'POST' && posts.push(new URL(r.url()).pathname));
-    await page.goto(admin);
+  const browser = await chromium.launch({ executablePath: CHROMIUM });
+  t.after(() => browser.close());
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await context.newPage();
+  const posts = [];
+  page.on('request', (r) => r.method() === 'POST' && posts.push(new URL(r.url()).pathname));
+  await page.goto(admin);
 
-    // A wrong token does not sign in: the form says so, and no cookie is set.
-    await page.waitForSelector('#signin-form');
-    await page.fill('#token', 'not-the-token');
-    await page.click('#signin-form button[type="submit"]');
-    await page.waitForFunction(() => document.getElementById('signin-error').textContent === 'That is not the token.');
-    assert.equal(await page.isVisible('#dashboard'), false);
-    assert.deepEqual(await context.cookies(), []);
+  // A wrong token does not sign in: the form says so, and no cookie is set.
+  await page.waitForSelector('#signin-form');
+  await page.fill('#token', 'not-the-token');
+  await page.click('#signin-form button[type="submit"]');
+  await page.waitForFunction(() => document.getElementById('signin-error').textContent === 'That is not the token.');
+  assert.equal(await page.isVisible('#dashboard'), false);
+  assert.deepEqual(await context.cookies(), []);
 
-    // The right one does: a session cookie (HttpOnly, SameSite=Strict, not the token, gone when the browser closes), and the two workers.
-    await page.fill('#token', TOKEN);
-    await page.click('#signin-form button[type="submit"]');
-    const first = await readyOnPage(page, 1, 2);
-    const [cookie, ...more] = await context.cookies();
-    assert.equal(more.length, 0);
-    assert.deepEqual([cookie.name, cookie.httpOnly, cookie.sameSite, cookie.path], [`baton_session_${adminPort}`, true, 'Strict', '/']);
-    assert.ok(cookie.expires === -1 && !cookie.value.includes(TOKEN), JSON.stringify(cookie));
-    assert.deepEqual(first, (await status()).workers.map((w) => w.pid).sort((a, b) => a - b), 'the page shows the master\'s workers');
+  // The right one does: a session cookie (HttpOnly, SameSite=Strict, not the token, gone when the browser closes), and the two workers.
+  await page.fill('#token', TOKEN);
+  await page.click('#signin-form button[type="submit"]');
+  const first = await readyOnPage(page, 1, 2);
+  const [cookie, ...more] = await context.cookies();
+  assert.equal(more.length, 0);
+  assert.deepEqual(
+    [cookie.name, cookie.httpOnly, cookie.sameSite, cookie.path],
+    [`baton_session_${adminPort}`, true, 'Strict', '/'],
+  );
+  assert.ok(cookie.expires === -1 && !cookie.value.includes(TOKEN), JSON.stringify(cookie));
+  assert.deepEqual(
+    first,
+    (await status()).workers.map((w) => w.pid).sort((a, b) => a - b),
+    "the page shows the master's workers",
+  );
 
-    // The release picker (--releases): v2 picked, then Reload, held before its workers are ready: the page
-    // already shows them spawned; then the rest.
-    await page.waitForSelector('#release-picker:not([hidden])');
-    const options = () => page.$$eval('#release option', (os) => os.map((o) => [o.value, o.textContent]));
-    assert.deepEqual(await options(), [['', 'as on disk (current: v1)'], ['v1', 'v1 (serving)'], ['v2', 'v2'], ['v3', 'v3']]);
-    await page.selectOption('#release', 'v2');
-    await page.click('#reload');
-    await page.waitForSelector('#confirm[open]');
-    assert.equal(await page.textContent('#confirm-title'), 'Reload onto release v2?');
-    await page.click('#confirm button[value="ok"]');
-    await page.waitForSelector('#phases li[data-phase="spawned"]');
-    assert.match(await page.textContent('#phases li[data-phase="spawned"]'), /^Started generation 2 \(release v2\): pids \d+, \d+/);
-    assert.deepEqual(await page.$$eval('#phases li', (lis) => lis.map((li) => li.dataset.phase).filter((p) => p !== 'queued')), ['spawned'],
-      'the spawned phase is shown while the reload waits for the new workers');
-    assert.equal(await page.isVisible('#outcome'), false);
-    fs.writeFileSync(path.join(dir, 'v2/go'), '');
-    await page.waitForSelector('#outcome[data-ok="true"]', { timeout: 60_000 });
-    assert.deepEqual(await page.$$eval('#phases li', (lis) => lis.map((li) => li.dataset.phase).filter((p) => p !== 'queued')),
-      ['spawned', 'ready', 'draining', 'done']);
-    assert.match(await page.textContent('#outcome'), /^Reloaded: generation 2 serves\./);
-    const second = await readyOnPage(page, 2, 2);
-    assert.equal(second.filter((pid) => first.includes(pid)).length, 0, 'new pids');
-    assert.equal(await releaseOf(target), 'v2');
-    await page.waitForFunction(() => document.querySelector('#release option[value="v2"]').textContent === 'v2 (serving)');
-    assert.equal(fs.readlinkSync(path.join(dir, 'current')), 'v2');
+  // The release picker (--releases): v2 picked, then Reload, held before its workers are ready: the page
+  // already shows them spawned; then the rest.
+  await page.waitForSelector('#release-picker:not([hidden])');
+  const options = () => page.$$eval('#release option', (os) => os.map((o) => [o.value, o.textContent]));
+  assert.deepEqual(await options(), [
+    ['', 'as on disk (current: v1)'],
+    ['v1', 'v1 (serving)'],
+    ['v2', 'v2'],
+    ['v3', 'v3'],
+  ]);
+  await page.selectOption('#release', 'v2');
+  await page.click('#reload');
+  await page.waitForSelector('#confirm[open]');
+  assert.equal(await page.textContent('#confirm-title'), 'Reload onto release v2?');
+  await page.click('#confirm button[value="ok"]');
+  await page.waitForSelector('#phases li[data-phase="spawned"]');
+  assert.match(
+    await page.textContent('#phases li[data-phase="spawned"]'),
+    /^Started generation 2 \(release v2\): pids \d+, \d+/,
+  );
+  assert.deepEqual(
+    await page.$$eval('#phases li', (lis) => lis.map((li) => li.dataset.phase).filter((p) => p !== 'queued')),
+    ['spawned'],
+    'the spawned phase is shown while the reload waits for the new workers',
+  );
+  assert.equal(await page.isVisible('#outcome'), false);
+  fs.writeFileSync(path.join(dir, 'v2/go'), '');
+  await page.waitForSelector('#outcome[data-ok="true"]', { timeout: 60_000 });
+  assert.deepEqual(
+    await page.$$eval('#phases li', (lis) => lis.map((li) => li.dataset.phase).filter((p) => p !== 'queued')),
+    ['spawned', 'ready', 'draining', 'done'],
+  );
+  assert.match(await page.textContent('#outcome'), /^Reloaded: generation 2 serves\./);
+  const second = await readyOnPage(page, 2, 2);
+  assert.equal(second.filter((pid) => first.includes(pid)).length, 0, 'new pids');
+  assert.equal(await releaseOf(target), 'v2');
+  await page.waitForFunction(
+    () => document.querySelector('#release option[value="v2"]').textContent === 'v2 (serving)',
+  );
+  assert.equal(fs.readlinkSync(path.join(dir, 'current')), 'v2');
 
-    // A release that throws at start: the page says it was rolled back, and why, in words; generation 2 serves on.
-    await page.selectOption('#release', 'v3');
-    await clickAndAnswer(page, '#reload', 'ok');
-    await page.waitForSelector('#outcome[data-ok="false"]', { timeout: 60_000 });
-    const said = await page.textContent('#outcome');
-    assert.match(said, /^The reload failed and was rolled back\.Generation 3 did not take over\. Why: worker pid \d+ exited before it was ready \(code 1\)/);
-    assert.match(said, /release v3 is broken/);
-    await page.waitForSelector('#reloads tr[data-generation="3"][data-ok="false"]');
-    assert.match(await page.textContent('#reloads tr[data-generation="3"]'), /rolled back.*exited before it was ready/);
-    assert.deepEqual(await readyOnPage(page, 2, 2), second, 'the same workers serve');
-    assert.equal(await releaseOf(target), 'v2');
-    assert.equal(fs.readlinkSync(path.join(dir, 'current')), 'v2', 'current stays');
+  // A release that throws at start: the page says it was rolled back, and why, in words; generation 2 serves on.
+  await page.selectOption('#release', 'v3');
+  await clickAndAnswer(page, '#reload', 'ok');
+  await page.waitForSelector('#outcome[data-ok="false"]', { timeout: 60_000 });
+  const said = await page.textContent('#outcome');
+  assert.match(
+    said,
+    /^The reload failed and was rolled back\.Generation 3 did not take over\. Why: worker pid \d+ exited before it was ready \(code 1\)/,
+  );
+  assert.match(said, /release v3 is broken/);
+  await page.waitForSelector('#reloads tr[data-generation="3"][data-ok="false"]');
+  assert.match(await page.textContent('#reloads tr[data-generation="3"]'), /rolled back.*exited before it was ready/);
+  assert.deepEqual(await readyOnPage(page, 2, 2), second, 'the same workers serve');
+  assert.equal(await releaseOf(target), 'v2');
+  assert.equal(fs.readlinkSync(path.join(dir, 'current')), 'v2', 'current stays');
 
-    const screenshot = await page.screenshot({ fullPage: true });
-    assert.deepEqual([...screenshot.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
-    if (process.env.BATON_SCREENSHOT) fs.writeFileSync(path.resolve(root, process.env.BATON_SCREENSHOT), screenshot);
+  const screenshot = await page.screenshot({ fullPage: true });
+  assert.deepEqual([...screenshot.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
+  if (process.env.BATON_SCREENSHOT) fs.writeFileSync(path.resolve(root, process.env.BATON_SCREENSHOT), screenshot);
 
-    // Another origin's page submits forms to the actions, in this signed-in browser: refused, nothing happens.
-    // Another port of 127.0.0.1 is the same site, so SameSite=Strict sends the cookie: the origin check is what refuses.
-    const before = await status();
-    const forger = await forgerSite(t);
-    for (const host of ['127.0.0.1', 'localhost']) {
-      for (const action of ['/api/reload', '/api/stop']) {
-        const forged = await context.newPage();
-        const answered = forged.waitForResponse((r) => r.url() === `${admin}${action}`);
-        await forged.goto(`http://${host}:${forger}/?target=${encodeURIComponent(`${admin}${action}`)}`);
-        const answer = await answered;
-        assert.equal(answer.status(), host === 'localhost' ? 401 : 403, `${host} ${action}: ${await answer.text()}`);
-        if (host === '127.0.0.1') assert.match((await answer.request().allHeaders()).cookie ?? '', /baton_session_/, 'the cookie went along');
-        await forged.close();
-      }
+  // Another origin's page submits forms to the actions, in this signed-in browser: refused, nothing happens.
+  // Another port of 127.0.0.1 is the same site, so SameSite=Strict sends the cookie: the origin check is what refuses.
+  const before = await status();
+  const forger = await forgerSite(t);
+  for (const host of ['127.0.0.1', 'localhost']) {
+    for (const action of ['/api/reload', '/api/stop']) {
+      const forged = await context.newPage();
+      const answered = forged.waitForResponse((r) => r.url() === `${admin}${action}`);
+      await forged.goto(`http://${host}:${forger}/?target=${encodeURIComponent(`${admin}${action}`)}`);
+      const answer = await answered;
+      assert.equal(answer.status(), host === 'localhost' ? 401 : 403, `${host} ${action}: ${await answer.text()}`);
+      if (host === '127.0.0.1')
+        assert.match((await answer.request().allHeaders()).cookie ?? '', /baton_session_/, 'the cookie went along');
+      await forged.close();
     }
-    const after = await status();
-    assert.deepEqual([after.generation, after.reloads.length, after.workers.map((w) => w.pid).sort((a, b) => a - b)],
-      [before.generation, before.reloads.length, second], 'no reload');
-    assert.ok(alive(master.child.pid), 'the master lives');
-    assert.equal((await request(adminPort, 'GET', '/readyz')).status, 200, 'and is not stopping');
+  }
+  const after = await status();
+  assert.deepEqual(
+    [after.generation, after.reloads.length, after.workers.map((w) => w.pid).sort((a, b) => a - b)],
+    [before.generation, before.reloads.length, second],
+    'no reload',
+  );
+  assert.ok(alive(master.child.pid), 'the master lives');
+  assert.equal((await request(adminPort, 'GET', '/readyz')).status, 200, 'and is not stopping');
 
-    // Stop: cancelled, nothing is sent; confirmed, the master drains and exits 0.
-    await clickAndAnswer(page, '#stop', 'cancel');
-    await clickAndAnswer(page, '#stop', 'ok');
-    await page.waitForFunction(() => document.getElementById('outcome').textContent.startsWith('Stopping'));
-    assert.deepEqual(await within(master.exited, 60_000, 'the master to exit'), { code: 0, signal: null });
-    assert.deepEqual(posts, ['/signin', '/signin', '/api/reload', '/api/reload', '/api/stop'], 'one stop, once confirmed');
-  });
+  // Stop: cancelled, nothing is sent; confirmed, the master drains and exits 0.
+  await clickAndAnswer(page, '#stop', 'cancel');
+  await clickAndAnswer(page, '#stop', 'ok');
+  await page.waitForFunction(() => document.getElementById('outcome').textContent.startsWith('Stopping'));
+  assert.deepEqual(await within(master.exited, 60_000, 'the master to exit'), { code: 0, signal: null });
+  assert.deepEqual(
+    posts,
+    ['/signin', '/signin', '/api/reload', '/api/reload', '/api/stop'],
+    'one stop, once confirmed',
+  );
+});

@@ -36,9 +36,14 @@ function hasIp() {
   }
 }
 
-const skip = process.platform !== 'linux' ? 'network namespaces are Linux only'
-  : process.getuid() !== 0 ? 'making network namespaces needs root'
-    : !hasIp() ? 'the ip command (Debian package iproute2) is not installed' : false;
+const skip =
+  process.platform !== 'linux'
+    ? 'network namespaces are Linux only'
+    : process.getuid() !== 0
+      ? 'making network namespaces needs root'
+      : !hasIp()
+        ? 'the ip command (Debian package iproute2) is not installed'
+        : false;
 
 const ip = (...args) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 
@@ -51,13 +56,25 @@ function makeHosts(t, count) {
   const tag = `bt${process.pid % 100_000}`;
   const subnet = `10.77.${process.pid % 250}`;
   const bridge = `${tag}br`;
-  const hosts = Array.from({ length: count }, (_, i) => ({ ns: `${tag}-host${i + 1}`, veth: `${tag}v${i + 1}`, address: `${subnet}.${i + 2}` }));
+  const hosts = Array.from({ length: count }, (_, i) => ({
+    ns: `${tag}-host${i + 1}`,
+    veth: `${tag}v${i + 1}`,
+    address: `${subnet}.${i + 2}`,
+  }));
   t.after(() => {
     // The root side of each veth pair too: a namespace outlives its name while anything still holds it.
-    for (const args of [...hosts.flatMap((h) => [['netns', 'del', h.ns], ['link', 'del', h.veth]]), ['link', 'del', bridge]]) {
+    for (const args of [
+      ...hosts.flatMap((h) => [
+        ['netns', 'del', h.ns],
+        ['link', 'del', h.veth],
+      ]),
+      ['link', 'del', bridge],
+    ]) {
       try {
         ip(...args);
-      } catch { /* never made, or gone with its namespace */ }
+      } catch {
+        /* never made, or gone with its namespace */
+      }
     }
   });
   ip('link', 'add', bridge, 'type', 'bridge');
@@ -80,22 +97,42 @@ async function startHost(t, h, dir, tokenFile) {
   const node = path.join(dir, `node-in-${h.ns}`);
   fs.writeFileSync(node, `#!/bin/sh\nexec ip netns exec ${h.ns} ${process.execPath} "$@"\n`, { mode: 0o755 });
   const deploy = deployDir(t, { good: ['v1', 'v2'], broken: ['v3'] });
-  const master = startMaster(['-w', '2', '--admin', `0.0.0.0:${ADMIN_PORT}`, '--admin-token-file', tokenFile,
-    '--shutdown-delay', `${SHUTDOWN_DELAY_MS}ms`, '--drain-timeout', `${DRAIN_TIMEOUT_MS}ms`, 'app.mjs'],
-  { node, cwd: deploy.current, env: { PORT: String(APP_PORT), HOST: '0.0.0.0', PWD: deploy.current } });
+  const master = startMaster(
+    [
+      '-w',
+      '2',
+      '--admin',
+      `0.0.0.0:${ADMIN_PORT}`,
+      '--admin-token-file',
+      tokenFile,
+      '--shutdown-delay',
+      `${SHUTDOWN_DELAY_MS}ms`,
+      '--drain-timeout',
+      `${DRAIN_TIMEOUT_MS}ms`,
+      'app.mjs',
+    ],
+    { node, cwd: deploy.current, env: { PORT: String(APP_PORT), HOST: '0.0.0.0', PWD: deploy.current } },
+  );
   t.after(() => stopMaster(master));
   await readyWorkers(master, 2);
   const admin = { protocol: 'http', host: h.address, port: ADMIN_PORT };
   return {
-    ...h, ...deploy, master, name: h.ns, server: `${h.address}:${APP_PORT}`, readyz: admin,
-    url: `http://${h.address}:${ADMIN_PORT}`, app: { protocol: 'http', host: h.address, port: APP_PORT },
+    ...h,
+    ...deploy,
+    master,
+    name: h.ns,
+    server: `${h.address}:${APP_PORT}`,
+    readyz: admin,
+    url: `http://${h.address}:${ADMIN_PORT}`,
+    app: { protocol: 'http', host: h.address, port: APP_PORT },
   };
 }
 
 const release = async (target) => (await get(target, '/release')).body.trim();
 
 test('a fleet of two hosts behind nginx: rolling reload, a broken release stopped at the first host, a host stopped for maintenance; 0 failed requests', {
-  skip, timeout: 300_000,
+  skip,
+  timeout: 300_000,
 }, async (t) => {
   const dir = tmpDir('baton-fleet-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -113,7 +150,14 @@ test('a fleet of two hosts behind nginx: rolling reload, a broken release stoppe
     const out = await body();
     await flowing(`load to flow after ${name}`);
     const end = snapshot();
-    scenarios.push({ name, counts: end.map((e, i) => ({ ok: e.ok - start[i].ok, failed: e.failed - start[i].failed, retried: e.retried - start[i].retried })) });
+    scenarios.push({
+      name,
+      counts: end.map((e, i) => ({
+        ok: e.ok - start[i].ok,
+        failed: e.failed - start[i].failed,
+        retried: e.retried - start[i].retried,
+      })),
+    });
     return out;
   };
 
@@ -133,7 +177,11 @@ test('a fleet of two hosts behind nginx: rolling reload, a broken release stoppe
   assert.match(broken.stdout, new RegExp(`^FAIL  ${urls[0]}: rolled back: .*exited before it was ready`, 'm'));
   assert.match(broken.stdout, new RegExp(`0 of 2 nodes reloaded; stopped at ${urls[0]}; not touched: ${urls[1]}`));
   const outcomes = await Promise.all(hosts.map(async (h) => (await status(h.master)).reloads.map((r) => r.ok)));
-  assert.deepEqual(outcomes, [[true, false], [true]], 'the first host tried v3 and rolled back; the second was never asked');
+  assert.deepEqual(
+    outcomes,
+    [[true, false], [true]],
+    'the first host tried v3 and rolled back; the second was never asked',
+  );
   for (const h of hosts) assert.equal(await release(h.app), 'v2', `${h.ns} still serves v2`);
 
   const [, second] = hosts;
@@ -142,7 +190,10 @@ test('a fleet of two hosts behind nginx: rolling reload, a broken release stoppe
   const exit = await scenario('(c) host 2 stopped for maintenance', async () => {
     drained = drainStart(second.master, grace);
     stoppedAt = Date.now();
-    const r = await request(ADMIN_PORT, 'POST', '/api/stop', { host: second.address, headers: { Authorization: `Bearer ${TOKEN}` } });
+    const r = await request(ADMIN_PORT, 'POST', '/api/stop', {
+      host: second.address,
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
     assert.equal(r.status, 202, r.body);
     await controller.removed(second.name);
     return within(second.master.exited, grace, `${second.ns}'s master to exit`);
@@ -153,13 +204,26 @@ test('a fleet of two hosts behind nginx: rolling reload, a broken release stoppe
   await controller.stop();
 
   const removedAt = controller.transitions.find((x) => x.upstream?.join() === hosts[0].name)?.at;
-  for (const l of describeTransitions([...controller.transitions, { at: drainAt, event: `${second.ns} drains` }], stoppedAt)) t.diagnostic(`(c) ${l}`);
+  for (const l of describeTransitions(
+    [...controller.transitions, { at: drainAt, event: `${second.ns} drains` }],
+    stoppedAt,
+  ))
+    t.diagnostic(`(c) ${l}`);
   for (const { name, counts } of scenarios) {
-    t.diagnostic(`${name}: ${counts.map((c, i) => `${['keep-alive', 'per-request'][i]} ${c.ok} ok, ${c.failed} failed, ${c.retried} retried`).join('; ')}`);
+    t.diagnostic(
+      `${name}: ${counts.map((c, i) => `${['keep-alive', 'per-request'][i]} ${c.ok} ok, ${c.failed} failed, ${c.retried} retried`).join('; ')}`,
+    );
   }
   const seen = controller.transitions.filter((x) => x.backend === second.name).map((x) => x.probe);
-  assert.equal(seen[0], 'not ready (503)', `the probes see host 2 not ready first, while it serves: ${seen.join(', ')}`);
-  assert.ok(removedAt < drainAt, `host 2 was taken out of nginx (+${removedAt - stoppedAt} ms) before it drained (+${drainAt - stoppedAt} ms)`);
+  assert.equal(
+    seen[0],
+    'not ready (503)',
+    `the probes see host 2 not ready first, while it serves: ${seen.join(', ')}`,
+  );
+  assert.ok(
+    removedAt < drainAt,
+    `host 2 was taken out of nginx (+${removedAt - stoppedAt} ms) before it drained (+${drainAt - stoppedAt} ms)`,
+  );
   for (const [i, s] of stats.entries()) {
     assert.equal(s.failed, 0, describeFailures(['keep-alive', 'per-request'][i], s));
     assert.ok(s.ok > 0);

@@ -18,14 +18,33 @@ const GRACE_MS = SHUTDOWN_DELAY_MS + DRAIN_TIMEOUT_MS + 5000;
 
 async function startBackend(t, name) {
   const [port, adminPort] = [await freePort(), await freePort()];
-  const master = startMaster(['-w', '2', '--admin', `127.0.0.1:${adminPort}`, '--shutdown-delay', `${SHUTDOWN_DELAY_MS}ms`,
-    '--drain-timeout', `${DRAIN_TIMEOUT_MS}ms`, `${examples}/http.mjs`], { env: { PORT: String(port), HOST: '127.0.0.1' } });
+  const master = startMaster(
+    [
+      '-w',
+      '2',
+      '--admin',
+      `127.0.0.1:${adminPort}`,
+      '--shutdown-delay',
+      `${SHUTDOWN_DELAY_MS}ms`,
+      '--drain-timeout',
+      `${DRAIN_TIMEOUT_MS}ms`,
+      `${examples}/http.mjs`,
+    ],
+    { env: { PORT: String(port), HOST: '127.0.0.1' } },
+  );
   t.after(() => stopMaster(master));
   await readyWorkers(master, 2);
-  return { name, master, server: `127.0.0.1:${port}`, readyz: { protocol: 'http', host: '127.0.0.1', port: adminPort } };
+  return {
+    name,
+    master,
+    server: `127.0.0.1:${port}`,
+    readyz: { protocol: 'http', host: '127.0.0.1', port: adminPort },
+  };
 }
 
-test('a pod stopped with --shutdown-delay behind nginx and a /readyz endpoints controller: 0 failed requests', { timeout: 180_000 }, async (t) => {
+test('a pod stopped with --shutdown-delay behind nginx and a /readyz endpoints controller: 0 failed requests', {
+  timeout: 180_000,
+}, async (t) => {
   const backends = [await startBackend(t, 'a'), await startBackend(t, 'b')];
   const { controller, loads, flowing } = await loadBalanced(t, backends);
   await flowing('load to flow through nginx');
@@ -35,7 +54,11 @@ test('a pod stopped with --shutdown-delay behind nginx and a /readyz endpoints c
   const sigterm = Date.now();
   a.master.child.kill('SIGTERM');
   // The kubelet: SIGKILL once the grace period is over.
-  const exit = await within(a.master.exited, GRACE_MS, `backend a to exit within the grace period (${GRACE_MS} ms)`).catch((err) => {
+  const exit = await within(
+    a.master.exited,
+    GRACE_MS,
+    `backend a to exit within the grace period (${GRACE_MS} ms)`,
+  ).catch((err) => {
     a.master.child.kill('SIGKILL');
     throw err;
   });
@@ -48,16 +71,32 @@ test('a pod stopped with --shutdown-delay behind nginx and a /readyz endpoints c
 
   const removedAt = controller.transitions.find((x) => x.upstream?.join() === 'b')?.at;
   const lines = [
-    ...describeTransitions([...controller.transitions, { at: drainAt, event: `a drains (shutdown delay ${SHUTDOWN_DELAY_MS} ms)` },
-      { at: exitedAt, event: `a exited ${JSON.stringify(exit)}` }], sigterm),
-    ...['keep-alive', 'new connection per request'].map((m, i) => `${m}: ${stats[i].ok} ok, ${stats[i].failed} failed, ${stats[i].retried} retried ${JSON.stringify(stats[i].retries)}`),
+    ...describeTransitions(
+      [
+        ...controller.transitions,
+        { at: drainAt, event: `a drains (shutdown delay ${SHUTDOWN_DELAY_MS} ms)` },
+        { at: exitedAt, event: `a exited ${JSON.stringify(exit)}` },
+      ],
+      sigterm,
+    ),
+    ...['keep-alive', 'new connection per request'].map(
+      (m, i) =>
+        `${m}: ${stats[i].ok} ok, ${stats[i].failed} failed, ${stats[i].retried} retried ${JSON.stringify(stats[i].retries)}`,
+    ),
   ];
   for (const l of lines) t.diagnostic(l);
   assert.deepEqual(exit, { code: 0, signal: null });
   const seen = controller.transitions.filter((x) => x.backend === 'a').map((x) => x.probe);
-  assert.equal(seen[0], 'not ready (503)', `the first thing the probes see of a stopping backend is /readyz 503, while it serves: ${seen.join(', ')}`);
+  assert.equal(
+    seen[0],
+    'not ready (503)',
+    `the first thing the probes see of a stopping backend is /readyz 503, while it serves: ${seen.join(', ')}`,
+  );
   // The point of the delay: nginx stops sending to a before a stops accepting (3 s for a 100 ms probe period and a reload).
-  assert.ok(removedAt < drainAt, `a was taken out of nginx (+${removedAt - sigterm} ms) before it drained (+${drainAt - sigterm} ms)`);
+  assert.ok(
+    removedAt < drainAt,
+    `a was taken out of nginx (+${removedAt - sigterm} ms) before it drained (+${drainAt - sigterm} ms)`,
+  );
   for (const [i, s] of stats.entries()) {
     assert.equal(s.failed, 0, describeFailures(['keep-alive', 'per-request'][i], s));
     assert.ok(s.ok > 0);

@@ -21,10 +21,16 @@ const env = { NEXT_TELEMETRY_DISABLED: '1' };
 
 /** `next build` once for the file; the build is left out of git (.gitignore). */
 function build(t) {
-  const r = spawnSync(process.execPath, [next, 'build'], { cwd: app, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [next, 'build'], {
+    cwd: app,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   t.after(() => {
-    for (const made of ['.next', 'cache', 'next-env.d.ts']) fs.rmSync(path.join(app, made), { recursive: true, force: true });
+    for (const made of ['.next', 'cache', 'next-env.d.ts'])
+      fs.rmSync(path.join(app, made), { recursive: true, force: true });
   });
 }
 
@@ -36,7 +42,10 @@ function assertQuiet(output) {
 test('next start under baton run -w 2: a reload under load fails nothing, and a stop prints no error', T, async (t) => {
   build(t);
   const port = await freePort();
-  const master = startMaster(['-w', '2', next, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: app, env: { ...env, PWD: app } });
+  const master = startMaster(['-w', '2', next, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+    cwd: app,
+    env: { ...env, PWD: app },
+  });
   t.after(() => stopMaster(master));
   const before = await readyWorkers(master, 2, { timeoutMs: 60_000 });
   const target = { protocol: 'http', host: '127.0.0.1', port };
@@ -44,7 +53,9 @@ test('next start under baton run -w 2: a reload under load fails nothing, and a 
   const loads = ['keepalive', 'close'].map((mode) => startLoad({ target, mode, concurrency: 4, expect }));
   const r = await baton(['reload', '--control', master.control]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  await waitFor(async () => (await readyWorkers(master, 2)).every((pid) => !before.includes(pid)), { what: 'the new workers alone' });
+  await waitFor(async () => (await readyWorkers(master, 2)).every((pid) => !before.includes(pid)), {
+    what: 'the new workers alone',
+  });
   for (const load of loads) {
     const s = await load.stop();
     assert.equal(s.failed, 0, describeFailures('next', s));
@@ -57,18 +68,30 @@ test('next start under baton run -w 2: a reload under load fails nothing, and a 
   assertQuiet(master.output);
 });
 
-test('next start standalone: SIGTERM with a request in flight answers it, and Next exits as it does alone, printing no error', T, async (t) => {
-  build(t);
-  const port = await freePort();
-  const proc = startStandalone(next, { cwd: app, args: ['start', '-p', String(port), '-H', '127.0.0.1'], env: { ...env, PWD: app } });
-  t.after(() => cleanup(proc));
-  const target = { protocol: 'http', host: '127.0.0.1', port };
-  await waitFor(async () => (await get(target)).status === 200, { timeoutMs: 60_000, what: 'next start to answer' });
-  const slow = get(target, '/slow');
-  await waitFor(() => proc.output.includes('slow request begun'), { what: 'the slow request to begin' });
-  process.kill(proc.child.pid, 'SIGTERM');
-  assert.deepEqual(await slow, { status: 200, body: 'slow request done' }, 'the request in flight is answered');
-  const exit = await proc.exited;
-  assert.equal(exit.code, 143, `Next's own SIGTERM exit (128 + 15), once baton's drain has ended: ${proc.output.slice(-2000)}`);
-  assertQuiet(proc.output);
-});
+test(
+  'next start standalone: SIGTERM with a request in flight answers it, and Next exits as it does alone, printing no error',
+  T,
+  async (t) => {
+    build(t);
+    const port = await freePort();
+    const proc = startStandalone(next, {
+      cwd: app,
+      args: ['start', '-p', String(port), '-H', '127.0.0.1'],
+      env: { ...env, PWD: app },
+    });
+    t.after(() => cleanup(proc));
+    const target = { protocol: 'http', host: '127.0.0.1', port };
+    await waitFor(async () => (await get(target)).status === 200, { timeoutMs: 60_000, what: 'next start to answer' });
+    const slow = get(target, '/slow');
+    await waitFor(() => proc.output.includes('slow request begun'), { what: 'the slow request to begin' });
+    process.kill(proc.child.pid, 'SIGTERM');
+    assert.deepEqual(await slow, { status: 200, body: 'slow request done' }, 'the request in flight is answered');
+    const exit = await proc.exited;
+    assert.equal(
+      exit.code,
+      143,
+      `Next's own SIGTERM exit (128 + 15), once baton's drain has ended: ${proc.output.slice(-2000)}`,
+    );
+    assertQuiet(proc.output);
+  },
+);

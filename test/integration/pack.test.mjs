@@ -30,9 +30,18 @@ const env = {
 /** Runs `file args` to completion: { code, stdout, stderr }; killed after `timeoutMs`. */
 function run(file, args, { cwd, timeoutMs = 60_000, extraEnv = {} } = {}) {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd, env: { ...env, ...extraEnv }, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
+    execFile(
+      file,
+      args,
+      { cwd, env: { ...env, ...extraEnv }, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        resolve({
+          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        });
+      },
+    );
   });
 }
 
@@ -42,9 +51,14 @@ function run(file, args, { cwd, timeoutMs = 60_000, extraEnv = {} } = {}) {
  * asserts that no request failed. Returns `served(pids)`: the requests they answered.
  */
 async function underLoad(target, steps) {
-  const loads = { 'keep-alive': startLoad({ target, mode: 'keepalive' }), 'per-request': startLoad({ target, mode: 'close' }) };
-  const served = (pids) => pids.reduce((n, p) => n + Object.values(loads).reduce((m, l) => m + (l.stats.pids.get(p) ?? 0), 0), 0);
-  const servedBy = (pids) => waitFor(() => served(pids) > 0, { timeoutMs: 30_000, what: `a request served by ${pids}` });
+  const loads = {
+    'keep-alive': startLoad({ target, mode: 'keepalive' }),
+    'per-request': startLoad({ target, mode: 'close' }),
+  };
+  const served = (pids) =>
+    pids.reduce((n, p) => n + Object.values(loads).reduce((m, l) => m + (l.stats.pids.get(p) ?? 0), 0), 0);
+  const servedBy = (pids) =>
+    waitFor(() => served(pids) > 0, { timeoutMs: 30_000, what: `a request served by ${pids}` });
   try {
     await steps(servedBy);
   } finally {
@@ -58,47 +72,68 @@ let dir;
 let app;
 let entries;
 
-before(async () => {
-  dir = tmpDir('baton-pack-');
-  const clone = path.join(dir, 'clone');
-  const cache = path.join(dir, 'npm-cache');
-  const listed = await run('git', ['-C', root, 'ls-files', '-z']);
-  assert.equal(listed.code, 0, listed.stderr);
-  for (const file of listed.stdout.split('\0').filter(Boolean)) {
-    const from = path.join(root, file);
-    if (!fs.existsSync(from)) continue; // deleted in the working tree, not yet committed
-    fs.mkdirSync(path.dirname(path.join(clone, file)), { recursive: true });
-    fs.copyFileSync(from, path.join(clone, file));
-  }
-  assert.ok(!fs.existsSync(path.join(clone, 'dist')), 'a fresh clone has no dist/');
-  // What `npm ci` would install, without the network: the dev dependencies prepack builds with.
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(clone, 'node_modules'));
+before(
+  async () => {
+    dir = tmpDir('baton-pack-');
+    const clone = path.join(dir, 'clone');
+    const cache = path.join(dir, 'npm-cache');
+    const listed = await run('git', ['-C', root, 'ls-files', '-z']);
+    assert.equal(listed.code, 0, listed.stderr);
+    for (const file of listed.stdout.split('\0').filter(Boolean)) {
+      const from = path.join(root, file);
+      if (!fs.existsSync(from)) continue; // deleted in the working tree, not yet committed
+      fs.mkdirSync(path.dirname(path.join(clone, file)), { recursive: true });
+      fs.copyFileSync(from, path.join(clone, file));
+    }
+    assert.ok(!fs.existsSync(path.join(clone, 'dist')), 'a fresh clone has no dist/');
+    // What `npm ci` would install, without the network: the dev dependencies prepack builds with.
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(clone, 'node_modules'));
 
-  const out = path.join(dir, 'out');
-  fs.mkdirSync(out);
-  const packed = await run('npm', ['pack', '--offline', '--pack-destination', out], { cwd: clone, timeoutMs: 240_000, extraEnv: { npm_config_cache: cache } });
-  assert.equal(packed.code, 0, packed.stdout + packed.stderr);
-  const [name] = fs.readdirSync(out);
-  const tarball = path.join(out, name);
-  const list = await run('tar', ['-tzf', tarball]);
-  assert.equal(list.code, 0, list.stderr);
-  entries = list.stdout.split('\n').filter(Boolean);
+    const out = path.join(dir, 'out');
+    fs.mkdirSync(out);
+    const packed = await run('npm', ['pack', '--offline', '--pack-destination', out], {
+      cwd: clone,
+      timeoutMs: 240_000,
+      extraEnv: { npm_config_cache: cache },
+    });
+    assert.equal(packed.code, 0, packed.stdout + packed.stderr);
+    const [name] = fs.readdirSync(out);
+    const tarball = path.join(out, name);
+    const list = await run('tar', ['-tzf', tarball]);
+    assert.equal(list.code, 0, list.stderr);
+    entries = list.stdout.split('\n').filter(Boolean);
 
-  app = path.join(dir, 'app');
-  fs.mkdirSync(app);
-  fs.writeFileSync(path.join(app, 'package.json'), `${JSON.stringify({ name: 'scratch-app', private: true, type: 'module' })}\n`);
-  fs.writeFileSync(path.join(app, 'app.mjs'), APP);
-  // An empty private cache and --offline: whatever is installed came from the tarball.
-  const installed = await run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: app, timeoutMs: 120_000, extraEnv: { npm_config_cache: cache } });
-  assert.equal(installed.code, 0, installed.stdout + installed.stderr);
-}, { timeout: 360_000 });
+    app = path.join(dir, 'app');
+    fs.mkdirSync(app);
+    fs.writeFileSync(
+      path.join(app, 'package.json'),
+      `${JSON.stringify({ name: 'scratch-app', private: true, type: 'module' })}\n`,
+    );
+    fs.writeFileSync(path.join(app, 'app.mjs'), APP);
+    // An empty private cache and --offline: whatever is installed came from the tarball.
+    const installed = await run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], {
+      cwd: app,
+      timeoutMs: 120_000,
+      extraEnv: { npm_config_cache: cache },
+    });
+    assert.equal(installed.code, 0, installed.stdout + installed.stderr);
+  },
+  { timeout: 360_000 },
+);
 
 after(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('npm pack from a fresh clone builds the code into the tarball, and leaves the sources and tests out', () => {
-  for (const file of ['dist/cli/main.js', 'dist/register.js', 'dist/index.js', 'dist/testing/index.js', 'package.json', 'README.md']) {
+  for (const file of [
+    'dist/cli/main.js',
+    'dist/register.js',
+    'dist/index.js',
+    'dist/testing/index.js',
+    'package.json',
+    'README.md',
+  ]) {
     assert.ok(entries.includes(`package/${file}`), `the tarball holds ${file}: ${entries.join(' ')}`);
   }
   const unwanted = entries.filter((e) => /^package\/(src|test)\//.test(e));
@@ -109,7 +144,9 @@ test('npm pack from a fresh clone builds the code into the tarball, and leaves t
 
 test('every file the README links to or shows is in the tarball (the links work in node_modules and from the package)', () => {
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const targets = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
+  const targets = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
+    .map((m) => m[1])
+    .filter((l) => !/^[a-z]+:/.test(l));
   assert.ok(targets.length > 10, `links found: ${targets}`);
   const missing = [...new Set(targets)].filter((l) => !entries.includes(`package/${path.posix.normalize(l)}`));
   assert.deepEqual(missing, [], 'linked from the README, missing from the tarball');
@@ -120,20 +157,28 @@ test('the installed baton bin: run -w 2, reload under load, status --json, stop'
   const control = path.join(dir, 'control.sock');
   const port = await freePort();
   const target = { protocol: 'http', host: '127.0.0.1', port };
-  const master = follow(spawn(bin, ['run', '-w', '2', '--wait-ready', '--crash-window', '0', '--control', control, 'app.mjs'], {
-    cwd: app, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'],
-  }));
+  const master = follow(
+    spawn(bin, ['run', '-w', '2', '--wait-ready', '--crash-window', '0', '--control', control, 'app.mjs'], {
+      cwd: app,
+      env: { ...env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   t.after(() => cleanup(master));
   const baton = (...args) => run(bin, [...args, '--control', control], { cwd: app });
   /** The serving generation's ready workers, once there are 2: { generation, pids }. */
-  const readyGeneration = () => waitFor(async () => {
-    const r = await baton('status', '--json');
-    if (r.code !== 0) return false;
-    const s = JSON.parse(r.stdout);
-    const pids = s.workers.filter((w) => w.state === 'ready' && w.generation === s.generation).map((w) => w.pid);
-    pids.forEach((p) => master.pids.add(p));
-    return pids.length === 2 && { generation: s.generation, pids };
-  }, { timeoutMs: 30_000, what: '2 ready workers' });
+  const readyGeneration = () =>
+    waitFor(
+      async () => {
+        const r = await baton('status', '--json');
+        if (r.code !== 0) return false;
+        const s = JSON.parse(r.stdout);
+        const pids = s.workers.filter((w) => w.state === 'ready' && w.generation === s.generation).map((w) => w.pid);
+        pids.forEach((p) => master.pids.add(p));
+        return pids.length === 2 && { generation: s.generation, pids };
+      },
+      { timeoutMs: 30_000, what: '2 ready workers' },
+    );
 
   const first = await readyGeneration();
   assert.equal(first.generation, 1);
@@ -155,12 +200,18 @@ test('the installed baton bin: run -w 2, reload under load, status --json, stop'
   assert.deepEqual(exit, { code: 0, signal: null }, master.output.slice(-2000));
 });
 
-test('the installed preload: node --import batonjs/register, SIGUSR2 upgrade under load', { timeout: 120_000 }, async (t) => {
+test('the installed preload: node --import batonjs/register, SIGUSR2 upgrade under load', {
+  timeout: 120_000,
+}, async (t) => {
   const port = await freePort();
   const target = { protocol: 'http', host: '127.0.0.1', port };
-  const proc = follow(spawn(process.execPath, ['--import', 'batonjs/register', 'app.mjs'], {
-    cwd: app, env: { ...env, PORT: String(port), BATON_WAIT_READY: '1', BATON_LOG_FORMAT: 'text' }, stdio: ['ignore', 'pipe', 'pipe'],
-  }));
+  const proc = follow(
+    spawn(process.execPath, ['--import', 'batonjs/register', 'app.mjs'], {
+      cwd: app,
+      env: { ...env, PORT: String(port), BATON_WAIT_READY: '1', BATON_LOG_FORMAT: 'text' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   t.after(() => cleanup(proc));
   const first = await waitFor(() => servingPid(target), { timeoutMs: 30_000, what: 'the app to answer' });
   assert.equal(first, proc.child.pid);
@@ -170,5 +221,7 @@ test('the installed preload: node --import batonjs/register, SIGUSR2 upgrade und
     successor = await upgrade(proc, first, { timeoutMs: 30_000 });
     await servedBy([successor]);
   });
-  t.diagnostic(`pid ${first}: ${served([first])} ok, successor ${successor}: ${served([successor])} ok, 0 failed (the first has exited)`);
+  t.diagnostic(
+    `pid ${first}: ${served([first])} ok, successor ${successor}: ${served([successor])} ok, 0 failed (the first has exited)`,
+  );
 });

@@ -16,8 +16,10 @@ const TOKEN = 'rolling-reload-token-7d1e0c9a2b4f5e6d';
 async function startNode(t, tokenFile) {
   const deploy = deployDir(t, { good: ['v1', 'v2'], broken: ['v3'] });
   const [port, adminPort] = [await freePort(), await freePort()];
-  const master = startMaster(['-w', '1', '--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', tokenFile, 'app.mjs'],
-    { cwd: deploy.current, env: { PORT: String(port), PWD: deploy.current } });
+  const master = startMaster(
+    ['-w', '1', '--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', tokenFile, 'app.mjs'],
+    { cwd: deploy.current, env: { PORT: String(port), PWD: deploy.current } },
+  );
   t.after(() => stopMaster(master));
   const target = { protocol: 'http', host: '127.0.0.1', port };
   await waitFor(() => servingPid(target), { what: 'release v1 to serve' });
@@ -25,7 +27,9 @@ async function startNode(t, tokenFile) {
   return { ...deploy, master, target, url: `http://127.0.0.1:${adminPort}` };
 }
 
-test('examples/rolling-reload.mjs: one node at a time, 0 failed requests; a broken release stops at the first node', { timeout: 180_000 }, async (t) => {
+test('examples/rolling-reload.mjs: one node at a time, 0 failed requests; a broken release stops at the first node', {
+  timeout: 180_000,
+}, async (t) => {
   const tokenFile = writeTokenFile(t, `${TOKEN}\n`);
   const nodes = [await startNode(t, tokenFile), await startNode(t, tokenFile)];
   const urls = nodes.map((n) => n.url);
@@ -48,12 +52,22 @@ test('examples/rolling-reload.mjs: one node at a time, 0 failed requests; a brok
     for (const l of loads) await l.stop();
   }
   assert.equal(good.code, 0, good.stdout + good.stderr);
-  assert.deepEqual(good.stdout.trim().split('\n').map((l) => l.split(':')[0]), ['ok    http', 'ok    http', '2 of 2 nodes reloaded']);
+  assert.deepEqual(
+    good.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(':')[0]),
+    ['ok    http', 'ok    http', '2 of 2 nodes reloaded'],
+  );
   assert.equal(broken.code, 1, broken.stdout + broken.stderr);
   assert.match(broken.stdout, new RegExp(`^FAIL  ${urls[0]}: rolled back: .*exited before it was ready`, 'm'));
   assert.match(broken.stdout, new RegExp(`0 of 2 nodes reloaded; stopped at ${urls[0]}; not touched: ${urls[1]}`));
   const outcomes = await Promise.all(nodes.map(async (n) => (await status(n.master)).reloads.map((r) => r.ok)));
-  assert.deepEqual(outcomes, [[true, false], [true]], 'the first node tried v3 and rolled back; the second was never asked');
+  assert.deepEqual(
+    outcomes,
+    [[true, false], [true]],
+    'the first node tried v3 and rolled back; the second was never asked',
+  );
   for (const n of nodes) assert.equal(await releaseOf(n.target), 'v2');
   for (const [i, l] of loads.entries()) {
     t.diagnostic(`node ${i + 1}: ${l.stats.ok} ok, ${l.stats.failed} failed`);

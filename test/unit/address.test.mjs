@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
 import {
-  parseListenArgs, parseBindArgs, normalizeHost, nameOf, parseName, matches, isIP, isLoopback,
+  parseListenArgs,
+  parseBindArgs,
+  normalizeHost,
+  nameOf,
+  parseName,
+  matches,
+  isIP,
+  isLoopback,
 } from '../../dist/listeners/address.js';
 
 const CWD = '/srv/app';
@@ -65,7 +72,7 @@ describe('parseListenArgs: TCP signatures', () => {
     assert.equal(r.backlog, 10);
   });
 
-  test("listen({ port, host }) copies the options, does not mutate them", () => {
+  test('listen({ port, host }) copies the options, does not mutate them', () => {
     const opts = { port: 8080, host: '127.0.0.1', exclusive: true };
     const r = parseListenArgs([opts, cb], CWD);
     assert.deepEqual(r.address, tcp('127.0.0.1', 8080));
@@ -231,17 +238,42 @@ describe('normalizeHost', () => {
 
   test('IPv6 is told apart without net.isIPv6 (its regular expression costs a start about 12 ms), and exactly as it tells', () => {
     const cases = [
-      '::', '::1', '1::', '::ffff:1.2.3.4', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7::', '1:2:3:4:5:6:1.2.3.4', '0001:0:0:0:0:0:0:1',
-      'fe80::1%eth0', 'fe80::1%en0.1', 'fe80::1%', 'fe80::1%a%b', 'fe80::1%a/b', '1::2::3', ':::', '1:2:3:4:5:6:7:8:9', '12345::',
-      '::01.2.3.4', '::1.2.3', '::1]/[', '::1/64', 'g::1', ':', '1.2.3.4', 'localhost', '',
+      '::',
+      '::1',
+      '1::',
+      '::ffff:1.2.3.4',
+      '1:2:3:4:5:6:7:8',
+      '1:2:3:4:5:6:7::',
+      '1:2:3:4:5:6:1.2.3.4',
+      '0001:0:0:0:0:0:0:1',
+      'fe80::1%eth0',
+      'fe80::1%en0.1',
+      'fe80::1%',
+      'fe80::1%a%b',
+      'fe80::1%a/b',
+      '1::2::3',
+      ':::',
+      '1:2:3:4:5:6:7:8:9',
+      '12345::',
+      '::01.2.3.4',
+      '::1.2.3',
+      '::1]/[',
+      '::1/64',
+      'g::1',
+      ':',
+      '1.2.3.4',
+      'localhost',
+      '',
     ];
     // Seeded: groups joined by colons, valid and not, with and without a zone.
     let seed = 1;
-    const next = (k) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % k);
+    const next = (k) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % k;
     const groups = ['', '', '0', '1', 'ffff', 'FE80', '0001', '12345', '1.2.3.4', '01.2.3.4', '1.2.3', 'g', ']'];
     const zones = ['', '', '', '%eth0', '%', '%a%b', '%a.b-c'];
     for (let i = 0; i < 20_000; i++) {
-      cases.push(Array.from({ length: 1 + next(9) }, () => groups[next(groups.length)]).join(':') + zones[next(zones.length)]);
+      cases.push(
+        Array.from({ length: 1 + next(9) }, () => groups[next(groups.length)]).join(':') + zones[next(zones.length)],
+      );
     }
     const differ = cases.filter((h) => isIP(h) !== (net.isIP(h) !== 0));
     assert.deepEqual(differ.slice(0, 10), [], `isIP disagrees with net.isIP on ${differ.length} of ${cases.length}`);
@@ -350,19 +382,22 @@ describe('matches', () => {
 });
 
 describe('parseBindArgs: dgram signatures', () => {
-  test('bind(port) binds the wildcard of the socket\'s family', () => {
+  test("bind(port) binds the wildcard of the socket's family", () => {
     assert.deepEqual(parseBindArgs([5353], 'udp4'), { address: udp('0.0.0.0', 5353), callback: undefined });
     assert.deepEqual(parseBindArgs([5353], 'udp6'), { address: udp('::', 5353), callback: undefined });
   });
 
-  test("bind(port, address, cb) and bind(port, cb)", () => {
+  test('bind(port, address, cb) and bind(port, cb)', () => {
     assert.deepEqual(parseBindArgs([5353, '127.0.0.1', cb], 'udp4'), { address: udp('127.0.0.1', 5353), callback: cb });
     assert.deepEqual(parseBindArgs(['5353', cb], 'udp4'), { address: udp('0.0.0.0', 5353), callback: cb });
     assert.deepEqual(parseBindArgs([5353, '0:0::1'], 'udp6').address, udp('::1', 5353));
   });
 
   test('bind({ port, address }, cb); a host name is kept for the router to resolve', () => {
-    assert.deepEqual(parseBindArgs([{ port: 53, address: 'LocalHost', exclusive: true }, cb], 'udp4'), { address: udp('localhost', 53), callback: cb });
+    assert.deepEqual(parseBindArgs([{ port: 53, address: 'LocalHost', exclusive: true }, cb], 'udp4'), {
+      address: udp('localhost', 53),
+      callback: cb,
+    });
   });
 
   test('port 0, no port, an fd, a handle or a bad address are left to Node', () => {
@@ -374,11 +409,27 @@ describe('parseBindArgs: dgram signatures', () => {
 
 describe('isLoopback: IP addresses parsed as addresses, never a name by how it starts', () => {
   test('127.0.0.0/8, ::1 and 127.x mapped into IPv6 are loopback', () => {
-    for (const host of ['127.0.0.1', '127.255.255.254', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::FFFF:7f00:2']) assert.equal(isLoopback(host), true, host);
+    for (const host of ['127.0.0.1', '127.255.255.254', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::FFFF:7f00:2'])
+      assert.equal(isLoopback(host), true, host);
   });
   test('names that start like one, other addresses and garbage are not', () => {
-    const not = ['127.0.0.1.attacker.example', '127.attacker.example', '127.', '127.1', '0x7f.0.0.1', '::1.attacker.example', '::ffff:127.0.0.1.x',
-      '::1%lo', 'localhost', '10.0.0.1', '::', '0.0.0.0', '::ffff:10.0.0.1', '', '128.0.0.1'];
+    const not = [
+      '127.0.0.1.attacker.example',
+      '127.attacker.example',
+      '127.',
+      '127.1',
+      '0x7f.0.0.1',
+      '::1.attacker.example',
+      '::ffff:127.0.0.1.x',
+      '::1%lo',
+      'localhost',
+      '10.0.0.1',
+      '::',
+      '0.0.0.0',
+      '::ffff:10.0.0.1',
+      '',
+      '128.0.0.1',
+    ];
     for (const host of not) assert.equal(isLoopback(host), false, host);
   });
 });

@@ -6,14 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { testCertificate } from '../helpers/http.mjs';
-import {
-  parseArgs,
-  UsageError,
-  HELP,
-  RUN_HELP,
-  CONTROL_HELP,
-  helpText,
-} from '../../dist/cli/args.js';
+import { parseArgs, UsageError, HELP, RUN_HELP, CONTROL_HELP, helpText } from '../../dist/cli/args.js';
 import { parseListen } from '../../dist/cli/options.js';
 import { resolveRun } from '../../dist/cli/resolve.js';
 import { logicalCwd } from '../../dist/cwd.js';
@@ -82,8 +75,16 @@ test('run: defaults', async () => {
       releases: undefined,
     },
     settings: {
-      generation: 1, waitReady: false, readyTimeoutMs: 30000, drainTimeoutMs: 30000, crashWindowMs: 3000, upgradeSignal: 'SIGUSR2', pidFile: undefined,
-      logFormat: 'text', closeWebSockets: true, closeEventStreams: true,
+      generation: 1,
+      waitReady: false,
+      readyTimeoutMs: 30000,
+      drainTimeoutMs: 30000,
+      crashWindowMs: 3000,
+      upgradeSignal: 'SIGUSR2',
+      pidFile: undefined,
+      logFormat: 'text',
+      closeWebSockets: true,
+      closeEventStreams: true,
     },
     supervisor: { maxDraining: 3, unresponsiveMs: 10000, replaceUnresponsive: false, shutdownDelayMs: 0 },
     script: app,
@@ -130,7 +131,12 @@ test("run: the app's own arguments after the script are kept verbatim", async ()
   assert.equal(r.options.workers, 2);
   assert.equal(r.script, app);
   assert.deepEqual(r.args, ['--port', '5', '-w', '9']);
-  assert.deepEqual((await parse(['run', 'app.js', '--help', '--foo=bar', '--', 'x'])).args, ['--help', '--foo=bar', '--', 'x']);
+  assert.deepEqual((await parse(['run', 'app.js', '--help', '--foo=bar', '--', 'x'])).args, [
+    '--help',
+    '--foo=bar',
+    '--',
+    'x',
+  ]);
   assert.deepEqual((await parse(['run', '--', 'app.js', '-h'])).args, ['-h']);
   assert.deepEqual((await parse(['run', 'app.js', ''])).args, ['']);
 });
@@ -190,16 +196,24 @@ test('run --shutdown-delay: a duration, parsed as the others', async () => {
 test('run: --listen in every address form, repeatable, with optional names', async () => {
   const r = await parse([
     'run',
-    '--listen', '8080',
+    '--listen',
+    '8080',
     '--listen=127.0.0.1:8081',
-    '--listen', '[::1]:8082',
-    '--listen', '[::]:8084',
-    '--listen', '0.0.0.0:8085',
-    '--listen', '/tmp/baton-x.sock',
-    '--listen', './rel.sock',
-    '--listen', 'web=9000',
+    '--listen',
+    '[::1]:8082',
+    '--listen',
+    '[::]:8084',
+    '--listen',
+    '0.0.0.0:8085',
+    '--listen',
+    '/tmp/baton-x.sock',
+    '--listen',
+    './rel.sock',
+    '--listen',
+    'web=9000',
     '--listen=admin=127.0.0.1:9001',
-    '--listen', 'api=/run/app.sock',
+    '--listen',
+    'api=/run/app.sock',
     'app.js',
   ]);
   assert.deepEqual(r.options.listen, [
@@ -215,7 +229,10 @@ test('run: --listen in every address form, repeatable, with optional names', asy
     { name: 'api', spec: '/run/app.sock', address: { kind: 'unix', path: '/run/app.sock' } },
   ]);
   // A path containing '=' is a path, not NAME=ADDR.
-  assert.deepEqual(parseListen('/run/a=b.sock', dir), { spec: '/run/a=b.sock', address: { kind: 'unix', path: '/run/a=b.sock' } });
+  assert.deepEqual(parseListen('/run/a=b.sock', dir), {
+    spec: '/run/a=b.sock',
+    address: { kind: 'unix', path: '/run/a=b.sock' },
+  });
 });
 
 test('reload, stop, status: options and defaults', async () => {
@@ -225,7 +242,11 @@ test('reload, stop, status: options and defaults', async () => {
   assert.deepEqual(await parse(['status', '--json']), { cmd: 'status', json: true });
   assert.deepEqual(await parse(['reload', '--json', '--name', 'api']), { cmd: 'reload', json: true, name: 'api' });
   assert.deepEqual(await parse(['reload', '--name=api']), { cmd: 'reload', json: false, name: 'api' });
-  assert.deepEqual(await parse(['stop', '--control', '/run/a/c.sock']), { cmd: 'stop', json: false, control: '/run/a/c.sock' });
+  assert.deepEqual(await parse(['stop', '--control', '/run/a/c.sock']), {
+    cmd: 'stop',
+    json: false,
+    control: '/run/a/c.sock',
+  });
   assert.deepEqual(await parse(['status', '--control=/run/a/c.sock', '--name', 'x']), {
     cmd: 'status',
     json: false,
@@ -250,8 +271,14 @@ const bad = [
   [['run', '--ready-timeout', '-5s', 'app.js'], "--ready-timeout: '-5s' is not a duration"],
   [['run', '--drain-timeout', '-1', 'app.js'], "--drain-timeout: '-1' is not a duration"],
   [['run', '--drain-timeout', '-.5s', 'app.js'], "--drain-timeout: '-.5s' is not a duration"],
-  [['run', '--shutdown-delay', '-3s', 'app.js'], "--shutdown-delay: '-3s' is not a duration (use e.g. 500ms, 2s, 1m or plain milliseconds)"],
-  ...['--ready-timeout', '--drain-timeout', '--crash-window', '--shutdown-delay', '--unresponsive-after'].map((o) => [['run', o, '30', 'app.js'], `${o}: 30 is 30 ms; write 30ms or 30s`]),
+  [
+    ['run', '--shutdown-delay', '-3s', 'app.js'],
+    "--shutdown-delay: '-3s' is not a duration (use e.g. 500ms, 2s, 1m or plain milliseconds)",
+  ],
+  ...['--ready-timeout', '--drain-timeout', '--crash-window', '--shutdown-delay', '--unresponsive-after'].map((o) => [
+    ['run', o, '30', 'app.js'],
+    `${o}: 30 is 30 ms; write 30ms or 30s`,
+  ]),
   [['run', '--listen', '-8080', 'app.js'], "--listen: '-8080' is not an address"],
   [['run', '--foo', 'app.js'], "unknown option '--foo' (see baton run --help)"],
   [['run', '--foo=1', 'app.js'], "'--foo'"],
@@ -292,7 +319,10 @@ const bad = [
   [['run', 'missing.js'], "script 'missing.js' not found (give the path to your server's entry file)"],
   [['run', '-w', '2', 'missing.js', '--port', '1'], "'missing.js'"],
   [['run', 'site'], "script 'site' is a directory (give the server's entry file in it, e.g. baton run site/server.js)"],
-  [['run', './api/', '--port', '1'], "script './api/' is a directory (give the server's entry file in it, e.g. baton run api/index.mjs)"],
+  [
+    ['run', './api/', '--port', '1'],
+    "script './api/' is a directory (give the server's entry file in it, e.g. baton run api/index.mjs)",
+  ],
   [['run', '.'], "script '.' is a directory (give the server's entry file in it, e.g. baton run app.js)"],
   [['frobnicate'], "unknown command 'frobnicate'"],
   [['app.js'], 'baton run app.js'],
@@ -321,7 +351,20 @@ for (const [argv, includes] of bad) {
 }
 
 test('help texts: one line per option, and the right one per topic', () => {
-  for (const opt of ['--workers', '--name', '--control', '--ready-timeout', '--drain-timeout', '--wait-ready', '--no-close-websockets', '--no-compile-cache', '--listen', '--node-args', '--log-format', '--help']) {
+  for (const opt of [
+    '--workers',
+    '--name',
+    '--control',
+    '--ready-timeout',
+    '--drain-timeout',
+    '--wait-ready',
+    '--no-close-websockets',
+    '--no-compile-cache',
+    '--listen',
+    '--node-args',
+    '--log-format',
+    '--help',
+  ]) {
     const lines = RUN_HELP.split('\n').filter((l) => l.trimStart().startsWith(opt) || l.includes(`, ${opt}`));
     assert.equal(lines.length, 1, `${opt} in RUN_HELP`);
     assert.ok(lines[0].replace(/^\s*\S.*?\s{2,}/, '').length >= 8, `${opt} has a description`);
@@ -337,39 +380,101 @@ test('run --admin: [HOST:]PORT, loopback by default; the token read from --admin
   const tokenFile = path.join(dir, 'token');
   fs.writeFileSync(tokenFile, 'tok-0123456789abcdef0123456789abcdef\n', { mode: 0o600 });
   assert.equal((await parse(['run', 'app.js'])).admin, undefined, 'off by default');
-  assert.deepEqual((await parse(['run', '--admin', '9090', 'app.js'])).admin, { host: '127.0.0.1', port: 9090, metricsPublic: false });
-  assert.deepEqual((await parse(['run', '--admin=localhost:9090', 'app.js'])).admin, { host: '127.0.0.1', port: 9090, metricsPublic: false });
-  assert.deepEqual((await parse(['run', '--admin', '[::1]:9090', '--admin-metrics-public', 'app.js'])).admin, { host: '::1', port: 9090, metricsPublic: true });
-  assert.deepEqual((await parse(['run', '--admin', '127.0.0.2:9090', '--admin-token-file', tokenFile, 'app.js'])).admin,
-    { host: '127.0.0.2', port: 9090, metricsPublic: false, token: 'tok-0123456789abcdef0123456789abcdef' });
-  const { warning, ...open } = (await parse(['run', '--admin', '0.0.0.0:9090', '--admin-token-file', tokenFile, 'app.js'])).admin;
-  assert.deepEqual(open, { host: '0.0.0.0', port: 9090, metricsPublic: false, token: 'tok-0123456789abcdef0123456789abcdef' });
+  assert.deepEqual((await parse(['run', '--admin', '9090', 'app.js'])).admin, {
+    host: '127.0.0.1',
+    port: 9090,
+    metricsPublic: false,
+  });
+  assert.deepEqual((await parse(['run', '--admin=localhost:9090', 'app.js'])).admin, {
+    host: '127.0.0.1',
+    port: 9090,
+    metricsPublic: false,
+  });
+  assert.deepEqual((await parse(['run', '--admin', '[::1]:9090', '--admin-metrics-public', 'app.js'])).admin, {
+    host: '::1',
+    port: 9090,
+    metricsPublic: true,
+  });
+  assert.deepEqual(
+    (await parse(['run', '--admin', '127.0.0.2:9090', '--admin-token-file', tokenFile, 'app.js'])).admin,
+    { host: '127.0.0.2', port: 9090, metricsPublic: false, token: 'tok-0123456789abcdef0123456789abcdef' },
+  );
+  const { warning, ...open } = (
+    await parse(['run', '--admin', '0.0.0.0:9090', '--admin-token-file', tokenFile, 'app.js'])
+  ).admin;
+  assert.deepEqual(open, {
+    host: '0.0.0.0',
+    port: 9090,
+    metricsPublic: false,
+    token: 'tok-0123456789abcdef0123456789abcdef',
+  });
   assert.match(warning, /^--admin 0\.0\.0\.0:9090 without TLS: .*give --admin-tls-cert FILE --admin-tls-key FILE$/);
   const tls = testCertificate;
-  const secure = (await parse(['run', '--admin', '0.0.0.0:9090', '--admin-token-file', tokenFile, '--admin-tls-cert', tls.cert, '--admin-tls-key', tls.key, 'app.js'])).admin;
-  assert.deepEqual(secure, { host: '0.0.0.0', port: 9090, metricsPublic: false, token: 'tok-0123456789abcdef0123456789abcdef', tls });
-  assert.deepEqual((await parse(['run', '--admin', '[::]:9090', '--admin-token-file', tokenFile, 'app.js'])).admin.host, '::');
+  const secure = (
+    await parse([
+      'run',
+      '--admin',
+      '0.0.0.0:9090',
+      '--admin-token-file',
+      tokenFile,
+      '--admin-tls-cert',
+      tls.cert,
+      '--admin-tls-key',
+      tls.key,
+      'app.js',
+    ])
+  ).admin;
+  assert.deepEqual(secure, {
+    host: '0.0.0.0',
+    port: 9090,
+    metricsPublic: false,
+    token: 'tok-0123456789abcdef0123456789abcdef',
+    tls,
+  });
+  assert.deepEqual(
+    (await parse(['run', '--admin', '[::]:9090', '--admin-token-file', tokenFile, 'app.js'])).admin.host,
+    '::',
+  );
 });
 
 test('run --admin refusals: off loopback without a token, a bad address, a stray option, an open token file', async () => {
-  const refused = (argv, includes) => assert.rejects(parse(argv), (err) => {
-    assert.ok(err instanceof UsageError, `${err}`);
-    assert.ok(err.message.includes(includes), err.message);
-    assert.doesNotMatch(err.message, /\n/);
-    assert.ok(err.message.length < 300, err.message);
-    return true;
-  });
+  const refused = (argv, includes) =>
+    assert.rejects(parse(argv), (err) => {
+      assert.ok(err instanceof UsageError, `${err}`);
+      assert.ok(err.message.includes(includes), err.message);
+      assert.doesNotMatch(err.message, /\n/);
+      assert.ok(err.message.length < 300, err.message);
+      return true;
+    });
   for (const host of ['0.0.0.0', '[::]', '10.1.2.3', '[2001:db8::1]']) {
-    await refused(['run', '--admin', `${host}:9090`, 'app.js'], 'is not a loopback address, and anyone reaching it could reload or stop this service: give --admin-token-file FILE');
+    await refused(
+      ['run', '--admin', `${host}:9090`, 'app.js'],
+      'is not a loopback address, and anyone reaching it could reload or stop this service: give --admin-token-file FILE',
+    );
   }
-  for (const v of ['x', 'example.com:80', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', '::1:9090', '[127.0.0.1]:9090', '1.2.3:80']) {
+  for (const v of [
+    'x',
+    'example.com:80',
+    '127.0.0.1',
+    '127.0.0.1:0',
+    '127.0.0.1:70000',
+    '::1:9090',
+    '[127.0.0.1]:9090',
+    '1.2.3:80',
+  ]) {
     await refused(['run', '--admin', v, 'app.js'], `--admin: '${v}' `);
   }
   refused(['run', '--admin-token-file', '/x', 'app.js'], '--admin-token-file needs --admin [HOST:]PORT');
   await refused(['run', '--admin-metrics-public', 'app.js'], '--admin-metrics-public needs --admin [HOST:]PORT');
   await refused(['run', '--admin-tls-cert', '/x', 'app.js'], '--admin-tls-cert needs --admin [HOST:]PORT');
-  await refused(['run', '--admin', '9090', '--admin-tls-key', '/x', 'app.js'], '--admin-tls-key needs --admin-tls-cert FILE too');
-  await refused(['run', '--admin', '9090', '--admin-tls-cert', '/x', '--admin-tls-key', '/y', 'app.js'], "--admin-tls-cert, --admin-tls-key: cannot read the certificate '/x' (ENOENT)");
+  await refused(
+    ['run', '--admin', '9090', '--admin-tls-key', '/x', 'app.js'],
+    '--admin-tls-key needs --admin-tls-cert FILE too',
+  );
+  await refused(
+    ['run', '--admin', '9090', '--admin-tls-cert', '/x', '--admin-tls-key', '/y', 'app.js'],
+    "--admin-tls-cert, --admin-tls-key: cannot read the certificate '/x' (ENOENT)",
+  );
   const open = path.join(dir, 'open-token');
   fs.writeFileSync(open, 'tok', { mode: 0o644 });
   fs.chmodSync(open, 0o644);
@@ -386,20 +491,37 @@ test('run --releases DIR: the script is a path inside a release, found in the on
   assert.deepEqual([r.options.releases, r.script, r.args], [releases, 'lib/server.js', ['--port', '1']]);
   assert.equal((await parse(['run', 'app.js'])).options.releases, undefined);
 
-  const refused = (argv, message) => assert.rejects(parse(argv), (err) => err instanceof UsageError && message.test(err.message) && !err.message.includes('\n'));
-  await refused(['run', '--releases', 'nowhere', 'server.js'], /^--releases '.*nowhere' is not a directory \(give the directory that holds one directory per release\)$/);
-  await refused(['run', '--releases', 'releases', path.join(releases, 'v1', 'lib', 'server.js')], /is not inside a release: with --releases, give its path in each release/);
+  const refused = (argv, message) =>
+    assert.rejects(
+      parse(argv),
+      (err) => err instanceof UsageError && message.test(err.message) && !err.message.includes('\n'),
+    );
+  await refused(
+    ['run', '--releases', 'nowhere', 'server.js'],
+    /^--releases '.*nowhere' is not a directory \(give the directory that holds one directory per release\)$/,
+  );
+  await refused(
+    ['run', '--releases', 'releases', path.join(releases, 'v1', 'lib', 'server.js')],
+    /is not inside a release: with --releases, give its path in each release/,
+  );
   await refused(['run', '--releases', 'releases', '../app.js'], /is not inside a release/);
-  await refused(['run', '--releases', 'releases', 'app.js'], /^script 'app\.js' is not a file in .*v1, the release .*current points to/);
+  await refused(
+    ['run', '--releases', 'releases', 'app.js'],
+    /^script 'app\.js' is not a file in .*v1, the release .*current points to/,
+  );
   fs.rmSync(path.join(releases, 'current'));
-  await refused(['run', '--releases', 'releases', 'lib/server.js'], /^--releases .*releases: .*current is missing; point it at a release: ln -sfn v1 /);
+  await refused(
+    ['run', '--releases', 'releases', 'lib/server.js'],
+    /^--releases .*releases: .*current is missing; point it at a release: ln -sfn v1 /,
+  );
 });
 
 test('reload --release NAME, releases [--json]: only where they apply', async () => {
   assert.deepEqual(await parse(['reload', '--release', 'v2']), { cmd: 'reload', json: false, release: 'v2' });
   assert.deepEqual(await parse(['releases', '--json', '--name', 'api']), { cmd: 'releases', json: true, name: 'api' });
   assert.deepEqual(await parse(['help', 'releases']), { cmd: 'help', topic: 'releases' });
-  for (const cmd of ['status', 'stop', 'releases']) await assert.rejects(parse([cmd, '--release', 'v2']), /unknown option '--release'/);
+  for (const cmd of ['status', 'stop', 'releases'])
+    await assert.rejects(parse([cmd, '--release', 'v2']), /unknown option '--release'/);
   await assert.rejects(parse(['reload', '--release']), /option '--release' needs a value \(e\.g\. --release v2\)/);
   await assert.rejects(parse(['reload', '--release=']), /needs a value, got an empty one/);
   assert.ok(CONTROL_HELP.includes('--release NAME'));

@@ -16,7 +16,13 @@ import { within } from '../helpers/proc.mjs';
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
 
 const STATUS = {
-  name: 'default', masterPid: 4242, uptimeMs: 1000, generation: 1, workers: [], listeners: [], reloads: [],
+  name: 'default',
+  masterPid: 4242,
+  uptimeMs: 1000,
+  generation: 1,
+  workers: [],
+  listeners: [],
+  reloads: [],
 };
 const PHASES = [
   { phase: 'spawned', generation: 2, pids: [6001] },
@@ -24,7 +30,6 @@ const PHASES = [
   { phase: 'draining', generation: 1, connections: 0 },
   { phase: 'done', generation: 2, ms: 95 },
 ];
-
 
 function deferred() {
   let resolve;
@@ -39,7 +44,8 @@ before(() => {
   fs.chmodSync(root, 0o700);
 });
 after(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
   fs.rmSync(root, { recursive: true, force: true });
 });
 
@@ -54,7 +60,9 @@ function batonCli(args) {
   return { child, stdoutClosed, done };
 }
 
-test('baton reload | head -1: the reload runs to its end, exit 0, no EPIPE on stderr', { timeout: 20_000 }, async () => {
+test('baton reload | head -1: the reload runs to its end, exit 0, no EPIPE on stderr', {
+  timeout: 20_000,
+}, async () => {
   const file = path.join(root, 'reload.sock');
   const gate = deferred();
   const master = {
@@ -72,12 +80,16 @@ test('baton reload | head -1: the reload runs to its end, exit 0, no EPIPE on st
     const { child, stdoutClosed, done } = batonCli(['reload', '--control', file]);
     let first = '';
     child.stdout.setEncoding('utf8');
-    await within(new Promise((resolve) => {
-      child.stdout.on('data', (c) => {
-        first += c;
-        if (first.includes('\n')) resolve();
-      });
-    }), 10_000, 'the first line of reload');
+    await within(
+      new Promise((resolve) => {
+        child.stdout.on('data', (c) => {
+          first += c;
+          if (first.includes('\n')) resolve();
+        });
+      }),
+      10_000,
+      'the first line of reload',
+    );
     assert.equal(first.split('\n')[0], 'spawned generation 2: pid 6001');
     child.stdout.destroy(); // head -1 exits
     await within(stdoutClosed, 5000, 'closing the read end');
@@ -95,9 +107,11 @@ test('baton status | true: exit 0, nothing on stderr', { timeout: 20_000 }, asyn
   const file = path.join(root, 'status.sock');
   const stdoutGone = deferred();
   // A master that answers only once the reader has gone, so the answer meets a closed pipe.
-  const server = net.createServer((sock) => sock.once('data', () => {
-    void stdoutGone.promise.then(() => sock.end(`${JSON.stringify({ type: 'status', data: STATUS })}\n`));
-  }));
+  const server = net.createServer((sock) =>
+    sock.once('data', () => {
+      void stdoutGone.promise.then(() => sock.end(`${JSON.stringify({ type: 'status', data: STATUS })}\n`));
+    }),
+  );
   await within(new Promise((r) => server.listen(file, r)), 5000, 'listen');
   try {
     const { child, stdoutClosed, done } = batonCli(['status', '--control', file]);

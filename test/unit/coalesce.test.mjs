@@ -38,15 +38,16 @@ function controlledRun() {
   const runs = [];
   let active = 0;
   let maxActive = 0;
-  const run = (args) => new Promise((resolve, reject) => {
-    active++;
-    maxActive = Math.max(maxActive, active);
-    const settle = (fn) => (v) => {
-      active--;
-      fn(v);
-    };
-    runs.push({ args: [...args], resolve: settle(resolve), reject: settle(reject) });
-  });
+  const run = (args) =>
+    new Promise((resolve, reject) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      const settle = (fn) => (v) => {
+        active--;
+        fn(v);
+      };
+      runs.push({ args: [...args], resolve: settle(resolve), reject: settle(reject) });
+    });
   return { run, runs, maxActive: () => maxActive };
 }
 
@@ -171,7 +172,7 @@ describe('Coalescer', () => {
     assert.equal(await second.result, 'two');
   });
 
-  test('a run that rejects still lets the queued one start; each caller gets its own run\'s outcome', async () => {
+  test("a run that rejects still lets the queued one start; each caller gets its own run's outcome", async () => {
     const c = controlledRun();
     const co = new Coalescer(c.run);
     const first = co.request('a');

@@ -85,7 +85,9 @@ function eventually(emitter, event, ms = FAR_MS) {
 }
 
 describe('drain: HTTP/1', () => {
-  test('an idle keep-alive connection is not destroyed at the start: its next request is served, with Connection: close', { timeout: TEST_MS }, async (t) => {
+  test('an idle keep-alive connection is not destroyed at the start: its next request is served, with Connection: close', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const server = http.createServer((req, res) => res.end(`hello ${req.url}`));
     const { port, sockets } = await serve(t, server);
     const agent = agentFor(t);
@@ -99,7 +101,9 @@ describe('drain: HTTP/1', () => {
     const result = drain([server], {
       deadline: Date.now() + FAR_MS,
       idleGraceMs: FAR_MS,
-      runHooks: async (connections) => { hooks.push(connections.length); },
+      runHooks: async (connections) => {
+        hooks.push(connections.length);
+      },
     });
     assert.equal(serverSide.destroyed, false, 'the idle connection is kept at the start');
     assert.equal(server.listening, false, 'the server stops accepting at once');
@@ -167,7 +171,9 @@ describe('drain: HTTP/1', () => {
     assert.equal(r.destroyed, 0);
   });
 
-  test('a request whose headers went out before the start still closes its connection', { timeout: TEST_MS }, async (t) => {
+  test('a request whose headers went out before the start still closes its connection', {
+    timeout: TEST_MS,
+  }, async (t) => {
     let finish;
     const finished = new Promise((resolve) => (finish = resolve));
     const server = http.createServer(async (_req, res) => {
@@ -245,7 +251,9 @@ describe('drain: HTTP/1', () => {
     assert.equal(r.destroyed, 0, 'the hook ended it before the deadline');
   });
 
-  test('drain hooks start with the drain, while a request is in flight; the shutdown hooks wait for them', { timeout: TEST_MS }, async (t) => {
+  test('drain hooks start with the drain, while a request is in flight; the shutdown hooks wait for them', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const events = [];
     let release;
     const released = new Promise((resolve) => (release = resolve));
@@ -269,7 +277,9 @@ describe('drain: HTTP/1', () => {
         await drainHookWaits;
         events.push('drain hook done');
       },
-      runHooks: async () => { events.push('shutdown hooks'); },
+      runHooks: async () => {
+        events.push('shutdown hooks');
+      },
     });
     assert.equal((await response).res.statusCode, 200);
     await until(() => events.includes('http response finished'), 'the response to finish');
@@ -278,7 +288,9 @@ describe('drain: HTTP/1', () => {
     assert.deepEqual(events, ['drain hook', 'http response finished', 'drain hook done', 'shutdown hooks']);
   });
 
-  test('at an upgrade (handOver): an idle connection goes to handOver, unread, and is let go once taken; one with a request partly read stays and is answered with Connection: close', { timeout: TEST_MS }, async (t) => {
+  test('at an upgrade (handOver): an idle connection goes to handOver, unread, and is let go once taken; one with a request partly read stays and is answered with Connection: close', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const server = http.createServer((req, res) => res.end('old'));
     const { port, sockets } = await serve(t, server);
     const idle = await connect(t, port);
@@ -314,7 +326,9 @@ describe('drain: HTTP/1', () => {
 });
 
 describe('drain: raw connections', () => {
-  test('a raw net connection still open is handed to the hooks and destroyed at the deadline', { timeout: TEST_MS }, async (t) => {
+  test('a raw net connection still open is handed to the hooks and destroyed at the deadline', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const server = net.createServer();
     const { port } = await serve(t, server);
     const accepted = eventually(server, 'connection');
@@ -325,7 +339,9 @@ describe('drain: raw connections', () => {
     const handed = [];
     const r = await drain([server], {
       deadline: Date.now() + 300,
-      runHooks: async (connections) => { handed.push(connections); },
+      runHooks: async (connections) => {
+        handed.push(connections);
+      },
     });
     assert.equal(handed.length, 1, 'hooks ran once');
     assert.equal(handed[0].length, 1);
@@ -346,14 +362,18 @@ describe('drain: raw connections', () => {
     const clientEnded = eventually(client, 'end');
     const r = await drain([server], {
       deadline: Date.now() + FAR_MS,
-      runHooks: async (connections) => { for (const c of connections) c.end('bye'); },
+      runHooks: async (connections) => {
+        for (const c of connections) c.end('bye');
+      },
     });
     await clientEnded;
     assert.equal(said, 'bye');
     assert.equal(r.destroyed, 0);
   });
 
-  test('several servers drain together: only what is left at the deadline is destroyed', { timeout: TEST_MS }, async (t) => {
+  test('several servers drain together: only what is left at the deadline is destroyed', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const web = http.createServer((_req, res) => res.end('ok'));
     const raw = net.createServer();
     const { port: webPort } = await serve(t, web);
@@ -364,7 +384,10 @@ describe('drain: raw connections', () => {
     await connect(t, rawPort);
     await connect(t, rawPort);
     await accepted;
-    await until(async () => (await new Promise((resolve) => raw.getConnections((_e, n) => resolve(n)))) === 2, 'two raw connections');
+    await until(
+      async () => (await new Promise((resolve) => raw.getConnections((_e, n) => resolve(n)))) === 2,
+      'two raw connections',
+    );
 
     // The idle grace (20 ms) is far inside the deadline (2 s), so only the raw connections are left at it.
     const r = await drain([web, raw], { deadline: Date.now() + 2000, idleGraceMs: 20, runHooks: noHooks });
@@ -416,7 +439,9 @@ describe('drain: HTTP/2', () => {
 });
 
 describe('drain: HTTP/2 at the deadline', () => {
-  test('a stream still open is cut by dropping its connection, not by a stream reset with NO_ERROR', { timeout: TEST_MS }, async (t) => {
+  test('a stream still open is cut by dropping its connection, not by a stream reset with NO_ERROR', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const server = http2.createServer();
     server.on('stream', (stream) => {
       stream.respond({ ':status': 200 });
@@ -435,13 +460,19 @@ describe('drain: HTTP/2 at the deadline', () => {
     const r = await drain([server], { deadline: Date.now() + 300, runHooks: noHooks });
     assert.equal(r.destroyed, 1, 'the one connection');
     await streamClosed;
-    assert.notEqual(req.rstCode, http2.constants.NGHTTP2_NO_ERROR, 'no RST_STREAM(NO_ERROR), which gRPC clients read as INTERNAL');
+    assert.notEqual(
+      req.rstCode,
+      http2.constants.NGHTTP2_NO_ERROR,
+      'no RST_STREAM(NO_ERROR), which gRPC clients read as INTERNAL',
+    );
     await clientClosed;
   });
 });
 
 describe('drain: HTTP/2, the two-step GOAWAY on a session that carried requests', () => {
-  test('a request sent before the client saw the GOAWAY, on an idle session, is served: Node stops reading a session with a GOAWAY out and no stream open, so that stream is held open until the PING is back', { timeout: TEST_MS }, async (t) => {
+  test('a request sent before the client saw the GOAWAY, on an idle session, is served: Node stops reading a session with a GOAWAY out and no stream open, so that stream is held open until the PING is back', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const server = http2.createServer();
     server.on('stream', (stream, headers) => {
       stream.respond({ ':status': 200 });
@@ -451,12 +482,13 @@ describe('drain: HTTP/2, the two-step GOAWAY on a session that carried requests'
     const client = http2.connect(`http://127.0.0.1:${port}`);
     client.on('error', () => {});
     t.after(() => client.destroy());
-    const request = (path) => new Promise((resolve) => {
-      const req = client.request({ ':path': path });
-      req.resume();
-      req.on('response', (h) => resolve(h[':status']));
-      req.on('error', (err) => resolve(err.message));
-    });
+    const request = (path) =>
+      new Promise((resolve) => {
+        const req = client.request({ ':path': path });
+        req.resume();
+        req.on('response', (h) => resolve(h[':status']));
+        req.on('error', (err) => resolve(err.message));
+      });
     assert.equal(await request('/1'), 200);
 
     // The drain and the request start in the same turn: the client writes its
@@ -469,12 +501,16 @@ describe('drain: HTTP/2, the two-step GOAWAY on a session that carried requests'
 });
 
 describe('drain: HTTP/2 under load', () => {
-  test('requests on three lanes of one session with pauses between them, the drain starting among them: every request sent before the GOAWAY was seen is served, none refused', { timeout: TEST_MS }, async (t) => {
+  test('requests on three lanes of one session with pauses between them, the drain starting among them: every request sent before the GOAWAY was seen is served, none refused', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const server = http2.createServer();
-    server.on('stream', (stream) => setImmediate(() => {
-      stream.respond({ ':status': 200 });
-      stream.end('ok');
-    }));
+    server.on('stream', (stream) =>
+      setImmediate(() => {
+        stream.respond({ ':status': 200 });
+        stream.end('ok');
+      }),
+    );
     const { port } = await serve(t, server);
     const client = http2.connect(`http://127.0.0.1:${port}`);
     client.on('error', () => {});
@@ -513,7 +549,9 @@ const RESTART = closeFrameFor('upgrade');
 async function wsClient(t, port, options = {}) {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/`, options);
   t.after(() => ws.terminate());
-  const closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  const closed = new Promise((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
   ws.on('error', () => {});
   await eventually(ws, 'open');
   return { ws, closed };
@@ -523,8 +561,13 @@ async function wsClient(t, port, options = {}) {
 function handMadeWebSocketServer(onOpen = () => {}) {
   const server = http.createServer((_req, res) => res.end('plain'));
   server.on('upgrade', (req, socket) => {
-    const accept = crypto.createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    const accept = crypto
+      .createHash('sha1')
+      .update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+      .digest('base64');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
     socket.resume();
     onOpen(socket);
   });
@@ -541,7 +584,9 @@ function binaryFrame(length, fill) {
 }
 
 describe('drain: WebSockets', () => {
-  test('ws clients are told 1012 through the library, which learns its sockets are closing; nothing is cut', { timeout: TEST_MS }, async (t) => {
+  test('ws clients are told 1012 through the library, which learns its sockets are closing; nothing is cut', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const server = http.createServer();
     const wss = new WebSocketServer({ server });
     const serverCloses = [];
@@ -556,7 +601,9 @@ describe('drain: WebSockets', () => {
     assert.equal(r.destroyed, 0);
   });
 
-  test('with no library attached, baton writes the close frame, after a large frame the app is still writing, and ends the connection', { timeout: TEST_MS }, async (t) => {
+  test('with no library attached, baton writes the close frame, after a large frame the app is still writing, and ends the connection', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const big = 16 * 1024 * 1024;
     let serverSide;
     const server = handMadeWebSocketServer((socket) => (serverSide = socket));
@@ -570,7 +617,11 @@ describe('drain: WebSockets', () => {
 
     const result = drain([server], { deadline: Date.now() + FAR_MS, webSocketClose: RESTART, runHooks: noHooks });
     client.ws.resume();
-    assert.deepEqual(await client.closed, { code: 1012, reason: 'service restart' }, 'not 1002: no frame was corrupted');
+    assert.deepEqual(
+      await client.closed,
+      { code: 1012, reason: 'service restart' },
+      'not 1002: no frame was corrupted',
+    );
     assert.deepEqual(messages, [big], 'the whole frame came first');
     assert.equal((await result).destroyed, 0, 'baton ended the connection after the close handshake');
   });
@@ -586,7 +637,9 @@ describe('drain: WebSockets', () => {
     let received = Buffer.alloc(0);
     socket.on('data', (d) => (received = Buffer.concat([received, d])));
     const key = crypto.randomBytes(16).toString('base64');
-    socket.write(`GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`);
+    socket.write(
+      `GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`,
+    );
     await eventually(wss, 'connection');
     const ended = eventually(socket, 'end');
     await until(() => received.includes(Buffer.from('service restart')), 'the close frame');
@@ -599,13 +652,21 @@ describe('drain: WebSockets', () => {
 
   test('an upgrade to another protocol is left to the hooks', { timeout: TEST_MS }, async (t) => {
     const server = http.createServer();
-    server.on('upgrade', (_req, socket) => socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\n'));
+    server.on('upgrade', (_req, socket) =>
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\n'),
+    );
     const { port } = await serve(t, server);
     const lines = await connect(t, port);
     lines.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\n');
     await eventually(lines, 'data');
     const handed = [];
-    const r = await drain([server], { deadline: Date.now() + 300, webSocketClose: RESTART, runHooks: async (c) => { handed.push(c.length); } });
+    const r = await drain([server], {
+      deadline: Date.now() + 300,
+      webSocketClose: RESTART,
+      runHooks: async (c) => {
+        handed.push(c.length);
+      },
+    });
     assert.deepEqual(handed, [1], 'the hooks got it');
     assert.equal(r.destroyed, 1, 'and it was cut at the deadline');
   });
@@ -637,8 +698,10 @@ async function until(cond, what, ms = FAR_MS) {
   }
 }
 
-describe('the app\'s own server.close() during the drain (src/drain/close.ts)', () => {
-  test('close(cb) while baton drains: no ERR_SERVER_NOT_RUNNING, cb once the request in flight is answered; a later close(cb) is told at once', { timeout: TEST_MS }, async (t) => {
+describe("the app's own server.close() during the drain (src/drain/close.ts)", () => {
+  test('close(cb) while baton drains: no ERR_SERVER_NOT_RUNNING, cb once the request in flight is answered; a later close(cb) is told at once', {
+    timeout: TEST_MS,
+  }, async (t) => {
     let answer;
     const server = http.createServer((req, res) => (answer = () => res.end('done')));
     const { port } = await serve(t, server);
@@ -674,14 +737,21 @@ describe('Server-Sent Events (src/drain/event-stream.ts)', () => {
     return server;
   };
 
-  test('a stream open as the drain starts, and one a kept-alive connection opens during it, each end cleanly; nothing is cut', { timeout: TEST_MS }, async (t) => {
+  test('a stream open as the drain starts, and one a kept-alive connection opens during it, each end cleanly; nothing is cut', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const server = sse();
     const { port } = await serve(t, server);
     const open = get(port, agentFor(t), '/events');
     const agent = agentFor(t);
     assert.equal((await get(port, agent, '/plain')).body, 'plain');
     await until(() => server.streams === 1, 'the first stream');
-    const drained = drain([server], { deadline: Date.now() + FAR_MS, idleGraceMs: FAR_MS, endEventStreams: true, runHooks: noHooks });
+    const drained = drain([server], {
+      deadline: Date.now() + FAR_MS,
+      idleGraceMs: FAR_MS,
+      endEventStreams: true,
+      runHooks: noHooks,
+    });
     const late = await get(port, agent, '/events');
     assert.equal(late.reused, true, 'sent on the kept-alive connection');
     assert.match(late.body, /^data: hello\n\n/);

@@ -29,7 +29,7 @@ describe('readListenEnv', () => {
 
   test('absent variables give []', () => {
     assert.deepEqual(readListenEnv({}, PID, PPID), []);
-    assert.deepEqual(readListenEnv({ LISTEN_FDS: '' , LISTEN_PID: String(PID) }, PID, PPID), []);
+    assert.deepEqual(readListenEnv({ LISTEN_FDS: '', LISTEN_PID: String(PID) }, PID, PPID), []);
   });
 
   test('LISTEN_PID equal to pid: fds from 3 with their names', () => {
@@ -57,15 +57,29 @@ describe('readListenEnv', () => {
 
   test('BATON_PARENT_PID equal to ppid (no LISTEN_PID): accepted', () => {
     const env = { LISTEN_FDS: '2', LISTEN_FDNAMES: 'x:y', BATON_PARENT_PID: String(PPID) };
-    assert.deepEqual(readListenEnv(env, PID, PPID), [{ fd: 3, name: 'x' }, { fd: 4, name: 'y' }]);
+    assert.deepEqual(readListenEnv(env, PID, PPID), [
+      { fd: 3, name: 'x' },
+      { fd: 4, name: 'y' },
+    ]);
     const emptyPid = { ...env, LISTEN_PID: '' };
-    assert.deepEqual(readListenEnv(emptyPid, PID, PPID), [{ fd: 3, name: 'x' }, { fd: 4, name: 'y' }], 'an empty LISTEN_PID counts as unset');
+    assert.deepEqual(
+      readListenEnv(emptyPid, PID, PPID),
+      [
+        { fd: 3, name: 'x' },
+        { fd: 4, name: 'y' },
+      ],
+      'an empty LISTEN_PID counts as unset',
+    );
   });
 
   test('BATON_PARENT_PID of another process (a non-exec wrapper in between): []', () => {
     const env = { LISTEN_FDS: '1', BATON_PARENT_PID: String(PPID + 7) };
     assert.deepEqual(readListenEnv(env, PID, PPID), []);
-    assert.deepEqual(readListenEnv({ LISTEN_FDS: '1', BATON_PARENT_PID: String(PID) }, PID, PPID), [], 'own pid is not the parent');
+    assert.deepEqual(
+      readListenEnv({ LISTEN_FDS: '1', BATON_PARENT_PID: String(PID) }, PID, PPID),
+      [],
+      'own pid is not the parent',
+    );
   });
 
   test('neither LISTEN_PID nor BATON_PARENT_PID: []', () => {
@@ -86,9 +100,15 @@ describe('readListenEnv', () => {
   });
 
   test('names count mismatch throws one line naming LISTEN_FDNAMES', () => {
-    const e1 = throwsOneLine(() => readListenEnv({ LISTEN_FDS: '2', LISTEN_FDNAMES: 'only', LISTEN_PID: String(PID) }, PID, PPID), 'LISTEN_FDNAMES');
+    const e1 = throwsOneLine(
+      () => readListenEnv({ LISTEN_FDS: '2', LISTEN_FDNAMES: 'only', LISTEN_PID: String(PID) }, PID, PPID),
+      'LISTEN_FDNAMES',
+    );
     assert.match(e1.message, /LISTEN_FDS/);
-    throwsOneLine(() => readListenEnv({ LISTEN_FDS: '1', LISTEN_FDNAMES: 'a:b:c', LISTEN_PID: String(PID) }, PID, PPID), 'LISTEN_FDNAMES');
+    throwsOneLine(
+      () => readListenEnv({ LISTEN_FDS: '1', LISTEN_FDNAMES: 'a:b:c', LISTEN_PID: String(PID) }, PID, PPID),
+      'LISTEN_FDNAMES',
+    );
   });
 
   test("missing names are 'unknown'", () => {
@@ -96,10 +116,14 @@ describe('readListenEnv', () => {
       { fd: 3, name: 'unknown' },
       { fd: 4, name: 'unknown' },
     ]);
-    assert.deepEqual(readListenEnv({ LISTEN_FDS: '2', LISTEN_FDNAMES: 'a:', LISTEN_PID: String(PID) }, PID, PPID), [
-      { fd: 3, name: 'a' },
-      { fd: 4, name: 'unknown' },
-    ], 'an empty name is unknown');
+    assert.deepEqual(
+      readListenEnv({ LISTEN_FDS: '2', LISTEN_FDNAMES: 'a:', LISTEN_PID: String(PID) }, PID, PPID),
+      [
+        { fd: 3, name: 'a' },
+        { fd: 4, name: 'unknown' },
+      ],
+      'an empty name is unknown',
+    );
   });
 });
 
@@ -116,7 +140,10 @@ describe('writeListenEnv', () => {
     assert.equal(env.LISTEN_FDS, String(names.length));
     assert.equal(env.LISTEN_FDNAMES.split(':').length, names.length, 'one ":"-separated field per name');
     const back = readListenEnv(env, PID, PPID);
-    assert.deepEqual(back, names.map((name, i) => ({ fd: 3 + i, name })));
+    assert.deepEqual(
+      back,
+      names.map((name, i) => ({ fd: 3 + i, name })),
+    );
   });
 
   test('no names: LISTEN_FDS=0, read back as []', () => {
@@ -147,14 +174,26 @@ describe('readSettings', () => {
   });
 
   test('settingsEnv() is what readSettings() reads back', () => {
-    const s = { generation: 4, waitReady: true, readyTimeoutMs: 1500, drainTimeoutMs: 2_147_483_647, crashWindowMs: 0, upgradeSignal: 'SIGHUP', pidFile: '/run/a.pid', logFormat: 'json', closeWebSockets: false, closeEventStreams: false };
+    const s = {
+      generation: 4,
+      waitReady: true,
+      readyTimeoutMs: 1500,
+      drainTimeoutMs: 2_147_483_647,
+      crashWindowMs: 0,
+      upgradeSignal: 'SIGHUP',
+      pidFile: '/run/a.pid',
+      logFormat: 'json',
+      closeWebSockets: false,
+      closeEventStreams: false,
+    };
     assert.deepEqual(readSettings(settingsEnv(s)), s);
     assert.deepEqual(readSettings(settingsEnv({ ...s, closeWebSockets: true })), { ...s, closeWebSockets: true });
   });
 
   test('BATON_CLOSE_WEBSOCKETS', () => {
     for (const on of ['1', 'true']) assert.equal(readSettings({ BATON_CLOSE_WEBSOCKETS: on }).closeWebSockets, true);
-    for (const off of ['0', 'false']) assert.equal(readSettings({ BATON_CLOSE_WEBSOCKETS: off }).closeWebSockets, false);
+    for (const off of ['0', 'false'])
+      assert.equal(readSettings({ BATON_CLOSE_WEBSOCKETS: off }).closeWebSockets, false);
   });
 
   test('BATON_CLOSE_EVENT_STREAMS', () => {

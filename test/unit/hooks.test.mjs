@@ -24,14 +24,24 @@ function runNode(code, ms = 10_000) {
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`child did not exit within ${ms} ms; stderr: ${stderr}`));
     }, ms);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
 }
 
@@ -66,10 +76,25 @@ describe('runHooks in process', () => {
   test('a hook that throws (sync or async) does not stop the rest', async () => {
     const mine = ctx();
     const ran = [];
-    addHook((c) => { if (c.tag !== mine.tag) return; ran.push(1); throw new Error('sync boom'); });
-    addHook(async (c) => { if (c.tag !== mine.tag) return; ran.push(2); throw new Error('async boom'); });
-    addHook((c) => { if (c.tag !== mine.tag) return undefined; ran.push(3); return Promise.reject('a string'); });
-    addHook((c) => { if (c.tag !== mine.tag) return; ran.push(4); });
+    addHook((c) => {
+      if (c.tag !== mine.tag) return;
+      ran.push(1);
+      throw new Error('sync boom');
+    });
+    addHook(async (c) => {
+      if (c.tag !== mine.tag) return;
+      ran.push(2);
+      throw new Error('async boom');
+    });
+    addHook((c) => {
+      if (c.tag !== mine.tag) return undefined;
+      ran.push(3);
+      return Promise.reject('a string');
+    });
+    addHook((c) => {
+      if (c.tag !== mine.tag) return;
+      ran.push(4);
+    });
     await assert.doesNotReject(runHooks(mine));
     assert.deepEqual(ran, [1, 2, 3, 4]);
   });
@@ -79,8 +104,15 @@ describe('runHooks in process', () => {
     const t0 = performance.now();
     const mine = ctx(50);
     const ran = [];
-    addHook((c) => { if (c.tag !== mine.tag) return undefined; ran.push('hang'); return new Promise(() => {}); });
-    addHook((c) => { if (c.tag !== mine.tag) return; ran.push('after'); });
+    addHook((c) => {
+      if (c.tag !== mine.tag) return undefined;
+      ran.push('hang');
+      return new Promise(() => {});
+    });
+    addHook((c) => {
+      if (c.tag !== mine.tag) return;
+      ran.push('after');
+    });
     await runHooks(mine);
     const elapsed = performance.now() - t0;
     assert.deepEqual(ran, ['hang', 'after']);
@@ -102,7 +134,9 @@ describe('runHooks in process', () => {
   test('context.reason and connections reach the hook unchanged', async () => {
     const mine = { ...ctx(), reason: 'upgrade', connections: Object.freeze([]) };
     let got;
-    addHook((c) => { if (c.tag === mine.tag) got = { reason: c.reason, connections: c.connections }; });
+    addHook((c) => {
+      if (c.tag === mine.tag) got = { reason: c.reason, connections: c.connections };
+    });
     await runHooks(mine);
     assert.deepEqual(got, { reason: 'upgrade', connections: [] });
     assert.equal(got.connections, mine.connections);
@@ -116,7 +150,9 @@ describe('runHooks in process', () => {
       given.push(c.msLeft);
       await new Promise((r) => setTimeout(r, 150));
     });
-    addHook((c) => { if (c.tag === mine.tag) given.push(c.msLeft); });
+    addHook((c) => {
+      if (c.tag === mine.tag) given.push(c.msLeft);
+    });
     await runHooks(mine);
     assert.equal(given.length, 2);
     assert.ok(given[0] <= 60_000, `the first hook was given ${given[0]} ms of 60000`);
@@ -148,22 +184,30 @@ describe('runDrainHooks in process', () => {
       release();
     });
     await runDrainHooks(mine);
-    assert.deepEqual(events, [['a', 'upgrade', mine.deadline, true], ['b', 'upgrade', mine.deadline, true], 'a:end'],
-      'the second started while the first was still waiting, and runDrainHooks waited for both');
+    assert.deepEqual(
+      events,
+      [['a', 'upgrade', mine.deadline, true], ['b', 'upgrade', mine.deadline, true], 'a:end'],
+      'the second started while the first was still waiting, and runDrainHooks waited for both',
+    );
   });
 
   test('runHooks runs the onShutdown hooks only, runDrainHooks the onDrain hooks only', async () => {
     const mine = ctx();
     const ran = [];
-    addDrainHook((c) => { if (c.tag === mine.tag) ran.push('drain'); });
-    addHook((c) => { if (c.tag === mine.tag) ran.push('shutdown'); });
+    addDrainHook((c) => {
+      if (c.tag === mine.tag) ran.push('drain');
+    });
+    addHook((c) => {
+      if (c.tag === mine.tag) ran.push('shutdown');
+    });
     await runDrainHooks(mine);
     await runHooks(mine);
     assert.deepEqual(ran, ['drain', 'shutdown']);
   });
 
   test('addDrainHook(non-function) throws TypeError naming onDrain', () => {
-    for (const bad of [undefined, 'fn', {}]) assert.throws(() => addDrainHook(bad), { name: 'TypeError', message: /onDrain/ });
+    for (const bad of [undefined, 'fn', {}])
+      assert.throws(() => addDrainHook(bad), { name: 'TypeError', message: /onDrain/ });
   });
 });
 
@@ -215,7 +259,11 @@ describe('runHooks in a fresh process', () => {
     `);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.deepEqual(out.ran, ['TypeError', 1, 2, 3, 4], 'the rejected non-function was never registered (it would log a third line)');
+    assert.deepEqual(
+      out.ran,
+      ['TypeError', 1, 2, 3, 4],
+      'the rejected non-function was never registered (it would log a third line)',
+    );
     assert.ok(out.elapsed >= 45 && out.elapsed < 2000, `elapsed ${out.elapsed}`);
     const lines = r.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 2, `two log lines, got:\n${r.stderr}`);

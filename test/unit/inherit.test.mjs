@@ -78,7 +78,13 @@ function tmpDir(t) {
 /** A server listening on 127.0.0.1 (random port) or a unix path; closed after the test. */
 async function listening(t, ...args) {
   const server = net.createServer();
-  t.after(() => new Promise((resolve) => { if (server.listening) server.close(() => resolve()); else resolve(); }));
+  t.after(
+    () =>
+      new Promise((resolve) => {
+        if (server.listening) server.close(() => resolve());
+        else resolve();
+      }),
+  );
   server.listen(...args);
   await once(server, 'listening');
   const fd = server._handle?.fd;
@@ -98,7 +104,9 @@ function startChild(t, { fds = [], spec, env = {}, serve = false }) {
     env: { ...process.env, ...env, SPEC: spec === 'ENV' ? 'ENV' : JSON.stringify(spec), SERVE: serve ? '1' : '0' },
   });
   const alive = () => child.exitCode === null && child.signalCode === null;
-  const killTimer = setTimeout(() => { if (alive()) child.kill('SIGKILL'); }, CHILD_MS);
+  const killTimer = setTimeout(() => {
+    if (alive()) child.kill('SIGKILL');
+  }, CHILD_MS);
   const closed = once(child, 'close').then(() => clearTimeout(killTimer));
   t.after(async () => {
     if (alive()) child.kill('SIGKILL');
@@ -107,7 +115,9 @@ function startChild(t, { fds = [], spec, env = {}, serve = false }) {
   });
   let stdout = '';
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const lines = [];
   const waiters = [];
   child.stdout.on('data', (d) => {
@@ -119,15 +129,19 @@ function startChild(t, { fds = [], spec, env = {}, serve = false }) {
       for (const w of waiters.splice(0)) w();
     }
   });
-  const line = (n) => new Promise((resolve, reject) => {
-    const check = () => {
-      if (lines.length > n) resolve(lines[n]);
-      else if (!alive() && child.stdout.readableEnded) reject(new Error(`child exited (${child.exitCode ?? child.signalCode}) before line ${n}; stderr: ${stderr}`));
-      else waiters.push(check);
-    };
-    child.stdout.on('end', () => { for (const w of waiters.splice(0)) w(); });
-    check();
-  });
+  const line = (n) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        if (lines.length > n) resolve(lines[n]);
+        else if (!alive() && child.stdout.readableEnded)
+          reject(new Error(`child exited (${child.exitCode ?? child.signalCode}) before line ${n}; stderr: ${stderr}`));
+        else waiters.push(check);
+      };
+      child.stdout.on('end', () => {
+        for (const w of waiters.splice(0)) w();
+      });
+      check();
+    });
   const result = async () => JSON.parse(await line(0));
   return { child, result, line, closed, stderr: () => stderr };
 }
@@ -156,7 +170,13 @@ describe('inherit: UDP', () => {
     const name = `udp:127.0.0.1:${port}`;
     const out = await startChild(t, { fds: [fd], spec: [{ fd: 3, name }] }).result();
     assert.equal(out.ok, true, out.message);
-    assert.deepEqual(out.entries[0], { fd: 3, name, address: { kind: 'udp', host: '127.0.0.1', port }, adopted: false, handleFd: 3 });
+    assert.deepEqual(out.entries[0], {
+      fd: 3,
+      name,
+      address: { kind: 'udp', host: '127.0.0.1', port },
+      adopted: false,
+      handleFd: 3,
+    });
   });
 
   test('an IPv6 one too, under a label that is not an address (systemd ListenDatagram=)', async (t) => {
@@ -182,7 +202,11 @@ describe('inherit: TCP', () => {
     assert.equal(out.ok, true, out.message);
     assert.equal(out.entries.length, 1);
     assert.deepEqual(out.entries[0], {
-      fd: 3, name, address: { kind: 'tcp', host: '127.0.0.1', port }, adopted: false, handleFd: 3,
+      fd: 3,
+      name,
+      address: { kind: 'tcp', host: '127.0.0.1', port },
+      adopted: false,
+      handleFd: 3,
     });
   });
 
@@ -208,11 +232,14 @@ describe('inherit: TCP', () => {
     const { port } = server.address();
     const wrongPort = port === 1 ? 2 : 1;
     const out = await startChild(t, { fds: [fd], spec: [{ fd: 3, name: `tcp:127.0.0.1:${wrongPort}` }] }).result();
-    assertInheritError(out, new RegExp(`^inherited fd 3 \\('tcp:127\\.0\\.0\\.1:${wrongPort}'\\) is really tcp:127\\.0\\.0\\.1:${port}: `));
+    assertInheritError(
+      out,
+      new RegExp(`^inherited fd 3 \\('tcp:127\\.0\\.0\\.1:${wrongPort}'\\) is really tcp:127\\.0\\.0\\.1:${port}: `),
+    );
     assert.match(out.message, /LISTEN_FDNAMES/);
   });
 
-  test("a unix name for a TCP socket throws InheritError", async (t) => {
+  test('a unix name for a TCP socket throws InheritError', async (t) => {
     const { server, fd } = await listening(t, 0, '127.0.0.1');
     const { port } = server.address();
     const out = await startChild(t, { fds: [fd], spec: [{ fd: 3, name: 'unix:/x' }] }).result();
@@ -232,7 +259,9 @@ describe('inherit: TCP', () => {
       const socket = net.connect(port, '127.0.0.1');
       let data = '';
       socket.setTimeout(5000, () => socket.destroy(new Error('no reply within 5 s')));
-      socket.on('data', (d) => { data += d; });
+      socket.on('data', (d) => {
+        data += d;
+      });
       socket.on('end', () => resolve(data));
       socket.on('error', reject);
     });
@@ -247,7 +276,11 @@ describe('inherit: unix sockets (Linux reads the path from /proc)', () => {
     const out = await startChild(t, { fds: [fd], spec: [{ fd: 3, name: `unix:${sock}` }] }).result();
     assert.equal(out.ok, true, out.message);
     assert.deepEqual(out.entries[0], {
-      fd: 3, name: `unix:${sock}`, address: { kind: 'unix', path: sock }, adopted: false, handleFd: 3,
+      fd: 3,
+      name: `unix:${sock}`,
+      address: { kind: 'unix', path: sock },
+      adopted: false,
+      handleFd: 3,
     });
   });
 
@@ -294,7 +327,10 @@ describe('inherit: descriptors that are not listening sockets', () => {
     const out = await startChild(t, { spec: [{ fd: 'FREE', name: 'tcp:127.0.0.1:8080' }] }).result();
     assert.equal(typeof out.spec[0].fd, 'number');
     assert.ok(out.spec[0].fd >= 9);
-    assertInheritError(out, new RegExp(`^inherited fd ${out.spec[0].fd} \\('tcp:127\\.0\\.0\\.1:8080'\\) is not open: `));
+    assertInheritError(
+      out,
+      new RegExp(`^inherited fd ${out.spec[0].fd} \\('tcp:127\\.0\\.0\\.1:8080'\\) is not open: `),
+    );
   });
 
   test("one of Node's own descriptors (no inheritance) is never taken for a socket", async (t) => {
@@ -308,7 +344,10 @@ describe('inherit: descriptors that are not listening sockets', () => {
     const { port } = server.address();
     const out = await startChild(t, {
       fds: [fd],
-      spec: [{ fd: 3, name: `tcp:127.0.0.1:${port}` }, { fd: 'FREE', name: 'web' }],
+      spec: [
+        { fd: 3, name: `tcp:127.0.0.1:${port}` },
+        { fd: 'FREE', name: 'web' },
+      ],
     }).result();
     assertInheritError(out, /is not open/);
   });
@@ -325,10 +364,13 @@ describe('inherit: the whole path from writeListenEnv to inherit', () => {
     const env = writeListenEnv(names, process.pid);
     const out = await startChild(t, { fds: [tcpFd, unixFd], spec: 'ENV', env }).result();
     assert.equal(out.ok, true, out.message);
-    assert.deepEqual(out.entries.map((e) => [e.fd, e.name, e.address]), [
-      [3, names[0], { kind: 'tcp', host: '127.0.0.1', port }],
-      [4, names[1], { kind: 'unix', path: sock }],
-    ]);
+    assert.deepEqual(
+      out.entries.map((e) => [e.fd, e.name, e.address]),
+      [
+        [3, names[0], { kind: 'tcp', host: '127.0.0.1', port }],
+        [4, names[1], { kind: 'unix', path: sock }],
+      ],
+    );
   });
 
   test('the variables meant for another parent are ignored: nothing is inherited', async (t) => {

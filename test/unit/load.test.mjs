@@ -19,7 +19,9 @@ async function closingServer(t) {
   return { protocol: 'http', host: '127.0.0.1', port: server.address().port };
 }
 
-test('a reused keep-alive connection closed before any response: failed, or retried with retryClosedReused', { timeout: 20_000 }, async (t) => {
+test('a reused keep-alive connection closed before any response: failed, or retried with retryClosedReused', {
+  timeout: 20_000,
+}, async (t) => {
   const target = await closingServer(t);
   for (const retryClosedReused of [false, true]) {
     const load = startLoad({ target, concurrency: 1, maxRequests: 2, retryClosedReused });

@@ -151,10 +151,25 @@ function notifier() {
  * A master with `workers` fake workers. `onSpawn(worker)` runs for each new
  * worker (e.g. to make it ready); `workerOptions(generation)` configures it.
  */
-function setup(t, {
-  workers = 2, readyTimeoutMs = 10_000, drainTimeoutMs = 5_000, listen = [], onSpawn = () => {}, workerOptions = () => ({}), sockets = new SocketTable(),
-  crashWindowMs = 0, maxDraining = 3, unresponsiveMs = 0, replaceUnresponsive = false, shutdownDelayMs = 0, events, releases,
-} = {}) {
+function setup(
+  t,
+  {
+    workers = 2,
+    readyTimeoutMs = 10_000,
+    drainTimeoutMs = 5_000,
+    listen = [],
+    onSpawn = () => {},
+    workerOptions = () => ({}),
+    sockets = new SocketTable(),
+    crashWindowMs = 0,
+    maxDraining = 3,
+    unresponsiveMs = 0,
+    replaceUnresponsive = false,
+    shutdownDelayMs = 0,
+    events,
+    releases,
+  } = {},
+) {
   const spawned = [];
   /** The generation of each launcher the master asked for: one per generation, respawns included. */
   const launches = [];
@@ -177,7 +192,19 @@ function setup(t, {
   };
   const master = new Master(
     {
-      name: 'test', workers, readyTimeoutMs, drainTimeoutMs, crashWindowMs, maxDraining, unresponsiveMs, replaceUnresponsive, shutdownDelayMs, listen, inherited: [], events, releases,
+      name: 'test',
+      workers,
+      readyTimeoutMs,
+      drainTimeoutMs,
+      crashWindowMs,
+      maxDraining,
+      unresponsiveMs,
+      replaceUnresponsive,
+      shutdownDelayMs,
+      listen,
+      inherited: [],
+      events,
+      releases,
     },
     sockets,
     spawner,
@@ -204,7 +231,6 @@ async function startReady(m) {
   await flush();
 }
 
-
 /** A phase listener that records phases in order. */
 function recorder() {
   const phases = [];
@@ -217,19 +243,33 @@ describe('Master: start', () => {
     const m = setup(t, { workers: 3 });
     m.master.start();
     assert.equal(m.spawned.length, 3);
-    assert.deepEqual(m.spawned.map((w) => w.generation), [1, 1, 1]);
+    assert.deepEqual(
+      m.spawned.map((w) => w.generation),
+      [1, 1, 1],
+    );
     const status = m.master.status();
     assert.equal(status.generation, 1);
     assert.equal(status.name, 'test');
-    assert.deepEqual(status.workers.map((w) => w.pid), m.spawned.map((w) => w.pid));
-    assert.deepEqual(status.workers.map((w) => w.state), ['starting', 'starting', 'starting']);
+    assert.deepEqual(
+      status.workers.map((w) => w.pid),
+      m.spawned.map((w) => w.pid),
+    );
+    assert.deepEqual(
+      status.workers.map((w) => w.state),
+      ['starting', 'starting', 'starting'],
+    );
     for (const w of m.spawned) w.makeReady();
     await flush();
-    assert.deepEqual(m.master.status().workers.map((w) => w.state), ['ready', 'ready', 'ready']);
+    assert.deepEqual(
+      m.master.status().workers.map((w) => w.state),
+      ['ready', 'ready', 'ready'],
+    );
     assert.equal(m.spawned.length, 3, 'nothing else spawned');
   });
 
-  test('status tells the master\'s own memory, collected first only when gc is exposed (node --expose-gc)', { timeout: TEST_MS }, async (t) => {
+  test("status tells the master's own memory, collected first only when gc is exposed (node --expose-gc)", {
+    timeout: TEST_MS,
+  }, async (t) => {
     const m = setup(t, { workers: 1 });
     await m.master.start();
     const exposed = globalThis.gc;
@@ -237,7 +277,8 @@ describe('Master: start', () => {
     globalThis.gc = undefined;
     const plain = m.master.status().master;
     assert.equal(plain.afterGc, false);
-    for (const k of ['rssBytes', 'heapTotalBytes', 'heapUsedBytes', 'externalBytes']) assert.ok(plain[k] > 0, `${k}: ${plain[k]}`);
+    for (const k of ['rssBytes', 'heapTotalBytes', 'heapUsedBytes', 'externalBytes'])
+      assert.ok(plain[k] > 0, `${k}: ${plain[k]}`);
     let collections = 0;
     globalThis.gc = () => collections++;
     assert.equal(m.master.status().master.afterGc, true);
@@ -252,20 +293,28 @@ describe('Master: start', () => {
     assert.equal(m.sockets.all()[0].address.port, port);
   });
 
-  test('the first generation exiting before it was ever ready stops the master with exit(1)', { timeout: TEST_MS }, async (t) => {
+  test('the first generation exiting before it was ever ready stops the master with exit(1)', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const m = setup(t, { workers: 2 });
     m.master.start();
     const [bad, other] = m.spawned;
     bad.fail('Cannot find module ./app');
     assert.equal(await m.exited, 1);
     assert.deepEqual(m.exits, [1]);
-    assert.deepEqual(other.drains.map((d) => d.reason), ['stop'], 'the other worker is drained');
+    assert.deepEqual(
+      other.drains.map((d) => d.reason),
+      ['stop'],
+      'the other worker is drained',
+    );
     assert.equal(m.spawned.length, 2, 'nothing is respawned');
   });
 });
 
 describe('Master: many workers', () => {
-  test('-w 64: spawned a few at a time, status answered between; a stop meanwhile spawns no more and drains those there', { timeout: TEST_MS }, async (t) => {
+  test('-w 64: spawned a few at a time, status answered between; a stop meanwhile spawns no more and drains those there', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const m = setup(t, { workers: 64 });
     const started = m.master.start();
     const first = m.spawned.length;
@@ -274,7 +323,11 @@ describe('Master: many workers', () => {
     m.master.stop();
     await started;
     assert.equal(m.spawned.length, first, 'nothing spawned after the stop');
-    for (const w of m.spawned) assert.deepEqual(w.drains.map((d) => d.reason), ['stop']);
+    for (const w of m.spawned)
+      assert.deepEqual(
+        w.drains.map((d) => d.reason),
+        ['stop'],
+      );
   });
 
   test('-w 64: a reload asked while the first generation is spawned waits for it', { timeout: TEST_MS }, async (t) => {
@@ -292,7 +345,9 @@ describe('Master: many workers', () => {
 });
 
 describe('Master: reload', () => {
-  test('reload spawns N of the next generation, waits for all to be ready, then drains the old ones with one deadline', { timeout: TEST_MS }, async (t) => {
+  test('reload spawns N of the next generation, waits for all to be ready, then drains the old ones with one deadline', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const drainTimeoutMs = 4_000;
     const m = setup(t, { workers: 2, drainTimeoutMs, workerOptions: (g) => ({ connections: g === 1 ? 3 : 0 }) });
     await startReady(m);
@@ -310,7 +365,11 @@ describe('Master: reload', () => {
     next[0].makeReady();
     await flush();
     assert.deepEqual(rec.names(), ['spawned'], 'one new worker ready is not enough');
-    assert.deepEqual(old.map((w) => w.drains.length), [0, 0], 'the old generation still serves');
+    assert.deepEqual(
+      old.map((w) => w.drains.length),
+      [0, 0],
+      'the old generation still serves',
+    );
     assert.equal(m.master.status().generation, 1);
 
     const before = Date.now();
@@ -323,29 +382,51 @@ describe('Master: reload', () => {
     assert.equal(r.reason, undefined);
     assert.deepEqual(rec.names(), ['spawned', 'ready', 'draining', 'done']);
     assert.equal(rec.phases[1].generation, 2);
-    assert.deepEqual(rec.phases[2], { phase: 'draining', generation: 1, connections: 6 }, 'the old workers\' reported connections, summed');
+    assert.deepEqual(
+      rec.phases[2],
+      { phase: 'draining', generation: 1, connections: 6 },
+      "the old workers' reported connections, summed",
+    );
     assert.equal(rec.phases[3].generation, 2);
 
-    for (const w of old) assert.deepEqual(w.drains.map((d) => d.reason), ['upgrade']);
+    for (const w of old)
+      assert.deepEqual(
+        w.drains.map((d) => d.reason),
+        ['upgrade'],
+      );
     const deadline = old[0].drains[0].deadline;
     assert.equal(old[1].drains[0].deadline, deadline, 'one shared deadline');
-    assert.ok(deadline >= before + drainTimeoutMs && deadline <= after + drainTimeoutMs, 'the deadline is drainTimeoutMs from the drain');
+    assert.ok(
+      deadline >= before + drainTimeoutMs && deadline <= after + drainTimeoutMs,
+      'the deadline is drainTimeoutMs from the drain',
+    );
     for (const w of next) assert.deepEqual(w.drains, [], 'the new generation is not drained');
 
     const status = m.master.status();
     assert.equal(status.generation, 2);
-    assert.deepEqual(status.workers.map((w) => w.pid), next.map((w) => w.pid));
-    assert.deepEqual(status.reloads.map((h) => ({ generation: h.generation, ok: h.ok })), [{ generation: 2, ok: true }]);
+    assert.deepEqual(
+      status.workers.map((w) => w.pid),
+      next.map((w) => w.pid),
+    );
+    assert.deepEqual(
+      status.reloads.map((h) => ({ generation: h.generation, ok: h.ok })),
+      [{ generation: 2, ok: true }],
+    );
     await flush();
-    assert.equal(m.spawned.length, 4, 'the old workers\' exits are not crashes: nothing respawned');
+    assert.equal(m.spawned.length, 4, "the old workers' exits are not crashes: nothing respawned");
   });
 
-  test('sockets are closed only once the serving generation has settled where it listens, and none of it listens there', { timeout: TEST_MS }, async (t) => {
+  test('sockets are closed only once the serving generation has settled where it listens, and none of it listens there', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const [p1, p2] = [await freePort(), await freePort()];
     const a = `tcp:127.0.0.1:${p1}`;
     const m = setup(t, {
       workers: 1,
-      listen: [{ address: { kind: 'tcp', host: '127.0.0.1', port: p1 } }, { label: 'admin', address: { kind: 'tcp', host: '127.0.0.1', port: p2 } }],
+      listen: [
+        { address: { kind: 'tcp', host: '127.0.0.1', port: p1 } },
+        { label: 'admin', address: { kind: 'tcp', host: '127.0.0.1', port: p2 } },
+      ],
       onSpawn: (w) => w.generation === 2 && setImmediate(() => w.makeReady([a], { settled: false })),
     });
     await m.master.start();
@@ -363,7 +444,9 @@ describe('Master: reload', () => {
     assert.deepEqual(m.master.status().listeners, [a], 'settled without admin: closed');
   });
 
-  test('a rolled-back generation that listened on a port of its own: the port is closed, the rest stay', { timeout: TEST_MS }, async (t) => {
+  test('a rolled-back generation that listened on a port of its own: the port is closed, the rest stay', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const port = await freePort();
     const a = `tcp:127.0.0.1:${port}`;
     const extra = { kind: 'tcp', host: '127.0.0.1', port: await freePort() };
@@ -380,7 +463,9 @@ describe('Master: reload', () => {
     assert.deepEqual(m.master.status().listeners, [a]);
   });
 
-  test('coalescing: three reload() calls while one runs give exactly two generations', { timeout: TEST_MS }, async (t) => {
+  test('coalescing: three reload() calls while one runs give exactly two generations', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const m = setup(t, { workers: 2 });
     await startReady(m);
     const [r1, r2, r3] = [recorder(), recorder(), recorder()];
@@ -402,22 +487,32 @@ describe('Master: reload', () => {
     await until(() => m.ofGeneration(3).length === 2, 'generation 3 to be spawned');
     for (const w of m.ofGeneration(3)) w.makeReady();
     const [b, c] = await Promise.all([second, third]);
-    assert.deepEqual(b, c, 'both extra callers get the second run\'s result');
+    assert.deepEqual(b, c, "both extra callers get the second run's result");
     assert.equal(b.ok, true);
     assert.equal(b.generation, 3);
 
     await flush();
-    assert.deepEqual([...new Set(m.spawned.map((w) => w.generation))], [1, 2, 3], 'exactly two generations spawned by the reloads');
+    assert.deepEqual(
+      [...new Set(m.spawned.map((w) => w.generation))],
+      [1, 2, 3],
+      'exactly two generations spawned by the reloads',
+    );
     assert.equal(m.spawned.length, 6);
     assert.deepEqual(r1.names(), ['spawned', 'ready', 'draining', 'done'], 'the first caller sees only its run');
     assert.deepEqual(r2.names(), ['queued', 'spawned', 'ready', 'draining', 'done']);
     assert.deepEqual(r3.names(), ['queued', 'spawned', 'ready', 'draining', 'done']);
     assert.equal(r2.phases[1].generation, 3);
     assert.equal(m.master.status().generation, 3);
-    for (const w of m.ofGeneration(2)) assert.deepEqual(w.drains.map((d) => d.reason), ['upgrade']);
+    for (const w of m.ofGeneration(2))
+      assert.deepEqual(
+        w.drains.map((d) => d.reason),
+        ['upgrade'],
+      );
   });
 
-  test('rollback: a new worker that exits before it is ready; the old generation keeps serving', { timeout: TEST_MS }, async (t) => {
+  test('rollback: a new worker that exits before it is ready; the old generation keeps serving', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const m = setup(t, { workers: 2 });
     await startReady(m);
     const old = m.ofGeneration(1);
@@ -435,15 +530,25 @@ describe('Master: reload', () => {
     assert.deepEqual(rec.names(), ['spawned', 'rollback']);
     assert.deepEqual(rec.phases[1], { phase: 'rollback', generation: 2, reason: r.reason, stderrTail: r.stderrTail });
 
-    assert.deepEqual(next[0].drains.map((d) => d.reason), ['stop'], 'the new generation is drained with stop');
+    assert.deepEqual(
+      next[0].drains.map((d) => d.reason),
+      ['stop'],
+      'the new generation is drained with stop',
+    );
     for (const w of old) {
       assert.deepEqual(w.drains, [], 'the old workers are not drained');
       assert.equal(w.state, 'ready');
     }
     const status = m.master.status();
     assert.equal(status.generation, 1);
-    assert.deepEqual(status.workers.map((w) => w.pid), old.map((w) => w.pid));
-    assert.deepEqual(status.reloads.map((h) => ({ generation: h.generation, ok: h.ok, reason: h.reason })), [{ generation: 2, ok: false, reason: r.reason }]);
+    assert.deepEqual(
+      status.workers.map((w) => w.pid),
+      old.map((w) => w.pid),
+    );
+    assert.deepEqual(
+      status.reloads.map((h) => ({ generation: h.generation, ok: h.ok, reason: h.reason })),
+      [{ generation: 2, ok: false, reason: r.reason }],
+    );
     await flush();
     assert.equal(m.spawned.length, 4, 'the failed generation is not respawned');
 
@@ -463,7 +568,9 @@ describe('Master: reload', () => {
     assert.equal(r2.generation, 3);
   });
 
-  test('rollback: a new generation not ready within readyTimeoutMs: the one still starting has its deadline now, the ready one drains', { timeout: TEST_MS }, async (t) => {
+  test('rollback: a new generation not ready within readyTimeoutMs: the one still starting has its deadline now, the ready one drains', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const drainTimeoutMs = 3_000;
     const m = setup(t, { workers: 2, readyTimeoutMs: 50, drainTimeoutMs });
     await startReady(m);
@@ -479,16 +586,30 @@ describe('Master: reload', () => {
     assert.match(r.reason, /was not ready within 50 ms/);
     assert.equal(r.reason, `${next[0].name} was not ready within 50 ms`, 'names the worker still starting');
     assert.deepEqual(rec.names(), ['spawned', 'rollback']);
-    assert.deepEqual(next[0].drains.map((d) => d.reason), ['stop']);
-    assert.ok(next[0].drains[0].deadline <= Date.now(), 'never ready: its deadline is now (killed 2 s on), not a drain timeout away');
-    assert.deepEqual(next[1].drains.map((d) => d.reason), ['stop']);
+    assert.deepEqual(
+      next[0].drains.map((d) => d.reason),
+      ['stop'],
+    );
+    assert.ok(
+      next[0].drains[0].deadline <= Date.now(),
+      'never ready: its deadline is now (killed 2 s on), not a drain timeout away',
+    );
+    assert.deepEqual(
+      next[1].drains.map((d) => d.reason),
+      ['stop'],
+    );
     const { deadline } = next[1].drains[0];
-    assert.ok(deadline >= before + 50 + drainTimeoutMs && deadline <= after + drainTimeoutMs, 'drainTimeoutMs from the timeout');
+    assert.ok(
+      deadline >= before + 50 + drainTimeoutMs && deadline <= after + drainTimeoutMs,
+      'drainTimeoutMs from the timeout',
+    );
     for (const w of old) assert.deepEqual(w.drains, []);
     assert.equal(m.master.status().generation, 1);
   });
 
-  test('a new worker that is ready and then exits before the others are ready rolls back too', { timeout: TEST_MS }, async (t) => {
+  test('a new worker that is ready and then exits before the others are ready rolls back too', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const m = setup(t, { workers: 2 });
     await startReady(m);
     const result = m.master.reload();
@@ -505,7 +626,9 @@ describe('Master: reload', () => {
 });
 
 describe('Master: connections cut at the drain timeout', () => {
-  test('a reload adds up the old workers\' cut connections into its result and its history', { timeout: TEST_MS }, async (t) => {
+  test("a reload adds up the old workers' cut connections into its result and its history", {
+    timeout: TEST_MS,
+  }, async (t) => {
     const m = setup(t, { workers: 2, workerOptions: (g) => ({ cut: g === 1 ? 2 : 0 }) });
     await startReady(m);
     const result = m.master.reload();
@@ -516,7 +639,9 @@ describe('Master: connections cut at the drain timeout', () => {
     assert.equal(m.master.status().reloads.at(-1).cut, 4);
   });
 
-  test('a reload says when the last old worker had drained, apart from the old generation\'s exit', { timeout: TEST_MS }, async (t) => {
+  test("a reload says when the last old worker had drained, apart from the old generation's exit", {
+    timeout: TEST_MS,
+  }, async (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: 1_700_000_000_000 });
     const m = setup(t, { workers: 2, workerOptions: () => ({ autoExitOnDrain: false }) });
     await startReady(m);
@@ -575,7 +700,9 @@ describe('Master: connections cut at the drain timeout', () => {
 });
 
 describe('Master: crash back-off', () => {
-  test('a live worker that exits is respawned in its slot after 100, 200, then 400 ms', { timeout: TEST_MS }, async (t) => {
+  test('a live worker that exits is respawned in its slot after 100, 200, then 400 ms', {
+    timeout: TEST_MS,
+  }, async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_700_000_000_000 });
     const m = setup(t, { workers: 2 });
     await startReady(m);
@@ -586,7 +713,11 @@ describe('Master: crash back-off', () => {
       const before = m.spawned.length;
       crashed.exit(1);
       await flush();
-      assert.deepEqual(m.master.status().workers.map((w) => w.pid), [slot0.pid], 'slot 1 is empty meanwhile');
+      assert.deepEqual(
+        m.master.status().workers.map((w) => w.pid),
+        [slot0.pid],
+        'slot 1 is empty meanwhile',
+      );
       t.mock.timers.tick(delayMs - 1);
       await flush();
       assert.equal(m.spawned.length, before, `not respawned ${delayMs - 1} ms after the crash`);
@@ -595,7 +726,11 @@ describe('Master: crash back-off', () => {
       assert.equal(m.spawned.length, before + 1, `respawned ${delayMs} ms after the crash`);
       const fresh = m.spawned.at(-1);
       assert.equal(fresh.generation, 1);
-      assert.deepEqual(m.master.status().workers.map((w) => w.pid), [slot0.pid, fresh.pid], 'in the same slot');
+      assert.deepEqual(
+        m.master.status().workers.map((w) => w.pid),
+        [slot0.pid, fresh.pid],
+        'in the same slot',
+      );
       return fresh;
     };
 
@@ -661,7 +796,9 @@ describe('Master: crash back-off', () => {
 });
 
 describe('Master: stop', () => {
-  test('stop() drains every worker with stop and calls exit(0) once all have exited', { timeout: TEST_MS }, async (t) => {
+  test('stop() drains every worker with stop and calls exit(0) once all have exited', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const sockets = new SocketTable();
     let closedAll = 0;
     const closeAll = sockets.closeAll.bind(sockets);
@@ -675,10 +812,17 @@ describe('Master: stop', () => {
     const before = Date.now();
     m.master.stop();
     const after = Date.now();
-    for (const w of m.spawned) assert.deepEqual(w.drains.map((d) => d.reason), ['stop']);
-    assert.equal(closedAll, 1, 'the master\'s copies of the sockets are closed as the drain begins');
+    for (const w of m.spawned)
+      assert.deepEqual(
+        w.drains.map((d) => d.reason),
+        ['stop'],
+      );
+    assert.equal(closedAll, 1, "the master's copies of the sockets are closed as the drain begins");
     const deadline = m.spawned[0].drains[0].deadline;
-    assert.ok(m.spawned.every((w) => w.drains[0].deadline === deadline), 'one shared deadline');
+    assert.ok(
+      m.spawned.every((w) => w.drains[0].deadline === deadline),
+      'one shared deadline',
+    );
     assert.ok(deadline >= before + drainTimeoutMs && deadline <= after + drainTimeoutMs);
 
     m.spawned[0].exit(0);
@@ -696,7 +840,9 @@ describe('Master: stop', () => {
     assert.deepEqual(m.exits, [0], 'a second stop() does nothing');
   });
 
-  test('stop() also drains the old generation still draining and a new one still starting', { timeout: TEST_MS }, async (t) => {
+  test('stop() also drains the old generation still draining and a new one still starting', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const m = setup(t, { workers: 1, workerOptions: (g) => ({ autoExitOnDrain: g !== 1 }) });
     await startReady(m);
     const first = m.master.reload();
@@ -705,8 +851,14 @@ describe('Master: stop', () => {
     // Generation 1 is draining (it does not exit by itself); a reload is queued, then stop.
     const queued = m.master.reload();
     m.master.stop();
-    assert.deepEqual(m.ofGeneration(1)[0].drains.map((d) => d.reason), ['upgrade', 'stop']);
-    assert.deepEqual(m.ofGeneration(2)[0].drains.map((d) => d.reason), ['stop']);
+    assert.deepEqual(
+      m.ofGeneration(1)[0].drains.map((d) => d.reason),
+      ['upgrade', 'stop'],
+    );
+    assert.deepEqual(
+      m.ofGeneration(2)[0].drains.map((d) => d.reason),
+      ['stop'],
+    );
     m.ofGeneration(1)[0].exit(0);
     assert.equal(await m.exited, 0);
     assert.equal((await first).ok, true);
@@ -716,7 +868,9 @@ describe('Master: stop', () => {
     assert.equal(m.ofGeneration(3).length, 0, 'the queued reload spawned nothing');
   });
 
-  test('a stop during a reload cancels it: the new generation is drained, the reload reports the cancel', { timeout: TEST_MS }, async (t) => {
+  test('a stop during a reload cancels it: the new generation is drained, the reload reports the cancel', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const m = setup(t, { workers: 2 });
     await startReady(m);
     const rec = recorder();
@@ -729,7 +883,9 @@ describe('Master: stop', () => {
     assert.equal(await m.exited, 0);
   });
 
-  test('reload during stop answers ok:false "the master is stopping" and spawns nothing', { timeout: TEST_MS }, async (t) => {
+  test('reload during stop answers ok:false "the master is stopping" and spawns nothing', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const m = setup(t, { workers: 2, workerOptions: () => ({ autoExitOnDrain: false }) });
     await startReady(m);
     m.master.stop();
@@ -744,7 +900,9 @@ describe('Master: stop', () => {
     assert.equal(await m.exited, 0);
   });
 
-  test('--shutdown-delay: a stop reports not ready and serves on for the delay (crashed workers restarted, reloads refused), then drains', { timeout: TEST_MS }, async (t) => {
+  test('--shutdown-delay: a stop reports not ready and serves on for the delay (crashed workers restarted, reloads refused), then drains', {
+    timeout: TEST_MS,
+  }, async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_700_000_000_000 });
     const m = setup(t, { workers: 2, shutdownDelayMs: 5_000, onSpawn: (w) => setImmediate(() => w.makeReady()) });
     await startReady(m);
@@ -753,7 +911,11 @@ describe('Master: stop', () => {
     assert.equal(m.master.isServing(), true, 'the workers still serve');
     assert.deepEqual(m.said, [{ serving: 1 }, { stopping: true }]);
     assert.deepEqual(m.master.status().stopping, { phase: 'delay', msLeft: 5_000 });
-    assert.deepEqual(m.spawned.flatMap((w) => w.drains), [], 'nobody drains during the delay');
+    assert.deepEqual(
+      m.spawned.flatMap((w) => w.drains),
+      [],
+      'nobody drains during the delay',
+    );
     const r = await m.master.reload();
     assert.equal(r.reason, 'the master is stopping');
     t.mock.timers.tick(1_000);
@@ -763,21 +925,37 @@ describe('Master: stop', () => {
     await flush();
     assert.equal(m.spawned.length, 3, 'a worker that crashes during the delay is restarted');
     t.mock.timers.tick(3_899);
-    assert.deepEqual(m.spawned.flatMap((w) => w.drains), [], 'not before the delay is over');
+    assert.deepEqual(
+      m.spawned.flatMap((w) => w.drains),
+      [],
+      'not before the delay is over',
+    );
     t.mock.timers.tick(1);
-    assert.deepEqual(m.spawned.slice(1).map((w) => w.drains.map((d) => d.reason)), [['stop'], ['stop']]);
+    assert.deepEqual(
+      m.spawned.slice(1).map((w) => w.drains.map((d) => d.reason)),
+      [['stop'], ['stop']],
+    );
     assert.deepEqual(m.master.status().stopping, { phase: 'draining', msLeft: 5_000 });
     assert.equal(await m.exited, 0);
     assert.deepEqual(m.said, [{ serving: 1 }, { stopping: true }], 'STOPPING=1 once');
   });
 
-  test('--shutdown-delay: a second stop during the delay drains at once; a master whose app failed to start does not wait', { timeout: TEST_MS }, async (t) => {
+  test('--shutdown-delay: a second stop during the delay drains at once; a master whose app failed to start does not wait', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const m = setup(t, { workers: 2, shutdownDelayMs: 600_000 });
     await startReady(m);
     m.master.stop();
-    assert.deepEqual(m.spawned.flatMap((w) => w.drains), []);
+    assert.deepEqual(
+      m.spawned.flatMap((w) => w.drains),
+      [],
+    );
     m.master.stop();
-    for (const w of m.spawned) assert.deepEqual(w.drains.map((d) => d.reason), ['stop']);
+    for (const w of m.spawned)
+      assert.deepEqual(
+        w.drains.map((d) => d.reason),
+        ['stop'],
+      );
     assert.equal(await m.exited, 0);
 
     const failing = setup(t, { workers: 1, shutdownDelayMs: 600_000 });
@@ -790,14 +968,23 @@ describe('Master: stop', () => {
     const m = setup(t, { workers: 2, workerOptions: () => ({ autoExitOnDrain: false }) });
     await startReady(m);
     m.master.kill();
-    assert.deepEqual(m.spawned.map((w) => w.kills), [1, 1]);
+    assert.deepEqual(
+      m.spawned.map((w) => w.kills),
+      [1, 1],
+    );
     assert.deepEqual(m.exits, [130]);
   });
 });
 
 describe('Master: draining generations', () => {
-  test('a reload while the previous generation still drains starts without waiting for that drain', { timeout: TEST_MS }, async (t) => {
-    const m = setup(t, { workers: 1, workerOptions: (g) => ({ autoExitOnDrain: g > 1 }), onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()) });
+  test('a reload while the previous generation still drains starts without waiting for that drain', {
+    timeout: TEST_MS,
+  }, async (t) => {
+    const m = setup(t, {
+      workers: 1,
+      workerOptions: (g) => ({ autoExitOnDrain: g > 1 }),
+      onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()),
+    });
     await startReady(m);
     const [slow] = m.ofGeneration(1);
     const first = m.master.reload();
@@ -809,17 +996,28 @@ describe('Master: draining generations', () => {
     assert.equal(second.generation, 3, 'the hotfix serves while generation 1 still drains');
     assert.equal(slow.state, 'draining');
     assert.equal(firstDone, false, 'the first reload reports once its old generation is gone');
-    assert.deepEqual(m.master.status().workers.map((w) => [w.generation, w.state]), [[3, 'ready'], [1, 'draining']]);
+    assert.deepEqual(
+      m.master.status().workers.map((w) => [w.generation, w.state]),
+      [
+        [3, 'ready'],
+        [1, 'draining'],
+      ],
+    );
     slow.exit(0);
     assert.equal((await first).ok, true);
     assert.equal(m.master.status().workers.length, 1);
   });
 
-  test('past --max-draining, the oldest draining generation is ended: drained again with a deadline of now', { timeout: TEST_MS }, async (t) => {
+  test('past --max-draining, the oldest draining generation is ended: drained again with a deadline of now', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const drainTimeoutMs = 60_000;
     const m = setup(t, {
-      workers: 2, drainTimeoutMs, maxDraining: 1,
-      workerOptions: (g) => ({ autoExitOnDrain: g > 2 }), onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()),
+      workers: 2,
+      drainTimeoutMs,
+      maxDraining: 1,
+      workerOptions: (g) => ({ autoExitOnDrain: g > 2 }),
+      onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()),
     });
     await startReady(m);
     const lines = captureLog(t);
@@ -834,7 +1032,10 @@ describe('Master: draining generations', () => {
       assert.ok(w.drains[1].deadline >= before && w.drains[1].deadline <= Date.now(), 'with a deadline of now');
     }
     for (const w of m.ofGeneration(2)) assert.equal(w.drains.length, 1, 'generation 2 drains with its full time');
-    assert.ok(lines.some((l) => /warn: more than 1 generations draining: ending generation 1's drain now/.test(l)), 'said in the log');
+    assert.ok(
+      lines.some((l) => /warn: more than 1 generations draining: ending generation 1's drain now/.test(l)),
+      'said in the log',
+    );
     for (const w of m.ofGeneration(1)) w.exit(0);
     for (const w of m.ofGeneration(2)) w.exit(0);
     assert.deepEqual([(await first).ok, (await second).ok], [true, true]);
@@ -842,38 +1043,78 @@ describe('Master: draining generations', () => {
 });
 
 describe('Master: crash window', () => {
-  test('both generations serve through the crash window; a new worker that exits in it is rolled back and the old one, never drained, serves on', { timeout: TEST_MS }, async (t) => {
+  test('both generations serve through the crash window; a new worker that exits in it is rolled back and the old one, never drained, serves on', {
+    timeout: TEST_MS,
+  }, async (t) => {
     let started = false;
-    const m = setup(t, { workers: 2, crashWindowMs: 5_000, onSpawn: (w) => started && setImmediate(() => w.makeReady()) });
+    const m = setup(t, {
+      workers: 2,
+      crashWindowMs: 5_000,
+      onSpawn: (w) => started && setImmediate(() => w.makeReady()),
+    });
     await startReady(m);
     started = true;
     const old = m.ofGeneration(1);
     const rec = recorder();
     const result = m.master.reload(rec.listener);
     await until(() => rec.names().includes('ready'), 'generation 2 to be ready');
-    assert.deepEqual(old.map((w) => [w.state, w.drains.length]), [['ready', 0], ['ready', 0]], 'the old generation serves beside the new one');
+    assert.deepEqual(
+      old.map((w) => [w.state, w.drains.length]),
+      [
+        ['ready', 0],
+        ['ready', 0],
+      ],
+      'the old generation serves beside the new one',
+    );
     assert.equal(m.master.status().workers.length, 4);
     const [bad, other] = m.ofGeneration(2);
-    bad.failed = { type: 'failed', pid: bad.pid, error: 'Error: v2 dies after it started', stderrTail: 'Error: v2 dies after it started\n    at app.js:3\n' };
+    bad.failed = {
+      type: 'failed',
+      pid: bad.pid,
+      error: 'Error: v2 dies after it started',
+      stderrTail: 'Error: v2 dies after it started\n    at app.js:3\n',
+    };
     bad.exit(1);
     const r = await result;
     assert.equal(r.ok, false);
     assert.equal(r.generation, 2);
-    assert.match(r.reason, new RegExp(`worker pid ${bad.pid} exited \\(code 1\\) \\d+ ms after it was ready \\(crash window 5000 ms\\): Error: v2 dies after it started$`));
+    assert.match(
+      r.reason,
+      new RegExp(
+        `worker pid ${bad.pid} exited \\(code 1\\) \\d+ ms after it was ready \\(crash window 5000 ms\\): Error: v2 dies after it started$`,
+      ),
+    );
     assert.match(r.stderrTail, /at app\.js:3/, 'the stack it printed after it was ready');
     assert.deepEqual(rec.names(), ['spawned', 'ready', 'rollback']);
-    assert.deepEqual(other.drains.map((d) => d.reason), ['stop'], 'the rest of generation 2 drains what it took');
+    assert.deepEqual(
+      other.drains.map((d) => d.reason),
+      ['stop'],
+      'the rest of generation 2 drains what it took',
+    );
     for (const w of old) assert.deepEqual([w.state, w.drains], ['ready', []], 'never told to drain');
     await flush();
     const status = m.master.status();
     assert.equal(status.generation, 1);
-    assert.deepEqual(status.workers.map((w) => w.pid), old.map((w) => w.pid), 'the same old workers, whatever the files on disk hold');
-    assert.deepEqual(status.reloads.map((h) => [h.generation, h.ok]), [[2, false]]);
+    assert.deepEqual(
+      status.workers.map((w) => w.pid),
+      old.map((w) => w.pid),
+      'the same old workers, whatever the files on disk hold',
+    );
+    assert.deepEqual(
+      status.reloads.map((h) => [h.generation, h.ok]),
+      [[2, false]],
+    );
     assert.equal(m.spawned.length, 4, 'nothing respawned: neither the crash nor generation 1');
   });
 
-  test('a generation that outlives its crash window is a success; a crash after it is respawned as usual', { timeout: TEST_MS }, async (t) => {
-    const m = setup(t, { workers: 1, crashWindowMs: 200, onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()) });
+  test('a generation that outlives its crash window is a success; a crash after it is respawned as usual', {
+    timeout: TEST_MS,
+  }, async (t) => {
+    const m = setup(t, {
+      workers: 1,
+      crashWindowMs: 200,
+      onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()),
+    });
     await startReady(m);
     const r = await m.master.reload();
     assert.equal(r.ok, true);
@@ -885,7 +1126,9 @@ describe('Master: crash window', () => {
 });
 
 describe('Master: what systemd is told', () => {
-  test('READY=1 once every worker of the first generation is ready, after a respawn too; nothing more until a reload', { timeout: TEST_MS }, async (t) => {
+  test('READY=1 once every worker of the first generation is ready, after a respawn too; nothing more until a reload', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const m = setup(t, { workers: 2 });
     await m.master.start();
     const [a, b] = m.spawned;
@@ -901,8 +1144,14 @@ describe('Master: what systemd is told', () => {
     assert.deepEqual(m.said, [{ serving: 1 }]);
   });
 
-  test('a reload: RELOADING=1, then READY=1 for the new generation once it is through its crash window', { timeout: TEST_MS }, async (t) => {
-    const m = setup(t, { workers: 2, crashWindowMs: 200, onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()) });
+  test('a reload: RELOADING=1, then READY=1 for the new generation once it is through its crash window', {
+    timeout: TEST_MS,
+  }, async (t) => {
+    const m = setup(t, {
+      workers: 2,
+      crashWindowMs: 200,
+      onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()),
+    });
     await startReady(m);
     const rec = recorder();
     const result = m.master.reload(rec.listener);
@@ -912,27 +1161,42 @@ describe('Master: what systemd is told', () => {
     assert.deepEqual(m.said, [{ serving: 1 }, { reloading: 2, serving: 1 }, { serving: 2 }]);
   });
 
-  test('a rollback, and a crash in the crash window: READY=1 for the generation that serves, saying which one failed and why', { timeout: TEST_MS }, async (t) => {
+  test('a rollback, and a crash in the crash window: READY=1 for the generation that serves, saying which one failed and why', {
+    timeout: TEST_MS,
+  }, async (t) => {
     let started = false;
     // Generation 1's code, started again after the crash, gets ready by itself.
-    const m = setup(t, { workers: 1, crashWindowMs: 5_000, onSpawn: (w) => started && w.generation === 1 && setImmediate(() => w.makeReady()) });
+    const m = setup(t, {
+      workers: 1,
+      crashWindowMs: 5_000,
+      onSpawn: (w) => started && w.generation === 1 && setImmediate(() => w.makeReady()),
+    });
     await startReady(m);
     started = true;
     const failed = m.master.reload();
     const [bad] = m.ofGeneration(2);
     bad.fail('boom');
     const r1 = await failed;
-    assert.deepEqual(m.said.slice(1), [{ reloading: 2, serving: 1 }, { serving: 1, failed: { generation: 2, reason: r1.reason } }]);
+    assert.deepEqual(m.said.slice(1), [
+      { reloading: 2, serving: 1 },
+      { serving: 1, failed: { generation: 2, reason: r1.reason } },
+    ]);
 
     const crashed = m.master.reload();
     await until(() => m.ofGeneration(3).length === 1, 'generation 3 to be spawned (reloads start 1 s apart)');
     const [next] = m.ofGeneration(3);
     next.makeReady();
-    await until(() => m.master.status().workers.some((w) => w.generation === 3 && w.state === 'ready'), 'generation 3 to be ready');
+    await until(
+      () => m.master.status().workers.some((w) => w.generation === 3 && w.state === 'ready'),
+      'generation 3 to be ready',
+    );
     next.exit(1);
     const r2 = await crashed;
     assert.equal(r2.ok, false);
-    assert.deepEqual(m.said.slice(3), [{ reloading: 3, serving: 1 }, { serving: 1, failed: { generation: 3, reason: r2.reason } }]);
+    assert.deepEqual(m.said.slice(3), [
+      { reloading: 3, serving: 1 },
+      { serving: 1, failed: { generation: 3, reason: r2.reason } },
+    ]);
   });
 
   test('stop: STOPPING=1', { timeout: TEST_MS }, async (t) => {
@@ -945,7 +1209,9 @@ describe('Master: what systemd is told', () => {
 });
 
 describe('Master: heartbeats', () => {
-  test('a ready worker silent past --unresponsive-after is reported, and beats again are noticed', { timeout: TEST_MS }, async (t) => {
+  test('a ready worker silent past --unresponsive-after is reported, and beats again are noticed', {
+    timeout: TEST_MS,
+  }, async (t) => {
     t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: 1_700_000_000_000 });
     const m = setup(t, { workers: 2, unresponsiveMs: 5_000 });
     await startReady(m);
@@ -957,16 +1223,29 @@ describe('Master: heartbeats', () => {
     }
     await flush();
     const status = m.master.status();
-    assert.deepEqual(status.workers.map((w) => w.unresponsive), [true, false]);
-    assert.deepEqual(status.workers.map((w) => w.connections), [null, 4]);
+    assert.deepEqual(
+      status.workers.map((w) => w.unresponsive),
+      [true, false],
+    );
+    assert.deepEqual(
+      status.workers.map((w) => w.connections),
+      [null, 4],
+    );
     assert.equal(status.workers[1].delayMs, 3);
     assert.equal(status.workers[1].heartbeatAgeMs, 1_000);
-    assert.equal(lines.filter((l) => l.includes(`worker pid ${quiet.pid} has sent no heartbeat`)).length, 1, 'reported once');
+    assert.equal(
+      lines.filter((l) => l.includes(`worker pid ${quiet.pid} has sent no heartbeat`)).length,
+      1,
+      'reported once',
+    );
     assert.ok(lines.some((l) => /not replacing it/.test(l)));
     assert.equal(m.spawned.length, 2, 'not replaced without --replace-unresponsive');
     quiet.beat();
     t.mock.timers.tick(1_000);
-    assert.deepEqual(m.master.status().workers.map((w) => w.unresponsive), [false, false]);
+    assert.deepEqual(
+      m.master.status().workers.map((w) => w.unresponsive),
+      [false, false],
+    );
     assert.ok(lines.some((l) => l.includes(`worker pid ${quiet.pid} answers again`)));
   });
 
@@ -987,7 +1266,10 @@ describe('Master: heartbeats', () => {
     fresh.makeReady();
     await flush();
     assert.equal(quiet.kills, 1);
-    assert.deepEqual(m.master.status().workers.map((w) => w.pid), [fresh.pid, busy.pid]);
+    assert.deepEqual(
+      m.master.status().workers.map((w) => w.pid),
+      [fresh.pid, busy.pid],
+    );
     await flush();
     assert.equal(m.spawned.length, 3, 'the kill is not a crash: nothing respawned');
   });
@@ -995,7 +1277,9 @@ describe('Master: heartbeats', () => {
 
 describe('Master: memory', () => {
   // The soak's master heap stays flat over 1,000 reloads (bench/RESULTS.md); this keeps it so.
-  test('nothing keeps the workers that reloads retired or rolled back, or that crashed', { timeout: TEST_MS }, async (t) => {
+  test('nothing keeps the workers that reloads retired or rolled back, or that crashed', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const m = setup(t, { workers: 2 });
     await startReady(m);
     m.spawned[0].exit(1);
@@ -1013,8 +1297,16 @@ describe('Master: memory', () => {
     await flush();
     collectGarbage();
     assert.equal(refs.filter((r) => r.serving).length, 2);
-    assert.deepEqual(refs.filter((r) => r.serving && !r.ref.deref()).map((r) => r.pid), [], 'the serving workers are still there (the check is not vacuous)');
-    assert.deepEqual(refs.filter((r) => !r.serving && r.ref.deref()).map((r) => r.pid), [], 'no worker that no longer serves is kept');
+    assert.deepEqual(
+      refs.filter((r) => r.serving && !r.ref.deref()).map((r) => r.pid),
+      [],
+      'the serving workers are still there (the check is not vacuous)',
+    );
+    assert.deepEqual(
+      refs.filter((r) => !r.serving && r.ref.deref()).map((r) => r.pid),
+      [],
+      'no worker that no longer serves is kept',
+    );
   });
 });
 
@@ -1060,10 +1352,17 @@ describe('Master: events and probes (for the admin listener)', () => {
   /** The events a master reports, in order. */
   const eventLog = () => {
     const seen = [];
-    return { seen, reloaded: (r) => seen.push(['reloaded', r.ok]), respawned: () => seen.push(['respawned']), cut: (n) => seen.push(['cut', n]) };
+    return {
+      seen,
+      reloaded: (r) => seen.push(['reloaded', r.ok]),
+      respawned: () => seen.push(['respawned']),
+      cut: (n) => seen.push(['cut', n]),
+    };
   };
 
-  test('a reload is reported once, in service or rolled back, however many requests joined it; cut connections per worker', { timeout: TEST_MS }, async (t) => {
+  test('a reload is reported once, in service or rolled back, however many requests joined it; cut connections per worker', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const events = eventLog();
     const m = setup(t, { workers: 2, events, workerOptions: (g) => ({ cut: g === 1 ? 2 : 0 }) });
     await startReady(m);
@@ -1074,8 +1373,21 @@ describe('Master: events and probes (for the admin listener)', () => {
     await until(() => m.ofGeneration(3).length === 2, 'the joined reload to spawn');
     m.ofGeneration(3)[0].fail('boom');
     assert.equal((await joined).ok, false);
-    assert.deepEqual(events.seen.filter(([e]) => e === 'reloaded'), [['reloaded', true], ['reloaded', false]]);
-    assert.deepEqual(events.seen.filter(([e, n]) => e === 'cut' && n > 0), [['cut', 2], ['cut', 2]], 'each old worker\'s cut');
+    assert.deepEqual(
+      events.seen.filter(([e]) => e === 'reloaded'),
+      [
+        ['reloaded', true],
+        ['reloaded', false],
+      ],
+    );
+    assert.deepEqual(
+      events.seen.filter(([e, n]) => e === 'cut' && n > 0),
+      [
+        ['cut', 2],
+        ['cut', 2],
+      ],
+      "each old worker's cut",
+    );
   });
 
   test('a crashed worker started again is reported as a respawn', { timeout: TEST_MS }, async (t) => {
@@ -1093,7 +1405,9 @@ describe('Master: events and probes (for the admin listener)', () => {
     assert.equal(respawns(), 1);
   });
 
-  test('isServing(): a ready worker of the serving generation; isStopping() once stop() is called', { timeout: TEST_MS }, async (t) => {
+  test('isServing(): a ready worker of the serving generation; isStopping() once stop() is called', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const m = setup(t, { workers: 2 });
     await m.master.start();
     assert.equal(m.master.isServing(), false, 'none ready yet');
@@ -1117,10 +1431,17 @@ describe('Master: releases', () => {
   }
   const current = (dir) => fs.readlinkSync(path.join(dir, 'current'));
 
-  test('each generation runs its release; current follows it once in service; a crash in the window leaves current as it was', { timeout: TEST_MS }, async (t) => {
+  test('each generation runs its release; current follows it once in service; a crash in the window leaves current as it was', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const dir = releasesDir(t);
     let started = false;
-    const m = setup(t, { workers: 1, crashWindowMs: 5_000, releases: dir, onSpawn: (w) => started && setImmediate(() => w.makeReady()) });
+    const m = setup(t, {
+      workers: 1,
+      crashWindowMs: 5_000,
+      releases: dir,
+      onSpawn: (w) => started && setImmediate(() => w.makeReady()),
+    });
     await startReady(m);
     started = true;
     assert.deepEqual([m.roots, m.master.status().release], [[fs.realpathSync(path.join(dir, 'v1'))], 'v1']);
@@ -1132,22 +1453,41 @@ describe('Master: releases', () => {
     assert.equal((await crashed).ok, false);
     assert.equal(rec.phases[0].release, 'v2');
     assert.deepEqual([current(dir), m.master.status().release], ['v1', 'v1'], 'rolled back: current as it was');
-    assert.deepEqual(m.roots.map((root) => path.basename(root)), ['v1', 'v2']);
+    assert.deepEqual(
+      m.roots.map((root) => path.basename(root)),
+      ['v1', 'v2'],
+    );
 
-    const n = setup(t, { workers: 1, releases: dir, onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()) });
+    const n = setup(t, {
+      workers: 1,
+      releases: dir,
+      onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()),
+    });
     await startReady(n);
     const r = await n.master.reload(undefined, 'v3');
     assert.equal(r.ok, true, r.reason);
     assert.deepEqual([current(dir), n.master.status().release], ['v3', 'v3']);
-    assert.deepEqual(n.master.releases().releases.map((x) => [x.name, x.current, x.serving]), [['v1', false, false], ['v2', false, false], ['v3', true, true]]);
+    assert.deepEqual(
+      n.master.releases().releases.map((x) => [x.name, x.current, x.serving]),
+      [
+        ['v1', false, false],
+        ['v2', false, false],
+        ['v3', true, true],
+      ],
+    );
     fs.rmSync(path.join(dir, 'current'));
     fs.symlinkSync('v2', path.join(dir, 'current'));
     assert.equal((await n.master.reload()).ok, true);
     assert.equal(n.master.status().release, 'v2', 'a reload naming none runs what current points to now');
-    assert.deepEqual(n.roots.map((root) => path.basename(root)), ['v1', 'v3', 'v2']);
+    assert.deepEqual(
+      n.roots.map((root) => path.basename(root)),
+      ['v1', 'v3', 'v2'],
+    );
   });
 
-  test('a release that is none, without --releases, or not the one queued: refused by a throw, before anything starts', { timeout: TEST_MS }, async (t) => {
+  test('a release that is none, without --releases, or not the one queued: refused by a throw, before anything starts', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const plain = setup(t, { workers: 1 });
     await startReady(plain);
     assert.throws(() => plain.master.reload(undefined, 'v2'), { name: 'ReloadRefused', message: NO_RELEASES });
@@ -1158,20 +1498,36 @@ describe('Master: releases', () => {
     const m = setup(t, { workers: 1, releases: dir, onSpawn: (w) => started && setImmediate(() => w.makeReady()) });
     await startReady(m);
     for (const name of ['..', 'a/b', '/etc', '', 'v9', 'current']) {
-      assert.throws(() => m.master.reload(undefined, name), (err) => err instanceof ReloadRefused && !err.busy, name);
+      assert.throws(
+        () => m.master.reload(undefined, name),
+        (err) => err instanceof ReloadRefused && !err.busy,
+        name,
+      );
     }
     assert.deepEqual([m.launches, m.master.status().reloads], [[1], []], 'nothing started');
 
     started = true;
     const running = m.master.reload(undefined, 'v2');
     const queued = m.master.reload(undefined, 'v3');
-    assert.throws(() => m.master.reload(undefined, 'v2'), (err) => err instanceof ReloadRefused && err.busy && /release v3 is queued/.test(err.message));
+    assert.throws(
+      () => m.master.reload(undefined, 'v2'),
+      (err) => err instanceof ReloadRefused && err.busy && /release v3 is queued/.test(err.message),
+    );
     const joined = m.master.reload();
-    assert.deepEqual((await Promise.all([running, queued, joined])).map((r) => r.ok), [true, true, true]);
-    assert.deepEqual([m.launches, m.master.status().release], [[1, 2, 3], 'v3'], 'the unnamed request joined the queued v3');
+    assert.deepEqual(
+      (await Promise.all([running, queued, joined])).map((r) => r.ok),
+      [true, true, true],
+    );
+    assert.deepEqual(
+      [m.launches, m.master.status().release],
+      [[1, 2, 3], 'v3'],
+      'the unnamed request joined the queued v3',
+    );
   });
 
-  test('current gone when a reload naming none begins: it fails with the reason, nothing started', { timeout: TEST_MS }, async (t) => {
+  test('current gone when a reload naming none begins: it fails with the reason, nothing started', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const dir = releasesDir(t);
     const m = setup(t, { workers: 1, releases: dir });
     await startReady(m);

@@ -29,8 +29,15 @@ describe('parseMessage', () => {
 
   test('ready with a missing or invalid listening list', () => {
     const cases = [
-      undefined, null, 'tcp:*:80', {}, [''], [8080], ['ok', null],
-      ['x'.repeat(4097)], Array.from({ length: 1025 }, (_, i) => `tcp:*:${i + 1}`),
+      undefined,
+      null,
+      'tcp:*:80',
+      {},
+      [''],
+      [8080],
+      ['ok', null],
+      ['x'.repeat(4097)],
+      Array.from({ length: 1025 }, (_, i) => `tcp:*:${i + 1}`),
     ];
     for (const listening of cases) {
       assert.match(rejected({ baton: 1, type: 'ready', pid: 5, listening }), /listening/);
@@ -45,11 +52,20 @@ describe('parseMessage', () => {
       message: { baton: 1, type: 'connection', id: 3, address: 'tcp:127.0.0.1:8080' },
     });
     for (const address of [undefined, '', 8080, 'x'.repeat(4097)]) {
-      assert.match(rejected({ baton: 1, type: 'connection', id: 0, address }), /'connection' message with a missing or invalid address/);
+      assert.match(
+        rejected({ baton: 1, type: 'connection', id: 0, address }),
+        /'connection' message with a missing or invalid address/,
+      );
     }
     assert.match(rejected({ baton: 1, type: 'connection', id: -1, address: 'tcp:*:80' }), /invalid id/);
-    assert.deepEqual(parseMessage({ baton: 1, type: 'connection-taken', id: 0, taken: false }).message, { baton: 1, type: 'connection-taken', id: 0, taken: false });
-    for (const taken of [undefined, 1, 'yes']) assert.match(rejected({ baton: 1, type: 'connection-taken', id: 0, taken }), /taken/);
+    assert.deepEqual(parseMessage({ baton: 1, type: 'connection-taken', id: 0, taken: false }).message, {
+      baton: 1,
+      type: 'connection-taken',
+      id: 0,
+      taken: false,
+    });
+    for (const taken of [undefined, 1, 'yes'])
+      assert.match(rejected({ baton: 1, type: 'connection-taken', id: 0, taken }), /taken/);
   });
 
   test('valid failed', () => {
@@ -57,20 +73,46 @@ describe('parseMessage', () => {
     assert.deepEqual(parseMessage(raw), { ok: true, message: raw });
   });
 
-  test('history: a successor takes its predecessors\' upgrade records (only their fields, at most 10) and reload counters', () => {
+  test("history: a successor takes its predecessors' upgrade records (only their fields, at most 10) and reload counters", () => {
     const reloads = [
       { generation: 2, ok: true, ms: 180, at: '2026-11-28T09:35:54.265Z' },
-      { generation: 3, ok: false, ms: 950, at: '2026-11-28T09:36:10.001Z', reason: 'successor pid 7 exited before it was ready (code 1)' },
+      {
+        generation: 3,
+        ok: false,
+        ms: 950,
+        at: '2026-11-28T09:36:10.001Z',
+        reason: 'successor pid 7 exited before it was ready (code 1)',
+      },
     ];
     const counters = { ok: 1, failed: 1, buckets: [0, 1, 1, 2], durationMs: 1130 };
-    assert.deepEqual(parseMessage({ baton: 1, type: 'history', reloads: [{ ...reloads[0], extra: 'dropped' }, reloads[1]], counters: { ...counters, x: 1 } }),
-      { ok: true, message: { baton: 1, type: 'history', reloads, counters } });
+    assert.deepEqual(
+      parseMessage({
+        baton: 1,
+        type: 'history',
+        reloads: [{ ...reloads[0], extra: 'dropped' }, reloads[1]],
+        counters: { ...counters, x: 1 },
+      }),
+      { ok: true, message: { baton: 1, type: 'history', reloads, counters } },
+    );
     assert.equal(parseMessage({ baton: 1, type: 'history', reloads: [], counters }).ok, true);
-    for (const bad of [undefined, {}, [null], [{ ...reloads[0], ok: 'yes' }], [{ ...reloads[0], generation: 0 }], [{ ...reloads[0], at: '' }],
-      [{ ...reloads[1], reason: 7 }], Array.from({ length: 11 }, () => reloads[0])]) {
+    for (const bad of [
+      undefined,
+      {},
+      [null],
+      [{ ...reloads[0], ok: 'yes' }],
+      [{ ...reloads[0], generation: 0 }],
+      [{ ...reloads[0], at: '' }],
+      [{ ...reloads[1], reason: 7 }],
+      Array.from({ length: 11 }, () => reloads[0]),
+    ]) {
       assert.match(rejected({ baton: 1, type: 'history', reloads: bad, counters }), /reloads/);
     }
-    for (const bad of [undefined, { ...counters, ok: -1 }, { ...counters, buckets: [0.5] }, { ...counters, durationMs: 'x' }]) {
+    for (const bad of [
+      undefined,
+      { ...counters, ok: -1 },
+      { ...counters, buckets: [0.5] },
+      { ...counters, durationMs: 'x' },
+    ]) {
       assert.match(rejected({ baton: 1, type: 'history', reloads, counters: bad }), /counters/);
     }
   });
@@ -83,7 +125,10 @@ describe('parseMessage', () => {
 
   test('valid drain, with its reason', () => {
     for (const reason of ['upgrade', 'stop']) {
-      assert.deepEqual(parseMessage({ baton: 1, type: 'drain', reason, deadline: 5 }), { ok: true, message: { baton: 1, type: 'drain', reason, deadline: 5 } });
+      assert.deepEqual(parseMessage({ baton: 1, type: 'drain', reason, deadline: 5 }), {
+        ok: true,
+        message: { baton: 1, type: 'drain', reason, deadline: 5 },
+      });
     }
   });
 
@@ -96,7 +141,8 @@ describe('parseMessage', () => {
   test('valid listen request', () => {
     for (const id of [0, 1, 12345]) {
       assert.deepEqual(parseMessage({ baton: 1, type: 'listen', id, address: 'tcp:*:8080' }), {
-        ok: true, message: { baton: 1, type: 'listen', id, address: 'tcp:*:8080' },
+        ok: true,
+        message: { baton: 1, type: 'listen', id, address: 'tcp:*:8080' },
       });
     }
   });
@@ -108,12 +154,17 @@ describe('parseMessage', () => {
     for (const address of ['', 'x'.repeat(4097), 8080, null, undefined, { kind: 'tcp' }]) {
       assert.match(rejected({ baton: 1, type: 'listen', id: 1, address }), /address/);
     }
-    assert.equal(parseMessage({ baton: 1, type: 'listen', id: 1, address: 'x'.repeat(4096) }).ok, true, '4096 is the limit');
+    assert.equal(
+      parseMessage({ baton: 1, type: 'listen', id: 1, address: 'x'.repeat(4096) }).ok,
+      true,
+      '4096 is the limit',
+    );
   });
 
   test('valid listen-result: a name or an errno code', () => {
     assert.deepEqual(parseMessage({ baton: 1, type: 'listen-result', id: 3, name: 'tcp:127.0.0.1:8080' }), {
-      ok: true, message: { baton: 1, type: 'listen-result', id: 3, name: 'tcp:127.0.0.1:8080', code: undefined },
+      ok: true,
+      message: { baton: 1, type: 'listen-result', id: 3, name: 'tcp:127.0.0.1:8080', code: undefined },
     });
     const r = parseMessage({ baton: 1, type: 'listen-result', id: 0, code: 'EADDRINUSE' });
     assert.equal(r.ok, true);
@@ -131,7 +182,8 @@ describe('parseMessage', () => {
 
   test('valid draining', () => {
     assert.deepEqual(parseMessage({ baton: 1, type: 'draining', pid: 7, connections: 0 }), {
-      ok: true, message: { baton: 1, type: 'draining', pid: 7, connections: 0 },
+      ok: true,
+      message: { baton: 1, type: 'draining', pid: 7, connections: 0 },
     });
   });
 
@@ -144,7 +196,8 @@ describe('parseMessage', () => {
 
   test('valid drained, extra fields dropped', () => {
     assert.deepEqual(parseMessage({ baton: 1, type: 'drained', pid: 7, cut: 3, extra: true }), {
-      ok: true, message: { baton: 1, type: 'drained', pid: 7, cut: 3 },
+      ok: true,
+      message: { baton: 1, type: 'drained', pid: 7, cut: 3 },
     });
   });
 
@@ -158,7 +211,10 @@ describe('parseMessage', () => {
   test('message() stamps the version, and what it builds parses back', () => {
     const m = message({ type: 'ready', pid: 42, listening: ['tcp:*:80'] });
     assert.deepEqual(m, { baton: 1, type: 'ready', pid: 42, listening: ['tcp:*:80'] });
-    assert.deepEqual(parseMessage(message({ type: 'drain', reason: 'stop', deadline: 9 })), { ok: true, message: { baton: 1, type: 'drain', reason: 'stop', deadline: 9 } });
+    assert.deepEqual(parseMessage(message({ type: 'drain', reason: 'stop', deadline: 9 })), {
+      ok: true,
+      message: { baton: 1, type: 'drain', reason: 'stop', deadline: 9 },
+    });
     assert.deepEqual(parseMessage(m), { ok: true, message: m });
   });
 
@@ -204,7 +260,10 @@ describe('parseMessage', () => {
 
   test('stderrTail and error are capped at 64 KiB', () => {
     const limit = 64 * 1024;
-    assert.equal(parseMessage({ baton: 1, type: 'failed', pid: 3, error: 'e', stderrTail: 'x'.repeat(limit) }).ok, true);
+    assert.equal(
+      parseMessage({ baton: 1, type: 'failed', pid: 3, error: 'e', stderrTail: 'x'.repeat(limit) }).ok,
+      true,
+    );
     rejected({ baton: 1, type: 'failed', pid: 3, error: 'e', stderrTail: 'x'.repeat(limit + 1) });
     rejected({ baton: 1, type: 'failed', pid: 3, error: 'e', stderrTail: 'x'.repeat(10 * limit) });
     rejected({ baton: 1, type: 'failed', pid: 3, error: 'e'.repeat(limit + 1), stderrTail: '' });

@@ -14,38 +14,50 @@ import { captureLog } from '../helpers/log.mjs';
 const TEST_MS = 60_000;
 const abstract = () => `@baton-notify-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
 
-
-test('each message in order, one line per field, to an abstract socket; nothing after STOPPING=1', { timeout: TEST_MS }, async (t) => {
+test('each message in order, one line per field, to an abstract socket; nothing after STOPPING=1', {
+  timeout: TEST_MS,
+}, async (t) => {
   const sock = await notifySocket(t, abstract());
   const n = systemdNotifier({ NOTIFY_SOCKET: sock.address }, { unset: false });
   n.serving(1);
   n.reloading(2, 1);
-  n.serving(1, { failed: { generation: 2, reason: 'worker pid 7 exited before it was ready (code 1): Error: boom\n    at app.js:1' } });
+  n.serving(1, {
+    failed: { generation: 2, reason: 'worker pid 7 exited before it was ready (code 1): Error: boom\n    at app.js:1' },
+  });
   n.serving(3, { mainPid: 4242 });
   n.stopping();
   n.serving(3);
   n.reloading(4, 3);
   await n.flushed();
   const messages = await received(sock, 5);
-  assert.deepEqual(messages.map((m) => m.text.split('\n').map((f) => f.split('=')[0])), [
-    ['READY', 'STATUS'],
-    ['RELOADING', 'MONOTONIC_USEC', 'STATUS'],
-    ['READY', 'STATUS'],
-    ['MAINPID', 'READY', 'STATUS'],
-    ['STOPPING', 'STATUS'],
-  ]);
-  assert.deepEqual(messages.map((m) => m.fields.STATUS), [
-    'generation 1 serving',
-    'reloading: generation 2 starting, generation 1 serving',
-    'generation 1 serving; generation 2 failed: worker pid 7 exited before it was ready (code 1): Error: boom at app.js:1',
-    'generation 3 serving',
-    'stopping: draining',
-  ]);
+  assert.deepEqual(
+    messages.map((m) => m.text.split('\n').map((f) => f.split('=')[0])),
+    [
+      ['READY', 'STATUS'],
+      ['RELOADING', 'MONOTONIC_USEC', 'STATUS'],
+      ['READY', 'STATUS'],
+      ['MAINPID', 'READY', 'STATUS'],
+      ['STOPPING', 'STATUS'],
+    ],
+  );
+  assert.deepEqual(
+    messages.map((m) => m.fields.STATUS),
+    [
+      'generation 1 serving',
+      'reloading: generation 2 starting, generation 1 serving',
+      'generation 1 serving; generation 2 failed: worker pid 7 exited before it was ready (code 1): Error: boom at app.js:1',
+      'generation 3 serving',
+      'stopping: draining',
+    ],
+  );
   assert.equal(messages[3].fields.MAINPID, '4242');
   const { at, fields } = messages[1];
   assert.match(fields.MONOTONIC_USEC, /^\d+$/);
   const age = at - Number(fields.MONOTONIC_USEC);
-  assert.ok(age >= 0 && age < 60e6, `MONOTONIC_USEC is CLOCK_MONOTONIC, as the receiver reads it (${age} µs before it arrived)`);
+  assert.ok(
+    age >= 0 && age < 60e6,
+    `MONOTONIC_USEC is CLOCK_MONOTONIC, as the receiver reads it (${age} µs before it arrived)`,
+  );
   // Sent after the rest had gone out: it arrives sixth if nothing followed STOPPING=1.
   const sentinel = systemdNotifier({ NOTIFY_SOCKET: sock.address }, { unset: false });
   sentinel.serving(9);
@@ -63,7 +75,9 @@ test('unset: true takes NOTIFY_SOCKET out of the environment given, false leaves
   assert.deepEqual(kept, { NOTIFY_SOCKET: '/run/systemd/notify' });
 });
 
-test('systemd-notify missing from PATH: one warning, however many messages, and no crash', { timeout: TEST_MS }, async (t) => {
+test('systemd-notify missing from PATH: one warning, however many messages, and no crash', {
+  timeout: TEST_MS,
+}, async (t) => {
   const sock = await notifySocket(t, abstract());
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-no-notify-'));
   t.after(() => fs.rmSync(empty, { recursive: true, force: true }));

@@ -61,7 +61,11 @@ describe('built-ins the preload loads', () => {
   test(`a one-line script loads none of ${ONLY_SOME_APPS.join(', ')}, nor http`, T, async (t) => {
     const added = await addedByPreload(t, 'void 0;');
     const wrong = added.filter((id) => [...ONLY_SOME_APPS, 'http'].includes(id));
-    assert.deepEqual(wrong, [], `the preload loads ${wrong.join(', ')} for a script that never uses them (it adds: ${added.join(', ')})`);
+    assert.deepEqual(
+      wrong,
+      [],
+      `the preload loads ${wrong.join(', ')} for a script that never uses them (it adds: ${added.join(', ')})`,
+    );
   });
 
   test('a plain http server that listens loads none of them either', T, async (t) => {
@@ -74,40 +78,52 @@ describe('built-ins the preload loads', () => {
     assert.deepEqual(wrong, [], `the preload loads ${wrong.join(', ')} for an http app (it adds: ${added.join(', ')})`);
   });
 
-  test('an app that uses https and http2 has them, and baton recognises and drains its servers (HTTP/1 connections list, GOAWAY)', T, async (t) => {
-    const app = `import fs from 'node:fs';
+  test(
+    'an app that uses https and http2 has them, and baton recognises and drains its servers (HTTP/1 connections list, GOAWAY)',
+    T,
+    async (t) => {
+      const app = `import fs from 'node:fs';
       import http2 from 'node:http2';
       import https from 'node:https';
       const tls = { key: fs.readFileSync(${JSON.stringify(fileURLToPath(new URL('key.pem', tlsDir)))}), cert: fs.readFileSync(${JSON.stringify(fileURLToPath(new URL('cert.pem', tlsDir)))}) };
       const servers = [https.createServer(tls, (req, res) => res.end('h1')), http2.createSecureServer(tls, (req, res) => res.end('h2'))];
       const ports = await Promise.all(servers.map((s) => new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve(s.address().port)))));
       console.log(JSON.stringify(ports));`;
-    let goaway;
-    let clients;
-    const onStdout = (out, child) => {
-      if (clients || !out.includes('\n')) return;
-      const [h1Port, h2Port] = JSON.parse(out.slice(0, out.indexOf('\n')));
-      const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
-      const session = http2.connect(`https://127.0.0.1:${h2Port}`, { rejectUnauthorized: false });
-      t.after(() => {
-        agent.destroy();
-        session.destroy();
-      });
-      goaway = once(session, 'goaway');
-      session.on('error', () => {});
-      const h1 = new Promise((resolve, reject) => https.get({ host: '127.0.0.1', port: h1Port, agent }, (res) => res.resume().once('end', resolve)).once('error', reject));
-      const h2 = new Promise((resolve) => session.request({ ':path': '/' }).once('end', resolve).resume());
-      // Both connections open and idle, then the stop: baton drains what it recognised.
-      clients = Promise.all([h1, h2]).then(() => child.kill('SIGTERM'));
-    };
-    const r = await runNode(t, ['--import', register], app, { onStdout });
-    await clients;
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /draining reason=stop connections=2 /, 'baton did not count the https and the h2 connection: a server went unrecognised');
-    const [code] = await goaway;
-    assert.equal(code, http2.constants.NGHTTP2_NO_ERROR);
-    assert.match(r.stderr, /drained, exiting .*destroyed=0/);
-  });
+      let goaway;
+      let clients;
+      const onStdout = (out, child) => {
+        if (clients || !out.includes('\n')) return;
+        const [h1Port, h2Port] = JSON.parse(out.slice(0, out.indexOf('\n')));
+        const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
+        const session = http2.connect(`https://127.0.0.1:${h2Port}`, { rejectUnauthorized: false });
+        t.after(() => {
+          agent.destroy();
+          session.destroy();
+        });
+        goaway = once(session, 'goaway');
+        session.on('error', () => {});
+        const h1 = new Promise((resolve, reject) =>
+          https
+            .get({ host: '127.0.0.1', port: h1Port, agent }, (res) => res.resume().once('end', resolve))
+            .once('error', reject),
+        );
+        const h2 = new Promise((resolve) => session.request({ ':path': '/' }).once('end', resolve).resume());
+        // Both connections open and idle, then the stop: baton drains what it recognised.
+        clients = Promise.all([h1, h2]).then(() => child.kill('SIGTERM'));
+      };
+      const r = await runNode(t, ['--import', register], app, { onStdout });
+      await clients;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stderr,
+        /draining reason=stop connections=2 /,
+        'baton did not count the https and the h2 connection: a server went unrecognised',
+      );
+      const [code] = await goaway;
+      assert.equal(code, http2.constants.NGHTTP2_NO_ERROR);
+      assert.match(r.stderr, /drained, exiting .*destroyed=0/);
+    },
+  );
 });
 
 describe('what the preload loads only when it is used', () => {
@@ -117,22 +133,33 @@ describe('what the preload loads only when it is used', () => {
     const s = dgram.createSocket('udp4');
     s.bind(Number(process.env.UDP_PORT), '127.0.0.1', () => console.log(s.address().port));`;
 
-  test('BATON_ADMIN\'s API is served, and it lists a dgram socket the app bound (routed through baton)', T, async (t) => {
-    const [adminPort, udpPort] = [await freePort(), await freePort()];
-    const env = { UDP_PORT: String(udpPort), BATON_ADMIN: `127.0.0.1:${adminPort}`, BATON_ADMIN_TOKEN_FILE: writeTokenFile(t, `${TOKEN}\n`) };
-    let status;
-    const onStdout = (out, child) => {
-      if (status || !out.includes('\n')) return;
-      // The first process serves its admin API at once; its code loads as the process starts.
-      status = waitFor(async () => {
-        const r = await request(adminPort, 'GET', '/api/status', { headers: { authorization: `Bearer ${TOKEN}` } });
-        return r.status === 200 && JSON.parse(r.body);
-      }, { timeoutMs: 15_000, intervalMs: 50, what: 'the admin API to answer' }).finally(() => child.kill('SIGTERM'));
-    };
-    const r = await runNode(t, ['--import', register], udpApp, { onStdout, env });
-    assert.deepEqual((await status).listeners, [`udp:127.0.0.1:${udpPort}`], r.stderr);
-    assert.equal(r.code, 0, r.stderr);
-  });
+  test(
+    "BATON_ADMIN's API is served, and it lists a dgram socket the app bound (routed through baton)",
+    T,
+    async (t) => {
+      const [adminPort, udpPort] = [await freePort(), await freePort()];
+      const env = {
+        UDP_PORT: String(udpPort),
+        BATON_ADMIN: `127.0.0.1:${adminPort}`,
+        BATON_ADMIN_TOKEN_FILE: writeTokenFile(t, `${TOKEN}\n`),
+      };
+      let status;
+      const onStdout = (out, child) => {
+        if (status || !out.includes('\n')) return;
+        // The first process serves its admin API at once; its code loads as the process starts.
+        status = waitFor(
+          async () => {
+            const r = await request(adminPort, 'GET', '/api/status', { headers: { authorization: `Bearer ${TOKEN}` } });
+            return r.status === 200 && JSON.parse(r.body);
+          },
+          { timeoutMs: 15_000, intervalMs: 50, what: 'the admin API to answer' },
+        ).finally(() => child.kill('SIGTERM'));
+      };
+      const r = await runNode(t, ['--import', register], udpApp, { onStdout, env });
+      assert.deepEqual((await status).listeners, [`udp:127.0.0.1:${udpPort}`], r.stderr);
+      assert.equal(r.code, 0, r.stderr);
+    },
+  );
 
   test('a preload whose admin code is missing says so in a line, and the app serves on', T, async (t) => {
     // The bundle alone, without the dist/admin/ it loads BATON_ADMIN's API from.
@@ -140,7 +167,11 @@ describe('what the preload loads only when it is used', () => {
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
     fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
     fs.copyFileSync(register, path.join(dir, 'register.js'));
-    const env = { UDP_PORT: String(await freePort()), BATON_ADMIN: `127.0.0.1:${await freePort()}`, BATON_ADMIN_TOKEN_FILE: writeTokenFile(t, `${TOKEN}\n`) };
+    const env = {
+      UDP_PORT: String(await freePort()),
+      BATON_ADMIN: `127.0.0.1:${await freePort()}`,
+      BATON_ADMIN_TOKEN_FILE: writeTokenFile(t, `${TOKEN}\n`),
+    };
     // Stopped once it has said so and bound its socket, in whichever order those come.
     let out = '';
     let err = '';
@@ -173,33 +204,57 @@ test('the API and the preload share one runtime and one list of hooks (bundled o
     setInterval(() => {}, 1000);
     console.log(generation);`;
   const onStdout = (out, child) => out.includes('\n') && child.kill('SIGTERM');
-  const r = await runNode(t, ['--import', register], app, { onStdout, env: { BATON_GENERATION: '3', BATON_LOG_FORMAT: 'json' } });
+  const r = await runNode(t, ['--import', register], app, {
+    onStdout,
+    env: { BATON_GENERATION: '3', BATON_LOG_FORMAT: 'json' },
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '3\n', 'the API does not see the runtime the preload installed');
-  const lines = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  for (const [msg, error] of [['drain hook threw', 'Error: from the drain hook'], ['shutdown hook threw', 'Error: from the hook']]) {
+  const lines = r.stderr
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  for (const [msg, error] of [
+    ['drain hook threw', 'Error: from the drain hook'],
+    ['shutdown hook threw', 'Error: from the hook'],
+  ]) {
     const threw = lines.find((l) => l.msg === msg);
-    assert.deepEqual({ gen: threw?.gen, error: threw?.error }, { gen: 3, error },
-      `the hook the API added did not run, or not as the runtime's: ${r.stderr}`);
+    assert.deepEqual(
+      { gen: threw?.gen, error: threw?.error },
+      { gen: 3, error },
+      `the hook the API added did not run, or not as the runtime's: ${r.stderr}`,
+    );
   }
 });
 
 test('the preload is one file', {
   ...T,
-  skip: unbundled && 'dist/register.js is tsc\'s own output: `npm run build` bundles it',
+  skip: unbundled && "dist/register.js is tsc's own output: `npm run build` bundles it",
 }, () => {
   // Static imports and re-exports of a relative path, wherever they stand (the bundle's lines are long).
-  const imports = [...fs.readFileSync(register, 'utf8').matchAll(/(?:^|[;}\s])(?:import|export)\s*(?:[\w$*{},\s]+from\s*)?['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]);
-  assert.deepEqual(imports, [], 'the bundled preload imports modules of its own: each is a step of the ESM loader at every start');
+  const imports = [
+    ...fs
+      .readFileSync(register, 'utf8')
+      .matchAll(/(?:^|[;}\s])(?:import|export)\s*(?:[\w$*{},\s]+from\s*)?['"](\.{1,2}\/[^'"]+)['"]/g),
+  ].map((m) => m[1]);
+  assert.deepEqual(
+    imports,
+    [],
+    'the bundled preload imports modules of its own: each is a step of the ESM loader at every start',
+  );
 });
 
 test('an uncaught error thrown in the bundled preload prints a short source line, not the bundle', {
   ...T,
-  skip: unbundled && 'dist/register.js is tsc\'s own output: `npm run build` bundles it',
+  skip: unbundled && "dist/register.js is tsc's own output: `npm run build` bundles it",
 }, async (t) => {
   // Binding a unix path in a missing directory throws from baton's own bind.
   const sock = path.join(tmpDir(), 'missing', 'app.sock');
-  const r = await runNode(t, ['--import', register], `import http from 'node:http'; http.createServer().listen(${JSON.stringify(sock)});`);
+  const r = await runNode(
+    t,
+    ['--import', register],
+    `import http from 'node:http'; http.createServer().listen(${JSON.stringify(sock)});`,
+  );
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /^file:\/\/.*register\.js:\d+\n/, 'Node names the line of the bundle it prints');
   const longest = Math.max(...r.stderr.split('\n').map((l) => l.length));

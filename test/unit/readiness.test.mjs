@@ -8,13 +8,18 @@ import { Readiness } from '../../dist/worker/readiness.js';
 function make({ waitReady = false, settleMs = 30, inheritedCount = 0, unadopted = () => 0 } = {}) {
   const state = { calls: 0 };
   let resolve;
-  state.whenReady = new Promise((r) => { resolve = r; });
+  state.whenReady = new Promise((r) => {
+    resolve = r;
+  });
   state.readiness = new Readiness({
     waitReady,
     settleMs,
     inheritedCount,
     unadopted,
-    onReady: () => { state.calls += 1; resolve(); },
+    onReady: () => {
+      state.calls += 1;
+      resolve();
+    },
   });
   return state;
 }
@@ -22,7 +27,9 @@ function make({ waitReady = false, settleMs = 30, inheritedCount = 0, unadopted 
 /** Resolves true when `promise` settles within `ms`, false otherwise; the timer is ref'd so the loop stays up. */
 async function within(promise, ms) {
   let timer;
-  const timeout = new Promise((r) => { timer = setTimeout(() => r(false), ms); });
+  const timeout = new Promise((r) => {
+    timer = setTimeout(() => r(false), ms);
+  });
   try {
     return await Promise.race([promise.then(() => true), timeout]);
   } finally {
@@ -70,7 +77,10 @@ describe('Readiness (real timers, bounded)', () => {
     assert.equal(s.readiness.isReady, false, 'not synchronously');
     assert.equal(await within(s.whenReady, 5000), true, 'ready within the bound');
     const elapsed = performance.now() - t0;
-    assert.ok(elapsed >= settleMs - 2, `ready after ${elapsed.toFixed(1)} ms, not before the ${settleMs} ms settle time`);
+    assert.ok(
+      elapsed >= settleMs - 2,
+      `ready after ${elapsed.toFixed(1)} ms, not before the ${settleMs} ms settle time`,
+    );
     assert.equal(s.readiness.isReady, true);
     assert.equal(s.calls, 1);
   });

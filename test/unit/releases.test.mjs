@@ -27,13 +27,14 @@ function layout(t) {
   return { dir, outside };
 }
 
-const refused = (fn, message) => assert.throws(fn, (err) => {
-  assert.ok(err instanceof ReloadRefused, err.stack);
-  assert.equal(err.busy, false);
-  assert.match(err.message, message);
-  assert.doesNotMatch(err.message, /\n/);
-  return true;
-});
+const refused = (fn, message) =>
+  assert.throws(fn, (err) => {
+    assert.ok(err instanceof ReloadRefused, err.stack);
+    assert.equal(err.busy, false);
+    assert.match(err.message, message);
+    assert.doesNotMatch(err.message, /\n/);
+    return true;
+  });
 
 test('a release is a directory directly in DIR: every other name is refused with its reason', (t) => {
   const { dir, outside } = layout(t);
@@ -55,7 +56,8 @@ test('a release is a directory directly in DIR: every other name is refused with
     ['x'.repeat(256), /is longer than 255 bytes/],
   ];
   for (const [name, message] of cases) refused(() => releasePath(dir, name), message);
-  for (const [name] of cases) assert.throws(() => releasePath(dir, name), /give the name of a directory in .* \(baton releases lists them\)$/);
+  for (const [name] of cases)
+    assert.throws(() => releasePath(dir, name), /give the name of a directory in .* \(baton releases lists them\)$/);
 });
 
 test('the listing: releases sorted, current and serving marked; current, files, hidden names and links out left out', (t) => {
@@ -63,7 +65,9 @@ test('the listing: releases sorted, current and serving marked; current, files, 
   fs.mkdirSync(path.join(dir, '.cache'));
   assert.deepEqual(names(dir), ['latest', 'v1', 'v2']);
   assert.deepEqual(listReleases(dir, 'v2'), {
-    dir, current: 'v1', serving: 'v2',
+    dir,
+    current: 'v1',
+    serving: 'v2',
     releases: [
       { name: 'latest', current: false, serving: false },
       { name: 'v1', current: true, serving: false },
@@ -88,7 +92,10 @@ test('current: the release it points to, or one line naming DIR and the fix', (t
   assert.equal(currentRelease(dir), 'v1');
   const fix = `point it at a release: ln -sfn latest ${link}`;
   repoint('v9');
-  refused(() => currentRelease(dir), new RegExp(`^--releases ${dir}: ${link} points to v9, which is not in ${dir}; ${fix}$`));
+  refused(
+    () => currentRelease(dir),
+    new RegExp(`^--releases ${dir}: ${link} points to v9, which is not in ${dir}; ${fix}$`),
+  );
   repoint(outside);
   refused(() => currentRelease(dir), new RegExp(`points to ${outside}, which is not in ${dir}; `));
   repoint('escape');
@@ -119,21 +126,37 @@ test('a release swapped for a link after its generation started: its workers, re
   const { dir, outside } = layout(t);
   const app = 'app.mjs';
   // Each writes which copy it is and where it runs, then exits.
-  const say = (who) => `import fs from 'node:fs';\nfs.writeFileSync(process.env.OUT, JSON.stringify({ who: '${who}', cwd: process.cwd() }));\nprocess.exit(0);\n`;
+  const say = (who) =>
+    `import fs from 'node:fs';\nfs.writeFileSync(process.env.OUT, JSON.stringify({ who: '${who}', cwd: process.cwd() }));\nprocess.exit(0);\n`;
   fs.writeFileSync(path.join(dir, 'v1', app), say('v1'));
   fs.writeFileSync(path.join(outside, app), say('outside'));
   const out = path.join(outside, 'out.json');
-  const spawner = workerSpawner({
-    execPath: process.execPath, nodeArgs: [], register: path.join(root, 'dist/register.js'), script: app, args: [], cwd: dir,
-    env: { ...process.env, OUT: out }, settings: { ...DEFAULTS, generation: 1 },
-  }, new SocketTable());
+  const spawner = workerSpawner(
+    {
+      execPath: process.execPath,
+      nodeArgs: [],
+      register: path.join(root, 'dist/register.js'),
+      script: app,
+      args: [],
+      cwd: dir,
+      env: { ...process.env, OUT: out },
+      settings: { ...DEFAULTS, generation: 1 },
+    },
+    new SocketTable(),
+  );
   const launch = spawner(1, releasePath(dir, 'v1'));
   fs.renameSync(path.join(dir, 'v1'), path.join(dir, 'v1.moved'));
   fs.symlinkSync(outside, path.join(dir, 'v1'));
   const worker = launch();
   t.after(() => worker.kill());
   await within(worker.exited, 30_000, 'the worker to exit');
-  assert.deepEqual(JSON.parse(fs.readFileSync(out, 'utf8')), { who: 'v1', cwd: fs.realpathSync(path.join(dir, 'v1.moved')) });
-  assert.throws(() => spawner(2, path.join(dir, 'v1')), /release .* cannot be opened \((ELOOP|ENOTDIR)\): it was replaced or removed as it was started/,
-    'a generation whose release is a link by now is refused');
+  assert.deepEqual(JSON.parse(fs.readFileSync(out, 'utf8')), {
+    who: 'v1',
+    cwd: fs.realpathSync(path.join(dir, 'v1.moved')),
+  });
+  assert.throws(
+    () => spawner(2, path.join(dir, 'v1')),
+    /release .* cannot be opened \((ELOOP|ENOTDIR)\): it was replaced or removed as it was started/,
+    'a generation whose release is a link by now is refused',
+  );
 });

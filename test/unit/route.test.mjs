@@ -152,17 +152,27 @@ describe('Listeners: standalone (no acquire)', () => {
     assert.deepEqual(heard, [server], 'onListening heard it');
     assert.equal(await greet(port), 'hi');
     assert.equal(other.entry.adopted, false);
-    assert.deepEqual(l.unadopted().map((i) => i.name), [other.entry.name], 'the inherited socket is still there for another server');
+    assert.deepEqual(
+      l.unadopted().map((i) => i.name),
+      [other.entry.name],
+      'the inherited socket is still there for another server',
+    );
   });
 
-  test('a matching listen adopts the inherited socket (exact host), with its callback', { timeout: TEST_MS }, async (t) => {
+  test('a matching listen adopts the inherited socket (exact host), with its callback', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const f = fixture(t);
     const inh = await f.inherited('127.0.0.1');
     const l = new Listeners([inh.entry], cwd);
     const server = f.server();
     let called = 0;
     const o = outcome(server);
-    assert.equal(l.listen(server, [inh.port, '127.0.0.1', () => called++], original), server, 'listen() returns the server');
+    assert.equal(
+      l.listen(server, [inh.port, '127.0.0.1', () => called++], original),
+      server,
+      'listen() returns the server',
+    );
     await o;
     assert.equal(called, 1);
     assert.deepEqual(server.address(), { address: '127.0.0.1', family: 'IPv4', port: inh.port });
@@ -172,7 +182,9 @@ describe('Listeners: standalone (no acquire)', () => {
     assert.equal(await greet(inh.port), 'hi');
   });
 
-  test('an options object ({ port, host, backlog }) adopts the inherited socket too', { timeout: TEST_MS }, async (t) => {
+  test('an options object ({ port, host, backlog }) adopts the inherited socket too', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const f = fixture(t);
     const inh = await f.inherited('127.0.0.1');
     const l = new Listeners([inh.entry], cwd);
@@ -202,7 +214,7 @@ describe('Listeners: standalone (no acquire)', () => {
     });
   }
 
-  test('a second server asking for the same address gets Node\'s EADDRINUSE', { timeout: TEST_MS }, async (t) => {
+  test("a second server asking for the same address gets Node's EADDRINUSE", { timeout: TEST_MS }, async (t) => {
     const f = fixture(t);
     const inh = await f.inherited('127.0.0.1');
     const l = new Listeners([inh.entry], cwd);
@@ -221,11 +233,19 @@ describe('Listeners: standalone (no acquire)', () => {
 
     // The failed server can listen elsewhere: it is recorded once, at its new address.
     const port = await listenAnew(l, second, '127.0.0.1');
-    assert.deepEqual(l.passable().map((p) => p.name).sort(), [`tcp:127.0.0.1:${inh.port}`, `tcp:127.0.0.1:${port}`].sort());
+    assert.deepEqual(
+      l
+        .passable()
+        .map((p) => p.name)
+        .sort(),
+      [`tcp:127.0.0.1:${inh.port}`, `tcp:127.0.0.1:${port}`].sort(),
+    );
     assert.equal(l.servers().length, 2);
   });
 
-  test('passable() lists the fd and name of every listening server, and drops a closed one', { timeout: TEST_MS }, async (t) => {
+  test('passable() lists the fd and name of every listening server, and drops a closed one', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const f = fixture(t);
     const exact = await f.inherited('127.0.0.1');
     const wild = await f.inherited('::');
@@ -240,16 +260,25 @@ describe('Listeners: standalone (no acquire)', () => {
     await Promise.all([oa, ob]);
     const port = await listenAnew(l, c, '127.0.0.1');
     const byName = (x, y) => x.name.localeCompare(y.name);
-    assert.deepEqual(l.passable().sort(byName), [
-      { fd: exact.fd, name: `tcp:127.0.0.1:${exact.port}` },
-      { fd: fdOf(c), name: `tcp:127.0.0.1:${port}` },
-      { fd: wild.fd, name: `tcp:[::]:${wild.port}` },
-    ].sort(byName));
+    assert.deepEqual(
+      l.passable().sort(byName),
+      [
+        { fd: exact.fd, name: `tcp:127.0.0.1:${exact.port}` },
+        { fd: fdOf(c), name: `tcp:127.0.0.1:${port}` },
+        { fd: wild.fd, name: `tcp:[::]:${wild.port}` },
+      ].sort(byName),
+    );
     for (const { fd } of l.passable()) assert.equal(fs.fstatSync(fd).isSocket(), true);
 
     a.close();
     await once(a, 'close');
-    assert.deepEqual(l.passable().map((p) => p.name).sort(), [`tcp:127.0.0.1:${port}`, `tcp:[::]:${wild.port}`].sort());
+    assert.deepEqual(
+      l
+        .passable()
+        .map((p) => p.name)
+        .sort(),
+      [`tcp:127.0.0.1:${port}`, `tcp:[::]:${wild.port}`].sort(),
+    );
     assert.equal(l.servers().includes(a), false);
   });
 
@@ -302,19 +331,35 @@ describe('Listeners: standalone (no acquire)', () => {
     const o = outcome(server);
     l.listen(server, ['app.sock'], original);
     await o;
-    assert.deepEqual(l.passable(), [{ fd: fdOf(server), name: `unix:${sock}` }], 'a relative path is resolved against cwd');
+    assert.deepEqual(
+      l.passable(),
+      [{ fd: fdOf(server), name: `unix:${sock}` }],
+      'a relative path is resolved against cwd',
+    );
     assert.deepEqual(l.ownedPaths(), [sock]);
-    assert.equal(await new Promise((resolve, reject) => {
-      const c = net.connect(sock);
-      let said = '';
-      c.setEncoding('utf8').on('data', (d) => (said += d)).on('end', () => resolve(said)).on('error', reject);
-    }), 'hi');
+    assert.equal(
+      await new Promise((resolve, reject) => {
+        const c = net.connect(sock);
+        let said = '';
+        c.setEncoding('utf8')
+          .on('data', (d) => (said += d))
+          .on('end', () => resolve(said))
+          .on('error', reject);
+      }),
+      'hi',
+    );
     server.close();
     await once(server, 'close');
-    assert.equal(fs.existsSync(sock), true, 'closing the server leaves the path: the router removes it at a final stop');
+    assert.equal(
+      fs.existsSync(sock),
+      true,
+      'closing the server leaves the path: the router removes it at a final stop',
+    );
   });
 
-  test('a server listening on a unix path reports the path as its address(), as without baton', { timeout: TEST_MS }, async (t) => {
+  test('a server listening on a unix path reports the path as its address(), as without baton', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const f = fixture(t);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-route-'));
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -349,13 +394,20 @@ describe('Listeners: standalone (no acquire)', () => {
     const left = await f.inherited('127.0.0.1');
     const label = await f.inherited('127.0.0.1', { name: 'metrics', address: false });
     const l = new Listeners([taken.entry, left.entry, label.entry], cwd);
-    assert.deepEqual(l.unadopted().map((i) => i.name), [taken.entry.name, left.entry.name], 'a socket whose address is unknown is never offered');
+    assert.deepEqual(
+      l.unadopted().map((i) => i.name),
+      [taken.entry.name, left.entry.name],
+      'a socket whose address is unknown is never offered',
+    );
 
     const server = f.server();
     const o = outcome(server);
     l.listen(server, [taken.port, '127.0.0.1'], original);
     await o;
-    assert.deepEqual(l.unadopted().map((i) => i.name), [left.entry.name]);
+    assert.deepEqual(
+      l.unadopted().map((i) => i.name),
+      [left.entry.name],
+    );
 
     const closed = l.closeUnadopted();
     assert.deepEqual(closed, [left.entry.name, 'metrics']);
@@ -380,7 +432,9 @@ describe('Listeners: supervised (with acquire)', () => {
     return { calls, acquire };
   }
 
-  test('an address no inherited socket serves is asked of acquire, and served on the socket it gives', { timeout: TEST_MS }, async (t) => {
+  test('an address no inherited socket serves is asked of acquire, and served on the socket it gives', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const f = fixture(t);
     const given = await f.bound('127.0.0.1');
     const spy = acquireSpy((address) => ({ handle: given.handle, address }));
@@ -395,7 +449,7 @@ describe('Listeners: supervised (with acquire)', () => {
     assert.equal(await greet(given.port), 'hi');
   });
 
-  test('acquire\'s error reaches the server\'s error event', { timeout: TEST_MS }, async (t) => {
+  test("acquire's error reaches the server's error event", { timeout: TEST_MS }, async (t) => {
     const f = fixture(t);
     const port = await freePort();
     const failure = Object.assign(new Error('listen EACCES: the master cannot bind'), { code: 'EACCES' });
@@ -423,7 +477,9 @@ describe('Listeners: supervised (with acquire)', () => {
     assert.equal(fdOf(server), inh.fd);
   });
 
-  test('a second server asking for a taken address is not asked of acquire: Node\'s EADDRINUSE', { timeout: TEST_MS }, async (t) => {
+  test("a second server asking for a taken address is not asked of acquire: Node's EADDRINUSE", {
+    timeout: TEST_MS,
+  }, async (t) => {
     const f = fixture(t);
     const inh = await f.inherited('127.0.0.1');
     const spy = acquireSpy(() => ({ error: new Error('must not be asked') }));
@@ -557,9 +613,14 @@ describe('Listeners: dgram sockets', () => {
     return String((await answer)[0]);
   }
 
-  test('a bind() that an inherited UDP socket serves reads from it, with its callback; passable() lists its fd as udp:', { timeout: TEST_MS }, async (t) => {
+  test('a bind() that an inherited UDP socket serves reads from it, with its callback; passable() lists its fd as udp:', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const b = await boundUdp(t);
-    const l = new Listeners([{ fd: b.handle.fd, name: `udp:127.0.0.1:${b.port}`, address: b.address, handle: b.handle, adopted: false }], cwd);
+    const l = new Listeners(
+      [{ fd: b.handle.fd, name: `udp:127.0.0.1:${b.port}`, address: b.address, handle: b.handle, adopted: false }],
+      cwd,
+    );
     const s = echo(t);
     await new Promise((resolve) => l.bind(s, [b.port, '127.0.0.1', resolve], bind));
     assert.equal(datagramFdOf(s), b.handle.fd);
@@ -568,13 +629,23 @@ describe('Listeners: dgram sockets', () => {
     assert.equal(await ask(t, b.port), 'hi');
   });
 
-  test('under a master, a bind() is asked of acquire ({ port, address } options), and a TCP socket on the same port is not taken for it', { timeout: TEST_MS }, async (t) => {
+  test('under a master, a bind() is asked of acquire ({ port, address } options), and a TCP socket on the same port is not taken for it', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const b = await boundUdp(t);
     const tcp = bindTcp('127.0.0.1', b.port);
     assert.ok(!(tcp instanceof Error), `TCP port ${b.port} is taken by another process: ${tcp.message}`);
     t.after(() => tcp.close());
     const calls = [];
-    const inherited = [{ fd: tcp.fd, name: `tcp:127.0.0.1:${b.port}`, address: { kind: 'tcp', host: '127.0.0.1', port: b.port }, handle: tcp, adopted: false }];
+    const inherited = [
+      {
+        fd: tcp.fd,
+        name: `tcp:127.0.0.1:${b.port}`,
+        address: { kind: 'tcp', host: '127.0.0.1', port: b.port },
+        handle: tcp,
+        adopted: false,
+      },
+    ];
     const l = new Listeners(inherited, cwd, async (address) => {
       calls.push(address);
       return { handle: b.handle, address: b.address };
@@ -586,7 +657,9 @@ describe('Listeners: dgram sockets', () => {
     assert.equal(await ask(t, b.port), 'hi');
   });
 
-  test('a send() while the master is asked waits for the bind, as in Node: it goes out from the bound port, not one of its own', { timeout: TEST_MS }, async (t) => {
+  test('a send() while the master is asked waits for the bind, as in Node: it goes out from the bound port, not one of its own', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const b = await boundUdp(t);
     let answer;
     const l = new Listeners([], cwd, () => new Promise((resolve) => (answer = resolve)));
@@ -604,7 +677,9 @@ describe('Listeners: dgram sockets', () => {
     assert.equal(from.port, b.port);
   });
 
-  test('a socket the app closes while the master is asked is left closed, and the socket it was given is closed too', { timeout: TEST_MS }, async (t) => {
+  test('a socket the app closes while the master is asked is left closed, and the socket it was given is closed too', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const b = await boundUdp(t);
     let answer;
     const l = new Listeners([], cwd, () => new Promise((resolve) => (answer = resolve)));
@@ -620,7 +695,9 @@ describe('Listeners: dgram sockets', () => {
     assert.deepEqual(l.passable(), []);
   });
 
-  test('acquire\'s error reaches the socket\'s error event, and the socket may bind again', { timeout: TEST_MS }, async (t) => {
+  test("acquire's error reaches the socket's error event, and the socket may bind again", {
+    timeout: TEST_MS,
+  }, async (t) => {
     const failure = Object.assign(new Error('bind EACCES: the master cannot bind'), { code: 'EACCES' });
     const l = new Listeners([], cwd, async () => ({ error: failure }));
     const s = echo(t);
@@ -631,7 +708,9 @@ describe('Listeners: dgram sockets', () => {
     assert.deepEqual(l.passable(), []);
   });
 
-  test('a socket Node binds itself (standalone, no inherited socket) is passable once bound; port 0 is not', { timeout: TEST_MS }, async (t) => {
+  test('a socket Node binds itself (standalone, no inherited socket) is passable once bound; port 0 is not', {
+    timeout: TEST_MS,
+  }, async (t) => {
     const l = new Listeners([], cwd);
     const [named, any] = [echo(t), echo(t)];
     const port = await freePort();

@@ -25,11 +25,15 @@ test('an app listener for the upgrade signal does not run at the signal, only wh
     process.removeListener(signal, appOnce);
   });
   await null;
-  assert.deepEqual(process.listeners(signal).filter((l) => l === app || l === appOnce), [], 'taken off the process');
+  assert.deepEqual(
+    process.listeners(signal).filter((l) => l === app || l === appOnce),
+    [],
+    'taken off the process',
+  );
 
   // A signal handle does not keep the event loop alive: the safety net's timer does.
   await new Promise((resolve, reject) => {
-    const net = setTimeout(() => reject(new Error('the signal never reached baton\'s listener')), 10_000);
+    const net = setTimeout(() => reject(new Error("the signal never reached baton's listener")), 10_000);
     upgraded = () => resolve(clearTimeout(net));
     process.kill(process.pid, signal);
   });
@@ -42,13 +46,16 @@ test('an app listener for the upgrade signal does not run at the signal, only wh
   assert.equal(calls.length, 2, 'and only once');
 });
 
-test('the app\'s SIGTERM and SIGINT listeners stay on the process but run only when the drain runs them, each once', async (t) => {
+test("the app's SIGTERM and SIGINT listeners stay on the process but run only when the drain runs them, each once", async (t) => {
   const stops = [];
   let stopped;
-  const listeners = onStopSignals((signal) => {
-    stops.push(signal);
-    stopped?.();
-  }, () => {});
+  const listeners = onStopSignals(
+    (signal) => {
+      stops.push(signal);
+      stopped?.();
+    },
+    () => {},
+  );
   const calls = [];
   const both = (s) => calls.push(`both ${s}`);
   const term = (s) => calls.push(`term ${s}`);
@@ -63,7 +70,7 @@ test('the app\'s SIGTERM and SIGINT listeners stay on the process but run only w
   assert.deepEqual(process.listeners('SIGTERM').slice(-2), [both, term], 'the app sees its own listeners');
 
   await new Promise((resolve, reject) => {
-    const net = setTimeout(() => reject(new Error('the signal never reached baton\'s listener')), 10_000);
+    const net = setTimeout(() => reject(new Error("the signal never reached baton's listener")), 10_000);
     stopped = () => resolve(clearTimeout(net));
     process.kill(process.pid, 'SIGINT');
   });
@@ -72,10 +79,14 @@ test('the app\'s SIGTERM and SIGINT listeners stay on the process but run only w
   assert.equal(listeners.listens('SIGTERM'), true);
 
   listeners.run('SIGINT');
-  assert.deepEqual(calls, ['both SIGTERM', 'term SIGTERM'], 'SIGTERM\'s then SIGINT\'s, a function on both once');
+  assert.deepEqual(calls, ['both SIGTERM', 'term SIGTERM'], "SIGTERM's then SIGINT's, a function on both once");
   listeners.run('SIGINT');
   assert.equal(calls.length, 2, 'and only once');
   process.removeListener('SIGTERM', both);
   process.removeListener('SIGTERM', term);
-  assert.equal(listeners.listens('SIGTERM'), false, 'an app that takes its listeners off (to re-raise the signal) no longer listens');
+  assert.equal(
+    listeners.listens('SIGTERM'),
+    false,
+    'an app that takes its listeners off (to re-raise the signal) no longer listens',
+  );
 });

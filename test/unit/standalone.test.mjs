@@ -104,15 +104,27 @@ test('an upgrade: the successor gets every socket and the next generation; once 
   const [s] = m.spawned;
   assert.equal(r.ok, true);
   assert.equal(r.generation, 5);
-  assert.deepEqual(s.spec.sockets, [{ fd: 3, name: 'tcp:127.0.0.1:8080' }, { fd: 4, name: 'baton-admin' }]);
+  assert.deepEqual(s.spec.sockets, [
+    { fd: 3, name: 'tcp:127.0.0.1:8080' },
+    { fd: 4, name: 'baton-admin' },
+  ]);
   assert.equal(s.spec.role, 'successor');
   assert.equal(s.spec.settings.generation, 5);
   assert.deepEqual(rec.names(), ['spawned', 'ready', 'draining', 'done']);
   assert.deepEqual(rec.phases[2], { phase: 'draining', generation: 4, connections: 7 });
-  assert.deepEqual(m.drains.map((d) => d.reason), ['upgrade']);
-  assert.equal(m.appListenersRun(), 1, 'the app\'s own upgrade-signal listeners run as the drain starts');
-  assert.deepEqual(m.said, [{ reloading: 5, serving: 4 }, { serving: 5, mainPid: s.pid }]);
-  assert.deepEqual(m.outcomes.map((o) => [o.result.ok, o.successor]), [[true, s]]);
+  assert.deepEqual(
+    m.drains.map((d) => d.reason),
+    ['upgrade'],
+  );
+  assert.equal(m.appListenersRun(), 1, "the app's own upgrade-signal listeners run as the drain starts");
+  assert.deepEqual(m.said, [
+    { reloading: 5, serving: 4 },
+    { serving: 5, mainPid: s.pid },
+  ]);
+  assert.deepEqual(
+    m.outcomes.map((o) => [o.result.ok, o.successor]),
+    [[true, s]],
+  );
 });
 
 test('a successor that exits before it is ready: stopped, and this process serves on untouched', async () => {
@@ -138,19 +150,27 @@ test('a successor that dies in its crash window: rolled back with why and when; 
   s.exit(1, 'Error: died after listening');
   const r = await result;
   assert.equal(r.ok, false);
-  assert.match(r.reason, new RegExp(`^successor pid ${s.pid} exited \\(code 1\\) \\d+ ms after it was ready \\(crash window 5000 ms\\): Error: died after listening$`));
+  assert.match(
+    r.reason,
+    new RegExp(
+      `^successor pid ${s.pid} exited \\(code 1\\) \\d+ ms after it was ready \\(crash window 5000 ms\\): Error: died after listening$`,
+    ),
+  );
   assert.deepEqual(rec.names(), ['spawned', 'ready', 'rollback']);
   assert.equal(m.lifecycle.state, 'serving');
   assert.deepEqual(m.drains, []);
   assert.equal(m.appListenersRun(), 0);
 });
 
-test('not ready in time: the successor still starting has its drain\'s deadline now (killed 2 s on), not a drain timeout away', async () => {
+test("not ready in time: the successor still starting has its drain's deadline now (killed 2 s on), not a drain timeout away", async () => {
   const m = setup({ readyTimeoutMs: 30 });
   const r = await m.standalone.upgrade();
   const [s] = m.spawned;
   assert.match(r.reason, new RegExp(`^successor pid ${s.pid} was not ready within 30 ms$`));
-  assert.deepEqual(s.drains.map((d) => d.reason), ['stop']);
+  assert.deepEqual(
+    s.drains.map((d) => d.reason),
+    ['stop'],
+  );
   assert.ok(s.drains[0].deadline <= Date.now());
   assert.equal(m.lifecycle.state, 'serving');
 });
@@ -169,6 +189,14 @@ test('one upgrade at a time: a request while one runs joins it; after the hand-o
   c.standalone.stop();
   const r = await cancelled;
   assert.equal(r.reason, 'cancelled by a stop');
-  assert.deepEqual(c.spawned[0].drains.map((d) => d.reason), ['stop'], 'the successor is stopped');
-  assert.deepEqual(c.drains.map((d) => d.reason), ['stop'], 'and this process stops, as asked');
+  assert.deepEqual(
+    c.spawned[0].drains.map((d) => d.reason),
+    ['stop'],
+    'the successor is stopped',
+  );
+  assert.deepEqual(
+    c.drains.map((d) => d.reason),
+    ['stop'],
+    'and this process stops, as asked',
+  );
 });

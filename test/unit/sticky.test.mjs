@@ -22,7 +22,10 @@ test('an app that depends on socket.io, under -w 2: one warning naming its packa
   const lines = captureLog(t);
   warnStickySessions(script, 2);
   assert.equal(lines.length, 1, lines.join(''));
-  assert.match(lines[0], /warn: socket\.io's polling transport needs sticky sessions, which baton has no proxy to give: with -w 2 its clients fail; connect them with transports: \['websocket'\], or run -w 1/);
+  assert.match(
+    lines[0],
+    /warn: socket\.io's polling transport needs sticky sessions, which baton has no proxy to give: with -w 2 its clients fail; connect them with transports: \['websocket'\], or run -w 1/,
+  );
   assert.ok(lines[0].includes(`package=${path.join(dir, 'package.json')}`), lines[0]);
 });
 

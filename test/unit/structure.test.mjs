@@ -17,13 +17,27 @@ const MAX_CLASS_LINES = 350;
 const LAYERS = [
   ['cli', 'index.ts', 'register.ts', 'testing'],
   ['worker', 'supervisor'],
-  ['generation', 'drain', 'listeners', 'control', 'admin', 'internals', 'systemd', 'signals.ts', 'log.ts', 'cwd.ts', 'format.ts', 'private-dir.ts'],
+  [
+    'generation',
+    'drain',
+    'listeners',
+    'control',
+    'admin',
+    'internals',
+    'systemd',
+    'signals.ts',
+    'log.ts',
+    'cwd.ts',
+    'format.ts',
+    'private-dir.ts',
+  ],
   ['protocol', 'time.ts'],
 ];
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const srcDir = path.join(root, 'src');
 
-const sources = fs.readdirSync(srcDir, { recursive: true })
+const sources = fs
+  .readdirSync(srcDir, { recursive: true })
   .filter((f) => f.endsWith('.ts'))
   .map((f) => path.join(srcDir, f))
   .sort()
@@ -34,9 +48,14 @@ const lineOf = (sf, pos) => sf.getLineAndCharacterOfPosition(pos).line + 1;
 
 // Constructors and accessors are methods too; a body-less overload signature
 // or abstract method is not code to keep short.
-const isFunction = (node) => (ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node)
-  || ts.isConstructorDeclaration(node) || ts.isAccessor(node)
-  || ts.isArrowFunction(node) || ts.isFunctionExpression(node)) && node.body !== undefined;
+const isFunction = (node) =>
+  (ts.isFunctionDeclaration(node) ||
+    ts.isMethodDeclaration(node) ||
+    ts.isConstructorDeclaration(node) ||
+    ts.isAccessor(node) ||
+    ts.isArrowFunction(node) ||
+    ts.isFunctionExpression(node)) &&
+  node.body !== undefined;
 
 // A function expression is named after what it is bound to, so the report
 // reads like the code: `Master.start`, `onExit`, `callback to server.on`.
@@ -57,13 +76,19 @@ function nameOf(node) {
 // Every module specifier a file names: static imports and re-exports (type-only
 // ones included), `import('./x.js')` types and dynamic import() calls.
 function specifiersOf(node, out = []) {
-  const spec = (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) ? node.moduleSpecifier
-    : ts.isImportTypeNode(node) ? node.argument.literal
-    : (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) ? node.arguments[0]
-    : undefined;
+  const spec =
+    ts.isImportDeclaration(node) || ts.isExportDeclaration(node)
+      ? node.moduleSpecifier
+      : ts.isImportTypeNode(node)
+        ? node.argument.literal
+        : ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword
+          ? node.arguments[0]
+          : undefined;
   if (spec && ts.isStringLiteral(spec)) out.push(spec.text);
   // forEachChild stops at the first callback that returns something truthy.
-  ts.forEachChild(node, (child) => { specifiersOf(child, out); });
+  ts.forEachChild(node, (child) => {
+    specifiersOf(child, out);
+  });
   return out;
 }
 
@@ -79,7 +104,8 @@ for (const sf of sources) {
     }
     if (ts.isClassDeclaration(node)) {
       const lines = lineOf(sf, node.getEnd()) - lineOf(sf, node.getStart(sf)) + 1;
-      if (lines > MAX_CLASS_LINES) longClasses.push(`${rel(sf.fileName)} ${node.name?.text ?? '(class)'} (${lines} lines)`);
+      if (lines > MAX_CLASS_LINES)
+        longClasses.push(`${rel(sf.fileName)} ${node.name?.text ?? '(class)'} (${lines} lines)`);
     }
     ts.forEachChild(node, visit);
   };
@@ -110,8 +136,11 @@ function cycles(graph) {
 
 test(`no function in src/ spans more than ${MAX_LINES} lines`, () => {
   assert.ok(sources.length > 0, `no .ts file found under ${srcDir}`);
-  assert.equal(longFunctions.length, 0,
-    `functions over ${MAX_LINES} lines (${longFunctions.length}): ${longFunctions.join(', ')}`);
+  assert.equal(
+    longFunctions.length,
+    0,
+    `functions over ${MAX_LINES} lines (${longFunctions.length}): ${longFunctions.join(', ')}`,
+  );
 });
 
 test(`no class in src/ spans more than ${MAX_CLASS_LINES} lines`, () => {
@@ -123,7 +152,9 @@ const layerOf = (file) => LAYERS.findIndex((names) => names.includes(path.relati
 test('every module is in a layer, and imports only from its own layer or those below it (docs/architecture.md)', () => {
   const unplaced = [...imports.keys()].filter((f) => layerOf(f) < 0).map(rel);
   assert.deepEqual(unplaced, [], 'modules in no layer: add them to LAYERS here and to docs/architecture.md');
-  const upward = [...imports].flatMap(([file, deps]) => deps.filter((d) => layerOf(d) < layerOf(file)).map((d) => `${rel(file)} -> ${rel(d)}`));
+  const upward = [...imports].flatMap(([file, deps]) =>
+    deps.filter((d) => layerOf(d) < layerOf(file)).map((d) => `${rel(file)} -> ${rel(d)}`),
+  );
   assert.deepEqual(upward, [], `imports from a higher layer: ${upward.join(', ')}`);
 });
 

@@ -28,10 +28,15 @@ function run({ uid, tools = [] }) {
   return { code: r.status, stderr: r.stderr, calls };
 }
 
-test('as a user without sudo: stops in one line naming the missing packages and the command', { skip: !bash && 'no bash' }, () => {
+test('as a user without sudo: stops in one line naming the missing packages and the command', {
+  skip: !bash && 'no bash',
+}, () => {
   const r = run({ uid: 1000 });
   assert.equal(r.code, 1);
-  assert.equal(r.stderr, `the tests need Debian packages that are missing: ${PACKAGES}; install them with: sudo apt-get install -y ${PACKAGES}\n`);
+  assert.equal(
+    r.stderr,
+    `the tests need Debian packages that are missing: ${PACKAGES}; install them with: sudo apt-get install -y ${PACKAGES}\n`,
+  );
   assert.deepEqual(r.calls, []);
 });
 
@@ -42,6 +47,9 @@ test('as root: installs what is missing with apt-get, asking nothing', { skip: !
 });
 
 test('with every tool there: does nothing', { skip: !bash && 'no bash' }, () => {
-  const r = run({ uid: 1000, tools: ['wrk', 'systemd-notify', 'systemd-socket-activate', 'python3', 'nginx', 'ip', 'unshare', 'chromium'] });
+  const r = run({
+    uid: 1000,
+    tools: ['wrk', 'systemd-notify', 'systemd-socket-activate', 'python3', 'nginx', 'ip', 'unshare', 'chromium'],
+  });
   assert.deepEqual(r, { code: 0, stderr: '', calls: [] });
 });

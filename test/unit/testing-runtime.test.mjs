@@ -10,21 +10,32 @@ test('drain() runs the onDrain hooks with the reason and the time left; shutdown
   const runtime = installTestRuntime();
   t.after(() => runtime.restore());
   const ran = [];
-  onDrain(({ reason, msLeft }) => { ran.push(['drain', reason, msLeft > 0 && msLeft <= 2000]); });
-  onShutdown(({ reason, connections }) => { ran.push(['shutdown', reason, connections.length]); });
+  onDrain(({ reason, msLeft }) => {
+    ran.push(['drain', reason, msLeft > 0 && msLeft <= 2000]);
+  });
+  onShutdown(({ reason, connections }) => {
+    ran.push(['shutdown', reason, connections.length]);
+  });
   assert.equal(isDraining(), false);
   await runtime.drain({ reason: 'upgrade', deadlineMs: 2000 });
   assert.equal(isDraining(), true);
   assert.deepEqual(ran, [['drain', 'upgrade', true]]);
   await runtime.shutdown({ reason: 'upgrade' });
-  assert.deepEqual(ran, [['drain', 'upgrade', true], ['shutdown', 'upgrade', 0]]);
+  assert.deepEqual(ran, [
+    ['drain', 'upgrade', true],
+    ['shutdown', 'upgrade', 0],
+  ]);
 });
 
 test('shutdown() alone runs the onDrain hooks first, as baton does; restore() forgets every hook', async (t) => {
   const runtime = installTestRuntime();
   const ran = [];
-  onShutdown(() => { ran.push('shutdown'); });
-  onDrain(() => { ran.push('drain'); });
+  onShutdown(() => {
+    ran.push('shutdown');
+  });
+  onDrain(() => {
+    ran.push('drain');
+  });
   await runtime.shutdown();
   assert.deepEqual(ran, ['drain', 'shutdown']);
   runtime.restore();

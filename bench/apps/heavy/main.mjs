@@ -8,7 +8,9 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 
 const { AppModule } = await import('./generated/app.module.mjs').catch((err) => {
-  throw new Error(`the heavy app's modules are not generated (${err.code ?? err.message}): run node bench/apps/heavy/generate.mjs`);
+  throw new Error(
+    `the heavy app's modules are not generated (${err.code ?? err.message}): run node bench/apps/heavy/generate.mjs`,
+  );
 });
 const app = await NestFactory.create(AppModule, { logger: false });
 await app.listen(Number(process.env.PORT ?? 8080), process.env.HOST ?? '127.0.0.1');
