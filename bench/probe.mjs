@@ -66,7 +66,9 @@ export function startProbe({
       await new Promise((r) => setTimeout(r, gapMs));
     }
   });
-  const done = Promise.all(loops).then(() => agent?.destroy());
+  const done = Promise.all(loops).then(() => {
+    if (agent) agent.destroy();
+  });
   return {
     records,
     counts,
