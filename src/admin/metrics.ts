@@ -10,7 +10,10 @@ import type { ReloadCounters, ReloadResult, Status, WorkerState } from '../proto
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-/** Upper bounds, in seconds: a reload lasts from its new workers' start to its old ones' drain, which the drain timeout (30 s by default) bounds. */
+/**
+ * Upper bounds, in seconds: a reload lasts from its new workers' start to its old ones' drain, which the drain timeout
+ * (30 s by default) bounds.
+ */
 const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const STATES: readonly WorkerState[] = ['starting', 'ready', 'draining'];
 
@@ -51,7 +54,9 @@ export class Metrics {
     return { ...this.reloads, buckets: [...this.reloads.buckets] };
   }
 
-  /** A standalone predecessor's counters, as this process takes over from it; ignored from a version with other buckets. */
+  /**
+   * A standalone predecessor's counters, as this process takes over from it; ignored from a version with other buckets.
+   */
   takeOver(counters: ReloadCounters): void {
     if (counters.buckets.length === DURATION_BUCKETS.length)
       this.reloads = { ...counters, buckets: [...counters.buckets] };

@@ -29,7 +29,10 @@ type Closable = { close(): Promise<void> };
 
 const register = fileURLToPath(new URL('../register.js', import.meta.url));
 
-/** Workers of `o.script` with the preload, on the master's sockets. Throws a one-line error when the compile cache is not private. */
+/**
+ * Workers of `o.script` with the preload, on the master's sockets. Throws a one-line error when the compile cache is
+ * not private.
+ */
 function spawnerFor(o: RunCommand, sockets: SocketTable, controlPath: string): ReturnType<typeof workerSpawner> {
   const { options } = o;
   const cache = compileCacheEnv(process.env, options.compileCache ? compileCacheDir(controlPath) : undefined);
@@ -49,7 +52,9 @@ function spawnerFor(o: RunCommand, sockets: SocketTable, controlPath: string): R
   );
 }
 
-/** --admin's code, loaded only then: a master without it loads none of it. A reload also takes up a renewed certificate. */
+/**
+ * --admin's code, loaded only then: a master without it loads none of it. A reload also takes up a renewed certificate.
+ */
 async function loadAdmin(
   o: RunCommand,
 ): Promise<{ events: MasterEvents; start: (master: Master) => Promise<AdminServer> } | undefined> {
@@ -91,7 +96,9 @@ function masterOptions(
   };
 }
 
-/** Past this many workers per CPU they only compete for it: every start and reload takes longer, for no more throughput. */
+/**
+ * Past this many workers per CPU they only compete for it: every start and reload takes longer, for no more throughput.
+ */
 const WORKERS_PER_CPU = 4;
 
 function warnManyWorkers(workers: number): void {
@@ -124,7 +131,8 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
     void Promise.allSettled([...closing.map((c) => c.close()), notify.flushed()]).finally(() => process.exit(code));
   };
   const master = new Master(masterOptions(o, inherited, admin?.events), sockets, spawner, exit, notify);
-  // Before the first workers start: a stop or a reload asked while they do (-w 64 takes seconds) is answered, not fatal.
+  // Before the first workers start: a stop or a reload asked while they do (-w 64 takes seconds) is answered, not
+  // fatal.
   for (const signal of ['SIGHUP', 'SIGUSR2'] as const) {
     process.on(signal, () => {
       log('info', `${signal}: reload requested`);

@@ -239,7 +239,9 @@ function table(rows: string[][]): string[] {
  */
 const oneCell = (text: string): string => text.replace(/\s*[\u0000-\u001f\u007f]+\s*/g, ' ').trim();
 
-/** Each old generation still draining, with the connections its workers last reported open (null: none reported yet). */
+/**
+ * Each old generation still draining, with the connections its workers last reported open (null: none reported yet).
+ */
 function drainingGenerations(s: Status): Map<number, number | null> {
   const gens = new Map<number, number | null>();
   for (const w of s.workers.filter((w) => w.state === 'draining')) {

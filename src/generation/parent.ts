@@ -288,7 +288,10 @@ function childEnv(spec: ChildSpec): Env {
 /** What the waiting needs of a child: a master's tests give fakes of it. */
 export type Starting = Pick<Child, 'name' | 'state' | 'ready' | 'exited' | 'describeExit'>;
 
-/** Why `children` are not all ready by `timeoutMs`: the first to fail, the timeout, or `cancel`; undefined once all are ready. */
+/**
+ * Why `children` are not all ready by `timeoutMs`: the first to fail, the timeout, or `cancel`; undefined once all are
+ * ready.
+ */
 export function awaitReady<C extends Starting>(
   children: readonly C[],
   timeoutMs: number,

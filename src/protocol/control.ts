@@ -63,7 +63,10 @@ export interface ReloadResult {
   generation: number;
   /** Command to old generation gone (ok), or to rollback complete. */
   ms: number;
-  /** Command to the old generation's last connection closed, before its processes exited (a supervised reload that got that far). */
+  /**
+   * Command to the old generation's last connection closed, before its processes exited (a supervised reload that got
+   * that far).
+   */
   drainedMs?: number;
   reason?: string;
   stderrTail?: string;
@@ -176,7 +179,10 @@ export interface Status {
 
 /** Lines the master writes back. */
 export type Reply =
-  /** A reload request read, the first line before it starts: a client that left while the master was frozen is found gone by it. */
+  /**
+   * A reload request read, the first line before it starts: a client that left while the master was frozen is found
+   * gone by it.
+   */
   | { type: 'accepted' }
   | { type: 'phase'; data: Phase }
   | { type: 'reload'; data: ReloadResult }

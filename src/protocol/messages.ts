@@ -34,7 +34,10 @@ export interface ListeningMessage extends Base {
   settled: boolean;
 }
 
-/** child → parent: it dies without having been told to drain, and says why ('' when it knows no more than its exit code). */
+/**
+ * child → parent: it dies without having been told to drain, and says why ('' when it knows no more than its exit
+ * code).
+ */
 export interface FailedMessage extends Base {
   type: 'failed';
   pid: number;
@@ -70,11 +73,16 @@ export type DrainReason = 'upgrade' | 'stop';
 export interface DrainMessage extends Base {
   type: 'drain';
   reason: DrainReason;
-  /** When what is still open is cut (ms since the epoch): one deadline for the drain, the hooks and the parent's kill. */
+  /**
+   * When what is still open is cut (ms since the epoch): one deadline for the drain, the hooks and the parent's kill.
+   */
   deadline: number;
 }
 
-/** predecessor → successor, once it has handed over: the upgrades so far, that one last, and their counters, for the admin API. */
+/**
+ * predecessor → successor, once it has handed over: the upgrades so far, that one last, and their counters, for the
+ * admin API.
+ */
 export interface HistoryMessage extends Base {
   type: 'history';
   reloads: ReloadRecord[];
@@ -200,7 +208,9 @@ function parseState(m: Record<string, unknown>): ParseResult | undefined {
   }
 }
 
-/** What the two ends ask of each other: a socket to listen on, a drain, the upgrade record, a connection handed over. */
+/**
+ * What the two ends ask of each other: a socket to listen on, a drain, the upgrade record, a connection handed over.
+ */
 function parseExchange(m: Record<string, unknown>): ParseResult | undefined {
   const base = { baton: PROTOCOL_VERSION } as const;
   switch (m.type) {

@@ -32,7 +32,10 @@ export const ENV = {
   logFormat: 'BATON_LOG_FORMAT',
   closeWebSockets: 'BATON_CLOSE_WEBSOCKETS',
   closeEventStreams: 'BATON_CLOSE_EVENT_STREAMS',
-  /** A standalone process's admin listener, [HOST:]PORT, its token's file and TLS files (read by admin/options.ts; successors inherit them). */
+  /**
+   * A standalone process's admin listener, [HOST:]PORT, its token's file and TLS files (read by admin/options.ts;
+   * successors inherit them).
+   */
   admin: 'BATON_ADMIN',
   adminTokenFile: 'BATON_ADMIN_TOKEN_FILE',
   adminTlsCert: 'BATON_ADMIN_TLS_CERT',
@@ -55,9 +58,15 @@ export interface Settings {
   upgradeSignal: NodeJS.Signals;
   pidFile: string | undefined;
   logFormat: LogFormat;
-  /** Tell WebSocket clients "service restart" (1012) as the drain starts; off for apps that close their sockets themselves. */
+  /**
+   * Tell WebSocket clients "service restart" (1012) as the drain starts; off for apps that close their sockets
+   * themselves.
+   */
   closeWebSockets: boolean;
-  /** End Server-Sent Events responses as the drain starts (their clients reconnect); off for apps that end them themselves. */
+  /**
+   * End Server-Sent Events responses as the drain starts (their clients reconnect); off for apps that end them
+   * themselves.
+   */
   closeEventStreams: boolean;
 }
 

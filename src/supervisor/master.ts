@@ -71,7 +71,9 @@ export class Master {
   private readonly respawns = new Set<NodeJS.Timeout>();
   private readonly reloads: Reloads;
   private readonly stopSignal = new AbortController();
-  /** Once stopped: waiting out --shutdown-delay (until when, and the timer that ends it), then draining by a deadline. */
+  /**
+   * Once stopped: waiting out --shutdown-delay (until when, and the timer that ends it), then draining by a deadline.
+   */
   private stopState:
     | { phase: 'delay'; until: number; timer: NodeJS.Timeout }
     | { phase: 'draining'; deadline: number }
@@ -142,7 +144,10 @@ export class Master {
     };
   }
 
-  /** Binds the pre-declared sockets and starts the first generation. Rejects with a one-line error if a --listen address cannot be bound. */
+  /**
+   * Binds the pre-declared sockets and starts the first generation. Rejects with a one-line error if a --listen address
+   * cannot be bound.
+   */
   async start(): Promise<void> {
     const unusable = this.sockets.adopt(this.o.inherited);
     if (unusable.length)

@@ -210,9 +210,11 @@ class Runtime {
     this.admin?.serve();
     this.endpoint?.ready(this.listening());
     flushCompileCache();
-    // A successor's READY=1 comes from its predecessor, with MAINPID=, while systemd still takes that one for the main process.
+    // A successor's READY=1 comes from its predecessor, with MAINPID=, while systemd still takes that one for the main
+    // process.
     if (this.origin === 'first') this.notify.serving(this.settings.generation);
-    // An app may listen after an `await` or a delay, past readiness: what it inherited stays open for it until it is in service.
+    // An app may listen after an `await` or a delay, past readiness: what it inherited stays open for it until it is in
+    // service.
     const unused = setTimeout(
       () => {
         this.settled = true;
@@ -279,7 +281,10 @@ class Runtime {
     log('warn', 'the drain was ended early by the master', { cut });
   }
 
-  /** A connection handed over by the predecessor or the master joins the server on `address`; without one, its sender keeps it. */
+  /**
+   * A connection handed over by the predecessor or the master joins the server on `address`; without one, its sender
+   * keeps it.
+   */
   adoptConnection(address: string, handle: NativeHandle): boolean {
     const server = this.listeners.serverAt(address);
     if (server?.listening && protocolOf(server) === 'http1') {
@@ -290,7 +295,9 @@ class Runtime {
     return false;
   }
 
-  /** Where an idle connection of `server`'s goes at an upgrade: the successor, or the master for its serving generation. */
+  /**
+   * Where an idle connection of `server`'s goes at an upgrade: the successor, or the master for its serving generation.
+   */
   private handOver(server: net.Server, handle: NativeHandle): Promise<boolean> {
     const address = this.listeners.nameOf(server);
     if (address === undefined) return Promise.resolve(false);
