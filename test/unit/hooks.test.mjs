@@ -225,9 +225,10 @@ describe('runDrainHooks in process', () => {
   });
 
   test('addDrainHook(non-function) throws TypeError naming onDrain', () => {
-    // @ts-expect-error bad input: not a function
-    for (const bad of [undefined, 'fn', {}])
+    for (const bad of [undefined, 'fn', {}]) {
+      // @ts-expect-error bad input: not a function
       assert.throws(() => addDrainHook(bad), { name: 'TypeError', message: /onDrain/ });
+    }
   });
 });
 
