@@ -460,10 +460,11 @@ describe('admin: the API', () => {
     // The last phase waits until the client has seen the first: streamed, not buffered.
     const master = new FakeMaster({ gate: (p) => (p.phase === 'done' ? held : undefined) });
     const { port } = await start({ master });
-    let seen = 0;
-    const { status, type, events } = await reloadEvents(port, AUTH, (e) => {
-      e.finishedYet = master.reloadsFinished;
-      if (++seen === 1) release();
+    /** @type {number[]} per event, as it arrived: the reloads finished by then */
+    const finishedYet = [];
+    const { status, type, events } = await reloadEvents(port, AUTH, () => {
+      finishedYet.push(master.reloadsFinished);
+      if (finishedYet.length === 1) release();
     });
     assert.equal(type, 'text/event-stream');
     assert.equal(status, 200);
@@ -476,7 +477,7 @@ describe('admin: the API', () => {
       PHASES,
     );
     assert.deepEqual(events[4].data, { ok: true, generation: 4, ms: 95, cut: 0 });
-    assert.equal(events[0].finishedYet, 0, 'the first phase arrived while the reload ran');
+    assert.equal(finishedYet[0], 0, 'the first phase arrived while the reload ran');
   });
 
   test('POST /api/stop: 202, then the master stops', async () => {
@@ -737,6 +738,7 @@ describe('admin: the token file', () => {
 
 describe('admin: the page, its sign-in and cross-site requests', () => {
   const PAGE = { 'x-baton-page': '1' };
+  /** @returns {Promise<[Awaited<ReturnType<typeof request>>, string | undefined]>} the answer, and its cookie */
   const signIn = async (port, headers = AUTH) => {
     const r = await request(port, 'POST', '/signin', { headers: { ...headers, ...PAGE } });
     return [r, r.headers['set-cookie']?.[0]];
@@ -749,7 +751,9 @@ describe('admin: the page, its sign-in and cross-site requests', () => {
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
     const csp = Object.fromEntries(
-      r.headers['content-security-policy'].split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1)]),
+      /** @type {string} */ (r.headers['content-security-policy'])
+        .split('; ')
+        .map((d) => [d.split(' ')[0], d.split(' ').slice(1)]),
     );
     const sha = (text) => `'sha256-${crypto.createHash('sha256').update(text).digest('base64')}'`;
     const script = [...r.body.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
@@ -784,7 +788,11 @@ describe('admin: the page, its sign-in and cross-site requests', () => {
       const a = await request(port, method, p, { headers });
       assert.equal(a.headers['x-content-type-options'], 'nosniff', p);
       assert.equal(a.headers['referrer-policy'], 'no-referrer', p);
-      assert.match(a.headers['content-security-policy'], /^default-src 'none'; .*frame-ancestors 'none'$/, p);
+      assert.match(
+        /** @type {string} */ (a.headers['content-security-policy']),
+        /^default-src 'none'; .*frame-ancestors 'none'$/,
+        p,
+      );
     }
     const open = await start({ token: null });
     assert.match((await request(open.port, 'GET', '/')).body, /data-sign-in="no"/, 'without a token, no sign-in');
