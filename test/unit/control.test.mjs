@@ -374,7 +374,7 @@ test('clientControlPath without --name: only the master named default, never ano
   const stale = net.createServer();
   await within(new Promise((r) => stale.listen(path.join(ctl, 'x.sock'), () => r())), 3000, 'listen');
   fs.renameSync(path.join(ctl, 'x.sock'), path.join(ctl, 'default.sock'));
-  await within(new Promise((r) => stale.close(() => r())), 3000, 'close');
+  await within(new Promise((r) => stale.close(r)), 3000, 'close');
   await assert.rejects(clientControlPath({}, env), others('api, billing'));
   await start(path.join(ctl, 'default.sock'));
   assert.equal(await clientControlPath({}, env), path.join(ctl, 'default.sock'));
@@ -652,7 +652,7 @@ test('a stale socket file is replaced; a file that is not a socket is left alone
   const s = net.createServer();
   await within(new Promise((r) => s.listen(other, () => r())), 3000, 'listen');
   fs.renameSync(other, file);
-  await within(new Promise((r) => s.close(() => r())), 3000, 'close');
+  await within(new Promise((r) => s.close(r)), 3000, 'close');
   assert.ok(fs.statSync(file).isSocket());
   assert.equal(await probeSocket(file), 'stale');
   await start(file);
