@@ -663,7 +663,7 @@ describe("handover.ts: socket._handle stopped and sent as a raw handle, server._
       );
       await new Promise((resolve, reject) =>
         // A bare handle, as cluster's primary sends them: @types/node knows only sockets and servers.
-        child.send('connection', /** @type {any} */ (handle), (err) => (err ? reject(err) : resolve(undefined))),
+        child.send('connection', /** @type {any} */ (handle), (err) => (err ? reject(err) : resolve())),
       );
       release(socket, handle);
       await once(socket, 'close');
