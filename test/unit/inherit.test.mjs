@@ -170,7 +170,7 @@ function assertInheritError(out, re) {
 async function boundUdp(t, type = 'udp4', host = '127.0.0.1') {
   const socket = dgram.createSocket(type);
   t.after(() => socket.close());
-  await new Promise((resolve) => socket.bind(0, host, () => resolve(undefined)));
+  await new Promise((resolve) => socket.bind(0, host, () => resolve()));
   const { datagramFdOf } = await import('../../dist/internals/dgram.js');
   return { port: socket.address().port, fd: datagramFdOf(socket) };
 }
