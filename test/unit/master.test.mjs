@@ -22,6 +22,7 @@ import vm from 'node:vm';
 import { Master } from '../../dist/supervisor/master.js';
 import { SocketTable } from '../../dist/supervisor/sockets.js';
 import { NO_RELEASES, ReloadRefused } from '../../dist/protocol/control.js';
+import { PROTOCOL_VERSION } from '../../dist/protocol/messages.js';
 import { captureLog } from '../helpers/log.mjs';
 import { tmpDir } from '../helpers/proc.mjs';
 
@@ -34,16 +35,35 @@ const flush = async (rounds = 5) => {
 
 let nextPid = 40_000;
 
+/** @typedef {import('../../dist/listeners/address.js').Address} Address */
+/** @typedef {import('../../dist/supervisor/master.js').MasterOptions} MasterOptions */
+/** @typedef {import('../../dist/supervisor/worker.js').Worker} Worker */
+
+/**
+ * @typedef {object} WorkerOptions
+ * @property {boolean} [autoExitOnDrain] it exits as soon as it is asked to drain
+ * @property {number} [connections] what it reports at its heartbeat and drain
+ * @property {number} [cut] connections it cut at its drain deadline
+ * @property {string} [spawnFailure] its exit is described so, as a worker that could not be spawned
+ */
+
+/** @implements {Worker} */
 class FakeWorker {
+  /**
+   * @param {number} generation
+   * @param {WorkerOptions} [options]
+   */
   constructor(generation, { autoExitOnDrain = true, connections = 0, cut = 0, spawnFailure } = {}) {
     this.pid = nextPid++;
     this.name = `worker pid ${this.pid}`;
     this.generation = generation;
     this.startedAt = Date.now();
+    /** @type {Worker['state']} */
     this.state = 'starting';
     this.readyAt = undefined;
     this.heartbeat = undefined;
     this.listening = [];
+    /** @type {import('../../dist/protocol/messages.js').FailedMessage | undefined} */
     this.failed = undefined;
     this.drains = [];
     this.kills = 0;
@@ -84,7 +104,7 @@ class FakeWorker {
 
   /** Dies before it is ready, saying why (as a worker's 'failed' message does). */
   fail(error, stderrTail = `Error: ${error}\n    at app.js:1\n`) {
-    this.failed = { type: 'failed', pid: this.pid, error, stderrTail };
+    this.failed = { baton: PROTOCOL_VERSION, type: 'failed', pid: this.pid, error, stderrTail };
     this.exit(1);
   }
 
@@ -150,6 +170,11 @@ function notifier() {
 /**
  * A master with `workers` fake workers. `onSpawn(worker)` runs for each new
  * worker (e.g. to make it ready); `workerOptions(generation)` configures it.
+ * @param {import('node:test').TestContext} t
+ * @param {Partial<Pick<MasterOptions, 'workers' | 'readyTimeoutMs' | 'drainTimeoutMs' | 'listen' | 'crashWindowMs'
+ *   | 'maxDraining' | 'unresponsiveMs' | 'replaceUnresponsive' | 'shutdownDelayMs' | 'events' | 'releases'>>
+ *   & { onSpawn?: (w: FakeWorker) => void, workerOptions?: (generation: number) => WorkerOptions, sockets?: SocketTable }
+ * } [options]
  */
 function setup(
   t,
@@ -179,6 +204,7 @@ function setup(
   const notify = notifier();
   let exitCalled;
   const exited = new Promise((resolve) => (exitCalled = resolve));
+  /** @type {import('../../dist/supervisor/worker.js').Spawner} */
   const spawner = (generation, root) => {
     launches.push(generation);
     roots.push(root);
@@ -280,7 +306,8 @@ describe('Master: start', () => {
     for (const k of ['rssBytes', 'heapTotalBytes', 'heapUsedBytes', 'externalBytes'])
       assert.ok(plain[k] > 0, `${k}: ${plain[k]}`);
     let collections = 0;
-    globalThis.gc = () => collections++;
+    // A stand-in that counts, typed as the master reads it (a gc() without options).
+    /** @type {{ gc?: () => void }} */ (globalThis).gc = () => collections++;
     assert.equal(m.master.status().master.afterGc, true);
     assert.equal(collections, 1);
   });
@@ -290,7 +317,7 @@ describe('Master: start', () => {
     const m = setup(t, { workers: 1, listen: [{ label: 'web', address: { kind: 'tcp', host: '127.0.0.1', port } }] });
     await m.master.start();
     assert.deepEqual(m.master.status().listeners, ['web']);
-    assert.equal(m.sockets.all()[0].address.port, port);
+    assert.equal(/** @type {Extract<Address, { kind: 'tcp' }>} */ (m.sockets.all()[0].address).port, port);
   });
 
   test('the first generation exiting before it was ever ready stops the master with exit(1)', {
@@ -449,6 +476,7 @@ describe('Master: reload', () => {
   }, async (t) => {
     const port = await freePort();
     const a = `tcp:127.0.0.1:${port}`;
+    /** @type {Address} */
     const extra = { kind: 'tcp', host: '127.0.0.1', port: await freePort() };
     const m = setup(t, { workers: 1, listen: [{ address: { kind: 'tcp', host: '127.0.0.1', port } }] });
     await m.master.start();
@@ -1342,7 +1370,7 @@ function freePort() {
     const s = net.createServer();
     s.on('error', reject);
     s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
+      const { port } = /** @type {net.AddressInfo} */ (s.address());
       s.close(() => resolve(port));
     });
   });
