@@ -6,7 +6,14 @@
  * dashboards made for it work unchanged.
  */
 import fs from 'node:fs';
-import type { ReloadCounters, ReloadResult, Status, WorkerState } from '../protocol/control.js';
+import {
+  REPLACE_REASONS,
+  type ReloadCounters,
+  type ReloadResult,
+  type ReplaceReason,
+  type Status,
+  type WorkerState,
+} from '../protocol/control.js';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -37,6 +44,7 @@ function openFds(): number | undefined {
 export class Metrics {
   private reloads: ReloadCounters = { ok: 0, failed: 0, buckets: DURATION_BUCKETS.map(() => 0), durationMs: 0 };
   private restarts = 0;
+  private readonly replacements = new Map<ReplaceReason, number>(REPLACE_REASONS.map((r) => [r, 0]));
   private cutTotal = 0;
 
   reloaded(result: ReloadResult): void {
@@ -64,6 +72,10 @@ export class Metrics {
 
   respawned(): void {
     this.restarts += 1;
+  }
+
+  replaced(reason: ReplaceReason): void {
+    this.replacements.set(reason, (this.replacements.get(reason) ?? 0) + 1);
   }
 
   cut(connections: number): void {
@@ -103,6 +115,12 @@ export class Metrics {
         STATES.map((s): Sample => [`{state="${s}"}`, status.workers.filter((w) => w.state === s).length]),
       ),
       family('baton_worker_restarts_total', 'counter', 'Workers started again after a crash.', [['', this.restarts]]),
+      family(
+        'baton_worker_replacements_total',
+        'counter',
+        'Serving workers replaced by a new one, by reason: memory (--max-memory), age (--max-age), unresponsive.',
+        [...this.replacements].map(([reason, n]): Sample => [`{reason="${reason}"}`, n]),
+      ),
       family(
         'baton_drain_cut_connections_total',
         'counter',

@@ -17,7 +17,9 @@ import {
   type Settings,
   type SupervisorSettings,
   formatDuration,
+  formatSize,
   parseDuration,
+  parseSize,
   parseLogFormat,
   parseReadyTimeout,
 } from '../protocol/settings.js';
@@ -56,6 +58,9 @@ export interface RunOptions {
   maxDraining: number;
   unresponsiveAfter: number;
   replaceUnresponsive: boolean;
+  maxMemory: number | undefined;
+  maxAge: number;
+  maxAgeJitter: number;
   shutdownDelay: number;
   listen: ListenOption[];
   nodeArgs: string[];
@@ -239,6 +244,37 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     help: 'and replace it: a new worker first, then the silent one is killed',
   }),
   def({
+    key: 'maxMemory',
+    flag: '--max-memory',
+    arg: 'SIZE',
+    example: '512M',
+    numeric: true,
+    parse: (t, c) => usage(parseSize, t, c.what),
+    default: SUPERVISOR_DEFAULTS.maxMemoryBytes,
+    defaultText: 'the container memory limit / (2 × workers); none without a limit',
+    help: 'replace a worker whose memory (RSS) stays above SIZE for 3 heartbeats: a new worker first, then the old one drains; 0 turns it off',
+  }),
+  def({
+    key: 'maxAge',
+    flag: '--max-age',
+    arg: 'DUR',
+    example: '6h',
+    numeric: true,
+    parse: duration,
+    default: SUPERVISOR_DEFAULTS.maxAgeMs,
+    help: 'replace a worker once it has served DUR, the same way; 0 turns it off',
+  }),
+  def({
+    key: 'maxAgeJitter',
+    flag: '--max-age-jitter',
+    arg: 'DUR',
+    example: '30m',
+    numeric: true,
+    parse: duration,
+    default: SUPERVISOR_DEFAULTS.maxAgeJitterMs,
+    help: 'add up to DUR, drawn for each worker, to --max-age, so that workers started together are not all due at once',
+  }),
+  def({
     key: 'shutdownDelay',
     flag: '--shutdown-delay',
     arg: 'DUR',
@@ -388,6 +424,9 @@ export function supervisorOf(o: RunOptions): SupervisorSettings {
     unresponsiveMs: o.unresponsiveAfter,
     replaceUnresponsive: o.replaceUnresponsive,
     shutdownDelayMs: o.shutdownDelay,
+    maxMemoryBytes: o.maxMemory,
+    maxAgeMs: o.maxAge,
+    maxAgeJitterMs: o.maxAgeJitter,
   };
 }
 
@@ -395,6 +434,7 @@ export function supervisorOf(o: RunOptions): SupervisorSettings {
 export function showValue(d: OptionDef, value: unknown): string {
   if (value === undefined) return d.defaultText ?? 'none';
   if (d.arg === 'DUR') return formatDuration(value as number);
+  if (d.arg === 'SIZE') return formatSize(value as number);
   if (d.key === 'listen')
     return (value as ListenOption[]).map((l) => (l.name ? `${l.name}=${l.spec}` : l.spec)).join(' ');
   if (Array.isArray(value)) return value.join(' ');

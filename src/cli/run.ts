@@ -69,6 +69,7 @@ async function loadAdmin(
       server?.reloadCertificate();
     },
     respawned: () => metrics.respawned(),
+    replaced: (reason) => metrics.replaced(reason),
     cut: (n) => metrics.cut(n),
   };
   return { events, start: async (master) => (server = await module.startAdminServer(options, master, metrics)) };

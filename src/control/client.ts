@@ -317,6 +317,8 @@ export function formatStatus(s: Status): string[] {
     const head = ['GEN', 'RESULT', 'TIME', 'AT', ...(cuts ? ['CUT'] : []), ...(reasons ? ['REASON'] : [])];
     lines.push(...table([head, ...rows]).map((l) => `  ${l}`));
   }
+  for (const r of (s.replacements ?? []).slice(-RELOADS_SHOWN))
+    lines.push(`replaced    pid ${r.pid} by pid ${r.by} at ${r.at}: ${oneCell(r.detail)}`);
   return lines;
 }
 

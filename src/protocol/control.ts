@@ -106,7 +106,20 @@ export interface ReloadRecord {
   cut?: number;
 }
 
-/** How many reloads a status lists, the latest last. */
+/** Why a serving worker is replaced: --replace-unresponsive, --max-memory, --max-age. */
+export const REPLACE_REASONS = ['unresponsive', 'memory', 'age'] as const;
+export type ReplaceReason = (typeof REPLACE_REASONS)[number];
+
+/** A worker replaced while it served, by a new one. */
+export interface ReplacementRecord {
+  at: string;
+  pid: number;
+  by: number;
+  reason: ReplaceReason;
+  detail: string;
+}
+
+/** How many reloads (and replacements) a status lists, the latest last. */
 export const HISTORY = 10;
 
 /**
@@ -171,6 +184,8 @@ export interface Status {
   workers: WorkerStatus[];
   listeners: string[];
   reloads: ReloadRecord[];
+  /** The latest replacements (absent from a master older than this client). */
+  replacements?: ReplacementRecord[];
   /** Absent while the master runs (and from a master older than this client). */
   stopping?: Stopping;
   /** The options not at their default, with where each came from (absent from a master older than this client). */
@@ -269,6 +284,7 @@ const isStatus = shape({
   ),
   listeners: list(str),
   reloads: list(shape({ generation: num, ok: bool, ms: num, at: str, reason: opt(str), cut: opt(num) })),
+  replacements: opt(list(shape({ at: str, pid: num, by: num, reason: oneOf(...REPLACE_REASONS), detail: str }))),
   stopping: opt(shape({ phase: oneOf('delay', 'draining'), msLeft: num })),
   settings: opt(list(shape({ key: str, value: str, from: str }))),
 });

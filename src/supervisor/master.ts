@@ -9,6 +9,7 @@ import type {
   MasterMemory,
   ReleaseList,
   ReloadResult,
+  ReplaceReason,
   Source,
   Status,
   Stopping,
@@ -21,11 +22,14 @@ import type { Exit } from '../generation/parent.js';
 import { configureLog, log, logTail } from '../log.js';
 import type { Notifier, Serving } from '../systemd/notify.js';
 import { deadlineIn } from '../time.js';
+import { mib } from '../format.js';
 import { Backoff } from './backoff.js';
 import { currentRelease, listReleases, releasePath } from './releases.js';
 import { type Code, type Fleet, type PhaseListener, Reloads, type Retiring, cutBy } from './reload.js';
 import type { SocketTable } from './sockets.js';
-import { HeartbeatWatch, type WatchedSlots } from './watchdog.js';
+import { Limits, defaultMaxMemory } from './limits.js';
+import { type ReplaceSlots, Replacer } from './replace.js';
+import { HeartbeatWatch } from './watchdog.js';
 import type { Spawner, Worker } from './worker.js';
 
 export interface MasterOptions
@@ -50,6 +54,8 @@ export interface MasterEvents {
   reloaded(result: ReloadResult): void;
   /** A crashed worker was started again. */
   respawned(): void;
+  /** A serving worker was replaced by a new one (--max-memory, --max-age, --replace-unresponsive). */
+  replaced(reason: ReplaceReason): void;
   /** A worker cut this many connections at its drain deadline. */
   cut(connections: number): void;
 }
@@ -79,6 +85,9 @@ export class Master {
     | { phase: 'draining'; deadline: number }
     | undefined;
   private readonly watch: HeartbeatWatch;
+  private readonly replacer: Replacer;
+  /** --max-memory, or its default from the container's limit; 0: none. */
+  private readonly maxMemoryBytes: number;
   /** Until some worker has been ready, a crash has no good generation to fall back on. */
   private everReady = false;
   /** Whether systemd has been told that a generation serves (READY=1). */
@@ -97,24 +106,29 @@ export class Master {
     private readonly exit: (code: number) => void,
     private readonly notify: Notifier,
   ) {
-    this.watch = new HeartbeatWatch(o, this.slots());
+    this.maxMemoryBytes = o.maxMemoryBytes ?? defaultMaxMemory(o.workers);
+    this.replacer = new Replacer(this.slots(), (reason) => o.events?.replaced(reason));
+    const limits = new Limits({ ...o, maxMemoryBytes: this.maxMemoryBytes });
+    this.watch = new HeartbeatWatch(o, () => this.live, limits, this.replacer);
     this.reloads = new Reloads(this.fleet(), { ...o, reloaded: (result) => o.events?.reloaded(result) });
   }
 
-  /** What watching the heartbeats may do with the workers' slots. */
-  private slots(): WatchedSlots {
+  /** What replacing a worker may do with the workers' slots. */
+  private slots(): ReplaceSlots {
     const master = this;
     return {
       get live() {
         return master.live;
       },
       spawn: (slot) => this.spawn(this.launch, slot),
-      swap: (slot, silent, fresh) => {
-        if (this.live[slot] !== silent || this.stopSignal.signal.aborted) return false;
+      swap: (slot, old, fresh) => {
+        if (this.live[slot] !== old || this.stopSignal.signal.aborted) return false;
         this.live[slot] = fresh;
         return true;
       },
       deadline: () => deadlineIn(this.o.drainTimeoutMs),
+      reloading: () => this.reloads.running,
+      isSilent: (w) => this.watch.isSilent(w),
     };
   }
 
@@ -170,6 +184,11 @@ export class Master {
       pids: this.live.map((w) => w!.pid).join(','),
       sockets: this.listenerNames().join(','),
       release: this.release,
+      ...(this.maxMemoryBytes
+        ? {
+            maxMemory: `${mib(this.maxMemoryBytes)}${this.o.maxMemoryBytes === undefined ? ' (container limit / 2 / workers)' : ''}`,
+          }
+        : {}),
     });
   }
 
@@ -207,7 +226,6 @@ export class Master {
   }
 
   private onExit(worker: Worker, slot: number, exit: Exit): void {
-    this.watch.forget(worker);
     // A new generation's exits before it is in service are its reload's to judge.
     if (this.stopSignal.signal.aborted || this.live[slot] !== worker) return;
     this.live[slot] = undefined;
@@ -221,7 +239,7 @@ export class Master {
   }
 
   private respawnLater(worker: Worker, slot: number, exit: Exit): void {
-    const replacement = this.watch.takeReplacement(worker);
+    const replacement = this.replacer.takeReplacement(worker);
     if (replacement) {
       this.live[slot] = replacement;
       return;
@@ -323,6 +341,7 @@ export class Master {
     this.stopSignal.abort();
     for (const t of this.respawns) clearTimeout(t);
     this.watch.stop();
+    this.replacer.stop();
     const all = this.workers();
     log('info', 'stopping: draining all workers', { workers: all.length });
     const deadline = deadlineIn(this.o.drainTimeoutMs);
@@ -355,7 +374,7 @@ export class Master {
     const all = [
       ...this.live,
       ...this.starting,
-      ...this.watch.workers(),
+      ...this.replacer.workers(),
       ...this.reloads.retiring.flatMap((r) => r.workers),
     ];
     return [...new Set(all)].filter((w): w is Worker => w !== undefined && w.state !== 'exited');
@@ -388,6 +407,7 @@ export class Master {
       workers,
       listeners: this.listenerNames(),
       reloads: [...this.reloads.history],
+      ...(this.replacer.history.length ? { replacements: [...this.replacer.history] } : {}),
       ...(this.stopState ? { stopping: stoppingAt(this.stopState, now) } : {}),
       ...(this.o.sources?.length ? { settings: [...this.o.sources] } : {}),
     };

@@ -117,6 +117,11 @@ export class Reloads {
     return result.then((r) => r.result);
   }
 
+  /** A reload is under way (until its generation is in service), or waits to start. */
+  get running(): boolean {
+    return this.coalescer.busy;
+  }
+
   /** Throws ReloadRefused unless `release` can be started now: it names a release, and no other one is queued. */
   private checkRelease(release: string): void {
     if (this.o.releases === undefined) throw new ReloadRefused(NO_RELEASES);

@@ -234,7 +234,7 @@ describe('readSettings', () => {
     ['BATON_READY_TIMEOUT', 'abc'],
     ['BATON_READY_TIMEOUT', '-5s'],
     ['BATON_READY_TIMEOUT', ''],
-    ['BATON_DRAIN_TIMEOUT', '10h'],
+    ['BATON_DRAIN_TIMEOUT', '10d'],
     ['BATON_DRAIN_TIMEOUT', '40000m'],
     ['BATON_DRAIN_TIMEOUT', '30'],
     ['BATON_READY_TIMEOUT', '30'],

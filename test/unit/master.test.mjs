@@ -82,6 +82,8 @@ class FakeWorker {
     this.cut = new Promise((resolve) => (this.resolveCut = resolve));
     this.isSettled = false;
     this.settled = new Promise((resolve) => (this.resolveSettled = resolve));
+    /** @type {number | null} */
+    this.rss = null;
   }
 
   /** Ready, and settled where it listens unless told `settled: false` (as a worker says once in service). */
@@ -149,8 +151,9 @@ class FakeWorker {
     return `${this.name} exited before it was ready (${how})${why}`;
   }
 
+  /** What it reports of its memory: none, unless the test says. */
   rssBytes() {
-    return null;
+    return this.rss;
   }
 }
 
@@ -172,7 +175,8 @@ function notifier() {
  * worker (e.g. to make it ready); `workerOptions(generation)` configures it.
  * @param {import('node:test').TestContext} t
  * @param {Partial<Pick<MasterOptions, 'workers' | 'readyTimeoutMs' | 'drainTimeoutMs' | 'listen' | 'crashWindowMs'
- *   | 'maxDraining' | 'unresponsiveMs' | 'replaceUnresponsive' | 'shutdownDelayMs' | 'events' | 'releases'>>
+ *   | 'maxDraining' | 'unresponsiveMs' | 'replaceUnresponsive' | 'shutdownDelayMs' | 'events' | 'releases'
+ *   | 'maxMemoryBytes' | 'maxAgeMs' | 'maxAgeJitterMs'>>
  *   & { onSpawn?: (w: FakeWorker) => void, workerOptions?: (generation: number) => WorkerOptions, sockets?: SocketTable }
  * } [options]
  */
@@ -191,6 +195,9 @@ function setup(
     unresponsiveMs = 0,
     replaceUnresponsive = false,
     shutdownDelayMs = 0,
+    maxMemoryBytes = 0,
+    maxAgeMs = 0,
+    maxAgeJitterMs = 0,
     events,
     releases,
   } = {},
@@ -227,6 +234,9 @@ function setup(
       unresponsiveMs,
       replaceUnresponsive,
       shutdownDelayMs,
+      maxMemoryBytes,
+      maxAgeMs,
+      maxAgeJitterMs,
       listen,
       inherited: [],
       events,
@@ -1300,6 +1310,151 @@ describe('Master: heartbeats', () => {
     );
     await flush();
     assert.equal(m.spawned.length, 3, 'the kill is not a crash: nothing respawned');
+  });
+});
+
+describe('Master: replacing workers (--max-memory, --max-age)', () => {
+  const MiB = 2 ** 20;
+  /** Every worker beats (its RSS as set), `seconds` times, a second apart on the mock clock. */
+  const beats = async (m, seconds) => {
+    for (let s = 0; s < seconds; s++) {
+      for (const w of m.spawned) if (w.state !== 'exited') w.beat();
+      m.t.mock.timers.tick(1_000);
+      await flush();
+    }
+  };
+  const replacing = (t, options) => {
+    t.mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'], now: 1_700_000_000_000 });
+    const replaced = [];
+    const m = setup(t, { workers: 2, events: { ...noEvents, replaced: (r) => replaced.push(r) }, ...options });
+    return { ...m, t, replaced };
+  };
+  const noEvents = { reloaded: () => {}, respawned: () => {}, cut: () => {} };
+
+  test('a worker over --max-memory for 3 heartbeats is replaced: a new one first, then the old one drains', {
+    timeout: TEST_MS,
+  }, async (t) => {
+    const m = replacing(t, { maxMemoryBytes: 512 * MiB });
+    await startReady(m);
+    const [leaky, fine] = m.spawned;
+    leaky.rss = 530 * MiB;
+    fine.rss = 100 * MiB;
+    await beats(m, 2);
+    assert.equal(m.spawned.length, 2, 'two readings over are not yet a leak');
+    await beats(m, 1);
+    assert.equal(m.spawned.length, 3, 'a replacement is started');
+    const fresh = m.spawned[2];
+    assert.deepEqual(leaky.drains, [], 'the old one serves until its replacement is ready');
+    fresh.makeReady();
+    await flush();
+    assert.deepEqual(
+      leaky.drains.map((d) => d.reason),
+      ['stop'],
+    );
+    assert.equal(leaky.kills, 0);
+    assert.deepEqual(
+      m.master
+        .status()
+        .workers.filter((w) => w.state === 'ready')
+        .map((w) => w.pid),
+      [fresh.pid, fine.pid],
+    );
+    const [record] = m.master.status().replacements ?? [];
+    assert.equal(record.pid, leaky.pid);
+    assert.equal(record.by, fresh.pid);
+    assert.match(record.detail, /^rss 530\.0 MiB > 512\.0 MiB/);
+    assert.deepEqual(m.replaced, ['memory']);
+    await beats(m, 3);
+    assert.equal(m.spawned.length, 3, 'nothing more: the new one is under the limit, and the old one is no crash');
+  });
+
+  test('one replacement at a time: the next starts once the old worker of the first has exited', {
+    timeout: TEST_MS,
+  }, async (t) => {
+    const m = replacing(t, { maxMemoryBytes: 512 * MiB, workerOptions: () => ({ autoExitOnDrain: false }) });
+    await startReady(m);
+    for (const w of m.spawned) w.rss = 600 * MiB;
+    await beats(m, 3);
+    assert.equal(m.spawned.length, 3, 'one replacement, not two');
+    const first = m.spawned[2];
+    first.makeReady();
+    await beats(m, 3);
+    assert.equal(m.spawned.length, 3, 'none while the replaced worker drains');
+    m.spawned[0].exit(0);
+    await beats(m, 1);
+    assert.equal(m.spawned.length, 4, 'the second one, once the first old worker is gone');
+    assert.equal(m.spawned[3].generation, 1);
+  });
+
+  test('none while a reload runs: the reload replaces every worker anyway', { timeout: TEST_MS }, async (t) => {
+    const m = replacing(t, { maxMemoryBytes: 512 * MiB });
+    await startReady(m);
+    const reload = m.master.reload();
+    await flush();
+    assert.equal(m.ofGeneration(2).length, 2, 'the reload has started its generation');
+    m.spawned[0].rss = 600 * MiB;
+    await beats(m, 4);
+    assert.equal(m.spawned.length, 4, 'no replacement beside a reload');
+    for (const w of m.ofGeneration(2)) w.makeReady();
+    assert.equal((await reload).ok, true);
+    await beats(m, 4);
+    assert.equal(m.spawned.length, 4, "the old worker's due replacement went with it");
+  });
+
+  test('a replacement that fails to start leaves the old worker serving, and is tried again after a back-off', {
+    timeout: TEST_MS,
+  }, async (t) => {
+    const m = replacing(t, { maxMemoryBytes: 512 * MiB });
+    await startReady(m);
+    const [leaky, fine] = m.spawned;
+    leaky.rss = 600 * MiB;
+    const lines = captureLog(t);
+    await beats(m, 3);
+    m.spawned[2].fail('boom');
+    await flush();
+    assert.deepEqual(leaky.drains, [], 'the old worker was not told to drain');
+    assert.deepEqual(
+      m.master
+        .status()
+        .workers.filter((w) => w.state === 'ready')
+        .map((w) => w.pid),
+      [leaky.pid, fine.pid],
+    );
+    assert.ok(lines.some((l) => l.includes(`could not replace ${leaky.name}`) && l.includes('serves on')));
+    assert.equal(m.spawned.length, 3, 'the failed replacement is not respawned as a crash');
+    await beats(m, 1);
+    assert.equal(m.spawned.length, 4, 'tried again after the back-off');
+    m.spawned[3].makeReady();
+    await flush();
+    assert.deepEqual(
+      leaky.drains.map((d) => d.reason),
+      ['stop'],
+    );
+    assert.deepEqual(m.replaced, ['memory']);
+  });
+
+  test('--max-age: each worker is replaced once it has served that long, one after the other', {
+    timeout: TEST_MS,
+  }, async (t) => {
+    /** For each worker spawned, how many had exited by then. */
+    const exitedBefore = [];
+    const all = [];
+    const m = replacing(t, {
+      maxAgeMs: 10_000,
+      onSpawn: (w) => {
+        exitedBefore.push(all.filter((x) => x.state === 'exited').length);
+        all.push(w);
+        setImmediate(() => w.makeReady());
+      },
+    });
+    await startReady(m);
+    await beats(m, 9);
+    assert.equal(m.spawned.length, 2, 'not due yet');
+    await beats(m, 2);
+    assert.equal(m.spawned.length, 4, 'both replaced');
+    assert.deepEqual(exitedBefore, [0, 0, 0, 1], 'the second replacement started after the first old worker exited');
+    assert.deepEqual(m.replaced, ['age', 'age']);
+    assert.match(m.master.status().replacements?.[0].detail ?? '', /^served 1[01]s ≥ --max-age/);
   });
 });
 
