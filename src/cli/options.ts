@@ -252,6 +252,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     parse: (t, c) => usage(parseSize, t, c.what),
     default: SUPERVISOR_DEFAULTS.maxMemoryBytes,
     defaultText: 'the container memory limit / (2 × workers); none without a limit',
+    env: ENV.maxMemory,
     help: 'replace a worker whose memory (RSS) stays above SIZE for 3 heartbeats: a new worker first, then the old one drains; 0 turns it off',
   }),
   def({

@@ -32,6 +32,7 @@ export const ENV = {
   logFormat: 'BATON_LOG_FORMAT',
   closeWebSockets: 'BATON_CLOSE_WEBSOCKETS',
   closeEventStreams: 'BATON_CLOSE_EVENT_STREAMS',
+  maxMemory: 'BATON_MAX_MEMORY',
   /**
    * A standalone process's admin listener, [HOST:]PORT, its token's file and TLS files (read by admin/options.ts;
    * successors inherit them).
@@ -68,6 +69,11 @@ export interface Settings {
    * themselves.
    */
   closeEventStreams: boolean;
+  /**
+   * A standalone process whose RSS stays above this many bytes for a few heartbeats upgrades onto a new process of
+   * itself (0: never). Under a master, the master judges its workers (SupervisorSettings.maxMemoryBytes).
+   */
+  maxMemoryBytes: number;
 }
 
 export const DEFAULTS: Readonly<Settings> = {
@@ -81,6 +87,7 @@ export const DEFAULTS: Readonly<Settings> = {
   logFormat: 'text',
   closeWebSockets: true,
   closeEventStreams: true,
+  maxMemoryBytes: 0,
 };
 
 /** What only a master decides: how it watches a reload through, and its workers. */
@@ -167,10 +174,10 @@ export function formatSize(bytes: number): string {
  * meant as bytes.
  */
 export function parseSize(value: string, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(?:([KMG])(?:i?B)?|B)?$/i.exec(value.trim());
+  const m = /^(\d+(?:\.\d+)?)\s*(?:([KMG])(?:i?B)?|(B))?$/i.exec(value.trim());
   if (!m) throw new Error(`${what}: ${quote(value)} is not a size (use e.g. 512M, 1.5G or 0 for none)`);
   const bytes = Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toUpperCase()]);
-  if (m[2] === undefined && bytes > 0 && bytes < SIZE_UNITS.M)
+  if (m[2] === undefined && m[3] === undefined && bytes > 0 && bytes < SIZE_UNITS.M)
     throw new Error(`${what}: ${m[1]} is ${m[1]} bytes; write ${m[1]}M`);
   return bytes;
 }
@@ -229,6 +236,7 @@ export function readSettings(env: Env): Settings {
     logFormat: logFormatOf(env),
     closeWebSockets: read(ENV.closeWebSockets, parseSwitch, DEFAULTS.closeWebSockets),
     closeEventStreams: read(ENV.closeEventStreams, parseSwitch, DEFAULTS.closeEventStreams),
+    maxMemoryBytes: read(ENV.maxMemory, parseSize, DEFAULTS.maxMemoryBytes),
   };
 }
 
@@ -249,6 +257,7 @@ export function settingsEnv(s: Settings): Record<string, string> {
     [ENV.logFormat]: s.logFormat,
     [ENV.closeWebSockets]: s.closeWebSockets ? '1' : '0',
     [ENV.closeEventStreams]: s.closeEventStreams ? '1' : '0',
+    [ENV.maxMemory]: `${s.maxMemoryBytes}B`,
   };
   if (s.pidFile !== undefined) env[ENV.pidFile] = s.pidFile;
   return env;

@@ -27,7 +27,7 @@ import { Backoff } from './backoff.js';
 import { currentRelease, listReleases, releasePath } from './releases.js';
 import { type Code, type Fleet, type PhaseListener, Reloads, type Retiring, cutBy } from './reload.js';
 import type { SocketTable } from './sockets.js';
-import { Limits, defaultMaxMemory } from './limits.js';
+import { Limits, defaultMaxMemory } from '../generation/limits.js';
 import { type ReplaceSlots, Replacer } from './replace.js';
 import { HeartbeatWatch } from './watchdog.js';
 import type { Spawner, Worker } from './worker.js';

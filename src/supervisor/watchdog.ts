@@ -13,7 +13,7 @@
  */
 import { HEARTBEAT_MS } from '../protocol/messages.js';
 import { log } from '../log.js';
-import type { Limits } from './limits.js';
+import type { Limits } from '../generation/limits.js';
 import type { Replacer } from './replace.js';
 import type { Worker } from './worker.js';
 

@@ -38,6 +38,7 @@ import { startHeartbeat } from './heartbeat.js';
 import { runDrainHooks, runHooks } from './hooks.js';
 import { Lifecycle } from './lifecycle.js';
 import { removePidFile, writePidFile } from './pidfile.js';
+import { watchOwnMemory } from './memory-limit.js';
 import { Readiness } from './readiness.js';
 import { type Launch, Standalone } from './standalone.js';
 
@@ -152,6 +153,12 @@ class Runtime {
     this.installSignals();
     this.expose();
     if (supervised) startHeartbeat(endpoint!, () => openConnections(this.listeners.servers()));
+    else if (settings.maxMemoryBytes > 0)
+      watchOwnMemory(
+        settings.maxMemoryBytes,
+        () => this.lifecycle.state === 'serving',
+        () => this.standalone!.upgrade(),
+      );
     if (process.pid === 1 && !supervised) {
       log(
         'warn',

@@ -88,6 +88,7 @@ test('run: defaults', async () => {
       logFormat: 'text',
       closeWebSockets: true,
       closeEventStreams: true,
+      maxMemoryBytes: 0,
     },
     supervisor: {
       maxDraining: 3,

@@ -170,6 +170,7 @@ describe('readSettings', () => {
       logFormat: 'text',
       closeWebSockets: true,
       closeEventStreams: true,
+      maxMemoryBytes: 0,
     });
   });
 
@@ -185,6 +186,7 @@ describe('readSettings', () => {
       logFormat: 'json',
       closeWebSockets: false,
       closeEventStreams: false,
+      maxMemoryBytes: 1536,
     };
     assert.deepEqual(readSettings(settingsEnv(s)), s);
     assert.deepEqual(readSettings(settingsEnv({ ...s, closeWebSockets: true })), { ...s, closeWebSockets: true });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { formatSize, parseSize } from '../../dist/protocol/settings.js';
-import { defaultMaxMemory } from '../../dist/supervisor/limits.js';
+import { defaultMaxMemory } from '../../dist/generation/limits.js';
 
 const MiB = 2 ** 20;
 
@@ -17,6 +17,7 @@ for (const [text, bytes] of [
   ['4096K', 4 * MiB],
   ['0', 0],
   ['1048576', MiB],
+  ['1536B', 1536],
   [' 64M ', 64 * MiB],
 ]) {
   test(`parseSize(${JSON.stringify(text)}) = ${bytes}`, () => assert.equal(parseSize(text, 'X'), bytes));

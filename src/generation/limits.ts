@@ -2,21 +2,25 @@
  * When a worker is due for replacement, though it serves: its memory has
  * stayed above --max-memory for MEMORY_BEATS checks in a row (one reading
  * over, a burst, is not a leak), or it has served --max-age plus its own share
- * of the jitter. Checked once a heartbeat; the replacing is replace.ts's.
+ * of the jitter. Checked once a heartbeat, by a master of its workers
+ * (supervisor/replace.ts replaces them) and by a standalone process of itself.
  */
 import os from 'node:os';
 import type { ReplaceReason } from '../protocol/control.js';
 import { formatDuration } from '../protocol/settings.js';
 import { mib } from '../format.js';
-import type { Worker } from './worker.js';
+import type { Child } from './parent.js';
+
+/** What a limit judges of a process. */
+export type Judged = Pick<Child, 'state' | 'readyAt' | 'rssBytes'>;
 
 /** Consecutive readings over the limit before a worker is replaced. */
 export const MEMORY_BEATS = 3;
 
 export type LimitReason = Exclude<ReplaceReason, 'unresponsive'>;
 
-export interface Due {
-  worker: Worker;
+export interface Due<W extends Judged = Judged> {
+  worker: W;
   reason: LimitReason;
   /** For the log: `rss 530 MiB > 512 MiB`. */
   detail: string;
@@ -29,8 +33,8 @@ export interface LimitOptions {
 }
 
 export class Limits {
-  private readonly over = new WeakMap<Worker, number>();
-  private readonly jitter = new WeakMap<Worker, number>();
+  private readonly over = new WeakMap<Judged, number>();
+  private readonly jitter = new WeakMap<Judged, number>();
 
   constructor(
     private readonly o: LimitOptions,
@@ -42,8 +46,8 @@ export class Limits {
   }
 
   /** The ready workers among `workers` due now, each once per reading. */
-  check(workers: readonly Worker[], now: number): Due[] {
-    const due: Due[] = [];
+  check<W extends Judged>(workers: readonly W[], now: number): Due<W>[] {
+    const due: Due<W>[] = [];
     for (const w of workers) {
       if (w.state !== 'ready') continue;
       const found = this.memory(w) ?? this.age(w, now);
@@ -52,7 +56,7 @@ export class Limits {
     return due;
   }
 
-  private memory(w: Worker): Omit<Due, 'worker'> | undefined {
+  private memory(w: Judged): Omit<Due, 'worker'> | undefined {
     const limit = this.o.maxMemoryBytes;
     if (limit === 0) return undefined;
     const rss = w.rssBytes();
@@ -62,7 +66,7 @@ export class Limits {
     return { reason: 'memory', detail: `rss ${mib(rss)} > ${mib(limit)} for ${over} heartbeats` };
   }
 
-  private age(w: Worker, now: number): Omit<Due, 'worker'> | undefined {
+  private age(w: Judged, now: number): Omit<Due, 'worker'> | undefined {
     if (this.o.maxAgeMs === 0 || w.readyAt === undefined) return undefined;
     let jitter = this.jitter.get(w);
     if (jitter === undefined) this.jitter.set(w, (jitter = Math.floor(this.random() * this.o.maxAgeJitterMs)));
