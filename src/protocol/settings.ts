@@ -32,6 +32,7 @@ export const ENV = {
   logFormat: 'BATON_LOG_FORMAT',
   closeWebSockets: 'BATON_CLOSE_WEBSOCKETS',
   closeEventStreams: 'BATON_CLOSE_EVENT_STREAMS',
+  requestMetrics: 'BATON_METRICS',
   /**
    * A standalone process's admin listener, [HOST:]PORT, its token's file and TLS files (read by admin/options.ts;
    * successors inherit them).
@@ -68,6 +69,8 @@ export interface Settings {
    * themselves.
    */
   closeEventStreams: boolean;
+  /** Count the requests of the app's servers (by status class, with their latency) and send them with the heartbeat. */
+  requestMetrics: boolean;
 }
 
 export const DEFAULTS: Readonly<Settings> = {
@@ -81,6 +84,7 @@ export const DEFAULTS: Readonly<Settings> = {
   logFormat: 'text',
   closeWebSockets: true,
   closeEventStreams: true,
+  requestMetrics: true,
 };
 
 /** What only a master decides: how it watches a reload through, and its workers. */
@@ -190,6 +194,7 @@ export function readSettings(env: Env): Settings {
     logFormat: logFormatOf(env),
     closeWebSockets: read(ENV.closeWebSockets, parseSwitch, DEFAULTS.closeWebSockets),
     closeEventStreams: read(ENV.closeEventStreams, parseSwitch, DEFAULTS.closeEventStreams),
+    requestMetrics: read(ENV.requestMetrics, parseSwitch, DEFAULTS.requestMetrics),
   };
 }
 
@@ -210,6 +215,7 @@ export function settingsEnv(s: Settings): Record<string, string> {
     [ENV.logFormat]: s.logFormat,
     [ENV.closeWebSockets]: s.closeWebSockets ? '1' : '0',
     [ENV.closeEventStreams]: s.closeEventStreams ? '1' : '0',
+    [ENV.requestMetrics]: s.requestMetrics ? '1' : '0',
   };
   if (s.pidFile !== undefined) env[ENV.pidFile] = s.pidFile;
   return env;

@@ -25,6 +25,7 @@ import { Backoff } from './backoff.js';
 import { currentRelease, listReleases, releasePath } from './releases.js';
 import { type Code, type Fleet, type PhaseListener, Reloads, type Retiring, cutBy } from './reload.js';
 import type { SocketTable } from './sockets.js';
+import type { RequestHistory } from './requests.js';
 import { HeartbeatWatch, type WatchedSlots } from './watchdog.js';
 import type { Spawner, Worker } from './worker.js';
 
@@ -43,6 +44,8 @@ export interface MasterOptions
   events?: MasterEvents;
   /** The options not at their default, and where each came from, for status. */
   sources?: readonly Source[];
+  /** The workers' requests, as their heartbeats add them up (absent with --no-request-metrics). */
+  requests?: RequestHistory;
 }
 
 export interface MasterEvents {
@@ -367,7 +370,10 @@ export class Master {
 
   status(): Status {
     const now = Date.now();
-    const workers: WorkerStatus[] = this.workers().map((w) => ({
+    const requests = this.o.requests;
+    const all = this.workers();
+    requests?.keepWorkers(all.map((w) => w.pid));
+    const workers: WorkerStatus[] = all.map((w) => ({
       pid: w.pid,
       generation: w.generation,
       state: w.state === 'exited' ? 'draining' : w.state,
@@ -377,6 +383,8 @@ export class Master {
       heartbeatAgeMs: w.heartbeat ? now - w.heartbeat.at : null,
       delayMs: w.heartbeat?.delayMs ?? null,
       unresponsive: this.watch.isSilent(w),
+      ...(w.heartbeat?.cpuMs === undefined ? {} : { cpuMs: w.heartbeat.cpuMs }),
+      ...withRequests(requests?.worker(w.pid)),
     }));
     return {
       name: this.o.name,
@@ -390,12 +398,17 @@ export class Master {
       reloads: [...this.reloads.history],
       ...(this.stopState ? { stopping: stoppingAt(this.stopState, now) } : {}),
       ...(this.o.sources?.length ? { settings: [...this.o.sources] } : {}),
+      ...(requests ? { requests: requests.status(now) } : {}),
     };
   }
 
   releases(): ReleaseList | undefined {
     return this.o.releases === undefined ? undefined : listReleases(this.o.releases, this.release ?? null);
   }
+}
+
+function withRequests(requests: WorkerStatus['requests']): Pick<WorkerStatus, 'requests'> {
+  return requests === undefined ? {} : { requests };
 }
 
 function stoppingAt(

@@ -35,6 +35,7 @@ import { flushCompileCache } from './compile-cache.js';
 import { setRuntime } from './current.js';
 import { watchFds } from './fd-watch.js';
 import { startHeartbeat } from './heartbeat.js';
+import { countRequests, takeCounts } from './requests.js';
 import { runDrainHooks, runHooks } from './hooks.js';
 import { Lifecycle } from './lifecycle.js';
 import { removePidFile, writePidFile } from './pidfile.js';
@@ -138,8 +139,10 @@ class Runtime {
       if (!this.readiness.isReady) this.readiness.listened();
       else this.endpoint?.listening(this.listening(), this.settled);
     };
+    const counting = supervised && settings.requestMetrics;
     const listen = patchListen((server, args, original) => {
-      track(server);
+      const t = track(server);
+      if (counting) countRequests(server, t.protocol);
       return this.listeners.listen(server, args, original);
     });
     patchBind((socket, args, original) => {
@@ -151,7 +154,8 @@ class Runtime {
     this.admin = supervised ? undefined : this.startAdmin(adminFd, adminModule, listen);
     this.installSignals();
     this.expose();
-    if (supervised) startHeartbeat(endpoint!, () => openConnections(this.listeners.servers()));
+    if (supervised)
+      startHeartbeat(endpoint!, () => openConnections(this.listeners.servers()), counting ? takeCounts : undefined);
     if (process.pid === 1 && !supervised) {
       log(
         'warn',
