@@ -38,7 +38,7 @@ function spawnerFor(
   o: RunCommand,
   sockets: SocketTable,
   controlPath: string,
-  requests: RequestHistory | undefined,
+  requests: RequestHistory,
 ): ReturnType<typeof workerSpawner> {
   const { options } = o;
   const cache = compileCacheEnv(process.env, options.compileCache ? compileCacheDir(controlPath) : undefined);
@@ -55,7 +55,7 @@ function spawnerFor(
       settings: o.settings,
     },
     sockets,
-    (w, counts) => requests?.add(w.pid, w.generation, counts),
+    (w, counts) => requests.add(w.pid, w.generation, counts),
   );
 }
 
@@ -85,7 +85,7 @@ function masterOptions(
   o: RunCommand,
   inherited: MasterOptions['inherited'],
   events: MasterEvents | undefined,
-  requests: RequestHistory | undefined,
+  requests: RequestHistory,
 ): MasterOptions {
   const { options } = o;
   const { readyTimeoutMs, drainTimeoutMs, crashWindowMs } = o.settings;
@@ -130,7 +130,8 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
   const sockets = new SocketTable();
   warnStickySessions(path.resolve(o.cwd, o.script), options.workers);
   warnManyWorkers(options.workers);
-  const requests = o.settings.requestMetrics ? new RequestHistory() : undefined;
+  // Kept either way: with counting off the workers send none, and it stays empty.
+  const requests = new RequestHistory();
   const spawner = spawnerFor(o, sockets, controlPath, requests);
   if (o.config) log('info', `settings from ${o.config.label}`);
   for (const line of o.config?.warnings ?? []) log('warn', line);

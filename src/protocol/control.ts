@@ -201,7 +201,7 @@ export interface Status {
   stopping?: Stopping;
   /** The options not at their default, with where each came from (absent from a master older than this client). */
   settings?: Source[];
-  /** Per generation, its workers' requests (absent with --no-request-metrics, and from an older master). */
+  /** Per generation, its workers' requests (none with --no-request-metrics; absent from an older master). */
   requests?: GenerationRequests[];
 }
 

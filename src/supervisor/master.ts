@@ -44,7 +44,7 @@ export interface MasterOptions
   events?: MasterEvents;
   /** The options not at their default, and where each came from, for status. */
   sources?: readonly Source[];
-  /** The workers' requests, as their heartbeats add them up (absent with --no-request-metrics). */
+  /** The workers' requests, as their heartbeats add them up (absent in unit tests). */
   requests?: RequestHistory;
 }
 
