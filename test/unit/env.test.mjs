@@ -170,6 +170,7 @@ describe('readSettings', () => {
       logFormat: 'text',
       closeWebSockets: true,
       closeEventStreams: true,
+      requestMetrics: true,
     });
   });
 
@@ -185,6 +186,7 @@ describe('readSettings', () => {
       logFormat: 'json',
       closeWebSockets: false,
       closeEventStreams: false,
+      requestMetrics: false,
     };
     assert.deepEqual(readSettings(settingsEnv(s)), s);
     assert.deepEqual(readSettings(settingsEnv({ ...s, closeWebSockets: true })), { ...s, closeWebSockets: true });
@@ -199,6 +201,12 @@ describe('readSettings', () => {
   test('BATON_CLOSE_EVENT_STREAMS', () => {
     assert.equal(readSettings({ BATON_CLOSE_EVENT_STREAMS: '1' }).closeEventStreams, true);
     assert.equal(readSettings({ BATON_CLOSE_EVENT_STREAMS: '0' }).closeEventStreams, false);
+  });
+
+  test('BATON_METRICS', () => {
+    assert.equal(readSettings({ BATON_METRICS: '0' }).requestMetrics, false);
+    assert.equal(readSettings({ BATON_METRICS: '1' }).requestMetrics, true);
+    assert.throws(() => readSettings({ BATON_METRICS: 'off' }), /^Error: BATON_METRICS: 'off' is neither on nor off/);
   });
 
   test('BATON_WAIT_READY', () => {
