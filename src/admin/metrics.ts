@@ -149,7 +149,12 @@ function requestFamilies(status: Status): string[] {
       return [`_bucket{${g},le="${ms / 1000}"}`, below];
     });
     const count = below + total.buckets.at(-1)!;
-    return [...buckets, [`_bucket{${g},le="+Inf"}`, count], [`_sum{${g}}`, total.sumMs / 1000], [`_count{${g}}`, count]];
+    return [
+      ...buckets,
+      [`_bucket{${g},le="+Inf"}`, count],
+      [`_sum{${g}}`, total.sumMs / 1000],
+      [`_count{${g}}`, count],
+    ];
   });
   return [
     family(

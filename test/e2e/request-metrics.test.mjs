@@ -70,7 +70,10 @@ test('baton run -w 2: requests counted by class per generation in status --json 
 
   const text = await baton(['status', '--control', master.control]);
   assert.equal(text.code, 0, text.stderr);
-  assert.match(text.stdout, /^requests {4}generation 1: .*\/s, 5xx .* %, unanswered .* %, p50 .*, p99 .* \(last 10 s\)$/m);
+  assert.match(
+    text.stdout,
+    /^requests {4}generation 1: .*\/s, 5xx .* %, unanswered .* %, p50 .*, p99 .* \(last 10 s\)$/m,
+  );
 
   const r = await request(adminPort, 'GET', '/metrics', { headers: { authorization: `Bearer ${TOKEN}` } });
   assert.equal(r.status, 200, r.body);
@@ -88,23 +91,27 @@ test('baton run -w 2: requests counted by class per generation in status --json 
   );
 });
 
-test("baton run --no-request-metrics: the workers count nothing: status lists no generation's requests", T, async (t) => {
-  const port = await freePort();
-  const master = startMaster(['-w', '1', '--no-request-metrics', script], { env: { PORT: String(port) } });
-  t.after(() => stopMaster(master));
-  await readyWorkers(master, 1);
-  assert.equal((await request(port, 'GET', '/ok')).status, 200);
-  const answered = Date.now();
-  // A heartbeat after the answer: it would have carried the count.
-  const s = await waitFor(
-    async () => {
-      const asked = Date.now();
-      const s = await status(master);
-      const age = s.workers[0]?.heartbeatAgeMs;
-      return typeof age === 'number' && asked - age > answered && s;
-    },
-    { what: 'a heartbeat after the request' },
-  );
-  assert.deepEqual(s.requests, []);
-  assert.equal(s.workers[0].requests, undefined);
-});
+test(
+  "baton run --no-request-metrics: the workers count nothing: status lists no generation's requests",
+  T,
+  async (t) => {
+    const port = await freePort();
+    const master = startMaster(['-w', '1', '--no-request-metrics', script], { env: { PORT: String(port) } });
+    t.after(() => stopMaster(master));
+    await readyWorkers(master, 1);
+    assert.equal((await request(port, 'GET', '/ok')).status, 200);
+    const answered = Date.now();
+    // A heartbeat after the answer: it would have carried the count.
+    const s = await waitFor(
+      async () => {
+        const asked = Date.now();
+        const s = await status(master);
+        const age = s.workers[0]?.heartbeatAgeMs;
+        return typeof age === 'number' && asked - age > answered && s;
+      },
+      { what: 'a heartbeat after the request' },
+    );
+    assert.deepEqual(s.requests, []);
+    assert.equal(s.workers[0].requests, undefined);
+  },
+);
