@@ -139,10 +139,11 @@ class Runtime {
       if (!this.readiness.isReady) this.readiness.listened();
       else this.endpoint?.listening(this.listening(), this.settled);
     };
-    const counting = supervised && settings.requestMetrics;
+    // A standalone process counts for its admin API only.
+    const counting = (): boolean => settings.requestMetrics && (supervised || this.admin !== undefined);
     const listen = patchListen((server, args, original) => {
       const t = track(server);
-      if (counting) countRequests(server, t.protocol);
+      if (counting()) countRequests(server, t.protocol);
       return this.listeners.listen(server, args, original);
     });
     patchBind((socket, args, original) => {
@@ -155,7 +156,11 @@ class Runtime {
     this.installSignals();
     this.expose();
     if (supervised)
-      startHeartbeat(endpoint!, () => openConnections(this.listeners.servers()), counting ? takeCounts : undefined);
+      startHeartbeat(
+        endpoint!,
+        () => openConnections(this.listeners.servers()),
+        settings.requestMetrics ? takeCounts : undefined,
+      );
     if (process.pid === 1 && !supervised) {
       log(
         'warn',

@@ -8,12 +8,13 @@ import { test } from 'node:test';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { baton, readyWorkers, startMaster, status, stopMaster } from '../helpers/master.mjs';
 import { request, writeTokenFile } from '../helpers/http.mjs';
-import { freePort, root, waitFor } from '../helpers/proc.mjs';
+import { cleanup, freePort, root, startStandalone, waitFor } from '../helpers/proc.mjs';
 
 const script = path.join(root, 'test/fixtures/status-app.mjs');
 const TOKEN = 'e2e-request-metrics-7c1d9e0f2a3b4c5d6e7f';
 const T = { timeout: 60_000 };
 const EXPECTED = { '2xx': 6, '3xx': 0, '4xx': 0, '5xx': 3, unanswered: 1 };
+const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 /** GET /hang, given up on (the socket destroyed) once the app has said it holds it. */
 async function abandoned(port, master) {
@@ -75,7 +76,7 @@ test('baton run -w 2: requests counted by class per generation in status --json 
     /^requests {4}generation 1: .*\/s, 5xx .* %, unanswered .* %, p50 .*, p99 .* \(last 10 s\)$/m,
   );
 
-  const r = await request(adminPort, 'GET', '/metrics', { headers: { authorization: `Bearer ${TOKEN}` } });
+  const r = await request(adminPort, 'GET', '/metrics', { headers: AUTH });
   assert.equal(r.status, 200, r.body);
   const families = Object.fromEntries(parsePrometheus(r.body).map((f) => [f.name, f]));
   const requests = families.baton_http_requests_total.metrics.filter((m) => m.labels.generation === '1');
@@ -115,3 +116,28 @@ test(
     assert.equal(s.workers[0].requests, undefined);
   },
 );
+
+test('standalone with BATON_ADMIN: its own requests in /api/status and /metrics', T, async (t) => {
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const app = startStandalone(script, {
+    env: {
+      PORT: String(port),
+      BATON_ADMIN: `127.0.0.1:${adminPort}`,
+      BATON_ADMIN_TOKEN_FILE: writeTokenFile(t, `${TOKEN}\n`),
+    },
+  });
+  t.after(() => cleanup(app));
+  await waitFor(async () => (await request(adminPort, 'GET', '/readyz')).status === 200, { what: 'ready' });
+  for (const p of ['/ok', '/ok', '/fail']) await request(port, 'GET', p);
+  const gen = await waitFor(
+    async () => {
+      const s = JSON.parse((await request(adminPort, 'GET', '/api/status', { headers: AUTH })).body);
+      const g = s.requests?.find((x) => x.generation === 1);
+      return g?.total.codes['5xx'] === 1 && g;
+    },
+    { what: 'the requests in /api/status' },
+  );
+  assert.deepEqual(gen.total.codes, { '2xx': 2, '3xx': 0, '4xx': 0, '5xx': 1, unanswered: 0 });
+  const r = await request(adminPort, 'GET', '/metrics', { headers: AUTH });
+  assert.match(r.body, /^baton_http_requests_total\{generation="1",code="2xx"\} 2$/m);
+});
