@@ -22,6 +22,8 @@ export const HISTORY_SECONDS = 300;
 export const RECENT_SECONDS = 10;
 /** Generations kept: the serving one, those still draining, and the last few before them. */
 const GENERATIONS = 8;
+/** Workers kept between two statuses (which forget those gone): a crash loop's pids, say, cannot grow it further. */
+const WORKERS = 4096;
 const BUCKETS = LATENCY_BOUNDS_MS.length + 1;
 /** One second's counts in the ring: the codes, the buckets, the latencies' sum, the connections. */
 const WIDTH = CODES.length + BUCKETS + 2;
@@ -77,7 +79,11 @@ export class RequestHistory {
     }
     series.add(counts, Math.floor(now / 1000));
     let worker = this.workers.get(pid);
-    if (!worker) this.workers.set(pid, (worker = emptyCounts()));
+    if (!worker) {
+      this.workers.set(pid, (worker = emptyCounts()));
+      // A Map iterates in insertion order: the first key is the longest known.
+      if (this.workers.size > WORKERS) this.workers.delete(this.workers.keys().next().value!);
+    }
     addCounts(worker, counts);
   }
 

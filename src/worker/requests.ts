@@ -78,6 +78,7 @@ function ended(status: number, started: number): void {
     codes[UNANSWERED]! += 1;
     return;
   }
+  // 2xx to 5xx, in CODES' order; a final status outside them (none that a server should send) with the nearest.
   codes[Math.min(3, Math.max(0, Math.floor(status / 100) - 2))]! += 1;
   const ms = performance.now() - started;
   sumMs += ms;
