@@ -684,28 +684,10 @@ async function main() {
         for (const r of rows) if (r.group === g.group.id && r.handlerMs === g.handlerMs) r.pids = [...target.pids];
       }
     }
-    const overhead =
-      f.abRounds > 0
-        ? await overheadAB({
-            rounds: f.abRounds,
-            durationS: f.quick ? 2 : 5,
-            connections: f.connections,
-            tmpDir,
-            log,
-            node: nodeBin,
-          })
-        : null;
-    const counting =
-      f.countingRounds > 0
-        ? await countingAB({
-            rounds: f.countingRounds,
-            durationS: f.quick ? 2 : 5,
-            connections: f.connections,
-            tmpDir,
-            log,
-            node: nodeBin,
-          })
-        : null;
+    // Both A/Bs load two targets at once, 2 s rounds in a quick run, 5 s otherwise.
+    const ab = { durationS: f.quick ? 2 : 5, connections: f.connections, tmpDir, log, node: nodeBin };
+    const overhead = f.abRounds > 0 ? await overheadAB({ ...ab, rounds: f.abRounds }) : null;
+    const counting = f.countingRounds > 0 ? await countingAB({ ...ab, rounds: f.countingRounds }) : null;
     const soakResult = f.soak > 0 ? await soak({ reloads: f.soak, log }) : null;
     if (soakResult)
       log(
