@@ -207,6 +207,12 @@ function workerFamilies(status: Status): string[] {
       per((w) => (w.delayMs === null ? null : w.delayMs / 1000)),
     ),
     family(
+      'baton_worker_slot_restarts',
+      'gauge',
+      "Crashed workers started again in this worker's slot, in the serving generation (its predecessors' crashes).",
+      per((w) => w.restarts),
+    ),
+    family(
       'baton_worker_open_connections',
       'gauge',
       'Open connections of each worker, as of its last heartbeat.',

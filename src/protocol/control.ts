@@ -98,6 +98,8 @@ export interface WorkerStatus {
   unresponsive: boolean;
   /** Its CPU time so far (user and system), as of its last heartbeat; absent before the first. */
   cpuMs?: number;
+  /** Its slot's crashed workers started again in this generation (a worker of the serving generation only). */
+  restarts?: number;
   /** Its requests since its start, by what they came to; absent before it reported any (or with counting off). */
   requests?: Record<Code, number>;
 }
@@ -307,6 +309,7 @@ const isStatus = shape({
       delayMs: nullable(num),
       unresponsive: bool,
       cpuMs: opt(num),
+      restarts: opt(num),
       requests: opt(isCodes),
     }),
   ),

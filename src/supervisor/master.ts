@@ -71,6 +71,8 @@ export class Master {
   private live: (Worker | undefined)[] = [];
   private starting: Worker[] = [];
   private readonly backoff: Backoff[] = [];
+  /** Crashed workers started again, per slot, in the serving generation: a worker's restarts are its slot's. */
+  private restarts: number[] = [];
   private readonly respawns = new Set<NodeJS.Timeout>();
   private readonly reloads: Reloads;
   private readonly stopSignal = new AbortController();
@@ -239,6 +241,7 @@ export class Master {
       this.respawns.delete(timer);
       if (this.stopSignal.signal.aborted || this.live[slot] !== undefined) return;
       this.live[slot] = this.spawn(this.launch, slot);
+      this.restarts[slot] = (this.restarts[slot] ?? 0) + 1;
       this.o.events?.respawned();
     }, delayMs);
     this.respawns.add(timer);
@@ -280,6 +283,7 @@ export class Master {
     this.starting = [];
     this.generation = code.generation;
     this.backoff.forEach((b) => b.reset());
+    this.restarts = [];
     configureLog({ generation: this.generation });
     return old;
   }
@@ -385,6 +389,7 @@ export class Master {
       unresponsive: this.watch.isSilent(w),
       ...(w.heartbeat?.cpuMs === undefined ? {} : { cpuMs: w.heartbeat.cpuMs }),
       ...withRequests(requests?.worker(w.pid)),
+      ...(this.live.includes(w) ? { restarts: this.restarts[this.live.indexOf(w)] ?? 0 } : {}),
     }));
     return {
       name: this.o.name,

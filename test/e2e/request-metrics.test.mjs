@@ -85,6 +85,11 @@ test('baton run -w 2: requests counted by class per generation in status --json 
   assert.equal(families.baton_http_request_duration_seconds.type, 'HISTOGRAM');
   assert.match(r.body, /^baton_http_request_duration_seconds_bucket\{generation="1",le="\+Inf"\} 9$/m);
   assert.match(r.body, /^baton_http_request_duration_seconds_count\{generation="1"\} 9$/m);
+  const restarts = families.baton_worker_slot_restarts.metrics.filter((m) => pids.includes(Number(m.labels.pid)));
+  assert.deepEqual(
+    restarts.map((m) => Number(m.value)),
+    [0, 0],
+  );
   const rss = families.baton_worker_resident_memory_bytes.metrics.map((m) => Number(m.labels.pid));
   assert.deepEqual(
     rss.filter((pid) => pids.includes(pid)).sort((a, b) => a - b),
