@@ -169,6 +169,15 @@ const judges = {
       met: nodes.every((n) => n.diffs.every((d) => d.pct >= -limit)),
     };
   },
+  'request-counting'(result, limit) {
+    const c = result.counting;
+    if (!c) return undefined;
+    const pct = (c.ratio - 1) * 100;
+    return {
+      measured: `on against off, median of the per-round ratios over ${c.rounds} rounds of ${c.durationS} s: ${signed(pct)} % req/s (CPU per request ${signed((c.cpuRatio - 1) * 100)} %)`,
+      met: pct >= -limit,
+    };
+  },
   'two-workers-vs-pm2'(result, limit) {
     const b2 = find(result, 'baton-run-2', 'steady', 'close');
     const p2 = find(result, 'pm2-cluster', 'steady', 'close');
@@ -497,13 +506,31 @@ ${ws}
 `;
 }
 
+/** The workers' request counting, on against off. */
+function countingSection(c) {
+  if (!c) return '';
+  const cells = (xs) => xs.map((v) => num(v)).join(', ');
+  return `## Request counting, on against off
+
+\`baton run -w 1 bench/app.mjs\` twice, the same build, one with \`--no-request-metrics\` (0 ms handler, keep-alive), side by side and loaded at once, each by its own load generator, ${c.rounds} rounds of ${c.durationS} s after an uncounted one.
+
+| | req/s, per round | CPU µs per request, per round |
+| --- | ---: | ---: |
+| counting on | ${cells(c.rps.on)} | ${c.cpuUs.on.map((v) => num(v, 1)).join(', ')} |
+| counting off | ${cells(c.rps.off)} | ${c.cpuUs.off.map((v) => num(v, 1)).join(', ')} |
+
+Median of the per-round ratios, on / off: ${num(c.ratio, 3)} in req/s, ${num(c.cpuRatio, 3)} in CPU per request.
+
+`;
+}
+
 function laterSections(result) {
   const byNode = Object.entries(result.overheadByNode ?? {});
   const h = result.heavyApp;
   const cc = h?.compileCache;
   // How busy the machine was: the load average as the merged run that measured it ended.
   const loadOf = (what) => result.runs?.findLast((r) => r.measured.includes(what))?.machine.loadAverage ?? '–';
-  return `${protocolsSection(result.protocols)}${pausedSection(result.paused)}${
+  return `${protocolsSection(result.protocols)}${pausedSection(result.paused)}${countingSection(result.counting)}${
     byNode.length
       ? `## Node versions
 

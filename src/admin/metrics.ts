@@ -14,6 +14,7 @@ import {
   type Status,
   type WorkerState,
 } from '../protocol/control.js';
+import { CODES, LATENCY_BOUNDS_MS } from '../protocol/requests.js';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -136,6 +137,8 @@ export class Metrics {
       family('process_resident_memory_bytes', 'gauge', 'Resident memory size of the master in bytes.', [
         ['', process.memoryUsage.rss()],
       ]),
+      ...requestFamilies(status),
+      ...workerFamilies(status),
     ];
     const fds = openFds();
     if (fds !== undefined)
@@ -151,4 +154,87 @@ function connectionsByGeneration(status: Status): Sample[] {
     if (w.connections !== null) sums.set(w.generation, (sums.get(w.generation) ?? 0) + w.connections);
   }
   return [...sums].sort(([a], [b]) => a - b).map(([g, n]) => [`{generation="${g}"}`, n]);
+}
+
+/** The workers' requests per generation, as their heartbeats said (none with --no-request-metrics). */
+function requestFamilies(status: Status): string[] {
+  const gens = status.requests ?? [];
+  const durations = gens.flatMap(({ generation, total }): Sample[] => {
+    const g = `generation="${generation}"`;
+    let below = 0;
+    const buckets = LATENCY_BOUNDS_MS.map((ms, i): Sample => {
+      below += total.buckets[i]!;
+      return [`_bucket{${g},le="${ms / 1000}"}`, below];
+    });
+    const count = below + total.buckets.at(-1)!;
+    return [
+      ...buckets,
+      [`_bucket{${g},le="+Inf"}`, count],
+      [`_sum{${g}}`, total.sumMs / 1000],
+      [`_count{${g}}`, count],
+    ];
+  });
+  return [
+    family(
+      'baton_http_requests_total',
+      'counter',
+      "HTTP requests the app's servers ended, per generation, by status class (2xx…5xx), or unanswered (aborted, reset, timed out).",
+      gens.flatMap(({ generation, total }) =>
+        CODES.map((code): Sample => [`{generation="${generation}",code="${code}"}`, total.codes[code]]),
+      ),
+    ),
+    family(
+      'baton_http_request_duration_seconds',
+      'histogram',
+      "Time from a request's start to its answer's end, per generation (answered requests only).",
+      durations,
+    ),
+    family(
+      'baton_net_connections_total',
+      'counter',
+      "Connections accepted by the app's servers that are not HTTP, per generation.",
+      gens.map(({ generation, total }): Sample => [`{generation="${generation}"}`, total.connections]),
+    ),
+  ];
+}
+
+/** Each worker's own figures, as of its last heartbeat, labelled with its pid and generation. */
+function workerFamilies(status: Status): string[] {
+  const per = (value: (w: Status['workers'][number]) => number | null | undefined): Sample[] =>
+    status.workers.flatMap((w): Sample[] => {
+      const v = value(w);
+      return v === null || v === undefined ? [] : [[`{pid="${w.pid}",generation="${w.generation}"}`, v]];
+    });
+  return [
+    family(
+      'baton_worker_resident_memory_bytes',
+      'gauge',
+      'Resident memory size of each worker in bytes.',
+      per((w) => w.rssBytes),
+    ),
+    family(
+      'baton_worker_cpu_seconds_total',
+      'counter',
+      'User and system CPU time each worker has spent, in seconds.',
+      per((w) => (w.cpuMs === undefined ? undefined : w.cpuMs / 1000)),
+    ),
+    family(
+      'baton_worker_event_loop_delay_seconds',
+      'gauge',
+      "How late each worker's last heartbeat timer ran: its event loop's delay.",
+      per((w) => (w.delayMs === null ? null : w.delayMs / 1000)),
+    ),
+    family(
+      'baton_worker_slot_restarts',
+      'gauge',
+      "Crashed workers started again in this worker's slot, in the serving generation (its predecessors' crashes).",
+      per((w) => w.restarts),
+    ),
+    family(
+      'baton_worker_open_connections',
+      'gauge',
+      'Open connections of each worker, as of its last heartbeat.',
+      per((w) => w.connections),
+    ),
+  ];
 }

@@ -54,6 +54,7 @@ export interface RunOptions {
   waitReady: boolean;
   closeWebSockets: boolean;
   closeEventStreams: boolean;
+  requestMetrics: boolean;
   compileCache: boolean;
   maxDraining: number;
   unresponsiveAfter: number;
@@ -208,6 +209,14 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     default: DEFAULTS.closeEventStreams,
     env: ENV.closeEventStreams,
     help: 'leave Server-Sent Events (text/event-stream) responses open when a worker drains (default: ended as the drain starts; EventSource clients reconnect to the new workers)',
+  }),
+  def({
+    key: 'requestMetrics',
+    flag: '--no-request-metrics',
+    sets: false,
+    default: DEFAULTS.requestMetrics,
+    env: ENV.requestMetrics,
+    help: "workers count no requests (default: each worker counts its servers' answers by status class, the unanswered ones and their latency, for `baton status` and /metrics)",
   }),
   def({
     key: 'compileCache',
@@ -414,6 +423,7 @@ export function settingsOf(o: RunOptions, logFormat: LogFormat): Settings {
     waitReady: o.waitReady,
     closeWebSockets: o.closeWebSockets,
     closeEventStreams: o.closeEventStreams,
+    requestMetrics: o.requestMetrics,
     logFormat,
   };
 }

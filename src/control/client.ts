@@ -257,6 +257,16 @@ function stoppingLine({ phase, msLeft }: Stopping): string {
     : `draining all workers (deadline in ${formatMs(msLeft)})`;
 }
 
+/** `requests    generation 2: 812.3/s, 5xx 0.1 %, unanswered 0 %, p50 3 ms, p99 24 ms (last 10 s)` */
+function requestLines(s: Status): string[] {
+  const percent = (share: number): string => `${Number((share * 100).toFixed(1))} %`;
+  const ms = (v: number | null): string => (v === null ? '-' : `${Number(v.toFixed(1))} ms`);
+  return (s.requests ?? []).map(({ generation, recent: r }) => {
+    const figures = `${Number(r.perSecond.toFixed(1))}/s, 5xx ${percent(r.share5xx)}, unanswered ${percent(r.shareUnanswered)}`;
+    return `requests    generation ${generation}: ${figures}, p50 ${ms(r.p50Ms)}, p99 ${ms(r.p99Ms)} (last ${r.seconds} s)`;
+  });
+}
+
 /** How many past reloads `baton status` shows. */
 const RELOADS_SHOWN = 5;
 
@@ -299,6 +309,7 @@ export function formatStatus(s: Status): string[] {
         : `${connections} open ${plural(connections, 'connection', 'connections')}`;
     lines.push(`draining    generation ${generation} (${open})`);
   }
+  lines.push(...requestLines(s));
   const recent = s.reloads.slice(-RELOADS_SHOWN);
   if (recent.length === 0) {
     lines.push('reloads     none yet');

@@ -5,6 +5,7 @@
  * trusted.
  */
 import { HISTORY, type ReloadCounters, type ReloadRecord } from './control.js';
+import { type RequestCounts, requestCountsOf } from './requests.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -140,6 +141,10 @@ export interface HeartbeatMessage extends Base {
   /** How late this beat's timer ran: the event loop's delay. */
   delayMs: number;
   connections: number;
+  /** Its CPU time so far (user and system), in ms. */
+  cpuMs?: number;
+  /** What its servers' requests came to since the previous beat; absent when counting is off. */
+  requests?: RequestCounts;
 }
 
 export type Message =
@@ -197,15 +202,30 @@ function parseState(m: Record<string, unknown>): ParseResult | undefined {
         ? ok({ ...base, type: 'draining', pid: m.pid, connections: m.connections })
         : bad('draining', 'connections');
     case 'heartbeat':
-      if (!isPid(m.pid)) return bad('heartbeat', 'pid');
-      if (!isTime(m.delayMs) || !isCount(m.connections)) return bad('heartbeat', 'delayMs/connections');
-      return ok({ ...base, type: 'heartbeat', pid: m.pid, delayMs: m.delayMs, connections: m.connections });
+      return parseHeartbeat(m);
     case 'drained':
       if (!isPid(m.pid)) return bad('drained', 'pid');
       return isCount(m.cut) ? ok({ ...base, type: 'drained', pid: m.pid, cut: m.cut }) : bad('drained', 'cut');
     default:
       return undefined;
   }
+}
+
+function parseHeartbeat(m: Record<string, unknown>): ParseResult {
+  if (!isPid(m.pid)) return bad('heartbeat', 'pid');
+  if (!isTime(m.delayMs) || !isCount(m.connections)) return bad('heartbeat', 'delayMs/connections');
+  if (!opt(m.cpuMs, isTime)) return bad('heartbeat', 'cpuMs');
+  const requests = m.requests === undefined ? undefined : requestCountsOf(m.requests);
+  if (m.requests !== undefined && requests === undefined) return bad('heartbeat', 'requests');
+  return ok({
+    baton: PROTOCOL_VERSION,
+    type: 'heartbeat',
+    pid: m.pid,
+    delayMs: m.delayMs,
+    connections: m.connections,
+    ...(m.cpuMs === undefined ? {} : { cpuMs: m.cpuMs as number }),
+    ...(requests === undefined ? {} : { requests }),
+  });
 }
 
 /**

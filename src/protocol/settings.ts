@@ -33,6 +33,7 @@ export const ENV = {
   closeWebSockets: 'BATON_CLOSE_WEBSOCKETS',
   closeEventStreams: 'BATON_CLOSE_EVENT_STREAMS',
   maxMemory: 'BATON_MAX_MEMORY',
+  requestMetrics: 'BATON_METRICS',
   /**
    * A standalone process's admin listener, [HOST:]PORT, its token's file and TLS files (read by admin/options.ts;
    * successors inherit them).
@@ -74,6 +75,8 @@ export interface Settings {
    * itself (0: never). Under a master, the master judges its workers (SupervisorSettings.maxMemoryBytes).
    */
   maxMemoryBytes: number;
+  /** Count the requests of the app's servers (by status class, with their latency) and send them with the heartbeat. */
+  requestMetrics: boolean;
 }
 
 export const DEFAULTS: Readonly<Settings> = {
@@ -88,6 +91,7 @@ export const DEFAULTS: Readonly<Settings> = {
   closeWebSockets: true,
   closeEventStreams: true,
   maxMemoryBytes: 0,
+  requestMetrics: true,
 };
 
 /** What only a master decides: how it watches a reload through, and its workers. */
@@ -237,6 +241,7 @@ export function readSettings(env: Env): Settings {
     closeWebSockets: read(ENV.closeWebSockets, parseSwitch, DEFAULTS.closeWebSockets),
     closeEventStreams: read(ENV.closeEventStreams, parseSwitch, DEFAULTS.closeEventStreams),
     maxMemoryBytes: read(ENV.maxMemory, parseSize, DEFAULTS.maxMemoryBytes),
+    requestMetrics: read(ENV.requestMetrics, parseSwitch, DEFAULTS.requestMetrics),
   };
 }
 
@@ -258,6 +263,7 @@ export function settingsEnv(s: Settings): Record<string, string> {
     [ENV.closeWebSockets]: s.closeWebSockets ? '1' : '0',
     [ENV.closeEventStreams]: s.closeEventStreams ? '1' : '0',
     [ENV.maxMemory]: `${s.maxMemoryBytes}B`,
+    [ENV.requestMetrics]: s.requestMetrics ? '1' : '0',
   };
   if (s.pidFile !== undefined) env[ENV.pidFile] = s.pidFile;
   return env;

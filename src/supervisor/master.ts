@@ -29,6 +29,7 @@ import { type Code, type Fleet, type PhaseListener, Reloads, type Retiring, cutB
 import type { SocketTable } from './sockets.js';
 import { Limits, defaultMaxMemory } from '../generation/limits.js';
 import { type ReplaceSlots, Replacer } from './replace.js';
+import type { RequestHistory } from './requests.js';
 import { HeartbeatWatch } from './watchdog.js';
 import type { Spawner, Worker } from './worker.js';
 
@@ -47,6 +48,8 @@ export interface MasterOptions
   events?: MasterEvents;
   /** The options not at their default, and where each came from, for status. */
   sources?: readonly Source[];
+  /** The workers' requests, as their heartbeats add them up (absent in unit tests). */
+  requests?: RequestHistory;
 }
 
 export interface MasterEvents {
@@ -74,6 +77,8 @@ export class Master {
   private live: (Worker | undefined)[] = [];
   private starting: Worker[] = [];
   private readonly backoff: Backoff[] = [];
+  /** Crashed workers started again, per slot, in the serving generation: a worker's restarts are its slot's. */
+  private restarts: number[] = [];
   private readonly respawns = new Set<NodeJS.Timeout>();
   private readonly reloads: Reloads;
   private readonly stopSignal = new AbortController();
@@ -254,6 +259,7 @@ export class Master {
       this.respawns.delete(timer);
       if (this.stopSignal.signal.aborted || this.live[slot] !== undefined) return;
       this.live[slot] = this.spawn(this.launch, slot);
+      this.restarts[slot] = (this.restarts[slot] ?? 0) + 1;
       this.o.events?.respawned();
     }, delayMs);
     this.respawns.add(timer);
@@ -295,6 +301,7 @@ export class Master {
     this.starting = [];
     this.generation = code.generation;
     this.backoff.forEach((b) => b.reset());
+    this.restarts = [];
     configureLog({ generation: this.generation });
     return old;
   }
@@ -386,7 +393,10 @@ export class Master {
 
   status(): Status {
     const now = Date.now();
-    const workers: WorkerStatus[] = this.workers().map((w) => ({
+    const requests = this.o.requests;
+    const all = this.workers();
+    requests?.keepWorkers(all.map((w) => w.pid));
+    const workers: WorkerStatus[] = all.map((w) => ({
       pid: w.pid,
       generation: w.generation,
       state: w.state === 'exited' ? 'draining' : w.state,
@@ -396,6 +406,9 @@ export class Master {
       heartbeatAgeMs: w.heartbeat ? now - w.heartbeat.at : null,
       delayMs: w.heartbeat?.delayMs ?? null,
       unresponsive: this.watch.isSilent(w),
+      ...(w.heartbeat?.cpuMs === undefined ? {} : { cpuMs: w.heartbeat.cpuMs }),
+      ...withRequests(requests?.worker(w.pid)),
+      ...(this.live.includes(w) ? { restarts: this.restarts[this.live.indexOf(w)] ?? 0 } : {}),
     }));
     return {
       name: this.o.name,
@@ -410,12 +423,17 @@ export class Master {
       ...(this.replacer.history.length ? { replacements: [...this.replacer.history] } : {}),
       ...(this.stopState ? { stopping: stoppingAt(this.stopState, now) } : {}),
       ...(this.o.sources?.length ? { settings: [...this.o.sources] } : {}),
+      ...(requests ? { requests: requests.status(now) } : {}),
     };
   }
 
   releases(): ReleaseList | undefined {
     return this.o.releases === undefined ? undefined : listReleases(this.o.releases, this.release ?? null);
   }
+}
+
+function withRequests(requests: WorkerStatus['requests']): Pick<WorkerStatus, 'requests'> {
+  return requests === undefined ? {} : { requests };
 }
 
 function stoppingAt(

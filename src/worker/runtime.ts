@@ -35,6 +35,7 @@ import { flushCompileCache } from './compile-cache.js';
 import { setRuntime } from './current.js';
 import { watchFds } from './fd-watch.js';
 import { startHeartbeat } from './heartbeat.js';
+import { countRequests, takeCounts } from './requests.js';
 import { runDrainHooks, runHooks } from './hooks.js';
 import { Lifecycle } from './lifecycle.js';
 import { removePidFile, writePidFile } from './pidfile.js';
@@ -139,8 +140,11 @@ class Runtime {
       if (!this.readiness.isReady) this.readiness.listened();
       else this.endpoint?.listening(this.listening(), this.settled);
     };
+    // A standalone process counts for its admin API only.
+    const counting = (): boolean => settings.requestMetrics && (supervised || this.admin !== undefined);
     const listen = patchListen((server, args, original) => {
-      track(server);
+      const t = track(server);
+      if (counting()) countRequests(server, t.protocol);
       return this.listeners.listen(server, args, original);
     });
     patchBind((socket, args, original) => {
@@ -152,7 +156,12 @@ class Runtime {
     this.admin = supervised ? undefined : this.startAdmin(adminFd, adminModule, listen);
     this.installSignals();
     this.expose();
-    if (supervised) startHeartbeat(endpoint!, () => openConnections(this.listeners.servers()));
+    if (supervised)
+      startHeartbeat(
+        endpoint!,
+        () => openConnections(this.listeners.servers()),
+        settings.requestMetrics ? takeCounts : undefined,
+      );
     else if (settings.maxMemoryBytes > 0)
       watchOwnMemory(
         settings.maxMemoryBytes,

@@ -59,6 +59,7 @@ test('run: defaults', async () => {
       waitReady: false,
       closeWebSockets: true,
       closeEventStreams: true,
+      requestMetrics: true,
       compileCache: true,
       maxDraining: 3,
       unresponsiveAfter: 10000,
@@ -89,6 +90,7 @@ test('run: defaults', async () => {
       closeWebSockets: true,
       closeEventStreams: true,
       maxMemoryBytes: 0,
+      requestMetrics: true,
     },
     supervisor: {
       maxDraining: 3,
@@ -184,6 +186,7 @@ test('run: every value option, in both --opt value and --opt=value forms', async
     [['--wait-ready'], { waitReady: true }],
     [['--no-close-websockets'], { closeWebSockets: false }],
     [['--no-close-event-streams'], { closeEventStreams: false }],
+    [['--no-request-metrics'], { requestMetrics: false }],
     [['--no-compile-cache'], { compileCache: false }],
     [['--log-format', 'json'], { logFormat: 'json' }],
     [['--log-format=text'], { logFormat: 'text' }],

@@ -1055,3 +1055,21 @@ test('formatStatus: a stopping master says whether it waits out its shutdown del
   );
   assert.ok(!formatStatus(STATUS).some((l) => l.startsWith('stopping')), 'nothing while it runs');
 });
+
+test("status: each generation's requests over the last 10 s, one line each; validated as the client reads them", () => {
+  const recent = { seconds: 10, perSecond: 812.34, share5xx: 0.0123, shareUnanswered: 0, p50Ms: 3.21, p99Ms: null };
+  const total = {
+    codes: { '2xx': 8000, '3xx': 0, '4xx': 3, '5xx': 100, unanswered: 0 },
+    buckets: [8103, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    sumMs: 9000,
+    connections: 0,
+  };
+  const s = { ...STATUS, requests: [{ generation: 3, total, recent }] };
+  assert.ok('reply' in parseReply(JSON.stringify({ type: 'status', data: s })));
+  assert.match(
+    formatStatus(s).join('\n'),
+    /^requests {4}generation 3: 812\.3\/s, 5xx 1\.2 %, unanswered 0 %, p50 3\.2 ms, p99 - \(last 10 s\)$/m,
+  );
+  const bad = { ...s, requests: [{ generation: 3, total: { ...total, codes: { '2xx': 1 } }, recent }] };
+  assert.ok('invalid' in parseReply(JSON.stringify({ type: 'status', data: bad })));
+});

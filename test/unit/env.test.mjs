@@ -171,6 +171,7 @@ describe('readSettings', () => {
       closeWebSockets: true,
       closeEventStreams: true,
       maxMemoryBytes: 0,
+      requestMetrics: true,
     });
   });
 
@@ -187,6 +188,7 @@ describe('readSettings', () => {
       closeWebSockets: false,
       closeEventStreams: false,
       maxMemoryBytes: 1536,
+      requestMetrics: false,
     };
     assert.deepEqual(readSettings(settingsEnv(s)), s);
     assert.deepEqual(readSettings(settingsEnv({ ...s, closeWebSockets: true })), { ...s, closeWebSockets: true });
@@ -201,6 +203,12 @@ describe('readSettings', () => {
   test('BATON_CLOSE_EVENT_STREAMS', () => {
     assert.equal(readSettings({ BATON_CLOSE_EVENT_STREAMS: '1' }).closeEventStreams, true);
     assert.equal(readSettings({ BATON_CLOSE_EVENT_STREAMS: '0' }).closeEventStreams, false);
+  });
+
+  test('BATON_METRICS', () => {
+    assert.equal(readSettings({ BATON_METRICS: '0' }).requestMetrics, false);
+    assert.equal(readSettings({ BATON_METRICS: '1' }).requestMetrics, true);
+    assert.throws(() => readSettings({ BATON_METRICS: 'off' }), /^Error: BATON_METRICS: 'off' is neither on nor off/);
   });
 
   test('BATON_WAIT_READY', () => {

@@ -795,6 +795,11 @@ describe('Master: crash back-off', () => {
     await flush();
     assert.equal(m.spawned.length, count + 1);
     assert.equal(m.master.status().workers[0].pid, m.spawned.at(-1).pid);
+    assert.deepEqual(
+      m.master.status().workers.map((w) => w.restarts),
+      [1, 4],
+      "each worker's restarts are its slot's",
+    );
   });
 
   test('the crash line says why the worker exited, a spawn error included', { timeout: TEST_MS }, async (t) => {
