@@ -85,29 +85,8 @@ export class Metrics {
 
   /** The exposition, with the master's `status` of now. */
   render(status: Status): string {
-    const { ok, failed, buckets, durationMs } = this.reloads;
-    const count = ok + failed;
     const families = [
-      family(
-        'baton_reloads_total',
-        'counter',
-        'Reloads ended, by outcome: ok (the new generation serves) or failed (rolled back).',
-        [
-          ['{outcome="ok"}', ok],
-          ['{outcome="failed"}', failed],
-        ],
-      ),
-      family(
-        'baton_reload_duration_seconds',
-        'histogram',
-        "Time from a reload's start to the old generation gone, or to its rollback done.",
-        [
-          ...DURATION_BUCKETS.map((le, i): Sample => [`_bucket{le="${le}"}`, buckets[i]!]),
-          ['_bucket{le="+Inf"}', count],
-          ['_sum', durationMs / 1000],
-          ['_count', count],
-        ],
-      ),
+      ...this.reloadFamilies(),
       family('baton_generation', 'gauge', 'The generation serving.', [['', status.generation]]),
       family(
         'baton_workers',
@@ -144,6 +123,33 @@ export class Metrics {
     if (fds !== undefined)
       families.push(family('process_open_fds', 'gauge', 'Number of open file descriptors of the master.', [['', fds]]));
     return `${families.join('\n')}\n`;
+  }
+
+  private reloadFamilies(): string[] {
+    const { ok, failed, buckets, durationMs } = this.reloads;
+    const count = ok + failed;
+    return [
+      family(
+        'baton_reloads_total',
+        'counter',
+        'Reloads ended, by outcome: ok (the new generation serves) or failed (rolled back).',
+        [
+          ['{outcome="ok"}', ok],
+          ['{outcome="failed"}', failed],
+        ],
+      ),
+      family(
+        'baton_reload_duration_seconds',
+        'histogram',
+        "Time from a reload's start to the old generation gone, or to its rollback done.",
+        [
+          ...DURATION_BUCKETS.map((le, i): Sample => [`_bucket{le="${le}"}`, buckets[i]!]),
+          ['_bucket{le="+Inf"}', count],
+          ['_sum', durationMs / 1000],
+          ['_count', count],
+        ],
+      ),
+    ];
   }
 }
 

@@ -62,6 +62,8 @@ export interface RunOptions {
   maxMemory: number | undefined;
   maxAge: number;
   maxAgeJitter: number;
+  maxRequests: number;
+  maxRequestsJitter: number;
   shutdownDelay: number;
   listen: ListenOption[];
   nodeArgs: string[];
@@ -265,6 +267,26 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     help: 'replace a worker whose memory (RSS) stays above SIZE for 3 heartbeats: a new worker first, then the old one drains; 0 turns it off',
   }),
   def({
+    key: 'maxRequests',
+    flag: '--max-requests',
+    arg: 'N',
+    example: '10000',
+    numeric: true,
+    parse: (t, c) => parseCount(t, c.what),
+    default: SUPERVISOR_DEFAULTS.maxRequests,
+    help: 'replace a worker once it has served about N requests, the same way (needs request counting); 0 turns it off',
+  }),
+  def({
+    key: 'maxRequestsJitter',
+    flag: '--max-requests-jitter',
+    arg: 'N',
+    example: '1000',
+    numeric: true,
+    parse: (t, c) => parseCount(t, c.what),
+    default: SUPERVISOR_DEFAULTS.maxRequestsJitter,
+    help: 'add up to N, drawn for each worker, to --max-requests',
+  }),
+  def({
     key: 'maxAge',
     flag: '--max-age',
     arg: 'DUR',
@@ -438,6 +460,8 @@ export function supervisorOf(o: RunOptions): SupervisorSettings {
     maxMemoryBytes: o.maxMemory,
     maxAgeMs: o.maxAge,
     maxAgeJitterMs: o.maxAgeJitter,
+    maxRequests: o.maxRequests,
+    maxRequestsJitter: o.maxRequestsJitter,
   };
 }
 
@@ -464,6 +488,12 @@ function parseWorkers(v: string): number {
     );
   }
   return n;
+}
+
+function parseCount(v: string, what: string): number {
+  if (!/^\d{1,9}$/.test(v))
+    throw new UsageError(`${what}: ${quote(v)} is not a count (use a whole number, 0 for none)`);
+  return Number(v);
 }
 
 function parseMaxDraining(v: string): number {

@@ -90,6 +90,10 @@ export async function resolveRun(a: RunArgs, cwd: string, env: Env = process.env
     options.releases === undefined
       ? resolveScript(scriptText, scriptBase)
       : scriptInRelease(scriptText, options.releases);
+  if (options.maxRequests > 0 && !options.requestMetrics)
+    throw new UsageError(
+      '--max-requests counts requests: drop --no-request-metrics (or BATON_METRICS=0), or --max-requests',
+    );
   const admin = usage(
     () =>
       adminOptions(

@@ -309,8 +309,16 @@ export function formatStatus(s: Status): string[] {
         : `${connections} open ${plural(connections, 'connection', 'connections')}`;
     lines.push(`draining    generation ${generation} (${open})`);
   }
-  lines.push(...requestLines(s));
+  lines.push(...requestLines(s), ...reloadLines(s));
+  for (const r of (s.replacements ?? []).slice(-RELOADS_SHOWN))
+    lines.push(`replaced    pid ${r.pid} by pid ${r.by} at ${r.at}: ${oneCell(r.detail)}`);
+  return lines;
+}
+
+/** The latest reloads, as a table. */
+function reloadLines(s: Status): string[] {
   const recent = s.reloads.slice(-RELOADS_SHOWN);
+  const lines: string[] = [];
   if (recent.length === 0) {
     lines.push('reloads     none yet');
   } else {
@@ -328,8 +336,6 @@ export function formatStatus(s: Status): string[] {
     const head = ['GEN', 'RESULT', 'TIME', 'AT', ...(cuts ? ['CUT'] : []), ...(reasons ? ['REASON'] : [])];
     lines.push(...table([head, ...rows]).map((l) => `  ${l}`));
   }
-  for (const r of (s.replacements ?? []).slice(-RELOADS_SHOWN))
-    lines.push(`replaced    pid ${r.pid} by pid ${r.by} at ${r.at}: ${oneCell(r.detail)}`);
   return lines;
 }
 

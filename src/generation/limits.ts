@@ -12,12 +12,15 @@ import { mib } from '../format.js';
 import type { Child } from './parent.js';
 
 /** What a limit judges of a process. */
-export type Judged = Pick<Child, 'state' | 'readyAt' | 'rssBytes'>;
+export type Judged = Pick<Child, 'pid' | 'state' | 'readyAt' | 'rssBytes'>;
 
 /** Consecutive readings over the limit before a worker is replaced. */
 export const MEMORY_BEATS = 3;
 
 export type LimitReason = Exclude<ReplaceReason, 'unresponsive'>;
+
+/** A worker's requests so far, as its heartbeats told them; undefined before any (or with counting off). */
+export type RequestsOf = (pid: number) => number | undefined;
 
 export interface Due<W extends Judged = Judged> {
   worker: W;
@@ -28,21 +31,46 @@ export interface Due<W extends Judged = Judged> {
 
 export interface LimitOptions {
   maxMemoryBytes: number;
+  /** maxMemoryBytes is the default drawn from the container's memory limit. */
+  fromContainer?: boolean;
   maxAgeMs: number;
   maxAgeJitterMs: number;
+  maxRequests?: number;
+  maxRequestsJitter?: number;
+  requestsOf?: RequestsOf;
 }
 
 export class Limits {
   private readonly over = new WeakMap<Judged, number>();
-  private readonly jitter = new WeakMap<Judged, number>();
+  private readonly jitter = new WeakMap<Judged, { age: number; requests: number }>();
 
   constructor(
     private readonly o: LimitOptions,
     private readonly random: () => number = Math.random,
   ) {}
 
-  get active(): boolean {
-    return this.o.maxMemoryBytes > 0 || this.o.maxAgeMs > 0;
+  /** Each worker's own share of the jitters, drawn once. */
+  private jitterOf(w: Judged): { age: number; requests: number } {
+    let j = this.jitter.get(w);
+    if (!j) {
+      j = {
+        age: Math.floor(this.random() * this.o.maxAgeJitterMs),
+        requests: Math.floor(this.random() * (this.o.maxRequestsJitter ?? 0)),
+      };
+      this.jitter.set(w, j);
+    }
+    return j;
+  }
+
+  /** The limits in force, for the log: `RSS above 512.0 MiB, 6h served`; none if none. */
+  describe(): string | undefined {
+    const { maxMemoryBytes: memory, maxAgeMs: age, maxAgeJitterMs: jitter } = this.o;
+    const rules = [
+      ...(memory ? [`RSS above ${mib(memory)}${this.o.fromContainer ? ' (container limit / 2 / workers)' : ''}`] : []),
+      ...(this.o.maxRequests ? [`${this.o.maxRequests} requests served`] : []),
+      ...(age ? [`${formatDuration(age)} served${jitter ? ` (+ up to ${formatDuration(jitter)})` : ''}`] : []),
+    ];
+    return rules.length ? rules.join(', ') : undefined;
   }
 
   /** The ready workers among `workers` due now, each once per reading. */
@@ -50,7 +78,7 @@ export class Limits {
     const due: Due<W>[] = [];
     for (const w of workers) {
       if (w.state !== 'ready') continue;
-      const found = this.memory(w) ?? this.age(w, now);
+      const found = this.memory(w) ?? this.requests(w) ?? this.age(w, now);
       if (found) due.push({ worker: w, ...found });
     }
     return due;
@@ -66,12 +94,18 @@ export class Limits {
     return { reason: 'memory', detail: `rss ${mib(rss)} > ${mib(limit)} for ${over} heartbeats` };
   }
 
+  private requests(w: Judged): Omit<Due, 'worker'> | undefined {
+    const limit = this.o.maxRequests ?? 0;
+    if (limit === 0) return undefined;
+    const served = this.o.requestsOf?.(w.pid);
+    if (served === undefined || served < limit + this.jitterOf(w).requests) return undefined;
+    return { reason: 'requests', detail: `${served} requests ≥ --max-requests ${limit}` };
+  }
+
   private age(w: Judged, now: number): Omit<Due, 'worker'> | undefined {
     if (this.o.maxAgeMs === 0 || w.readyAt === undefined) return undefined;
-    let jitter = this.jitter.get(w);
-    if (jitter === undefined) this.jitter.set(w, (jitter = Math.floor(this.random() * this.o.maxAgeJitterMs)));
     const served = now - w.readyAt;
-    if (served < this.o.maxAgeMs + jitter) return undefined;
+    if (served < this.o.maxAgeMs + this.jitterOf(w).age) return undefined;
     return { reason: 'age', detail: `served ${formatDuration(Math.floor(served / 1000) * 1000)} ≥ --max-age` };
   }
 }

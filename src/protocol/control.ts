@@ -135,7 +135,7 @@ export interface ReloadRecord {
 }
 
 /** Why a serving worker is replaced: --replace-unresponsive, --max-memory, --max-age. */
-export const REPLACE_REASONS = ['unresponsive', 'memory', 'age'] as const;
+export const REPLACE_REASONS = ['unresponsive', 'memory', 'requests', 'age'] as const;
 export type ReplaceReason = (typeof REPLACE_REASONS)[number];
 
 /** A worker replaced while it served, by a new one. */

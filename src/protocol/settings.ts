@@ -117,6 +117,9 @@ export interface SupervisorSettings {
   /** A worker is replaced after serving about this long (0: never), plus up to the jitter, so that they part. */
   maxAgeMs: number;
   maxAgeJitterMs: number;
+  /** A worker is replaced after about this many requests (0: never), plus up to the jitter (gunicorn's). */
+  maxRequests: number;
+  maxRequestsJitter: number;
 }
 
 export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
@@ -127,6 +130,8 @@ export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
   maxMemoryBytes: undefined,
   maxAgeMs: 0,
   maxAgeJitterMs: 0,
+  maxRequests: 0,
+  maxRequestsJitter: 0,
 };
 
 /**

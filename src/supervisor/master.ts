@@ -22,7 +22,6 @@ import type { Exit } from '../generation/parent.js';
 import { configureLog, log, logTail } from '../log.js';
 import type { Notifier, Serving } from '../systemd/notify.js';
 import { deadlineIn } from '../time.js';
-import { mib } from '../format.js';
 import { Backoff } from './backoff.js';
 import { currentRelease, listReleases, releasePath } from './releases.js';
 import { type Code, type Fleet, type PhaseListener, Reloads, type Retiring, cutBy } from './reload.js';
@@ -91,8 +90,6 @@ export class Master {
     | undefined;
   private readonly watch: HeartbeatWatch;
   private readonly replacer: Replacer;
-  /** --max-memory, or its default from the container's limit; 0: none. */
-  private readonly maxMemoryBytes: number;
   /** Until some worker has been ready, a crash has no good generation to fall back on. */
   private everReady = false;
   /** Whether systemd has been told that a generation serves (READY=1). */
@@ -111,10 +108,8 @@ export class Master {
     private readonly exit: (code: number) => void,
     private readonly notify: Notifier,
   ) {
-    this.maxMemoryBytes = o.maxMemoryBytes ?? defaultMaxMemory(o.workers);
     this.replacer = new Replacer(this.slots(), (reason) => o.events?.replaced(reason));
-    const limits = new Limits({ ...o, maxMemoryBytes: this.maxMemoryBytes });
-    this.watch = new HeartbeatWatch(o, () => this.live, limits, this.replacer);
+    this.watch = new HeartbeatWatch(o, () => this.live, limitsOf(o), this.replacer);
     this.reloads = new Reloads(this.fleet(), { ...o, reloaded: (result) => o.events?.reloaded(result) });
   }
 
@@ -189,11 +184,6 @@ export class Master {
       pids: this.live.map((w) => w!.pid).join(','),
       sockets: this.listenerNames().join(','),
       release: this.release,
-      ...(this.maxMemoryBytes
-        ? {
-            maxMemory: `${mib(this.maxMemoryBytes)}${this.o.maxMemoryBytes === undefined ? ' (container limit / 2 / workers)' : ''}`,
-          }
-        : {}),
     });
   }
 
@@ -396,20 +386,13 @@ export class Master {
     const requests = this.o.requests;
     const all = this.workers();
     requests?.keepWorkers(all.map((w) => w.pid));
-    const workers: WorkerStatus[] = all.map((w) => ({
-      pid: w.pid,
-      generation: w.generation,
-      state: w.state === 'exited' ? 'draining' : w.state,
-      uptimeMs: now - w.startedAt,
-      rssBytes: w.rssBytes(),
-      connections: w.heartbeat?.connections ?? null,
-      heartbeatAgeMs: w.heartbeat ? now - w.heartbeat.at : null,
-      delayMs: w.heartbeat?.delayMs ?? null,
-      unresponsive: this.watch.isSilent(w),
-      ...(w.heartbeat?.cpuMs === undefined ? {} : { cpuMs: w.heartbeat.cpuMs }),
-      ...withRequests(requests?.worker(w.pid)),
-      ...(this.live.includes(w) ? { restarts: this.restarts[this.live.indexOf(w)] ?? 0 } : {}),
-    }));
+    const workers = all.map((w) =>
+      workerStatus(w, now, {
+        unresponsive: this.watch.isSilent(w),
+        requests: requests?.worker(w.pid),
+        restarts: this.live.includes(w) ? (this.restarts[this.live.indexOf(w)] ?? 0) : undefined,
+      }),
+    );
     return {
       name: this.o.name,
       masterPid: process.pid,
@@ -430,6 +413,43 @@ export class Master {
   releases(): ReleaseList | undefined {
     return this.o.releases === undefined ? undefined : listReleases(this.o.releases, this.release ?? null);
   }
+}
+
+/** When a serving worker is due for replacement: --max-memory (or the container's share), --max-requests, --max-age. */
+function limitsOf(o: MasterOptions): Limits {
+  return new Limits({
+    ...o,
+    maxMemoryBytes: o.maxMemoryBytes ?? defaultMaxMemory(o.workers),
+    fromContainer: o.maxMemoryBytes === undefined,
+    requestsOf: (pid) => sum(o.requests?.worker(pid)),
+  });
+}
+
+/** A worker's requests, whatever they came to. */
+function sum(codes: Record<string, number> | undefined): number | undefined {
+  return codes && Object.values(codes).reduce((a, b) => a + b, 0);
+}
+
+/** A worker as status shows it; `also`, what the master knows of it besides the worker itself. */
+function workerStatus(
+  w: Worker,
+  now: number,
+  also: Pick<WorkerStatus, 'unresponsive' | 'requests' | 'restarts'>,
+): WorkerStatus {
+  return {
+    pid: w.pid,
+    generation: w.generation,
+    state: w.state === 'exited' ? 'draining' : w.state,
+    uptimeMs: now - w.startedAt,
+    rssBytes: w.rssBytes(),
+    connections: w.heartbeat?.connections ?? null,
+    heartbeatAgeMs: w.heartbeat ? now - w.heartbeat.at : null,
+    delayMs: w.heartbeat?.delayMs ?? null,
+    unresponsive: also.unresponsive,
+    ...(w.heartbeat?.cpuMs === undefined ? {} : { cpuMs: w.heartbeat.cpuMs }),
+    ...withRequests(also.requests),
+    ...(also.restarts === undefined ? {} : { restarts: also.restarts }),
+  };
 }
 
 function withRequests(requests: WorkerStatus['requests']): Pick<WorkerStatus, 'requests'> {

@@ -82,7 +82,9 @@ export class HeartbeatWatch {
   }
 
   start(): void {
-    if (this.o.unresponsiveMs === 0 && !this.limits.active) return;
+    const limits = this.limits.describe();
+    if (limits) log('info', `replacing workers past their limits: ${limits}`);
+    if (this.o.unresponsiveMs === 0 && !limits) return;
     this.timer = setInterval(() => this.check(), HEARTBEAT_MS);
     this.timer.unref();
   }

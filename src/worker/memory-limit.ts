@@ -20,7 +20,12 @@ export function watchOwnMemory(
   upgrade: () => Promise<ReloadResult>,
 ): () => void {
   const limits = new Limits({ maxMemoryBytes: limitBytes, maxAgeMs: 0, maxAgeJitterMs: 0 });
-  const self = { state: 'ready' as const, readyAt: Date.now(), rssBytes: () => process.memoryUsage.rss() };
+  const self = {
+    pid: process.pid,
+    state: 'ready' as const,
+    readyAt: Date.now(),
+    rssBytes: () => process.memoryUsage.rss(),
+  };
   let busy = false;
   let failures = 0;
   let notBefore = 0;

@@ -156,18 +156,7 @@ class Runtime {
     this.admin = supervised ? undefined : this.startAdmin(adminFd, adminModule, listen);
     this.installSignals();
     this.expose();
-    if (supervised)
-      startHeartbeat(
-        endpoint!,
-        () => openConnections(this.listeners.servers()),
-        settings.requestMetrics ? takeCounts : undefined,
-      );
-    else if (settings.maxMemoryBytes > 0)
-      watchOwnMemory(
-        settings.maxMemoryBytes,
-        () => this.lifecycle.state === 'serving',
-        () => this.standalone!.upgrade(),
-      );
+    this.watchItself(supervised);
     if (process.pid === 1 && !supervised) {
       log(
         'warn',
@@ -177,6 +166,24 @@ class Runtime {
     if (settings.pidFile && origin === 'first') {
       const failed = writePidFile(settings.pidFile, process.pid);
       if (failed) log('error', failed);
+    }
+  }
+
+  /** Under a master, the heartbeat that tells it how this process does; standalone, its own memory limit. */
+  private watchItself(supervised: boolean): void {
+    const { settings } = this;
+    if (supervised) {
+      startHeartbeat(
+        this.endpoint!,
+        () => openConnections(this.listeners.servers()),
+        settings.requestMetrics ? takeCounts : undefined,
+      );
+    } else if (settings.maxMemoryBytes > 0) {
+      watchOwnMemory(
+        settings.maxMemoryBytes,
+        () => this.lifecycle.state === 'serving',
+        () => this.standalone!.upgrade(),
+      );
     }
   }
 

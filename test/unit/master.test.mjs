@@ -176,7 +176,7 @@ function notifier() {
  * @param {import('node:test').TestContext} t
  * @param {Partial<Pick<MasterOptions, 'workers' | 'readyTimeoutMs' | 'drainTimeoutMs' | 'listen' | 'crashWindowMs'
  *   | 'maxDraining' | 'unresponsiveMs' | 'replaceUnresponsive' | 'shutdownDelayMs' | 'events' | 'releases'
- *   | 'maxMemoryBytes' | 'maxAgeMs' | 'maxAgeJitterMs'>>
+ *   | 'maxMemoryBytes' | 'maxAgeMs' | 'maxAgeJitterMs' | 'maxRequests' | 'requests'>>
  *   & { onSpawn?: (w: FakeWorker) => void, workerOptions?: (generation: number) => WorkerOptions, sockets?: SocketTable }
  * } [options]
  */
@@ -198,6 +198,8 @@ function setup(
     maxMemoryBytes = 0,
     maxAgeMs = 0,
     maxAgeJitterMs = 0,
+    maxRequests = 0,
+    requests,
     events,
     releases,
   } = {},
@@ -237,6 +239,9 @@ function setup(
       maxMemoryBytes,
       maxAgeMs,
       maxAgeJitterMs,
+      maxRequests,
+      maxRequestsJitter: 0,
+      requests,
       listen,
       inherited: [],
       events,
@@ -1318,7 +1323,7 @@ describe('Master: heartbeats', () => {
   });
 });
 
-describe('Master: replacing workers (--max-memory, --max-age)', () => {
+describe('Master: replacing workers (--max-memory, --max-requests, --max-age)', () => {
   const MiB = 2 ** 20;
   /** Every worker beats (its RSS as set), `seconds` times, a second apart on the mock clock. */
   const beats = async (m, seconds) => {
@@ -1436,6 +1441,38 @@ describe('Master: replacing workers (--max-memory, --max-age)', () => {
       ['stop'],
     );
     assert.deepEqual(m.replaced, ['memory']);
+  });
+
+  test('--max-requests: a worker that has served that many requests is replaced, a new one first', {
+    timeout: TEST_MS,
+  }, async (t) => {
+    /** Requests served, by pid, as the workers' heartbeats would have added them up. */
+    const served = new Map();
+    // A RequestHistory as far as the master reads it.
+    const requests = /** @type {any} */ ({
+      worker: (pid) => (served.has(pid) ? { '2xx': served.get(pid), '5xx': 1 } : undefined),
+      keepWorkers: () => {},
+      status: () => [],
+    });
+    const m = replacing(t, { maxRequests: 100, requests });
+    await startReady(m);
+    const [busy, quiet] = m.spawned;
+    served.set(busy.pid, 98);
+    served.set(quiet.pid, 10);
+    await beats(m, 2);
+    assert.equal(m.spawned.length, 2, '99 of 100');
+    served.set(busy.pid, 99);
+    await beats(m, 1);
+    assert.equal(m.spawned.length, 3, '100 requests, unanswered ones included');
+    m.spawned[2].makeReady();
+    await flush();
+    assert.deepEqual(
+      busy.drains.map((d) => d.reason),
+      ['stop'],
+    );
+    assert.equal(quiet.drains.length, 0);
+    assert.deepEqual(m.replaced, ['requests']);
+    assert.equal(m.master.status().replacements?.[0].detail, '100 requests ≥ --max-requests 100');
   });
 
   test('--max-age: each worker is replaced once it has served that long, one after the other', {
