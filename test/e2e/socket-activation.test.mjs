@@ -57,6 +57,7 @@ test('a socket-activated app listens on the inherited socket (matched by its rea
     env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'web', PORT: String(port), HOST: '127.0.0.1' },
   });
   t.after(() => cleanup(app));
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   // This process still holds the port, so a fresh bind would fail: serving proves the fd was used.
   const pid = await waitFor(() => servingPid(target), { what: 'the activated app to serve' });

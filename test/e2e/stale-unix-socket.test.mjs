@@ -48,6 +48,7 @@ function answers(socketPath) {
 for (const how of ['the app listening on it', '--listen']) {
   test(`supervised (${how}): after the master is SIGKILLed, the next baton run removes the stale socket and serves`, async (t) => {
     const socketPath = socketIn(t);
+    /** @type {import('../../dist/testing/load.js').Target} */
     const target = { protocol: 'http', socketPath };
     const args = [...(how === '--listen' ? ['--listen', socketPath] : []), '-w', '2', unixApp];
     const first = startMaster(args, { env: { SOCKET: socketPath } });
@@ -78,6 +79,7 @@ test('supervised: --listen on a path a live server answers on fails with EADDRIN
 
 test('standalone: after the process is SIGKILLed, the next start removes the stale socket and serves', async (t) => {
   const socketPath = socketIn(t);
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', socketPath };
   const first = startStandalone(unixApp, { env: { SOCKET: socketPath } });
   t.after(() => cleanup(first));

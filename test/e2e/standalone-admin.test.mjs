@@ -29,6 +29,7 @@ test('standalone BATON_ADMIN: 3 upgrades through the API under load, the admin p
 }, async (t) => {
   const { dir, current } = deployDir(t, { good: ['v1', 'v2'], broken: ['v3'] });
   const [port, adminPort] = [await freePort(), await freePort()];
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const app = startStandalone('app.mjs', {
     cwd: current,
@@ -65,6 +66,7 @@ test('standalone BATON_ADMIN: 3 upgrades through the API under load, the admin p
   );
 
   switchTo(dir, 'v2');
+  /** @type {import('../../dist/testing/load.js').Target} */
   const admin = { protocol: 'http', host: '127.0.0.1', port: adminPort };
   const loads = [
     ...['keepalive', 'close'].map((mode) => startLoad({ target, mode, concurrency: 4 })),

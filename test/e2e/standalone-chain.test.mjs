@@ -101,6 +101,7 @@ function startDownload(t, target) {
 
 async function startApp(t) {
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const app = startStandalone(script, { env: { PORT: String(port), HOST: '127.0.0.1' } });
   t.after(() => cleanup(app));

@@ -78,6 +78,7 @@ test('the admin page in headless Chromium: sign-in, workers, a release picked, r
   fs.writeFileSync(path.join(dir, 'v1/go'), '');
   const tokenFile = writeTokenFile(t, `${TOKEN}\n`);
   const [port, adminPort] = [await freePort(), await freePort()];
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const admin = `http://127.0.0.1:${adminPort}`;
   const master = startMaster(

@@ -115,6 +115,7 @@ async function startHost(t, h, dir, tokenFile) {
   );
   t.after(() => stopMaster(master));
   await readyWorkers(master, 2);
+  /** @type {import('../../dist/testing/load.js').Target} */
   const admin = { protocol: 'http', host: h.address, port: ADMIN_PORT };
   return {
     ...h,

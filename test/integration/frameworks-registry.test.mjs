@@ -33,6 +33,7 @@ const T = { timeout: 180_000 };
 
 /** RELOADS reloads under both loads: every request served, every reload exits 0. */
 async function reloadsUnderLoad(t, app, port) {
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const r = await reloadUnderLoad({
     app,
@@ -131,6 +132,7 @@ test(
     };
     pointTo('nest.mjs');
     const port = await freePort();
+    /** @type {import('../../dist/testing/load.js').Target} */
     const target = { protocol: 'http', host: '127.0.0.1', port };
     const app = startStandalone(link, { env: { PORT: String(port), HOST: '127.0.0.1' } });
     t.after(() => cleanup(app));

@@ -86,6 +86,7 @@ const dualTargets = (port) => [
 
 test('Express under baton run -w 2: reloads under load, 0 failed requests', async (t) => {
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const master = startMaster(['-w', '2', path.join(examples, 'express.mjs')], {
     env: { PORT: String(port), HOST: '127.0.0.1' },

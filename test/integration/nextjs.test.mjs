@@ -48,6 +48,7 @@ test('next start under baton run -w 2: a reload under load fails nothing, and a 
   });
   t.after(() => stopMaster(master));
   const before = await readyWorkers(master, 2, { timeoutMs: 60_000 });
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const expect = (status, body) => status === 200 && body.includes('served by');
   const loads = ['keepalive', 'close'].map((mode) => startLoad({ target, mode, concurrency: 4, expect }));
@@ -80,6 +81,7 @@ test(
       env: { ...env, PWD: app },
     });
     t.after(() => cleanup(proc));
+    /** @type {import('../../dist/testing/load.js').Target} */
     const target = { protocol: 'http', host: '127.0.0.1', port };
     await waitFor(async () => (await get(target)).status === 200, { timeoutMs: 60_000, what: 'next start to answer' });
     const slow = get(target, '/slow');

@@ -156,6 +156,7 @@ test('the installed baton bin: run -w 2, reload under load, status --json, stop'
   const bin = path.join(app, 'node_modules/.bin/baton');
   const control = path.join(dir, 'control.sock');
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const master = follow(
     spawn(bin, ['run', '-w', '2', '--wait-ready', '--crash-window', '0', '--control', control, 'app.mjs'], {
@@ -204,6 +205,7 @@ test('the installed preload: node --import batonjs/register, SIGUSR2 upgrade und
   timeout: 120_000,
 }, async (t) => {
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const proc = follow(
     spawn(process.execPath, ['--import', 'batonjs/register', 'app.mjs'], {
