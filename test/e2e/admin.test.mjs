@@ -86,7 +86,9 @@ test('baton run --admin: token, reload under load through the API, SSE phases, r
 
   // Reloads through the API under keep-alive and per-request load: no request fails.
   switchTo(dir, 'v2');
-  const loads = ['keepalive', 'close'].map((mode) => startLoad({ target, mode, concurrency: 8 }));
+  const loads = /** @type {const} */ (['keepalive', 'close']).map((mode) =>
+    startLoad({ target, mode, concurrency: 8 }),
+  );
   const results = [];
   try {
     for (let i = 0; i < 3; i++) {

@@ -109,7 +109,9 @@ test(
       env: { PORT: String(port), HOST: '127.0.0.1', BATON_DRAIN_TIMEOUT: '5s' },
     });
     t.after(() => cleanup(standalone));
-    const old = await waitFor(() => servingPid({ host: '127.0.0.1', port }), { what: 'the app to serve' });
+    const old = await waitFor(() => servingPid({ protocol: 'http', host: '127.0.0.1', port }), {
+      what: 'the app to serve',
+    });
     const sockets = await preconnect(port, 24);
     t.after(() => sockets.forEach((s) => s.destroy()));
     await askAll(sockets.slice(20));
@@ -310,7 +312,9 @@ test('standalone: 1,000 clients pausing 1–2.5 s on their own connections, 3 up
   const port = await freePort();
   const standalone = startStandalone(app, { env: { PORT: String(port), HOST: '127.0.0.1' } });
   t.after(() => cleanup(standalone));
-  standalone.serving = await waitFor(() => servingPid({ host: '127.0.0.1', port }), { what: 'the app to serve' });
+  standalone.serving = await waitFor(() => servingPid({ protocol: 'http', host: '127.0.0.1', port }), {
+    what: 'the app to serve',
+  });
   const stats = await pausedClientsThroughReloads({ host: '127.0.0.1', port }, standalone);
   assert.equal(stats.failed, 0, JSON.stringify({ failures: stats.failures, samples: stats.samples }));
   assert.ok(stats.ok > 3000, `${stats.ok} answered`);

@@ -37,7 +37,9 @@ test('baton run --releases: reload --release under load, a rollback through the 
   assert.equal((await status(master)).release, 'v1');
 
   // A named release under keep-alive and per-request load: no request fails.
-  const loads = ['keepalive', 'close'].map((mode) => startLoad({ target, mode, concurrency: 8 }));
+  const loads = /** @type {const} */ (['keepalive', 'close']).map((mode) =>
+    startLoad({ target, mode, concurrency: 8 }),
+  );
   let r;
   try {
     await sleep(250);

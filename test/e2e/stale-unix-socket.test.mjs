@@ -30,7 +30,9 @@ function socketIn(t) {
 async function liveServer(t, socketPath) {
   // baton's probe hangs up at once: the reply then fails with EPIPE, which is no failure of the test.
   const server = net.createServer((sock) => sock.on('error', () => {}).end('live\n'));
-  await new Promise((resolve, reject) => server.once('error', reject).listen(socketPath, resolve));
+  await /** @type {Promise<void>} */ (
+    new Promise((resolve, reject) => server.once('error', reject).listen(socketPath, resolve))
+  );
   t.after(() => new Promise((resolve) => server.close(resolve)));
 }
 

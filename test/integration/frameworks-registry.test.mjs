@@ -137,7 +137,10 @@ test(
     const app = startStandalone(link, { env: { PORT: String(port), HOST: '127.0.0.1' } });
     t.after(() => cleanup(app));
     const first = await waitFor(() => servingPid(target), { timeoutMs: 60_000, what: 'Nest to serve' });
-    const loads = ['keepalive', 'close'].map((mode) => ({ mode, load: startLoad({ target, mode, concurrency: 8 }) }));
+    const loads = /** @type {const} */ (['keepalive', 'close']).map((mode) => ({
+      mode,
+      load: startLoad({ target, mode, concurrency: 8 }),
+    }));
     try {
       pointTo('broken-throws.mjs');
       await assert.rejects(

@@ -51,7 +51,9 @@ test('next start under baton run -w 2: a reload under load fails nothing, and a 
   /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const expect = (status, body) => status === 200 && body.includes('served by');
-  const loads = ['keepalive', 'close'].map((mode) => startLoad({ target, mode, concurrency: 4, expect }));
+  const loads = /** @type {const} */ (['keepalive', 'close']).map((mode) =>
+    startLoad({ target, mode, concurrency: 4, expect }),
+  );
   const r = await baton(['reload', '--control', master.control]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   await waitFor(async () => (await readyWorkers(master, 2)).every((pid) => !before.includes(pid)), {

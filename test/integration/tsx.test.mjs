@@ -36,7 +36,7 @@ async function reloadsAfterChanges(t, app, file, port) {
     what: 'version 1 to answer',
   });
   const expect = (status, body) => status === 200 && versionOf(body) > 0;
-  const loads = ['keepalive', 'close'].map((mode) => ({
+  const loads = /** @type {const} */ (['keepalive', 'close']).map((mode) => ({
     mode,
     load: startLoad({ target, mode, concurrency: 8, expect }),
   }));

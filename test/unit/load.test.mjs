@@ -16,7 +16,11 @@ async function closingServer(t) {
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => server.close());
-  return { protocol: 'http', host: '127.0.0.1', port: server.address().port };
+  return {
+    protocol: 'http',
+    host: '127.0.0.1',
+    port: /** @type {import('node:net').AddressInfo} */ (server.address()).port,
+  };
 }
 
 test('a reused keep-alive connection closed before any response: failed, or retried with retryClosedReused', {
