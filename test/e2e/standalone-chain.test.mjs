@@ -89,11 +89,13 @@ function startDownload(t, target) {
       res.on('close', () =>
         settle({ status: res.statusCode, pid, bytes, complete: false, error: 'connection closed before the end' }),
       );
-      res.on('error', (err) =>
+      res.on('error', (/** @type {NodeJS.ErrnoException} */ err) =>
         settle({ status: res.statusCode, pid, bytes, complete: false, error: err.code ?? err.message }),
       );
     });
-    req.on('error', (err) => settle({ bytes, complete: false, error: err.code ?? err.message }));
+    req.on('error', (/** @type {NodeJS.ErrnoException} */ err) =>
+      settle({ bytes, complete: false, error: err.code ?? err.message }),
+    );
   });
   t.after(() => req.destroy());
   return { held, result, resume: () => response.resume() };

@@ -38,7 +38,11 @@ test('--listen NAME=ADDR is bound before the workers start and serves across a r
 test('systemd socket activation: the master takes LISTEN_FDS and its workers serve on that socket', async (t) => {
   const port = await freePort();
   // Bound but not listening, as a .socket unit holds it; while it is held here a fresh bind would fail.
-  const handle = net._createServerHandle('127.0.0.1', port, 4);
+  const handle = /** @type {typeof net & import('../helpers/proc.mjs').NetInternals} */ (net)._createServerHandle(
+    '127.0.0.1',
+    port,
+    4,
+  );
   t.after(() => handle.close());
   const control = path.join(tmpDir(), 'control.sock');
   const child = spawn(

@@ -55,7 +55,7 @@ export function childrenOf(pid) {
 
 /**
  * Kills every process of the master's, by pid, and removes its private directory.
- * @param {import('../../dist/testing/harness.js').SupervisedApp} master
+ * @param {import('../../dist/testing/harness.js').Followed & { dir?: string }} master
  */
 export async function stopMaster(master) {
   await cleanup(master);

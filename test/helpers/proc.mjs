@@ -24,6 +24,12 @@ export {
   waitForLine,
 } from '../../dist/testing/harness.js';
 
+/**
+ * Node's internal that binds a socket without listening (not in its types). It
+ * returns an errno number on failure, which the first use of the handle throws on.
+ * @typedef {{ _createServerHandle(host: string, port: number, addressType: 4 | 6): { fd: number, close(): void } }} NetInternals
+ */
+
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const register = path.join(root, 'dist/register.js');
 export const examples = path.join(root, 'examples');
