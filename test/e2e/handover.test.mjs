@@ -278,7 +278,11 @@ test(
   },
 );
 
-/** `clients` (1,000 by default), each on a keep-alive connection of its own, pausing 1–2.5 s between requests, through 3 reloads. */
+/**
+ * `clients` (1,000 by default), each on a keep-alive connection of its own, pausing 1–2.5 s between requests, through 3 reloads.
+ * @param {import('../../dist/testing/load.js').Target} target
+ * @param {import('../../dist/testing/harness.js').App} running
+ */
 async function pausedClientsThroughReloads(target, running, clients = 1000) {
   const load = startLoad({ target, concurrency: clients, pauseMs: { min: 1000, max: 2500 }, maxMs: 40_000 });
   try {
@@ -299,7 +303,7 @@ test('baton run -w 2: 1,000 clients pausing 1–2.5 s on their own connections, 
   const master = startMaster(['-w', '2', app], { env: { PORT: String(port), HOST: '127.0.0.1' } });
   t.after(() => stopMaster(master));
   await readyWorkers(master, 2);
-  const stats = await pausedClientsThroughReloads({ host: '127.0.0.1', port }, master);
+  const stats = await pausedClientsThroughReloads({ protocol: 'http', host: '127.0.0.1', port }, master);
   assert.equal(stats.failed, 0, JSON.stringify({ failures: stats.failures, samples: stats.samples }));
   assert.ok(stats.ok > 3000, `${stats.ok} answered`);
   assert.equal(
@@ -315,7 +319,7 @@ test('standalone: 1,000 clients pausing 1–2.5 s on their own connections, 3 up
   standalone.serving = await waitFor(() => servingPid({ protocol: 'http', host: '127.0.0.1', port }), {
     what: 'the app to serve',
   });
-  const stats = await pausedClientsThroughReloads({ host: '127.0.0.1', port }, standalone);
+  const stats = await pausedClientsThroughReloads({ protocol: 'http', host: '127.0.0.1', port }, standalone);
   assert.equal(stats.failed, 0, JSON.stringify({ failures: stats.failures, samples: stats.samples }));
   assert.ok(stats.ok > 3000, `${stats.ok} answered`);
 });
