@@ -24,7 +24,7 @@ export function startMaster(args, options = {}) {
 /**
  * Runs `baton <args>` to completion: { code, stdout, stderr }.
  * @param {string[]} args
- * @param {{ timeoutMs?: number }} [options]
+ * @param {{ timeoutMs?: number, cwd?: string }} [options]
  */
 export function baton(args, options = {}) {
   return batonAt(args, { cwd: root, ...options });
