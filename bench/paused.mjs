@@ -6,11 +6,14 @@
 // generator that never pauses never shows what happens to an idle connection.
 // Per target: failed requests (per restart); connections moved (a client's
 // next request answered by a new process on the connection it already had);
-// for baton, from the new generation ready to the old one drained.
+// for baton, from the new generation ready to the old one drained; and the
+// floor under that: what Node's IPC alone takes for one old worker's share
+// (bench/ipc-floor.mjs).
 //
 // `npm run bench` runs it after the protocols; alone, into an earlier run's
 // results: `node bench/run.mjs --only paused --soak 0 --merge results/DATE.json`.
 import http from 'node:http';
+import { ipcFloor } from './ipc-floor.mjs';
 import { percentile } from './probe.mjs';
 import { startBatonRun, startNodeCluster, startPm2, startStandalone } from './targets.mjs';
 import { freePort, sleep, waitFor } from '../dist/testing/harness.js';
@@ -146,5 +149,8 @@ async function measureTarget(t, { clients, restarts, log }) {
 export async function runPaused({ quick, clients = quick ? 300 : 2000, restarts = quick ? 3 : 5, log }) {
   const rows = [];
   for (const t of TARGETS) rows.push(await measureTarget(t, { clients, restarts, log }));
-  return { measuredAt: new Date().toISOString(), rows };
+  // What each old worker of `baton run -w 2` hands over, at the least Node's IPC takes for it.
+  const floor = { sockets: clients / 2, ms: await ipcFloor(clients / 2) };
+  log(`Node's IPC alone: ${floor.sockets} idle sockets from one process to another in ${floor.ms} ms`);
+  return { measuredAt: new Date().toISOString(), rows, ipcFloor: floor };
 }

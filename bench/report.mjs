@@ -169,6 +169,15 @@ const judges = {
       met: nodes.every((n) => n.diffs.every((d) => d.pct >= -limit)),
     };
   },
+  'request-counting'(result, limit) {
+    const c = result.counting;
+    if (!c) return undefined;
+    const pct = (c.ratio - 1) * 100;
+    return {
+      measured: `on against off, median of the per-round ratios over ${c.rounds} rounds of ${c.durationS} s: ${signed(pct)} % req/s (CPU per request ${signed((c.cpuRatio - 1) * 100)} %)`,
+      met: pct >= -limit,
+    };
+  },
   'two-workers-vs-pm2'(result, limit) {
     const b2 = find(result, 'baton-run-2', 'steady', 'close');
     const p2 = find(result, 'pm2-cluster', 'steady', 'close');
@@ -454,7 +463,7 @@ function pausedSection(p) {
     .join('\n');
   return `## Clients that pause on their own connections
 
-\`bench/paused.mjs\`, measured ${p.measuredAt?.slice(0, 10) ?? ''}: ${r0?.clients} clients on \`bench/app.mjs\`, each on a keep-alive connection of its own (an agent of one socket), waiting ${r0?.pauseMs.min}–${r0?.pauseMs.max} ms between requests, as browsers and pooled callers do; a restart every ${r0?.restartEveryMs} ms. *Moved*: a client's next request answered by a new process on the connection it already had (baton hands idle connections to the new generation); *opened*: new connections, after the server closed one. *Ready → old drained*: from the new generation ready to the old one's last connection closed, per restart (baton only).
+\`bench/paused.mjs\`, measured ${p.measuredAt?.slice(0, 10) ?? ''}: ${r0?.clients} clients on \`bench/app.mjs\`, each on a keep-alive connection of its own (an agent of one socket), waiting ${r0?.pauseMs.min}–${r0?.pauseMs.max} ms between requests, as browsers and pooled callers do; a restart every ${r0?.restartEveryMs} ms. *Moved*: a client's next request answered by a new process on the connection it already had (baton hands idle connections to the new generation); *opened*: new connections, after the server closed one. *Ready → old drained*: from the new generation ready to the old one's last connection closed, per restart (baton only).${p.ipcFloor ? ` Under it lies Node's IPC channel, which carries one socket per acknowledged round trip: ${num(p.ipcFloor.sockets)} idle sockets, one old worker's share, take ${p.ipcFloor.ms} ms from one process to another with nothing else running (\`node bench/ipc-floor.mjs ${p.ipcFloor.sockets}\`).` : ''}
 
 | target | ok | failed | failed per restart | moved (per restart) | opened | restarts | ready → old drained ms | latency ms p50 / p99 / max | failures |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |
@@ -497,13 +506,31 @@ ${ws}
 `;
 }
 
+/** The workers' request counting, on against off. */
+function countingSection(c) {
+  if (!c) return '';
+  const cells = (xs) => xs.map((v) => num(v)).join(', ');
+  return `## Request counting, on against off
+
+\`baton run -w 1 bench/app.mjs\` twice, the same build, one with \`--no-request-metrics\` (0 ms handler, keep-alive), side by side and loaded at once, each by its own load generator, ${c.rounds} rounds of ${c.durationS} s after an uncounted one.
+
+| | req/s, per round | CPU µs per request, per round |
+| --- | ---: | ---: |
+| counting on | ${cells(c.rps.on)} | ${c.cpuUs.on.map((v) => num(v, 1)).join(', ')} |
+| counting off | ${cells(c.rps.off)} | ${c.cpuUs.off.map((v) => num(v, 1)).join(', ')} |
+
+Median of the per-round ratios, on / off: ${num(c.ratio, 3)} in req/s, ${num(c.cpuRatio, 3)} in CPU per request.
+
+`;
+}
+
 function laterSections(result) {
   const byNode = Object.entries(result.overheadByNode ?? {});
   const h = result.heavyApp;
   const cc = h?.compileCache;
   // How busy the machine was: the load average as the merged run that measured it ended.
   const loadOf = (what) => result.runs?.findLast((r) => r.measured.includes(what))?.machine.loadAverage ?? '–';
-  return `${protocolsSection(result.protocols)}${pausedSection(result.paused)}${
+  return `${protocolsSection(result.protocols)}${pausedSection(result.paused)}${countingSection(result.counting)}${
     byNode.length
       ? `## Node versions
 

@@ -28,6 +28,8 @@
 // app (bench/apps/heavy, NestJS) has its groups (heavy-*), and
 // `--only compile-cache` times its start with and without Node's module
 // compile cache (--cache-pairs N, in turn), on --node (Node 22.1 or later).
+// `--only counting`: the workers' request counting on against off (baton run
+// -w 1, the same build, loaded at once; in every full run too).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -74,6 +76,8 @@ const COMPILE_CACHE = 'compile-cache';
 const PROTOCOLS = 'protocols';
 /** --only's name for clients that pause on keep-alive connections of their own (bench/paused.mjs). */
 const PAUSED = 'paused';
+/** --only's name for the workers' request counting, on against off (baton run -w 1, loaded at once). */
+const COUNTING = 'counting';
 /** The apps a group runs: the tiny one, or NestJS with 40 generated modules (built by generate.mjs first). */
 const APPS = {
   tiny: { script: appScript },
@@ -170,12 +174,12 @@ function parseFlags(argv) {
         "       node bench/run.mjs --only soak --merge results/DATE.json [--soak N] [--out DIR]   (the soak alone, put into that run's results)",
       );
       console.log(
-        `groups: ${GROUPS.map((g) => g.id).join(', ')}; ${PRELOAD}, the preload's start-up cost; ${COMPILE_CACHE}, the heavy app's start with and without Node's compile cache; or ${SOAK} alone`,
+        `groups: ${GROUPS.map((g) => g.id).join(', ')}; ${PRELOAD}, the preload's start-up cost; ${COMPILE_CACHE}, the heavy app's start with and without Node's compile cache; ${COUNTING}, request counting on against off; or ${SOAK} alone`,
       );
       process.exit(0);
     } else throw new Error(`unknown flag ${a} (see --help)`);
   }
-  const known = [...GROUPS.map((g) => g.id), PRELOAD, COMPILE_CACHE, PROTOCOLS, PAUSED, SOAK];
+  const known = [...GROUPS.map((g) => g.id), PRELOAD, COMPILE_CACHE, PROTOCOLS, PAUSED, COUNTING, SOAK];
   for (const id of f.only ?? [])
     if (!known.includes(id)) throw new Error(`--only: unknown group ${id} (${known.join(', ')})`);
   for (const m of f.modes ?? [])
@@ -192,6 +196,7 @@ function parseFlags(argv) {
   f.duration ??= f.quick ? 4 : 20;
   f.soak ??= f.quick ? 10 : 1000;
   f.abRounds ??= f.only ? 0 : f.quick ? 2 : 5;
+  f.countingRounds = f.only && !f.only.includes(COUNTING) ? 0 : f.quick ? 3 : 5;
   f.preloadPairs ??= f.only && !f.only.includes(PRELOAD) ? 0 : f.quick ? 7 : 21;
   f.cachePairs ??= !f.only?.includes(COMPILE_CACHE) ? 0 : f.quick ? 5 : 15;
   f.handlers ??= [0, 50];
@@ -363,18 +368,7 @@ async function overheadAB({ rounds, durationS, connections, tmpDir, log, node })
       const port = await freePort();
       started.push({ name, port, target: await start({ port, delayMs: 0, node }) });
     }
-    const loadBoth = (mode, seconds) =>
-      Promise.all(
-        started.map(async (t) => {
-          const cpuBefore = targetCpuMs(t.target);
-          const r = await runLoad({ port: t.port, durationS: seconds, connections, mode, tmpDir }).done;
-          return {
-            name: t.name,
-            rps: r.requests / (r.durationMs / 1000),
-            cpuUs: ((targetCpuMs(t.target) - cpuBefore) * 1000) / r.requests,
-          };
-        }),
-      );
+    const loadBoth = (mode, seconds) => loadAtOnce(started, { mode, seconds, connections, tmpDir });
     const modes = {};
     for (const mode of ['keepalive', 'close']) {
       const rps = { bare: [], baton: [] };
@@ -404,6 +398,59 @@ async function overheadAB({ rounds, durationS, connections, tmpDir, log, node })
       );
     }
     return { rounds, durationS, connections, together: true, modes };
+  } finally {
+    for (const t of started) await t.target.stop();
+  }
+}
+
+/** Each of `started` loaded by its own load generator, all at once: its req/s and CPU µs per request. */
+function loadAtOnce(started, { mode, seconds, connections, tmpDir }) {
+  return Promise.all(
+    started.map(async (t) => {
+      const cpuBefore = targetCpuMs(t.target);
+      const r = await runLoad({ port: t.port, durationS: seconds, connections, mode, tmpDir }).done;
+      return {
+        name: t.name,
+        rps: r.requests / (r.durationMs / 1000),
+        cpuUs: ((targetCpuMs(t.target) - cpuBefore) * 1000) / r.requests,
+      };
+    }),
+  );
+}
+
+/**
+ * The workers' request counting's cost: `baton run -w 1` with it on and with
+ * --no-request-metrics, the same build, side by side (0 ms handler,
+ * keep-alive, where a request costs least and counting weighs most), loaded
+ * at once as in overheadAB(), `rounds` rounds after an uncounted one.
+ */
+async function countingAB({ rounds, durationS, connections, tmpDir, log, node }) {
+  const started = [];
+  try {
+    for (const { name, args } of [
+      { name: 'on', args: [] },
+      { name: 'off', args: ['--no-request-metrics'] },
+    ]) {
+      const port = await freePort();
+      started.push({ name, port, target: await startBatonRun({ port, delayMs: 0, node, workers: 1, args }) });
+    }
+    const load = (seconds) => loadAtOnce(started, { mode: 'keepalive', seconds, connections, tmpDir });
+    const rps = { on: [], off: [] };
+    const cpuUs = { on: [], off: [] };
+    await load(2);
+    for (let i = 0; i < rounds; i++) {
+      await sleep(200);
+      for (const r of await load(durationS)) {
+        rps[r.name].push(r.rps);
+        cpuUs[r.name].push(r.cpuUs);
+      }
+    }
+    const ratio = median(rps.off.map((off, i) => rps.on[i] / off));
+    const cpuRatio = median(cpuUs.off.map((off, i) => cpuUs.on[i] / off));
+    log(
+      `request counting on vs off, baton run -w 1, keep-alive, ${rounds} rounds of ${durationS} s, loaded at once: on ${rps.on.map(Math.round).join(', ')} req/s; off ${rps.off.map(Math.round).join(', ')} req/s; median ratio ${ratio.toFixed(3)}; CPU per request, median ratio ${cpuRatio.toFixed(3)}`,
+    );
+    return { rounds, durationS, connections, rps, cpuUs, ratio, cpuRatio };
   } finally {
     for (const t of started) await t.target.stop();
   }
@@ -638,17 +685,10 @@ async function main() {
         for (const r of rows) if (r.group === g.group.id && r.handlerMs === g.handlerMs) r.pids = [...target.pids];
       }
     }
-    const overhead =
-      f.abRounds > 0
-        ? await overheadAB({
-            rounds: f.abRounds,
-            durationS: f.quick ? 2 : 5,
-            connections: f.connections,
-            tmpDir,
-            log,
-            node: nodeBin,
-          })
-        : null;
+    // Both A/Bs load two targets at once, 2 s rounds in a quick run, 5 s otherwise.
+    const ab = { durationS: f.quick ? 2 : 5, connections: f.connections, tmpDir, log, node: nodeBin };
+    const overhead = f.abRounds > 0 ? await overheadAB({ ...ab, rounds: f.abRounds }) : null;
+    const counting = f.countingRounds > 0 ? await countingAB({ ...ab, rounds: f.countingRounds }) : null;
     const soakResult = f.soak > 0 ? await soak({ reloads: f.soak, log }) : null;
     if (soakResult)
       log(
@@ -686,6 +726,7 @@ async function main() {
       soak: soakResult,
       protocols,
       paused,
+      counting,
     };
     const written = writeReport(base ? mergeInto(base, result) : result, { outDir: f.out, log: (s) => console.log(s) });
     log(`wrote ${written.json}, ${written.svg}, ${written.md}`);
@@ -717,6 +758,7 @@ function mergeInto(base, run) {
     ...(run.heavyApp?.compileCache ? [`the compile cache on ${run.heavyApp.compileCache.node}`] : []),
     ...(run.protocols ? ['HTTP/2 and WebSockets'] : []),
     ...(run.paused ? ['clients that pause on their own connections'] : []),
+    ...(run.counting ? ["the workers' request counting"] : []),
   ];
   if (!measured.length) return merged;
   merged.rows = [...base.rows.filter((r) => !ids.has(r.id)), ...run.rows.map((r) => ({ ...r, mergedFrom: run.date }))];
@@ -725,6 +767,7 @@ function mergeInto(base, run) {
   merged.preload = run.preload ?? base.preload;
   merged.protocols = run.protocols ?? base.protocols;
   merged.paused = run.paused ?? base.paused;
+  merged.counting = run.counting ?? base.counting;
   if (run.heavyApp)
     merged.heavyApp = {
       starts: { ...base.heavyApp?.starts, ...run.heavyApp.starts },

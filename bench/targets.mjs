@@ -318,12 +318,13 @@ export async function startBatonRun({
   node = process.execPath,
   env = {},
   serving = serves,
+  args = [],
 }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-bench-'));
   const control = path.join(dir, 'control.sock');
   const child = spawn(
     node,
-    [...nodeFlags, cli, 'run', '-w', String(workers), '--crash-window', '0', '--control', control, app],
+    [...nodeFlags, cli, 'run', '-w', String(workers), '--crash-window', '0', '--control', control, ...args, app],
     {
       env: appEnv(port, delayMs, env),
       stdio: ['ignore', 'pipe', 'pipe'],

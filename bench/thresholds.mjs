@@ -18,6 +18,12 @@ export const THRESHOLDS = [
       `steady state, 1 worker: throughput within ${pct} % of bare node (0 ms handler), on every Node version measured`,
   },
   {
+    id: 'request-counting',
+    limit: 1,
+    text: (pct) =>
+      `the workers' request counting: baton run -w 1 with it on within ${pct} % of it off in req/s (0 ms handler, keep-alive, loaded at once)`,
+  },
+  {
     id: 'two-workers-vs-pm2',
     limit: 1.5,
     text: (x) => `steady state, 2 workers, new connection per request: at least ${x}× PM2 cluster ×2 (0 ms handler)`,

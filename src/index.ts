@@ -68,7 +68,10 @@ export function isDraining(): boolean {
   return currentRuntime()?.isDraining() ?? false;
 }
 
-/** Starts a standalone upgrade, as SIGUSR2 does. Resolves true once a successor took over; false if it failed, or if one is under way or done already. */
+/**
+ * Starts a standalone upgrade, as SIGUSR2 does. Resolves true once a successor took over; false if it failed, or if one
+ * is under way or done already.
+ */
 export function upgrade(): Promise<boolean> {
   return currentRuntime()?.upgrade() ?? Promise.resolve(false);
 }

@@ -5,7 +5,10 @@ export type StopSignal = 'SIGTERM' | 'SIGINT';
 
 /** The app's own stop listeners, which baton runs as its drain starts. */
 export interface AppStopListeners {
-  /** Runs, once each, the app's SIGTERM listeners (and its SIGINT ones if the stop came from SIGINT); returns what they returned. */
+  /**
+   * Runs, once each, the app's SIGTERM listeners (and its SIGINT ones if the stop came from SIGINT); returns what they
+   * returned.
+   */
   run(cause: StopSignal | undefined): unknown[];
   /** Whether the app still listens for `signal` (one that re-raises it at itself has taken its listeners off first). */
   listens(signal: StopSignal): boolean;
@@ -14,7 +17,10 @@ export interface AppStopListeners {
 const kHeld = Symbol('baton.held');
 type Held = Listener & { listener: Listener; [kHeld]?: true };
 
-/** An app listens on several signals with one function (close-with-grace, NestJS, lightship): it runs once, whichever signal ran it. */
+/**
+ * An app listens on several signals with one function (close-with-grace, NestJS, lightship): it runs once, whichever
+ * signal ran it.
+ */
 const ran = new WeakSet<Listener>();
 
 /**

@@ -6,11 +6,22 @@
  * dashboards made for it work unchanged.
  */
 import fs from 'node:fs';
-import type { ReloadCounters, ReloadResult, Status, WorkerState } from '../protocol/control.js';
+import {
+  REPLACE_REASONS,
+  type ReloadCounters,
+  type ReloadResult,
+  type ReplaceReason,
+  type Status,
+  type WorkerState,
+} from '../protocol/control.js';
+import { CODES, LATENCY_BOUNDS_MS } from '../protocol/requests.js';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-/** Upper bounds, in seconds: a reload lasts from its new workers' start to its old ones' drain, which the drain timeout (30 s by default) bounds. */
+/**
+ * Upper bounds, in seconds: a reload lasts from its new workers' start to its old ones' drain, which the drain timeout
+ * (30 s by default) bounds.
+ */
 const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const STATES: readonly WorkerState[] = ['starting', 'ready', 'draining'];
 
@@ -34,6 +45,7 @@ function openFds(): number | undefined {
 export class Metrics {
   private reloads: ReloadCounters = { ok: 0, failed: 0, buckets: DURATION_BUCKETS.map(() => 0), durationMs: 0 };
   private restarts = 0;
+  private readonly replacements = new Map<ReplaceReason, number>(REPLACE_REASONS.map((r) => [r, 0]));
   private cutTotal = 0;
 
   reloaded(result: ReloadResult): void {
@@ -51,7 +63,9 @@ export class Metrics {
     return { ...this.reloads, buckets: [...this.reloads.buckets] };
   }
 
-  /** A standalone predecessor's counters, as this process takes over from it; ignored from a version with other buckets. */
+  /**
+   * A standalone predecessor's counters, as this process takes over from it; ignored from a version with other buckets.
+   */
   takeOver(counters: ReloadCounters): void {
     if (counters.buckets.length === DURATION_BUCKETS.length)
       this.reloads = { ...counters, buckets: [...counters.buckets] };
@@ -59,6 +73,10 @@ export class Metrics {
 
   respawned(): void {
     this.restarts += 1;
+  }
+
+  replaced(reason: ReplaceReason): void {
+    this.replacements.set(reason, (this.replacements.get(reason) ?? 0) + 1);
   }
 
   cut(connections: number): void {
@@ -99,6 +117,12 @@ export class Metrics {
       ),
       family('baton_worker_restarts_total', 'counter', 'Workers started again after a crash.', [['', this.restarts]]),
       family(
+        'baton_worker_replacements_total',
+        'counter',
+        'Serving workers replaced by a new one, by reason: memory (--max-memory), age (--max-age), unresponsive.',
+        [...this.replacements].map(([reason, n]): Sample => [`{reason="${reason}"}`, n]),
+      ),
+      family(
         'baton_drain_cut_connections_total',
         'counter',
         'Connections still open at a drain deadline, closed by baton.',
@@ -113,6 +137,8 @@ export class Metrics {
       family('process_resident_memory_bytes', 'gauge', 'Resident memory size of the master in bytes.', [
         ['', process.memoryUsage.rss()],
       ]),
+      ...requestFamilies(status),
+      ...workerFamilies(status),
     ];
     const fds = openFds();
     if (fds !== undefined)
@@ -128,4 +154,87 @@ function connectionsByGeneration(status: Status): Sample[] {
     if (w.connections !== null) sums.set(w.generation, (sums.get(w.generation) ?? 0) + w.connections);
   }
   return [...sums].sort(([a], [b]) => a - b).map(([g, n]) => [`{generation="${g}"}`, n]);
+}
+
+/** The workers' requests per generation, as their heartbeats said (none with --no-request-metrics). */
+function requestFamilies(status: Status): string[] {
+  const gens = status.requests ?? [];
+  const durations = gens.flatMap(({ generation, total }): Sample[] => {
+    const g = `generation="${generation}"`;
+    let below = 0;
+    const buckets = LATENCY_BOUNDS_MS.map((ms, i): Sample => {
+      below += total.buckets[i]!;
+      return [`_bucket{${g},le="${ms / 1000}"}`, below];
+    });
+    const count = below + total.buckets.at(-1)!;
+    return [
+      ...buckets,
+      [`_bucket{${g},le="+Inf"}`, count],
+      [`_sum{${g}}`, total.sumMs / 1000],
+      [`_count{${g}}`, count],
+    ];
+  });
+  return [
+    family(
+      'baton_http_requests_total',
+      'counter',
+      "HTTP requests the app's servers ended, per generation, by status class (2xx…5xx), or unanswered (aborted, reset, timed out).",
+      gens.flatMap(({ generation, total }) =>
+        CODES.map((code): Sample => [`{generation="${generation}",code="${code}"}`, total.codes[code]]),
+      ),
+    ),
+    family(
+      'baton_http_request_duration_seconds',
+      'histogram',
+      "Time from a request's start to its answer's end, per generation (answered requests only).",
+      durations,
+    ),
+    family(
+      'baton_net_connections_total',
+      'counter',
+      "Connections accepted by the app's servers that are not HTTP, per generation.",
+      gens.map(({ generation, total }): Sample => [`{generation="${generation}"}`, total.connections]),
+    ),
+  ];
+}
+
+/** Each worker's own figures, as of its last heartbeat, labelled with its pid and generation. */
+function workerFamilies(status: Status): string[] {
+  const per = (value: (w: Status['workers'][number]) => number | null | undefined): Sample[] =>
+    status.workers.flatMap((w): Sample[] => {
+      const v = value(w);
+      return v === null || v === undefined ? [] : [[`{pid="${w.pid}",generation="${w.generation}"}`, v]];
+    });
+  return [
+    family(
+      'baton_worker_resident_memory_bytes',
+      'gauge',
+      'Resident memory size of each worker in bytes.',
+      per((w) => w.rssBytes),
+    ),
+    family(
+      'baton_worker_cpu_seconds_total',
+      'counter',
+      'User and system CPU time each worker has spent, in seconds.',
+      per((w) => (w.cpuMs === undefined ? undefined : w.cpuMs / 1000)),
+    ),
+    family(
+      'baton_worker_event_loop_delay_seconds',
+      'gauge',
+      "How late each worker's last heartbeat timer ran: its event loop's delay.",
+      per((w) => (w.delayMs === null ? null : w.delayMs / 1000)),
+    ),
+    family(
+      'baton_worker_slot_restarts',
+      'gauge',
+      "Crashed workers started again in this worker's slot, in the serving generation (its predecessors' crashes).",
+      per((w) => w.restarts),
+    ),
+    family(
+      'baton_worker_open_connections',
+      'gauge',
+      'Open connections of each worker, as of its last heartbeat.',
+      per((w) => w.connections),
+    ),
+  ];
 }

@@ -63,7 +63,10 @@ const ADMIN_VARIABLES: AdminNames = {
 /** `--admin 127.0.0.1:9090` or `BATON_ADMIN=127.0.0.1:9090`: how to give `name` a value. */
 const give = (name: string, value: string): string => (name.startsWith('--') ? `${name} ${value}` : `${name}=${value}`);
 
-/** The admin listener's options, its token and certificate read now, at start; undefined when no address is given. Throws a one-line error. */
+/**
+ * The admin listener's options, its token and certificate read now, at start; undefined when no address is given.
+ * Throws a one-line error.
+ */
 export function adminOptions(input: AdminInput, names: AdminNames): AdminOptions | undefined {
   const { tokenFile, metricsPublic } = input;
   if (input.address === undefined) {

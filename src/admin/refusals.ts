@@ -36,7 +36,10 @@ export class RefusalLog {
     this.hush(who);
   }
 
-  /** Holds `client`'s lines back for a window; at its end, says what was held back (and holds back again), or forgets it. */
+  /**
+   * Holds `client`'s lines back for a window; at its end, says what was held back (and holds back again), or forgets
+   * it.
+   */
   private hush(client: string): void {
     const entry = { count: 0, why: '' };
     this.quiet.set(client, entry);

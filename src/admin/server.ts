@@ -61,7 +61,10 @@ export interface AdminServer {
 export const MAX_BODY_BYTES = 16 * 1024;
 /** From connecting, how long a client has to send its whole request. */
 const REQUEST_DEADLINE_MS = 5000;
-/** An idle keep-alive connection is closed after this: a slot is held only while it is used (the page polls every second). */
+/**
+ * An idle keep-alive connection is closed after this: a slot is held only while it is used (the page polls every
+ * second).
+ */
 const KEEP_ALIVE_MS = 2000;
 
 type Access = 'open' | 'token' | 'metrics';
@@ -215,7 +218,8 @@ async function serve(c: Call, guard: Guard | undefined, metricsPublic: boolean):
   res.setHeader('Cache-Control', 'no-store');
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
   const target = req.url ?? '';
-  // `//host/path` and `http://host/path` would name a host that `new URL` reads, and a path a proxy's filter does not see.
+  // `//host/path` and `http://host/path` would name a host that `new URL` reads, and a path a proxy's filter does not
+  // see.
   if (!target.startsWith('/') || target.startsWith('//'))
     return json(res, 400, { error: 'the request target must be a path starting with a single /' });
   const path = new URL(target, 'http://admin').pathname;
@@ -263,7 +267,10 @@ function authorized(c: Call, guard: Guard | undefined, path: string): boolean {
   return false;
 }
 
-/** A request that no token authenticates must come from the page itself, or at least not from another site (session.ts's crossSite). */
+/**
+ * A request that no token authenticates must come from the page itself, or at least not from another site (session.ts's
+ * crossSite).
+ */
 function fromPage({ req, res, client, scheme, refusals }: Call, cookie: boolean, path: string): boolean {
   const forged = crossSite(req, cookie ? 'cookie' : 'nothing', scheme);
   if (forged === undefined) return true;
@@ -329,7 +336,8 @@ function readBody(req: http.IncomingMessage): Promise<string | 'too large' | 'go
 
 async function reload({ req, res, master }: Call, { release }: Params): Promise<void> {
   const stream = (req.headers.accept ?? '').includes('text/event-stream');
-  // Opened at the first event at the latest (a queued reload's phase comes at once), and only once a release is not refused.
+  // Opened at the first event at the latest (a queued reload's phase comes at once), and only once a release is not
+  // refused.
   const open = (): void => {
     if (res.headersSent) return;
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });

@@ -34,7 +34,10 @@ export class Sessions {
    * after their admin port, so that signing in to one does not sign out of another.
    */
   readonly cookie: string;
-  /** Path=/ (which `__Host-` requires), and no Max-Age: the browser forgets it when it closes, the listener when it idles. */
+  /**
+   * Path=/ (which `__Host-` requires), and no Max-Age: the browser forgets it when it closes, the listener when it
+   * idles.
+   */
   private readonly attributes: string;
 
   /** `secure`: the listener serves TLS. */
@@ -115,7 +118,10 @@ export function crossSite(
   return undefined;
 }
 
-/** A Host header of `localhost` or a literal loopback address, with or without a port: never a name matched by how it starts. */
+/**
+ * A Host header of `localhost` or a literal loopback address, with or without a port: never a name matched by how it
+ * starts.
+ */
 function loopbackName(host: string | undefined): boolean {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::\d{1,5})?$/.exec(host ?? '');
   if (m === null) return false;

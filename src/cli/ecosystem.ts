@@ -16,8 +16,7 @@ const INSTEAD: Record<string, string> = {
   watch: 'use your deploy tool to run baton reload',
   ignore_watch: 'use your deploy tool to run baton reload',
   watch_options: 'use your deploy tool to run baton reload',
-  cron_restart: 'a timer (cron, a systemd timer) running baton reload',
-  max_memory_restart: 'not yet in baton; a timer running baton reload in the meantime',
+  cron_restart: 'a timer (cron, a systemd timer) running baton reload, or --max-age',
   out_file: 'baton writes to stdout and stderr: redirect them, or read the journal or docker logs',
   error_file: 'baton writes to stdout and stderr: redirect them, or read the journal or docker logs',
   log_file: 'baton writes to stdout and stderr: redirect them, or read the journal or docker logs',
@@ -50,6 +49,7 @@ const READ = new Set([
   'wait_ready',
   'listen_timeout',
   'kill_timeout',
+  'max_memory_restart',
 ]);
 
 type App = Record<string, unknown>;
@@ -68,6 +68,8 @@ export function fromEcosystem(exported: { apps: unknown }, file: string, pick: P
   if (app.wait_ready !== undefined) values.waitReady = app.wait_ready;
   if (app.listen_timeout !== undefined) values.readyTimeout = ms(app.listen_timeout, 'listen_timeout', fail);
   if (app.kill_timeout !== undefined) values.drainTimeout = ms(app.kill_timeout, 'kill_timeout', fail);
+  // PM2's sizes ('300M', '1G', or bytes) are what --max-memory reads.
+  if (app.max_memory_restart !== undefined) values.maxMemory = app.max_memory_restart;
   const script = str(app.script, 'script', fail);
   if (script === undefined) throw fail('script', 'is missing: give the app\'s entry file (e.g. script: "server.js")');
   const args = app.args === undefined ? undefined : words(app.args, 'args', fail);

@@ -25,7 +25,10 @@ export function optionsTable(): string {
 
 type Schema = Record<string, unknown>;
 
-/** What a key's value may be in the file: as its flag's text (a string, or a number for counts and durations), a list, or a switch. */
+/**
+ * What a key's value may be in the file: as its flag's text (a string, or a number for counts and durations), a list,
+ * or a switch.
+ */
 function valueSchema(d: OptionDef): Schema {
   const description = optionText(d);
   if (d.sets !== undefined) return { type: 'boolean', description, default: d.default };

@@ -17,7 +17,9 @@ import {
   type Settings,
   type SupervisorSettings,
   formatDuration,
+  formatSize,
   parseDuration,
+  parseSize,
   parseLogFormat,
   parseReadyTimeout,
 } from '../protocol/settings.js';
@@ -52,10 +54,14 @@ export interface RunOptions {
   waitReady: boolean;
   closeWebSockets: boolean;
   closeEventStreams: boolean;
+  requestMetrics: boolean;
   compileCache: boolean;
   maxDraining: number;
   unresponsiveAfter: number;
   replaceUnresponsive: boolean;
+  maxMemory: number | undefined;
+  maxAge: number;
+  maxAgeJitter: number;
   shutdownDelay: number;
   listen: ListenOption[];
   nodeArgs: string[];
@@ -205,6 +211,14 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     help: 'leave Server-Sent Events (text/event-stream) responses open when a worker drains (default: ended as the drain starts; EventSource clients reconnect to the new workers)',
   }),
   def({
+    key: 'requestMetrics',
+    flag: '--no-request-metrics',
+    sets: false,
+    default: DEFAULTS.requestMetrics,
+    env: ENV.requestMetrics,
+    help: "workers count no requests (default: each worker counts its servers' answers by status class, the unanswered ones and their latency, for `baton status` and /metrics)",
+  }),
+  def({
     key: 'compileCache',
     flag: '--no-compile-cache',
     sets: false,
@@ -237,6 +251,38 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     sets: true,
     default: SUPERVISOR_DEFAULTS.replaceUnresponsive,
     help: 'and replace it: a new worker first, then the silent one is killed',
+  }),
+  def({
+    key: 'maxMemory',
+    flag: '--max-memory',
+    arg: 'SIZE',
+    example: '512M',
+    numeric: true,
+    parse: (t, c) => usage(parseSize, t, c.what),
+    default: SUPERVISOR_DEFAULTS.maxMemoryBytes,
+    defaultText: 'the container memory limit / (2 × workers); none without a limit',
+    env: ENV.maxMemory,
+    help: 'replace a worker whose memory (RSS) stays above SIZE for 3 heartbeats: a new worker first, then the old one drains; 0 turns it off',
+  }),
+  def({
+    key: 'maxAge',
+    flag: '--max-age',
+    arg: 'DUR',
+    example: '6h',
+    numeric: true,
+    parse: duration,
+    default: SUPERVISOR_DEFAULTS.maxAgeMs,
+    help: 'replace a worker once it has served DUR, the same way; 0 turns it off',
+  }),
+  def({
+    key: 'maxAgeJitter',
+    flag: '--max-age-jitter',
+    arg: 'DUR',
+    example: '30m',
+    numeric: true,
+    parse: duration,
+    default: SUPERVISOR_DEFAULTS.maxAgeJitterMs,
+    help: 'add up to DUR, drawn for each worker, to --max-age, so that workers started together are not all due at once',
   }),
   def({
     key: 'shutdownDelay',
@@ -377,6 +423,7 @@ export function settingsOf(o: RunOptions, logFormat: LogFormat): Settings {
     waitReady: o.waitReady,
     closeWebSockets: o.closeWebSockets,
     closeEventStreams: o.closeEventStreams,
+    requestMetrics: o.requestMetrics,
     logFormat,
   };
 }
@@ -388,6 +435,9 @@ export function supervisorOf(o: RunOptions): SupervisorSettings {
     unresponsiveMs: o.unresponsiveAfter,
     replaceUnresponsive: o.replaceUnresponsive,
     shutdownDelayMs: o.shutdownDelay,
+    maxMemoryBytes: o.maxMemory,
+    maxAgeMs: o.maxAge,
+    maxAgeJitterMs: o.maxAgeJitter,
   };
 }
 
@@ -395,6 +445,7 @@ export function supervisorOf(o: RunOptions): SupervisorSettings {
 export function showValue(d: OptionDef, value: unknown): string {
   if (value === undefined) return d.defaultText ?? 'none';
   if (d.arg === 'DUR') return formatDuration(value as number);
+  if (d.arg === 'SIZE') return formatSize(value as number);
   if (d.key === 'listen')
     return (value as ListenOption[]).map((l) => (l.name ? `${l.name}=${l.spec}` : l.spec)).join(' ');
   if (Array.isArray(value)) return value.join(' ');

@@ -52,7 +52,10 @@ export interface RunCommand {
   supervisor: SupervisorSettings;
   /** --admin: the admin listener, its token read. */
   admin?: AdminOptions;
-  /** The script as an absolute path (it exists); with --releases, a path inside each release (it exists in the current one). */
+  /**
+   * The script as an absolute path (it exists); with --releases, a path inside each release (it exists in the current
+   * one).
+   */
   script: string;
   /** The app's own arguments, verbatim. */
   args: string[];
@@ -141,7 +144,10 @@ function applyFile(options: RunOptions, file: FileConfig, from: Map<string, stri
   }
 }
 
-/** A value's text, as its flag would be given: a string, a number (a count, a duration's digits), or a list of them for a list option. */
+/**
+ * A value's text, as its flag would be given: a string, a number (a count, a duration's digits), or a list of them for
+ * a list option.
+ */
 function textsOf(def: OptionDef, raw: unknown, what: string): string[] {
   const one = (v: unknown): string => {
     if (typeof v === 'string') return v;

@@ -18,6 +18,7 @@ import { Master, type MasterEvents, type MasterOptions } from '../supervisor/mas
 import { SocketTable } from '../supervisor/sockets.js';
 import { warnStickySessions } from '../supervisor/sticky.js';
 import { workerSpawner } from '../supervisor/worker.js';
+import { RequestHistory } from '../supervisor/requests.js';
 import { compileCacheDir, compileCacheEnv, prepareCompileCacheDir } from '../supervisor/compile-cache.js';
 import { systemdNotifier } from '../systemd/notify.js';
 import { configureLog, log } from '../log.js';
@@ -29,8 +30,16 @@ type Closable = { close(): Promise<void> };
 
 const register = fileURLToPath(new URL('../register.js', import.meta.url));
 
-/** Workers of `o.script` with the preload, on the master's sockets. Throws a one-line error when the compile cache is not private. */
-function spawnerFor(o: RunCommand, sockets: SocketTable, controlPath: string): ReturnType<typeof workerSpawner> {
+/**
+ * Workers of `o.script` with the preload, on the master's sockets. Throws a one-line error when the compile cache is
+ * not private.
+ */
+function spawnerFor(
+  o: RunCommand,
+  sockets: SocketTable,
+  controlPath: string,
+  requests: RequestHistory,
+): ReturnType<typeof workerSpawner> {
   const { options } = o;
   const cache = compileCacheEnv(process.env, options.compileCache ? compileCacheDir(controlPath) : undefined);
   if (cache.NODE_COMPILE_CACHE !== undefined) prepareCompileCacheDir(cache.NODE_COMPILE_CACHE);
@@ -46,10 +55,13 @@ function spawnerFor(o: RunCommand, sockets: SocketTable, controlPath: string): R
       settings: o.settings,
     },
     sockets,
+    (w, counts) => requests.add(w.pid, w.generation, counts),
   );
 }
 
-/** --admin's code, loaded only then: a master without it loads none of it. A reload also takes up a renewed certificate. */
+/**
+ * --admin's code, loaded only then: a master without it loads none of it. A reload also takes up a renewed certificate.
+ */
 async function loadAdmin(
   o: RunCommand,
 ): Promise<{ events: MasterEvents; start: (master: Master) => Promise<AdminServer> } | undefined> {
@@ -64,6 +76,7 @@ async function loadAdmin(
       server?.reloadCertificate();
     },
     respawned: () => metrics.respawned(),
+    replaced: (reason) => metrics.replaced(reason),
     cut: (n) => metrics.cut(n),
   };
   return { events, start: async (master) => (server = await module.startAdminServer(options, master, metrics)) };
@@ -73,6 +86,7 @@ function masterOptions(
   o: RunCommand,
   inherited: MasterOptions['inherited'],
   events: MasterEvents | undefined,
+  requests: RequestHistory,
 ): MasterOptions {
   const { options } = o;
   const { readyTimeoutMs, drainTimeoutMs, crashWindowMs } = o.settings;
@@ -88,10 +102,13 @@ function masterOptions(
     releases: options.releases,
     events,
     sources: o.sources,
+    requests,
   };
 }
 
-/** Past this many workers per CPU they only compete for it: every start and reload takes longer, for no more throughput. */
+/**
+ * Past this many workers per CPU they only compete for it: every start and reload takes longer, for no more throughput.
+ */
 const WORKERS_PER_CPU = 4;
 
 function warnManyWorkers(workers: number): void {
@@ -114,7 +131,9 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
   const sockets = new SocketTable();
   warnStickySessions(path.resolve(o.cwd, o.script), options.workers);
   warnManyWorkers(options.workers);
-  const spawner = spawnerFor(o, sockets, controlPath);
+  // Kept either way: with counting off the workers send none, and it stays empty.
+  const requests = new RequestHistory();
+  const spawner = spawnerFor(o, sockets, controlPath, requests);
   if (o.config) log('info', `settings from ${o.config.label}`);
   for (const line of o.config?.warnings ?? []) log('warn', line);
   const admin = await loadAdmin(o);
@@ -123,8 +142,9 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
     // STOPPING=1 may still be on its way: it goes out before the master does, not from an orphan.
     void Promise.allSettled([...closing.map((c) => c.close()), notify.flushed()]).finally(() => process.exit(code));
   };
-  const master = new Master(masterOptions(o, inherited, admin?.events), sockets, spawner, exit, notify);
-  // Before the first workers start: a stop or a reload asked while they do (-w 64 takes seconds) is answered, not fatal.
+  const master = new Master(masterOptions(o, inherited, admin?.events, requests), sockets, spawner, exit, notify);
+  // Before the first workers start: a stop or a reload asked while they do (-w 64 takes seconds) is answered, not
+  // fatal.
   for (const signal of ['SIGHUP', 'SIGUSR2'] as const) {
     process.on(signal, () => {
       log('info', `${signal}: reload requested`);

@@ -239,7 +239,9 @@ function table(rows: string[][]): string[] {
  */
 const oneCell = (text: string): string => text.replace(/\s*[\u0000-\u001f\u007f]+\s*/g, ' ').trim();
 
-/** Each old generation still draining, with the connections its workers last reported open (null: none reported yet). */
+/**
+ * Each old generation still draining, with the connections its workers last reported open (null: none reported yet).
+ */
 function drainingGenerations(s: Status): Map<number, number | null> {
   const gens = new Map<number, number | null>();
   for (const w of s.workers.filter((w) => w.state === 'draining')) {
@@ -253,6 +255,16 @@ function stoppingLine({ phase, msLeft }: Stopping): string {
   return phase === 'delay'
     ? `not ready (/readyz 503), serving on; draining in ${formatMs(msLeft)} (shutdown delay)`
     : `draining all workers (deadline in ${formatMs(msLeft)})`;
+}
+
+/** `requests    generation 2: 812.3/s, 5xx 0.1 %, unanswered 0 %, p50 3 ms, p99 24 ms (last 10 s)` */
+function requestLines(s: Status): string[] {
+  const percent = (share: number): string => `${Number((share * 100).toFixed(1))} %`;
+  const ms = (v: number | null): string => (v === null ? '-' : `${Number(v.toFixed(1))} ms`);
+  return (s.requests ?? []).map(({ generation, recent: r }) => {
+    const figures = `${Number(r.perSecond.toFixed(1))}/s, 5xx ${percent(r.share5xx)}, unanswered ${percent(r.shareUnanswered)}`;
+    return `requests    generation ${generation}: ${figures}, p50 ${ms(r.p50Ms)}, p99 ${ms(r.p99Ms)} (last ${r.seconds} s)`;
+  });
 }
 
 /** How many past reloads `baton status` shows. */
@@ -297,6 +309,7 @@ export function formatStatus(s: Status): string[] {
         : `${connections} open ${plural(connections, 'connection', 'connections')}`;
     lines.push(`draining    generation ${generation} (${open})`);
   }
+  lines.push(...requestLines(s));
   const recent = s.reloads.slice(-RELOADS_SHOWN);
   if (recent.length === 0) {
     lines.push('reloads     none yet');
@@ -315,6 +328,8 @@ export function formatStatus(s: Status): string[] {
     const head = ['GEN', 'RESULT', 'TIME', 'AT', ...(cuts ? ['CUT'] : []), ...(reasons ? ['REASON'] : [])];
     lines.push(...table([head, ...rows]).map((l) => `  ${l}`));
   }
+  for (const r of (s.replacements ?? []).slice(-RELOADS_SHOWN))
+    lines.push(`replaced    pid ${r.pid} by pid ${r.by} at ${r.at}: ${oneCell(r.detail)}`);
   return lines;
 }
 

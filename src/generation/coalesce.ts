@@ -36,6 +36,11 @@ export class Coalescer<A, T> {
     return { result: this.queued.result, queued: true };
   }
 
+  /** A run is under way, or one waits to start. */
+  get busy(): boolean {
+    return this.running !== undefined || this.queued !== undefined;
+  }
+
   /** The arguments of the requests waiting for the next run. */
   waiting(): readonly A[] {
     return this.queued?.args ?? [];

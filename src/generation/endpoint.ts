@@ -26,7 +26,10 @@ export interface Orders {
   history(reloads: ReloadRecord[], counters: ReloadCounters): void;
   /** The parent is gone. */
   disconnect(): void;
-  /** An idle connection handed over (by a predecessor, or the master from an old worker), for the server on `address`: whether one took it. */
+  /**
+   * An idle connection handed over (by a predecessor, or the master from an old worker), for the server on `address`:
+   * whether one took it.
+   */
   connection(address: string, handle: NativeHandle): boolean;
 }
 

@@ -63,7 +63,7 @@ export class Child {
   /** When it said it was ready. */
   readyAt: number | undefined;
   /** Its last heartbeat (a master's worker beats every HEARTBEAT_MS). */
-  heartbeat: { at: number; delayMs: number; connections: number } | undefined;
+  heartbeat: { at: number; delayMs: number; connections: number; cpuMs?: number } | undefined;
   /** What it said as it died before it was ready. */
   failed: FailedMessage | undefined;
   /** Why it never started: the spawn error, said with what to do about it. */
@@ -144,8 +144,10 @@ export class Child {
     } else if (m.type === 'failed') {
       this.failed = m;
     } else if (m.type === 'heartbeat') {
-      this.heartbeat = { at: Date.now(), delayMs: m.delayMs, connections: m.connections };
+      this.heartbeat = { at: Date.now(), delayMs: m.delayMs, connections: m.connections, cpuMs: m.cpuMs };
       this.lastConnections = m.connections;
+      // Its requests are the parent's to add up.
+      if (m.requests) onRequest(this, m, handle);
     } else if (m.type === 'draining') {
       this.lastConnections = m.connections;
       this.reportDraining(m.connections);
@@ -288,7 +290,10 @@ function childEnv(spec: ChildSpec): Env {
 /** What the waiting needs of a child: a master's tests give fakes of it. */
 export type Starting = Pick<Child, 'name' | 'state' | 'ready' | 'exited' | 'describeExit'>;
 
-/** Why `children` are not all ready by `timeoutMs`: the first to fail, the timeout, or `cancel`; undefined once all are ready. */
+/**
+ * Why `children` are not all ready by `timeoutMs`: the first to fail, the timeout, or `cancel`; undefined once all are
+ * ready.
+ */
 export function awaitReady<C extends Starting>(
   children: readonly C[],
   timeoutMs: number,

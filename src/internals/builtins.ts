@@ -15,7 +15,8 @@ interface Lazy {
   http: typeof import('node:http');
   // Only to check an admin certificate: the preload reads the admin options of every standalone process.
   tls: typeof import('node:tls');
-  // Read only to describe an error; importing them would cost each start their ESM namespaces (util's loads parseArgs and MIMEType).
+  // Read only to describe an error; importing them would cost each start their ESM namespaces (util's loads parseArgs
+  // and MIMEType).
   os: typeof import('node:os');
   util: typeof import('node:util');
 }
@@ -24,7 +25,8 @@ let load: ((id: string) => unknown) | undefined;
 
 /** A built-in, loaded at this first use if nothing has loaded it yet. */
 export function builtin<K extends keyof Lazy>(id: K): Lazy[K] {
-  // process.getBuiltinModule (Node 20.16) costs nothing to reach; a require function, made at the first call, costs a little.
+  // process.getBuiltinModule (Node 20.16) costs nothing to reach; a require function, made at the first call, costs a
+  // little.
   load ??=
     typeof process.getBuiltinModule === 'function'
       ? process.getBuiltinModule.bind(process)

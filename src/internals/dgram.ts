@@ -71,7 +71,10 @@ export function holdBinding(socket: dgram.Socket): (() => boolean) | false {
   };
 }
 
-/** Stops reading without closing: the socket can still send, and what arrives waits in its queue for the other holders of the fd. */
+/**
+ * Stops reading without closing: the socket can still send, and what arrives waits in its queue for the other holders
+ * of the fd.
+ */
 export function stopReceiving(socket: dgram.Socket): void {
   const state = stateOf(socket);
   if (!state?.handle || !state.receiving) return;

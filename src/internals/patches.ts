@@ -29,7 +29,10 @@ export function checkIdleClose(): string | undefined {
     : 'http.Server.prototype.closeIdleConnections is gone: idle keep-alive connections end at the drain timeout';
 }
 
-/** Every server.listen() goes through `route`, which may call Node's own listen; returns Node's own, for baton's own servers. */
+/**
+ * Every server.listen() goes through `route`, which may call Node's own listen; returns Node's own, for baton's own
+ * servers.
+ */
 export function patchListen(route: (server: net.Server, args: unknown[], original: ListenFn) => net.Server): ListenFn {
   const original = net.Server.prototype.listen as ListenFn;
   net.Server.prototype.listen = function listen(this: net.Server, ...args: unknown[]): net.Server {

@@ -14,7 +14,10 @@ export type Address =
   /** `host` is null when the app gave none: Node then binds `::` (or `0.0.0.0`). */
   | { kind: 'tcp'; host: string | null; port: number }
   | { kind: 'unix'; path: string }
-  /** A dgram socket's address: `host` is always an IP, as a socket of one family binds `0.0.0.0` or `::` when given none. */
+  /**
+   * A dgram socket's address: `host` is always an IP, as a socket of one family binds `0.0.0.0` or `::` when given
+   * none.
+   */
   | { kind: 'udp'; host: string; port: number };
 
 /** What a listen() call asked for; `address` is absent when baton leaves the call to Node. */

@@ -57,7 +57,10 @@ function inspect(fd: number, name: string): Inherited {
   return { fd, name, address: actual ?? named, handle, adopted: false };
 }
 
-/** A TCP or Pipe handle, else (Node says EINVAL for any other type) a UDP one, so dgram loads only for an fd that needs it. */
+/**
+ * A TCP or Pipe handle, else (Node says EINVAL for any other type) a UDP one, so dgram loads only for an fd that needs
+ * it.
+ */
 function openSocket(fd: number): NativeHandle | NodeJS.ErrnoException {
   const stream = openFd(fd);
   if (!(stream instanceof Error) || stream.code !== 'EINVAL') return stream;

@@ -111,7 +111,9 @@ export class Listeners {
     return socket;
   }
 
-  /** A host name is resolved first, as Node does (a dgram socket's in its family); a failed lookup is Node's to report. */
+  /**
+   * A host name is resolved first, as Node does (a dgram socket's in its family); a failed lookup is Node's to report.
+   */
   private withIp(address: Address, family: 0 | 4 | 6, route: (address: Address) => void, asCalled: () => void): void {
     if (address.kind === 'unix' || address.host === null || isIP(address.host)) {
       route(address);

@@ -5,6 +5,7 @@
  * client every reply.
  */
 import { quote } from './quote.js';
+import { CODES, type Code, type RequestCounts } from './requests.js';
 
 export type Command = 'reload' | 'stop' | 'status' | 'releases';
 
@@ -63,7 +64,10 @@ export interface ReloadResult {
   generation: number;
   /** Command to old generation gone (ok), or to rollback complete. */
   ms: number;
-  /** Command to the old generation's last connection closed, before its processes exited (a supervised reload that got that far). */
+  /**
+   * Command to the old generation's last connection closed, before its processes exited (a supervised reload that got
+   * that far).
+   */
   drainedMs?: number;
   reason?: string;
   stderrTail?: string;
@@ -92,6 +96,33 @@ export interface WorkerStatus {
   delayMs: number | null;
   /** A ready worker silent past --unresponsive-after. */
   unresponsive: boolean;
+  /** Its CPU time so far (user and system), as of its last heartbeat; absent before the first. */
+  cpuMs?: number;
+  /** Its slot's crashed workers started again in this generation (a worker of the serving generation only). */
+  restarts?: number;
+  /** Its requests since its start, by what they came to; absent before it reported any (or with counting off). */
+  requests?: Record<Code, number>;
+}
+
+/** A generation's requests over the last few seconds: how many, how they ended, how long the answers took. */
+export interface RecentRequests {
+  /** The span, in seconds. */
+  seconds: number;
+  perSecond: number;
+  /** Of all requests (answered or not): the share answered 5xx, and the share never answered. */
+  share5xx: number;
+  shareUnanswered: number;
+  /** Latency of the answers, read from the buckets; null without answers. */
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+/** A generation's requests, as its workers' heartbeats said. */
+export interface GenerationRequests {
+  generation: number;
+  /** Since it started: as RequestCounts, its codes by name. */
+  total: Omit<RequestCounts, 'codes'> & { codes: Record<Code, number> };
+  recent: RecentRequests;
 }
 
 export interface ReloadRecord {
@@ -103,7 +134,20 @@ export interface ReloadRecord {
   cut?: number;
 }
 
-/** How many reloads a status lists, the latest last. */
+/** Why a serving worker is replaced: --replace-unresponsive, --max-memory, --max-age. */
+export const REPLACE_REASONS = ['unresponsive', 'memory', 'age'] as const;
+export type ReplaceReason = (typeof REPLACE_REASONS)[number];
+
+/** A worker replaced while it served, by a new one. */
+export interface ReplacementRecord {
+  at: string;
+  pid: number;
+  by: number;
+  reason: ReplaceReason;
+  detail: string;
+}
+
+/** How many reloads (and replacements) a status lists, the latest last. */
 export const HISTORY = 10;
 
 /**
@@ -168,15 +212,22 @@ export interface Status {
   workers: WorkerStatus[];
   listeners: string[];
   reloads: ReloadRecord[];
+  /** The latest replacements (absent from a master older than this client). */
+  replacements?: ReplacementRecord[];
   /** Absent while the master runs (and from a master older than this client). */
   stopping?: Stopping;
   /** The options not at their default, with where each came from (absent from a master older than this client). */
   settings?: Source[];
+  /** Per generation, its workers' requests (none with --no-request-metrics; absent from an older master). */
+  requests?: GenerationRequests[];
 }
 
 /** Lines the master writes back. */
 export type Reply =
-  /** A reload request read, the first line before it starts: a client that left while the master was frozen is found gone by it. */
+  /**
+   * A reload request read, the first line before it starts: a client that left while the master was frozen is found
+   * gone by it.
+   */
   | { type: 'accepted' }
   | { type: 'phase'; data: Phase }
   | { type: 'reload'; data: ReloadResult }
@@ -241,6 +292,19 @@ const isReloadResult = shape({
   stderrTail: opt(str),
   cut: opt(num),
 });
+const isCodes = shape(Object.fromEntries(CODES.map((c) => [c, num])));
+const isGenerationRequests = shape({
+  generation: num,
+  total: shape({ codes: isCodes, buckets: list(num), sumMs: num, connections: num }),
+  recent: shape({
+    seconds: num,
+    perSecond: num,
+    share5xx: num,
+    shareUnanswered: num,
+    p50Ms: nullable(num),
+    p99Ms: nullable(num),
+  }),
+});
 const isStatus = shape({
   name: str,
   masterPid: num,
@@ -259,12 +323,17 @@ const isStatus = shape({
       heartbeatAgeMs: nullable(num),
       delayMs: nullable(num),
       unresponsive: bool,
+      cpuMs: opt(num),
+      restarts: opt(num),
+      requests: opt(isCodes),
     }),
   ),
   listeners: list(str),
   reloads: list(shape({ generation: num, ok: bool, ms: num, at: str, reason: opt(str), cut: opt(num) })),
+  replacements: opt(list(shape({ at: str, pid: num, by: num, reason: oneOf(...REPLACE_REASONS), detail: str }))),
   stopping: opt(shape({ phase: oneOf('delay', 'draining'), msLeft: num })),
   settings: opt(list(shape({ key: str, value: str, from: str }))),
+  requests: opt(list(isGenerationRequests)),
 });
 
 const REPLIES: Record<Reply['type'], Check> = {

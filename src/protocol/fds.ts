@@ -13,7 +13,10 @@ const LISTEN_FDS = 'LISTEN_FDS';
 const LISTEN_FDNAMES = 'LISTEN_FDNAMES';
 const LISTEN_PID = 'LISTEN_PID';
 
-/** Like sd_listen_fds(unset=1), a process that took its fds removes these, so children the app starts do not take them too. */
+/**
+ * Like sd_listen_fds(unset=1), a process that took its fds removes these, so children the app starts do not take them
+ * too.
+ */
 export const HANDOVER_VARS = [LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID, ENV.parentPid, ENV.role] as const;
 
 /**

@@ -5,6 +5,7 @@
  * trusted.
  */
 import { HISTORY, type ReloadCounters, type ReloadRecord } from './control.js';
+import { type RequestCounts, requestCountsOf } from './requests.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -34,7 +35,10 @@ export interface ListeningMessage extends Base {
   settled: boolean;
 }
 
-/** child → parent: it dies without having been told to drain, and says why ('' when it knows no more than its exit code). */
+/**
+ * child → parent: it dies without having been told to drain, and says why ('' when it knows no more than its exit
+ * code).
+ */
 export interface FailedMessage extends Base {
   type: 'failed';
   pid: number;
@@ -70,11 +74,16 @@ export type DrainReason = 'upgrade' | 'stop';
 export interface DrainMessage extends Base {
   type: 'drain';
   reason: DrainReason;
-  /** When what is still open is cut (ms since the epoch): one deadline for the drain, the hooks and the parent's kill. */
+  /**
+   * When what is still open is cut (ms since the epoch): one deadline for the drain, the hooks and the parent's kill.
+   */
   deadline: number;
 }
 
-/** predecessor → successor, once it has handed over: the upgrades so far, that one last, and their counters, for the admin API. */
+/**
+ * predecessor → successor, once it has handed over: the upgrades so far, that one last, and their counters, for the
+ * admin API.
+ */
 export interface HistoryMessage extends Base {
   type: 'history';
   reloads: ReloadRecord[];
@@ -132,6 +141,10 @@ export interface HeartbeatMessage extends Base {
   /** How late this beat's timer ran: the event loop's delay. */
   delayMs: number;
   connections: number;
+  /** Its CPU time so far (user and system), in ms. */
+  cpuMs?: number;
+  /** What its servers' requests came to since the previous beat; absent when counting is off. */
+  requests?: RequestCounts;
 }
 
 export type Message =
@@ -189,9 +202,7 @@ function parseState(m: Record<string, unknown>): ParseResult | undefined {
         ? ok({ ...base, type: 'draining', pid: m.pid, connections: m.connections })
         : bad('draining', 'connections');
     case 'heartbeat':
-      if (!isPid(m.pid)) return bad('heartbeat', 'pid');
-      if (!isTime(m.delayMs) || !isCount(m.connections)) return bad('heartbeat', 'delayMs/connections');
-      return ok({ ...base, type: 'heartbeat', pid: m.pid, delayMs: m.delayMs, connections: m.connections });
+      return parseHeartbeat(m);
     case 'drained':
       if (!isPid(m.pid)) return bad('drained', 'pid');
       return isCount(m.cut) ? ok({ ...base, type: 'drained', pid: m.pid, cut: m.cut }) : bad('drained', 'cut');
@@ -200,7 +211,26 @@ function parseState(m: Record<string, unknown>): ParseResult | undefined {
   }
 }
 
-/** What the two ends ask of each other: a socket to listen on, a drain, the upgrade record, a connection handed over. */
+function parseHeartbeat(m: Record<string, unknown>): ParseResult {
+  if (!isPid(m.pid)) return bad('heartbeat', 'pid');
+  if (!isTime(m.delayMs) || !isCount(m.connections)) return bad('heartbeat', 'delayMs/connections');
+  if (!opt(m.cpuMs, isTime)) return bad('heartbeat', 'cpuMs');
+  const requests = m.requests === undefined ? undefined : requestCountsOf(m.requests);
+  if (m.requests !== undefined && requests === undefined) return bad('heartbeat', 'requests');
+  return ok({
+    baton: PROTOCOL_VERSION,
+    type: 'heartbeat',
+    pid: m.pid,
+    delayMs: m.delayMs,
+    connections: m.connections,
+    ...(m.cpuMs === undefined ? {} : { cpuMs: m.cpuMs as number }),
+    ...(requests === undefined ? {} : { requests }),
+  });
+}
+
+/**
+ * What the two ends ask of each other: a socket to listen on, a drain, the upgrade record, a connection handed over.
+ */
 function parseExchange(m: Record<string, unknown>): ParseResult | undefined {
   const base = { baton: PROTOCOL_VERSION } as const;
   switch (m.type) {

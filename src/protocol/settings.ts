@@ -32,7 +32,12 @@ export const ENV = {
   logFormat: 'BATON_LOG_FORMAT',
   closeWebSockets: 'BATON_CLOSE_WEBSOCKETS',
   closeEventStreams: 'BATON_CLOSE_EVENT_STREAMS',
-  /** A standalone process's admin listener, [HOST:]PORT, its token's file and TLS files (read by admin/options.ts; successors inherit them). */
+  maxMemory: 'BATON_MAX_MEMORY',
+  requestMetrics: 'BATON_METRICS',
+  /**
+   * A standalone process's admin listener, [HOST:]PORT, its token's file and TLS files (read by admin/options.ts;
+   * successors inherit them).
+   */
   admin: 'BATON_ADMIN',
   adminTokenFile: 'BATON_ADMIN_TOKEN_FILE',
   adminTlsCert: 'BATON_ADMIN_TLS_CERT',
@@ -55,10 +60,23 @@ export interface Settings {
   upgradeSignal: NodeJS.Signals;
   pidFile: string | undefined;
   logFormat: LogFormat;
-  /** Tell WebSocket clients "service restart" (1012) as the drain starts; off for apps that close their sockets themselves. */
+  /**
+   * Tell WebSocket clients "service restart" (1012) as the drain starts; off for apps that close their sockets
+   * themselves.
+   */
   closeWebSockets: boolean;
-  /** End Server-Sent Events responses as the drain starts (their clients reconnect); off for apps that end them themselves. */
+  /**
+   * End Server-Sent Events responses as the drain starts (their clients reconnect); off for apps that end them
+   * themselves.
+   */
   closeEventStreams: boolean;
+  /**
+   * A standalone process whose RSS stays above this many bytes for a few heartbeats upgrades onto a new process of
+   * itself (0: never). Under a master, the master judges its workers (SupervisorSettings.maxMemoryBytes).
+   */
+  maxMemoryBytes: number;
+  /** Count the requests of the app's servers (by status class, with their latency) and send them with the heartbeat. */
+  requestMetrics: boolean;
 }
 
 export const DEFAULTS: Readonly<Settings> = {
@@ -72,6 +90,8 @@ export const DEFAULTS: Readonly<Settings> = {
   logFormat: 'text',
   closeWebSockets: true,
   closeEventStreams: true,
+  maxMemoryBytes: 0,
+  requestMetrics: true,
 };
 
 /** What only a master decides: how it watches a reload through, and its workers. */
@@ -88,6 +108,15 @@ export interface SupervisorSettings {
    * moment to stop sending to it, and until then new connections must be served.
    */
   shutdownDelayMs: number;
+  /**
+   * A worker whose RSS stays above this many bytes for a few heartbeats is
+   * replaced (0: never); unset, it follows the container's memory limit
+   * (supervisor/limits.ts).
+   */
+  maxMemoryBytes: number | undefined;
+  /** A worker is replaced after serving about this long (0: never), plus up to the jitter, so that they part. */
+  maxAgeMs: number;
+  maxAgeJitterMs: number;
 }
 
 export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
@@ -95,6 +124,9 @@ export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
   unresponsiveMs: 10_000,
   replaceUnresponsive: false,
   shutdownDelayMs: 0,
+  maxMemoryBytes: undefined,
+  maxAgeMs: 0,
+  maxAgeJitterMs: 0,
 };
 
 /**
@@ -103,14 +135,14 @@ export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
  * more often meant as seconds than as 30 ms.
  */
 export function parseDuration(value: string, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
   if (!m) {
-    throw new Error(`${what}: ${quote(value)} is not a duration (use e.g. 500ms, 2s, 1m or plain milliseconds)`);
+    throw new Error(`${what}: ${quote(value)} is not a duration (use e.g. 500ms, 2s, 1m, 6h or plain milliseconds)`);
   }
   const bare = Number(m[1]);
   if (m[2] === undefined && bare > 0 && bare < 1000)
     throw new Error(`${what}: ${m[1]} is ${m[1]} ms; write ${m[1]}ms or ${m[1]}s`);
-  const unit = m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1;
+  const unit = DURATION_UNITS[m[2] ?? 'ms'];
   const ms = Math.round(Number(m[1]) * unit);
   if (ms > MAX_TIMER_MS) {
     throw new Error(
@@ -120,11 +152,38 @@ export function parseDuration(value: string, what: string): number {
   return ms;
 }
 
-/** A duration as parseDuration() reads it back: `30s`, `1m`, `1500ms`, `0`. */
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration as parseDuration() reads it back: `30s`, `1m`, `6h`, `1500ms`, `0`. */
 export function formatDuration(ms: number): string {
   if (ms === 0) return '0';
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 };
+
+/** A size as parseSize() reads it back: `512M`, `2G`, or bytes. */
+export function formatSize(bytes: number): string {
+  for (const unit of ['G', 'M', 'K'])
+    if (bytes >= SIZE_UNITS[unit] && bytes % SIZE_UNITS[unit] === 0) return `${bytes / SIZE_UNITS[unit]}${unit}`;
+  return String(bytes);
+}
+
+/**
+ * Parses a size in bytes: `512M`, `1.5G`, `300MiB`, `0` (off), as PM2's
+ * max_memory_restart writes them (K, M and G are powers of 1024). A bare
+ * number under 1 MiB is refused, as a bare duration is: `512` is surely not
+ * meant as bytes.
+ */
+export function parseSize(value: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(?:([KMG])(?:i?B)?|(B))?$/i.exec(value.trim());
+  if (!m) throw new Error(`${what}: ${quote(value)} is not a size (use e.g. 512M, 1.5G or 0 for none)`);
+  const bytes = Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toUpperCase()]);
+  if (m[2] === undefined && m[3] === undefined && bytes > 0 && bytes < SIZE_UNITS.M)
+    throw new Error(`${what}: ${m[1]} is ${m[1]} bytes; write ${m[1]}M`);
+  return bytes;
 }
 
 /** A ready timeout of 0 would fail every start: refused. */
@@ -181,6 +240,8 @@ export function readSettings(env: Env): Settings {
     logFormat: logFormatOf(env),
     closeWebSockets: read(ENV.closeWebSockets, parseSwitch, DEFAULTS.closeWebSockets),
     closeEventStreams: read(ENV.closeEventStreams, parseSwitch, DEFAULTS.closeEventStreams),
+    maxMemoryBytes: read(ENV.maxMemory, parseSize, DEFAULTS.maxMemoryBytes),
+    requestMetrics: read(ENV.requestMetrics, parseSwitch, DEFAULTS.requestMetrics),
   };
 }
 
@@ -201,6 +262,8 @@ export function settingsEnv(s: Settings): Record<string, string> {
     [ENV.logFormat]: s.logFormat,
     [ENV.closeWebSockets]: s.closeWebSockets ? '1' : '0',
     [ENV.closeEventStreams]: s.closeEventStreams ? '1' : '0',
+    [ENV.maxMemory]: `${s.maxMemoryBytes}B`,
+    [ENV.requestMetrics]: s.requestMetrics ? '1' : '0',
   };
   if (s.pidFile !== undefined) env[ENV.pidFile] = s.pidFile;
   return env;

@@ -38,7 +38,10 @@ export function compileCacheEnv(env: Env, dir: string | undefined): Record<strin
   return { [NODE_COMPILE_CACHE]: dir };
 }
 
-/** Makes `dir` exist as this user's private directory (0700), or throws a one-line error naming it and the fix when someone else could have written it. */
+/**
+ * Makes `dir` exist as this user's private directory (0700), or throws a one-line error naming it and the fix when
+ * someone else could have written it.
+ */
 export function prepareCompileCacheDir(dir: string): void {
   const fix = `remove it (baton makes it anew, private), or run with --no-compile-cache`;
   let st: fs.Stats;

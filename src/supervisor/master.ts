@@ -9,6 +9,7 @@ import type {
   MasterMemory,
   ReleaseList,
   ReloadResult,
+  ReplaceReason,
   Source,
   Status,
   Stopping,
@@ -21,11 +22,15 @@ import type { Exit } from '../generation/parent.js';
 import { configureLog, log, logTail } from '../log.js';
 import type { Notifier, Serving } from '../systemd/notify.js';
 import { deadlineIn } from '../time.js';
+import { mib } from '../format.js';
 import { Backoff } from './backoff.js';
 import { currentRelease, listReleases, releasePath } from './releases.js';
 import { type Code, type Fleet, type PhaseListener, Reloads, type Retiring, cutBy } from './reload.js';
 import type { SocketTable } from './sockets.js';
-import { HeartbeatWatch, type WatchedSlots } from './watchdog.js';
+import { Limits, defaultMaxMemory } from '../generation/limits.js';
+import { type ReplaceSlots, Replacer } from './replace.js';
+import type { RequestHistory } from './requests.js';
+import { HeartbeatWatch } from './watchdog.js';
 import type { Spawner, Worker } from './worker.js';
 
 export interface MasterOptions
@@ -43,6 +48,8 @@ export interface MasterOptions
   events?: MasterEvents;
   /** The options not at their default, and where each came from, for status. */
   sources?: readonly Source[];
+  /** The workers' requests, as their heartbeats add them up (absent in unit tests). */
+  requests?: RequestHistory;
 }
 
 export interface MasterEvents {
@@ -50,6 +57,8 @@ export interface MasterEvents {
   reloaded(result: ReloadResult): void;
   /** A crashed worker was started again. */
   respawned(): void;
+  /** A serving worker was replaced by a new one (--max-memory, --max-age, --replace-unresponsive). */
+  replaced(reason: ReplaceReason): void;
   /** A worker cut this many connections at its drain deadline. */
   cut(connections: number): void;
 }
@@ -68,15 +77,22 @@ export class Master {
   private live: (Worker | undefined)[] = [];
   private starting: Worker[] = [];
   private readonly backoff: Backoff[] = [];
+  /** Crashed workers started again, per slot, in the serving generation: a worker's restarts are its slot's. */
+  private restarts: number[] = [];
   private readonly respawns = new Set<NodeJS.Timeout>();
   private readonly reloads: Reloads;
   private readonly stopSignal = new AbortController();
-  /** Once stopped: waiting out --shutdown-delay (until when, and the timer that ends it), then draining by a deadline. */
+  /**
+   * Once stopped: waiting out --shutdown-delay (until when, and the timer that ends it), then draining by a deadline.
+   */
   private stopState:
     | { phase: 'delay'; until: number; timer: NodeJS.Timeout }
     | { phase: 'draining'; deadline: number }
     | undefined;
   private readonly watch: HeartbeatWatch;
+  private readonly replacer: Replacer;
+  /** --max-memory, or its default from the container's limit; 0: none. */
+  private readonly maxMemoryBytes: number;
   /** Until some worker has been ready, a crash has no good generation to fall back on. */
   private everReady = false;
   /** Whether systemd has been told that a generation serves (READY=1). */
@@ -95,24 +111,29 @@ export class Master {
     private readonly exit: (code: number) => void,
     private readonly notify: Notifier,
   ) {
-    this.watch = new HeartbeatWatch(o, this.slots());
+    this.maxMemoryBytes = o.maxMemoryBytes ?? defaultMaxMemory(o.workers);
+    this.replacer = new Replacer(this.slots(), (reason) => o.events?.replaced(reason));
+    const limits = new Limits({ ...o, maxMemoryBytes: this.maxMemoryBytes });
+    this.watch = new HeartbeatWatch(o, () => this.live, limits, this.replacer);
     this.reloads = new Reloads(this.fleet(), { ...o, reloaded: (result) => o.events?.reloaded(result) });
   }
 
-  /** What watching the heartbeats may do with the workers' slots. */
-  private slots(): WatchedSlots {
+  /** What replacing a worker may do with the workers' slots. */
+  private slots(): ReplaceSlots {
     const master = this;
     return {
       get live() {
         return master.live;
       },
       spawn: (slot) => this.spawn(this.launch, slot),
-      swap: (slot, silent, fresh) => {
-        if (this.live[slot] !== silent || this.stopSignal.signal.aborted) return false;
+      swap: (slot, old, fresh) => {
+        if (this.live[slot] !== old || this.stopSignal.signal.aborted) return false;
         this.live[slot] = fresh;
         return true;
       },
       deadline: () => deadlineIn(this.o.drainTimeoutMs),
+      reloading: () => this.reloads.running,
+      isSilent: (w) => this.watch.isSilent(w),
     };
   }
 
@@ -142,7 +163,10 @@ export class Master {
     };
   }
 
-  /** Binds the pre-declared sockets and starts the first generation. Rejects with a one-line error if a --listen address cannot be bound. */
+  /**
+   * Binds the pre-declared sockets and starts the first generation. Rejects with a one-line error if a --listen address
+   * cannot be bound.
+   */
   async start(): Promise<void> {
     const unusable = this.sockets.adopt(this.o.inherited);
     if (unusable.length)
@@ -165,6 +189,11 @@ export class Master {
       pids: this.live.map((w) => w!.pid).join(','),
       sockets: this.listenerNames().join(','),
       release: this.release,
+      ...(this.maxMemoryBytes
+        ? {
+            maxMemory: `${mib(this.maxMemoryBytes)}${this.o.maxMemoryBytes === undefined ? ' (container limit / 2 / workers)' : ''}`,
+          }
+        : {}),
     });
   }
 
@@ -202,7 +231,6 @@ export class Master {
   }
 
   private onExit(worker: Worker, slot: number, exit: Exit): void {
-    this.watch.forget(worker);
     // A new generation's exits before it is in service are its reload's to judge.
     if (this.stopSignal.signal.aborted || this.live[slot] !== worker) return;
     this.live[slot] = undefined;
@@ -216,7 +244,7 @@ export class Master {
   }
 
   private respawnLater(worker: Worker, slot: number, exit: Exit): void {
-    const replacement = this.watch.takeReplacement(worker);
+    const replacement = this.replacer.takeReplacement(worker);
     if (replacement) {
       this.live[slot] = replacement;
       return;
@@ -231,6 +259,7 @@ export class Master {
       this.respawns.delete(timer);
       if (this.stopSignal.signal.aborted || this.live[slot] !== undefined) return;
       this.live[slot] = this.spawn(this.launch, slot);
+      this.restarts[slot] = (this.restarts[slot] ?? 0) + 1;
       this.o.events?.respawned();
     }, delayMs);
     this.respawns.add(timer);
@@ -272,6 +301,7 @@ export class Master {
     this.starting = [];
     this.generation = code.generation;
     this.backoff.forEach((b) => b.reset());
+    this.restarts = [];
     configureLog({ generation: this.generation });
     return old;
   }
@@ -318,6 +348,7 @@ export class Master {
     this.stopSignal.abort();
     for (const t of this.respawns) clearTimeout(t);
     this.watch.stop();
+    this.replacer.stop();
     const all = this.workers();
     log('info', 'stopping: draining all workers', { workers: all.length });
     const deadline = deadlineIn(this.o.drainTimeoutMs);
@@ -350,7 +381,7 @@ export class Master {
     const all = [
       ...this.live,
       ...this.starting,
-      ...this.watch.workers(),
+      ...this.replacer.workers(),
       ...this.reloads.retiring.flatMap((r) => r.workers),
     ];
     return [...new Set(all)].filter((w): w is Worker => w !== undefined && w.state !== 'exited');
@@ -362,7 +393,10 @@ export class Master {
 
   status(): Status {
     const now = Date.now();
-    const workers: WorkerStatus[] = this.workers().map((w) => ({
+    const requests = this.o.requests;
+    const all = this.workers();
+    requests?.keepWorkers(all.map((w) => w.pid));
+    const workers: WorkerStatus[] = all.map((w) => ({
       pid: w.pid,
       generation: w.generation,
       state: w.state === 'exited' ? 'draining' : w.state,
@@ -372,6 +406,9 @@ export class Master {
       heartbeatAgeMs: w.heartbeat ? now - w.heartbeat.at : null,
       delayMs: w.heartbeat?.delayMs ?? null,
       unresponsive: this.watch.isSilent(w),
+      ...(w.heartbeat?.cpuMs === undefined ? {} : { cpuMs: w.heartbeat.cpuMs }),
+      ...withRequests(requests?.worker(w.pid)),
+      ...(this.live.includes(w) ? { restarts: this.restarts[this.live.indexOf(w)] ?? 0 } : {}),
     }));
     return {
       name: this.o.name,
@@ -383,14 +420,20 @@ export class Master {
       workers,
       listeners: this.listenerNames(),
       reloads: [...this.reloads.history],
+      ...(this.replacer.history.length ? { replacements: [...this.replacer.history] } : {}),
       ...(this.stopState ? { stopping: stoppingAt(this.stopState, now) } : {}),
       ...(this.o.sources?.length ? { settings: [...this.o.sources] } : {}),
+      ...(requests ? { requests: requests.status(now) } : {}),
     };
   }
 
   releases(): ReleaseList | undefined {
     return this.o.releases === undefined ? undefined : listReleases(this.o.releases, this.release ?? null);
   }
+}
+
+function withRequests(requests: WorkerStatus['requests']): Pick<WorkerStatus, 'requests'> {
+  return requests === undefined ? {} : { requests };
 }
 
 function stoppingAt(

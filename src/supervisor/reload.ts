@@ -117,6 +117,11 @@ export class Reloads {
     return result.then((r) => r.result);
   }
 
+  /** A reload is under way (until its generation is in service), or waits to start. */
+  get running(): boolean {
+    return this.coalescer.busy;
+  }
+
   /** Throws ReloadRefused unless `release` can be started now: it names a release, and no other one is queued. */
   private checkRelease(release: string): void {
     if (this.o.releases === undefined) throw new ReloadRefused(NO_RELEASES);
@@ -182,13 +187,18 @@ export class Reloads {
     };
   }
 
-  /** The code `generation` runs: `named`, or what `current` points to now (with --releases), else the command line's. */
+  /**
+   * The code `generation` runs: `named`, or what `current` points to now (with --releases), else the command line's.
+   */
   private codeOf(generation: number, named: string | undefined): Code {
     const release = this.o.releases === undefined ? undefined : (named ?? currentRelease(this.o.releases));
     return { generation, release, launch: this.fleet.launcher(generation, release) };
   }
 
-  /** The release could not be found as the reload began (`current` dangling, or the one named gone since): nothing was started. */
+  /**
+   * The release could not be found as the reload began (`current` dangling, or the one named gone since): nothing was
+   * started.
+   */
   private refused(generation: number, reason: string, started: number, emit: PhaseListener): ReloadResult {
     log('error', `reload refused, generation ${this.fleet.generation} still serving: ${reason}`, {
       failed: generation,

@@ -13,6 +13,8 @@
  */
 import { HEARTBEAT_MS } from '../protocol/messages.js';
 import { log } from '../log.js';
+import type { Limits } from '../generation/limits.js';
+import type { Replacer } from './replace.js';
 import type { Worker } from './worker.js';
 
 export class Watchdog {
@@ -60,41 +62,27 @@ export class Watchdog {
   }
 }
 
-/** What watching needs of the master: its slots, and how to fill one. */
-export interface WatchedSlots {
-  /** The serving generation's workers, by slot. */
-  readonly live: readonly (Worker | undefined)[];
-  /** A new worker of the serving generation, for `slot`. */
-  spawn(slot: number): Worker;
-  /** `fresh` takes `slot` from `silent`; false if `silent` no longer holds it, or the master is stopping. */
-  swap(slot: number, silent: Worker, fresh: Worker): boolean;
-  /** The deadline of a drain ordered now. */
-  deadline(): number;
-}
-
 /**
- * Checks the serving generation's heartbeats every HEARTBEAT_MS: reports the
- * workers that fell silent (and those that answer again), and with
- * --replace-unresponsive starts a new worker first, then kills the silent one
- * (or drains it, if it has answered meanwhile).
+ * Checks the serving generation every HEARTBEAT_MS: reports the workers that
+ * fell silent (and those that answer again), and has replaced the ones due:
+ * silent ones with --replace-unresponsive, and those past --max-memory or
+ * --max-age (limits.ts).
  */
 export class HeartbeatWatch {
   private readonly detector: Watchdog;
-  /** Silent workers whose replacement is starting, and that replacement. */
-  private readonly replacing = new Map<Worker, Worker>();
-  /** Silent workers replaced, draining (or being killed). */
-  private readonly replaced = new Set<Worker>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly o: { unresponsiveMs: number; replaceUnresponsive: boolean },
-    private readonly slots: WatchedSlots,
+    private readonly live: () => readonly (Worker | undefined)[],
+    private readonly limits: Limits,
+    private readonly replacer: Replacer,
   ) {
     this.detector = new Watchdog(o.unresponsiveMs, HEARTBEAT_MS);
   }
 
   start(): void {
-    if (this.o.unresponsiveMs === 0) return;
+    if (this.o.unresponsiveMs === 0 && !this.limits.active) return;
     this.timer = setInterval(() => this.check(), HEARTBEAT_MS);
     this.timer.unref();
   }
@@ -107,26 +95,9 @@ export class HeartbeatWatch {
     return this.detector.isSilent(w);
   }
 
-  /** A silent worker died while its replacement was starting: the replacement, which takes its slot. */
-  takeReplacement(dead: Worker): Worker | undefined {
-    const fresh = this.replacing.get(dead);
-    this.replacing.delete(dead);
-    return fresh;
-  }
-
-  /** A worker that has exited. */
-  forget(w: Worker): void {
-    this.replaced.delete(w);
-  }
-
-  /** The replacements starting and the silent workers they replaced, for status and a stop. */
-  workers(): Worker[] {
-    return [...this.replacing.values(), ...this.replaced];
-  }
-
   private check(): void {
     const now = Date.now();
-    const live = this.slots.live.filter((w): w is Worker => w !== undefined);
+    const live = this.live().filter((w): w is Worker => w !== undefined);
     const { silent, answering, lateMs } = this.detector.check(live, now);
     if (lateMs !== undefined) {
       log(
@@ -138,37 +109,13 @@ export class HeartbeatWatch {
     for (const w of silent) {
       const what = this.o.replaceUnresponsive ? 'replacing it' : 'not replacing it (--replace-unresponsive would)';
       const how = 'its event loop is blocked, or it is stopped';
-      log('warn', `${w.name} has sent no heartbeat for ${Watchdog.silentFor(w, now)} ms: ${how}; ${what}`, {
-        worker: w.pid,
-      });
-      if (this.o.replaceUnresponsive) this.replace(w);
+      const quiet = `${w.name} has sent no heartbeat for ${Watchdog.silentFor(w, now)} ms`;
+      log('warn', `${quiet}: ${how}; ${what}`, { worker: w.pid });
+      if (this.o.replaceUnresponsive) this.replacer.ask(w, 'unresponsive', quiet);
     }
-  }
-
-  private replace(silent: Worker): void {
-    const slot = this.slots.live.indexOf(silent);
-    if (slot < 0) return;
-    const fresh = this.slots.spawn(slot);
-    this.replacing.set(silent, fresh);
-    fresh.ready.then(
-      () => {
-        if (!this.replacing.delete(silent)) return; // it took the slot of the silent one, which died meanwhile
-        if (!this.slots.swap(slot, silent, fresh)) {
-          fresh.drain('stop', this.slots.deadline());
-          return;
-        }
-        this.replaced.add(silent);
-        if (this.detector.isSilent(silent)) {
-          log('warn', `killing ${silent.name}: ${fresh.name} has replaced it`, { worker: silent.pid });
-          silent.kill();
-        } else {
-          silent.drain('stop', this.slots.deadline());
-        }
-      },
-      (err: Error) => {
-        this.replacing.delete(silent);
-        log('error', `could not replace ${silent.name}: ${err.message}`);
-      },
-    );
+    // A master that was paused has stale readings too: nothing is judged on them.
+    if (lateMs === undefined)
+      for (const d of this.limits.check(live, now)) this.replacer.ask(d.worker, d.reason, d.detail);
+    this.replacer.next();
   }
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Child } from '../generation/parent.js';
 import { parseName } from '../listeners/address.js';
 import type { Message } from '../protocol/messages.js';
+import type { RequestCounts } from '../protocol/requests.js';
 import type { Env, Settings } from '../protocol/settings.js';
 import { log } from '../log.js';
 import { Handoff } from './handoff.js';
@@ -64,7 +65,11 @@ export type Spawner = (generation: number, release?: string) => () => Worker;
  * release's workers run the script inside it, from its directory, which is
  * held open (pinned) for as long as the generation may spawn.
  */
-export function workerSpawner(spec: WorkerSpec, sockets: SocketTable): Spawner {
+export function workerSpawner(
+  spec: WorkerSpec,
+  sockets: SocketTable,
+  requests: (worker: Worker, counts: RequestCounts) => void = () => {},
+): Spawner {
   const handoff = new Handoff();
   return (generation, release) => {
     const { script, cwd, fd } =
@@ -82,7 +87,8 @@ export function workerSpawner(spec: WorkerSpec, sockets: SocketTable): Spawner {
             role: 'worker',
           },
           (child, m, handle) => {
-            if (m.type !== 'connection') answerListen(child, m, sockets);
+            if (m.type === 'heartbeat') requests(child, m.requests!);
+            else if (m.type !== 'connection') answerListen(child, m, sockets);
             else if (handle) handoff.forward(child, m.id, m.address, handle);
           },
         ),

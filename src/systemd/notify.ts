@@ -35,7 +35,10 @@ export interface Notifier {
    * process; `failed`: the generation that was to replace it, and why it did not.
    */
   serving(generation: number, o?: Serving): void;
-  /** RELOADING=1, stamped with CLOCK_MONOTONIC (MONOTONIC_USEC), by which Type=notify-reload tells it came after its signal. */
+  /**
+   * RELOADING=1, stamped with CLOCK_MONOTONIC (MONOTONIC_USEC), by which Type=notify-reload tells it came after its
+   * signal.
+   */
   reloading(next: number, serving: number): void;
   /** STOPPING=1. systemd ignores READY=1 after it, so nothing more is said. */
   stopping(): void;

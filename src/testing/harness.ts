@@ -5,7 +5,7 @@
  *
  *   const app = startSupervised('app.js', { workers: 2, env: { PORT: '8080' } });
  *   try {
- *     const r = await reloadUnderLoad({ app, target: { protocol: 'http', host: '127.0.0.1', port: 8080 }, reloads: 5 });
+ * const r = await reloadUnderLoad({ app, target: { protocol: 'http', host: '127.0.0.1', port: 8080 }, reloads: 5 });
  *     assert.equal(r.failed, 0);
  *   } finally {
  *     await cleanup(app);
@@ -47,7 +47,10 @@ export interface WaitOptions {
   what?: string;
 }
 
-/** Polls `fn` until it returns a truthy value and returns it; a throw counts as not yet. Throws after `timeoutMs` (default 10 000). */
+/**
+ * Polls `fn` until it returns a truthy value and returns it; a throw counts as not yet. Throws after `timeoutMs`
+ * (default 10 000).
+ */
 export async function waitFor<T>(
   fn: () => T | Promise<T>,
   { timeoutMs = 10_000, intervalMs = 25, what = 'condition' }: WaitOptions = {},
@@ -168,7 +171,9 @@ export function parseBatonLine(line: string): BatonLine | undefined {
   }
 }
 
-/** Follows a spawned process's output: remembers every pid baton's log lines name, and tells `watchers` of each line. */
+/**
+ * Follows a spawned process's output: remembers every pid baton's log lines name, and tells `watchers` of each line.
+ */
 export function follow(child: ChildProcess): Followed {
   const app: Followed = {
     child,
@@ -441,7 +446,9 @@ export interface ReloadUnderLoadResult extends LoadStats {
   byMode: Partial<Record<LoadMode, LoadStats>>;
 }
 
-/** Waits for `target` to answer, puts load on it, reloads `app` `reloads` times, stops the load: every request counted. */
+/**
+ * Waits for `target` to answer, puts load on it, reloads `app` `reloads` times, stops the load: every request counted.
+ */
 export async function reloadUnderLoad(o: ReloadUnderLoadOptions): Promise<ReloadUnderLoadResult> {
   const { app, target, reloads = 10, mode = 'both', concurrency = 16, pauseMs = 250, path = '/', expect } = o;
   await waitFor(() => get(target, path).then(() => true), {

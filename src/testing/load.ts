@@ -89,7 +89,10 @@ export interface LoadStats {
   samples: FailureSample[];
   /** With expect 'pid': ok responses by serving pid. */
   pids: Map<number, number>;
-  /** HTTP/2 streams refused unprocessed, and with retryClosedReused closed reused connections (not failures: a client may retry them). */
+  /**
+   * HTTP/2 streams refused unprocessed, and with retryClosedReused closed reused connections (not failures: a client
+   * may retry them).
+   */
   retried: number;
   retries: Record<string, number>;
 }

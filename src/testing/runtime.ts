@@ -28,7 +28,10 @@ export interface TestRuntime {
   readonly upgradeRequests: number;
   /** Resolves when the app calls ready(). */
   readonly whenReady: Promise<void>;
-  /** Turns isDraining() true and starts the onDrain hooks registered so far, together; resolves when they finish or the deadline passes. */
+  /**
+   * Turns isDraining() true and starts the onDrain hooks registered so far, together; resolves when they finish or the
+   * deadline passes.
+   */
   drain(options?: DrainOptions): Promise<void>;
   /**
    * As baton's drain goes on: the onDrain hooks unless drain() ran them, then

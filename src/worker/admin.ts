@@ -32,6 +32,9 @@ import { inherit } from '../listeners/inherit.js';
 import { drain } from '../drain/index.js';
 import { track } from '../drain/track.js';
 import { log } from '../log.js';
+import { HEARTBEAT_MS } from '../protocol/messages.js';
+import { RequestHistory } from '../supervisor/requests.js';
+import { takeCounts } from './requests.js';
 
 type AdminModule = typeof import('../admin/index.js');
 
@@ -64,6 +67,8 @@ export class StandaloneAdmin implements AdminTarget {
   private metrics: InstanceType<AdminModule['Metrics']> | undefined;
   private accept: () => void = () => {};
   private readonly accepting = new Promise<void>((resolve) => (this.accept = resolve));
+  /** Its own requests, taken as a master's worker beats (absent with counting off). */
+  private readonly requests: RequestHistory | undefined;
 
   /** Binds BATON_ADMIN's address, or takes `inherited`; throws a one-line error. Starts loading the server. */
   constructor(
@@ -72,6 +77,11 @@ export class StandaloneAdmin implements AdminTarget {
     private readonly p: AdminProcess,
   ) {
     this.handle = inherited ? inheritedHandle(inherited) : boundHandle(options);
+    if (p.settings.requestMetrics) {
+      const requests = new RequestHistory();
+      setInterval(() => requests.add(process.pid, p.settings.generation, takeCounts()), HEARTBEAT_MS).unref();
+      this.requests = requests;
+    }
     this.load().catch((err: Error) => log('error', 'the admin API could not start', { error: err.message }));
   }
 
@@ -132,6 +142,7 @@ export class StandaloneAdmin implements AdminTarget {
   status(): Status {
     const { settings } = this.p;
     const uptimeMs = Math.round(process.uptime() * 1000);
+    const requests = this.requests?.worker(process.pid);
     return {
       name: 'standalone',
       masterPid: process.pid,
@@ -148,10 +159,12 @@ export class StandaloneAdmin implements AdminTarget {
           heartbeatAgeMs: null,
           delayMs: null,
           unresponsive: false,
+          ...(requests ? { requests } : {}),
         },
       ],
       listeners: this.p.listeners(),
       reloads: [...this.history],
+      ...(this.requests ? { requests: this.requests.status() } : {}),
     };
   }
 

@@ -52,7 +52,9 @@ export class AppShutdown {
     this.stopWaiting();
   }
 
-  /** Once the drain has ended: the app's close() callbacks run, and its own shutdown is waited for; then baton exits. */
+  /**
+   * Once the drain has ended: the app's close() callbacks run, and its own shutdown is waited for; then baton exits.
+   */
   async finish(servers: readonly net.Server[], deadline: number): Promise<void> {
     const { closed, results } = releaseClose(servers);
     reportFailures(results);
@@ -85,7 +87,10 @@ export class AppShutdown {
   }
 }
 
-/** A rejection from the app's async listener or callback is said, not left to end the process; whether any was a promise. */
+/**
+ * A rejection from the app's async listener or callback is said, not left to end the process; whether any was a
+ * promise.
+ */
 function reportFailures(results: readonly unknown[]): boolean {
   const promises = results.filter(
     (r): r is PromiseLike<unknown> => typeof (r as PromiseLike<unknown> | undefined)?.then === 'function',

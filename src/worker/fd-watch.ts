@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import { RAISE_FD_LIMIT } from '../generation/parent.js';
 import { log } from '../log.js';
 
-/** A sample is one listing of /proc/self/fd, on the thread pool: about 0.1 ms of the main thread for a few hundred fds. */
+/**
+ * A sample is one listing of /proc/self/fd, on the thread pool: about 0.1 ms of the main thread for a few hundred fds.
+ */
 const SAMPLE_EVERY_MS = 5_000;
 /** However long a shortage lasts, the log gets one line per this span. */
 const WARN_EVERY_MS = 60_000;

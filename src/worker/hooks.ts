@@ -54,7 +54,9 @@ export async function runDrainHooks(base: Omit<DrainContext, 'msLeft'>): Promise
   await Promise.all(drainHooks.map((hook, i) => runOne('drain', i, hook, { ...base, msLeft: msLeft(base.deadline) })));
 }
 
-/** In registration order until `deadline`; a hook that throws or is still running then is logged and the rest still run. */
+/**
+ * In registration order until `deadline`; a hook that throws or is still running then is logged and the rest still run.
+ */
 export async function runHooks(base: Omit<ShutdownContext, 'msLeft'>): Promise<void> {
   for (const [i, hook] of shutdownHooks.entries()) {
     await runOne('shutdown', i, hook, { ...base, msLeft: msLeft(base.deadline) });

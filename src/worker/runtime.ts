@@ -35,9 +35,11 @@ import { flushCompileCache } from './compile-cache.js';
 import { setRuntime } from './current.js';
 import { watchFds } from './fd-watch.js';
 import { startHeartbeat } from './heartbeat.js';
+import { countRequests, takeCounts } from './requests.js';
 import { runDrainHooks, runHooks } from './hooks.js';
 import { Lifecycle } from './lifecycle.js';
 import { removePidFile, writePidFile } from './pidfile.js';
+import { watchOwnMemory } from './memory-limit.js';
 import { Readiness } from './readiness.js';
 import { type Launch, Standalone } from './standalone.js';
 
@@ -138,8 +140,11 @@ class Runtime {
       if (!this.readiness.isReady) this.readiness.listened();
       else this.endpoint?.listening(this.listening(), this.settled);
     };
+    // A standalone process counts for its admin API only.
+    const counting = (): boolean => settings.requestMetrics && (supervised || this.admin !== undefined);
     const listen = patchListen((server, args, original) => {
-      track(server);
+      const t = track(server);
+      if (counting()) countRequests(server, t.protocol);
       return this.listeners.listen(server, args, original);
     });
     patchBind((socket, args, original) => {
@@ -151,7 +156,18 @@ class Runtime {
     this.admin = supervised ? undefined : this.startAdmin(adminFd, adminModule, listen);
     this.installSignals();
     this.expose();
-    if (supervised) startHeartbeat(endpoint!, () => openConnections(this.listeners.servers()));
+    if (supervised)
+      startHeartbeat(
+        endpoint!,
+        () => openConnections(this.listeners.servers()),
+        settings.requestMetrics ? takeCounts : undefined,
+      );
+    else if (settings.maxMemoryBytes > 0)
+      watchOwnMemory(
+        settings.maxMemoryBytes,
+        () => this.lifecycle.state === 'serving',
+        () => this.standalone!.upgrade(),
+      );
     if (process.pid === 1 && !supervised) {
       log(
         'warn',
@@ -210,9 +226,11 @@ class Runtime {
     this.admin?.serve();
     this.endpoint?.ready(this.listening());
     flushCompileCache();
-    // A successor's READY=1 comes from its predecessor, with MAINPID=, while systemd still takes that one for the main process.
+    // A successor's READY=1 comes from its predecessor, with MAINPID=, while systemd still takes that one for the main
+    // process.
     if (this.origin === 'first') this.notify.serving(this.settings.generation);
-    // An app may listen after an `await` or a delay, past readiness: what it inherited stays open for it until it is in service.
+    // An app may listen after an `await` or a delay, past readiness: what it inherited stays open for it until it is in
+    // service.
     const unused = setTimeout(
       () => {
         this.settled = true;
@@ -279,7 +297,10 @@ class Runtime {
     log('warn', 'the drain was ended early by the master', { cut });
   }
 
-  /** A connection handed over by the predecessor or the master joins the server on `address`; without one, its sender keeps it. */
+  /**
+   * A connection handed over by the predecessor or the master joins the server on `address`; without one, its sender
+   * keeps it.
+   */
   adoptConnection(address: string, handle: NativeHandle): boolean {
     const server = this.listeners.serverAt(address);
     if (server?.listening && protocolOf(server) === 'http1') {
@@ -290,7 +311,9 @@ class Runtime {
     return false;
   }
 
-  /** Where an idle connection of `server`'s goes at an upgrade: the successor, or the master for its serving generation. */
+  /**
+   * Where an idle connection of `server`'s goes at an upgrade: the successor, or the master for its serving generation.
+   */
   private handOver(server: net.Server, handle: NativeHandle): Promise<boolean> {
     const address = this.listeners.nameOf(server);
     if (address === undefined) return Promise.resolve(false);

@@ -72,7 +72,9 @@ export interface StandaloneDeps {
   moreSockets(): { fd: number; name: string }[];
   /** The app's open connections, as the drain begins. */
   connections(): number;
-  /** Once per upgrade that started a successor, however many requests joined it; with the successor when it took over. */
+  /**
+   * Once per upgrade that started a successor, however many requests joined it; with the successor when it took over.
+   */
   upgraded(result: ReloadResult, successor: Successor | undefined): void;
   /** Runs the app's own listeners for the upgrade signal, held back until the hand-over. */
   runAppSignalListeners(): void;
@@ -103,7 +105,10 @@ export class Standalone {
     return result;
   }
 
-  /** An idle connection on `address`, to the successor that has taken over; false if none has, or it has no server there. */
+  /**
+   * An idle connection on `address`, to the successor that has taken over; false if none has, or it has no server
+   * there.
+   */
   handOver(address: string, handle: NativeHandle): Promise<boolean> {
     return this.successor?.state === 'ready' ? this.successor.handOver(address, handle) : Promise.resolve(false);
   }

@@ -28,6 +28,13 @@ const TOKEN = 'a-long-random-token-0123456789abcdef';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** @typedef {import('../../dist/protocol/control.js').Phase} Phase */
+/** @typedef {import('../../dist/protocol/control.js').ReloadResult} ReloadResult */
+/** @typedef {import('../../dist/protocol/control.js').ReleaseList} ReleaseList */
+/** @typedef {import('../../dist/protocol/control.js').Status} Status */
+/** @typedef {import('../../dist/admin/server.js').AdminTarget} AdminTarget */
+
+/** @type {Status} */
 const STATUS = {
   name: 'default',
   masterPid: 4242,
@@ -71,6 +78,7 @@ const STATUS = {
   listeners: ['tcp:127.0.0.1:8080'],
   reloads: [],
 };
+/** @type {Phase[]} */
 const PHASES = [
   { phase: 'spawned', generation: 4, pids: [6001] },
   { phase: 'ready', generation: 4, ms: 40 },
@@ -78,6 +86,7 @@ const PHASES = [
   { phase: 'done', generation: 4, ms: 95 },
 ];
 
+/** @type {ReleaseList} */
 const RELEASES = {
   dir: '/srv/app/releases',
   current: 'v2',
@@ -88,10 +97,28 @@ const RELEASES = {
   ],
 };
 
-/** The master as the admin listener sees it; counts what it was asked to do. `releases`: as if run with --releases. */
+/**
+ * @typedef {object} FakeOptions
+ * @property {ReloadResult} [result]
+ * @property {Phase[]} [phases]
+ * @property {string} [throws] a reload ends in this error, after its phases
+ * @property {(p: Phase) => Promise<unknown> | undefined} [gate] awaited before each phase
+ * @property {ReleaseList} [releases]
+ */
+
+/**
+ * The master as the admin listener sees it; counts what it was asked to do. `releases`: as if run with --releases.
+ * @implements {AdminTarget}
+ */
 class FakeMaster {
+  /** @param {FakeOptions} [options] */
   constructor({ result = { ok: true, generation: 4, ms: 95, cut: 0 }, phases = PHASES, throws, gate, releases } = {}) {
-    Object.assign(this, { result, phases, throws, gate, releaseList: releases });
+    this.result = result;
+    this.phases = phases;
+    this.throws = throws;
+    this.gate = gate;
+    this.releaseList = releases;
+    /** @type {(string | undefined)[]} */
     this.releasesAsked = [];
     this.reloadsStarted = 0;
     this.reloadsFinished = 0;
@@ -138,7 +165,11 @@ class FakeMaster {
 const servers = [];
 after(() => within(Promise.all(servers.map((s) => s.close())), 5000, 'closing admin servers'));
 
-/** `token: null`: none, as on loopback without --admin-token-file. */
+/**
+ * `token: null`: none, as on loopback without --admin-token-file.
+ * @param {{ master?: FakeMaster, token?: string | null, metricsPublic?: boolean, metrics?: Metrics,
+ *   tls?: import('../../dist/admin/options.js').AdminOptions['tls'] }} [options]
+ */
 async function start({
   master = new FakeMaster(),
   token = TOKEN,
@@ -338,7 +369,9 @@ describe('admin: the token', () => {
     assert.equal(guard.retryAfter('a'), 0, 'the oldest failure has aged out');
     // Many addresses failing: the table keeps the latest ones, and keeps its size.
     for (let i = 0; i < 10_000; i++) guard.failed(`10.0.${i >> 8}.${i & 255}`);
-    assert.ok(guard.failures.size <= 4096, `table size ${guard.failures.size}`);
+    // The table is private: its bound is what this checks.
+    const { failures } = /** @type {{ failures: Map<string, number[]> }} */ (/** @type {unknown} */ (guard));
+    assert.ok(failures.size <= 4096, `table size ${failures.size}`);
     for (let i = 1; i < MAX_FAILURES; i++) guard.failed('latest');
     assert.equal(guard.retryAfter('latest'), 0);
     guard.failed('latest');
@@ -427,10 +460,11 @@ describe('admin: the API', () => {
     // The last phase waits until the client has seen the first: streamed, not buffered.
     const master = new FakeMaster({ gate: (p) => (p.phase === 'done' ? held : undefined) });
     const { port } = await start({ master });
-    let seen = 0;
-    const { status, type, events } = await reloadEvents(port, AUTH, (e) => {
-      e.finishedYet = master.reloadsFinished;
-      if (++seen === 1) release();
+    /** @type {number[]} per event, as it arrived: the reloads finished by then */
+    const finishedYet = [];
+    const { status, type, events } = await reloadEvents(port, AUTH, () => {
+      finishedYet.push(master.reloadsFinished);
+      if (finishedYet.length === 1) release();
     });
     assert.equal(type, 'text/event-stream');
     assert.equal(status, 200);
@@ -443,7 +477,7 @@ describe('admin: the API', () => {
       PHASES,
     );
     assert.deepEqual(events[4].data, { ok: true, generation: 4, ms: 95, cut: 0 });
-    assert.equal(events[0].finishedYet, 0, 'the first phase arrived while the reload ran');
+    assert.equal(finishedYet[0], 0, 'the first phase arrived while the reload ran');
   });
 
   test('POST /api/stop: 202, then the master stops', async () => {
@@ -639,7 +673,7 @@ describe('admin: the token file', () => {
     const refused = (file, re) =>
       assert.throws(
         () => readTokenFile(file, '--admin-token-file'),
-        (err) => {
+        (/** @type {Error} */ err) => {
           assert.match(err.message, re);
           assert.ok(err.message.startsWith('--admin-token-file: '), err.message);
           assert.ok(err.message.includes(`'${file}'`), err.message);
@@ -661,7 +695,7 @@ describe('admin: the token file', () => {
     const refused = (text, re) =>
       assert.throws(
         () => readTokenFile(write('weak', text, 0o600), '--admin-token-file'),
-        (err) => {
+        (/** @type {Error} */ err) => {
           assert.match(err.message, re);
           assert.match(err.message, /openssl rand -hex 32 >/);
           assert.doesNotMatch(err.message, /\n/);
@@ -684,7 +718,7 @@ describe('admin: the token file', () => {
     const refused = (env, message) =>
       assert.throws(
         () => adminFromEnv(env),
-        (err) => err.message.startsWith(message) && !err.message.includes('\n'),
+        (/** @type {Error} */ err) => err.message.startsWith(message) && !err.message.includes('\n'),
       );
     refused(
       { BATON_ADMIN: '0.0.0.0:9090' },
@@ -704,6 +738,7 @@ describe('admin: the token file', () => {
 
 describe('admin: the page, its sign-in and cross-site requests', () => {
   const PAGE = { 'x-baton-page': '1' };
+  /** @returns {Promise<[Awaited<ReturnType<typeof request>>, string | undefined]>} the answer, and its cookie */
   const signIn = async (port, headers = AUTH) => {
     const r = await request(port, 'POST', '/signin', { headers: { ...headers, ...PAGE } });
     return [r, r.headers['set-cookie']?.[0]];
@@ -716,7 +751,9 @@ describe('admin: the page, its sign-in and cross-site requests', () => {
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
     const csp = Object.fromEntries(
-      r.headers['content-security-policy'].split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1)]),
+      /** @type {string} */ (r.headers['content-security-policy'])
+        .split('; ')
+        .map((d) => [d.split(' ')[0], d.split(' ').slice(1)]),
     );
     const sha = (text) => `'sha256-${crypto.createHash('sha256').update(text).digest('base64')}'`;
     const script = [...r.body.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
@@ -739,17 +776,23 @@ describe('admin: the page, its sign-in and cross-site requests', () => {
     );
     assert.match(r.body, /data-sign-in="yes"/);
     assert.doesNotMatch(r.body, new RegExp(TOKEN), 'the token is not in the page');
-    for (const [method, p, headers] of [
+    /** @type {[string, string, Record<string, string>][]} */
+    const asked = [
       ['GET', '/', {}],
       ['GET', '/api/status', {}],
       ['GET', '/api/status', AUTH],
       ['GET', '/nowhere', {}],
       ['GET', '/healthz', {}],
-    ]) {
+    ];
+    for (const [method, p, headers] of asked) {
       const a = await request(port, method, p, { headers });
       assert.equal(a.headers['x-content-type-options'], 'nosniff', p);
       assert.equal(a.headers['referrer-policy'], 'no-referrer', p);
-      assert.match(a.headers['content-security-policy'], /^default-src 'none'; .*frame-ancestors 'none'$/, p);
+      assert.match(
+        /** @type {string} */ (a.headers['content-security-policy']),
+        /^default-src 'none'; .*frame-ancestors 'none'$/,
+        p,
+      );
     }
     const open = await start({ token: null });
     assert.match((await request(open.port, 'GET', '/')).body, /data-sign-in="no"/, 'without a token, no sign-in');
@@ -784,6 +827,7 @@ describe('admin: the page, its sign-in and cross-site requests', () => {
     const [, setCookie] = await signIn(port);
     const cookie = { cookie: cookieOf(setCookie) };
     const self = { origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' };
+    /** @type {[Record<string, string>, RegExp][]} */
     const forged = [
       [{ ...cookie }, /without the x-baton-page header/],
       [{ ...cookie, origin: self.origin, 'sec-fetch-site': 'same-origin' }, /without the x-baton-page header/],
@@ -989,7 +1033,7 @@ describe('admin: TLS', () => {
     const refused = (extra, message) =>
       assert.throws(
         () => adminFromEnv({ ...env, ...extra }),
-        (err) => err.message.startsWith(message) && !err.message.includes('\n'),
+        (/** @type {Error} */ err) => err.message.startsWith(message) && !err.message.includes('\n'),
       );
     refused({ BATON_ADMIN_TLS_CERT: testCertificate.cert }, 'BATON_ADMIN_TLS_CERT needs BATON_ADMIN_TLS_KEY=FILE too');
     refused(

@@ -179,11 +179,12 @@ test("PM2's ecosystem file (CommonJS): --only picks the app, --env its env_NAME;
   assert.ok(r.options.workers >= 1, 'instances: max is one per CPU');
   assert.deepEqual(r.options.nodeArgs, ['--max-old-space-size=512']);
   assert.deepEqual([r.settings.waitReady, r.settings.readyTimeoutMs, r.settings.drainTimeoutMs], [true, 8000, 5000]);
+  assert.equal(r.supervisor.maxMemoryBytes, 300 * 2 ** 20, 'max_memory_restart: --max-memory');
   assert.deepEqual(r.env, { NODE_ENV: 'production', PORT: '3000' });
   assert.equal(r.cwd, at);
   assert.equal(r.config.label, 'ecosystem.config.cjs (app api)');
   assert.deepEqual(r.config.warnings, [
-    'ecosystem.config.cjs (app api): baton does not use watch (use your deploy tool to run baton reload), max_memory_restart (not yet in baton; a timer running baton reload in the meantime), out_file (baton writes to stdout and stderr: redirect them, or read the journal or docker logs)',
+    'ecosystem.config.cjs (app api): baton does not use watch (use your deploy tool to run baton reload), out_file (baton writes to stdout and stderr: redirect them, or read the journal or docker logs)',
   ]);
   const worker = await run(['--config', 'ecosystem.config.cjs', '--only', 'worker'], at);
   assert.deepEqual(

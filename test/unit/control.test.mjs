@@ -32,6 +32,12 @@ async function waitFor(fn, ms, what) {
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }
 
+/** @typedef {import('../../dist/protocol/control.js').Phase} Phase */
+/** @typedef {import('../../dist/protocol/control.js').ReloadResult} ReloadResult */
+/** @typedef {import('../../dist/protocol/control.js').ReleaseList} ReleaseList */
+/** @typedef {import('../../dist/protocol/control.js').Controllable} Controllable */
+
+/** @type {import('../../dist/protocol/control.js').Status} */
 const STATUS = {
   name: 'default',
   masterPid: 4242,
@@ -119,6 +125,7 @@ const STATUS = {
   ],
 };
 
+/** @type {Phase[]} */
 const OK_PHASES = [
   { phase: 'spawned', generation: 4, pids: [6001, 6002] },
   { phase: 'ready', generation: 4, ms: 40 },
@@ -136,8 +143,18 @@ const OK_LINES = [
  * A master as the control server sees it: reload streams its phases with
  * small real delays. `releases`: as if run with --releases (a release named
  * must be in it); without, naming one is refused as the master refuses it.
+ * @implements {Controllable}
  */
 class FakeMaster {
+  /**
+   * @param {object} [options]
+   * @param {Phase[]} [options.phases]
+   * @param {ReloadResult} [options.result]
+   * @param {number} [options.delayMs] before each phase, and before the result
+   * @param {string} [options.throws] a reload ends in this error, after its phases
+   * @param {Promise<void>} [options.gate] a reload starts its phases once this resolves
+   * @param {ReleaseList} [options.releases]
+   */
   constructor({
     phases = OK_PHASES,
     result = { ok: true, generation: 4, ms: 95, drainedMs: 80 },
@@ -146,10 +163,16 @@ class FakeMaster {
     gate,
     releases,
   } = {}) {
-    Object.assign(this, { phases, result, delayMs, throws, gate, releaseList: releases });
+    this.phases = phases;
+    this.result = result;
+    this.delayMs = delayMs;
+    this.throws = throws;
+    this.gate = gate;
+    this.releaseList = releases;
     this.reloadsStarted = 0;
     this.reloadsFinished = 0;
     this.stopped = 0;
+    /** @type {(string | undefined)[]} */
     this.releasesAsked = [];
   }
   reload(onPhase, release) {
@@ -227,7 +250,9 @@ function raw(file, data, { end = false } = {}) {
       sock.setEncoding('utf8');
       sock.on('connect', () => (end ? sock.end(data) : sock.write(data)));
       sock.on('data', (c) => (got += c));
-      sock.on('error', (e) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e)));
+      sock.on('error', (/** @type {NodeJS.ErrnoException} */ e) =>
+        e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e),
+      );
       sock.on('close', () => resolve(got));
     }),
     15_000,
@@ -250,7 +275,7 @@ test('controlPath: <dir>/<name>.sock; invalid names throw a one-line error namin
   for (const name of ['', 'a/b', '..', '.', 'a b', 'x'.repeat(65), 'é']) {
     assert.throws(
       () => validateName(name),
-      (err) => {
+      (/** @type {Error} */ err) => {
         assert.match(err.message, /^--name: /);
         assert.ok(err.message.includes(`'${name}'`), err.message);
         assert.doesNotMatch(err.message, /\n/);
@@ -271,7 +296,7 @@ test('prepareControlDir: creates 0700, tightens a loose one of ours, refuses a f
   fs.writeFileSync(file, '');
   assert.throws(
     () => prepareControlDir(file),
-    (err) => {
+    (/** @type {Error} */ err) => {
       assert.ok(err.message.includes(`'${file}'`), err.message);
       assert.ok(err.message.includes('--control'), err.message);
       assert.doesNotMatch(err.message, /\n/);
@@ -280,7 +305,7 @@ test('prepareControlDir: creates 0700, tightens a loose one of ours, refuses a f
   );
   assert.throws(
     () => prepareControlDir(path.join(file, 'sub')),
-    (err) => {
+    (/** @type {Error} */ err) => {
       assert.equal(
         err.message,
         `control socket directory '${path.join(file, 'sub')}' is not writable (ENOTDIR); pass --control PATH in a writable directory`,
@@ -299,7 +324,7 @@ test('prepareControlDir refuses a directory owned by another user', {
   fs.chownSync(dir, 65534, 65534);
   assert.throws(
     () => prepareControlDir(dir),
-    (err) => {
+    (/** @type {Error} */ err) => {
       assert.ok(err.message.includes('belongs to uid 65534'), err.message);
       assert.ok(err.message.includes('--control'), err.message);
       assert.doesNotMatch(err.message, /\n/);
@@ -334,7 +359,7 @@ test('clientControlPath without --name: only the master named default, never ano
   const env = { XDG_RUNTIME_DIR: path.join(root, 'names') };
   const ctl = path.join(env.XDG_RUNTIME_DIR, 'baton');
   serverControlPath({}, env);
-  const others = (names) => (err) => {
+  const others = (names) => (/** @type {Error} */ err) => {
     assert.equal(
       err.message,
       `no baton master named 'default' is running in ${ctl}; masters running: ${names}; pass --name NAME (e.g. --name ${names.split(',')[0]})`,
@@ -347,7 +372,7 @@ test('clientControlPath without --name: only the master named default, never ano
   await assert.rejects(clientControlPath({}, env), others('api, billing'));
   // A stale default.sock, left by a master that was killed, is not a master.
   const stale = net.createServer();
-  await within(new Promise((r) => stale.listen(path.join(ctl, 'x.sock'), r)), 3000, 'listen');
+  await within(new Promise((r) => stale.listen(path.join(ctl, 'x.sock'), () => r())), 3000, 'listen');
   fs.renameSync(path.join(ctl, 'x.sock'), path.join(ctl, 'default.sock'));
   await within(new Promise((r) => stale.close(r)), 3000, 'close');
   await assert.rejects(clientControlPath({}, env), others('api, billing'));
@@ -365,7 +390,7 @@ test('clientControlPath refuses a default directory others can write to or own, 
   fs.chmodSync(dir, 0o777); // as someone else could have made it in a shared /tmp
   const file = path.join(dir, 'default.sock');
   await start(file); // a fake master that would answer `baton reload` with success
-  const refused = (re) => (err) => {
+  const refused = (re) => (/** @type {Error} */ err) => {
     assert.match(err.message, re);
     assert.ok(err.message.includes(`'${dir}'`), err.message);
     assert.ok(err.message.includes('--control PATH'), err.message);
@@ -478,11 +503,13 @@ test('reload: a rollback prints the reason and the stderr tail, exit 1', { timeo
 test('reload: connections cut at the drain timeout get a line after done, exit 0; none, no line', {
   timeout: 10_000,
 }, async () => {
-  for (const [cut, line] of [
+  /** @type {[number, string | undefined][]} */
+  const cases = [
     [3, '3 connections cut at the drain timeout'],
     [1, '1 connection cut at the drain timeout'],
     [0, undefined],
-  ]) {
+  ];
+  for (const [cut, line] of cases) {
     const file = freshPath();
     await start(file, new FakeMaster({ result: { ok: true, generation: 4, ms: 95, cut } }));
     const { code, out, err } = await client(file, 'reload');
@@ -608,7 +635,7 @@ test('a master whose stop() closes the control server: the client still gets its
 test('a second server on the same path is refused while the first runs', { timeout: 10_000 }, async () => {
   const file = freshPath();
   await start(file);
-  await assert.rejects(startControlServer(file, new FakeMaster()), (err) => {
+  await assert.rejects(startControlServer(file, new FakeMaster()), (/** @type {Error} */ err) => {
     assert.equal(
       err.message,
       `another baton master is already running at ${file} (stop it, or choose another --name/--control)`,
@@ -623,7 +650,7 @@ test('a stale socket file is replaced; a file that is not a socket is left alone
   // Leave a socket nobody listens on: bind elsewhere, move it into place, close.
   const other = path.join(path.dirname(file), 'o.sock');
   const s = net.createServer();
-  await within(new Promise((r) => s.listen(other, r)), 3000, 'listen');
+  await within(new Promise((r) => s.listen(other, () => r())), 3000, 'listen');
   fs.renameSync(other, file);
   await within(new Promise((r) => s.close(r)), 3000, 'close');
   assert.ok(fs.statSync(file).isSocket());
@@ -652,7 +679,7 @@ test('close() leaves alone a socket that has replaced ours at the path', { timeo
 
 test('bind errors are one line naming the path and --control', { timeout: 10_000 }, async () => {
   const missing = path.join(root, 'no-such-dir', 'x.sock');
-  await assert.rejects(startControlServer(missing, new FakeMaster()), (err) => {
+  await assert.rejects(startControlServer(missing, new FakeMaster()), (/** @type {Error} */ err) => {
     assert.ok(err.message.includes(missing), err.message);
     // Not EACCES, which is what libuv makes of bind()'s ENOENT.
     assert.ok(err.message.includes(`directory '${path.dirname(missing)}' does not exist`), err.message);
@@ -668,6 +695,7 @@ test('malformed requests get one error reply, then the connection ends', { timeo
   const file = freshPath();
   const master = new FakeMaster();
   await start(file, master);
+  /** @type {[string, RegExp][]} */
   const cases = [
     ['not json\n', /malformed request/],
     ['[1,2]\n', /malformed request/],
@@ -713,7 +741,7 @@ async function trickler(file) {
   let error;
   let sent = 0;
   sock.on('data', (c) => (got += c));
-  sock.on('error', (e) => (error = e.code));
+  sock.on('error', (/** @type {NodeJS.ErrnoException} */ e) => (error = e.code));
   const timer = setInterval(() => {
     if (sent < 400) sock.write('x', () => {});
     sent += 1;
@@ -814,6 +842,7 @@ test('a request that has arrived is not cut by the deadline, however long the re
   timeout: 60_000,
 }, async () => {
   const file = freshPath();
+  /** @type {() => void} */
   let open;
   const master = new FakeMaster({ gate: new Promise((r) => (open = r)) });
   await start(file, master, { requestDeadlineMs: 100 });
@@ -924,7 +953,7 @@ test('client: a master that never answers is given up on after firstAnswerMs, ex
   const file = path.join(path.dirname(freshPath()), 'silent.sock');
   const conns = [];
   const s = net.createServer((sock) => conns.push(sock));
-  await within(new Promise((r) => s.listen(file, r)), 3000, 'listen');
+  await within(new Promise((r) => s.listen(file, () => r())), 3000, 'listen');
   try {
     const r = await client(file, 'status', { firstAnswerMs: 200 });
     assert.equal(r.code, 2);
@@ -1025,4 +1054,22 @@ test('formatStatus: a stopping master says whether it waits out its shutdown del
     draining.join('\n'),
   );
   assert.ok(!formatStatus(STATUS).some((l) => l.startsWith('stopping')), 'nothing while it runs');
+});
+
+test("status: each generation's requests over the last 10 s, one line each; validated as the client reads them", () => {
+  const recent = { seconds: 10, perSecond: 812.34, share5xx: 0.0123, shareUnanswered: 0, p50Ms: 3.21, p99Ms: null };
+  const total = {
+    codes: { '2xx': 8000, '3xx': 0, '4xx': 3, '5xx': 100, unanswered: 0 },
+    buckets: [8103, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    sumMs: 9000,
+    connections: 0,
+  };
+  const s = { ...STATUS, requests: [{ generation: 3, total, recent }] };
+  assert.ok('reply' in parseReply(JSON.stringify({ type: 'status', data: s })));
+  assert.match(
+    formatStatus(s).join('\n'),
+    /^requests {4}generation 3: 812\.3\/s, 5xx 1\.2 %, unanswered 0 %, p50 3\.2 ms, p99 - \(last 10 s\)$/m,
+  );
+  const bad = { ...s, requests: [{ generation: 3, total: { ...total, codes: { '2xx': 1 } }, recent }] };
+  assert.ok('invalid' in parseReply(JSON.stringify({ type: 'status', data: bad })));
 });

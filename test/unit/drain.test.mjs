@@ -149,6 +149,7 @@ describe('drain: HTTP/1', () => {
   });
 
   test('a request in flight at the start completes with 200 and Connection: close', { timeout: TEST_MS }, async (t) => {
+    /** @type {(value?: unknown) => void} */
     let release;
     const released = new Promise((resolve) => (release = resolve));
     const server = http.createServer(async (_req, res) => {
@@ -174,6 +175,7 @@ describe('drain: HTTP/1', () => {
   test('a request whose headers went out before the start still closes its connection', {
     timeout: TEST_MS,
   }, async (t) => {
+    /** @type {(value?: unknown) => void} */
     let finish;
     const finished = new Promise((resolve) => (finish = resolve));
     const server = http.createServer(async (_req, res) => {
@@ -200,6 +202,7 @@ describe('drain: HTTP/1', () => {
 
   test('hooks run after HTTP traffic has drained and get the upgraded connections', { timeout: TEST_MS }, async (t) => {
     const events = [];
+    /** @type {(value?: unknown) => void} */
     let release;
     const released = new Promise((resolve) => (release = resolve));
     const server = http.createServer(async (_req, res) => {
@@ -229,6 +232,7 @@ describe('drain: HTTP/1', () => {
     const httpSide = [...sockets].find((s) => s !== upgraded);
     httpSide.once('close', () => events.push('http connection closed'));
 
+    /** @type {net.Socket[]} */
     let handed;
     const result = drain([server], {
       deadline: Date.now() + FAR_MS,
@@ -255,6 +259,7 @@ describe('drain: HTTP/1', () => {
     timeout: TEST_MS,
   }, async (t) => {
     const events = [];
+    /** @type {(value?: unknown) => void} */
     let release;
     const released = new Promise((resolve) => (release = resolve));
     const server = http.createServer(async (_req, res) => {
@@ -267,6 +272,7 @@ describe('drain: HTTP/1', () => {
     const arrived = eventually(server, 'request');
     const response = get(port, agent);
     await arrived;
+    /** @type {(value?: unknown) => void} */
     let finishDrainHook;
     const drainHookWaits = new Promise((resolve) => (finishDrainHook = resolve));
     const result = drain([server], {
@@ -399,6 +405,7 @@ describe('drain: raw connections', () => {
 
 describe('drain: HTTP/2', () => {
   test('an h2c session gets GOAWAY and its open stream completes', { timeout: TEST_MS }, async (t) => {
+    /** @type {(value?: unknown) => void} */
     let release;
     const released = new Promise((resolve) => (release = resolve));
     const server = http2.createServer();
@@ -557,7 +564,10 @@ async function wsClient(t, port, options = {}) {
   return { ws, closed };
 }
 
-/** An HTTP server that answers WebSocket upgrades by hand, and reads what comes, with no library attached; `onOpen` gets each socket. */
+/**
+ * An HTTP server that answers WebSocket upgrades by hand, and reads what comes, with no library attached; `onOpen` gets each socket.
+ * @param {(socket: import('node:stream').Duplex) => void} [onOpen]
+ */
 function handMadeWebSocketServer(onOpen = () => {}) {
   const server = http.createServer((_req, res) => res.end('plain'));
   server.on('upgrade', (req, socket) => {
@@ -605,12 +615,14 @@ describe('drain: WebSockets', () => {
     timeout: TEST_MS,
   }, async (t) => {
     const big = 16 * 1024 * 1024;
+    /** @type {import('node:stream').Duplex} */
     let serverSide;
     const server = handMadeWebSocketServer((socket) => (serverSide = socket));
     const { port } = await serve(t, server);
     const client = await wsClient(t, port);
     const messages = [];
-    client.ws.on('message', (m) => messages.push(m.length));
+    // Binary messages arrive as Buffers (ws's default binaryType).
+    client.ws.on('message', (/** @type {Buffer} */ m) => messages.push(m.length));
     client.ws.pause();
     serverSide.write(binaryFrame(big, 7));
     assert.ok(serverSide.writableLength > 0, 'part of the frame is still queued: the client is not reading');
@@ -702,6 +714,7 @@ describe("the app's own server.close() during the drain (src/drain/close.ts)", (
   test('close(cb) while baton drains: no ERR_SERVER_NOT_RUNNING, cb once the request in flight is answered; a later close(cb) is told at once', {
     timeout: TEST_MS,
   }, async (t) => {
+    /** @type {() => void} */
     let answer;
     const server = http.createServer((req, res) => (answer = () => res.end('done')));
     const { port } = await serve(t, server);
@@ -710,7 +723,7 @@ describe("the app's own server.close() during the drain (src/drain/close.ts)", (
     await until(() => answer, 'the request to arrive');
     const events = [];
     const drained = drain([server], { deadline: Date.now() + FAR_MS, runHooks: noHooks });
-    server.close((err) => events.push(`closed ${err?.code ?? 'ok'}`));
+    server.close((/** @type {NodeJS.ErrnoException} */ err) => events.push(`closed ${err?.code ?? 'ok'}`));
     answer();
     events.push(`answered ${(await inFlight).body}`);
     await drained;
@@ -725,14 +738,16 @@ describe("the app's own server.close() during the drain (src/drain/close.ts)", (
 describe('Server-Sent Events (src/drain/event-stream.ts)', () => {
   /** An event-stream server; `streams` counts the streams it has begun. */
   const sse = () => {
-    const server = http.createServer((req, res) => {
-      if (req.url !== '/events') return res.end('plain');
-      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
-      res.write('data: hello\n\n');
-      server.streams++;
-      const tick = setInterval(() => res.write('data: tick\n\n'), 50);
-      res.on('close', () => clearInterval(tick));
-    });
+    const server = /** @type {http.Server & { streams: number }} */ (
+      http.createServer((req, res) => {
+        if (req.url !== '/events') return res.end('plain');
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        res.write('data: hello\n\n');
+        server.streams++;
+        const tick = setInterval(() => res.write('data: tick\n\n'), 50);
+        res.on('close', () => clearInterval(tick));
+      })
+    );
     server.streams = 0;
     return server;
   };

@@ -8,6 +8,7 @@ const good = [
   ['500ms', 500],
   ['2s', 2000],
   ['1m', 60000],
+  ['6h', 21_600_000],
   ['1000', 1000],
   ['0', 0],
   ['0s', 0],
@@ -22,7 +23,7 @@ for (const [value, ms] of good) {
   });
 }
 
-const bad = ['abc', '-5s', '', '   ', 's', '5 s', '5h', '5S', '1e3', '.5s', '5.s', '5ms5', 'Infinity', 'NaN', '0x10'];
+const bad = ['abc', '-5s', '', '   ', 's', '5 s', '5d', '5S', '1e3', '.5s', '5.s', '5ms5', 'Infinity', 'NaN', '0x10'];
 for (const value of bad) {
   test(`parseDuration(${JSON.stringify(value)}) throws, naming the input, on one line`, () => {
     assert.throws(

@@ -170,6 +170,8 @@ describe('readSettings', () => {
       logFormat: 'text',
       closeWebSockets: true,
       closeEventStreams: true,
+      maxMemoryBytes: 0,
+      requestMetrics: true,
     });
   });
 
@@ -186,6 +188,8 @@ describe('readSettings', () => {
       logFormat: 'json',
       closeWebSockets: false,
       closeEventStreams: false,
+      maxMemoryBytes: 1536,
+      requestMetrics: false,
     };
     assert.deepEqual(readSettings(settingsEnv(s)), s);
     assert.deepEqual(readSettings(settingsEnv({ ...s, closeWebSockets: true })), { ...s, closeWebSockets: true });
@@ -200,6 +204,12 @@ describe('readSettings', () => {
   test('BATON_CLOSE_EVENT_STREAMS', () => {
     assert.equal(readSettings({ BATON_CLOSE_EVENT_STREAMS: '1' }).closeEventStreams, true);
     assert.equal(readSettings({ BATON_CLOSE_EVENT_STREAMS: '0' }).closeEventStreams, false);
+  });
+
+  test('BATON_METRICS', () => {
+    assert.equal(readSettings({ BATON_METRICS: '0' }).requestMetrics, false);
+    assert.equal(readSettings({ BATON_METRICS: '1' }).requestMetrics, true);
+    assert.throws(() => readSettings({ BATON_METRICS: 'off' }), /^Error: BATON_METRICS: 'off' is neither on nor off/);
   });
 
   test('BATON_WAIT_READY', () => {
@@ -235,7 +245,7 @@ describe('readSettings', () => {
     ['BATON_READY_TIMEOUT', 'abc'],
     ['BATON_READY_TIMEOUT', '-5s'],
     ['BATON_READY_TIMEOUT', ''],
-    ['BATON_DRAIN_TIMEOUT', '10h'],
+    ['BATON_DRAIN_TIMEOUT', '10d'],
     ['BATON_DRAIN_TIMEOUT', '40000m'],
     ['BATON_DRAIN_TIMEOUT', '30'],
     ['BATON_READY_TIMEOUT', '30'],

@@ -92,12 +92,18 @@ test('with no ready worker listening there, or one that does not take it, the se
 test('Handing (either end of a channel): each connection waits for the answer with its id; an unwritten one, or one outstanding when the peer goes, is not taken', async () => {
   const { Handing } = await import('../../dist/generation/handing.js');
   const sent = [];
-  const channel = (written) => ({
-    sendHandle: (body, h) => {
-      sent.push([body, h.fd]);
-      return Promise.resolve(written);
-    },
-  });
+  /** @typedef {import('../../dist/generation/channel.js').Channel} Channel */
+  /** A channel whose sendHandle() resolves `written`: all of one that Handing uses. */
+  const channel = (written) => {
+    /** @type {Pick<Channel, 'sendHandle'>} */
+    const fake = {
+      sendHandle: (body, h) => {
+        sent.push([body, h.fd]);
+        return Promise.resolve(written);
+      },
+    };
+    return /** @type {Channel} */ (fake);
+  };
   const h = new Handing();
   const first = h.send(channel(true), A, handle(1));
   const second = h.send(channel(true), B, handle(2));

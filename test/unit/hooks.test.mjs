@@ -9,10 +9,25 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { addDrainHook, addHook, runDrainHooks, runHooks } from '../../dist/worker/hooks.js';
+import {
+  addDrainHook as addAnyDrainHook,
+  addHook as addAnyHook,
+  runDrainHooks,
+  runHooks,
+} from '../../dist/worker/hooks.js';
 import { errorLine } from '../../dist/log.js';
 
+/** @typedef {import('../../dist/worker/hooks.js').ShutdownContext} ShutdownContext */
+/** @typedef {import('../../dist/worker/hooks.js').DrainContext} DrainContext */
+/** @typedef {{ tag: symbol }} Tag the test a context is for */
+/** @typedef {Omit<ShutdownContext, 'msLeft'> & Tag} Context */
+
+// The run hands each hook the context it was given (msLeft added), so the hooks here read its tag.
+const addHook = /** @type {(hook: (c: ShutdownContext & Tag) => void | Promise<void>) => void} */ (addAnyHook);
+const addDrainHook = /** @type {(hook: (c: DrainContext & Tag) => void | Promise<void>) => void} */ (addAnyDrainHook);
+
 const hooksUrl = new URL('../../dist/worker/hooks.js', import.meta.url).href;
+/** @returns {Context} */
 const ctx = (ms = 5000) => ({ reason: 'stop', connections: [], deadline: Date.now() + ms, tag: Symbol('test') });
 
 /** Runs ESM `code` in a fresh node; resolves { code, signal, stdout, stderr }; SIGKILLs it after `ms`. */
@@ -132,7 +147,9 @@ describe('runHooks in process', () => {
   });
 
   test('context.reason and connections reach the hook unchanged', async () => {
+    /** @type {Context} */
     const mine = { ...ctx(), reason: 'upgrade', connections: Object.freeze([]) };
+    /** @type {Pick<ShutdownContext, 'reason' | 'connections'>} */
     let got;
     addHook((c) => {
       if (c.tag === mine.tag) got = { reason: c.reason, connections: c.connections };
@@ -161,6 +178,7 @@ describe('runHooks in process', () => {
 
   test('addHook(non-function) throws TypeError', () => {
     for (const bad of [undefined, null, 'fn', 42, {}, [], Promise.resolve()]) {
+      // @ts-expect-error bad input: not a function
       assert.throws(() => addHook(bad), TypeError);
     }
   });
@@ -168,6 +186,7 @@ describe('runHooks in process', () => {
 
 describe('runDrainHooks in process', () => {
   test('drain hooks start together, each told the reason, the deadline and the time left', async () => {
+    /** @type {Context} */
     const mine = { ...ctx(), reason: 'upgrade' };
     const events = [];
     let release;
@@ -206,8 +225,10 @@ describe('runDrainHooks in process', () => {
   });
 
   test('addDrainHook(non-function) throws TypeError naming onDrain', () => {
-    for (const bad of [undefined, 'fn', {}])
+    for (const bad of [undefined, 'fn', {}]) {
+      // @ts-expect-error bad input: not a function
       assert.throws(() => addDrainHook(bad), { name: 'TypeError', message: /onDrain/ });
+    }
   });
 });
 

@@ -75,7 +75,12 @@ function tmpDir(t) {
   return dir;
 }
 
-/** A server listening on 127.0.0.1 (random port) or a unix path; closed after the test. */
+/**
+ * A server listening on 127.0.0.1 (random port) or a unix path; closed after the test.
+ * `port`: the one it listens on, on TCP.
+ * @param {import('node:test').TestContext} t
+ * @param {...any} args listen()'s
+ */
 async function listening(t, ...args) {
   const server = net.createServer();
   t.after(
@@ -87,10 +92,12 @@ async function listening(t, ...args) {
   );
   server.listen(...args);
   await once(server, 'listening');
-  const fd = server._handle?.fd;
+  // Node's own handle, absent from @types/node: its fd is what a successor inherits.
+  const fd = /** @type {net.Server & { _handle?: { fd: number } }} */ (server)._handle?.fd;
   assert.equal(typeof fd, 'number', 'server._handle.fd is readable');
   assert.ok(fd >= 0);
-  return { server, fd };
+  const address = server.address();
+  return { server, fd, port: typeof address === 'object' ? address.port : undefined };
 }
 
 /**
@@ -155,11 +162,15 @@ function assertInheritError(out, re) {
   assert.match(out.message, re);
 }
 
-/** A dgram socket bound on 127.0.0.1 (random port); closed after the test. */
+/**
+ * A dgram socket bound on 127.0.0.1 (random port); closed after the test.
+ * @param {import('node:test').TestContext} t
+ * @param {dgram.SocketType} [type]
+ */
 async function boundUdp(t, type = 'udp4', host = '127.0.0.1') {
   const socket = dgram.createSocket(type);
   t.after(() => socket.close());
-  await new Promise((resolve) => socket.bind(0, host, resolve));
+  await new Promise((resolve) => socket.bind(0, host, () => resolve()));
   const { datagramFdOf } = await import('../../dist/internals/dgram.js');
   return { port: socket.address().port, fd: datagramFdOf(socket) };
 }
@@ -195,8 +206,7 @@ describe('inherit: UDP', () => {
 
 describe('inherit: TCP', () => {
   test('a listening 127.0.0.1 socket at fd 3 gives its real address', async (t) => {
-    const { server, fd } = await listening(t, 0, '127.0.0.1');
-    const { port } = server.address();
+    const { fd, port } = await listening(t, 0, '127.0.0.1');
     const name = `tcp:127.0.0.1:${port}`;
     const out = await startChild(t, { fds: [fd], spec: [{ fd: 3, name }] }).result();
     assert.equal(out.ok, true, out.message);
@@ -211,8 +221,7 @@ describe('inherit: TCP', () => {
   });
 
   test('a label that is not an address (systemd FileDescriptorName) still gets the real address', async (t) => {
-    const { server, fd } = await listening(t, 0, '127.0.0.1');
-    const { port } = server.address();
+    const { fd, port } = await listening(t, 0, '127.0.0.1');
     const out = await startChild(t, { fds: [fd], spec: [{ fd: 3, name: 'web' }] }).result();
     assert.equal(out.ok, true, out.message);
     assert.deepEqual(out.entries[0].address, { kind: 'tcp', host: '127.0.0.1', port });
@@ -220,16 +229,14 @@ describe('inherit: TCP', () => {
   });
 
   test('an IPv6 loopback socket reports ::1', async (t) => {
-    const { server, fd } = await listening(t, 0, '::1');
-    const { port } = server.address();
+    const { fd, port } = await listening(t, 0, '::1');
     const out = await startChild(t, { fds: [fd], spec: [{ fd: 3, name: `tcp:[::1]:${port}` }] }).result();
     assert.equal(out.ok, true, out.message);
     assert.deepEqual(out.entries[0].address, { kind: 'tcp', host: '::1', port });
   });
 
   test('a name with the wrong port throws InheritError naming the real address', async (t) => {
-    const { server, fd } = await listening(t, 0, '127.0.0.1');
-    const { port } = server.address();
+    const { fd, port } = await listening(t, 0, '127.0.0.1');
     const wrongPort = port === 1 ? 2 : 1;
     const out = await startChild(t, { fds: [fd], spec: [{ fd: 3, name: `tcp:127.0.0.1:${wrongPort}` }] }).result();
     assertInheritError(
@@ -240,15 +247,13 @@ describe('inherit: TCP', () => {
   });
 
   test('a unix name for a TCP socket throws InheritError', async (t) => {
-    const { server, fd } = await listening(t, 0, '127.0.0.1');
-    const { port } = server.address();
+    const { fd, port } = await listening(t, 0, '127.0.0.1');
     const out = await startChild(t, { fds: [fd], spec: [{ fd: 3, name: 'unix:/x' }] }).result();
     assertInheritError(out, new RegExp(`is really tcp:127\\.0\\.0\\.1:${port}`));
   });
 
   test('the returned handle serves connections in the child after the parent closes its copy', async (t) => {
-    const { server, fd } = await listening(t, 0, '127.0.0.1');
-    const { port } = server.address();
+    const { server, fd, port } = await listening(t, 0, '127.0.0.1');
     const c = startChild(t, { fds: [fd], spec: [{ fd: 3, name: `tcp:127.0.0.1:${port}` }], serve: true });
     // spawn() returns once the child has exec'd, so the child holds its own copy of the socket now.
     await new Promise((resolve) => server.close(resolve));
@@ -340,8 +345,7 @@ describe('inherit: descriptors that are not listening sockets', () => {
   });
 
   test('the first bad fd of several fails the whole call', async (t) => {
-    const { server, fd } = await listening(t, 0, '127.0.0.1');
-    const { port } = server.address();
+    const { fd, port } = await listening(t, 0, '127.0.0.1');
     const out = await startChild(t, {
       fds: [fd],
       spec: [
@@ -356,8 +360,7 @@ describe('inherit: descriptors that are not listening sockets', () => {
 describe('inherit: the whole path from writeListenEnv to inherit', () => {
   test('TCP at fd 3 and unix at fd 4, described by LISTEN_FDS / LISTEN_FDNAMES / BATON_PARENT_PID', async (t) => {
     const { writeListenEnv } = await import(fdsUrl);
-    const { server, fd: tcpFd } = await listening(t, 0, '127.0.0.1');
-    const { port } = server.address();
+    const { fd: tcpFd, port } = await listening(t, 0, '127.0.0.1');
     const sock = path.join(tmpDir(t), 'pair:with%odd.sock');
     const { fd: unixFd } = await listening(t, sock);
     const names = [`tcp:127.0.0.1:${port}`, `unix:${sock}`];
@@ -375,8 +378,8 @@ describe('inherit: the whole path from writeListenEnv to inherit', () => {
 
   test('the variables meant for another parent are ignored: nothing is inherited', async (t) => {
     const { writeListenEnv } = await import(fdsUrl);
-    const { server, fd } = await listening(t, 0, '127.0.0.1');
-    const env = writeListenEnv([`tcp:127.0.0.1:${server.address().port}`], process.pid + 100000);
+    const { fd, port } = await listening(t, 0, '127.0.0.1');
+    const env = writeListenEnv([`tcp:127.0.0.1:${port}`], process.pid + 100000);
     const out = await startChild(t, { fds: [fd], spec: 'ENV', env }).result();
     assert.equal(out.ok, true, out.message);
     assert.deepEqual(out.entries, []);

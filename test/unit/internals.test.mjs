@@ -34,7 +34,13 @@ const credentials = {
   cert: fs.readFileSync(new URL('cert.pem', tlsDir)),
 };
 
-/** Resolves once `server` listens (listen's arguments as given); rejects on its 'error'. */
+/**
+ * Resolves once `server` listens (listen's arguments as given); rejects on its 'error'.
+ * @template {net.Server} S
+ * @param {S} server
+ * @param {...any} args
+ * @returns {Promise<S>}
+ */
 function listening(server, ...args) {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -44,6 +50,18 @@ function listening(server, ...args) {
     });
   });
 }
+
+/** The port a server listening on TCP has. */
+const portOf = (/** @type {net.Server} */ server) => /** @type {net.AddressInfo} */ (server.address()).port;
+
+/** What went wrong, when a bind gave an error instead of a handle (the message of an assert that it did not). */
+const failure = (handle) => (handle instanceof Error ? handle.message : 'no error');
+
+/**
+ * The undocumented parts of Node that this file checks are there, absent from @types/node.
+ * @typedef {typeof net & { _createServerHandle?: unknown }} NetInternals
+ * @typedef {net.Server & { _handle?: unknown, _connections?: number }} ServerInternals
+ */
 
 function closeServer(server) {
   return new Promise((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
@@ -58,7 +76,7 @@ function tmpDir(t) {
 /** A TCP port free on 127.0.0.1 a moment ago (the kernel's pick). */
 async function freePort() {
   const s = await listening(net.createServer(), 0, '127.0.0.1');
-  const { port } = s.address();
+  const port = portOf(s);
   await closeServer(s);
   return port;
 }
@@ -70,7 +88,7 @@ function connectOutcome(where) {
     s.once('connect', () => {
       s.destroy();
       resolve('connected');
-    }).once('error', (err) => resolve(err.code));
+    }).once('error', (/** @type {NodeJS.ErrnoException} */ err) => resolve(err.code));
   });
 }
 
@@ -120,14 +138,26 @@ function runNode(t, code, { extraStdio = [], env = {} } = {}) {
   return { child, done, firstLine };
 }
 
-/** A keep-alive http.Agent with one socket, destroyed when the test ends. */
+/**
+ * A keep-alive http.Agent with one socket, destroyed when the test ends.
+ * @param {import('node:test').TestContext} t
+ * @param {typeof http | typeof https} [lib]
+ * @param {https.AgentOptions} [options]
+ */
 function keepAliveAgent(t, lib = http, options = {}) {
   const agent = new lib.Agent({ keepAlive: true, maxSockets: 1, ...options });
   t.after(() => agent.destroy());
   return agent;
 }
 
-/** GET `pathName` through `agent`: { status, headers, body, localPort } (the client socket's port). */
+/**
+ * GET `pathName` through `agent`: { status, headers, body, localPort } (the client socket's port).
+ * @param {typeof http | typeof https} lib
+ * @param {number} port
+ * @param {http.Agent} [agent]
+ * @param {string} [pathName]
+ * @returns {Promise<{ status: number, headers: http.IncomingHttpHeaders, body: string, localPort: number }>}
+ */
 function request(lib, port, agent, pathName = '/') {
   return new Promise((resolve, reject) => {
     lib
@@ -146,7 +176,7 @@ function request(lib, port, agent, pathName = '/') {
 describe('handles.ts: net._createServerHandle, server._handle.fd', () => {
   test('net._createServerHandle is there (checkHandles)', T, () => {
     assert.equal(
-      typeof net._createServerHandle,
+      typeof (/** @type {NetInternals} */ (net)._createServerHandle),
       'function',
       'net._createServerHandle is gone: baton cannot bind, inherit or pass sockets',
     );
@@ -165,7 +195,7 @@ describe('handles.ts: net._createServerHandle, server._handle.fd', () => {
       }
       assert.ok(
         !(handle instanceof Error),
-        `net._createServerHandle('127.0.0.1', ${port}, 4) failed: ${handle?.message}`,
+        `net._createServerHandle('127.0.0.1', ${port}, 4) failed: ${failure(handle)}`,
       );
       t.after(() => handle.close());
       assert.ok(
@@ -178,6 +208,7 @@ describe('handles.ts: net._createServerHandle, server._handle.fd', () => {
         'function',
         'a TCP handle has no getsockname(): inherited TCP sockets cannot be told from unix ones',
       );
+      /** @type {Record<string, unknown>} */
       const out = {};
       assert.equal(handle.getsockname(out), 0);
       assert.deepEqual(
@@ -195,7 +226,7 @@ describe('handles.ts: net._createServerHandle, server._handle.fd', () => {
       t.after(() => closeServer(server));
       await listening(server, handle);
       assert.equal(
-        server._handle,
+        /** @type {ServerInternals} */ (server)._handle,
         handle,
         'net.Server#listen(TCP handle) no longer adopts the handle itself (server._handle)',
       );
@@ -204,7 +235,7 @@ describe('handles.ts: net._createServerHandle, server._handle.fd', () => {
         handle.fd,
         'server._handle.fd no longer gives the listening fd: sockets cannot be passed to a successor',
       );
-      assert.equal(server.address().port, port);
+      assert.equal(portOf(server), port);
       assert.equal(await answerAt(port), 'tcp\n');
 
       // libuv defers a bind's EADDRINUSE to listen(); bindTcp sees it as getsockname's port 0.
@@ -224,7 +255,7 @@ describe('handles.ts: net._createServerHandle, server._handle.fd', () => {
     async (t) => {
       const sock = path.join(tmpDir(t), 'canary.sock');
       const handle = bindPath(sock);
-      assert.ok(!(handle instanceof Error), `net._createServerHandle('${sock}', -1, -1) failed: ${handle?.message}`);
+      assert.ok(!(handle instanceof Error), `net._createServerHandle('${sock}', -1, -1) failed: ${failure(handle)}`);
       assert.ok(fs.statSync(sock).isSocket(), 'the unix path was not bound');
       assert.equal(await connectOutcome(sock), 'ECONNREFUSED', 'the bound unix socket already listens');
       assert.equal(
@@ -260,10 +291,10 @@ describe('handles.ts: net._createServerHandle, server._handle.fd', () => {
       '127.0.0.1',
     );
     t.after(() => closeServer(tcpServer));
-    const { port } = tcpServer.address();
+    const port = portOf(tcpServer);
     const sock = path.join(tmpDir(t), 'inherited.sock');
     const unixHandle = bindPath(sock);
-    assert.ok(!(unixHandle instanceof Error), unixHandle?.message);
+    assert.ok(!(unixHandle instanceof Error), failure(unixHandle));
     t.after(() => unixHandle.close());
     const code = `
       import net from 'node:net';
@@ -320,7 +351,7 @@ describe("dgram.ts: a dgram socket's UDP handle under Symbol(state symbol)", () 
       undefined,
       'a dgram socket keeps no UDP handle (with recvStop and fd) under Symbol(state symbol)',
     );
-    await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+    await new Promise((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
     assert.equal(typeof datagramFdOf(s), 'number');
   });
 
@@ -330,7 +361,7 @@ describe("dgram.ts: a dgram socket's UDP handle under Symbol(state symbol)", () 
     async (t) => {
       const port = await freePort();
       const handle = bindUdp('127.0.0.1', port);
-      assert.ok(!(handle instanceof Error), handle?.message);
+      assert.ok(!(handle instanceof Error), failure(handle));
       t.after(() => handle.close());
       const early = dgram.createSocket('udp4');
       t.after(() => early.close());
@@ -364,7 +395,7 @@ describe("dgram.ts: a dgram socket's UDP handle under Symbol(state symbol)", () 
       t.after(() => s.close());
       let read = 0;
       s.on('message', () => read++);
-      await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+      await new Promise((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
       const { port } = s.address();
       const code = `
       import dgram from 'node:dgram';
@@ -378,7 +409,7 @@ describe("dgram.ts: a dgram socket's UDP handle under Symbol(state symbol)", () 
       assert.equal(read, 0, 'the socket read after stopReceiving');
       const client = dgram.createSocket('udp4');
       t.after(() => client.close());
-      await new Promise((resolve) => client.bind(0, '127.0.0.1', resolve));
+      await new Promise((resolve) => client.bind(0, '127.0.0.1', () => resolve()));
       const got = once(client, 'message');
       s.send('still sends', client.address().port, '127.0.0.1');
       assert.equal(String((await got)[0]), 'still sends');
@@ -441,7 +472,7 @@ describe('http.ts: the http.server.connections list, socket._httpMessage', () =>
       );
 
       const agent = keepAliveAgent(t);
-      const r = await request(http, server.address().port, agent);
+      const r = await request(http, portOf(server), agent);
       assert.equal(r.status, 200);
       assert.equal(accepted.length, 1);
       assert.deepEqual(
@@ -478,7 +509,7 @@ describe('http.ts: the http.server.connections list, socket._httpMessage', () =>
       });
       t.after(() => server.close());
       await listening(server, 0, '127.0.0.1');
-      assert.equal((await request(http, server.address().port)).status, 200);
+      assert.equal((await request(http, portOf(server))).status, 200);
       assert.match(heads[0], /^HTTP\/1\.1 200 OK\r\n/);
       assert.match(
         heads[0],
@@ -493,7 +524,8 @@ describe('http.ts: the http.server.connections list, socket._httpMessage', () =>
     t.after(() => server.close());
     const upgraded = new Promise((resolve) =>
       server.once('upgrade', (req, socket) => {
-        const listed = httpSockets(server).includes(socket);
+        // An HTTP server's upgraded socket is the net.Socket it accepted (typed as any Duplex).
+        const listed = httpSockets(server).includes(/** @type {net.Socket} */ (socket));
         socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: canary\r\nConnection: Upgrade\r\n\r\n');
         resolve(listed);
       }),
@@ -501,7 +533,7 @@ describe('http.ts: the http.server.connections list, socket._httpMessage', () =>
     await listening(server, 0, '127.0.0.1');
     const req = http.request({
       host: '127.0.0.1',
-      port: server.address().port,
+      port: portOf(server),
       agent: false,
       headers: { Connection: 'Upgrade', Upgrade: 'canary' },
     });
@@ -529,7 +561,7 @@ describe('http.ts: the http.server.connections list, socket._httpMessage', () =>
       const closed = [];
       server.on('connection', (s) => closed.push(once(s, 'close')));
       await listening(server, 0, '127.0.0.1');
-      const r = await request(http, server.address().port, keepAliveAgent(t));
+      const r = await request(http, portOf(server), keepAliveAgent(t));
       assert.equal(
         r.headers.connection,
         'close',
@@ -574,7 +606,7 @@ describe("handover.ts: socket._handle stopped and sent as a raw handle, server._
       const accepted = [];
       server.on('connection', (s) => accepted.push(s));
       await listening(server, 0, '127.0.0.1');
-      const { port } = server.address();
+      const port = portOf(server);
       const serverSide = (localPort) => accepted.find((s) => s.remotePort === localPort);
       const unused = await rawConnection(t, port);
       const between = await request(http, port, keepAliveAgent(t));
@@ -616,7 +648,7 @@ describe("handover.ts: socket._handle stopped and sent as a raw handle, server._
       const accepted = [];
       server.on('connection', (s) => accepted.push(s));
       await listening(server, 0, '127.0.0.1');
-      const client = await rawConnection(t, server.address().port);
+      const client = await rawConnection(t, portOf(server));
       let clientClosed = false;
       client.once('close', () => (clientClosed = true));
       await eventually(() => accepted.length === 1, 'the connection to be accepted');
@@ -630,12 +662,13 @@ describe("handover.ts: socket._handle stopped and sent as a raw handle, server._
         client.setEncoding('utf8').on('data', (d) => d.includes('adopted') && resolve(d)),
       );
       await new Promise((resolve, reject) =>
-        child.send('connection', handle, (err) => (err ? reject(err) : resolve())),
+        // A bare handle, as cluster's primary sends them: @types/node knows only sockets and servers.
+        child.send('connection', /** @type {any} */ (handle), (err) => (err ? reject(err) : resolve())),
       );
       release(socket, handle);
       await once(socket, 'close');
       assert.equal(
-        server._connections,
+        /** @type {ServerInternals} */ (server)._connections,
         0,
         'a released socket is still counted in server._connections: the drain would wait for it',
       );
@@ -656,9 +689,14 @@ describe("handover.ts: socket._handle stopped and sent as a raw handle, server._
       server.close();
     });
     await listening(server, 0, '127.0.0.1');
-    await request(https, server.address().port, keepAliveAgent(t, https));
+    await request(https, portOf(server), keepAliveAgent(t, https));
     const [socket] = httpSockets(server);
-    assert.equal(socket.encrypted, true, 'a TLS socket no longer says encrypted: detach() would try to send it');
+    // An https server's sockets are TLSSockets.
+    assert.equal(
+      /** @type {tls.TLSSocket} */ (socket).encrypted,
+      true,
+      'a TLS socket no longer says encrypted: detach() would try to send it',
+    );
     assert.equal(detach(socket), undefined);
   });
 });
@@ -668,7 +706,7 @@ async function h2Pair(t, onStream) {
   const server = http2.createServer();
   server.on('stream', onStream);
   await listening(server, 0, '127.0.0.1');
-  const client = http2.connect(`http://127.0.0.1:${server.address().port}`);
+  const client = http2.connect(`http://127.0.0.1:${portOf(server)}`);
   t.after(() => {
     client.destroy();
     server.close();
@@ -698,7 +736,8 @@ describe("http2.ts: a session's open streams (state.streams); a stream's native 
     assert.deepEqual(openStreams(session), [], 'a closed stream is still among openStreams()');
   });
 
-  for (const [how, respond] of [
+  /** @type {[string, (stream: http2.ServerHttp2Stream) => void][]} */
+  const responses = [
     ['end(data)', (stream) => stream.end('body')],
     [
       'write(data), then end()',
@@ -708,8 +747,10 @@ describe("http2.ts: a session's open streams (state.streams); a stream's native 
       },
     ],
     ['trailers (waitForTrailers)', (stream) => stream.end('body')],
-  ]) {
+  ];
+  for (const [how, respond] of responses) {
     test(`holdStreamEnd(): the client has the body but no end until the release, ${how}`, T, async (t) => {
+      /** @type {() => void} */
       let release;
       const client = await h2Pair(t, (stream) => {
         release = holdStreamEnd(stream);
@@ -840,7 +881,7 @@ describe('patches.ts: listen, process.send, stderr, closeIdleConnections', () =>
         return closeServer(server);
       });
       await listening(server, 0, '127.0.0.1');
-      const { port } = server.address();
+      const port = portOf(server);
       const agent = keepAliveAgent(t);
       const first = await request(http, port, agent);
       assert.equal(accepted.length, 1);
@@ -849,6 +890,8 @@ describe('patches.ts: listen, process.send, stderr, closeIdleConnections', () =>
       const serverClosed = once(server, 'close');
       server.close();
       assert.equal(await connectOutcome(port), 'ECONNREFUSED', 'the server still listens after close()');
+      // An answer, or the error it met instead.
+      /** @type {{ status?: number, localPort?: number, error?: string }} */
       const second = await request(http, port, agent).catch((err) => ({ error: err.code ?? err.message }));
       assert.deepEqual(
         { status: second.status, localPort: second.localPort },
@@ -1008,6 +1051,8 @@ describe('track.ts: protocolOf() tells servers apart by public methods', () => {
     'http and https are HTTP/1 (closeIdleConnections); h2c and h2 are HTTP/2 (updateSettings); net and tls are neither',
     T,
     () => {
+      // The methods protocolOf() looks for, on whichever server has them.
+      /** @type {[string, net.Server & { updateSettings?: unknown, closeIdleConnections?: unknown }, string][]} */
       const cases = [
         ['http.createServer', http.createServer(), 'http1'],
         ['https.createServer', https.createServer(credentials), 'http1'],
@@ -1034,7 +1079,7 @@ describe('track.ts: protocolOf() tells servers apart by public methods', () => {
       const server = https.createServer(credentials, (req, res) => res.end('ok'));
       t.after(() => server.close());
       await listening(server, 0, '127.0.0.1');
-      const r = await request(https, server.address().port, keepAliveAgent(t, https, { rejectUnauthorized: false }));
+      const r = await request(https, portOf(server), keepAliveAgent(t, https, { rejectUnauthorized: false }));
       assert.equal(r.status, 200);
       const open = httpSockets(server);
       assert.equal(open.length, 1, "an https server's keep-alive connection is missing from http.server.connections");
@@ -1047,7 +1092,7 @@ describe('track.ts: protocolOf() tells servers apart by public methods', () => {
     t.after(() => server.close());
     const session = once(server, 'session');
     await listening(server, 0, '127.0.0.1');
-    const client = http2.connect(`http://127.0.0.1:${server.address().port}`);
+    const client = http2.connect(`http://127.0.0.1:${portOf(server)}`);
     t.after(() => client.destroy());
     const [s] = await session;
     assert.equal(typeof s.goaway, 'function', 'Http2Session#goaway is gone: HTTP/2 connections cannot be drained');

@@ -22,6 +22,7 @@ import vm from 'node:vm';
 import { Master } from '../../dist/supervisor/master.js';
 import { SocketTable } from '../../dist/supervisor/sockets.js';
 import { NO_RELEASES, ReloadRefused } from '../../dist/protocol/control.js';
+import { PROTOCOL_VERSION } from '../../dist/protocol/messages.js';
 import { captureLog } from '../helpers/log.mjs';
 import { tmpDir } from '../helpers/proc.mjs';
 
@@ -34,16 +35,35 @@ const flush = async (rounds = 5) => {
 
 let nextPid = 40_000;
 
+/** @typedef {import('../../dist/listeners/address.js').Address} Address */
+/** @typedef {import('../../dist/supervisor/master.js').MasterOptions} MasterOptions */
+/** @typedef {import('../../dist/supervisor/worker.js').Worker} Worker */
+
+/**
+ * @typedef {object} WorkerOptions
+ * @property {boolean} [autoExitOnDrain] it exits as soon as it is asked to drain
+ * @property {number} [connections] what it reports at its heartbeat and drain
+ * @property {number} [cut] connections it cut at its drain deadline
+ * @property {string} [spawnFailure] its exit is described so, as a worker that could not be spawned
+ */
+
+/** @implements {Worker} */
 class FakeWorker {
+  /**
+   * @param {number} generation
+   * @param {WorkerOptions} [options]
+   */
   constructor(generation, { autoExitOnDrain = true, connections = 0, cut = 0, spawnFailure } = {}) {
     this.pid = nextPid++;
     this.name = `worker pid ${this.pid}`;
     this.generation = generation;
     this.startedAt = Date.now();
+    /** @type {Worker['state']} */
     this.state = 'starting';
     this.readyAt = undefined;
     this.heartbeat = undefined;
     this.listening = [];
+    /** @type {import('../../dist/protocol/messages.js').FailedMessage | undefined} */
     this.failed = undefined;
     this.drains = [];
     this.kills = 0;
@@ -62,6 +82,8 @@ class FakeWorker {
     this.cut = new Promise((resolve) => (this.resolveCut = resolve));
     this.isSettled = false;
     this.settled = new Promise((resolve) => (this.resolveSettled = resolve));
+    /** @type {number | null} */
+    this.rss = null;
   }
 
   /** Ready, and settled where it listens unless told `settled: false` (as a worker says once in service). */
@@ -84,7 +106,7 @@ class FakeWorker {
 
   /** Dies before it is ready, saying why (as a worker's 'failed' message does). */
   fail(error, stderrTail = `Error: ${error}\n    at app.js:1\n`) {
-    this.failed = { type: 'failed', pid: this.pid, error, stderrTail };
+    this.failed = { baton: PROTOCOL_VERSION, type: 'failed', pid: this.pid, error, stderrTail };
     this.exit(1);
   }
 
@@ -129,8 +151,9 @@ class FakeWorker {
     return `${this.name} exited before it was ready (${how})${why}`;
   }
 
+  /** What it reports of its memory: none, unless the test says. */
   rssBytes() {
-    return null;
+    return this.rss;
   }
 }
 
@@ -150,6 +173,12 @@ function notifier() {
 /**
  * A master with `workers` fake workers. `onSpawn(worker)` runs for each new
  * worker (e.g. to make it ready); `workerOptions(generation)` configures it.
+ * @param {import('node:test').TestContext} t
+ * @param {Partial<Pick<MasterOptions, 'workers' | 'readyTimeoutMs' | 'drainTimeoutMs' | 'listen' | 'crashWindowMs'
+ *   | 'maxDraining' | 'unresponsiveMs' | 'replaceUnresponsive' | 'shutdownDelayMs' | 'events' | 'releases'
+ *   | 'maxMemoryBytes' | 'maxAgeMs' | 'maxAgeJitterMs'>>
+ *   & { onSpawn?: (w: FakeWorker) => void, workerOptions?: (generation: number) => WorkerOptions, sockets?: SocketTable }
+ * } [options]
  */
 function setup(
   t,
@@ -166,6 +195,9 @@ function setup(
     unresponsiveMs = 0,
     replaceUnresponsive = false,
     shutdownDelayMs = 0,
+    maxMemoryBytes = 0,
+    maxAgeMs = 0,
+    maxAgeJitterMs = 0,
     events,
     releases,
   } = {},
@@ -179,6 +211,7 @@ function setup(
   const notify = notifier();
   let exitCalled;
   const exited = new Promise((resolve) => (exitCalled = resolve));
+  /** @type {import('../../dist/supervisor/worker.js').Spawner} */
   const spawner = (generation, root) => {
     launches.push(generation);
     roots.push(root);
@@ -201,6 +234,9 @@ function setup(
       unresponsiveMs,
       replaceUnresponsive,
       shutdownDelayMs,
+      maxMemoryBytes,
+      maxAgeMs,
+      maxAgeJitterMs,
       listen,
       inherited: [],
       events,
@@ -280,7 +316,8 @@ describe('Master: start', () => {
     for (const k of ['rssBytes', 'heapTotalBytes', 'heapUsedBytes', 'externalBytes'])
       assert.ok(plain[k] > 0, `${k}: ${plain[k]}`);
     let collections = 0;
-    globalThis.gc = () => collections++;
+    // A stand-in that counts, typed as the master reads it (a gc() without options).
+    /** @type {{ gc?: () => void }} */ (globalThis).gc = () => collections++;
     assert.equal(m.master.status().master.afterGc, true);
     assert.equal(collections, 1);
   });
@@ -290,7 +327,7 @@ describe('Master: start', () => {
     const m = setup(t, { workers: 1, listen: [{ label: 'web', address: { kind: 'tcp', host: '127.0.0.1', port } }] });
     await m.master.start();
     assert.deepEqual(m.master.status().listeners, ['web']);
-    assert.equal(m.sockets.all()[0].address.port, port);
+    assert.equal(/** @type {Extract<Address, { kind: 'tcp' }>} */ (m.sockets.all()[0].address).port, port);
   });
 
   test('the first generation exiting before it was ever ready stops the master with exit(1)', {
@@ -449,6 +486,7 @@ describe('Master: reload', () => {
   }, async (t) => {
     const port = await freePort();
     const a = `tcp:127.0.0.1:${port}`;
+    /** @type {Address} */
     const extra = { kind: 'tcp', host: '127.0.0.1', port: await freePort() };
     const m = setup(t, { workers: 1, listen: [{ address: { kind: 'tcp', host: '127.0.0.1', port } }] });
     await m.master.start();
@@ -757,6 +795,11 @@ describe('Master: crash back-off', () => {
     await flush();
     assert.equal(m.spawned.length, count + 1);
     assert.equal(m.master.status().workers[0].pid, m.spawned.at(-1).pid);
+    assert.deepEqual(
+      m.master.status().workers.map((w) => w.restarts),
+      [1, 4],
+      "each worker's restarts are its slot's",
+    );
   });
 
   test('the crash line says why the worker exited, a spawn error included', { timeout: TEST_MS }, async (t) => {
@@ -1275,6 +1318,151 @@ describe('Master: heartbeats', () => {
   });
 });
 
+describe('Master: replacing workers (--max-memory, --max-age)', () => {
+  const MiB = 2 ** 20;
+  /** Every worker beats (its RSS as set), `seconds` times, a second apart on the mock clock. */
+  const beats = async (m, seconds) => {
+    for (let s = 0; s < seconds; s++) {
+      for (const w of m.spawned) if (w.state !== 'exited') w.beat();
+      m.t.mock.timers.tick(1_000);
+      await flush();
+    }
+  };
+  const replacing = (t, options) => {
+    t.mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'], now: 1_700_000_000_000 });
+    const replaced = [];
+    const m = setup(t, { workers: 2, events: { ...noEvents, replaced: (r) => replaced.push(r) }, ...options });
+    return { ...m, t, replaced };
+  };
+  const noEvents = { reloaded: () => {}, respawned: () => {}, cut: () => {} };
+
+  test('a worker over --max-memory for 3 heartbeats is replaced: a new one first, then the old one drains', {
+    timeout: TEST_MS,
+  }, async (t) => {
+    const m = replacing(t, { maxMemoryBytes: 512 * MiB });
+    await startReady(m);
+    const [leaky, fine] = m.spawned;
+    leaky.rss = 530 * MiB;
+    fine.rss = 100 * MiB;
+    await beats(m, 2);
+    assert.equal(m.spawned.length, 2, 'two readings over are not yet a leak');
+    await beats(m, 1);
+    assert.equal(m.spawned.length, 3, 'a replacement is started');
+    const fresh = m.spawned[2];
+    assert.deepEqual(leaky.drains, [], 'the old one serves until its replacement is ready');
+    fresh.makeReady();
+    await flush();
+    assert.deepEqual(
+      leaky.drains.map((d) => d.reason),
+      ['stop'],
+    );
+    assert.equal(leaky.kills, 0);
+    assert.deepEqual(
+      m.master
+        .status()
+        .workers.filter((w) => w.state === 'ready')
+        .map((w) => w.pid),
+      [fresh.pid, fine.pid],
+    );
+    const [record] = m.master.status().replacements ?? [];
+    assert.equal(record.pid, leaky.pid);
+    assert.equal(record.by, fresh.pid);
+    assert.match(record.detail, /^rss 530\.0 MiB > 512\.0 MiB/);
+    assert.deepEqual(m.replaced, ['memory']);
+    await beats(m, 3);
+    assert.equal(m.spawned.length, 3, 'nothing more: the new one is under the limit, and the old one is no crash');
+  });
+
+  test('one replacement at a time: the next starts once the old worker of the first has exited', {
+    timeout: TEST_MS,
+  }, async (t) => {
+    const m = replacing(t, { maxMemoryBytes: 512 * MiB, workerOptions: () => ({ autoExitOnDrain: false }) });
+    await startReady(m);
+    for (const w of m.spawned) w.rss = 600 * MiB;
+    await beats(m, 3);
+    assert.equal(m.spawned.length, 3, 'one replacement, not two');
+    const first = m.spawned[2];
+    first.makeReady();
+    await beats(m, 3);
+    assert.equal(m.spawned.length, 3, 'none while the replaced worker drains');
+    m.spawned[0].exit(0);
+    await beats(m, 1);
+    assert.equal(m.spawned.length, 4, 'the second one, once the first old worker is gone');
+    assert.equal(m.spawned[3].generation, 1);
+  });
+
+  test('none while a reload runs: the reload replaces every worker anyway', { timeout: TEST_MS }, async (t) => {
+    const m = replacing(t, { maxMemoryBytes: 512 * MiB });
+    await startReady(m);
+    const reload = m.master.reload();
+    await flush();
+    assert.equal(m.ofGeneration(2).length, 2, 'the reload has started its generation');
+    m.spawned[0].rss = 600 * MiB;
+    await beats(m, 4);
+    assert.equal(m.spawned.length, 4, 'no replacement beside a reload');
+    for (const w of m.ofGeneration(2)) w.makeReady();
+    assert.equal((await reload).ok, true);
+    await beats(m, 4);
+    assert.equal(m.spawned.length, 4, "the old worker's due replacement went with it");
+  });
+
+  test('a replacement that fails to start leaves the old worker serving, and is tried again after a back-off', {
+    timeout: TEST_MS,
+  }, async (t) => {
+    const m = replacing(t, { maxMemoryBytes: 512 * MiB });
+    await startReady(m);
+    const [leaky, fine] = m.spawned;
+    leaky.rss = 600 * MiB;
+    const lines = captureLog(t);
+    await beats(m, 3);
+    m.spawned[2].fail('boom');
+    await flush();
+    assert.deepEqual(leaky.drains, [], 'the old worker was not told to drain');
+    assert.deepEqual(
+      m.master
+        .status()
+        .workers.filter((w) => w.state === 'ready')
+        .map((w) => w.pid),
+      [leaky.pid, fine.pid],
+    );
+    assert.ok(lines.some((l) => l.includes(`could not replace ${leaky.name}`) && l.includes('serves on')));
+    assert.equal(m.spawned.length, 3, 'the failed replacement is not respawned as a crash');
+    await beats(m, 1);
+    assert.equal(m.spawned.length, 4, 'tried again after the back-off');
+    m.spawned[3].makeReady();
+    await flush();
+    assert.deepEqual(
+      leaky.drains.map((d) => d.reason),
+      ['stop'],
+    );
+    assert.deepEqual(m.replaced, ['memory']);
+  });
+
+  test('--max-age: each worker is replaced once it has served that long, one after the other', {
+    timeout: TEST_MS,
+  }, async (t) => {
+    /** For each worker spawned, how many had exited by then. */
+    const exitedBefore = [];
+    const all = [];
+    const m = replacing(t, {
+      maxAgeMs: 10_000,
+      onSpawn: (w) => {
+        exitedBefore.push(all.filter((x) => x.state === 'exited').length);
+        all.push(w);
+        setImmediate(() => w.makeReady());
+      },
+    });
+    await startReady(m);
+    await beats(m, 9);
+    assert.equal(m.spawned.length, 2, 'not due yet');
+    await beats(m, 2);
+    assert.equal(m.spawned.length, 4, 'both replaced');
+    assert.deepEqual(exitedBefore, [0, 0, 0, 1], 'the second replacement started after the first old worker exited');
+    assert.deepEqual(m.replaced, ['age', 'age']);
+    assert.match(m.master.status().replacements?.[0].detail ?? '', /^served 1[01]s ≥ --max-age/);
+  });
+});
+
 describe('Master: memory', () => {
   // The soak's master heap stays flat over 1,000 reloads (bench/RESULTS.md); this keeps it so.
   test('nothing keeps the workers that reloads retired or rolled back, or that crashed', {
@@ -1342,7 +1530,7 @@ function freePort() {
     const s = net.createServer();
     s.on('error', reject);
     s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
+      const { port } = /** @type {net.AddressInfo} */ (s.address());
       s.close(() => resolve(port));
     });
   });

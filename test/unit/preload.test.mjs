@@ -23,7 +23,16 @@ const tlsDir = new URL('../fixtures/tls/', import.meta.url);
 /** Built-ins a plain HTTP app never loads, and the preload must not load for it. */
 const ONLY_SOME_APPS = ['http2', 'https', 'tls', 'crypto', 'dgram', 'child_process', 'dns', 'cluster'];
 
-/** Runs ESM `code` in a fresh node, with `nodeArgs` before it; resolves its exit and output. */
+/** @typedef {(output: string, child: import('node:child_process').ChildProcess) => void} OnOutput all of it so far */
+
+/**
+ * Runs ESM `code` in a fresh node, with `nodeArgs` before it; resolves its exit and output.
+ * @param {import('node:test').TestContext} t
+ * @param {string[]} nodeArgs
+ * @param {string} code
+ * @param {{ onStdout?: OnOutput, onStderr?: OnOutput, env?: Record<string, string> }} [options]
+ * @returns {Promise<{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }>}
+ */
 function runNode(t, nodeArgs, code, { onStdout, onStderr, env = {} } = {}) {
   const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', code], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,6 +98,7 @@ describe('built-ins the preload loads', () => {
       const servers = [https.createServer(tls, (req, res) => res.end('h1')), http2.createSecureServer(tls, (req, res) => res.end('h2'))];
       const ports = await Promise.all(servers.map((s) => new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve(s.address().port)))));
       console.log(JSON.stringify(ports));`;
+      /** @type {Promise<any[]>} */
       let goaway;
       let clients;
       const onStdout = (out, child) => {
@@ -143,6 +153,7 @@ describe('what the preload loads only when it is used', () => {
         BATON_ADMIN: `127.0.0.1:${adminPort}`,
         BATON_ADMIN_TOKEN_FILE: writeTokenFile(t, `${TOKEN}\n`),
       };
+      /** @type {Promise<import('../../dist/protocol/control.js').Status>} */
       let status;
       const onStdout = (out, child) => {
         if (status || !out.includes('\n')) return;

@@ -7,10 +7,19 @@ import assert from 'node:assert/strict';
 import { Standalone } from '../../dist/worker/standalone.js';
 import { Lifecycle } from '../../dist/worker/lifecycle.js';
 import { DEFAULTS } from '../../dist/protocol/settings.js';
+import { PROTOCOL_VERSION } from '../../dist/protocol/messages.js';
 
 let nextPid = 50_000;
 
+/** @typedef {import('../../dist/worker/standalone.js').Successor} Successor */
+/** @typedef {import('../../dist/generation/parent.js').Exit} Exit */
+
+/**
+ * A successor that never has connections handed over (no test here drains any).
+ * @implements {Omit<Successor, 'handOver'>}
+ */
 class FakeSuccessor {
+  /** @param {import('../../dist/generation/parent.js').ChildSpec} spec */
   constructor(spec) {
     this.spec = spec;
     this.pid = nextPid++;
@@ -18,12 +27,22 @@ class FakeSuccessor {
     this.generation = spec.settings.generation;
     this.startedAt = Date.now();
     this.readyAt = undefined;
+    /** @type {Successor['state']} */
     this.state = 'starting';
+    /** @type {Successor['failed']} */
     this.failed = undefined;
     this.drains = [];
     this.sent = [];
+    /** @type {() => void} */
+    this.resolveReady = undefined;
+    /** @type {(err: Error) => void} */
+    this.rejectReady = undefined;
+    /** @type {Promise<void>} */
     this.ready = new Promise((resolve, reject) => Object.assign(this, { resolveReady: resolve, rejectReady: reject }));
     this.ready.catch(() => {});
+    /** @type {(exit: Exit) => void} */
+    this.resolveExited = undefined;
+    /** @type {Promise<Exit>} */
     this.exited = new Promise((resolve) => (this.resolveExited = resolve));
   }
 
@@ -34,13 +53,19 @@ class FakeSuccessor {
   }
 
   exit(code = 1, error = '') {
-    this.failed = { type: 'failed', pid: this.pid, error, stderrTail: error ? `${error}\n    at app.js:9\n` : '' };
-    const wasReady = this.state !== 'starting';
+    this.failed = {
+      baton: PROTOCOL_VERSION,
+      type: 'failed',
+      pid: this.pid,
+      error,
+      stderrTail: error ? `${error}\n    at app.js:9\n` : '',
+    };
     this.state = 'exited';
-    this.rejectReady(new Error(this.describeExit({ code, signal: null }, wasReady)));
+    this.rejectReady(new Error(this.describeExit({ code, signal: null })));
     this.resolveExited({ code, signal: null });
   }
 
+  /** @param {Exit} exit */
   describeExit({ code }) {
     return `${this.name} exited ${this.readyAt ? '' : 'before it was ready '}(code ${code})`;
   }
@@ -55,6 +80,7 @@ class FakeSuccessor {
   }
 }
 
+/** @param {{ crashWindowMs?: number, readyTimeoutMs?: number, onSpawn?: (s: FakeSuccessor) => void }} [options] */
 function setup({ crashWindowMs = 0, readyTimeoutMs = 10_000, onSpawn = () => {} } = {}) {
   const spawned = [];
   const said = [];
@@ -62,9 +88,12 @@ function setup({ crashWindowMs = 0, readyTimeoutMs = 10_000, onSpawn = () => {} 
   const outcomes = [];
   let appListenersRun = 0;
   const lifecycle = new Lifecycle();
+  // All of the listeners that an upgrade reads: the sockets it passes on.
+  /** @type {Pick<import('../../dist/listeners/route.js').Listeners, 'passable'>} */
+  const listeners = { passable: () => [{ fd: 3, name: 'tcp:127.0.0.1:8080' }] };
   const standalone = new Standalone({
     lifecycle,
-    listeners: { passable: () => [{ fd: 3, name: 'tcp:127.0.0.1:8080' }] },
+    listeners: /** @type {import('../../dist/listeners/route.js').Listeners} */ (listeners),
     settings: { ...DEFAULTS, generation: 4, crashWindowMs, readyTimeoutMs, drainTimeoutMs: 5000 },
     launch: { execPath: '/usr/bin/node', args: ['app.js'], cwd: '/srv/app', env: {} },
     notify: {
@@ -86,7 +115,7 @@ function setup({ crashWindowMs = 0, readyTimeoutMs = 10_000, onSpawn = () => {} 
       const s = new FakeSuccessor(spec);
       spawned.push(s);
       onSpawn(s);
-      return s;
+      return /** @type {Successor} */ (/** @type {Omit<Successor, 'handOver'>} */ (s));
     },
   });
   return { standalone, lifecycle, spawned, said, drains, outcomes, appListenersRun: () => appListenersRun };

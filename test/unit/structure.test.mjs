@@ -162,3 +162,32 @@ test('src/ has no import cycle (type-only imports included)', () => {
   const found = cycles(imports).map((chain) => chain.map(rel).join(' -> '));
   assert.equal(found.length, 0, `import cycles (${found.length}): ${found.join('; ')}`);
 });
+
+/** Biome keeps code within this width; comments it leaves alone, and strings stay whole so a message can be grepped. */
+const MAX_COMMENT_COLUMNS = 120;
+
+/** `file:line` of every comment line wider than MAX_COMMENT_COLUMNS. */
+function wideComments(sf) {
+  const text = sf.getFullText();
+  const lines = text.split('\n');
+  const ranges = new Map();
+  const visit = (node) => {
+    for (const r of [
+      ...(ts.getLeadingCommentRanges(text, node.pos) ?? []),
+      ...(ts.getTrailingCommentRanges(text, node.end) ?? []),
+    ])
+      ranges.set(r.pos, r.end);
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  const wide = new Set();
+  for (const [pos, end] of ranges)
+    for (let n = lineOf(sf, pos); n <= lineOf(sf, end); n++)
+      if (lines[n - 1].length > MAX_COMMENT_COLUMNS) wide.add(`${rel(sf.fileName)}:${n}`);
+  return [...wide];
+}
+
+test(`no comment line in src/ is wider than ${MAX_COMMENT_COLUMNS} columns`, () => {
+  const wide = sources.flatMap(wideComments);
+  assert.deepEqual(wide, [], `comment lines over ${MAX_COMMENT_COLUMNS} columns: ${wide.join(', ')}`);
+});
