@@ -34,12 +34,15 @@ export function runH2Load({ url, connections = 20, streams = 10, durationS, tls 
     stats.errors[why] = (stats.errors[why] ?? 0) + 1;
   };
 
+  /** @typedef {http2.ClientHttp2Session & { goneAway?: boolean, lastStreamID?: number }} Session */
   /** One connection slot: a session, replaced once it says GOAWAY or closes. */
   function slot() {
+    /** @type {Session} */
     let session;
     const current = () => {
       if (session && !session.closed && !session.destroyed && !session.goneAway) return session;
       stats.connectionsOpened++;
+      /** @type {Session} */
       const s = http2.connect(url, connectOptions);
       s.goneAway = false;
       s.lastStreamID = Infinity;

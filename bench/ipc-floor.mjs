@@ -27,7 +27,9 @@ function sender(count) {
     const next = (i) => i < count && process.send({ type: 'socket' }, sockets[i], () => next(i + 1));
     next(0);
   });
-  server.listen(0, '127.0.0.1', () => process.send({ type: 'port', port: server.address().port }));
+  server.listen(0, '127.0.0.1', () =>
+    process.send({ type: 'port', port: /** @type {net.AddressInfo} */ (server.address()).port }),
+  );
 }
 
 /** Milliseconds from the first socket sent to the `count`th received, over one channel. */
@@ -41,7 +43,7 @@ export function ipcFloor(count, { timeoutMs = 60_000 } = {}) {
     timer = setTimeout(() => reject(new Error(`${received} of ${count} sockets in ${timeoutMs} ms`)), timeoutMs);
     child.on('error', reject);
     child.on('exit', (code) => reject(new Error(`the sender exited (${code}) after ${received} sockets`)));
-    child.on('message', (m, socket) => {
+    child.on('message', (/** @type {{ type: string, port?: number }} */ m, /** @type {net.Socket} */ socket) => {
       if (m.type === 'port') {
         for (let i = 0; i < count; i++) clients.push(net.connect(m.port, '127.0.0.1').on('error', () => {}));
       } else if (m.type === 'start') {

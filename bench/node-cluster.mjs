@@ -27,7 +27,7 @@ let workers = await Promise.all(Array.from({ length: count }, fork));
 process.send?.({ type: 'ready', pids: workers.map((w) => w.process.pid) });
 
 let reloading = false;
-process.on('message', async (m) => {
+process.on('message', async (/** @type {{ type?: string } | undefined} */ m) => {
   if (m?.type !== 'reload' || reloading) return;
   reloading = true;
   const next = [];

@@ -41,10 +41,12 @@ function get(port, agent) {
             : { error: `status_${res.statusCode}` },
         ),
       );
-      res.on('error', (err) => resolve({ error: err.code ?? 'response_error' }));
+      res.on('error', (/** @type {NodeJS.ErrnoException} */ err) => resolve({ error: err.code ?? 'response_error' }));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
-    req.on('error', (err) => resolve({ error: `${err.code ?? 'error'}${req.reusedSocket ? '(reused)' : ''}` }));
+    req.on('error', (/** @type {NodeJS.ErrnoException} */ err) =>
+      resolve({ error: `${err.code ?? 'error'}${req.reusedSocket ? '(reused)' : ''}` }),
+    );
   });
 }
 

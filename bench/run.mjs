@@ -361,10 +361,10 @@ function afterReady(restarts) {
 async function overheadAB({ rounds, durationS, connections, tmpDir, log, node }) {
   const started = [];
   try {
-    for (const [name, start] of [
+    for (const [name, start] of /** @type {const} */ ([
       ['bare', startNode],
       ['baton', (o) => startBatonRun({ ...o, workers: 1 })],
-    ]) {
+    ])) {
       const port = await freePort();
       started.push({ name, port, target: await start({ port, delayMs: 0, node }) });
     }
@@ -617,6 +617,7 @@ async function main() {
   }
 
   const rows = [];
+  /** @type {{ key: string, group: (typeof todo)[number]['group'], handlerMs: number, rows: typeof todo, commands?: string[] }[]} */
   const groups = [];
   for (const r of todo) {
     const key = `${r.group.id}/${r.handlerMs}`;

@@ -78,6 +78,7 @@ export function startClients({ url, clients, everyMs = 1000 }) {
   for (let i = 0; i < clients; i++) all.push(client(i));
   for (const c of all) c.connect();
   // Spread the sends over the interval, as independent clients would.
+  /** @type {NodeJS.Timeout & { k?: number }} */
   const timer = setInterval(() => {
     const slice = Math.max(1, Math.ceil(all.length / 10));
     const from = (timer.k = ((timer.k ?? -1) + 1) % 10) * slice;

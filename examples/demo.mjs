@@ -7,6 +7,7 @@ import { examples, freePort, servingPid, sleep, waitFor } from '../test/helpers/
 
 const RELOADS = 5;
 const port = await freePort();
+/** @type {import('../dist/testing/load.js').Target} */
 const target = { protocol: 'http', host: '127.0.0.1', port };
 const master = startMaster(['-w', '2', path.join(examples, 'http.mjs')], {
   env: { PORT: String(port), HOST: '127.0.0.1', DELAY_MS: '5' },

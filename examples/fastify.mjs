@@ -7,7 +7,7 @@ const host = process.env.HOST ?? 'localhost';
 const delay = Number(process.env.DELAY_MS ?? 0);
 
 const app = Fastify();
-app.get('/', async (req) => {
+app.get('/', async (/** @type {import('fastify').FastifyRequest<{ Querystring: { delay?: string } }>} */ req) => {
   await new Promise((resolve) => setTimeout(resolve, Number(req.query.delay ?? delay)));
   return `${process.pid}\n`;
 });
@@ -15,6 +15,6 @@ await app.listen({ port, host });
 console.log(
   `listening on ${app
     .addresses()
-    .map((a) => `${a.address}:${a.port}`)
+    .map((/** @type {import('node:net').AddressInfo} */ a) => `${a.address}:${a.port}`)
     .join(', ')} pid ${process.pid}`,
 );

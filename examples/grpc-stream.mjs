@@ -8,8 +8,9 @@ import grpc from '@grpc/grpc-js';
 import loader from '@grpc/proto-loader';
 import { onDrain } from 'batonjs';
 
-const { ticker } = grpc.loadPackageDefinition(
-  loader.loadSync(fileURLToPath(new URL('./ticker.proto', import.meta.url))),
+// ticker.proto declares the package ticker with the service Ticker.
+const { ticker } = /** @type {{ ticker: { Ticker: grpc.ServiceClientConstructor } }} */ (
+  grpc.loadPackageDefinition(loader.loadSync(fileURLToPath(new URL('./ticker.proto', import.meta.url))))
 );
 const port = Number(process.env.PORT ?? 50051);
 const TICK_MS = 100;

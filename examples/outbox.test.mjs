@@ -12,9 +12,9 @@ test('the shutdown hook writes out the outbox within the time it is given; later
   const runtime = installTestRuntime();
   t.after(() => runtime.restore());
   const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
   t.after(() => server.close());
-  const url = `http://127.0.0.1:${server.address().port}`;
+  const url = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
   for (let i = 0; i < 3; i++) assert.equal((await fetch(`${url}/job/${i}`)).status, 200);
   assert.equal(outbox.length, 3);
 

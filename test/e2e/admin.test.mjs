@@ -38,6 +38,7 @@ test('baton run --admin: token, reload under load through the API, SSE phases, r
 }, async (t) => {
   const { dir, current } = deployDir(t, { good: ['v1', 'v2'], broken: ['v3'] });
   const [port, adminPort] = [await freePort(), await freePort()];
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const master = startMaster(
     ['-w', '2', '--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', tokenFile(t), 'app.mjs'],
@@ -85,7 +86,9 @@ test('baton run --admin: token, reload under load through the API, SSE phases, r
 
   // Reloads through the API under keep-alive and per-request load: no request fails.
   switchTo(dir, 'v2');
-  const loads = ['keepalive', 'close'].map((mode) => startLoad({ target, mode, concurrency: 8 }));
+  const loads = /** @type {const} */ (['keepalive', 'close']).map((mode) =>
+    startLoad({ target, mode, concurrency: 8 }),
+  );
   const results = [];
   try {
     for (let i = 0; i < 3; i++) {
@@ -166,6 +169,7 @@ test('baton run --admin: POST /api/stop → 202; readyz 503 and healthz 200 whil
   timeout: 120_000,
 }, async (t) => {
   const [port, adminPort] = [await freePort(), await freePort()];
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const master = startMaster(
     ['--admin', String(adminPort), '--admin-token-file', tokenFile(t), 'test/fixtures/slow-request-app.mjs'],

@@ -51,6 +51,7 @@ test(
   T,
   async (t) => {
     const port = await freePort();
+    /** @type {import('../../dist/testing/load.js').Target} */
     const target = { protocol: 'http', host: '127.0.0.1', port };
     const app = startStandalone(fixture('next-shutdown-app.mjs'), { env: { PORT: String(port) } });
     t.after(() => cleanup(app));

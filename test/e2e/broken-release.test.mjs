@@ -53,6 +53,7 @@ function deployDir(t) {
  * failures counted between reloads (after a rollback, before the next).
  */
 async function deployBroken(t, { app, dir, port, check }) {
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const keepalive = startLoad({ target, mode: 'keepalive', concurrency: 8 });
   const close = startLoad({ target, mode: 'close', concurrency: 8 });

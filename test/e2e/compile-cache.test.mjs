@@ -18,6 +18,7 @@ const nodeHasCache = major > 22 || (major === 22 && minor >= 1);
 /** `baton run <args>` on the fixture; resolves once a worker is ready, to what it sees. */
 async function start(t, args, env = {}) {
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const master = startMaster([...args, app], { env: { PORT: String(port), ...env } });
   t.after(() => stopMaster(master));

@@ -23,6 +23,7 @@ test('baton run: a new generation that crashes 500 ms after it is ready is rolle
   fs.mkdirSync(path.join(dir, 'releases', 'v2'));
   fs.writeFileSync(path.join(dir, 'releases', 'v2', 'app.mjs'), CRASHES_LATER);
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const master = startMaster(['-w', '2', '--crash-window', '3s', 'app.mjs'], {
     cwd: current,

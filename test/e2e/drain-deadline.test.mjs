@@ -99,6 +99,7 @@ test(
   T,
   async (t) => {
     const port = await freePort();
+    /** @type {import('../../dist/testing/load.js').Target} */
     const target = { protocol: 'http', host: '127.0.0.1', port };
     const master = startMaster(['--drain-timeout', '3s', script], { env: { PORT: String(port), HOST: '127.0.0.1' } });
     t.after(() => stopMaster(master));
@@ -122,6 +123,7 @@ test(
   T,
   async (t) => {
     const port = await freePort();
+    /** @type {import('../../dist/testing/load.js').Target} */
     const target = { protocol: 'http', host: '127.0.0.1', port };
     const app = startStandalone(script, { env: { PORT: String(port), HOST: '127.0.0.1', BATON_DRAIN_TIMEOUT: '3s' } });
     t.after(() => cleanup(app));

@@ -36,6 +36,7 @@ test('baton run --config ecosystem.config.js --only api --env production', { tim
   });
   t.after(() => stopMaster(master));
   await readyWorkers(master, 2);
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   assert.equal((await get(target)).body, 'production --from ecosystem');
   assert.match(master.output, /settings from ecosystem\.config\.js \(app api\)/);

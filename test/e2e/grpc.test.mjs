@@ -17,7 +17,10 @@ import { examples, freePort, root, waitFor } from '../helpers/proc.mjs';
 
 const TEST_MS = 40_000;
 const CLIENTS = 20;
-const { ticker } = grpc.loadPackageDefinition(loader.loadSync(path.join(examples, 'ticker.proto')));
+// ticker.proto declares the package ticker with the service Ticker.
+const { ticker } = /** @type {{ ticker: { Ticker: grpc.ServiceClientConstructor } }} */ (
+  grpc.loadPackageDefinition(loader.loadSync(path.join(examples, 'ticker.proto')))
+);
 
 /**
  * A client on a connection of its own, with one Watch stream that it opens

@@ -109,7 +109,9 @@ test(
       env: { PORT: String(port), HOST: '127.0.0.1', BATON_DRAIN_TIMEOUT: '5s' },
     });
     t.after(() => cleanup(standalone));
-    const old = await waitFor(() => servingPid({ host: '127.0.0.1', port }), { what: 'the app to serve' });
+    const old = await waitFor(() => servingPid({ protocol: 'http', host: '127.0.0.1', port }), {
+      what: 'the app to serve',
+    });
     const sockets = await preconnect(port, 24);
     t.after(() => sockets.forEach((s) => s.destroy()));
     await askAll(sockets.slice(20));
@@ -276,7 +278,11 @@ test(
   },
 );
 
-/** `clients` (1,000 by default), each on a keep-alive connection of its own, pausing 1–2.5 s between requests, through 3 reloads. */
+/**
+ * `clients` (1,000 by default), each on a keep-alive connection of its own, pausing 1–2.5 s between requests, through 3 reloads.
+ * @param {import('../../dist/testing/load.js').Target} target
+ * @param {import('../../dist/testing/harness.js').App} running
+ */
 async function pausedClientsThroughReloads(target, running, clients = 1000) {
   const load = startLoad({ target, concurrency: clients, pauseMs: { min: 1000, max: 2500 }, maxMs: 40_000 });
   try {
@@ -297,7 +303,7 @@ test('baton run -w 2: 1,000 clients pausing 1–2.5 s on their own connections, 
   const master = startMaster(['-w', '2', app], { env: { PORT: String(port), HOST: '127.0.0.1' } });
   t.after(() => stopMaster(master));
   await readyWorkers(master, 2);
-  const stats = await pausedClientsThroughReloads({ host: '127.0.0.1', port }, master);
+  const stats = await pausedClientsThroughReloads({ protocol: 'http', host: '127.0.0.1', port }, master);
   assert.equal(stats.failed, 0, JSON.stringify({ failures: stats.failures, samples: stats.samples }));
   assert.ok(stats.ok > 3000, `${stats.ok} answered`);
   assert.equal(
@@ -310,8 +316,10 @@ test('standalone: 1,000 clients pausing 1–2.5 s on their own connections, 3 up
   const port = await freePort();
   const standalone = startStandalone(app, { env: { PORT: String(port), HOST: '127.0.0.1' } });
   t.after(() => cleanup(standalone));
-  standalone.serving = await waitFor(() => servingPid({ host: '127.0.0.1', port }), { what: 'the app to serve' });
-  const stats = await pausedClientsThroughReloads({ host: '127.0.0.1', port }, standalone);
+  standalone.serving = await waitFor(() => servingPid({ protocol: 'http', host: '127.0.0.1', port }), {
+    what: 'the app to serve',
+  });
+  const stats = await pausedClientsThroughReloads({ protocol: 'http', host: '127.0.0.1', port }, standalone);
   assert.equal(stats.failed, 0, JSON.stringify({ failures: stats.failures, samples: stats.samples }));
   assert.ok(stats.ok > 3000, `${stats.ok} answered`);
 });

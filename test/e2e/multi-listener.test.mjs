@@ -48,7 +48,7 @@ async function addresses(t) {
 async function udpClient(t, port) {
   const socket = dgram.createSocket('udp4');
   t.after(() => socket.close());
-  await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  await /** @type {Promise<void>} */ (new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve)));
   const c = { sent: 0, answered: new Set() };
   socket.on('message', (msg) => c.answered.add(String(msg).split(' ')[0]));
   const timer = setInterval(
@@ -62,6 +62,7 @@ async function udpClient(t, port) {
 
 /** Loads every address at once, runs `reloadOnce` RELOADS times, and asserts nothing failed anywhere. */
 async function reloadUnderLoadEverywhere(t, a, reloadOnce) {
+  /** @type {Record<string, { target: import('../../dist/testing/load.js').Target, mode: import('../../dist/testing/load.js').LoadMode }>} */
   const targets = {
     [`tcp ${a.port}`]: { target: { protocol: 'http', host: '127.0.0.1', port: a.port }, mode: 'keepalive' },
     [`tcp ${a.port2}`]: { target: { protocol: 'http', host: '127.0.0.1', port: a.port2 }, mode: 'close' },
@@ -69,7 +70,9 @@ async function reloadUnderLoadEverywhere(t, a, reloadOnce) {
   };
   for (const [name, o] of Object.entries(targets))
     await waitFor(() => get(o.target, '/').then(() => true), { what: `${name} to answer` });
-  const loads = Object.entries(targets).map(([name, o]) => [name, startLoad({ ...o, concurrency: 4 })]);
+  const loads = Object.entries(targets).map(
+    ([name, o]) => /** @type {const} */ ([name, startLoad({ ...o, concurrency: 4 })]),
+  );
   t.after(() => Promise.all(loads.map(([, l]) => l.stop())));
   const udp = await udpClient(t, a.udp);
   for (let i = 0; i < RELOADS; i++) {

@@ -11,6 +11,7 @@ import { alive, freePort, refused, root, servingPid, waitFor } from '../helpers/
 
 test('master killed with SIGKILL: the worker stops accepting, finishes a 4 s request, then exits', async (t) => {
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const master = startMaster(
     ['-w', '1', '--drain-timeout', '10s', path.join(root, 'test/fixtures/slow-request-app.mjs')],

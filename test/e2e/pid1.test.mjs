@@ -54,6 +54,7 @@ test('baton run as PID 1: reloads under load, workers reaped, SIGTERM from outsi
   skip,
 }, async (t) => {
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const dir = tmpDir('baton-pid1-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -100,6 +101,7 @@ test('standalone as PID 1: one line says to use baton run, and an upgrade signal
   skip,
 }, async (t) => {
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const run = asPid1(t, ['--import', register, path.join(examples, 'http.mjs')], {
     PORT: String(port),

@@ -12,6 +12,7 @@ import { freePort, servingPid, waitFor } from '../helpers/proc.mjs';
 test("baton run: a worker that crashes after a rolled-back reload is respawned on its generation's release", async (t) => {
   const { dir, current } = deployDir(t, { good: ['v1', 'v3'], broken: ['v2'] });
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const master = startMaster(['-w', '2', 'app.mjs'], { cwd: current, env: { PORT: String(port), PWD: current } });
   t.after(() => stopMaster(master));

@@ -14,6 +14,7 @@ const cwdOf = (pid) => fs.readlinkSync(`/proc/${pid}/cwd`);
 test('standalone: after the link switch, SIGUSR2 starts the new release (relative script, cwd through the link)', async (t) => {
   const { dir, current } = deployDir(t);
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   // A shell started in `current` exports PWD=<dir>/current; getcwd() says releases/v1.
   const app = startStandalone('app.mjs', { cwd: current, env: { PORT: String(port), PWD: current } });
@@ -35,6 +36,7 @@ test('standalone: after the link switch, SIGUSR2 starts the new release (relativ
 test('baton run: after the link switch, baton reload starts the new release', async (t) => {
   const { dir, current } = deployDir(t);
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const master = startMaster(['-w', '2', 'app.mjs'], { cwd: current, env: { PORT: String(port), PWD: current } });
   t.after(() => stopMaster(master));

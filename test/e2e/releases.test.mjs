@@ -26,6 +26,7 @@ test('baton run --releases: reload --release under load, a rollback through the 
   t.after(() => fs.rmSync(outside, { recursive: true, force: true }));
   fs.symlinkSync(outside, path.join(dir, 'escape'));
   const [port, adminPort] = [await freePort(), await freePort()];
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const master = startMaster(['-w', '2', '--admin', `127.0.0.1:${adminPort}`, '--releases', dir, 'app.mjs'], {
     env: { PORT: String(port) },
@@ -36,7 +37,9 @@ test('baton run --releases: reload --release under load, a rollback through the 
   assert.equal((await status(master)).release, 'v1');
 
   // A named release under keep-alive and per-request load: no request fails.
-  const loads = ['keepalive', 'close'].map((mode) => startLoad({ target, mode, concurrency: 8 }));
+  const loads = /** @type {const} */ (['keepalive', 'close']).map((mode) =>
+    startLoad({ target, mode, concurrency: 8 }),
+  );
   let r;
   try {
     await sleep(250);

@@ -48,8 +48,11 @@ async function leakyEnv(t) {
 
 /** Keep-alive and per-request load on `port`; stopLoads() asserts that none failed. */
 function underLoad(t, port) {
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
-  const loads = ['keepalive', 'close'].map((mode) => startLoad({ target, mode, concurrency: 8 }));
+  const loads = /** @type {const} */ (['keepalive', 'close']).map((mode) =>
+    startLoad({ target, mode, concurrency: 8 }),
+  );
   t.after(() => Promise.all(loads.map((l) => l.stop())));
   const stopLoads = async () => {
     const [k, c] = await Promise.all(loads.map((l) => l.stop()));

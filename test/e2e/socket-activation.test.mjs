@@ -23,14 +23,25 @@ import {
   waitFor,
 } from '../helpers/proc.mjs';
 
-/** Binds without listening, as a .socket unit holds a socket before the service starts. */
+/**
+ * Binds without listening, as a .socket unit holds a socket before the service starts.
+ * @param {number} port
+ */
 function holdPort(port) {
-  const handle = net._createServerHandle('127.0.0.1', port, 4);
+  const handle = /** @type {typeof net & import('../helpers/proc.mjs').NetInternals} */ (net)._createServerHandle(
+    '127.0.0.1',
+    port,
+    4,
+  );
   assert.equal(typeof handle, 'object', 'bound a test socket');
   return handle;
 }
 
-/** `sh -c 'LISTEN_PID=$$ exec node …'`: the pid systemd would set, without systemd. */
+/**
+ * `sh -c 'LISTEN_PID=$$ exec node …'`: the pid systemd would set, without systemd.
+ * @param {string} script
+ * @param {{ fd?: number, env?: Record<string, string>, listenPid?: string }} options
+ */
 function activate(script, { fd, env = {}, listenPid = '$$' }) {
   const vars = Object.entries(env)
     .map(([k, v]) => `${k}='${v}'`)
@@ -57,6 +68,7 @@ test('a socket-activated app listens on the inherited socket (matched by its rea
     env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'web', PORT: String(port), HOST: '127.0.0.1' },
   });
   t.after(() => cleanup(app));
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   // This process still holds the port, so a fresh bind would fail: serving proves the fd was used.
   const pid = await waitFor(() => servingPid(target), { what: 'the activated app to serve' });
@@ -68,7 +80,7 @@ test('a socket-activated app listens on the inherited socket (matched by its rea
 test('a socket-activated UDP socket (ListenDatagram=) is read by the app, then by its successor', async (t) => {
   const port = await freePort();
   const handle = bindUdp('127.0.0.1', port);
-  assert.ok(!(handle instanceof Error), handle?.message);
+  assert.ok(!(handle instanceof Error), /** @type {Error} */ (handle)?.message);
   t.after(() => handle.close());
   const app = activate(path.join(examples, 'udp.mjs'), {
     fd: handle.fd,

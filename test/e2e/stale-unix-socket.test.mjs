@@ -30,7 +30,9 @@ function socketIn(t) {
 async function liveServer(t, socketPath) {
   // baton's probe hangs up at once: the reply then fails with EPIPE, which is no failure of the test.
   const server = net.createServer((sock) => sock.on('error', () => {}).end('live\n'));
-  await new Promise((resolve, reject) => server.once('error', reject).listen(socketPath, resolve));
+  await /** @type {Promise<void>} */ (
+    new Promise((resolve, reject) => server.once('error', reject).listen(socketPath, resolve))
+  );
   t.after(() => new Promise((resolve) => server.close(resolve)));
 }
 
@@ -48,6 +50,7 @@ function answers(socketPath) {
 for (const how of ['the app listening on it', '--listen']) {
   test(`supervised (${how}): after the master is SIGKILLed, the next baton run removes the stale socket and serves`, async (t) => {
     const socketPath = socketIn(t);
+    /** @type {import('../../dist/testing/load.js').Target} */
     const target = { protocol: 'http', socketPath };
     const args = [...(how === '--listen' ? ['--listen', socketPath] : []), '-w', '2', unixApp];
     const first = startMaster(args, { env: { SOCKET: socketPath } });
@@ -78,6 +81,7 @@ test('supervised: --listen on a path a live server answers on fails with EADDRIN
 
 test('standalone: after the process is SIGKILLed, the next start removes the stale socket and serves', async (t) => {
   const socketPath = socketIn(t);
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', socketPath };
   const first = startStandalone(unixApp, { env: { SOCKET: socketPath } });
   t.after(() => cleanup(first));

@@ -29,6 +29,7 @@ test('standalone BATON_ADMIN: 3 upgrades through the API under load, the admin p
 }, async (t) => {
   const { dir, current } = deployDir(t, { good: ['v1', 'v2'], broken: ['v3'] });
   const [port, adminPort] = [await freePort(), await freePort()];
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const app = startStandalone('app.mjs', {
     cwd: current,
@@ -65,10 +66,11 @@ test('standalone BATON_ADMIN: 3 upgrades through the API under load, the admin p
   );
 
   switchTo(dir, 'v2');
+  /** @type {import('../../dist/testing/load.js').Target} */
   const admin = { protocol: 'http', host: '127.0.0.1', port: adminPort };
   const loads = [
-    ...['keepalive', 'close'].map((mode) => startLoad({ target, mode, concurrency: 4 })),
-    ...['keepalive', 'close'].map((mode) =>
+    .../** @type {const} */ (['keepalive', 'close']).map((mode) => startLoad({ target, mode, concurrency: 4 })),
+    .../** @type {const} */ (['keepalive', 'close']).map((mode) =>
       startLoad({ target: admin, path: '/healthz', mode, concurrency: 2, expect: 'ok' }),
     ),
   ];
@@ -186,9 +188,14 @@ test('standalone BATON_ADMIN_TLS_CERT/KEY: HTTPS verified against the certificat
   });
   t.after(() => cleanup(app));
   const ca = fs.readFileSync(testCertificate.cert);
-  await waitFor(async () => (await request(adminPort, 'GET', '/readyz', { ca }).catch(() => ({}))).status === 200, {
-    what: 'the admin API to say ready over HTTPS',
-  });
+  await waitFor(
+    async () =>
+      (await request(adminPort, 'GET', '/readyz', { ca }).catch(() => /** @type {{ status?: number }} */ ({})))
+        .status === 200,
+    {
+      what: 'the admin API to say ready over HTTPS',
+    },
+  );
   const r = await request(adminPort, 'POST', '/api/reload', { headers: AUTH, ca });
   assert.deepEqual([r.status, JSON.parse(r.body).ok, JSON.parse(r.body).generation], [200, true, 2], r.body);
   const s = await request(adminPort, 'GET', '/api/status', { headers: AUTH, ca });

@@ -13,6 +13,7 @@ const dropFlag = path.join(root, 'test/fixtures/drop-port2');
 
 async function startApi(t, env = {}) {
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const app = startStandalone(fixture, { env: { PORT: String(port), ...env } });
   t.after(async () => {
@@ -87,6 +88,7 @@ test('a pid file that cannot be written fails the upgrade before the hand-over; 
 test('an address the new release no longer listens on is closed once it is ready', async (t) => {
   const port2 = await freePort();
   const { app, info, first } = await startApi(t, { PORT2: String(port2) });
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target2 = { protocol: 'http', host: '127.0.0.1', port: port2 };
   assert.equal(JSON.parse((await get(target2)).body).pid, first.pid);
   fs.writeFileSync(dropFlag, '');

@@ -89,11 +89,13 @@ function startDownload(t, target) {
       res.on('close', () =>
         settle({ status: res.statusCode, pid, bytes, complete: false, error: 'connection closed before the end' }),
       );
-      res.on('error', (err) =>
+      res.on('error', (/** @type {NodeJS.ErrnoException} */ err) =>
         settle({ status: res.statusCode, pid, bytes, complete: false, error: err.code ?? err.message }),
       );
     });
-    req.on('error', (err) => settle({ bytes, complete: false, error: err.code ?? err.message }));
+    req.on('error', (/** @type {NodeJS.ErrnoException} */ err) =>
+      settle({ bytes, complete: false, error: err.code ?? err.message }),
+    );
   });
   t.after(() => req.destroy());
   return { held, result, resume: () => response.resume() };
@@ -101,6 +103,7 @@ function startDownload(t, target) {
 
 async function startApp(t) {
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const app = startStandalone(script, { env: { PORT: String(port), HOST: '127.0.0.1' } });
   t.after(() => cleanup(app));

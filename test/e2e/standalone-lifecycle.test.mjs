@@ -32,6 +32,7 @@ async function startApp(t, env = {}) {
   const dir = tmpDir();
   release(dir, 'http.mjs');
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const app = startStandalone(path.join(dir, 'app.mjs'), { env: { PORT: String(port), HOST: '127.0.0.1', ...env } });
   t.after(() => cleanup(app));

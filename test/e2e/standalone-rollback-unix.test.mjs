@@ -19,6 +19,7 @@ test('a successor rolled back (never ready) leaves the unix socket path in place
     await cleanup(app);
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', socketPath };
   const pid = app.child.pid;
   await waitFor(async () => (await get(target)).body.trim() === String(pid), { what: 'the first process to serve' });

@@ -25,6 +25,7 @@ async function service(t, script, extra = [], env = {}) {
   const port = await freePort();
   const master = startMaster([...extra, script], { env: { PORT: String(port), HOST: '127.0.0.1', ...env } });
   t.after(() => stopMaster(master));
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   await waitFor(() => servingPid(target), { what: 'the service to answer' });
   return { master, target, port };

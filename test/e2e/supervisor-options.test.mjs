@@ -14,6 +14,7 @@ const apiApp = path.join(root, 'test/fixtures/api-app.mjs');
 
 async function start(t, args, env = {}) {
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const master = startMaster(args, { env: { PORT: String(port), HOST: '127.0.0.1', ...env } });
   t.after(() => stopMaster(master));

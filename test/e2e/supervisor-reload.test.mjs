@@ -17,6 +17,7 @@ async function startService(t, { extra = [], env = {} } = {}) {
     env: { PORT: String(port), HOST: '127.0.0.1', ...env },
   });
   t.after(() => stopMaster(master));
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   await waitFor(() => servingPid(target), { what: 'the service to answer' });
   const pids = await readyWorkers(master, 2);

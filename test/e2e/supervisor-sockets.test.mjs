@@ -26,6 +26,7 @@ test('--listen NAME=ADDR is bound before the workers start and serves across a r
     env: { PORT: String(port), HOST: '127.0.0.1' },
   });
   t.after(() => stopMaster(master));
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   await waitFor(() => servingPid(target), { what: 'the service to answer' });
   assert.deepEqual((await status(master)).listeners, ['web']);
@@ -37,7 +38,11 @@ test('--listen NAME=ADDR is bound before the workers start and serves across a r
 test('systemd socket activation: the master takes LISTEN_FDS and its workers serve on that socket', async (t) => {
   const port = await freePort();
   // Bound but not listening, as a .socket unit holds it; while it is held here a fresh bind would fail.
-  const handle = net._createServerHandle('127.0.0.1', port, 4);
+  const handle = /** @type {typeof net & import('../helpers/proc.mjs').NetInternals} */ (net)._createServerHandle(
+    '127.0.0.1',
+    port,
+    4,
+  );
   t.after(() => handle.close());
   const control = path.join(tmpDir(), 'control.sock');
   const child = spawn(
@@ -54,6 +59,7 @@ test('systemd socket activation: the master takes LISTEN_FDS and its workers ser
   );
   const master = Object.assign(follow(child), { control, dir: path.dirname(control) });
   t.after(() => stopMaster(master));
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   await waitFor(() => servingPid(target), { what: 'the socket-activated service to answer' });
   assert.deepEqual((await status(master)).listeners, ['web']);
@@ -72,6 +78,7 @@ test('a socket the new generation no longer listens on is closed once the reload
     await stopMaster(master);
     fs.rmSync(dropFlag, { force: true });
   });
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target2 = { protocol: 'http', host: '127.0.0.1', port: port2 };
   await waitFor(async () => (await get(target2)).status === 200, { what: 'the second port to answer' });
   await readyWorkers(master, 2);

@@ -29,7 +29,7 @@ const MAX_SENT = 20_000;
 async function udpClient(t, port) {
   const socket = dgram.createSocket('udp4');
   t.after(() => socket.close());
-  await new Promise((resolve) => socket.bind(0, HOST, resolve));
+  await /** @type {Promise<void>} */ (new Promise((resolve) => socket.bind(0, HOST, resolve)));
   const c = { sent: 0, received: 0, answers: new Map(), fromPorts: new Set(), port: socket.address().port };
   socket.on('message', (msg, from) => {
     c.received++;

@@ -64,6 +64,7 @@ test(
   T,
   async (t) => {
     const port = await freePort();
+    /** @type {import('../../dist/testing/load.js').Target} */
     const target = { protocol: 'http', host: '127.0.0.1', port };
     const master = startMaster(['-w', '2', '--unresponsive-after', '3s', '--replace-unresponsive', script], {
       env: { PORT: String(port) },

@@ -7,7 +7,12 @@ import https from 'node:https';
 import path from 'node:path';
 import { examples, root, tmpDir, within } from './proc.mjs';
 
-/** A token file holding `text`, of `mode` (private by default), removed after the test. */
+/**
+ * A token file holding `text`, of `mode` (private by default), removed after the test.
+ * @param {import('node:test').TestContext} t
+ * @param {string} text
+ * @returns {string}
+ */
 export function writeTokenFile(t, text, mode = 0o600) {
   const dir = tmpDir('baton-admin-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -17,7 +22,11 @@ export function writeTokenFile(t, text, mode = 0o600) {
   return file;
 }
 
-/** `node examples/rolling-reload.mjs ARGS`: resolves { code, stdout, stderr } once it exits (at most 120 s). */
+/**
+ * `node examples/rolling-reload.mjs ARGS`: resolves { code, stdout, stderr } once it exits (at most 120 s).
+ * @param {string[]} args
+ * @returns {Promise<{ code: number | string, stdout: string, stderr: string }>}
+ */
 export function rollingReload(args) {
   return new Promise((resolve) => {
     execFile(
@@ -32,8 +41,19 @@ export function rollingReload(args) {
 }
 
 /**
+ * @typedef {{ status: number, headers: import('node:http').IncomingHttpHeaders, body: string,
+ *   cert?: import('node:tls').PeerCertificate }} Reply
+ */
+
+/**
  * { status, headers, body } of `method path` on `host` (127.0.0.1):`port`; `localAddress` picks the client's loopback address.
  * `ca`: over HTTPS, verifying the server's certificate against this one (and `cert`: the certificate it showed).
+ * @param {number} port
+ * @param {string} method
+ * @param {string} path
+ * @param {{ headers?: import('node:http').OutgoingHttpHeaders, body?: string | Buffer, localAddress?: string,
+ *   host?: string, ca?: string | Buffer }} [options]
+ * @returns {Promise<Reply>}
  */
 export function request(port, method, path, { headers = {}, body, localAddress, host = '127.0.0.1', ca } = {}) {
   const client = ca === undefined ? http : https;
@@ -43,7 +63,8 @@ export function request(port, method, path, { headers = {}, body, localAddress, 
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (d) => (text += d));
-        const cert = ca === undefined ? undefined : res.socket.getPeerCertificate();
+        const cert =
+          ca === undefined ? undefined : /** @type {import('node:tls').TLSSocket} */ (res.socket).getPeerCertificate();
         res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text, cert }));
       });
       req.on('error', reject);
@@ -57,6 +78,11 @@ export function request(port, method, path, { headers = {}, body, localAddress, 
 /**
  * POST /api/reload with Accept: text/event-stream: the events in order, each
  * { name, data }, and the response's status. `onEvent` sees each as it arrives.
+ * @typedef {{ name: string, data: any }} ReloadEvent
+ * @param {number} port
+ * @param {import('node:http').OutgoingHttpHeaders} headers
+ * @param {(event: ReloadEvent) => void} [onEvent]
+ * @returns {Promise<{ status: number, type: string, events: ReloadEvent[] }>}
  */
 export function reloadEvents(port, headers, onEvent = () => {}) {
   return within(
@@ -103,7 +129,10 @@ export const testCertificate = {
   key: path.join(root, 'test/fixtures/tls/key.pem'),
 };
 
-/** A new self-signed certificate for 127.0.0.1, made by openssl (Debian's) in `dir`: { cert, key } paths. */
+/**
+ * A new self-signed certificate for 127.0.0.1, made by openssl (Debian's) in `dir`: { cert, key } paths.
+ * @param {string} dir
+ */
 export function selfSignedCertificate(dir) {
   const out = { cert: path.join(dir, 'new-cert.pem'), key: path.join(dir, 'new-key.pem') };
   execFileSync(

@@ -5,7 +5,10 @@ import { startLoad as start } from '../../dist/testing/load.js';
 
 export { get } from '../../dist/testing/load.js';
 
-/** startLoad with expect: 'pid' unless told otherwise. */
+/**
+ * startLoad with expect: 'pid' unless told otherwise.
+ * @param {import('../../dist/testing/load.js').LoadOptions} options
+ */
 export function startLoad(options) {
   return start({ expect: 'pid', ...options });
 }

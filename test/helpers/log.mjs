@@ -2,8 +2,13 @@
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 
-/** baton's log lines from now until the test ends. */
+/**
+ * baton's log lines from now until the test ends.
+ * @param {import('node:test').TestContext} t
+ * @returns {string[]}
+ */
 export function captureLog(t) {
+  /** @type {string[]} */
   const lines = [];
   const real = fs.writeSync;
   fs.writeSync = (fd, data, ...rest) => {

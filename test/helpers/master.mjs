@@ -13,18 +13,27 @@ export const cli = cliPath;
  * Starts `baton run <args>` with a private control socket. Without the crash
  * window unless `args` set one: it only delays each `baton reload`'s answer by
  * 3 s, which over the suite's reloads is minutes; its own tests set it.
+ * @param {string[]} args
+ * @param {Omit<import('../../dist/testing/harness.js').StartOptions, 'args'>} [options]
  */
 export function startMaster(args, options = {}) {
   const window = args.some((a) => a.startsWith('--crash-window')) ? [] : ['--crash-window', '0'];
   return startRun([...window, ...args], { cwd: root, ...options });
 }
 
-/** Runs `baton <args>` to completion: { code, stdout, stderr }. */
+/**
+ * Runs `baton <args>` to completion: { code, stdout, stderr }.
+ * @param {string[]} args
+ * @param {{ timeoutMs?: number, cwd?: string }} [options]
+ */
 export function baton(args, options = {}) {
   return batonAt(args, { cwd: root, ...options });
 }
 
-/** Pids whose parent is `pid` (from /proc). */
+/**
+ * Pids whose parent is `pid` (from /proc).
+ * @param {number} pid
+ */
 export function childrenOf(pid) {
   return fs
     .readdirSync('/proc')
@@ -44,7 +53,10 @@ export function childrenOf(pid) {
     .map(Number);
 }
 
-/** Kills every process of the master's, by pid, and removes its private directory. */
+/**
+ * Kills every process of the master's, by pid, and removes its private directory.
+ * @param {import('../../dist/testing/harness.js').Followed & { dir?: string }} master
+ */
 export async function stopMaster(master) {
   await cleanup(master);
   if (master.dir) fs.rmSync(master.dir, { recursive: true, force: true });

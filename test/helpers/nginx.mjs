@@ -11,6 +11,14 @@ import { freePort, sleep, tmpDir, tool, waitFor, waitForLine, within } from './p
 
 const TEMP_PATHS = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'];
 
+/** @typedef {import('../../dist/testing/load.js').Target} Target */
+/** @typedef {{ name: string, server: string, readyz: Target }} Backend */
+/** @typedef {Awaited<ReturnType<typeof startNginx>>} Nginx */
+/**
+ * A change a probe saw ({ backend, probe }), nginx applied ({ upstream }), or a test's own ({ event }).
+ * @typedef {{ at: number, backend?: string, probe?: string, upstream?: string[], event?: string }} Transition
+ */
+
 /** nginx.conf for an upstream of `servers` (HOST:PORT), served on `listen`; /_config answers `version`. */
 function config(prefix, listen, servers, version) {
   return `daemon off;
@@ -48,11 +56,14 @@ ${servers.map((s) => `    server ${s} max_fails=1 fail_timeout=2s;`).join('\n')}
  * when the test ends. setServers() rewrites the upstream, reloads nginx
  * (SIGHUP to its master) and resolves once new connections get the new
  * configuration.
+ * @param {import('node:test').TestContext} t
+ * @param {{ port: number, servers: string[] }} options
  */
 export async function startNginx(t, { port, servers }) {
   const prefix = tmpDir('baton-nginx-');
   for (const p of TEMP_PATHS) fs.mkdirSync(path.join(prefix, 'tmp', p), { recursive: true });
   const conf = path.join(prefix, 'nginx.conf');
+  /** @type {Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   let version = 1;
   fs.writeFileSync(conf, config(prefix, `127.0.0.1:${port}`, servers, version));
@@ -77,6 +88,7 @@ export async function startNginx(t, { port, servers }) {
     target,
     pid: child.pid,
     log: () => fs.readFileSync(path.join(prefix, 'error.log'), 'utf8'),
+    /** @param {string[]} next */
     async setServers(next) {
       if (next.length === 0) throw new Error('an nginx upstream needs at least one server');
       fs.writeFileSync(conf, config(prefix, `127.0.0.1:${port}`, next, ++version));
@@ -92,12 +104,17 @@ export async function startNginx(t, { port, servers }) {
  * target }); when the set of ready backends changes, nginx's upstream becomes
  * that set. `transitions` records each change a probe saw and each change
  * nginx applied, with the time (Date.now()). Runs until stop() or `maxMs`.
+ * @param {Pick<Nginx, 'setServers'>} nginx
+ * @param {Backend[]} backends
+ * @param {{ periodMs?: number, maxMs?: number }} [options]
  */
 export function endpointsController(nginx, backends, { periodMs = 100, maxMs = 300_000 } = {}) {
   const state = new Map(backends.map((b) => [b.name, 'ready']));
+  /** @type {Transition[]} */
   const transitions = [];
   let inUpstream = backends.map((b) => b.name);
   let stopped = false;
+  /** @param {Backend} b */
   const probe = async (b) => {
     try {
       const { status } = await get(b.readyz, '/readyz', 1000);
@@ -128,7 +145,7 @@ export function endpointsController(nginx, backends, { periodMs = 100, maxMs = 3
   return {
     transitions,
     /** Resolves once nginx no longer sends new requests to `name`. */
-    removed: (name) =>
+    removed: (/** @type {string} */ name) =>
       waitFor(() => !inUpstream.includes(name), {
         timeoutMs: 60_000,
         intervalMs: 20,
@@ -147,12 +164,14 @@ export function endpointsController(nginx, backends, { periodMs = 100, maxMs = 3
  * order), all stopped when the test ends. Closes by nginx's own reloads are
  * counted apart (retryClosedReused). `flowing(what)` resolves once 300 more
  * requests have been served.
+ * @param {import('node:test').TestContext} t
+ * @param {Backend[]} backends
  */
 export async function loadBalanced(t, backends) {
   const nginx = await startNginx(t, { port: await freePort(), servers: backends.map((b) => b.server) });
   const controller = endpointsController(nginx, backends);
   t.after(() => controller.stop());
-  const loads = ['keepalive', 'close'].map((mode) =>
+  const loads = /** @type {const} */ (['keepalive', 'close']).map((mode) =>
     startLoad({ target: nginx.target, mode, concurrency: 8, retryClosedReused: true }),
   );
   t.after(() => Promise.all(loads.map((l) => l.stop())));
@@ -161,6 +180,7 @@ export async function loadBalanced(t, backends) {
     nginx,
     controller,
     loads,
+    /** @param {string} what */
     async flowing(what) {
       const before = served();
       await waitFor(() => served() > before + 300, { timeoutMs: 30_000, what });
@@ -168,7 +188,11 @@ export async function loadBalanced(t, backends) {
   };
 }
 
-/** Resolves with the time a `baton run` master starts to drain for its stop. */
+/**
+ * Resolves with the time a `baton run` master starts to drain for its stop.
+ * @param {import('../../dist/testing/harness.js').Followed} master
+ * @param {number} timeoutMs
+ */
 export function drainStart(master, timeoutMs) {
   return waitForLine(master, (l) => (l.text.startsWith('stopping: draining all workers') ? Date.now() : undefined), {
     timeoutMs,
@@ -179,9 +203,11 @@ export function drainStart(master, timeoutMs) {
 /**
  * The transitions (and other events: { at, event }) as lines in the order they
  * happened, their times in ms from `t0`, for the test's diagnostics.
+ * @param {Transition[]} events
+ * @param {number} t0
  */
 export function describeTransitions(events, t0) {
-  const what = (x) =>
+  const what = (/** @type {Transition} */ x) =>
     x.event ?? (x.backend ? `${x.backend} /readyz ${x.probe}` : `nginx upstream = ${x.upstream.join(', ')}`);
   return [...events].sort((x, y) => x.at - y.at).map((x) => `+${x.at - t0} ms: ${what(x)}`);
 }

@@ -29,6 +29,11 @@ const WAIT_MS = 20_000;
  * what arrives in `messages`: { at, pid, text, fields } with `fields` the
  * datagram's VAR=VALUE lines as an object. BARRIER=1, systemd-notify's own
  * synchronisation, is left out. Stopped when the test ends.
+ * @typedef {{ at: number, pid: number | null, text: string, fields: Record<string, string> }} NotifyMessage
+ * @typedef {{ address: string, messages: NotifyMessage[], watchers: Set<() => void> }} NotifySocket
+ * @param {import('node:test').TestContext} t
+ * @param {string} address
+ * @returns {Promise<NotifySocket>}
  */
 export async function notifySocket(t, address) {
   const child = spawn(tool('python3'), ['-c', RECEIVER, address], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -37,9 +42,11 @@ export async function notifySocket(t, address) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
   });
+  /** @type {NotifySocket} */
   const sock = { address, messages: [], watchers: new Set() };
+  /** @type {() => void} */
   let listening;
-  const bound = new Promise((resolve) => (listening = resolve));
+  const bound = /** @type {Promise<void>} */ (new Promise((resolve) => (listening = resolve)));
   let partial = '';
   child.stdout.setEncoding('utf8').on('data', (d) => {
     const lines = (partial + d).split('\n');
@@ -71,7 +78,12 @@ export async function notifySocket(t, address) {
   return sock;
 }
 
-/** The first `count` messages, once they have arrived; a timeout names what did arrive. */
+/**
+ * The first `count` messages, once they have arrived; a timeout names what did arrive.
+ * @param {NotifySocket} sock
+ * @param {number} count
+ * @returns {Promise<NotifyMessage[]>}
+ */
 export function received(sock, count, what = `${count} notify messages`) {
   return new Promise((resolve, reject) => {
     const check = () => {

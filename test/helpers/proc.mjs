@@ -24,6 +24,12 @@ export {
   waitForLine,
 } from '../../dist/testing/harness.js';
 
+/**
+ * Node's internal that binds a socket without listening (not in its types). It
+ * returns an errno number on failure, which the first use of the handle throws on.
+ * @typedef {{ _createServerHandle(host: string, port: number, addressType: 4 | 6): { fd: number, close(): void } }} NetInternals
+ */
+
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const register = path.join(root, 'dist/register.js');
 export const examples = path.join(root, 'examples');
@@ -32,6 +38,8 @@ export const examples = path.join(root, 'examples');
  * Starts `script` with `node --import batonjs/register`, from the repository's
  * root unless `cwd` says otherwise. Without the crash window unless `env` sets
  * one, as startMaster does: it only delays each hand-over by 3 s.
+ * @param {string} script
+ * @param {import('../../dist/testing/harness.js').StartOptions} [options]
  */
 export function startStandalone(script, options = {}) {
   return start(script, { cwd: root, ...options, env: { BATON_CRASH_WINDOW: '0', ...options.env } });
@@ -40,6 +48,7 @@ export function startStandalone(script, options = {}) {
 /**
  * `command` if it is on PATH; else an error saying how to get it, rather than
  * a test ending in `spawn nginx ENOENT` (npm test's pretest installs them all).
+ * @param {string} command
  */
 export function tool(command) {
   const found = (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
@@ -57,20 +66,28 @@ export function tool(command) {
   return command;
 }
 
+/** @param {string} [prefix] */
 export function tmpDir(prefix = 'baton-test-') {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Gone means reaped: no /proc entry at all, not even a zombie. */
+/**
+ * Gone means reaped: no /proc entry at all, not even a zombie.
+ * @param {number} pid
+ */
 export function gone(pid) {
   return !fs.existsSync(`/proc/${pid}`);
 }
 
+/** @param {number} pid */
 export function fdCount(pid) {
   return fs.readdirSync(`/proc/${pid}/fd`).length;
 }
 
-/** The zombie processes among `pids`. */
+/**
+ * The zombie processes among `pids`.
+ * @param {number[]} pids
+ */
 export function zombies(pids) {
   return pids.filter((pid) => {
     try {
@@ -81,7 +98,11 @@ export function zombies(pids) {
   });
 }
 
-/** True when a TCP connect to host:port is refused (nothing holds a listening socket there). */
+/**
+ * True when a TCP connect to host:port is refused (nothing holds a listening socket there).
+ * @param {number} port
+ * @returns {Promise<boolean>}
+ */
 export function refused(port, host = '127.0.0.1') {
   return new Promise((resolve) => {
     net
@@ -90,25 +111,40 @@ export function refused(port, host = '127.0.0.1') {
         this.destroy();
         resolve(false);
       })
-      .once('error', (err) => resolve(err.code === 'ECONNREFUSED'));
+      .once('error', (/** @type {NodeJS.ErrnoException} */ err) => resolve(err.code === 'ECONNREFUSED'));
   });
 }
 
-/** The pid that answers a request now (the test apps answer with their pid). */
+/**
+ * The pid that answers a request now (the test apps answer with their pid).
+ * @param {import('../../dist/testing/load.js').Target} target
+ */
 export async function servingPid(target) {
   const { status, body } = await get(target);
   if (status !== 200) throw new Error(`status ${status}`);
   return Number(body.trim());
 }
 
-/** baton's lines written by `pid` so far whose message starts with `prefix`. */
+/**
+ * baton's lines written by `pid` so far whose message starts with `prefix`.
+ * @param {{ output: string }} app
+ * @param {number} pid
+ * @param {string} prefix
+ */
 export function linesOf(app, pid, prefix) {
   return app.output
     .split('\n')
     .filter((l) => l.includes(` baton[${pid}] `) && l.split(': ').slice(1).join(': ').startsWith(prefix));
 }
 
-/** `promise`, or a rejection naming `what` once `ms` have passed: every wait is bounded. */
+/**
+ * `promise`, or a rejection naming `what` once `ms` have passed: every wait is bounded.
+ * @template T
+ * @param {Promise<T>} promise
+ * @param {number} ms
+ * @param {string} what
+ * @returns {Promise<T>}
+ */
 export function within(promise, ms, what) {
   let timer;
   const late = new Promise((_, reject) => {

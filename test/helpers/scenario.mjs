@@ -3,6 +3,11 @@
 import assert from 'node:assert/strict';
 import { alive, cleanup, gone, reloadUnderLoad, servingPid, startStandalone, waitFor } from './proc.mjs';
 
+/**
+ * One line for a load's failures, for an assertion's message.
+ * @param {string} name
+ * @param {import('../../dist/testing/load.js').LoadStats} s
+ */
 export function describeFailures(name, s) {
   return `${name}: ${s.failed} failed of ${s.ok + s.failed} (${JSON.stringify(s.failures)}) samples=${JSON.stringify(s.samples.slice(0, 5))}`;
 }
@@ -12,6 +17,9 @@ export function describeFailures(name, s) {
  * connection-per-request load (batonjs/testing's reloadUnderLoad); asserts zero
  * failures, a new pid per upgrade, each serving, and every old pid gone.
  * Returns the totals for the report.
+ * @param {import('node:test').TestContext} t
+ * @param {{ script: string, target: import('../../dist/testing/load.js').Target, env?: Record<string, string>,
+ *   upgrades?: number, concurrency?: number }} options
  */
 export async function handoverUnderLoad(t, { script, target, env = {}, upgrades = 10, concurrency = 16 }) {
   const app = startStandalone(script, { env });

@@ -2,8 +2,12 @@
 // "<pid> <count>", as an app flushes what it counted in memory.
 import net from 'node:net';
 
-/** Resolves with { port, flushes: [{ pid, count }], total(), close() } once listening. */
+/**
+ * Resolves with { port, flushes: [{ pid, count }], total(), close() } once listening.
+ * @returns {Promise<{ port: number, flushes: { pid: number, count: number }[], total: () => number, close: () => void }>}
+ */
 export function startSink() {
+  /** @type {{ pid: number, count: number }[]} */
   const flushes = [];
   const server = net.createServer((socket) => {
     let text = '';
@@ -18,7 +22,7 @@ export function startSink() {
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () =>
       resolve({
-        port: server.address().port,
+        port: /** @type {import('node:net').AddressInfo} */ (server.address()).port,
         flushes,
         total: () => flushes.reduce((n, f) => n + f.count, 0),
         close: () => server.close(),

@@ -25,7 +25,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const shown = (page) =>
   page.evaluate(() => ({
     generation: Number(document.getElementById('generation').textContent),
-    workers: [...document.querySelectorAll('#workers tr[data-pid]')].map((tr) => ({
+    workers: [
+      .../** @type {NodeListOf<HTMLTableRowElement>} */ (document.querySelectorAll('#workers tr[data-pid]')),
+    ].map((tr) => ({
       pid: Number(tr.dataset.pid),
       generation: Number(tr.children[1].textContent),
       state: tr.dataset.state,
@@ -36,7 +38,9 @@ const shown = (page) =>
 async function readyOnPage(page, generation, count) {
   await page.waitForFunction(
     ([g, n]) => {
-      const rows = [...document.querySelectorAll('#workers tr[data-pid]')];
+      const rows = [
+        .../** @type {NodeListOf<HTMLTableRowElement>} */ (document.querySelectorAll('#workers tr[data-pid]')),
+      ];
       return (
         rows.length === n &&
         rows.every((tr) => tr.dataset.state === 'ready' && tr.children[1].textContent === String(g))
@@ -65,9 +69,9 @@ async function forgerSite(t) {
       `<form method="post" action="${target}"><input name="x" value="1"></form><script>document.forms[0].submit()</script>`,
     );
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
   t.after(() => new Promise((resolve) => server.close(resolve)));
-  return server.address().port;
+  return /** @type {import('node:net').AddressInfo} */ (server.address()).port;
 }
 
 test('the admin page in headless Chromium: sign-in, workers, a release picked, reload phases, rollback reason, no cross-site action, stop', {
@@ -78,6 +82,7 @@ test('the admin page in headless Chromium: sign-in, workers, a release picked, r
   fs.writeFileSync(path.join(dir, 'v1/go'), '');
   const tokenFile = writeTokenFile(t, `${TOKEN}\n`);
   const [port, adminPort] = [await freePort(), await freePort()];
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const admin = `http://127.0.0.1:${adminPort}`;
   const master = startMaster(
@@ -138,7 +143,8 @@ test('the admin page in headless Chromium: sign-in, workers, a release picked, r
   // The release picker (--releases): v2 picked, then Reload, held before its workers are ready: the page
   // already shows them spawned; then the rest.
   await page.waitForSelector('#release-picker:not([hidden])');
-  const options = () => page.$$eval('#release option', (os) => os.map((o) => [o.value, o.textContent]));
+  const options = () =>
+    page.$$eval('#release option', (/** @type {HTMLOptionElement[]} */ os) => os.map((o) => [o.value, o.textContent]));
   assert.deepEqual(await options(), [
     ['', 'as on disk (current: v1)'],
     ['v1', 'v1 (serving)'],

@@ -115,6 +115,7 @@ async function startHost(t, h, dir, tokenFile) {
   );
   t.after(() => stopMaster(master));
   await readyWorkers(master, 2);
+  /** @type {import('../../dist/testing/load.js').Target} */
   const admin = { protocol: 'http', host: h.address, port: ADMIN_PORT };
   return {
     ...h,
@@ -186,7 +187,10 @@ test('a fleet of two hosts behind nginx: rolling reload, a broken release stoppe
 
   const [, second] = hosts;
   const grace = SHUTDOWN_DELAY_MS + DRAIN_TIMEOUT_MS + 5000;
-  let stoppedAt, drained;
+  /** @type {number} */
+  let stoppedAt;
+  /** @type {Promise<number>} */
+  let drained;
   const exit = await scenario('(c) host 2 stopped for maintenance', async () => {
     drained = drainStart(second.master, grace);
     stoppedAt = Date.now();

@@ -33,6 +33,7 @@ const T = { timeout: 180_000 };
 
 /** RELOADS reloads under both loads: every request served, every reload exits 0. */
 async function reloadsUnderLoad(t, app, port) {
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const r = await reloadUnderLoad({
     app,
@@ -131,11 +132,15 @@ test(
     };
     pointTo('nest.mjs');
     const port = await freePort();
+    /** @type {import('../../dist/testing/load.js').Target} */
     const target = { protocol: 'http', host: '127.0.0.1', port };
     const app = startStandalone(link, { env: { PORT: String(port), HOST: '127.0.0.1' } });
     t.after(() => cleanup(app));
     const first = await waitFor(() => servingPid(target), { timeoutMs: 60_000, what: 'Nest to serve' });
-    const loads = ['keepalive', 'close'].map((mode) => ({ mode, load: startLoad({ target, mode, concurrency: 8 }) }));
+    const loads = /** @type {const} */ (['keepalive', 'close']).map((mode) => ({
+      mode,
+      load: startLoad({ target, mode, concurrency: 8 }),
+    }));
     try {
       pointTo('broken-throws.mjs');
       await assert.rejects(

@@ -50,7 +50,11 @@ const needsNamespaces = !namespaces && 'needs root and unshare(1) to give localh
 /** Runs `step` ROUNDS times under keep-alive and per-request load on `targets`; asserts that no request failed. */
 async function roundsUnderLoad(t, targets, step) {
   const loads = targets.flatMap((target) =>
-    ['keepalive', 'close'].map((mode) => ({ target, mode, load: startLoad({ target, mode, concurrency: 8 }) })),
+    /** @type {const} */ (['keepalive', 'close']).map((mode) => ({
+      target,
+      mode,
+      load: startLoad({ target, mode, concurrency: 8 }),
+    })),
   );
   try {
     for (let i = 0; i < ROUNDS; i++) {
@@ -79,6 +83,10 @@ async function reload(master) {
   return readyWorkers(master, 2);
 }
 
+/**
+ * @param {number} port
+ * @returns {import('../../dist/testing/load.js').TcpTarget[]}
+ */
 const dualTargets = (port) => [
   { protocol: 'http', host: '127.0.0.1', port },
   { protocol: 'http', host: '::1', port },
@@ -86,6 +94,7 @@ const dualTargets = (port) => [
 
 test('Express under baton run -w 2: reloads under load, 0 failed requests', async (t) => {
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const master = startMaster(['-w', '2', path.join(examples, 'express.mjs')], {
     env: { PORT: String(port), HOST: '127.0.0.1' },

@@ -16,6 +16,12 @@ const SHUTDOWN_DELAY_MS = 3000;
 const DRAIN_TIMEOUT_MS = 20_000;
 const GRACE_MS = SHUTDOWN_DELAY_MS + DRAIN_TIMEOUT_MS + 5000;
 
+/**
+ * A `baton run` master with its admin listener, as a backend of nginx's upstream.
+ * @param {import('node:test').TestContext} t
+ * @param {string} name
+ * @returns {Promise<import('../helpers/nginx.mjs').Backend & { master: import('../../dist/testing/harness.js').SupervisedApp }>}
+ */
 async function startBackend(t, name) {
   const [port, adminPort] = [await freePort(), await freePort()];
   const master = startMaster(

@@ -48,9 +48,12 @@ test('next start under baton run -w 2: a reload under load fails nothing, and a 
   });
   t.after(() => stopMaster(master));
   const before = await readyWorkers(master, 2, { timeoutMs: 60_000 });
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const expect = (status, body) => status === 200 && body.includes('served by');
-  const loads = ['keepalive', 'close'].map((mode) => startLoad({ target, mode, concurrency: 4, expect }));
+  const loads = /** @type {const} */ (['keepalive', 'close']).map((mode) =>
+    startLoad({ target, mode, concurrency: 4, expect }),
+  );
   const r = await baton(['reload', '--control', master.control]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   await waitFor(async () => (await readyWorkers(master, 2)).every((pid) => !before.includes(pid)), {
@@ -80,6 +83,7 @@ test(
       env: { ...env, PWD: app },
     });
     t.after(() => cleanup(proc));
+    /** @type {import('../../dist/testing/load.js').Target} */
     const target = { protocol: 'http', host: '127.0.0.1', port };
     await waitFor(async () => (await get(target)).status === 200, { timeoutMs: 60_000, what: 'next start to answer' });
     const slow = get(target, '/slow');

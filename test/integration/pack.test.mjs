@@ -27,7 +27,13 @@ const env = {
   npm_config_update_notifier: 'false',
 };
 
-/** Runs `file args` to completion: { code, stdout, stderr }; killed after `timeoutMs`. */
+/**
+ * Runs `file args` to completion: { code, stdout, stderr }; killed after `timeoutMs`.
+ * @param {string} file
+ * @param {string[]} args
+ * @param {{ cwd?: string, timeoutMs?: number, extraEnv?: Record<string, string> }} [options]
+ * @returns {Promise<{ code: number, stdout: string, stderr: string }>}
+ */
 function run(file, args, { cwd, timeoutMs = 60_000, extraEnv = {} } = {}) {
   return new Promise((resolve) => {
     execFile(
@@ -156,6 +162,7 @@ test('the installed baton bin: run -w 2, reload under load, status --json, stop'
   const bin = path.join(app, 'node_modules/.bin/baton');
   const control = path.join(dir, 'control.sock');
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const master = follow(
     spawn(bin, ['run', '-w', '2', '--wait-ready', '--crash-window', '0', '--control', control, 'app.mjs'], {
@@ -166,22 +173,27 @@ test('the installed baton bin: run -w 2, reload under load, status --json, stop'
   );
   t.after(() => cleanup(master));
   const baton = (...args) => run(bin, [...args, '--control', control], { cwd: app });
+  /** @typedef {{ generation: number, pids: number[] }} Generation */
   /** The serving generation's ready workers, once there are 2: { generation, pids }. */
   const readyGeneration = () =>
-    waitFor(
-      async () => {
-        const r = await baton('status', '--json');
-        if (r.code !== 0) return false;
-        const s = JSON.parse(r.stdout);
-        const pids = s.workers.filter((w) => w.state === 'ready' && w.generation === s.generation).map((w) => w.pid);
-        pids.forEach((p) => master.pids.add(p));
-        return pids.length === 2 && { generation: s.generation, pids };
-      },
-      { timeoutMs: 30_000, what: '2 ready workers' },
+    // waitFor resolves with the first truthy value: never false.
+    /** @type {Promise<Generation>} */ (
+      waitFor(
+        async () => {
+          const r = await baton('status', '--json');
+          if (r.code !== 0) return false;
+          const s = JSON.parse(r.stdout);
+          const pids = s.workers.filter((w) => w.state === 'ready' && w.generation === s.generation).map((w) => w.pid);
+          pids.forEach((p) => master.pids.add(p));
+          return pids.length === 2 && { generation: s.generation, pids };
+        },
+        { timeoutMs: 30_000, what: '2 ready workers' },
+      )
     );
 
   const first = await readyGeneration();
   assert.equal(first.generation, 1);
+  /** @type {Generation} */
   let second;
   const served = await underLoad(target, async (servedBy) => {
     await servedBy(first.pids);
@@ -204,6 +216,7 @@ test('the installed preload: node --import batonjs/register, SIGUSR2 upgrade und
   timeout: 120_000,
 }, async (t) => {
   const port = await freePort();
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   const proc = follow(
     spawn(process.execPath, ['--import', 'batonjs/register', 'app.mjs'], {

@@ -21,6 +21,7 @@ async function startNode(t, tokenFile) {
     { cwd: deploy.current, env: { PORT: String(port), PWD: deploy.current } },
   );
   t.after(() => stopMaster(master));
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   await waitFor(() => servingPid(target), { what: 'release v1 to serve' });
   await readyWorkers(master, 1);

@@ -58,7 +58,11 @@ function startClient(port, c) {
           }
           s.retries++;
           if (!socket.connected)
-            await within(new Promise((resolve) => socket.once('connect', resolve)), 30_000, `client ${c} to reconnect`);
+            await within(
+              /** @type {Promise<void>} */ (new Promise((resolve) => socket.once('connect', resolve))),
+              30_000,
+              `client ${c} to reconnect`,
+            );
         }
       }
     }

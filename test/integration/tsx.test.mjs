@@ -29,13 +29,14 @@ const versionOf = (body) => Number(/^\d+ v(\d+)\n$/.exec(body)?.[1]);
 
 /** Each reload after a source change: the new code answers; both loads see 0 failed requests. */
 async function reloadsAfterChanges(t, app, file, port) {
+  /** @type {import('../../dist/testing/load.js').Target} */
   const target = { protocol: 'http', host: '127.0.0.1', port };
   await waitFor(async () => versionOf((await get(target)).body) === 1, {
     timeoutMs: 60_000,
     what: 'version 1 to answer',
   });
   const expect = (status, body) => status === 200 && versionOf(body) > 0;
-  const loads = ['keepalive', 'close'].map((mode) => ({
+  const loads = /** @type {const} */ (['keepalive', 'close']).map((mode) => ({
     mode,
     load: startLoad({ target, mode, concurrency: 8, expect }),
   }));

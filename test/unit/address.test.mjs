@@ -17,8 +17,12 @@ import {
 } from '../../dist/listeners/address.js';
 
 const CWD = '/srv/app';
+/** @typedef {import('../../dist/listeners/address.js').Address} Address */
+/** @type {(host: string | null, port: number) => Extract<Address, { kind: 'tcp' }>} */
 const tcp = (host, port) => ({ kind: 'tcp', host, port });
+/** @type {(p: string) => Extract<Address, { kind: 'unix' }>} */
 const unix = (p) => ({ kind: 'unix', path: p });
+/** @type {(host: string, port: number) => Extract<Address, { kind: 'udp' }>} */
 const udp = (host, port) => ({ kind: 'udp', host, port });
 const cb = () => {};
 
@@ -138,6 +142,7 @@ describe('parseListenArgs: unix socket signatures', () => {
 });
 
 describe('parseListenArgs: calls left to Node (no address)', () => {
+  /** @type {[string, unknown[]][]} */
   const cases = [
     ['listen(0)', [0]],
     ["listen('0')", ['0']],
@@ -281,6 +286,7 @@ describe('normalizeHost', () => {
 });
 
 describe('nameOf / parseName', () => {
+  /** @type {[string, Address][]} */
   const roundTrips = [
     ['tcp:127.0.0.1:8080', tcp('127.0.0.1', 8080)],
     ['tcp:[::1]:8080', tcp('::1', 8080)],

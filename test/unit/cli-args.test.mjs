@@ -13,10 +13,23 @@ import { logicalCwd } from '../../dist/cwd.js';
 
 let dir;
 let app;
-/** `baton <argv>` run from `dir`: a run command resolved (with no config file there), any other as parsed. */
+/**
+ * `baton <argv>` run from `dir`: a run command resolved (with no config file there), any other as parsed.
+ * @param {string[]} argv
+ */
 const parse = async (argv, cwd = dir) => {
   const parsed = parseArgs(argv, { cwd });
   return parsed.cmd === 'run' ? resolveRun(parsed, cwd, {}) : parsed;
+};
+
+/**
+ * parse() of a command line that must be a run command: the resolved command.
+ * @param {string[]} argv
+ */
+const run = async (argv, cwd = dir) => {
+  const r = await parse(argv, cwd);
+  if (r.cmd !== 'run') throw new Error(`baton ${argv.join(' ')} parsed as ${r.cmd}, not run`);
+  return r;
 };
 
 before(() => {
@@ -114,10 +127,10 @@ test('run: defaults', async () => {
 });
 
 test('run: the script is resolved against the working directory, and found with an absolute path', async () => {
-  assert.equal((await parse(['run', app], process.cwd())).script, app);
+  assert.equal((await run(['run', app], process.cwd())).script, app);
   fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'sub', 'server.mjs'), '');
-  assert.equal((await parse(['run', './sub/server.mjs'])).script, path.join(dir, 'sub', 'server.mjs'));
+  assert.equal((await run(['run', './sub/server.mjs'])).script, path.join(dir, 'sub', 'server.mjs'));
 });
 
 test('run: by default the script resolves against $PWD, keeping a current -> release symlink', async () => {
@@ -130,7 +143,10 @@ test('run: by default the script resolves against $PWD, keeping a current -> rel
   try {
     process.chdir(current);
     process.env.PWD = current;
-    const at = parseArgs(['run', '--listen', './app.sock', 'server.js']);
+    // A run command line parses as RunArgs.
+    const at = /** @type {import('../../dist/cli/resolve.js').RunArgs} */ (
+      parseArgs(['run', '--listen', './app.sock', 'server.js'])
+    );
     const r = await resolveRun(at, logicalCwd(), {});
     assert.equal(r.script, path.join(current, 'server.js'));
     assert.deepEqual(r.options.listen[0].address, {
@@ -145,20 +161,21 @@ test('run: by default the script resolves against $PWD, keeping a current -> rel
 });
 
 test("run: the app's own arguments after the script are kept verbatim", async () => {
-  const r = await parse(['run', '-w', '2', 'app.js', '--port', '5', '-w', '9']);
+  const r = await run(['run', '-w', '2', 'app.js', '--port', '5', '-w', '9']);
   assert.equal(r.options.workers, 2);
   assert.equal(r.script, app);
   assert.deepEqual(r.args, ['--port', '5', '-w', '9']);
-  assert.deepEqual((await parse(['run', 'app.js', '--help', '--foo=bar', '--', 'x'])).args, [
+  assert.deepEqual((await run(['run', 'app.js', '--help', '--foo=bar', '--', 'x'])).args, [
     '--help',
     '--foo=bar',
     '--',
     'x',
   ]);
-  assert.deepEqual((await parse(['run', '--', 'app.js', '-h'])).args, ['-h']);
-  assert.deepEqual((await parse(['run', 'app.js', ''])).args, ['']);
+  assert.deepEqual((await run(['run', '--', 'app.js', '-h'])).args, ['-h']);
+  assert.deepEqual((await run(['run', 'app.js', ''])).args, ['']);
 });
 
+/** @type {[string[], number][]} */
 const workerForms = [
   [['-w', '4'], 4],
   [['-w=4'], 4],
@@ -173,11 +190,12 @@ const workerForms = [
 ];
 for (const [opts, n] of workerForms) {
   test(`run: ${opts.join(' ')} gives ${n} workers`, async () => {
-    assert.equal((await parse(['run', ...opts, 'app.js'])).options.workers, n);
+    assert.equal((await run(['run', ...opts, 'app.js'])).options.workers, n);
   });
 }
 
 test('run: every value option, in both --opt value and --opt=value forms', async () => {
+  /** @type {[string[], Partial<import('../../dist/cli/options.js').RunOptions>][]} */
   const forms = [
     [['--name', 'api'], { name: 'api' }],
     [['--name=api'], { name: 'api' }],
@@ -200,7 +218,7 @@ test('run: every value option, in both --opt value and --opt=value forms', async
     [['--node-args', ''], { nodeArgs: [] }],
   ];
   for (const [opts, want] of forms) {
-    const r = await parse(['run', ...opts, 'app.js']);
+    const r = await run(['run', ...opts, 'app.js']);
     for (const [k, v] of Object.entries(want)) assert.deepEqual(r.options[k], v, `${opts.join(' ')} → ${k}`);
     assert.equal(r.script, app);
     assert.deepEqual(r.args, []);
@@ -208,12 +226,12 @@ test('run: every value option, in both --opt value and --opt=value forms', async
 });
 
 test('run --shutdown-delay: a duration, parsed as the others', async () => {
-  assert.equal((await parse(['run', '--shutdown-delay', '5s', 'app.js'])).supervisor.shutdownDelayMs, 5000);
-  assert.equal((await parse(['run', '--shutdown-delay=1500', 'app.js'])).supervisor.shutdownDelayMs, 1500);
+  assert.equal((await run(['run', '--shutdown-delay', '5s', 'app.js'])).supervisor.shutdownDelayMs, 5000);
+  assert.equal((await run(['run', '--shutdown-delay=1500', 'app.js'])).supervisor.shutdownDelayMs, 1500);
 });
 
 test('run: --listen in every address form, repeatable, with optional names', async () => {
-  const r = await parse([
+  const r = await run([
     'run',
     '--listen',
     '8080',
@@ -275,6 +293,7 @@ test('reload, stop, status: options and defaults', async () => {
 });
 
 // [argv, text the message must contain]
+/** @type {[string[], string][]} */
 const bad = [
   [['run'], 'missing the script'],
   [['run', '-w', '2'], 'missing the script'],
@@ -301,10 +320,9 @@ const bad = [
     ['run', '--shutdown-delay', '-3s', 'app.js'],
     "--shutdown-delay: '-3s' is not a duration (use e.g. 500ms, 2s, 1m, 6h or plain milliseconds)",
   ],
-  ...['--ready-timeout', '--drain-timeout', '--crash-window', '--shutdown-delay', '--unresponsive-after'].map((o) => [
-    ['run', o, '30', 'app.js'],
-    `${o}: 30 is 30 ms; write 30ms or 30s`,
-  ]),
+  ...['--ready-timeout', '--drain-timeout', '--crash-window', '--shutdown-delay', '--unresponsive-after'].map(
+    (o) => /** @type {[string[], string]} */ ([['run', o, '30', 'app.js'], `${o}: 30 is 30 ms; write 30ms or 30s`]),
+  ),
   [['run', '--listen', '-8080', 'app.js'], "--listen: '-8080' is not an address"],
   [['run', '--foo', 'app.js'], "unknown option '--foo' (see baton run --help)"],
   [['run', '--foo=1', 'app.js'], "'--foo'"],
@@ -405,28 +423,30 @@ test('help texts: one line per option, and the right one per topic', () => {
 test('run --admin: [HOST:]PORT, loopback by default; the token read from --admin-token-file at parse time', async () => {
   const tokenFile = path.join(dir, 'token');
   fs.writeFileSync(tokenFile, 'tok-0123456789abcdef0123456789abcdef\n', { mode: 0o600 });
-  assert.equal((await parse(['run', 'app.js'])).admin, undefined, 'off by default');
-  assert.deepEqual((await parse(['run', '--admin', '9090', 'app.js'])).admin, {
+  assert.equal((await run(['run', 'app.js'])).admin, undefined, 'off by default');
+  assert.deepEqual((await run(['run', '--admin', '9090', 'app.js'])).admin, {
     host: '127.0.0.1',
     port: 9090,
     metricsPublic: false,
   });
-  assert.deepEqual((await parse(['run', '--admin=localhost:9090', 'app.js'])).admin, {
+  assert.deepEqual((await run(['run', '--admin=localhost:9090', 'app.js'])).admin, {
     host: '127.0.0.1',
     port: 9090,
     metricsPublic: false,
   });
-  assert.deepEqual((await parse(['run', '--admin', '[::1]:9090', '--admin-metrics-public', 'app.js'])).admin, {
+  assert.deepEqual((await run(['run', '--admin', '[::1]:9090', '--admin-metrics-public', 'app.js'])).admin, {
     host: '::1',
     port: 9090,
     metricsPublic: true,
   });
-  assert.deepEqual(
-    (await parse(['run', '--admin', '127.0.0.2:9090', '--admin-token-file', tokenFile, 'app.js'])).admin,
-    { host: '127.0.0.2', port: 9090, metricsPublic: false, token: 'tok-0123456789abcdef0123456789abcdef' },
-  );
+  assert.deepEqual((await run(['run', '--admin', '127.0.0.2:9090', '--admin-token-file', tokenFile, 'app.js'])).admin, {
+    host: '127.0.0.2',
+    port: 9090,
+    metricsPublic: false,
+    token: 'tok-0123456789abcdef0123456789abcdef',
+  });
   const { warning, ...open } = (
-    await parse(['run', '--admin', '0.0.0.0:9090', '--admin-token-file', tokenFile, 'app.js'])
+    await run(['run', '--admin', '0.0.0.0:9090', '--admin-token-file', tokenFile, 'app.js'])
   ).admin;
   assert.deepEqual(open, {
     host: '0.0.0.0',
@@ -437,7 +457,7 @@ test('run --admin: [HOST:]PORT, loopback by default; the token read from --admin
   assert.match(warning, /^--admin 0\.0\.0\.0:9090 without TLS: .*give --admin-tls-cert FILE --admin-tls-key FILE$/);
   const tls = testCertificate;
   const secure = (
-    await parse([
+    await run([
       'run',
       '--admin',
       '0.0.0.0:9090',
@@ -458,7 +478,7 @@ test('run --admin: [HOST:]PORT, loopback by default; the token read from --admin
     tls,
   });
   assert.deepEqual(
-    (await parse(['run', '--admin', '[::]:9090', '--admin-token-file', tokenFile, 'app.js'])).admin.host,
+    (await run(['run', '--admin', '[::]:9090', '--admin-token-file', tokenFile, 'app.js'])).admin.host,
     '::',
   );
 });
@@ -513,9 +533,9 @@ test('run --releases DIR: the script is a path inside a release, found in the on
   fs.mkdirSync(path.join(releases, 'v1', 'lib'), { recursive: true });
   fs.writeFileSync(path.join(releases, 'v1', 'lib', 'server.js'), '');
   fs.symlinkSync('v1', path.join(releases, 'current'));
-  const r = await parse(['run', '--releases', 'releases', 'lib/server.js', '--port', '1']);
+  const r = await run(['run', '--releases', 'releases', 'lib/server.js', '--port', '1']);
   assert.deepEqual([r.options.releases, r.script, r.args], [releases, 'lib/server.js', ['--port', '1']]);
-  assert.equal((await parse(['run', 'app.js'])).options.releases, undefined);
+  assert.equal((await run(['run', 'app.js'])).options.releases, undefined);
 
   const refused = (argv, message) =>
     assert.rejects(

@@ -15,6 +15,7 @@ import { within } from '../helpers/proc.mjs';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
 
+/** @type {import('../../dist/protocol/control.js').Status} */
 const STATUS = {
   name: 'default',
   masterPid: 4242,
@@ -24,6 +25,7 @@ const STATUS = {
   listeners: [],
   reloads: [],
 };
+/** @type {import('../../dist/protocol/control.js').Phase[]} */
 const PHASES = [
   { phase: 'spawned', generation: 2, pids: [6001] },
   { phase: 'ready', generation: 2, ms: 40 },
@@ -31,9 +33,11 @@ const PHASES = [
   { phase: 'done', generation: 2, ms: 95 },
 ];
 
+/** @template [T=void] */
 function deferred() {
+  /** @type {(value: T) => void} */
   let resolve;
-  const promise = new Promise((r) => (resolve = r));
+  const promise = /** @type {Promise<T>} */ (new Promise((r) => (resolve = r)));
   return { promise, resolve };
 }
 
@@ -65,6 +69,7 @@ test('baton reload | head -1: the reload runs to its end, exit 0, no EPIPE on st
 }, async () => {
   const file = path.join(root, 'reload.sock');
   const gate = deferred();
+  /** @type {import('../../dist/protocol/control.js').Controllable} */
   const master = {
     async reload(onPhase) {
       onPhase(PHASES[0]);
@@ -74,6 +79,7 @@ test('baton reload | head -1: the reload runs to its end, exit 0, no EPIPE on st
     },
     stop() {},
     status: () => STATUS,
+    releases: () => undefined,
   };
   const server = await within(startControlServer(file, master), 5000, 'startControlServer');
   try {
@@ -81,12 +87,14 @@ test('baton reload | head -1: the reload runs to its end, exit 0, no EPIPE on st
     let first = '';
     child.stdout.setEncoding('utf8');
     await within(
-      new Promise((resolve) => {
-        child.stdout.on('data', (c) => {
-          first += c;
-          if (first.includes('\n')) resolve();
-        });
-      }),
+      /** @type {Promise<void>} */ (
+        new Promise((resolve) => {
+          child.stdout.on('data', (c) => {
+            first += c;
+            if (first.includes('\n')) resolve();
+          });
+        })
+      ),
       10_000,
       'the first line of reload',
     );
@@ -112,7 +120,7 @@ test('baton status | true: exit 0, nothing on stderr', { timeout: 20_000 }, asyn
       void stdoutGone.promise.then(() => sock.end(`${JSON.stringify({ type: 'status', data: STATUS })}\n`));
     }),
   );
-  await within(new Promise((r) => server.listen(file, r)), 5000, 'listen');
+  await within(/** @type {Promise<void>} */ (new Promise((r) => server.listen(file, r))), 5000, 'listen');
   try {
     const { child, stdoutClosed, done } = batonCli(['status', '--control', file]);
     void stdoutClosed.then(stdoutGone.resolve);

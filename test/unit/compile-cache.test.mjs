@@ -39,7 +39,7 @@ test('the cache directory is made private, and one that someone else could have 
   const refused = (cache, why) =>
     assert.throws(
       () => prepareCompileCacheDir(cache),
-      (err) => {
+      (/** @type {Error} */ err) => {
         assert.equal(
           err.message,
           `the compile cache '${cache}' ${why}, and its code would run in the workers: remove it (baton makes it anew, private), or run with --no-compile-cache`,

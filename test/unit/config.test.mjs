@@ -30,7 +30,18 @@ function project(files) {
   return at;
 }
 
-const run = (argv, cwd) => resolveRun(parseArgs(['run', ...argv], { cwd }), cwd, {});
+/**
+ * `baton run <argv>` from `cwd`, resolved.
+ * @param {string[]} argv
+ * @param {string} cwd
+ */
+const run = (argv, cwd) =>
+  // A command line starting with run parses as RunArgs (or help, which no test here asks for).
+  resolveRun(
+    /** @type {import('../../dist/cli/resolve.js').RunArgs} */ (parseArgs(['run', ...argv], { cwd })),
+    cwd,
+    {},
+  );
 
 const refused = (promise, message) =>
   assert.rejects(promise, (err) => {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDuration } from '../../dist/protocol/settings.js';
 
+/** @type {[string, number][]} */
 const good = [
   ['500ms', 500],
   ['2s', 2000],
@@ -43,7 +44,7 @@ test('a duration Node.js timers cannot hold (2^31 ms or more) is refused, naming
   for (const value of ['40000m', '2147483648', '2147484s']) {
     assert.throws(
       () => parseDuration(value, '--drain-timeout'),
-      (err) => {
+      (/** @type {Error} */ err) => {
         assert.match(
           err.message,
           /^--drain-timeout: '\d+m?s?' is longer than Node\.js timers can wait \(at most 2147483647 ms/,
@@ -59,7 +60,7 @@ test('a bare number under 1000 other than 0 is refused in one line: --drain-time
   for (const value of ['30', '999', '2.5', ' 30 ']) {
     assert.throws(
       () => parseDuration(value, '--drain-timeout'),
-      (err) => {
+      (/** @type {Error} */ err) => {
         const n = value.trim();
         assert.equal(err.message, `--drain-timeout: ${n} is ${n} ms; write ${n}ms or ${n}s`);
         return true;

@@ -176,6 +176,7 @@ describe('readSettings', () => {
   });
 
   test('settingsEnv() is what readSettings() reads back', () => {
+    /** @type {import('../../dist/protocol/settings.js').Settings} */
     const s = {
       generation: 4,
       waitReady: true,

@@ -8,7 +8,7 @@ import { defaultMaxMemory } from '../../dist/generation/limits.js';
 
 const MiB = 2 ** 20;
 
-for (const [text, bytes] of [
+for (const [text, bytes] of /** @type {[string, number][]} */ ([
   ['512M', 512 * MiB],
   ['512m', 512 * MiB],
   ['300MiB', 300 * MiB],
@@ -19,7 +19,7 @@ for (const [text, bytes] of [
   ['1048576', MiB],
   ['1536B', 1536],
   [' 64M ', 64 * MiB],
-]) {
+])) {
   test(`parseSize(${JSON.stringify(text)}) = ${bytes}`, () => assert.equal(parseSize(text, 'X'), bytes));
 }
 

@@ -5,7 +5,11 @@ import { test } from 'node:test';
 import { startLoad } from '../../dist/testing/load.js';
 import { waitFor } from '../../dist/testing/harness.js';
 
-/** Answers the first request on each connection, keeping it alive, and closes the connection when the second arrives. */
+/**
+ * Answers the first request on each connection, keeping it alive, and closes the connection when the second arrives.
+ * @param {import('node:test').TestContext} t
+ * @returns {Promise<import('../../dist/testing/load.js').Target>}
+ */
 async function closingServer(t) {
   const server = net.createServer((socket) => {
     let requests = 0;
@@ -14,9 +18,13 @@ async function closingServer(t) {
       else socket.destroy();
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
   t.after(() => server.close());
-  return { protocol: 'http', host: '127.0.0.1', port: server.address().port };
+  return {
+    protocol: 'http',
+    host: '127.0.0.1',
+    port: /** @type {import('node:net').AddressInfo} */ (server.address()).port,
+  };
 }
 
 test('a reused keep-alive connection closed before any response: failed, or retried with retryClosedReused', {

@@ -35,7 +35,7 @@ function child(overrides) {
 async function reasonOf(c) {
   const failure = await awaitReady([c], 5000);
   const exit = await c.exited;
-  await assert.rejects(c.ready, (err) => err.message === failure.reason);
+  await assert.rejects(c.ready, (/** @type {Error} */ err) => err.message === failure.reason);
   assert.equal(c.describeExit(exit), failure.reason);
   assert.equal(c.state, 'exited');
   return failure.reason;

@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Readiness } from '../../dist/worker/readiness.js';
 
-/** A Readiness whose onReady resolves `whenReady` and counts calls. */
+/**
+ * A Readiness whose onReady resolves `whenReady` and counts calls.
+ * @param {{ waitReady?: boolean, settleMs?: number, inheritedCount?: number, unadopted?: () => number }} [options]
+ */
 function make({ waitReady = false, settleMs = 30, inheritedCount = 0, unadopted = () => 0 } = {}) {
   const state = { calls: 0 };
   let resolve;

@@ -28,7 +28,7 @@ function layout(t) {
 }
 
 const refused = (fn, message) =>
-  assert.throws(fn, (err) => {
+  assert.throws(fn, (/** @type {Error} */ err) => {
     assert.ok(err instanceof ReloadRefused, err.stack);
     assert.equal(err.busy, false);
     assert.match(err.message, message);
@@ -40,6 +40,7 @@ test('a release is a directory directly in DIR: every other name is refused with
   const { dir, outside } = layout(t);
   assert.equal(releasePath(dir, 'v1'), fs.realpathSync(path.join(dir, 'v1')));
   assert.equal(releasePath(dir, 'latest'), fs.realpathSync(path.join(dir, 'v2')), 'a link to a release in DIR is one');
+  /** @type {[string, RegExp][]} */
   const cases = [
     ['..', /^release '\.\.' starts with '\.'/],
     ['.', /^release '\.' starts with '\.'/],

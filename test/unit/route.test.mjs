@@ -25,6 +25,8 @@ const original = net.Server.prototype.listen;
 const cwd = process.cwd();
 const TEST_MS = 10_000;
 const isIPv6 = net.isIPv6;
+/** @typedef {import('../../dist/listeners/inherit.js').Inherited} Inherited */
+/** @param {string} host @param {number} port */
 const nameOf = (host, port) => `tcp:${isIPv6(host) ? `[${host}]` : host}:${port}`;
 
 /**
@@ -34,7 +36,11 @@ const nameOf = (host, port) => `tcp:${isIPv6(host) ? `[${host}]` : host}:${port}
  */
 const sharedFdHandles = [];
 
-/** Resolves with the first 'listening' or rejects with the first 'error' of `server`, bounded. */
+/**
+ * Resolves with the first 'listening' or rejects with the first 'error' of `server`, bounded.
+ * @param {import('node:events').EventEmitter} server
+ * @returns {Promise<'listening'>}
+ */
 function outcome(server, ms = 5000) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`neither 'listening' nor 'error' within ${ms} ms`)), ms);
@@ -51,21 +57,29 @@ function outcome(server, ms = 5000) {
   });
 }
 
-/** A port free on `host` a moment ago. */
+/**
+ * A port free on `host` a moment ago.
+ * @returns {Promise<number>}
+ */
 function freePort(host = '127.0.0.1') {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.on('error', reject);
     s.listen(0, host, () => {
-      const { port } = s.address();
+      const { port } = /** @type {net.AddressInfo} */ (s.address());
       s.close(() => resolve(port));
     });
   });
 }
 
-/** Per-test bookkeeping: servers and handles made, all closed in t.after(). */
+/**
+ * Per-test bookkeeping: servers and handles made, all closed in t.after().
+ * @param {import('node:test').TestContext} t
+ */
 function fixture(t) {
+  /** @type {(net.Server & { _handle?: unknown })[]} */
   const servers = [];
+  /** @type {import('../../dist/internals/handles.js').NativeHandle[]} */
   const handles = [];
   t.after(() => {
     // A handle a server listens on is that server's _handle and closes with it.
@@ -79,7 +93,7 @@ function fixture(t) {
     return s;
   };
   /** A real TCP socket bound (not listening) on `host` at a free port, as a previous generation passes it. */
-  const bound = async (host) => {
+  const bound = async (/** @type {string} */ host) => {
     for (let i = 0; i < 20; i++) {
       const port = await freePort(host);
       const handle = bindTcp(host, port);
@@ -89,11 +103,16 @@ function fixture(t) {
     }
     throw new Error(`no free port on ${host}`);
   };
-  /** An Inherited entry for a socket bound on `host`. */
+  /**
+   * An Inherited entry for a socket bound on `host`.
+   * @param {string} host
+   * @param {{ name?: string, address?: boolean }} [options]
+   */
   const inherited = async (host, { name, address = true } = {}) => {
     const b = await bound(host);
     return {
       ...b,
+      /** @type {Inherited} */
       entry: {
         fd: b.fd,
         name: name ?? nameOf(host, b.port),
@@ -206,8 +225,8 @@ describe('Listeners: standalone (no acquire)', () => {
       const o = outcome(server);
       l.listen(server, [inh.port], original);
       await o;
-      assert.equal(server.address().address, wildcard);
-      assert.equal(server.address().port, inh.port);
+      assert.equal(/** @type {net.AddressInfo} */ (server.address()).address, wildcard);
+      assert.equal(/** @type {net.AddressInfo} */ (server.address()).port, inh.port);
       assert.equal(fdOf(server), inh.fd);
       assert.deepEqual(l.passable(), [{ fd: inh.fd, name: nameOf(wildcard, inh.port) }]);
       assert.equal(await greet(inh.port), 'hi');
@@ -226,7 +245,11 @@ describe('Listeners: standalone (no acquire)', () => {
     const second = f.server();
     const o2 = outcome(second);
     l.listen(second, [inh.port, '127.0.0.1'], original);
-    await assert.rejects(o2, (err) => err.code === 'EADDRINUSE' && err.syscall === 'listen' && err.port === inh.port);
+    await assert.rejects(
+      o2,
+      (/** @type {NodeJS.ErrnoException & { port?: number }} */ err) =>
+        err.code === 'EADDRINUSE' && err.syscall === 'listen' && err.port === inh.port,
+    );
     assert.equal(second.listening, false);
     assert.deepEqual(l.servers(), [first]);
     assert.deepEqual(l.passable(), [{ fd: inh.fd, name: `tcp:127.0.0.1:${inh.port}` }]);
@@ -304,8 +327,12 @@ describe('Listeners: standalone (no acquire)', () => {
     const o = outcome(server);
     l.listen(server, [0, '127.0.0.1'], original);
     await o;
-    assert.ok(server.address().port > 0);
-    assert.notEqual(server.address().port, inh.port, 'an ephemeral port of its own, not an inherited socket');
+    assert.ok(/** @type {net.AddressInfo} */ (server.address()).port > 0);
+    assert.notEqual(
+      /** @type {net.AddressInfo} */ (server.address()).port,
+      inh.port,
+      'an ephemeral port of its own, not an inherited socket',
+    );
     assert.notEqual(fdOf(server), inh.fd);
     assert.deepEqual(l.servers(), [server], 'it is recorded as listening');
     assert.equal(inh.entry.adopted, false);
@@ -503,7 +530,7 @@ describe('Listeners: supervised (with acquire)', () => {
     const o = outcome(server);
     l.listen(server, [0, '127.0.0.1'], original);
     await o;
-    assert.ok(server.address().port > 0);
+    assert.ok(/** @type {net.AddressInfo} */ (server.address()).port > 0);
     assert.deepEqual(spy.calls, []);
     assert.deepEqual(l.servers(), [server]);
   });
@@ -543,7 +570,7 @@ describe('Listeners: supervised (with acquire)', () => {
 
   test('listen({ fd }) is left to Node: acquire is not asked', { timeout: TEST_MS }, async (t) => {
     const { b, spy, l, server } = await listenOnFd(t);
-    assert.equal(server.address().port, b.port);
+    assert.equal(/** @type {net.AddressInfo} */ (server.address()).port, b.port);
     assert.deepEqual(spy.calls, []);
     assert.deepEqual(l.servers(), [server]);
     assert.equal(await greet(b.port), 'hi');
@@ -586,19 +613,27 @@ describe('Listeners: supervised (with acquire)', () => {
 describe('Listeners: dgram sockets', () => {
   const bind = dgram.Socket.prototype.bind;
 
-  /** A UDP socket bound (not reading) on 127.0.0.1 at a free port, as a master or a predecessor passes it. */
+  /**
+   * A UDP socket bound (not reading) on 127.0.0.1 at a free port, as a master or a predecessor passes it.
+   * @param {import('node:test').TestContext} t
+   */
   async function boundUdp(t) {
     for (let i = 0; i < 20; i++) {
       const port = await freePort();
       const handle = bindUdp('127.0.0.1', port);
       if (handle instanceof Error) continue;
       t.after(() => handle.close());
-      return { handle, port, address: { kind: 'udp', host: '127.0.0.1', port } };
+      /** @type {import('../../dist/listeners/address.js').Address} */
+      const address = { kind: 'udp', host: '127.0.0.1', port };
+      return { handle, port, address };
     }
     throw new Error('no free UDP port');
   }
 
-  /** A socket that answers 'hi' to each datagram, closed when the test ends. */
+  /**
+   * A socket that answers 'hi' to each datagram, closed when the test ends.
+   * @param {import('node:test').TestContext} t
+   */
   function echo(t) {
     const s = dgram.createSocket('udp4', (_m, from) => s.send('hi', from.port, from.address));
     t.after(() => s.close());
@@ -634,9 +669,13 @@ describe('Listeners: dgram sockets', () => {
   }, async (t) => {
     const b = await boundUdp(t);
     const tcp = bindTcp('127.0.0.1', b.port);
-    assert.ok(!(tcp instanceof Error), `TCP port ${b.port} is taken by another process: ${tcp.message}`);
+    assert.ok(
+      !(tcp instanceof Error),
+      `TCP port ${b.port} is taken by another process: ${/** @type {Error} */ (tcp).message}`,
+    );
     t.after(() => tcp.close());
     const calls = [];
+    /** @type {Inherited[]} */
     const inherited = [
       {
         fd: tcp.fd,
@@ -661,11 +700,12 @@ describe('Listeners: dgram sockets', () => {
     timeout: TEST_MS,
   }, async (t) => {
     const b = await boundUdp(t);
+    /** @type {(acquired: Awaited<ReturnType<import('../../dist/listeners/route.js').Acquire>>) => void} */
     let answer;
     const l = new Listeners([], cwd, () => new Promise((resolve) => (answer = resolve)));
     const client = dgram.createSocket('udp4');
     t.after(() => client.close());
-    await new Promise((resolve) => client.bind(0, '127.0.0.1', resolve));
+    await /** @type {Promise<void>} */ (new Promise((resolve) => client.bind(0, '127.0.0.1', resolve)));
     const got = once(client, 'message');
     const s = echo(t);
     l.bind(s, [b.port, '127.0.0.1'], bind);
@@ -681,6 +721,7 @@ describe('Listeners: dgram sockets', () => {
     timeout: TEST_MS,
   }, async (t) => {
     const b = await boundUdp(t);
+    /** @type {(acquired: Awaited<ReturnType<import('../../dist/listeners/route.js').Acquire>>) => void} */
     let answer;
     const l = new Listeners([], cwd, () => new Promise((resolve) => (answer = resolve)));
     const s = dgram.createSocket('udp4');
@@ -704,7 +745,7 @@ describe('Listeners: dgram sockets', () => {
     const error = once(s, 'error');
     l.bind(s, [await freePort(), '127.0.0.1'], bind);
     assert.equal((await error)[0], failure);
-    await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+    await /** @type {Promise<void>} */ (new Promise((resolve) => s.bind(0, '127.0.0.1', resolve)));
     assert.deepEqual(l.passable(), []);
   });
 

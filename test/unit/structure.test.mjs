@@ -37,7 +37,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const srcDir = path.join(root, 'src');
 
 const sources = fs
-  .readdirSync(srcDir, { recursive: true })
+  .readdirSync(srcDir, { recursive: true, encoding: 'utf8' })
   .filter((f) => f.endsWith('.ts'))
   .map((f) => path.join(srcDir, f))
   .sort()
@@ -80,7 +80,7 @@ function specifiersOf(node, out = []) {
     ts.isImportDeclaration(node) || ts.isExportDeclaration(node)
       ? node.moduleSpecifier
       : ts.isImportTypeNode(node)
-        ? node.argument.literal
+        ? /** @type {import('typescript').LiteralTypeNode} */ (node.argument).literal
         : ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword
           ? node.arguments[0]
           : undefined;

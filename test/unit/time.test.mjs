@@ -9,6 +9,7 @@ const T = { timeout: 10_000 };
 
 test('until looks again when woken: with a poll longer than the test, only the wake can end the wait', T, async () => {
   let held = false;
+  /** @type {() => void} */
   let look;
   const waiting = until(() => held, Date.now() + 60_000, { pollMs: 60_000, wake: (fn) => (look = fn) });
   await new Promise(setImmediate);
