@@ -52,7 +52,7 @@ export function rollingReload(args) {
  * @param {string} method
  * @param {string} path
  * @param {{ headers?: import('node:http').OutgoingHttpHeaders, body?: string | Buffer, localAddress?: string,
- *   host?: string, ca?: string | Buffer }} [options]
+ *   host?: string, ca?: import('node:tls').SecureContextOptions['ca'] }} [options]
  * @returns {Promise<Reply>}
  */
 export function request(port, method, path, { headers = {}, body, localAddress, host = '127.0.0.1', ca } = {}) {

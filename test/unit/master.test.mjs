@@ -1582,6 +1582,7 @@ describe('Master: events and probes (for the admin listener)', () => {
       reloaded: (r) => seen.push(['reloaded', r.ok]),
       respawned: () => seen.push(['respawned']),
       cut: (n) => seen.push(['cut', n]),
+      replaced: (reason) => seen.push(['replaced', reason]),
     };
   };
 
