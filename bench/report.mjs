@@ -287,6 +287,15 @@ const judges = {
       met: rows.every((r) => r.drainedAfterReadyMs.every((ms) => ms !== null && ms < limit)),
     };
   },
+  'leak-soak'(result, limit) {
+    const l = result.leakSoak;
+    if (!l) return undefined;
+    return {
+      measured: `${l.minutes} min, ${num(l.requests)} requests: ${l.failed} failed, ${l.replacements} replacements, workers' RSS at most ${l.maxWorkerRssMb} MB (limit ${l.limitMb}), master RSS ${l.master.rssMb.join(' → ')} MB`,
+      // The workers' RSS may pass the limit by what 3 heartbeats and a new worker's start add: half of it, at most.
+      met: l.failed <= limit && l.replacements > 0 && l.maxWorkerRssMb <= l.limitMb * 1.5,
+    };
+  },
   'ws-reconnect'(result, limit) {
     const ws = result.protocols?.ws;
     if (!ws) return undefined;
@@ -507,6 +516,24 @@ ${ws}
 }
 
 /** The workers' request counting, on against off. */
+function leakSection(l) {
+  if (!l) return '';
+  return `## A leaking app under --max-memory
+
+\`bench/leak-soak.mjs\`, measured ${l.measuredAt.slice(0, 10)}: \`${l.command}\` for ${l.minutes} minutes, every request keeping 32 KiB for good, probed on keep-alive and new connections. Each worker passes the limit again and again and is replaced, a new worker first, then the old one drained.
+
+| requests | failed | outcomes | replacements | workers' RSS, largest seen | master RSS, start → end | master heap used, start → end |
+| ---: | ---: | --- | ---: | ---: | ---: | ---: |
+| ${num(l.requests)} | ${l.failed} | ${Object.entries(l.outcomes)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(
+      ', ',
+    )} | ${l.replacements} | ${l.maxWorkerRssMb} MB (limit ${l.limitMb}) | ${l.master.rssMb.join(' → ')} MB | ${l.master.heapUsedMb.join(' → ')} MB |
+
+`;
+}
+
 function countingSection(c) {
   if (!c) return '';
   const cells = (xs) => xs.map((v) => num(v)).join(', ');
@@ -530,7 +557,7 @@ function laterSections(result) {
   const cc = h?.compileCache;
   // How busy the machine was: the load average as the merged run that measured it ended.
   const loadOf = (what) => result.runs?.findLast((r) => r.measured.includes(what))?.machine.loadAverage ?? '–';
-  return `${protocolsSection(result.protocols)}${pausedSection(result.paused)}${countingSection(result.counting)}${
+  return `${protocolsSection(result.protocols)}${pausedSection(result.paused)}${leakSection(result.leakSoak)}${countingSection(result.counting)}${
     byNode.length
       ? `## Node versions
 

@@ -5,7 +5,8 @@
 // request, steady and with a restart every 2 s; then a soak of many baton
 // reloads; HTTP/2 and WebSockets under their own clients (bench/protocols.mjs);
 // clients that pause on keep-alive connections of their own
-// (bench/paused.mjs). First, the preload's own start-up cost: the app started with and
+// (bench/paused.mjs); a leaking app under --max-memory for 10 minutes
+// (bench/leak-soak.mjs, `--only leak`). First, the preload's own start-up cost: the app started with and
 // without `--import batonjs/register`, in turn. Prints the table, writes
 // results/<date>.json, the SVG chart and RESULTS.md. Loopback only; every
 // process it starts is stopped, PM2's daemon included, even on failure.
@@ -38,6 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { chooseLoadGen, classify, runLoad } from './load.mjs';
 import { analyseProbe, percentile, probePerSecond, startProbe } from './probe.mjs';
 import { runPaused } from './paused.mjs';
+import { runLeakSoak } from './leak-soak.mjs';
 import { runProtocols } from './protocols.mjs';
 import { writeReport } from './report.mjs';
 import { freePort, sleep } from '../dist/testing/harness.js';
@@ -76,6 +78,8 @@ const COMPILE_CACHE = 'compile-cache';
 const PROTOCOLS = 'protocols';
 /** --only's name for clients that pause on keep-alive connections of their own (bench/paused.mjs). */
 const PAUSED = 'paused';
+/** --only's name for the leaking app under --max-memory (bench/leak-soak.mjs). */
+const LEAK = 'leak';
 /** --only's name for the workers' request counting, on against off (baton run -w 1, loaded at once). */
 const COUNTING = 'counting';
 /** The apps a group runs: the tiny one, or NestJS with 40 generated modules (built by generate.mjs first). */
@@ -179,7 +183,7 @@ function parseFlags(argv) {
       process.exit(0);
     } else throw new Error(`unknown flag ${a} (see --help)`);
   }
-  const known = [...GROUPS.map((g) => g.id), PRELOAD, COMPILE_CACHE, PROTOCOLS, PAUSED, COUNTING, SOAK];
+  const known = [...GROUPS.map((g) => g.id), PRELOAD, COMPILE_CACHE, PROTOCOLS, PAUSED, COUNTING, LEAK, SOAK];
   for (const id of f.only ?? [])
     if (!known.includes(id)) throw new Error(`--only: unknown group ${id} (${known.join(', ')})`);
   for (const m of f.modes ?? [])
@@ -696,6 +700,7 @@ async function main() {
       );
     const protocols = !f.only || f.only.includes(PROTOCOLS) ? await runProtocols({ quick: f.quick, log }) : undefined;
     const paused = !f.only || f.only.includes(PAUSED) ? await runPaused({ quick: f.quick, log }) : undefined;
+    const leakSoak = !f.only || f.only.includes(LEAK) ? await runLeakSoak({ quick: f.quick, log }) : undefined;
 
     const result = {
       date: new Date(t0).toISOString(),
@@ -726,6 +731,7 @@ async function main() {
       soak: soakResult,
       protocols,
       paused,
+      leakSoak,
       counting,
     };
     const written = writeReport(base ? mergeInto(base, result) : result, { outDir: f.out, log: (s) => console.log(s) });
@@ -758,6 +764,7 @@ function mergeInto(base, run) {
     ...(run.heavyApp?.compileCache ? [`the compile cache on ${run.heavyApp.compileCache.node}`] : []),
     ...(run.protocols ? ['HTTP/2 and WebSockets'] : []),
     ...(run.paused ? ['clients that pause on their own connections'] : []),
+    ...(run.leakSoak ? ['a leaking app under --max-memory'] : []),
     ...(run.counting ? ["the workers' request counting"] : []),
   ];
   if (!measured.length) return merged;
@@ -767,6 +774,7 @@ function mergeInto(base, run) {
   merged.preload = run.preload ?? base.preload;
   merged.protocols = run.protocols ?? base.protocols;
   merged.paused = run.paused ?? base.paused;
+  merged.leakSoak = run.leakSoak ?? base.leakSoak;
   merged.counting = run.counting ?? base.counting;
   if (run.heavyApp)
     merged.heavyApp = {

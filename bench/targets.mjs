@@ -360,7 +360,7 @@ export async function startBatonRun({
         .map(([k, v]) => `${k}=${v} `)
         .join(
           '',
-        )}${nodeFlags.length ? `node ${nodeFlags.join(' ')} ` : ''}baton run -w ${workers} --crash-window 0 --control <sock> ${shown(app)}`,
+        )}${nodeFlags.length ? `node ${nodeFlags.join(' ')} ` : ''}baton run -w ${workers} --crash-window 0 --control <sock> ${args.map((a) => `${a} `).join('')}${shown(app)}`,
       'restart: baton reload --control <sock>',
     ],
     pids,

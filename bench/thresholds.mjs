@@ -70,6 +70,12 @@ export const THRESHOLDS = [
       `those clients: the old generation drained under ${ms} ms after the new one is ready (idle connections moved, not waited for)`,
   },
   {
+    id: 'leak-soak',
+    limit: 0,
+    text: (n) =>
+      `a leaking app under --max-memory for 10 minutes, its workers replaced again and again: ${n} failed requests, the workers' RSS bounded, the master's memory flat`,
+  },
+  {
     id: 'reload-overhead',
     limit: 100,
     text: (ms) =>
