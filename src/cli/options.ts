@@ -20,6 +20,8 @@ import {
   formatSize,
   parseDuration,
   parseSize,
+  parseUnjudged,
+  type Unjudged,
   parseLogFormat,
   parseReadyTimeout,
 } from '../protocol/settings.js';
@@ -64,6 +66,9 @@ export interface RunOptions {
   maxAgeJitter: number;
   maxRequests: number;
   maxRequestsJitter: number;
+  maxErrorIncrease: number;
+  minJudgedRequests: number;
+  unjudged: Unjudged;
   shutdownDelay: number;
   listen: ListenOption[];
   nodeArgs: string[];
@@ -267,6 +272,35 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     help: 'replace a worker whose memory (RSS) stays above SIZE for 3 heartbeats: a new worker first, then the old one drains; 0 turns it off',
   }),
   def({
+    key: 'maxErrorIncrease',
+    flag: '--max-error-increase',
+    arg: 'PCT',
+    example: '20',
+    numeric: true,
+    parse: (t, c) => parsePercent(t, c.what),
+    default: SUPERVISOR_DEFAULTS.maxErrorIncrease,
+    help: "roll a reload back when, in its crash window, the new generation's share of requests answered 5xx or not at all is PCT points above the old one's; 0 turns this off",
+  }),
+  def({
+    key: 'minJudgedRequests',
+    flag: '--min-judged-requests',
+    arg: 'N',
+    example: '50',
+    numeric: true,
+    parse: (t, c) => parseCount(t, c.what),
+    default: SUPERVISOR_DEFAULTS.minJudgedRequests,
+    help: 'the requests a new generation must be sent in its crash window to be judged on its answers',
+  }),
+  def({
+    key: 'unjudged',
+    flag: '--unjudged',
+    arg: 'proceed|rollback',
+    example: 'rollback',
+    parse: (t, c) => usage(parseUnjudged, t, c.what),
+    default: SUPERVISOR_DEFAULTS.unjudged,
+    help: 'what a reload does whose new generation was sent too few requests to be judged',
+  }),
+  def({
     key: 'maxRequests',
     flag: '--max-requests',
     arg: 'N',
@@ -462,6 +496,9 @@ export function supervisorOf(o: RunOptions): SupervisorSettings {
     maxAgeJitterMs: o.maxAgeJitter,
     maxRequests: o.maxRequests,
     maxRequestsJitter: o.maxRequestsJitter,
+    maxErrorIncrease: o.requestMetrics ? o.maxErrorIncrease : 0,
+    minJudgedRequests: o.minJudgedRequests,
+    unjudged: o.unjudged,
   };
 }
 
@@ -487,6 +524,12 @@ function parseWorkers(v: string): number {
       `--workers: ${quote(v)} is not a worker count (use a whole number from 1 to ${MAX_WORKERS}, or auto)`,
     );
   }
+  return n;
+}
+
+function parsePercent(v: string, what: string): number {
+  const n = /^\d{1,3}(\.\d+)?%?$/.test(v) ? Number.parseFloat(v) : NaN;
+  if (!(n >= 0 && n <= 100)) throw new UsageError(`${what}: ${quote(v)} is not a percentage (use 0 to 100, e.g. 20)`);
   return n;
 }
 

@@ -120,6 +120,23 @@ export interface SupervisorSettings {
   /** A worker is replaced after about this many requests (0: never), plus up to the jitter (gunicorn's). */
   maxRequests: number;
   maxRequestsJitter: number;
+  /**
+   * The health gate: in a reload's crash window, a new generation whose share of requests answered 5xx or not at all
+   * is this many points (of 100) above the old one's is rolled back; 0 turns the gate off.
+   */
+  maxErrorIncrease: number;
+  /** Requests a new generation must have been sent in its window to be judged; with fewer, `unjudged` decides. */
+  minJudgedRequests: number;
+  unjudged: Unjudged;
+}
+
+/** What a reload does whose new generation had too few requests to be judged on. */
+export type Unjudged = 'proceed' | 'rollback';
+
+export function parseUnjudged(value: string, what: string): Unjudged {
+  if (value !== 'proceed' && value !== 'rollback')
+    throw new Error(`${what}: ${quote(value)} is not a policy (use proceed or rollback)`);
+  return value;
 }
 
 export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
@@ -132,6 +149,9 @@ export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
   maxAgeJitterMs: 0,
   maxRequests: 0,
   maxRequestsJitter: 0,
+  maxErrorIncrease: 20,
+  minJudgedRequests: 20,
+  unjudged: 'proceed',
 };
 
 /**

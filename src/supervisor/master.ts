@@ -24,7 +24,16 @@ import type { Notifier, Serving } from '../systemd/notify.js';
 import { deadlineIn } from '../time.js';
 import { Backoff } from './backoff.js';
 import { currentRelease, listReleases, releasePath } from './releases.js';
-import { type Code, type Fleet, type PhaseListener, Reloads, type Retiring, cutBy } from './reload.js';
+import { judge } from './health.js';
+import {
+  type Code,
+  type Fleet,
+  type PhaseListener,
+  type ReloadOptions,
+  Reloads,
+  type Retiring,
+  cutBy,
+} from './reload.js';
 import type { SocketTable } from './sockets.js';
 import { Limits, defaultMaxMemory } from '../generation/limits.js';
 import { type ReplaceSlots, Replacer } from './replace.js';
@@ -110,7 +119,11 @@ export class Master {
   ) {
     this.replacer = new Replacer(this.slots(), (reason) => o.events?.replaced(reason));
     this.watch = new HeartbeatWatch(o, () => this.live, limitsOf(o), this.replacer);
-    this.reloads = new Reloads(this.fleet(), { ...o, reloaded: (result) => o.events?.reloaded(result) });
+    this.reloads = new Reloads(this.fleet(), {
+      ...o,
+      reloaded: (result) => o.events?.reloaded(result),
+      judge: gateOf(o),
+    });
   }
 
   /** What replacing a worker may do with the workers' slots. */
@@ -423,6 +436,13 @@ function limitsOf(o: MasterOptions): Limits {
     fromContainer: o.maxMemoryBytes === undefined,
     requestsOf: (pid) => sum(o.requests?.worker(pid)),
   });
+}
+
+/** The health gate of reloads: on where the workers' requests are counted, unless --max-error-increase 0. */
+function gateOf(o: MasterOptions): ReloadOptions['judge'] {
+  const history = o.requests;
+  if (!history || o.maxErrorIncrease === 0) return undefined;
+  return (window) => judge(history, window, o);
 }
 
 /** A worker's requests, whatever they came to. */

@@ -21,6 +21,7 @@ import { Coalescer } from '../generation/coalesce.js';
 import { log } from '../log.js';
 import type { Serving } from '../systemd/notify.js';
 import { deadlineIn, sleep } from '../time.js';
+import type { Verdict } from './health.js';
 import { CURRENT, currentRelease, pointCurrent, releasePath } from './releases.js';
 import type { Worker } from './worker.js';
 
@@ -44,6 +45,8 @@ export interface ReloadOptions extends Pick<Settings, 'readyTimeoutMs' | 'drainT
   releases?: string;
   /** Told once per reload, in service or rolled back. */
   reloaded?: (result: ReloadResult) => void;
+  /** The health gate (health.ts): how generation `next` answered beside `old` from `fromMs` to `toMs`; none: off. */
+  judge?: (w: { next: number; old: number; fromMs: number; toMs: number }) => Verdict;
 }
 
 /** What a reload needs of the master's workers and of what it tells systemd. */
@@ -160,7 +163,8 @@ export class Reloads {
 
     const failure = await awaitReady(next, o.readyTimeoutMs, fleet.stopped);
     if (failure) return now(await this.rollBack(next, failure, started, emit));
-    const readyMs = Date.now() - started;
+    const readyAt = Date.now();
+    const readyMs = readyAt - started;
     log('info', 'reload: new generation ready', { next: generation, ms: readyMs });
     emit({ phase: 'ready', generation, ms: readyMs });
 
@@ -177,6 +181,12 @@ export class Reloads {
         ),
       );
     if (fleet.stopped.aborted) return now(this.stopping());
+    const verdict =
+      o.crashWindowMs > 0
+        ? o.judge?.({ next: generation, old: fleet.generation, fromMs: readyAt, toMs: Date.now() })
+        : undefined;
+    if (verdict && !verdict.ok) return now(await this.rollBack(next, { reason: verdict.text }, started, emit));
+    if (verdict) log('info', `reload: ${verdict.text}`);
     const retired = this.retire(fleet.promote(code, next), emit);
     if (release !== undefined) this.pointCurrent(release);
     fleet.announceServing();

@@ -87,6 +87,11 @@ export class RequestHistory {
     addCounts(worker, counts);
   }
 
+  /** `generation`'s counts of the seconds `from` to `to` (since the epoch); undefined for a generation not kept. */
+  between(generation: number, from: number, to: number): RequestCounts | undefined {
+    return this.generations.get(generation)?.over(to, to - from + 1);
+  }
+
   /** A worker's requests since its start, by what they came to; undefined before it reported any. */
   worker(pid: number): Record<Code, number> | undefined {
     const c = this.workers.get(pid);
