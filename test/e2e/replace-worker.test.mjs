@@ -123,3 +123,26 @@ test('standalone, BATON_MAX_MEMORY=200M: a leaking process upgrades onto a new o
   await waitFor(() => !alive(line.pid), { what: 'the leaking process to be gone' });
   await stopLoads();
 });
+
+test('baton run -w 2 --max-requests 300: workers replaced one at a time under load, each old one gone before the next starts, 0 failed', {
+  timeout: 60_000,
+}, async (t) => {
+  const port = await freePort();
+  const master = startMaster(['-w', '2', '--max-requests', '300', script], { env: { PORT: String(port) } });
+  t.after(() => stopMaster(master));
+  await readyWorkers(master, 2);
+  const { stopLoads } = underLoad(t, port);
+  const replaced = () => master.output.match(/replaced pid \d+ by pid \d+: \d+ requests ≥ --max-requests 300/g) ?? [];
+  await waitFor(() => replaced().length >= 4, { what: 'four replacements', timeoutMs: 30_000 });
+  await stopLoads();
+  // In the log's order: a replacement starts, then its old worker drains and exits, and only then the next one starts.
+  const events = [...master.output.matchAll(/replacing worker pid (\d+)|baton\[(\d+)\][^\n]*drained, exiting/g)].map(
+    (m) => (m[1] ? { start: Number(m[1]) } : { gone: Number(m[2]) }),
+  );
+  const starts = events.flatMap((e, i) => ('start' in e ? [i] : []));
+  for (const [k, i] of starts.slice(0, -1).entries()) {
+    const old = /** @type {{ start: number }} */ (events[i]).start;
+    const goneAt = events.findIndex((e) => 'gone' in e && e.gone === old);
+    assert.ok(goneAt > i && goneAt < starts[k + 1], `replacement ${k + 1} (pid ${old}) over before the next began`);
+  }
+});
