@@ -90,6 +90,7 @@ interface Call {
 /** A POST's parameters, from its JSON body. */
 interface Params {
   release?: string;
+  node?: string;
 }
 
 const ROUTES: Record<string, Route> = {
@@ -118,7 +119,7 @@ const ROUTES: Record<string, Route> = {
       else json(res, 404, { error: NO_RELEASES });
     },
   },
-  '/api/reload': { method: 'POST', access: 'token', params: ['release'], handle: reload },
+  '/api/reload': { method: 'POST', access: 'token', params: ['release', 'node'], handle: reload },
   '/api/stop': { method: 'POST', access: 'token', handle: stop },
 };
 
@@ -334,7 +335,7 @@ function readBody(req: http.IncomingMessage): Promise<string | 'too large' | 'go
   });
 }
 
-async function reload({ req, res, master }: Call, { release }: Params): Promise<void> {
+async function reload({ req, res, master }: Call, { release, node }: Params): Promise<void> {
   const stream = (req.headers.accept ?? '').includes('text/event-stream');
   // Opened at the first event at the latest (a queued reload's phase comes at once), and only once a release is not
   // refused.
@@ -347,7 +348,7 @@ async function reload({ req, res, master }: Call, { release }: Params): Promise<
     open();
     if (!res.destroyed) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
   };
-  const asked = askReload(master, stream ? (p) => event('phase', p) : () => {}, release);
+  const asked = askReload(master, stream ? (p) => event('phase', p) : () => {}, { release, node, remote: true });
   if ('refused' in asked) return json(res, asked.refused.busy ? 409 : 400, { error: asked.refused.message });
   if (stream) open();
   const result = await asked.result;

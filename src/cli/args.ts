@@ -4,7 +4,7 @@
  * prints it and exits 2.
  *
  *   baton run [options] <script> [args...]    everything after <script> is the app's
- *   baton reload|stop|status|releases [--name NAME] [--control PATH] [--json] [--release NAME]
+ *   baton reload|stop|status|releases [--name NAME] [--control PATH] [--json] [--release NAME] [--node PATH]
  *   baton help [command] | --help | --version
  */
 import fs from 'node:fs';
@@ -27,6 +27,8 @@ export interface ControlCommand {
   json: boolean;
   /** reload --release NAME */
   release?: string;
+  /** reload --node PATH, made absolute */
+  node?: string;
 }
 
 export type HelpTopic = 'run' | ControlCommandName;
@@ -96,7 +98,7 @@ export const HELP = `baton — zero-downtime restarts for Node.js servers
 
 Usage:
   baton run [options] <script> [args...]   run <script> under a master that keeps its sockets open
-  baton reload [--name NAME] [--json] [--release NAME]
+  baton reload [--name NAME] [--json] [--release NAME] [--node PATH]
                                            start new workers on the code on disk, then retire the old ones
   baton stop [--name NAME]                 drain every worker, then stop the master
   baton status [--name NAME] [--json]      generation, workers, listeners, last reloads
@@ -129,7 +131,7 @@ Every option is also a key of the config file, named as in \`baton status\` (e.g
 Durations: 500ms, 2s, 1m, or plain milliseconds from 1000 (a bare 30 is refused: write 30ms or 30s). Both '--opt value' and '--opt=value' work.`;
 
 export const CONTROL_HELP = `Usage:
-  baton reload   [--name NAME] [--control PATH] [--json] [--release NAME]
+  baton reload   [--name NAME] [--control PATH] [--json] [--release NAME] [--node PATH]
   baton stop     [--name NAME] [--control PATH]
   baton status   [--name NAME] [--control PATH] [--json]
   baton releases [--name NAME] [--control PATH] [--json]
@@ -143,6 +145,8 @@ Options:
   --json            print the master's JSON answers instead of text (reload, status, releases)
   --release NAME    reload: start the release DIR/NAME of a master run with --releases DIR (default: the one
                     DIR/current points to); current is pointed at it once it serves, and left as it was on a rollback
+  --node PATH       reload: run the new generation on this node binary (Node.js 20 or later), and the ones after it;
+                    a rollback leaves the workers on the one they run on
   -h, --help        this text
 
 reload prints each phase (spawned, ready, draining, done) as it happens and exits
@@ -214,11 +218,12 @@ const CONTROL_OPTIONS: readonly OptionSpec[] = [
   { flag: '--control', arg: 'PATH', example: '/run/app/baton.sock' },
   { flag: '--json' },
   { flag: '--release', arg: 'NAME', example: 'v2' },
+  { flag: '--node', arg: 'PATH', example: '/opt/node-24/bin/node' },
   HELP_OPTION,
 ];
 /** The options each control command takes beyond --name, --control and --help. */
 const CONTROL_EXTRAS: Record<ControlCommandName, readonly string[]> = {
-  reload: ['--json', '--release'],
+  reload: ['--json', '--release', '--node'],
   stop: [],
   status: ['--json'],
   releases: ['--json'],
@@ -318,6 +323,7 @@ function parseControl(
     else if (spec.flag === '--control') parsed.control = value;
     else if (spec.flag === '--json') parsed.json = true;
     else if (spec.flag === '--release') parsed.release = value;
+    else if (spec.flag === '--node') parsed.node = path.resolve(value!);
   });
   if (at === -1) return { cmd: 'help', topic: cmd };
   if (at < argv.length) {

@@ -28,7 +28,6 @@ const INSTEAD: Record<string, string> = {
   min_uptime: 'baton always restarts a crashed worker, with back-off',
   restart_delay: 'baton always restarts a crashed worker, with back-off',
   exp_backoff_restart_delay: 'baton always restarts a crashed worker, with back-off',
-  interpreter: 'baton runs node (the one that runs baton)',
   pid_file: 'BATON_PID_FILE, for a standalone process',
   source_map_support: 'node_args: "--enable-source-maps"',
   instance_var: 'each worker is told its generation in BATON_GENERATION',
@@ -50,6 +49,7 @@ const READ = new Set([
   'listen_timeout',
   'kill_timeout',
   'max_memory_restart',
+  'interpreter',
 ]);
 
 type App = Record<string, unknown>;
@@ -70,6 +70,9 @@ export function fromEcosystem(exported: { apps: unknown }, file: string, pick: P
   if (app.kill_timeout !== undefined) values.drainTimeout = ms(app.kill_timeout, 'kill_timeout', fail);
   // PM2's sizes ('300M', '1G', or bytes) are what --max-memory reads.
   if (app.max_memory_restart !== undefined) values.maxMemory = app.max_memory_restart;
+  // A path to a node binary is --node; PM2's default, `node`, is the one that runs baton.
+  if (app.interpreter !== undefined && app.interpreter !== 'node')
+    values.node = str(app.interpreter, 'interpreter', fail);
   const script = str(app.script, 'script', fail);
   if (script === undefined) throw fail('script', 'is missing: give the app\'s entry file (e.g. script: "server.js")');
   const args = app.args === undefined ? undefined : words(app.args, 'args', fail);

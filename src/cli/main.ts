@@ -83,7 +83,11 @@ async function main(argv: string[]): Promise<void> {
       } catch (err) {
         return fail((err as Error).message, 2);
       }
-      process.exitCode = await runCommand(path, parsed.cmd, { json: parsed.json, release: parsed.release });
+      process.exitCode = await runCommand(path, parsed.cmd, {
+        json: parsed.json,
+        release: parsed.release,
+        node: parsed.node,
+      });
     }
   }
 }

@@ -26,6 +26,7 @@ import {
   parseReadyTimeout,
 } from '../protocol/settings.js';
 import { validateName } from '../control/paths.js';
+import { nodeVersion } from '../generation/node-binary.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -72,6 +73,8 @@ export interface RunOptions {
   shutdownDelay: number;
   listen: ListenOption[];
   nodeArgs: string[];
+  node: string | undefined;
+  nodeAllow: string[];
   logFormat: LogFormat | undefined;
   admin: string | undefined;
   adminTokenFile: string | undefined;
@@ -373,6 +376,26 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     help: 'options for node in each worker, e.g. --node-args "--max-old-space-size=512"',
   }),
   def({
+    key: 'node',
+    flag: '--node',
+    arg: 'PATH',
+    example: '/opt/node-24/bin/node',
+    parse: (t, c) => parseNode(t, c),
+    default: undefined,
+    defaultText: 'the node that runs baton',
+    help: 'the node binary the workers run on (Node.js 20 or later); `baton reload --node PATH` moves them to another',
+  }),
+  def({
+    key: 'nodeAllow',
+    flag: '--node-allow',
+    arg: 'PATH',
+    example: '/opt/node-24/bin/node',
+    list: true,
+    parse: (t, c) => [...c.sofar.nodeAllow, parseNode(t, c)],
+    default: [],
+    help: 'a node binary the admin API may name in a reload ({"node": PATH}); repeatable; none by default',
+  }),
+  def({
     key: 'logFormat',
     flag: '--log-format',
     arg: 'text|json',
@@ -531,6 +554,14 @@ function parsePercent(v: string, what: string): number {
   const n = /^\d{1,3}(\.\d+)?%?$/.test(v) ? Number.parseFloat(v) : NaN;
   if (!(n >= 0 && n <= 100)) throw new UsageError(`${what}: ${quote(v)} is not a percentage (use 0 to 100, e.g. 20)`);
   return n;
+}
+
+/** A node binary, from where the flag (or the file) was given: it must run, and be a Node.js baton supports. */
+function parseNode(text: string, c: ParseContext): string {
+  const file = path.resolve(c.base, text);
+  const checked = nodeVersion(file);
+  if ('error' in checked) throw new UsageError(`${c.what}: ${checked.error}`);
+  return file;
 }
 
 function parseCount(v: string, what: string): number {

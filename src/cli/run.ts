@@ -45,7 +45,7 @@ function spawnerFor(
   if (cache.NODE_COMPILE_CACHE !== undefined) prepareCompileCacheDir(cache.NODE_COMPILE_CACHE);
   return workerSpawner(
     {
-      execPath: process.execPath,
+      execPath: options.node ?? process.execPath,
       nodeArgs: options.nodeArgs,
       register,
       script: o.script,
@@ -100,6 +100,8 @@ function masterOptions(
     listen: options.listen.map((l) => ({ label: l.name, address: l.address })),
     inherited,
     releases: options.releases,
+    node: options.node,
+    nodeAllow: options.nodeAllow,
     events,
     sources: o.sources,
     requests,

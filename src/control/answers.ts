@@ -3,7 +3,13 @@
  * (the control socket, control/server.ts; the admin API, admin/server.ts):
  * each says the outcome its own way, from here.
  */
-import { type Controllable, type Phase, ReloadRefused, type ReloadResult } from '../protocol/control.js';
+import {
+  type Controllable,
+  type Phase,
+  type ReloadAsk,
+  ReloadRefused,
+  type ReloadResult,
+} from '../protocol/control.js';
 import { errMessage, log } from '../log.js';
 
 /**
@@ -14,7 +20,7 @@ import { errMessage, log } from '../log.js';
 export function askReload(
   master: Controllable,
   onPhase: (phase: Phase) => void,
-  release: string | undefined,
+  ask: ReloadAsk,
 ): { refused: ReloadRefused } | { result: Promise<ReloadResult> } {
   const started = Date.now();
   const failed = (err: unknown): ReloadResult => {
@@ -35,7 +41,7 @@ export function askReload(
     }
   };
   try {
-    return { result: master.reload(reportTo, release).catch(failed) };
+    return { result: master.reload(reportTo, ask).catch(failed) };
   } catch (err) {
     return err instanceof ReloadRefused ? { refused: err } : { result: Promise.resolve(failed(err)) };
   }

@@ -24,6 +24,8 @@ export interface RunCommandOptions {
   json?: boolean;
   /** reload: the release to start. */
   release?: string;
+  /** reload: the node binary the new generation runs on, an absolute path. */
+  node?: string;
   /** One line of normal output (default: stdout). */
   out?: (line: string) => void;
   /** One line of error output (default: stderr). */
@@ -41,7 +43,11 @@ export interface RunCommandOptions {
 const FIRST_ANSWER_MS = 10_000;
 
 export function runCommand(file: string, cmd: Command, opts: RunCommandOptions = {}): Promise<number> {
-  const request: Request = opts.release === undefined ? { cmd } : { cmd, release: opts.release };
+  const request: Request = {
+    cmd,
+    ...(opts.release === undefined ? {} : { release: opts.release }),
+    ...(opts.node === undefined ? {} : { node: opts.node }),
+  };
   const out = opts.out ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const err = opts.err ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const printer = new Printer(opts.json === true, out, err);
@@ -194,7 +200,7 @@ export function formatPhase(p: Phase): string[] {
   switch (p.phase) {
     case 'spawned':
       return [
-        `spawned generation ${p.generation}${p.release === undefined ? '' : ` (release ${p.release})`}: ${plural(p.pids.length, 'pid', 'pids')} ${p.pids.join(', ')}`,
+        `spawned generation ${p.generation}${p.release === undefined ? '' : ` (release ${p.release})`}${p.node === undefined ? '' : ` on node ${p.node}`}: ${plural(p.pids.length, 'pid', 'pids')} ${p.pids.join(', ')}`,
       ];
     case 'ready':
       return [`generation ${p.generation} ready after ${p.ms} ms`];

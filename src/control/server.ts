@@ -18,7 +18,14 @@ import net from 'node:net';
 import path from 'node:path';
 import { errMessage, log } from '../log.js';
 import { oneLine, quote } from '../protocol/quote.js';
-import { type Controllable, NO_RELEASES, type Reply, type Request, parseRequest } from '../protocol/control.js';
+import {
+  type Controllable,
+  NO_RELEASES,
+  type ReloadAsk,
+  type Reply,
+  type Request,
+  parseRequest,
+} from '../protocol/control.js';
 import { MAX_SOCKET_PATH } from '../listeners/address.js';
 import { probeSocket } from '../listeners/unix-path.js';
 import { askReload, stopOnce } from './answers.js';
@@ -311,7 +318,7 @@ async function answer(req: Request, master: Controllable, reply: Replier): Promi
   if (req.cmd === 'status') answerStatus(master, reply);
   else if (req.cmd === 'stop') answerStop(master, reply);
   else if (req.cmd === 'releases') answerReleases(master, reply);
-  else await answerReload(master, reply, req.release);
+  else await answerReload(master, reply, req);
 }
 
 function answerReleases(master: Controllable, reply: Replier): void {
@@ -339,7 +346,7 @@ function answerStop(master: Controllable, reply: Replier): void {
   reply.finish({ type: 'stopping' }, stop);
 }
 
-async function answerReload(master: Controllable, reply: Replier, release: string | undefined): Promise<void> {
+async function answerReload(master: Controllable, reply: Replier, { release, node }: ReloadAsk): Promise<void> {
   // A client gives up on a master that does not answer (one frozen by SIGSTOP,
   // say): its request may be read only when the master resumes. On a unix
   // socket, writing to a peer that has closed fails at once (EPIPE), so the
@@ -350,7 +357,7 @@ async function answerReload(master: Controllable, reply: Replier, release: strin
     log('warn', 'reload not run: its client left before it started');
     return;
   }
-  const asked = askReload(master, (phase) => reply.send({ type: 'phase', data: phase }), release);
+  const asked = askReload(master, (phase) => reply.send({ type: 'phase', data: phase }), { release, node });
   if ('refused' in asked) return reply.refuse(asked.refused.message);
   reply.finish({ type: 'reload', data: await asked.result });
 }

@@ -52,6 +52,8 @@ export class Child {
   /** `worker pid 42`, `successor pid 42`: how log lines and reasons name it. */
   readonly name: string;
   readonly generation: number;
+  /** The node binary it runs on. */
+  readonly execPath: string;
   readonly startedAt = Date.now();
   state: ChildState = 'starting';
   /** Sockets it listens on, reported when ready and as that changes. */
@@ -99,6 +101,7 @@ export class Child {
     this.process = spawnChild(spec);
     this.pid = this.process.pid ?? 0;
     this.generation = spec.settings.generation;
+    this.execPath = spec.execPath;
     this.name = `${spec.role} pid ${this.pid}`;
     // Not once: an 'error' with no listener (a failed kill, say) would throw in the master.
     this.process.on('error', (err: Error) => {

@@ -11,10 +11,18 @@ export type Command = 'reload' | 'stop' | 'status' | 'releases';
 
 const COMMANDS: readonly Command[] = ['reload', 'stop', 'status', 'releases'];
 
-export interface Request {
+export interface Request extends ReloadAsk {
   cmd: Command;
-  /** reload only: the release to start (a master run with --releases); absent, the one `current` points to. */
+}
+
+/** What a reload may name: both absent, the code and the node the serving generation started with. */
+export interface ReloadAsk {
+  /** The release to start (a master run with --releases); absent, the one `current` points to. */
   release?: string;
+  /** The node binary the new generation runs on, an absolute path; absent, the serving generation's. */
+  node?: string;
+  /** Asked over the network (the admin API): a node must be one --node-allow names. */
+  remote?: boolean;
 }
 
 /** The answer to naming a release, or listing them, on a master run without --releases. */
@@ -51,7 +59,7 @@ export interface ReleaseList {
 
 /** One step of a reload, streamed to the client as it happens. */
 export type Phase =
-  | { phase: 'spawned'; generation: number; pids: number[]; release?: string }
+  | { phase: 'spawned'; generation: number; pids: number[]; release?: string; node?: string }
   | { phase: 'ready'; generation: number; ms: number }
   | { phase: 'draining'; generation: number; connections: number }
   /** `drainedMs`: from the command to the old generation's last connection closed (its exit ends `ms`). */
@@ -100,6 +108,8 @@ export interface WorkerStatus {
   cpuMs?: number;
   /** Its slot's crashed workers started again in this generation (a worker of the serving generation only). */
   restarts?: number;
+  /** The Node.js version its generation runs on (absent from a master older than this client). */
+  node?: string;
   /** Its requests since its start, by what they came to; absent before it reported any (or with counting off). */
   requests?: Record<Code, number>;
 }
@@ -238,8 +248,8 @@ export type Reply =
 
 /** The master side, as the control server sees it. */
 export interface Controllable {
-  /** Throws ReloadRefused when `release` cannot be started, before anything starts. */
-  reload(onPhase: (phase: Phase) => void, release?: string): Promise<ReloadResult>;
+  /** Throws ReloadRefused when what `ask` names cannot be started, before anything starts. */
+  reload(onPhase: (phase: Phase) => void, ask?: ReloadAsk): Promise<ReloadResult>;
   stop(): void;
   status(): Status;
   /** Undefined on a master run without --releases. */
@@ -275,7 +285,7 @@ const shape =
     isObject(v) && Object.entries(fields).every(([k, c]) => c(v[k]));
 
 const PHASES: Record<Phase['phase'], Check> = {
-  spawned: shape({ generation: num, pids: list(num), release: opt(str) }),
+  spawned: shape({ generation: num, pids: list(num), release: opt(str), node: opt(str) }),
   ready: shape({ generation: num, ms: num }),
   draining: shape({ generation: num, connections: num }),
   done: shape({ generation: num, ms: num }),
@@ -325,6 +335,7 @@ const isStatus = shape({
       unresponsive: bool,
       cpuMs: opt(num),
       restarts: opt(num),
+      node: opt(str),
       requests: opt(isCodes),
     }),
   ),
@@ -381,14 +392,16 @@ export function parseRequest(line: string): Request | { error: string } {
   } catch {
     return { error: 'malformed request: expected one JSON line like {"cmd":"status"}' };
   }
-  const { cmd, release } = req;
+  const { cmd, release, node } = req;
   if (typeof cmd !== 'string' || !(COMMANDS as readonly string[]).includes(cmd)) {
     const shown =
       typeof cmd === 'string' ? quote(cmd.slice(0, 40)) : String(JSON.stringify(cmd) ?? 'none').slice(0, 40);
     return { error: `unknown command ${shown} (expected reload, stop, status or releases)` };
   }
-  if (release === undefined) return { cmd: cmd as Command };
-  if (cmd !== 'reload' || typeof release !== 'string')
+  if (release === undefined && node === undefined) return { cmd: cmd as Command };
+  if (cmd !== 'reload' || !(release === undefined || typeof release === 'string'))
     return { error: 'malformed request: only reload takes a release, a string like {"cmd":"reload","release":"v2"}' };
-  return { cmd, release };
+  if (!(node === undefined || (typeof node === 'string' && node.startsWith('/'))))
+    return { error: 'malformed request: a node is an absolute path, like {"cmd":"reload","node":"/usr/bin/node"}' };
+  return { cmd, ...(release === undefined ? {} : { release }), ...(node === undefined ? {} : { node }) };
 }

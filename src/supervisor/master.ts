@@ -8,6 +8,7 @@
 import type {
   MasterMemory,
   ReleaseList,
+  ReloadAsk,
   ReloadResult,
   ReplaceReason,
   Source,
@@ -36,6 +37,7 @@ import {
 } from './reload.js';
 import type { SocketTable } from './sockets.js';
 import { Limits, defaultMaxMemory } from '../generation/limits.js';
+import { versionOf } from '../generation/node-binary.js';
 import { type ReplaceSlots, Replacer } from './replace.js';
 import type { RequestHistory } from './requests.js';
 import { HeartbeatWatch } from './watchdog.js';
@@ -52,6 +54,10 @@ export interface MasterOptions
   inherited: readonly Inherited[];
   /** --releases: the directory of releases; each generation runs one, and `current` follows the one in service. */
   releases?: string;
+  /** --node: the node binary the workers run on (absolute; checked); absent, the master's own. */
+  node?: string;
+  /** --node-allow: the node binaries the admin API may name in a reload. */
+  nodeAllow?: readonly string[];
   /** Told of what the master does, for counting (the admin listener's metrics). */
   events?: MasterEvents;
   /** The options not at their default, and where each came from, for status. */
@@ -105,10 +111,8 @@ export class Master {
   private announced = false;
   /** While the first generation's workers are being spawned: a reload waits for it. */
   private spawning: Promise<void> | undefined;
-  /** Spawns a worker of the serving generation, on the code that generation started with; set by start(). */
-  private launch!: () => Worker;
-  /** The release the serving generation runs (with --releases); set by start(). */
-  private release: string | undefined;
+  /** The serving generation's code: its release (with --releases), node, and what spawns its workers. */
+  private code: Code | undefined;
 
   constructor(
     private readonly o: MasterOptions,
@@ -133,7 +137,7 @@ export class Master {
       get live() {
         return master.live;
       },
-      spawn: (slot) => this.spawn(this.launch, slot),
+      spawn: (slot) => this.spawn(this.code!.launch, slot),
       swap: (slot, old, fresh) => {
         if (this.live[slot] !== old || this.stopSignal.signal.aborted) return false;
         this.live[slot] = fresh;
@@ -158,7 +162,10 @@ export class Master {
       stopped: this.stopSignal.signal,
       isStopping: () => this.isStopping(),
       takeGeneration: () => this.nextGeneration++,
-      launcher: (generation, release) => this.launcher(generation, release),
+      launcher: (generation, release, node) => launcher(this.spawnWorker, this.o, { generation, release, node }),
+      get node() {
+        return master.code!.node;
+      },
       spawnStarting: (launch) =>
         (this.starting = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(launch, slot))),
       startingGone: () => {
@@ -186,8 +193,10 @@ export class Master {
     }
     this.generation = this.nextGeneration++;
     configureLog({ generation: this.generation });
-    this.release = this.o.releases === undefined ? undefined : currentRelease(this.o.releases);
-    this.launch = this.launcher(this.generation, this.release);
+    const release = this.o.releases === undefined ? undefined : currentRelease(this.o.releases);
+    const node = this.o.node ?? process.execPath;
+    const code = { generation: this.generation, release, node };
+    this.code = { ...code, launch: launcher(this.spawnWorker, this.o, code) };
     this.watch.start();
     this.spawning = this.spawnFirst().finally(() => (this.spawning = undefined));
     await this.spawning;
@@ -196,7 +205,7 @@ export class Master {
       workers: this.o.workers,
       pids: this.live.map((w) => w!.pid).join(','),
       sockets: this.listenerNames().join(','),
-      release: this.release,
+      release,
     });
   }
 
@@ -205,13 +214,8 @@ export class Master {
     for (let slot = 0; slot < this.o.workers; slot++) {
       if (slot > 0 && slot % SPAWN_BATCH === 0) await new Promise(setImmediate);
       if (this.stopSignal.signal.aborted) return;
-      this.live[slot] = this.spawn(this.launch, slot);
+      this.live[slot] = this.spawn(this.code!.launch, slot);
     }
-  }
-
-  /** What spawns `generation`'s workers: from `release`'s directory with --releases, else as the command line said. */
-  private launcher(generation: number, release: string | undefined): () => Worker {
-    return this.spawnWorker(generation, release === undefined ? undefined : releasePath(this.o.releases!, release));
   }
 
   /** A worker's exit counts as a crash only once its generation is live; before that it is the reload's business. */
@@ -261,7 +265,7 @@ export class Master {
     const timer = setTimeout(() => {
       this.respawns.delete(timer);
       if (this.stopSignal.signal.aborted || this.live[slot] !== undefined) return;
-      this.live[slot] = this.spawn(this.launch, slot);
+      this.live[slot] = this.spawn(this.code!.launch, slot);
       this.restarts[slot] = (this.restarts[slot] ?? 0) + 1;
       this.o.events?.respawned();
     }, delayMs);
@@ -269,8 +273,8 @@ export class Master {
   }
 
   /** See Reloads.request: one at a time, each until its generation is in service. */
-  reload(onPhase: PhaseListener = () => {}, release?: string): Promise<ReloadResult> {
-    return this.reloads.request(onPhase, release);
+  reload(onPhase: PhaseListener = () => {}, ask?: ReloadAsk): Promise<ReloadResult> {
+    return this.reloads.request(onPhase, ask);
   }
 
   /**
@@ -299,8 +303,7 @@ export class Master {
     for (const t of this.respawns) clearTimeout(t);
     this.respawns.clear();
     this.live = workers;
-    this.launch = code.launch;
-    this.release = code.release;
+    this.code = code;
     this.starting = [];
     this.generation = code.generation;
     this.backoff.forEach((b) => b.reset());
@@ -412,7 +415,7 @@ export class Master {
       uptimeMs: now - this.startedAt,
       master: ownMemory(),
       generation: this.generation,
-      ...(this.release === undefined ? {} : { release: this.release }),
+      ...(this.code?.release === undefined ? {} : { release: this.code.release }),
       workers,
       listeners: this.listenerNames(),
       reloads: [...this.reloads.history],
@@ -424,7 +427,7 @@ export class Master {
   }
 
   releases(): ReleaseList | undefined {
-    return this.o.releases === undefined ? undefined : listReleases(this.o.releases, this.release ?? null);
+    return this.o.releases === undefined ? undefined : listReleases(this.o.releases, this.code?.release ?? null);
   }
 }
 
@@ -445,6 +448,11 @@ function gateOf(o: MasterOptions): ReloadOptions['judge'] {
   return (window) => judge(history, window, o);
 }
 
+/** What spawns `generation`'s workers: from `release`'s directory with --releases, else as the command line said. */
+function launcher(spawn: Spawner, o: MasterOptions, { generation, release, node }: Omit<Code, 'launch'>): () => Worker {
+  return spawn(generation, release === undefined ? undefined : releasePath(o.releases!, release), node);
+}
+
 /** A worker's requests, whatever they came to. */
 function sum(codes: Record<string, number> | undefined): number | undefined {
   return codes && Object.values(codes).reduce((a, b) => a + b, 0);
@@ -456,6 +464,7 @@ function workerStatus(
   now: number,
   also: Pick<WorkerStatus, 'unresponsive' | 'requests' | 'restarts'>,
 ): WorkerStatus {
+  const node = versionOf(w.execPath);
   return {
     pid: w.pid,
     generation: w.generation,
@@ -466,6 +475,7 @@ function workerStatus(
     heartbeatAgeMs: w.heartbeat ? now - w.heartbeat.at : null,
     delayMs: w.heartbeat?.delayMs ?? null,
     unresponsive: also.unresponsive,
+    ...(node === undefined ? {} : { node }),
     ...(w.heartbeat?.cpuMs === undefined ? {} : { cpuMs: w.heartbeat.cpuMs }),
     ...withRequests(also.requests),
     ...(also.restarts === undefined ? {} : { restarts: also.restarts }),

@@ -10,6 +10,7 @@ import path from 'node:path';
 import {
   NO_RELEASES,
   type Phase,
+  type ReloadAsk,
   ReloadRefused,
   type ReloadRecord,
   type ReloadResult,
@@ -18,6 +19,7 @@ import {
 import type { Settings } from '../protocol/settings.js';
 import { awaitReady, crashReason, firstExit, rolledBack, stopNew } from '../generation/parent.js';
 import { Coalescer } from '../generation/coalesce.js';
+import { nodeVersion, versionOf } from '../generation/node-binary.js';
 import { log } from '../log.js';
 import type { Serving } from '../systemd/notify.js';
 import { deadlineIn, sleep } from '../time.js';
@@ -31,6 +33,8 @@ export type PhaseListener = (phase: Phase) => void;
 export interface Code {
   generation: number;
   release?: string;
+  /** The node binary it runs on, an absolute path. */
+  node: string;
   launch: () => Worker;
 }
 
@@ -45,6 +49,8 @@ export interface ReloadOptions extends Pick<Settings, 'readyTimeoutMs' | 'drainT
   releases?: string;
   /** Told once per reload, in service or rolled back. */
   reloaded?: (result: ReloadResult) => void;
+  /** --node-allow: the node binaries the admin API may name. */
+  nodeAllow?: readonly string[];
   /** The health gate (health.ts): how generation `next` answered beside `old` from `fromMs` to `toMs`; none: off. */
   judge?: (w: { next: number; old: number; fromMs: number; toMs: number }) => Verdict;
 }
@@ -60,7 +66,9 @@ export interface Fleet {
   /** The next generation's number, taken. */
   takeGeneration(): number;
   /** What spawns `generation`'s workers, from `release` with --releases. */
-  launcher(generation: number, release: string | undefined): () => Worker;
+  launcher(generation: number, release: string | undefined, node: string): () => Worker;
+  /** The node binary the serving generation runs on: a reload that names none runs on it too. */
+  readonly node: string;
   /** A worker of `launch` in every slot, as the generation starting: its exits are the reload's to judge. */
   spawnStarting(launch: () => Worker): Worker[];
   /** The generation starting was stopped. */
@@ -72,10 +80,9 @@ export interface Fleet {
   announceServing(failed?: Serving['failed']): void;
 }
 
-/** One reload request: who hears its phases, and the release it names (none: the one `current` points to). */
-interface ReloadRequest {
+/** One reload request: who hears its phases, and what it names (ReloadAsk). */
+interface ReloadRequest extends ReloadAsk {
   onPhase: PhaseListener;
-  release?: string;
 }
 
 /** A reload that has put its generation in service; its result comes once the old generation has drained. */
@@ -112,10 +119,11 @@ export class Reloads {
    * less than MIN_RELOAD_INTERVAL_MS after one started, joins the next
    * reload: a request is never lost, and never doubled.
    */
-  request(onPhase: PhaseListener, release: string | undefined): Promise<ReloadResult> {
+  request(onPhase: PhaseListener, { release, node, remote }: ReloadAsk = {}): Promise<ReloadResult> {
     if (release !== undefined) this.checkRelease(release);
+    if (node !== undefined) this.checkNode(node, remote === true);
     if (this.fleet.isStopping()) return Promise.resolve(this.stopping());
-    const { result, queued } = this.coalescer.request({ onPhase, release });
+    const { result, queued } = this.coalescer.request({ onPhase, release, node });
     if (queued) onPhase({ phase: 'queued', reason: 'a reload is running or has just run; this one follows it' });
     return result.then((r) => r.result);
   }
@@ -137,6 +145,22 @@ export class Reloads {
       );
   }
 
+  /**
+   * Throws ReloadRefused unless `node` can run the workers, may be asked for from where it was, and is not at odds
+   * with a queued one.
+   */
+  private checkNode(node: string, remote: boolean): void {
+    if (remote && !this.o.nodeAllow?.includes(node))
+      throw new ReloadRefused(
+        `node ${node} is not one --node-allow names: the admin API starts only those (${this.o.nodeAllow?.join(', ') || 'none named'})`,
+      );
+    const checked = nodeVersion(node);
+    if ('error' in checked) throw new ReloadRefused(checked.error);
+    const other = this.coalescer.waiting().find((r) => r.node !== undefined && r.node !== node);
+    if (other)
+      throw new ReloadRefused(`a reload onto node ${other.node} is queued; ask for ${node} once it has run`, true);
+  }
+
   private stopping(): ReloadResult {
     return { ok: false, generation: this.fleet.generation, ms: 0, reason: 'the master is stopping' };
   }
@@ -151,15 +175,15 @@ export class Reloads {
     const generation = fleet.takeGeneration();
     let code: Code;
     try {
-      code = this.codeOf(generation, requests.find((r) => r.release !== undefined)?.release);
+      code = this.codeOf(generation, {
+        release: requests.find((r) => r.release !== undefined)?.release,
+        node: requests.find((r) => r.node !== undefined)?.node ?? fleet.node,
+      });
     } catch (err) {
       return now(this.refused(generation, (err as Error).message, started, emit));
     }
     const { release } = code;
-    fleet.reloading(generation);
-    const next = fleet.spawnStarting(code.launch);
-    log('info', 'reload: spawned', { next: generation, pids: next.map((w) => w.pid).join(','), release });
-    emit({ phase: 'spawned', generation, pids: next.map((w) => w.pid), ...(release === undefined ? {} : { release }) });
+    const next = this.spawn(code, emit);
 
     const failure = await awaitReady(next, o.readyTimeoutMs, fleet.stopped);
     if (failure) return now(await this.rollBack(next, failure, started, emit));
@@ -197,12 +221,29 @@ export class Reloads {
     };
   }
 
+  /** `code`'s generation, starting beside the serving one. */
+  private spawn(code: Code, emit: PhaseListener): Worker[] {
+    const { generation, release } = code;
+    this.fleet.reloading(generation);
+    const next = this.fleet.spawnStarting(code.launch);
+    const node = versionOf(code.node);
+    log('info', 'reload: spawned', { next: generation, pids: next.map((w) => w.pid).join(','), release, node });
+    emit({
+      phase: 'spawned',
+      generation,
+      pids: next.map((w) => w.pid),
+      ...(release === undefined ? {} : { release }),
+      ...(node === undefined ? {} : { node }),
+    });
+    return next;
+  }
+
   /**
    * The code `generation` runs: `named`, or what `current` points to now (with --releases), else the command line's.
    */
-  private codeOf(generation: number, named: string | undefined): Code {
+  private codeOf(generation: number, { release: named, node }: { release?: string; node: string }): Code {
     const release = this.o.releases === undefined ? undefined : (named ?? currentRelease(this.o.releases));
-    return { generation, release, launch: this.fleet.launcher(generation, release) };
+    return { generation, release, node, launch: this.fleet.launcher(generation, release, node) };
   }
 
   /**

@@ -33,6 +33,7 @@ export type Worker = Pick<
   | 'pid'
   | 'name'
   | 'generation'
+  | 'execPath'
   | 'startedAt'
   | 'readyAt'
   | 'heartbeat'
@@ -53,10 +54,11 @@ export type Worker = Pick<
 
 /**
  * Called once as a generation starts, with the directory of the release it
- * runs (with --releases); what it returns spawns each of that generation's
- * workers, respawns included.
+ * runs (with --releases) and the node binary it runs on (`--node`, `baton
+ * reload --node`; absent, the spec's); what it returns spawns each of that
+ * generation's workers, respawns included.
  */
-export type Spawner = (generation: number, release?: string) => () => Worker;
+export type Spawner = (generation: number, release?: string, node?: string) => () => Worker;
 
 /**
  * The script and working directory are resolved through their links once per
@@ -71,14 +73,14 @@ export function workerSpawner(
   requests: (worker: Worker, counts: RequestCounts) => void = () => {},
 ): Spawner {
   const handoff = new Handoff();
-  return (generation, release) => {
+  return (generation, release, node) => {
     const { script, cwd, fd } =
       release === undefined ? { script: physical(spec.script), cwd: physical(spec.cwd) } : pinned(release, spec.script);
     const launch = (): Worker =>
       handoff.add(
         new Child(
           {
-            execPath: spec.execPath,
+            execPath: node ?? spec.execPath,
             args: [...spec.nodeArgs, '--import', spec.register, script, ...spec.args],
             cwd,
             env: spec.env,

@@ -40,6 +40,8 @@ type AdminModule = typeof import('../admin/index.js');
 
 const STANDALONE_RELEASE =
   'a standalone process upgrades onto the code on disk and names no release (releases are for baton run --releases DIR)';
+const STANDALONE_NODE =
+  'a standalone process upgrades onto the node that runs it (moving to another node is for baton run: reload --node PATH)';
 
 /** What the admin API asks of the process. */
 export interface AdminProcess {
@@ -116,8 +118,9 @@ export class StandaloneAdmin implements AdminTarget {
     this.metrics?.takeOver(counters);
   }
 
-  reload: AdminTarget['reload'] = (onPhase, release) => {
-    if (release !== undefined) throw new ReloadRefused(STANDALONE_RELEASE);
+  reload: AdminTarget['reload'] = (onPhase, ask = {}) => {
+    if (ask.release !== undefined) throw new ReloadRefused(STANDALONE_RELEASE);
+    if (ask.node !== undefined) throw new ReloadRefused(STANDALONE_NODE);
     return this.p.reload(onPhase);
   };
 

@@ -125,8 +125,12 @@ class FakeMaster {
     this.stopped = 0;
     this.ready = true;
   }
-  /** Refuses a release as the master does: before anything starts, by a throw. */
-  reload(onPhase, release) {
+  /**
+   * Refuses a release as the master does: before anything starts, by a throw.
+   * @param {(phase: import('../../dist/protocol/control.js').Phase) => void} onPhase
+   * @param {import('../../dist/protocol/control.js').ReloadAsk} [ask]
+   */
+  reload(onPhase, { release } = {}) {
     if (release !== undefined && !this.releaseList) throw new ReloadRefused(NO_RELEASES);
     if (release === 'busy') throw new ReloadRefused('a reload of release v1 is queued', true);
     if (release !== undefined && !this.releaseList.releases.some((r) => r.name === release))
@@ -509,7 +513,7 @@ describe('admin: the API', () => {
     ]) {
       r = await request(port, 'POST', '/api/reload', { headers: AUTH, body });
       assert.equal(r.status, 400, body);
-      assert.match(json(r).error, /takes only \{"release":"\.\.\."\}, or no body/, body);
+      assert.match(json(r).error, /takes only \{"release":"\.\.\."\}, \{"node":"\.\.\."\}, or no body/, body);
     }
     r = await request(port, 'POST', '/api/stop', { headers: AUTH, body: '{"release":"v2"}' });
     assert.equal(r.status, 400);

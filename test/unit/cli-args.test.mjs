@@ -88,6 +88,8 @@ test('run: defaults', async () => {
       shutdownDelay: 0,
       listen: [],
       nodeArgs: [],
+      node: undefined,
+      nodeAllow: [],
       logFormat: undefined,
       admin: undefined,
       adminTokenFile: undefined,

@@ -175,7 +175,11 @@ class FakeMaster {
     /** @type {(string | undefined)[]} */
     this.releasesAsked = [];
   }
-  reload(onPhase, release) {
+  /**
+   * @param {(phase: import('../../dist/protocol/control.js').Phase) => void} onPhase
+   * @param {import('../../dist/protocol/control.js').ReloadAsk} [ask]
+   */
+  reload(onPhase, { release } = {}) {
     if (release !== undefined && !this.releaseList) throw new ReloadRefused(NO_RELEASES);
     if (release !== undefined && !this.releaseList.releases.some((r) => r.name === release))
       throw new ReloadRefused(`release '${release}' is not in ${this.releaseList.dir}`);

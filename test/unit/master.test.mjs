@@ -57,6 +57,7 @@ class FakeWorker {
     this.pid = nextPid++;
     this.name = `worker pid ${this.pid}`;
     this.generation = generation;
+    this.execPath = process.execPath;
     this.startedAt = Date.now();
     /** @type {Worker['state']} */
     this.state = 'starting';
@@ -405,7 +406,12 @@ describe('Master: reload', () => {
     assert.equal(m.spawned.length, 4);
     await flush();
     assert.deepEqual(rec.names(), ['spawned']);
-    assert.deepEqual(rec.phases[0], { phase: 'spawned', generation: 2, pids: next.map((w) => w.pid) });
+    assert.deepEqual(rec.phases[0], {
+      phase: 'spawned',
+      generation: 2,
+      pids: next.map((w) => w.pid),
+      node: process.version,
+    });
 
     next[0].makeReady();
     await flush();
@@ -1675,7 +1681,7 @@ describe('Master: releases', () => {
     started = true;
     assert.deepEqual([m.roots, m.master.status().release], [[fs.realpathSync(path.join(dir, 'v1'))], 'v1']);
     const rec = recorder();
-    const crashed = m.master.reload(rec.listener, 'v2');
+    const crashed = m.master.reload(rec.listener, { release: 'v2' });
     await until(() => m.ofGeneration(2)[0]?.state === 'ready', 'generation 2 to be ready');
     assert.equal(current(dir), 'v1', 'not switched while in the crash window');
     m.ofGeneration(2)[0].exit(1);
@@ -1693,7 +1699,7 @@ describe('Master: releases', () => {
       onSpawn: (w) => w.generation > 1 && setImmediate(() => w.makeReady()),
     });
     await startReady(n);
-    const r = await n.master.reload(undefined, 'v3');
+    const r = await n.master.reload(undefined, { release: 'v3' });
     assert.equal(r.ok, true, r.reason);
     assert.deepEqual([current(dir), n.master.status().release], ['v3', 'v3']);
     assert.deepEqual(
@@ -1719,7 +1725,10 @@ describe('Master: releases', () => {
   }, async (t) => {
     const plain = setup(t, { workers: 1 });
     await startReady(plain);
-    assert.throws(() => plain.master.reload(undefined, 'v2'), { name: 'ReloadRefused', message: NO_RELEASES });
+    assert.throws(() => plain.master.reload(undefined, { release: 'v2' }), {
+      name: 'ReloadRefused',
+      message: NO_RELEASES,
+    });
     assert.equal(plain.master.releases(), undefined);
 
     const dir = releasesDir(t);
@@ -1728,7 +1737,7 @@ describe('Master: releases', () => {
     await startReady(m);
     for (const name of ['..', 'a/b', '/etc', '', 'v9', 'current']) {
       assert.throws(
-        () => m.master.reload(undefined, name),
+        () => m.master.reload(undefined, { release: name }),
         (err) => err instanceof ReloadRefused && !err.busy,
         name,
       );
@@ -1736,10 +1745,10 @@ describe('Master: releases', () => {
     assert.deepEqual([m.launches, m.master.status().reloads], [[1], []], 'nothing started');
 
     started = true;
-    const running = m.master.reload(undefined, 'v2');
-    const queued = m.master.reload(undefined, 'v3');
+    const running = m.master.reload(undefined, { release: 'v2' });
+    const queued = m.master.reload(undefined, { release: 'v3' });
     assert.throws(
-      () => m.master.reload(undefined, 'v2'),
+      () => m.master.reload(undefined, { release: 'v2' }),
       (err) => err instanceof ReloadRefused && err.busy && /release v3 is queued/.test(err.message),
     );
     const joined = m.master.reload();
