@@ -242,5 +242,13 @@ function workerFamilies(status: Status): string[] {
       'Open connections of each worker, as of its last heartbeat.',
       per((w) => w.connections),
     ),
+    family(
+      'baton_worker_info',
+      'gauge',
+      'Always 1, labelled with the Node.js version each worker runs on (--node, baton reload --node).',
+      status.workers.flatMap((w): Sample[] =>
+        w.node === undefined ? [] : [[`{pid="${w.pid}",generation="${w.generation}",node="${w.node}"}`, 1]],
+      ),
+    ),
   ];
 }
