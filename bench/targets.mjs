@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alive, cliPath as cli, registerPath as register, waitFor } from '../dist/testing/harness.js';
+import { childrenOf } from '../test/helpers/master.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const appScript = path.join(here, 'app.mjs');
@@ -649,20 +650,6 @@ export async function startNodeCluster({ port, delayMs, workers }) {
 export function processFigures(pid) {
   const fds = fs.readdirSync(`/proc/${pid}/fd`).length;
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-  const children = fs
-    .readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return (
-          fs
-            .readFileSync(`/proc/${p}/stat`, 'utf8')
-            .replace(/^\d+ \(.*\) /, '')
-            .split(' ')[1] === String(pid)
-        );
-      } catch {
-        return false;
-      }
-    }).length;
+  const children = childrenOf(pid).length;
   return { fds, rssKb, children };
 }
