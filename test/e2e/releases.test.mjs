@@ -49,7 +49,7 @@ test('baton run --releases: reload --release under load, a rollback through the 
     for (const l of loads) await l.stop();
   }
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^spawned generation 2 \(release v2\): pids \d+, \d+$/m);
+  assert.match(r.stdout, /^spawned generation 2 \(release v2\) on node v[\d.]+: pids \d+, \d+$/m);
   for (const [i, l] of loads.entries()) {
     assert.equal(l.stats.failed, 0, describeFailures(['keep-alive', 'per-request'][i], l.stats));
     assert.ok(l.stats.ok > 0);
