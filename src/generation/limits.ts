@@ -1,9 +1,10 @@
 /**
  * When a worker is due for replacement, though it serves: its memory has
  * stayed above --max-memory for MEMORY_BEATS checks in a row (one reading
- * over, a burst, is not a leak), or it has served --max-age plus its own share
- * of the jitter. Checked once a heartbeat, by a master of its workers
- * (supervisor/replace.ts replaces them) and by a standalone process of itself.
+ * over, a burst, is not a leak), or it has answered --max-requests or served
+ * --max-age, each plus its own share of the jitter. Checked once a heartbeat,
+ * by a master of its workers (supervisor/replace.ts replaces them) and by a
+ * standalone process of itself (its memory only).
  */
 import os from 'node:os';
 import type { ReplaceReason } from '../protocol/control.js';
@@ -44,18 +45,15 @@ export class Limits {
   private readonly over = new WeakMap<Judged, number>();
   private readonly jitter = new WeakMap<Judged, { age: number; requests: number }>();
 
-  constructor(
-    private readonly o: LimitOptions,
-    private readonly random: () => number = Math.random,
-  ) {}
+  constructor(private readonly o: LimitOptions) {}
 
   /** Each worker's own share of the jitters, drawn once. */
   private jitterOf(w: Judged): { age: number; requests: number } {
     let j = this.jitter.get(w);
     if (!j) {
       j = {
-        age: Math.floor(this.random() * this.o.maxAgeJitterMs),
-        requests: Math.floor(this.random() * (this.o.maxRequestsJitter ?? 0)),
+        age: Math.floor(Math.random() * this.o.maxAgeJitterMs),
+        requests: Math.floor(Math.random() * (this.o.maxRequestsJitter ?? 0)),
       };
       this.jitter.set(w, j);
     }

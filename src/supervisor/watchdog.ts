@@ -65,8 +65,8 @@ export class Watchdog {
 /**
  * Checks the serving generation every HEARTBEAT_MS: reports the workers that
  * fell silent (and those that answer again), and has replaced the ones due:
- * silent ones with --replace-unresponsive, and those past --max-memory or
- * --max-age (limits.ts).
+ * silent ones with --replace-unresponsive, and those past --max-memory,
+ * --max-requests or --max-age (generation/limits.ts).
  */
 export class HeartbeatWatch {
   private readonly detector: Watchdog;
