@@ -44,6 +44,7 @@ header { display: flex; align-items: center; gap: 16px; padding: 14px 28px; back
 .live::before { content: ""; width: 8px; height: 8px; border-radius: 50%; background: var(--muted); }
 .live[data-state="up"]::before { background: var(--ok); }
 .live[data-state="down"]::before { background: var(--bad); }
+.live[data-state="stopping"]::before { background: var(--warn); }
 main { max-width: 1120px; margin: 0 auto; padding: 24px 28px 48px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 18px 20px; margin-bottom: 20px; }
 h2 { font-size: 14px; font-weight: 600; margin: 0 0 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
@@ -109,6 +110,10 @@ let timer = 0;
 let polls = 0;
 let serving = null;
 let releasesAsked = false;
+/** This page's reloads until each new generation serves (an old one may drain long after): the buttons wait for them. */
+let reloading = 0;
+/** The master this page told to stop: its 'Stopping' outcome stays until another master answers. */
+let stoppedPid = null;
 
 function h(tag, props, ...children) {
   const e = document.createElement(tag);
@@ -171,7 +176,6 @@ async function poll() {
     return;
   }
   render(body);
-  live('up', 'live');
   view('dashboard');
   if (!releasesAsked) loadReleases();
   timer = setTimeout(poll, 1000);
@@ -179,6 +183,14 @@ async function poll() {
 
 function render(s) {
   serving = s.generation;
+  const stopping = s.stopping;
+  if (stopping) live('stopping', stopping.phase === 'delay' ? 'stopping: not ready, serving on for ' + formatMs(stopping.msLeft) : 'stopping: draining');
+  else live('up', 'live');
+  if (stoppedPid !== null && !stopping && s.masterPid !== stoppedPid) {
+    stoppedPid = null;
+    $('outcome').hidden = true;
+  }
+  if (!reloading) busy(Boolean(stopping) || stoppedPid !== null);
   document.title = 'baton · ' + s.name + ' · generation ' + s.generation;
   $('name').textContent = s.name;
   $('generation').textContent = String(s.generation);
@@ -307,7 +319,16 @@ async function reload() {
   const onto = release ? 'release ' + release : 'the code on disk';
   const text = 'New workers start on ' + onto + '; the old ones drain once the new ones are ready. If the new ones fail, they are stopped and generation ' + serving + ' serves on.';
   if (!(await confirmed('Reload onto ' + onto + '?', text, 'Reload', 'primary'))) return;
+  reloading += 1;
   busy(true);
+  let served = false;
+  // In service: another reload may start at once (a hotfix never waits for a slow drain).
+  const inService = () => {
+    if (served) return;
+    served = true;
+    reloading -= 1;
+    if (!reloading) busy(false);
+  };
   $('phases').replaceChildren();
   $('outcome').hidden = true;
   const headers = { ...PAGE, Accept: 'text/event-stream' };
@@ -323,6 +344,7 @@ async function reload() {
       if (name === 'result') result = data;
       if (name !== 'phase') return;
       rolledBack ||= data.phase === 'rollback';
+      if (data.phase === 'draining') inService();
       $('phases').append(h('li', { 'data-phase': data.phase, className: data.phase === 'rollback' ? 'bad' : '' },
         h('span', {}, phaseText(data)), h('span', { className: 'at' }, '+' + formatMs(Date.now() - started))));
     });
@@ -331,7 +353,7 @@ async function reload() {
   } catch (err) {
     outcome(false, 'The reload’s progress was lost.', err.message + '. The history below shows how it went.');
   } finally {
-    busy(false);
+    inService();
     poll();
     loadReleases();
   }
@@ -341,8 +363,12 @@ async function stop() {
   const text = 'Every worker finishes its requests in flight and exits, then the master exits. Nothing serves until baton is started again.';
   if (!(await confirmed('Stop baton?', text, 'Stop', 'danger'))) return;
   busy(true);
+  const pid = Number($('master').textContent.replace('pid ', ''));
   const r = await fetch('/api/stop', { method: 'POST', headers: PAGE }).catch((err) => err);
-  if (r.ok) return outcome(true, 'Stopping: the workers drain, then the master exits.');
+  if (r.ok) {
+    stoppedPid = pid;
+    return outcome(true, 'Stopping: the workers drain, then the master exits.');
+  }
   busy(false);
   if (r.status === 401) return view('signin');
   outcome(false, 'Not stopped.', r instanceof Error ? r.message : await errorOf(r));

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { request, writeTokenFile } from '../helpers/http.mjs';
-import { startMaster, stopMaster } from '../helpers/master.mjs';
+import { baton, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
 import { alive, freePort, root, servingPid, waitFor, within } from '../helpers/proc.mjs';
 import { releaseOf, releasesDir } from '../helpers/releases.mjs';
 
@@ -236,5 +236,89 @@ test('the admin page in headless Chromium: sign-in, workers, a release picked, r
     posts,
     ['/signin', '/signin', '/api/reload', '/api/reload', '/api/stop'],
     'one stop, once confirmed',
+  );
+});
+
+/** Signs `page` in at `admin` and waits for its dashboard with `workers` ready workers. */
+async function signIn(page, admin, workers) {
+  await page.goto(admin);
+  await page.waitForSelector('#signin-form');
+  await page.fill('#token', TOKEN);
+  await page.click('#signin-form button[type="submit"]');
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('#workers tr[data-state="ready"]').length === n,
+    workers,
+    { timeout: 60_000 },
+  );
+}
+
+test('the admin page tells the truth: Reload again while the old generation drains, stopping shown, a restarted master served again', {
+  skip: process.platform !== 'linux' && "Debian's chromium is the browser this test drives",
+  timeout: 120_000,
+}, async (t) => {
+  const tokenFile = writeTokenFile(t, `${TOKEN}\n`);
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const admin = `http://127.0.0.1:${adminPort}`;
+  const start = () => {
+    const m = startMaster(
+      [
+        '--shutdown-delay',
+        '2s',
+        '--admin',
+        `127.0.0.1:${adminPort}`,
+        '--admin-token-file',
+        tokenFile,
+        path.join(root, 'test/fixtures/slow-request-app.mjs'),
+      ],
+      { env: { PORT: String(port) } },
+    );
+    t.after(() => stopMaster(m));
+    return m;
+  };
+  const first = start();
+  const browser = await chromium.launch({ executablePath: CHROMIUM });
+  t.after(() => browser.close());
+  const page = await (await browser.newContext()).newPage();
+  await signIn(page, admin, 1);
+
+  // A request that keeps the old generation draining 6 s: once the new one serves, Reload may be pressed again.
+  const slow = request(port, 'GET', '/?delay=6000');
+  await waitFor(() => first.output.includes('request arrived'), { what: 'the slow request to arrive' });
+  await clickAndAnswer(page, '#reload', 'ok');
+  await page.waitForFunction(
+    () =>
+      document.querySelector('#phases li[data-phase="draining"]') !== null &&
+      !(/** @type {HTMLButtonElement} */ (document.getElementById('reload')).disabled),
+  );
+  const draining = JSON.parse(
+    (await request(adminPort, 'GET', '/api/status', { headers: { authorization: `Bearer ${TOKEN}` } })).body,
+  );
+  assert.ok(
+    draining.workers.some((/** @type {{ state: string }} */ w) => w.state === 'draining'),
+    'Reload is enabled while the old generation still drains',
+  );
+  await slow;
+
+  // Stopped from the page, with a shutdown delay: the page says stopping; once another master serves there, the page
+  // (signed in again: the sessions were the old master's) offers Reload and Stop, and no longer says Stopping.
+  await clickAndAnswer(page, '#stop', 'ok');
+  await page.waitForFunction(() => document.getElementById('live').dataset.state === 'stopping');
+  await waitFor(() => !alive(/** @type {number} */ (first.child.pid)), { what: 'the first master to exit' });
+  const second = start();
+  await readyWorkers(second, 1);
+  await signIn(page, admin, 1);
+  await page.waitForFunction(
+    () =>
+      !(/** @type {HTMLButtonElement} */ (document.getElementById('reload')).disabled) &&
+      document.getElementById('outcome').hidden,
+  );
+
+  // Stopped from elsewhere (the CLI): the page shows it, and disables what a stopping master would refuse.
+  const stopped = await baton(['stop', '--control', second.control]);
+  assert.equal(stopped.code, 0, stopped.stderr);
+  await page.waitForFunction(
+    () =>
+      document.getElementById('live').dataset.state === 'stopping' &&
+      /** @type {HTMLButtonElement} */ (document.getElementById('reload')).disabled,
   );
 });
