@@ -199,11 +199,14 @@ function render(s) {
   $('worker-more').textContent = 'ready · ' + by('starting') + ' starting · ' + by('draining') + ' draining';
   $('master').textContent = 'pid ' + s.masterPid;
   $('master-more').textContent = 'up ' + formatMs(s.uptimeMs) + (s.master ? ' · ' + mib(s.master.rssBytes, '–') : '');
-  const last = s.reloads.filter((r) => r.ok).pop();
-  $('generation-more').textContent = (s.release ? 'release ' + s.release + ' · ' : '') + (last ? 'since ' + when(last.at) : 'since start');
+  // Since its switch: the reload that put this very generation in service, not the last one to finish.
+  const put = s.reloads.find((r) => r.ok && r.generation === s.generation);
+  const since = put && put.startedAt && put.inServiceMs !== undefined ? new Date(Date.parse(put.startedAt) + put.inServiceMs).toISOString() : put && put.at;
+  $('generation-more').textContent = (s.release ? 'release ' + s.release + ' · ' : '') + (since ? 'since ' + when(since) : 'since start');
   $('listeners').replaceChildren(...(s.listeners.length ? s.listeners.map((l) => h('li', { className: 'mono' }, l)) : [h('li', { className: 'muted' }, 'none yet')]));
   $('workers').replaceChildren(...(s.workers.length ? s.workers.map(workerRow) : [h('tr', {}, h('td', { colSpan: 8, className: 'muted' }, 'No workers.'))]));
-  $('reloads').replaceChildren(...(s.reloads.length ? s.reloads.slice().reverse().map(reloadRow) : [h('tr', {}, h('td', { colSpan: 5, className: 'muted' }, 'No reloads yet.'))]));
+  const newest = s.reloads.slice().sort((a, b) => (b.startedAt || b.at).localeCompare(a.startedAt || a.at));
+  $('reloads').replaceChildren(...(newest.length ? newest.map(reloadRow) : [h('tr', {}, h('td', { colSpan: 6, className: 'muted' }, 'No reloads yet.'))]));
 }
 
 function workerRow(w) {
@@ -217,14 +220,18 @@ function workerRow(w) {
     cell(w.heartbeatAgeMs === null ? '–' : formatMs(w.heartbeatAgeMs) + ' ago', 'num'));
 }
 
+/** A reload: when it started, how long until the new generation served (the switch), then until the old one had drained. */
 function reloadRow(r) {
   const cut = r.cut ? count(r.cut, 'connection', 'connections') + ' cut at the drain timeout' : '';
+  const details = [r.release ? 'release ' + r.release : '', r.ok ? cut : r.reason || ''].filter(Boolean).join(' · ');
+  const drain = r.drainedMs !== undefined && r.inServiceMs !== undefined ? formatMs(r.drainedMs - r.inServiceMs) : '–';
   return h('tr', { 'data-generation': String(r.generation), 'data-ok': String(r.ok) },
     cell(String(r.generation), 'num'),
     h('td', {}, h('span', { className: 'pill ' + (r.ok ? 'ok' : 'failed') }, r.ok ? 'ok' : 'rolled back')),
-    cell(formatMs(r.ms), 'num'),
-    h('td', { className: 'num', title: r.at }, when(r.at)),
-    cell(r.ok ? cut : r.reason || '', 'reason'));
+    h('td', { className: 'num', title: r.startedAt || r.at }, when(r.startedAt || r.at)),
+    h('td', { className: 'num', 'data-cell': 'switch' }, r.ok && r.inServiceMs !== undefined ? formatMs(r.inServiceMs) : '–'),
+    h('td', { className: 'num', 'data-cell': 'drain' }, drain),
+    cell(details, 'reason'));
 }
 
 async function loadReleases() {
@@ -448,7 +455,7 @@ const BODY = `
     <div class="card">
       <h2>Reloads</h2>
       <table>
-        <thead><tr><th>Gen</th><th>Outcome</th><th>Took</th><th>At</th><th>Details</th></tr></thead>
+        <thead><tr><th>Gen</th><th>Outcome</th><th>Started</th><th>Switched after</th><th>Old drained after the switch</th><th>Details</th></tr></thead>
         <tbody id="reloads"></tbody>
       </table>
     </div>

@@ -138,8 +138,18 @@ export interface GenerationRequests {
 export interface ReloadRecord {
   generation: number;
   ok: boolean;
+  /** From the request to the old generation gone (or to the rollback done). */
   ms: number;
+  /** When it ended. */
   at: string;
+  /** When it began (absent from a master older than this client). */
+  startedAt?: string;
+  /** From the start to the new generation in service: the switch. */
+  inServiceMs?: number;
+  /** From the start to the old generation's last connection closed. */
+  drainedMs?: number;
+  /** The release it started (with --releases). */
+  release?: string;
   reason?: string;
   cut?: number;
 }
@@ -174,10 +184,33 @@ export interface ReloadCounters {
   durationMs: number;
 }
 
+/** When a reload began (ms since the epoch), how long until its generation was in service, and its release. */
+export interface Begun {
+  at: number;
+  inServiceMs?: number;
+  release?: string;
+}
+
 /** Adds `result` to `history`, which keeps the latest HISTORY. */
-export function remember(history: ReloadRecord[], result: ReloadResult): void {
-  const { generation, ok, ms, reason, cut } = result;
-  history.push({ generation, ok, ms, at: new Date().toISOString(), reason, cut });
+export function remember(
+  history: ReloadRecord[],
+  result: ReloadResult,
+  begun: Begun = { at: Date.now() - result.ms },
+): void {
+  const { generation, ok, ms, reason, cut, drainedMs } = result;
+  const { inServiceMs, release } = begun;
+  history.push({
+    generation,
+    ok,
+    ms,
+    at: new Date().toISOString(),
+    startedAt: new Date(begun.at).toISOString(),
+    ...(inServiceMs === undefined ? {} : { inServiceMs }),
+    ...(drainedMs === undefined ? {} : { drainedMs }),
+    ...(release === undefined ? {} : { release }),
+    reason,
+    cut,
+  });
   if (history.length > HISTORY) history.shift();
 }
 
@@ -340,7 +373,20 @@ const isStatus = shape({
     }),
   ),
   listeners: list(str),
-  reloads: list(shape({ generation: num, ok: bool, ms: num, at: str, reason: opt(str), cut: opt(num) })),
+  reloads: list(
+    shape({
+      generation: num,
+      ok: bool,
+      ms: num,
+      at: str,
+      startedAt: opt(str),
+      inServiceMs: opt(num),
+      drainedMs: opt(num),
+      release: opt(str),
+      reason: opt(str),
+      cut: opt(num),
+    }),
+  ),
   replacements: opt(list(shape({ at: str, pid: num, by: num, reason: oneOf(...REPLACE_REASONS), detail: str }))),
   stopping: opt(shape({ phase: oneOf('delay', 'draining'), msLeft: num })),
   settings: opt(list(shape({ key: str, value: str, from: str }))),

@@ -10,6 +10,7 @@ import path from 'node:path';
 import {
   NO_RELEASES,
   type Phase,
+  type Begun,
   type ReloadAsk,
   ReloadRefused,
   type ReloadRecord,
@@ -183,10 +184,11 @@ export class Reloads {
       return now(this.refused(generation, (err as Error).message, started, emit));
     }
     const { release } = code;
+    const begun = { at: started, release };
     const next = this.spawn(code, emit);
 
     const failure = await awaitReady(next, o.readyTimeoutMs, fleet.stopped);
-    if (failure) return now(await this.rollBack(next, failure, started, emit));
+    if (failure) return now(await this.rollBack(next, failure, begun, emit));
     const readyAt = Date.now();
     const readyMs = readyAt - started;
     log('info', 'reload: new generation ready', { next: generation, ms: readyMs });
@@ -200,7 +202,7 @@ export class Reloads {
         await this.rollBack(
           next,
           { reason: crashReason(crash.child, crash.exit, o.crashWindowMs), child: crash.child },
-          started,
+          begun,
           emit,
         ),
       );
@@ -209,14 +211,15 @@ export class Reloads {
       o.crashWindowMs > 0
         ? o.judge?.({ next: generation, old: fleet.generation, fromMs: readyAt, toMs: Date.now() })
         : undefined;
-    if (verdict && !verdict.ok) return now(await this.rollBack(next, { reason: verdict.text }, started, emit));
+    if (verdict && !verdict.ok) return now(await this.rollBack(next, { reason: verdict.text }, begun, emit));
     if (verdict) log('info', `reload: ${verdict.text}`);
     const retired = this.retire(fleet.promote(code, next), emit);
+    const inService = { ...begun, inServiceMs: Date.now() - started };
     if (release !== undefined) this.pointCurrent(release);
     fleet.announceServing();
     return {
       result: retired.then(({ cut, drainedAt }) =>
-        this.done(generation, { ms: Date.now() - started, drainedMs: drainedAt - started, cut }, emit),
+        this.done(generation, { ms: Date.now() - started, drainedMs: drainedAt - started, cut }, inService, emit),
       ),
     };
   }
@@ -255,7 +258,7 @@ export class Reloads {
       failed: generation,
     });
     emit({ phase: 'rollback', generation, reason, stderrTail: '' });
-    return this.record({ ok: false, generation, ms: Date.now() - started, reason });
+    return this.record({ ok: false, generation, ms: Date.now() - started, reason }, { at: started });
   }
 
   /** `current` follows the release in service; failing that, it is said, and the next start would run the old one. */
@@ -274,6 +277,7 @@ export class Reloads {
   private done(
     generation: number,
     { ms, drainedMs, cut }: { ms: number; drainedMs: number; cut: number },
+    begun: Begun,
     emit: PhaseListener,
   ): ReloadResult {
     // A later reload may already serve: it closes what its own generation leaves unused.
@@ -281,7 +285,7 @@ export class Reloads {
       this.fleet.closeUnused('closed sockets the serving generation does not listen on');
     log('info', 'reload: done', { next: generation, ms, drainedMs, cut });
     emit({ phase: 'done', generation, ms, drainedMs });
-    return this.record({ ok: true, generation, ms, drainedMs, cut });
+    return this.record({ ok: true, generation, ms, drainedMs, cut }, begun);
   }
 
   /**
@@ -294,7 +298,7 @@ export class Reloads {
   private async rollBack(
     next: Worker[],
     failure: { reason: string; child?: Worker },
-    started: number,
+    begun: Begun,
     emit: PhaseListener,
   ): Promise<ReloadResult> {
     const generation = next[0]!.generation;
@@ -309,7 +313,7 @@ export class Reloads {
       emit,
     );
     this.fleet.announceServing({ generation, reason: failure.reason });
-    return this.record({ ...said, ms: Date.now() - started });
+    return this.record({ ...said, ms: Date.now() - begun.at }, begun);
   }
 
   /**
@@ -352,8 +356,8 @@ export class Reloads {
     }
   }
 
-  private record(result: ReloadResult): ReloadResult {
-    remember(this.history, result);
+  private record(result: ReloadResult, begun: Begun): ReloadResult {
+    remember(this.history, result, begun);
     this.o.reloaded?.(result);
     return result;
   }

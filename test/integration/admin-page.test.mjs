@@ -298,6 +298,14 @@ test('the admin page tells the truth: Reload again while the old generation drai
     'Reload is enabled while the old generation still drains',
   );
   await slow;
+  // Its row: when it started, the switch, and the drain after it, each its own figure.
+  await page.waitForFunction(() => {
+    const drain = document.querySelector('#reloads tr[data-generation="2"] td[data-cell="drain"]');
+    return drain !== null && drain.textContent !== '–';
+  });
+  const row = await page.$$eval('#reloads tr[data-generation="2"] td', (tds) => tds.map((td) => td.textContent));
+  assert.equal(row.length, 6, JSON.stringify(row));
+  assert.ok(row[3] !== '–' && row[4] !== '–', `the switch and the drain are shown apart: ${JSON.stringify(row)}`);
 
   // Stopped from the page, with a shutdown delay: the page says stopping; once another master serves there, the page
   // (signed in again: the sessions were the old master's) offers Reload and Stop, and no longer says Stopping.
