@@ -40,6 +40,7 @@ import { runDrainHooks, runHooks } from './hooks.js';
 import { Lifecycle } from './lifecycle.js';
 import { removePidFile, writePidFile } from './pidfile.js';
 import { watchOwnMemory } from './memory-limit.js';
+import { survivePipeErrors } from './stdio.js';
 import { Readiness } from './readiness.js';
 import { type Launch, Standalone } from './standalone.js';
 
@@ -154,6 +155,7 @@ class Runtime {
     patchProcessSend(() => this.readiness.declare());
     this.standalone = supervised ? undefined : this.upgrader(cwd);
     this.admin = supervised ? undefined : this.startAdmin(adminFd, adminModule, listen);
+    survivePipeErrors();
     this.installSignals();
     this.expose();
     this.watchItself(supervised);
