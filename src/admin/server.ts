@@ -10,6 +10,7 @@
  *   GET  /metrics       Prometheus text               token unless metricsPublic
  *   GET  /api/status    the status, as `baton status --json`
  *   GET  /api/releases  the releases, as `baton releases --json` (404 without --releases)
+ *   GET  /api/events    the master's timeline, Server-Sent Events resumed after Last-Event-ID (control/events.ts)
  *   POST /api/reload    the reload's result; Accept: text/event-stream streams the phases first;
  *                       a body {"release":"NAME"} names the release to start
  *   POST /api/stop      202, then the master drains and exits
@@ -26,7 +27,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
-import { type Controllable, NO_RELEASES } from '../protocol/control.js';
+import { type Controllable, NO_RELEASES, type Timeline, type TimelineEvent } from '../protocol/control.js';
 import { askReload, stopOnce } from '../control/answers.js';
 import { quote } from '../protocol/quote.js';
 import { log } from '../log.js';
@@ -38,7 +39,7 @@ import { RefusalLog } from './refusals.js';
 import { loadCertificate } from './tls.js';
 import { CONTENT_TYPE } from './metrics.js';
 import { SECURITY_HEADERS, servePage } from './page.js';
-import { crossSite, Sessions } from './session.js';
+import { crossSite, PAGE_HEADER, Sessions } from './session.js';
 
 /** The master, or a standalone process, as the admin listener sees it. */
 export interface AdminTarget extends Controllable {
@@ -80,6 +81,8 @@ interface Call {
   res: http.ServerResponse;
   master: AdminTarget;
   render: (status: ReturnType<Controllable['status']>) => string;
+  /** The master's timeline; absent in a standalone process. */
+  timeline?: Timeline;
   /** The page's sign-ins; absent without a token, when there is nothing to sign in with. */
   sessions?: Sessions;
   /** Who asks (client.ts): the address that failures and refusals are counted for. */
@@ -121,13 +124,14 @@ const ROUTES: Record<string, Route> = {
   },
   '/api/reload': { method: 'POST', access: 'token', params: ['release', 'node'], handle: reload },
   '/api/stop': { method: 'POST', access: 'token', handle: stop },
+  '/api/events': { method: 'GET', access: 'token', handle: events },
 };
 
 /** Listens on o.host:o.port and serves `master`. Rejects with a one-line error when the address cannot be bound. */
 export async function startAdminServer(
   o: AdminOptions,
   master: AdminTarget,
-  metrics: { render: Call['render'] },
+  metrics: { render: Call['render']; timeline?: Timeline },
   listen: Listen = listenAt,
 ): Promise<AdminServer> {
   const guard = o.token === undefined ? undefined : new Guard(o.token);
@@ -141,6 +145,7 @@ export async function startAdminServer(
       res,
       master,
       render: metrics.render.bind(metrics),
+      timeline: metrics.timeline,
       sessions,
       client: clientOf(req.socket.remoteAddress),
       scheme,
@@ -335,6 +340,26 @@ function readBody(req: http.IncomingMessage): Promise<string | 'too large' | 'go
   });
 }
 
+/**
+ * The master's timeline as Server-Sent Events: the events kept after the
+ * client's Last-Event-ID (or ?after=N), then each as it comes, until the client
+ * leaves. An EventSource resumes by itself where it broke off.
+ */
+function events({ req, res, timeline }: Call): void {
+  if (!timeline) {
+    json(res, 404, { error: 'a standalone process keeps no timeline (baton run does)' });
+    return;
+  }
+  const asked = req.headers['last-event-id'] ?? new URL(req.url ?? '/', 'http://admin').searchParams.get('after');
+  const after = /^\d{1,15}$/.test(String(asked ?? '')) ? Number(asked) : 0;
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
+  const send = (e: TimelineEvent): void => {
+    if (!res.destroyed) res.write(`id: ${e.id}\nevent: event\ndata: ${JSON.stringify(e)}\n\n`);
+  };
+  for (const e of timeline.after(after)) send(e);
+  res.on('close', timeline.subscribe(send));
+}
+
 async function reload({ req, res, master }: Call, { release, node }: Params): Promise<void> {
   const stream = (req.headers.accept ?? '').includes('text/event-stream');
   // Opened at the first event at the latest (a queued reload's phase comes at once), and only once a release is not
@@ -348,7 +373,8 @@ async function reload({ req, res, master }: Call, { release, node }: Params): Pr
     open();
     if (!res.destroyed) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
   };
-  const asked = askReload(master, stream ? (p) => event('phase', p) : () => {}, { release, node, remote: true });
+  const by = req.headers[PAGE_HEADER] === undefined ? 'api' : 'page';
+  const asked = askReload(master, stream ? (p) => event('phase', p) : () => {}, { release, node, remote: true, by });
   if ('refused' in asked) return json(res, asked.refused.busy ? 409 : 400, { error: asked.refused.message });
   if (stream) open();
   const result = await asked.result;

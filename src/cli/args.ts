@@ -18,7 +18,7 @@ import type { GivenFlag, RunArgs } from './resolve.js';
 
 export { UsageError } from './options.js';
 
-export type ControlCommandName = 'reload' | 'stop' | 'status' | 'releases';
+export type ControlCommandName = 'reload' | 'stop' | 'status' | 'releases' | 'events';
 
 export interface ControlCommand {
   cmd: ControlCommandName;
@@ -29,6 +29,8 @@ export interface ControlCommand {
   release?: string;
   /** reload --node PATH, made absolute */
   node?: string;
+  /** events -f */
+  follow?: boolean;
 }
 
 export type HelpTopic = 'run' | ControlCommandName;
@@ -103,6 +105,7 @@ Usage:
   baton stop [--name NAME]                 drain every worker, then stop the master
   baton status [--name NAME] [--json]      generation, workers, listeners, last reloads
   baton releases [--name NAME] [--json]    the releases of a master run with --releases, current and serving
+  baton events [--name NAME] [-f] [--json] the master's timeline: reloads, crashes, replacements, stops
   baton help [command]                     help on one command (e.g. baton help run)
 
 Exit codes: 0 done, 1 reload failed (rolled back: the old workers keep serving), 2 usage error or no master.
@@ -135,6 +138,7 @@ export const CONTROL_HELP = `Usage:
   baton stop     [--name NAME] [--control PATH]
   baton status   [--name NAME] [--control PATH] [--json]
   baton releases [--name NAME] [--control PATH] [--json]
+  baton events   [--name NAME] [--control PATH] [--json] [-f]
 
 Talks to a running master over its control socket. Without --name or --control,
 the master named default (started without --name) is used, never another one.
@@ -147,6 +151,7 @@ Options:
                     DIR/current points to); current is pointed at it once it serves, and left as it was on a rollback
   --node PATH       reload: run the new generation on this node binary (Node.js 20 or later), and the ones after it;
                     a rollback leaves the workers on the one they run on
+  -f, --follow      events: after the events kept (the last 1000), each as it comes, until interrupted
   -h, --help        this text
 
 reload prints each phase (spawned, ready, draining, done) as it happens and exits
@@ -161,7 +166,7 @@ export function helpText(topic?: HelpTopic): string {
   return topic === 'run' ? RUN_HELP : CONTROL_HELP;
 }
 
-const CONTROL_COMMANDS: readonly ControlCommandName[] = ['reload', 'stop', 'status', 'releases'];
+const CONTROL_COMMANDS: readonly ControlCommandName[] = ['reload', 'stop', 'status', 'releases', 'events'];
 
 /**
  * Parses the arguments after `baton` (process.argv.slice(2)). `cwd` resolves
@@ -180,7 +185,7 @@ export function parseArgs(argv: readonly string[], options: { cwd?: string } = {
       return { cmd: 'help', topic: topic as HelpTopic };
     }
     throw new UsageError(
-      `no help on ${quote(topic)} (commands: run, reload, stop, status, releases; see baton --help)`,
+      `no help on ${quote(topic)} (commands: run, reload, stop, status, releases, events; see baton --help)`,
     );
   }
   if (first === 'run') return parseRun(rest);
@@ -192,7 +197,7 @@ export function parseArgs(argv: readonly string[], options: { cwd?: string } = {
     );
   }
   throw new UsageError(
-    `unknown command ${quote(first)} (commands: run, reload, stop, status, releases, help; see baton --help)`,
+    `unknown command ${quote(first)} (commands: run, reload, stop, status, releases, events, help; see baton --help)`,
   );
 }
 
@@ -219,6 +224,7 @@ const CONTROL_OPTIONS: readonly OptionSpec[] = [
   { flag: '--json' },
   { flag: '--release', arg: 'NAME', example: 'v2' },
   { flag: '--node', arg: 'PATH', example: '/opt/node-24/bin/node' },
+  { flag: '--follow', short: '-f' },
   HELP_OPTION,
 ];
 /** The options each control command takes beyond --name, --control and --help. */
@@ -227,6 +233,7 @@ const CONTROL_EXTRAS: Record<ControlCommandName, readonly string[]> = {
   stop: [],
   status: ['--json'],
   releases: ['--json'],
+  events: ['--json', '--follow'],
 };
 
 /**
@@ -324,6 +331,7 @@ function parseControl(
     else if (spec.flag === '--json') parsed.json = true;
     else if (spec.flag === '--release') parsed.release = value;
     else if (spec.flag === '--node') parsed.node = path.resolve(value!);
+    else if (spec.flag === '--follow') parsed.follow = true;
   });
   if (at === -1) return { cmd: 'help', topic: cmd };
   if (at < argv.length) {

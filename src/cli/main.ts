@@ -87,6 +87,7 @@ async function main(argv: string[]): Promise<void> {
         json: parsed.json,
         release: parsed.release,
         node: parsed.node,
+        follow: parsed.follow,
       });
     }
   }

@@ -14,6 +14,8 @@ import { checkInternals } from '../internals/check.js';
 import { inherit } from '../listeners/inherit.js';
 import { DEFAULT_NAME } from '../control/paths.js';
 import { startControlServer } from '../control/server.js';
+import { EventLog } from '../control/events.js';
+import type { Timeline } from '../protocol/control.js';
 import { Master, type MasterEvents, type MasterOptions } from '../supervisor/master.js';
 import { SocketTable } from '../supervisor/sockets.js';
 import { warnStickySessions } from '../supervisor/sticky.js';
@@ -21,7 +23,7 @@ import { workerSpawner } from '../supervisor/worker.js';
 import { RequestHistory } from '../supervisor/requests.js';
 import { compileCacheDir, compileCacheEnv, prepareCompileCacheDir } from '../supervisor/compile-cache.js';
 import { systemdNotifier } from '../systemd/notify.js';
-import { configureLog, log } from '../log.js';
+import { configureLog, log, tapLog } from '../log.js';
 import { onStopSignals } from '../signals.js';
 import type { AdminServer } from '../admin/server.js';
 import type { RunCommand } from './resolve.js';
@@ -64,7 +66,7 @@ function spawnerFor(
  */
 async function loadAdmin(
   o: RunCommand,
-): Promise<{ events: MasterEvents; start: (master: Master) => Promise<AdminServer> } | undefined> {
+): Promise<{ events: MasterEvents; start: (master: Master, timeline: Timeline) => Promise<AdminServer> } | undefined> {
   const options = o.admin;
   if (!options) return undefined;
   const module = await import('../admin/index.js');
@@ -79,7 +81,11 @@ async function loadAdmin(
     replaced: (reason) => metrics.replaced(reason),
     cut: (n) => metrics.cut(n),
   };
-  return { events, start: async (master) => (server = await module.startAdminServer(options, master, metrics)) };
+  return {
+    events,
+    start: async (master, timeline) =>
+      (server = await module.startAdminServer(options, master, { render: (s) => metrics.render(s), timeline })),
+  };
 }
 
 function masterOptions(
@@ -125,6 +131,9 @@ function warnManyWorkers(workers: number): void {
 export async function run(o: RunCommand, controlPath: string): Promise<void> {
   const { options } = o;
   configureLog({ format: o.settings.logFormat });
+  // Every line the master logs from here on is its timeline (`baton events`, GET /api/events).
+  const timeline = new EventLog();
+  tapLog((entry) => timeline.add(entry));
   checkInternals();
   const inherited = inherit(readListenEnv(process.env, process.pid, process.ppid));
   for (const key of HANDOVER_VARS) delete process.env[key];
@@ -149,8 +158,7 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
   // fatal.
   for (const signal of ['SIGHUP', 'SIGUSR2'] as const) {
     process.on(signal, () => {
-      log('info', `${signal}: reload requested`);
-      void master.reload();
+      void master.reload(undefined, { by: signal });
     });
   }
   onStopSignals(
@@ -158,8 +166,8 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
     () => master.kill(),
   );
   try {
-    closing.push(await startControlServer(controlPath, master));
-    if (admin) closing.push(await admin.start(master));
+    closing.push(await startControlServer(controlPath, master, { timeline }));
+    if (admin) closing.push(await admin.start(master, timeline));
     await master.start();
   } catch (err) {
     await Promise.allSettled(closing.map((c) => c.close()));

@@ -7,6 +7,7 @@
 import net from 'node:net';
 import { oneLine } from '../protocol/quote.js';
 import { formatMs, mib } from '../format.js';
+import { textLine } from '../log.js';
 import {
   type Command,
   type Phase,
@@ -26,6 +27,8 @@ export interface RunCommandOptions {
   release?: string;
   /** reload: the node binary the new generation runs on, an absolute path. */
   node?: string;
+  /** events: each as it comes, until interrupted. */
+  follow?: boolean;
   /** One line of normal output (default: stdout). */
   out?: (line: string) => void;
   /** One line of error output (default: stderr). */
@@ -47,6 +50,7 @@ export function runCommand(file: string, cmd: Command, opts: RunCommandOptions =
     cmd,
     ...(opts.release === undefined ? {} : { release: opts.release }),
     ...(opts.node === undefined ? {} : { node: opts.node }),
+    ...(opts.follow ? { follow: true } : {}),
   };
   const out = opts.out ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const err = opts.err ?? ((line: string) => void process.stderr.write(`${line}\n`));
@@ -149,6 +153,7 @@ class Printer {
     }
     const { reply } = parsed;
     if (this.json && (reply.type === 'phase' || reply.type === 'reload' || reply.type === 'stopping')) this.out(line);
+    if (this.json && reply.type === 'event') this.out(JSON.stringify(reply.data));
     switch (reply.type) {
       case 'accepted':
         return undefined;
@@ -165,6 +170,11 @@ class Printer {
       case 'releases':
         if (this.json) this.out(JSON.stringify(reply.data));
         else for (const l of formatReleases(reply.data)) this.out(l);
+        return 0;
+      case 'event':
+        if (!this.json) this.out(textLine(reply.data));
+        return undefined;
+      case 'events-end':
         return 0;
       case 'stopping':
         if (!this.json) this.out('stopping');

@@ -23,6 +23,7 @@ import {
   NO_RELEASES,
   type ReloadAsk,
   type Reply,
+  type Timeline,
   type Request,
   parseRequest,
 } from '../protocol/control.js';
@@ -56,6 +57,8 @@ export interface ControlServerOptions {
   maxConnections?: number;
   /** How long a client has, from connecting, to send its whole request line. */
   requestDeadlineMs?: number;
+  /** The master's timeline, for `baton events`. */
+  timeline?: Timeline;
 }
 
 interface Conn {
@@ -102,7 +105,7 @@ export async function startControlServer(
     conns.add(conn);
     sock.once('close', () => conns.delete(conn));
     try {
-      serve(conn, master, deadlineMs);
+      serve(conn, master, deadlineMs, options.timeline);
     } catch (err) {
       log('error', 'control connection failed', { error: errMessage(err) });
       sock.destroy();
@@ -233,7 +236,7 @@ async function clearStale(target: string): Promise<void> {
   }
 }
 
-function serve(conn: Conn, master: Controllable, deadlineMs: number): void {
+function serve(conn: Conn, master: Controllable, deadlineMs: number, timeline: Timeline | undefined): void {
   const { sock } = conn;
   // EPIPE / ECONNRESET: the client went away. Whatever it asked for carries on.
   sock.on('error', () => sock.destroy());
@@ -256,7 +259,7 @@ function serve(conn: Conn, master: Controllable, deadlineMs: number): void {
       reply.refuse(req.error);
       return;
     }
-    answer(req, master, reply).catch((err: unknown) => {
+    answer(req, master, reply, timeline).catch((err: unknown) => {
       log('error', 'control command failed', { cmd: req.cmd, error: errMessage(err) });
       if (conn.state !== 'done') reply.refuse(`${req.cmd} failed: ${errMessage(err)}`);
     });
@@ -314,11 +317,25 @@ function replier(conn: Conn): Replier {
   };
 }
 
-async function answer(req: Request, master: Controllable, reply: Replier): Promise<void> {
-  if (req.cmd === 'status') answerStatus(master, reply);
+async function answer(req: Request, master: Controllable, reply: Replier, timeline?: Timeline): Promise<void> {
+  if (req.cmd === 'events') answerEvents(timeline, req, reply);
+  else if (req.cmd === 'status') answerStatus(master, reply);
   else if (req.cmd === 'stop') answerStop(master, reply);
   else if (req.cmd === 'releases') answerReleases(master, reply);
   else await answerReload(master, reply, req);
+}
+
+/** The events kept after `req.after`, then, with `follow`, each as it comes until the client leaves. */
+function answerEvents(timeline: Timeline | undefined, req: Request, reply: Replier): void {
+  if (!timeline) {
+    reply.refuse('this master keeps no timeline');
+    return;
+  }
+  // At once, so that a client following a quiet master knows it was heard.
+  reply.send({ type: 'accepted' });
+  for (const e of timeline.after(req.after ?? 0)) reply.send({ type: 'event', data: e });
+  if (req.follow) reply.onGone(timeline.subscribe((e) => reply.send({ type: 'event', data: e })));
+  else reply.finish({ type: 'events-end' });
 }
 
 function answerReleases(master: Controllable, reply: Replier): void {
@@ -357,7 +374,7 @@ async function answerReload(master: Controllable, reply: Replier, { release, nod
     log('warn', 'reload not run: its client left before it started');
     return;
   }
-  const asked = askReload(master, (phase) => reply.send({ type: 'phase', data: phase }), { release, node });
+  const asked = askReload(master, (phase) => reply.send({ type: 'phase', data: phase }), { release, node, by: 'cli' });
   if ('refused' in asked) return reply.refuse(asked.refused.message);
   reply.finish({ type: 'reload', data: await asked.result });
 }

@@ -7,12 +7,32 @@
 import { quote } from './quote.js';
 import { CODES, type Code, type RequestCounts } from './requests.js';
 
-export type Command = 'reload' | 'stop' | 'status' | 'releases';
+export type Command = 'reload' | 'stop' | 'status' | 'releases' | 'events';
 
-const COMMANDS: readonly Command[] = ['reload', 'stop', 'status', 'releases'];
+const COMMANDS: readonly Command[] = ['reload', 'stop', 'status', 'releases', 'events'];
 
 export interface Request extends ReloadAsk {
   cmd: Command;
+  /** events only: the events after this id (0: every one kept), and then, with `follow`, each as it comes. */
+  after?: number;
+  follow?: boolean;
+}
+
+/** One line of the master's timeline: what it logged, with a rising id (control/events.ts). */
+export interface TimelineEvent {
+  id: number;
+  at: string;
+  level: 'info' | 'warn' | 'error';
+  pid: number;
+  generation: number;
+  text: string;
+  fields: Record<string, string | number | boolean | undefined>;
+}
+
+/** The master's timeline, as the control socket and the admin API read it. */
+export interface Timeline {
+  after(id: number): TimelineEvent[];
+  subscribe(listener: (e: TimelineEvent) => void): () => void;
 }
 
 /** What a reload may name: both absent, the code and the node the serving generation started with. */
@@ -23,6 +43,8 @@ export interface ReloadAsk {
   node?: string;
   /** Asked over the network (the admin API): a node must be one --node-allow names. */
   remote?: boolean;
+  /** Who asked, for the timeline: `cli` (the control socket), `api`, `page`, `SIGHUP`…; never read from a request. */
+  by?: string;
 }
 
 /** The answer to naming a release, or listing them, on a master run without --releases. */
@@ -276,6 +298,9 @@ export type Reply =
   | { type: 'reload'; data: ReloadResult }
   | { type: 'status'; data: Status }
   | { type: 'releases'; data: ReleaseList }
+  | { type: 'event'; data: TimelineEvent }
+  /** The end of `events` without follow: every event kept has been sent. */
+  | { type: 'events-end' }
   | { type: 'stopping' }
   | { type: 'error'; message: string };
 
@@ -406,6 +431,18 @@ const REPLIES: Record<Reply['type'], Check> = {
       releases: list(shape({ name: str, current: bool, serving: bool })),
     }),
   }),
+  event: shape({
+    data: shape({
+      id: num,
+      at: str,
+      level: oneOf('info', 'warn', 'error'),
+      pid: num,
+      generation: num,
+      text: str,
+      fields: (v: unknown) => isObject(v),
+    }),
+  }),
+  'events-end': () => true,
   stopping: () => true,
   error: shape({ message: str }),
 };
@@ -429,6 +466,15 @@ export function parseReply(line: string): { reply: Reply } | { unknown: string }
 }
 
 /** A request line as the master reads it: the request, or the one-line answer for a client that sent something else. */
+/** `{"cmd":"events","after":N,"follow":true}`: both optional. */
+function eventsRequest({ after, follow }: Fields): Request | { error: string } {
+  if (!(after === undefined || (typeof after === 'number' && Number.isInteger(after) && after >= 0)))
+    return { error: 'malformed request: events takes "after", the last event id seen (a whole number)' };
+  if (!(follow === undefined || typeof follow === 'boolean'))
+    return { error: 'malformed request: events takes "follow", true or false' };
+  return { cmd: 'events', ...(after === undefined ? {} : { after }), ...(follow ? { follow } : {}) };
+}
+
 export function parseRequest(line: string): Request | { error: string } {
   let req: Fields;
   try {
@@ -442,8 +488,9 @@ export function parseRequest(line: string): Request | { error: string } {
   if (typeof cmd !== 'string' || !(COMMANDS as readonly string[]).includes(cmd)) {
     const shown =
       typeof cmd === 'string' ? quote(cmd.slice(0, 40)) : String(JSON.stringify(cmd) ?? 'none').slice(0, 40);
-    return { error: `unknown command ${shown} (expected reload, stop, status or releases)` };
+    return { error: `unknown command ${shown} (expected reload, stop, status, releases or events)` };
   }
+  if (cmd === 'events') return eventsRequest(req);
   if (release === undefined && node === undefined) return { cmd: cmd as Command };
   if (cmd !== 'reload' || !(release === undefined || typeof release === 'string'))
     return { error: 'malformed request: only reload takes a release, a string like {"cmd":"reload","release":"v2"}' };

@@ -120,9 +120,10 @@ export class Reloads {
    * less than MIN_RELOAD_INTERVAL_MS after one started, joins the next
    * reload: a request is never lost, and never doubled.
    */
-  request(onPhase: PhaseListener, { release, node, remote }: ReloadAsk = {}): Promise<ReloadResult> {
+  request(onPhase: PhaseListener, { release, node, remote, by }: ReloadAsk = {}): Promise<ReloadResult> {
     if (release !== undefined) this.checkRelease(release);
     if (node !== undefined) this.checkNode(node, remote === true);
+    log('info', 'reload requested', { by, release, node });
     if (this.fleet.isStopping()) return Promise.resolve(this.stopping());
     const { result, queued } = this.coalescer.request({ onPhase, release, node });
     if (queued) onPhase({ phase: 'queued', reason: 'a reload is running or has just run; this one follows it' });
