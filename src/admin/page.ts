@@ -76,6 +76,9 @@ button.primary { background: var(--accent); border-color: var(--accent); color: 
 button.danger { color: var(--bad); border-color: var(--bad); }
 dialog button.danger { background: var(--bad); color: #fff; }
 ol.phases { list-style: none; margin: 16px 0 0; padding: 0; }
+ol.events { list-style: none; margin: 0; padding: 0; max-height: 260px; overflow: auto; font: 12px/1.6 ui-monospace, monospace; }
+ol.events li[data-level="warn"] { color: var(--warn); }
+ol.events li[data-level="error"] { color: var(--bad); }
 ol.phases:empty { display: none; }
 ol.phases li { display: flex; gap: 12px; padding: 4px 0 4px 18px; position: relative; }
 ol.phases li::before { content: ""; position: absolute; left: 2px; top: 12px; width: 7px; height: 7px; border-radius: 50%; background: var(--accent); }
@@ -145,6 +148,7 @@ function view(name) {
   $('dashboard').hidden = name !== 'dashboard';
   $('signout').hidden = !(signInNeeded && name === 'dashboard');
   if (name === 'signin') {
+    unfollow();
     clearTimeout(timer);
     polls += 1; // a poll still on its way would show the dashboard again
     live('idle', 'signed out');
@@ -181,8 +185,47 @@ async function poll() {
   timer = setTimeout(poll, 1000);
 }
 
+/** The master's timeline, followed (GET /api/events): the master it comes from, the last event seen, its stop. */
+let following = null;
+
+function unfollow() {
+  following?.controller.abort();
+  following = null;
+}
+
+/** Follows the timeline of master masterPid, resuming after the last event on a break, anew for another master. */
+function follow(masterPid) {
+  if (following?.pid === masterPid) return;
+  unfollow();
+  const f = { pid: masterPid, last: 0, controller: new AbortController() };
+  following = f;
+  $('events').replaceChildren();
+  (async () => {
+    while (following === f) {
+      try {
+        const r = await fetch('/api/events?after=' + f.last, { headers: PAGE, signal: f.controller.signal });
+        if (r.ok) await events(r.body, (name, e) => name === 'event' && showEvent(f, e));
+      } catch {
+        // The master gone or restarted, or this page signed out: tried again below, or ended.
+      }
+      if (following === f) await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  })();
+}
+
+/** An event, newest first: what another client, a signal or the master itself did shows here as it happens. */
+function showEvent(f, e) {
+  f.last = e.id;
+  const fields = Object.entries(e.fields).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => k + '=' + v).join(' ');
+  const list = $('events');
+  list.prepend(h('li', { 'data-level': e.level, 'data-id': String(e.id) }, when(e.at) + '  ' + e.text + (fields ? '  ' + fields : '')));
+  while (list.children.length > 200) list.lastChild.remove();
+  if (/^(reload|stopping|stopped|replaced|started)/.test(e.text)) poll();
+}
+
 function render(s) {
   serving = s.generation;
+  follow(s.masterPid);
   const stopping = s.stopping;
   if (stopping) live('stopping', stopping.phase === 'delay' ? 'stopping: not ready, serving on for ' + formatMs(stopping.msLeft) : 'stopping: draining');
   else live('up', 'live');
@@ -459,7 +502,11 @@ const BODY = `
         <tbody id="reloads"></tbody>
       </table>
     </div>
-    <footer>Refreshed every second.</footer>
+    <div class="card">
+      <h2>Events</h2>
+      <ol class="events" id="events" aria-live="polite"></ol>
+    </div>
+    <footer>Refreshed every second; events as they happen.</footer>
   </section>
 </main>
 <dialog id="confirm">

@@ -281,6 +281,13 @@ test('the admin page tells the truth: Reload again while the old generation drai
   const page = await (await browser.newContext()).newPage();
   await signIn(page, admin, 1);
 
+  // A reload another client started (the CLI) shows on the page as it happens: the timeline it follows.
+  assert.equal((await baton(['reload', '--control', first.control])).code, 0);
+  await page.waitForFunction(() => {
+    const text = document.getElementById('events').textContent;
+    return text.includes('reload requested  by=cli') && text.includes('reload: done');
+  });
+
   // A request that keeps the old generation draining 6 s: once the new one serves, Reload may be pressed again.
   const slow = request(port, 'GET', '/?delay=6000');
   await waitFor(() => first.output.includes('request arrived'), { what: 'the slow request to arrive' });
@@ -300,10 +307,10 @@ test('the admin page tells the truth: Reload again while the old generation drai
   await slow;
   // Its row: when it started, the switch, and the drain after it, each its own figure.
   await page.waitForFunction(() => {
-    const drain = document.querySelector('#reloads tr[data-generation="2"] td[data-cell="drain"]');
+    const drain = document.querySelector('#reloads tr[data-generation="3"] td[data-cell="drain"]');
     return drain !== null && drain.textContent !== '–';
   });
-  const row = await page.$$eval('#reloads tr[data-generation="2"] td', (tds) => tds.map((td) => td.textContent));
+  const row = await page.$$eval('#reloads tr[data-generation="3"] td', (tds) => tds.map((td) => td.textContent));
   assert.equal(row.length, 6, JSON.stringify(row));
   assert.ok(row[3] !== '–' && row[4] !== '–', `the switch and the drain are shown apart: ${JSON.stringify(row)}`);
 
