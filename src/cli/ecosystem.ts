@@ -17,9 +17,8 @@ const INSTEAD: Record<string, string> = {
   ignore_watch: 'use your deploy tool to run baton reload',
   watch_options: 'use your deploy tool to run baton reload',
   cron_restart: 'a timer (cron, a systemd timer) running baton reload, or --max-age',
-  out_file: 'baton writes to stdout and stderr: redirect them, or read the journal or docker logs',
-  error_file: 'baton writes to stdout and stderr: redirect them, or read the journal or docker logs',
-  log_file: 'baton writes to stdout and stderr: redirect them, or read the journal or docker logs',
+  out_file: 'one file takes stdout and stderr both: log_file, or --log-file',
+  error_file: 'one file takes stdout and stderr both: log_file, or --log-file',
   merge_logs: 'one stream already',
   log_date_format: "baton stamps its own lines; the app's are its own",
   time: "baton stamps its own lines; the app's are its own",
@@ -50,6 +49,7 @@ const READ = new Set([
   'kill_timeout',
   'max_memory_restart',
   'interpreter',
+  'log_file',
 ]);
 
 type App = Record<string, unknown>;
@@ -70,6 +70,7 @@ export function fromEcosystem(exported: { apps: unknown }, file: string, pick: P
   if (app.kill_timeout !== undefined) values.drainTimeout = ms(app.kill_timeout, 'kill_timeout', fail);
   // PM2's sizes ('300M', '1G', or bytes) are what --max-memory reads.
   if (app.max_memory_restart !== undefined) values.maxMemory = app.max_memory_restart;
+  if (app.log_file !== undefined) values.logFile = str(app.log_file, 'log_file', fail);
   // A path to a node binary is --node; PM2's default, `node`, is the one that runs baton.
   if (app.interpreter !== undefined && app.interpreter !== 'node')
     values.node = str(app.interpreter, 'interpreter', fail);

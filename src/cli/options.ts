@@ -76,6 +76,7 @@ export interface RunOptions {
   node: string | undefined;
   nodeAllow: string[];
   logFormat: LogFormat | undefined;
+  logFile: string | undefined;
   admin: string | undefined;
   adminTokenFile: string | undefined;
   adminMetricsPublic: boolean;
@@ -405,6 +406,16 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     defaultText: `text, or $${ENV.logFormat}`,
     env: ENV.logFormat,
     help: "format of baton's own log lines on stderr",
+  }),
+  def({
+    key: 'logFile',
+    flag: '--log-file',
+    arg: 'PATH',
+    example: '/var/log/app/baton.log',
+    parse: (t, c) => path.resolve(c.base, t),
+    default: undefined,
+    defaultText: "none: the workers' stdout and stderr are the master's",
+    help: "append the master's lines and the workers' stdout and stderr to PATH, each line with its time, pid and generation; SIGUSR1 reopens it (logrotate)",
   }),
   def({
     key: 'admin',

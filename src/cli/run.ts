@@ -23,7 +23,8 @@ import { workerSpawner } from '../supervisor/worker.js';
 import { RequestHistory } from '../supervisor/requests.js';
 import { compileCacheDir, compileCacheEnv, prepareCompileCacheDir } from '../supervisor/compile-cache.js';
 import { systemdNotifier } from '../systemd/notify.js';
-import { configureLog, log, tapLog } from '../log.js';
+import { configureLog, errMessage, log, tapLog } from '../log.js';
+import { LogFile } from '../supervisor/log-file.js';
 import { onStopSignals } from '../signals.js';
 import type { AdminServer } from '../admin/server.js';
 import type { RunCommand } from './resolve.js';
@@ -41,6 +42,7 @@ function spawnerFor(
   sockets: SocketTable,
   controlPath: string,
   requests: RequestHistory,
+  logFile: LogFile | undefined,
 ): ReturnType<typeof workerSpawner> {
   const { options } = o;
   const cache = compileCacheEnv(process.env, options.compileCache ? compileCacheDir(controlPath) : undefined);
@@ -55,6 +57,7 @@ function spawnerFor(
       cwd: o.cwd,
       env: { ...process.env, ...o.env, ...cache },
       settings: o.settings,
+      logFile,
     },
     sockets,
     (w, counts) => requests.add(w.pid, w.generation, counts),
@@ -86,6 +89,22 @@ async function loadAdmin(
     start: async (master, timeline) =>
       (server = await module.startAdminServer(options, master, { render: (s) => metrics.render(s), timeline })),
   };
+}
+
+/** --log-file, opened (a one-line error, exit 1, if it cannot be), and reopened on SIGUSR1. */
+function logFileOf(o: RunCommand): LogFile | undefined {
+  const file = o.options.logFile;
+  if (file === undefined) return undefined;
+  const logFile = new LogFile(file, o.settings.logFormat);
+  process.on('SIGUSR1', () => {
+    try {
+      logFile.reopen();
+      log('info', 'log file reopened', { path: file });
+    } catch (err) {
+      log('error', `cannot reopen the log file; writing on to the one open: ${errMessage(err)}`);
+    }
+  });
+  return logFile;
 }
 
 function masterOptions(
@@ -131,9 +150,14 @@ function warnManyWorkers(workers: number): void {
 export async function run(o: RunCommand, controlPath: string): Promise<void> {
   const { options } = o;
   configureLog({ format: o.settings.logFormat });
-  // Every line the master logs from here on is its timeline (`baton events`, GET /api/events).
+  // Every line the master logs from here on is its timeline (`baton events`, GET /api/events), and with --log-file, a
+  // line of the file.
   const timeline = new EventLog();
-  tapLog((entry) => timeline.add(entry));
+  const logFile = logFileOf(o);
+  tapLog((entry) => {
+    timeline.add(entry);
+    logFile?.entry(entry);
+  });
   checkInternals();
   const inherited = inherit(readListenEnv(process.env, process.pid, process.ppid));
   for (const key of HANDOVER_VARS) delete process.env[key];
@@ -144,7 +168,7 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
   warnManyWorkers(options.workers);
   // Kept either way: with counting off the workers send none, and it stays empty.
   const requests = new RequestHistory();
-  const spawner = spawnerFor(o, sockets, controlPath, requests);
+  const spawner = spawnerFor(o, sockets, controlPath, requests, logFile);
   if (o.config) log('info', `settings from ${o.config.label}`);
   for (const line of o.config?.warnings ?? []) log('warn', line);
   const admin = await loadAdmin(o);

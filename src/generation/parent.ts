@@ -9,6 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import events from 'node:events';
 import fs from 'node:fs';
+import type { Readable } from 'node:stream';
 import { writeListenEnv } from '../protocol/fds.js';
 import type { DrainReason, FailedMessage, Message } from '../protocol/messages.js';
 import { type Env, type Settings, settingsEnv, workerEnv } from '../protocol/settings.js';
@@ -35,6 +36,8 @@ export interface ChildSpec {
   settings: Settings;
   /** A master's worker, or a standalone process's successor. */
   role: 'worker' | 'successor';
+  /** Where its stdout and stderr go, read through pipes (--log-file); absent, they are the parent's own. */
+  output?: (stream: 'stdout' | 'stderr', from: Readable, child: { pid: number; generation: number }) => void;
 }
 
 export interface Exit {
@@ -102,6 +105,10 @@ export class Child {
     this.pid = this.process.pid ?? 0;
     this.generation = spec.settings.generation;
     this.execPath = spec.execPath;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const from = this.process[stream];
+      if (spec.output && from) spec.output(stream, from, { pid: this.pid, generation: this.generation });
+    }
     this.name = `${spec.role} pid ${this.pid}`;
     // Not once: an 'error' with no listener (a failed kill, say) would throw in the master.
     this.process.on('error', (err: Error) => {
@@ -232,7 +239,13 @@ function spawnChild(spec: ChildSpec): ChildProcess {
     return builtin('child_process').spawn(spec.execPath, spec.args, {
       cwd: spec.cwd,
       env: childEnv(spec),
-      stdio: ['inherit', 'inherit', 'inherit', ...spec.sockets.map((s) => s.fd), 'ipc'],
+      stdio: [
+        'inherit',
+        spec.output ? 'pipe' : 'inherit',
+        spec.output ? 'pipe' : 'inherit',
+        ...spec.sockets.map((s) => s.fd),
+        'ipc',
+      ],
     });
   } catch (err) {
     if (!isSpawnError(err)) throw err;

@@ -5,13 +5,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Child } from '../generation/parent.js';
+import { Child, type ChildSpec } from '../generation/parent.js';
 import { parseName } from '../listeners/address.js';
 import type { Message } from '../protocol/messages.js';
 import type { RequestCounts } from '../protocol/requests.js';
 import type { Env, Settings } from '../protocol/settings.js';
 import { log } from '../log.js';
 import { Handoff } from './handoff.js';
+import type { LogFile } from './log-file.js';
 import type { SocketTable } from './sockets.js';
 
 export interface WorkerSpec {
@@ -25,6 +26,8 @@ export interface WorkerSpec {
   cwd: string;
   env: Env;
   settings: Settings;
+  /** --log-file: the workers' stdout and stderr go there, line by line. */
+  logFile?: LogFile;
 }
 
 /** What the master needs of a worker: unit tests give fakes of it. */
@@ -87,6 +90,7 @@ export function workerSpawner(
             sockets: sockets.all().map((h) => ({ name: h.name, fd: h.handle.fd })),
             settings: { ...spec.settings, generation },
             role: 'worker',
+            ...(spec.logFile ? { output: outputTo(spec.logFile) } : {}),
           },
           (child, m, handle) => {
             if (m.type === 'heartbeat') requests(child, m.requests!);
@@ -171,4 +175,9 @@ function answerListen(child: Child, m: Message, sockets: SocketTable): void {
       child.send({ type: 'listen-result', id: m.id, name: held.name }, held.handle);
     }
   });
+}
+
+/** A worker's stdout and stderr, line by line into the log file. */
+function outputTo(file: LogFile): ChildSpec['output'] {
+  return (stream, from, child) => file.follow(from, { ...child, stream });
 }

@@ -91,6 +91,7 @@ test('run: defaults', async () => {
       node: undefined,
       nodeAllow: [],
       logFormat: undefined,
+      logFile: undefined,
       admin: undefined,
       adminTokenFile: undefined,
       adminMetricsPublic: false,

@@ -184,7 +184,7 @@ test("PM2's ecosystem file (CommonJS): --only picks the app, --env its env_NAME;
   assert.equal(r.cwd, at);
   assert.equal(r.config.label, 'ecosystem.config.cjs (app api)');
   assert.deepEqual(r.config.warnings, [
-    'ecosystem.config.cjs (app api): baton does not use watch (use your deploy tool to run baton reload), out_file (baton writes to stdout and stderr: redirect them, or read the journal or docker logs)',
+    'ecosystem.config.cjs (app api): baton does not use watch (use your deploy tool to run baton reload), out_file (one file takes stdout and stderr both: log_file, or --log-file)',
   ]);
   const worker = await run(['--config', 'ecosystem.config.cjs', '--only', 'worker'], at);
   assert.deepEqual(
