@@ -28,6 +28,14 @@ function otherNode(t, major) {
   return path.join(dir, 'node');
 }
 
+/** This very node under another path, which --node-allow does not name, whichever node runs the tests. */
+function linkedNode(t) {
+  const dir = tmpDir('baton-node-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.symlinkSync(process.execPath, path.join(dir, 'node'));
+  return path.join(dir, 'node');
+}
+
 /** A script that is not a node: it exits 1, as a broken or half-copied binary does. */
 function brokenNode(t) {
   const dir = tmpDir('baton-node-');
@@ -97,7 +105,7 @@ test('POST /api/reload {"node": PATH}: only a binary --node-allow names', { time
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
   const refused = await request(adminPort, 'POST', '/api/reload', {
     headers,
-    body: JSON.stringify({ node: process.execPath }),
+    body: JSON.stringify({ node: linkedNode(t) }),
   });
   assert.equal(refused.status, 400, refused.body);
   assert.match(refused.body, /is not one --node-allow names: the admin API starts only those/);
