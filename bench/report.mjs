@@ -296,6 +296,15 @@ const judges = {
       met: l.failed <= limit && l.replacements > 0 && l.maxWorkerRssMb <= l.limitMb * 1.5,
     };
   },
+  'node-switch'(result, limit) {
+    const n = result.nodeSwitch;
+    if (!n) return undefined;
+    const inService = n.switches.filter((s) => s.ok).length;
+    return {
+      measured: `${inService}/${n.switches.length} reloads in service, ${num(n.requests)} requests: ${n.failed} failed, ${n.refused} refused`,
+      met: n.failed + n.refused <= limit && inService === n.switches.length,
+    };
+  },
   'ws-reconnect'(result, limit) {
     const ws = result.protocols?.ws;
     if (!ws) return undefined;
@@ -515,7 +524,6 @@ ${ws}
 `;
 }
 
-/** The workers' request counting, on against off. */
 function leakSection(l) {
   if (!l) return '';
   return `## A leaking app under --max-memory
@@ -534,6 +542,23 @@ function leakSection(l) {
 `;
 }
 
+function nodeSwitchSection(n) {
+  if (!n) return '';
+  const rows = n.switches
+    .map((s, i) => `| ${i + 1} | ${s.ok ? s.node : `failed: ${s.detail}`} | ${s.ok ? num(s.ms) : '–'} |`)
+    .join('\n');
+  return `## The workers' Node.js, moved under load
+
+\`bench/node-switch.mjs\`, measured ${n.measuredAt.slice(0, 10)}: \`${n.command}\`, onto Node 24, 26 and back, probed on keep-alive and new connections: ${num(n.requests)} requests, **${n.failed} failed, ${n.refused} refused**.
+
+| reload | the new generation's Node.js | reload ms |
+| ---: | --- | ---: |
+${rows}
+
+`;
+}
+
+/** The workers' request counting, on against off. */
 function countingSection(c) {
   if (!c) return '';
   const cells = (xs) => xs.map((v) => num(v)).join(', ');
@@ -557,7 +582,7 @@ function laterSections(result) {
   const cc = h?.compileCache;
   // How busy the machine was: the load average as the merged run that measured it ended.
   const loadOf = (what) => result.runs?.findLast((r) => r.measured.includes(what))?.machine.loadAverage ?? '–';
-  return `${protocolsSection(result.protocols)}${pausedSection(result.paused)}${leakSection(result.leakSoak)}${countingSection(result.counting)}${
+  return `${protocolsSection(result.protocols)}${pausedSection(result.paused)}${leakSection(result.leakSoak)}${nodeSwitchSection(result.nodeSwitch)}${countingSection(result.counting)}${
     byNode.length
       ? `## Node versions
 

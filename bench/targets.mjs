@@ -367,8 +367,9 @@ export async function startBatonRun({
     pids,
     masterPid: child.pid,
     status,
-    async restart() {
-      const r = await run(process.execPath, [cli, 'reload', '--control', control], { timeoutMs: 60_000 });
+    /** `args`: more for `baton reload`, such as `--node PATH`. */
+    async restart(args = []) {
+      const r = await run(process.execPath, [cli, 'reload', '--control', control, ...args], { timeoutMs: 60_000 });
       const m = /reload took (\d+) ms/.exec(r.stdout);
       const ready = /ready after (\d+) ms/.exec(r.stdout);
       const drained = /drained after (\d+) ms/.exec(r.stdout);

@@ -76,6 +76,12 @@ export const THRESHOLDS = [
       `a leaking app under --max-memory for 10 minutes, its workers replaced again and again: ${n} failed requests, the workers' RSS bounded, the master's memory flat`,
   },
   {
+    id: 'node-switch',
+    limit: 0,
+    text: (n) =>
+      `the workers moved onto another Node.js (24, 26 and back) every 3 s under load: ${n} failed or refused requests`,
+  },
+  {
     id: 'reload-overhead',
     limit: 100,
     text: (ms) =>
