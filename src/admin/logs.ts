@@ -4,19 +4,11 @@
  * those after ?after=SEQ, of ?worker=PID only, the newest ?limit=N of them;
  * without --log-file `{ "enabled": false, "lines": [] }`. Asked with Accept:
  * text/event-stream, the same lines and then each as it comes, as Server-Sent
- * Events whose id is the seq, so that an EventSource resumes after
- * Last-Event-ID by itself; a client that falls FOLLOW_BACKLOG_BYTES behind is
- * cut off, and resumes likewise.
+ * Events whose id is the seq (sse.ts).
  */
 import type http from 'node:http';
-import {
-  FOLLOW_BACKLOG_BYTES,
-  type LogLine,
-  type LogQuery,
-  type LogSource,
-  NO_LOGS,
-  wanted,
-} from '../protocol/logs.js';
+import { type LogQuery, type LogSource, NO_LOGS, wanted } from '../protocol/logs.js';
+import { followAsEvents } from './sse.js';
 
 type Answer = (status: number, value: unknown) => void;
 
@@ -31,22 +23,16 @@ export function serveLogs(
   if (typeof query === 'string') answer(400, { error: query });
   else if (!stream) answer(200, { enabled: source !== undefined, lines: source?.lines(query) ?? [] });
   else if (!source) answer(404, { error: NO_LOGS });
-  else follow(res, source, query);
-}
-
-/** The lines `query` asks for, then each new one, as Server-Sent Events until the client leaves or falls behind. */
-function follow(res: http.ServerResponse, source: LogSource, query: LogQuery): void {
-  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
-  const send = (l: LogLine): void => {
-    if (res.destroyed) return;
-    if (res.writableLength > FOLLOW_BACKLOG_BYTES) res.destroy();
-    else res.write(`id: ${l.seq}\nevent: log\ndata: ${JSON.stringify(l)}\n\n`);
-  };
-  for (const l of source.lines(query)) send(l);
-  res.on(
-    'close',
-    source.subscribe((l) => wanted(l, query) && send(l)),
-  );
+  else {
+    const subscribe = source.subscribe.bind(source);
+    followAsEvents(res, {
+      event: 'log',
+      id: (l) => l.seq,
+      kept: source.lines(query),
+      subscribe,
+      wanted: (l) => wanted(l, query),
+    });
+  }
 }
 
 /** ?after, ?worker and ?limit (Last-Event-ID stands for ?after), or the one-line error naming the bad one. */

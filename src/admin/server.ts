@@ -43,6 +43,7 @@ import { loadCertificate } from './tls.js';
 import { CONTENT_TYPE } from './metrics.js';
 import { SECURITY_HEADERS, servePage } from './page.js';
 import { serveLogs } from './logs.js';
+import { followAsEvents } from './sse.js';
 import { crossSite, PAGE_HEADER, Sessions } from './session.js';
 
 /** The master, or a standalone process, as the admin listener sees it. */
@@ -352,11 +353,7 @@ function readBody(req: http.IncomingMessage): Promise<string | 'too large' | 'go
   });
 }
 
-/**
- * The master's timeline as Server-Sent Events: the events kept after the
- * client's Last-Event-ID (or ?after=N), then each as it comes, until the client
- * leaves. An EventSource resumes by itself where it broke off.
- */
+/** The master's timeline as Server-Sent Events (sse.ts), after the client's Last-Event-ID or ?after=N. */
 function events({ req, res, timeline }: Call): void {
   if (!timeline) {
     json(res, 404, { error: 'a standalone process keeps no timeline (baton run does)' });
@@ -364,12 +361,8 @@ function events({ req, res, timeline }: Call): void {
   }
   const asked = req.headers['last-event-id'] ?? new URL(req.url ?? '/', 'http://admin').searchParams.get('after');
   const after = /^\d{1,15}$/.test(String(asked ?? '')) ? Number(asked) : 0;
-  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
-  const send = (e: TimelineEvent): void => {
-    if (!res.destroyed) res.write(`id: ${e.id}\nevent: event\ndata: ${JSON.stringify(e)}\n\n`);
-  };
-  for (const e of timeline.after(after)) send(e);
-  res.on('close', timeline.subscribe(send));
+  const subscribe = timeline.subscribe.bind(timeline);
+  followAsEvents(res, { event: 'event', id: (e: TimelineEvent) => e.id, kept: timeline.after(after), subscribe });
 }
 
 async function reload({ req, res, master }: Call, { release, node }: Params): Promise<void> {

@@ -27,7 +27,8 @@ import {
   type Request,
   parseRequest,
 } from '../protocol/control.js';
-import { FOLLOW_BACKLOG_BYTES, type LogSource, wanted } from '../protocol/logs.js';
+import { type LogSource, wanted } from '../protocol/logs.js';
+import { FOLLOW_BACKLOG_BYTES } from '../ring.js';
 import { MAX_SOCKET_PATH } from '../listeners/address.js';
 import { probeSocket } from '../listeners/unix-path.js';
 import { askReload, stopOnce } from './answers.js';
@@ -338,7 +339,7 @@ async function answer(req: Request, master: Controllable, reply: Replier, feeds:
   else await answerReload(master, reply, req);
 }
 
-/** The events kept after `req.after`, then, with `follow`, each as it comes until the client leaves. */
+/** The events kept after `req.after`, then, with `follow`, each as it comes (followOn). */
 function answerEvents(timeline: Timeline | undefined, req: Request, reply: Replier): void {
   if (!timeline) {
     reply.refuse('this master keeps no timeline');
@@ -347,14 +348,11 @@ function answerEvents(timeline: Timeline | undefined, req: Request, reply: Repli
   // At once, so that a client following a quiet master knows it was heard.
   reply.send({ type: 'accepted' });
   for (const e of timeline.after(req.after ?? 0)) reply.send({ type: 'event', data: e });
-  if (req.follow) reply.onGone(timeline.subscribe((e) => reply.send({ type: 'event', data: e })));
+  if (req.follow) followOn(reply, timeline.subscribe.bind(timeline), (e) => ({ type: 'event', data: e }));
   else reply.finish({ type: 'events-end' });
 }
 
-/**
- * The lines kept (those `req` asks for), then, with `follow`, each as it comes until the client leaves; a client that
- * falls FOLLOW_BACKLOG_BYTES behind is cut off rather than held in the master's memory.
- */
+/** The lines kept (those `req` asks for), then, with `follow`, each as it comes (followOn). */
 function answerLogs(logs: LogSource | undefined, req: Request, reply: Replier): void {
   if (!logs || !req.follow) {
     for (const l of logs?.lines(req) ?? []) reply.send({ type: 'log', data: l });
@@ -364,14 +362,25 @@ function answerLogs(logs: LogSource | undefined, req: Request, reply: Replier): 
   // At once, so that a client following a quiet master knows it was heard.
   reply.send({ type: 'accepted' });
   for (const l of logs.lines(req)) reply.send({ type: 'log', data: l });
-  reply.onGone(
-    logs.subscribe((l) => {
-      if (!wanted(l, req)) return;
-      // It reads nothing of what is waiting for it: no message would reach it either.
-      if (reply.backlog() > FOLLOW_BACKLOG_BYTES) reply.drop();
-      else reply.send({ type: 'log', data: l });
-    }),
-  );
+  followOn(reply, logs.subscribe.bind(logs), (l) => (wanted(l, req) ? { type: 'log', data: l } : undefined));
+}
+
+/**
+ * A follower, until it leaves, or falls FOLLOW_BACKLOG_BYTES behind: then it is cut off rather than held in the
+ * master's memory (it reads nothing of what waits for it, so no message would reach it either).
+ */
+function followOn<T>(
+  reply: Replier,
+  subscribe: (listener: (entry: T) => void) => () => void,
+  message: (entry: T) => Reply | undefined,
+): void {
+  const unsubscribe = subscribe((entry) => {
+    const m = message(entry);
+    if (!m) return;
+    if (reply.backlog() > FOLLOW_BACKLOG_BYTES) reply.drop();
+    else reply.send(m);
+  });
+  reply.onGone(unsubscribe);
 }
 
 function answerReleases(master: Controllable, reply: Replier): void {

@@ -17,7 +17,7 @@ import {
 } from '../../dist/control/paths.js';
 import { probeSocket } from '../../dist/listeners/unix-path.js';
 import { startControlServer, MAX_REQUEST_BYTES } from '../../dist/control/server.js';
-import { FOLLOW_BACKLOG_BYTES } from '../../dist/protocol/logs.js';
+import { FOLLOW_BACKLOG_BYTES } from '../../dist/ring.js';
 import { runCommand, formatPhase, formatStatus } from '../../dist/control/client.js';
 import { NO_RELEASES, ReloadRefused, parseReply } from '../../dist/protocol/control.js';
 import { within } from '../helpers/proc.mjs';
@@ -1084,7 +1084,13 @@ test('logs -f: a follower that reads nothing is cut off once FOLLOW_BACKLOG_BYTE
 }, async () => {
   const file = freshPath();
   const listeners = new Set();
-  const logs = { lines: () => [], subscribe: (l) => (listeners.add(l), () => listeners.delete(l)) };
+  const logs = {
+    lines: () => [],
+    subscribe: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  };
   await start(file, new FakeMaster(), { logs });
   const sock = net.connect(file);
   sock.on('error', () => {});

@@ -30,6 +30,7 @@ const LAYERS = [
     'cwd.ts',
     'format.ts',
     'private-dir.ts',
+    'ring.ts',
   ],
   ['protocol', 'time.ts'],
 ];
