@@ -5,13 +5,15 @@
  *
  *   baton run [options] <script> [args...]    everything after <script> is the app's
  *   baton reload|stop|status|releases [--name NAME] [--control PATH] [--json] [--release NAME] [--node PATH]
+ *     [--canary N [--canary-for DUR]]
  *   baton help [command] | --help | --version
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { logicalCwd } from '../cwd.js';
 import { oneLine, quote } from '../protocol/quote.js';
-import { DEFAULTS, ENV } from '../protocol/settings.js';
+import { DEFAULTS, ENV, formatDuration } from '../protocol/settings.js';
+import { CANARY_FOR_DEFAULT_MS, parseCanary } from '../protocol/control.js';
 import { validateName } from '../control/paths.js';
 import { type OptionDef, RUN_OPTIONS, SOURCE_OPTIONS, UsageError, showValue, usage } from './options.js';
 import type { GivenFlag, RunArgs } from './resolve.js';
@@ -29,6 +31,9 @@ export interface ControlCommand {
   release?: string;
   /** reload --node PATH, made absolute */
   node?: string;
+  /** reload --canary N --canary-for DUR, checked here and sent as written */
+  canary?: string;
+  canaryFor?: string;
   /** events -f */
   follow?: boolean;
 }
@@ -100,7 +105,7 @@ export const HELP = `baton — zero-downtime restarts for Node.js servers
 
 Usage:
   baton run [options] <script> [args...]   run <script> under a master that keeps its sockets open
-  baton reload [--name NAME] [--json] [--release NAME] [--node PATH]
+  baton reload [--name NAME] [--json] [--release NAME] [--node PATH] [--canary N [--canary-for DUR]]
                                            start new workers on the code on disk, then retire the old ones
   baton stop [--name NAME]                 drain every worker, then stop the master
   baton status [--name NAME] [--json]      generation, workers, listeners, last reloads
@@ -135,6 +140,7 @@ Durations: 500ms, 2s, 1m, or plain milliseconds from 1000 (a bare 30 is refused:
 
 export const CONTROL_HELP = `Usage:
   baton reload   [--name NAME] [--control PATH] [--json] [--release NAME] [--node PATH]
+                 [--canary N [--canary-for DUR]]
   baton stop     [--name NAME] [--control PATH]
   baton status   [--name NAME] [--control PATH] [--json]
   baton releases [--name NAME] [--control PATH] [--json]
@@ -151,6 +157,11 @@ Options:
                     DIR/current points to); current is pointed at it once it serves, and left as it was on a rollback
   --node PATH       reload: run the new generation on this node binary (Node.js 20 or later), and the ones after it;
                     a rollback leaves the workers on the one they run on
+  --canary N        reload: start N new workers first, beside all the old ones; after --canary-for, compare their
+                    5xx-or-unanswered share and p99 latency with the old ones' (--max-error-increase,
+                    --max-latency-ratio, --min-judged-requests, --unjudged of baton run): then start the rest, or
+                    roll the canary back while the old generation serves on
+  --canary-for DUR  reload: how long the canary serves before its verdict (default ${formatDuration(CANARY_FOR_DEFAULT_MS)})
   -f, --follow      events: after the events kept (the last 1000), each as it comes, until interrupted
   -h, --help        this text
 
@@ -224,12 +235,14 @@ const CONTROL_OPTIONS: readonly OptionSpec[] = [
   { flag: '--json' },
   { flag: '--release', arg: 'NAME', example: 'v2' },
   { flag: '--node', arg: 'PATH', example: '/opt/node-24/bin/node' },
+  { flag: '--canary', arg: 'N', example: '1', numeric: true },
+  { flag: '--canary-for', arg: 'DUR', example: '30s', numeric: true },
   { flag: '--follow', short: '-f' },
   HELP_OPTION,
 ];
 /** The options each control command takes beyond --name, --control and --help. */
 const CONTROL_EXTRAS: Record<ControlCommandName, readonly string[]> = {
-  reload: ['--json', '--release', '--node'],
+  reload: ['--json', '--release', '--node', '--canary', '--canary-for'],
   stop: [],
   status: ['--json'],
   releases: ['--json'],
@@ -331,9 +344,13 @@ function parseControl(
     else if (spec.flag === '--json') parsed.json = true;
     else if (spec.flag === '--release') parsed.release = value;
     else if (spec.flag === '--node') parsed.node = path.resolve(value!);
+    else if (spec.flag === '--canary') parsed.canary = value;
+    else if (spec.flag === '--canary-for') parsed.canaryFor = value;
     else if (spec.flag === '--follow') parsed.follow = true;
   });
   if (at === -1) return { cmd: 'help', topic: cmd };
+  const canary = parseCanary(parsed.canary, parsed.canaryFor);
+  if (canary !== undefined && 'error' in canary) throw new UsageError(canary.error);
   if (at < argv.length) {
     throw new UsageError(`unexpected argument ${quote(argv[at])} (baton ${cmd} takes only options; ${seeHelp})`);
   }

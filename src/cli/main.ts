@@ -87,6 +87,8 @@ async function main(argv: string[]): Promise<void> {
         json: parsed.json,
         release: parsed.release,
         node: parsed.node,
+        canary: parsed.canary,
+        canaryFor: parsed.canaryFor,
         follow: parsed.follow,
       });
     }

@@ -70,6 +70,7 @@ export interface RunOptions {
   maxErrorIncrease: number;
   minJudgedRequests: number;
   unjudged: Unjudged;
+  maxLatencyRatio: number;
   shutdownDelay: number;
   listen: ListenOption[];
   nodeArgs: string[];
@@ -305,6 +306,16 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     help: 'what a reload does whose new generation was sent too few requests to be judged',
   }),
   def({
+    key: 'maxLatencyRatio',
+    flag: '--max-latency-ratio',
+    arg: 'R',
+    example: '2',
+    numeric: true,
+    parse: (t, c) => parseRatio(t, c.what),
+    default: SUPERVISOR_DEFAULTS.maxLatencyRatio,
+    help: "roll a canary (baton reload --canary N) back when its p99 latency is more than R times the old generation's over the same time; 0 turns this off",
+  }),
+  def({
     key: 'maxRequests',
     flag: '--max-requests',
     arg: 'N',
@@ -533,6 +544,7 @@ export function supervisorOf(o: RunOptions): SupervisorSettings {
     maxErrorIncrease: o.requestMetrics ? o.maxErrorIncrease : 0,
     minJudgedRequests: o.minJudgedRequests,
     unjudged: o.unjudged,
+    maxLatencyRatio: o.maxLatencyRatio,
   };
 }
 
@@ -564,6 +576,14 @@ function parseWorkers(v: string): number {
 function parsePercent(v: string, what: string): number {
   const n = /^\d{1,3}(\.\d+)?%?$/.test(v) ? Number.parseFloat(v) : NaN;
   if (!(n >= 0 && n <= 100)) throw new UsageError(`${what}: ${quote(v)} is not a percentage (use 0 to 100, e.g. 20)`);
+  return n;
+}
+
+/** A ratio of latencies: 1 or more (a canary as fast as the old one passes), or 0 for none. */
+function parseRatio(v: string, what: string): number {
+  const n = /^\d{1,4}(\.\d+)?$/.test(v) ? Number.parseFloat(v) : NaN;
+  if (!(n === 0 || n >= 1))
+    throw new UsageError(`${what}: ${quote(v)} is not a ratio (use 1 or more, e.g. 2, or 0 to turn it off)`);
   return n;
 }
 

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { testCertificate } from '../helpers/http.mjs';
 import { parseArgs, UsageError, HELP, RUN_HELP, CONTROL_HELP, helpText } from '../../dist/cli/args.js';
+import { CANARY_FOR_DEFAULT_MS, parseCanary, parseRequest } from '../../dist/protocol/control.js';
 import { parseListen } from '../../dist/cli/options.js';
 import { resolveRun } from '../../dist/cli/resolve.js';
 import { logicalCwd } from '../../dist/cwd.js';
@@ -81,6 +82,7 @@ test('run: defaults', async () => {
       maxErrorIncrease: 20,
       minJudgedRequests: 20,
       unjudged: 'proceed',
+      maxLatencyRatio: 2,
       maxRequests: 0,
       maxRequestsJitter: 0,
       maxAge: 0,
@@ -126,6 +128,7 @@ test('run: defaults', async () => {
       maxErrorIncrease: 20,
       minJudgedRequests: 20,
       unjudged: 'proceed',
+      maxLatencyRatio: 2,
     },
     script: app,
     args: [],
@@ -587,4 +590,29 @@ test('reload --release NAME, releases [--json]: only where they apply', async ()
   assert.ok(CONTROL_HELP.includes('--release NAME'));
   assert.ok(HELP.includes('baton releases'));
   assert.ok(RUN_HELP.includes('--releases DIR'));
+});
+
+test('reload --canary N [--canary-for DUR]: read as the master and the admin API read them, refused at once when bad', async () => {
+  assert.deepEqual(await parse(['reload', '--canary', '1', '--canary-for', '2m']), {
+    cmd: 'reload',
+    json: false,
+    canary: '1',
+    canaryFor: '2m',
+  });
+  await assert.rejects(parse(['reload', '--canary', 'one']), /^UsageError: --canary: 'one' is not a worker count/);
+  await assert.rejects(parse(['reload', '--canary-for', '30s']), /--canary-for needs --canary N/);
+  await assert.rejects(parse(['reload', '--canary', '1', '--canary-for', '30']), /--canary-for: 30 is 30 ms/);
+  await assert.rejects(parse(['reload', '--canary', '1', '--canary-for', '0']), /leaves the canary no time/);
+  await assert.rejects(parse(['status', '--canary', '1']), /unknown option '--canary'/);
+  assert.deepEqual(parseCanary(2, undefined), { workers: 2, forMs: CANARY_FOR_DEFAULT_MS });
+  assert.deepEqual(parseCanary('1', '1m'), { workers: 1, forMs: 60_000 });
+  assert.deepEqual(parseCanary(1.5, '1m'), { error: "--canary: '1.5' is not a worker count (use 1 or more)" });
+  assert.deepEqual(parseRequest('{"cmd":"reload","canary":1,"canaryFor":"5s"}'), {
+    cmd: 'reload',
+    canary: { workers: 1, forMs: 5000 },
+  });
+  assert.deepEqual(parseRequest('{"cmd":"reload","canary":0}'), {
+    error: "--canary: '0' is not a worker count (use 1 or more)",
+  });
+  assert.ok(CONTROL_HELP.includes('--canary-for DUR'));
 });
