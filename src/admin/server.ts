@@ -27,7 +27,14 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
-import { type Controllable, NO_RELEASES, type Timeline, type TimelineEvent, parseCanary } from '../protocol/control.js';
+import {
+  type Controllable,
+  NO_RELEASES,
+  type Timeline,
+  type TimelineEvent,
+  parseBatch,
+  parseCanary,
+} from '../protocol/control.js';
 import { askReload, stopOnce } from '../control/answers.js';
 import { quote } from '../protocol/quote.js';
 import { log } from '../log.js';
@@ -96,6 +103,7 @@ interface Params {
   node?: string;
   canary?: string | number;
   canaryFor?: string;
+  batch?: string;
 }
 
 const ROUTES: Record<string, Route> = {
@@ -127,7 +135,7 @@ const ROUTES: Record<string, Route> = {
   '/api/reload': {
     method: 'POST',
     access: 'token',
-    params: ['release', 'node', 'canary', 'canaryFor'],
+    params: ['release', 'node', 'canary', 'canaryFor', 'batch'],
     handle: reload,
   },
   '/api/stop': { method: 'POST', access: 'token', handle: stop },
@@ -371,6 +379,8 @@ function events({ req, res, timeline }: Call): void {
 async function reload({ req, res, master }: Call, { release, node, ...asked }: Params): Promise<void> {
   const canary = parseCanary(asked.canary, asked.canaryFor);
   if (canary !== undefined && 'error' in canary) return json(res, 400, { error: canary.error });
+  const batch = asked.batch === undefined ? undefined : parseBatch(asked.batch);
+  if (batch !== undefined && 'error' in batch) return json(res, 400, { error: batch.error });
   const stream = (req.headers.accept ?? '').includes('text/event-stream');
   // Opened at the first event at the latest (a queued reload's phase comes at once), and only once a release is not
   // refused.
@@ -388,6 +398,7 @@ async function reload({ req, res, master }: Call, { release, node, ...asked }: P
     release,
     node,
     canary,
+    batch,
     remote: true,
     by,
   });

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { logicalCwd } from '../cwd.js';
 import { oneLine, quote } from '../protocol/quote.js';
 import { DEFAULTS, ENV, formatDuration } from '../protocol/settings.js';
-import { CANARY_FOR_DEFAULT_MS, parseCanary } from '../protocol/control.js';
+import { CANARY_FOR_DEFAULT_MS, parseBatch, parseCanary } from '../protocol/control.js';
 import { validateName } from '../control/paths.js';
 import { type OptionDef, RUN_OPTIONS, SOURCE_OPTIONS, UsageError, showValue, usage } from './options.js';
 import type { GivenFlag, RunArgs } from './resolve.js';
@@ -34,6 +34,8 @@ export interface ControlCommand {
   /** reload --canary N --canary-for DUR, checked here and sent as written */
   canary?: string;
   canaryFor?: string;
+  /** reload --batch N|P% */
+  batch?: string;
   /** events -f */
   follow?: boolean;
 }
@@ -105,7 +107,7 @@ export const HELP = `baton — zero-downtime restarts for Node.js servers
 
 Usage:
   baton run [options] <script> [args...]   run <script> under a master that keeps its sockets open
-  baton reload [--name NAME] [--json] [--release NAME] [--node PATH] [--canary N [--canary-for DUR]]
+  baton reload [--name NAME] [--json] [--release NAME] [--node PATH] [--canary N [--canary-for DUR]] [--batch N|P%]
                                            start new workers on the code on disk, then retire the old ones
   baton stop [--name NAME]                 drain every worker, then stop the master
   baton status [--name NAME] [--json]      generation, workers, listeners, last reloads
@@ -140,7 +142,7 @@ Durations: 500ms, 2s, 1m, or plain milliseconds from 1000 (a bare 30 is refused:
 
 export const CONTROL_HELP = `Usage:
   baton reload   [--name NAME] [--control PATH] [--json] [--release NAME] [--node PATH]
-                 [--canary N [--canary-for DUR]]
+                 [--canary N [--canary-for DUR]] [--batch N|P%]
   baton stop     [--name NAME] [--control PATH]
   baton status   [--name NAME] [--control PATH] [--json]
   baton releases [--name NAME] [--control PATH] [--json]
@@ -162,6 +164,7 @@ Options:
                     --max-latency-ratio, --min-judged-requests, --unjudged of baton run): then start the rest, or
                     roll the canary back while the old generation serves on
   --canary-for DUR  reload: how long the canary serves before its verdict (default ${formatDuration(CANARY_FOR_DEFAULT_MS)})
+  --batch N|P%      reload: start the new generation N workers (or P% of them) at a time, as baton run --batch does
   -f, --follow      events: after the events kept (the last 1000), each as it comes, until interrupted
   -h, --help        this text
 
@@ -237,12 +240,13 @@ const CONTROL_OPTIONS: readonly OptionSpec[] = [
   { flag: '--node', arg: 'PATH', example: '/opt/node-24/bin/node' },
   { flag: '--canary', arg: 'N', example: '1', numeric: true },
   { flag: '--canary-for', arg: 'DUR', example: '30s', numeric: true },
+  { flag: '--batch', arg: 'N|P%', example: '2', numeric: true },
   { flag: '--follow', short: '-f' },
   HELP_OPTION,
 ];
 /** The options each control command takes beyond --name, --control and --help. */
 const CONTROL_EXTRAS: Record<ControlCommandName, readonly string[]> = {
-  reload: ['--json', '--release', '--node', '--canary', '--canary-for'],
+  reload: ['--json', '--release', '--node', '--canary', '--canary-for', '--batch'],
   stop: [],
   status: ['--json'],
   releases: ['--json'],
@@ -346,11 +350,14 @@ function parseControl(
     else if (spec.flag === '--node') parsed.node = path.resolve(value!);
     else if (spec.flag === '--canary') parsed.canary = value;
     else if (spec.flag === '--canary-for') parsed.canaryFor = value;
+    else if (spec.flag === '--batch') parsed.batch = value;
     else if (spec.flag === '--follow') parsed.follow = true;
   });
   if (at === -1) return { cmd: 'help', topic: cmd };
   const canary = parseCanary(parsed.canary, parsed.canaryFor);
   if (canary !== undefined && 'error' in canary) throw new UsageError(canary.error);
+  const batch = parsed.batch === undefined ? undefined : parseBatch(parsed.batch);
+  if (batch !== undefined && 'error' in batch) throw new UsageError(batch.error);
   if (at < argv.length) {
     throw new UsageError(`unexpected argument ${quote(argv[at])} (baton ${cmd} takes only options; ${seeHelp})`);
   }

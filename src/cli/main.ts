@@ -89,6 +89,7 @@ async function main(argv: string[]): Promise<void> {
         node: parsed.node,
         canary: parsed.canary,
         canaryFor: parsed.canaryFor,
+        batch: parsed.batch,
         follow: parsed.follow,
       });
     }

@@ -26,6 +26,7 @@ import {
   parseReadyTimeout,
 } from '../protocol/settings.js';
 import { validateName } from '../control/paths.js';
+import { parseBatch } from '../protocol/control.js';
 import { nodeVersion } from '../generation/node-binary.js';
 
 export class UsageError extends Error {
@@ -71,6 +72,7 @@ export interface RunOptions {
   minJudgedRequests: number;
   unjudged: Unjudged;
   maxLatencyRatio: number;
+  batch: string | undefined;
   shutdownDelay: number;
   listen: ListenOption[];
   nodeArgs: string[];
@@ -316,6 +318,21 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     help: "roll a canary (baton reload --canary N) back when its p99 latency is more than R times the old generation's over the same time; 0 turns this off",
   }),
   def({
+    key: 'batch',
+    flag: '--batch',
+    arg: 'N|P%',
+    example: '2',
+    numeric: true,
+    parse: (t) => {
+      const batch = parseBatch(t);
+      if ('error' in batch) throw new UsageError(batch.error);
+      return t;
+    },
+    default: SUPERVISOR_DEFAULTS.batch,
+    defaultText: 'every worker at once',
+    help: 'a reload starts the new generation N workers (or P% of them) at a time, each batch ready and through its crash window before as many old workers drain and the next starts: at most -w + N workers run; a failing batch rolls back, the old code started again in the slots already replaced',
+  }),
+  def({
     key: 'maxRequests',
     flag: '--max-requests',
     arg: 'N',
@@ -545,6 +562,7 @@ export function supervisorOf(o: RunOptions): SupervisorSettings {
     minJudgedRequests: o.minJudgedRequests,
     unjudged: o.unjudged,
     maxLatencyRatio: o.maxLatencyRatio,
+    batch: o.batch,
   };
 }
 

@@ -31,6 +31,7 @@ export interface RunCommandOptions {
   /** reload --canary N --canary-for DUR, as written (the master reads them as it reads the admin API's). */
   canary?: string;
   canaryFor?: string;
+  batch?: string;
   /** events: each as it comes, until interrupted. */
   follow?: boolean;
   /** One line of normal output (default: stdout). */
@@ -56,6 +57,7 @@ export function runCommand(file: string, cmd: Command, opts: RunCommandOptions =
     ...(opts.node === undefined ? {} : { node: opts.node }),
     ...(opts.canary === undefined ? {} : { canary: opts.canary }),
     ...(opts.canaryFor === undefined ? {} : { canaryFor: opts.canaryFor }),
+    ...(opts.batch === undefined ? {} : { batch: opts.batch }),
     ...(opts.follow ? { follow: true } : {}),
   };
   const out = opts.out ?? ((line: string) => void process.stdout.write(`${line}\n`));

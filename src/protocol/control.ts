@@ -20,7 +20,7 @@ export interface Request extends ReloadAsk {
 }
 
 /** A request line as a client writes it: a reload's canary as `"canary": N, "canaryFor": "30s"` (parseCanary). */
-export type RequestLine = Omit<Request, 'canary'> & { canary?: string; canaryFor?: string };
+export type RequestLine = Omit<Request, 'canary' | 'batch'> & { canary?: string; canaryFor?: string; batch?: string };
 
 /** One line of the master's timeline: what it logged, with a rising id (control/events.ts). */
 export interface TimelineEvent {
@@ -51,7 +51,24 @@ export interface ReloadAsk {
   by?: string;
   /** Start this many workers of the new generation first, judged beside the old ones before the rest start. */
   canary?: Canary;
+  /** Start the new generation this many workers at a time, as many old ones draining after each (--batch). */
+  batch?: Batch;
 }
+
+/** `--batch N` or `--batch P%`: workers at a time, or a share of them (at least 1). */
+export type Batch = { workers: number } | { percent: number };
+
+/** `--batch N|P%` (run option, reload flag, `"batch"` of the control socket and admin API): the batch, or why not. */
+export function parseBatch(text: unknown): Batch | { error: string } {
+  const m = typeof text === 'string' ? /^(\d{1,4})(%?)$/.exec(text) : null;
+  const n = Number(m?.[1]);
+  if (m && n >= 1 && (m[2] === '' || n <= 100)) return m[2] === '' ? { workers: n } : { percent: n };
+  return { error: `--batch: ${quote(String(text).slice(0, 40))} is not a batch (use a worker count like 2, or 25%)` };
+}
+
+/** How many workers a batch starts at once, of `workers`. */
+export const batchSize = (b: Batch, workers: number): number =>
+  Math.min(workers, 'workers' in b ? b.workers : Math.max(1, Math.floor((workers * b.percent) / 100)));
 
 /** A reload's canary: its first `workers` serve beside the whole old generation for `forMs`, then are judged. */
 export interface Canary {
@@ -535,22 +552,24 @@ export function parseRequest(line: string): Request | { error: string } {
   } catch {
     return { error: 'malformed request: expected one JSON line like {"cmd":"status"}' };
   }
-  const { cmd, release, node, canary: n, canaryFor } = req;
+  const { cmd, release, node, canary: n, canaryFor, batch: b } = req;
   if (typeof cmd !== 'string' || !(COMMANDS as readonly string[]).includes(cmd)) {
     const shown =
       typeof cmd === 'string' ? quote(cmd.slice(0, 40)) : String(JSON.stringify(cmd) ?? 'none').slice(0, 40);
     return { error: `unknown command ${shown} (expected reload, stop, status, releases or events)` };
   }
   if (cmd === 'events') return eventsRequest(req);
-  if (release === undefined && node === undefined && n === undefined && canaryFor === undefined)
-    return { cmd: cmd as Command };
+  if ([release, node, n, canaryFor, b].every((v) => v === undefined)) return { cmd: cmd as Command };
   if (cmd !== 'reload' || !(release === undefined || typeof release === 'string'))
     return { error: 'malformed request: only reload takes a release, a string like {"cmd":"reload","release":"v2"}' };
   if (!(node === undefined || (typeof node === 'string' && node.startsWith('/'))))
     return { error: 'malformed request: a node is an absolute path, like {"cmd":"reload","node":"/usr/bin/node"}' };
   const canary = parseCanary(n, canaryFor);
   if (canary !== undefined && 'error' in canary) return canary;
+  const batch = b === undefined ? undefined : parseBatch(b);
+  if (batch !== undefined && 'error' in batch) return batch;
   return {
+    ...(batch === undefined ? {} : { batch }),
     cmd,
     ...(release === undefined ? {} : { release }),
     ...(node === undefined ? {} : { node }),

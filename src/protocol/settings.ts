@@ -130,6 +130,8 @@ export interface SupervisorSettings {
   unjudged: Unjudged;
   /** A canary whose p99 latency is more than this many times the old generation's is rolled back; 0: not compared. */
   maxLatencyRatio: number;
+  /** A reload starts the new generation so many at a time (`--batch N|P%`, read by parseBatch); none: all at once. */
+  batch: string | undefined;
 }
 
 /** What a reload does whose new generation had too few requests to be judged on. */
@@ -155,6 +157,7 @@ export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
   minJudgedRequests: 20,
   unjudged: 'proceed',
   maxLatencyRatio: 2,
+  batch: undefined,
 };
 
 /**

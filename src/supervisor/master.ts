@@ -157,7 +157,7 @@ export class Master {
         return master.generation;
       },
       workers: this.o.workers,
-      serving: () => this.live.filter((w): w is Worker => w !== undefined),
+      slots: this.slots(),
       get spawning() {
         return master.spawning;
       },

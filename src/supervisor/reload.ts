@@ -4,8 +4,9 @@
  * then put it in service and drain the old one behind it; or stop it and
  * leave the serving generation as it was. With a canary, a first step of a
  * few workers serves beside the whole old generation for its time and is
- * judged before the rest start (canary.ts). Requests while one runs join the
- * next (generation/coalesce.ts). The master lends its workers' slots through
+ * judged before the rest start; with --batch, the rest come a batch at a
+ * time, each taking old workers' slots (rollout.ts). Requests while one runs
+ * join the next (generation/coalesce.ts). The master lends its workers' slots through
  * a Fleet, so this file holds the steps of a reload and nothing else.
  */
 import path from 'node:path';
@@ -27,9 +28,10 @@ import { nodeVersion, versionOf } from '../generation/node-binary.js';
 import { log } from '../log.js';
 import type { Serving } from '../systemd/notify.js';
 import { deadlineIn, sleep } from '../time.js';
-import { type Step, stepsOf, watchCanary } from './canary.js';
+import { type Step, giveBack, rolloutOf, stepsOf, watchCanary } from './rollout.js';
 import type { Verdict, Window } from './health.js';
 import { CURRENT, currentRelease, pointCurrent, releasePath } from './releases.js';
+import type { ReplaceSlots } from './replace.js';
 import type { Worker } from './worker.js';
 
 export type PhaseListener = (phase: Phase) => void;
@@ -51,6 +53,8 @@ export interface Retiring {
 
 export interface ReloadOptions extends Pick<Settings, 'readyTimeoutMs' | 'drainTimeoutMs' | 'crashWindowMs'> {
   maxDraining: number;
+  /** --batch: a reload that names none starts its workers so many at a time. */
+  batch?: string;
   releases?: string;
   /** Told once per reload, in service or rolled back. */
   reloaded?: (result: ReloadResult) => void;
@@ -71,8 +75,8 @@ export interface Fleet {
   readonly generation: number;
   /** How many workers it runs (-w). */
   readonly workers: number;
-  /** Its workers. */
-  serving(): Worker[];
+  /** Its workers' slots, which a batch takes over one by one, and gives back to the old code on a rollback. */
+  readonly slots: ReplaceSlots;
   /** While the first generation is being spawned (`-w 64` takes seconds): a reload waits for it. */
   readonly spawning: Promise<void> | undefined;
   readonly stopped: AbortSignal;
@@ -133,13 +137,13 @@ export class Reloads {
    * less than MIN_RELOAD_INTERVAL_MS after one started, joins the next
    * reload: a request is never lost, and never doubled.
    */
-  request(onPhase: PhaseListener, { release, node, remote, by, canary }: ReloadAsk = {}): Promise<ReloadResult> {
+  request(onPhase: PhaseListener, { release, node, remote, by, canary, batch }: ReloadAsk = {}): Promise<ReloadResult> {
     if (release !== undefined) this.checkRelease(release);
     if (node !== undefined) this.checkNode(node, remote === true);
     if (canary !== undefined) this.checkCanary(canary);
     log('info', 'reload requested', { by, release, node, canary: canary?.workers });
     if (this.fleet.isStopping()) return Promise.resolve(this.stopping());
-    const { result, queued } = this.coalescer.request({ onPhase, release, node, canary });
+    const { result, queued } = this.coalescer.request({ onPhase, release, node, canary, batch });
     if (queued) onPhase({ phase: 'queued', reason: 'a reload is running or has just run; this one follows it' });
     return result.then((r) => r.result);
   }
@@ -214,20 +218,28 @@ export class Reloads {
     }
     const { release } = code;
     const begun = { at: started, release };
-    const canary = requests.find((r) => r.canary !== undefined)?.canary;
     const next: Worker[] = [];
-    for (const step of stepsOf(fleet.workers, o.crashWindowMs, canary)) {
+    let cut = 0;
+    for (const step of stepsOf(fleet.workers, o.crashWindowMs, rolloutOf(requests, o.batch, fleet.workers))) {
       const failure = await this.step(code, step, { next, started, emit });
       if (failure) return now(await this.rollBack(next, failure, begun, emit));
       if (fleet.stopped.aborted) return now(this.stopping());
+      if (step.swapIn) cut += await this.swapIn(next.slice(-step.workers), next.length - step.workers, emit);
     }
-    const retired = this.retire(fleet.promote(code, next), emit);
+    const old = fleet.promote(code, next);
+    // A batch's workers took their slots already: the old generation is what is left of it.
+    const retired = this.retire({ ...old, workers: old.workers.filter((w) => w.generation !== generation) }, emit);
     const inService = { ...begun, inServiceMs: Date.now() - started };
     if (release !== undefined) this.pointCurrent(release);
     fleet.announceServing();
     return {
-      result: retired.then(({ cut, drainedAt }) =>
-        this.done(generation, { ms: Date.now() - started, drainedMs: drainedAt - started, cut }, inService, emit),
+      result: retired.then(({ cut: retiredCut, drainedAt }) =>
+        this.done(
+          generation,
+          { ms: Date.now() - started, drainedMs: drainedAt - started, cut: cut + retiredCut },
+          inService,
+          emit,
+        ),
       ),
     };
   }
@@ -255,7 +267,7 @@ export class Reloads {
     // so a crash here leaves it serving as if nothing had happened, whatever the files on disk now hold.
     const window = { next: generation, old: fleet.generation, fromMs: readyAt, canary: step.canary };
     const watching = step.canary
-      ? watchCanary(fleet.serving(), { workers: batch, forMs: step.forMs }, () => this.compared(window, emit))
+      ? watchCanary(liveOf(fleet.slots), { workers: batch, forMs: step.forMs }, () => this.compared(window, emit))
       : undefined;
     const crash = await firstExit(next, step.forMs, fleet.stopped);
     watching?.end();
@@ -266,6 +278,20 @@ export class Reloads {
     if (verdict?.ok === false) return { reason: verdict.text };
     if (verdict) log('info', `reload: ${verdict.text}`);
     return undefined;
+  }
+
+  /**
+   * A batch judged good takes its slots (from `first` on) from the old generation's workers, which drain; resolves,
+   * with the connections they cut, once they have exited, so that no more than -w and a batch run at once.
+   */
+  private async swapIn(batch: Worker[], first: number, emit: PhaseListener): Promise<number> {
+    const { slots } = this.fleet;
+    const old: Worker[] = [];
+    batch.forEach((fresh, i) => {
+      const was = slots.live[first + i];
+      if (slots.swap(first + i, was!, fresh) && was) old.push(was);
+    });
+    return (await this.retire({ generation: this.fleet.generation, workers: old }, emit)).cut;
   }
 
   /** A canary's comparison so far, said. */
@@ -354,8 +380,10 @@ export class Reloads {
     emit: PhaseListener,
   ): Promise<ReloadResult> {
     const generation = next[0]!.generation;
-    stopNew(next, deadlineIn(this.o.drainTimeoutMs));
-    await Promise.all(next.map((w) => w.exited));
+    const kept = await giveBack(this.fleet, generation, this.o);
+    const stopped = next.filter((w) => !kept.includes(w));
+    stopNew(stopped, deadlineIn(this.o.drainTimeoutMs));
+    await Promise.all(stopped.map((w) => w.exited));
     this.fleet.startingGone();
     this.fleet.closeUnused('closed sockets only the failed generation listened on');
     const said = rolledBack(
@@ -414,6 +442,9 @@ export class Reloads {
     return result;
   }
 }
+
+/** The workers in `slots` now. */
+const liveOf = (slots: ReplaceSlots): Worker[] => slots.live.filter((w): w is Worker => w !== undefined);
 
 /** The connections `workers`, all exited, cut at their drain deadline. */
 export async function cutBy(workers: readonly Worker[]): Promise<number> {

@@ -43,7 +43,7 @@ const STANDALONE_RELEASE =
 const STANDALONE_NODE =
   'a standalone process upgrades onto the node that runs it (moving to another node is for baton run: reload --node PATH)';
 const STANDALONE_CANARY =
-  'a standalone process is one process, upgraded whole: a canary needs workers beside it (baton run -w N, then reload --canary)';
+  'a standalone process is one process, upgraded whole: a canary or batches need workers (baton run -w N, then reload --canary or --batch)';
 
 /** What the admin API asks of the process. */
 export interface AdminProcess {
@@ -123,7 +123,7 @@ export class StandaloneAdmin implements AdminTarget {
   reload: AdminTarget['reload'] = (onPhase, ask = {}) => {
     if (ask.release !== undefined) throw new ReloadRefused(STANDALONE_RELEASE);
     if (ask.node !== undefined) throw new ReloadRefused(STANDALONE_NODE);
-    if (ask.canary !== undefined) throw new ReloadRefused(STANDALONE_CANARY);
+    if (ask.canary !== undefined || ask.batch !== undefined) throw new ReloadRefused(STANDALONE_CANARY);
     return this.p.reload(onPhase);
   };
 

@@ -515,7 +515,7 @@ describe('admin: the API', () => {
       assert.equal(r.status, 400, body);
       assert.match(
         json(r).error,
-        /takes only \{"release":"\.\.\."\}, \{"node":"\.\.\."\}, \{"canary":"\.\.\."\}, \{"canaryFor":"\.\.\."\}, or no body/,
+        /takes only \{"release":"\.\.\."\}, \{"node":"\.\.\."\}, \{"canary":"\.\.\."\}, \{"canaryFor":"\.\.\."\}, \{"batch":"\.\.\."\}, or no body/,
         body,
       );
     }

@@ -83,6 +83,7 @@ test('run: defaults', async () => {
       minJudgedRequests: 20,
       unjudged: 'proceed',
       maxLatencyRatio: 2,
+      batch: undefined,
       maxRequests: 0,
       maxRequestsJitter: 0,
       maxAge: 0,
@@ -129,6 +130,7 @@ test('run: defaults', async () => {
       minJudgedRequests: 20,
       unjudged: 'proceed',
       maxLatencyRatio: 2,
+      batch: undefined,
     },
     script: app,
     args: [],
@@ -615,4 +617,8 @@ test('reload --canary N [--canary-for DUR]: read as the master and the admin API
     error: "--canary: '0' is not a worker count (use 1 or more)",
   });
   assert.ok(CONTROL_HELP.includes('--canary-for DUR'));
+  assert.deepEqual(await parse(['reload', '--batch', '25%']), { cmd: 'reload', json: false, batch: '25%' });
+  await assert.rejects(parse(['reload', '--batch', '0']), /^UsageError: --batch: '0' is not a batch/);
+  await assert.rejects(parse(['run', '--batch', 'half', 'app.js']), /--batch: 'half' is not a batch/);
+  assert.deepEqual(parseRequest('{"cmd":"reload","batch":"2"}'), { cmd: 'reload', batch: { workers: 2 } });
 });

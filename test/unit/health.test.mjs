@@ -1,8 +1,11 @@
 // The health gate's verdict (supervisor/health.ts) on counts as the master
-// adds them up from heartbeats (supervisor/requests.ts).
+// adds them up from heartbeats (supervisor/requests.ts), and a reload's steps
+// (supervisor/rollout.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { comparison, judge } from '../../dist/supervisor/health.js';
+import { rolloutOf, stepsOf } from '../../dist/supervisor/rollout.js';
+import { batchSize, parseBatch } from '../../dist/protocol/control.js';
 import { RequestHistory } from '../../dist/supervisor/requests.js';
 import { CODES, LATENCY_BOUNDS_MS, emptyCounts } from '../../dist/protocol/requests.js';
 
@@ -125,4 +128,29 @@ test("a canary's running comparison gives both shares and p99s", () => {
     comparison(h, canary),
     'generation 2: 10 % 5xx or nothing of 30 requests, p99 100 ms; generation 1: 0 % of 60, p99 9.9 ms',
   );
+});
+
+test('a rollout in steps: a canary is the first batch with a wait; every step but the last takes old slots', () => {
+  const w = (workers, forMs, canary, swapIn) => ({ workers, forMs, canary, swapIn });
+  assert.deepEqual(stepsOf(4, 3000, {}), [w(4, 3000, false, false)]);
+  assert.deepEqual(stepsOf(4, 3000, { canary: { workers: 1, forMs: 30_000 } }), [
+    w(1, 30_000, true, false),
+    w(3, 3000, false, false),
+  ]);
+  assert.deepEqual(stepsOf(5, 3000, { batch: 2 }), [
+    w(2, 3000, false, true),
+    w(2, 3000, false, true),
+    w(1, 3000, false, false),
+  ]);
+  assert.deepEqual(stepsOf(4, 3000, { canary: { workers: 1, forMs: 9000 }, batch: 2 }), [
+    w(1, 9000, true, true),
+    w(2, 3000, false, true),
+    w(1, 3000, false, false),
+  ]);
+  assert.deepEqual(rolloutOf([{}], '25%', 8), { canary: undefined, batch: 2 });
+  assert.deepEqual(rolloutOf([{ batch: { workers: 3 } }], '25%', 8).batch, 3, 'a reload names its own');
+  assert.equal(rolloutOf([{}], undefined, 8).batch, undefined);
+  assert.equal(batchSize({ percent: 10 }, 4), 1, 'at least one');
+  assert.deepEqual(parseBatch('0'), { error: "--batch: '0' is not a batch (use a worker count like 2, or 25%)" });
+  assert.ok('error' in parseBatch('101%'));
 });

@@ -254,6 +254,7 @@ function setup(
       minJudgedRequests: 20,
       unjudged: 'proceed',
       maxLatencyRatio: 2,
+      batch: undefined,
       requests,
       listen,
       inherited: [],
