@@ -6,7 +6,8 @@
 // reloads; HTTP/2 and WebSockets under their own clients (bench/protocols.mjs);
 // clients that pause on keep-alive connections of their own
 // (bench/paused.mjs); a leaking app under --max-memory for 10 minutes
-// (bench/leak-soak.mjs, `--only leak`). First, the preload's own start-up cost: the app started with and
+// (bench/leak-soak.mjs, `--only leak`); a release answering 500 rolled back by
+// the crash-window gate and by a canary (bench/canary.mjs, `--only canary`). First, the preload's own start-up cost: the app started with and
 // without `--import batonjs/register`, in turn. Prints the table, writes
 // results/<date>.json, the SVG chart and RESULTS.md. Loopback only; every
 // process it starts is stopped, PM2's daemon included, even on failure.
@@ -40,6 +41,7 @@ import { chooseLoadGen, classify, runLoad } from './load.mjs';
 import { analyseProbe, percentile, probePerSecond, startProbe } from './probe.mjs';
 import { runPaused } from './paused.mjs';
 import { runLeakSoak } from './leak-soak.mjs';
+import { runCanary } from './canary.mjs';
 import { runProtocols } from './protocols.mjs';
 import { writeReport } from './report.mjs';
 import { freePort, sleep } from '../dist/testing/harness.js';
@@ -80,6 +82,8 @@ const PROTOCOLS = 'protocols';
 const PAUSED = 'paused';
 /** --only's name for the leaking app under --max-memory (bench/leak-soak.mjs). */
 const LEAK = 'leak';
+/** --only's name for a release answering 500, rolled back by the crash-window gate and by a canary (bench/canary.mjs). */
+const CANARY = 'canary';
 /** --only's name for the workers' request counting, on against off (baton run -w 1, loaded at once). */
 const COUNTING = 'counting';
 /** The apps a group runs: the tiny one, or NestJS with 40 generated modules (built by generate.mjs first). */
@@ -178,12 +182,12 @@ function parseFlags(argv) {
         "       node bench/run.mjs --only soak --merge results/DATE.json [--soak N] [--out DIR]   (the soak alone, put into that run's results)",
       );
       console.log(
-        `groups: ${GROUPS.map((g) => g.id).join(', ')}; ${PRELOAD}, the preload's start-up cost; ${COMPILE_CACHE}, the heavy app's start with and without Node's compile cache; ${COUNTING}, request counting on against off; or ${SOAK} alone`,
+        `groups: ${GROUPS.map((g) => g.id).join(', ')}; ${PRELOAD}, the preload's start-up cost; ${COMPILE_CACHE}, the heavy app's start with and without Node's compile cache; ${COUNTING}, request counting on against off; ${CANARY}, a 500 release under the gate and a canary; or ${SOAK} alone`,
       );
       process.exit(0);
     } else throw new Error(`unknown flag ${a} (see --help)`);
   }
-  const known = [...GROUPS.map((g) => g.id), PRELOAD, COMPILE_CACHE, PROTOCOLS, PAUSED, COUNTING, LEAK, SOAK];
+  const known = [...GROUPS.map((g) => g.id), PRELOAD, COMPILE_CACHE, PROTOCOLS, PAUSED, COUNTING, LEAK, CANARY, SOAK];
   for (const id of f.only ?? [])
     if (!known.includes(id)) throw new Error(`--only: unknown group ${id} (${known.join(', ')})`);
   for (const m of f.modes ?? [])
@@ -701,6 +705,7 @@ async function main() {
     const protocols = !f.only || f.only.includes(PROTOCOLS) ? await runProtocols({ quick: f.quick, log }) : undefined;
     const paused = !f.only || f.only.includes(PAUSED) ? await runPaused({ quick: f.quick, log }) : undefined;
     const leakSoak = !f.only || f.only.includes(LEAK) ? await runLeakSoak({ quick: f.quick, log }) : undefined;
+    const canary = !f.only || f.only.includes(CANARY) ? await runCanary({ log }) : undefined;
 
     const result = {
       date: new Date(t0).toISOString(),
@@ -732,6 +737,7 @@ async function main() {
       protocols,
       paused,
       leakSoak,
+      canary,
       counting,
     };
     const written = writeReport(base ? mergeInto(base, result) : result, { outDir: f.out, log: (s) => console.log(s) });
@@ -765,6 +771,7 @@ function mergeInto(base, run) {
     ...(run.protocols ? ['HTTP/2 and WebSockets'] : []),
     ...(run.paused ? ['clients that pause on their own connections'] : []),
     ...(run.leakSoak ? ['a leaking app under --max-memory'] : []),
+    ...(run.canary ? ['a 500 release under the gate and a canary'] : []),
     ...(run.counting ? ["the workers' request counting"] : []),
   ];
   if (!measured.length) return merged;
@@ -775,6 +782,7 @@ function mergeInto(base, run) {
   merged.protocols = run.protocols ?? base.protocols;
   merged.paused = run.paused ?? base.paused;
   merged.leakSoak = run.leakSoak ?? base.leakSoak;
+  merged.canary = run.canary ?? base.canary;
   merged.counting = run.counting ?? base.counting;
   if (run.heavyApp)
     merged.heavyApp = {

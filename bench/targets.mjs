@@ -366,6 +366,7 @@ export async function startBatonRun({
     ],
     pids,
     masterPid: child.pid,
+    control,
     status,
     async restart() {
       const r = await run(process.execPath, [cli, 'reload', '--control', control], { timeoutMs: 60_000 });
