@@ -558,6 +558,26 @@ ${rows}
 `;
 }
 
+/** A release answering 500 to everything, rolled back by the crash-window gate and by a canary. */
+function canarySection(c) {
+  if (!c) return '';
+  const pct = ({ sent, failed }) => `${num(failed)} of ${num(sent)} (${num((100 * failed) / Math.max(1, sent), 1)} %)`;
+  return `## A release answering 500: the crash-window gate and a canary
+
+\`bench/canary.mjs\`, measured ${c.measuredAt.slice(0, 10)}: the release deployed into \`baton run -w 4\` under load (keep-alive and new connections, 4 each), then reloaded. Failed: from the reload's start to its rollback, and after it.
+
+| | command | rolled back | failed until then | keep-alive | new connections | failed after |
+| --- | --- | --- | ---: | ---: | ---: | ---: |
+${c.rows
+  .map(
+    (r) =>
+      `| ${r.name} | \`${r.command}\` | ${r.rolledBack ? 'yes' : '**no**'} | ${pct(r)} | ${pct(r.byMode.keepalive)} | ${pct(r.byMode.close)} | ${r.failedAfter} |`,
+  )
+  .join('\n')}
+
+`;
+}
+
 /** The workers' request counting, on against off. */
 function countingSection(c) {
   if (!c) return '';
@@ -582,7 +602,7 @@ function laterSections(result) {
   const cc = h?.compileCache;
   // How busy the machine was: the load average as the merged run that measured it ended.
   const loadOf = (what) => result.runs?.findLast((r) => r.measured.includes(what))?.machine.loadAverage ?? '–';
-  return `${protocolsSection(result.protocols)}${pausedSection(result.paused)}${leakSection(result.leakSoak)}${nodeSwitchSection(result.nodeSwitch)}${countingSection(result.counting)}${
+  return `${protocolsSection(result.protocols)}${pausedSection(result.paused)}${leakSection(result.leakSoak)}${nodeSwitchSection(result.nodeSwitch)}${canarySection(result.canary)}${countingSection(result.counting)}${
     byNode.length
       ? `## Node versions
 

@@ -7,7 +7,8 @@
 // clients that pause on keep-alive connections of their own
 // (bench/paused.mjs); a leaking app under --max-memory for 10 minutes
 // (bench/leak-soak.mjs, `--only leak`); the workers moved onto another Node.js every
-// few seconds (bench/node-switch.mjs, `--only node-switch`). First, the preload's own start-up cost: the app started with and
+// few seconds (bench/node-switch.mjs, `--only node-switch`); a release answering 500 rolled back by
+// the crash-window gate and by a canary (bench/canary.mjs, `--only canary`). First, the preload's own start-up cost: the app started with and
 // without `--import batonjs/register`, in turn. Prints the table, writes
 // results/<date>.json, the SVG chart and RESULTS.md. Loopback only; every
 // process it starts is stopped, PM2's daemon included, even on failure.
@@ -42,6 +43,7 @@ import { analyseProbe, percentile, probePerSecond, startProbe } from './probe.mj
 import { runPaused } from './paused.mjs';
 import { runLeakSoak } from './leak-soak.mjs';
 import { runNodeSwitch } from './node-switch.mjs';
+import { runCanary } from './canary.mjs';
 import { runProtocols } from './protocols.mjs';
 import { writeReport } from './report.mjs';
 import { freePort, sleep } from '../dist/testing/harness.js';
@@ -84,6 +86,8 @@ const PAUSED = 'paused';
 const LEAK = 'leak';
 /** --only's name for `baton reload --node` again and again under load (bench/node-switch.mjs). */
 const NODE_SWITCH = 'node-switch';
+/** --only's name for a release answering 500, rolled back by the crash-window gate and by a canary (bench/canary.mjs). */
+const CANARY = 'canary';
 /** --only's name for the workers' request counting, on against off (baton run -w 1, loaded at once). */
 const COUNTING = 'counting';
 /** The apps a group runs: the tiny one, or NestJS with 40 generated modules (built by generate.mjs first). */
@@ -182,7 +186,7 @@ function parseFlags(argv) {
         "       node bench/run.mjs --only soak --merge results/DATE.json [--soak N] [--out DIR]   (the soak alone, put into that run's results)",
       );
       console.log(
-        `groups: ${GROUPS.map((g) => g.id).join(', ')}; ${PRELOAD}, the preload's start-up cost; ${COMPILE_CACHE}, the heavy app's start with and without Node's compile cache; ${COUNTING}, request counting on against off; ${NODE_SWITCH}, the workers moved onto other Node.js lines; or ${SOAK} alone`,
+        `groups: ${GROUPS.map((g) => g.id).join(', ')}; ${PRELOAD}, the preload's start-up cost; ${COMPILE_CACHE}, the heavy app's start with and without Node's compile cache; ${COUNTING}, request counting on against off; ${NODE_SWITCH}, the workers moved onto other Node.js lines; ${CANARY}, a 500 release under the gate and a canary; or ${SOAK} alone`,
       );
       process.exit(0);
     } else throw new Error(`unknown flag ${a} (see --help)`);
@@ -196,6 +200,7 @@ function parseFlags(argv) {
     COUNTING,
     LEAK,
     NODE_SWITCH,
+    CANARY,
     SOAK,
   ];
   for (const id of f.only ?? [])
@@ -717,6 +722,7 @@ async function main() {
     const leakSoak = !f.only || f.only.includes(LEAK) ? await runLeakSoak({ quick: f.quick, log }) : undefined;
     const nodeSwitch =
       !f.only || f.only.includes(NODE_SWITCH) ? await runNodeSwitch({ quick: f.quick, log }) : undefined;
+    const canary = !f.only || f.only.includes(CANARY) ? await runCanary({ log }) : undefined;
 
     const result = {
       date: new Date(t0).toISOString(),
@@ -749,6 +755,7 @@ async function main() {
       paused,
       leakSoak,
       nodeSwitch,
+      canary,
       counting,
     };
     const written = writeReport(base ? mergeInto(base, result) : result, { outDir: f.out, log: (s) => console.log(s) });
@@ -783,6 +790,7 @@ function mergeInto(base, run) {
     ...(run.paused ? ['clients that pause on their own connections'] : []),
     ...(run.leakSoak ? ['a leaking app under --max-memory'] : []),
     ...(run.nodeSwitch ? ["the workers' Node.js moved under load"] : []),
+    ...(run.canary ? ['a 500 release under the gate and a canary'] : []),
     ...(run.counting ? ["the workers' request counting"] : []),
   ];
   if (!measured.length) return merged;
@@ -794,6 +802,7 @@ function mergeInto(base, run) {
   merged.paused = run.paused ?? base.paused;
   merged.leakSoak = run.leakSoak ?? base.leakSoak;
   merged.nodeSwitch = run.nodeSwitch ?? base.nodeSwitch;
+  merged.canary = run.canary ?? base.canary;
   merged.counting = run.counting ?? base.counting;
   if (run.heavyApp)
     merged.heavyApp = {

@@ -366,6 +366,7 @@ export async function startBatonRun({
     ],
     pids,
     masterPid: child.pid,
+    control,
     status,
     /** `args`: more for `baton reload`, such as `--node PATH`. */
     async restart(args = []) {

@@ -29,7 +29,14 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
-import { type Controllable, NO_RELEASES, type Timeline, type TimelineEvent } from '../protocol/control.js';
+import {
+  type Controllable,
+  NO_RELEASES,
+  type Timeline,
+  type TimelineEvent,
+  parseBatch,
+  parseCanary,
+} from '../protocol/control.js';
 import type { LogSource } from '../protocol/logs.js';
 import { askReload, stopOnce } from '../control/answers.js';
 import { quote } from '../protocol/quote.js';
@@ -97,10 +104,13 @@ interface Call {
   scheme: 'http' | 'https';
   refusals: RefusalLog;
 }
-/** A POST's parameters, from its JSON body. */
+/** A POST's parameters, from its JSON body (strings, but for the canary's worker count). */
 interface Params {
   release?: string;
   node?: string;
+  canary?: string | number;
+  canaryFor?: string;
+  batch?: string;
 }
 
 const ROUTES: Record<string, Route> = {
@@ -129,7 +139,12 @@ const ROUTES: Record<string, Route> = {
       else json(res, 404, { error: NO_RELEASES });
     },
   },
-  '/api/reload': { method: 'POST', access: 'token', params: ['release', 'node'], handle: reload },
+  '/api/reload': {
+    method: 'POST',
+    access: 'token',
+    params: ['release', 'node', 'canary', 'canaryFor', 'batch'],
+    handle: reload,
+  },
   '/api/stop': { method: 'POST', access: 'token', handle: stop },
   '/api/events': { method: 'GET', access: 'token', handle: events },
   '/api/logs': {
@@ -329,7 +344,8 @@ async function readParams({ req, res }: Call, allowed: readonly (keyof Params)[]
     return refuse(400, `the body is not JSON: this endpoint ${takes}`);
   }
   const fields = typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.entries(v) : undefined;
-  if (!fields?.every(([k, x]) => (allowed as readonly string[]).includes(k) && typeof x === 'string'))
+  const valid = (k: string, x: unknown): boolean => typeof x === 'string' || (k === 'canary' && typeof x === 'number');
+  if (!fields?.every(([k, x]) => (allowed as readonly string[]).includes(k) && valid(k, x)))
     return refuse(400, `this endpoint ${takes}`);
   return Object.fromEntries(fields) as Params;
 }
@@ -365,7 +381,11 @@ function events({ req, res, timeline }: Call): void {
   followAsEvents(res, { event: 'event', id: (e: TimelineEvent) => e.id, kept: timeline.after(after), subscribe });
 }
 
-async function reload({ req, res, master }: Call, { release, node }: Params): Promise<void> {
+async function reload({ req, res, master }: Call, { release, node, ...asked }: Params): Promise<void> {
+  const canary = parseCanary(asked.canary, asked.canaryFor);
+  if (canary !== undefined && 'error' in canary) return json(res, 400, { error: canary.error });
+  const batch = asked.batch === undefined ? undefined : parseBatch(asked.batch);
+  if (batch !== undefined && 'error' in batch) return json(res, 400, { error: batch.error });
   const stream = (req.headers.accept ?? '').includes('text/event-stream');
   // Opened at the first event at the latest (a queued reload's phase comes at once), and only once a release is not
   // refused.
@@ -379,10 +399,18 @@ async function reload({ req, res, master }: Call, { release, node }: Params): Pr
     if (!res.destroyed) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
   };
   const by = req.headers[PAGE_HEADER] === undefined ? 'api' : 'page';
-  const asked = askReload(master, stream ? (p) => event('phase', p) : () => {}, { release, node, remote: true, by });
-  if ('refused' in asked) return json(res, asked.refused.busy ? 409 : 400, { error: asked.refused.message });
+  const reloading = askReload(master, stream ? (p) => event('phase', p) : () => {}, {
+    release,
+    node,
+    canary,
+    batch,
+    remote: true,
+    by,
+  });
+  if ('refused' in reloading)
+    return json(res, reloading.refused.busy ? 409 : 400, { error: reloading.refused.message });
   if (stream) open();
-  const result = await asked.result;
+  const result = await reloading.result;
   if (stream) {
     event('result', result);
     res.end();

@@ -5,13 +5,15 @@
  *
  *   baton run [options] <script> [args...]    everything after <script> is the app's
  *   baton reload|stop|status|releases [--name NAME] [--control PATH] [--json] [--release NAME] [--node PATH]
+ *     [--canary N [--canary-for DUR]]
  *   baton help [command] | --help | --version
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { logicalCwd } from '../cwd.js';
 import { oneLine, quote } from '../protocol/quote.js';
-import { DEFAULTS, ENV } from '../protocol/settings.js';
+import { DEFAULTS, ENV, formatDuration } from '../protocol/settings.js';
+import { CANARY_FOR_DEFAULT_MS, parseBatch, parseCanary } from '../protocol/control.js';
 import { validateName } from '../control/paths.js';
 import { EVENTS } from '../control/events.js';
 import { LOG_LINES } from '../supervisor/log-lines.js';
@@ -31,6 +33,11 @@ export interface ControlCommand {
   release?: string;
   /** reload --node PATH, made absolute */
   node?: string;
+  /** reload --canary N --canary-for DUR, checked here and sent as written */
+  canary?: string;
+  canaryFor?: string;
+  /** reload --batch N|P% */
+  batch?: string;
   /** events -f, logs -f */
   follow?: boolean;
   /** logs --worker PID */
@@ -129,6 +136,27 @@ const CONTROL_OPTIONS: readonly (OptionSpec & { help: string })[] = [
     help: 'reload: run the new generation on this node binary (Node.js 20 or later), and the ones after it; a rollback leaves the workers on the one they run on',
   },
   {
+    flag: '--canary',
+    arg: 'N',
+    example: '1',
+    numeric: true,
+    help: "reload: start N new workers first, beside all the old ones; after --canary-for, compare their 5xx-or-unanswered share and p99 latency with the old ones' (--max-error-increase, --max-latency-ratio, --min-judged-requests, --unjudged of baton run): then start the rest, or roll the canary back while the old generation serves on",
+  },
+  {
+    flag: '--canary-for',
+    arg: 'DUR',
+    example: '30s',
+    numeric: true,
+    help: `reload: how long the canary serves before its verdict (default ${formatDuration(CANARY_FOR_DEFAULT_MS)})`,
+  },
+  {
+    flag: '--batch',
+    arg: 'N|P%',
+    example: '2',
+    numeric: true,
+    help: 'reload: start the new generation N workers (or P% of them) at a time, as baton run --batch does',
+  },
+  {
     flag: '--follow',
     short: '-f',
     help: `events, logs: after those kept (the last ${EVENTS} events; up to ${LOG_LINES} log lines), each as it comes, until interrupted`,
@@ -146,7 +174,7 @@ const CONTROL_OPTIONS: readonly (OptionSpec & { help: string })[] = [
 ];
 /** The options each control command takes beyond --name, --control and --help. */
 const CONTROL_EXTRAS: Record<ControlCommandName, readonly string[]> = {
-  reload: ['--json', '--release', '--node'],
+  reload: ['--json', '--release', '--node', '--canary', '--canary-for', '--batch'],
   stop: [],
   status: ['--json'],
   releases: ['--json'],
@@ -158,7 +186,7 @@ export const HELP = `baton — zero-downtime restarts for Node.js servers
 
 Usage:
   baton run [options] <script> [args...]   run <script> under a master that keeps its sockets open
-  baton reload [--name NAME] [--json] [--release NAME] [--node PATH]
+  baton reload [--name NAME] [--json] [--release NAME] [--node PATH] [--canary N [--canary-for DUR]] [--batch N|P%]
                                            start new workers on the code on disk, then retire the old ones
   baton stop [--name NAME]                 drain every worker, then stop the master
   baton status [--name NAME] [--json]      generation, workers, listeners, last reloads
@@ -376,11 +404,18 @@ function parseControl(
     else if (spec.flag === '--json') parsed.json = true;
     else if (spec.flag === '--release') parsed.release = value;
     else if (spec.flag === '--node') parsed.node = path.resolve(value!);
+    else if (spec.flag === '--canary') parsed.canary = value;
+    else if (spec.flag === '--canary-for') parsed.canaryFor = value;
+    else if (spec.flag === '--batch') parsed.batch = value;
     else if (spec.flag === '--follow') parsed.follow = true;
     else if (spec.flag === '--worker') parsed.worker = count(value!, "--worker: a worker's pid (see baton status)");
     else if (spec.flag === '--lines') parsed.lines = count(value!, '-n: how many of the newest lines, from 1');
   });
   if (at === -1) return { cmd: 'help', topic: cmd };
+  const canary = parseCanary(parsed.canary, parsed.canaryFor);
+  if (canary !== undefined && 'error' in canary) throw new UsageError(canary.error);
+  const batch = parsed.batch === undefined ? undefined : parseBatch(parsed.batch);
+  if (batch !== undefined && 'error' in batch) throw new UsageError(batch.error);
   if (at < argv.length) {
     throw new UsageError(`unexpected argument ${quote(argv[at])} (baton ${cmd} takes only options; ${seeHelp})`);
   }

@@ -26,6 +26,7 @@ import {
   parseReadyTimeout,
 } from '../protocol/settings.js';
 import { validateName } from '../control/paths.js';
+import { parseBatch } from '../protocol/control.js';
 import { nodeVersion } from '../generation/node-binary.js';
 
 export class UsageError extends Error {
@@ -70,6 +71,8 @@ export interface RunOptions {
   maxErrorIncrease: number;
   minJudgedRequests: number;
   unjudged: Unjudged;
+  maxLatencyRatio: number;
+  batch: string | undefined;
   shutdownDelay: number;
   listen: ListenOption[];
   nodeArgs: string[];
@@ -305,6 +308,31 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     help: 'what a reload does whose new generation was sent too few requests to be judged',
   }),
   def({
+    key: 'maxLatencyRatio',
+    flag: '--max-latency-ratio',
+    arg: 'R',
+    example: '2',
+    numeric: true,
+    parse: (t, c) => parseRatio(t, c.what),
+    default: SUPERVISOR_DEFAULTS.maxLatencyRatio,
+    help: "roll a canary (baton reload --canary N) back when its p99 latency is more than R times the old generation's over the same time; 0 turns this off",
+  }),
+  def({
+    key: 'batch',
+    flag: '--batch',
+    arg: 'N|P%',
+    example: '2',
+    numeric: true,
+    parse: (t) => {
+      const batch = parseBatch(t);
+      if ('error' in batch) throw new UsageError(batch.error);
+      return t;
+    },
+    default: SUPERVISOR_DEFAULTS.batch,
+    defaultText: 'every worker at once',
+    help: 'a reload starts the new generation N workers (or P% of them) at a time, each batch ready and through its crash window before as many old workers drain and the next starts: at most -w + N workers run; a failing batch rolls back, the old code started again in the slots already replaced',
+  }),
+  def({
     key: 'maxRequests',
     flag: '--max-requests',
     arg: 'N',
@@ -533,6 +561,8 @@ export function supervisorOf(o: RunOptions): SupervisorSettings {
     maxErrorIncrease: o.requestMetrics ? o.maxErrorIncrease : 0,
     minJudgedRequests: o.minJudgedRequests,
     unjudged: o.unjudged,
+    maxLatencyRatio: o.maxLatencyRatio,
+    batch: o.batch,
   };
 }
 
@@ -564,6 +594,14 @@ function parseWorkers(v: string): number {
 function parsePercent(v: string, what: string): number {
   const n = /^\d{1,3}(\.\d+)?%?$/.test(v) ? Number.parseFloat(v) : NaN;
   if (!(n >= 0 && n <= 100)) throw new UsageError(`${what}: ${quote(v)} is not a percentage (use 0 to 100, e.g. 20)`);
+  return n;
+}
+
+/** A ratio of latencies: 1 or more (a canary as fast as the old one passes), or 0 for none. */
+function parseRatio(v: string, what: string): number {
+  const n = /^\d{1,4}(\.\d+)?$/.test(v) ? Number.parseFloat(v) : NaN;
+  if (!(n === 0 || n >= 1))
+    throw new UsageError(`${what}: ${quote(v)} is not a ratio (use 1 or more, e.g. 2, or 0 to turn it off)`);
   return n;
 }
 

@@ -14,9 +14,10 @@ import {
   type Phase,
   type ReleaseList,
   type ReloadResult,
-  type Request,
+  type RequestLine,
   type Status,
   type Stopping,
+  canaryText,
   cutLine,
   parseReply,
 } from '../protocol/control.js';
@@ -28,6 +29,10 @@ export interface RunCommandOptions {
   release?: string;
   /** reload: the node binary the new generation runs on, an absolute path. */
   node?: string;
+  /** reload --canary N --canary-for DUR, as written (the master reads them as it reads the admin API's). */
+  canary?: string;
+  canaryFor?: string;
+  batch?: string;
   /** events, logs: each as it comes, until interrupted. */
   follow?: boolean;
   /** logs: only this worker's lines. */
@@ -51,10 +56,13 @@ export interface RunCommandOptions {
 const FIRST_ANSWER_MS = 10_000;
 
 export function runCommand(file: string, cmd: Command, opts: RunCommandOptions = {}): Promise<number> {
-  const request: Request = {
+  const request: RequestLine = {
     cmd,
     ...(opts.release === undefined ? {} : { release: opts.release }),
     ...(opts.node === undefined ? {} : { node: opts.node }),
+    ...(opts.canary === undefined ? {} : { canary: opts.canary }),
+    ...(opts.canaryFor === undefined ? {} : { canaryFor: opts.canaryFor }),
+    ...(opts.batch === undefined ? {} : { batch: opts.batch }),
     ...(opts.follow ? { follow: true } : {}),
     ...(opts.worker === undefined ? {} : { worker: opts.worker }),
     ...(opts.limit === undefined ? {} : { limit: opts.limit }),
@@ -235,6 +243,12 @@ export function formatPhase(p: Phase): string[] {
       return [doneLine(p)];
     case 'queued':
       return [`queued: ${p.reason}`];
+    case 'canary':
+      return [`canary: generation ${p.generation}, ${canaryText(p)}`];
+    case 'comparing':
+      return [`canary: ${p.text}`];
+    case 'verdict':
+      return [`canary ${p.ok ? 'passed' : 'failed'}: ${p.text}`];
     case 'rollback':
       return [`rollback: generation ${p.generation} failed: ${p.reason}`, ...tailLines(p.stderrTail)];
     default:

@@ -408,7 +408,7 @@ function answerStop(master: Controllable, reply: Replier): void {
   reply.finish({ type: 'stopping' }, stop);
 }
 
-async function answerReload(master: Controllable, reply: Replier, { release, node }: ReloadAsk): Promise<void> {
+async function answerReload(master: Controllable, reply: Replier, ask: ReloadAsk): Promise<void> {
   // A client gives up on a master that does not answer (one frozen by SIGSTOP,
   // say): its request may be read only when the master resumes. On a unix
   // socket, writing to a peer that has closed fails at once (EPIPE), so the
@@ -419,7 +419,14 @@ async function answerReload(master: Controllable, reply: Replier, { release, nod
     log('warn', 'reload not run: its client left before it started');
     return;
   }
-  const asked = askReload(master, (phase) => reply.send({ type: 'phase', data: phase }), { release, node, by: 'cli' });
+  const { release, node, canary, batch } = ask;
+  const asked = askReload(master, (phase) => reply.send({ type: 'phase', data: phase }), {
+    release,
+    node,
+    canary,
+    batch,
+    by: 'cli',
+  });
   if ('refused' in asked) return reply.refuse(asked.refused.message);
   reply.finish({ type: 'reload', data: await asked.result });
 }

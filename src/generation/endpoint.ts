@@ -22,6 +22,8 @@ export type Acquired = { handle: NativeHandle; address: Address } | { error: Nod
 
 export interface Orders {
   drain(reason: DrainReason, deadline: number): void;
+  /** While a canary runs: end this share of responses with Connection: close (CloseShareMessage). */
+  closeShare(share: number): void;
   /** The upgrades before this process took over, that one last, and their counters. */
   history(reloads: ReloadRecord[], counters: ReloadCounters): void;
   /** The parent is gone. */
@@ -66,7 +68,8 @@ export class ParentEndpoint {
       if (m.type === 'drain') {
         this.drainOrdered = true;
         orders.drain(m.reason, m.deadline);
-      } else if (m.type === 'history') orders.history(m.reloads, m.counters);
+      } else if (m.type === 'close-share') orders.closeShare(m.share);
+      else if (m.type === 'history') orders.history(m.reloads, m.counters);
       else if (m.type === 'listen-result') this.settle(m.id, m.name, m.code, handle);
       else if (m.type === 'connection' && handle)
         this.send({ type: 'connection-taken', id: m.id, taken: orders.connection(m.address, handle) });

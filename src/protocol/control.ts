@@ -7,6 +7,7 @@
 import { quote } from './quote.js';
 import type { LogLine, LogQuery } from './logs.js';
 import { CODES, type Code, type RequestCounts } from './requests.js';
+import { formatDuration, parseDuration } from './settings.js';
 
 export type Command = 'reload' | 'stop' | 'status' | 'releases' | 'events' | 'logs';
 
@@ -21,6 +22,9 @@ export interface Request extends ReloadAsk, Pick<LogQuery, 'worker' | 'limit'> {
   after?: number;
   follow?: boolean;
 }
+
+/** A request line as a client writes it: a reload's canary as `"canary": N, "canaryFor": "30s"` (parseCanary). */
+export type RequestLine = Omit<Request, 'canary' | 'batch'> & { canary?: string; canaryFor?: string; batch?: string };
 
 /** One line of the master's timeline: what it logged, with a rising id (control/events.ts). */
 export interface TimelineEvent {
@@ -49,6 +53,61 @@ export interface ReloadAsk {
   remote?: boolean;
   /** Who asked, for the timeline: `cli` (the control socket), `api`, `page`, `SIGHUP`…; never read from a request. */
   by?: string;
+  /** Start this many workers of the new generation first, judged beside the old ones before the rest start. */
+  canary?: Canary;
+  /** Start the new generation this many workers at a time, as many old ones draining after each (--batch). */
+  batch?: Batch;
+}
+
+/** `--batch N` or `--batch P%`: workers at a time, or a share of them (at least 1). */
+export type Batch = { workers: number } | { percent: number };
+
+/** `--batch N|P%` (run option, reload flag, `"batch"` of the control socket and admin API): the batch, or why not. */
+export function parseBatch(text: unknown): Batch | { error: string } {
+  const m = typeof text === 'string' ? /^(\d{1,4})(%?)$/.exec(text) : null;
+  const n = Number(m?.[1]);
+  if (m && n >= 1 && (m[2] === '' || n <= 100)) return m[2] === '' ? { workers: n } : { percent: n };
+  return { error: `--batch: ${quote(String(text).slice(0, 40))} is not a batch (use a worker count like 2, or 25%)` };
+}
+
+/** How many workers a batch starts at once, of `workers`. */
+export const batchSize = (b: Batch, workers: number): number =>
+  Math.min(workers, 'workers' in b ? b.workers : Math.max(1, Math.floor((workers * b.percent) / 100)));
+
+/** A reload's canary: its first `workers` serve beside the whole old generation for `forMs`, then are judged. */
+export interface Canary {
+  workers: number;
+  forMs: number;
+}
+
+/** How long a canary serves when `--canary N` comes without `--canary-for`. */
+export const CANARY_FOR_DEFAULT_MS = 30_000;
+
+/**
+ * A canary as the command line (`--canary N --canary-for DUR`), the control socket and the admin API
+ * (`{"canary": N, "canaryFor": "30s"}`) give it, all read here: undefined for none, or the one-line error. Whether N
+ * leaves old workers serving is the master's to say (it knows how many it runs).
+ */
+export function parseCanary(canary: unknown, canaryFor: unknown): Canary | undefined | { error: string } {
+  if (canary === undefined && canaryFor === undefined) return undefined;
+  if (canary === undefined) return { error: '--canary-for needs --canary N, the workers the canary starts' };
+  const n = typeof canary === 'string' && /^\d{1,4}$/.test(canary) ? Number(canary) : canary;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
+    return { error: `--canary: ${quote(String(canary).slice(0, 40))} is not a worker count (use 1 or more)` };
+  if (canaryFor === undefined) return { workers: n, forMs: CANARY_FOR_DEFAULT_MS };
+  if (typeof canaryFor !== 'string') return { error: '--canary-for: give a duration as a string, like "30s"' };
+  try {
+    const forMs = parseDuration(canaryFor, '--canary-for');
+    if (forMs === 0) return { error: `--canary-for: ${quote(canaryFor)} leaves the canary no time (give e.g. 30s)` };
+    return { workers: n, forMs };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+/** `1 worker, 30s`: a canary as its phases say it. */
+export function canaryText({ workers, forMs }: Canary): string {
+  return `${workers} ${workers === 1 ? 'worker' : 'workers'}, ${formatDuration(forMs)}`;
 }
 
 /** The answer to naming a release, or listing them, on a master run without --releases. */
@@ -91,6 +150,12 @@ export type Phase =
   /** `drainedMs`: from the command to the old generation's last connection closed (its exit ends `ms`). */
   | { phase: 'done'; generation: number; ms: number; drainedMs?: number }
   | { phase: 'queued'; reason: string }
+  /** A canary starts: `workers` of generation `generation` serve beside the old ones for `forMs`. */
+  | { phase: 'canary'; generation: number; workers: number; forMs: number }
+  /** How the canary and the old generation have answered so far, every few seconds while it runs. */
+  | { phase: 'comparing'; generation: number; text: string }
+  /** The canary's verdict: the rest start (ok), or it is rolled back. */
+  | { phase: 'verdict'; generation: number; ok: boolean; text: string }
   | { phase: 'rollback'; generation: number; reason: string; stderrTail: string };
 
 export interface ReloadResult {
@@ -355,6 +420,9 @@ const PHASES: Record<Phase['phase'], Check> = {
   draining: shape({ generation: num, connections: num }),
   done: shape({ generation: num, ms: num }),
   queued: shape({ reason: str }),
+  canary: shape({ generation: num, workers: num, forMs: num }),
+  comparing: shape({ generation: num, text: str }),
+  verdict: shape({ generation: num, ok: bool, text: str }),
   rollback: shape({ generation: num, reason: str, stderrTail: str }),
 };
 const isPhase: Check = (v) =>
@@ -519,17 +587,27 @@ export function parseRequest(line: string): Request | { error: string } {
   } catch {
     return { error: 'malformed request: expected one JSON line like {"cmd":"status"}' };
   }
-  const { cmd, release, node } = req;
+  const { cmd, release, node, canary: n, canaryFor, batch: b } = req;
   if (typeof cmd !== 'string' || !(COMMANDS as readonly string[]).includes(cmd)) {
     const shown =
       typeof cmd === 'string' ? quote(cmd.slice(0, 40)) : String(JSON.stringify(cmd) ?? 'none').slice(0, 40);
     return { error: `unknown command ${shown} (expected reload, stop, status, releases, events or logs)` };
   }
   if (cmd === 'events' || cmd === 'logs') return streamRequest(cmd, req);
-  if (release === undefined && node === undefined) return { cmd: cmd as Command };
+  if ([release, node, n, canaryFor, b].every((v) => v === undefined)) return { cmd: cmd as Command };
   if (cmd !== 'reload' || !(release === undefined || typeof release === 'string'))
     return { error: 'malformed request: only reload takes a release, a string like {"cmd":"reload","release":"v2"}' };
   if (!(node === undefined || (typeof node === 'string' && node.startsWith('/'))))
     return { error: 'malformed request: a node is an absolute path, like {"cmd":"reload","node":"/usr/bin/node"}' };
-  return { cmd, ...(release === undefined ? {} : { release }), ...(node === undefined ? {} : { node }) };
+  const canary = parseCanary(n, canaryFor);
+  if (canary !== undefined && 'error' in canary) return canary;
+  const batch = b === undefined ? undefined : parseBatch(b);
+  if (batch !== undefined && 'error' in batch) return batch;
+  return {
+    ...(batch === undefined ? {} : { batch }),
+    cmd,
+    ...(release === undefined ? {} : { release }),
+    ...(node === undefined ? {} : { node }),
+    ...(canary === undefined ? {} : { canary }),
+  };
 }

@@ -81,6 +81,16 @@ export interface DrainMessage extends Base {
 }
 
 /**
+ * master → worker, while a canary runs: end about this share (0 to 1) of its responses with `Connection: close`, so
+ * that clients that only reuse their connections (a load balancer's pool) open new ones, which the canary's workers
+ * accept their share of; 0, at the verdict: keep-alive as usual.
+ */
+export interface CloseShareMessage extends Base {
+  type: 'close-share';
+  share: number;
+}
+
+/**
  * predecessor → successor, once it has handed over: the upgrades so far, that one last, and their counters, for the
  * admin API.
  */
@@ -154,6 +164,7 @@ export type Message =
   | ListenRequestMessage
   | ListenResultMessage
   | DrainMessage
+  | CloseShareMessage
   | DrainingMessage
   | DrainedMessage
   | HistoryMessage
@@ -256,6 +267,10 @@ function parseExchange(m: Record<string, unknown>): ParseResult | undefined {
       return isTime(m.deadline)
         ? ok({ ...base, type: 'drain', reason: m.reason, deadline: m.deadline })
         : bad('drain', 'deadline');
+    case 'close-share':
+      return typeof m.share === 'number' && m.share >= 0 && m.share <= 1
+        ? ok({ ...base, type: 'close-share', share: m.share })
+        : bad('close-share', 'share');
     case 'history':
       if (!Array.isArray(m.reloads) || m.reloads.length > HISTORY || !m.reloads.every(isRecord))
         return bad('history', 'reloads');

@@ -128,6 +128,10 @@ export interface SupervisorSettings {
   /** Requests a new generation must have been sent in its window to be judged; with fewer, `unjudged` decides. */
   minJudgedRequests: number;
   unjudged: Unjudged;
+  /** A canary whose p99 latency is more than this many times the old generation's is rolled back; 0: not compared. */
+  maxLatencyRatio: number;
+  /** A reload starts the new generation so many at a time (`--batch N|P%`, read by parseBatch); none: all at once. */
+  batch: string | undefined;
 }
 
 /** What a reload does whose new generation had too few requests to be judged on. */
@@ -152,6 +156,8 @@ export const SUPERVISOR_DEFAULTS: Readonly<SupervisorSettings> = {
   maxErrorIncrease: 20,
   minJudgedRequests: 20,
   unjudged: 'proceed',
+  maxLatencyRatio: 2,
+  batch: undefined,
 };
 
 /**

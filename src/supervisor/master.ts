@@ -25,7 +25,7 @@ import type { Notifier, Serving } from '../systemd/notify.js';
 import { deadlineIn } from '../time.js';
 import { Backoff } from './backoff.js';
 import { currentRelease, listReleases, releasePath } from './releases.js';
-import { judge } from './health.js';
+import { comparison, judge } from './health.js';
 import {
   type Code,
   type Fleet,
@@ -126,7 +126,7 @@ export class Master {
     this.reloads = new Reloads(this.fleet(), {
       ...o,
       reloaded: (result) => o.events?.reloaded(result),
-      judge: gateOf(o),
+      ...gateOf(o),
     });
   }
 
@@ -156,6 +156,8 @@ export class Master {
       get generation() {
         return master.generation;
       },
+      workers: this.o.workers,
+      slots: this.slots(),
       get spawning() {
         return master.spawning;
       },
@@ -166,11 +168,12 @@ export class Master {
       get node() {
         return master.code!.node;
       },
-      spawnStarting: (launch) =>
-        (this.starting = Array.from({ length: this.o.workers }, (_, slot) => this.spawn(launch, slot))),
-      startingGone: () => {
-        this.starting = [];
+      spawnStarting: (launch, count) => {
+        const more = Array.from({ length: count }, (_, i) => this.spawn(launch, this.starting.length + i));
+        this.starting.push(...more);
+        return more;
       },
+      startingGone: () => this.starting.splice(0),
       promote: (code, workers) => this.promote(code, workers),
       closeUnused: (why) => this.closeUnused(why),
       reloading: (next) => this.notify.reloading(next, this.generation),
@@ -441,11 +444,17 @@ function limitsOf(o: MasterOptions): Limits {
   });
 }
 
-/** The health gate of reloads: on where the workers' requests are counted, unless --max-error-increase 0. */
-function gateOf(o: MasterOptions): ReloadOptions['judge'] {
+/**
+ * The health gate of reloads, where the workers' requests are counted: a crash window is judged unless
+ * --max-error-increase 0, a canary always.
+ */
+function gateOf(o: MasterOptions): Pick<ReloadOptions, 'judge' | 'compare'> {
   const history = o.requests;
-  if (!history || o.maxErrorIncrease === 0) return undefined;
-  return (window) => judge(history, window, o);
+  if (!history) return {};
+  return {
+    judge: (window) => (window.canary || o.maxErrorIncrease > 0 ? judge(history, window, o) : undefined),
+    compare: (window) => comparison(history, window),
+  };
 }
 
 /** What spawns `generation`'s workers: from `release`'s directory with --releases, else as the command line said. */

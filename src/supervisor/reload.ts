@@ -2,12 +2,16 @@
  * A master's reloads, one at a time: spawn the next generation, wait until it
  * is ready and through its crash window while the serving one still accepts,
  * then put it in service and drain the old one behind it; or stop it and
- * leave the serving generation as it was. Requests while one runs join the
- * next (generation/coalesce.ts). The master lends its workers' slots through
+ * leave the serving generation as it was. With a canary, a first step of a
+ * few workers serves beside the whole old generation for its time and is
+ * judged before the rest start; with --batch, the rest come a batch at a
+ * time, each taking old workers' slots (rollout.ts). Requests while one runs
+ * join the next (generation/coalesce.ts). The master lends its workers' slots through
  * a Fleet, so this file holds the steps of a reload and nothing else.
  */
 import path from 'node:path';
 import {
+  type Canary,
   NO_RELEASES,
   type Phase,
   type Begun,
@@ -24,8 +28,10 @@ import { nodeVersion, versionOf } from '../generation/node-binary.js';
 import { log } from '../log.js';
 import type { Serving } from '../systemd/notify.js';
 import { deadlineIn, sleep } from '../time.js';
-import type { Verdict } from './health.js';
+import { type Step, giveBack, rolloutOf, stepsOf, watchCanary } from './rollout.js';
+import type { Verdict, Window } from './health.js';
 import { CURRENT, currentRelease, pointCurrent, releasePath } from './releases.js';
+import type { ReplaceSlots } from './replace.js';
 import type { Worker } from './worker.js';
 
 export type PhaseListener = (phase: Phase) => void;
@@ -47,19 +53,30 @@ export interface Retiring {
 
 export interface ReloadOptions extends Pick<Settings, 'readyTimeoutMs' | 'drainTimeoutMs' | 'crashWindowMs'> {
   maxDraining: number;
+  /** --batch: a reload that names none starts its workers so many at a time. */
+  batch?: string;
   releases?: string;
   /** Told once per reload, in service or rolled back. */
   reloaded?: (result: ReloadResult) => void;
   /** --node-allow: the node binaries the admin API may name. */
   nodeAllow?: readonly string[];
-  /** The health gate (health.ts): how generation `next` answered beside `old` from `fromMs` to `toMs`; none: off. */
-  judge?: (w: { next: number; old: number; fromMs: number; toMs: number }) => Verdict;
+  /**
+   * The health gate (health.ts): how generation `next` answered beside `old` from `fromMs` to `toMs`; undefined when
+   * it is off (a canary's window is judged whenever requests are counted). None: no requests counted.
+   */
+  judge?: (w: Window) => Verdict | undefined;
+  /** A canary's running comparison (health.ts). */
+  compare?: (w: Window) => string;
 }
 
 /** What a reload needs of the master's workers and of what it tells systemd. */
 export interface Fleet {
   /** The generation serving now. */
   readonly generation: number;
+  /** How many workers it runs (-w). */
+  readonly workers: number;
+  /** Its workers' slots, which a batch takes over one by one, and gives back to the old code on a rollback. */
+  readonly slots: ReplaceSlots;
   /** While the first generation is being spawned (`-w 64` takes seconds): a reload waits for it. */
   readonly spawning: Promise<void> | undefined;
   readonly stopped: AbortSignal;
@@ -70,8 +87,8 @@ export interface Fleet {
   launcher(generation: number, release: string | undefined, node: string): () => Worker;
   /** The node binary the serving generation runs on: a reload that names none runs on it too. */
   readonly node: string;
-  /** A worker of `launch` in every slot, as the generation starting: its exits are the reload's to judge. */
-  spawnStarting(launch: () => Worker): Worker[];
+  /** `count` more workers of `launch`, in the next slots, as the generation starting: their exits are the reload's. */
+  spawnStarting(launch: () => Worker, count: number): Worker[];
   /** The generation starting was stopped. */
   startingGone(): void;
   /** `code`'s generation serves from now on, in `workers`; returns the one it replaces. */
@@ -120,12 +137,13 @@ export class Reloads {
    * less than MIN_RELOAD_INTERVAL_MS after one started, joins the next
    * reload: a request is never lost, and never doubled.
    */
-  request(onPhase: PhaseListener, { release, node, remote, by }: ReloadAsk = {}): Promise<ReloadResult> {
+  request(onPhase: PhaseListener, { release, node, remote, by, canary, batch }: ReloadAsk = {}): Promise<ReloadResult> {
     if (release !== undefined) this.checkRelease(release);
     if (node !== undefined) this.checkNode(node, remote === true);
-    log('info', 'reload requested', { by, release, node });
+    if (canary !== undefined) this.checkCanary(canary);
+    log('info', 'reload requested', { by, release, node, canary: canary?.workers });
     if (this.fleet.isStopping()) return Promise.resolve(this.stopping());
-    const { result, queued } = this.coalescer.request({ onPhase, release, node });
+    const { result, queued } = this.coalescer.request({ onPhase, release, node, canary, batch });
     if (queued) onPhase({ phase: 'queued', reason: 'a reload is running or has just run; this one follows it' });
     return result.then((r) => r.result);
   }
@@ -163,6 +181,20 @@ export class Reloads {
       throw new ReloadRefused(`a reload onto node ${other.node} is queued; ask for ${node} once it has run`, true);
   }
 
+  /** Throws ReloadRefused unless a canary of `workers` leaves old workers serving beside it, and can be judged. */
+  private checkCanary({ workers }: Canary): void {
+    const all = this.fleet.workers;
+    if (!this.o.judge)
+      throw new ReloadRefused(
+        'a canary is judged on the requests workers count: run baton without --no-request-metrics',
+      );
+    if (all < 2) throw new ReloadRefused(`--canary: -w ${all} leaves no old worker beside a canary (run -w 2 or more)`);
+    if (workers >= all)
+      throw new ReloadRefused(
+        `--canary ${workers}: a canary is fewer workers than the ${all} this master runs (give 1 to ${all - 1})`,
+      );
+  }
+
   private stopping(): ReloadResult {
     return { ok: false, generation: this.fleet.generation, ms: 0, reason: 'the master is stopping' };
   }
@@ -186,50 +218,95 @@ export class Reloads {
     }
     const { release } = code;
     const begun = { at: started, release };
-    const next = this.spawn(code, emit);
-
-    const failure = await awaitReady(next, o.readyTimeoutMs, fleet.stopped);
-    if (failure) return now(await this.rollBack(next, failure, begun, emit));
-    const readyAt = Date.now();
-    const readyMs = readyAt - started;
-    log('info', 'reload: new generation ready', { next: generation, ms: readyMs });
-    emit({ phase: 'ready', generation, ms: readyMs });
-
-    // Both generations serve through the window; the old one is told to drain only once the new one is in service,
-    // so a crash here leaves it serving as if nothing had happened, whatever the files on disk now hold.
-    const crash = await firstExit(next, o.crashWindowMs, fleet.stopped);
-    if (crash)
-      return now(
-        await this.rollBack(
-          next,
-          { reason: crashReason(crash.child, crash.exit, o.crashWindowMs), child: crash.child },
-          begun,
-          emit,
-        ),
-      );
-    if (fleet.stopped.aborted) return now(this.stopping());
-    const verdict =
-      o.crashWindowMs > 0
-        ? o.judge?.({ next: generation, old: fleet.generation, fromMs: readyAt, toMs: Date.now() })
-        : undefined;
-    if (verdict && !verdict.ok) return now(await this.rollBack(next, { reason: verdict.text }, begun, emit));
-    if (verdict) log('info', `reload: ${verdict.text}`);
-    const retired = this.retire(fleet.promote(code, next), emit);
+    const next: Worker[] = [];
+    let cut = 0;
+    for (const step of stepsOf(fleet.workers, o.crashWindowMs, rolloutOf(requests, o.batch, fleet.workers))) {
+      const failure = await this.step(code, step, { next, started, emit });
+      if (failure) return now(await this.rollBack(next, failure, begun, emit));
+      if (fleet.stopped.aborted) return now(this.stopping());
+      if (step.swapIn) cut += await this.swapIn(next.slice(-step.workers), next.length - step.workers, emit);
+    }
+    const old = fleet.promote(code, next);
+    // A batch's workers took their slots already: the old generation is what is left of it.
+    const retired = this.retire({ ...old, workers: old.workers.filter((w) => w.generation !== generation) }, emit);
     const inService = { ...begun, inServiceMs: Date.now() - started };
     if (release !== undefined) this.pointCurrent(release);
     fleet.announceServing();
     return {
-      result: retired.then(({ cut, drainedAt }) =>
-        this.done(generation, { ms: Date.now() - started, drainedMs: drainedAt - started, cut }, inService, emit),
+      result: retired.then(({ cut: retiredCut, drainedAt }) =>
+        this.done(
+          generation,
+          { ms: Date.now() - started, drainedMs: drainedAt - started, cut: cut + retiredCut },
+          inService,
+          emit,
+        ),
       ),
     };
   }
 
-  /** `code`'s generation, starting beside the serving one. */
-  private spawn(code: Code, emit: PhaseListener): Worker[] {
+  /**
+   * One step of a rollout: `step.workers` more of `code`'s generation (added to `next`) start beside the serving one,
+   * become ready, serve through the step's wait and are judged. Returns what rolls the reload back, if anything does.
+   */
+  private async step(
+    code: Code,
+    step: Step,
+    { next, started, emit }: { next: Worker[]; started: number; emit: PhaseListener },
+  ): Promise<{ reason: string; child?: Worker } | undefined> {
+    const { fleet, o } = this;
+    const { generation } = code;
+    if (step.canary) emit({ phase: 'canary', generation, workers: step.workers, forMs: step.forMs });
+    const batch = this.spawn(code, step.workers, emit);
+    next.push(...batch);
+    const failure = await awaitReady(batch, o.readyTimeoutMs, fleet.stopped);
+    if (failure) return failure;
+    const readyAt = Date.now();
+    log('info', 'reload: new generation ready', { next: generation, ms: readyAt - started });
+    emit({ phase: 'ready', generation, ms: readyAt - started });
+    // Both generations serve through the wait; the old one is told to drain only once the new one is in service,
+    // so a crash here leaves it serving as if nothing had happened, whatever the files on disk now hold.
+    const window = { next: generation, old: fleet.generation, fromMs: readyAt, canary: step.canary };
+    const watching = step.canary
+      ? watchCanary(liveOf(fleet.slots), { workers: batch, forMs: step.forMs }, () => this.compared(window, emit))
+      : undefined;
+    const crash = await firstExit(next, step.forMs, fleet.stopped);
+    watching?.end();
+    if (crash) return { reason: crashReason(crash.child, crash.exit, step.forMs), child: crash.child };
+    if (fleet.stopped.aborted) return undefined;
+    const verdict = step.forMs > 0 ? o.judge?.({ ...window, toMs: Date.now() }) : undefined;
+    if (verdict && step.canary) emit({ phase: 'verdict', generation, ok: verdict.ok, text: verdict.text });
+    if (verdict?.ok === false) return { reason: verdict.text };
+    if (verdict) log('info', `reload: ${verdict.text}`);
+    return undefined;
+  }
+
+  /**
+   * A batch judged good takes its slots (from `first` on) from the old generation's workers, which drain; resolves,
+   * with the connections they cut, once they have exited, so that no more than -w and a batch run at once.
+   */
+  private async swapIn(batch: Worker[], first: number, emit: PhaseListener): Promise<number> {
+    const { slots } = this.fleet;
+    const old: Worker[] = [];
+    batch.forEach((fresh, i) => {
+      const was = slots.live[first + i];
+      if (slots.swap(first + i, was!, fresh) && was) old.push(was);
+    });
+    return (await this.retire({ generation: this.fleet.generation, workers: old }, emit)).cut;
+  }
+
+  /** A canary's comparison so far, said. */
+  private compared(window: Omit<Window, 'toMs'>, emit: PhaseListener): void {
+    const text = this.o.compare?.({ ...window, toMs: Date.now() });
+    if (text === undefined) return;
+    log('info', `canary: ${text}`);
+    emit({ phase: 'comparing', generation: window.next, text });
+  }
+
+  /** `count` more workers of `code`'s generation, starting beside the serving one. */
+  private spawn(code: Code, count: number, emit: PhaseListener): Worker[] {
     const { generation, release } = code;
     this.fleet.reloading(generation);
-    const next = this.fleet.spawnStarting(code.launch);
+    const next = this.fleet.spawnStarting(code.launch, count);
     const node = versionOf(code.node);
     log('info', 'reload: spawned', { next: generation, pids: next.map((w) => w.pid).join(','), release, node });
     emit({
@@ -303,8 +380,10 @@ export class Reloads {
     emit: PhaseListener,
   ): Promise<ReloadResult> {
     const generation = next[0]!.generation;
-    stopNew(next, deadlineIn(this.o.drainTimeoutMs));
-    await Promise.all(next.map((w) => w.exited));
+    const kept = await giveBack(this.fleet, generation, this.o);
+    const stopped = next.filter((w) => !kept.includes(w));
+    stopNew(stopped, deadlineIn(this.o.drainTimeoutMs));
+    await Promise.all(stopped.map((w) => w.exited));
     this.fleet.startingGone();
     this.fleet.closeUnused('closed sockets only the failed generation listened on');
     const said = rolledBack(
@@ -363,6 +442,9 @@ export class Reloads {
     return result;
   }
 }
+
+/** The workers in `slots` now. */
+const liveOf = (slots: ReplaceSlots): Worker[] => slots.live.filter((w): w is Worker => w !== undefined);
 
 /** The connections `workers`, all exited, cut at their drain deadline. */
 export async function cutBy(workers: readonly Worker[]): Promise<number> {

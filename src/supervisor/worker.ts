@@ -50,6 +50,7 @@ export type Worker = Pick<
   | 'draining'
   | 'cut'
   | 'drain'
+  | 'send'
   | 'kill'
   | 'describeExit'
   | 'rssBytes'

@@ -42,6 +42,8 @@ const STANDALONE_RELEASE =
   'a standalone process upgrades onto the code on disk and names no release (releases are for baton run --releases DIR)';
 const STANDALONE_NODE =
   'a standalone process upgrades onto the node that runs it (moving to another node is for baton run: reload --node PATH)';
+const STANDALONE_CANARY =
+  'a standalone process is one process, upgraded whole: a canary or batches need workers (baton run -w N, then reload --canary or --batch)';
 
 /** What the admin API asks of the process. */
 export interface AdminProcess {
@@ -121,6 +123,7 @@ export class StandaloneAdmin implements AdminTarget {
   reload: AdminTarget['reload'] = (onPhase, ask = {}) => {
     if (ask.release !== undefined) throw new ReloadRefused(STANDALONE_RELEASE);
     if (ask.node !== undefined) throw new ReloadRefused(STANDALONE_NODE);
+    if (ask.canary !== undefined || ask.batch !== undefined) throw new ReloadRefused(STANDALONE_CANARY);
     return this.p.reload(onPhase);
   };
 

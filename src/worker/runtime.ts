@@ -19,6 +19,7 @@ import { inherit } from '../listeners/inherit.js';
 import { Listeners } from '../listeners/route.js';
 import { cutAll, drain, openConnections } from '../drain/index.js';
 import { protocolOf, track } from '../drain/track.js';
+import { closeShare } from '../drain/http1.js';
 import { adopt } from '../internals/handover.js';
 import type { NativeHandle } from '../internals/handles.js';
 import { closeFrameFor } from '../drain/websocket.js';
@@ -79,6 +80,7 @@ export function install(adminModule: () => URL): void {
     if (origin !== 'first')
       endpoint = new ParentEndpoint(origin === 'worker' ? 'the master' : 'the predecessor', settings.crashWindowMs, {
         drain: (reason, deadline) => rt?.drainOrder(reason, deadline),
+        closeShare: (share) => rt?.closeShare(share),
         history: (reloads, counters) => rt?.admin?.takeOver(reloads, counters),
         disconnect: () => rt?.parentGone(),
         connection: (address, handle) => rt?.adoptConnection(address, handle) ?? false,
@@ -99,6 +101,8 @@ class Runtime {
   readonly standalone: Standalone | undefined;
   readonly admin: StandaloneAdmin | undefined;
   private readonly fdWatch = watchFds();
+  /** While a canary runs, the master's share of responses to end with Connection: close. */
+  readonly closeShare = closeShare(() => this.listeners.servers());
   /**
    * What a standalone process tells systemd: it is the service's main process
    * while it serves, so its successor keeps NOTIFY_SOCKET. A master's worker

@@ -513,7 +513,11 @@ describe('admin: the API', () => {
     ]) {
       r = await request(port, 'POST', '/api/reload', { headers: AUTH, body });
       assert.equal(r.status, 400, body);
-      assert.match(json(r).error, /takes only \{"release":"\.\.\."\}, \{"node":"\.\.\."\}, or no body/, body);
+      assert.match(
+        json(r).error,
+        /takes only \{"release":"\.\.\."\}, \{"node":"\.\.\."\}, \{"canary":"\.\.\."\}, \{"canaryFor":"\.\.\."\}, \{"batch":"\.\.\."\}, or no body/,
+        body,
+      );
     }
     r = await request(port, 'POST', '/api/stop', { headers: AUTH, body: '{"release":"v2"}' });
     assert.equal(r.status, 400);

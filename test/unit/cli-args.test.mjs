@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { testCertificate } from '../helpers/http.mjs';
 import { parseArgs, UsageError, HELP, RUN_HELP, CONTROL_HELP, helpText } from '../../dist/cli/args.js';
+import { CANARY_FOR_DEFAULT_MS, parseCanary, parseRequest } from '../../dist/protocol/control.js';
 import { parseListen } from '../../dist/cli/options.js';
 import { resolveRun } from '../../dist/cli/resolve.js';
 import { logicalCwd } from '../../dist/cwd.js';
@@ -81,6 +82,8 @@ test('run: defaults', async () => {
       maxErrorIncrease: 20,
       minJudgedRequests: 20,
       unjudged: 'proceed',
+      maxLatencyRatio: 2,
+      batch: undefined,
       maxRequests: 0,
       maxRequestsJitter: 0,
       maxAge: 0,
@@ -126,6 +129,8 @@ test('run: defaults', async () => {
       maxErrorIncrease: 20,
       minJudgedRequests: 20,
       unjudged: 'proceed',
+      maxLatencyRatio: 2,
+      batch: undefined,
     },
     script: app,
     args: [],
@@ -607,4 +612,33 @@ test('reload --release NAME, releases [--json]: only where they apply', async ()
   assert.ok(CONTROL_HELP.includes('--release NAME'));
   assert.ok(HELP.includes('baton releases'));
   assert.ok(RUN_HELP.includes('--releases DIR'));
+});
+
+test('reload --canary N [--canary-for DUR]: read as the master and the admin API read them, refused at once when bad', async () => {
+  assert.deepEqual(await parse(['reload', '--canary', '1', '--canary-for', '2m']), {
+    cmd: 'reload',
+    json: false,
+    canary: '1',
+    canaryFor: '2m',
+  });
+  await assert.rejects(parse(['reload', '--canary', 'one']), /^UsageError: --canary: 'one' is not a worker count/);
+  await assert.rejects(parse(['reload', '--canary-for', '30s']), /--canary-for needs --canary N/);
+  await assert.rejects(parse(['reload', '--canary', '1', '--canary-for', '30']), /--canary-for: 30 is 30 ms/);
+  await assert.rejects(parse(['reload', '--canary', '1', '--canary-for', '0']), /leaves the canary no time/);
+  await assert.rejects(parse(['status', '--canary', '1']), /unknown option '--canary'/);
+  assert.deepEqual(parseCanary(2, undefined), { workers: 2, forMs: CANARY_FOR_DEFAULT_MS });
+  assert.deepEqual(parseCanary('1', '1m'), { workers: 1, forMs: 60_000 });
+  assert.deepEqual(parseCanary(1.5, '1m'), { error: "--canary: '1.5' is not a worker count (use 1 or more)" });
+  assert.deepEqual(parseRequest('{"cmd":"reload","canary":1,"canaryFor":"5s"}'), {
+    cmd: 'reload',
+    canary: { workers: 1, forMs: 5000 },
+  });
+  assert.deepEqual(parseRequest('{"cmd":"reload","canary":0}'), {
+    error: "--canary: '0' is not a worker count (use 1 or more)",
+  });
+  assert.ok(CONTROL_HELP.includes('--canary-for DUR'));
+  assert.deepEqual(await parse(['reload', '--batch', '25%']), { cmd: 'reload', json: false, batch: '25%' });
+  await assert.rejects(parse(['reload', '--batch', '0']), /^UsageError: --batch: '0' is not a batch/);
+  await assert.rejects(parse(['run', '--batch', 'half', 'app.js']), /--batch: 'half' is not a batch/);
+  assert.deepEqual(parseRequest('{"cmd":"reload","batch":"2"}'), { cmd: 'reload', batch: { workers: 2 } });
 });

@@ -67,6 +67,8 @@ class FakeWorker {
     /** @type {import('../../dist/protocol/messages.js').FailedMessage | undefined} */
     this.failed = undefined;
     this.drains = [];
+    /** @type {object[]} */
+    this.sent = [];
     this.kills = 0;
     this.autoExitOnDrain = autoExitOnDrain;
     this.connections = connections;
@@ -137,6 +139,12 @@ class FakeWorker {
         this.exit(0);
       });
     }
+  }
+
+  /** @param {object} body what the master told it (a canary's close-share) */
+  send(body) {
+    this.sent.push(body);
+    return true;
   }
 
   kill() {
@@ -245,6 +253,8 @@ function setup(
       maxErrorIncrease: 0,
       minJudgedRequests: 20,
       unjudged: 'proceed',
+      maxLatencyRatio: 2,
+      batch: undefined,
       requests,
       listen,
       inherited: [],

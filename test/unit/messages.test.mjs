@@ -303,3 +303,10 @@ describe('isBatonMessage', () => {
     }
   });
 });
+
+test('close-share: a share from 0 to 1, nothing else', () => {
+  const m = { baton: PROTOCOL_VERSION, type: 'close-share', share: 0.25 };
+  assert.deepEqual(parseMessage(m), { ok: true, message: m });
+  for (const share of [-0.1, 1.5, '0.5', undefined])
+    assert.equal(parseMessage({ ...m, share }).ok, false, String(share));
+});
