@@ -87,6 +87,8 @@ async function row(name, args, log) {
 export async function runCanary({ log }) {
   return {
     measuredAt: new Date().toISOString(),
+    /** The share of the serving processes a canary of 1 is, beside -w 4: what at most may fail. */
+    canaryShare: 1 / (WORKERS + 1),
     rows: [
       await row('500 release, crash-window gate', [], log),
       await row('500 release, --canary 1', ['--canary', '1', '--canary-for', WINDOW], log),

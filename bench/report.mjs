@@ -305,6 +305,15 @@ const judges = {
       met: n.failed + n.refused <= limit && inService === n.switches.length,
     };
   },
+  'canary-share'(result, limit) {
+    const r = result.canary?.rows.find((row) => row.command.includes('--canary'));
+    if (!r) return undefined;
+    const share = result.canary.canaryShare;
+    return {
+      measured: `${r.rolledBack ? 'rolled back' : 'not rolled back'}; ${num(r.failed)} of ${num(r.sent)} failed until then (${num((100 * r.failed) / Math.max(1, r.sent), 1)} %, the canary's share ${num(100 * share, 1)} %), ${r.failedAfter} after`,
+      met: r.rolledBack && r.failed <= share * r.sent && r.failedAfter <= limit,
+    };
+  },
   'ws-reconnect'(result, limit) {
     const ws = result.protocols?.ws;
     if (!ws) return undefined;

@@ -82,6 +82,12 @@ export const THRESHOLDS = [
       `the workers moved onto another Node.js (24, 26 and back) every 3 s under load: ${n} failed or refused requests`,
   },
   {
+    id: 'canary-share',
+    limit: 0,
+    text: (n) =>
+      `a release answering 500, reloaded with --canary 1 into baton run -w 4 under load: rolled back, at most the canary's share of the requests meanwhile failed, ${n} after`,
+  },
+  {
     id: 'reload-overhead',
     limit: 100,
     text: (ms) =>
