@@ -1,0 +1,25 @@
+/** The release picker (--releases): the releases on disk, asked for anew as the page refreshes. */
+import type { ReleaseList } from '../../protocol/control.js';
+import { $, h, PAGE } from './dom.js';
+
+/** Fills the picker, keeping the release chosen while it is still there; hides it on a master without --releases. */
+export async function loadReleases(): Promise<void> {
+  let r: Response;
+  try {
+    r = await fetch('/api/releases', { headers: PAGE, cache: 'no-store' });
+  } catch {
+    return;
+  }
+  if (r.status !== 200) {
+    $('release-picker').hidden = true;
+    return;
+  }
+  const list = (await r.json()) as ReleaseList;
+  const select = $<HTMLSelectElement>('release');
+  const chosen = select.value;
+  const onDisk = list.current ? `as on disk (current: ${list.current})` : 'as on disk';
+  const options = list.releases.map((x) => h('option', { value: x.name }, x.name + (x.serving ? ' (serving)' : '')));
+  select.replaceChildren(h('option', { value: '' }, onDisk), ...options);
+  if (list.releases.some((x) => x.name === chosen)) select.value = chosen;
+  $('release-picker').hidden = false;
+}

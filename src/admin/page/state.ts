@@ -1,0 +1,13 @@
+/** What the page's modules share: what this page did, and how to show the sign-in or fetch the status anew. */
+export const page = {
+  /** The serving generation, as the last status said. */
+  serving: 0,
+  /** This page's reloads until each new generation serves (an old one may drain long after): the buttons wait. */
+  reloading: 0,
+  /** The master this page told to stop: its 'Stopping' outcome stays until another master answers. */
+  stoppedPid: null as number | null,
+  /** Asks for the status now (main.ts). */
+  refresh: (): void => {},
+  /** Shows the sign-in form: the session is gone (main.ts). */
+  signIn: (): void => {},
+};

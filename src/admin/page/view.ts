@@ -1,0 +1,125 @@
+/**
+ * What the admin page shows, decided from what the API answered: pure functions of the status, a reload record or a
+ * phase, no DOM, so that they are unit-tested in Node (test/unit/page-view.test.mjs) and bundled into the page's
+ * script (scripts/page.mjs).
+ */
+import { formatMs } from '../../format.js';
+import type { Phase, ReloadRecord, Status, WorkerStatus } from '../../protocol/control.js';
+
+export { formatMs, mib } from '../../format.js';
+
+/** `1 connection`, `3 connections`. */
+export const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
+/** A moment, as the reader's clock says it: the time alone today, the date too on another day. */
+export function when(iso: string, today = new Date()): string {
+  const at = new Date(iso);
+  return at.toDateString() === today.toDateString() ? at.toLocaleTimeString() : at.toLocaleString();
+}
+
+/** When a reload started: older masters recorded only its end. */
+const startOf = (r: ReloadRecord): string => r.startedAt ?? r.at;
+
+/** The reload history, newest first by when each started (a long drain does not push a later reload down). */
+export function newestFirst(reloads: readonly ReloadRecord[]): ReloadRecord[] {
+  return reloads.slice().sort((a, b) => startOf(b).localeCompare(startOf(a)));
+}
+
+/** When the serving generation began to serve: the switch of the reload that put it in service; undefined at start. */
+export function servingSince(s: Pick<Status, 'reloads' | 'generation'>): string | undefined {
+  const put = s.reloads.find((r) => r.ok && r.generation === s.generation);
+  if (!put) return undefined;
+  if (put.startedAt === undefined || put.inServiceMs === undefined) return put.at;
+  return new Date(Date.parse(put.startedAt) + put.inServiceMs).toISOString();
+}
+
+/** A reload's row: its start, the switch, the drain after the switch, and what else is to say. */
+export function reloadCells(r: ReloadRecord): { started: string; switched: string; drained: string; details: string } {
+  const cut = r.cut ? `${count(r.cut, 'connection', 'connections')} cut at the drain timeout` : '';
+  return {
+    started: startOf(r),
+    switched: r.ok && r.inServiceMs !== undefined ? formatMs(r.inServiceMs) : '–',
+    drained: r.drainedMs !== undefined && r.inServiceMs !== undefined ? formatMs(r.drainedMs - r.inServiceMs) : '–',
+    details: [r.release ? `release ${r.release}` : '', r.ok ? cut : (r.reason ?? '')].filter(Boolean).join(' · '),
+  };
+}
+
+/** The connection state in the header: the master answering, stopping, or gone. */
+export type Live = { state: 'up' | 'stopping' | 'down' | 'idle'; text: string };
+
+export function liveOf(s: Pick<Status, 'stopping'>): Live {
+  const stopping = s.stopping;
+  if (!stopping) return { state: 'up', text: 'live' };
+  if (stopping.phase === 'delay')
+    return { state: 'stopping', text: `stopping: not ready, serving on for ${formatMs(stopping.msLeft)}` };
+  return { state: 'stopping', text: 'stopping: draining' };
+}
+
+/**
+ * Whether Reload, Stop and the release picker are disabled: while this page's own reload has not switched yet, and
+ * for a master that stops (whoever told it to), or that this page stopped until another one answers.
+ */
+export function actionsDisabled(
+  s: Pick<Status, 'stopping' | 'masterPid'>,
+  reloading: number,
+  stoppedPid: number | null,
+) {
+  return reloading > 0 || s.stopping !== undefined || (stoppedPid !== null && s.masterPid === stoppedPid);
+}
+
+/** A worker's state as its pill says it: a ready worker silent too long is unresponsive. */
+export const stateOf = (w: Pick<WorkerStatus, 'state' | 'unresponsive'>): string =>
+  w.unresponsive ? 'unresponsive' : w.state;
+
+/** The workers card's figures: how many ready, and the rest. */
+export function workerCounts(workers: readonly Pick<WorkerStatus, 'state'>[]): { ready: string; more: string } {
+  const by = (state: WorkerStatus['state']) => workers.filter((w) => w.state === state).length;
+  return {
+    ready: String(by('ready')),
+    more: `ready · ${by('starting')} starting · ${by('draining')} draining`,
+  };
+}
+
+/** A reload's phase, in words. */
+export function phaseText(p: Phase): string {
+  switch (p.phase) {
+    case 'queued':
+      return `Waiting: ${p.reason}`;
+    case 'spawned':
+      return `Started generation ${p.generation}${p.release ? ` (release ${p.release})` : ''}: ${
+        p.pids.length === 1 ? 'pid ' : 'pids '
+      }${p.pids.join(', ')}`;
+    case 'ready':
+      return `Generation ${p.generation} ready after ${formatMs(p.ms)}`;
+    case 'draining':
+      return `Draining generation ${p.generation} (${count(p.connections, 'open connection', 'open connections')})`;
+    case 'done':
+      return `Done: generation ${p.generation} serves`;
+    case 'rollback':
+      return `Generation ${p.generation} failed: rolled back`;
+  }
+}
+
+/** Server-Sent Events from a text stream: calls `onEvent` with each block's event name and parsed data. */
+export async function readEvents(
+  body: ReadableStream<Uint8Array>,
+  onEvent: (name: string, data: unknown) => void,
+): Promise<void> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let end = buffer.indexOf('\n\n');
+    while (end >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const name = /^event: (.*)$/m.exec(block);
+      const data = /^data: (.*)$/m.exec(block);
+      if (name && data) onEvent(name[1], JSON.parse(data[1]));
+      end = buffer.indexOf('\n\n');
+    }
+  }
+}
