@@ -112,6 +112,14 @@ export function cutLine(n: number): string {
 
 export type WorkerState = 'starting' | 'ready' | 'draining';
 
+/** A crashed worker: its pid, how it ended (an exit code, or the signal that ended it), and when. */
+export interface LastExit {
+  pid: number;
+  code: number | null;
+  signal: string | null;
+  at: string;
+}
+
 export interface WorkerStatus {
   pid: number;
   generation: number;
@@ -130,6 +138,8 @@ export interface WorkerStatus {
   cpuMs?: number;
   /** Its slot's crashed workers started again in this generation (a worker of the serving generation only). */
   restarts?: number;
+  /** How its slot's last crashed worker ended, in this generation (a worker of the serving generation only). */
+  lastExit?: LastExit;
   /** The Node.js version its generation runs on (absent from a master older than this client). */
   node?: string;
   /** Its requests since its start, by what they came to; absent before it reported any (or with counting off). */
@@ -393,6 +403,7 @@ const isStatus = shape({
       unresponsive: bool,
       cpuMs: opt(num),
       restarts: opt(num),
+      lastExit: opt(shape({ pid: num, code: nullable(num), signal: nullable(str), at: str })),
       node: opt(str),
       requests: opt(isCodes),
     }),

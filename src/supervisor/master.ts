@@ -6,6 +6,7 @@
  * the rules here are tested without processes.
  */
 import type {
+  LastExit,
   MasterMemory,
   ReleaseList,
   ReloadAsk,
@@ -91,8 +92,8 @@ export class Master {
   private live: (Worker | undefined)[] = [];
   private starting: Worker[] = [];
   private readonly backoff: Backoff[] = [];
-  /** Crashed workers started again, per slot, in the serving generation: a worker's restarts are its slot's. */
-  private restarts: number[] = [];
+  /** Per slot, in the serving generation: crashed workers started again, and how the last one ended. */
+  private crashes: { restarts: number; lastExit?: LastExit }[] = [];
   private readonly respawns = new Set<NodeJS.Timeout>();
   private readonly reloads: Reloads;
   private readonly stopSignal = new AbortController();
@@ -256,6 +257,7 @@ export class Master {
       this.live[slot] = replacement;
       return;
     }
+    (this.crashes[slot] ??= { restarts: 0 }).lastExit = { pid: worker.pid, ...exit, at: new Date().toISOString() };
     const backoff = (this.backoff[slot] ??= new Backoff());
     const { delayMs, crashes } = backoff.next(Date.now() - worker.startedAt);
     log(crashes > 1 ? 'error' : 'warn', `${worker.describeExit(exit)}; restarting it in ${delayMs} ms`, {
@@ -266,7 +268,7 @@ export class Master {
       this.respawns.delete(timer);
       if (this.stopSignal.signal.aborted || this.live[slot] !== undefined) return;
       this.live[slot] = this.spawn(this.code!.launch, slot);
-      this.restarts[slot] = (this.restarts[slot] ?? 0) + 1;
+      this.crashes[slot]!.restarts += 1;
       this.o.events?.respawned();
     }, delayMs);
     this.respawns.add(timer);
@@ -307,7 +309,7 @@ export class Master {
     this.starting = [];
     this.generation = code.generation;
     this.backoff.forEach((b) => b.reset());
-    this.restarts = [];
+    this.crashes = [];
     configureLog({ generation: this.generation });
     return old;
   }
@@ -406,7 +408,7 @@ export class Master {
       workerStatus(w, now, {
         unresponsive: this.watch.isSilent(w),
         requests: requests?.worker(w.pid),
-        restarts: this.live.includes(w) ? (this.restarts[this.live.indexOf(w)] ?? 0) : undefined,
+        ...(this.live.includes(w) ? (this.crashes[this.live.indexOf(w)] ?? { restarts: 0 }) : {}),
       }),
     );
     return {
@@ -462,7 +464,7 @@ function sum(codes: Record<string, number> | undefined): number | undefined {
 function workerStatus(
   w: Worker,
   now: number,
-  also: Pick<WorkerStatus, 'unresponsive' | 'requests' | 'restarts'>,
+  also: Pick<WorkerStatus, 'unresponsive' | 'requests' | 'restarts' | 'lastExit'>,
 ): WorkerStatus {
   const node = versionOf(w.execPath);
   return {
@@ -479,6 +481,7 @@ function workerStatus(
     ...(w.heartbeat?.cpuMs === undefined ? {} : { cpuMs: w.heartbeat.cpuMs }),
     ...withRequests(also.requests),
     ...(also.restarts === undefined ? {} : { restarts: also.restarts }),
+    ...(also.lastExit === undefined ? {} : { lastExit: also.lastExit }),
   };
 }
 

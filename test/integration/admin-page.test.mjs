@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { test } from 'node:test';
+import { createRequire } from 'node:module';
+import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { request, writeTokenFile } from '../helpers/http.mjs';
 import { baton, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
@@ -20,6 +21,16 @@ import { releaseOf, releasesDir } from '../helpers/releases.mjs';
 
 const TOKEN = 'browser-test-token-7d1e9c40b2a5f3e1';
 const CHROMIUM = '/usr/bin/chromium';
+const linux = process.platform === 'linux';
+const skip = !linux && "Debian's chromium is the browser this test drives";
+
+/** One browser for the whole file: each test makes its own context (its cookies, its viewport). */
+/** @type {import('playwright-core').Browser} */
+let browser;
+before(async () => {
+  if (linux) browser = await chromium.launch({ executablePath: CHROMIUM });
+});
+after(() => browser?.close());
 
 /** What the page shows: the generation, and each worker row's pid, generation and state. */
 const shown = (page) =>
@@ -75,7 +86,7 @@ async function forgerSite(t) {
 }
 
 test('the admin page in headless Chromium: sign-in, workers, a release picked, reload phases, rollback reason, no cross-site action, stop', {
-  skip: process.platform !== 'linux' && "Debian's chromium is the browser this test drives",
+  skip,
   timeout: 300_000,
 }, async (t) => {
   const dir = releasesDir(t, { good: ['v1', 'v2'], broken: ['v3'], app: 'test/fixtures/gated-release-app.mjs' });
@@ -107,9 +118,8 @@ test('the admin page in headless Chromium: sign-in, workers, a release picked, r
       (await request(adminPort, 'GET', '/api/status', { headers: { authorization: `Bearer ${TOKEN}` } })).body,
     );
 
-  const browser = await chromium.launch({ executablePath: CHROMIUM });
-  t.after(() => browser.close());
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  t.after(() => context.close());
   const page = await context.newPage();
   const posts = [];
   page.on('request', (r) => r.method() === 'POST' && posts.push(new URL(r.url()).pathname));
@@ -174,6 +184,11 @@ test('the admin page in headless Chromium: sign-in, workers, a release picked, r
     ['spawned', 'ready', 'draining', 'done'],
   );
   assert.match(await page.textContent('#outcome'), /^Reloaded: generation 2 serves\./);
+  assert.equal(
+    await page.evaluate(() => document.activeElement?.id),
+    'outcome',
+    'the focus goes to what came of the reload, not to <body> with the disabled button',
+  );
   const second = await readyOnPage(page, 2, 2);
   assert.equal(second.filter((pid) => first.includes(pid)).length, 0, 'new pids');
   assert.equal(await releaseOf(target), 'v2');
@@ -241,6 +256,8 @@ test('the admin page in headless Chromium: sign-in, workers, a release picked, r
 
 /** Signs `page` in at `admin` and waits for its dashboard with `workers` ready workers. */
 async function signIn(page, admin, workers) {
+  const port = Number(new URL(admin).port);
+  await waitFor(async () => (await request(port, 'GET', '/healthz')).status === 200, { what: 'the admin listener' });
   await page.goto(admin);
   await page.waitForSelector('#signin-form');
   await page.fill('#token', TOKEN);
@@ -253,7 +270,7 @@ async function signIn(page, admin, workers) {
 }
 
 test('the admin page tells the truth: Reload again while the old generation drains, stopping shown, a restarted master served again', {
-  skip: process.platform !== 'linux' && "Debian's chromium is the browser this test drives",
+  skip,
   timeout: 120_000,
 }, async (t) => {
   const tokenFile = writeTokenFile(t, `${TOKEN}\n`);
@@ -276,9 +293,9 @@ test('the admin page tells the truth: Reload again while the old generation drai
     return m;
   };
   const first = start();
-  const browser = await chromium.launch({ executablePath: CHROMIUM });
-  t.after(() => browser.close());
-  const page = await (await browser.newContext()).newPage();
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
   await signIn(page, admin, 1);
 
   // A reload another client started (the CLI) shows on the page as it happens: the timeline it follows.
@@ -336,4 +353,96 @@ test('the admin page tells the truth: Reload again while the old generation drai
       document.getElementById('live').dataset.state === 'stopping' &&
       /** @type {HTMLButtonElement} */ (document.getElementById('reload')).disabled,
   );
+
+  // Gone: a banner, the figures greyed, the tab's title; the buttons stay disabled.
+  await within(second.exited, 60_000, 'the second master to exit');
+  await page.waitForSelector('#gone:not([hidden])');
+  assert.match(
+    await page.textContent('#gone'),
+    /^The master is not answering \(no answer\)\. What this page shows is as of /,
+  );
+  assert.match(await page.title(), /^⚠ not answering · baton · /);
+  assert.deepEqual(
+    await page.evaluate(() => [
+      document.getElementById('dashboard').classList.contains('stale'),
+      /** @type {HTMLButtonElement} */ (document.getElementById('reload')).disabled,
+      document.getElementById('live').textContent,
+    ]),
+    [true, true, 'not answering'],
+  );
+});
+
+const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical violations on `page`, as `rule: selectors`. */
+async function axeViolations(page) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+  const found = await page.evaluate(async () => {
+    // @ts-expect-error axe-core, evaluated in the page just above
+    const { violations } = await window.axe.run(document, { resultTypes: ['violations'] });
+    return violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+  return found.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes}`);
+}
+
+test('the admin page at 390 px and 1,440 px, light and dark: no overflow, no serious axe violation; a crash per worker, new releases, a locked-out page signs in again', {
+  skip,
+  timeout: 120_000,
+}, async (t) => {
+  const dir = releasesDir(t, { good: ['v1'] });
+  const tokenFile = writeTokenFile(t, `${TOKEN}\n`);
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const admin = `http://127.0.0.1:${adminPort}`;
+  const args = ['-w', '2', '--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', tokenFile, '--releases', dir];
+  const master = startMaster([...args, 'app.mjs'], { env: { PORT: String(port) } });
+  t.after(() => stopMaster(master));
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await signIn(page, admin, 2);
+
+  // A worker crashes: its slot's row says it restarted, and how the last one ended.
+  const [victim] = (await shown(page)).workers;
+  process.kill(victim.pid, 'SIGKILL');
+  await page.waitForFunction(() => {
+    const exits = [...document.querySelectorAll('#workers td[data-cell="exit"]')].map((td) => td.textContent);
+    return exits.some((text) => text.startsWith('SIGKILL · '));
+  });
+  const row = await page.$$eval('#workers tr', (trs) =>
+    trs
+      .filter((tr) => tr.querySelector('td[data-cell="exit"]').textContent !== '–')
+      .map((tr) => [tr.querySelector('td[data-cell="restarts"]').textContent, tr.dataset.pid]),
+  );
+  assert.equal(row.length, 1, JSON.stringify(row));
+  assert.equal(row[0][0], '1');
+  assert.notEqual(Number(row[0][1]), victim.pid, 'a new worker in its slot');
+
+  // A release put on disk while the page is open appears in the picker.
+  fs.cpSync(path.join(dir, 'v1'), path.join(dir, 'v2'), { recursive: true });
+  await page.waitForSelector('#release option[value="v2"]', { state: 'attached' });
+
+  for (const width of [390, 1440])
+    for (const colorScheme of /** @type {const} */ (['light', 'dark'])) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.emulateMedia({ colorScheme });
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(wide <= width, `${width} px ${colorScheme}: the page is ${wide} px wide`);
+      assert.deepEqual(await axeViolations(page), [], `${width} px ${colorScheme}`);
+      const shot = await page.screenshot({ fullPage: true });
+      if (process.env.BATON_SCREENSHOTS)
+        fs.writeFileSync(path.join(root, process.env.BATON_SCREENSHOTS, `page-${width}-${colorScheme}.png`), shot);
+    }
+
+  // Locked out: its session gone (the cookie cleared) and this address over the limit of wrong tokens, which another
+  // client sent: the page shows the sign-in and why, not the last figures; the right token still signs in.
+  await context.clearCookies();
+  for (let i = 0; i < 10; i++)
+    await request(adminPort, 'GET', '/api/status', { headers: { authorization: 'Bearer wrong' } });
+  await page.waitForSelector('#signin:not([hidden])');
+  assert.match(
+    await page.textContent('#signin-error'),
+    /^too many failed attempts from .*; the right token still signs in\.$/,
+  );
+  assert.equal(await page.isVisible('#dashboard'), false);
+  await signIn(page, admin, 2);
 });

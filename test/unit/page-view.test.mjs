@@ -5,12 +5,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   actionsDisabled,
+  exitText,
   liveOf,
   newestFirst,
   phaseText,
   readEvents,
   reloadCells,
   servingSince,
+  signedOut,
+  titleOf,
   workerCounts,
 } from '../../dist/admin/page/view.js';
 
@@ -104,4 +107,16 @@ test('Server-Sent Events: blocks split across chunks and inside a character are 
     ['phase', { phase: 'queued', reason: 'é' }],
     ['result', { ok: true }],
   ]);
+});
+
+test("a worker's last crash, the tab's title of a master gone, and the answers that mean signed out", () => {
+  const at = '2026-01-01T00:00:00.000Z';
+  const now = Date.parse(at) + 192_000;
+  assert.equal(exitText(undefined, now), '–');
+  assert.equal(exitText({ pid: 9, code: 1, signal: null, at }, now), 'code 1 · 3m 12s ago');
+  assert.equal(exitText({ pid: 9, code: null, signal: 'SIGKILL', at }, now), 'SIGKILL · 3m 12s ago');
+  const s = { name: 'api', generation: 4 };
+  assert.equal(titleOf(s, true), 'baton · api · generation 4');
+  assert.equal(titleOf(s, false), '⚠ not answering · baton · api · generation 4');
+  assert.deepEqual([401, 429, 403, 500, 0].map(signedOut), [true, true, false, false, false]);
 });

@@ -3,7 +3,7 @@ import type { Phase, ReloadResult } from '../../protocol/control.js';
 import { $, errorOf, h, PAGE } from './dom.js';
 import { loadReleases } from './releases.js';
 import { page } from './state.js';
-import { count, formatMs, phaseText, readEvents } from './view.js';
+import { count, formatMs, phaseText, readEvents, signedOut } from './view.js';
 
 /** Asks in the dialog; true once `action` is pressed. */
 function confirmed(title: string, text: string, action: string, className: string): Promise<boolean> {
@@ -31,6 +31,8 @@ function outcome(ok: boolean, title: string, text?: string, details?: string): v
   if (details) parts.push(h('details', {}, h('summary', {}, 'What the worker wrote to stderr'), h('pre', {}, details)));
   o.replaceChildren(...parts);
   o.hidden = false;
+  // The button pressed was disabled meanwhile, which sent the focus to the body: it goes to what came of it.
+  if (document.activeElement === document.body || document.activeElement === null) o.focus();
 }
 
 /** Hides the outcome of an earlier action. */
@@ -92,7 +94,7 @@ async function follow(release: string, inService: () => void): Promise<void> {
   const started = Date.now();
   const body = release ? JSON.stringify({ release }) : undefined;
   const r = await fetch('/api/reload', { method: 'POST', headers, body });
-  if (r.status === 401) return page.signIn();
+  if (signedOut(r.status)) return page.refresh(); // which shows the sign-in, and why
   if (!r.ok || !r.body) return outcome(false, 'The reload was refused.', await errorOf(r));
   let result: ReloadResult | undefined;
   let rolledBack = false;
@@ -124,7 +126,7 @@ async function stop(): Promise<void> {
   }
   busy(false);
   if (r instanceof Error) return outcome(false, 'Not stopped.', r.message);
-  if (r.status === 401) return page.signIn();
+  if (signedOut(r.status)) return page.refresh(); // which shows the sign-in, and why
   outcome(false, 'Not stopped.', await errorOf(r));
 }
 

@@ -10,6 +10,7 @@ import { page } from './state.js';
 import { follow, unfollow } from './timeline.js';
 import {
   actionsDisabled,
+  exitText,
   formatMs,
   type Live,
   liveOf,
@@ -17,7 +18,9 @@ import {
   newestFirst,
   reloadCells,
   servingSince,
+  signedOut,
   stateOf,
+  titleOf,
   when,
   workerCounts,
 } from './view.js';
@@ -28,11 +31,14 @@ const signInNeeded = document.body.dataset.signIn === 'yes';
 let timer: ReturnType<typeof setTimeout> | undefined;
 /** Only the latest poll renders and schedules the next: one started meanwhile (after a reload) takes over. */
 let polls = 0;
-let releasesAsked = false;
+/** Polls since the release list was asked for. */
+let releasesAsked = 0;
+/** The release list is asked for at every this many polls. */
+const RELEASES_EVERY = 5;
 
 const cell = (text: string, className?: string) => h('td', className ? { className } : {}, text);
 
-function view(name: 'signin' | 'dashboard'): void {
+function view(name: 'signin' | 'dashboard', why = ''): void {
   $('signin').hidden = name !== 'signin';
   $('dashboard').hidden = name !== 'dashboard';
   $('signout').hidden = !(signInNeeded && name === 'dashboard');
@@ -41,14 +47,35 @@ function view(name: 'signin' | 'dashboard'): void {
     clearTimeout(timer);
     polls += 1; // a poll still on its way would show the dashboard again
     live({ state: 'idle', text: 'signed out' });
+    $('signin-error').textContent = why;
+    document.title = titleOf(undefined, true);
     $('token').focus();
   }
 }
 
 function live({ state, text }: Live): void {
-  $('live').dataset.state = state;
-  $('live').textContent = text;
+  const e = $('live');
+  e.dataset.state = state;
+  // Said again only when it changes: the element is a live region.
+  if (e.textContent !== text) e.textContent = text;
 }
+
+/** The master does not answer: said in a banner, the tab's title and the header; its last figures greyed. */
+function notAnswering(why: string): void {
+  const banner = $('gone');
+  if (banner.hidden) {
+    const since = last ? ` What this page shows is as of ${new Date(last.at).toLocaleTimeString()}.` : '';
+    banner.textContent = `The master is not answering (${why}).${since} Reload and Stop wait until it answers again.`;
+    banner.hidden = false;
+  }
+  $('dashboard').classList.add('stale');
+  live({ state: 'down', text: 'not answering' });
+  busy(true);
+  document.title = titleOf(last?.status, false);
+}
+
+/** The last status answered, and when. */
+let last: { status: Status; at: number } | undefined;
 
 async function poll(): Promise<void> {
   clearTimeout(timer);
@@ -59,21 +86,22 @@ async function poll(): Promise<void> {
     const r = await fetch('/api/status', { headers: PAGE, cache: 'no-store' });
     [status, body] = [r.status, r.ok ? await r.json() : await errorOf(r)];
   } catch {
-    [status, body] = [0, 'no answer; retrying'];
+    [status, body] = [0, 'no answer'];
   }
   if (mine !== polls) return;
-  if (status === 401) return view('signin');
+  if (signedOut(status)) return view('signin', status === 429 ? `${body}; the right token still signs in.` : '');
   if (status !== 200) {
-    live({ state: 'down', text: body as string });
+    notAnswering(body as string);
     timer = setTimeout(poll, RETRY_MS);
     return;
   }
+  last = { status: body as Status, at: Date.now() };
+  $('gone').hidden = true;
+  $('dashboard').classList.remove('stale');
   render(body as Status);
   view('dashboard');
-  if (!releasesAsked) {
-    releasesAsked = true;
-    loadReleases();
-  }
+  // Releases appear on disk without the master's knowing: asked for again now and then.
+  if (releasesAsked++ % RELEASES_EVERY === 0) loadReleases();
   timer = setTimeout(poll, POLL_MS);
 }
 
@@ -86,12 +114,12 @@ function render(s: Status): void {
     clearOutcome();
   }
   if (!page.reloading) busy(actionsDisabled(s, page.reloading, page.stoppedPid));
-  document.title = `baton · ${s.name} · generation ${s.generation}`;
+  document.title = titleOf(s, true);
   $('name').textContent = s.name;
   $('generation').textContent = String(s.generation);
-  const workers = workerCounts(s.workers);
-  $('worker-count').textContent = workers.ready;
-  $('worker-more').textContent = workers.more;
+  const counts = workerCounts(s.workers);
+  $('worker-count').textContent = counts.ready;
+  $('worker-more').textContent = counts.more;
   $('master').textContent = `pid ${s.masterPid}`;
   $('master').dataset.pid = String(s.masterPid);
   $('master-more').textContent = `up ${formatMs(s.uptimeMs)}${s.master ? ` · ${mib(s.master.rssBytes, '–')}` : ''}`;
@@ -101,12 +129,14 @@ function render(s: Status): void {
   const listeners = s.listeners.map((l) => h('li', { className: 'mono' }, l));
   $('listeners').replaceChildren(...(listeners.length ? listeners : [h('li', { className: 'muted' }, 'none yet')]));
   const none = (colSpan: number, text: string) => h('tr', {}, h('td', { colSpan, className: 'muted' }, text));
-  $('workers').replaceChildren(...(s.workers.length ? s.workers.map(workerRow) : [none(8, 'No workers.')]));
+  const now = Date.now();
+  const workers = s.workers.map((w) => workerRow(w, now));
+  $('workers').replaceChildren(...(workers.length ? workers : [none(10, 'No workers.')]));
   const reloads = newestFirst(s.reloads).map(reloadRow);
   $('reloads').replaceChildren(...(reloads.length ? reloads : [none(6, 'No reloads yet.')]));
 }
 
-function workerRow(w: WorkerStatus): HTMLTableRowElement {
+function workerRow(w: WorkerStatus, now: number): HTMLTableRowElement {
   const state = stateOf(w);
   return h(
     'tr',
@@ -119,6 +149,8 @@ function workerRow(w: WorkerStatus): HTMLTableRowElement {
     cell(w.delayMs === null ? '–' : `${w.delayMs} ms`, 'num'),
     cell(w.connections === null ? '–' : String(w.connections), 'num'),
     cell(w.heartbeatAgeMs === null ? '–' : `${formatMs(w.heartbeatAgeMs)} ago`, 'num'),
+    h('td', { className: 'num', 'data-cell': 'restarts' }, w.restarts === undefined ? '–' : String(w.restarts)),
+    h('td', { className: 'num', 'data-cell': 'exit' }, exitText(w.lastExit, now)),
   );
 }
 
@@ -151,6 +183,7 @@ async function signIn(e: SubmitEvent): Promise<void> {
   }
   if (!r.ok) {
     error.textContent = r.status === 401 ? 'That is not the token.' : await errorOf(r);
+    token.focus();
     return;
   }
   token.value = '';
@@ -158,7 +191,6 @@ async function signIn(e: SubmitEvent): Promise<void> {
 }
 
 page.refresh = poll;
-page.signIn = () => view('signin');
 $('signin-form').addEventListener('submit', signIn);
 $('signout').addEventListener('click', async () => {
   await fetch('/signout', { method: 'POST', headers: PAGE }).catch(() => {});

@@ -1,4 +1,4 @@
-/** The release picker (--releases): the releases on disk, asked for anew as the page refreshes. */
+/** The release picker (--releases): the releases on disk, asked for again every few seconds and after a reload. */
 import type { ReleaseList } from '../../protocol/control.js';
 import { $, h, PAGE } from './dom.js';
 
@@ -16,6 +16,10 @@ export async function loadReleases(): Promise<void> {
   }
   const list = (await r.json()) as ReleaseList;
   const select = $<HTMLSelectElement>('release');
+  // Not while the operator picks one (new options would close the list), nor when nothing changed.
+  const seen = JSON.stringify([list.current, list.releases]);
+  if (document.activeElement === select || select.dataset.seen === seen) return;
+  select.dataset.seen = seen;
   const chosen = select.value;
   const onDisk = list.current ? `as on disk (current: ${list.current})` : 'as on disk';
   const options = list.releases.map((x) => h('option', { value: x.name }, x.name + (x.serving ? ' (serving)' : '')));

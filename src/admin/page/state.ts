@@ -1,4 +1,4 @@
-/** What the page's modules share: what this page did, and how to show the sign-in or fetch the status anew. */
+/** What the page's modules share: what this page did, and how to ask for the status anew. */
 export const page = {
   /** The serving generation, as the last status said. */
   serving: 0,
@@ -6,8 +6,6 @@ export const page = {
   reloading: 0,
   /** The master this page told to stop: its 'Stopping' outcome stays until another master answers. */
   stoppedPid: null as number | null,
-  /** Asks for the status now (main.ts). */
+  /** Asks for the status now, and shows it, or the sign-in (main.ts). */
   refresh: (): void => {},
-  /** Shows the sign-in form: the session is gone (main.ts). */
-  signIn: (): void => {},
 };

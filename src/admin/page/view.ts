@@ -4,7 +4,7 @@
  * script (scripts/page.mjs).
  */
 import { formatMs } from '../../format.js';
-import type { Phase, ReloadRecord, Status, WorkerStatus } from '../../protocol/control.js';
+import type { LastExit, Phase, ReloadRecord, Status, WorkerStatus } from '../../protocol/control.js';
 
 export { formatMs, mib } from '../../format.js';
 
@@ -70,6 +70,24 @@ export function actionsDisabled(
 /** A worker's state as its pill says it: a ready worker silent too long is unresponsive. */
 export const stateOf = (w: Pick<WorkerStatus, 'state' | 'unresponsive'>): string =>
   w.unresponsive ? 'unresponsive' : w.state;
+
+/** How a worker's slot last crashed: `code 1 · 3m 12s ago`, `SIGKILL · 4s ago`; `–` while none has. */
+export function exitText(e: LastExit | undefined, now = Date.now()): string {
+  if (!e) return '–';
+  return `${e.signal ?? `code ${e.code}`} · ${formatMs(now - Date.parse(e.at))} ago`;
+}
+
+/**
+ * The tab's title: the app and its generation; a master that does not answer says so first, so that a tab in the
+ * background shows it too.
+ */
+export function titleOf(s: Pick<Status, 'name' | 'generation'> | undefined, answering: boolean): string {
+  const what = s ? `baton · ${s.name} · generation ${s.generation}` : 'baton';
+  return answering ? what : `⚠ not answering · ${what}`;
+}
+
+/** An answer of the API that means this page is not signed in: no session, or this address locked for failures. */
+export const signedOut = (status: number): boolean => status === 401 || status === 429;
 
 /** The workers card's figures: how many ready, and the rest. */
 export function workerCounts(workers: readonly Pick<WorkerStatus, 'state'>[]): { ready: string; more: string } {
