@@ -43,12 +43,17 @@ export function log(level: 'info' | 'warn' | 'error', msg: string, fields: LogFi
 
 /** A line as text: `TIME baton[PID] gen=G LEVEL: TEXT k=v …`. */
 export function textLine(e: LogEntry): string {
+  return `${e.at} baton[${e.pid}] gen=${e.generation} ${entryText(e)}`;
+}
+
+/** What a line says, without its time, pid and generation: `LEVEL: TEXT k=v …`. */
+export function entryText(e: LogEntry): string {
   // An empty field (`sockets=` before any listen) reads as a value gone missing: left out.
   const extra = Object.entries(e.fields)
     .filter(([, v]) => v !== undefined && v !== '')
     .map(([k, v]) => ` ${k}=${typeof v === 'string' && /[\s"]/.test(v) ? JSON.stringify(v) : String(v)}`)
     .join('');
-  return `${e.at} baton[${e.pid}] gen=${e.generation} ${e.level}: ${e.text}${extra}`;
+  return `${e.level}: ${e.text}${extra}`;
 }
 
 /** The last lines of a failed process's stderr, one log line each, so they stay readable and greppable. */

@@ -11,6 +11,8 @@
  *   GET  /api/status    the status, as `baton status --json`
  *   GET  /api/releases  the releases, as `baton releases --json` (404 without --releases)
  *   GET  /api/events    the master's timeline, Server-Sent Events resumed after Last-Event-ID (control/events.ts)
+ *   GET  /api/logs      with --log-file, the last lines kept: ?after=SEQ&worker=PID&limit=N; Accept:
+ *                       text/event-stream streams them as they come, resumed after Last-Event-ID (logs.ts)
  *   POST /api/reload    the reload's result; Accept: text/event-stream streams the phases first;
  *                       a body {"release":"NAME"} names the release to start
  *   POST /api/stop      202, then the master drains and exits
@@ -28,6 +30,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import { type Controllable, NO_RELEASES, type Timeline, type TimelineEvent } from '../protocol/control.js';
+import type { LogSource } from '../protocol/logs.js';
 import { askReload, stopOnce } from '../control/answers.js';
 import { quote } from '../protocol/quote.js';
 import { log } from '../log.js';
@@ -39,6 +42,7 @@ import { RefusalLog } from './refusals.js';
 import { loadCertificate } from './tls.js';
 import { CONTENT_TYPE } from './metrics.js';
 import { SECURITY_HEADERS, servePage } from './page.js';
+import { serveLogs } from './logs.js';
 import { PAGE_HEADER } from './page/header.js';
 import { crossSite, Sessions } from './session.js';
 
@@ -84,6 +88,8 @@ interface Call {
   render: (status: ReturnType<Controllable['status']>) => string;
   /** The master's timeline; absent in a standalone process. */
   timeline?: Timeline;
+  /** The lines kept with --log-file; absent without it. */
+  logs?: LogSource;
   /** The page's sign-ins; absent without a token, when there is nothing to sign in with. */
   sessions?: Sessions;
   /** Who asks (client.ts): the address that failures and refusals are counted for. */
@@ -126,13 +132,18 @@ const ROUTES: Record<string, Route> = {
   '/api/reload': { method: 'POST', access: 'token', params: ['release', 'node'], handle: reload },
   '/api/stop': { method: 'POST', access: 'token', handle: stop },
   '/api/events': { method: 'GET', access: 'token', handle: events },
+  '/api/logs': {
+    method: 'GET',
+    access: 'token',
+    handle: ({ req, res, logs }) => serveLogs(req, res, logs, (status, value) => json(res, status, value)),
+  },
 };
 
 /** Listens on o.host:o.port and serves `master`. Rejects with a one-line error when the address cannot be bound. */
 export async function startAdminServer(
   o: AdminOptions,
   master: AdminTarget,
-  metrics: { render: Call['render']; timeline?: Timeline },
+  metrics: { render: Call['render']; timeline?: Timeline; logs?: LogSource },
   listen: Listen = listenAt,
 ): Promise<AdminServer> {
   const guard = o.token === undefined ? undefined : new Guard(o.token);
@@ -147,6 +158,7 @@ export async function startAdminServer(
       master,
       render: metrics.render.bind(metrics),
       timeline: metrics.timeline,
+      logs: metrics.logs,
       sessions,
       client: clientOf(req.socket.remoteAddress),
       scheme,

@@ -13,12 +13,14 @@ import { logicalCwd } from '../cwd.js';
 import { oneLine, quote } from '../protocol/quote.js';
 import { DEFAULTS, ENV } from '../protocol/settings.js';
 import { validateName } from '../control/paths.js';
+import { EVENTS } from '../control/events.js';
+import { LOG_LINES } from '../supervisor/log-lines.js';
 import { type OptionDef, RUN_OPTIONS, SOURCE_OPTIONS, UsageError, showValue, usage } from './options.js';
 import type { GivenFlag, RunArgs } from './resolve.js';
 
 export { UsageError } from './options.js';
 
-export type ControlCommandName = 'reload' | 'stop' | 'status' | 'releases' | 'events';
+export type ControlCommandName = 'reload' | 'stop' | 'status' | 'releases' | 'events' | 'logs';
 
 export interface ControlCommand {
   cmd: ControlCommandName;
@@ -29,8 +31,12 @@ export interface ControlCommand {
   release?: string;
   /** reload --node PATH, made absolute */
   node?: string;
-  /** events -f */
+  /** events -f, logs -f */
   follow?: boolean;
+  /** logs --worker PID */
+  worker?: number;
+  /** logs -n N */
+  lines?: number;
 }
 
 export type HelpTopic = 'run' | ControlCommandName;
@@ -96,6 +102,58 @@ function standaloneVariables(): string {
   ].join('\n');
 }
 
+const HELP_OPTION = { flag: '--help', short: '-h', help: 'this text' } as const satisfies OptionSpec;
+
+const CONTROL_COMMANDS: readonly ControlCommandName[] = ['reload', 'stop', 'status', 'releases', 'events', 'logs'];
+
+/** The control commands' options, each with its help. */
+const CONTROL_OPTIONS: readonly (OptionSpec & { help: string })[] = [
+  { flag: '--name', arg: 'NAME', example: 'api', help: "the master started with 'baton run --name NAME'" },
+  {
+    flag: '--control',
+    arg: 'PATH',
+    example: '/run/app/baton.sock',
+    help: "the control socket path given to 'baton run --control PATH'",
+  },
+  { flag: '--json', help: "print the master's JSON answers instead of text (one JSON line per event or log line)" },
+  {
+    flag: '--release',
+    arg: 'NAME',
+    example: 'v2',
+    help: 'reload: start the release DIR/NAME of a master run with --releases DIR (default: the one DIR/current points to); current is pointed at it once it serves, and left as it was on a rollback',
+  },
+  {
+    flag: '--node',
+    arg: 'PATH',
+    example: '/opt/node-24/bin/node',
+    help: 'reload: run the new generation on this node binary (Node.js 20 or later), and the ones after it; a rollback leaves the workers on the one they run on',
+  },
+  {
+    flag: '--follow',
+    short: '-f',
+    help: `events, logs: after those kept (the last ${EVENTS} events, ${LOG_LINES} log lines), each as it comes, until interrupted`,
+  },
+  { flag: '--worker', arg: 'PID', example: '4242', numeric: true, help: "logs: only this worker's lines" },
+  {
+    flag: '--lines',
+    short: '-n',
+    arg: 'N',
+    example: '50',
+    numeric: true,
+    help: 'logs: only the newest N of the lines kept (default: all of them)',
+  },
+  HELP_OPTION,
+];
+/** The options each control command takes beyond --name, --control and --help. */
+const CONTROL_EXTRAS: Record<ControlCommandName, readonly string[]> = {
+  reload: ['--json', '--release', '--node'],
+  stop: [],
+  status: ['--json'],
+  releases: ['--json'],
+  events: ['--json', '--follow'],
+  logs: ['--json', '--follow', '--worker', '--lines'],
+};
+
 export const HELP = `baton — zero-downtime restarts for Node.js servers
 
 Usage:
@@ -106,9 +164,12 @@ Usage:
   baton status [--name NAME] [--json]      generation, workers, listeners, last reloads
   baton releases [--name NAME] [--json]    the releases of a master run with --releases, current and serving
   baton events [--name NAME] [-f] [--json] the master's timeline: reloads, crashes, replacements, stops
+  baton logs [--name NAME] [-f] [--worker PID] [-n N] [--json]
+                                           the last lines of a master run with --log-file, its own and its workers'
   baton help [command]                     help on one command (e.g. baton help run)
 
-Exit codes: 0 done, 1 reload failed (rolled back: the old workers keep serving), 2 usage error or no master.
+Exit codes: 0 done, 1 reload failed (rolled back: the old workers keep serving) or no log lines kept (logs without
+--log-file), 2 usage error or no master.
 
 Standalone (no supervisor):
   node --import batonjs/register app.js      start the app; its listen() calls become hand-over-able
@@ -134,39 +195,34 @@ Every option is also a key of the config file, named as in \`baton status\` (e.g
 Durations: 500ms, 2s, 1m, or plain milliseconds from 1000 (a bare 30 is refused: write 30ms or 30s). Both '--opt value' and '--opt=value' work.`;
 
 export const CONTROL_HELP = `Usage:
-  baton reload   [--name NAME] [--control PATH] [--json] [--release NAME] [--node PATH]
-  baton stop     [--name NAME] [--control PATH]
-  baton status   [--name NAME] [--control PATH] [--json]
-  baton releases [--name NAME] [--control PATH] [--json]
-  baton events   [--name NAME] [--control PATH] [--json] [-f]
+${CONTROL_COMMANDS.map((cmd) => controlUsage(cmd)).join('\n')}
 
 Talks to a running master over its control socket. Without --name or --control,
 the master named default (started without --name) is used, never another one.
 
 Options:
-  --name NAME       the master started with 'baton run --name NAME'
-  --control PATH    the control socket path given to 'baton run --control PATH'
-  --json            print the master's JSON answers instead of text (reload, status, releases)
-  --release NAME    reload: start the release DIR/NAME of a master run with --releases DIR (default: the one
-                    DIR/current points to); current is pointed at it once it serves, and left as it was on a rollback
-  --node PATH       reload: run the new generation on this node binary (Node.js 20 or later), and the ones after it;
-                    a rollback leaves the workers on the one they run on
-  -f, --follow      events: after the events kept (the last 1000), each as it comes, until interrupted
-  -h, --help        this text
+${CONTROL_OPTIONS.map((o) => helpLine(optionHead(o), o.help)).join('\n')}
 
 reload prints each phase (spawned, ready, draining, done) as it happens and exits
 0 when the new generation serves, 1 when it was rolled back (with the reason and
 the tail of the failed worker's stderr; a worker that crashes within the master's
 --crash-window after it was ready rolls it back too), 2 when no master answers.
-It answers once the crash window has passed and the old generation is gone.`;
+It answers once the crash window has passed and the old generation is gone.
+logs exits 1 when the master keeps no lines (it was started without --log-file).`;
+
+/** `  baton logs     [--name NAME] [--control PATH] [--json] [-f] …`: a control command's options, from the tables. */
+function controlUsage(cmd: ControlCommandName): string {
+  const extras = CONTROL_OPTIONS.filter((o) => CONTROL_EXTRAS[cmd].includes(o.flag)).map(
+    (o) => ` [${o.short ?? o.flag}${o.arg ? ` ${o.arg}` : ''}]`,
+  );
+  return `  baton ${cmd.padEnd(8)} [--name NAME] [--control PATH]${extras.join('')}`;
+}
 
 /** The help text for a topic (none: the overview). */
 export function helpText(topic?: HelpTopic): string {
   if (topic === undefined) return HELP;
   return topic === 'run' ? RUN_HELP : CONTROL_HELP;
 }
-
-const CONTROL_COMMANDS: readonly ControlCommandName[] = ['reload', 'stop', 'status', 'releases', 'events'];
 
 /**
  * Parses the arguments after `baton` (process.argv.slice(2)). `cwd` resolves
@@ -185,7 +241,7 @@ export function parseArgs(argv: readonly string[], options: { cwd?: string } = {
       return { cmd: 'help', topic: topic as HelpTopic };
     }
     throw new UsageError(
-      `no help on ${quote(topic)} (commands: run, reload, stop, status, releases, events; see baton --help)`,
+      `no help on ${quote(topic)} (commands: run, reload, stop, status, releases, events, logs; see baton --help)`,
     );
   }
   if (first === 'run') return parseRun(rest);
@@ -197,7 +253,7 @@ export function parseArgs(argv: readonly string[], options: { cwd?: string } = {
     );
   }
   throw new UsageError(
-    `unknown command ${quote(first)} (commands: run, reload, stop, status, releases, events, help; see baton --help)`,
+    `unknown command ${quote(first)} (commands: run, reload, stop, status, releases, events, logs, help; see baton --help)`,
   );
 }
 
@@ -209,32 +265,15 @@ interface OptionSpec {
   example?: string;
   dashValue?: boolean;
   numeric?: boolean;
+  /** What it does, for the help (the control commands'; the run options' are in options.ts). */
+  help?: string;
 }
 
 function lookup<T extends OptionSpec>(table: readonly T[], flag: string): T | undefined {
   return table.find((o) => o.flag === flag || o.short === flag);
 }
 
-const HELP_OPTION: OptionSpec = { flag: '--help', short: '-h' };
 const RUN_TABLE: readonly OptionSpec[] = [...RUN_OPTIONS, ...Object.values(SOURCE_OPTIONS), HELP_OPTION];
-
-const CONTROL_OPTIONS: readonly OptionSpec[] = [
-  { flag: '--name', arg: 'NAME', example: 'api' },
-  { flag: '--control', arg: 'PATH', example: '/run/app/baton.sock' },
-  { flag: '--json' },
-  { flag: '--release', arg: 'NAME', example: 'v2' },
-  { flag: '--node', arg: 'PATH', example: '/opt/node-24/bin/node' },
-  { flag: '--follow', short: '-f' },
-  HELP_OPTION,
-];
-/** The options each control command takes beyond --name, --control and --help. */
-const CONTROL_EXTRAS: Record<ControlCommandName, readonly string[]> = {
-  reload: ['--json', '--release', '--node'],
-  stop: [],
-  status: ['--json'],
-  releases: ['--json'],
-  events: ['--json', '--follow'],
-};
 
 /**
  * Reads the options before the first positional argument. `onOption` receives
@@ -316,6 +355,12 @@ function parseRun(argv: readonly string[]): RunArgs | { cmd: 'help'; topic: 'run
   return run;
 }
 
+/** A whole number from 1, or a usage error: `${what}, got VALUE`. */
+function count(value: string, what: string): number {
+  if (/^\d{1,15}$/.test(value) && Number(value) >= 1) return Number(value);
+  throw new UsageError(`${what}, got ${quote(value)}`);
+}
+
 function parseControl(
   cmd: ControlCommandName,
   argv: readonly string[],
@@ -332,6 +377,8 @@ function parseControl(
     else if (spec.flag === '--release') parsed.release = value;
     else if (spec.flag === '--node') parsed.node = path.resolve(value!);
     else if (spec.flag === '--follow') parsed.follow = true;
+    else if (spec.flag === '--worker') parsed.worker = count(value!, "--worker: a worker's pid (see baton status)");
+    else if (spec.flag === '--lines') parsed.lines = count(value!, '-n: how many of the newest lines, from 1');
   });
   if (at === -1) return { cmd: 'help', topic: cmd };
   if (at < argv.length) {

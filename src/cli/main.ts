@@ -88,6 +88,8 @@ async function main(argv: string[]): Promise<void> {
         release: parsed.release,
         node: parsed.node,
         follow: parsed.follow,
+        worker: parsed.worker,
+        limit: parsed.lines,
       });
     }
   }

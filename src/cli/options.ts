@@ -415,7 +415,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     parse: (t, c) => path.resolve(c.base, t),
     default: undefined,
     defaultText: "none: the workers' stdout and stderr are the master's",
-    help: "append the master's lines and the workers' stdout and stderr to PATH, each line with its time, pid and generation; SIGUSR1 reopens it (logrotate)",
+    help: "append the master's lines and the workers' stdout and stderr to PATH, each line with its time, pid and generation, the last ones also kept in memory (baton logs); SIGUSR1 reopens it (logrotate)",
   }),
   def({
     key: 'admin',

@@ -16,6 +16,7 @@ import { DEFAULT_NAME } from '../control/paths.js';
 import { startControlServer } from '../control/server.js';
 import { EventLog } from '../control/events.js';
 import type { Timeline } from '../protocol/control.js';
+import type { LogSource } from '../protocol/logs.js';
 import { Master, type MasterEvents, type MasterOptions } from '../supervisor/master.js';
 import { SocketTable } from '../supervisor/sockets.js';
 import { warnStickySessions } from '../supervisor/sticky.js';
@@ -30,6 +31,8 @@ import type { AdminServer } from '../admin/server.js';
 import type { RunCommand } from './resolve.js';
 
 type Closable = { close(): Promise<void> };
+/** What clients read as it comes: the timeline, and with --log-file the last lines. */
+type Feeds = { timeline: Timeline; logs: LogSource | undefined };
 
 const register = fileURLToPath(new URL('../register.js', import.meta.url));
 
@@ -69,7 +72,7 @@ function spawnerFor(
  */
 async function loadAdmin(
   o: RunCommand,
-): Promise<{ events: MasterEvents; start: (master: Master, timeline: Timeline) => Promise<AdminServer> } | undefined> {
+): Promise<{ events: MasterEvents; start: (master: Master, feeds: Feeds) => Promise<AdminServer> } | undefined> {
   const options = o.admin;
   if (!options) return undefined;
   const module = await import('../admin/index.js');
@@ -86,8 +89,8 @@ async function loadAdmin(
   };
   return {
     events,
-    start: async (master, timeline) =>
-      (server = await module.startAdminServer(options, master, { render: (s) => metrics.render(s), timeline })),
+    start: async (master, feeds) =>
+      (server = await module.startAdminServer(options, master, { render: (s) => metrics.render(s), ...feeds })),
   };
 }
 
@@ -190,8 +193,9 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
     () => master.kill(),
   );
   try {
-    closing.push(await startControlServer(controlPath, master, { timeline }));
-    if (admin) closing.push(await admin.start(master, timeline));
+    const feeds = { timeline, logs: logFile?.recent };
+    closing.push(await startControlServer(controlPath, master, feeds));
+    if (admin) closing.push(await admin.start(master, feeds));
     await master.start();
   } catch (err) {
     await Promise.allSettled(closing.map((c) => c.close()));

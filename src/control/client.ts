@@ -8,6 +8,7 @@ import net from 'node:net';
 import { oneLine } from '../protocol/quote.js';
 import { formatMs, mib } from '../format.js';
 import { textLine } from '../log.js';
+import { logLineText, NO_LOGS } from '../protocol/logs.js';
 import {
   type Command,
   type Phase,
@@ -27,8 +28,12 @@ export interface RunCommandOptions {
   release?: string;
   /** reload: the node binary the new generation runs on, an absolute path. */
   node?: string;
-  /** events: each as it comes, until interrupted. */
+  /** events, logs: each as it comes, until interrupted. */
   follow?: boolean;
+  /** logs: only this worker's lines. */
+  worker?: number;
+  /** logs: the newest this many lines kept. */
+  limit?: number;
   /** One line of normal output (default: stdout). */
   out?: (line: string) => void;
   /** One line of error output (default: stderr). */
@@ -51,6 +56,8 @@ export function runCommand(file: string, cmd: Command, opts: RunCommandOptions =
     ...(opts.release === undefined ? {} : { release: opts.release }),
     ...(opts.node === undefined ? {} : { node: opts.node }),
     ...(opts.follow ? { follow: true } : {}),
+    ...(opts.worker === undefined ? {} : { worker: opts.worker }),
+    ...(opts.limit === undefined ? {} : { limit: opts.limit }),
   };
   const out = opts.out ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const err = opts.err ?? ((line: string) => void process.stderr.write(`${line}\n`));
@@ -153,7 +160,7 @@ class Printer {
     }
     const { reply } = parsed;
     if (this.json && (reply.type === 'phase' || reply.type === 'reload' || reply.type === 'stopping')) this.out(line);
-    if (this.json && reply.type === 'event') this.out(JSON.stringify(reply.data));
+    if (this.json && (reply.type === 'event' || reply.type === 'log')) this.out(JSON.stringify(reply.data));
     switch (reply.type) {
       case 'accepted':
         return undefined;
@@ -176,6 +183,12 @@ class Printer {
         return undefined;
       case 'events-end':
         return 0;
+      case 'log':
+        if (!this.json) this.out(logLineText(reply.data));
+        return undefined;
+      case 'logs-end':
+        if (!reply.enabled) this.err(NO_LOGS);
+        return reply.enabled ? 0 : 1;
       case 'stopping':
         if (!this.json) this.out('stopping');
         return 0;

@@ -27,6 +27,7 @@ import {
   type Request,
   parseRequest,
 } from '../protocol/control.js';
+import { FOLLOW_BACKLOG_BYTES, type LogSource } from '../protocol/logs.js';
 import { MAX_SOCKET_PATH } from '../listeners/address.js';
 import { probeSocket } from '../listeners/unix-path.js';
 import { askReload, stopOnce } from './answers.js';
@@ -59,7 +60,12 @@ export interface ControlServerOptions {
   requestDeadlineMs?: number;
   /** The master's timeline, for `baton events`. */
   timeline?: Timeline;
+  /** The lines kept with --log-file, for `baton logs`. */
+  logs?: LogSource;
 }
+
+/** What a client may read as it comes. */
+type Feeds = Pick<ControlServerOptions, 'timeline' | 'logs'>;
 
 interface Conn {
   sock: net.Socket;
@@ -105,7 +111,7 @@ export async function startControlServer(
     conns.add(conn);
     sock.once('close', () => conns.delete(conn));
     try {
-      serve(conn, master, deadlineMs, options.timeline);
+      serve(conn, master, deadlineMs, options);
     } catch (err) {
       log('error', 'control connection failed', { error: errMessage(err) });
       sock.destroy();
@@ -236,7 +242,7 @@ async function clearStale(target: string): Promise<void> {
   }
 }
 
-function serve(conn: Conn, master: Controllable, deadlineMs: number, timeline: Timeline | undefined): void {
+function serve(conn: Conn, master: Controllable, deadlineMs: number, feeds: Feeds): void {
   const { sock } = conn;
   // EPIPE / ECONNRESET: the client went away. Whatever it asked for carries on.
   sock.on('error', () => sock.destroy());
@@ -259,7 +265,7 @@ function serve(conn: Conn, master: Controllable, deadlineMs: number, timeline: T
       reply.refuse(req.error);
       return;
     }
-    answer(req, master, reply, timeline).catch((err: unknown) => {
+    answer(req, master, reply, feeds).catch((err: unknown) => {
       log('error', 'control command failed', { cmd: req.cmd, error: errMessage(err) });
       if (conn.state !== 'done') reply.refuse(`${req.cmd} failed: ${errMessage(err)}`);
     });
@@ -291,6 +297,8 @@ interface Replier {
   refuse(message: string): void;
   /** Calls `fn` once the client has gone. */
   onGone(fn: () => void): void;
+  /** Bytes written and not yet taken by the client. */
+  backlog(): number;
 }
 
 function replier(conn: Conn): Replier {
@@ -314,11 +322,13 @@ function replier(conn: Conn): Replier {
     finish,
     refuse: (message) => finish({ type: 'error', message }),
     onGone: (fn) => sock.once('close', fn),
+    backlog: () => sock.writableLength,
   };
 }
 
-async function answer(req: Request, master: Controllable, reply: Replier, timeline?: Timeline): Promise<void> {
-  if (req.cmd === 'events') answerEvents(timeline, req, reply);
+async function answer(req: Request, master: Controllable, reply: Replier, feeds: Feeds): Promise<void> {
+  if (req.cmd === 'events') answerEvents(feeds.timeline, req, reply);
+  else if (req.cmd === 'logs') answerLogs(feeds.logs, req, reply);
   else if (req.cmd === 'status') answerStatus(master, reply);
   else if (req.cmd === 'stop') answerStop(master, reply);
   else if (req.cmd === 'releases') answerReleases(master, reply);
@@ -336,6 +346,30 @@ function answerEvents(timeline: Timeline | undefined, req: Request, reply: Repli
   for (const e of timeline.after(req.after ?? 0)) reply.send({ type: 'event', data: e });
   if (req.follow) reply.onGone(timeline.subscribe((e) => reply.send({ type: 'event', data: e })));
   else reply.finish({ type: 'events-end' });
+}
+
+/**
+ * The lines kept (those `req` asks for), then, with `follow`, each as it comes until the client leaves; a client that
+ * falls FOLLOW_BACKLOG_BYTES behind is cut off rather than held in the master's memory.
+ */
+function answerLogs(logs: LogSource | undefined, req: Request, reply: Replier): void {
+  if (!logs || !req.follow) {
+    for (const l of logs?.lines(req) ?? []) reply.send({ type: 'log', data: l });
+    reply.finish({ type: 'logs-end', enabled: logs !== undefined });
+    return;
+  }
+  // At once, so that a client following a quiet master knows it was heard.
+  reply.send({ type: 'accepted' });
+  for (const l of logs.lines(req)) reply.send({ type: 'log', data: l });
+  const { worker } = req;
+  reply.onGone(
+    logs.subscribe((l) => {
+      if (worker !== undefined && l.pid !== worker) return;
+      if (reply.backlog() > FOLLOW_BACKLOG_BYTES)
+        reply.refuse(`logs -f: cut off, more than ${FOLLOW_BACKLOG_BYTES} bytes behind`);
+      else reply.send({ type: 'log', data: l });
+    }),
+  );
 }
 
 function answerReleases(master: Controllable, reply: Replier): void {

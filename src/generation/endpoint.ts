@@ -13,7 +13,7 @@ import type { NativeHandle } from '../internals/handles.js';
 import { errorLine } from '../log.js';
 import { type Body, Channel } from './channel.js';
 import { Handing } from './handing.js';
-import { addToTail, captureStderr, stderrTail, stopCapture } from './stderr-tail.js';
+import { addFatal, captureStderr, stderrTail, stopCapture } from './stderr-tail.js';
 
 /** How long a process about to exit waits for its last message to be written. */
 const LAST_WORD_MS = 1000;
@@ -55,8 +55,8 @@ export class ParentEndpoint {
     captureStderr();
     process.on('uncaughtExceptionMonitor', (err) => {
       this.noteFatal(errorLine(err));
-      // Node prints it from C++, past process.stderr and so past the capture.
-      addToTail(`${err instanceof Error ? err.stack : String(err)}\n`);
+      // Node prints it from C++, past process.stderr and so past the capture; as Node does, with its cause and fields.
+      addFatal(`${builtin('util').inspect(err)}\n`);
     });
     process.on('exit', () => {
       if (!this.drainOrdered)

@@ -5,15 +5,19 @@
  * client every reply.
  */
 import { quote } from './quote.js';
+import type { LogLine, LogQuery } from './logs.js';
 import { CODES, type Code, type RequestCounts } from './requests.js';
 
-export type Command = 'reload' | 'stop' | 'status' | 'releases' | 'events';
+export type Command = 'reload' | 'stop' | 'status' | 'releases' | 'events' | 'logs';
 
-const COMMANDS: readonly Command[] = ['reload', 'stop', 'status', 'releases', 'events'];
+const COMMANDS: readonly Command[] = ['reload', 'stop', 'status', 'releases', 'events', 'logs'];
 
-export interface Request extends ReloadAsk {
+export interface Request extends ReloadAsk, Pick<LogQuery, 'worker' | 'limit'> {
   cmd: Command;
-  /** events only: the events after this id (0: every one kept), and then, with `follow`, each as it comes. */
+  /**
+   * events and logs only: those after this id or seq (0: every one kept), and then, with `follow`, each as it comes;
+   * logs also takes a worker's pid and a limit (LogQuery).
+   */
   after?: number;
   follow?: boolean;
 }
@@ -311,6 +315,9 @@ export type Reply =
   | { type: 'event'; data: TimelineEvent }
   /** The end of `events` without follow: every event kept has been sent. */
   | { type: 'events-end' }
+  | { type: 'log'; data: LogLine }
+  /** The end of `logs` without follow, or at once when the master keeps none (`enabled` false, without --log-file). */
+  | { type: 'logs-end'; enabled: boolean }
   | { type: 'stopping' }
   | { type: 'error'; message: string };
 
@@ -454,6 +461,17 @@ const REPLIES: Record<Reply['type'], Check> = {
     }),
   }),
   'events-end': () => true,
+  log: shape({
+    data: shape({
+      seq: num,
+      time: num,
+      pid: nullable(num),
+      generation: nullable(num),
+      stream: oneOf('stdout', 'stderr', 'master'),
+      line: str,
+    }),
+  }),
+  'logs-end': shape({ enabled: bool }),
   stopping: () => true,
   error: shape({ message: str }),
 };
@@ -477,13 +495,30 @@ export function parseReply(line: string): { reply: Reply } | { unknown: string }
 }
 
 /** A request line as the master reads it: the request, or the one-line answer for a client that sent something else. */
-/** `{"cmd":"events","after":N,"follow":true}`: both optional. */
-function eventsRequest({ after, follow }: Fields): Request | { error: string } {
-  if (!(after === undefined || (typeof after === 'number' && Number.isInteger(after) && after >= 0)))
-    return { error: 'malformed request: events takes "after", the last event id seen (a whole number)' };
+const whole = (v: unknown, min: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min;
+
+/**
+ * `{"cmd":"events","after":N,"follow":true}`, and logs' `{"cmd":"logs","after":N,"follow":true,"worker":PID,
+ * "limit":N}`: each optional.
+ */
+function streamRequest(cmd: 'events' | 'logs', { after, follow, worker, limit }: Fields): Request | { error: string } {
+  if (!(after === undefined || whole(after, 0)))
+    return {
+      error: `malformed request: ${cmd} takes "after", the last ${cmd === 'logs' ? 'seq' : 'id'} seen (a whole number)`,
+    };
   if (!(follow === undefined || typeof follow === 'boolean'))
-    return { error: 'malformed request: events takes "follow", true or false' };
-  return { cmd: 'events', ...(after === undefined ? {} : { after }), ...(follow ? { follow } : {}) };
+    return { error: `malformed request: ${cmd} takes "follow", true or false` };
+  if (cmd === 'events' && (worker !== undefined || limit !== undefined))
+    return { error: 'malformed request: only logs takes "worker" and "limit"' };
+  if (!(worker === undefined || whole(worker, 1))) return { error: 'malformed request: "worker" is a pid' };
+  if (!(limit === undefined || whole(limit, 1))) return { error: 'malformed request: "limit" is a number from 1' };
+  return {
+    cmd,
+    ...(after === undefined ? {} : { after: after as number }),
+    ...(follow ? { follow } : {}),
+    ...(worker === undefined ? {} : { worker: worker as number }),
+    ...(limit === undefined ? {} : { limit: limit as number }),
+  };
 }
 
 export function parseRequest(line: string): Request | { error: string } {
@@ -499,9 +534,9 @@ export function parseRequest(line: string): Request | { error: string } {
   if (typeof cmd !== 'string' || !(COMMANDS as readonly string[]).includes(cmd)) {
     const shown =
       typeof cmd === 'string' ? quote(cmd.slice(0, 40)) : String(JSON.stringify(cmd) ?? 'none').slice(0, 40);
-    return { error: `unknown command ${shown} (expected reload, stop, status, releases or events)` };
+    return { error: `unknown command ${shown} (expected reload, stop, status, releases, events or logs)` };
   }
-  if (cmd === 'events') return eventsRequest(req);
+  if (cmd === 'events' || cmd === 'logs') return streamRequest(cmd, req);
   if (release === undefined && node === undefined) return { cmd: cmd as Command };
   if (cmd !== 'reload' || !(release === undefined || typeof release === 'string'))
     return { error: 'malformed request: only reload takes a release, a string like {"cmd":"reload","release":"v2"}' };

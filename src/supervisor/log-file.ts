@@ -4,17 +4,22 @@
  * with --log-format json), appended to PATH, which SIGUSR1 reopens (logrotate's
  * postrotate, as nginx does). A worker's output is read line by line through
  * a pipe; a line longer than MAX_LINE is cut there. Writes are synchronous, as
- * the master's own lines always were: a line is never lost to an exit.
+ * the master's own lines always were: a line is never lost to an exit. The
+ * last lines are kept in memory too (log-lines.ts), for `baton logs` and GET /api/logs.
  */
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { errMessage, type LogEntry, textLine } from '../log.js';
+import { entryText, errMessage, type LogEntry, textLine } from '../log.js';
 import type { LogFormat } from '../protocol/settings.js';
+import { logLineText } from '../protocol/logs.js';
+import { LogLines } from './log-lines.js';
 
 const MAX_LINE = 64 * 1024;
 
 export class LogFile {
   private fd: number;
+  /** The last lines written, in memory. */
+  readonly recent = new LogLines();
 
   constructor(
     private readonly file: string,
@@ -37,6 +42,13 @@ export class LogFile {
   /** Appends one of the master's own lines. */
   entry(e: LogEntry): void {
     this.write(this.format === 'json' ? JSON.stringify(e) : textLine(e));
+    this.recent.add({
+      time: Date.parse(e.at),
+      pid: null,
+      generation: e.generation,
+      stream: 'master',
+      line: entryText(e),
+    });
   }
 
   /** Reads a worker's stream, each line appended as its `pid`'s, of `generation`, on `stream`. */
@@ -63,11 +75,12 @@ export class LogFile {
   }
 
   private line(who: { pid: number; generation: number; stream: 'stdout' | 'stderr' }, text: string): void {
-    const at = new Date().toISOString();
+    const l = this.recent.add({ time: Date.now(), ...who, line: text });
+    const at = new Date(l.time).toISOString();
     this.write(
       this.format === 'json'
         ? JSON.stringify({ at, pid: who.pid, generation: who.generation, stream: who.stream, text })
-        : `${at} ${who.stream}[${who.pid}] gen=${who.generation} ${text}`,
+        : logLineText(l),
     );
   }
 

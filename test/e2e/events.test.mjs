@@ -4,10 +4,9 @@
 // the CLI, a signal, the admin API.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
-import { request, writeTokenFile } from '../helpers/http.mjs';
+import { request, serverSentEvents, writeTokenFile } from '../helpers/http.mjs';
 import { baton, cli, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
 import { freePort, root } from '../helpers/proc.mjs';
 
@@ -69,33 +68,11 @@ test('GET /api/events: Server-Sent Events, resumed after Last-Event-ID; a reload
   const refused = await request(adminPort, 'GET', '/api/events');
   assert.equal(refused.status, 401, 'the token guards it');
 
-  /** Reads the stream until `until` holds of what came, then leaves; the events as {id, text}. */
-  const stream = (headers, until) =>
-    new Promise((resolve, reject) => {
-      const events = [];
-      const req = http.get(
-        { host: '127.0.0.1', port: adminPort, path: '/api/events', headers: { authorization, ...headers } },
-        (res) => {
-          assert.equal(res.headers['content-type'], 'text/event-stream');
-          let buf = '';
-          res.setEncoding('utf8').on('data', (d) => {
-            buf += d;
-            for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
-              const block = buf.slice(0, end);
-              buf = buf.slice(end + 2);
-              const e = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null');
-              assert.equal(Number(/^id: (\d+)$/m.exec(block)?.[1]), e.id);
-              events.push(e);
-            }
-            if (until(events)) {
-              req.destroy();
-              resolve(events);
-            }
-          });
-        },
-      );
-      req.on('error', (err) => (err.message === 'socket hang up' ? undefined : reject(err)));
-    });
+  const stream = async (headers, until) => {
+    const events = await serverSentEvents(adminPort, '/api/events', { authorization, ...headers }, until);
+    for (const e of events) assert.equal(e.sseId, e.id);
+    return events;
+  };
   const first = await stream({}, (es) => es.some((e) => e.text.startsWith('started')));
   const last = first.at(-1).id;
   const resumed = stream({ 'last-event-id': String(last) }, (es) => es.some((e) => e.text.startsWith('reload: done')));

@@ -123,6 +123,46 @@ export function reloadEvents(port, headers, onEvent = () => {}) {
   );
 }
 
+/**
+ * GET `path` as Server-Sent Events (GET /api/events, /api/logs): reads until `until` holds of the data
+ * received (each parsed, with its `id:` as `sseId`), then leaves; resolves with them.
+ * @param {number} port
+ * @param {string} path
+ * @param {import('node:http').OutgoingHttpHeaders} headers
+ * @param {(data: any[]) => boolean} until
+ * @returns {Promise<any[]>}
+ */
+export function serverSentEvents(port, path, headers, until) {
+  return within(
+    new Promise((resolve, reject) => {
+      const got = [];
+      const req = http.get(
+        { host: '127.0.0.1', port, path, agent: false, headers: { ...headers, accept: 'text/event-stream' } },
+        (res) => {
+          if (res.headers['content-type'] !== 'text/event-stream') reject(new Error(`status ${res.statusCode}`));
+          let buf = '';
+          res.setEncoding('utf8').on('data', (d) => {
+            buf += d;
+            for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
+              const block = buf.slice(0, end);
+              buf = buf.slice(end + 2);
+              const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null');
+              got.push({ ...data, sseId: Number(/^id: (\d+)$/m.exec(block)?.[1]) });
+            }
+            if (until(got)) {
+              req.destroy();
+              resolve(got);
+            }
+          });
+        },
+      );
+      req.on('error', (err) => (err.message === 'socket hang up' ? undefined : reject(err)));
+    }),
+    90_000,
+    `the event stream of ${path}`,
+  );
+}
+
 /** The test certificate in test/fixtures/tls (for localhost, 127.0.0.1 and ::1): { cert, key } paths. */
 export const testCertificate = {
   cert: path.join(root, 'test/fixtures/tls/cert.pem'),
