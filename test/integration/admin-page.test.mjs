@@ -297,6 +297,8 @@ test('the admin page tells the truth: Reload again while the old generation drai
   t.after(() => context.close());
   const page = await context.newPage();
   await signIn(page, admin, 1);
+  await page.waitForSelector('#logs-off:not([hidden])');
+  assert.match(await page.textContent('#logs-off'), /start baton run with --log-file PATH/, 'no --log-file: a hint');
 
   // A reload another client started (the CLI) shows on the page as it happens: the timeline it follows.
   assert.equal((await baton(['reload', '--control', first.control])).code, 0);
@@ -389,11 +391,13 @@ test('the admin page at 390 px and 1,440 px, light and dark: no overflow, no ser
   skip,
   timeout: 120_000,
 }, async (t) => {
-  const dir = releasesDir(t, { good: ['v1'] });
+  const dir = releasesDir(t, { good: ['v1'], app: 'test/fixtures/slow-request-app.mjs' });
   const tokenFile = writeTokenFile(t, `${TOKEN}\n`);
   const [port, adminPort] = [await freePort(), await freePort()];
   const admin = `http://127.0.0.1:${adminPort}`;
+  const logFile = path.join(dir, 'baton.log');
   const args = ['-w', '2', '--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', tokenFile, '--releases', dir];
+  args.push('--log-file', logFile);
   const master = startMaster([...args, 'app.mjs'], { env: { PORT: String(port) } });
   t.after(() => stopMaster(master));
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
@@ -416,6 +420,22 @@ test('the admin page at 390 px and 1,440 px, light and dark: no overflow, no ser
   assert.equal(row.length, 1, JSON.stringify(row));
   assert.equal(row[0][0], '1');
   assert.notEqual(Number(row[0][1]), victim.pid, 'a new worker in its slot');
+
+  // The log panel: the master's lines (the crash among them) and a worker's, live; the filter keeps one worker's.
+  await page.waitForFunction(() => document.getElementById('logs').textContent.includes('SIGKILL'));
+  const pid = Number((await request(port, 'GET', '/?delay=0')).body);
+  const line = `request arrived pid ${pid} delay 0`;
+  await page.waitForFunction((l) => document.getElementById('logs').textContent.includes(l), line);
+  await page.selectOption('#log-worker', String(pid));
+  await page.waitForFunction(
+    ([p, l]) => {
+      const lis = [.../** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#logs li'))];
+      return lis.length > 0 && lis.every((li) => li.dataset.pid === p) && lis.some((li) => li.textContent.endsWith(l));
+    },
+    [String(pid), line],
+  );
+  await page.selectOption('#log-worker', '');
+  await page.waitForSelector('#logs li[data-stream="master"]');
 
   // A release put on disk while the page is open appears in the picker.
   fs.cpSync(path.join(dir, 'v1'), path.join(dir, 'v2'), { recursive: true });

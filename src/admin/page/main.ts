@@ -5,6 +5,7 @@
 import type { ReloadRecord, Status, WorkerStatus } from '../../protocol/control.js';
 import { busy, clearOutcome, listenToActions } from './actions.js';
 import { $, errorOf, h, PAGE } from './dom.js';
+import { followLogs, unfollowLogs, workerChoices } from './logs.js';
 import { loadReleases } from './releases.js';
 import { page } from './state.js';
 import { follow, unfollow } from './timeline.js';
@@ -44,6 +45,7 @@ function view(name: 'signin' | 'dashboard', why = ''): void {
   $('signout').hidden = !(signInNeeded && name === 'dashboard');
   if (name === 'signin') {
     unfollow();
+    unfollowLogs();
     clearTimeout(timer);
     polls += 1; // a poll still on its way would show the dashboard again
     live({ state: 'idle', text: 'signed out' });
@@ -108,6 +110,8 @@ async function poll(): Promise<void> {
 function render(s: Status): void {
   page.serving = s.generation;
   follow(s.masterPid);
+  workerChoices(s.workers.map((w) => w.pid).sort((a, b) => a - b));
+  followLogs(s.masterPid);
   live(liveOf(s));
   if (page.stoppedPid !== null && !s.stopping && s.masterPid !== page.stoppedPid) {
     page.stoppedPid = null;
@@ -196,5 +200,6 @@ $('signout').addEventListener('click', async () => {
   await fetch('/signout', { method: 'POST', headers: PAGE }).catch(() => {});
   view('signin');
 });
+$('log-worker').addEventListener('change', () => last && followLogs(last.status.masterPid));
 listenToActions();
 poll();
