@@ -71,6 +71,12 @@ export class ReloadRefused extends Error {
   }
 }
 
+/** Which code a release is: its package.json's version, and a REVISION file's first line or its git commit. */
+export interface ReleaseIdentity {
+  version?: string;
+  revision?: string;
+}
+
 /** `baton releases`, `GET /api/releases`: the admin page's release picker reads exactly this. */
 export interface ReleaseList {
   /** --releases DIR, as an absolute path. */
@@ -80,7 +86,7 @@ export interface ReleaseList {
   /** The release the serving generation runs; null before the first one started. */
   serving: string | null;
   /** Sorted by name. */
-  releases: { name: string; current: boolean; serving: boolean }[];
+  releases: ({ name: string; current: boolean; serving: boolean } & ReleaseIdentity)[];
 }
 
 /** One step of a reload, streamed to the client as it happens. */
@@ -286,8 +292,9 @@ export interface Status {
   /** Absent from a master older than this client. */
   master?: MasterMemory;
   generation: number;
-  /** With --releases: the release the serving generation runs. */
+  /** With --releases: the release the serving generation runs, and which code it is. */
   release?: string;
+  releaseIdentity?: ReleaseIdentity;
   workers: WorkerStatus[];
   listeners: string[];
   reloads: ReloadRecord[];
@@ -390,6 +397,7 @@ const isGenerationRequests = shape({
     p99Ms: nullable(num),
   }),
 });
+const isIdentity = { version: opt(str), revision: opt(str) };
 const isStatus = shape({
   name: str,
   masterPid: num,
@@ -397,6 +405,7 @@ const isStatus = shape({
   master: opt(shape({ rssBytes: num, heapTotalBytes: num, heapUsedBytes: num, externalBytes: num, afterGc: bool })),
   generation: num,
   release: opt(str),
+  releaseIdentity: opt(shape(isIdentity)),
   workers: list(
     shape({
       pid: num,
@@ -446,7 +455,7 @@ const REPLIES: Record<Reply['type'], Check> = {
       dir: str,
       current: nullable(str),
       serving: nullable(str),
-      releases: list(shape({ name: str, current: bool, serving: bool })),
+      releases: list(shape({ name: str, current: bool, serving: bool, ...isIdentity })),
     }),
   }),
   event: shape({

@@ -5,6 +5,7 @@
  * It never touches request traffic. Workers come from an injected spawner, so
  * the rules here are tested without processes.
  */
+import path from 'node:path';
 import type {
   LastExit,
   MasterMemory,
@@ -26,6 +27,7 @@ import type { Notifier, Serving } from '../systemd/notify.js';
 import { deadlineIn } from '../time.js';
 import { Backoff } from './backoff.js';
 import { currentRelease, listReleases, releasePath } from './releases.js';
+import { identify } from './release-identity.js';
 import { judge } from './health.js';
 import {
   type Code,
@@ -417,7 +419,7 @@ export class Master {
       uptimeMs: now - this.startedAt,
       master: ownMemory(),
       generation: this.generation,
-      ...(this.code?.release === undefined ? {} : { release: this.code.release }),
+      ...releaseOf(this.o.releases, this.code?.release),
       workers,
       listeners: this.listenerNames(),
       reloads: [...this.reloads.history],
@@ -431,6 +433,12 @@ export class Master {
   releases(): ReleaseList | undefined {
     return this.o.releases === undefined ? undefined : listReleases(this.o.releases, this.code?.release ?? null);
   }
+}
+
+/** The serving generation's release (with --releases), and which code it is. */
+function releaseOf(dir: string | undefined, release: string | undefined): Pick<Status, 'release' | 'releaseIdentity'> {
+  if (dir === undefined || release === undefined) return {};
+  return { release, releaseIdentity: identify(path.join(dir, release)) };
 }
 
 /** When a serving worker is due for replacement: --max-memory (or the container's share), --max-requests, --max-age. */

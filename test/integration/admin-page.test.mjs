@@ -395,7 +395,7 @@ async function axeViolations(page) {
   return found.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes}`);
 }
 
-test('the admin page at 390 px and 1,440 px, light and dark: no overflow, no serious axe violation; a crash per worker, new releases, a locked-out page signs in again', {
+test('the admin page at 390 px and 1,440 px, light and dark: no overflow, no serious axe violation; which release serves, a crash per worker, the log panel, new releases, a locked-out page signs in again', {
   skip,
   timeout: 120_000,
 }, async (t) => {
@@ -404,6 +404,8 @@ test('the admin page at 390 px and 1,440 px, light and dark: no overflow, no ser
   const [port, adminPort] = [await freePort(), await freePort()];
   const admin = `http://127.0.0.1:${adminPort}`;
   const logFile = path.join(dir, 'baton.log');
+  fs.writeFileSync(path.join(dir, 'v1/package.json'), '{"version":"1.4.0"}');
+  fs.writeFileSync(path.join(dir, 'v1/REVISION'), 'build-812\n');
   const args = ['-w', '2', '--admin', `127.0.0.1:${adminPort}`, '--admin-token-file', tokenFile, '--releases', dir];
   args.push('--log-file', logFile);
   const master = startMaster([...args, 'app.mjs'], { env: { PORT: String(port) } });
@@ -412,6 +414,11 @@ test('the admin page at 390 px and 1,440 px, light and dark: no overflow, no ser
   t.after(() => context.close());
   const page = await context.newPage();
   await signIn(page, admin, 2);
+
+  // Which code serves: the release, its version and revision, on the card and in /metrics.
+  assert.match(await page.textContent('#generation-more'), /^release v1 \(1\.4\.0 · build-812\) · since start$/);
+  const metrics = await request(adminPort, 'GET', '/metrics', { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.match(metrics.body, /^baton_release_info\{release="v1",version="1\.4\.0",revision="build-812"\} 1$/m);
 
   // A worker crashes: its slot's row says it restarted, and how the last one ended.
   const [victim] = (await shown(page)).workers;

@@ -10,6 +10,7 @@ import {
   newestFirst,
   phaseText,
   readEvents,
+  releaseText,
   reloadCells,
   servingSince,
   signedOut,
@@ -119,4 +120,17 @@ test("a worker's last crash, the tab's title of a master gone, and the answers t
   assert.equal(titleOf(s, true), 'baton · api · generation 4');
   assert.equal(titleOf(s, false), '⚠ not answering · baton · api · generation 4');
   assert.deepEqual([401, 429, 403, 500, 0].map(signedOut), [true, true, false, false, false]);
+});
+
+test('a release named with what is known of its code', () => {
+  assert.equal(
+    releaseText('v2', { version: '1.4.0', revision: '3f2c1a9b0d4e5f60718293a4' }),
+    'v2 (1.4.0 · 3f2c1a9b0d4e)',
+  );
+  assert.equal(releaseText('v2', { revision: 'build-812' }), 'v2 (build-812)');
+  assert.equal(releaseText('v2', {}), 'v2');
+  assert.equal(
+    reloadCells(reload(2, 0, 1, 1, { release: 'v2' }), { v2: { version: '1.4.0' } }).details,
+    'release v2 (1.4.0)',
+  );
 });

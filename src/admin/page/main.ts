@@ -6,7 +6,7 @@ import type { ReloadRecord, Status, WorkerStatus } from '../../protocol/control.
 import { busy, clearOutcome, listenToActions } from './actions.js';
 import { $, errorOf, h, PAGE } from './dom.js';
 import { followLogs, unfollowLogs, workerChoices } from './logs.js';
-import { loadReleases } from './releases.js';
+import { identities, loadReleases } from './releases.js';
 import { page } from './state.js';
 import { follow, unfollow } from './timeline.js';
 import {
@@ -17,6 +17,7 @@ import {
   liveOf,
   mib,
   newestFirst,
+  releaseText,
   reloadCells,
   servingSince,
   signedOut,
@@ -129,7 +130,8 @@ function render(s: Status): void {
   $('master-more').textContent = `up ${formatMs(s.uptimeMs)}${s.master ? ` · ${mib(s.master.rssBytes, '–')}` : ''}`;
   const since = servingSince(s);
   $('generation-more').textContent =
-    (s.release ? `release ${s.release} · ` : '') + (since ? `since ${when(since)}` : 'since start');
+    (s.release ? `release ${releaseText(s.release, s.releaseIdentity)} · ` : '') +
+    (since ? `since ${when(since)}` : 'since start');
   const listeners = s.listeners.map((l) => h('li', { className: 'mono' }, l));
   $('listeners').replaceChildren(...(listeners.length ? listeners : [h('li', { className: 'muted' }, 'none yet')]));
   const none = (colSpan: number, text: string) => h('tr', {}, h('td', { colSpan, className: 'muted' }, text));
@@ -160,7 +162,7 @@ function workerRow(w: WorkerStatus, now: number): HTMLTableRowElement {
 
 /** A reload: when it started, how long until the new generation served (the switch), then until the old one drained. */
 function reloadRow(r: ReloadRecord): HTMLTableRowElement {
-  const c = reloadCells(r);
+  const c = reloadCells(r, identities);
   return h(
     'tr',
     { 'data-generation': String(r.generation), 'data-ok': String(r.ok) },

@@ -1,6 +1,10 @@
 /** The release picker (--releases): the releases on disk, asked for again every few seconds and after a reload. */
-import type { ReleaseList } from '../../protocol/control.js';
+import type { ReleaseIdentity, ReleaseList } from '../../protocol/control.js';
 import { $, h, PAGE } from './dom.js';
+import { releaseText } from './view.js';
+
+/** Each release's identity, by name, as the list last said: the history's rows name the code each reload started. */
+export const identities: Record<string, ReleaseIdentity> = {};
 
 /** Fills the picker, keeping the release chosen while it is still there; hides it on a master without --releases. */
 export async function loadReleases(): Promise<void> {
@@ -15,6 +19,7 @@ export async function loadReleases(): Promise<void> {
     return;
   }
   const list = (await r.json()) as ReleaseList;
+  for (const { name, version, revision } of list.releases) identities[name] = { version, revision };
   const select = $<HTMLSelectElement>('release');
   // Not while the operator picks one (new options would close the list), nor when nothing changed.
   const seen = JSON.stringify([list.current, list.releases]);
@@ -22,7 +27,9 @@ export async function loadReleases(): Promise<void> {
   select.dataset.seen = seen;
   const chosen = select.value;
   const onDisk = list.current ? `as on disk (current: ${list.current})` : 'as on disk';
-  const options = list.releases.map((x) => h('option', { value: x.name }, x.name + (x.serving ? ' (serving)' : '')));
+  const options = list.releases.map((x) =>
+    h('option', { value: x.name }, releaseText(x.name, x) + (x.serving ? ' (serving)' : '')),
+  );
   select.replaceChildren(h('option', { value: '' }, onDisk), ...options);
   if (list.releases.some((x) => x.name === chosen)) select.value = chosen;
   $('release-picker').hidden = false;

@@ -4,7 +4,7 @@
  * script (scripts/page.mjs).
  */
 import { formatMs } from '../../format.js';
-import type { LastExit, Phase, ReloadRecord, Status, WorkerStatus } from '../../protocol/control.js';
+import type { LastExit, Phase, ReleaseIdentity, ReloadRecord, Status, WorkerStatus } from '../../protocol/control.js';
 
 export { formatMs, mib } from '../../format.js';
 
@@ -33,14 +33,28 @@ export function servingSince(s: Pick<Status, 'reloads' | 'generation'>): string 
   return new Date(Date.parse(put.startedAt) + put.inServiceMs).toISOString();
 }
 
+/** A release as the page names it: `v2 (1.4.0 · 3f2c1a9b0d4e)`, with what is known of its code. */
+export function releaseText(name: string, id: ReleaseIdentity | undefined): string {
+  const known = [id?.version, id?.revision?.slice(0, 12)].filter(Boolean).join(' · ');
+  return known ? `${name} (${known})` : name;
+}
+
 /** A reload's row: its start, the switch, the drain after the switch, and what else is to say. */
-export function reloadCells(r: ReloadRecord): { started: string; switched: string; drained: string; details: string } {
+export function reloadCells(
+  r: ReloadRecord,
+  identities: Record<string, ReleaseIdentity> = {},
+): { started: string; switched: string; drained: string; details: string } {
   const cut = r.cut ? `${count(r.cut, 'connection', 'connections')} cut at the drain timeout` : '';
   return {
     started: startOf(r),
     switched: r.ok && r.inServiceMs !== undefined ? formatMs(r.inServiceMs) : '–',
     drained: r.drainedMs !== undefined && r.inServiceMs !== undefined ? formatMs(r.drainedMs - r.inServiceMs) : '–',
-    details: [r.release ? `release ${r.release}` : '', r.ok ? cut : (r.reason ?? '')].filter(Boolean).join(' · '),
+    details: [
+      r.release ? `release ${releaseText(r.release, identities[r.release])}` : '',
+      r.ok ? cut : (r.reason ?? ''),
+    ]
+      .filter(Boolean)
+      .join(' · '),
   };
 }
 
