@@ -452,6 +452,12 @@ test('the admin page at 390 px and 1,440 px, light and dark: no overflow, no ser
   await page.selectOption('#log-worker', '');
   await page.waitForSelector('#logs li[data-stream="master"]');
 
+  // Each worker's CPU use between heartbeats; the requests of generation 1 over the last seconds.
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('#workers td[data-cell="cpu"]')].every((td) => /^\d+\.\d %$/.test(td.textContent)),
+  );
+  await page.waitForSelector('#traffic tr[data-generation="1"]');
+
   // A release put on disk while the page is open appears in the picker.
   fs.cpSync(path.join(dir, 'v1'), path.join(dir, 'v2'), { recursive: true });
   await page.waitForSelector('#release option[value="v2"]', { state: 'attached' });

@@ -5,15 +5,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   actionsDisabled,
+  cpuPercent,
   exitText,
   liveOf,
   newestFirst,
+  percent,
   phaseText,
   readEvents,
   releaseText,
   reloadCells,
   servingSince,
   signedOut,
+  sparkPoints,
   titleOf,
   workerCounts,
 } from '../../dist/admin/page/view.js';
@@ -133,4 +136,14 @@ test('a release named with what is known of its code', () => {
     reloadCells(reload(2, 0, 1, 1, { release: 'v2' }), { v2: { version: '1.4.0' } }).details,
     'release v2 (1.4.0)',
   );
+});
+
+test("CPU % between two heartbeats, a sparkline's points, shares as percentages", () => {
+  assert.equal(cpuPercent({ cpuMs: 1000, at: 0 }, { cpuMs: 1250, at: 1000 }), 25);
+  assert.equal(cpuPercent(undefined, { cpuMs: 10, at: 1 }), undefined, 'one figure is no rate');
+  assert.equal(cpuPercent({ cpuMs: 10, at: 5 }, { cpuMs: 20, at: 5 }), undefined, 'the same heartbeat again');
+  assert.equal(sparkPoints([0, 5, 10], 48, 14), '0.0,13.5 24.0,7.0 48.0,0.5');
+  assert.equal(sparkPoints([3], 48, 14), '');
+  assert.equal(sparkPoints([0, 0], 48, 14), '0.0,13.5 48.0,13.5', 'all zero: a flat line at the bottom');
+  assert.deepEqual([0.004, 0.125].map(percent), ['0.4 %', '13 %']);
 });

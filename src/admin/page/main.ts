@@ -2,13 +2,14 @@
  * The admin page's script (bundled by scripts/page.mjs, inlined in page.html): signs in, polls /api/status every
  * second and shows it, follows the timeline, and acts (actions.ts).
  */
-import type { ReloadRecord, Status, WorkerStatus } from '../../protocol/control.js';
+import type { GenerationRequests, ReloadRecord, Status, WorkerStatus } from '../../protocol/control.js';
 import { busy, clearOutcome, listenToActions } from './actions.js';
 import { $, errorOf, h, PAGE } from './dom.js';
 import { followLogs, unfollowLogs, workerChoices } from './logs.js';
 import { identities, loadReleases } from './releases.js';
 import { page } from './state.js';
 import { follow, unfollow } from './timeline.js';
+import { sample, spark, trendOf } from './trends.js';
 import {
   actionsDisabled,
   exitText,
@@ -17,6 +18,7 @@ import {
   liveOf,
   mib,
   newestFirst,
+  percent,
   releaseText,
   reloadCells,
   servingSince,
@@ -136,14 +138,19 @@ function render(s: Status): void {
   $('listeners').replaceChildren(...(listeners.length ? listeners : [h('li', { className: 'muted' }, 'none yet')]));
   const none = (colSpan: number, text: string) => h('tr', {}, h('td', { colSpan, className: 'muted' }, text));
   const now = Date.now();
+  sample(s.workers, now);
   const workers = s.workers.map((w) => workerRow(w, now));
-  $('workers').replaceChildren(...(workers.length ? workers : [none(10, 'No workers.')]));
+  $('workers').replaceChildren(...(workers.length ? workers : [none(11, 'No workers.')]));
+  const traffic = (s.requests ?? []).map(trafficRow);
+  $('traffic').replaceChildren(...(traffic.length ? traffic : [none(6, 'No requests counted.')]));
   const reloads = newestFirst(s.reloads).map(reloadRow);
   $('reloads').replaceChildren(...(reloads.length ? reloads : [none(6, 'No reloads yet.')]));
 }
 
 function workerRow(w: WorkerStatus, now: number): HTMLTableRowElement {
   const state = stateOf(w);
+  const trend = trendOf(w.pid);
+  const cpu = trend?.cpuPercent;
   return h(
     'tr',
     { 'data-pid': String(w.pid), 'data-state': state },
@@ -151,12 +158,28 @@ function workerRow(w: WorkerStatus, now: number): HTMLTableRowElement {
     cell(String(w.generation), 'num'),
     h('td', {}, h('span', { className: `pill ${state}` }, state)),
     cell(formatMs(w.uptimeMs), 'num'),
-    cell(mib(w.rssBytes, '–'), 'num'),
-    cell(w.delayMs === null ? '–' : `${w.delayMs} ms`, 'num'),
+    h('td', { className: 'num', 'data-cell': 'cpu' }, cpu === undefined ? '–' : `${cpu.toFixed(1)} %`),
+    h('td', { className: 'num' }, mib(w.rssBytes, '–'), spark(trend?.rss ?? [])),
+    h('td', { className: 'num' }, w.delayMs === null ? '–' : `${w.delayMs} ms`, spark(trend?.delay ?? [])),
     cell(w.connections === null ? '–' : String(w.connections), 'num'),
     cell(w.heartbeatAgeMs === null ? '–' : `${formatMs(w.heartbeatAgeMs)} ago`, 'num'),
     h('td', { className: 'num', 'data-cell': 'restarts' }, w.restarts === undefined ? '–' : String(w.restarts)),
     h('td', { className: 'num', 'data-cell': 'exit' }, exitText(w.lastExit, now)),
+  );
+}
+
+/** A generation's requests over the last seconds: how many a second, how they ended, how long the answers took. */
+function trafficRow({ generation, recent: r }: GenerationRequests): HTMLTableRowElement {
+  const ms = (v: number | null) => (v === null ? '–' : formatMs(v));
+  return h(
+    'tr',
+    { 'data-generation': String(generation) },
+    cell(String(generation), 'num'),
+    h('td', { className: 'num', 'data-cell': 'rate' }, r.perSecond.toFixed(1)),
+    cell(percent(r.share5xx), 'num'),
+    cell(percent(r.shareUnanswered), 'num'),
+    cell(ms(r.p50Ms), 'num'),
+    cell(ms(r.p99Ms), 'num'),
   );
 }
 

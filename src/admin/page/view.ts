@@ -103,6 +103,28 @@ export function titleOf(s: Pick<Status, 'name' | 'generation'> | undefined, answ
 /** An answer of the API that means this page is not signed in: no session, or this address locked for failures. */
 export const signedOut = (status: number): boolean => status === 401 || status === 429;
 
+/** A worker's CPU use between two of its heartbeats' figures, in % of one core; undefined without two of them. */
+export function cpuPercent(
+  before: { cpuMs: number; at: number } | undefined,
+  now: { cpuMs: number | undefined; at: number },
+): number | undefined {
+  if (!before || now.cpuMs === undefined || now.at <= before.at || now.cpuMs < before.cpuMs) return undefined;
+  return ((now.cpuMs - before.cpuMs) / (now.at - before.at)) * 100;
+}
+
+/** A sparkline's polyline points, the oldest at the left, scaled from 0 to the highest value; '' for fewer than 2. */
+export function sparkPoints(values: readonly number[], width: number, height: number): string {
+  if (values.length < 2) return '';
+  const top = Math.max(...values) || 1;
+  const step = width / (values.length - 1);
+  const y = (v: number) => (height - (v / top) * (height - 1) - 0.5).toFixed(1);
+  return values.map((v, i) => `${(i * step).toFixed(1)},${y(v)}`).join(' ');
+}
+
+/** A share as a percentage: `0.4 %`, `12 %`. */
+export const percent = (share: number): string =>
+  `${share * 100 < 10 ? (share * 100).toFixed(1) : Math.round(share * 100)} %`;
+
 /** The workers card's figures: how many ready, and the rest. */
 export function workerCounts(workers: readonly Pick<WorkerStatus, 'state'>[]): { ready: string; more: string } {
   const by = (state: WorkerStatus['state']) => workers.filter((w) => w.state === state).length;
