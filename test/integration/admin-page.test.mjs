@@ -452,11 +452,15 @@ test('the admin page at 390 px and 1,440 px, light and dark: no overflow, no ser
   await page.selectOption('#log-worker', '');
   await page.waitForSelector('#logs li[data-stream="master"]');
 
-  // Each worker's CPU use between heartbeats; the requests of generation 1 over the last seconds.
+  // Each worker's CPU use between heartbeats, the requests a second of the one asked; generation 1's requests.
   await page.waitForFunction(() =>
     [...document.querySelectorAll('#workers td[data-cell="cpu"]')].every((td) => /^\d+\.\d %$/.test(td.textContent)),
   );
   await page.waitForSelector('#traffic tr[data-generation="1"]');
+  await page.waitForFunction(
+    (p) => /^\d+\.\d$/.test(document.querySelector(`#workers tr[data-pid="${p}"] td[data-cell="rate"]`).textContent),
+    pid,
+  );
 
   // A release put on disk while the page is open appears in the picker.
   fs.cpSync(path.join(dir, 'v1'), path.join(dir, 'v2'), { recursive: true });

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   actionsDisabled,
-  cpuPercent,
   exitText,
   liveOf,
   newestFirst,
   percent,
+  perMs,
   phaseText,
   readEvents,
   releaseText,
@@ -138,10 +138,12 @@ test('a release named with what is known of its code', () => {
   );
 });
 
-test("CPU % between two heartbeats, a sparkline's points, shares as percentages", () => {
-  assert.equal(cpuPercent({ cpuMs: 1000, at: 0 }, { cpuMs: 1250, at: 1000 }), 25);
-  assert.equal(cpuPercent(undefined, { cpuMs: 10, at: 1 }), undefined, 'one figure is no rate');
-  assert.equal(cpuPercent({ cpuMs: 10, at: 5 }, { cpuMs: 20, at: 5 }), undefined, 'the same heartbeat again');
+test("a rate between two heartbeats (CPU, requests), a sparkline's points, shares as percentages", () => {
+  assert.equal(perMs({ value: 1000, at: 0 }, { value: 1250, at: 1000 }), 0.25, 'CPU: a quarter of a core');
+  assert.equal(perMs(undefined, { value: 10, at: 1 }), undefined, 'one figure is no rate');
+  assert.equal(perMs({ value: 10, at: 5 }, { value: 20, at: 5 }), undefined, 'the same heartbeat again');
+  assert.equal(perMs({ value: 10, at: 5 }, { value: 2, at: 9 }), undefined, 'a total that went down');
+  assert.equal(perMs({ value: 10, at: 5 }, { value: undefined, at: 9 }), undefined);
   assert.equal(sparkPoints([0, 5, 10], 48, 14), '0.0,13.5 24.0,7.0 48.0,0.5');
   assert.equal(sparkPoints([3], 48, 14), '');
   assert.equal(sparkPoints([0, 0], 48, 14), '0.0,13.5 48.0,13.5', 'all zero: a flat line at the bottom');

@@ -140,7 +140,7 @@ function render(s: Status): void {
   const now = Date.now();
   sample(s.workers, now);
   const workers = s.workers.map((w) => workerRow(w, now));
-  $('workers').replaceChildren(...(workers.length ? workers : [none(11, 'No workers.')]));
+  $('workers').replaceChildren(...(workers.length ? workers : [none(12, 'No workers.')]));
   const traffic = (s.requests ?? []).map(trafficRow);
   $('traffic').replaceChildren(...(traffic.length ? traffic : [none(6, 'No requests counted.')]));
   const reloads = newestFirst(s.reloads).map(reloadRow);
@@ -150,7 +150,7 @@ function render(s: Status): void {
 function workerRow(w: WorkerStatus, now: number): HTMLTableRowElement {
   const state = stateOf(w);
   const trend = trendOf(w.pid);
-  const cpu = trend?.cpuPercent;
+  const [cpu, rate] = [trend?.cpuPercent, trend?.perSecond];
   return h(
     'tr',
     { 'data-pid': String(w.pid), 'data-state': state },
@@ -159,9 +159,10 @@ function workerRow(w: WorkerStatus, now: number): HTMLTableRowElement {
     h('td', {}, h('span', { className: `pill ${state}` }, state)),
     cell(formatMs(w.uptimeMs), 'num'),
     h('td', { className: 'num', 'data-cell': 'cpu' }, cpu === undefined ? '–' : `${cpu.toFixed(1)} %`),
-    h('td', { className: 'num' }, mib(w.rssBytes, '–'), spark(trend?.rss ?? [])),
-    h('td', { className: 'num' }, w.delayMs === null ? '–' : `${w.delayMs} ms`, spark(trend?.delay ?? [])),
-    cell(w.connections === null ? '–' : String(w.connections), 'num'),
+    h('td', { className: 'num' }, mib(w.rssBytes, '–'), spark(trend?.rss)),
+    h('td', { className: 'num' }, w.delayMs === null ? '–' : `${w.delayMs} ms`, spark(trend?.delay)),
+    h('td', { className: 'num' }, w.connections === null ? '–' : String(w.connections), spark(trend?.connections)),
+    h('td', { className: 'num', 'data-cell': 'rate' }, rate === undefined ? '–' : rate.toFixed(1), spark(trend?.rates)),
     cell(w.heartbeatAgeMs === null ? '–' : `${formatMs(w.heartbeatAgeMs)} ago`, 'num'),
     h('td', { className: 'num', 'data-cell': 'restarts' }, w.restarts === undefined ? '–' : String(w.restarts)),
     h('td', { className: 'num', 'data-cell': 'exit' }, exitText(w.lastExit, now)),

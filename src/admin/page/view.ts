@@ -103,13 +103,19 @@ export function titleOf(s: Pick<Status, 'name' | 'generation'> | undefined, answ
 /** An answer of the API that means this page is not signed in: no session, or this address locked for failures. */
 export const signedOut = (status: number): boolean => status === 401 || status === 429;
 
-/** A worker's CPU use between two of its heartbeats' figures, in % of one core; undefined without two of them. */
-export function cpuPercent(
-  before: { cpuMs: number; at: number } | undefined,
-  now: { cpuMs: number | undefined; at: number },
-): number | undefined {
-  if (!before || now.cpuMs === undefined || now.at <= before.at || now.cpuMs < before.cpuMs) return undefined;
-  return ((now.cpuMs - before.cpuMs) / (now.at - before.at)) * 100;
+/** A figure as of a heartbeat: a total so far (CPU time, requests), and when the heartbeat came. */
+export interface Reading {
+  value: number;
+  at: number;
+}
+
+/**
+ * How fast a total grew between two heartbeats, per ms (CPU ms per ms is a share of one core); undefined without two
+ * of them, or for the same heartbeat again, or a total that went down (another process behind the pid).
+ */
+export function perMs(before: Reading | undefined, now: { value: number | undefined; at: number }): number | undefined {
+  if (!before || now.value === undefined || now.at <= before.at || now.value < before.value) return undefined;
+  return (now.value - before.value) / (now.at - before.at);
 }
 
 /** A sparkline's polyline points, the oldest at the left, scaled from 0 to the highest value; '' for fewer than 2. */
