@@ -9,7 +9,14 @@
  * cut off, and resumes likewise.
  */
 import type http from 'node:http';
-import { FOLLOW_BACKLOG_BYTES, type LogLine, type LogQuery, type LogSource, NO_LOGS } from '../protocol/logs.js';
+import {
+  FOLLOW_BACKLOG_BYTES,
+  type LogLine,
+  type LogQuery,
+  type LogSource,
+  NO_LOGS,
+  wanted,
+} from '../protocol/logs.js';
 
 type Answer = (status: number, value: unknown) => void;
 
@@ -38,9 +45,7 @@ function follow(res: http.ServerResponse, source: LogSource, query: LogQuery): v
   for (const l of source.lines(query)) send(l);
   res.on(
     'close',
-    source.subscribe((l) => {
-      if (query.worker === undefined || l.pid === query.worker) send(l);
-    }),
+    source.subscribe((l) => wanted(l, query) && send(l)),
   );
 }
 

@@ -131,7 +131,7 @@ const CONTROL_OPTIONS: readonly (OptionSpec & { help: string })[] = [
   {
     flag: '--follow',
     short: '-f',
-    help: `events, logs: after those kept (the last ${EVENTS} events, ${LOG_LINES} log lines), each as it comes, until interrupted`,
+    help: `events, logs: after those kept (the last ${EVENTS} events; up to ${LOG_LINES} log lines), each as it comes, until interrupted`,
   },
   { flag: '--worker', arg: 'PID', example: '4242', numeric: true, help: "logs: only this worker's lines" },
   {

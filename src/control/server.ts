@@ -27,7 +27,7 @@ import {
   type Request,
   parseRequest,
 } from '../protocol/control.js';
-import { FOLLOW_BACKLOG_BYTES, type LogSource } from '../protocol/logs.js';
+import { FOLLOW_BACKLOG_BYTES, type LogSource, wanted } from '../protocol/logs.js';
 import { MAX_SOCKET_PATH } from '../listeners/address.js';
 import { probeSocket } from '../listeners/unix-path.js';
 import { askReload, stopOnce } from './answers.js';
@@ -299,6 +299,8 @@ interface Replier {
   onGone(fn: () => void): void;
   /** Bytes written and not yet taken by the client. */
   backlog(): number;
+  /** Closes the connection at once, whatever is waiting to be written. */
+  drop(): void;
 }
 
 function replier(conn: Conn): Replier {
@@ -323,6 +325,7 @@ function replier(conn: Conn): Replier {
     refuse: (message) => finish({ type: 'error', message }),
     onGone: (fn) => sock.once('close', fn),
     backlog: () => sock.writableLength,
+    drop: () => sock.destroy(),
   };
 }
 
@@ -361,12 +364,11 @@ function answerLogs(logs: LogSource | undefined, req: Request, reply: Replier): 
   // At once, so that a client following a quiet master knows it was heard.
   reply.send({ type: 'accepted' });
   for (const l of logs.lines(req)) reply.send({ type: 'log', data: l });
-  const { worker } = req;
   reply.onGone(
     logs.subscribe((l) => {
-      if (worker !== undefined && l.pid !== worker) return;
-      if (reply.backlog() > FOLLOW_BACKLOG_BYTES)
-        reply.refuse(`logs -f: cut off, more than ${FOLLOW_BACKLOG_BYTES} bytes behind`);
+      if (!wanted(l, req)) return;
+      // It reads nothing of what is waiting for it: no message would reach it either.
+      if (reply.backlog() > FOLLOW_BACKLOG_BYTES) reply.drop();
       else reply.send({ type: 'log', data: l });
     }),
   );

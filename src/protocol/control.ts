@@ -503,7 +503,6 @@ export function parseReply(line: string): { reply: Reply } | { unknown: string }
     : { invalid: `a '${v.type}' reply of the wrong shape` };
 }
 
-/** A request line as the master reads it: the request, or the one-line answer for a client that sent something else. */
 const whole = (v: unknown, min: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min;
 
 /**
@@ -530,6 +529,7 @@ function streamRequest(cmd: 'events' | 'logs', { after, follow, worker, limit }:
   };
 }
 
+/** A request line as the master reads it: the request, or the one-line answer for a client that sent something else. */
 export function parseRequest(line: string): Request | { error: string } {
   let req: Fields;
   try {

@@ -33,8 +33,12 @@ export interface LogSource {
   subscribe(listener: (line: LogLine) => void): () => void;
 }
 
-/** A follower (`baton logs -f`, the API's stream) this far behind is cut off: the master does not hold its backlog. */
-export const FOLLOW_BACKLOG_BYTES = 1024 * 1024;
+/**
+ * A follower (`baton logs -f`, the API's stream) this far behind is cut off: the master does not hold its backlog.
+ * Well above the lines kept (LOG_BYTES of text, and their JSON), so that a reader is never cut for what it was sent
+ * first.
+ */
+export const FOLLOW_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 /** The answer to asking a master run without --log-file for its lines. */
 export const NO_LOGS = 'this master keeps no log lines (start baton run with --log-file PATH to keep them)';

@@ -576,6 +576,26 @@ test('run --releases DIR: the script is a path inside a release, found in the on
   );
 });
 
+test('logs [-f] [--worker PID] [-n N] [--json]: only logs takes --worker and -n, each a whole number from 1', async () => {
+  assert.deepEqual(await parse(['logs']), { cmd: 'logs', json: false });
+  assert.deepEqual(await parse(['logs', '-f', '--worker', '4121', '-n', '50', '--json']), {
+    cmd: 'logs',
+    json: true,
+    follow: true,
+    worker: 4121,
+    lines: 50,
+  });
+  assert.deepEqual(await parse(['logs', '--lines=5', '--worker=7']), { cmd: 'logs', json: false, lines: 5, worker: 7 });
+  await assert.rejects(parse(['logs', '-n', '0']), /-n: how many of the newest lines, from 1, got '0'/);
+  await assert.rejects(parse(['logs', '--worker', 'api']), /--worker: a worker's pid \(see baton status\), got 'api'/);
+  await assert.rejects(parse(['events', '--worker', '7']), /unknown option '--worker'/);
+  assert.match(
+    CONTROL_HELP,
+    /baton logs +\[--name NAME\] \[--control PATH\] \[--json\] \[-f\] \[--worker PID\] \[-n N\]/,
+  );
+  assert.ok(HELP.includes('baton logs'));
+});
+
 test('reload --release NAME, releases [--json]: only where they apply', async () => {
   assert.deepEqual(await parse(['reload', '--release', 'v2']), { cmd: 'reload', json: false, release: 'v2' });
   assert.deepEqual(await parse(['releases', '--json', '--name', 'api']), { cmd: 'releases', json: true, name: 'api' });

@@ -17,6 +17,7 @@ import {
 } from '../../dist/control/paths.js';
 import { probeSocket } from '../../dist/listeners/unix-path.js';
 import { startControlServer, MAX_REQUEST_BYTES } from '../../dist/control/server.js';
+import { FOLLOW_BACKLOG_BYTES } from '../../dist/protocol/logs.js';
 import { runCommand, formatPhase, formatStatus } from '../../dist/control/client.js';
 import { NO_RELEASES, ReloadRefused, parseReply } from '../../dist/protocol/control.js';
 import { within } from '../helpers/proc.mjs';
@@ -1076,4 +1077,28 @@ test("status: each generation's requests over the last 10 s, one line each; vali
   );
   const bad = { ...s, requests: [{ generation: 3, total: { ...total, codes: { '2xx': 1 } }, recent }] };
   assert.ok('invalid' in parseReply(JSON.stringify({ type: 'status', data: bad })));
+});
+
+test('logs -f: a follower that reads nothing is cut off once FOLLOW_BACKLOG_BYTES wait for it, not held', {
+  timeout: 20_000,
+}, async () => {
+  const file = freshPath();
+  const listeners = new Set();
+  const logs = { lines: () => [], subscribe: (l) => (listeners.add(l), () => listeners.delete(l)) };
+  await start(file, new FakeMaster(), { logs });
+  const sock = net.connect(file);
+  sock.on('error', () => {});
+  sock.on('connect', () => sock.end('{"cmd":"logs","follow":true}\n'));
+  sock.pause();
+  await waitFor(() => listeners.size === 1, 5000, 'the follower subscribed');
+  const line = 'x'.repeat(64 * 1024);
+  let sent = 0;
+  for (let seq = 1; seq <= 400 && listeners.size > 0; seq++) {
+    for (const l of listeners) l({ seq, time: 0, pid: 1, generation: 1, stream: 'stdout', line });
+    sent += line.length;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  sock.destroy();
+  assert.equal(listeners.size, 0, 'cut off');
+  assert.ok(sent < 2 * FOLLOW_BACKLOG_BYTES, `cut off after ${sent} bytes`);
 });
