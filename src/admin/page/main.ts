@@ -39,6 +39,8 @@ let polls = 0;
 let releasesAsked = 0;
 /** The release list is asked for at every this many polls. */
 const RELEASES_EVERY = 5;
+/** The last status answered, and when. */
+let last: { status: Status; at: number } | undefined;
 
 const cell = (text: string, className?: string) => h('td', className ? { className } : {}, text);
 
@@ -79,9 +81,6 @@ function notAnswering(why: string): void {
   document.title = titleOf(last?.status, false);
 }
 
-/** The last status answered, and when. */
-let last: { status: Status; at: number } | undefined;
-
 async function poll(): Promise<void> {
   clearTimeout(timer);
   const mine = ++polls;
@@ -120,7 +119,7 @@ function render(s: Status): void {
     page.stoppedPid = null;
     clearOutcome();
   }
-  if (!page.reloading) busy(actionsDisabled(s, page.reloading, page.stoppedPid));
+  busy(actionsDisabled(s, page.reloading, page.stoppedPid));
   document.title = titleOf(s, true);
   $('name').textContent = s.name;
   $('generation').textContent = String(s.generation);
