@@ -43,8 +43,7 @@ import { loadCertificate } from './tls.js';
 import { CONTENT_TYPE } from './metrics.js';
 import { SECURITY_HEADERS, servePage } from './page.js';
 import { serveLogs } from './logs.js';
-import { PAGE_HEADER } from './page/header.js';
-import { crossSite, Sessions } from './session.js';
+import { crossSite, PAGE_HEADER, Sessions } from './session.js';
 
 /** The master, or a standalone process, as the admin listener sees it. */
 export interface AdminTarget extends Controllable {

@@ -17,6 +17,9 @@ import { isLoopback } from '../listeners/address.js';
 import { quote } from '../protocol/quote.js';
 import { PAGE_HEADER } from './page/header.js';
 
+/** The header the page sends with every action (page/header.ts: the page's script imports it from there). */
+export { PAGE_HEADER };
+
 /** How long a sign-in lasts unused: each request on it starts this again. */
 export const SESSION_IDLE_MS = 15 * 60_000;
 /** Sessions held at once; past it the oldest is ended. */
