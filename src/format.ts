@@ -1,7 +1,6 @@
 /**
- * Figures as people read them, for `baton status` and the admin page, which
- * inlines these functions into its script (Function#toString): each stands
- * alone, closing over nothing.
+ * Figures as people read them, for `baton status` and the admin page, whose
+ * script bundles them (src/admin/page/view.ts).
  */
 
 /** `850 ms`, `12s`, `3m 12s`, `2h 5m`, `3d 4h`. */

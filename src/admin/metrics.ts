@@ -118,6 +118,7 @@ export class Metrics {
       ]),
       ...requestFamilies(status),
       ...workerFamilies(status),
+      ...releaseFamilies(status),
     ];
     const fds = openFds();
     if (fds !== undefined)
@@ -202,6 +203,20 @@ function requestFamilies(status: Status): string[] {
       gens.map(({ generation, total }): Sample => [`{generation="${generation}"}`, total.connections]),
     ),
   ];
+}
+
+/** A label's value, escaped as the text format wants: a version is whatever package.json says. */
+const labelValue = (v: string): string => v.replace(/[\\"]/g, '\\$&').replace(/\n/g, '\\n');
+
+/** With --releases: which code serves, as Prometheus's *_info convention has it (always 1, the facts as labels). */
+function releaseFamilies({ release, releaseIdentity: id }: Status): string[] {
+  if (release === undefined) return [];
+  const labels = { release, version: id?.version ?? '', revision: id?.revision ?? '' };
+  const text = Object.entries(labels)
+    .map(([k, v]) => `${k}="${labelValue(v)}"`)
+    .join(',');
+  const help = "Always 1, labelled with the serving release, its package.json's version and its REVISION or commit.";
+  return [family('baton_release_info', 'gauge', help, [[`{${text}}`, 1]])];
 }
 
 /** Each worker's own figures, as of its last heartbeat, labelled with its pid and generation. */

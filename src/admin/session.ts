@@ -15,13 +15,15 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import { isLoopback } from '../listeners/address.js';
 import { quote } from '../protocol/quote.js';
+import { PAGE_HEADER } from './page/header.js';
+
+/** The header the page sends with every action (page/header.ts: the page's script imports it from there). */
+export { PAGE_HEADER };
 
 /** How long a sign-in lasts unused: each request on it starts this again. */
 export const SESSION_IDLE_MS = 15 * 60_000;
 /** Sessions held at once; past it the oldest is ended. */
 const MAX_SESSIONS = 256;
-/** The header the page sends with every action, which a cross-site form cannot. */
-export const PAGE_HEADER = 'x-baton-page';
 
 /** Kept by digest: looking an id up takes no time that depends on how much of it matched. */
 const key = (id: string): string => crypto.createHash('sha256').update(id).digest('base64url');

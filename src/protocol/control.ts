@@ -130,6 +130,12 @@ export class ReloadRefused extends Error {
   }
 }
 
+/** Which code a release is: its package.json's version, and a REVISION file's first line or its git commit. */
+export interface ReleaseIdentity {
+  version?: string;
+  revision?: string;
+}
+
 /** `baton releases`, `GET /api/releases`: the admin page's release picker reads exactly this. */
 export interface ReleaseList {
   /** --releases DIR, as an absolute path. */
@@ -139,7 +145,7 @@ export interface ReleaseList {
   /** The release the serving generation runs; null before the first one started. */
   serving: string | null;
   /** Sorted by name. */
-  releases: { name: string; current: boolean; serving: boolean }[];
+  releases: ({ name: string; current: boolean; serving: boolean } & ReleaseIdentity)[];
 }
 
 /** One step of a reload, streamed to the client as it happens. */
@@ -181,6 +187,14 @@ export function cutLine(n: number): string {
 
 export type WorkerState = 'starting' | 'ready' | 'draining';
 
+/** A crashed worker: its pid, how it ended (an exit code, or the signal that ended it), and when. */
+export interface LastExit {
+  pid: number;
+  code: number | null;
+  signal: string | null;
+  at: string;
+}
+
 export interface WorkerStatus {
   pid: number;
   generation: number;
@@ -199,6 +213,8 @@ export interface WorkerStatus {
   cpuMs?: number;
   /** Its slot's crashed workers started again in this generation (a worker of the serving generation only). */
   restarts?: number;
+  /** How its slot's last crashed worker ended, in this generation (a worker of the serving generation only). */
+  lastExit?: LastExit;
   /** The Node.js version its generation runs on (absent from a master older than this client). */
   node?: string;
   /** Its requests since its start, by what they came to; absent before it reported any (or with counting off). */
@@ -341,8 +357,9 @@ export interface Status {
   /** Absent from a master older than this client. */
   master?: MasterMemory;
   generation: number;
-  /** With --releases: the release the serving generation runs. */
+  /** With --releases: the release the serving generation runs, and which code it is. */
   release?: string;
+  releaseIdentity?: ReleaseIdentity;
   workers: WorkerStatus[];
   listeners: string[];
   reloads: ReloadRecord[];
@@ -448,6 +465,7 @@ const isGenerationRequests = shape({
     p99Ms: nullable(num),
   }),
 });
+const isIdentity = { version: opt(str), revision: opt(str) };
 const isStatus = shape({
   name: str,
   masterPid: num,
@@ -455,6 +473,7 @@ const isStatus = shape({
   master: opt(shape({ rssBytes: num, heapTotalBytes: num, heapUsedBytes: num, externalBytes: num, afterGc: bool })),
   generation: num,
   release: opt(str),
+  releaseIdentity: opt(shape(isIdentity)),
   workers: list(
     shape({
       pid: num,
@@ -468,6 +487,7 @@ const isStatus = shape({
       unresponsive: bool,
       cpuMs: opt(num),
       restarts: opt(num),
+      lastExit: opt(shape({ pid: num, code: nullable(num), signal: nullable(str), at: str })),
       node: opt(str),
       requests: opt(isCodes),
     }),
@@ -503,7 +523,7 @@ const REPLIES: Record<Reply['type'], Check> = {
       dir: str,
       current: nullable(str),
       serving: nullable(str),
-      releases: list(shape({ name: str, current: bool, serving: bool })),
+      releases: list(shape({ name: str, current: bool, serving: bool, ...isIdentity })),
     }),
   }),
   event: shape({

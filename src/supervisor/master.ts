@@ -5,7 +5,9 @@
  * It never touches request traffic. Workers come from an injected spawner, so
  * the rules here are tested without processes.
  */
+import path from 'node:path';
 import type {
+  LastExit,
   MasterMemory,
   ReleaseList,
   ReloadAsk,
@@ -25,6 +27,7 @@ import type { Notifier, Serving } from '../systemd/notify.js';
 import { deadlineIn } from '../time.js';
 import { Backoff } from './backoff.js';
 import { currentRelease, listReleases, releasePath } from './releases.js';
+import { identify } from './release-identity.js';
 import { comparison, judge } from './health.js';
 import {
   type Code,
@@ -91,8 +94,8 @@ export class Master {
   private live: (Worker | undefined)[] = [];
   private starting: Worker[] = [];
   private readonly backoff: Backoff[] = [];
-  /** Crashed workers started again, per slot, in the serving generation: a worker's restarts are its slot's. */
-  private restarts: number[] = [];
+  /** Per slot, in the serving generation: crashed workers started again, and how the last one ended. */
+  private crashes: { restarts: number; lastExit?: LastExit }[] = [];
   private readonly respawns = new Set<NodeJS.Timeout>();
   private readonly reloads: Reloads;
   private readonly stopSignal = new AbortController();
@@ -259,6 +262,7 @@ export class Master {
       this.live[slot] = replacement;
       return;
     }
+    (this.crashes[slot] ??= { restarts: 0 }).lastExit = { pid: worker.pid, ...exit, at: new Date().toISOString() };
     const backoff = (this.backoff[slot] ??= new Backoff());
     const { delayMs, crashes } = backoff.next(Date.now() - worker.startedAt);
     log(crashes > 1 ? 'error' : 'warn', `${worker.describeExit(exit)}; restarting it in ${delayMs} ms`, {
@@ -269,7 +273,7 @@ export class Master {
       this.respawns.delete(timer);
       if (this.stopSignal.signal.aborted || this.live[slot] !== undefined) return;
       this.live[slot] = this.spawn(this.code!.launch, slot);
-      this.restarts[slot] = (this.restarts[slot] ?? 0) + 1;
+      this.crashes[slot]!.restarts += 1;
       this.o.events?.respawned();
     }, delayMs);
     this.respawns.add(timer);
@@ -310,7 +314,7 @@ export class Master {
     this.starting = [];
     this.generation = code.generation;
     this.backoff.forEach((b) => b.reset());
-    this.restarts = [];
+    this.crashes = [];
     configureLog({ generation: this.generation });
     return old;
   }
@@ -409,7 +413,7 @@ export class Master {
       workerStatus(w, now, {
         unresponsive: this.watch.isSilent(w),
         requests: requests?.worker(w.pid),
-        restarts: this.live.includes(w) ? (this.restarts[this.live.indexOf(w)] ?? 0) : undefined,
+        ...(this.live.includes(w) ? (this.crashes[this.live.indexOf(w)] ?? { restarts: 0 }) : {}),
       }),
     );
     return {
@@ -418,7 +422,7 @@ export class Master {
       uptimeMs: now - this.startedAt,
       master: ownMemory(),
       generation: this.generation,
-      ...(this.code?.release === undefined ? {} : { release: this.code.release }),
+      ...releaseOf(this.o.releases, this.code?.release),
       workers,
       listeners: this.listenerNames(),
       reloads: [...this.reloads.history],
@@ -432,6 +436,12 @@ export class Master {
   releases(): ReleaseList | undefined {
     return this.o.releases === undefined ? undefined : listReleases(this.o.releases, this.code?.release ?? null);
   }
+}
+
+/** The serving generation's release (with --releases), and which code it is. */
+function releaseOf(dir: string | undefined, release: string | undefined): Pick<Status, 'release' | 'releaseIdentity'> {
+  if (dir === undefined || release === undefined) return {};
+  return { release, releaseIdentity: identify(path.join(dir, release)) };
 }
 
 /** When a serving worker is due for replacement: --max-memory (or the container's share), --max-requests, --max-age. */
@@ -471,7 +481,7 @@ function sum(codes: Record<string, number> | undefined): number | undefined {
 function workerStatus(
   w: Worker,
   now: number,
-  also: Pick<WorkerStatus, 'unresponsive' | 'requests' | 'restarts'>,
+  also: Pick<WorkerStatus, 'unresponsive' | 'requests' | 'restarts' | 'lastExit'>,
 ): WorkerStatus {
   const node = versionOf(w.execPath);
   return {
@@ -488,6 +498,7 @@ function workerStatus(
     ...(w.heartbeat?.cpuMs === undefined ? {} : { cpuMs: w.heartbeat.cpuMs }),
     ...withRequests(also.requests),
     ...(also.restarts === undefined ? {} : { restarts: also.restarts }),
+    ...(also.lastExit === undefined ? {} : { lastExit: also.lastExit }),
   };
 }
 

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type ReleaseList, ReloadRefused } from '../protocol/control.js';
 import { quote } from '../protocol/quote.js';
+import { identify } from './release-identity.js';
 
 /** The link baton manages in DIR; never a release itself. */
 export const CURRENT = 'current';
@@ -118,7 +119,12 @@ export function listReleases(dir: string, serving: string | null): ReleaseList {
     dir,
     current,
     serving,
-    releases: names(dir).map((name) => ({ name, current: name === current, serving: name === serving })),
+    releases: names(dir).map((name) => ({
+      name,
+      current: name === current,
+      serving: name === serving,
+      ...identify(path.join(dir, name)),
+    })),
   };
 }
 
