@@ -18,7 +18,7 @@ import type { GivenFlag, RunArgs } from './resolve.js';
 
 export { UsageError } from './options.js';
 
-export type ControlCommandName = 'reload' | 'stop' | 'status' | 'releases' | 'events';
+export type ControlCommandName = 'reload' | 'stop' | 'status' | 'releases' | 'events' | 'upgrade';
 
 export interface ControlCommand {
   cmd: ControlCommandName;
@@ -106,6 +106,8 @@ Usage:
   baton status [--name NAME] [--json]      generation, workers, listeners, last reloads
   baton releases [--name NAME] [--json]    the releases of a master run with --releases, current and serving
   baton events [--name NAME] [-f] [--json] the master's timeline: reloads, crashes, replacements, stops
+  baton upgrade [--name NAME] [--node PATH]
+                                           replace the master itself with the baton on disk, on the same sockets
   baton help [command]                     help on one command (e.g. baton help run)
 
 Exit codes: 0 done, 1 reload failed (rolled back: the old workers keep serving), 2 usage error or no master.
@@ -139,6 +141,7 @@ export const CONTROL_HELP = `Usage:
   baton status   [--name NAME] [--control PATH] [--json]
   baton releases [--name NAME] [--control PATH] [--json]
   baton events   [--name NAME] [--control PATH] [--json] [-f]
+  baton upgrade  [--name NAME] [--control PATH] [--json] [--node PATH]
 
 Talks to a running master over its control socket. Without --name or --control,
 the master named default (started without --name) is used, never another one.
@@ -150,7 +153,7 @@ Options:
   --release NAME    reload: start the release DIR/NAME of a master run with --releases DIR (default: the one
                     DIR/current points to); current is pointed at it once it serves, and left as it was on a rollback
   --node PATH       reload: run the new generation on this node binary (Node.js 20 or later), and the ones after it;
-                    a rollback leaves the workers on the one they run on
+                    a rollback leaves the workers on the one they run on; upgrade: run the new master on it
   -f, --follow      events: after the events kept (the last 1000), each as it comes, until interrupted
   -h, --help        this text
 
@@ -158,7 +161,12 @@ reload prints each phase (spawned, ready, draining, done) as it happens and exit
 0 when the new generation serves, 1 when it was rolled back (with the reason and
 the tail of the failed worker's stderr; a worker that crashes within the master's
 --crash-window after it was ready rolls it back too), 2 when no master answers.
-It answers once the crash window has passed and the old generation is gone.`;
+It answers once the crash window has passed and the old generation is gone.
+
+upgrade starts a new master from the baton on disk (after an npm install of another version), on the same
+options, sockets, admin listener and control socket; once its first generation is in service the old master
+drains its workers and exits. It exits 0 with the new master's pid and version, or 1 when the new master
+failed (with the tail of its stderr): the old master and its workers serve on. Refused as a container's PID 1.`;
 
 /** The help text for a topic (none: the overview). */
 export function helpText(topic?: HelpTopic): string {
@@ -166,7 +174,7 @@ export function helpText(topic?: HelpTopic): string {
   return topic === 'run' ? RUN_HELP : CONTROL_HELP;
 }
 
-const CONTROL_COMMANDS: readonly ControlCommandName[] = ['reload', 'stop', 'status', 'releases', 'events'];
+const CONTROL_COMMANDS: readonly ControlCommandName[] = ['reload', 'stop', 'status', 'releases', 'events', 'upgrade'];
 
 /**
  * Parses the arguments after `baton` (process.argv.slice(2)). `cwd` resolves
@@ -185,7 +193,7 @@ export function parseArgs(argv: readonly string[], options: { cwd?: string } = {
       return { cmd: 'help', topic: topic as HelpTopic };
     }
     throw new UsageError(
-      `no help on ${quote(topic)} (commands: run, reload, stop, status, releases, events; see baton --help)`,
+      `no help on ${quote(topic)} (commands: run, reload, stop, status, releases, events, upgrade; see baton --help)`,
     );
   }
   if (first === 'run') return parseRun(rest);
@@ -197,7 +205,7 @@ export function parseArgs(argv: readonly string[], options: { cwd?: string } = {
     );
   }
   throw new UsageError(
-    `unknown command ${quote(first)} (commands: run, reload, stop, status, releases, events, help; see baton --help)`,
+    `unknown command ${quote(first)} (commands: run, reload, stop, status, releases, events, upgrade, help; see baton --help)`,
   );
 }
 
@@ -234,6 +242,7 @@ const CONTROL_EXTRAS: Record<ControlCommandName, readonly string[]> = {
   status: ['--json'],
   releases: ['--json'],
   events: ['--json', '--follow'],
+  upgrade: ['--json', '--node'],
 };
 
 /**

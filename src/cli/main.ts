@@ -4,20 +4,13 @@
  * `stop`, `status` and `releases` talk to a running one over its control socket. Exit
  * codes: 0 success, 1 rollback or failure, 2 usage error or no master.
  */
-import fs from 'node:fs';
 import { UsageError, helpText, parseArgs } from './args.js';
 import { runCommand } from '../control/client.js';
 import { clientControlPath, serverControlPath } from '../control/paths.js';
 import { logicalCwd } from '../cwd.js';
 import { type RunCommand, resolveRun } from './resolve.js';
 import { run } from './run.js';
-
-function version(): string {
-  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
+import { batonVersion } from './version.js';
 
 /**
  * A reader that hangs up early (`baton reload | head -1`, `| true`) has taken
@@ -51,7 +44,7 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`${helpText(parsed.topic)}\n`);
       return;
     case 'version':
-      process.stdout.write(`${version()}\n`);
+      process.stdout.write(`${batonVersion()}\n`);
       return;
     case 'run': {
       if (process.platform === 'win32') {
@@ -77,6 +70,8 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default: {
+      if (parsed.cmd === 'upgrade' && process.platform === 'win32')
+        return fail('baton upgrade is not supported on Windows (baton run does not run there)', 2);
       let path: string;
       try {
         path = await clientControlPath(parsed);

@@ -6,6 +6,7 @@
  * at once. The master's pid never changes, so it suits systemd and a
  * container's PID 1.
  */
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,11 @@ import { HANDOVER_VARS, readListenEnv } from '../protocol/fds.js';
 import { checkInternals } from '../internals/check.js';
 import { inherit } from '../listeners/inherit.js';
 import { DEFAULT_NAME } from '../control/paths.js';
-import { startControlServer } from '../control/server.js';
+import { type ControlServer, type Upgrade, startControlServer } from '../control/server.js';
+import { ADMIN_FD_NAME, CONTROL_FD_NAME } from '../protocol/upgrade.js';
+import { Takeover } from '../supervisor/takeover.js';
+import { upgrader } from '../supervisor/upgrade.js';
+import { batonVersion } from './version.js';
 import { EventLog } from '../control/events.js';
 import type { Timeline } from '../protocol/control.js';
 import { Master, type MasterEvents, type MasterOptions } from '../supervisor/master.js';
@@ -67,9 +72,10 @@ function spawnerFor(
 /**
  * --admin's code, loaded only then: a master without it loads none of it. A reload also takes up a renewed certificate.
  */
-async function loadAdmin(
-  o: RunCommand,
-): Promise<{ events: MasterEvents; start: (master: Master, timeline: Timeline) => Promise<AdminServer> } | undefined> {
+async function loadAdmin(o: RunCommand): Promise<
+  | { events: MasterEvents; start: (master: Master, timeline: Timeline, fd?: number) => Promise<AdminServer> }
+  | undefined
+> {
   const options = o.admin;
   if (!options) return undefined;
   const module = await import('../admin/index.js');
@@ -86,9 +92,25 @@ async function loadAdmin(
   };
   return {
     events,
-    start: async (master, timeline) =>
-      (server = await module.startAdminServer(options, master, { render: (s) => metrics.render(s), timeline })),
+    start: async (master, timeline, fd) =>
+      (server = await module.startAdminServer(
+        options,
+        master,
+        { render: (s) => metrics.render(s), timeline },
+        fd === undefined ? undefined : (s) => listenOnFd(s, fd),
+      )),
   };
+}
+
+/** The admin listener `baton upgrade` passed: served on as it is, not bound anew. */
+function listenOnFd(server: net.Server, fd: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ fd }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 /** --log-file, opened (a one-line error, exit 1, if it cannot be), and reopened on SIGUSR1. */
@@ -127,6 +149,7 @@ function masterOptions(
     releases: options.releases,
     node: options.node,
     nodeAllow: options.nodeAllow,
+    version: batonVersion(),
     events,
     sources: o.sources,
     requests,
@@ -147,6 +170,47 @@ function warnManyWorkers(workers: number): void {
   );
 }
 
+/** The listeners `baton upgrade` passes on, besides the app's: set once they listen. */
+interface Handed {
+  control?: ControlServer;
+  admin?: AdminServer;
+}
+
+/** `baton upgrade` on this master: a new one from the baton on disk, on the same command line and sockets. */
+function upgradeOf(
+  o: RunCommand,
+  master: Master,
+  sockets: SocketTable,
+  handed: Handed,
+  notifySocket: string | undefined,
+): Upgrade {
+  const { readyTimeoutMs, crashWindowMs, drainTimeoutMs } = o.settings;
+  return upgrader({
+    execArgv: process.execArgv,
+    entry: process.argv[1]!,
+    argv: process.argv.slice(2),
+    cwd: process.cwd(),
+    get env() {
+      return { ...process.env, ...(notifySocket === undefined ? {} : { NOTIFY_SOCKET: notifySocket }) };
+    },
+    readyTimeoutMs,
+    crashWindowMs,
+    drainTimeoutMs,
+    sockets: () => [
+      ...sockets.all().map((h) => ({ name: h.name, fd: h.handle.fd })),
+      ...(handed.control?.fd === undefined ? [] : [{ name: CONTROL_FD_NAME, fd: handed.control.fd }]),
+      ...(handed.admin?.fd === undefined ? [] : [{ name: ADMIN_FD_NAME, fd: handed.admin.fd }]),
+    ],
+    busy: () => (master.isStopping() ? 'the master is stopping' : undefined),
+    handOver: () => {
+      handed.control!.owns = false;
+      void handed.control?.close();
+      void handed.admin?.close();
+      master.retire();
+    },
+  });
+}
+
 export async function run(o: RunCommand, controlPath: string): Promise<void> {
   const { options } = o;
   configureLog({ format: o.settings.logFormat });
@@ -159,10 +223,15 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
     logFile?.entry(entry);
   });
   checkInternals();
-  const inherited = inherit(readListenEnv(process.env, process.pid, process.ppid));
+  const fds = readListenEnv(process.env, process.pid, process.ppid);
+  const takeover = Takeover.from(process.env, fds);
+  const inherited = inherit(takeover?.listening ?? fds);
   for (const key of HANDOVER_VARS) delete process.env[key];
-  // The master alone speaks for the service: its pid never changes, and only it knows a reload's outcome.
-  const notify = systemdNotifier(process.env, { unset: true });
+  const notifySocket = process.env.NOTIFY_SOCKET;
+  // The master alone speaks for the service (a new one from `baton upgrade`, once in service): only it knows a
+  // reload's outcome.
+  const systemd = systemdNotifier(process.env, { unset: true });
+  const notify = takeover ? takeover.notifier(systemd) : systemd;
   const sockets = new SocketTable();
   warnStickySessions(path.resolve(o.cwd, o.script), options.workers);
   warnManyWorkers(options.workers);
@@ -190,8 +259,14 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
     () => master.kill(),
   );
   try {
-    closing.push(await startControlServer(controlPath, master, { timeline }));
-    if (admin) closing.push(await admin.start(master, timeline));
+    const handed: Handed = {};
+    const upgrade = upgradeOf(o, master, sockets, handed, notifySocket);
+    handed.control = await startControlServer(controlPath, master, { timeline, fd: takeover?.controlFd, upgrade });
+    closing.push(handed.control);
+    if (admin) closing.push((handed.admin = await admin.start(master, timeline, takeover?.adminFd)));
+    takeover?.watch(master, o.settings.crashWindowMs, batonVersion(), () => {
+      handed.control!.owns = true;
+    });
     await master.start();
   } catch (err) {
     await Promise.allSettled(closing.map((c) => c.close()));

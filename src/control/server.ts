@@ -21,12 +21,15 @@ import { oneLine, quote } from '../protocol/quote.js';
 import {
   type Controllable,
   NO_RELEASES,
+  type Phase,
+  type UpgradeResult,
   type ReloadAsk,
   type Reply,
   type Timeline,
   type Request,
   parseRequest,
 } from '../protocol/control.js';
+import { fdOf } from '../internals/handles.js';
 import { MAX_SOCKET_PATH } from '../listeners/address.js';
 import { probeSocket } from '../listeners/unix-path.js';
 import { askReload, stopOnce } from './answers.js';
@@ -44,6 +47,13 @@ const CLOSE_GRACE_MS = 2000;
 export interface ControlServer {
   /** The absolute path of the socket. */
   readonly path: string;
+  /** The listening socket's fd, which `baton upgrade` passes to the new master. */
+  readonly fd: number | undefined;
+  /**
+   * Whether close() removes the socket file: false for a new master that took the socket over until it is in service,
+   * and for the old one after.
+   */
+  owns: boolean;
   /** Stops listening and removes the socket file (if it is still this server's); idempotent. */
   close(): Promise<void>;
 }
@@ -59,7 +69,16 @@ export interface ControlServerOptions {
   requestDeadlineMs?: number;
   /** The master's timeline, for `baton events`. */
   timeline?: Timeline;
+  /** An inherited listening socket at `file` (from the master `baton upgrade` replaces), not bound anew. */
+  fd?: number;
+  /** `baton upgrade`; absent, refused. */
+  upgrade?: Upgrade;
 }
+
+/** Starts a new master; throws UpgradeRefused (one line) when it cannot start one here. */
+export type Upgrade = (onPhase: (phase: Phase) => void, ask: { node?: string }) => Promise<UpgradeResult>;
+
+export class UpgradeRefused extends Error {}
 
 interface Conn {
   sock: net.Socket;
@@ -85,8 +104,12 @@ export async function startControlServer(
         `(${Buffer.byteLength(target)} bytes, at most ${MAX_SOCKET_PATH}); pass --control with a shorter PATH`,
     );
   }
-  await clearStale(target);
-  const { server, ino, dev } = await bindPrivately(target);
+  let bound: { server: net.Server; ino: number; dev: number };
+  if (options.fd === undefined) {
+    await clearStale(target);
+    bound = await bindPrivately(target);
+  } else bound = await listenOnFd(target, options.fd);
+  const { server, ino, dev } = bound;
   server.on('error', (err) => log('error', 'control socket error', { path: target, error: errMessage(err) }));
 
   const conns = new Set<Conn>();
@@ -105,7 +128,7 @@ export async function startControlServer(
     conns.add(conn);
     sock.once('close', () => conns.delete(conn));
     try {
-      serve(conn, master, deadlineMs, options.timeline);
+      serve(conn, master, deadlineMs, options);
     } catch (err) {
       log('error', 'control connection failed', { error: errMessage(err) });
       sock.destroy();
@@ -113,14 +136,35 @@ export async function startControlServer(
   });
 
   let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= closeServer(server, conns, () => {
-      const st = fs.statSync(target);
-      if (st.ino === ino && st.dev === dev) fs.unlinkSync(target);
-    });
-    return closing;
+  const control = {
+    path: target,
+    fd: fdOf(server),
+    owns: options.fd === undefined,
+    close: (): Promise<void> => {
+      closing ??= closeServer(server, conns, () => {
+        const st = fs.statSync(target);
+        if (control.owns && st.ino === ino && st.dev === dev) fs.unlinkSync(target);
+      });
+      return closing;
+    },
   };
-  return { path: target, close };
+  return control;
+}
+
+/** The socket the old master listened on, at `target`: the same file, so the same identity for close(). */
+async function listenOnFd(target: string, fd: number): Promise<{ server: net.Server; ino: number; dev: number }> {
+  const server = net.createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ fd }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch((err: unknown) => {
+    throw new Error(`cannot listen on the control socket passed by the old master (${codeOf(err)})`);
+  });
+  const { ino, dev } = fs.statSync(target);
+  return { server, ino, dev };
 }
 
 const FIX = 'pass --control PATH in a writable directory';
@@ -236,7 +280,7 @@ async function clearStale(target: string): Promise<void> {
   }
 }
 
-function serve(conn: Conn, master: Controllable, deadlineMs: number, timeline: Timeline | undefined): void {
+function serve(conn: Conn, master: Controllable, deadlineMs: number, options: ControlServerOptions): void {
   const { sock } = conn;
   // EPIPE / ECONNRESET: the client went away. Whatever it asked for carries on.
   sock.on('error', () => sock.destroy());
@@ -259,7 +303,7 @@ function serve(conn: Conn, master: Controllable, deadlineMs: number, timeline: T
       reply.refuse(req.error);
       return;
     }
-    answer(req, master, reply, timeline).catch((err: unknown) => {
+    answer(req, master, reply, options).catch((err: unknown) => {
       log('error', 'control command failed', { cmd: req.cmd, error: errMessage(err) });
       if (conn.state !== 'done') reply.refuse(`${req.cmd} failed: ${errMessage(err)}`);
     });
@@ -317,8 +361,14 @@ function replier(conn: Conn): Replier {
   };
 }
 
-async function answer(req: Request, master: Controllable, reply: Replier, timeline?: Timeline): Promise<void> {
+async function answer(
+  req: Request,
+  master: Controllable,
+  reply: Replier,
+  { timeline, upgrade }: ControlServerOptions,
+): Promise<void> {
   if (req.cmd === 'events') answerEvents(timeline, req, reply);
+  else if (req.cmd === 'upgrade') await answerUpgrade(upgrade, reply, req);
   else if (req.cmd === 'status') answerStatus(master, reply);
   else if (req.cmd === 'stop') answerStop(master, reply);
   else if (req.cmd === 'releases') answerReleases(master, reply);
@@ -377,4 +427,21 @@ async function answerReload(master: Controllable, reply: Replier, { release, nod
   const asked = askReload(master, (phase) => reply.send({ type: 'phase', data: phase }), { release, node, by: 'cli' });
   if ('refused' in asked) return reply.refuse(asked.refused.message);
   reply.finish({ type: 'reload', data: await asked.result });
+}
+
+async function answerUpgrade(upgrade: Upgrade | undefined, reply: Replier, { node }: Request): Promise<void> {
+  if (!upgrade) return reply.refuse('this master cannot be upgraded');
+  reply.send({ type: 'accepted' });
+  await new Promise(setImmediate);
+  if (reply.gone()) {
+    log('warn', 'upgrade not run: its client left before it started');
+    return;
+  }
+  let result: UpgradeResult;
+  try {
+    result = await upgrade((phase) => reply.send({ type: 'phase', data: phase }), { node });
+  } catch (err) {
+    return reply.refuse(err instanceof UpgradeRefused ? err.message : `upgrade failed: ${errMessage(err)}`);
+  }
+  reply.finish({ type: 'upgrade', data: result });
 }

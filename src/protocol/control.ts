@@ -7,9 +7,9 @@
 import { quote } from './quote.js';
 import { CODES, type Code, type RequestCounts } from './requests.js';
 
-export type Command = 'reload' | 'stop' | 'status' | 'releases' | 'events';
+export type Command = 'reload' | 'stop' | 'status' | 'releases' | 'events' | 'upgrade';
 
-const COMMANDS: readonly Command[] = ['reload', 'stop', 'status', 'releases', 'events'];
+const COMMANDS: readonly Command[] = ['reload', 'stop', 'status', 'releases', 'events', 'upgrade'];
 
 export interface Request extends ReloadAsk {
   cmd: Command;
@@ -87,7 +87,21 @@ export type Phase =
   /** `drainedMs`: from the command to the old generation's last connection closed (its exit ends `ms`). */
   | { phase: 'done'; generation: number; ms: number; drainedMs?: number }
   | { phase: 'queued'; reason: string }
-  | { phase: 'rollback'; generation: number; reason: string; stderrTail: string };
+  | { phase: 'rollback'; generation: number; reason: string; stderrTail: string }
+  /** `baton upgrade`: a new master started, from the baton on disk, on `node`. */
+  | { phase: 'master'; pid: number; version: string; node: string };
+
+/** `baton upgrade`'s answer: the new master serves (its pid and version), or it failed and this one serves on. */
+export interface UpgradeResult {
+  ok: boolean;
+  /** The new master's, started or not. */
+  pid?: number;
+  version?: string;
+  /** From the command to the new master in service, or to its failure. */
+  ms: number;
+  reason?: string;
+  stderrTail?: string;
+}
 
 export interface ReloadResult {
   ok: boolean;
@@ -268,6 +282,8 @@ export interface Source {
 export interface Status {
   name: string;
   masterPid: number;
+  /** baton's version in the master (absent from a master older than this client). */
+  version?: string;
   uptimeMs: number;
   /** Absent from a master older than this client. */
   master?: MasterMemory;
@@ -296,6 +312,7 @@ export type Reply =
   | { type: 'accepted' }
   | { type: 'phase'; data: Phase }
   | { type: 'reload'; data: ReloadResult }
+  | { type: 'upgrade'; data: UpgradeResult }
   | { type: 'status'; data: Status }
   | { type: 'releases'; data: ReleaseList }
   | { type: 'event'; data: TimelineEvent }
@@ -349,6 +366,7 @@ const PHASES: Record<Phase['phase'], Check> = {
   done: shape({ generation: num, ms: num }),
   queued: shape({ reason: str }),
   rollback: shape({ generation: num, reason: str, stderrTail: str }),
+  master: shape({ pid: num, version: str, node: str }),
 };
 const isPhase: Check = (v) =>
   isObject(v) && typeof v.phase === 'string' && Object.hasOwn(PHASES, v.phase) && PHASES[v.phase as Phase['phase']](v);
@@ -376,6 +394,7 @@ const isGenerationRequests = shape({
 const isStatus = shape({
   name: str,
   masterPid: num,
+  version: opt(str),
   uptimeMs: num,
   master: opt(shape({ rssBytes: num, heapTotalBytes: num, heapUsedBytes: num, externalBytes: num, afterGc: bool })),
   generation: num,
@@ -422,6 +441,9 @@ const REPLIES: Record<Reply['type'], Check> = {
   accepted: () => true,
   phase: shape({ data: isPhase }),
   reload: shape({ data: isReloadResult }),
+  upgrade: shape({
+    data: shape({ ok: bool, pid: opt(num), version: opt(str), ms: num, reason: opt(str), stderrTail: opt(str) }),
+  }),
   status: shape({ data: isStatus }),
   releases: shape({
     data: shape({
@@ -488,13 +510,21 @@ export function parseRequest(line: string): Request | { error: string } {
   if (typeof cmd !== 'string' || !(COMMANDS as readonly string[]).includes(cmd)) {
     const shown =
       typeof cmd === 'string' ? quote(cmd.slice(0, 40)) : String(JSON.stringify(cmd) ?? 'none').slice(0, 40);
-    return { error: `unknown command ${shown} (expected reload, stop, status, releases or events)` };
+    return { error: `unknown command ${shown} (expected reload, stop, status, releases, events or upgrade)` };
   }
   if (cmd === 'events') return eventsRequest(req);
   if (release === undefined && node === undefined) return { cmd: cmd as Command };
+  if (cmd === 'upgrade' && release === undefined) return nodeRequest(cmd, node);
   if (cmd !== 'reload' || !(release === undefined || typeof release === 'string'))
     return { error: 'malformed request: only reload takes a release, a string like {"cmd":"reload","release":"v2"}' };
   if (!(node === undefined || (typeof node === 'string' && node.startsWith('/'))))
     return { error: 'malformed request: a node is an absolute path, like {"cmd":"reload","node":"/usr/bin/node"}' };
   return { cmd, ...(release === undefined ? {} : { release }), ...(node === undefined ? {} : { node }) };
+}
+
+/** `{"cmd":"upgrade","node":"/usr/bin/node"}`: the node is optional, an absolute path. */
+function nodeRequest(cmd: Command, node: unknown): Request | { error: string } {
+  if (!(node === undefined || (typeof node === 'string' && node.startsWith('/'))))
+    return { error: `malformed request: a node is an absolute path, like {"cmd":"${cmd}","node":"/usr/bin/node"}` };
+  return { cmd, ...(node === undefined ? {} : { node }) };
 }

@@ -56,6 +56,8 @@ export interface MasterOptions
   releases?: string;
   /** --node: the node binary the workers run on (absolute; checked); absent, the master's own. */
   node?: string;
+  /** baton's own version, for status. */
+  version?: string;
   /** --node-allow: the node binaries the admin API may name in a reload. */
   nodeAllow?: readonly string[];
   /** Told of what the master does, for counting (the admin listener's metrics). */
@@ -349,7 +351,16 @@ export class Master {
     };
   }
 
-  private drainAll(code: number): void {
+  /**
+   * `baton upgrade`: a new master serves on the same sockets now. Drains every worker and exits 0, without telling
+   * systemd of a stop (the service goes on, in the new master) and leaving the unix paths to the new master.
+   */
+  retire(): void {
+    if (this.stopState?.phase === 'draining') return;
+    this.drainAll(0, { keepPaths: true });
+  }
+
+  private drainAll(code: number, { keepPaths = false } = {}): void {
     this.endDelay();
     this.stopSignal.abort();
     for (const t of this.respawns) clearTimeout(t);
@@ -363,7 +374,7 @@ export class Master {
     // The master's copies go now, so that once the workers have stopped accepting, the listening sockets are
     // closed: a client is refused (and a load balancer tries another node) instead of queued where no process
     // will accept, to be reset at the master's exit. A socket systemd passed stays open in systemd.
-    this.sockets.closeAll();
+    this.sockets.closeAll({ keepPaths });
     void Promise.all(all.map((w) => w.exited)).then(async () => {
       log('info', 'stopped', { cut: await cutBy(all) });
       this.exit(code);
@@ -412,6 +423,7 @@ export class Master {
     return {
       name: this.o.name,
       masterPid: process.pid,
+      ...(this.o.version === undefined ? {} : { version: this.o.version }),
       uptimeMs: now - this.startedAt,
       master: ownMemory(),
       generation: this.generation,

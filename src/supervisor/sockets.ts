@@ -75,8 +75,12 @@ export class SocketTable {
     return unused.map((h) => h.name);
   }
 
-  closeAll(): void {
-    for (const h of this.held) close(h);
+  /** `keepPaths`: another master (`baton upgrade`) serves on them now; the unix paths stay for it. */
+  closeAll({ keepPaths = false } = {}): void {
+    for (const h of this.held) {
+      if (keepPaths) h.handle.close();
+      else close(h);
+    }
     this.held = [];
   }
 }
