@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HANDOVER_VARS, readListenEnv } from '../protocol/fds.js';
 import { checkInternals } from '../internals/check.js';
-import { inherit } from '../listeners/inherit.js';
+import { type Inherited, inherit } from '../listeners/inherit.js';
 import { DEFAULT_NAME } from '../control/paths.js';
 import { type ControlServer, type Upgrade, startControlServer } from '../control/server.js';
 import { ADMIN_FD_NAME, CONTROL_FD_NAME } from '../protocol/upgrade.js';
@@ -27,7 +27,7 @@ import { warnStickySessions } from '../supervisor/sticky.js';
 import { workerSpawner } from '../supervisor/worker.js';
 import { RequestHistory } from '../supervisor/requests.js';
 import { compileCacheDir, compileCacheEnv, prepareCompileCacheDir } from '../supervisor/compile-cache.js';
-import { systemdNotifier } from '../systemd/notify.js';
+import { type Notifier, systemdNotifier } from '../systemd/notify.js';
 import { configureLog, errMessage, log, tapLog } from '../log.js';
 import { LogFile } from '../supervisor/log-file.js';
 import { onStopSignals } from '../signals.js';
@@ -72,9 +72,10 @@ function spawnerFor(
 /**
  * --admin's code, loaded only then: a master without it loads none of it. A reload also takes up a renewed certificate.
  */
-async function loadAdmin(o: RunCommand): Promise<
-  | { events: MasterEvents; start: (master: Master, timeline: Timeline, fd?: number) => Promise<AdminServer> }
-  | undefined
+async function loadAdmin(
+  o: RunCommand,
+): Promise<
+  { events: MasterEvents; start: (master: Master, timeline: Timeline, fd?: number) => Promise<AdminServer> } | undefined
 > {
   const options = o.admin;
   if (!options) return undefined;
@@ -170,6 +171,25 @@ function warnManyWorkers(workers: number): void {
   );
 }
 
+/**
+ * The sockets passed to this master, by systemd or by the master `baton upgrade` replaces, and who speaks for the
+ * service: the master alone (a new one from `baton upgrade` once in service), as only it knows a reload's outcome.
+ */
+function takeInherited(): {
+  inherited: Inherited[];
+  takeover: Takeover | undefined;
+  notify: Notifier;
+  notifySocket: string | undefined;
+} {
+  const fds = readListenEnv(process.env, process.pid, process.ppid);
+  const takeover = Takeover.from(process.env, fds);
+  const inherited = inherit(takeover?.listening ?? fds);
+  for (const key of HANDOVER_VARS) delete process.env[key];
+  const notifySocket = process.env.NOTIFY_SOCKET;
+  const systemd = systemdNotifier(process.env, { unset: true });
+  return { inherited, takeover, notifySocket, notify: takeover ? takeover.notifier(systemd) : systemd };
+}
+
 /** The listeners `baton upgrade` passes on, besides the app's: set once they listen. */
 interface Handed {
   control?: ControlServer;
@@ -223,15 +243,7 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
     logFile?.entry(entry);
   });
   checkInternals();
-  const fds = readListenEnv(process.env, process.pid, process.ppid);
-  const takeover = Takeover.from(process.env, fds);
-  const inherited = inherit(takeover?.listening ?? fds);
-  for (const key of HANDOVER_VARS) delete process.env[key];
-  const notifySocket = process.env.NOTIFY_SOCKET;
-  // The master alone speaks for the service (a new one from `baton upgrade`, once in service): only it knows a
-  // reload's outcome.
-  const systemd = systemdNotifier(process.env, { unset: true });
-  const notify = takeover ? takeover.notifier(systemd) : systemd;
+  const { inherited, takeover, notify, notifySocket } = takeInherited();
   const sockets = new SocketTable();
   warnStickySessions(path.resolve(o.cwd, o.script), options.workers);
   warnManyWorkers(options.workers);
@@ -264,9 +276,7 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
     handed.control = await startControlServer(controlPath, master, { timeline, fd: takeover?.controlFd, upgrade });
     closing.push(handed.control);
     if (admin) closing.push((handed.admin = await admin.start(master, timeline, takeover?.adminFd)));
-    takeover?.watch(master, o.settings.crashWindowMs, batonVersion(), () => {
-      handed.control!.owns = true;
-    });
+    takeover?.watch(master, o.settings.crashWindowMs, batonVersion(), () => (handed.control!.owns = true));
     await master.start();
   } catch (err) {
     await Promise.allSettled(closing.map((c) => c.close()));

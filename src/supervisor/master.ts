@@ -98,9 +98,7 @@ export class Master {
   private readonly respawns = new Set<NodeJS.Timeout>();
   private readonly reloads: Reloads;
   private readonly stopSignal = new AbortController();
-  /**
-   * Once stopped: waiting out --shutdown-delay (until when, and the timer that ends it), then draining by a deadline.
-   */
+  /** Once stopped: waiting out --shutdown-delay (until when, the timer that ends it), then draining by a deadline. */
   private stopState:
     | { phase: 'delay'; until: number; timer: NodeJS.Timeout }
     | { phase: 'draining'; deadline: number }
@@ -351,13 +349,9 @@ export class Master {
     };
   }
 
-  /**
-   * `baton upgrade`: a new master serves on the same sockets now. Drains every worker and exits 0, without telling
-   * systemd of a stop (the service goes on, in the new master) and leaving the unix paths to the new master.
-   */
+  /** `baton upgrade`: a new master serves on the sockets. Drains, exits 0; no STOPPING=1; unix paths left to it. */
   retire(): void {
-    if (this.stopState?.phase === 'draining') return;
-    this.drainAll(0, { keepPaths: true });
+    if (this.stopState?.phase !== 'draining') this.drainAll(0, { keepPaths: true });
   }
 
   private drainAll(code: number, { keepPaths = false } = {}): void {

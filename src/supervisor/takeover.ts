@@ -103,7 +103,8 @@ export class Takeover {
       return;
     }
     process.send!(inService(process.pid, version), undefined, {}, (err: Error | null) => {
-      if (err) log('warn', 'the old master was not told that this one serves (it is gone?)', { error: errMessage(err) });
+      if (err)
+        log('warn', 'the old master was not told that this one serves (it is gone?)', { error: errMessage(err) });
       this.inService = true;
       this.restoreStderr?.();
       this.restoreStderr = undefined;

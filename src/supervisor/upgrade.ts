@@ -171,7 +171,10 @@ function outcomeOf(child: ChildProcess, spec: UpgradeSpec): Promise<Outcome> {
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
       const reason = `the new master exited (${signal ?? `code ${code}`}) before it served`;
       const end = (): void => done({ ok: false, reason, tail: () => tail });
-      if (!pipe || pipe.readableEnded || pipe.destroyed) return end();
+      if (!pipe || pipe.readableEnded || pipe.destroyed) {
+        end();
+        return;
+      }
       pipe.once('close', end);
       setTimeout(end, TAIL_WAIT_MS).unref();
     };
