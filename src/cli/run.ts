@@ -17,6 +17,7 @@ import { DEFAULT_NAME } from '../control/paths.js';
 import { type ControlServer, type Upgrade, startControlServer } from '../control/server.js';
 import { ADMIN_FD_NAME, CONTROL_FD_NAME } from '../protocol/upgrade.js';
 import { Takeover } from '../supervisor/takeover.js';
+import { removePidFile, writePidFile } from '../worker/pidfile.js';
 import { upgrader } from '../supervisor/upgrade.js';
 import { batonVersion } from './version.js';
 import { EventLog } from '../control/events.js';
@@ -190,6 +191,12 @@ function takeInherited(): {
   return { inherited, takeover, notifySocket, notify: takeover ? takeover.notifier(systemd) : systemd };
 }
 
+/** --pid-file: this master's pid, written whole or not at all (a reader never sees half a pid); a failure is said. */
+function writePid(file: string | undefined): void {
+  const failed = file === undefined ? undefined : writePidFile(file, process.pid);
+  if (failed) log('error', failed);
+}
+
 /** The listeners `baton upgrade` passes on, besides the app's: set once they listen. */
 interface Handed {
   control?: ControlServer;
@@ -231,6 +238,42 @@ function upgradeOf(
   });
 }
 
+/**
+ * The control socket, the admin listener (with --admin), then the first generation, and the pid file; listening on
+ * what `baton upgrade` passed, if it did. On a failure the listeners are closed again.
+ */
+async function serve(
+  o: RunCommand,
+  m: {
+    master: Master;
+    sockets: SocketTable;
+    admin: Awaited<ReturnType<typeof loadAdmin>>;
+    timeline: EventLog;
+    closing: Closable[];
+    controlPath: string;
+  },
+  { takeover, notifySocket }: ReturnType<typeof takeInherited>,
+): Promise<void> {
+  const { master, admin, timeline, closing } = m;
+  const pidFile = o.options.pidFile;
+  try {
+    const handed: Handed = {};
+    const upgrade = upgradeOf(o, master, m.sockets, handed, notifySocket);
+    handed.control = await startControlServer(m.controlPath, master, { timeline, fd: takeover?.controlFd, upgrade });
+    closing.push(handed.control);
+    if (admin) closing.push((handed.admin = await admin.start(master, timeline, takeover?.adminFd)));
+    takeover?.watch(master, o.settings.crashWindowMs, batonVersion(), () => {
+      handed.control!.owns = true;
+      writePid(pidFile);
+    });
+    await master.start();
+    if (!takeover) writePid(pidFile);
+  } catch (err) {
+    await Promise.allSettled(closing.map((c) => c.close()));
+    throw err;
+  }
+}
+
 export async function run(o: RunCommand, controlPath: string): Promise<void> {
   const { options } = o;
   configureLog({ format: o.settings.logFormat });
@@ -243,7 +286,8 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
     logFile?.entry(entry);
   });
   checkInternals();
-  const { inherited, takeover, notify, notifySocket } = takeInherited();
+  const inherited = takeInherited();
+  const { notify } = inherited;
   const sockets = new SocketTable();
   warnStickySessions(path.resolve(o.cwd, o.script), options.workers);
   warnManyWorkers(options.workers);
@@ -256,9 +300,18 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
   const closing: Closable[] = [];
   const exit = (code: number): void => {
     // STOPPING=1 may still be on its way: it goes out before the master does, not from an orphan.
-    void Promise.allSettled([...closing.map((c) => c.close()), notify.flushed()]).finally(() => process.exit(code));
+    void Promise.allSettled([...closing.map((c) => c.close()), notify.flushed()]).finally(() => {
+      if (options.pidFile !== undefined) removePidFile(options.pidFile);
+      process.exit(code);
+    });
   };
-  const master = new Master(masterOptions(o, inherited, admin?.events, requests), sockets, spawner, exit, notify);
+  const master = new Master(
+    masterOptions(o, inherited.inherited, admin?.events, requests),
+    sockets,
+    spawner,
+    exit,
+    notify,
+  );
   // Before the first workers start: a stop or a reload asked while they do (-w 64 takes seconds) is answered, not
   // fatal.
   for (const signal of ['SIGHUP', 'SIGUSR2'] as const) {
@@ -270,18 +323,7 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
     () => master.stop(),
     () => master.kill(),
   );
-  try {
-    const handed: Handed = {};
-    const upgrade = upgradeOf(o, master, sockets, handed, notifySocket);
-    handed.control = await startControlServer(controlPath, master, { timeline, fd: takeover?.controlFd, upgrade });
-    closing.push(handed.control);
-    if (admin) closing.push((handed.admin = await admin.start(master, timeline, takeover?.adminFd)));
-    takeover?.watch(master, o.settings.crashWindowMs, batonVersion(), () => (handed.control!.owns = true));
-    await master.start();
-  } catch (err) {
-    await Promise.allSettled(closing.map((c) => c.close()));
-    throw err;
-  }
+  await serve(o, { master, sockets, admin, timeline, closing, controlPath }, inherited);
   log('info', 'control socket ready', { control: controlPath, pid: process.pid });
   if (process.pid === 1) {
     // Node reaps only the children it spawned; orphans re-parented to PID 1 would stay zombies.

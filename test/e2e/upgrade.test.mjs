@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { startLoad } from '../helpers/load.mjs';
 import { baton, readyWorkers, stopMaster } from '../helpers/master.mjs';
 import { notifySocket, received } from '../helpers/notify-socket.mjs';
-import { follow, freePort, root, tmpDir } from '../helpers/proc.mjs';
+import { follow, freePort, root, tmpDir, waitFor } from '../helpers/proc.mjs';
 
 const script = path.join(root, 'test/fixtures/slow-request-app.mjs');
 
@@ -60,7 +60,7 @@ async function statusesUntil(control, stop) {
   return answers;
 }
 
-test('baton upgrade: onto the install on disk, then onto Node 24, under load, 0 failed; status throughout; MAINPID=', {
+test('baton upgrade: onto the install on disk, then onto Node 24, under load, 0 failed; status throughout; MAINPID=; the pid file follows', {
   timeout: 120_000,
 }, async (t) => {
   const dir = tmpDir('baton-upgrade-');
@@ -69,7 +69,8 @@ test('baton upgrade: onto the install on disk, then onto Node 24, under load, 0 
   install(link, build(dir, 'old', '0.0.1-old'));
   const sock = await notifySocket(t, path.join(dir, 'notify.sock'));
   const port = await freePort();
-  const master = startFrom(t, link, dir, ['-w', '2', '--crash-window', '500ms', script], {
+  const pidFile = path.join(dir, 'baton.pid');
+  const master = startFrom(t, link, dir, ['-w', '2', '--crash-window', '500ms', '--pid-file', pidFile, script], {
     PORT: String(port),
     NOTIFY_SOCKET: sock.address,
   });
@@ -82,6 +83,7 @@ test('baton upgrade: onto the install on disk, then onto Node 24, under load, 0 
   t.after(() => Promise.all(loads.map((l) => l.stop())));
   const before = JSON.parse((await baton(['status', '--json', '--control', master.control])).stdout);
   assert.equal(before.version, '0.0.1-old');
+  assert.equal(fs.readFileSync(pidFile, 'utf8'), `${before.masterPid}\n`);
 
   install(link, build(dir, 'new', '0.0.2-new'));
   const upgrading = baton(['upgrade', '--control', master.control]);
@@ -94,6 +96,7 @@ test('baton upgrade: onto the install on disk, then onto Node 24, under load, 0 
   const after = JSON.parse((await baton(['status', '--json', '--control', master.control])).stdout);
   assert.deepEqual([after.masterPid, after.version], [pid, '0.0.2-new']);
   await master.exited; // the old master, once it drained
+  assert.equal(fs.readFileSync(pidFile, 'utf8'), `${pid}\n`, 'the new master owns the pid file; the old one left it');
   const announced = await received(sock, 2, 'READY=1, then MAINPID= with READY=1');
   assert.deepEqual(
     announced.map((m) => m.fields),
@@ -119,6 +122,8 @@ test('baton upgrade: onto the install on disk, then onto Node 24, under load, 0 
   const [k, c] = await Promise.all(loads.map((l) => l.stop()));
   assert.equal(k.failed + c.failed, 0, JSON.stringify({ keepalive: k.failures, close: c.failures }));
   assert.ok(k.ok > 0 && c.ok > 0);
+  assert.equal((await baton(['stop', '--control', master.control])).code, 0);
+  await waitFor(() => !fs.existsSync(pidFile), { what: 'the last master to remove its pid file as it exits' });
 });
 
 test('baton upgrade onto a broken build: exit 1 with the reason, the old master and its workers serve on', {
