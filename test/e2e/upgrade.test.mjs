@@ -10,6 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { request } from '../helpers/http.mjs';
 import { startLoad } from '../helpers/load.mjs';
 import { baton, readyWorkers, stopMaster } from '../helpers/master.mjs';
 import { notifySocket, received } from '../helpers/notify-socket.mjs';
@@ -60,7 +61,7 @@ async function statusesUntil(control, stop) {
   return answers;
 }
 
-test('baton upgrade: onto the install on disk, then onto Node 24, under load, 0 failed; status throughout; MAINPID=; the pid file follows', {
+test('baton upgrade: onto the install on disk, then Node 24, under load, 0 failed; status throughout, admin API after; MAINPID=; pid file', {
   timeout: 120_000,
 }, async (t) => {
   const dir = tmpDir('baton-upgrade-');
@@ -68,9 +69,10 @@ test('baton upgrade: onto the install on disk, then onto Node 24, under load, 0 
   const link = path.join(dir, 'install');
   install(link, build(dir, 'old', '0.0.1-old'));
   const sock = await notifySocket(t, path.join(dir, 'notify.sock'));
-  const port = await freePort();
+  const [port, adminPort] = [await freePort(), await freePort()];
   const pidFile = path.join(dir, 'baton.pid');
-  const master = startFrom(t, link, dir, ['-w', '2', '--crash-window', '500ms', '--pid-file', pidFile, script], {
+  const args = ['-w', '2', '--crash-window', '500ms', '--pid-file', pidFile, '--admin', `127.0.0.1:${adminPort}`];
+  const master = startFrom(t, link, dir, [...args, script], {
     PORT: String(port),
     NOTIFY_SOCKET: sock.address,
   });
@@ -95,6 +97,8 @@ test('baton upgrade: onto the install on disk, then onto Node 24, under load, 0 
   assert.ok(during.length > 0 && during.every((r) => r.code === 0), JSON.stringify(during.filter((r) => r.code)));
   const after = JSON.parse((await baton(['status', '--json', '--control', master.control])).stdout);
   assert.deepEqual([after.masterPid, after.version], [pid, '0.0.2-new']);
+  const api = await request(adminPort, 'GET', '/api/status');
+  assert.equal(JSON.parse(api.body).masterPid, pid, 'the admin listener, passed on, answers from the new master');
   await master.exited; // the old master, once it drained
   assert.equal(fs.readFileSync(pidFile, 'utf8'), `${pid}\n`, 'the new master owns the pid file; the old one left it');
   const announced = await received(sock, 2, 'READY=1, then MAINPID= with READY=1');
