@@ -185,6 +185,7 @@ function takeInherited(): {
   const fds = readListenEnv(process.env, process.pid, process.ppid);
   const takeover = Takeover.from(process.env, fds);
   const inherited = inherit(takeover?.listening ?? fds);
+  takeover?.ownPaths(inherited);
   for (const key of HANDOVER_VARS) delete process.env[key];
   const notifySocket = process.env.NOTIFY_SOCKET;
   const systemd = systemdNotifier(process.env, { unset: true });
@@ -224,7 +225,7 @@ function upgradeOf(
     crashWindowMs,
     drainTimeoutMs,
     sockets: () => [
-      ...sockets.all().map((h) => ({ name: h.name, fd: h.handle.fd })),
+      ...sockets.all().map((h) => ({ name: h.name, fd: h.handle.fd, ownsPath: h.ownsPath })),
       ...(handed.control?.fd === undefined ? [] : [{ name: CONTROL_FD_NAME, fd: handed.control.fd }]),
       ...(handed.admin?.fd === undefined ? [] : [{ name: ADMIN_FD_NAME, fd: handed.admin.fd }]),
     ],

@@ -11,6 +11,12 @@ export { ADMIN_FD_NAME } from './fds.js';
 /** The control socket's name among the inherited fds: the new master answers on it, never the app. */
 export const CONTROL_FD_NAME = 'baton-control';
 
+/**
+ * The names of the passed sockets whose unix paths the old master bound (a JSON list): the new one removes them at its
+ * stop, as the old one would have.
+ */
+export const UPGRADE_OWNED = 'BATON_UPGRADE_OWNED';
+
 /** Set (to the fd of the stderr-tail pipe) in the environment of a master started by `baton upgrade`. */
 export const UPGRADE_TAIL_FD = 'BATON_UPGRADE_TAIL_FD';
 

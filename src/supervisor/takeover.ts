@@ -14,7 +14,8 @@ import { errMessage, log } from '../log.js';
 import type { Status } from '../protocol/control.js';
 import type { InheritedFd } from '../protocol/fds.js';
 import type { Env } from '../protocol/settings.js';
-import { ADMIN_FD_NAME, CONTROL_FD_NAME, UPGRADE_TAIL_FD, inService } from '../protocol/upgrade.js';
+import { ADMIN_FD_NAME, CONTROL_FD_NAME, UPGRADE_OWNED, UPGRADE_TAIL_FD, inService } from '../protocol/upgrade.js';
+import type { Inherited } from '../listeners/inherit.js';
 import type { Notifier } from '../systemd/notify.js';
 
 /** What the new master watches of its own master. */
@@ -35,14 +36,17 @@ export class Takeover {
   /** A master started by `baton upgrade` (the tail pipe named, an IPC channel to it); otherwise undefined. */
   static from(env: Env, fds: readonly InheritedFd[]): Takeover | undefined {
     const tail = Number(env[UPGRADE_TAIL_FD]);
+    const owned = env[UPGRADE_OWNED];
     delete env[UPGRADE_TAIL_FD];
+    delete env[UPGRADE_OWNED];
     if (!Number.isInteger(tail) || tail < 3 || typeof process.send !== 'function') return undefined;
-    return new Takeover(tail, fds);
+    return new Takeover(tail, fds, ownedNames(owned));
   }
 
   private constructor(
     private readonly tailFd: number,
     fds: readonly InheritedFd[],
+    private readonly owned: ReadonlySet<string>,
   ) {
     this.controlFd = fds.find((f) => f.name === CONTROL_FD_NAME)?.fd;
     this.adminFd = fds.find((f) => f.name === ADMIN_FD_NAME)?.fd;
@@ -54,6 +58,11 @@ export class Takeover {
         // The old master is gone, or stopped reading: the text still went to stderr.
       }
     });
+  }
+
+  /** Marks the inherited sockets whose unix paths are this master's now, as they were the old one's. */
+  ownPaths(inherited: readonly Inherited[]): void {
+    for (const i of inherited) if (this.owned.has(i.name)) i.ownsPath = true;
   }
 
   private inner: Notifier | undefined;
@@ -118,6 +127,15 @@ export class Takeover {
       log('info', 'upgrade: this master serves; the old one drains and exits', { pid: process.pid, version });
       tookOver();
     });
+  }
+}
+
+function ownedNames(json: string | undefined): ReadonlySet<string> {
+  try {
+    const names: unknown = JSON.parse(json ?? '[]');
+    return new Set(Array.isArray(names) ? names.filter((n) => typeof n === 'string') : []);
+  } catch {
+    return new Set();
   }
 }
 

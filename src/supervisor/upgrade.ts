@@ -17,7 +17,7 @@ import { log, logTail } from '../log.js';
 import type { Phase, UpgradeResult } from '../protocol/control.js';
 import { writeListenEnv } from '../protocol/fds.js';
 import type { Env } from '../protocol/settings.js';
-import { UPGRADE_TAIL_FD, isInService } from '../protocol/upgrade.js';
+import { UPGRADE_OWNED, UPGRADE_TAIL_FD, isInService } from '../protocol/upgrade.js';
 import type { Readable } from 'node:stream';
 import { builtin } from '../internals/builtins.js';
 
@@ -41,8 +41,11 @@ export interface UpgradeSpec {
   readyTimeoutMs: number;
   crashWindowMs: number;
   drainTimeoutMs: number;
-  /** Every socket to pass, in order: the listening ones, the control socket, the admin listener. */
-  sockets(): readonly { name: string; fd: number }[];
+  /**
+   * Every socket to pass, in order: the listening ones (`ownsPath`: a unix path this master bound), the control socket,
+   * the admin listener.
+   */
+  sockets(): readonly { name: string; fd: number; ownsPath?: boolean }[];
   /** Why no upgrade may start now (a stop under way), or undefined. */
   busy(): string | undefined;
   /** The new master serves: this one stops answering, drains and exits. */
@@ -132,6 +135,7 @@ function spawnMaster(node: string, args: string[], spec: UpgradeSpec): ChildProc
         process.pid,
       ),
       [UPGRADE_TAIL_FD]: String(tailFd),
+      [UPGRADE_OWNED]: JSON.stringify(sockets.filter((s) => s.ownsPath).map((s) => s.name)),
     },
     stdio: ['inherit', 'inherit', 'inherit', ...sockets.map((s) => s.fd), 'pipe', 'ipc'],
   });

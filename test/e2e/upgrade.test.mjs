@@ -7,12 +7,13 @@
 // own notify socket); a broken build leaves the old master serving, exit 1.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { request } from '../helpers/http.mjs';
-import { startLoad } from '../helpers/load.mjs';
-import { baton, readyWorkers, stopMaster } from '../helpers/master.mjs';
+import { get, startLoad } from '../helpers/load.mjs';
+import { baton, readyWorkers, startMaster, stopMaster } from '../helpers/master.mjs';
 import { notifySocket, received } from '../helpers/notify-socket.mjs';
 import { follow, freePort, root, tmpDir, waitFor } from '../helpers/proc.mjs';
 
@@ -179,4 +180,36 @@ test('baton upgrade onto a broken build: exit 1 with the reason, the old master 
   const stats = await load.stop();
   assert.equal(stats.failed, 0, JSON.stringify(stats.failures));
   assert.ok(stats.ok > 0);
+});
+
+test('baton upgrade passes every kind of socket: two TCP ports, a unix path (kept, then removed by the last master), UDP', {
+  timeout: 60_000,
+}, async (t) => {
+  const dir = tmpDir('baton-upgrade-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const [port, port2, udpPort] = [await freePort(), await freePort(), await freePort()];
+  const sock = path.join(dir, 'app.sock');
+  const env = { PORT: String(port), PORT2: String(port2), SOCK: sock, UDP_PORT: String(udpPort), DELAY_MS: '0' };
+  const master = startMaster(['--crash-window', '200ms', path.join(root, 'test/fixtures/multi-listener-app.mjs')], {
+    env,
+  });
+  t.after(() => stopMaster(master));
+  await readyWorkers(master, 1);
+  const r = await baton(['upgrade', '--control', master.control]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const [worker] = await readyWorkers(master, 1);
+  /** @type {import('../../dist/testing/load.js').Target[]} */
+  const targets = [
+    { protocol: 'http', host: '127.0.0.1', port },
+    { protocol: 'http', host: '127.0.0.1', port: port2 },
+    { socketPath: sock },
+  ];
+  for (const target of targets) assert.equal((await get(target)).body, String(worker), JSON.stringify(target));
+  const udp = dgram.createSocket('udp4');
+  t.after(() => udp.close());
+  const echoed = new Promise((resolve) => udp.once('message', (m) => resolve(String(m))));
+  udp.send('ping', udpPort, '127.0.0.1');
+  assert.equal(await echoed, `ping ${worker}`);
+  assert.equal((await baton(['stop', '--control', master.control])).code, 0);
+  await waitFor(() => !fs.existsSync(sock), { what: 'the new master to remove the unix path it took over' });
 });
