@@ -85,12 +85,12 @@ async function upgrade(spec: UpgradeSpec, node: string, onPhase: (p: Phase) => v
   const probe = await probeVersion(node, args, spec);
   if ('error' in probe) return failed(probe.error, { stderrTail: probe.stderrTail });
   const { version } = probe;
-  const child = spawnMaster(node, args, spec);
+  const { child, tail } = spawnMaster(node, args, spec);
   if (child.pid === undefined) return failed(`the new master could not be started on ${node}`);
   const pid = child.pid;
   log('info', 'upgrade: new master started', { successor: pid, version, node });
   onPhase({ phase: 'master', pid, version, node: versionOf(node) ?? node });
-  const outcome = await outcomeOf(child, spec);
+  const outcome = await outcomeOf(child, tail, spec);
   if (outcome.ok) {
     log('info', 'upgrade: the new master serves; draining and exiting', { successor: pid, version });
     setImmediate(spec.handOver);
@@ -123,10 +123,11 @@ function probeVersion(
   });
 }
 
-function spawnMaster(node: string, args: string[], spec: UpgradeSpec): ChildProcess {
+/** The new master, with the sockets from fd 3 on, then the pipe for its stderr's tail (read here), then IPC. */
+function spawnMaster(node: string, args: string[], spec: UpgradeSpec): { child: ChildProcess; tail: Readable | null } {
   const sockets = spec.sockets();
   const tailFd = 3 + sockets.length;
-  return builtin('child_process').spawn(node, [...args, ...spec.argv], {
+  const child = builtin('child_process').spawn(node, [...args, ...spec.argv], {
     cwd: spec.cwd,
     env: {
       ...spec.env,
@@ -139,6 +140,9 @@ function spawnMaster(node: string, args: string[], spec: UpgradeSpec): ChildProc
     },
     stdio: ['inherit', 'inherit', 'inherit', ...sockets.map((s) => s.fd), 'pipe', 'ipc'],
   });
+  // A spawn that fails after the fact (EAGAIN) says so here, not as an unhandled 'error' that would end this master.
+  child.on('error', (err) => log('error', 'upgrade: the new master could not be started', { error: err.message }));
+  return { child, tail: (child.stdio[tailFd] as Readable | null | undefined) ?? null };
 }
 
 type Outcome = { ok: true } | { ok: false; reason: string; tail: () => string };
@@ -147,9 +151,8 @@ type Outcome = { ok: true } | { ok: false; reason: string; tail: () => string };
  * In service (its word over IPC), or not: it exited, or it was not in service within its ready timeout and crash
  * window (then it is stopped, and waited for).
  */
-function outcomeOf(child: ChildProcess, spec: UpgradeSpec): Promise<Outcome> {
+function outcomeOf(child: ChildProcess, pipe: Readable | null, spec: UpgradeSpec): Promise<Outcome> {
   let tail = '';
-  const pipe = child.stdio[3 + spec.sockets().length] as Readable | null | undefined;
   pipe?.setEncoding('utf8');
   pipe?.on('data', (d: string) => (tail = (tail + d).slice(-TAIL_BYTES)));
   pipe?.on('error', () => {});
