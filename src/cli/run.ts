@@ -260,13 +260,16 @@ async function serve(
   try {
     const handed: Handed = {};
     const upgrade = upgradeOf(o, master, m.sockets, handed, notifySocket);
-    handed.control = await startControlServer(m.controlPath, master, { timeline, fd: takeover?.controlFd, upgrade });
-    closing.push(handed.control);
-    if (admin) closing.push((handed.admin = await admin.start(master, timeline, takeover?.adminFd)));
-    takeover?.watch(master, o.settings.crashWindowMs, batonVersion(), () => {
-      handed.control!.owns = true;
-      writePid(pidFile);
-    });
+    const listen = async (): Promise<void> => {
+      handed.control = await startControlServer(m.controlPath, master, { timeline, fd: takeover?.controlFd, upgrade });
+      handed.control.owns = true;
+      closing.push(handed.control);
+      if (admin) closing.push((handed.admin = await admin.start(master, timeline, takeover?.adminFd)));
+    };
+    // A new master from `baton upgrade` answers once in service: a stop or a reload before then is the old one's.
+    if (takeover)
+      takeover.watch(master, o.settings.crashWindowMs, batonVersion(), { listen, tookOver: () => writePid(pidFile) });
+    else await listen();
     await master.start();
     if (!takeover) writePid(pidFile);
   } catch (err) {

@@ -18,6 +18,12 @@ import { ADMIN_FD_NAME, CONTROL_FD_NAME, UPGRADE_OWNED, UPGRADE_TAIL_FD, inServi
 import type { Inherited } from '../listeners/inherit.js';
 import type { Notifier } from '../systemd/notify.js';
 
+/** What the new master does as it takes over: answer on the control socket and admin listener; then the rest. */
+export interface Hooks {
+  listen(): Promise<void>;
+  tookOver(): void;
+}
+
 /** What the new master watches of its own master. */
 export interface Watched {
   status(): Status;
@@ -66,8 +72,8 @@ export class Takeover {
   }
 
   private inner: Notifier | undefined;
-  private watched: { master: Watched; crashWindowMs: number; version: string; tookOver: () => void } | undefined;
-  private judging = false;
+  private watched: { master: Watched; crashWindowMs: number; version: string; hooks: Hooks } | undefined;
+  private judging: false | 'waiting' | 'telling' = false;
 
   /** `inner`, silent until this master is in service; then READY=1 with MAINPID=. */
   notifier(inner: Notifier): Notifier {
@@ -88,29 +94,47 @@ export class Takeover {
   }
 
   /**
-   * Once `master`'s first generation serves and has stayed up through `crashWindowMs`: tells the old master, then
-   * `tookOver` (the control socket's path, the pid file). A crash meanwhile: this master stops, failed.
+   * Once `master`'s first generation serves and has stayed up through `crashWindowMs`: listens on the control socket
+   * and the admin listener, tells the old master, then `tookOver`. A crash meanwhile, or the old master gone: this
+   * master stops, failed.
    */
-  watch(master: Watched, crashWindowMs: number, version: string, tookOver: () => void): void {
-    this.watched = { master, crashWindowMs, version, tookOver };
+  watch(master: Watched, crashWindowMs: number, version: string, hooks: Hooks): void {
+    this.watched = { master, crashWindowMs, version, hooks };
+    process.once('disconnect', () => {
+      if (this.inService || this.judging === 'telling') return;
+      log('error', 'the old master is gone before this one served: stopping');
+      master.stop(1);
+    });
   }
 
   private served(generation: number): void {
     const w = this.watched;
     if (!w || this.judging) return;
-    this.judging = true;
+    this.judging = 'waiting';
     const pids = readyPids(w.master.status());
     setTimeout(() => this.judge(generation, pids), w.crashWindowMs);
   }
 
   private judge(generation: number, pids: string): void {
-    const { master, version, tookOver } = this.watched!;
+    const { master } = this.watched!;
     if (master.isStopping()) return;
     if (readyPids(master.status()) !== pids) {
       log('error', 'a worker of the first generation exited within the crash window: the old master serves on');
       master.stop(1);
       return;
     }
+    this.judging = 'telling';
+    this.watched!.hooks.listen().then(
+      () => this.tell(generation),
+      (err: unknown) => {
+        log('error', `cannot answer on the sockets the old master passed: ${errMessage(err)}`);
+        master.stop(1);
+      },
+    );
+  }
+
+  private tell(generation: number): void {
+    const { version, hooks } = this.watched!;
     process.send!(inService(process.pid, version), undefined, {}, (err: Error | null) => {
       if (err)
         log('warn', 'the old master was not told that this one serves (it is gone?)', { error: errMessage(err) });
@@ -125,7 +149,7 @@ export class Takeover {
       process.disconnect?.();
       this.inner?.serving(generation, { mainPid: process.pid });
       log('info', 'upgrade: this master serves; the old one drains and exits', { pid: process.pid, version });
-      tookOver();
+      hooks.tookOver();
     });
   }
 }

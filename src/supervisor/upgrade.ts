@@ -172,7 +172,10 @@ function outcomeOf(child: ChildProcess, pipe: Readable | null, spec: UpgradeSpec
       child.off('exit', onExit);
       child.disconnect?.();
       child.unref();
-      done({ ok: true });
+      // Stopped meanwhile (a stop answered here before the new master took the control socket): both stop.
+      const busy = spec.busy();
+      if (busy) child.kill('SIGTERM');
+      done(busy ? { ok: false, reason: `${busy}: the new master is stopped too`, tail: () => tail } : { ok: true });
     };
     // Its last words may still be in the pipe: read to its end, or for a moment if a child of its holds it open.
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
