@@ -285,12 +285,15 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
   // line of the file.
   const timeline = new EventLog();
   const logFile = logFileOf(o);
+  let takeover: Takeover | undefined;
   tapLog((entry) => {
     timeline.add(entry);
     logFile?.entry(entry);
+    takeover?.logged(entry);
   });
   checkInternals();
   const inherited = takeInherited();
+  ({ takeover } = inherited);
   const { notify } = inherited;
   const sockets = new SocketTable();
   warnStickySessions(path.resolve(o.cwd, o.script), options.workers);
@@ -309,13 +312,8 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
       process.exit(code);
     });
   };
-  const master = new Master(
-    masterOptions(o, inherited.inherited, admin?.events, requests),
-    sockets,
-    spawner,
-    exit,
-    notify,
-  );
+  const settings = masterOptions(o, inherited.inherited, admin?.events, requests);
+  const master = new Master(settings, sockets, spawner, exit, notify);
   // Before the first workers start: a stop or a reload asked while they do (-w 64 takes seconds) is answered, not
   // fatal.
   for (const signal of ['SIGHUP', 'SIGUSR2'] as const) {

@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import { teeStderr } from '../internals/patches.js';
-import { errMessage, log } from '../log.js';
+import { type LogEntry, errMessage, log, textLine } from '../log.js';
 import type { Status } from '../protocol/control.js';
 import type { InheritedFd } from '../protocol/fds.js';
 import type { Env } from '../protocol/settings.js';
@@ -57,13 +57,20 @@ export class Takeover {
     this.controlFd = fds.find((f) => f.name === CONTROL_FD_NAME)?.fd;
     this.adminFd = fds.find((f) => f.name === ADMIN_FD_NAME)?.fd;
     this.listening = fds.filter((f) => f.name !== CONTROL_FD_NAME && f.name !== ADMIN_FD_NAME);
-    this.restoreStderr = teeStderr((text) => {
-      try {
-        fs.writeSync(tailFd, text);
-      } catch {
-        // The old master is gone, or stopped reading: the text still went to stderr.
-      }
-    });
+    this.restoreStderr = teeStderr((text) => this.toTail(text));
+  }
+
+  /** One of this master's log lines (written to fd 2 directly, past process.stderr): for the tail too. */
+  logged(entry: LogEntry): void {
+    if (!this.inService) this.toTail(`${textLine(entry)}\n`);
+  }
+
+  private toTail(text: string): void {
+    try {
+      fs.writeSync(this.tailFd, text);
+    } catch {
+      // The old master is gone, or stopped reading: the text still went to stderr.
+    }
   }
 
   /** Marks the inherited sockets whose unix paths are this master's now, as they were the old one's. */

@@ -213,3 +213,23 @@ test('baton upgrade passes every kind of socket: two TCP ports, a unix path (kep
   assert.equal((await baton(['stop', '--control', master.control])).code, 0);
   await waitFor(() => !fs.existsSync(sock), { what: 'the new master to remove the unix path it took over' });
 });
+
+test('baton upgrade whose new workers crash within the crash window: exit 1, the old master serves on', {
+  timeout: 60_000,
+}, async (t) => {
+  const dir = tmpDir('baton-upgrade-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const app = path.join(root, 'test/fixtures/breakable-app.mjs');
+  const master = startMaster(['--crash-window', '2s', app], { cwd: dir, env: { PORT: String(port) } });
+  t.after(() => stopMaster(master));
+  const workers = await readyWorkers(master, 1);
+  fs.writeFileSync(path.join(dir, 'BREAK'), 'exit-after-listen');
+  const r = await baton(['upgrade', '--control', master.control]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /the new master exited \(code 1\) before it served/);
+  assert.match(r.stderr, /a worker of the first generation exited within the crash window/);
+  const s = JSON.parse((await baton(['status', '--json', '--control', master.control])).stdout);
+  assert.deepEqual([s.masterPid, s.workers.map((w) => w.pid)], [master.child.pid, workers]);
+  assert.equal((await get({ protocol: 'http', host: '127.0.0.1', port })).body, String(workers[0]));
+});
