@@ -11,6 +11,7 @@
  * on, and the answer quotes what the new master wrote to stderr.
  */
 import { type ChildProcess, execFile } from 'node:child_process';
+import fs from 'node:fs';
 import { UpgradeRefused, type Upgrade } from '../control/server.js';
 import { nodeVersion, versionOf } from '../generation/node-binary.js';
 import { log, logTail } from '../log.js';
@@ -56,11 +57,11 @@ export interface UpgradeSpec {
 export function upgrader(spec: UpgradeSpec): Upgrade {
   let running = false;
   return async (onPhase, { node = process.execPath }) => {
-    if (process.pid === 1) {
+    const fixed = pidFixedBy(process.pid, process.ppid, initName);
+    if (fixed)
       throw new UpgradeRefused(
-        "baton is this container's PID 1, whose pid cannot change: roll the container instead (start one from the new image, then stop this one)",
+        `${fixed}: roll the container instead (start one from the new image, then stop this one)`,
       );
-    }
     const busy = running ? 'an upgrade is already running' : spec.busy();
     if (busy) throw new UpgradeRefused(`upgrade refused: ${busy}`);
     const checked = nodeVersion(node);
@@ -72,6 +73,26 @@ export function upgrader(spec: UpgradeSpec): Upgrade {
       running = false;
     }
   };
+}
+
+/** The inits that run one child and exit with it, ending the container: `docker run --init`'s, and dumb-init. */
+const CONTAINER_INITS = ['tini', 'docker-init', 'dumb-init'];
+
+/** Why this master's pid cannot change (a container's PID 1, or the one child of its init), or undefined. */
+export function pidFixedBy(pid: number, ppid: number, init: () => string | undefined): string | undefined {
+  if (pid === 1) return "baton is this container's PID 1, whose pid cannot change";
+  const name = ppid === 1 ? init() : undefined;
+  if (name !== undefined && CONTAINER_INITS.includes(name))
+    return `baton is the child of ${name}, this container's PID 1, which exits with it: its pid cannot change`;
+  return undefined;
+}
+
+function initName(): string | undefined {
+  try {
+    return fs.readFileSync('/proc/1/comm', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 async function upgrade(spec: UpgradeSpec, node: string, onPhase: (p: Phase) => void): Promise<UpgradeResult> {
