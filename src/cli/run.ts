@@ -21,7 +21,7 @@ import { removePidFile, writePidFile } from '../worker/pidfile.js';
 import { upgrader } from '../supervisor/upgrade.js';
 import { batonVersion } from './version.js';
 import { EventLog } from '../control/events.js';
-import type { Timeline } from '../protocol/control.js';
+import type { Status, Timeline } from '../protocol/control.js';
 import { Master, type MasterEvents, type MasterOptions } from '../supervisor/master.js';
 import { SocketTable } from '../supervisor/sockets.js';
 import { warnStickySessions } from '../supervisor/sticky.js';
@@ -229,7 +229,8 @@ function upgradeOf(
       ...(handed.control?.fd === undefined ? [] : [{ name: CONTROL_FD_NAME, fd: handed.control.fd }]),
       ...(handed.admin?.fd === undefined ? [] : [{ name: ADMIN_FD_NAME, fd: handed.admin.fd }]),
     ],
-    busy: () => (master.isStopping() ? 'the master is stopping' : undefined),
+    busy: () => (master.isStopping() ? 'the master is stopping' : starting(master.status())),
+    isStopping: () => master.isStopping(),
     handOver: () => {
       handed.control!.owns = false;
       void handed.control?.close();
@@ -272,10 +273,17 @@ async function serve(
     else await listen();
     await master.start();
     if (!takeover) writePid(pidFile);
+    if (handed.control) log('info', 'control socket ready', { control: m.controlPath, pid: process.pid });
   } catch (err) {
     await Promise.allSettled(closing.map((c) => c.close()));
     throw err;
   }
+}
+
+/** A generation (a reload's) or a worker (a replacement) still starting: an upgrade waits until it serves. */
+function starting(s: Status): string | undefined {
+  if (!s.workers.some((w) => w.state === 'starting' || w.generation > s.generation)) return undefined;
+  return 'a reload or a replacement is under way; try again once it is over';
 }
 
 export async function run(o: RunCommand, controlPath: string): Promise<void> {
@@ -326,7 +334,6 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
     () => master.kill(),
   );
   await serve(o, { master, sockets, admin, timeline, closing, controlPath }, inherited);
-  log('info', 'control socket ready', { control: controlPath, pid: process.pid });
   if (process.pid === 1) {
     // Node reaps only the children it spawned; orphans re-parented to PID 1 would stay zombies.
     log(

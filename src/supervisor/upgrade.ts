@@ -47,8 +47,10 @@ export interface UpgradeSpec {
    * the admin listener.
    */
   sockets(): readonly { name: string; fd: number; ownsPath?: boolean }[];
-  /** Why no upgrade may start now (a stop under way), or undefined. */
+  /** Why no upgrade may start now (a stop or a reload under way), or undefined. */
   busy(): string | undefined;
+  /** Told to stop meanwhile: the new master is stopped too. */
+  isStopping(): boolean;
   /** The new master serves: this one stops answering, drains and exits. */
   handOver(): void;
 }
@@ -194,9 +196,10 @@ function outcomeOf(child: ChildProcess, pipe: Readable | null, spec: UpgradeSpec
       child.disconnect?.();
       child.unref();
       // Stopped meanwhile (a stop answered here before the new master took the control socket): both stop.
-      const busy = spec.busy();
-      if (busy) child.kill('SIGTERM');
-      done(busy ? { ok: false, reason: `${busy}: the new master is stopped too`, tail: () => tail } : { ok: true });
+      const stopping = spec.isStopping();
+      if (stopping) child.kill('SIGTERM');
+      const reason = 'this master was told to stop meanwhile: the new master is stopped too';
+      done(stopping ? { ok: false, reason, tail: () => tail } : { ok: true });
     };
     // Its last words may still be in the pipe: read to its end, or for a moment if a child of its holds it open.
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
