@@ -131,7 +131,7 @@ test('baton upgrade: onto the install on disk, then Node 24, under load, 0 faile
   await waitFor(() => !fs.existsSync(pidFile), { what: 'the last master to remove its pid file as it exits' });
 });
 
-test('baton upgrade onto a broken build: exit 1 with the reason, the old master and its workers serve on', {
+test('baton upgrade onto a broken build: exit 1 with the reason, the old master and its workers serve on; a missing node refused', {
   timeout: 60_000,
 }, async (t) => {
   const dir = tmpDir('baton-upgrade-');
@@ -177,6 +177,9 @@ test('baton upgrade onto a broken build: exit 1 with the reason, the old master 
     assert.deepEqual([s.masterPid, s.version], [master.child.pid, '0.0.1-old']);
     assert.deepEqual(s.workers.map((w) => w.pid).sort(), [...workers].sort());
   }
+  const missing = await baton(['upgrade', '--control', master.control, '--node', '/nonexistent/node']);
+  assert.equal(missing.code, 2, missing.stdout + missing.stderr);
+  assert.match(missing.stderr, /^node '\/nonexistent\/node' does not exist \(give the path of a node binary\)\n$/);
   const stats = await load.stop();
   assert.equal(stats.failed, 0, JSON.stringify(stats.failures));
   assert.ok(stats.ok > 0);
