@@ -3,8 +3,8 @@
  * workers' spawner, the master, its control socket, the admin listener (with
  * --admin), and the signals: SIGHUP
  * and SIGUSR2 reload, SIGTERM and SIGINT drain and stop, a second SIGINT stops
- * at once. The master's pid never changes, so it suits systemd and a
- * container's PID 1.
+ * at once. The master's pid changes only at a `baton upgrade` (refused as a
+ * container's PID 1), so it suits systemd and a container's PID 1.
  */
 import type net from 'node:net';
 import os from 'node:os';
