@@ -112,6 +112,12 @@ const GROUPS = [
     rows: () => [...each('steady'), ...each('restart')],
   },
   {
+    id: 'baton-upgrade',
+    name: 'baton run -w 2, baton upgrade',
+    start: (o) => startBatonRun({ ...o, workers: 2, restartWith: 'upgrade' }),
+    rows: () => each('restart'),
+  },
+  {
     id: 'baton-standalone',
     name: 'baton standalone (SIGUSR2)',
     start: (o) => startStandalone(o),

@@ -3,7 +3,7 @@
 // bench/apps/heavy/main.mjs) and a node binary (this one unless `node`):
 //   node         bare `node bench/app.mjs`; its restart is the naive one
 //                (SIGTERM, wait for the exit, start again, until it listens)
-//   baton-run    `baton run -w N bench/app.mjs`; restart: `baton reload`
+//   baton-run    `baton run -w N bench/app.mjs`; restart: `baton reload` (or `baton upgrade`)
 //   standalone   `node --import batonjs/register bench/app.mjs`; restart: SIGUSR2
 //   pm2-cluster  PM2 cluster mode, N instances, wait_ready; restart: `pm2 reload`
 //   pm2-fork     PM2 fork mode, 1 instance (its reload is a restart)
@@ -303,7 +303,8 @@ export async function startNode({ port, delayMs, app: script = appScript, node =
 
 /**
  * `baton run -w N bench/app.mjs` with its own control socket; restart() is
- * `baton reload`. Without the crash window: it changes nothing in the hand-over,
+ * `baton reload`, or with `restartWith: 'upgrade'` `baton upgrade` (a new
+ * master, then the old one drains: stop() then signals the master serving). Without the crash window: it changes nothing in the hand-over,
  * but `baton reload` would answer 3 s after the new generation is ready, too
  * late for a restart every 2 s (and PM2's reload has none either). `nodeFlags`
  * are the master's own (the workers get none), and the workers run on the
@@ -320,6 +321,7 @@ export async function startBatonRun({
   env = {},
   serving = serves,
   args = [],
+  restartWith = 'reload',
 }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-bench-'));
   const control = path.join(dir, 'control.sock');
@@ -332,6 +334,8 @@ export async function startBatonRun({
     },
   );
   const pids = new Set([child.pid]);
+  /** The master serving now: `baton upgrade` replaces it. */
+  let servingMaster = child.pid;
   let tail = '';
   const onData = (d) => {
     const s = String(d);
@@ -362,16 +366,18 @@ export async function startBatonRun({
         .join(
           '',
         )}${nodeFlags.length ? `node ${nodeFlags.join(' ')} ` : ''}baton run -w ${workers} --crash-window 0 --control <sock> ${args.map((a) => `${a} `).join('')}${shown(app)}`,
-      'restart: baton reload --control <sock>',
+      `restart: baton ${restartWith} --control <sock>`,
     ],
     pids,
     masterPid: child.pid,
     control,
     status,
-    /** `args`: more for `baton reload`, such as `--node PATH`. */
+    /** `args`: more for the command, such as `--node PATH`. */
     async restart(args = []) {
-      const r = await run(process.execPath, [cli, 'reload', '--control', control, ...args], { timeoutMs: 60_000 });
-      const m = /reload took (\d+) ms/.exec(r.stdout);
+      const r = await run(process.execPath, [cli, restartWith, '--control', control, ...args], { timeoutMs: 60_000 });
+      const m = /(?:reload|upgrade) took (\d+) ms/.exec(r.stdout);
+      const master = /done: master pid (\d+)/.exec(r.stdout);
+      if (master) pids.add((servingMaster = Number(master[1])));
       const ready = /ready after (\d+) ms/.exec(r.stdout);
       const drained = /drained after (\d+) ms/.exec(r.stdout);
       return {
@@ -380,12 +386,16 @@ export async function startBatonRun({
         wallMs: r.wallMs,
         readyMs: ready ? Number(ready[1]) : undefined,
         drainedMs: drained ? Number(drained[1]) : undefined,
-        detail: r.code === 0 ? undefined : `baton reload exited ${r.code}: ${(r.stdout + r.stderr).trim().slice(-400)}`,
+        detail:
+          r.code === 0
+            ? undefined
+            : `baton ${restartWith} exited ${r.code}: ${(r.stdout + r.stderr).trim().slice(-400)}`,
       };
     },
     async stop() {
-      kill(child.pid, 'SIGTERM');
-      await Promise.race([exited, grace(10_000)]);
+      kill(servingMaster, 'SIGTERM');
+      const gone = servingMaster === child.pid ? exited : waitFor(() => !alive(servingMaster)).catch(() => {});
+      await Promise.race([gone, grace(10_000)]);
       await reap(pids);
       fs.rmSync(dir, { recursive: true, force: true });
     },

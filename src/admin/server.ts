@@ -52,6 +52,7 @@ import { SECURITY_HEADERS, servePage } from './page.js';
 import { serveLogs } from './logs.js';
 import { followAsEvents } from './sse.js';
 import { crossSite, PAGE_HEADER, Sessions } from './session.js';
+import { fdOf } from '../internals/handles.js';
 
 /** The master, or a standalone process, as the admin listener sees it. */
 export interface AdminTarget extends Controllable {
@@ -65,6 +66,8 @@ export type Listen = (server: net.Server, o: AdminOptions) => Promise<void>;
 export interface AdminServer {
   /** The port bound (the one asked for, or the kernel's pick for 0). */
   readonly port: number;
+  /** The listening socket's fd, which `baton upgrade` passes to the new master. */
+  readonly fd: number | undefined;
   /** Reads the TLS files again (at a reload); a bad pair is logged, and the one in use kept. */
   reloadCertificate(): void;
   close(): Promise<void>;
@@ -198,6 +201,7 @@ export async function startAdminServer(
   log('info', 'admin API listening', { admin: `${scheme}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}` });
   return {
     port,
+    fd: fdOf(server),
     reloadCertificate: () => reloadCertificate(server, o),
     close: () =>
       new Promise((resolve) => {

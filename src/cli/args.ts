@@ -22,7 +22,7 @@ import type { GivenFlag, RunArgs } from './resolve.js';
 
 export { UsageError } from './options.js';
 
-export type ControlCommandName = 'reload' | 'stop' | 'status' | 'releases' | 'events' | 'logs';
+export type ControlCommandName = 'reload' | 'stop' | 'status' | 'releases' | 'events' | 'logs' | 'upgrade';
 
 export interface ControlCommand {
   cmd: ControlCommandName;
@@ -111,7 +111,15 @@ function standaloneVariables(): string {
 
 const HELP_OPTION = { flag: '--help', short: '-h', help: 'this text' } as const satisfies OptionSpec;
 
-const CONTROL_COMMANDS: readonly ControlCommandName[] = ['reload', 'stop', 'status', 'releases', 'events', 'logs'];
+const CONTROL_COMMANDS: readonly ControlCommandName[] = [
+  'reload',
+  'stop',
+  'status',
+  'releases',
+  'events',
+  'logs',
+  'upgrade',
+];
 
 /** The control commands' options, each with its help. */
 const CONTROL_OPTIONS: readonly (OptionSpec & { help: string })[] = [
@@ -133,7 +141,7 @@ const CONTROL_OPTIONS: readonly (OptionSpec & { help: string })[] = [
     flag: '--node',
     arg: 'PATH',
     example: '/opt/node-24/bin/node',
-    help: 'reload: run the new generation on this node binary (Node.js 20 or later), and the ones after it; a rollback leaves the workers on the one they run on',
+    help: 'reload: run the new generation on this node binary (Node.js 20 or later), and the ones after it; a rollback leaves the workers on the one they run on; upgrade: run the new master on it',
   },
   {
     flag: '--canary',
@@ -180,6 +188,7 @@ const CONTROL_EXTRAS: Record<ControlCommandName, readonly string[]> = {
   releases: ['--json'],
   events: ['--json', '--follow'],
   logs: ['--json', '--follow', '--worker', '--lines'],
+  upgrade: ['--json', '--node'],
 };
 
 export const HELP = `baton — zero-downtime restarts for Node.js servers
@@ -194,6 +203,8 @@ Usage:
   baton events [--name NAME] [-f] [--json] the master's timeline: reloads, crashes, replacements, stops
   baton logs [--name NAME] [-f] [--worker PID] [-n N] [--json]
                                            the last lines of a master run with --log-file, its own and its workers'
+  baton upgrade [--name NAME] [--node PATH]
+                                           replace the master itself with the baton on disk, on the same sockets
   baton help [command]                     help on one command (e.g. baton help run)
 
 Exit codes: 0 done, 1 reload failed (rolled back: the old workers keep serving) or no log lines kept (logs without
@@ -236,7 +247,12 @@ reload prints each phase (spawned, ready, draining, done) as it happens and exit
 the tail of the failed worker's stderr; a worker that crashes within the master's
 --crash-window after it was ready rolls it back too), 2 when no master answers.
 It answers once the crash window has passed and the old generation is gone.
-logs exits 1 when the master keeps no lines (it was started without --log-file).`;
+logs exits 1 when the master keeps no lines (it was started without --log-file).
+
+upgrade starts a new master from the baton on disk (after an npm install of another version), on the same
+options, sockets, admin listener and control socket; once its first generation is in service the old master
+drains its workers and exits. It exits 0 with the new master's pid and version, or 1 when the new master
+failed (with the tail of its stderr): the old master and its workers serve on. Refused as a container's PID 1.`;
 
 /** `  baton logs     [--name NAME] [--control PATH] [--json] [-f] …`: a control command's options, from the tables. */
 function controlUsage(cmd: ControlCommandName): string {
@@ -269,7 +285,7 @@ export function parseArgs(argv: readonly string[], options: { cwd?: string } = {
       return { cmd: 'help', topic: topic as HelpTopic };
     }
     throw new UsageError(
-      `no help on ${quote(topic)} (commands: run, reload, stop, status, releases, events, logs; see baton --help)`,
+      `no help on ${quote(topic)} (commands: run, reload, stop, status, releases, events, logs, upgrade; see baton --help)`,
     );
   }
   if (first === 'run') return parseRun(rest);
@@ -281,7 +297,7 @@ export function parseArgs(argv: readonly string[], options: { cwd?: string } = {
     );
   }
   throw new UsageError(
-    `unknown command ${quote(first)} (commands: run, reload, stop, status, releases, events, logs, help; see baton --help)`,
+    `unknown command ${quote(first)} (commands: run, reload, stop, status, releases, events, logs, upgrade, help; see baton --help)`,
   );
 }
 

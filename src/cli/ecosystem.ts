@@ -27,7 +27,6 @@ const INSTEAD: Record<string, string> = {
   min_uptime: 'baton always restarts a crashed worker, with back-off',
   restart_delay: 'baton always restarts a crashed worker, with back-off',
   exp_backoff_restart_delay: 'baton always restarts a crashed worker, with back-off',
-  pid_file: 'BATON_PID_FILE, for a standalone process',
   source_map_support: 'node_args: "--enable-source-maps"',
   instance_var: 'each worker is told its generation in BATON_GENERATION',
   increment_var: 'not in baton',
@@ -50,6 +49,7 @@ const READ = new Set([
   'max_memory_restart',
   'interpreter',
   'log_file',
+  'pid_file',
 ]);
 
 type App = Record<string, unknown>;
@@ -71,6 +71,7 @@ export function fromEcosystem(exported: { apps: unknown }, file: string, pick: P
   // PM2's sizes ('300M', '1G', or bytes) are what --max-memory reads.
   if (app.max_memory_restart !== undefined) values.maxMemory = app.max_memory_restart;
   if (app.log_file !== undefined) values.logFile = str(app.log_file, 'log_file', fail);
+  if (app.pid_file !== undefined) values.pidFile = str(app.pid_file, 'pid_file', fail);
   // A path to a node binary is --node; PM2's default, `node`, is the one that runs baton.
   if (app.interpreter !== undefined && app.interpreter !== 'node')
     values.node = str(app.interpreter, 'interpreter', fail);

@@ -80,6 +80,7 @@ export interface RunOptions {
   nodeAllow: string[];
   logFormat: LogFormat | undefined;
   logFile: string | undefined;
+  pidFile: string | undefined;
   admin: string | undefined;
   adminTokenFile: string | undefined;
   adminMetricsPublic: boolean;
@@ -444,6 +445,16 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
     default: undefined,
     defaultText: "none: the workers' stdout and stderr are the master's",
     help: "append the master's lines and the workers' stdout and stderr to PATH, each line with its time, pid and generation, the last ones also kept in memory (baton logs); SIGUSR1 reopens it (logrotate)",
+  }),
+  def({
+    key: 'pidFile',
+    flag: '--pid-file',
+    arg: 'PATH',
+    example: '/run/app/baton.pid',
+    parse: (t, c) => path.resolve(c.base, t),
+    default: undefined,
+    defaultText: 'none',
+    help: "write the master's pid to PATH (atomically), rewritten by the new master of a `baton upgrade`; removed at exit",
   }),
   def({
     key: 'admin',

@@ -18,6 +18,7 @@ import {
   type Status,
   type Stopping,
   canaryText,
+  type UpgradeResult,
   cutLine,
   parseReply,
 } from '../protocol/control.js';
@@ -167,7 +168,7 @@ class Printer {
       return 1;
     }
     const { reply } = parsed;
-    if (this.json && (reply.type === 'phase' || reply.type === 'reload' || reply.type === 'stopping')) this.out(line);
+    if (this.json && ['phase', 'reload', 'upgrade', 'stopping'].includes(reply.type)) this.out(line);
     if (this.json && (reply.type === 'event' || reply.type === 'log')) this.out(JSON.stringify(reply.data));
     switch (reply.type) {
       case 'accepted':
@@ -177,6 +178,9 @@ class Printer {
         return undefined;
       case 'reload':
         if (!this.json) this.result(reply.data);
+        return reply.data.ok ? 0 : 1;
+      case 'upgrade':
+        if (!this.json) this.upgraded(reply.data);
         return reply.data.ok ? 0 : 1;
       case 'status':
         if (this.json) this.out(JSON.stringify(reply.data));
@@ -210,6 +214,15 @@ class Printer {
     for (const l of formatPhase(p)) this.out(l);
     if (p.phase === 'rollback' && p.stderrTail) this.tailShown = true;
     if (p.phase === 'done') this.doneShown = true;
+  }
+
+  private upgraded(r: UpgradeResult): void {
+    if (r.ok) {
+      this.out(`done: master pid ${r.pid} (baton ${r.version}) serving, upgrade took ${r.ms} ms`);
+      return;
+    }
+    this.err(`upgrade failed, the old master serves on: ${r.reason ?? 'unknown reason'}`);
+    for (const l of tailLines(r.stderrTail)) this.err(l);
   }
 
   private result(r: ReloadResult): void {
@@ -251,6 +264,8 @@ export function formatPhase(p: Phase): string[] {
       return [`canary ${p.ok ? 'passed' : 'failed'}: ${p.text}`];
     case 'rollback':
       return [`rollback: generation ${p.generation} failed: ${p.reason}`, ...tailLines(p.stderrTail)];
+    case 'master':
+      return [`started master pid ${p.pid} (baton ${p.version} on node ${p.node})`];
     default:
       return [JSON.stringify(p)];
   }
@@ -319,7 +334,7 @@ export function formatStatus(s: Status): string[] {
     ['name', s.name],
     [
       'master',
-      `pid ${s.masterPid}, up ${formatMs(s.uptimeMs)}${s.master ? `, rss ${mib(s.master.rssBytes)}, heap ${mib(s.master.heapUsedBytes)}` : ''}`,
+      `pid ${s.masterPid}${s.version === undefined ? '' : `, baton ${s.version}`}, up ${formatMs(s.uptimeMs)}${s.master ? `, rss ${mib(s.master.rssBytes)}, heap ${mib(s.master.heapUsedBytes)}` : ''}`,
     ],
     ['generation', String(s.generation)],
     ...(s.release === undefined ? [] : [['release', s.release]]),

@@ -21,6 +21,8 @@ import { oneLine, quote } from '../protocol/quote.js';
 import {
   type Controllable,
   NO_RELEASES,
+  type Phase,
+  type UpgradeResult,
   type ReloadAsk,
   type Reply,
   type Timeline,
@@ -29,6 +31,7 @@ import {
 } from '../protocol/control.js';
 import { type LogSource, wanted } from '../protocol/logs.js';
 import { FOLLOW_BACKLOG_BYTES } from '../ring.js';
+import { fdOf } from '../internals/handles.js';
 import { MAX_SOCKET_PATH } from '../listeners/address.js';
 import { probeSocket } from '../listeners/unix-path.js';
 import { askReload, stopOnce } from './answers.js';
@@ -46,6 +49,13 @@ const CLOSE_GRACE_MS = 2000;
 export interface ControlServer {
   /** The absolute path of the socket. */
   readonly path: string;
+  /** The listening socket's fd, which `baton upgrade` passes to the new master. */
+  readonly fd: number | undefined;
+  /**
+   * Whether close() removes the socket file: false for a new master that took the socket over until it is in service,
+   * and for the old one after.
+   */
+  owns: boolean;
   /** Stops listening and removes the socket file (if it is still this server's); idempotent. */
   close(): Promise<void>;
 }
@@ -63,10 +73,16 @@ export interface ControlServerOptions {
   timeline?: Timeline;
   /** The lines kept with --log-file, for `baton logs`. */
   logs?: LogSource;
+  /** An inherited listening socket at `file` (from the master `baton upgrade` replaces), not bound anew. */
+  fd?: number;
+  /** `baton upgrade`; absent, refused. */
+  upgrade?: Upgrade;
 }
 
-/** What a client may read as it comes. */
-type Feeds = Pick<ControlServerOptions, 'timeline' | 'logs'>;
+/** Starts a new master; throws UpgradeRefused (one line) when it cannot start one here. */
+export type Upgrade = (onPhase: (phase: Phase) => void, ask: { node?: string }) => Promise<UpgradeResult>;
+
+export class UpgradeRefused extends Error {}
 
 interface Conn {
   sock: net.Socket;
@@ -92,8 +108,12 @@ export async function startControlServer(
         `(${Buffer.byteLength(target)} bytes, at most ${MAX_SOCKET_PATH}); pass --control with a shorter PATH`,
     );
   }
-  await clearStale(target);
-  const { server, ino, dev } = await bindPrivately(target);
+  let bound: { server: net.Server; ino: number; dev: number };
+  if (options.fd === undefined) {
+    await clearStale(target);
+    bound = await bindPrivately(target);
+  } else bound = await listenOnFd(target, options.fd);
+  const { server, ino, dev } = bound;
   server.on('error', (err) => log('error', 'control socket error', { path: target, error: errMessage(err) }));
 
   const conns = new Set<Conn>();
@@ -120,14 +140,35 @@ export async function startControlServer(
   });
 
   let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= closeServer(server, conns, () => {
-      const st = fs.statSync(target);
-      if (st.ino === ino && st.dev === dev) fs.unlinkSync(target);
-    });
-    return closing;
+  const control = {
+    path: target,
+    fd: fdOf(server),
+    owns: options.fd === undefined,
+    close: (): Promise<void> => {
+      closing ??= closeServer(server, conns, () => {
+        const st = fs.statSync(target);
+        if (control.owns && st.ino === ino && st.dev === dev) fs.unlinkSync(target);
+      });
+      return closing;
+    },
   };
-  return { path: target, close };
+  return control;
+}
+
+/** The socket the old master listened on, at `target`: the same file, so the same identity for close(). */
+async function listenOnFd(target: string, fd: number): Promise<{ server: net.Server; ino: number; dev: number }> {
+  const server = net.createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ fd }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch((err: unknown) => {
+    throw new Error(`cannot listen on the control socket passed by the old master (${codeOf(err)})`);
+  });
+  const { ino, dev } = fs.statSync(target);
+  return { server, ino, dev };
 }
 
 const FIX = 'pass --control PATH in a writable directory';
@@ -243,7 +284,7 @@ async function clearStale(target: string): Promise<void> {
   }
 }
 
-function serve(conn: Conn, master: Controllable, deadlineMs: number, feeds: Feeds): void {
+function serve(conn: Conn, master: Controllable, deadlineMs: number, options: ControlServerOptions): void {
   const { sock } = conn;
   // EPIPE / ECONNRESET: the client went away. Whatever it asked for carries on.
   sock.on('error', () => sock.destroy());
@@ -266,7 +307,7 @@ function serve(conn: Conn, master: Controllable, deadlineMs: number, feeds: Feed
       reply.refuse(req.error);
       return;
     }
-    answer(req, master, reply, feeds).catch((err: unknown) => {
+    answer(req, master, reply, options).catch((err: unknown) => {
       log('error', 'control command failed', { cmd: req.cmd, error: errMessage(err) });
       if (conn.state !== 'done') reply.refuse(`${req.cmd} failed: ${errMessage(err)}`);
     });
@@ -330,9 +371,15 @@ function replier(conn: Conn): Replier {
   };
 }
 
-async function answer(req: Request, master: Controllable, reply: Replier, feeds: Feeds): Promise<void> {
-  if (req.cmd === 'events') answerEvents(feeds.timeline, req, reply);
-  else if (req.cmd === 'logs') answerLogs(feeds.logs, req, reply);
+async function answer(
+  req: Request,
+  master: Controllable,
+  reply: Replier,
+  { timeline, logs, upgrade }: ControlServerOptions,
+): Promise<void> {
+  if (req.cmd === 'events') answerEvents(timeline, req, reply);
+  else if (req.cmd === 'logs') answerLogs(logs, req, reply);
+  else if (req.cmd === 'upgrade') await answerUpgrade(upgrade, reply, req);
   else if (req.cmd === 'status') answerStatus(master, reply);
   else if (req.cmd === 'stop') answerStop(master, reply);
   else if (req.cmd === 'releases') answerReleases(master, reply);
@@ -429,4 +476,21 @@ async function answerReload(master: Controllable, reply: Replier, ask: ReloadAsk
   });
   if ('refused' in asked) return reply.refuse(asked.refused.message);
   reply.finish({ type: 'reload', data: await asked.result });
+}
+
+async function answerUpgrade(upgrade: Upgrade | undefined, reply: Replier, { node }: Request): Promise<void> {
+  if (!upgrade) return reply.refuse('this master cannot be upgraded');
+  reply.send({ type: 'accepted' });
+  await new Promise(setImmediate);
+  if (reply.gone()) {
+    log('warn', 'upgrade not run: its client left before it started');
+    return;
+  }
+  let result: UpgradeResult;
+  try {
+    result = await upgrade((phase) => reply.send({ type: 'phase', data: phase }), { node });
+  } catch (err) {
+    return reply.refuse(err instanceof UpgradeRefused ? err.message : `upgrade failed: ${errMessage(err)}`);
+  }
+  reply.finish({ type: 'upgrade', data: result });
 }

@@ -16,6 +16,8 @@ export interface Inherited {
   address: Address | undefined;
   handle: NativeHandle;
   adopted: boolean;
+  /** Its unix path is this process's to remove at stop (`baton upgrade` passed it from the master that bound it). */
+  ownsPath?: boolean;
 }
 
 export class InheritError extends Error {}

@@ -9,9 +9,9 @@ import type { LogLine, LogQuery } from './logs.js';
 import { CODES, type Code, type RequestCounts } from './requests.js';
 import { formatDuration, parseDuration } from './settings.js';
 
-export type Command = 'reload' | 'stop' | 'status' | 'releases' | 'events' | 'logs';
+export type Command = 'reload' | 'stop' | 'status' | 'releases' | 'events' | 'logs' | 'upgrade';
 
-const COMMANDS: readonly Command[] = ['reload', 'stop', 'status', 'releases', 'events', 'logs'];
+const COMMANDS: readonly Command[] = ['reload', 'stop', 'status', 'releases', 'events', 'logs', 'upgrade'];
 
 export interface Request extends ReloadAsk, Pick<LogQuery, 'worker' | 'limit'> {
   cmd: Command;
@@ -162,7 +162,21 @@ export type Phase =
   | { phase: 'comparing'; generation: number; text: string }
   /** The canary's verdict: the rest start (ok), or it is rolled back. */
   | { phase: 'verdict'; generation: number; ok: boolean; text: string }
-  | { phase: 'rollback'; generation: number; reason: string; stderrTail: string };
+  | { phase: 'rollback'; generation: number; reason: string; stderrTail: string }
+  /** `baton upgrade`: a new master started, from the baton on disk, on `node`. */
+  | { phase: 'master'; pid: number; version: string; node: string };
+
+/** `baton upgrade`'s answer: the new master serves (its pid and version), or it failed and this one serves on. */
+export interface UpgradeResult {
+  ok: boolean;
+  /** The new master's, started or not. */
+  pid?: number;
+  version?: string;
+  /** From the command to the new master in service, or to its failure. */
+  ms: number;
+  reason?: string;
+  stderrTail?: string;
+}
 
 export interface ReloadResult {
   ok: boolean;
@@ -353,6 +367,8 @@ export interface Source {
 export interface Status {
   name: string;
   masterPid: number;
+  /** baton's version in the master (absent from a master older than this client). */
+  version?: string;
   uptimeMs: number;
   /** Absent from a master older than this client. */
   master?: MasterMemory;
@@ -382,6 +398,7 @@ export type Reply =
   | { type: 'accepted' }
   | { type: 'phase'; data: Phase }
   | { type: 'reload'; data: ReloadResult }
+  | { type: 'upgrade'; data: UpgradeResult }
   | { type: 'status'; data: Status }
   | { type: 'releases'; data: ReleaseList }
   | { type: 'event'; data: TimelineEvent }
@@ -441,6 +458,7 @@ const PHASES: Record<Phase['phase'], Check> = {
   comparing: shape({ generation: num, text: str }),
   verdict: shape({ generation: num, ok: bool, text: str }),
   rollback: shape({ generation: num, reason: str, stderrTail: str }),
+  master: shape({ pid: num, version: str, node: str }),
 };
 const isPhase: Check = (v) =>
   isObject(v) && typeof v.phase === 'string' && Object.hasOwn(PHASES, v.phase) && PHASES[v.phase as Phase['phase']](v);
@@ -469,6 +487,7 @@ const isIdentity = { version: opt(str), revision: opt(str) };
 const isStatus = shape({
   name: str,
   masterPid: num,
+  version: opt(str),
   uptimeMs: num,
   master: opt(shape({ rssBytes: num, heapTotalBytes: num, heapUsedBytes: num, externalBytes: num, afterGc: bool })),
   generation: num,
@@ -517,6 +536,9 @@ const REPLIES: Record<Reply['type'], Check> = {
   accepted: () => true,
   phase: shape({ data: isPhase }),
   reload: shape({ data: isReloadResult }),
+  upgrade: shape({
+    data: shape({ ok: bool, pid: opt(num), version: opt(str), ms: num, reason: opt(str), stderrTail: opt(str) }),
+  }),
   status: shape({ data: isStatus }),
   releases: shape({
     data: shape({
@@ -611,14 +633,16 @@ export function parseRequest(line: string): Request | { error: string } {
   if (typeof cmd !== 'string' || !(COMMANDS as readonly string[]).includes(cmd)) {
     const shown =
       typeof cmd === 'string' ? quote(cmd.slice(0, 40)) : String(JSON.stringify(cmd) ?? 'none').slice(0, 40);
-    return { error: `unknown command ${shown} (expected reload, stop, status, releases, events or logs)` };
+    return { error: `unknown command ${shown} (expected reload, stop, status, releases, events, logs or upgrade)` };
   }
   if (cmd === 'events' || cmd === 'logs') return streamRequest(cmd, req);
   if ([release, node, n, canaryFor, b].every((v) => v === undefined)) return { cmd: cmd as Command };
+  const given = nodeOf(cmd, node);
+  if (cmd === 'upgrade' && [release, n, canaryFor, b].every((v) => v === undefined))
+    return 'error' in given ? given : { cmd, ...given };
   if (cmd !== 'reload' || !(release === undefined || typeof release === 'string'))
     return { error: 'malformed request: only reload takes a release, a string like {"cmd":"reload","release":"v2"}' };
-  if (!(node === undefined || (typeof node === 'string' && node.startsWith('/'))))
-    return { error: 'malformed request: a node is an absolute path, like {"cmd":"reload","node":"/usr/bin/node"}' };
+  if ('error' in given) return given;
   const canary = parseCanary(n, canaryFor);
   if (canary !== undefined && 'error' in canary) return canary;
   const batch = b === undefined ? undefined : parseBatch(b);
@@ -627,7 +651,14 @@ export function parseRequest(line: string): Request | { error: string } {
     ...(batch === undefined ? {} : { batch }),
     cmd,
     ...(release === undefined ? {} : { release }),
-    ...(node === undefined ? {} : { node }),
+    ...given,
     ...(canary === undefined ? {} : { canary }),
   };
+}
+
+/** A reload's or an upgrade's node, optional: an absolute path (`{"cmd":"upgrade","node":"/usr/bin/node"}`). */
+function nodeOf(cmd: string, node: unknown): { node?: string } | { error: string } {
+  if (node === undefined) return {};
+  if (typeof node === 'string' && node.startsWith('/')) return { node };
+  return { error: `malformed request: a node is an absolute path, like {"cmd":"${cmd}","node":"/usr/bin/node"}` };
 }

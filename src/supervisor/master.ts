@@ -59,6 +59,8 @@ export interface MasterOptions
   releases?: string;
   /** --node: the node binary the workers run on (absolute; checked); absent, the master's own. */
   node?: string;
+  /** baton's own version, for status. */
+  version?: string;
   /** --node-allow: the node binaries the admin API may name in a reload. */
   nodeAllow?: readonly string[];
   /** Told of what the master does, for counting (the admin listener's metrics). */
@@ -87,6 +89,9 @@ export interface MasterEvents {
  */
 const SPAWN_BATCH = 4;
 
+/** Once stopped: waiting out --shutdown-delay (until when, the timer that ends it), then draining by a deadline. */
+type StopState = { phase: 'delay'; until: number; timer: NodeJS.Timeout } | { phase: 'draining'; deadline: number };
+
 export class Master {
   private readonly startedAt = Date.now();
   private generation = 0;
@@ -99,13 +104,7 @@ export class Master {
   private readonly respawns = new Set<NodeJS.Timeout>();
   private readonly reloads: Reloads;
   private readonly stopSignal = new AbortController();
-  /**
-   * Once stopped: waiting out --shutdown-delay (until when, and the timer that ends it), then draining by a deadline.
-   */
-  private stopState:
-    | { phase: 'delay'; until: number; timer: NodeJS.Timeout }
-    | { phase: 'draining'; deadline: number }
-    | undefined;
+  private stopState: StopState | undefined;
   private readonly watch: HeartbeatWatch;
   private readonly replacer: Replacer;
   /** Until some worker has been ready, a crash has no good generation to fall back on. */
@@ -356,7 +355,12 @@ export class Master {
     };
   }
 
-  private drainAll(code: number): void {
+  /** `baton upgrade`: a new master serves on the sockets. Drains, exits 0; no STOPPING=1; unix paths left to it. */
+  retire(): void {
+    if (this.stopState?.phase !== 'draining') this.drainAll(0, { keepPaths: true });
+  }
+
+  private drainAll(code: number, { keepPaths = false } = {}): void {
     this.endDelay();
     this.stopSignal.abort();
     for (const t of this.respawns) clearTimeout(t);
@@ -370,7 +374,7 @@ export class Master {
     // The master's copies go now, so that once the workers have stopped accepting, the listening sockets are
     // closed: a client is refused (and a load balancer tries another node) instead of queued where no process
     // will accept, to be reset at the master's exit. A socket systemd passed stays open in systemd.
-    this.sockets.closeAll();
+    this.sockets.closeAll({ keepPaths });
     void Promise.all(all.map((w) => w.exited)).then(async () => {
       log('info', 'stopped', { cut: await cutBy(all) });
       this.exit(code);
@@ -419,6 +423,7 @@ export class Master {
     return {
       name: this.o.name,
       masterPid: process.pid,
+      ...(this.o.version === undefined ? {} : { version: this.o.version }),
       uptimeMs: now - this.startedAt,
       master: ownMemory(),
       generation: this.generation,

@@ -28,7 +28,8 @@ export class SocketTable {
   adopt(inherited: readonly Inherited[]): string[] {
     const unusable: string[] = [];
     for (const i of inherited) {
-      if (i.address) this.held.push({ name: i.name, address: i.address, handle: i.handle, ownsPath: false });
+      if (i.address)
+        this.held.push({ name: i.name, address: i.address, handle: i.handle, ownsPath: i.ownsPath === true });
       else {
         unusable.push(i.name);
         i.handle.close();
@@ -75,8 +76,12 @@ export class SocketTable {
     return unused.map((h) => h.name);
   }
 
-  closeAll(): void {
-    for (const h of this.held) close(h);
+  /**
+   * `keepPaths`: another master (`baton upgrade`) serves on them now, and the unix paths stay for it. libuv unlinks the
+   * path a handle bound as it closes it, so those handles are left open, to go with this process.
+   */
+  closeAll({ keepPaths = false } = {}): void {
+    for (const h of this.held) if (!(keepPaths && h.address.kind === 'unix')) close(h);
     this.held = [];
   }
 }

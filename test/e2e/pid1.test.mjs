@@ -50,7 +50,7 @@ function asPid1(t, args, env) {
   return run;
 }
 
-test('baton run as PID 1: reloads under load, workers reaped, SIGTERM from outside drains and exits 0', {
+test('baton run as PID 1: reloads under load, workers reaped, baton upgrade refused, SIGTERM from outside drains and exits 0', {
   skip,
 }, async (t) => {
   const port = await freePort();
@@ -82,6 +82,9 @@ test('baton run as PID 1: reloads under load, workers reaped, SIGTERM from outsi
     for (const l of loads) await l.stop();
   }
   for (const { stats } of loads) assert.equal(stats.failed, 0, describeFailures('load', stats));
+  const upgrade = await baton(['upgrade', '--control', control]);
+  assert.equal(upgrade.code, 2, upgrade.stdout + upgrade.stderr);
+  assert.match(upgrade.stderr, /^baton is .*PID 1, whose pid cannot change: roll the container instead .*\n$/);
   const children = await waitFor(
     () => {
       const c = childrenOf(master);

@@ -95,6 +95,7 @@ test('run: defaults', async () => {
       nodeAllow: [],
       logFormat: undefined,
       logFile: undefined,
+      pidFile: undefined,
       admin: undefined,
       adminTokenFile: undefined,
       adminMetricsPublic: false,

@@ -162,6 +162,7 @@ const ECOSYSTEM = `module.exports = {
       watch: true,
       max_memory_restart: '300M',
       out_file: './logs/out.log',
+      pid_file: './run/api.pid',
       env: { NODE_ENV: 'development', PORT: 3000 },
       env_production: { NODE_ENV: 'production' },
     },
@@ -180,6 +181,7 @@ test("PM2's ecosystem file (CommonJS): --only picks the app, --env its env_NAME;
   assert.deepEqual(r.options.nodeArgs, ['--max-old-space-size=512']);
   assert.deepEqual([r.settings.waitReady, r.settings.readyTimeoutMs, r.settings.drainTimeoutMs], [true, 8000, 5000]);
   assert.equal(r.supervisor.maxMemoryBytes, 300 * 2 ** 20, 'max_memory_restart: --max-memory');
+  assert.equal(r.options.pidFile, path.join(at, 'run/api.pid'), 'pid_file: --pid-file, relative to the file');
   assert.deepEqual(r.env, { NODE_ENV: 'production', PORT: '3000' });
   assert.equal(r.cwd, at);
   assert.equal(r.config.label, 'ecosystem.config.cjs (app api)');

@@ -712,6 +712,10 @@ test('malformed requests get one error reply, then the connection ends', { timeo
     [`{"cmd":"status","pad":"${'y'.repeat(MAX_REQUEST_BYTES)}"}\n`, /longer than 4096 bytes/],
     ['{"cmd":"status","release":"v2"}\n', /only reload takes a release/],
     ['{"cmd":"reload","release":["v2"]}\n', /only reload takes a release, a string/],
+    ['{"cmd":"upgrade","release":"v2"}\n', /only reload takes a release/],
+    ['{"cmd":"upgrade","node":"node"}\n', /a node is an absolute path, like \{"cmd":"upgrade"/],
+    // A server not given an upgrade (as in a standalone process's) says so.
+    ['{"cmd":"upgrade"}\n', /this master cannot be upgraded/],
   ];
   for (const [data, re] of cases) {
     const got = await raw(file, data);

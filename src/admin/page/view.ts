@@ -171,6 +171,8 @@ export function phaseText(p: Phase): string {
       return `Canary ${p.ok ? 'passed' : 'failed'}: ${p.text}`;
     case 'rollback':
       return `Generation ${p.generation} failed: rolled back`;
+    case 'master':
+      return `Started master pid ${p.pid} (baton ${p.version} on node ${p.node})`;
   }
 }
 
