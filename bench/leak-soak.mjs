@@ -6,7 +6,7 @@
 // 3 heartbeats add), and the master's memory at the start and the end (flat).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startProbe } from './probe.mjs';
+import { startProbe, sumCounts } from './probe.mjs';
 import { processFigures, startBatonRun } from './targets.mjs';
 import { freePort, sleep } from '../dist/testing/harness.js';
 
@@ -52,8 +52,7 @@ export async function runLeakSoak({ quick, minutes = quick ? 1 : 10, log }) {
     await Promise.all(probes.map((p) => p.stop()));
     await target.stop();
   }
-  const counts = { ok: 0, refused: 0, reset: 0, timeout: 0, non2xx: 0, other: 0 };
-  for (const p of probes) for (const [k, v] of Object.entries(p.counts)) counts[k] += v;
+  const counts = sumCounts(probes);
   const result = {
     measuredAt: new Date().toISOString(),
     command: `baton run -w 2 --max-memory ${LIMIT_MB}M bench/apps/leaky.mjs (LEAK_KB=32)`,

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startProbe } from './probe.mjs';
+import { startProbe, sumCounts } from './probe.mjs';
 import { startBatonRun } from './targets.mjs';
 import { freePort, sleep } from '../dist/testing/harness.js';
 
@@ -51,8 +51,7 @@ export async function runNodeSwitch({ quick, reloads = quick ? 3 : 9, log }) {
     await Promise.all(probes.map((p) => p.stop()));
     await target.stop();
   }
-  const counts = { ok: 0, refused: 0, reset: 0, timeout: 0, non2xx: 0, other: 0 };
-  for (const p of probes) for (const [k, v] of Object.entries(p.counts)) counts[k] += v;
+  const counts = sumCounts(probes);
   const result = {
     measuredAt: new Date().toISOString(),
     command: `baton run -w 2 bench/app.mjs; every ${EVERY_MS / 1000} s: baton reload --node PATH`,

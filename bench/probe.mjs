@@ -17,6 +17,16 @@ function kindOf(err) {
   return 'other';
 }
 
+/** Requests by outcome, none yet. */
+const noCounts = () => ({ ok: 0, refused: 0, reset: 0, timeout: 0, non2xx: 0, other: 0 });
+
+/** The outcomes of several probes, added up. */
+export function sumCounts(probes) {
+  const counts = noCounts();
+  for (const p of probes) for (const [k, v] of Object.entries(p.counts)) counts[k] += v;
+  return counts;
+}
+
 /**
  * keep: true keeps every request { t0, t1, kind } (ms since epoch); false
  * keeps only the counts (for the soak). Bounded by maxMs.
@@ -32,7 +42,7 @@ export function startProbe({
 }) {
   const agent = mode === 'keepalive' ? new http.Agent({ keepAlive: true, maxSockets: concurrency }) : false;
   const records = [];
-  const counts = { ok: 0, refused: 0, reset: 0, timeout: 0, non2xx: 0, other: 0 };
+  const counts = noCounts();
   const started = Date.now();
   let stopped = false;
 

@@ -39,7 +39,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chooseLoadGen, classify, runLoad } from './load.mjs';
-import { analyseProbe, percentile, probePerSecond, startProbe } from './probe.mjs';
+import { analyseProbe, percentile, probePerSecond, startProbe, sumCounts } from './probe.mjs';
 import { runPaused } from './paused.mjs';
 import { runLeakSoak } from './leak-soak.mjs';
 import { runNodeSwitch } from './node-switch.mjs';
@@ -536,8 +536,7 @@ async function soak({ reloads, log }) {
     await target.stop();
   }
   const pids = [...target.pids];
-  const counts = { ok: 0, refused: 0, reset: 0, timeout: 0, non2xx: 0, other: 0 };
-  for (const p of probes) for (const [k, v] of Object.entries(p.counts)) counts[k] += v;
+  const counts = sumCounts(probes);
   const sorted = [...ms].sort((a, b) => a - b);
   return {
     reloadsAsked: reloads,
