@@ -1,10 +1,17 @@
 /**
  * HTTP/2 drain, the two-step GOAWAY of RFC 9113 §6.8: first a GOAWAY naming
- * the largest stream id (no stream the client already sent is refused), then,
- * once a PING has made the round trip (so every stream the client sent before it
- * saw the GOAWAY has arrived), Http2Session#close(), which sends the final
- * GOAWAY, lets open streams finish and closes. The client opens later requests
- * on a new connection, which the next generation accepts.
+ * the largest stream id, which tells the client at once to open no more
+ * streams here, then, once a PING has made the round trip,
+ * Http2Session#close(), which sends the final GOAWAY, lets open streams finish
+ * and closes. The client opens later requests on a new connection, which the
+ * next generation accepts.
+ *
+ * nghttp2 ignores a stream that arrives once any GOAWAY is out, whatever stream
+ * id that GOAWAY names (Node exposes no shutdown notice): a request that crossed
+ * the first GOAWAY on the wire never reaches the app, and the final GOAWAY's last
+ * stream id, the last processed, tells the client so; it sends the request
+ * again on a new connection, as browsers, Go and grpc-js do (tested in
+ * test/unit/drain.test.mjs).
  *
  * Node's HTTP/2 (nghttp2) stops reading a session that has sent a GOAWAY and
  * has no stream open: the PING ack, and the requests the client sent before it

@@ -508,7 +508,7 @@ describe('drain: HTTP/2, the two-step GOAWAY on a session that carried requests'
 });
 
 describe('drain: HTTP/2 under load', () => {
-  test('requests on three lanes of one session with pauses between them, the drain starting among them: every request sent before the GOAWAY was seen is served, none refused', {
+  test('requests on three lanes of one session with pauses between them, the drain starting among them: each is served, or named unprocessed by the final GOAWAY (a client sends it again); none refused or failed', {
     timeout: TEST_MS,
   }, async (t) => {
     const server = http2.createServer();
@@ -523,8 +523,15 @@ describe('drain: HTTP/2 under load', () => {
     client.on('error', () => {});
     t.after(() => client.destroy());
     let goneAway = false;
-    client.on('goaway', () => (goneAway = true));
-    const outcomes = { served: 0, other: [] };
+    // The last GOAWAY's last stream id: the streams above it the server never processed.
+    let lastStreamID = 2 ** 31 - 1;
+    client.on('goaway', (_code, last) => {
+      goneAway = true;
+      lastStreamID = last;
+    });
+    const closed = once(client, 'close');
+    /** @type {{ served: number, ended: { id: number | undefined, rstCode: number | undefined, error?: string }[] }} */
+    const outcomes = { served: 0, ended: [] };
     const lane = async () => {
       // 500 requests bound the loop.
       for (let i = 0; i < 500; i++) {
@@ -535,10 +542,16 @@ describe('drain: HTTP/2 under load', () => {
         if (goneAway) break;
         await new Promise((resolve) => {
           const req = client.request({ ':path': '/' });
+          let status;
+          let error;
           req.resume();
-          req.on('response', (h) => (h[':status'] === 200 ? outcomes.served++ : outcomes.other.push(h[':status'])));
-          req.on('error', (err) => outcomes.other.push(err.code ?? err.message));
-          req.on('close', resolve);
+          req.on('response', (h) => (status = h[':status']));
+          req.on('error', (err) => (error = err.code ?? err.message));
+          req.on('close', () => {
+            if (status === 200) outcomes.served++;
+            else outcomes.ended.push({ id: req.id, rstCode: req.rstCode, ...(error ? { error } : {}) });
+            resolve(undefined);
+          });
         });
       }
     };
@@ -546,10 +559,91 @@ describe('drain: HTTP/2 under load', () => {
     await eventually(server, 'stream');
     const result = await drain([server], { deadline: Date.now() + FAR_MS, runHooks: noHooks });
     await Promise.all(lanes);
-    assert.deepEqual(outcomes.other, [], 'no request refused or failed');
+    await closed;
+    // nghttp2 ignores a stream that arrives once a GOAWAY is out (src/drain/http2.ts): one that crossed it on the wire
+    // is above the final GOAWAY's last stream id, closed as REFUSED_STREAM, and sent again by a real client.
+    const unprocessed = outcomes.ended.filter(
+      (e) => e.id !== undefined && e.id > lastStreamID && e.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM,
+    );
+    assert.deepEqual(
+      outcomes.ended.filter((e) => !unprocessed.includes(e)),
+      [],
+      'every request was served or named unprocessed',
+    );
+    t.diagnostic(
+      `${outcomes.served} served, ${unprocessed.length} unprocessed (final GOAWAY: last stream ${lastStreamID})`,
+    );
     assert.ok(goneAway, 'the client was told GOAWAY');
     assert.ok(outcomes.served > 0);
     assert.equal(result.destroyed, 0);
+  });
+});
+
+/** One HTTP/2 frame: a 9-byte header and its payload. */
+function h2Frame(type, flags, stream, payload = Buffer.alloc(0)) {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(stream, 5);
+  return Buffer.concat([head, payload]);
+}
+
+/** A GET of `path` as one HEADERS block (HPACK: static :method GET and :scheme http, literal :path and :authority). */
+const h2Get = (path) =>
+  Buffer.concat([
+    Buffer.from([0x82, 0x86, 0x44, path.length]),
+    Buffer.from(path),
+    Buffer.from([0x41, 9, ...Buffer.from('127.0.0.1')]),
+  ]);
+
+describe('drain: HTTP/2, a stream that crosses the first GOAWAY', () => {
+  test("nghttp2 ignores it, and the final GOAWAY's last stream id names it unprocessed, so that a client sends it again", {
+    timeout: TEST_MS,
+  }, async (t) => {
+    const server = http2.createServer();
+    const paths = [];
+    server.on('stream', (stream, headers) => {
+      paths.push(headers[':path']);
+      // The first stream is still open when the drain starts: the session stays readable, its end held for the PING.
+      setImmediate(() => {
+        stream.respond({ ':status': 200 });
+        stream.end('ok');
+      });
+      if (paths.length === 1) void drain([server], { deadline: Date.now() + FAR_MS, runHooks: noHooks });
+    });
+    const { port } = await serve(t, server);
+    const sock = net.connect(port, '127.0.0.1');
+    t.after(() => sock.destroy());
+    const [HEADERS, SETTINGS, PING, GOAWAY] = [1, 4, 6, 7];
+    const ACK = 1;
+    const END_STREAM_HEADERS = 5;
+    sock.write(
+      Buffer.concat([
+        Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+        h2Frame(SETTINGS, 0, 0),
+        h2Frame(HEADERS, END_STREAM_HEADERS, 1, h2Get('/first')),
+      ]),
+    );
+    const goaways = [];
+    let buffered = Buffer.alloc(0);
+    sock.on('data', (d) => {
+      buffered = Buffer.concat([buffered, d]);
+      for (let length; buffered.length >= 9 && buffered.length >= 9 + (length = buffered.readUIntBE(0, 3)); ) {
+        const [type, flags, payload] = [buffered[3], buffered[4], buffered.subarray(9, 9 + length)];
+        buffered = buffered.subarray(9 + length);
+        if (type === SETTINGS && !(flags & ACK)) sock.write(h2Frame(SETTINGS, ACK, 0));
+        if (type === PING && !(flags & ACK)) sock.write(h2Frame(PING, ACK, 0, payload));
+        if (type !== GOAWAY) continue;
+        goaways.push(payload.readUInt32BE(0) & 0x7fffffff);
+        // A request the client had sent before it read the GOAWAY: on the wire right behind it.
+        if (goaways.length === 1) sock.write(h2Frame(HEADERS, END_STREAM_HEADERS, 3, h2Get('/crossing')));
+      }
+    });
+    await once(sock, 'close');
+    assert.deepEqual(paths, ['/first'], 'the crossing stream never reached the app');
+    assert.equal(goaways[0], 2 ** 31 - 1, 'the first GOAWAY names the largest stream id');
+    assert.equal(goaways.at(-1), 1, 'the final GOAWAY names stream 1 the last processed: stream 3 is to be sent again');
   });
 });
 
