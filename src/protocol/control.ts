@@ -247,7 +247,7 @@ export interface WorkerHistory {
   loopDelayMs: number[];
   /** Open connections at each beat. */
   connections: number[];
-  /** Requests answered in each beat (since the one before). */
+  /** Requests that ended in each beat (since the one before), answered or not. */
   requests: number[];
 }
 

@@ -1,6 +1,6 @@
 /**
  * Each worker's last BEATS heartbeats as the master saw them: its RSS, event-loop delay, open connections and the
- * requests it answered in that beat. The admin page draws its sparklines from these (each worker's `history` in
+ * requests that ended in that beat. The admin page draws its sparklines from these (each worker's `history` in
  * status), so a page opened late shows the last minute at once, the same in every tab. Fixed memory: one ring of
  * BEATS per worker, dropped as that worker exits.
  */
