@@ -27,6 +27,7 @@ import { Master, type MasterEvents, type MasterOptions } from '../supervisor/mas
 import { SocketTable } from '../supervisor/sockets.js';
 import { warnStickySessions } from '../supervisor/sticky.js';
 import { workerSpawner } from '../supervisor/worker.js';
+import { BeatHistory } from '../supervisor/beats.js';
 import { RequestHistory } from '../supervisor/requests.js';
 import { compileCacheDir, compileCacheEnv, prepareCompileCacheDir } from '../supervisor/compile-cache.js';
 import { type Notifier, systemdNotifier } from '../systemd/notify.js';
@@ -39,6 +40,8 @@ import type { RunCommand } from './resolve.js';
 type Closable = { close(): Promise<void> };
 /** What clients read as it comes: the timeline, and with --log-file the last lines. */
 type Feeds = { timeline: Timeline; logs: LogSource | undefined };
+/** What the master keeps of the workers' heartbeats: their requests added up, their last figures. */
+type Kept = { requests: RequestHistory; beats: BeatHistory };
 
 const register = fileURLToPath(new URL('../register.js', import.meta.url));
 
@@ -50,7 +53,7 @@ function spawnerFor(
   o: RunCommand,
   sockets: SocketTable,
   controlPath: string,
-  requests: RequestHistory,
+  { requests, beats }: Kept,
   logFile: LogFile | undefined,
 ): ReturnType<typeof workerSpawner> {
   const { options } = o;
@@ -69,7 +72,10 @@ function spawnerFor(
       logFile,
     },
     sockets,
-    (w, counts) => requests.add(w.pid, w.generation, counts),
+    (w, beat) => {
+      if (beat.requests) requests.add(w.pid, w.generation, beat.requests);
+      beats.add(w, beat);
+    },
   );
 }
 
@@ -138,7 +144,7 @@ function masterOptions(
   o: RunCommand,
   inherited: MasterOptions['inherited'],
   events: MasterEvents | undefined,
-  requests: RequestHistory,
+  kept: Kept,
 ): MasterOptions {
   const { options } = o;
   const { readyTimeoutMs, drainTimeoutMs, crashWindowMs } = o.settings;
@@ -157,7 +163,7 @@ function masterOptions(
     version: batonVersion(),
     events,
     sources: o.sources,
-    requests,
+    ...kept,
   };
 }
 
@@ -309,9 +315,9 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
   const sockets = new SocketTable();
   warnStickySessions(path.resolve(o.cwd, o.script), options.workers);
   warnManyWorkers(options.workers);
-  // Kept either way: with counting off the workers send none, and it stays empty.
-  const requests = new RequestHistory();
-  const spawner = spawnerFor(o, sockets, controlPath, requests, logFile);
+  // Kept either way: with counting off the workers send no requests, and their history stays empty.
+  const kept: Kept = { requests: new RequestHistory(), beats: new BeatHistory() };
+  const spawner = spawnerFor(o, sockets, controlPath, kept, logFile);
   if (o.config) log('info', `settings from ${o.config.label}`);
   for (const line of o.config?.warnings ?? []) log('warn', line);
   const admin = await loadAdmin(o);
@@ -323,7 +329,7 @@ export async function run(o: RunCommand, controlPath: string): Promise<void> {
       process.exit(code);
     });
   };
-  const settings = masterOptions(o, inherited.inherited, admin?.events, requests);
+  const settings = masterOptions(o, inherited.inherited, admin?.events, kept);
   const master = new Master(settings, sockets, spawner, exit, notify);
   // Before the first workers start: a stop or a reload asked while they do (-w 64 takes seconds) is answered, not
   // fatal.

@@ -156,8 +156,8 @@ export class Child {
     } else if (m.type === 'heartbeat') {
       this.heartbeat = { at: Date.now(), delayMs: m.delayMs, connections: m.connections, cpuMs: m.cpuMs };
       this.lastConnections = m.connections;
-      // Its requests are the parent's to add up.
-      if (m.requests) onRequest(this, m, handle);
+      // Its figures are the parent's to keep, its requests to add up.
+      onRequest(this, m, handle);
     } else if (m.type === 'draining') {
       this.lastConnections = m.connections;
       this.reportDraining(m.connections);

@@ -233,6 +233,22 @@ export interface WorkerStatus {
   node?: string;
   /** Its requests since its start, by what they came to; absent before it reported any (or with counting off). */
   requests?: Record<Code, number>;
+  /** Its last heartbeats' figures, for the admin page's sparklines (absent from a master older than this client). */
+  history?: WorkerHistory;
+}
+
+/**
+ * A worker's figures at each of its last heartbeats (one a second, a minute of them at most), oldest first. A figure
+ * not known at a beat is left out: no RSS without /proc, no requests with counting off.
+ */
+export interface WorkerHistory {
+  rssBytes: number[];
+  /** How late each beat ran: the event loop's delay. */
+  loopDelayMs: number[];
+  /** Open connections at each beat. */
+  connections: number[];
+  /** Requests that ended in each beat (since the one before), answered or not. */
+  requests: number[];
 }
 
 /** A generation's requests over the last few seconds: how many, how they ended, how long the answers took. */
@@ -509,6 +525,7 @@ const isStatus = shape({
       lastExit: opt(shape({ pid: num, code: nullable(num), signal: nullable(str), at: str })),
       node: opt(str),
       requests: opt(isCodes),
+      history: opt(shape({ rssBytes: list(num), loopDelayMs: list(num), connections: list(num), requests: list(num) })),
     }),
   ),
   listeners: list(str),

@@ -42,6 +42,7 @@ import type { SocketTable } from './sockets.js';
 import { Limits, defaultMaxMemory } from '../generation/limits.js';
 import { versionOf } from '../generation/node-binary.js';
 import { type ReplaceSlots, Replacer } from './replace.js';
+import type { BeatHistory } from './beats.js';
 import type { RequestHistory } from './requests.js';
 import { HeartbeatWatch } from './watchdog.js';
 import type { Spawner, Worker } from './worker.js';
@@ -69,6 +70,8 @@ export interface MasterOptions
   sources?: readonly Source[];
   /** The workers' requests, as their heartbeats add them up (absent in unit tests). */
   requests?: RequestHistory;
+  /** The workers' last heartbeats, for the admin page's sparklines (absent in unit tests). */
+  beats?: BeatHistory;
 }
 
 export interface MasterEvents {
@@ -414,9 +417,8 @@ export class Master {
     const all = this.workers();
     requests?.keepWorkers(all.map((w) => w.pid));
     const workers = all.map((w) =>
-      workerStatus(w, now, {
+      workerStatus(w, now, this.o, {
         unresponsive: this.watch.isSilent(w),
-        requests: requests?.worker(w.pid),
         ...(this.live.includes(w) ? (this.crashes[this.live.indexOf(w)] ?? { restarts: 0 }) : {}),
       }),
     );
@@ -482,13 +484,18 @@ function sum(codes: Record<string, number> | undefined): number | undefined {
   return codes && Object.values(codes).reduce((a, b) => a + b, 0);
 }
 
-/** A worker as status shows it; `also`, what the master knows of it besides the worker itself. */
+/**
+ * A worker as status shows it: with what `kept` holds of its heartbeats, and `also`, what the master knows of it
+ * besides the worker itself.
+ */
 function workerStatus(
   w: Worker,
   now: number,
-  also: Pick<WorkerStatus, 'unresponsive' | 'requests' | 'restarts' | 'lastExit'>,
+  kept: Pick<MasterOptions, 'requests' | 'beats'>,
+  also: Pick<WorkerStatus, 'unresponsive' | 'restarts' | 'lastExit'>,
 ): WorkerStatus {
   const node = versionOf(w.execPath);
+  const history = kept.beats?.of(w.pid);
   return {
     pid: w.pid,
     generation: w.generation,
@@ -501,9 +508,10 @@ function workerStatus(
     unresponsive: also.unresponsive,
     ...(node === undefined ? {} : { node }),
     ...(w.heartbeat?.cpuMs === undefined ? {} : { cpuMs: w.heartbeat.cpuMs }),
-    ...withRequests(also.requests),
+    ...withRequests(kept.requests?.worker(w.pid)),
     ...(also.restarts === undefined ? {} : { restarts: also.restarts }),
     ...(also.lastExit === undefined ? {} : { lastExit: also.lastExit }),
+    ...(history === undefined ? {} : { history }),
   };
 }
 

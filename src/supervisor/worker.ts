@@ -7,8 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Child, type ChildSpec } from '../generation/parent.js';
 import { parseName } from '../listeners/address.js';
-import type { Message } from '../protocol/messages.js';
-import type { RequestCounts } from '../protocol/requests.js';
+import type { HeartbeatMessage, Message } from '../protocol/messages.js';
 import type { Env, Settings } from '../protocol/settings.js';
 import { log } from '../log.js';
 import { Handoff } from './handoff.js';
@@ -74,7 +73,7 @@ export type Spawner = (generation: number, release?: string, node?: string) => (
 export function workerSpawner(
   spec: WorkerSpec,
   sockets: SocketTable,
-  requests: (worker: Worker, counts: RequestCounts) => void = () => {},
+  heartbeat: (worker: Worker, beat: HeartbeatMessage) => void = () => {},
 ): Spawner {
   const handoff = new Handoff();
   return (generation, release, node) => {
@@ -94,7 +93,7 @@ export function workerSpawner(
             ...(spec.logFile ? { output: outputTo(spec.logFile) } : {}),
           },
           (child, m, handle) => {
-            if (m.type === 'heartbeat') requests(child, m.requests!);
+            if (m.type === 'heartbeat') heartbeat(child, m);
             else if (m.type !== 'connection') answerListen(child, m, sockets);
             else if (handle) handoff.forward(child, m.id, m.address, handle);
           },

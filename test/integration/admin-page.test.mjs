@@ -462,6 +462,28 @@ test('the admin page at 390 px and 1,440 px, light and dark: no overflow, no ser
     pid,
   );
 
+  // The master keeps each worker's last heartbeats (in /api/status): a page opened now draws a sparkline of each
+  // figure at its first render, from that history, not from what it polled itself.
+  const { workers } = JSON.parse(
+    (await request(adminPort, 'GET', '/api/status', { headers: { authorization: `Bearer ${TOKEN}` } })).body,
+  );
+  for (const { pid: p, history } of workers) {
+    const lengths = Object.values(history).map((series) => series.length);
+    assert.ok(lengths.length === 4 && lengths.every((n) => n >= 2 && n <= 60), `${p}: ${JSON.stringify(history)}`);
+  }
+  const fresh = await context.newPage();
+  await fresh.goto(admin);
+  const firstRender = await fresh.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('#workers tr[data-pid]')];
+    return (
+      rows.length > 0 && rows.map((tr) => [...tr.querySelectorAll('polyline')].map((l) => l.getAttribute('points')))
+    );
+  });
+  const sparks = await firstRender.jsonValue();
+  assert.ok(sparks.length === 2 && sparks.flat().length === 8 && sparks.flat().every(Boolean), JSON.stringify(sparks));
+  await fresh.close();
+  await page.bringToFront();
+
   // A release put on disk while the page is open appears in the picker.
   fs.cpSync(path.join(dir, 'v1'), path.join(dir, 'v2'), { recursive: true });
   await page.waitForSelector('#release option[value="v2"]', { state: 'attached' });

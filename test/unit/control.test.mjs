@@ -548,6 +548,15 @@ test("parseReply: a status without the master's memory (a master older than the 
   );
 });
 
+test("parseReply: a worker's history, when there, is four lists of numbers", () => {
+  const history = { rssBytes: [1, 2], loopDelayMs: [0, 1], connections: [3, 3], requests: [] };
+  const status = (h) =>
+    JSON.stringify({ type: 'status', data: { ...STATUS, workers: [{ ...STATUS.workers[0], history: h }] } });
+  assert.deepEqual(/** @type {any} */ (parseReply(status(history))).reply.data.workers[0].history, history);
+  assert.ok('invalid' in parseReply(status({ ...history, requests: ['1'] })));
+  assert.ok('invalid' in parseReply(status({ ...history, connections: undefined })));
+});
+
 test('reload --json: the raw reply lines, exit code unchanged', { timeout: 10_000 }, async () => {
   const file = freshPath();
   await start(file, new FakeMaster());

@@ -1,13 +1,11 @@
 /**
- * Each worker's recent figures, as this page polled them: its CPU use and requests a second between two heartbeats,
- * and small charts of its memory, event-loop delay, connections and requests a second over the last minute or so.
- * Kept while the worker is listed.
+ * Each worker's CPU use and requests a second between the two last heartbeats this page saw, which the master's
+ * status does not say. Its small charts (memory, event-loop delay, connections, requests) come from the master's
+ * history of its heartbeats, the same in every tab. Kept while the worker is listed.
  */
 import type { WorkerStatus } from '../../protocol/control.js';
 import { perMs, type Reading, sparkPoints } from './view.js';
 
-/** Samples kept per worker: a minute at one poll a second. */
-const KEPT = 60;
 const SVG = 'http://www.w3.org/2000/svg';
 
 export interface Trend {
@@ -17,33 +15,23 @@ export interface Trend {
   /** % of one core, and requests a second, between its last two heartbeats. */
   cpuPercent?: number;
   perSecond?: number;
-  rss: number[];
-  delay: number[];
-  connections: number[];
-  rates: number[];
 }
 
 const trends = new Map<number, Trend>();
 
-const push = (list: number[], v: number | null | undefined): number[] =>
-  v === null || v === undefined ? list : [...list, v].slice(-KEPT);
-
 /** Adds the status's figures of each worker listed, and forgets those no longer listed. */
 export function sample(workers: readonly WorkerStatus[], now: number): void {
   for (const w of workers) {
-    const t = trends.get(w.pid) ?? { rss: [], delay: [], connections: [], rates: [] };
+    const t = trends.get(w.pid) ?? {};
     // As of its heartbeat: a poll that finds the same heartbeat again keeps the figures it had.
     const at = now - (w.heartbeatAgeMs ?? 0);
     const requests = w.requests && Object.values(w.requests).reduce((a, b) => a + b, 0);
     const cpu = perMs(t.cpu, { value: w.cpuMs, at });
     const rate = perMs(t.requests, { value: requests, at });
     if (cpu !== undefined) t.cpuPercent = cpu * 100;
-    if (rate !== undefined) t.rates = push(t.rates, (t.perSecond = rate * 1000));
+    if (rate !== undefined) t.perSecond = rate * 1000;
     if (w.cpuMs !== undefined && (!t.cpu || at > t.cpu.at)) t.cpu = { value: w.cpuMs, at };
     if (requests !== undefined && (!t.requests || at > t.requests.at)) t.requests = { value: requests, at };
-    t.rss = push(t.rss, w.rssBytes);
-    t.delay = push(t.delay, w.delayMs);
-    t.connections = push(t.connections, w.connections);
     trends.set(w.pid, t);
   }
   const listed = new Set(workers.map((w) => w.pid));
