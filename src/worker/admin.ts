@@ -33,6 +33,7 @@ import { drain } from '../drain/index.js';
 import { track } from '../drain/track.js';
 import { log } from '../log.js';
 import { HEARTBEAT_MS } from '../protocol/messages.js';
+import { BeatHistory } from '../supervisor/beats.js';
 import { RequestHistory } from '../supervisor/requests.js';
 import { takeCounts } from './requests.js';
 
@@ -73,6 +74,8 @@ export class StandaloneAdmin implements AdminTarget {
   private readonly accepting = new Promise<void>((resolve) => (this.accept = resolve));
   /** Its own requests, taken as a master's worker beats (absent with counting off). */
   private readonly requests: RequestHistory | undefined;
+  /** Its last minute, beat by beat, as a master keeps its workers' (the page's sparklines). */
+  private readonly beats = new BeatHistory();
 
   /** Binds BATON_ADMIN's address, or takes `inherited`; throws a one-line error. Starts loading the server. */
   constructor(
@@ -81,11 +84,18 @@ export class StandaloneAdmin implements AdminTarget {
     private readonly p: AdminProcess,
   ) {
     this.handle = inherited ? inheritedHandle(inherited) : boundHandle(options);
-    if (p.settings.requestMetrics) {
-      const requests = new RequestHistory();
-      setInterval(() => requests.add(process.pid, p.settings.generation, takeCounts()), HEARTBEAT_MS).unref();
-      this.requests = requests;
-    }
+    const requests = p.settings.requestMetrics ? new RequestHistory() : undefined;
+    this.requests = requests;
+    const self = { pid: process.pid, rssBytes: () => process.memoryUsage.rss(), exited: new Promise<never>(() => {}) };
+    let due = Date.now() + HEARTBEAT_MS;
+    // Its own heartbeat: how late the timer ran is the event loop's delay, as a worker's heartbeat measures it.
+    setInterval(() => {
+      const now = Date.now();
+      const counts = requests ? takeCounts() : undefined;
+      if (requests && counts) requests.add(process.pid, p.settings.generation, counts);
+      this.beats.add(self, { delayMs: Math.max(0, now - due), connections: p.connections(), requests: counts });
+      due = now + HEARTBEAT_MS;
+    }, HEARTBEAT_MS).unref();
     this.load().catch((err: Error) => log('error', 'the admin API could not start', { error: err.message }));
   }
 
@@ -166,6 +176,7 @@ export class StandaloneAdmin implements AdminTarget {
           delayMs: null,
           unresponsive: false,
           ...(requests ? { requests } : {}),
+          history: this.beats.of(process.pid),
         },
       ],
       listeners: this.p.listeners(),

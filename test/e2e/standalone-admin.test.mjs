@@ -64,6 +64,14 @@ test('standalone BATON_ADMIN: 3 upgrades through the API under load, the admin p
     [s.generation, s.masterPid, s.workers.map((w) => [w.pid, w.state]), s.listeners],
     [1, pid, [[pid, 'ready']], [`tcp:127.0.0.1:${port}`]],
   );
+  // Its own last beats, as a master keeps its workers': the page's sparklines.
+  await waitFor(
+    async () => {
+      const { history } = (await status(adminPort)).workers[0];
+      return ['rssBytes', 'loopDelayMs', 'connections', 'requests'].every((k) => history?.[k]?.length >= 2);
+    },
+    { what: 'two beats of each figure in the status' },
+  );
 
   switchTo(dir, 'v2');
   /** @type {import('../../dist/testing/load.js').Target} */
