@@ -15,7 +15,7 @@ const TOKEN = 'e2e-rollback-stack-token-5e2c8a1f9b3d';
 function assertWholeStack(text, where) {
   assert.match(text, /Error: the config is broken\n/, `${where}: the message\n${text}`);
   assert.equal(
-    text.match(/at down \(file:.*loud-crash-app\.mjs:\d+:\d+\)/g)?.length,
+    new Set(text.match(/at (?:Array\.)?step\d+ \(file:.*loud-crash-app\.mjs:\d+:\d+\)/g)).size,
     61,
     `${where}: every frame\n${text}`,
   );
